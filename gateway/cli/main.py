@@ -1,0 +1,49 @@
+"""`govops`: one CLI over every domain. Exit 0 success, 1 operation failed, 2 usage error."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from gateway.cli import admin, lab, serve, video
+from gateway.cli.output import err_console
+from govops.errors import GovopsError
+
+app = typer.Typer(
+    name="govops", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="E-government infrastructure platform: cloud tenants, unified identity, Sharp Eyes video, O&M.",
+)
+app.command("serve")(serve.serve)
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.audit_app, name="audit")
+app.command("secret-key")(admin.secret_key)
+app.add_typer(video.app, name="video")
+app.add_typer(lab.app, name="lab")
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo("govops 0.1.0")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=True)
+    except GovopsError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            err_console.print(f"  [dim]→ {exc.hint}[/]", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""`govops serve`: the gateway and console, with the sample district in the embedded default."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Annotated
+
+import typer
+
+from gateway.auth import LocalLogin
+from gateway.cli.output import console, emit
+from gateway.runtime import Runtime
+from govops.errors import ConfigError
+from govops.logs import setup_logging
+from govops.settings import load_settings
+
+
+def check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"port {port} on {host} is already in use",
+                                  hint=f"stop what is using it or pass --port (e.g. --port {port + 1})") from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                              hint="pass another --host/--port") from None
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind; 127.0.0.1 unless you say otherwise.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080 or GOVOPS_PORT).")] = None,
+    sample: Annotated[bool, typer.Option(help="Load the sample district (金山区) into an empty catalogue.")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the start-up facts as one JSON line.")] = False,
+) -> None:
+    """Start the API gateway and web console."""
+    import uvicorn
+
+    from gateway.app import create_app
+
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    host = host or settings.host
+    port = port or settings.port
+    check_port_free(host, port)
+    runtime = Runtime.build(settings)
+    with console.status("migrating the database…", spinner="dots") if not json_out else _null():
+        runtime.migrate()
+    added: dict[str, int] = {}
+    if sample:
+        with console.status("loading the sample district (generating clips on first run)…") if not json_out else _null():
+            added = runtime.load_sample_district()
+    login = LocalLogin()
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+    url = f"http://{shown_host}:{port}/login?token={login.token}"
+    facts = {"url": f"http://{shown_host}:{port}/", "login_url": url,
+             "database": runtime.engine.url.render_as_string(hide_password=True),
+             "data_dir": str(settings.data_dir), "sample_added": added}
+    emit(facts, json_out, lambda f: console.print(
+        f"[bold]govops[/] gateway on [cyan]{f['url']}[/] (database {f['database']})\n"
+        f"Open this one-time login URL (valid once, for this run only):\n    [bold green]{f['login_url']}[/]",
+        highlight=False, soft_wrap=True))
+    uvicorn.run(create_app(runtime, local_login=login), host=host, port=port,
+                log_level="warning", access_log=False)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *a: object) -> None:
+        return None

@@ -1,0 +1,59 @@
+"""Everything a front door needs, built once from settings: engine, sessions, secret box.
+
+Built inside the app factory or a CLI command, never at import time. The gateway is the one place
+that knows every domain, so it hands their migration directories to the kernel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import video
+from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
+from govops.secretbox import SecretBox
+from govops.settings import Settings, load_settings
+
+DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    _box: SecretBox | None = None
+
+    @classmethod
+    def build(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or load_settings()
+        engine = make_engine(settings)
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox.from_settings(self.settings)
+        return self._box
+
+    def migrate(self) -> None:
+        migrate(self.engine, DOMAIN_MIGRATIONS)
+
+    def check(self) -> None:
+        check_database(self.engine)
+
+    def transaction(self):  # type: ignore[no-untyped-def]
+        return transaction(self.sessions)
+
+    @property
+    def clips_dir(self) -> Path:
+        return self.settings.data_dir / "clips"
+
+    def load_sample_district(self) -> dict[str, int]:
+        from gateway import sample_district
+
+        with self.transaction() as session:
+            return sample_district.load(session, self.clips_dir)

@@ -1,0 +1,121 @@
+"""Database engine, sessions and migrations.
+
+SQLite (a file in the data directory) is the embedded default; the same code runs on PostgreSQL
+through GOVOPS_DATABASE_URL. Each domain owns its tables and its Alembic versions directory and
+registers it with `migrate(..., version_locations=[...])`, so the kernel never imports a domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from govops.errors import ConfigError, ServiceUnavailable
+from govops.settings import Settings
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.sqlalchemy_url
+    try:
+        if url.startswith("sqlite"):
+            settings.ensure_data_dir()
+            engine = create_engine(url, connect_args={"check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        raise ConfigError(
+            f"GOVOPS_DATABASE_URL is not a usable database URL ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0]})",
+            hint="use sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB",
+        ) from None
+    return engine
+
+
+def check_database(engine: Engine) -> None:
+    """Connect once; raise a clean error naming the server (never the password)."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        raise ServiceUnavailable(
+            f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}",
+            hint="check GOVOPS_DATABASE_URL and that the server is running",
+        ) from None
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: committed whole or rolled back whole (no half-written records)."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    locations = [MIGRATIONS / "versions", *version_locations]
+    cfg.set_main_option("version_locations", " ".join(str(p) for p in locations))
+    cfg.set_main_option("path_separator", "space")
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine, version_locations: Sequence[Path] = (), revision: str = "heads") -> None:
+    check_database(engine)
+    try:
+        command.upgrade(alembic_config(engine, version_locations), revision)
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable(
+            f"database migration failed: {str(exc).splitlines()[0]}",
+            hint="check the database is reachable and writable, then run `govops db upgrade`",
+        ) from None
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads())

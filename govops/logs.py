@@ -1,0 +1,52 @@
+"""Structured logging (key=value) that never writes a secret."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+SECRET_KEYS = re.compile(r"(password|passwd|secret|token|authorization|api_key|private_key)", re.I)
+_PAIR = re.compile(
+    r"((?:password|passwd|secret|token|authorization|api_key|client_secret)\s*[=:]\s*)([^\s,&;]+)", re.I
+)
+_URL_CREDS = re.compile(r"(\w+://[^:/\s]+:)([^@/\s]+)(@)")
+
+
+def redact(text: str) -> str:
+    text = _URL_CREDS.sub(r"\1***\3", text)
+    return _PAIR.sub(r"\1***", text)
+
+
+def _fmt(value: Any) -> str:
+    s = str(value)
+    return f'"{s}"' if (" " in s or "=" in s) else s
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {}) or {}
+        parts = [
+            f"ts={self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}",
+            f"level={record.levelname.lower()}",
+            f"logger={record.name}",
+            f"msg={_fmt(record.getMessage())}",
+        ]
+        for key, value in fields.items():
+            parts.append(f"{key}={'***' if SECRET_KEYS.search(key) else _fmt(value)}")
+        if record.exc_info and record.exc_info[1] is not None:
+            parts.append(f"error={_fmt(record.exc_info[1].__class__.__name__)}")
+        return redact(" ".join(parts))
+
+
+def setup_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def log(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
+    logger.log(level, msg, extra={"fields": fields})

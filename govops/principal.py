@@ -1,0 +1,39 @@
+"""Who is acting: a civil servant from a Keycloak token, or the embedded local admin.
+
+Roles follow MLPS 2.0 three-role separation (system admin, security admin, auditor) plus the two
+business roles. A dept-admin is scoped to one department; security staff to one share platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+OPS_ENGINEER = "ops-engineer"
+DEPT_ADMIN = "dept-admin"
+SECURITY_STAFF = "security-staff"
+AUDITOR = "auditor"
+SEC_ADMIN = "sec-admin"
+ROLES = (OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF, AUDITOR, SEC_ADMIN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    department: str | None = None  # department code, for dept-admin
+    platform: str | None = None  # share platform code, for security-staff
+
+    def has(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def sees_all_cameras(self) -> bool:
+        return OPS_ENGINEER in self.roles
+
+
+LOCAL_ADMIN = Principal(
+    subject="local-admin", name="本机管理员 (local admin)",
+    roles=frozenset({OPS_ENGINEER, SEC_ADMIN, AUDITOR}),
+)
+SYSTEM = Principal(subject="system", name="govops", roles=frozenset({OPS_ENGINEER}))

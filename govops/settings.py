@@ -1,0 +1,88 @@
+"""Typed settings, read from GOVOPS_* environment variables (and an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from govops.errors import ConfigError
+
+PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "govops"}
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "govops"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    # A Fernet key (urlsafe base64, 32 bytes). Without it a 0600 key file in data_dir is used.
+    secret_key: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Bearer token Prometheus presents on /metrics; empty means the endpoint is open on loopback.
+    metrics_token: SecretStr | None = None
+    # Keycloak: when unset, the embedded default's local admin login is the only way in.
+    keycloak_url: str | None = None
+    keycloak_realm: str = "civil-servants"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.environment == "production":
+            for name in ("secret_key", "metrics_token"):
+                value = getattr(self, name)
+                if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+                    raise ValueError(
+                        f"GOVOPS_{name.upper()} is a placeholder; set a real secret in production"
+                    )
+            if self.secret_key is None:
+                raise ValueError("GOVOPS_SECRET_KEY must be set in production (a Fernet key)")
+        return self
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'govops.db'}"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory, or say clearly why it cannot be used."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"data directory {self.data_dir} is not writable: {exc.strerror or exc}",
+                hint="set GOVOPS_DATA_DIR to a writable directory",
+            ) from None
+        return self.data_dir
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning a validation error into a ConfigError with the variable's name."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"invalid setting GOVOPS_{field.upper()}: {first['msg']}",
+            hint="fix the environment variable or .env file",
+        ) from None

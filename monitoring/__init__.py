@@ -1,0 +1,1 @@
+"""Unified operations: Prometheus collectors, alert rules, Alertmanager receiver, alert inbox."""

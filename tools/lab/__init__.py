@@ -1,0 +1,1 @@
+"""Start real components on loopback for tests and for `govops lab`."""

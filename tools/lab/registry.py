@@ -1,0 +1,2 @@
+"""Placeholder registry; replaced below."""
+NAMES = ("postgres",)

@@ -1,0 +1,1 @@
+"""The Sharp Eyes video catalogue."""

@@ -1,0 +1,120 @@
+"""Video catalogue tables (视频资源目录): cameras, admin areas, groups, platforms, share grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from govops.db import Base
+
+AREA_LEVELS = ("district", "street", "community", "grid")  # 区 → 街镇 → 社区/村 → 网格
+CAMERA_STATUSES = ("online", "offline", "faulty", "unknown")
+
+
+class AdminArea(Base):
+    __tablename__ = "admin_areas"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(20))
+    parent_code: Mapped[str | None] = mapped_column(
+        ForeignKey("admin_areas.code"), nullable=True, index=True
+    )
+    # GeoJSON geometry (Polygon / MultiPolygon) in WGS 84 lon/lat.
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    area_km2: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "level": self.level,
+                "parent_code": self.parent_code, "area_km2": self.area_km2}
+
+
+class CatalogueGroup(Base):
+    """Business group (215, 业务分组) or virtual organisation (216, 虚拟组织)."""
+
+    __tablename__ = "catalogue_groups"
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(3))
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("catalogue_groups.id"), nullable=True, index=True
+    )
+
+
+class Camera(Base):
+    __tablename__ = "cameras"
+    __table_args__ = (
+        Index("ix_cameras_department_id", "department_code", "id"),
+        Index("ix_cameras_area_id", "area_code", "id"),
+        Index("ix_cameras_status_id", "status", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(20), primary_key=True)  # GB/T 28181 code
+    name: Mapped[str] = mapped_column(String(200))
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("admin_areas.code"), nullable=True)
+    group_id: Mapped[str | None] = mapped_column(
+        ForeignKey("catalogue_groups.id"), nullable=True, index=True
+    )
+    lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    key_place: Mapped[bool] = mapped_column(Boolean, default=False)  # 重点公共区域
+    stream_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    snapshot_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    onvif_address: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    username: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    password_enc: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    mac: Mapped[str | None] = mapped_column(String(17), nullable=True, unique=True)
+    serial_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="unknown")
+    networked: Mapped[bool] = mapped_column(Boolean, default=True)  # 联网
+    last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    profiles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Public view: never the password, and no credentials embedded in URLs."""
+        return {
+            "id": self.id, "name": self.name, "department": self.department_code,
+            "area": self.area_code, "group": self.group_id, "lat": self.lat, "lon": self.lon,
+            "key_place": self.key_place, "status": self.status, "networked": self.networked,
+            "manufacturer": self.manufacturer, "model": self.model,
+            "has_stream": bool(self.stream_url), "onvif": bool(self.onvif_address),
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+        }
+
+
+class SharePlatform(Base):
+    """A platform of the "1+2+X" model: the district master, 综治, 公安, and X others."""
+
+    __tablename__ = "share_platforms"
+
+    code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # master | sub | x
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("share_platforms.code"), nullable=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "kind": self.kind, "parent": self.parent_code}
+
+
+class ShareGrant(Base):
+    """A camera, a group or an area shared to a platform, with a reason and an optional expiry."""
+
+    __tablename__ = "share_grants"
+    __table_args__ = (Index("ix_share_grants_platform_subject", "platform_code", "subject_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform_code: Mapped[str] = mapped_column(ForeignKey("share_platforms.code"))
+    subject_kind: Mapped[str] = mapped_column(String(10))  # camera | group | area
+    subject_id: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
