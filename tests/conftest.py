@@ -1,0 +1,72 @@
+"""Shared fixtures: fast in-process ones here, real components in tests/fixtures/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.auth import SESSION_COOKIE
+from gateway.runtime import Runtime
+from govops.principal import Principal
+from govops.settings import load_settings
+
+import importlib.util
+
+pytest_plugins = ["tests.fixtures.platform"]
+if importlib.util.find_spec("tests.fixtures.components"):  # TODO(lead): unconditional once landed
+    pytest_plugins.append("tests.fixtures.components")
+
+
+@pytest.fixture
+def settings(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return load_settings(data_dir=tmp_path / "data", environment="test")
+
+
+@pytest.fixture
+def runtime(settings) -> Runtime:  # type: ignore[no-untyped-def]
+    rt = Runtime.build(settings)
+    rt.migrate()
+    return rt
+
+
+@pytest.fixture(scope="session")
+def sample_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample district's clips, generated once per test session."""
+    from gateway import sample_district
+    from video.clips import write_clip
+
+    d = tmp_path_factory.mktemp("clips")
+    for serial, cam in enumerate(sample_district.CAMERAS, start=1):
+        write_clip(d / f"{cam[4]}.mp4", cam[4], seed=serial)
+    return d
+
+
+@pytest.fixture
+def district(runtime: Runtime, sample_clips: Path) -> Runtime:
+    """A migrated runtime with the sample district loaded."""
+    runtime.settings.ensure_data_dir()
+    runtime.clips_dir.symlink_to(sample_clips, target_is_directory=True)
+    runtime.load_sample_district()
+    return runtime
+
+
+@pytest.fixture
+def app(district: Runtime):  # type: ignore[no-untyped-def]
+    return create_app(district)
+
+
+def client_as(app, principal: Principal | None) -> TestClient:  # type: ignore[no-untyped-def]
+    client = TestClient(app, raise_server_exceptions=False)
+    if principal is not None:
+        client.cookies.set(SESSION_COOKIE, app.state.local_login.open_session(principal))
+    return client
+
+
+@pytest.fixture
+def anonymous(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with client_as(app, None) as c:
+        yield c

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import pytest
+from fastapi.routing import APIRoute
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.auth import Allow
+from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
+from tests.conftest import client_as
+
+GAJ_ADMIN = Principal("u1", "公安管理员", frozenset({DEPT_ADMIN}), department="gaj")
+CGJ_ADMIN = Principal("u2", "城管管理员", frozenset({DEPT_ADMIN}), department="cgj")
+ZZ_STAFF = Principal("u3", "综治值班员", frozenset({SECURITY_STAFF}), platform="zongzhi")
+GA_STAFF = Principal("u4", "公安值班员", frozenset({SECURITY_STAFF}), platform="gongan")
+AUDITOR_P = Principal("u5", "审计员", frozenset({AUDITOR}))
+
+
+def _declared(route: APIRoute) -> list[Allow]:
+    found, stack = [], list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Allow):
+            found.append(dep.call)
+        stack.extend(dep.dependencies)
+    return found
+
+
+def test_every_route_declares_its_role(app):
+    undeclared = [r.path for r in app.routes if isinstance(r, APIRoute) and len(_declared(r)) != 1]
+    assert undeclared == []
+
+
+def test_health_and_readiness_are_public(anonymous):
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
+    assert anonymous.get("/readyz").json()["status"] == "ready"
+
+
+def test_no_unauthenticated_access(anonymous):
+    r = anonymous.get("/api/cameras")
+    assert r.status_code == 401 and r.json()["error"] == "unauthenticated" and "hint" in r.json()
+    r = anonymous.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
+
+
+def test_one_time_login_token(app, anonymous):
+    token = app.state.local_login.token
+    r = anonymous.get(f"/login?token={token}", follow_redirects=False)
+    assert r.status_code == 303
+    assert "httponly" in r.headers["set-cookie"].lower()
+    assert anonymous.get("/api/whoami").json()["subject"] == "local-admin"
+    anonymous.cookies.clear()
+    again = anonymous.get(f"/login?token={token}", follow_redirects=False)
+    assert again.status_code == 401 and "already used" in again.json()["message"]
+
+
+def test_wrong_login_token_is_refused(app, anonymous):
+    assert anonymous.get("/login?token=guess", follow_redirects=False).status_code == 401
+    assert app.state.local_login.token is not None  # a wrong guess does not burn the real token
+
+
+def _ids(client, **params) -> set[str]:
+    r = client.get("/api/cameras", params=params)
+    assert r.status_code == 200, r.text
+    return {c["id"] for c in r.json()["items"]}
+
+
+def test_camera_isolation_matrix(app):
+    everything = _ids(client_as(app, LOCAL_ADMIN))
+    assert len(everything) == 8
+    gaj = _ids(client_as(app, GAJ_ADMIN))
+    cgj = _ids(client_as(app, CGJ_ADMIN))
+    zz = _ids(client_as(app, ZZ_STAFF))
+    ga = _ids(client_as(app, GA_STAFF))
+    assert gaj and cgj and zz and ga
+    assert not gaj & cgj  # a department admin never sees another department's cameras
+    admin = client_as(app, LOCAL_ADMIN)
+    depts = {c["id"]: c["department"] for c in admin.get("/api/cameras").json()["items"]}
+    assert {depts[i] for i in gaj} == {"gaj"} and {depts[i] for i in cgj} == {"cgj"}
+    only_gongan = ga - zz
+    assert only_gongan
+    cam = next(iter(only_gongan))
+    zz_client = client_as(app, ZZ_STAFF)
+    assert zz_client.get(f"/api/cameras/{cam}").status_code == 404
+    assert zz_client.get(f"/api/cameras/{cam}/snapshot.jpg").status_code == 404
+    assert client_as(app, GA_STAFF).get(f"/api/cameras/{cam}").status_code == 200
+
+
+def test_auditor_reads_audit_but_not_cameras(app):
+    auditor = client_as(app, AUDITOR_P)
+    assert auditor.get("/api/cameras").status_code == 403
+    assert auditor.get("/api/audit/verify").json()["ok"] is True
+    assert client_as(app, GAJ_ADMIN).get("/api/audit").status_code == 403
+
+
+def test_camera_view_never_leaks_credentials(app, district):
+    from govops.secretbox import SecretBox
+    from video.catalogue.models import Camera
+
+    with district.transaction() as s:
+        cam = s.query(Camera).first()
+        cam.username, cam.password_enc = "admin", SecretBox.from_settings(district.settings).encrypt("Cam#2026")
+    body = client_as(app, LOCAL_ADMIN).get("/api/cameras?limit=500").text
+    assert "Cam#2026" not in body and "fernet:" not in body and "password" not in body
+
+
+def test_bad_query_is_a_clean_422(app):
+    r = client_as(app, LOCAL_ADMIN).get("/api/cameras", params={"limit": 100000, "after": "x"})
+    assert r.status_code == 422 and r.json()["error"] == "validation_failed"
+    assert {d["field"] for d in r.json()["details"]} == {"query.limit", "query.after"}
+
+
+def test_keyset_paging_walks_every_camera(app):
+    c = client_as(app, LOCAL_ADMIN)
+    seen, after = [], None
+    while True:
+        page = c.get("/api/cameras", params={"limit": 3, **({"after": after} if after else {})}).json()
+        seen += [x["id"] for x in page["items"]]
+        after = page["next"]
+        if not after:
+            break
+    assert len(seen) == len(set(seen)) == 8 and seen == sorted(seen)
+
+
+def test_snapshot_is_a_jpeg_of_the_sample_clip(app):
+    c = client_as(app, LOCAL_ADMIN)
+    cam = c.get("/api/cameras").json()["items"][0]["id"]
+    r = c.get(f"/api/cameras/{cam}/snapshot.jpg")
+    assert r.status_code == 200 and r.content[:2] == b"\xff\xd8" and len(r.content) > 5000
+
+
+def test_metrics_exposes_bounded_camera_series(anonymous):
+    text = anonymous.get("/metrics").text
+    fams = {f.name: f for f in text_string_to_metric_families(text)}
+    cams = fams["govops_cameras"]
+    assert sum(s.value for s in cams.samples) == 8
+    assert {s.labels["department"] for s in cams.samples} <= {"gaj", "zzb", "cgj", "xzspj", "dsjj"}
+
+
+def test_console_home_lists_the_sample_cameras(app):
+    html = client_as(app, LOCAL_ADMIN).get("/").text
+    assert html.count("data-camera-id=") == 8 and "卫零路与龙胜路口" in html
+
+
+@pytest.mark.parametrize("path", ["/api/cameras/../../etc/passwd", "/api/cameras/%00"])
+def test_hostile_paths_do_not_traceback(app, path):
+    r = client_as(app, LOCAL_ADMIN).get(path)
+    assert r.status_code in (404, 422) and "Traceback" not in r.text
