@@ -122,6 +122,16 @@ def migrate(engine: Engine, version_locations: Sequence[Path] = (), revision: st
         ) from None
 
 
+def pending_heads(engine: Engine, version_locations: Sequence[Path] = ()) -> set[str]:
+    """Migration heads not yet applied (a head reached only as a dependency counts as applied)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(engine, version_locations))
+    current = tuple(current_revisions(engine))
+    applied = {r.revision for r in script.iterate_revisions(current, "base") if r} if current else set()
+    return set(script.get_heads()) - applied
+
+
 def current_revisions(engine: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 

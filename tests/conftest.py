@@ -14,11 +14,7 @@ from gateway.runtime import Runtime
 from govops.principal import Principal
 from govops.settings import load_settings
 
-import importlib.util
-
-pytest_plugins = ["tests.fixtures.platform"]
-if importlib.util.find_spec("tests.fixtures.components"):  # TODO(lead): unconditional once landed
-    pytest_plugins.append("tests.fixtures.components")
+pytest_plugins = ["tests.fixtures.platform", "tests.fixtures.components"]
 
 
 @pytest.fixture

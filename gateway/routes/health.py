@@ -11,7 +11,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL, Allow
 from gateway.deps import RuntimeDep
-from govops.db import current_revisions
+from gateway.runtime import DOMAIN_MIGRATIONS
+from govops.db import pending_heads
 from govops.errors import GovopsError, Unauthenticated
 from govops.principal import Principal
 
@@ -27,7 +28,7 @@ def healthz() -> dict[str, str]:
 def readyz(runtime: RuntimeDep) -> Response:
     try:
         runtime.check()
-        migrated = bool(current_revisions(runtime.engine))
+        migrated = not pending_heads(runtime.engine, DOMAIN_MIGRATIONS)
     except GovopsError as exc:
         return JSONResponse({"status": "unavailable", "database": exc.message}, status_code=503)
     if not migrated:

@@ -5,19 +5,26 @@
 # i.e. the tarball's top directory keycloak-<v>/ is stripped. `.done` is written last.
 #
 # Priming: `kc.sh start-dev` re-augments Quarkus (~30 s, and it rewrites lib/quarkus/ of the
-# shared distribution) whenever the persisted build options differ from the ones it is started
-# with. `kc.sh build` cannot produce a dev-profile build ("You can not 'build' the server in
-# development mode"), so we prime by starting start-dev once with the lab's build options
-# (tools/lab/keycloak.py BUILD_OPTIONS: health on, dev-file database) until it is healthy, then
-# stop it. Later starts with the same options skip the augmentation. Keep both lists in sync.
+# shared distribution) whenever its build-time options (`kc.sh build --help-all` lists them:
+# db, features, health/metrics, https-client-auth ...) differ from the persisted ones. `kc.sh
+# build` cannot produce a dev-profile build ("You can not 'build' the server in development
+# mode"), so we prime by running start-dev once with the lab's build options until it is healthy,
+# then stop it. Later starts with the same options skip the augmentation. The options used are
+# recorded in .primed; tools/lab/keycloak.py BUILD_OPTIONS must equal them (it refuses to start
+# otherwise, so a stale cache cannot be re-augmented in place by parallel test sessions).
 set -euo pipefail
 : "${KEYCLOAK_VERSION:?source tools/versions.env first (run through tools/bootstrap.sh)}"
 : "${GOVOPS_CACHE:=$HOME/.cache/govops}"
-BUILD_OPTIONS=(--health-enabled=true --db=dev-file)
+BUILD_OPTIONS=(--health-enabled=true --metrics-enabled=true --db=dev-file --https-client-auth=request)
 dest="$GOVOPS_CACHE/keycloak-$KEYCLOAK_VERSION"
-if [ -f "$dest/.done" ] && [ -x "$dest/bin/kc.sh" ]; then
+if [ -f "$dest/.done" ] && [ -x "$dest/bin/kc.sh" ] && [ "$(cat "$dest/.primed" 2>/dev/null)" = "${BUILD_OPTIONS[*]}" ]; then
   echo "RESULT keycloak $KEYCLOAK_VERSION cached ($(du -sh "$dest" | cut -f1)) at $dest"
   exit 0
+fi
+reuse=""
+if [ -f "$dest/.done" ] && [ -x "$dest/bin/kc.sh" ]; then
+  reuse=1  # unpacked earlier, primed with other options: prime again, no download
+  rm -f "$dest/.done" "$dest/.primed"
 fi
 command -v java >/dev/null || { echo "java (17+) is required: install openjdk-17-jre-headless"; exit 1; }
 command -v mvn >/dev/null || { echo "maven is required: install maven"; exit 1; }
@@ -31,6 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+if [ -z "$reuse" ]; then
 echo "downloading org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz from Maven Central"
 mvn -B -q dependency:copy \
   -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz" \
@@ -45,6 +53,9 @@ mkdir -p "$dest"
 tar -xzf "$tarball" -C "$dest" --strip-components=1
 rm -f "$tarball"
 [ -x "$dest/bin/kc.sh" ] || { echo "unexpected archive layout: no bin/kc.sh"; exit 1; }
+else
+  echo "re-priming $dest for build options: ${BUILD_OPTIONS[*]}"
+fi
 
 # Prime: one start-dev with the lab build options (augments once), wait until healthy, stop.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -72,5 +83,6 @@ grep -q "Updating the configuration" "$prime/kc.log" && echo "augmented during p
 kill -TERM -- "-$kc_pid"; wait "$kc_pid" 2>/dev/null || true; kc_pid=""
 echo "primed in ${primed}s"
 
+echo "${BUILD_OPTIONS[*]}" > "$dest/.primed"
 touch "$dest/.done"
 echo "RESULT keycloak $KEYCLOAK_VERSION ($(du -sh "$dest" | cut -f1), primed start-dev in ${primed}s) at $dest"

@@ -19,17 +19,24 @@ trusts the CAs in the truststore PEM; health stays on the plain-HTTP management 
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.components import component_dir
+from tools.components import ComponentMissing, component_dir
 from tools.lab.process import ManagedProcess, free_port
 
-# Build-time options: keep in sync with BUILD_OPTIONS in tools/components/keycloak.sh, which
-# primed the distribution with them. Adding another build-time option (e.g. --features=...) makes
-# start-dev re-augment the SHARED cached distribution: change both lists and re-run `make tools`.
-BUILD_OPTIONS = ("--health-enabled=true", "--db=dev-file")
+# Build-time options (`kc.sh build --help-all`): equal to BUILD_OPTIONS in
+# tools/components/keycloak.sh, which primed the cached distribution with them (recorded in its
+# .primed file). start-dev with other build-time options re-augments the distribution it runs
+# from, so start_keycloak(build_args=...) runs such an instance from a private copy instead.
+# https-client-auth is build-time in Quarkus, hence `request` is baked in: harmless without HTTPS,
+# and what X.509 login needs (users without a certificate can still use other flows).
+BUILD_OPTIONS = (
+    "--health-enabled=true", "--metrics-enabled=true", "--db=dev-file",
+    "--https-client-auth=request",
+)
 ADMIN_USER = "lab-admin"
 STARTUP_TIMEOUT = 240.0  # cold JVM on a busy 2-core machine
 # C1 JIT only: halves start-up on a loaded 2-core machine (measured 27 s vs 58-65 s warm).
@@ -43,7 +50,7 @@ class KeycloakTLS:
     cert: Path
     key: Path
     truststore: Path | None = None
-    client_auth: str = "request"  # none | request | required
+    client_auth: str = "request"  # none | request | required (not request: private dist copy)
 
 
 @dataclass
@@ -81,13 +88,28 @@ class KeycloakHandle:
 
 
 def keycloak_home() -> Path:
-    """The cached distribution (raises ComponentMissing naming `make tools`)."""
+    """The cached, primed distribution (raises ComponentMissing naming `make tools`)."""
     home = component_dir("keycloak", "KEYCLOAK_VERSION")
     if not (home / "bin" / "kc.sh").is_file():
-        from tools.components import ComponentMissing
-
         raise ComponentMissing("keycloak", f"{home}/bin/kc.sh missing")
+    primed = (home / ".primed").read_text().strip() if (home / ".primed").is_file() else ""
+    if primed != " ".join(BUILD_OPTIONS):
+        need = " ".join(BUILD_OPTIONS)
+        raise ComponentMissing(
+            "keycloak", f"{home} is primed for [{primed}], the lab needs [{need}]")
     return home
+
+
+def _option_name(arg: str) -> str:
+    return arg.split("=", 1)[0]
+
+
+def _private_dist(home: Path, workdir: Path) -> Path:
+    """A copy of the distribution for an instance with its own build options (~175 MB)."""
+    dist = workdir / "keycloak-dist"
+    if not (dist / "bin" / "kc.sh").is_file():
+        shutil.copytree(home, dist, symlinks=True)
+    return dist
 
 
 def start_keycloak(
@@ -96,19 +118,31 @@ def start_keycloak(
     tls: KeycloakTLS | None = None,
     admin_password: str | None = None,
     extra_args: tuple[str, ...] = (),
+    build_args: tuple[str, ...] = (),
     timeout: float = STARTUP_TIMEOUT,
     heap: str = "-Xms64m -Xmx768m",
     jvm_opts: str = JVM_OPTS,
 ) -> KeycloakHandle:
-    """Run `kc.sh start-dev` on free 127.0.0.1 ports and wait until /health/ready says UP."""
+    """Run `kc.sh start-dev` on free 127.0.0.1 ports and wait until /health/ready says UP.
+
+    `extra_args` are runtime options. `build_args` are build-time options (e.g. "--features=...");
+    any that differ from BUILD_OPTIONS make this instance run from a private copy of the
+    distribution that re-augments on start (+175 MB, +30-60 s), never the shared cache.
+    """
     home = keycloak_home()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    build = {_option_name(a): a for a in BUILD_OPTIONS}
+    if tls is not None:
+        build["--https-client-auth"] = f"--https-client-auth={tls.client_auth}"
+    build.update({_option_name(a): a for a in build_args})
+    if tuple(build.values()) != BUILD_OPTIONS:
+        home = _private_dist(home, workdir)
     http_port, mgmt_port = free_port(), free_port()
     password = admin_password or secrets.token_urlsafe(18)
 
     args: list[str] = [
-        str(home / "bin" / "kc.sh"), "start-dev", *BUILD_OPTIONS,
+        str(home / "bin" / "kc.sh"), "start-dev", *build.values(),
         "--http-enabled=true", "--http-host=127.0.0.1", f"--http-port={http_port}",
         f"--http-management-port={mgmt_port}", "--http-management-scheme=http",
         "--hostname-strict=false",
@@ -120,7 +154,6 @@ def start_keycloak(
             f"--https-port={https_port}",
             f"--https-certificate-file={Path(tls.cert).resolve()}",
             f"--https-certificate-key-file={Path(tls.key).resolve()}",
-            f"--https-client-auth={tls.client_auth}",
         ]
         if tls.truststore is not None:
             args += [f"--https-trust-store-file={Path(tls.truststore).resolve()}",
@@ -149,5 +182,11 @@ def start_keycloak(
     )
     proc.wait_http(handle.health_url, timeout=timeout,
                    ok=lambda r: r.status_code == 200 and r.json().get("status") == "UP")
+    # The management interface (health) can answer before the main listeners accept.
+    remaining = max(30.0, timeout - (time.monotonic() - started))
+    proc.wait_http(f"{handle.base_url}/realms/master", timeout=remaining,
+                   ok=lambda r: r.status_code == 200)
+    if https_port is not None:
+        proc.wait_port(https_port, timeout=remaining)
     handle.startup_seconds = time.monotonic() - started
     return handle

@@ -32,13 +32,13 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.components import ComponentMissing, system_binary
+from tools.components import ComponentMissing
 from tools.lab.process import ManagedProcess, free_port
+from tools.lab.rtsp import make_test_clip
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CAMERA_USER = "admin"
@@ -69,20 +69,6 @@ class OnvifCameraHandle:
         self.process.stop()
 
 
-def make_test_clip(path: Path, width: int = 640, height: int = 360, fps: int = 10,
-                   seconds: int = 4) -> Path:
-    """A short moving test clip (ffmpeg lavfi testsrc2, H.264) to feed the camera."""
-    ffmpeg = system_binary("debian", "ffmpeg")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [str(ffmpeg), "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-         f"testsrc2=size={width}x{height}:rate={fps}", "-t", str(seconds), "-c:v", "libx264",
-         "-pix_fmt", "yuv420p", str(path)],
-        check=True, timeout=120,
-    )
-    return path
-
-
 def start_onvif_camera(
     workdir: Path,
     *,
@@ -102,7 +88,8 @@ def start_onvif_camera(
     try:
         import ipycam  # noqa: F401
     except ImportError as exc:
-        raise ComponentMissing("ipycam", f"python package ipycam not importable: {exc}") from exc
+        raise ComponentMissing(
+            "ipycam", f"python package not importable ({exc}); `uv sync` installs it") from exc
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if source is None:
@@ -112,7 +99,8 @@ def start_onvif_camera(
         raise FileNotFoundError(f"camera source {source} does not exist")
 
     host = "127.0.0.1"
-    ports = {k: free_port() for k in ("onvif_port", "rtsp_port", "rtmp_port", "web_port", "go2rtc_api_port")}
+    port_keys = ("onvif_port", "rtsp_port", "rtmp_port", "web_port", "go2rtc_api_port")
+    ports = {k: free_port() for k in port_keys}
     password = password or secrets.token_urlsafe(12)
     config = {
         "name": name,

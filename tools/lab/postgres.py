@@ -69,8 +69,8 @@ def start_postgres(log_dir: Path) -> PostgresHandle:
     demote = _demote()
     subprocess.run(
         [*demote, str(bindir / "initdb"), "-D", str(data), "-U", USER, "--pwfile", str(pwfile),
-         "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-        check=True, capture_output=True,
+         "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
+        check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120,
     )
     pwfile.unlink()
     port = free_port()
@@ -82,7 +82,7 @@ def start_postgres(log_dir: Path) -> PostgresHandle:
     )
     proc.wait_port(port, timeout=30)
     subprocess.run(
-        [*demote, str(bindir.parent / "bin" / "createdb"), "-h", str(sock), "-p", str(port), "-U", USER, "govops"],
-        check=True, capture_output=True,
+        [*demote, str(bindir.parent / "bin" / "createdb"), "-h", str(sock), "-p", str(port), "-U", USER, "-w", "govops"],
+        check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60,
     )
     return PostgresHandle(proc, port, password, workdir)

@@ -54,11 +54,26 @@ def check_gstreamer() -> Path:
         capture_output=True, text=True, timeout=60,
     )
     if probe.returncode != 0:
-        raise ComponentMissing("debian", "python3-gi with gir1.2-gst-rtsp-server-1.0 is not importable "
-                               f"by {python}: {probe.stderr.strip().splitlines()[-1:] or '?'}")
+        why = (probe.stderr.strip().splitlines() or ["?"])[-1]
+        raise ComponentMissing("debian", f"python3-gi with gir1.2-gst-rtsp-server-1.0 is not "
+                               f"importable by {python}: {why}")
     if probe.stdout.strip():
         raise ComponentMissing("debian", f"GStreamer elements missing: {probe.stdout.strip()}")
     return python
+
+
+def make_test_clip(path: Path, width: int = 640, height: int = 360, fps: int = 10,
+                   seconds: int = 4) -> Path:
+    """A short moving test clip (ffmpeg lavfi testsrc2, H.264) for a mount or a camera."""
+    ffmpeg = system_binary("debian", "ffmpeg")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [str(ffmpeg), "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+         f"testsrc2=size={width}x{height}:rate={fps}", "-t", str(seconds), "-c:v", "libx264",
+         "-pix_fmt", "yuv420p", str(path)],
+        check=True, timeout=120,
+    )
+    return path
 
 
 def start_rtsp_server(
@@ -95,8 +110,7 @@ def start_rtsp_server(
         env={"GST_DEBUG": "1", "PYTHONPATH": "", "PYTHONHOME": ""},
     )
     proc.wait_port(port, timeout=timeout)
-    if "READY" not in proc.log_path.read_text(errors="replace"):
-        proc.wait_until(lambda: "READY" in proc.log_path.read_text(errors="replace"), 10, "READY line")
+    proc.wait_until(lambda: "READY" in proc.log_path.read_text(errors="replace"), 10, "READY line")
     if not proc.alive():
         raise StartupFailed(f"rtsp-server exited; log {proc.log_path}:\n{proc.log_tail()}")
     urls = {name: f"rtsp://{host}:{port}/{name.strip('/')}" for name in mounts}

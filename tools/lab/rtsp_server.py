@@ -2,7 +2,8 @@
 """Lab RTSP server on GStreamer gst-rtsp-server. Run with the SYSTEM python (/usr/bin/python3,
 which has python3-gi), not the project venv. Started by tools/lab/rtsp.py.
 
-usage: rtsp_server.py --port N [--host 127.0.0.1] [--width 640 --height 360 --fps 15] MOUNT=SOURCE...
+usage: rtsp_server.py --port N [--host 127.0.0.1] [--width 640 --height 360 --fps 15]
+                      MOUNT=SOURCE...
 
 SOURCE is either a video file, looped forever, or `testsrc[:PATTERN]`, a live videotestsrc
 (PATTERN is a videotestsrc pattern name, default `ball`, which moves). Every mount is served as
@@ -57,7 +58,8 @@ def file_looper(name: str, path: str, caps: str) -> Gst.Pipeline:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--width", type=int, default=640)
@@ -76,7 +78,8 @@ def main() -> int:
     for spec in args.mounts:
         name, sep, source = spec.partition("=")
         name = name.strip("/")
-        if not sep or not name or not source or not name.replace("-", "").replace("_", "").isalnum():
+        plain = name.replace("-", "").replace("_", "")
+        if not sep or not source or not plain.isalnum():
             ap.error(f"bad mount {spec!r}: expected NAME=FILE or NAME=testsrc[:PATTERN]")
         if source == "testsrc" or source.startswith("testsrc:"):
             pattern = source.partition(":")[2] or "ball"

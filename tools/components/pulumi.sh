@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Pulumi CLI + Python language host built from source via the Go module proxy into
+# $GOVOPS_CACHE/pulumi-$PULUMI_VERSION/bin/{pulumi,pulumi-language-python,pulumi-language-python-exec}.
+# PULUMI_VERSION must equal the pip `pulumi` pin in pyproject.toml.
+#
+# Route: a throwaway wrapper module that requires github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
+# (the CLI, cmd/pulumi) and the Python language host module, which has no tags and so is only
+# reachable by pseudo-version. The module proxy these machines use serves no pseudo-version of the
+# language host near recent releases; the newest it serves is the release commit of v3.128.0
+# (PULUMI_LANGUAGE_PYTHON_PSEUDO in versions.env). Its main.go is compiled here against the SDK
+# libraries of v$PULUMI_VERSION (one module graph, so the host speaks the current gRPC protocol and
+# uses the current Python toolchain code); pulumi-language-python-exec, the Python script the host
+# starts, is taken from sdk/v3 v$PULUMI_VERSION, the same version as the pip package.
+# The checksum database does not know that pseudo-version either, so GONOSUMDB skips it for that
+# one module and the script checks the module's hash against PULUMI_LANGUAGE_PYTHON_SUM instead.
+#
+# How the CLI finds the pieces: it prefers plugins next to its own executable, so the language host
+# is picked up from this bin dir; put the bin dir on PATH for the CLI itself.
+# Takes ~10-15 min on 2 cores with cold caches.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/_golib.sh"
+: "${PULUMI_VERSION:?set in tools/versions.env}"
+: "${PULUMI_LANGUAGE_PYTHON_PSEUDO:?set in tools/versions.env}"
+: "${PULUMI_LANGUAGE_PYTHON_SUM:?set in tools/versions.env}"
+golib_start pulumi "$PULUMI_VERSION"
+
+V="$PULUMI_VERSION"
+pkg=github.com/pulumi/pulumi/pkg/v3
+sdk=github.com/pulumi/pulumi/sdk/v3
+host=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python"
+golib_probe "$pkg" "v$V"
+golib_probe "$sdk" "v$V"
+golib_probe "$host" "$PULUMI_LANGUAGE_PYTHON_PSEUDO"
+
+cd "$WORK"
+mkdir -p src out/bin
+cd src
+printf 'module govops.local/pulumi-build\n\ngo 1.24\n' > go.mod
+golib_step "fetching $pkg v$V, $sdk v$V, $host $PULUMI_LANGUAGE_PYTHON_PSEUDO"
+pkgmod=$(go mod download -json "$pkg@v$V" | jq -r .GoMod)
+sdkdir=$(go mod download -json "$sdk@v$V" | jq -r .Dir)
+hostsum=$(go mod download -json "$host@$PULUMI_LANGUAGE_PYTHON_PSEUDO" | jq -r .Sum)
+if [ "$hostsum" != "$PULUMI_LANGUAGE_PYTHON_SUM" ]; then
+  echo "checksum mismatch for $host@$PULUMI_LANGUAGE_PYTHON_PSEUDO: got $hostsum, want $PULUMI_LANGUAGE_PYTHON_SUM"
+  exit 1
+fi
+
+# The wrapper: pkg's go directive, its clipboard replace (pkg/go.mod has it; replaces of a
+# dependency do not apply to the main module, so it is copied here), and both modules required.
+{
+  echo "module govops.local/pulumi-build"; echo
+  grep -E '^go ' "$pkgmod"; echo
+  echo "require ("
+  echo "	$pkg v$V"
+  echo "	$sdk v$V"
+  echo "	$host $PULUMI_LANGUAGE_PYTHON_PSEUDO"
+  echo ")"; echo
+  grep -E '^replace github.com/atotto/clipboard ' "$pkgmod"
+} > go.mod
+grep -q 'atotto/clipboard =>' go.mod || { echo "no atotto/clipboard replace in $pkgmod"; exit 1; }
+cat go.mod
+
+vpkg=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
+golib_step "go build $pkg/cmd/pulumi (slow)"
+go build -trimpath -ldflags "-s -w -X $vpkg=v$V" -o "$WORK/out/bin/pulumi" "$pkg/cmd/pulumi"
+golib_step "go build $host"
+# The host's own source is the v3.128.0 one; say so in the version it reports.
+hostv="v3.128.0+sdk.$V"
+go build -trimpath -ldflags "-s -w -X $vpkg=$hostv" -o "$WORK/out/bin/pulumi-language-python" "$host"
+install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$WORK/out/bin/"
+cp go.mod go.sum "$WORK/out/"
+
+got=$("$WORK/out/bin/pulumi" version)
+echo "pulumi version: $got"
+[ "$got" = "v$V" ] || { echo "unexpected version output from pulumi"; exit 1; }
+golib_finish

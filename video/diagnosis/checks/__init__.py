@@ -1,0 +1,32 @@
+"""The measurements behind each fault code. Each check reads an `AnalysedFrame` and returns
+its measurements and the score of the fault(s) it judges; scores are 0 … 1 with 0.5 at the
+threshold, so every code reads the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Measurement:
+    scores: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def ramp(value: float, clean: float, fault: float, severe: float) -> float:
+    """Score of a measurement: 0 at `clean`, 0.5 at the `fault` threshold, 1 at `severe`.
+
+    Works in either direction (for a fault at low values, pass clean > fault > severe).
+    """
+    if clean == fault or fault == severe:
+        raise ValueError("clean, fault and severe must differ")
+    if (value - fault) * (severe - fault) >= 0:  # at or past the threshold
+        return float(min(1.0, 0.5 + 0.5 * (value - fault) / (severe - fault)))
+    return float(max(0.0, 0.5 * (value - clean) / (fault - clean)))
+
+
+def r(value: float, digits: int = 3) -> float:
+    """A JSON-friendly number."""
+    return round(float(value), digits)

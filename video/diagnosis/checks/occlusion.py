@@ -1,0 +1,46 @@
+"""occlusion: one large, dark, textureless region over the lens.
+
+Something held over or stuck on the lens is out of focus (no texture) and blocks light (darker
+than the scene around it). Blocks that are both are joined into regions; the largest region's
+share of the picture is the measurement. A dark, smooth region that touches only the top edge
+and ends above the middle is taken for a night sky, not an occluder.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.thresholds import Thresholds
+
+BLOCK = 20
+
+
+def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, standard deviation) of each BLOCK×BLOCK block."""
+    h, w = gray.shape
+    bh, bw = h // BLOCK, w // BLOCK
+    blocks = gray[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).astype(np.float32)
+    return blocks.mean(axis=(1, 3)), blocks.std(axis=(1, 3))
+
+
+def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> Measurement:
+    means, stds = block_stats(frame.gray)
+    smooth = stds < max(4.0, 2.5 * noise_sigma)
+    textured = means[~smooth]
+    scene = float(np.median(textured)) if textured.size >= 0.1 * means.size else float(np.median(means))
+    candidate = smooth & (means < t.occlusion_dark_ratio * scene) & (means < 100)
+    best = 0.0
+    if candidate.any():
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
+        rows = candidate.shape[0]
+        for i in range(1, n):
+            top, height, area = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
+            if top == 0 and top + height <= rows // 2:
+                continue  # night sky
+            best = max(best, area / candidate.size)
+    score = ramp(best, clean=0.0, fault=t.occlusion_area, severe=min(1.0, t.occlusion_area * 2.5))
+    return Measurement({"occlusion": score},
+                       {"occlusion_fraction": r(best), "scene_luma": r(scene, 1)})

@@ -1,0 +1,156 @@
+"""Diagnose one source or a list of pictures: run the checks, apply the thresholds, report.
+
+Cost: every check reads the same `AnalysedFrame`, so the downscale, grey and Lab pictures are
+made once; a flat screen stops the run early, since signal_loss excludes every other code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from govops.errors import ValidationFailed
+from video.diagnosis.checks import Measurement, r
+from video.diagnosis.checks.colour import color_cast
+from video.diagnosis.checks.exposure import brightness, flat_screen
+from video.diagnosis.checks.motion import freeze
+from video.diagnosis.checks.noise import noise
+from video.diagnosis.checks.occlusion import occlusion
+from video.diagnosis.checks.scene import Reference, scene_change
+from video.diagnosis.checks.sharpness import blur
+from video.diagnosis.checks.stripes import stripes
+from video.diagnosis.frame import AnalysedFrame, luma_thumb
+from video.diagnosis.result import FAULT_CODES, DiagnosisResult, Fault
+from video.diagnosis.sampling import Sample, SourceError
+from video.diagnosis.sources import read_source
+from video.diagnosis.thresholds import Thresholds
+
+log = logging.getLogger(__name__)
+
+ReferenceLike = Reference | np.ndarray | str | Path | None
+
+
+def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = None) -> Reference | None:
+    """A `Reference` from a picture, an image file or a clip (its first keyframe).
+
+    A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed.
+    """
+    if reference is None or isinstance(reference, Reference):
+        return reference
+    t = thresholds or Thresholds()
+    if isinstance(reference, np.ndarray):
+        return Reference.from_frame(AnalysedFrame.from_bgr(reference, t.analysis_width))
+    image = cv2.imread(str(reference), cv2.IMREAD_COLOR)
+    if image is not None:
+        return load_reference(image, t)
+    try:
+        sample = read_source(str(reference), t)
+    except SourceError as exc:
+        raise ValidationFailed(f"cannot read the reference picture {reference}: {exc}",
+                               hint="give an image file (JPEG, PNG) or a clip") from None
+    return Reference.from_frame(sample.frames[0])
+
+
+def _frame_checks(frame: AnalysedFrame, t: Thresholds, ref: Reference | None) -> Measurement:
+    found = Measurement()
+    noise_m = noise(frame, t)
+    sigma = float(noise_m.metrics["noise_sigma"])
+    for m in (brightness(frame, t), blur(frame, t),
+              color_cast(frame, t, ref.chroma if ref is not None else None),
+              noise_m, occlusion(frame, t, sigma), stripes(frame, t)):
+        found.scores.update(m.scores)
+        found.metrics.update(m.metrics)
+    if ref is not None:
+        m = scene_change(frame, t, ref)
+        found.scores.update(m.scores)
+        found.metrics.update(m.metrics)
+    return found
+
+
+def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[list[Fault], dict]:
+    """The faults and measurements for a decoded sample."""
+    judged = sample.frames[0]
+    w, h = judged.size
+    metrics: dict = {**sample.info, "analysis_width": w, "analysis_height": h,
+                     "keyframes": len(sample.frames)}
+    flat = flat_screen(judged, t)
+    metrics.update(flat.metrics)
+    if flat.scores["signal_loss"] >= 0.5:
+        metrics.update(brightness(judged, t).metrics)
+        metrics["scores"] = {"signal_loss": r(flat.scores["signal_loss"])}
+        return [Fault("signal_loss", flat.scores["signal_loss"])], metrics
+    per_frame = [_frame_checks(f, t, ref) for f in sample.frames]
+    scores = {code: float(np.median([m.scores[code] for m in per_frame]))
+              for code in per_frame[0].scores}
+    metrics.update(per_frame[0].metrics)
+    motion = freeze(sample.lumas, t, sample.window_s)
+    scores.update(motion.scores)
+    metrics.update(motion.metrics)
+    scores["signal_loss"] = flat.scores["signal_loss"]
+    metrics["scores"] = {code: r(scores[code]) for code in FAULT_CODES if code in scores}
+    faults = [Fault(code, scores[code]) for code in FAULT_CODES
+              if code in scores and scores[code] >= 0.5]
+    return faults, metrics
+
+
+def _lost(source: str, message: str, started: float) -> DiagnosisResult:
+    return DiagnosisResult(source, [Fault("signal_loss", 1.0)], {},
+                           (time.perf_counter() - started) * 1000, error=message)
+
+
+def diagnose_sample(sample: Sample, source: str, reference: ReferenceLike = None,
+                    thresholds: Thresholds | None = None) -> DiagnosisResult:
+    started = time.perf_counter()
+    t = thresholds or Thresholds()
+    faults, metrics = judge(sample, t, load_reference(reference, t))
+    return DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000,
+                           frame=sample.frames[0].bgr)
+
+
+def diagnose_frames(frames: Sequence[np.ndarray], reference: ReferenceLike = None,
+                    thresholds: Thresholds | None = None, source: str = "frames") -> DiagnosisResult:
+    """Diagnose pictures already decoded (BGR, consecutive, any size): the first is judged,
+    all of them form the freeze window. For the patrol, which reads streams itself."""
+    started = time.perf_counter()
+    t = thresholds or Thresholds()
+    if not frames:
+        return _lost(source, "no pictures to diagnose", started)
+    first = AnalysedFrame.from_bgr(frames[0], t.analysis_width)
+    lumas = [luma_thumb(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) if f.ndim == 3 else f, t.analysis_width)
+             for f in frames] if len(frames) > 1 else []
+    h, w = frames[0].shape[:2]
+    sample = Sample([first], lumas, None, {"codec": "frames", "width": w, "height": h,
+                                            "frames_decoded": len(frames)})
+    result = diagnose_sample(sample, source, reference, t)
+    result.elapsed_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def diagnose_source(source: str, reference: ReferenceLike = None,
+                    thresholds: Thresholds | None = None) -> DiagnosisResult:
+    """Diagnose a file, rtsp:// stream or http(s):// snapshot URL. Never raises for a bad
+    source: an unreadable one comes back as signal_loss with an `error` text."""
+    started = time.perf_counter()
+    cpu = time.thread_time()
+    t = thresholds or Thresholds()
+    ref = load_reference(reference, t)
+    try:
+        sample = read_source(source, t)
+        faults, metrics = judge(sample, t, ref)
+    except SourceError as exc:
+        log.info("diagnosis source=%s result=signal_loss error=%r", source, str(exc))
+        return _lost(source, str(exc), started)
+    except Exception as exc:  # a decoder or library failure must not end a batch
+        log.warning("diagnosis source=%s failed error=%r", source, exc, exc_info=True)
+        return _lost(source, f"diagnosis failed: {type(exc).__name__}: {exc}", started)
+    metrics["cpu_ms"] = r((time.thread_time() - cpu) * 1000, 1)
+    result = DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000,
+                             frame=sample.frames[0].bgr)
+    log.info("diagnosis source=%s faults=%s elapsed_ms=%.1f", source,
+             ",".join(result.codes) or "none", result.elapsed_ms)
+    return result

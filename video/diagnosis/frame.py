@@ -1,0 +1,79 @@
+"""One picture prepared once for every check: downscaled BGR, grey, Lab and gradients.
+
+Each derived image is computed on first use and kept, so checks that need the same grey or
+Laplacian share the work instead of redoing it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import cv2
+import numpy as np
+
+
+def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, int]:
+    """(w, h) of the analysis picture: at most `analysis_width` wide, aspect kept, even sizes."""
+    if width <= analysis_width:
+        return width - width % 2, height - height % 2
+    h = round(height * analysis_width / width)
+    return analysis_width, max(2, h - h % 2)
+
+
+def luma_thumb(gray: np.ndarray, analysis_width: int) -> np.ndarray:
+    """A cheap luma picture for frame-to-frame comparison: every n-th pixel, no filtering."""
+    step = max(1, -(-gray.shape[1] // analysis_width))
+    return np.ascontiguousarray(gray[::step, ::step])
+
+
+class AnalysedFrame:
+    def __init__(self, bgr: np.ndarray, source_size: tuple[int, int] | None = None) -> None:
+        self.bgr = bgr
+        h, w = bgr.shape[:2]
+        self.size = (w, h)
+        self.source_size = source_size or (w, h)
+
+    @classmethod
+    def from_bgr(cls, image: np.ndarray, analysis_width: int) -> AnalysedFrame:
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+        h, w = image.shape[:2]
+        aw, ah = analysis_size(w, h, analysis_width)
+        if (aw, ah) != (w, h):
+            image = cv2.resize(image, (aw, ah), interpolation=cv2.INTER_AREA)
+        return cls(np.ascontiguousarray(image), (w, h))
+
+    @cached_property
+    def gray(self) -> np.ndarray:
+        return cv2.cvtColor(self.bgr, cv2.COLOR_BGR2GRAY)
+
+    @cached_property
+    def gray_f(self) -> np.ndarray:
+        return self.gray.astype(np.float32)
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """Lab as float32 with a* and b* centred on 0 (OpenCV's 8-bit Lab stores them +128)."""
+        lab = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+        lab[..., 1:] -= 128.0
+        return lab
+
+    @cached_property
+    def laplacian(self) -> np.ndarray:
+        return cv2.Laplacian(self.gray_f, cv2.CV_32F, ksize=1)
+
+    @cached_property
+    def gradient(self) -> np.ndarray:
+        """Sobel gradient magnitude of the grey picture."""
+        gx = cv2.Sobel(self.gray_f, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(self.gray_f, cv2.CV_32F, 0, 1, ksize=3)
+        return cv2.magnitude(gx, gy)
+
+    @cached_property
+    def small_gray(self) -> np.ndarray:
+        """About 160 pixels wide, for the comparison with the reference picture."""
+        w, h = self.size
+        sw = min(160, w)
+        return cv2.resize(self.gray, (sw, max(2, round(h * sw / w))), interpolation=cv2.INTER_AREA)

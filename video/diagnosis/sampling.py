@@ -1,0 +1,157 @@
+"""Decode only what the diagnosis needs from a file or a live stream.
+
+The first keyframe is the judged picture; the few frames right after it form the window for
+freeze. Packets before that keyframe are not decoded at all, and any later keyframes (when
+more than one is asked for) are decoded with `skip_frame = "NONKEY"`, so the decoder never
+spends time on pictures nobody looks at. One decoder thread per source: the patrol runs many
+sources side by side, which uses the cores better than threads inside one decoder.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+
+from video.diagnosis.frame import AnalysedFrame, analysis_size, luma_thumb
+from video.diagnosis.thresholds import Thresholds
+
+PLANAR_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
+               "nv21", "yuv411p", "yuv410p", "gray"}
+
+
+class SourceError(Exception):
+    """The source gave no usable picture; the message says why, for a person to act on."""
+
+
+@dataclass
+class Sample:
+    frames: list[AnalysedFrame]  # judged pictures: the first keyframe, then later keyframes
+    lumas: list[np.ndarray] = field(default_factory=list)  # the window, in display order
+    window_s: float | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray:
+    """The luma plane as a 2-D view, without a colour conversion when the format is planar."""
+    if frame.format.name in PLANAR_LUMA:
+        plane = frame.planes[0]
+        flat = np.frombuffer(plane, np.uint8)[: plane.line_size * plane.height]
+        return flat.reshape(plane.height, plane.line_size)[:, : plane.width]
+    return frame.to_ndarray(format="gray")
+
+
+def _picture(frame: av.VideoFrame, t: Thresholds) -> AnalysedFrame:
+    aw, ah = analysis_size(frame.width, frame.height, t.analysis_width)
+    small = frame.reformat(width=aw, height=ah, format="bgr24", interpolation="AREA")
+    return AnalysedFrame(small.to_ndarray(), (frame.width, frame.height))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, av.error.ExitError):
+        return "no answer in time"
+    text = getattr(exc, "strerror", None) or str(exc)
+    return text.split(": '")[0] if text else type(exc).__name__
+
+
+def open_error(kind: str, exc: BaseException) -> SourceError:
+    return SourceError(f"cannot open the {kind}: {_describe(exc)}")
+
+
+def sample_container(target: str, kind: str, t: Thresholds,
+                     options: dict[str, str] | None = None) -> Sample:
+    """Decode the first keyframe, a window of frames after it and up to `t.keyframes - 1`
+    later keyframes, within `t.max_stream_seconds` of stream time."""
+    deadline = time.monotonic() + t.open_timeout_s + t.read_timeout_s + t.max_stream_seconds
+    try:
+        container = av.open(target, options=options or {},
+                            timeout=(t.open_timeout_s, t.read_timeout_s))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise open_error(kind, exc) from None
+    try:
+        return _decode(container, kind, t, deadline)
+    finally:
+        container.close()
+
+
+def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample:
+    if not container.streams.video:
+        raise SourceError(f"the {kind} has no video stream")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    ctx.thread_count = 1
+    ctx.skip_frame = "NONKEY"
+    tb = float(stream.time_base) if stream.time_base else 0.0
+    frames: list[AnalysedFrame] = []
+    lumas: list[np.ndarray] = []
+    pts: list[float] = []
+    started = window_done = False
+    first_ts: float | None = None
+    decoded = packets = 0
+
+    def take(frame: av.VideoFrame) -> None:
+        nonlocal window_done, decoded
+        decoded += 1
+        if not frames:
+            frames.append(_picture(frame, t))
+        elif window_done:
+            if frame.key_frame:
+                frames.append(_picture(frame, t))
+            return
+        lumas.append(luma_thumb(_luma(frame), t.analysis_width))
+        if frame.pts is not None:
+            pts.append(frame.pts * tb)
+        if len(lumas) >= t.window_frames:
+            window_done = True
+            ctx.skip_frame = "NONKEY"
+
+    def done() -> bool:
+        return window_done and len(frames) >= t.keyframes
+
+    try:
+        for packet in container.demux(stream):
+            if time.monotonic() > deadline:
+                if frames:
+                    break
+                raise SourceError(f"no picture from the {kind} in time")
+            packets += 1
+            ts = packet.pts if packet.pts is not None else packet.dts
+            if ts is not None and tb:
+                first_ts = ts * tb if first_ts is None else first_ts
+                if ts * tb - first_ts > t.max_stream_seconds:
+                    break
+            if packet.size == 0:
+                continue  # the end-of-stream marker; flushed below
+            if not started:
+                if not packet.is_keyframe:
+                    continue  # nothing before the first keyframe is decodable anyway
+                started = True
+                ctx.skip_frame = "DEFAULT"
+            elif window_done and not packet.is_keyframe:
+                continue
+            try:
+                for frame in ctx.decode(packet):
+                    take(frame)
+            except av.error.InvalidDataError:
+                continue  # a damaged packet; the next keyframe repairs it
+            if done():
+                break
+        else:
+            try:
+                for frame in ctx.decode(None):
+                    take(frame)
+            except av.error.FFmpegError:
+                pass
+    except av.error.FFmpegError as exc:
+        if not frames:
+            raise SourceError(f"the {kind} broke off: {_describe(exc)}") from None
+    if not frames:
+        reason = "no keyframe" if packets and not started else "no decodable picture"
+        raise SourceError(f"{reason} in the {kind} ({packets} packets read)")
+    window_s = (max(pts) - min(pts)) if len(pts) >= 2 else None
+    info = {"codec": ctx.name, "width": ctx.width, "height": ctx.height,
+            "frames_decoded": decoded, "packets_read": packets}
+    return Sample(frames, lumas, window_s, info)
