@@ -1,0 +1,89 @@
+"""The CLI contract: --help, --json, exit codes, and one clear line instead of a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def govops(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def assert_clean_failure(out: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
+    assert out.returncode == code, (out.returncode, out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr + out.stdout
+    for n in needles:
+        assert n in out.stderr, out.stderr
+
+
+def test_help_lists_every_command_group():
+    out = govops("--help")
+    assert out.returncode == 0
+    for group in ("serve", "db", "audit", "video", "lab"):
+        assert group in out.stdout
+
+
+def test_usage_error_exits_2():
+    assert govops("no-such-command").returncode == 2
+
+
+def test_wrong_database_url(tmp_path):
+    out = govops("db", "check", env={"GOVOPS_DATA_DIR": str(tmp_path), "GOVOPS_DATABASE_URL": "mysqlx://nope"})
+    assert_clean_failure(out, 2, "GOVOPS_DATABASE_URL", "postgresql+psycopg")
+
+
+def test_unreachable_database_is_exit_1(tmp_path):
+    url = "postgresql+psycopg://govops:pw-do-not-print@127.0.0.1:1/govops?connect_timeout=2"
+    out = govops("db", "upgrade", env={"GOVOPS_DATA_DIR": str(tmp_path), "GOVOPS_DATABASE_URL": url})
+    assert_clean_failure(out, 1, "cannot reach the database")
+    assert "pw-do-not-print" not in out.stderr
+
+
+def test_unwritable_data_dir(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = govops("db", "upgrade", env={"GOVOPS_DATA_DIR": str(blocker / "data")})
+    assert_clean_failure(out, 2, "not writable", "GOVOPS_DATA_DIR")
+
+
+def test_port_already_in_use(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        out = govops("serve", "--port", str(port), env={"GOVOPS_DATA_DIR": str(tmp_path)})
+    assert_clean_failure(out, 2, f"port {port}", "--port")
+
+
+def test_lab_status_json(tmp_path):
+    out = govops("lab", "status", "--json", env={"GOVOPS_DATA_DIR": str(tmp_path)})
+    assert out.returncode == 0
+    rows = json.loads(out.stdout)
+    assert {r["component"] for r in rows} >= {"postgres", "kube", "keycloak", "prometheus", "rtsp", "onvif"}
+
+
+def test_missing_component_names_the_bootstrap_command(tmp_path):
+    out = govops("lab", "up", "kube", "--json",
+                 env={"GOVOPS_DATA_DIR": str(tmp_path), "GOVOPS_CACHE": str(tmp_path / "empty-cache")})
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    row = next(r for r in json.loads(out.stdout) if r["component"] == "kube")
+    assert row["state"] == "failed" and "make tools" in row["error"]
+
+
+@pytest.mark.parametrize("cmd", [["audit", "verify"], ["video", "list"], ["db", "check"]])
+def test_json_output_parses(tmp_path, cmd):
+    env = {"GOVOPS_DATA_DIR": str(tmp_path)}
+    assert govops("db", "upgrade", env=env).returncode == 0
+    out = govops(*cmd, "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    json.loads(out.stdout)
