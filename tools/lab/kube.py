@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,13 @@ class KubeHandle:
     def endpoint(self) -> str:
         return self.apiserver_url
 
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self.certs["ca.crt"]))
+        ctx.load_cert_chain(str(self.certs["admin.crt"]), str(self.certs["admin.key"]))
+        return ctx
+
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.apiserver_url, verify=str(self.certs["ca.crt"]),
-                            cert=(str(self.certs["admin.crt"]), str(self.certs["admin.key"])), timeout=10)
+        return httpx.Client(base_url=self.apiserver_url, verify=self.ssl_context(), timeout=10)
 
     def stop(self, *names: str) -> None:
         for name in names or reversed(list(self.processes)):
