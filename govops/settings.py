@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     # Keycloak: when unset, the embedded default's local admin login is the only way in.
     keycloak_url: str | None = None
     keycloak_realm: str = "civil-servants"
+    # identity: keycloak_url is the public HTTPS URL (the token issuer's base); admin calls may
+    # use another address. The CA file verifies Keycloak's HTTPS certificate.
+    keycloak_admin_url: str | None = None
+    keycloak_admin_user: str | None = None
+    keycloak_admin_password: SecretStr | None = None
+    keycloak_ca_file: Path | None = None
+    keycloak_audience: str = "govops-gateway"
+    # The gateway's public URL: the CRL distribution point and the console's SSO callback.
+    public_url: str | None = None
+    ca_key_algorithm: Literal["ecdsa-p256", "rsa-3072"] = "ecdsa-p256"
+    ca_cert_days: int = 730
+    crl_hours: int = 24
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -1,4 +1,7 @@
-"""Video catalogue tables (视频资源目录): cameras, admin areas, groups, platforms, share grants."""
+"""Video catalogue tables (视频资源目录): cameras, admin areas, groups, platforms, share grants.
+
+Columns added after the first release come from video/migrations/0002_catalogue_onvif.py.
+"""
 
 from __future__ import annotations
 
@@ -26,10 +29,13 @@ class AdminArea(Base):
     # GeoJSON geometry (Polygon / MultiPolygon) in WGS 84 lon/lat.
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     area_km2: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # A key public area (重点公共区域): the coverage KPI asks that every one has a working camera.
+    key_place: Mapped[bool] = mapped_column(Boolean, default=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "level": self.level,
-                "parent_code": self.parent_code, "area_km2": self.area_km2}
+                "parent_code": self.parent_code, "area_km2": self.area_km2,
+                "key_place": self.key_place}
 
 
 class CatalogueGroup(Base):
@@ -43,6 +49,9 @@ class CatalogueGroup(Base):
     parent_id: Mapped[str | None] = mapped_column(
         ForeignKey("catalogue_groups.id"), nullable=True, index=True
     )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "type": self.type, "parent": self.parent_id}
 
 
 class Camera(Base):
@@ -69,7 +78,7 @@ class Camera(Base):
     username: Mapped[str | None] = mapped_column(String(100), nullable=True)
     password_enc: Mapped[str | None] = mapped_column(String(500), nullable=True)
     mac: Mapped[str | None] = mapped_column(String(17), nullable=True, unique=True)
-    serial_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    serial_number: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     manufacturer: Mapped[str | None] = mapped_column(String(100), nullable=True)
     model: Mapped[str | None] = mapped_column(String(100), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="unknown")
@@ -77,6 +86,29 @@ class Camera(Base):
     last_seen: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     profiles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # --- 0002 ---
+    firmware: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    install_address: Mapped[str | None] = mapped_column(String(300), nullable=True)  # 安装地址
+    # What onboarding found by trying: {"ptz": bool, "events": bool, "snapshot": bool, ...}
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    clock_skew_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Presets set through govops, kept here because many devices answer GetPresets badly.
+    presets: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Set by video quality diagnosis: the latest picture fault codes (empty when the picture is
+    # fine). 完好率 counts a camera as intact when it is online and picture_fault is false.
+    picture_fault: Mapped[bool] = mapped_column(Boolean, default=False)
+    diagnosis_faults: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    diagnosed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    onboarded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    @property
+    def online(self) -> bool:
+        return self.status in ("online", "faulty")
+
+    @property
+    def intact(self) -> bool:
+        return self.status == "online" and not self.picture_fault
 
     def as_dict(self) -> dict[str, Any]:
         """Public view: never the password, and no credentials embedded in URLs."""
@@ -89,6 +121,25 @@ class Camera(Base):
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
         }
 
+    def detail_dict(self) -> dict[str, Any]:
+        """The camera page: profiles and capabilities too, still without any credential."""
+        return {
+            **self.as_dict(),
+            "serial_number": self.serial_number, "mac": self.mac, "firmware": self.firmware,
+            "install_address": self.install_address,
+            "capabilities": self.capabilities or {}, "clock_skew_s": self.clock_skew_s,
+            "profiles": [
+                {k: v for k, v in p.items() if k not in ("stream_uri", "snapshot_uri")}
+                | {"has_stream": bool(p.get("stream_uri")), "has_snapshot": bool(p.get("snapshot_uri"))}
+                for p in (self.profiles or [])
+            ],
+            "presets": self.presets or [],
+            "picture_fault": self.picture_fault, "diagnosis_faults": self.diagnosis_faults or [],
+            "diagnosed_at": self.diagnosed_at.isoformat() if self.diagnosed_at else None,
+            "onboarded_at": self.onboarded_at.isoformat() if self.onboarded_at else None,
+            "last_error": self.last_error,
+        }
+
 
 class SharePlatform(Base):
     """A platform of the "1+2+X" model: the district master, 综治, 公安, and X others."""
@@ -99,16 +150,23 @@ class SharePlatform(Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))  # master | sub | x
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("share_platforms.code"), nullable=True)
+    # The platform's own GB/T 28181 code (type 200, centre signalling server), used as the
+    # DeviceID of a Catalog answer to an upper platform.
+    gb_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "kind": self.kind, "parent": self.parent_code}
+        return {"code": self.code, "name": self.name, "kind": self.kind, "parent": self.parent_code,
+                "gb_id": self.gb_id}
 
 
 class ShareGrant(Base):
     """A camera, a group or an area shared to a platform, with a reason and an optional expiry."""
 
     __tablename__ = "share_grants"
-    __table_args__ = (Index("ix_share_grants_platform_subject", "platform_code", "subject_kind"),)
+    __table_args__ = (
+        Index("ix_share_grants_platform_subject", "platform_code", "subject_kind"),
+        Index("ix_share_grants_subject", "subject_kind", "subject_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform_code: Mapped[str] = mapped_column(ForeignKey("share_platforms.code"))
@@ -118,3 +176,23 @@ class ShareGrant(Base):
     granted_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A revoked grant stays as history (who, when, why); only unrevoked, unexpired ones count.
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    revoke_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    def active(self, now: datetime) -> bool:
+        exp = self.expires_at
+        if exp is not None and exp.tzinfo is None:  # SQLite hands timestamps back naive (UTC)
+            exp = exp.replace(tzinfo=now.tzinfo)
+        return self.revoked_at is None and (exp is None or exp > now)
+
+    def as_dict(self) -> dict[str, Any]:
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d else None
+
+        return {"id": self.id, "platform": self.platform_code, "subject_kind": self.subject_kind,
+                "subject_id": self.subject_id, "reason": self.reason, "granted_by": self.granted_by,
+                "created_at": iso(self.created_at), "expires_at": iso(self.expires_at),
+                "revoked_at": iso(self.revoked_at), "revoked_by": self.revoked_by,
+                "revoke_reason": self.revoke_reason}

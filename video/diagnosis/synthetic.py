@@ -10,7 +10,7 @@ fault as a 360p one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -279,9 +279,11 @@ def condition_frames(spec: ClipSpec) -> Iterator[np.ndarray]:
 
 
 def reference_picture(spec: ClipSpec) -> np.ndarray:
-    """The picture stored at onboarding for this camera: its healthy view, a while earlier."""
-    later = list(scene_frames(spec.scene, spec.width, spec.height, 40, spec.seed))
-    return later[-1]
+    """The picture stored at onboarding for this camera: its healthy view at another moment
+    (the movers elsewhere). A healthy hard case is its own healthy view: a dim camera is dim."""
+    view = spec if spec.expected is None else replace(spec, condition="healthy")
+    *_, last = condition_frames(replace(view, seconds=view.seconds + 2.0))
+    return last
 
 
 def write_frames(path: Path, frames: Iterable[np.ndarray], *, fps: int = 12,

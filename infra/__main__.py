@@ -1,0 +1,27 @@
+"""The e-government cloud: read the stack config and the departments file, create components."""
+
+from pathlib import Path
+
+import pulumi
+
+from infra.model import load_cloud
+from infra.platform import PlatformServices, PlatformServicesArgs
+from infra.tenant import DepartmentTenant, DepartmentTenantArgs
+
+config = pulumi.Config("govops")
+root = Path(__file__).resolve().parent.parent
+cloud = load_cloud(root / config.get("departmentsFile", "infra/departments.yaml"))
+
+tenants = {
+    d.code: DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+    for d in cloud.departments
+}
+if config.get_bool("platform") is not False:
+    rules = {p.name: p.read_text(encoding="utf-8") for p in sorted((root / "monitoring" / "rules").glob("*.yml"))}
+    PlatformServices("platform", PlatformServicesArgs(
+        image=f"{cloud.registry}/govops/govops:{config.get('imageTag') or '0.1.0'}",
+        gateway_replicas=config.get_int("gatewayReplicas") or 2,
+        diagnosis_workers=config.get_int("diagnosisWorkers") or 2,
+        alert_rules=rules))
+
+pulumi.export("tenants", {code: t.namespace for code, t in tenants.items()})

@@ -1,0 +1,116 @@
+"""The declared departments of the e-government cloud, validated before anything is applied.
+
+A departments file (YAML) lists each department with its code, zone, MLPS level and quota. A bad
+entry (duplicate code, negative quota, unknown zone) fails validation naming the entry, and then
+nothing is applied at all.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Network zones of the government network (电子政务网络分区). Label values must be ASCII.
+ZONES: dict[str, str] = {
+    "gov-extranet": "政务外网",
+    "gov-intranet": "政务内网",
+    "video-private": "视频专网",
+    "internet": "互联网区",
+}
+# Zones whose tenants may talk to other tenants of the same zone; the internet zone never.
+INTRA_ZONE_ALLOWED = {"gov-extranet", "gov-intranet", "video-private"}
+QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$")
+
+
+class Quota(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: str = "4"
+    memory: str = "8Gi"
+    storage: str = "100Gi"
+    pods: Annotated[int, Field(ge=0, le=5000)] = 50
+
+    @field_validator("cpu", "memory", "storage", mode="before")
+    @classmethod
+    def _quantity(cls, v: object) -> str:
+        s = str(v).strip()
+        if s.startswith("-"):
+            raise ValueError(f"quota {s!r} is negative")
+        if not QUANTITY.match(s):
+            raise ValueError(f"{s!r} is not a Kubernetes quantity (e.g. 4, 500m, 8Gi)")
+        return s
+
+
+class DepartmentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")]
+    name: str
+    zone: Literal["gov-extranet", "gov-intranet", "video-private", "internet"]
+    mlps_level: Annotated[int, Field(ge=1, le=4)] = 2  # 等保等级
+    sso_group: str | None = None  # defaults to /<district>/<code>
+    quota: Quota = Quota()
+
+    @property
+    def namespace(self) -> str:
+        return f"dept-{self.code}"
+
+
+class CloudSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    district: Annotated[str, Field(pattern=r"^\d{6}$")]
+    registry: str = "registry.gov.local"
+    auditors_group: str = "/auditors"
+    departments: list[DepartmentSpec]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CloudSpec:
+        seen: set[str] = set()
+        for i, d in enumerate(self.departments):
+            if d.code in seen:
+                raise ValueError(f"departments[{i}] ({d.name}): duplicate department code {d.code!r}")
+            seen.add(d.code)
+        return self
+
+    def group_of(self, d: DepartmentSpec) -> str:
+        return d.sso_group or f"/{self.district}/{d.code}"
+
+
+class DepartmentsInvalid(ValueError):
+    """The departments file is not valid; the message names the entry."""
+
+
+def _describe(exc: ValidationError, raw: dict) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc) or "file"
+        if len(loc) >= 2 and loc[0] == "departments" and isinstance(loc[1], int):
+            entries = raw.get("departments") or []
+            entry = entries[loc[1]] if loc[1] < len(entries) else {}
+            name = entry.get("code") or entry.get("name") if isinstance(entry, dict) else None
+            where = f"departments[{loc[1]}] ({name})" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
+        lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(lines)
+
+
+def parse_cloud(raw: object, source: str = "departments file") -> CloudSpec:
+    if not isinstance(raw, dict):
+        raise DepartmentsInvalid(f"{source}: expected a mapping with 'district' and 'departments'")
+    try:
+        return CloudSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise DepartmentsInvalid(f"{source}: {_describe(exc, raw)}") from None
+
+
+def load_cloud(path: Path) -> CloudSpec:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DepartmentsInvalid(f"{path}: cannot read: {exc}") from None
+    return parse_cloud(raw, str(path))

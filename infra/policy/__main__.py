@@ -1,0 +1,51 @@
+"""The govops policy pack, mandatory on every preview and up (`--policy-pack infra/policy`)."""
+
+import os
+
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
+
+import rules
+
+REGISTRY = os.environ.get("GOVOPS_REGISTRY", "registry.gov.local")
+
+
+def _resource(check):
+    def validate(args, report_violation):
+        for msg in check(args.resource_type, args.props):
+            report_violation(msg)
+    return validate
+
+
+def _stack_resources(args):
+    return [(r.resource_type, r.props) for r in args.resources]
+
+
+def _fenced(args, report_violation):
+    for msg in rules.tenants_are_fenced(_stack_resources(args)):
+        report_violation(msg)
+
+
+def _services(args, report_violation):
+    resources = _stack_resources(args)
+    tenants = rules.tenant_namespaces(resources)
+    for t, p in resources:
+        for msg in rules.no_exposed_services(t, p, tenants):
+            report_violation(msg)
+
+
+PolicyPack(
+    name="govops-mlps-baseline",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    policies=[
+        ResourceValidationPolicy(name="no-privileged-pods", description="No privileged containers or host namespaces.",
+                                 validate=_resource(rules.no_privileged)),
+        ResourceValidationPolicy(name="internal-registry-only", description=f"Images only from {REGISTRY}.",
+                                 validate=_resource(lambda t, p: rules.images_from_registry(t, p, REGISTRY))),
+        StackValidationPolicy(name="tenant-quota-and-default-deny",
+                              description="Every tenant namespace has a quota and a default-deny policy.",
+                              validate=_fenced),
+        StackValidationPolicy(name="no-exposed-tenant-services",
+                              description="No LoadBalancer or NodePort services in tenant namespaces.",
+                              validate=_services),
+    ],
+)

@@ -1,0 +1,134 @@
+"""DepartmentTenant and PlatformServices under Pulumi mocks; the policy checks on bad tenants."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pulumi
+import pytest
+
+from infra.model import DepartmentsInvalid, load_cloud, parse_cloud
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "infra" / "policy"))
+import rules  # noqa: E402  (the policy pack's check functions)
+
+
+class Recorder(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.resources: list[tuple[str, str, dict]] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.resources.append((args.typ, args.name, args.inputs))
+        outputs = dict(args.inputs)
+        return [f"{args.name}-id", outputs]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+@pytest.fixture
+def mocks() -> Recorder:
+    rec = Recorder()
+    pulumi.runtime.set_mocks(rec, preview=False)
+    return rec
+
+
+def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yaml") -> list[tuple[str, str, dict]]:
+    from infra.platform import PlatformServices, PlatformServicesArgs
+    from infra.tenant import DepartmentTenant, DepartmentTenantArgs
+
+    cloud = load_cloud(cloud_yaml)
+
+    @pulumi.runtime.test
+    def program():
+        tenants = [DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+                   for d in cloud.departments]
+        PlatformServices("platform", PlatformServicesArgs(image="registry.gov.local/govops/govops:0.1.0",
+                                                           alert_rules={"platform.yml": "groups: []"}))
+        return pulumi.Output.all(*[t.namespace for t in tenants])
+
+    program()
+    return mocks.resources
+
+
+def _of(resources, typ: str, ns: str | None = None):
+    return [inp for t, _, inp in resources if t == typ and (ns is None or (inp.get("metadata") or {}).get("namespace") == ns)]
+
+
+def test_each_department_becomes_a_fenced_tenant(mocks):
+    res = _build(mocks)
+    namespaces = {n["metadata"]["name"]: n for n in _of(res, "kubernetes:core/v1:Namespace")}
+    assert set(namespaces) == {"dept-gaj", "dept-zzb", "dept-cgj", "dept-xzspj", "dept-dsjj", "govops-system"}
+    gaj = namespaces["dept-gaj"]["metadata"]["labels"]
+    assert gaj["govops.cn/zone"] == "video-private" and gaj["govops.cn/mlps-level"] == "3"
+    assert gaj["pod-security.kubernetes.io/enforce"] == "restricted"
+    quota = _of(res, "kubernetes:core/v1:ResourceQuota", "dept-gaj")[0]["spec"]["hard"]
+    assert quota["requests.cpu"] == "16" and quota["pods"] == "200"
+    assert quota["services.loadbalancers"] == "0" and quota["services.nodeports"] == "0"
+    assert _of(res, "kubernetes:core/v1:LimitRange", "dept-gaj")
+    binding = {b["metadata"]["name"]: b for b in _of(res, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "dept-gaj")}
+    assert binding["department-admins"]["subjects"][0]["name"] == "oidc:/310116/gaj"
+    assert binding["department-admins"]["roleRef"]["name"] == "admin"
+    assert binding["auditors"]["roleRef"]["name"] == "view"
+    typed = [(t, i) for t, _, i in res]
+    assert rules.tenants_are_fenced(typed) == []
+
+
+def test_zones_never_meet(mocks):
+    res = _build(mocks)
+    policies = _of(res, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    by_ns: dict[str, list[dict]] = {}
+    for p in policies:
+        by_ns.setdefault(p["metadata"]["namespace"], []).append(p)
+    video = {p["metadata"]["name"]: p for p in by_ns["dept-gaj"]}
+    internet = {p["metadata"]["name"]: p for p in by_ns["dept-xzspj"]}
+    assert video["allow-same-zone"]["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
+        "govops.cn/zone": "video-private"}
+    assert "allow-same-zone" not in internet  # 互联网区 tenants talk to nobody but themselves
+    for ns_policies in by_ns.values():
+        names = {p["metadata"]["name"] for p in ns_policies}
+        assert {"default-deny", "allow-same-namespace", "allow-from-platform", "allow-dns"} <= names
+
+
+def test_platform_services(mocks):
+    res = _build(mocks)
+    sts = _of(res, "kubernetes:apps/v1:StatefulSet", "govops-system")[0]
+    assert sts["spec"]["replicas"] == 2 and "--shard-from-pod-name" in sts["spec"]["template"]["spec"]["containers"][0]["args"]
+    dep = _of(res, "kubernetes:apps/v1:Deployment", "govops-system")[0]
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"].startswith("registry.gov.local/") and c["securityContext"]["allowPrivilegeEscalation"] is False
+    typed = [(t, i) for t, _, i in res]
+    for t, i in typed:
+        assert rules.no_privileged(t, i) == [] and rules.images_from_registry(t, i, "registry.gov.local") == []
+    assert _of(res, "kubernetes:core/v1:ConfigMap", "govops-system")[0]["data"] == {"platform.yml": "groups: []"}
+
+
+def test_policy_rejects_bad_tenants():
+    ns = ("kubernetes:core/v1:Namespace", {"metadata": {"name": "dept-x", "labels": {"govops.cn/tenant": "true"}}})
+    assert rules.tenants_are_fenced([ns]) == ["tenant namespace dept-x has no ResourceQuota",
+                                              "tenant namespace dept-x has no default-deny NetworkPolicy"]
+    lb = {"metadata": {"namespace": "dept-x"}, "spec": {"type": "LoadBalancer"}}
+    assert rules.no_exposed_services("kubernetes:core/v1:Service", lb, {"dept-x"})
+    assert not rules.no_exposed_services("kubernetes:core/v1:Service", lb, {"dept-y"})
+    priv = {"spec": {"template": {"spec": {"containers": [
+        {"name": "c", "image": "docker.io/x", "securityContext": {"privileged": True}}]}}}}
+    assert rules.no_privileged("kubernetes:apps/v1:Deployment", priv)
+    assert rules.images_from_registry("kubernetes:apps/v1:Deployment", priv, "registry.gov.local")
+
+
+@pytest.mark.parametrize("mutation, needle", [
+    (lambda d: d["departments"].append(dict(d["departments"][0])), "duplicate department code 'gaj'"),
+    (lambda d: d["departments"][1]["quota"].update(cpu="-2"), "departments[1] (zzb).quota.cpu: quota '-2' is negative"),
+    (lambda d: d["departments"][2].update(zone="moon-zone"), "departments[2] (cgj).zone"),
+    (lambda d: d["departments"][3]["quota"].update(pods=-1), "departments[3] (xzspj).quota.pods"),
+])
+def test_bad_departments_file_names_the_entry(mutation, needle):
+    import yaml
+
+    raw = yaml.safe_load((REPO / "infra" / "departments.yaml").read_text())
+    mutation(raw)
+    with pytest.raises(DepartmentsInvalid) as exc:
+        parse_cloud(raw)
+    assert needle in str(exc.value)
