@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import LocalLogin
-from gateway.routes import audit, cameras, console, health
+from gateway.routes import audit, cameras, cloud, console, health
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
@@ -80,7 +80,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
                              "message": "an internal error occurred; it has been logged"},
                             status_code=500)
 
-    for module in (health, cameras, audit, console):
+    for module in (health, cameras, audit, cloud, console):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

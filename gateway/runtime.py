@@ -12,12 +12,16 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+import identity
+import infra.service
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
 from govops.secretbox import SecretBox
 from govops.settings import Settings, load_settings
 
 DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
+DOMAIN_MIGRATIONS.append(identity.MIGRATIONS)
+DOMAIN_MIGRATIONS.append(infra.service.MIGRATIONS)
 
 
 @dataclass

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     ca_cert_days: int = 730
     crl_hours: int = 24
     log_level: str = "INFO"
+    # E-government cloud (Pulumi Automation API on the local file backend by default).
+    pulumi_passphrase: SecretStr | None = None
+    pulumi_backend_url: str | None = None  # default file://<data_dir>/pulumi
+    pulumi_stack: str = "lab"
+    kubeconfig: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

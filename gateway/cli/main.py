@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, lab, serve, video
+from gateway.cli import admin, cloud, lab, serve, video
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
 
@@ -21,6 +21,7 @@ app.add_typer(admin.audit_app, name="audit")
 app.command("secret-key")(admin.secret_key)
 app.add_typer(video.app, name="video")
 app.add_typer(lab.app, name="lab")
+app.add_typer(cloud.app, name="cloud")
 
 
 @app.callback()

@@ -1,0 +1,145 @@
+"""The one adapter over Pulumi's Automation API (LocalWorkspace on the repo's Pulumi.yaml).
+
+Local file backend by default, passphrase-encrypted secrets, the policy pack on every preview and
+up, the Pulumi CLI and plugins from the bootstrap cache, progress through callbacks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi import automation as auto
+
+from govops.errors import ConfigError, ServiceUnavailable
+
+REPO = Path(__file__).resolve().parents[2]
+POLICY_PACK = REPO / "infra" / "policy"
+EventSink = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class EngineConfig:
+    stack: str
+    backend_url: str
+    passphrase: str
+    kubeconfig: Path
+    departments_file: Path
+    pulumi_home: Path
+    bin_dirs: list[Path]
+    registry: str = "registry.gov.local"
+    platform: bool = True
+
+
+@dataclass
+class EngineResult:
+    ok: bool
+    changes: dict[str, int]
+    output: str
+    error: str | None = None
+
+
+def _summary_counts(resource_changes: dict[str, int] | None) -> dict[str, int]:
+    return {k: int(v) for k, v in (resource_changes or {}).items()}
+
+
+def _short_error(exc: Exception) -> str:
+    text = str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    interesting = [ln for ln in lines if ln.lower().startswith(("error", "mandatory", "- ")) or "violation" in ln.lower()]
+    return "; ".join((interesting or lines)[-6:])[:2000]
+
+
+class PulumiEngine:
+    def __init__(self, cfg: EngineConfig) -> None:
+        self.cfg = cfg
+
+    def _stack(self) -> auto.Stack:
+        cfg = self.cfg
+        if not cfg.kubeconfig.exists():
+            raise ConfigError(f"kubeconfig {cfg.kubeconfig} does not exist",
+                              hint="set GOVOPS_KUBECONFIG, or start the lab cluster with `govops lab up kube`")
+        pulumi_bin = next((d for d in cfg.bin_dirs if (d / "pulumi").exists()), None)
+        if pulumi_bin is None:
+            raise ConfigError("the Pulumi CLI is not installed", hint="run `make tools`")
+        cfg.pulumi_home.mkdir(parents=True, exist_ok=True)
+        env = {
+            "PULUMI_BACKEND_URL": cfg.backend_url,
+            "PULUMI_CONFIG_PASSPHRASE": cfg.passphrase,
+            "PULUMI_SKIP_UPDATE_CHECK": "1",
+            "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "1",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "1",
+            "KUBECONFIG": str(cfg.kubeconfig),
+            "GOVOPS_REGISTRY": cfg.registry,
+            "PATH": os.pathsep.join([*(str(d) for d in cfg.bin_dirs), os.environ.get("PATH", "")]),
+        }
+        opts = auto.LocalWorkspaceOptions(
+            work_dir=str(REPO), pulumi_home=str(cfg.pulumi_home), env_vars=env,
+            pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent), skip_version_check=True),
+        )
+        try:
+            stack = auto.create_or_select_stack(stack_name=cfg.stack, work_dir=str(REPO), opts=opts)
+            stack.set_all_config({
+                "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
+                "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),
+                "govops:gatewayReplicas": auto.ConfigValue("1"),
+                "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
+            })
+        except auto.CommandError as exc:
+            raise ServiceUnavailable(f"cannot open Pulumi stack {cfg.stack}: {_short_error(exc)}",
+                                     hint="check GOVOPS_PULUMI_BACKEND_URL and GOVOPS_PULUMI_PASSPHRASE") from None
+        return stack
+
+    def _run(self, op: str, on_event: EventSink | None, on_output: Callable[[str], None] | None) -> EngineResult:
+        out: list[str] = []
+
+        def output(line: str) -> None:
+            out.append(line)
+            if on_output:
+                on_output(line)
+
+        def event(ev: auto.events.EngineEvent) -> None:
+            if on_event is None:
+                return
+            if ev.resource_pre_event and ev.resource_pre_event.metadata:
+                m = ev.resource_pre_event.metadata
+                on_event("resource_pre", {"urn": m.urn, "type": m.type, "op": str(m.op.value if m.op else "")})
+            elif ev.res_outputs_event and ev.res_outputs_event.metadata:
+                m = ev.res_outputs_event.metadata
+                on_event("resource_done", {"urn": m.urn, "type": m.type, "op": str(m.op.value if m.op else "")})
+            elif ev.res_op_failed_event:
+                on_event("resource_failed", {})
+
+        stack = self._stack()
+        policy = [str(POLICY_PACK)]
+        try:
+            if op == "preview":
+                r = stack.preview(policy_packs=policy, on_output=output, on_event=event, color="never", diff=True)
+                return EngineResult(True, _summary_counts(r.change_summary), "".join(out))
+            if op == "up":
+                r = stack.up(policy_packs=policy, on_output=output, on_event=event, color="never")
+                return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout)
+            if op == "refresh":
+                r = stack.refresh(on_output=output, on_event=event, color="never")
+                return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout)
+            raise ValueError(op)
+        except auto.CommandError as exc:
+            if isinstance(exc, auto.ConcurrentUpdateError):
+                raise ServiceUnavailable("another update is running on this stack",
+                                         hint="wait for it to finish (see `govops cloud runs`)") from None
+            return EngineResult(False, {}, "".join(out) + str(exc), _short_error(exc))
+
+    def preview(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
+        return self._run("preview", on_event, on_output)
+
+    def up(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
+        return self._run("up", on_event, on_output)
+
+    def refresh(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
+        return self._run("refresh", on_event, on_output)
+
+    def outputs(self) -> dict[str, Any]:
+        return {k: v.value for k, v in self._stack().outputs().items()}

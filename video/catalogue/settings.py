@@ -1,0 +1,52 @@
+"""Settings of the video network, read from GOVOPS_VIDEO_* variables.
+
+The KPI targets default to the seeds: 发改高技〔2015〕996号 asks an intact rate (完好率) of at least
+98% for key public areas and 95% for key-industry cameras and a networking rate (联网率) of 100%;
+Jinshan's task 26 asks 100% coverage of key public areas and 15 cameras per km².
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class VideoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_VIDEO_", env_file=".env", extra="ignore")
+
+    # GB/T 2260 division of the district; new camera codes start with it.
+    division: str = Field(default="310116", pattern=r"^\d{6}$")
+    # GB/T 28181 network digit for onboarded cameras (6 = 政务网).
+    network: str = Field(default="6", pattern=r"^\d$")
+    industry: str = Field(default="00", pattern=r"^\d{2}$")
+
+    onboard_concurrency: int = Field(default=32, ge=1, le=512)
+    onboard_timeout_s: float = Field(default=20.0, gt=0, le=600)
+    request_timeout_s: float = Field(default=8.0, gt=0, le=120)
+    snapshot_max_age_s: float = Field(default=60.0, ge=0)
+
+    target_online: float = Field(default=0.95, ge=0, le=1)  # 在线率 (no national figure; ops default)
+    target_intact_key_place: float = Field(default=0.98, ge=0, le=1)  # 完好率, key public areas
+    target_intact_other: float = Field(default=0.95, ge=0, le=1)  # 完好率, key-industry cameras
+    target_networking: float = Field(default=1.0, ge=0, le=1)  # 联网率
+    target_key_place_coverage: float = Field(default=1.0, ge=0, le=1)  # 重点区域覆盖率
+    target_density_per_km2: float = Field(default=15.0, ge=0)  # 每平方公里摄像机数
+    # The admin level whose areas become the `area` label of the KPI metrics. Streets keep the
+    # series count small (a district has tens of them); grids could be thousands.
+    kpi_area_level: Literal["district", "street", "community"] = "street"
+
+
+def load_video_settings(**overrides: object) -> VideoSettings:
+    from pydantic import ValidationError
+
+    from govops.errors import ConfigError
+
+    try:
+        return VideoSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting GOVOPS_VIDEO_{field.upper()}: {first['msg']}",
+                          hint="fix the environment variable or .env file") from None
