@@ -114,6 +114,8 @@ class PulumiEngine:
                 on_event("resource_failed", {})
 
         stack = self._stack()
+        if op == "up":
+            self._recover_interrupted(stack, output)
         policy = [str(POLICY_PACK)]
         try:
             if op == "preview":
@@ -131,6 +133,19 @@ class PulumiEngine:
                 raise ServiceUnavailable("another update is running on this stack",
                                          hint="wait for it to finish (see `govops cloud runs`)") from None
             return EngineResult(False, {}, "".join(out) + str(exc), _short_error(exc))
+
+    @staticmethod
+    def _recover_interrupted(stack: auto.Stack, output: Callable[[str], None]) -> None:
+        """A run killed mid-way (apiserver gone, process killed) leaves pending operations in the
+        state. Clear them; the provider's server-side apply then upserts objects that were
+        created but never recorded, so the next up converges without orphans."""
+        try:
+            pending = (stack.export_stack().deployment or {}).get("pending_operations") or []
+        except auto.CommandError:
+            return
+        if pending:
+            output(f"govops: clearing {len(pending)} pending operation(s) left by an interrupted run\n")
+            stack.refresh(clear_pending_creates=True, color="never", on_output=output)
 
     def preview(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
         return self._run("preview", on_event, on_output)

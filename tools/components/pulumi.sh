@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # Pulumi CLI + Python language host built from source via the Go module proxy into
-# $GOVOPS_CACHE/pulumi-$PULUMI_VERSION/bin/{pulumi,pulumi-language-python,pulumi-language-python-exec}.
+# $GOVOPS_CACHE/pulumi-$PULUMI_VERSION/bin: pulumi, pulumi-language-python, and the Python scripts
+# of the official distribution (pulumi-language-python-exec, pulumi-analyzer-policy-python for
+# Python policy packs, pulumi-resource-pulumi-python).
 # PULUMI_VERSION must equal the pip `pulumi` pin in pyproject.toml.
 #
 # Route: a throwaway wrapper module that requires github.com/pulumi/pulumi/pkg/v3 v$PULUMI_VERSION
 # (the CLI, cmd/pulumi) and the Python language host module, which has no tags and so is only
-# reachable by pseudo-version. The module proxy these machines use serves no pseudo-version of the
-# language host near recent releases; the newest it serves is the release commit of v3.128.0
-# (PULUMI_LANGUAGE_PYTHON_PSEUDO in versions.env). Its main.go is compiled here against the SDK
-# libraries of v$PULUMI_VERSION (one module graph, so the host speaks the current gRPC protocol and
-# uses the current Python toolchain code); pulumi-language-python-exec, the Python script the host
-# starts, is taken from sdk/v3 v$PULUMI_VERSION, the same version as the pip package.
-# The checksum database does not know that pseudo-version either, so GONOSUMDB skips it for that
-# one module and the script checks the module's hash against PULUMI_LANGUAGE_PYTHON_SUM instead.
+# reachable by the pseudo-version of the release commit (PULUMI_LANGUAGE_PYTHON_PSEUDO). The module
+# proxy these machines use serves few of those; PULUMI_VERSION is the newest release for which it
+# serves the pkg/v3 zip and the language host zip (see versions.env). The checksum database does not
+# know that pseudo-version, so GONOSUMDB skips it for that one module and the script checks the
+# module's hash against PULUMI_LANGUAGE_PYTHON_SUM instead. The Python scripts come from the sdk/v3
+# module of the same version (python/cmd and python/dist).
 #
-# How the CLI finds the pieces: it prefers plugins next to its own executable, so the language host
-# is picked up from this bin dir; put the bin dir on PATH for the CLI itself.
+# How the CLI finds the pieces: it looks for plugins next to its own executable and then on PATH, so
+# put this bin dir on PATH. Nothing goes to ~/.pulumi/plugins.
 # Takes ~10-15 min on 2 cores with cold caches.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/_golib.sh"
@@ -62,13 +62,12 @@ grep -q 'atotto/clipboard =>' go.mod || { echo "no atotto/clipboard replace in $
 cat go.mod
 
 vpkg=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
-golib_step "go build $pkg/cmd/pulumi (slow)"
-go build -trimpath -ldflags "-s -w -X $vpkg=v$V" -o "$WORK/out/bin/pulumi" "$pkg/cmd/pulumi"
-golib_step "go build $host"
-# The host's own source is the v3.128.0 one; say so in the version it reports.
-hostv="v3.128.0+sdk.$V"
-go build -trimpath -ldflags "-s -w -X $vpkg=$hostv" -o "$WORK/out/bin/pulumi-language-python" "$host"
+golib_step "go build $pkg/cmd/pulumi and $host (slow)"
+go build -trimpath -ldflags "-s -w -X $vpkg=v$V" -o "$WORK/out/bin/" "$pkg/cmd/pulumi" "$host"
 install -m 0755 "$sdkdir/python/cmd/pulumi-language-python-exec" "$WORK/out/bin/"
+for f in "$sdkdir"/python/dist/*; do
+  case "$f" in *.cmd) ;; *) install -m 0755 "$f" "$WORK/out/bin/" ;; esac   # .cmd: Windows only
+done
 cp go.mod go.sum "$WORK/out/"
 
 got=$("$WORK/out/bin/pulumi" version)

@@ -82,11 +82,22 @@ def _apiserver(h: KubeHandle, argv: list[str]) -> ManagedProcess:
 
 
 def start_kube(workdir: Path, *, controllers: bool = True, kwok_nodes: int = 1) -> KubeHandle:
+    """Start the control plane; if any step fails, stop what was started (by PID) and re-raise."""
     workdir.mkdir(parents=True, exist_ok=True)
+    handle = KubeHandle(workdir, "", workdir / "kubeconfig", "")
+    try:
+        return _start_kube(handle, controllers, kwok_nodes)
+    except BaseException:
+        handle.stop()
+        raise
+
+
+def _start_kube(h: KubeHandle, controllers: bool, kwok_nodes: int) -> KubeHandle:
+    workdir = h.workdir
     certs = make_lab_pki(workdir / "pki")
     etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{etcd_port}"
-    h = KubeHandle(workdir, f"https://127.0.0.1:{api_port}", workdir / "kubeconfig", etcd_url, certs=certs)
+    h.apiserver_url, h.etcd_url, h.certs = f"https://127.0.0.1:{api_port}", etcd_url, certs
     etcd = ManagedProcess("etcd", [
         system_binary("etcd", "etcd", "/usr/bin/etcd"), "--data-dir", workdir / "etcd",
         "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,

@@ -37,8 +37,9 @@ class Thresholds(BaseSettings):
     # occlusion: share of the picture covered by one dark, textureless, static region.
     occlusion_area: float = Field(0.2, gt=0, le=1)
     occlusion_dark_ratio: float = Field(0.55, gt=0, le=1)
-    # stripes: share of the detrended profile power in one frequency, in every tile.
-    stripe_strength: float = Field(0.25, gt=0, le=1)
+    # stripes: how far one frequency of the row/column profile stands above its neighbours,
+    # in every tile (the weakest tile counts), and its amplitude in grey levels.
+    stripe_prominence: float = Field(8.0, gt=1)
     stripe_amplitude: float = Field(2.5, gt=0)
     # scene_change: structural similarity to the stored reference (-1 … 1).
     scene_similarity: float = Field(0.45, ge=-1, le=1)

@@ -1,0 +1,127 @@
+"""The e-government cloud for real: `pulumi up` through the provisioning service against the lab's
+kube-apiserver (etcd, controller-manager, scheduler, kwok nodes)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import yaml
+
+from gateway.runtime import Runtime
+from govops.principal import LOCAL_ADMIN
+from govops.settings import load_settings
+from infra.service.provisioning import Provisioning
+from infra.service.quota import QuotaDesk
+from tests.fixtures.platform import wait_for
+from tools.lab.kube import wait_deployment_ready
+
+pytestmark = pytest.mark.integration
+TENANTS = {"dept-gaj", "dept-zzb", "dept-cgj", "dept-xzspj", "dept-dsjj"}
+
+
+@pytest.fixture(scope="module")
+def cloud(kube, tmp_path_factory):
+    d = tmp_path_factory.mktemp("cloud")
+    settings = load_settings(data_dir=d / "data", kubeconfig=kube.kubeconfig, pulumi_passphrase="integration-pass",
+                             pulumi_stack="it", environment="test")
+    rt = Runtime.build(settings)
+    rt.migrate()
+    return Provisioning(settings, rt.sessions)
+
+
+def _tenant_namespaces(c) -> set[str]:
+    items = c.get("/api/v1/namespaces", params={"labelSelector": "govops.cn/tenant=true"}).json()["items"]
+    return {n["metadata"]["name"] for n in items if n["status"].get("phase") != "Terminating"}
+
+
+def _quota_rv(c) -> dict[str, str]:
+    return {ns: c.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota").json()["metadata"]["resourceVersion"]
+            for ns in sorted(_tenant_namespaces(c))}
+
+
+def test_1_up_creates_five_fenced_tenants(cloud, kube):
+    from kubernetes import client, config
+
+    run = cloud.up("ops")
+    assert run["status"] == "succeeded", run["error"]
+    assert run["summary"].get("create", 0) >= 5 * 9
+    api = config.new_client_from_config(str(kube.kubeconfig))
+    core, net, rbac = client.CoreV1Api(api), client.NetworkingV1Api(api), client.RbacAuthorizationV1Api(api)
+    assert {n.metadata.name for n in core.list_namespace(label_selector="govops.cn/tenant=true").items} == TENANTS
+    quota = core.read_namespaced_resource_quota("tenant-quota", "dept-gaj")
+    assert quota.spec.hard["requests.cpu"] == "16" and quota.spec.hard["services.loadbalancers"] == "0"
+    policies = {p.metadata.name for p in net.list_namespaced_network_policy("dept-gaj").items}
+    assert {"default-deny", "allow-same-namespace", "allow-from-platform", "allow-dns", "allow-same-zone"} <= policies
+    assert "allow-same-zone" not in {p.metadata.name for p in net.list_namespaced_network_policy("dept-xzspj").items}
+    binding = rbac.read_namespaced_role_binding("department-admins", "dept-gaj")
+    assert binding.subjects[0].name == "oidc:/310116/gaj"
+
+
+def test_2_second_up_changes_nothing(cloud):
+    run = cloud.up("ops")
+    assert run["status"] == "succeeded" and set(run["summary"]) == {"same"}
+
+
+def test_3_platform_deployment_ready_on_kwok(cloud, kube):
+    with kube.client() as c:
+        d = wait_deployment_ready(c, "govops-system", "govops-gateway", timeout=180)
+        assert d["status"]["readyReplicas"] == 1
+        sts = c.get("/apis/apps/v1/namespaces/govops-system/statefulsets/govops-diagnosis").json()
+        assert sts["spec"]["replicas"] == 2
+
+
+def test_4_quota_change_updates_only_that_quota(cloud, kube):
+    with kube.client() as c:
+        before = _quota_rv(c)
+    desk = QuotaDesk(cloud)
+    req = desk.request(LOCAL_ADMIN, "zzb", {"cpu": "6"}, "综治 video wall")
+    done = desk.approve(LOCAL_ADMIN, req["id"])
+    assert done["status"] == "applied", done["run"]["error"]
+    assert done["run"]["summary"].get("update") == 1
+    with kube.client() as c:
+        after = _quota_rv(c)
+        hard = c.get("/api/v1/namespaces/dept-zzb/resourcequotas/tenant-quota").json()["spec"]["hard"]
+    assert hard["requests.cpu"] == "6"
+    assert {ns for ns in before if before[ns] != after[ns]} == {"dept-zzb"}
+
+
+def test_5_destroy_one_tenant_removes_only_its_objects(cloud, kube):
+    run = cloud.destroy_tenant("cgj", "ops")
+    assert run["status"] == "succeeded", run["error"]
+    assert run["summary"].get("delete", 0) >= 9 and "create" not in run["summary"]
+    with kube.client() as c:
+        wait_for(lambda: _tenant_namespaces(c) == TENANTS - {"dept-cgj"}, timeout=120, what="dept-cgj to go")
+        assert c.get("/api/v1/namespaces/dept-gaj/resourcequotas/tenant-quota").status_code == 200
+
+
+def test_6_apiserver_killed_mid_up_fails_cleanly_then_converges(cloud, kube):
+    raw = yaml.safe_load(cloud.declared_file.read_text())
+    for i in range(4):
+        raw["departments"].append({"code": f"extra{i}", "name": f"临时部门{i}", "zone": "gov-extranet",
+                                   "quota": {"cpu": "1", "memory": "1Gi", "storage": "1Gi", "pods": 5}})
+    cloud.declared_file.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    created: list[str] = []
+    result: dict = {}
+
+    def on_event(kind, data):
+        if kind == "resource_done" and data["op"] == "create":
+            created.append(data["urn"])
+
+    t = threading.Thread(target=lambda: result.update(cloud.up("ops", on_event=on_event)))
+    t.start()
+    wait_for(lambda: len(created) >= 3, timeout=180, interval=0.05, what="the up to be under way")
+    kube.stop("kube-apiserver")
+    t.join(300)
+    assert result["status"] == "failed" and result["error"]
+    assert "Traceback" not in (result["error"] or "")
+    kube.restart_apiserver()
+    time.sleep(2)
+    run = cloud.up("ops")
+    assert run["status"] == "succeeded", run["error"]
+    again = cloud.up("ops")
+    assert set(again["summary"]) == {"same"}
+    with kube.client() as c:
+        expected = {f"dept-{d['code']}" for d in raw["departments"]}
+        assert _tenant_namespaces(c) == expected  # nothing missing, nothing orphaned

@@ -1,0 +1,239 @@
+"""WS-Discovery: find ONVIF devices by a Probe, multicast or unicast to hosts and ranges.
+
+- Multicast sends one Probe to 239.255.255.250:3702 out of one chosen interface with TTL 1, so a
+  probe never leaves the segment it was meant for (on a lab machine: `interface="127.0.0.1"`).
+- Unicast sends the Probe to UDP 3702 of each host of a list or range (`10.1.2.0/28`,
+  `10.1.2.10-10.1.2.40`, `cam.example`), for segments multicast cannot reach (routed camera
+  VLANs, another street's NVR room). Devices answer to the sender's port, so one socket hears
+  every answer.
+
+Answers are screened like SOAP answers (no DTD, 64 kB at most), must relate to our Probe, and
+carry http(s) XAddrs; anything else is counted as rejected with the reason, never raised.
+Several simulators on one host share its UDP 3702 (SO_REUSEADDR), and the kernel hands a
+unicast datagram to only one of them; a multicast probe reaches them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import struct
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
+
+from govops.errors import ValidationFailed
+from video.onvif.device import scope_value
+from video.onvif.errors import DeviceError, excerpt
+from video.onvif.xmlsafe import MAX_DATAGRAM_BYTES, local, parse
+
+MULTICAST_GROUP = "239.255.255.250"
+PORT = 3702
+MAX_HOSTS = 65536
+PROBE_TYPES = "dn:NetworkVideoTransmitter"
+
+
+def probe_message(message_id: str, types: str = PROBE_TYPES) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+        'xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+        'xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery" '
+        'xmlns:dn="http://www.onvif.org/ver10/network/wsdl">'
+        "<s:Header>"
+        '<a:Action s:mustUnderstand="1">http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</a:Action>'
+        f"<a:MessageID>{escape(message_id)}</a:MessageID>"
+        "<a:ReplyTo><a:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous"
+        "</a:Address></a:ReplyTo>"
+        '<a:To s:mustUnderstand="1">urn:schemas-xmlsoap-org:ws:2005:04:discovery</a:To>'
+        "</s:Header>"
+        f"<s:Body><d:Probe><d:Types>{escape(types)}</d:Types></d:Probe></s:Body>"
+        "</s:Envelope>"
+    ).encode()
+
+
+@dataclass
+class DiscoveredDevice:
+    xaddrs: list[str]
+    endpoint: str | None
+    types: list[str]
+    scopes: list[str]
+    responder: str  # ip:port the answer came from
+
+    @property
+    def name(self) -> str | None:
+        return scope_value(self.scopes, "name")
+
+    @property
+    def hardware(self) -> str | None:
+        return scope_value(self.scopes, "hardware")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"xaddrs": self.xaddrs, "endpoint": self.endpoint, "name": self.name,
+                "hardware": self.hardware, "types": self.types, "scopes": self.scopes,
+                "responder": self.responder}
+
+
+@dataclass
+class DiscoveryResult:
+    devices: list[DiscoveredDevice] = field(default_factory=list)
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    probed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"devices": [d.as_dict() for d in self.devices], "rejected": self.rejected,
+                "probed": self.probed}
+
+
+def parse_probe_matches(data: bytes, message_id: str | None = None) -> list[DiscoveredDevice]:
+    """The ProbeMatch entries of one answer (raises DeviceError on a hostile or foreign one)."""
+    root = parse(data, what="WS-Discovery answer", limit=MAX_DATAGRAM_BYTES)
+    if message_id is not None:
+        relates = [el.text.strip() for el in root.iter() if local(el.tag) == "RelatesTo" and el.text]
+        if relates and message_id not in relates:
+            raise DeviceError("protocol", "the answer relates to another probe")
+    found = []
+    for match in (el for el in root.iter() if local(el.tag) == "ProbeMatch"):
+        fields: dict[str, str] = {}
+        for el in match.iter():
+            name = local(el.tag)
+            if name in ("Address", "Types", "Scopes", "XAddrs") and el.text:
+                fields.setdefault(name, el.text.strip())
+        xaddrs = []
+        for url in fields.get("XAddrs", "").split():
+            try:
+                parts = urlsplit(url)
+                ok = parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) < 300
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError:
+                ok = False
+            if ok:
+                xaddrs.append(url)
+        if not xaddrs:
+            continue
+        found.append(DiscoveredDevice(
+            xaddrs=xaddrs, endpoint=(fields.get("Address") or None),
+            types=fields.get("Types", "").split()[:16], scopes=fields.get("Scopes", "").split()[:32],
+            responder=""))
+    if not found:
+        raise DeviceError("malformed", "the answer has no ProbeMatch with an http(s) XAddr")
+    return found
+
+
+def expand_targets(specs: list[str], *, limit: int = MAX_HOSTS) -> list[str]:
+    """Hosts from `a.b.c.d`, `a.b.c.d/nn`, `a.b.c.d-a.b.c.e`, `a.b.c.d-e` or a host name."""
+    hosts: list[str] = []
+    for spec in (s.strip() for raw in specs for s in raw.split(",")):
+        if not spec:
+            continue
+        try:
+            if "/" in spec:
+                net = ipaddress.ip_network(spec, strict=False)
+                if net.num_addresses > limit:
+                    raise ValidationFailed(f"range {spec} has {net.num_addresses} addresses; the limit "
+                                           f"is {limit}")
+                hosts.extend(str(h) for h in (net.hosts() if net.num_addresses > 2 else net))
+            elif "-" in spec and spec.replace(".", "").replace("-", "").isdigit():
+                first_s, last_s = spec.split("-", 1)
+                first = ipaddress.ip_address(first_s)
+                last = (ipaddress.ip_address(last_s) if "." in last_s
+                        else ipaddress.ip_address(first_s.rsplit(".", 1)[0] + "." + last_s))
+                count = int(last) - int(first) + 1  # type: ignore[arg-type]
+                if count < 1:
+                    raise ValidationFailed(f"range {spec} is empty (the end is before the start)")
+                if count > limit:
+                    raise ValidationFailed(f"range {spec} has {count} addresses; the limit is {limit}")
+                hosts.extend(str(ipaddress.ip_address(int(first) + i)) for i in range(count))
+            else:
+                ipaddress.ip_address(spec) if spec[0].isdigit() else None
+                hosts.append(spec)
+        except ValueError as exc:
+            raise ValidationFailed(f"{spec!r} is not a host, a CIDR range or a from-to range ({exc})",
+                                   hint="e.g. 10.1.2.0/28 or 10.1.2.10-40") from None
+        if len(hosts) > limit:
+            raise ValidationFailed(f"more than {limit} hosts to probe; narrow the ranges")
+    return list(dict.fromkeys(hosts))
+
+
+class _Collector(asyncio.DatagramProtocol):
+    def __init__(self, message_id: str, result: DiscoveryResult) -> None:
+        self.message_id = message_id
+        self.result = result
+        self._seen: set[tuple[str, ...]] = set()
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+        responder = f"{addr[0]}:{addr[1]}"
+        try:
+            matches = parse_probe_matches(data, self.message_id)
+        except DeviceError as exc:
+            if exc.message != "the answer relates to another probe":
+                self.result.rejected.append({"responder": responder, "kind": exc.kind,
+                                             "reason": excerpt(exc.message, 200)})
+            return
+        for m in matches:
+            key = (m.endpoint or "", *m.xaddrs)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            m.responder = responder
+            self.result.devices.append(m)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
+        pass
+
+
+async def _resolve(host: str) -> str | None:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, PORT, family=socket.AF_INET,
+                                                             type=socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    return infos[0][4][0] if infos else None
+
+
+async def probe(*, targets: list[str] | None = None, multicast: bool = False,
+                interface: str | None = None, timeout_s: float = 2.0, port: int = PORT,
+                repeats: int = 2, send_interval_s: float = 0.0005) -> DiscoveryResult:
+    """Send Probes and collect ProbeMatches for `timeout_s` after the last one went out."""
+    hosts = expand_targets(targets or [])
+    if not hosts and not multicast:
+        raise ValidationFailed("nothing to probe: give targets or ask for multicast")
+    message_id = f"urn:uuid:{uuid.uuid4()}"
+    message = probe_message(message_id)
+    result = DiscoveryResult(probed=len(hosts) + (1 if multicast else 0))
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
+    sock.setblocking(False)
+    bind_ip = interface or "0.0.0.0"  # noqa: S104 - answers come back to this socket
+    sock.bind((bind_ip, 0))
+    if multicast:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, struct.pack("b", 1))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+        if interface:
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: _Collector(message_id, result), sock=sock)
+    try:
+        for attempt in range(max(1, repeats)):
+            if multicast:
+                transport.sendto(message, (MULTICAST_GROUP, port))
+            for i, host in enumerate(hosts):
+                ip = host if host[0].isdigit() else await _resolve(host)
+                if ip is None:
+                    if attempt == 0:
+                        result.rejected.append({"responder": host, "kind": "unreachable",
+                                                "reason": "the host name does not resolve"})
+                    continue
+                transport.sendto(message, (ip, port))
+                if send_interval_s and i % 64 == 63:
+                    await asyncio.sleep(send_interval_s * 64)  # pace large ranges
+            if attempt + 1 < repeats:
+                await asyncio.sleep(min(0.25, timeout_s / 4))
+        await asyncio.sleep(timeout_s)
+    finally:
+        transport.close()
+    result.devices.sort(key=lambda d: d.xaddrs[0])
+    return result
