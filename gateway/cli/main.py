@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, cloud, lab, serve, video
+from gateway.cli import admin, cloud, cluster, lab, serve, video
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
 
@@ -22,6 +22,7 @@ app.command("secret-key")(admin.secret_key)
 app.add_typer(video.app, name="video")
 app.add_typer(lab.app, name="lab")
 app.add_typer(cloud.app, name="cloud")
+app.add_typer(cluster.app, name="cluster")
 
 
 @app.callback()
