@@ -74,8 +74,9 @@ class DepartmentTenant(pulumi.ComponentResource):
             metadata={"name": "tenant-defaults", "namespace": ns_name},
             spec={"limits": [{"type": "Container",
                               "default": {"cpu": "500m", "memory": "512Mi"},
-                              "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
-                              "max": {"cpu": q.cpu, "memory": q.memory}}]},
+                              # No per-container max: the quota bounds the tenant, and a quota
+                              # change then touches only the ResourceQuota.
+                              "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]},
             opts=in_ns)
         _np(f"{name}/default-deny", ns_name, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, in_ns)
         _np(f"{name}/allow-same-namespace", ns_name, {

@@ -7,6 +7,7 @@ up, the Pulumi CLI and plugins from the bootstrap cache, progress through callba
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,8 @@ def _summary_counts(resource_changes: dict[str, int] | None) -> dict[str, int]:
 def _short_error(exc: Exception) -> str:
     text = str(exc)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    interesting = [ln for ln in lines if ln.lower().startswith(("error", "mandatory", "- ")) or "violation" in ln.lower()]
+    interesting = [ln for ln in lines if ln.lower().startswith(("error", "mandatory", "- ")) or "violation" in ln.lower()
+                   or re.match(r"^[\w.]*(Error|Exception|Invalid)\w*: ", ln)]
     return "; ".join((interesting or lines)[-6:])[:2000]
 
 

@@ -91,9 +91,12 @@ class Provisioning:
         if s.pulumi_passphrase is None and s.environment == "production":
             raise GovopsError("GOVOPS_PULUMI_PASSPHRASE is not set", hint="set it; it encrypts stack secrets")
         kubeconfig = s.kubeconfig or (s.data_dir / "lab" / "kube" / "kubeconfig")
+        backend = s.pulumi_backend_url or f"file://{s.data_dir / 'pulumi'}"
+        if backend.startswith("file://"):
+            Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
         return self.engine_factory(EngineConfig(
             stack=self.stack,
-            backend_url=s.pulumi_backend_url or f"file://{s.data_dir / 'pulumi'}",
+            backend_url=backend,
             passphrase=s.pulumi_passphrase.get_secret_value() if s.pulumi_passphrase else "govops-lab",
             kubeconfig=Path(kubeconfig), departments_file=departments_file,
             pulumi_home=s.data_dir / "pulumi-home", bin_dirs=_bin_dirs(),

@@ -4,8 +4,10 @@
 # Everything lands under $GOVOPS_CACHE (default ~/.cache/govops), never in the repo:
 #   $GOVOPS_CACHE/<component>-<version>/        the finished component; .done is touched last
 #   $GOVOPS_CACHE/tmp/<component>-<version>.*/  scratch build dir, moved into place on success
-#   $GOVOPS_CACHE/go/mod, $GOVOPS_CACHE/go/build  Go module and build caches (shared by all four
-#                                               builds; safe to delete, they only speed up rebuilds)
+#   $GOVOPS_CACHE/go/mod, $GOVOPS_CACHE/go/build  Go module and build caches, shared by all four
+#       builds (~11 GB once all four are built). Only a build reads them; a finished component never
+#       does, so they can go once everything is built:
+#       GOMODCACHE=$GOVOPS_CACHE/go/mod go clean -modcache; rm -rf "$GOVOPS_CACHE/go"
 # A killed build leaves only a scratch dir behind, never a directory with .done.
 set -euo pipefail
 
@@ -43,14 +45,43 @@ golib_start() {
 # golib_step <text>: a timestamped progress line in the log.
 golib_step() { echo "[$(date +%T) +$(( $(date +%s) - ${GOLIB_T0:-$(date +%s)} ))s] $*"; }
 
-# golib_probe <module> <version>: fail early, with a clear message, if the proxy does not serve it.
+# golib_probe <module> <version>: fail early, with a clear message, if the proxy does not serve the
+# module's zip. (The proxy these machines use answers per file: a version's .info may be refused
+# while its .mod and .zip are served, and the go command needs .info only to resolve queries and for
+# `go mod download`; a build whose go.mod names exact versions does not ask for it.)
 golib_probe() {
-  local url="${GOPROXY%%,*}/$1/@v/$2.info" code
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
-  if [ "$code" != "200" ]; then
+  local url="${GOPROXY%%,*}/$1/@v/$2.zip" code
+  code=$(curl -s -o /dev/null -r 0-0 -w '%{http_code}' "$url" || true)
+  if [ "$code" != "200" ] && [ "$code" != "206" ]; then
     echo "the Go module proxy does not serve $1@$2 (HTTP $code for $url); pick another pin in tools/versions.env"
     exit 1
   fi
+}
+
+# golib_gomod <module> <version> <file>: the module's go.mod, straight from the proxy.
+golib_gomod() {
+  local url="${GOPROXY%%,*}/$1/@v/$2.mod"
+  curl -sfS -o "$3" "$url" || { echo "cannot fetch $url"; exit 1; }
+  grep -q '^module ' "$3" || { echo "not a go.mod: $url"; exit 1; }
+}
+
+# golib_sum_check <module> <version> <expected h1:...>: compare the hash that the build recorded in
+# go.sum with the pin, for modules that the checksum database does not know (see GONOSUMDB).
+golib_sum_check() {
+  local got
+  got=$(awk -v m="$1" -v v="$2" '$1==m && $2==v {print $3}' go.sum)
+  if [ "$got" != "$3" ]; then
+    echo "checksum mismatch for $1@$2: go.sum has '${got}', tools/versions.env pins '$3'"
+    exit 1
+  fi
+  echo "checksum ok: $1@$2 $got"
+}
+
+# golib_moddir <module> <version>: the module's directory in the module cache (after a download).
+golib_moddir() {
+  local esc
+  esc=$(sed 's/[A-Z]/!\L&/g' <<<"$1")
+  echo "$GOMODCACHE/$esc@$2"
 }
 
 # golib_finish: move $WORK/out into place as $DEST, touch .done last, print RESULT.

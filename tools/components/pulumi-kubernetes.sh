@@ -17,8 +17,11 @@
 #
 # How the Pulumi CLI finds it: as an "ambient" plugin on PATH (any pulumi-resource-<name> found on
 # PATH is used, unless PULUMI_IGNORE_AMBIENT_PLUGINS is set). Put this bin dir on PATH next to the
-# pulumi one; ~/.pulumi/plugins is not used, so nothing is installed there.
-# Takes ~10-15 min on 2 cores with cold caches.
+# pulumi one; ~/.pulumi/plugins is not used, so nothing is installed there. The CLI then warns
+# "using pulumi-resource-kubernetes from $PATH" on every run; a caller that wants a quiet run installs
+# the binary into its PULUMI_HOME instead (a 160 MB copy):
+#   pulumi plugin install resource kubernetes $PULUMI_KUBERNETES_VERSION --file <bin>/pulumi-resource-kubernetes
+# Takes ~30 min on 2 cores with cold caches (the generated Go SDK it imports is huge).
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/_golib.sh"
 : "${PULUMI_KUBERNETES_VERSION:?set in tools/versions.env}"
@@ -37,7 +40,8 @@ cd "$WORK"
 mkdir -p dl out/bin
 (cd dl && printf 'module govops.local/dl\n\ngo 1.24\n' > go.mod)
 golib_step "fetching $prov $PULUMI_KUBERNETES_PROVIDER_PSEUDO"
-json=$(cd dl && go mod download -json "$prov@$PULUMI_KUBERNETES_PROVIDER_PSEUDO")
+json=$(cd dl && go mod download -json "$prov@$PULUMI_KUBERNETES_PROVIDER_PSEUDO") || {
+  echo "go mod download failed: $(jq -r .Error <<<"$json")"; exit 1; }
 moddir=$(jq -r .Dir <<<"$json"); modsum=$(jq -r .Sum <<<"$json")
 if [ "$modsum" != "$PULUMI_KUBERNETES_PROVIDER_SUM" ]; then
   echo "checksum mismatch for $prov@$PULUMI_KUBERNETES_PROVIDER_PSEUDO: got $modsum, want $PULUMI_KUBERNETES_PROVIDER_SUM"

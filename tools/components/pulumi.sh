@@ -16,7 +16,7 @@
 #
 # How the CLI finds the pieces: it looks for plugins next to its own executable and then on PATH, so
 # put this bin dir on PATH. Nothing goes to ~/.pulumi/plugins.
-# Takes ~10-15 min on 2 cores with cold caches.
+# Takes ~6-10 min on 2 cores with cold caches.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/_golib.sh"
 : "${PULUMI_VERSION:?set in tools/versions.env}"
@@ -36,30 +36,26 @@ golib_probe "$host" "$PULUMI_LANGUAGE_PYTHON_PSEUDO"
 cd "$WORK"
 mkdir -p src out/bin
 cd src
-printf 'module govops.local/pulumi-build\n\ngo 1.24\n' > go.mod
-golib_step "fetching $pkg v$V, $sdk v$V, $host $PULUMI_LANGUAGE_PYTHON_PSEUDO"
-pkgmod=$(go mod download -json "$pkg@v$V" | jq -r .GoMod)
-sdkdir=$(go mod download -json "$sdk@v$V" | jq -r .Dir)
-hostsum=$(go mod download -json "$host@$PULUMI_LANGUAGE_PYTHON_PSEUDO" | jq -r .Sum)
-if [ "$hostsum" != "$PULUMI_LANGUAGE_PYTHON_SUM" ]; then
-  echo "checksum mismatch for $host@$PULUMI_LANGUAGE_PYTHON_PSEUDO: got $hostsum, want $PULUMI_LANGUAGE_PYTHON_SUM"
-  exit 1
-fi
-
-# The wrapper: pkg's go directive, its clipboard replace (pkg/go.mod has it; replaces of a
-# dependency do not apply to the main module, so it is copied here), and both modules required.
+golib_gomod "$pkg" "v$V" pkg.go.mod
+# The wrapper: pkg's go directive, both modules required, and pkg's clipboard replace (replaces of
+# a dependency do not apply to the main module, so pkg/go.mod's is copied here).
 {
   echo "module govops.local/pulumi-build"; echo
-  grep -E '^go ' "$pkgmod"; echo
+  grep -E '^go ' pkg.go.mod; echo
   echo "require ("
   echo "	$pkg v$V"
   echo "	$sdk v$V"
   echo "	$host $PULUMI_LANGUAGE_PYTHON_PSEUDO"
   echo ")"; echo
-  grep -E '^replace github.com/atotto/clipboard ' "$pkgmod"
+  grep -E '^replace github.com/atotto/clipboard ' pkg.go.mod
 } > go.mod
-grep -q 'atotto/clipboard =>' go.mod || { echo "no atotto/clipboard replace in $pkgmod"; exit 1; }
+rm pkg.go.mod
+grep -q 'atotto/clipboard =>' go.mod || { echo "no atotto/clipboard replace in $pkg v$V go.mod"; exit 1; }
 cat go.mod
+golib_step "resolving and fetching the dependencies of $pkg/cmd/pulumi and $host"
+go list -deps "$pkg/cmd/pulumi" "$host" >/dev/null
+golib_sum_check "$host" "$PULUMI_LANGUAGE_PYTHON_PSEUDO" "$PULUMI_LANGUAGE_PYTHON_SUM"
+sdkdir=$(golib_moddir "$sdk" "v$V")
 
 vpkg=github.com/pulumi/pulumi/sdk/v3/go/common/version.Version
 golib_step "go build $pkg/cmd/pulumi and $host (slow)"
