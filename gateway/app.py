@@ -13,11 +13,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import LocalLogin
-from gateway.routes import audit, cameras, cloud, console, health
+from gateway.routes import audit, cameras, cloud, console, health, video_catalogue, video_console, video_onvif
+from gateway.routes import identity as identity_routes
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
-from monitoring.collectors import CatalogueCollector
+from identity.tokens import verifier_from_settings
+from monitoring.collectors import CatalogueCollector, VideoCoverageCollector
 
 logger = logging.getLogger("govops.gateway")
 STATIC = __import__("pathlib").Path(__file__).with_name("static")
@@ -32,6 +34,8 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     app.state.runtime = runtime
     app.state.local_login = local_login or LocalLogin()
     app.state.token_verifier = None
+    if runtime.settings.keycloak_url:  # Keycloak access tokens are accepted as bearer tokens
+        app.state.token_verifier = verifier_from_settings(runtime.settings, runtime.sessions)
 
     registry = CollectorRegistry(auto_describe=True)
     app.state.registry = registry
@@ -40,6 +44,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     latency = Histogram("govops_http_request_seconds", "HTTP request latency by route",
                         ["method", "route"], registry=registry)
     registry.register(CatalogueCollector(runtime.sessions))
+    registry.register(VideoCoverageCollector(runtime.sessions, runtime.video))
 
     @app.middleware("http")
     async def metrics_and_log(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -80,8 +85,10 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
                              "message": "an internal error occurred; it has been logged"},
                             status_code=500)
 
-    for module in (health, cameras, audit, cloud, console):
+    for module in (health, cameras, video_onvif, video_catalogue, audit, cloud, console,
+                   video_console):
         app.include_router(module.router)
+    app.include_router(identity_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

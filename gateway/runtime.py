@@ -18,6 +18,7 @@ import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
 from govops.secretbox import SecretBox
 from govops.settings import Settings, load_settings
+from video.catalogue.settings import VideoSettings, load_video_settings
 
 DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
 DOMAIN_MIGRATIONS.append(identity.MIGRATIONS)
@@ -30,6 +31,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     _box: SecretBox | None = None
+    _video: VideoSettings | None = None
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> Runtime:
@@ -42,6 +44,16 @@ class Runtime:
         if self._box is None:
             self._box = SecretBox.from_settings(self.settings)
         return self._box
+
+    @property
+    def video(self) -> VideoSettings:
+        if self._video is None:
+            self._video = load_video_settings()
+        return self._video
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.settings.data_dir / "snapshots"
 
     def migrate(self) -> None:
         migrate(self.engine, DOMAIN_MIGRATIONS)

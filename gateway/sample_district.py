@@ -51,6 +51,9 @@ CAMERAS = [
     ("朱泾公园", "cgj", 6, False, "park", ["zongzhi"]),
 ]
 GRID_DEG = 0.01  # about 1.0 km × 1.1 km at this latitude
+# Grids that are key public areas (重点公共区域); grid 9 has no camera yet, so the sample's
+# key-place coverage shows a gap to close.
+KEY_GRIDS = {0, 1, 2, 9}
 
 
 def _square(lon: float, lat: float, size: float) -> dict[str, Any]:
@@ -59,9 +62,10 @@ def _square(lon: float, lat: float, size: float) -> dict[str, Any]:
 
 
 def _km2(size_deg: float, lat: float) -> float:
-    import math
+    # The same measure the catalogue applies to imported polygons, so density agrees with them.
+    from video.catalogue.tree import polygon_km2
 
-    return round((size_deg * 111.32) * (size_deg * 111.32 * math.cos(math.radians(lat))), 3)
+    return polygon_km2(_square(0.0, lat, size_deg)) or 0.0
 
 
 def areas() -> list[AdminArea]:
@@ -77,10 +81,11 @@ def areas() -> list[AdminArea]:
                                  parent_code=street_code, geometry=_square(clon, lat, 2 * GRID_DEG),
                                  area_km2=_km2(2 * GRID_DEG, lat)))
             for gi in range(2):
+                grid_index = sum(1 for a in out if a.level == "grid")
                 out.append(AdminArea(
                     code=f"{ccode}G{gi + 1:02d}", name=f"{community}第{gi + 1}网格", level="grid",
                     parent_code=ccode, geometry=_square(clon + gi * GRID_DEG, lat, GRID_DEG),
-                    area_km2=_km2(GRID_DEG, lat)))
+                    area_km2=_km2(GRID_DEG, lat), key_place=grid_index in KEY_GRIDS))
     return out
 
 

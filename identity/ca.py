@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -537,3 +538,76 @@ def describe(cert: x509.Certificate) -> dict[str, str]:
     return {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
             "serial": serial_hex(cert.serial_number), "sha256": hashlib.sha256(
                 cert.public_bytes(serialization.Encoding.DER)).hexdigest()}
+
+
+# -- checking a certificate the way a relying party would ------------------------------------
+
+PROBLEMS = {
+    "expired": "the certificate has expired",
+    "not_yet_valid": "the certificate is not valid yet",
+    "unknown_issuer": "the certificate was not issued by our issuing CA",
+    "missing_client_auth": "the certificate is not for client authentication (no clientAuth EKU)",
+    "missing_digital_signature": "the certificate's key usage lacks digitalSignature",
+    "missing_policy": "the certificate does not carry our civil-servant policy",
+    "missing_serialnumber": "the subject has no SERIALNUMBER (civil servant ID)",
+    "revoked": "the certificate has been revoked",
+}
+
+
+def diagnose(cert: x509.Certificate, issuers: Sequence[x509.Certificate], *,
+             revoked_serials: set[str] | None = None, now: dt.datetime | None = None) -> list[str]:
+    """Every reason a relying party would refuse `cert` (empty list: it would be accepted).
+    `issuers` are the CA certificates we trust to have signed it directly."""
+    now = now or _now()
+    found: list[str] = []
+    if cert.not_valid_after_utc < now:
+        found.append("expired")
+    if cert.not_valid_before_utc > now:
+        found.append("not_yet_valid")
+    signed = False
+    for issuer in issuers:
+        try:
+            cert.verify_directly_issued_by(issuer)
+            signed = True
+            break
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+    if not signed:
+        found.append("unknown_issuer")
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        if ExtendedKeyUsageOID.CLIENT_AUTH not in eku:
+            found.append("missing_client_auth")
+    except x509.ExtensionNotFound:
+        found.append("missing_client_auth")
+    try:
+        if not cert.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature:
+            found.append("missing_digital_signature")
+    except x509.ExtensionNotFound:
+        found.append("missing_digital_signature")
+    try:
+        policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+        if not any(p.policy_identifier.dotted_string == CIVIL_SERVANT_POLICY for p in policies):
+            found.append("missing_policy")
+    except x509.ExtensionNotFound:
+        found.append("missing_policy")
+    if not cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
+        found.append("missing_serialnumber")
+    if revoked_serials and serial_hex(cert.serial_number) in revoked_serials:
+        found.append("revoked")
+    return found
+
+
+def check_certificate(ca: CertificateAuthority, session: Session | None,
+                      pem: bytes) -> dict[str, object]:
+    """`govops ca check`: what Keycloak (and the TLS layer before it) will think of a certificate."""
+    chain = parse_pem_chain(pem)
+    cert = chain[0]
+    revoked: set[str] = set()
+    if session is not None:
+        revoked = set(session.scalars(select(IssuedCertificate.serial).where(
+            IssuedCertificate.revoked_at.is_not(None))))
+    problems = diagnose(cert, [ca.issuing], revoked_serials=revoked)
+    return {**describe(cert), "not_after": cert.not_valid_after_utc.isoformat(),
+            "acceptable": not problems, "problems": problems,
+            "reasons": [PROBLEMS[p] for p in problems]}

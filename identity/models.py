@@ -14,6 +14,10 @@ CERT_KINDS = ("civil_servant", "server")
 APP_STATUSES = ("requested", "approved", "rejected")
 
 
+def iso(at: datetime | None) -> str | None:
+    return as_utc(at).isoformat() if at is not None else None  # type: ignore[union-attr]
+
+
 def as_utc(at: datetime | None) -> datetime | None:
     # SQLite hands timestamps back naive; they were stored as UTC.
     if at is None:
@@ -49,9 +53,9 @@ class IssuedCertificate(Base):
         if self.revoked_at is not None:
             return "revoked"
         now = datetime.now(UTC)
-        if as_utc(self.not_after) < now:  # type: ignore[operator]
+        if (as_utc(self.not_after) or now) < now:
             return "expired"
-        if as_utc(self.not_before) > now:  # type: ignore[operator]
+        if (as_utc(self.not_before) or now) > now:
             return "not_yet_valid"
         return "valid"
 
@@ -60,11 +64,10 @@ class IssuedCertificate(Base):
             "serial": self.serial, "kind": self.kind, "civil_servant_id": self.civil_servant_id,
             "common_name": self.common_name, "department": self.department, "section": self.section,
             "email": self.email, "subject": self.subject,
-            "not_before": as_utc(self.not_before).isoformat(),  # type: ignore[union-attr]
-            "not_after": as_utc(self.not_after).isoformat(),  # type: ignore[union-attr]
+            "not_before": iso(self.not_before), "not_after": iso(self.not_after),
             "fingerprint_sha256": self.fingerprint_sha256, "status": self.status,
             "issued_by": self.issued_by,
-            "revoked_at": as_utc(self.revoked_at).isoformat() if self.revoked_at else None,
+            "revoked_at": iso(self.revoked_at),
             "revocation_reason": self.revocation_reason,
         }
 
@@ -116,9 +119,9 @@ class DepartmentApp(Base):
             "home_url": self.home_url, "redirect_uris": list(self.redirect_uris),
             "roles": list(self.roles), "department_roles": list(self.department_roles),
             "status": self.status, "requested_by": self.requested_by,
-            "requested_at": as_utc(self.requested_at).isoformat(),  # type: ignore[union-attr]
+            "requested_at": iso(self.requested_at),
             "decided_by": self.decided_by,
-            "decided_at": as_utc(self.decided_at).isoformat() if self.decided_at else None,
+            "decided_at": iso(self.decided_at),
             "decision_note": self.decision_note,
             "secret": ("awaiting pickup" if self.secret_pending else
                        "collected" if self.secret_version else None),

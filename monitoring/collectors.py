@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from govops.alerts import Alert
 from video.catalogue.models import Camera
+from video.catalogue.settings import VideoSettings
+from video.coverage import Coverage
 
 
 class CatalogueCollector(Collector):
@@ -41,3 +43,59 @@ class CatalogueCollector(Collector):
                 alerts.add_metric([source, severity], n)
         yield cams
         yield alerts
+
+
+# name suffix, help, Kpi attribute
+_AREA_GAUGES = [
+    ("cameras", "Cameras in the admin area (and everything under it)", "cameras"),
+    ("online_ratio", "在线率: cameras online over all cameras", "online_rate"),
+    ("intact_ratio", "完好率: cameras online and without a picture fault, over all", "intact_rate"),
+    ("intact_key_place_ratio", "完好率 of key-public-area cameras (target 98%)", "intact_rate_key_place"),
+    ("intact_other_ratio", "完好率 of other (key-industry) cameras (target 95%)", "intact_rate_other"),
+    ("networking_ratio", "联网率: cameras connected to the sharing platform over all", "networking_rate"),
+    ("key_place_coverage_ratio", "Key grids with an online camera over key grids", "key_place_coverage"),
+]
+
+
+class VideoCoverageCollector(Collector):
+    """Video KPIs per admin area (settings' level, streets by default) and per sharing platform.
+
+    Labels are `area` and `platform` only: their values are bounded by the admin tree and the
+    platform list, never by the camera count.
+    """
+
+    def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
+        self._sessions = sessions
+        self._settings = settings or VideoSettings()
+
+    def collect(self) -> Iterator[Any]:
+        area_fams = {attr: GaugeMetricFamily(f"govops_video_{name}", help_, labels=["area"])
+                     for name, help_, attr in _AREA_GAUGES}
+        density = GaugeMetricFamily("govops_video_density_per_km2",
+                                    "Cameras per km² of the area, measured from its grid polygons",
+                                    labels=["area"])
+        platform_fams = {attr: GaugeMetricFamily(f"govops_video_platform_{name}", f"{help_} (per platform)",
+                                                 labels=["platform"])
+                         for name, help_, attr in _AREA_GAUGES}
+        targets = GaugeMetricFamily("govops_video_kpi_target", "KPI targets from settings",
+                                    labels=["kpi"])
+        with self._sessions() as session:
+            coverage = Coverage(session, self._settings)
+            for kpi in coverage.by_area():
+                for attr, fam in area_fams.items():
+                    value = getattr(kpi, attr)
+                    if value is not None:
+                        fam.add_metric([kpi.key], value)
+                if kpi.density_per_km2 is not None:
+                    density.add_metric([kpi.key], kpi.density_per_km2)
+            for kpi in coverage.by_platform():
+                for attr, fam in platform_fams.items():
+                    value = getattr(kpi, attr)
+                    if value is not None:
+                        fam.add_metric([kpi.key], value)
+            for name, value in coverage.targets().items():
+                targets.add_metric([name], value)
+        yield from area_fams.values()
+        yield density
+        yield from platform_fams.values()
+        yield targets

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli import admin, cloud, cluster, lab, serve, video
+from gateway.cli import identity as identity_cli
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
 
@@ -24,6 +25,9 @@ app.add_typer(lab.app, name="lab")
 app.add_typer(cloud.app, name="cloud")
 app.add_typer(cluster.app, name="cluster")
 
+app.add_typer(identity_cli.ca_app, name="ca")
+app.add_typer(identity_cli.identity_app, name="identity")
+app.add_typer(identity_cli.apps_app, name="apps")
 
 @app.callback()
 def _root(

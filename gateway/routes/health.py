@@ -57,12 +57,14 @@ def login(request: Request, token: Annotated[str, Query(max_length=200)]) -> Res
 
 
 @router.get("/signin", dependencies=[Depends(PUBLIC)], include_in_schema=False)
-def signin() -> HTMLResponse:
+def signin(request: Request) -> HTMLResponse:
+    sso = ("<p><a class=button href=/login/sso>统一身份认证登录 (sign in with your certificate)</a></p>"
+           if request.app.state.token_verifier is not None else "")
     return HTMLResponse(
         "<!doctype html><meta charset=utf-8><title>govops · 请登录</title>"
         "<link rel=stylesheet href=/static/console.css><main class=card><h1>govops 运维平台</h1>"
         "<p>请使用 <code>govops serve</code> 打印的一次性登录链接登录，或通过统一身份认证登录。</p>"
-        "<p>Sign in with the one-time login URL printed by <code>govops serve</code>.</p></main>",
+        f"{sso}<p>Sign in with the one-time login URL printed by <code>govops serve</code>.</p></main>",
         status_code=401,
     )
 

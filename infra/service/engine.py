@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,12 +79,19 @@ class PulumiEngine:
             "GOVOPS_REGISTRY": cfg.registry,
             "PATH": os.pathsep.join([*(str(d) for d in cfg.bin_dirs), os.environ.get("PATH", "")]),
         }
+        # The repo's program and Pulumi.yaml settings, but a workspace in the data directory: stack
+        # files (config, the passphrase salt) land there, never in the source tree.
+        workspace = cfg.pulumi_home.parent / "pulumi-workspace"
+        workspace.mkdir(parents=True, exist_ok=True)
+        project = auto.ProjectSettings(
+            name="govops-cloud", main=os.path.relpath(REPO / "infra", workspace),
+            runtime=auto.ProjectRuntimeInfo(name="python", options={"toolchain": "pip", "virtualenv": sys.prefix}))
         opts = auto.LocalWorkspaceOptions(
-            work_dir=str(REPO), pulumi_home=str(cfg.pulumi_home), env_vars=env,
+            work_dir=str(workspace), pulumi_home=str(cfg.pulumi_home), env_vars=env, project_settings=project,
             pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent), skip_version_check=True),
         )
         try:
-            stack = auto.create_or_select_stack(stack_name=cfg.stack, work_dir=str(REPO), opts=opts)
+            stack = auto.create_or_select_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts)
             stack.set_all_config({
                 "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
                 "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),

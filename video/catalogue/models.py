@@ -60,6 +60,10 @@ class Camera(Base):
         Index("ix_cameras_department_id", "department_code", "id"),
         Index("ix_cameras_area_id", "area_code", "id"),
         Index("ix_cameras_status_id", "status", "id"),
+        # Covering indexes for the scrape-time counts (KPIs per area, cameras per department):
+        # the collectors read these instead of the whole table.
+        Index("ix_cameras_kpi", "area_code", "status", "key_place", "networked", "picture_fault"),
+        Index("ix_cameras_department_status", "department_code", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(20), primary_key=True)  # GB/T 28181 code

@@ -34,6 +34,21 @@ log = logging.getLogger(__name__)
 
 ReferenceLike = Reference | np.ndarray | str | Path | None
 
+# A fault that makes another code's measurement meaningless hides that code, in this order (a
+# hidden fault hides nothing). An occluder darkens the picture and changes the view; a picture
+# too dark or too bright has no judgeable sharpness, colour, cover, motion or view; a new view
+# has new colours; blur, bands and snow wipe out or swamp the edges that sharpness and the view
+# are judged on. Hidden scores stay in the metrics.
+HIDES: dict[str, tuple[str, ...]] = {
+    "occlusion": ("too_dark", "scene_change"),
+    "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
+    "too_bright": ("blur", "color_cast", "scene_change"),
+    "scene_change": ("color_cast",),
+    "blur": ("scene_change",),
+    "stripes": ("blur", "scene_change"),
+    "noise": ("blur", "scene_change"),
+}
+
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = None) -> Reference | None:
     """A `Reference` from a picture, an image file or a clip (its first keyframe).
@@ -93,8 +108,15 @@ def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[
     metrics.update(motion.metrics)
     scores["signal_loss"] = flat.scores["signal_loss"]
     metrics["scores"] = {code: r(scores[code]) for code in FAULT_CODES if code in scores}
-    faults = [Fault(code, scores[code]) for code in FAULT_CODES
-              if code in scores and scores[code] >= 0.5]
+    found = {code for code, score in scores.items() if score >= 0.5}
+    hidden: set[str] = set()
+    for code, hides in HIDES.items():
+        if code in found:
+            hidden |= found & set(hides)
+            found -= set(hides)
+    if hidden:
+        metrics["hidden"] = sorted(hidden)
+    faults = [Fault(code, scores[code]) for code in FAULT_CODES if code in found]
     return faults, metrics
 
 

@@ -58,6 +58,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def open_error(kind: str, exc: BaseException) -> SourceError:
+    if kind == "file" and isinstance(exc, av.error.InvalidDataError):
+        return SourceError(f"not a video file, or a damaged or truncated one ({_describe(exc)})")
     return SourceError(f"cannot open the {kind}: {_describe(exc)}")
 
 
@@ -65,11 +67,17 @@ def sample_container(target: str, kind: str, t: Thresholds,
                      options: dict[str, str] | None = None) -> Sample:
     """Decode the first keyframe, a window of frames after it and up to `t.keyframes - 1`
     later keyframes, within `t.max_stream_seconds` of stream time."""
-    deadline = time.monotonic() + t.open_timeout_s + t.read_timeout_s + t.max_stream_seconds
+    started = time.monotonic()
+    deadline = started + t.open_timeout_s + t.read_timeout_s + t.max_stream_seconds
     try:
         container = av.open(target, options=options or {},
                             timeout=(t.open_timeout_s, t.read_timeout_s))
     except (av.error.FFmpegError, OSError) as exc:
+        waited = time.monotonic() - started
+        if waited >= 0.9 * min(t.open_timeout_s, t.read_timeout_s):
+            # A server that accepts and stays silent ends in whatever error the demuxer
+            # makes of no data; what the user needs to know is that nothing came.
+            raise SourceError(f"the {kind} did not answer within {waited:.0f} s") from None
         raise open_error(kind, exc) from None
     try:
         return _decode(container, kind, t, deadline)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import cv2
@@ -60,7 +61,8 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
     except httpx.TimeoutException:
         raise SourceError("the snapshot URL did not answer in time") from None
     except httpx.HTTPError as exc:
-        raise SourceError(f"cannot fetch the snapshot: {exc}") from None
+        reason = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)) or type(exc).__name__
+        raise SourceError(f"cannot fetch the snapshot: {reason}") from None
     if body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
         raise SourceError("the snapshot URL returned an HTML page, not an image")
     image = cv2.imdecode(np.frombuffer(bytes(body), np.uint8), cv2.IMREAD_COLOR)

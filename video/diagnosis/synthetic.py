@@ -125,22 +125,24 @@ def _healthy_variant(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.nd
         mask = np.any(layer != next(iter(_base(spec))), axis=2)
         for img in _base(spec):
             out = img.copy()
-            out[mask] = layer[mask]
+            # Fresh sensor noise on the painted surfaces too, or half the picture would be frozen.
+            out[mask] = _u8(layer[mask] + rng.normal(0, 3.0, (int(mask.sum()), 3)))
             if spec.condition == "warm":  # warm evening light, a touch on every surface
                 out = _u8(out * np.array([1 - 0.06 * s, 1.0, 1 + 0.06 * s]))
             yield out
         return
     if spec.condition == "busy":
         h, w = spec.height, spec.width
-        n = 40
-        pos = rng.uniform([0, h * 0.3], [w, h], (n, 2))
+        n = 30  # people and vehicles on the ground, in front of the buildings
+        pos = rng.uniform([0, h * 0.45], [w, h], (n, 2))
         vel = rng.uniform(-6, 6, (n, 2)) * _scale(spec)
         size = rng.uniform(8, 30, (n, 2)) * _scale(spec)
         colours = rng.integers(0, 255, (n, 3))
         for i, img in enumerate(_base(spec)):
             out = img.copy()
             for j in range(n):
-                x, y = (pos[j] + vel[j] * i) % [w, h]
+                x = (pos[j, 0] + vel[j, 0] * i) % w
+                y = h * 0.45 + (pos[j, 1] - h * 0.45 + vel[j, 1] * i) % (h * 0.55)
                 p0 = (int(x), int(y))
                 p1 = (int(x + size[j, 0]), int(y + size[j, 1]))
                 cv2.rectangle(out, p0, p1, tuple(int(c) for c in colours[j]), -1)
@@ -174,7 +176,7 @@ def _occluder(spec: ClipSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.
             break
         ax *= 1.08
     mask = cv2.GaussianBlur(mask, (0, 0), w * 0.012)
-    luma = _lerp(50, 12, spec.strength)
+    luma = _lerp(38, 8, spec.strength)
     tint = rng.uniform(0.8, 1.2, 3)
     yy = np.linspace(0.85, 1.15, h, dtype=np.float32)[:, None, None]
     picture = np.ones((h, w, 3), np.float32) * luma * tint * yy
@@ -210,7 +212,7 @@ def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarr
         return
     if cond == "dark":
         frames_l = list(frames)
-        factor = _lerp(32, 10, s) / _luma_mean(frames_l[0])
+        factor = _lerp(34, 12, s) / _luma_mean(frames_l[0])
         yield from (_u8(f * factor) for f in frames_l)
         return
     if cond == "bright":

@@ -21,28 +21,31 @@ class Thresholds(BaseSettings):
     # signal_loss: share of the picture within `flat_tolerance` of its median colour.
     flat_fraction: float = Field(0.95, gt=0, le=1)
     flat_tolerance: float = Field(10.0, gt=0)
-    # freeze: median mean-absolute luma change between consecutive frames of the window.
+    # freeze: median, over consecutive frames of the window, of the mean absolute luma change
+    # of the whole picture and of its most changed 40-pixel block; both must stay below.
     freeze_max_diff: float = Field(0.05, ge=0)
+    freeze_max_block_diff: float = Field(0.75, ge=0)
     # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred.
-    blur_effect: float = Field(0.42, gt=0, lt=1)
+    blur_effect: float = Field(0.33, gt=0, lt=1)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: float = Field(40.0, ge=0, le=255)
     bright_mean: float = Field(205.0, ge=0, le=255)
     bright_clipped_fraction: float = Field(0.4, gt=0, le=1)
-    # color_cast: chroma offset (Lab units) of the near-neutral pixels, and K = D/M overall.
-    cast_neutral_offset: float = Field(8.0, gt=0)
-    cast_k: float = Field(1.0, gt=0)
+    # color_cast: K = D/M of the equivalent circle and the offset D itself (Lab units); with a
+    # reference picture, the offset is the shift from the reference's mean chroma.
+    cast_k: float = Field(1.5, gt=0)
+    cast_offset: float = Field(8.0, gt=0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: float = Field(7.0, gt=0)
     # occlusion: share of the picture covered by one dark, textureless, static region.
     occlusion_area: float = Field(0.2, gt=0, le=1)
-    occlusion_dark_ratio: float = Field(0.55, gt=0, le=1)
+    occlusion_dark_ratio: float = Field(0.45, gt=0, le=1)
     # stripes: how far one frequency of the row/column profile stands above its neighbours,
     # in every tile (the weakest tile counts), and its amplitude in grey levels.
-    stripe_prominence: float = Field(8.0, gt=1)
-    stripe_amplitude: float = Field(2.5, gt=0)
-    # scene_change: structural similarity to the stored reference (-1 … 1).
-    scene_similarity: float = Field(0.45, ge=-1, le=1)
+    stripe_prominence: float = Field(6.0, gt=1)
+    stripe_amplitude: float = Field(4.0, gt=0)
+    # scene_change: share of the reference picture's edges still found in place (0 … 1).
+    scene_similarity: float = Field(0.4, ge=0, le=1)
 
     # Sampling and cost limits.
     analysis_width: int = Field(640, ge=160, le=1920)

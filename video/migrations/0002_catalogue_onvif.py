@@ -35,6 +35,10 @@ def upgrade() -> None:
         for col in CAMERA_COLUMNS:
             b.add_column(col)
     op.create_index("ix_cameras_serial_number", "cameras", ["serial_number"])
+    # Covering indexes for the scrape-time counts (KPIs per area, cameras per department).
+    op.create_index("ix_cameras_kpi", "cameras",
+                    ["area_code", "status", "key_place", "networked", "picture_fault"])
+    op.create_index("ix_cameras_department_status", "cameras", ["department_code", "status"])
     with op.batch_alter_table("admin_areas") as b:
         b.add_column(sa.Column("key_place", sa.Boolean, nullable=False, server_default=sa.false()))
     with op.batch_alter_table("share_platforms") as b:
@@ -55,6 +59,8 @@ def downgrade() -> None:
         b.drop_column("gb_id")
     with op.batch_alter_table("admin_areas") as b:
         b.drop_column("key_place")
+    op.drop_index("ix_cameras_department_status", "cameras")
+    op.drop_index("ix_cameras_kpi", "cameras")
     op.drop_index("ix_cameras_serial_number", "cameras")
     with op.batch_alter_table("cameras") as b:
         for col in reversed(CAMERA_COLUMNS):

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from video.onvif.errors import DeviceError, excerpt
-from video.onvif.transport import GuardedCamera, classify, to_dict
+from video.onvif.transport import GuardedCamera, classify
 
 CLOCK_TOLERANCE_S = 5.0  # WS-Security UsernameToken checks break beyond a few seconds
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
@@ -232,6 +232,11 @@ class Inspection:
         finally:
             await cam.close()
 
+    def _explain(self, err: DeviceError) -> DeviceError:
+        if err.kind == "timeout" and err.message == "no complete answer in time":
+            err.message = f"no complete answer within {self.request_timeout_s:g} s"
+        return err
+
     async def _skew_or_none(self, cam: GuardedCamera) -> float | None:
         try:
             return await self._clock_skew(cam)
@@ -242,17 +247,18 @@ class Inspection:
         devicemgmt = await cam.create_devicemgmt_service()
         try:
             answer = await devicemgmt.authless_GetSystemDateAndTime()
-        except Exception:  # noqa: BLE001 - many devices want auth even here; try with it
+        except Exception:  # many devices want auth even here; try with it
             try:
                 answer = await devicemgmt.GetSystemDateAndTime()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise classify(exc, "clock") from None
         utc = _get(answer, "UTCDateTime")
         try:
             parts = [int(_number(_get(utc, *p), "device clock", 0, 9999) or 0)
                      for p in (("Date", "Year"), ("Date", "Month"), ("Date", "Day"),
                                ("Time", "Hour"), ("Time", "Minute"), ("Time", "Second"))]
-            device_now = dt.datetime(*parts, tzinfo=dt.UTC)  # type: ignore[misc]
+            year, month, day, hour, minute, second = parts
+            device_now = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
         except (TypeError, ValueError, DeviceError):
             raise DeviceError("malformed", "the device clock answer has no usable UTC time",
                               step="clock") from None
@@ -266,8 +272,8 @@ class Inspection:
             self._enter(step)
             try:
                 return await coro
-            except Exception as exc:  # noqa: BLE001 - classified below
-                err = classify(exc, step)
+            except Exception as exc:  # classified below
+                err = self._explain(classify(exc, step))
                 if err.kind == "hostile":
                     raise err from None
                 warnings.append(f"{step}: {err.message}")
@@ -279,8 +285,8 @@ class Inspection:
             self._enter(step)
             try:
                 return await coro
-            except Exception as exc:  # noqa: BLE001
-                raise classify(exc, step) from None
+            except Exception as exc:
+                raise self._explain(classify(exc, step)) from None
             finally:
                 self._leave()
 
@@ -360,7 +366,9 @@ class Inspection:
             cam.xaddrs[NS_EVENTS] = address.url
         events_service = await soft("events", cam.create_events_service())
         if events_service is not None:
-            events = await soft("events", events_service.GetServiceCapabilities()) is not None
+            # GetEventProperties, not GetServiceCapabilities: some devices answer the latter for
+            # any service on a shared endpoint, which would claim events they do not have.
+            events = await soft("events", events_service.GetEventProperties()) is not None
 
         capabilities = {
             "ptz": ptz,
@@ -388,12 +396,16 @@ class Inspection:
                 enc = _get(item, "VideoEncoderConfiguration")
                 if enc is None:
                     continue  # an audio-only or metadata profile
+                width = _int(_number(_get(enc, "Resolution", "Width"), "width", 1, 16384))
+                height = _int(_number(_get(enc, "Resolution", "Height"), "height", 1, 16384))
+                if width is None or height is None:
+                    raise _malformed(f"profile {token}", "has no usable resolution (the schema "
+                                     "requires Width and Height as integers)")
                 profiles.append(StreamProfile(
                     token=token or "",
                     name=_text(_get(item, "Name"), "profile name", max_len=64) or token or "",
                     encoding=_text(_get(enc, "Encoding"), "encoding", max_len=16),
-                    width=_int(_number(_get(enc, "Resolution", "Width"), "width", 1, 16384)),
-                    height=_int(_number(_get(enc, "Resolution", "Height"), "height", 1, 16384)),
+                    width=width, height=height,
                     fps=_number(_get(enc, "RateControl", "FrameRateLimit"), "frame rate", 0, 1000),
                     bitrate_kbps=_int(_number(_get(enc, "RateControl", "BitrateLimit"), "bitrate",
                                               0, 10_000_000)),
@@ -433,15 +445,26 @@ class PtzControl:
             if not self._cam.xaddrs:
                 await self._cam.update_xaddrs()
             return await self._cam.create_ptz_service()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise classify(exc, "ptz") from None
 
     async def _call(self, op: str, params: dict[str, Any]) -> Any:
         service = await self._service()
+        self._transport = service.transport
         try:
             return await getattr(service, op)({"ProfileToken": self.profile_token, **params})
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise classify(exc, f"ptz.{op}") from None
+
+    def _lenient(self, err: DeviceError) -> Any:
+        """The last answer read without the schema, for devices whose PTZ answers use unbound
+        prefixes (the command itself was carried out). Still screened; never hostile input."""
+        from video.onvif.xmlsafe import parse
+
+        raw = getattr(getattr(self, "_transport", None), "last_answer", None)
+        if err.kind != "malformed" or not raw:
+            raise err
+        return parse(raw, what="PTZ answer")
 
     async def continuous_move(self, pan: float, tilt: float, zoom: float = 0.0,
                               timeout_s: float = 5.0) -> None:
@@ -461,20 +484,35 @@ class PtzControl:
         await self._call("GotoPreset", {"PresetToken": preset_token})
 
     async def set_preset(self, name: str) -> str:
-        answer = await self._call("SetPreset", {"PresetName": name})
-        token = _text(_get(answer, "PresetToken") if not isinstance(answer, str) else answer,
-                      "preset token", max_len=64)
+        from video.onvif.xmlsafe import local
+
+        try:
+            answer = await self._call("SetPreset", {"PresetName": name})
+            token = _text(_get(answer, "PresetToken") if not isinstance(answer, str) else answer,
+                          "preset token", max_len=64)
+        except DeviceError as err:
+            root = self._lenient(err)
+            token = next((_text(el.text, "preset token", max_len=64) for el in root.iter()
+                          if local(el.tag) == "PresetToken"), None)
         if not token:
             raise DeviceError("malformed", "SetPreset gave no preset token", step="ptz.SetPreset")
         return token
 
     async def presets(self) -> list[dict[str, str]]:
-        answer = await self._call("GetPresets", {})
+        from video.onvif.xmlsafe import local
+
         out = []
-        for item in answer or []:
-            token = _text(_get(item, "token"), "preset token", max_len=64)
+        try:
+            answer = await self._call("GetPresets", {})
+            items = [(_get(i, "token"), _get(i, "Name")) for i in answer or []]
+        except DeviceError as err:
+            root = self._lenient(err)
+            items = [(el.get("token"), next((c.text for c in el if local(c.tag) == "Name"), None))
+                     for el in root.iter() if local(el.tag) == "Preset"]
+        for raw_token, raw_name in items[:100]:
+            token = _text(raw_token, "preset token", max_len=64)
             if token:
-                out.append({"token": token, "name": _text(_get(item, "Name"), "preset name") or token})
+                out.append({"token": token, "name": _text(raw_name, "preset name") or token})
         return out
 
 

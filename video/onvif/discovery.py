@@ -141,7 +141,7 @@ def expand_targets(specs: list[str], *, limit: int = MAX_HOSTS) -> list[str]:
                 first = ipaddress.ip_address(first_s)
                 last = (ipaddress.ip_address(last_s) if "." in last_s
                         else ipaddress.ip_address(first_s.rsplit(".", 1)[0] + "." + last_s))
-                count = int(last) - int(first) + 1  # type: ignore[arg-type]
+                count = int(last) - int(first) + 1
                 if count < 1:
                     raise ValidationFailed(f"range {spec} is empty (the end is before the start)")
                 if count > limit:
@@ -164,7 +164,7 @@ class _Collector(asyncio.DatagramProtocol):
         self.result = result
         self._seen: set[tuple[str, ...]] = set()
 
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         responder = f"{addr[0]}:{addr[1]}"
         try:
             matches = parse_probe_matches(data, self.message_id)
@@ -191,7 +191,7 @@ async def _resolve(host: str) -> str | None:
                                                              type=socket.SOCK_DGRAM)
     except OSError:
         return None
-    return infos[0][4][0] if infos else None
+    return str(infos[0][4][0]) if infos else None
 
 
 async def probe(*, targets: list[str] | None = None, multicast: bool = False,

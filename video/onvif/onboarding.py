@@ -15,7 +15,7 @@ from typing import Any
 
 from video.onvif.device import DeviceFacts, Inspection
 from video.onvif.errors import DeviceError
-from video.onvif.transport import classify
+from video.onvif.transport import classify, warm_up
 
 
 @dataclass
@@ -63,7 +63,7 @@ async def inspect_one(target: str, creds: Credentials, *, device_timeout_s: floa
     except TimeoutError:
         err = DeviceError("timeout", f"onboarding did not finish within {device_timeout_s:g} s",
                           step=inspection.step, hint="check the device answers; raise --timeout")
-    except Exception as exc:  # noqa: BLE001 - one device's failure never ends the run
+    except Exception as exc:  # one device's failure never ends the run
         err = classify(exc, inspection.step)
     return OnboardResult(target, None, err, (time.perf_counter() - started) * 1000)
 
@@ -73,6 +73,7 @@ async def inspect_many(targets: Sequence[str], creds: Credentials | Callable[[st
                        request_timeout_s: float = 8.0,
                        on_result: Callable[[OnboardResult], None] | None = None) -> list[OnboardResult]:
     """Inspect every target; results come back in the order of `targets`."""
+    await warm_up()
     semaphore = asyncio.Semaphore(max(1, concurrency))
     pick = creds if callable(creds) else (lambda _t: creds)
 

@@ -8,12 +8,14 @@ into a `DeviceError` naming the step. Only this package imports onvif, zeep and 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import aiohttp
 from lxml import etree
 from onvif import ONVIFCamera
-from onvif.client import AsyncTransportProtocolErrorHandler, ONVIFService
+from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService, _cached_document
+from onvif.definition import SERVICES
 from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
 from zeep import exceptions as zx
 
@@ -21,6 +23,23 @@ from video.onvif.errors import DeviceError, excerpt
 from video.onvif.xmlsafe import MAX_SOAP_BYTES, read_capped, screen
 
 USER_AGENT = "govops-onvif/0.1"
+# zeep logs a traceback for every value it cannot convert and then carries on with None; the
+# validation in device.py reports those values itself, once, per device.
+logging.getLogger("zeep.xsd").setLevel(logging.CRITICAL)
+
+
+_warm = False
+
+
+async def warm_up(services: tuple[str, ...] = ("devicemgmt", "media", "ptz", "events")) -> None:
+    """Parse the WSDLs once, one after the other. The library loads a WSDL on first use without a
+    lock, so N devices starting together would each parse the same files (seconds of CPU)."""
+    global _warm
+    if _warm:
+        return
+    for name in services:
+        await _cached_document(f"{_WSDL_PATH}/{SERVICES[name]['wsdl']}")
+    _warm = True
 
 
 class GuardedTransport(AsyncTransportProtocolErrorHandler):
@@ -29,6 +48,9 @@ class GuardedTransport(AsyncTransportProtocolErrorHandler):
     def __init__(self, session: aiohttp.ClientSession, *, limit: int, timeout_s: float) -> None:
         super().__init__(session=session, verify_ssl=False, cache=None)
         self.limit = limit
+        # The raw bytes of the last answer, for the lenient readers of a few sloppy answers
+        # (see device.PtzControl); one transport serves one caller at a time.
+        self.last_answer: bytes | None = None
         self._client_timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 5.0))
 
     async def _post_internal(self, address: str, message: str | bytes,
@@ -49,6 +71,7 @@ class GuardedTransport(AsyncTransportProtocolErrorHandler):
             response.close()
             raise
         screen(content, limit=self.limit)
+        self.last_answer = content
         return response, content
 
 

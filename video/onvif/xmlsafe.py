@@ -33,10 +33,12 @@ def screen(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES)
     if len(content) > limit:
         raise AnswerRejected(f"the {what} is {len(content)} bytes, over the {limit} byte limit")
     head = content[:200]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")) \
-            or b"\x00" in head:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or head[:4] in (
+            b"<\x00?\x00", b"\x00<\x00?"):
         raise AnswerRejected(f"the {what} is UTF-16/32 encoded; only UTF-8 (or another "
                              "ASCII-compatible encoding) is accepted")
+    if b"\x00" in head:
+        raise DeviceError("malformed", f"the {what} is binary data, not XML")
     declared = _DECLARED.match(head)
     if declared and declared.group(1).decode().lower() not in ASCII_COMPATIBLE:
         raise AnswerRejected(f"the {what} declares encoding {declared.group(1).decode()!r}; only "

@@ -37,12 +37,14 @@ def color_cast(frame: AnalysedFrame, t: Thresholds,
     if reference_chroma is not None:
         shift = float(np.hypot(da - reference_chroma[0], db - reference_chroma[1]))
         metrics["cast_shift"] = r(shift, 2)
-        k = shift / m
     else:
-        k, shift = d / m, d
-    # Both the ratio and the absolute offset must be large: a faint tint of a grey scene has
-    # a large K but is not visible.
+        shift = d
+    k = d / m
+    by_offset = ramp(shift, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5)
+    if reference_chroma is not None:
+        # The camera's own view is the neutral point: its lawn or river is not a cast.
+        return Measurement({"color_cast": by_offset}, metrics)
+    # Both the ratio and the offset must be large: a faint tint of a grey scene has a large K
+    # but is not visible, a colourful scene has a large offset but a larger spread.
     by_k = ramp(k, clean=t.cast_k * 0.4, fault=t.cast_k, severe=t.cast_k * 2)
-    by_offset = ramp(shift, clean=0.0, fault=t.cast_neutral_offset,
-                     severe=t.cast_neutral_offset * 2)
     return Measurement({"color_cast": min(by_k, by_offset)}, metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
@@ -9,17 +10,37 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 
+# A "no video" caption or a clock overlay puts edges in a few grid cells; a scene, even a very
+# dark one, has them spread over many.
+STRUCTURE_GRID = 8
+CAPTION_CELLS = 0.1
+
+
+def _structured_cells(frame: AnalysedFrame) -> float:
+    edges = (frame.gradient > 16).astype(np.float32)
+    cells = cv2.resize(edges, (STRUCTURE_GRID, STRUCTURE_GRID), interpolation=cv2.INTER_AREA)
+    return float((cells > 0.02).mean())
+
+
 def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     """Black, blue or any uniform screen (with an OSD caption at most): almost every pixel has
-    the median colour. A dark or foggy picture still varies more than that."""
+    the median colour, and edges, if any, sit in a few places. A dark or foggy picture of a
+    scene still varies more than that, or has its edges all over."""
     lab = frame.lab[::2, ::2]
     median = np.median(lab.reshape(-1, 3), axis=0)
-    # L is 0-255 in OpenCV's 8-bit Lab; a* and b* are centred. One tolerance for the three.
+    # L is 0-255 in OpenCV's 8-bit Lab; a* and b* are centred. One tolerance for the three,
+    # narrower on a dark picture, whose content lives in a few grey levels: a night scene is
+    # dark, not flat.
+    tolerance = float(np.clip(0.5 * median[0], 3.0, t.flat_tolerance))
     deviation = np.abs(lab - median).max(axis=2)
-    flat = float((deviation <= t.flat_tolerance).mean())
+    flat = float((deviation <= tolerance).mean())
     score = ramp(flat, clean=t.flat_fraction - 0.35, fault=t.flat_fraction, severe=1.0) \
         if t.flat_fraction < 1 else (1.0 if flat >= 1 else 0.0)
-    return Measurement({"signal_loss": score}, {"flat_fraction": r(flat)})
+    structure = _structured_cells(frame) if score >= 0.5 else None
+    if structure is not None and structure > CAPTION_CELLS:
+        score = min(score, 0.45)  # flat-looking, but a scene is there
+    return Measurement({"signal_loss": score}, {
+        "flat_fraction": r(flat), "structured_cells": None if structure is None else r(structure)})
 
 
 def brightness(frame: AnalysedFrame, t: Thresholds) -> Measurement:

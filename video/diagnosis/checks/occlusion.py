@@ -33,7 +33,8 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
     scene = float(np.median(textured)) if textured.size >= 0.1 * means.size else float(np.median(means))
     candidate = smooth & (means < t.occlusion_dark_ratio * scene) & (means < 100)
     best = 0.0
-    if candidate.any():
+    # When the visible scene is itself dark, darkness is the fault (too_dark), not a cover.
+    if candidate.any() and scene >= t.dark_mean:
         n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
         rows = candidate.shape[0]
         for i in range(1, n):

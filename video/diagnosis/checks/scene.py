@@ -1,9 +1,12 @@
-"""scene_change: how much the view still looks like the reference picture stored for the camera.
+"""scene_change: how much of the reference picture's structure is still where it was.
 
-Both pictures are reduced to about 160 pixels wide and compared by their gradient magnitude,
-which ignores the overall level of light (day, dusk) but not where the edges are. The centre
-of the reference is slid over the current picture (normalised cross-correlation), so a camera
-that sways by a few pixels keeps its score; one that was turned, zoomed or re-aimed does not.
+Both pictures are reduced to 320 pixels wide and turned into edge maps: the strongest 12 % of
+gradients, each with its orientation (8 bins). The share of the reference's edge pixels that
+find an edge of about the same orientation within one pixel in the current picture is the
+similarity. Passing cars and people add edges but remove few of the reference's, so a busy
+street keeps its score; a camera turned, zoomed or re-aimed loses most of them. The overall
+level of light does not matter (edges are ranked, not thresholded), and a camera that sways by
+a few pixels is first re-aligned on the coarse edge picture.
 """
 
 from __future__ import annotations
@@ -18,42 +21,81 @@ from video.diagnosis.checks.colour import chroma_stats
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
-MARGIN = 0.08  # share of the width/height the view may shift and still match
+WIDTH = 320
+EDGE_SHARE = 0.12
+BINS = 8
+MARGIN = 0.08  # share of the width/height the view may sway and still be re-aligned
+NEAR = np.ones((3, 3), np.uint8)
 
 
-def edge_picture(small_gray: np.ndarray) -> np.ndarray:
-    g = cv2.GaussianBlur(small_gray.astype(np.float32), (0, 0), 1.0)
+def edge_maps(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(orientation bin per pixel, or -1 where there is no strong edge; blurred magnitude)."""
+    h, w = gray.shape
+    size = (WIDTH, max(2, round(h * WIDTH / w)))
+    g = cv2.GaussianBlur(cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32),
+                         (0, 0), 1.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    return cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 1.5)
+    magnitude = cv2.magnitude(gx, gy)
+    strong = magnitude >= max(float(np.percentile(magnitude, 100 * (1 - EDGE_SHARE))), 8.0)
+    bins = (np.floor((np.arctan2(gy, gx) % np.pi) / np.pi * BINS).astype(np.int8)) % BINS
+    return np.where(strong, bins, -1).astype(np.int8), cv2.GaussianBlur(magnitude, (0, 0), 2.0)
 
 
 @dataclass(frozen=True)
 class Reference:
-    """The camera's stored view, reduced to what the comparison needs."""
+    """The camera's stored view, reduced to what the comparisons need."""
 
-    edges: np.ndarray
+    orientation: np.ndarray  # edge orientation bin per pixel at 320 wide, -1 = no edge
+    magnitude: np.ndarray  # blurred gradient magnitude, for re-alignment
     chroma: tuple[float, float]  # mean a*, b*: the camera's own colour balance
 
     @classmethod
     def from_frame(cls, frame: AnalysedFrame) -> Reference:
+        orientation, magnitude = edge_maps(frame.gray)
         da, db, _, _ = chroma_stats(frame.lab)
-        return cls(edge_picture(frame.small_gray), (da, db))
+        return cls(orientation, magnitude, (da, db))
 
 
-def similarity(frame: AnalysedFrame, ref: Reference) -> float:
-    cur = edge_picture(frame.small_gray)
-    h, w = cur.shape
-    ref_edges = ref.edges if ref.edges.shape == cur.shape else cv2.resize(ref.edges, (w, h))
+def _shift(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
+    """(dx, dy) that moves the reference onto the current picture, within MARGIN."""
+    h, w = ref.shape
     my, mx = max(1, int(h * MARGIN)), max(1, int(w * MARGIN))
-    template = ref_edges[my:h - my, mx:w - mx]
+    template = ref[my:h - my, mx:w - mx]
     if float(template.std()) < 1e-3 or float(cur.std()) < 1e-3:
-        return 0.0  # one of the two pictures has no structure at all
-    return float(cv2.matchTemplate(cur, template, cv2.TM_CCOEFF_NORMED).max())
+        return 0, 0
+    _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(cur, template, cv2.TM_CCOEFF_NORMED))
+    return x - mx, y - my
+
+
+def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, int]]:
+    orientation, magnitude = edge_maps(frame.gray)
+    if orientation.shape != ref.orientation.shape:
+        h, w = ref.orientation.shape
+        orientation = cv2.resize(orientation, (w, h), interpolation=cv2.INTER_NEAREST)
+        magnitude = cv2.resize(magnitude, (w, h), interpolation=cv2.INTER_AREA)
+    dx, dy = _shift(ref.magnitude, magnitude)
+    if dx or dy:  # bring the current picture back onto the reference
+        orientation = cv2.warpAffine(orientation.astype(np.float32), np.float32([[1, 0, -dx], [0, 1, -dy]]),
+                                     orientation.shape[::-1], flags=cv2.INTER_NEAREST,
+                                     borderValue=-1).astype(np.int8)
+    ref_edges = ref.orientation >= 0
+    total = int(ref_edges.sum())
+    if total < 50:
+        return 0.0, (dx, dy)  # the reference has no structure to compare
+    found = 0
+    for b in range(BINS):
+        mine = ref.orientation == b
+        if not mine.any():
+            continue
+        near_bins = (orientation == b) | (orientation == (b + 1) % BINS) | (orientation == (b - 1) % BINS)
+        found += int((mine & (cv2.dilate(near_bins.astype(np.uint8), NEAR) > 0)).sum())
+    return found / total, (dx, dy)
 
 
 def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measurement:
-    sim = similarity(frame, ref)
-    score = ramp(sim, clean=min(1.0, t.scene_similarity + 0.35), fault=t.scene_similarity,
-                 severe=t.scene_similarity - 0.35)
-    return Measurement({"scene_change": score}, {"reference_similarity": r(sim)})
+    sim, (dx, dy) = similarity(frame, ref)
+    score = ramp(sim, clean=min(1.0, t.scene_similarity + 0.3), fault=t.scene_similarity,
+                 severe=max(0.0, t.scene_similarity - 0.25))
+    return Measurement({"scene_change": score},
+                       {"reference_similarity": r(sim), "reference_shift_px": [dx, dy]})

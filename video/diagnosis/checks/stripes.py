@@ -18,8 +18,9 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 MIN_PERIOD = 4.0  # pixels at the analysis size; finer patterns are noise or compression
-MIN_CYCLES = 3  # a band pattern repeats at least three times across a tile
+MIN_CYCLES = 8  # a band pattern repeats at least this often across the picture
 GAP, REACH = 3, 14  # the baseline is the spectrum 3 … 14 bins away on either side
+TILES = 4
 
 
 def _around(x: np.ndarray) -> np.ndarray:
@@ -28,33 +29,40 @@ def _around(x: np.ndarray) -> np.ndarray:
     return np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
 
 
+def _side_median(power: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    vals = power[:, idx]
+    vals[:, ~valid] = np.nan
+    return np.nanmedian(vals, axis=2)
+
+
 def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
     """(prominence, period in pixels, amplitude in grey levels) of the strongest horizontal
-    band pattern present in every tile: two tiles down the picture, four across."""
+    band pattern present in every tile; each tile is a quarter of the width, full height."""
     h, w = gray.shape
-    half, quarter = h // 2, w // 4
-    profiles = np.stack([gray[i * half:(i + 1) * half, j * quarter:(j + 1) * quarter].mean(axis=1)
-                         for i in range(2) for j in range(4)])
-    window = np.hanning(half)
+    quarter = w // TILES
+    profiles = np.stack([gray[:, j * quarter:(j + 1) * quarter].mean(axis=1) for j in range(TILES)])
+    window = np.hanning(h)
     spectrum = np.fft.rfft((profiles - profiles.mean(axis=1, keepdims=True)) * window, axis=1)
     power = np.abs(spectrum) ** 2
     n = power.shape[1]
-    ks = np.arange(MIN_CYCLES, min(n - 2, int(half / MIN_PERIOD)) + 1)
+    ks = np.arange(MIN_CYCLES, min(n - 2, int(h / MIN_PERIOD)) + 1)
     if ks.size == 0:
         return 0.0, 0.0, 0.0
     lobe = power[:, ks - 1] + power[:, ks] + power[:, ks + 1]  # Hann main lobe
-    offsets = np.concatenate([-np.arange(GAP, REACH + 1), np.arange(GAP, REACH + 1)])
-    neighbours = ks[:, None] + offsets[None, :]
-    around = power[:, np.clip(neighbours, 0, n - 1)]
-    # Bins 0 and 1 hold the picture's overall slope, not its texture; leave them out.
-    around[:, (neighbours < 2) | (neighbours > n - 1)] = np.nan
-    baseline = np.nanmedian(around, axis=2)
-    prominence = lobe / (3 * np.maximum(baseline, 1e-6))
+    reach = np.arange(GAP, REACH + 1)
+    left, right = ks[:, None] - reach[None, :], ks[:, None] + reach[None, :]
+    # The spectrum of a scene falls steeply; interpolate the baseline between both sides
+    # (geometric mean) instead of taking one median over a slope. Bins 0 and 1 are the
+    # picture's overall slope, not texture.
+    below = _side_median(power, np.clip(left, 0, n - 1), left >= 2)
+    above = _side_median(power, np.clip(right, 0, n - 1), right <= n - 1)
+    baseline = np.sqrt(np.maximum(below, 1e-9) * np.maximum(above, 1e-9))
+    prominence = lobe / (3 * baseline)
     common = _around(prominence).min(axis=0)
     i = int(np.argmax(common))
     k = int(ks[i])
     magnitude = 2 * np.abs(spectrum[:, k - 1: k + 2]).max(axis=1) / window.sum()
-    return float(common[i]), float(half / k), float(np.median(magnitude))
+    return float(common[i]), float(h / k), float(np.median(magnitude))
 
 
 def stripes(frame: AnalysedFrame, t: Thresholds) -> Measurement:

@@ -1,0 +1,283 @@
+"""Keycloak access tokens → Principal, for the gateway (implements gateway.auth.TokenVerifier).
+
+Checks, in order: the header's algorithm is on an asymmetric allow-list (never `none`, never
+HMAC, so a token "signed" with our public key as an HMAC secret is refused before any crypto);
+the key id is one of the realm's signing keys (an unknown kid triggers one JWKS refetch, rate
+limited so a flood of forged kids cannot hammer Keycloak); the key's own algorithm matches the
+header; then signature, issuer, audience, expiry (with a small leeway) and `typ` = Bearer (so an
+ID token cannot be replayed as an access token).
+
+Realm roles become the Principal's roles (only the five platform roles count); the `groups`
+claim (full paths) gives the department — the longest department SSO group that is a prefix —
+and `/platforms/<code>` gives a security-staff member's share platform.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from govops.errors import ServiceUnavailable, Unauthenticated
+from govops.logs import log
+from govops.org import Department
+from govops.principal import ROLES, Principal
+from govops.settings import Settings
+from identity.keycloak_adapter import OidcEndpoints, fetch_jwks, tls_context
+from identity.realm import ID_ATTRIBUTE, PLATFORM_ROOT
+
+logger = logging.getLogger("govops.identity.tokens")
+ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                                "ES256", "ES384", "ES512", "EdDSA"})
+HINT = "sign in again through the identity service (统一身份认证)"
+_ALGORITHMS = jwt.algorithms.get_default_algorithms()
+_B64URL = re.compile(rb"[A-Za-z0-9_-]*")
+
+
+def _b64decode(segment: str) -> bytes:
+    """Strict base64url (no padding in JWS; anything outside the alphabet is an error)."""
+    raw = segment.encode("ascii")
+    if len(raw) % 4 == 1 or not _B64URL.fullmatch(raw):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    algorithm: str
+    key: Any
+
+
+class JwksTokenVerifier:
+    def __init__(self, *, issuer: str, audience: str, fetch_keys: Callable[[], dict[str, Any]],
+                 departments: Callable[[], Mapping[str, str]] | None = None,
+                 algorithms: frozenset[str] = ALLOWED_ALGORITHMS, leeway: float = 30.0,
+                 max_key_age: float = 600.0, min_refetch_interval: float = 10.0,
+                 department_ttl: float = 60.0, cache_size: int = 10_000) -> None:
+        unsafe = {a for a in algorithms if a.upper().startswith("HS") or a.lower() == "none"}
+        if unsafe:
+            raise ValueError(f"refusing symmetric or empty algorithms: {sorted(unsafe)}")
+        self.issuer = issuer
+        self.audience = audience
+        self.algorithms = algorithms
+        self.leeway = leeway
+        self._fetch = fetch_keys
+        self._departments = departments
+        self._max_key_age = max_key_age
+        self._min_refetch = min_refetch_interval
+        self._department_ttl = department_ttl
+        self._keys: dict[str, SigningKey] = {}
+        self._fetched_at = float("-inf")
+        self._dept_map: list[tuple[str, str]] = []
+        self._dept_at = float("-inf")
+        self._lock = threading.Lock()
+        self.refetches = 0
+        # Tokens that passed every check, until they expire: a console or an app presents the
+        # same token for every request of its five-minute life.
+        self._seen: dict[str, tuple[dict[str, Any], float]] = {}
+        self._cache_size = cache_size
+        self._headers: dict[str, dict[str, Any]] = {}
+
+    # -- keys ----------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        jwks = self._fetch()
+        keys: dict[str, SigningKey] = {}
+        for jwk in jwks.get("keys", []):
+            if jwk.get("use", "sig") != "sig" or not jwk.get("kid"):
+                continue
+            alg = jwk.get("alg")
+            if alg not in self.algorithms:
+                continue
+            try:
+                parsed = jwt.PyJWK(jwk, algorithm=alg)
+            except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
+                log(logger, "skipping unusable signing key", logging.WARNING, kid=jwk.get("kid"))
+                continue
+            keys[jwk["kid"]] = SigningKey(jwk["kid"], alg, parsed.key)
+        if set(self._keys) - set(keys):
+            self._seen = {}  # a signing key was withdrawn: trust nothing it signed
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+        self.refetches += 1
+
+    def _key(self, kid: str) -> SigningKey:
+        now = time.monotonic()
+        key = self._keys.get(kid)
+        if key is not None and now - self._fetched_at < self._max_key_age:
+            return key
+        with self._lock:
+            key = self._keys.get(kid)
+            stale = time.monotonic() - self._fetched_at >= self._max_key_age
+            if key is None or stale:
+                if key is None and not stale and \
+                        time.monotonic() - self._fetched_at < self._min_refetch:
+                    raise Unauthenticated("token signed with an unknown key", hint=HINT)
+                try:
+                    self._load()
+                except ServiceUnavailable:
+                    if key is not None:  # Keycloak briefly down: keep trusting known keys
+                        return key
+                    raise
+                key = self._keys.get(kid)
+        if key is None:
+            raise Unauthenticated("token signed with an unknown key", hint=HINT)
+        return key
+
+    # -- verification --------------------------------------------------------------------------
+
+    def claims(self, token: str) -> dict[str, Any]:
+        """Validated claims. Parsing is done here rather than by jwt.decode: PyJWT's strict
+        base64 check walks every character in Python and costs ~10x the RSA verification."""
+        if not isinstance(token, str) or len(token) > 16384 or token.count(".") != 2:
+            raise Unauthenticated("malformed bearer token", hint=HINT)
+        cached = self._seen.get(token)
+        if cached is not None:
+            claims, exp = cached
+            if exp + self.leeway >= time.time():
+                return claims
+            self._seen.pop(token, None)
+        signed, _, sig_b64 = token.rpartition(".")
+        header_b64, _, payload_b64 = signed.partition(".")
+        header = self._headers.get(header_b64)
+        if header is None:
+            try:
+                header = json.loads(_b64decode(header_b64))
+            except (ValueError, binascii.Error):
+                raise Unauthenticated("malformed bearer token", hint=HINT) from None
+            if not isinstance(header, dict):
+                raise Unauthenticated("malformed bearer token", hint=HINT)
+            if len(self._headers) < 256:  # a realm has a handful of (alg, kid) headers
+                self._headers[header_b64] = header
+        alg = header.get("alg")
+        if alg not in self.algorithms:
+            raise Unauthenticated(f"token algorithm {alg!r} is not accepted", hint=HINT)
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthenticated("token has no key id", hint=HINT)
+        if header.get("crit"):
+            raise Unauthenticated("token has critical header extensions", hint=HINT)
+        key = self._key(kid)
+        if key.algorithm != alg:
+            raise Unauthenticated("token algorithm does not match its key", hint=HINT)
+        try:
+            signature = _b64decode(sig_b64)
+            ok = _ALGORITHMS[alg].verify(signed.encode("ascii"), key.key, signature)
+        except (ValueError, binascii.Error, TypeError):
+            ok = False
+        if not ok:
+            raise Unauthenticated("token signature is not valid", hint=HINT)
+        try:
+            claims = json.loads(_b64decode(payload_b64))
+        except (ValueError, binascii.Error):
+            raise Unauthenticated("malformed bearer token", hint=HINT) from None
+        if not isinstance(claims, dict):
+            raise Unauthenticated("malformed bearer token", hint=HINT)
+        self._check(claims)
+        if self._cache_size > 0:
+            if len(self._seen) >= self._cache_size:
+                # oldest first (dicts keep insertion order); racing threads may both evict
+                with contextlib.suppress(StopIteration, RuntimeError):
+                    self._seen.pop(next(iter(self._seen)), None)
+            self._seen[token] = (claims, float(claims["exp"]))
+        return claims
+
+    def _check(self, claims: dict[str, Any]) -> None:
+        for name in ("exp", "iat", "iss", "aud", "sub"):
+            if name not in claims:
+                raise Unauthenticated(f"token lacks the {name!r} claim", hint=HINT)
+        now = time.time()
+        try:
+            exp, iat = float(claims["exp"]), float(claims["iat"])
+            nbf = float(claims.get("nbf", iat))
+        except (TypeError, ValueError):
+            raise Unauthenticated("token times are not numbers", hint=HINT) from None
+        if exp + self.leeway < now:
+            raise Unauthenticated("token has expired", hint=HINT)
+        if nbf - self.leeway > now or iat - self.leeway > now:
+            raise Unauthenticated("token is not valid yet", hint=HINT)
+        if claims["iss"] != self.issuer:
+            raise Unauthenticated("token was issued by an untrusted issuer", hint=HINT)
+        aud = claims["aud"]
+        audiences = aud if isinstance(aud, list) else [aud]
+        if self.audience not in audiences:
+            raise Unauthenticated("token is not meant for this service (audience)", hint=HINT)
+        if claims.get("typ", "Bearer") != "Bearer":
+            raise Unauthenticated(f"a {claims.get('typ')} token is not an access token", hint=HINT)
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise Unauthenticated("token has no subject", hint=HINT)
+
+    def verify(self, token: str) -> Principal:
+        return self.principal(self.claims(token))
+
+    # -- claims → principal --------------------------------------------------------------------
+
+    def _department_prefixes(self) -> list[tuple[str, str]]:
+        if self._departments is None:
+            return []
+        now = time.monotonic()
+        if now - self._dept_at > self._department_ttl:
+            mapping = self._departments()
+            # Longest first, so /310116/gaj/zhian matches /310116/gaj before /310116.
+            self._dept_map = sorted(((g.rstrip("/"), c) for g, c in mapping.items()),
+                                    key=lambda gc: -len(gc[0]))
+            self._dept_at = now
+        return self._dept_map
+
+    def principal(self, claims: Mapping[str, Any]) -> Principal:
+        realm_roles = (claims.get("realm_access") or {}).get("roles") or []
+        roles = frozenset(r for r in realm_roles if r in ROLES)
+        groups = [g for g in claims.get("groups") or [] if isinstance(g, str)]
+        department = None
+        prefixes = self._department_prefixes()
+        for g in sorted(groups):
+            for prefix, code in prefixes:
+                if g == prefix or g.startswith(prefix + "/"):
+                    department = code
+                    break
+            if department:
+                break
+        platform = None
+        for g in sorted(groups):
+            parts = [p for p in g.split("/") if p]
+            if len(parts) >= 2 and parts[0] == PLATFORM_ROOT:
+                platform = parts[1]
+                break
+        name = claims.get("name") or claims.get("preferred_username") or claims["sub"]
+        return Principal(subject=str(claims["sub"]), name=str(name), roles=roles,
+                         department=department, platform=platform)
+
+
+def department_groups(sessions: sessionmaker[Session]) -> Callable[[], dict[str, str]]:
+    def read() -> dict[str, str]:
+        with sessions() as s:
+            return {d.sso_group: d.code for d in s.scalars(select(Department))}
+    return read
+
+
+def verifier_from_settings(settings: Settings,
+                           sessions: sessionmaker[Session] | None = None) -> JwksTokenVerifier:
+    if not settings.keycloak_url:
+        raise ValueError("keycloak_url is not set")
+    endpoints = OidcEndpoints(settings.keycloak_url, settings.keycloak_realm)
+    ctx = tls_context(settings.keycloak_ca_file)
+    return JwksTokenVerifier(
+        issuer=endpoints.issuer, audience=settings.keycloak_audience,
+        fetch_keys=lambda: fetch_jwks(endpoints.jwks, verify=ctx),
+        departments=department_groups(sessions) if sessions is not None else None)
+
+
+__all__ = ["ALLOWED_ALGORITHMS", "ID_ATTRIBUTE", "JwksTokenVerifier", "verifier_from_settings"]

@@ -1,0 +1,513 @@
+"""Unified identity against the real Keycloak 26 (one instance for the module).
+
+The lab: our CA (root + issuing) issues Keycloak's HTTPS certificate and the civil servants'
+certificates; Keycloak runs with mTLS on its HTTPS port trusting our CA; the gateway runs as a
+real HTTP server (Keycloak fetches the CRL from it); the realm comes from `identity apply`, the
+people from a directory import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
+from pydantic import SecretStr
+
+from gateway.app import create_app
+from gateway.runtime import Runtime
+from gateway.sample_district import DEPARTMENTS, DISTRICT
+from govops.org import Department
+from govops.principal import DEPT_ADMIN, OPS_ENGINEER
+from govops.settings import Settings, load_settings
+from identity import directory, realm
+from identity.ca import CertificateAuthority, CivilServant, new_key
+from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, tls_context
+from identity.login import CertificateLoginRefused, certificate_login, pkce_pair
+from tests.fixtures.components import _start
+from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
+from tools.lab.pki import make_lab_pki
+from tools.lab.process import free_port
+
+pytestmark = pytest.mark.integration
+
+PEOPLE = [
+    # id, name, department, section, roles
+    ("310116199001011234", "王明", "gaj", "zhian", ["dept-admin"]),
+    ("310116198502023456", "李娜", "cgj", None, ["dept-admin"]),
+    ("31011619800303345X", "张伟", "dsjj", None, ["ops-engineer"]),
+    ("J00000004", "赵敏", "gaj", None, []),
+]
+
+
+@dataclass
+class Lab:
+    root: Path
+    settings: Settings
+    runtime: Runtime
+    ca: CertificateAuthority
+    keycloak: KeycloakHandle
+    kc: KeycloakAdapter
+    endpoints: OidcEndpoints
+    gateway: str
+    trust: Path
+    certs: dict[str, tuple[Path, Path]]
+    serials: dict[str, str]
+
+    def login(self, who: str) -> str:
+        cert, key = self.certs[who]
+        return certificate_login(self.endpoints, cert, key, ca_file=self.trust).access_token
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.gateway, headers=headers, timeout=30)
+
+
+def _write_pem(d: Path, name: str, chain_pem: bytes, key_pem: bytes) -> tuple[Path, Path]:
+    (d / f"{name}.crt").write_bytes(chain_pem)
+    (d / f"{name}.key").write_bytes(key_pem)
+    (d / f"{name}.key").chmod(0o600)
+    return d / f"{name}.crt", d / f"{name}.key"
+
+
+def _odd_certificate(ca: CertificateAuthority, person: CivilServant, *, eku: bool) -> tuple[bytes, bytes]:
+    """Signed by our issuing CA with the right key usage and policy, but no EKU at all."""
+    from identity.ca import CIVIL_SERVANT_POLICY
+
+    key = new_key("ecdsa-p256")
+    now = dt.datetime.now(dt.UTC)
+    b = (x509.CertificateBuilder().subject_name(person.subject()).public_key(key.public_key())
+         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+         .not_valid_after(now + dt.timedelta(days=30))
+         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+         .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+                        critical=True)
+         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(
+             x509.ObjectIdentifier(CIVIL_SERVANT_POLICY), None)]), critical=False))
+    assert not eku
+    cert = ca.sign(b)
+    chain = cert.public_bytes(serialization.Encoding.PEM) + ca.issuing.public_bytes(serialization.Encoding.PEM)
+    return chain, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+
+
+def _foreign_certificate(d: Path) -> tuple[Path, Path]:
+    """Another CA's client certificate with the same SERIALNUMBER as 王明."""
+    files = make_lab_pki(d / "foreign")
+    ca_key = serialization.load_pem_private_key(files["ca.key"].read_bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(files["ca.crt"].read_bytes())
+    key = new_key("ecdsa-p256")
+    now = dt.datetime.now(dt.UTC)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "王明"),
+                         x509.NameAttribute(NameOID.SERIAL_NUMBER, PEOPLE[0][0])])
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=5))
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
+    return _write_pem(d, "foreign", cert.public_bytes(serialization.Encoding.PEM) +
+                      ca_cert.public_bytes(serialization.Encoding.PEM),
+                      key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    root = tmp_path_factory.mktemp("identity")
+    pki = root / "pki"
+    pki.mkdir()
+    gw_port = free_port()
+    gateway = f"http://127.0.0.1:{gw_port}"
+    settings = load_settings(data_dir=root / "data", environment="test", public_url=gateway)
+    runtime = Runtime.build(settings)
+    runtime.migrate()
+    with runtime.transaction() as s:
+        for code, name, zone in DEPARTMENTS:
+            s.add(Department(code=code, name=name, sso_group=f"/{DISTRICT[0]}/{code}", zone=zone))
+    ca = CertificateAuthority.from_settings(settings, runtime.box)
+    with runtime.transaction() as s:
+        ca.init(s, actor="test")
+        server = ca.issue_server(s, ["127.0.0.1", "localhost"], actor="test")
+    server_crt, server_key = _write_pem(pki, "keycloak-server", server.chain_pem, server.key_pem)
+    trust = pki / "trust.pem"
+    trust.write_bytes(ca.chain_pem())
+
+    handle = _start(lambda: start_keycloak(root / "keycloak", tls=KeycloakTLS(server_crt, server_key, trust)))
+    assert handle.https_url
+    settings.keycloak_url = handle.https_url
+    settings.keycloak_admin_url = handle.base_url
+    settings.keycloak_admin_user = handle.admin_user
+    settings.keycloak_admin_password = SecretStr(handle.admin_password)
+    settings.keycloak_ca_file = trust
+
+    app = create_app(runtime)
+    server_cfg = uvicorn.Config(app, host="127.0.0.1", port=gw_port, log_level="warning")
+    web = uvicorn.Server(server_cfg)
+    thread = threading.Thread(target=web.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not web.started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert web.started, "the gateway did not start"
+
+    try:
+        kc = KeycloakAdapter.from_settings(settings)
+        with runtime.sessions() as s:
+            spec = realm.spec_from_settings(settings, s, {"departments": [
+                {"code": "gaj", "name": "金山公安分局", "sections": [{"code": "zhian", "name": "治安支队"}]}]})
+        first = realm.apply(kc, spec)
+        assert first["changed"] > 10 and not first["remaining"], first
+        people = directory.DirectoryFile(
+            departments={}, people=[directory.CivilServantRow(
+                line=i, id=pid, name=name, department=dept, section=section, email=f"{pid.lower()}@jinshan.gov.cn",
+                roles=roles, active=True) for i, (pid, name, dept, section, roles) in enumerate(PEOPLE, 1)])
+        with runtime.transaction() as s:
+            report = directory.import_directory(s, kc, people, actor="test")
+        assert report.created == len(PEOPLE), report.as_dict()
+
+        certs: dict[str, tuple[Path, Path]] = {}
+        serials: dict[str, str] = {}
+        names = {"wang": 0, "li": 1, "zhang": 2, "zhao": 3}
+        dept_names = dict((c, n) for c, n, _ in DEPARTMENTS)
+        now = dt.datetime.now(dt.UTC)
+        with runtime.transaction() as s:
+            for short, i in names.items():
+                pid, name, dept, section, _ = PEOPLE[i]
+                b = ca.issue(s, CivilServant(pid, name, dept_names[dept], section), actor="test")
+                certs[short] = _write_pem(pki, short, b.chain_pem, b.key_pem)
+                serials[short] = b.record.serial
+            wang = CivilServant(PEOPLE[0][0], "王明", "金山公安分局", "治安支队")
+            b = ca.issue(s, wang, actor="test", not_before=now - dt.timedelta(days=10), days=5)
+            certs["expired"] = _write_pem(pki, "expired", b.chain_pem, b.key_pem)
+            b = ca.issue(s, wang, actor="test", not_before=now + dt.timedelta(days=3), days=30)
+            certs["not_yet_valid"] = _write_pem(pki, "not_yet_valid", b.chain_pem, b.key_pem)
+            b = ca.issue(s, CivilServant("J99999999", "无名氏", "金山公安分局"), actor="test")
+            certs["unknown_serialnumber"] = _write_pem(pki, "unknown", b.chain_pem, b.key_pem)
+            b = ca.issue(s, CivilServant("J00000004", "赵敏", "金山公安分局"), actor="test")
+            certs["zhao_second"] = _write_pem(pki, "zhao_second", b.chain_pem, b.key_pem)
+            serials["zhao_second"] = b.record.serial
+        certs["no_client_auth_eku"] = _write_pem(pki, "noeku", *_odd_certificate(ca, wang, eku=False))
+        certs["other_ca"] = _foreign_certificate(pki)
+        yield Lab(root, settings, runtime, ca, handle, kc,
+                  OidcEndpoints(handle.https_url, settings.keycloak_realm), gateway, trust, certs, serials)
+    finally:
+        web.should_exit = True
+        thread.join(timeout=15)
+        handle.stop()
+
+
+def _cli(lab: Lab, *args: str) -> tuple[int, str, str]:
+    """The real `govops` command (console-script entry) against the lab, in a subprocess."""
+    env = {**os.environ, "GOVOPS_DATA_DIR": str(lab.settings.data_dir),
+           "GOVOPS_PUBLIC_URL": lab.gateway, "GOVOPS_KEYCLOAK_URL": lab.keycloak.https_url or "",
+           "GOVOPS_KEYCLOAK_ADMIN_URL": lab.keycloak.base_url,
+           "GOVOPS_KEYCLOAK_ADMIN_USER": lab.keycloak.admin_user,
+           "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": lab.keycloak.admin_password,
+           "GOVOPS_KEYCLOAK_CA_FILE": str(lab.trust), "GOVOPS_ENVIRONMENT": "test"}
+    out = subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], capture_output=True,
+                         text=True, env=env, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    assert "Traceback" not in out.stderr, out.stderr
+    return out.returncode, out.stdout, out.stderr
+
+
+
+# -- realm as code ---------------------------------------------------------------------------
+
+
+def test_realm_apply_is_idempotent_and_diffs_drift(lab: Lab) -> None:
+    code, out, _ = _cli(lab, "identity", "apply", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["changed"] == 0 and result["changes"] == []
+    assert result["summary"].startswith("no changes")
+
+    lab.kc.update_realm({"failureFactor": 30, "accessTokenLifespan": 3600})  # someone clicked
+    code, out, _ = _cli(lab, "identity", "diff", "--json")
+    diff = json.loads(out)
+    assert code == 0 and diff["dry_run"] and diff["lines"] == [
+        "~ realm civil-servants (failureFactor, accessTokenLifespan)"]
+    assert diff["changes"][0]["fields"]["failureFactor"] == {"current": 30, "desired": 5}
+    assert (lab.kc.get_realm() or {})["failureFactor"] == 30  # dry run changed nothing
+    code, out, _ = _cli(lab, "identity", "apply", "--json")
+    assert json.loads(out)["changed"] == 1
+    status = json.loads(_cli(lab, "identity", "status", "--json")[1])
+    assert status["summary"] == "in sync with its definition" and status["keycloak_version"].startswith("26.")
+    assert status["browser_flow"] == "x509-browser" and status["direct_grant_flow"] == "x509-direct-grant"
+    # password login exists only for the break-glass account, which must enrol OTP first
+    breakglass = lab.kc.find_user("breakglass-ops")
+    assert breakglass and "CONFIGURE_TOTP" in breakglass["requiredActions"]
+    assert "ops-engineer" in {r["name"] for r in lab.kc.user_realm_roles(breakglass["id"])}
+
+
+# -- X.509 login -----------------------------------------------------------------------------
+
+
+def test_x509_direct_grant_carries_roles_and_department(lab: Lab) -> None:
+    token = lab.login("wang")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == lab.endpoints.issuer and "govops-gateway" in claims["aud"]
+    assert DEPT_ADMIN in claims["realm_access"]["roles"]
+    assert claims["groups"] == ["/310116/gaj/zhian"] and claims["civil_servant_id"] == PEOPLE[0][0]
+    with lab.api(token) as c:
+        me = c.get("/api/whoami").json()
+    assert me["department"] == "gaj" and me["roles"] == [DEPT_ADMIN] and me["name"] == "王明"
+    ops = jwt.decode(lab.login("zhang"), options={"verify_signature": False})
+    assert OPS_ENGINEER in ops["realm_access"]["roles"] and ops["groups"] == ["/310116/dsjj"]
+    # and through the CLI
+    cert, key = lab.certs["li"]
+    code, out, _ = _cli(lab, "identity", "login", "--cert", str(cert), "--key", str(key), "--json")
+    assert code == 0 and json.loads(out)["groups"] == ["/310116/cgj"]
+
+
+@pytest.mark.parametrize("case, stage, reason", [
+    ("expired", "tls", "expired"),
+    ("not_yet_valid", "tls", "not_yet_valid"),
+    ("other_ca", "tls", "unknown_issuer"),
+    ("no_client_auth_eku", "keycloak", "Extended key usage extension is expected"),
+    ("unknown_serialnumber", "keycloak", "Invalid user credentials"),
+])
+def test_bad_certificates_are_refused_with_a_reason(lab: Lab, case: str, stage: str, reason: str) -> None:
+    cert, key = lab.certs[case]
+    with pytest.raises(CertificateLoginRefused) as refused:
+        certificate_login(lab.endpoints, cert, key, ca_file=lab.trust)
+    assert refused.value.stage == stage
+    assert any(reason in r for r in refused.value.reasons), refused.value.reasons
+
+
+def test_unknown_serialnumber_is_in_keycloaks_events(lab: Lab) -> None:
+    cert, key = lab.certs["unknown_serialnumber"]
+    with pytest.raises(CertificateLoginRefused):
+        certificate_login(lab.endpoints, cert, key, ca_file=lab.trust)
+    events = lab.kc.events(types=["LOGIN_ERROR"], client="govops-cli")
+    mine = [e for e in events if (e.get("details") or {}).get("username") == "J99999999"]
+    assert mine and mine[0]["error"] in ("invalid_user_credentials", "user_not_found")
+    assert "SERIALNUMBER=J99999999" in mine[0]["details"]["x509_cert_subject_distinguished_name"]
+
+
+def test_revoked_certificate_is_refused_after_crl_refresh(lab: Lab) -> None:
+    cert, key = lab.certs["zhao_second"]
+    assert certificate_login(lab.endpoints, cert, key, ca_file=lab.trust)  # valid and not revoked
+    code, out, err = _cli(lab, "ca", "revoke", lab.serials["zhao_second"], "--reason",
+                          "key_compromise", "--json")
+    assert code == 0, err
+    assert json.loads(out)["keycloak_crl_cache"] == "cleared"
+    crl = x509.load_der_x509_crl(httpx.get(f"{lab.gateway}/pki/issuing.crl").content)
+    assert crl.get_revoked_certificate_by_serial_number(int(lab.serials["zhao_second"], 16))
+    with pytest.raises(CertificateLoginRefused) as refused:
+        certificate_login(lab.endpoints, cert, key, ca_file=lab.trust)
+    assert refused.value.stage == "keycloak" and "revoked" in refused.value.reasons[0]
+    assert certificate_login(lab.endpoints, *lab.certs["zhao"], ca_file=lab.trust)  # his other one
+
+
+def test_password_grant_does_not_exist_for_civil_servants(lab: Lab) -> None:
+    r = httpx.post(lab.endpoints.token, verify=tls_context(lab.trust), data={
+        "grant_type": "password", "client_id": "govops-cli", "username": "j00000004",
+        "password": "whatever-Passw0rd!"})
+    assert r.status_code in (400, 401) and "certificate" in r.text.lower()
+
+
+# -- app onboarding + authorization code + PKCE ----------------------------------------------
+
+
+def _pkce_login(lab: Lab, who: str, client_id: str, redirect_uri: str, secret: str,
+                verifier_override: str | None = None) -> httpx.Response:
+    """A real browser-style login: GET the authorize URL on the mTLS port presenting the
+    certificate, follow Keycloak's own redirects, take the code, exchange it (PKCE + secret)."""
+    verifier, challenge = pkce_pair()
+    cert, key = lab.certs[who]
+    with httpx.Client(verify=tls_context(lab.trust, (cert, key)), timeout=30) as browser:
+        r = browser.get(lab.endpoints.authorize, params={
+            "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
+            "scope": "openid", "state": "s-1", "code_challenge": challenge,
+            "code_challenge_method": "S256"})
+        for _ in range(5):
+            location = r.headers.get("location", "")
+            if r.status_code not in (302, 303) or location.startswith(redirect_uri):
+                break
+            r = browser.get(location)
+        assert r.status_code in (302, 303), r.text[:500]
+        query = parse_qs(urlsplit(r.headers["location"]).query)
+        assert query["state"] == ["s-1"]
+        code = query["code"][0]
+    return httpx.post(lab.endpoints.token, verify=tls_context(lab.trust), data={
+        "grant_type": "authorization_code", "client_id": client_id, "client_secret": secret,
+        "code": code, "redirect_uri": redirect_uri,
+        "code_verifier": verifier_override or verifier})
+
+
+def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None:
+    wang, li, zhang = lab.login("wang"), lab.login("li"), lab.login("zhang")
+    redirect = "https://case.gaj.jinshan.gov.cn/oidc/callback"
+    with lab.api(wang) as c:
+        r = c.post("/api/identity/apps", json={
+            "name": "案件管理系统", "department": "gaj", "client_id": "gaj-case-portal",
+            "home_url": "https://case.gaj.jinshan.gov.cn/", "redirect_uris": [redirect],
+            "roles": [{"name": "user", "description": "办案人员"}, {"name": "supervisor"}]})
+        assert r.status_code == 201, r.text
+        gaj_app = r.json()
+        assert c.post("/api/identity/apps", json={
+            "name": "x", "department": "cgj", "home_url": "https://x.cn/",
+            "redirect_uris": ["https://x.cn/cb"]}).status_code == 403
+    with lab.api(li) as c:
+        cgj_app = c.post("/api/identity/apps", json={
+            "name": "执法记录", "department": "cgj", "client_id": "cgj-records",
+            "home_url": "https://records.cgj.jinshan.gov.cn/",
+            "redirect_uris": ["https://records.cgj.jinshan.gov.cn/*"],
+            "roles": [{"name": "user"}]}).json()
+    with lab.api(wang) as c:
+        assert c.post(f"/api/identity/apps/{gaj_app['id']}/approve", json={}).status_code == 403
+    with lab.api(zhang) as c:
+        for app in (gaj_app, cgj_app):
+            r = c.post(f"/api/identity/apps/{app['id']}/approve", json={"note": "等保备案齐全"})
+            assert r.status_code == 200 and r.json()["secret"] == "awaiting pickup", r.text
+        assert c.post(f"/api/identity/apps/{gaj_app['id']}/secret").status_code == 403
+    with lab.api(wang) as c:
+        secret = c.post(f"/api/identity/apps/{gaj_app['id']}/secret").json()["client_secret"]
+        assert c.post(f"/api/identity/apps/{gaj_app['id']}/secret").status_code == 409
+
+    client = lab.kc.find_client("gaj-case-portal")
+    assert client and client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert not client["directAccessGrantsEnabled"] and not client["publicClient"]
+
+    r = _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret)
+    assert r.status_code == 200, r.text
+    token = r.json()["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["azp"] == "gaj-case-portal" and "govops-gateway" in claims["aud"]
+    assert claims["resource_access"]["gaj-case-portal"]["roles"] == ["user"]  # via the department
+
+    with lab.api(token) as c:
+        assert c.get("/api/whoami").json()["department"] == "gaj"
+        assert [a["client_id"] for a in c.get("/api/identity/apps").json()["items"]] == ["gaj-case-portal"]
+        assert c.get(f"/api/identity/apps/{cgj_app['id']}").status_code == 404
+        assert c.get(f"/api/identity/apps/{gaj_app['id']}").json()["status"] == "approved"
+
+    # a wrong PKCE verifier, or a redirect URI the app did not register, gets nothing
+    assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret,
+                       verifier_override="x" * 50).status_code == 400
+    with httpx.Client(verify=tls_context(lab.trust, lab.certs["wang"]), timeout=30) as browser:
+        evil = browser.get(lab.endpoints.authorize, params={
+            "response_type": "code", "client_id": "gaj-case-portal",
+            "redirect_uri": "https://evil.example.com/cb", "scope": "openid",
+            "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"})
+        assert evil.status_code == 400 and "location" not in evil.headers
+
+    # rotation: the old secret stops working, the new one is collected once
+    with lab.api(zhang) as c:
+        assert c.post(f"/api/identity/apps/{gaj_app['id']}/rotate-secret").json()["secret_version"] == 2
+    with lab.api(wang) as c:
+        new_secret = c.post(f"/api/identity/apps/{gaj_app['id']}/secret").json()["client_secret"]
+    assert new_secret != secret
+    assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret).status_code == 401
+    assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, new_secret).status_code == 200
+
+    with lab.runtime.sessions() as s:
+        from govops import audit
+
+        actions = [r.action for r in s.query(audit.AuditRecord).all()]
+        assert audit.verify(s).ok
+    for action in ("apps.request", "apps.approve", "apps.collect_secret", "apps.rotate_secret"):
+        assert action in actions
+
+
+def test_console_single_sign_on(lab: Lab) -> None:
+    cert, key = lab.certs["li"]
+    with httpx.Client(verify=tls_context(lab.trust, (cert, key)), timeout=30) as browser:
+        r = browser.get(f"{lab.gateway}/login/sso")
+        for _ in range(8):
+            if r.status_code not in (302, 303):
+                break
+            r = browser.get(r.url.join(r.headers["location"]))
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+        assert str(r.url) == f"{lab.gateway}/"  # landed on the console home, signed in
+        me = browser.get(f"{lab.gateway}/api/whoami").json()
+    assert me["department"] == "cgj" and me["roles"] == [DEPT_ADMIN]
+
+
+# -- forged tokens against the real realm keys -----------------------------------------------
+
+
+def _b64(data: dict) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def test_gateway_refuses_forged_tokens(lab: Lab) -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    good = lab.login("zhao")
+    header, payload, sig = good.split(".")
+    claims = jwt.decode(good, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(good)["kid"]
+    jwks = httpx.get(lab.endpoints.jwks, verify=tls_context(lab.trust)).json()
+    jwk = next(k for k in jwks["keys"] if k["kid"] == kid)
+    public_pem = jwt.PyJWK(jwk).key.public_bytes(serialization.Encoding.PEM,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    promoted = {**claims, "realm_access": {"roles": [OPS_ENGINEER]}}
+    hs_header = _b64({"alg": "HS256", "typ": "JWT", "kid": kid})
+    hs_sig = base64.urlsafe_b64encode(hmac.new(public_pem, f"{hs_header}.{_b64(promoted)}".encode(),
+                                               hashlib.sha256).digest()).rstrip(b"=").decode()
+    master = httpx.post(lab.keycloak.token_url, data={
+        "grant_type": "password", "client_id": "admin-cli", "username": lab.keycloak.admin_user,
+        "password": lab.keycloak.admin_password}).json()["access_token"]
+    forged = {
+        "alg none": f"{_b64({'alg': 'none', 'kid': kid})}.{_b64(promoted)}.",
+        "HS256 with the public key": f"{hs_header}.{_b64(promoted)}.{hs_sig}",
+        "tampered payload": f"{header}.{_b64(promoted)}.{sig}",
+        "another realm (wrong issuer)": master,
+        "truncated signature": f"{header}.{payload}.{sig[:-4]}",
+    }
+    with lab.api() as c:
+        assert c.get("/api/whoami", headers={"authorization": f"Bearer {good}"}).status_code == 200
+        for case, token in forged.items():
+            r = c.get("/api/identity/apps", headers={"authorization": f"Bearer {token}"})
+            assert r.status_code == 401, (case, r.text)
+
+
+# -- directory import at scale ---------------------------------------------------------------
+
+
+def test_directory_import_2000_users_twice(lab: Lab) -> None:
+    rows = []
+    for n in range(2000):
+        code = ("gaj", "zzb", "cgj", "xzspj", "dsjj")[n % 5]
+        rows.append({"id": f"D{n:08d}", "name": "张王李赵陈"[n % 5] + "伟芳娜敏静"[n // 5 % 5],
+                     "department": code, "section": f"{code}-k{n % 3 + 1}",
+                     "section_name": f"第{n % 3 + 1}科", "email": f"d{n}@jinshan.gov.cn",
+                     "roles": "security-staff" if n % 100 == 0 else "", "status": "active"})
+    f = lab.root / "directory.csv"
+    directory.write_csv(rows, f)
+    code, out, err = _cli(lab, "identity", "import", str(f), "--dry-run", "--json")
+    dry = json.loads(out)
+    assert code == 0 and dry["created"] == 2000 and dry["dry_run"], err
+    code, out, err = _cli(lab, "identity", "import", str(f), "--json")
+    first = json.loads(out)
+    assert code == 0 and first["created"] == 2000 and first["groups_created"] == 15, err
+    code, out, err = _cli(lab, "identity", "import", str(f), "--json")
+    second = json.loads(out)
+    assert code == 0 and second["changed"] == 0 and second["unchanged"] == 2000, second
+    assert second["summary"] == "no changes"
+    # one change in the organisation database → exactly one update
+    rows[7]["section"], rows[7]["section_name"] = "cgj-k1", "第1科"
+    rows[8]["status"] = "inactive"
+    directory.write_csv(rows, f)
+    third = json.loads(_cli(lab, "identity", "import", str(f), "--json")[1])
+    assert (third["updated"], third["disabled"], third["created"]) == (1, 1, 0), third
+    assert lab.kc.count_users() >= 2000 + len(PEOPLE)

@@ -1,0 +1,221 @@
+"""Bad and odd inputs: every one gives a clear per-source error and signal_loss, never a raise."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from govops.errors import ValidationFailed
+from video.diagnosis import Thresholds, diagnose_source, load_reference, thresholds_for
+from video.diagnosis.synthetic import ClipSpec, condition_frames, write_condition_clip
+
+FAST = Thresholds(open_timeout_s=1.0, read_timeout_s=1.0)
+
+
+def assert_lost(result, *fragments: str) -> None:  # type: ignore[no-untyped-def]
+    assert result.codes == ["signal_loss"]
+    assert result.error
+    for fragment in fragments:
+        assert fragment in result.error, result.error
+    body = result.as_dict()
+    assert body["faults"] == [{"code": "signal_loss", "score": 1.0}]
+    assert body["error"] == result.error
+
+
+@pytest.fixture(scope="module")
+def healthy_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = ClipSpec("healthy", "crossroad", seconds=1.0)
+    return write_condition_clip(tmp_path_factory.mktemp("clips") / "healthy.mp4", spec)
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, str, bytes]] = {}
+
+    def do_GET(self) -> None:
+        status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def web() -> Iterator[str]:
+    picture = next(iter(condition_frames(ClipSpec("healthy", "gate"))))
+    ok, jpeg = cv2.imencode(".jpg", picture)
+    assert ok
+    _Handler.routes = {
+        "/snapshot.jpg": (200, "image/jpeg", jpeg.tobytes()),
+        "/login.html": (200, "text/html; charset=utf-8",
+                        b"<!DOCTYPE html><html><body><form>login</form></body></html>"),
+        "/untyped": (200, "application/octet-stream", b"<html><body>camera</body></html>"),
+        "/big.jpg": (200, "image/jpeg", b"\xff" * (2 * 1024 * 1024)),
+        "/garbage.jpg": (200, "image/jpeg", b"not really a jpeg"),
+    }
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def silent_rtsp() -> Iterator[str]:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                accepted.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"rtsp://127.0.0.1:{listener.getsockname()[1]}/stream1"
+    stop.set()
+    thread.join(2)
+    for conn in accepted:
+        conn.close()
+    listener.close()
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert_lost(diagnose_source(str(tmp_path / "nope.mp4"), thresholds=FAST), "no such file")
+
+
+def test_directory_is_not_a_video(tmp_path: Path) -> None:
+    assert_lost(diagnose_source(str(tmp_path), thresholds=FAST), "directory")
+
+
+def test_non_video_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("minutes of the camera network meeting\n" * 50)
+    assert_lost(diagnose_source(str(path), thresholds=FAST), "not a video file")
+
+
+def test_truncated_file(tmp_path: Path, healthy_clip: Path) -> None:
+    data = healthy_clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])  # the moov box at the end is gone
+    result = diagnose_source(str(cut), thresholds=FAST)
+    assert_lost(result, "truncated")
+
+
+def test_truncated_stream_without_index_still_judged_or_lost(tmp_path: Path) -> None:
+    """An MPEG-TS cut mid-way has no index to lose: what decodes is judged, the rest ignored."""
+    spec = ClipSpec("healthy", "road", seconds=1.0)
+    ts = write_condition_clip(tmp_path / "clip.ts", spec)
+    cut = tmp_path / "cut.ts"
+    cut.write_bytes(ts.read_bytes()[: ts.stat().st_size // 2])
+    result = diagnose_source(str(cut), thresholds=FAST)
+    assert result.codes in ([], ["signal_loss"])
+    assert result.error is None or "file" in result.error
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.mp4"
+    path.write_bytes(b"")
+    assert_lost(diagnose_source(str(path), thresholds=FAST))
+
+
+def test_unreadable_image_file(tmp_path: Path) -> None:
+    path = tmp_path / "cam.jpg"
+    path.write_bytes(b"\x00" * 100)
+    assert_lost(diagnose_source(str(path), thresholds=FAST), "not a readable image")
+
+
+def test_image_file_is_judged(tmp_path: Path) -> None:
+    path = tmp_path / "cam.png"
+    cv2.imwrite(str(path), next(iter(condition_frames(ClipSpec("healthy", "plaza")))))
+    result = diagnose_source(str(path), thresholds=FAST)
+    assert result.error is None and result.codes == []
+    assert result.metrics["freeze_diff"] is None  # one picture: freeze cannot be judged
+
+
+def test_snapshot_url(web: str) -> None:
+    result = diagnose_source(f"{web}/snapshot.jpg", thresholds=FAST)
+    assert result.error is None
+    assert result.codes == []
+    assert result.metrics["codec"] == "snapshot"
+
+
+def test_html_page_at_snapshot_url(web: str) -> None:
+    assert_lost(diagnose_source(f"{web}/login.html", thresholds=FAST), "HTML page")
+
+
+def test_html_page_with_a_wrong_content_type(web: str) -> None:
+    assert_lost(diagnose_source(f"{web}/untyped", thresholds=FAST), "HTML page")
+
+
+def test_snapshot_http_error(web: str) -> None:
+    assert_lost(diagnose_source(f"{web}/missing.jpg", thresholds=FAST), "HTTP 404")
+
+
+def test_snapshot_size_cap(web: str) -> None:
+    capped = thresholds_for({"snapshot_max_bytes": 1024 * 1024}, FAST)
+    assert_lost(diagnose_source(f"{web}/big.jpg", thresholds=capped), "larger than")
+
+
+def test_snapshot_not_an_image(web: str) -> None:
+    assert_lost(diagnose_source(f"{web}/garbage.jpg", thresholds=FAST), "readable image")
+
+
+def test_snapshot_nobody_listening() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert_lost(diagnose_source(f"http://127.0.0.1:{port}/snap.jpg", thresholds=FAST),
+                "snapshot")
+
+
+def test_rtsp_that_never_answers(silent_rtsp: str) -> None:
+    result = diagnose_source(silent_rtsp, thresholds=FAST)
+    assert_lost(result, "rtsp stream did not answer")
+    assert result.elapsed_ms < 30_000  # bounded by the timeouts, not hanging
+
+
+def test_rtsp_connection_refused() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert_lost(diagnose_source(f"rtsp://127.0.0.1:{port}/live", thresholds=FAST), "rtsp stream")
+
+
+def test_unreadable_reference_is_the_callers_mistake(tmp_path: Path, healthy_clip: Path) -> None:
+    with pytest.raises(ValidationFailed, match="reference picture"):
+        diagnose_source(str(healthy_clip), reference=str(tmp_path / "missing.jpg"))
+    with pytest.raises(ValidationFailed):
+        load_reference(str(tmp_path / "missing.jpg"))
+
+
+def test_reference_from_a_clip(healthy_clip: Path) -> None:
+    result = diagnose_source(str(healthy_clip), reference=str(healthy_clip), thresholds=FAST)
+    assert result.codes == []
+    assert result.metrics["reference_similarity"] > 0.9
+
+
+def test_frame_is_kept_for_thumbnails(healthy_clip: Path) -> None:
+    result = diagnose_source(str(healthy_clip), thresholds=FAST)
+    assert isinstance(result.frame, np.ndarray)
+    assert result.frame.shape == (360, 640, 3)
+    assert result.metrics["frames_decoded"] >= FAST.window_frames
