@@ -20,6 +20,9 @@ from govops.errors import ConfigError, ServiceUnavailable
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_PACK = REPO / "infra" / "policy"
+# Kubernetes objects of different tenants are independent; the apiserver, not Pulumi, should be
+# the limit.
+PARALLEL = 64
 EventSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -129,10 +132,11 @@ class PulumiEngine:
         policy = [str(POLICY_PACK)]
         try:
             if op == "preview":
-                r = stack.preview(policy_packs=policy, on_output=output, on_event=event, color="never", diff=True)
+                r = stack.preview(policy_packs=policy, on_output=output, on_event=event, color="never", diff=True,
+                                  parallel=PARALLEL)
                 return EngineResult(True, _summary_counts(r.change_summary), "".join(out))
             if op == "up":
-                r = stack.up(policy_packs=policy, on_output=output, on_event=event, color="never")
+                r = stack.up(policy_packs=policy, on_output=output, on_event=event, color="never", parallel=PARALLEL)
                 return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout)
             if op == "refresh":
                 r = stack.refresh(on_output=output, on_event=event, color="never")

@@ -26,6 +26,7 @@ from govops.principal import LOCAL_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 from tests.fixtures.components import _start
 from tools.lab.onvif import OnvifCameraHandle, start_onvif_camera
+from tools.lab.process import StartupFailed
 from video.catalogue import control
 from video.catalogue.models import Camera
 from video.catalogue.registry import Placement
@@ -40,8 +41,17 @@ COUNT = 3
 @pytest.fixture(scope="module")
 def cameras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[OnvifCameraHandle]]:
     def one(i: int) -> OnvifCameraHandle:
-        return _start(lambda: start_onvif_camera(tmp_path_factory.mktemp(f"ipycam{i}"),
-                                                 password=PASSWORD, name=f"Gate{i}", timeout=120))
+        def start() -> OnvifCameraHandle:
+            try:
+                return start_onvif_camera(tmp_path_factory.mktemp(f"ipycam{i}"), password=PASSWORD,
+                                          name=f"Gate{i}", timeout=120)
+            except StartupFailed:
+                # Parallel starts pick free ports independently; on a busy machine two can race
+                # for one. A second start with fresh ports settles it; a real fault fails again.
+                return start_onvif_camera(tmp_path_factory.mktemp(f"ipycam{i}-retry"),
+                                          password=PASSWORD, name=f"Gate{i}", timeout=120)
+
+        return _start(start)
 
     with ThreadPoolExecutor(COUNT) as pool:
         futures = [pool.submit(one, i) for i in range(COUNT)]
@@ -68,7 +78,7 @@ def _ptz_state(cam: OnvifCameraHandle) -> dict:
 
 async def test_ws_discovery_finds_the_simulators(cameras):
     ours = {c.device_service_url for c in cameras}
-    multicast = await probe(multicast=True, interface="127.0.0.1", timeout_s=2.0)
+    multicast = await probe(multicast=True, interface="127.0.0.1", timeout_s=3.0, repeats=3)
     found = {x for d in multicast.devices for x in d.xaddrs}
     assert ours <= found, (ours, found)
     assert {d.name for d in multicast.devices if d.xaddrs[0] in ours} == {f"Gate{i}" for i in range(COUNT)}

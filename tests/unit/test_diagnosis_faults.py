@@ -37,14 +37,14 @@ FAULTY = [
     spec("cast", "plaza", 0.4, codec="mpeg4", seed=2),  # blue
     spec("cast", "parking", 0.6, seed=3),         # magenta
     spec("snow", "road", 0.0),
-    spec("snow", "park", 0.7, HD, "mpeg4", seed=5),
+    spec("snow", "market", 0.7, HD, "mpeg4", seed=5),
     spec("occlusion", "crossroad", 0.3, seed=3),
     spec("occlusion", "plaza", 0.9, FHD, seed=0),
     spec("occlusion", "riverside", 0.6, codec="mpeg4", seed=1),
     spec("stripes", "road", 0.8, seed=4),
     spec("stripes", "market", 0.6, codec="mpeg4", seed=5),  # vertical bands (seed % 3 == 2)
     spec("rolling_stripes", "crossroad", 0.7, HD, seed=3),
-    spec("rolling_stripes", "park", 1.0, seed=6),
+    spec("rolling_stripes", "plaza", 1.0, seed=6),
     spec("freeze", "road", 0.5),
     spec("freeze", "market", 0.5, FHD, seed=2),
     spec("freeze", "gate", 0.5, codec="mpeg4", seed=3),
@@ -116,9 +116,18 @@ def test_healthy_against_its_own_reference(tmp_path: Path, s: ClipSpec) -> None:
     assert result.metrics["reference_similarity"] > Thresholds().scene_similarity
 
 
-def test_cast_found_against_the_reference_on_a_colourful_scene(tmp_path: Path) -> None:
-    result = run(tmp_path, spec("cast", "park", 0.6, seed=0), with_reference=True)
-    assert result.codes == ["color_cast"], result.metrics
+@pytest.mark.parametrize("s", [
+    spec("cast", "park", 0.6, seed=0),
+    spec("snow", "park", 0.7, HD, "mpeg4", seed=5),
+    spec("rolling_stripes", "riverside", 1.0, seed=6),
+    spec("occlusion", "park", 0.5, seed=2),
+], ids=lambda s: s.name)
+def test_faults_on_naturally_colourful_scenes_against_the_reference(tmp_path: Path,
+                                                                    s: ClipSpec) -> None:
+    """Without a reference a lawn or a river reads as a cast (K = D/M is high); the camera's
+    reference picture makes its own colours the neutral point, so only the fault remains."""
+    result = run(tmp_path, s, with_reference=True)
+    assert result.codes == [s.expected], result.metrics
 
 
 def test_metrics_carry_the_measurements(tmp_path: Path) -> None:

@@ -35,12 +35,12 @@ log = logging.getLogger(__name__)
 ReferenceLike = Reference | np.ndarray | str | Path | None
 
 # A fault that makes another code's measurement meaningless hides that code, in this order (a
-# hidden fault hides nothing). An occluder darkens the picture and changes the view; a picture
-# too dark or too bright has no judgeable sharpness, colour, cover, motion or view; a new view
-# has new colours; blur, bands and snow wipe out or swamp the edges that sharpness and the view
-# are judged on. Hidden scores stay in the metrics.
+# hidden fault hides nothing). An occluder darkens the picture, brings its own colour and soft
+# edge, and changes the view; a picture too dark or too bright has no judgeable sharpness,
+# colour, cover, motion or view; a new view has new colours; blur, bands and snow wipe out or
+# swamp the edges that sharpness and the view are judged on. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
-    "occlusion": ("too_dark", "scene_change"),
+    "occlusion": ("too_dark", "blur", "color_cast", "scene_change"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
     "too_bright": ("blur", "color_cast", "scene_change"),
     "scene_change": ("color_cast",),

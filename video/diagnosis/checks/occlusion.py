@@ -30,7 +30,10 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
     means, stds = block_stats(frame.gray)
     smooth = stds < max(4.0, 2.5 * noise_sigma)
     textured = means[~smooth]
-    scene = float(np.median(textured)) if textured.size >= 0.1 * means.size else float(np.median(means))
+    # The scene's own brightness: its textured part, or, in a scene of plain surfaces, its
+    # brighter part (an occluder is the darker part).
+    scene = float(np.median(textured)) if textured.size >= 0.1 * means.size \
+        else float(np.percentile(means, 80))
     candidate = smooth & (means < t.occlusion_dark_ratio * scene) & (means < 100)
     best = 0.0
     # When the visible scene is itself dark, darkness is the fault (too_dark), not a cover.

@@ -1,0 +1,96 @@
+"""`govops video diagnose` through the CLI app: JSON lines, exit 0 for the batch, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli.main import app
+from video.diagnosis.synthetic import ClipSpec, reference_picture, write_condition_clip
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli")
+    healthy = ClipSpec("healthy", "crossroad", seconds=1.0)
+    blurred = ClipSpec("blur", "gate", 0.6, seconds=1.0, seed=1)
+    moved = ClipSpec("moved", "crossroad", 0.6, seconds=1.0)
+    notes = d / "notes.mp4"
+    notes.write_text("not a video\n" * 20)
+    reference = d / "reference.png"
+    cv2.imwrite(str(reference), reference_picture(healthy))
+    return {
+        "healthy": write_condition_clip(d / "healthy.mp4", healthy),
+        "blur": write_condition_clip(d / "blur.mp4", blurred),
+        "moved": write_condition_clip(d / "moved.mp4", moved),
+        "notes": notes,
+        "missing": d / "missing.mp4",
+        "reference": reference,
+    }
+
+
+def test_json_lines_one_per_source_and_exit_0(clips: dict[str, Path]) -> None:
+    sources = [clips[k] for k in ("healthy", "blur", "notes", "missing")]
+    out = runner.invoke(app, ["video", "diagnose", *map(str, sources), "--json"])
+    assert out.exit_code == 0, out.output
+    assert "Traceback" not in out.output
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [line["source"] for line in lines] == [str(s) for s in sources]
+    healthy, blurred, notes, missing = lines
+    for line in lines:
+        assert {"source", "faults", "metrics", "elapsed_ms"} <= set(line)
+        for fault in line["faults"]:
+            assert 0.0 <= fault["score"] <= 1.0
+    assert healthy["faults"] == [] and "error" not in healthy
+    assert [f["code"] for f in blurred["faults"]] == ["blur"]
+    assert blurred["metrics"]["blur_effect"] > 0
+    for lost in (notes, missing):
+        assert lost["faults"] == [{"code": "signal_loss", "score": 1.0}]
+        assert lost["error"]
+
+
+def test_reference_gives_scene_change(clips: dict[str, Path]) -> None:
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), str(clips["moved"]),
+                              "--reference", str(clips["reference"]), "--json"])
+    assert out.exit_code == 0, out.output
+    healthy, moved = (json.loads(line) for line in out.stdout.splitlines())
+    assert healthy["faults"] == []
+    assert [f["code"] for f in moved["faults"]] == ["scene_change"]
+    assert moved["metrics"]["reference_similarity"] < healthy["metrics"]["reference_similarity"]
+
+
+def test_human_output(clips: dict[str, Path]) -> None:
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), str(clips["notes"])])
+    assert out.exit_code == 0, out.output
+    assert "Traceback" not in out.output
+    assert "signal_loss" in out.stdout
+    assert "2 source(s): 1 ok, 0 faulty, 1 unreadable" in out.stdout
+
+
+def test_unreadable_reference_is_a_usage_error(clips: dict[str, Path], tmp_path: Path) -> None:
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]),
+                              "--reference", str(tmp_path / "nope.png"), "--json"])
+    assert out.exit_code == 2
+    assert "reference picture" in out.stderr
+    assert "Traceback" not in out.output
+    assert out.stdout == ""
+
+
+def test_bad_threshold_setting_is_a_usage_error(clips: dict[str, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOVOPS_VQD_BLUR_EFFECT", "very")
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "--json"])
+    assert out.exit_code == 2
+    assert "GOVOPS_VQD_BLUR_EFFECT" in out.stderr
+    assert "Traceback" not in out.output
+
+
+def test_no_source_is_a_usage_error() -> None:
+    out = runner.invoke(app, ["video", "diagnose", "--json"])
+    assert out.exit_code == 2
