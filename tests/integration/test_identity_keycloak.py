@@ -39,7 +39,7 @@ from identity import directory, realm
 from identity.ca import CertificateAuthority, CivilServant, new_key
 from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, tls_context
 from identity.login import CertificateLoginRefused, certificate_login, pkce_pair
-from tests.fixtures.components import _start
+from tests.fixtures.platform import need
 from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
 from tools.lab.pki import make_lab_pki
 from tools.lab.process import free_port
@@ -147,7 +147,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     trust = pki / "trust.pem"
     trust.write_bytes(ca.chain_pem())
 
-    handle = _start(lambda: start_keycloak(root / "keycloak", tls=KeycloakTLS(server_crt, server_key, trust)))
+    handle = need(lambda: start_keycloak(root / "keycloak", tls=KeycloakTLS(server_crt, server_key, trust)))
     assert handle.https_url
     settings.keycloak_url = handle.https_url
     settings.keycloak_admin_url = handle.base_url

@@ -24,7 +24,7 @@ import pytest
 
 from govops.principal import LOCAL_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
-from tests.fixtures.components import _start
+from tests.fixtures.platform import need
 from tools.lab.onvif import OnvifCameraHandle, start_onvif_camera
 from tools.lab.process import StartupFailed
 from video.catalogue import control
@@ -51,7 +51,7 @@ def cameras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[OnvifCame
                 return start_onvif_camera(tmp_path_factory.mktemp(f"ipycam{i}-retry"),
                                           password=PASSWORD, name=f"Gate{i}", timeout=120)
 
-        return _start(start)
+        return need(start)
 
     with ThreadPoolExecutor(COUNT) as pool:
         futures = [pool.submit(one, i) for i in range(COUNT)]

@@ -15,7 +15,9 @@ HD, FHD = (1280, 720), (1920, 1080)
 
 def spec(condition: str, scene: str, strength: float, size: tuple[int, int] = (640, 360),
          codec: str = "libx264", seed: int = 0) -> ClipSpec:
-    return ClipSpec(condition, scene, strength, size[0], size[1], seconds=1.0, seed=seed, codec=codec)
+    seconds = 0.6 if size[0] >= 1920 else 1.0  # 7 frames: more than the freeze window
+    return ClipSpec(condition, scene, strength, size[0], size[1], seconds=seconds, seed=seed,
+                    codec=codec)
 
 
 def run(tmp_path: Path, s: ClipSpec, with_reference: bool = False):  # type: ignore[no-untyped-def]

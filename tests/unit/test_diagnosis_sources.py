@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -36,7 +38,7 @@ def healthy_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    routes: dict[str, tuple[int, str, bytes]] = {}
+    routes: ClassVar[dict[str, tuple[int, str, bytes]]] = {}
 
     def do_GET(self) -> None:
         status, ctype, body = self.routes.get(self.path, (404, "text/plain", b"not found"))
@@ -192,6 +194,16 @@ def test_rtsp_that_never_answers(silent_rtsp: str) -> None:
     result = diagnose_source(silent_rtsp, thresholds=FAST)
     assert_lost(result, "rtsp stream did not answer")
     assert result.elapsed_ms < 30_000  # bounded by the timeouts, not hanging
+
+
+def test_password_in_the_url_is_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with caplog.at_level("INFO", logger="video.diagnosis"):
+        result = diagnose_source(f"rtsp://admin:s3cret@127.0.0.1:{port}/live", thresholds=FAST)
+    assert result.source == f"rtsp://admin:***@127.0.0.1:{port}/live"
+    assert "s3cret" not in json.dumps(result.as_dict()) + caplog.text
 
 
 def test_rtsp_connection_refused() -> None:

@@ -11,7 +11,12 @@ thresholds come from GOVOPS_VQD_* settings and can be overridden per camera with
 """
 
 from video.diagnosis.checks.scene import Reference
-from video.diagnosis.diagnose import diagnose_frames, diagnose_sample, diagnose_source, load_reference
+from video.diagnosis.diagnose import (
+    diagnose_frames,
+    diagnose_sample,
+    diagnose_source,
+    load_reference,
+)
 from video.diagnosis.result import FAULT_CODES, DiagnosisResult, Fault
 from video.diagnosis.sampling import SourceError
 from video.diagnosis.thresholds import Thresholds, thresholds_for

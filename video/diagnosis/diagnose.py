@@ -27,7 +27,7 @@ from video.diagnosis.checks.stripes import stripes
 from video.diagnosis.frame import AnalysedFrame, luma_thumb
 from video.diagnosis.result import FAULT_CODES, DiagnosisResult, Fault
 from video.diagnosis.sampling import Sample, SourceError
-from video.diagnosis.sources import read_source
+from video.diagnosis.sources import read_source, redact
 from video.diagnosis.thresholds import Thresholds
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ HIDES: dict[str, tuple[str, ...]] = {
 }
 
 
-def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = None) -> Reference | None:
+def load_reference(reference: ReferenceLike,
+                   thresholds: Thresholds | None = None) -> Reference | None:
     """A `Reference` from a picture, an image file or a clip (its first keyframe).
 
     A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed.
@@ -71,7 +72,8 @@ def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = Non
     return Reference.from_frame(sample.frames[0])
 
 
-def _frame_checks(frame: AnalysedFrame, t: Thresholds, ref: Reference | None) -> Measurement:
+def measure_frame(frame: AnalysedFrame, t: Thresholds, ref: Reference | None = None) -> Measurement:
+    """Every per-picture check on one picture (all but signal_loss and freeze)."""
     found = Measurement()
     noise_m = noise(frame, t)
     sigma = float(noise_m.metrics["noise_sigma"])
@@ -99,7 +101,7 @@ def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[
         metrics.update(brightness(judged, t).metrics)
         metrics["scores"] = {"signal_loss": r(flat.scores["signal_loss"])}
         return [Fault("signal_loss", flat.scores["signal_loss"])], metrics
-    per_frame = [_frame_checks(f, t, ref) for f in sample.frames]
+    per_frame = [measure_frame(f, t, ref) for f in sample.frames]
     scores = {code: float(np.median([m.scores[code] for m in per_frame]))
               for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)
@@ -135,7 +137,8 @@ def diagnose_sample(sample: Sample, source: str, reference: ReferenceLike = None
 
 
 def diagnose_frames(frames: Sequence[np.ndarray], reference: ReferenceLike = None,
-                    thresholds: Thresholds | None = None, source: str = "frames") -> DiagnosisResult:
+                    thresholds: Thresholds | None = None,
+                    source: str = "frames") -> DiagnosisResult:
     """Diagnose pictures already decoded (BGR, consecutive, any size): the first is judged,
     all of them form the freeze window. For the patrol, which reads streams itself."""
     started = time.perf_counter()
@@ -161,18 +164,20 @@ def diagnose_source(source: str, reference: ReferenceLike = None,
     cpu = time.thread_time()
     t = thresholds or Thresholds()
     ref = load_reference(reference, t)
+    shown = redact(source)  # camera passwords never reach a log or a printed result
     try:
         sample = read_source(source, t)
         faults, metrics = judge(sample, t, ref)
     except SourceError as exc:
-        log.info("diagnosis source=%s result=signal_loss error=%r", source, str(exc))
-        return _lost(source, str(exc), started)
+        log.info("diagnosis source=%s result=signal_loss error=%r", shown, str(exc))
+        return _lost(shown, str(exc), started)
     except Exception as exc:  # a decoder or library failure must not end a batch
-        log.warning("diagnosis source=%s failed error=%r", source, exc, exc_info=True)
-        return _lost(source, f"diagnosis failed: {type(exc).__name__}: {exc}", started)
+        reason = f"{type(exc).__name__}: {redact(str(exc))}"
+        log.warning("diagnosis source=%s failed error=%r", shown, reason)
+        return _lost(shown, f"diagnosis failed: {reason}", started)
     metrics["cpu_ms"] = r((time.thread_time() - cpu) * 1000, 1)
-    result = DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000,
+    result = DiagnosisResult(shown, faults, metrics, (time.perf_counter() - started) * 1000,
                              frame=sample.frames[0].bgr)
-    log.info("diagnosis source=%s faults=%s elapsed_ms=%.1f", source,
+    log.info("diagnosis source=%s faults=%s elapsed_ms=%.1f", shown,
              ",".join(result.codes) or "none", result.elapsed_ms)
     return result

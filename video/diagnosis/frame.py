@@ -55,8 +55,11 @@ class AnalysedFrame:
 
     @cached_property
     def lab(self) -> np.ndarray:
-        """Lab as float32 with a* and b* centred on 0 (OpenCV's 8-bit Lab stores them +128)."""
-        lab = cv2.cvtColor(self.bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+        """Lab at half the analysis size (colour is judged on whole-picture statistics), as
+        float32 with a* and b* centred on 0 (OpenCV's 8-bit Lab stores them +128)."""
+        w, h = self.size
+        half = cv2.resize(self.bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+        lab = cv2.cvtColor(half, cv2.COLOR_BGR2LAB).astype(np.float32)
         lab[..., 1:] -= 128.0
         return lab
 

@@ -39,7 +39,7 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
     """The luma plane as a 2-D view, without a colour conversion when the format is planar."""
     if frame.format.name in PLANAR_LUMA:
         plane = frame.planes[0]
-        flat = np.frombuffer(plane, np.uint8)[: plane.line_size * plane.height]
+        flat = np.frombuffer(memoryview(plane), np.uint8)[: plane.line_size * plane.height]
         return flat.reshape(plane.height, plane.line_size)[:, : plane.width]
     return frame.to_ndarray(format="gray")
 

@@ -16,6 +16,11 @@ from video.diagnosis.thresholds import Thresholds
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
+def redact(source: str) -> str:
+    """The source with any password in its URL replaced, for logs and printed results."""
+    return re.sub(r"(?<=://)([^:/@]+):[^@/]*@", r"\1:***@", source)
+
+
 def source_kind(source: str) -> str:
     lower = source.lower()
     if lower.startswith(("rtsp://", "rtsps://")):
@@ -56,8 +61,8 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > t.snapshot_max_bytes:
-                    raise SourceError(
-                        f"the snapshot is larger than {t.snapshot_max_bytes // (1024 * 1024)} MiB; refused")
+                    mib = t.snapshot_max_bytes // (1024 * 1024)
+                    raise SourceError(f"the snapshot is larger than {mib} MiB; refused")
     except httpx.TimeoutException:
         raise SourceError("the snapshot URL did not answer in time") from None
     except httpx.HTTPError as exc:
@@ -67,7 +72,8 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
         raise SourceError("the snapshot URL returned an HTML page, not an image")
     image = cv2.imdecode(np.frombuffer(bytes(body), np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise SourceError(f"the snapshot URL did not return a readable image ({ctype or 'no type'})")
+        raise SourceError(
+            f"the snapshot URL did not return a readable image ({ctype or 'no type'})")
     return image_sample(image, t, "snapshot")
 
 

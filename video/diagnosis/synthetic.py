@@ -119,8 +119,9 @@ def _healthy_variant(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.nd
             _overlay_rects(layer, rng, warm, 14, 0.2)
         else:
             hues = rng.integers(0, 180, 24)
-            colours = [tuple(int(c) for c in cv2.cvtColor(np.uint8([[[hh, 230, 220]]]),
-                                                         cv2.COLOR_HSV2BGR)[0, 0]) for hh in hues]
+            hsv = np.array([[[hh, 230, 220] for hh in hues]], np.uint8)
+            bgr = np.asarray(cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR))[0]
+            colours = [(int(b), int(g), int(r)) for b, g, r in bgr]
             _overlay_rects(layer, rng, colours, 24, 0.25)
         mask = np.any(layer != next(iter(_base(spec))), axis=2)
         for img in _base(spec):
@@ -137,7 +138,7 @@ def _healthy_variant(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.nd
         pos = rng.uniform([0, h * 0.45], [w, h], (n, 2))
         vel = rng.uniform(-6, 6, (n, 2)) * _scale(spec)
         size = rng.uniform(8, 30, (n, 2)) * _scale(spec)
-        colours = rng.integers(0, 255, (n, 3))
+        paint = rng.integers(0, 255, (n, 3))
         for i, img in enumerate(_base(spec)):
             out = img.copy()
             for j in range(n):
@@ -145,7 +146,7 @@ def _healthy_variant(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.nd
                 y = h * 0.45 + (pos[j, 1] - h * 0.45 + vel[j, 1] * i) % (h * 0.55)
                 p0 = (int(x), int(y))
                 p1 = (int(x + size[j, 0]), int(y + size[j, 1]))
-                cv2.rectangle(out, p0, p1, tuple(int(c) for c in colours[j]), -1)
+                cv2.rectangle(out, p0, p1, tuple(int(c) for c in paint[j]), -1)
                 cv2.line(out, p0, p1, (20, 20, 20), max(1, w // 640))
             cv2.putText(out, "MARKET ST 12", (w // 20, h // 6), cv2.FONT_HERSHEY_SIMPLEX,
                         w / 900, (250, 250, 250), max(1, w // 400))
@@ -175,12 +176,12 @@ def _occluder(spec: ClipSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.
         if mask.mean() >= area or ax > 3:
             break
         ax *= 1.08
-    mask = cv2.GaussianBlur(mask, (0, 0), w * 0.012)
+    soft = np.asarray(cv2.GaussianBlur(mask, (0, 0), w * 0.012), np.float32)
     luma = _lerp(38, 8, spec.strength)
     tint = rng.uniform(0.8, 1.2, 3)
     yy = np.linspace(0.85, 1.15, h, dtype=np.float32)[:, None, None]
     picture = np.ones((h, w, 3), np.float32) * luma * tint * yy
-    return mask[..., None], picture
+    return soft[..., None], picture
 
 
 def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -245,7 +246,8 @@ def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarr
         gh, gw = max(2, round(h / k)), max(2, round(w / k))
         for f in frames:
             grain = rng.normal(0, sigma, (gh, gw)).astype(np.float32)
-            speck = (rng.random((gh, gw)) < 0.02 * (0.5 + s)) * rng.choice([-120.0, 120.0], (gh, gw))
+            speckled = rng.random((gh, gw)) < 0.02 * (0.5 + s)
+            speck = speckled * rng.choice([-120.0, 120.0], (gh, gw))
             grain = cv2.resize(grain + speck.astype(np.float32), (w, h),
                                interpolation=cv2.INTER_NEAREST)
             yield _u8(f + grain[..., None])
@@ -289,18 +291,22 @@ def reference_picture(spec: ClipSpec) -> np.ndarray:
 
 
 def write_frames(path: Path, frames: Iterable[np.ndarray], *, fps: int = 12,
-                 codec: str = "libx264") -> Path:
-    """Encode BGR frames as a clip, at bit rates like a camera's (mpeg4 gets 0.25 bit/pixel)."""
+                 codec: str = "libx264", max_kbps: int | None = None) -> Path:
+    """Encode BGR frames as a clip: libx264 at CRF 23, mpeg4 at 0.25 bit/pixel. `max_kbps` caps
+    the rate the way a camera's main stream is capped (e.g. 4096 kbit/s at 1080p)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     it = iter(frames)
     first = next(it)
     h, w = first.shape[:2]
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.time_base = Fraction(1, fps)
         if codec == "libx264":
             stream.options = {"preset": "veryfast", "g": str(fps * 2)}
+            if max_kbps:
+                stream.options |= {"x264-params": f"vbv-maxrate={max_kbps}:vbv-bufsize={max_kbps}"}
         else:
             stream.options = {"g": str(fps * 2)}
             stream.bit_rate = int(w * h * fps * 0.25)

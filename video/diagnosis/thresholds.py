@@ -7,7 +7,7 @@ camera that is dark on purpose gets its own `dark_mean`, for example, through `t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,45 +19,47 @@ class Thresholds(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVOPS_VQD_", extra="forbid", frozen=True)
 
     # signal_loss: share of the picture within `flat_tolerance` of its median colour.
-    flat_fraction: float = Field(0.95, gt=0, le=1)
-    flat_tolerance: float = Field(10.0, gt=0)
-    # freeze: median, over consecutive frames of the window, of the mean absolute luma change
-    # of the whole picture and of its most changed 40-pixel block; both must stay below.
-    freeze_max_diff: float = Field(0.05, ge=0)
-    freeze_max_block_diff: float = Field(0.75, ge=0)
+    flat_fraction: Annotated[float, Field(gt=0, le=1)] = 0.95
+    flat_tolerance: Annotated[float, Field(gt=0)] = 10.0
+    # freeze: over consecutive frames of the window, the mean absolute luma change of the whole
+    # picture (median) and of its most changed 40-pixel block (lower quartile); both must stay
+    # below.
+    freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
+    freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.6
     # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred.
-    blur_effect: float = Field(0.33, gt=0, lt=1)
+    blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.33
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
-    dark_mean: float = Field(40.0, ge=0, le=255)
-    bright_mean: float = Field(205.0, ge=0, le=255)
-    bright_clipped_fraction: float = Field(0.4, gt=0, le=1)
+    dark_mean: Annotated[float, Field(ge=0, le=255)] = 40.0
+    bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
+    bright_clipped_fraction: Annotated[float, Field(gt=0, le=1)] = 0.4
     # color_cast: K = D/M of the equivalent circle and the offset D itself (Lab units); with a
     # reference picture, the offset is the shift from the reference's mean chroma.
-    cast_k: float = Field(1.5, gt=0)
-    cast_offset: float = Field(8.0, gt=0)
+    cast_k: Annotated[float, Field(gt=0)] = 1.5
+    cast_offset: Annotated[float, Field(gt=0)] = 8.0
     # noise: estimated luma noise sigma at the analysis size.
-    noise_sigma: float = Field(7.0, gt=0)
+    noise_sigma: Annotated[float, Field(gt=0)] = 4.0
     # occlusion: share of the picture covered by one dark, textureless, static region.
-    occlusion_area: float = Field(0.2, gt=0, le=1)
-    occlusion_dark_ratio: float = Field(0.45, gt=0, le=1)
+    occlusion_area: Annotated[float, Field(gt=0, le=1)] = 0.2
+    occlusion_dark_ratio: Annotated[float, Field(gt=0, le=1)] = 0.45
     # stripes: how far one frequency of the row/column profile stands above its neighbours,
     # in every tile (the weakest tile counts), and its amplitude in grey levels.
-    stripe_prominence: float = Field(6.0, gt=1)
-    stripe_amplitude: float = Field(4.0, gt=0)
+    stripe_prominence: Annotated[float, Field(gt=1)] = 6.0
+    stripe_amplitude: Annotated[float, Field(gt=0)] = 4.0
     # scene_change: share of the reference picture's edges still found in place (0 … 1).
-    scene_similarity: float = Field(0.4, ge=0, le=1)
+    scene_similarity: Annotated[float, Field(ge=0, le=1)] = 0.4
 
     # Sampling and cost limits.
-    analysis_width: int = Field(640, ge=160, le=1920)
-    window_frames: int = Field(6, ge=2, le=50)
-    keyframes: int = Field(1, ge=1, le=10)
-    max_stream_seconds: float = Field(8.0, gt=0)
-    open_timeout_s: float = Field(5.0, gt=0)
-    read_timeout_s: float = Field(5.0, gt=0)
-    snapshot_max_bytes: int = Field(8 * 1024 * 1024, gt=0)
+    analysis_width: Annotated[int, Field(ge=160, le=1920)] = 640
+    window_frames: Annotated[int, Field(ge=2, le=50)] = 6
+    keyframes: Annotated[int, Field(ge=1, le=10)] = 1
+    max_stream_seconds: Annotated[float, Field(gt=0)] = 8.0
+    open_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    read_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    snapshot_max_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
 
 
-def thresholds_for(overrides: Mapping[str, Any] | None = None, base: Thresholds | None = None) -> Thresholds:
+def thresholds_for(overrides: Mapping[str, Any] | None = None,
+                   base: Thresholds | None = None) -> Thresholds:
     """Thresholds for one camera: `base` (settings by default) with that camera's overrides."""
     base = base or Thresholds()
     if not overrides:

@@ -18,7 +18,7 @@ from video.diagnosis.thresholds import Thresholds
 
 def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
     """(mean a*, mean b*, M_a, M_b) over pixels that are neither black nor clipped."""
-    sub = lab[::2, ::2].reshape(-1, 3)
+    sub = lab.reshape(-1, 3)
     keep = (sub[:, 0] > 20) & (sub[:, 0] < 250)
     if keep.sum() < 100:
         keep[:] = True

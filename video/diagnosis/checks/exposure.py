@@ -9,7 +9,6 @@ from video.diagnosis.checks import Measurement, r, ramp
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
-
 # A "no video" caption or a clock overlay puts edges in a few grid cells; a scene, even a very
 # dark one, has them spread over many.
 STRUCTURE_GRID = 8
@@ -26,7 +25,7 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     """Black, blue or any uniform screen (with an OSD caption at most): almost every pixel has
     the median colour, and edges, if any, sit in a few places. A dark or foggy picture of a
     scene still varies more than that, or has its edges all over."""
-    lab = frame.lab[::2, ::2]
+    lab = frame.lab[::2, ::2]  # a quarter of the analysis size is plenty for a share
     median = np.median(lab.reshape(-1, 3), axis=0)
     # L is 0-255 in OpenCV's 8-bit Lab; a* and b* are centred. One tolerance for the three,
     # narrower on a dark picture, whose content lives in a few grey levels: a night scene is

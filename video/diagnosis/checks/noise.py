@@ -1,8 +1,11 @@
-"""noise (snow): the noise sigma estimate of Immerkær (1996), made robust with a median.
+"""noise (snow): the noise estimate of Immerkær (1996), taken where the scene is flat.
 
 The 3×3 kernel is the product of horizontal and vertical second differences, so edges and
-stripes along either axis cancel and mostly noise remains; the median over the picture
-ignores what texture is left.
+stripes along either axis cancel and mostly noise remains. Its mean absolute response, times
+√(π/2)/6, is the noise sigma. Real edges are masked out first: they are found on a smoothed
+copy of the picture, where snow has faded but the scene's edges remain. The mean (not the
+median) matters after compression: a capped bit rate leaves snow as scattered specks on a
+smoothed picture, which a median would not see.
 """
 
 from __future__ import annotations
@@ -15,16 +18,25 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
-# |kernel * noise| has sigma 6·σ; the median of a half-normal is 0.6745 of its sigma.
-SCALE = 1.0 / (6.0 * 0.6745)
+MEAN_SCALE = float(np.sqrt(np.pi / 2) / 6)  # |kernel * noise| has sigma 6σ, mean 6σ·√(2/π)
+MEDIAN_SCALE = 1.0 / (6.0 * 0.6745)  # the median of a half-normal is 0.6745 of its sigma
+SCENE_EDGE = 20.0  # Sobel magnitude on the smoothed picture: an edge of the scene
+NEAR = np.ones((5, 5), np.uint8)
 
 
-def noise_sigma(gray: np.ndarray) -> float:
+def noise_sigma(gray: np.ndarray) -> tuple[float, float]:
+    """(noise sigma, share of the picture it was measured on)."""
     response = np.abs(cv2.filter2D(gray, cv2.CV_32F, KERNEL))[1:-1, 1:-1]
-    return float(np.median(response)) * SCALE
+    smooth = cv2.GaussianBlur(gray, (0, 0), 2.0)
+    edges = cv2.magnitude(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
+    flat = cv2.dilate((edges > SCENE_EDGE).astype(np.uint8), NEAR)[1:-1, 1:-1] == 0
+    share = float(flat.mean())
+    if share < 0.05:  # edges everywhere (bands, a busy texture): fall back to the median
+        return float(np.median(response[::2, ::2])) * MEDIAN_SCALE, share
+    return float(response[flat].mean()) * MEAN_SCALE, share
 
 
 def noise(frame: AnalysedFrame, t: Thresholds) -> Measurement:
-    sigma = noise_sigma(frame.gray_f)
+    sigma, share = noise_sigma(frame.gray_f)
     score = ramp(sigma, clean=t.noise_sigma * 0.3, fault=t.noise_sigma, severe=t.noise_sigma * 2.5)
-    return Measurement({"noise": score}, {"noise_sigma": r(sigma, 2)})
+    return Measurement({"noise": score}, {"noise_sigma": r(sigma, 2), "noise_area": r(share)})

@@ -38,10 +38,12 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
     best = 0.0
     # When the visible scene is itself dark, darkness is the fault (too_dark), not a cover.
     if candidate.any() and scene >= t.dark_mean:
-        n, labels, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8),
+                                                          connectivity=8)
         rows = candidate.shape[0]
         for i in range(1, n):
-            top, height, area = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
+            top, height = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_HEIGHT]
+            area = stats[i, cv2.CC_STAT_AREA]
             if top == 0 and top + height <= rows // 2:
                 continue  # night sky
             best = max(best, area / candidate.size)

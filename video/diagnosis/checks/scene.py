@@ -36,7 +36,7 @@ def edge_maps(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                          (0, 0), 1.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    magnitude = cv2.magnitude(gx, gy)
+    magnitude = np.asarray(cv2.magnitude(gx, gy), np.float32)
     strong = magnitude >= max(float(np.percentile(magnitude, 100 * (1 - EDGE_SHARE))), 8.0)
     bins = (np.floor((np.arctan2(gy, gx) % np.pi) / np.pi * BINS).astype(np.int8)) % BINS
     return np.where(strong, bins, -1).astype(np.int8), cv2.GaussianBlur(magnitude, (0, 0), 2.0)
@@ -76,9 +76,10 @@ def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, 
         magnitude = cv2.resize(magnitude, (w, h), interpolation=cv2.INTER_AREA)
     dx, dy = _shift(ref.magnitude, magnitude)
     if dx or dy:  # bring the current picture back onto the reference
-        orientation = cv2.warpAffine(orientation.astype(np.float32), np.float32([[1, 0, -dx], [0, 1, -dy]]),
-                                     orientation.shape[::-1], flags=cv2.INTER_NEAREST,
-                                     borderValue=-1).astype(np.int8)
+        back = np.array([[1, 0, -dx], [0, 1, -dy]], np.float32)
+        size = (orientation.shape[1], orientation.shape[0])
+        orientation = np.asarray(cv2.warpAffine(orientation.astype(np.float32), back, size,
+                                                flags=cv2.INTER_NEAREST, borderValue=-1), np.int8)
     ref_edges = ref.orientation >= 0
     total = int(ref_edges.sum())
     if total < 50:
@@ -88,7 +89,8 @@ def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, 
         mine = ref.orientation == b
         if not mine.any():
             continue
-        near_bins = (orientation == b) | (orientation == (b + 1) % BINS) | (orientation == (b - 1) % BINS)
+        near_bins = ((orientation == b) | (orientation == (b + 1) % BINS)
+                     | (orientation == (b - 1) % BINS))
         found += int((mine & (cv2.dilate(near_bins.astype(np.uint8), NEAR) > 0)).sum())
     return found / total, (dx, dy)
 

@@ -1,0 +1,155 @@
+"""Cost of video quality diagnosis per camera, against a naive full-decode baseline.
+
+    .venv/bin/python bench/vqd_cost.py [--clips 4] [--runs 5] [--naive-runs 1] [--seconds 2]
+
+Clips are generated H.264 (libx264, 25 fps, a keyframe every 2 s, like a camera's main stream)
+at 720p and 1080p, from several scenes and conditions. One process, one thread per diagnosis
+(PyAV decoder threads = 1, OpenCV threads = 1), since the patrol spreads cameras over cores.
+
+- `diagnose`: what `diagnose_source` does: the first keyframe and a window of 6 frames, the
+  judged picture downscaled to 640 wide in the decoder's scaler, checks sharing one picture.
+- `naive`: decode every frame of the same clip at full resolution, convert each to BGR and run
+  every check on every frame at full resolution (then freeze over all frames).
+
+CPU time is `time.process_time()` around each diagnosis; diagnoses per core-hour is
+3,600,000 ms / CPU ms. Latency is wall time. Peak RSS is the process high-water mark, read
+after the `diagnose` runs (before the naive runs inflate it) and at the end. Prints one JSON
+object. Goal: ≥ 30,000 diagnoses per core-hour (≤ 120 ms CPU) at 720p and 1080p.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import av
+import cv2
+
+from video.diagnosis import Thresholds, diagnose_source
+from video.diagnosis.checks.exposure import flat_screen
+from video.diagnosis.checks.motion import freeze
+from video.diagnosis.diagnose import measure_frame
+from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.sources import read_source
+from video.diagnosis.synthetic import ClipSpec, condition_frames, write_frames
+
+RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
+MIX = [("healthy", "crossroad", 0.0), ("busy", "market", 0.5), ("blur", "gate", 0.5),
+       ("snow", "road", 0.3), ("static", "plaza", 0.5), ("stripes", "parking", 0.7)]
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return round(s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))], 1)
+
+
+def peak_rss_mib() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def naive(path: Path) -> list[str]:
+    """Every frame at full resolution, every check on every frame."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.codec_context.thread_count = 1
+        t = Thresholds(analysis_width=min(1920, stream.codec_context.width))
+        lumas, found = [], set()
+        for frame in container.decode(stream):
+            picture = AnalysedFrame(frame.to_ndarray(format="bgr24"))
+            lumas.append(picture.gray)
+            scores = {**flat_screen(picture, t).scores, **measure_frame(picture, t).scores}
+            found |= {code for code, score in scores.items() if score >= 0.5}
+        found |= {c for c, s in freeze(lumas, t).scores.items() if s >= 0.5}
+    return sorted(found)
+
+
+def make_clips(tmp: str, count: int, seconds: float) -> dict[str, list[Path]]:
+    clips: dict[str, list[Path]] = {}
+    for label, (w, h) in RESOLUTIONS.items():
+        clips[label] = []
+        for i, (condition, scene, strength) in enumerate(MIX[:count]):
+            spec = ClipSpec(condition, scene, strength, w, h, fps=25, seconds=seconds, seed=i)
+            clips[label].append(write_frames(Path(tmp) / f"{label}-{spec.name}.mp4",
+                                             condition_frames(spec), fps=25))
+    return clips
+
+
+def measure(paths: list[Path], runs: int, fn: Any) -> dict[str, Any]:
+    cpu, wall = [], []
+    for _ in range(runs):
+        for path in paths:
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn(path)
+            cpu.append((time.process_time() - c0) * 1000)
+            wall.append((time.perf_counter() - w0) * 1000)
+    mean_cpu = statistics.fmean(cpu)
+    return {
+        "diagnoses": len(cpu),
+        "cpu_ms_per_camera": {"mean": round(mean_cpu, 1), "p50": pct(cpu, 50), "p95": pct(cpu, 95)},
+        "diagnoses_per_core_hour": round(3_600_000 / mean_cpu),
+        "latency_ms": {"p50": pct(wall, 50), "p95": pct(wall, 95)},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=int, default=4, help="clips per resolution (scene mix)")
+    ap.add_argument("--runs", type=int, default=5, help="diagnoses per clip")
+    ap.add_argument("--naive-runs", type=int, default=1, help="naive passes per clip")
+    ap.add_argument("--seconds", type=float, default=2.0, help="clip length")
+    args = ap.parse_args()
+    cv2.setNumThreads(1)
+    load_start = os.getloadavg()
+    report: dict[str, Any] = {
+        "bench": "vqd_cost",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "pyav": av.__version__, "opencv": cv2.__version__,
+                    "loadavg_at_start": [round(x, 2) for x in load_start]},
+        "clip": {"codec": "libx264 (preset veryfast, crf 23)", "fps": 25, "gop_s": 2,
+                 "seconds": args.seconds},
+        "goal": {"cpu_ms_per_camera": 120, "diagnoses_per_core_hour": 30_000},
+    }
+    with tempfile.TemporaryDirectory(prefix="vqd-cost-") as tmp:
+        # Clips are made in a child process, so this process's peak RSS is the diagnosis's.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            clips = pool.submit(make_clips, tmp, args.clips, args.seconds).result()
+        # Warm up imports, codecs and OpenCV kernels outside the measurement.
+        diagnose_source(str(clips["720p"][0]))
+        t = Thresholds()
+        for label in RESOLUTIONS:
+            report[label] = {
+                "diagnose": measure(clips[label], args.runs,
+                                    lambda p: diagnose_source(str(p), thresholds=t)),
+                # The decoding part alone (open, demux, decode, scale the judged picture).
+                "decode_only_cpu_ms": measure(clips[label], args.runs,
+                                              lambda p: read_source(str(p), t))
+                ["cpu_ms_per_camera"]["mean"],
+            }
+        report["peak_rss_mib_after_diagnose"] = peak_rss_mib()
+        for label in RESOLUTIONS:
+            base = measure(clips[label], args.naive_runs, naive)
+            ours = report[label]["diagnose"]
+            report[label]["naive_full_decode"] = base
+            report[label]["cpu_ratio_naive_over_diagnose"] = round(
+                base["cpu_ms_per_camera"]["mean"] / ours["cpu_ms_per_camera"]["mean"], 1)
+            report[label]["meets_goal"] = ours["cpu_ms_per_camera"]["mean"] <= 120
+        report["peak_rss_mib_at_end"] = peak_rss_mib()
+    report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
