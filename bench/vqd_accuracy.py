@@ -4,7 +4,9 @@
 
 Every condition of `video.diagnosis.synthetic` (healthy hard cases and faults) over the eight
 street scenes, at strengths from the mildest case meant to be caught (0) to severe (1); every
-fourth clip is 720p and every eighth 1080p, every third is mpeg4 instead of libx264. Each clip
+fourth clip is 720p and every eighth 1080p, every third is mpeg4 instead of libx264, and every
+fifth libx264 clip has its rate capped like a camera's main stream (1, 2, 4 Mbit/s at 360p,
+720p, 1080p), where snow and fine detail turn into compression artefacts. Each clip
 is diagnosed twice: without a reference picture (the CLI without --reference) and with the
 camera's reference picture (the patrol, which stores one at onboarding). scene_change can only
 be judged with a reference, so `moved` clips count only in that mode.
@@ -40,6 +42,9 @@ from video.diagnosis.synthetic import (
 )
 
 
+CAMERA_KBPS = {640: 1024, 1280: 2048, 1920: 4096}
+
+
 def labelled_set(strengths: list[float], seconds: float) -> list[ClipSpec]:
     specs, i = [], 0
     for condition in CONDITIONS:
@@ -47,8 +52,10 @@ def labelled_set(strengths: list[float], seconds: float) -> list[ClipSpec]:
             strength = strengths[i % len(strengths)]
             i += 1
             size = (1920, 1080) if i % 8 == 0 else (1280, 720) if i % 4 == 0 else (640, 360)
+            codec = "mpeg4" if i % 3 == 0 else "libx264"
+            cap = CAMERA_KBPS[size[0]] if codec == "libx264" and i % 5 == 0 else None
             specs.append(ClipSpec(condition, scene, strength, size[0], size[1], seconds=seconds,
-                                  seed=i % 12, codec="mpeg4" if i % 3 == 0 else "libx264"))
+                                  seed=i % 12, codec=codec, max_kbps=cap))
     return specs
 
 

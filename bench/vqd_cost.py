@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/vqd_cost.py [--clips 4] [--runs 5] [--naive-runs 1] [--seconds 2]
 
-Clips are generated H.264 (libx264, 25 fps, a keyframe every 2 s, like a camera's main stream)
-at 720p and 1080p, from several scenes and conditions. One process, one thread per diagnosis
+Clips are generated H.264 like a camera's main stream (libx264, 25 fps, a keyframe every 2 s,
+rate capped at 2 Mbit/s for 720p and 4 Mbit/s for 1080p) from several scenes and conditions. One process, one thread per diagnosis
 (PyAV decoder threads = 1, OpenCV threads = 1), since the patrol spreads cameras over cores.
 
 - `diagnose`: what `diagnose_source` does: the first keyframe and a window of 6 frames, the
@@ -47,6 +47,7 @@ from video.diagnosis.sources import read_source
 from video.diagnosis.synthetic import ClipSpec, condition_frames, write_frames
 
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
+CAMERA_KBPS = {"720p": 2048, "1080p": 4096}
 MIX = [("healthy", "crossroad", 0.0), ("busy", "market", 0.5), ("blur", "gate", 0.5),
        ("snow", "road", 0.3), ("static", "plaza", 0.5), ("stripes", "parking", 0.7)]
 
@@ -83,7 +84,8 @@ def make_clips(tmp: str, count: int, seconds: float) -> dict[str, list[Path]]:
         for i, (condition, scene, strength) in enumerate(MIX[:count]):
             spec = ClipSpec(condition, scene, strength, w, h, fps=25, seconds=seconds, seed=i)
             clips[label].append(write_frames(Path(tmp) / f"{label}-{spec.name}.mp4",
-                                             condition_frames(spec), fps=25))
+                                             condition_frames(spec), fps=25,
+                                             max_kbps=CAMERA_KBPS[label]))
     return clips
 
 
@@ -119,7 +121,7 @@ def main() -> None:
                     "pyav": av.__version__, "opencv": cv2.__version__,
                     "loadavg_at_start": [round(x, 2) for x in load_start]},
         "clip": {"codec": "libx264 (preset veryfast, crf 23)", "fps": 25, "gop_s": 2,
-                 "seconds": args.seconds},
+                 "max_kbps": CAMERA_KBPS, "seconds": args.seconds},
         "goal": {"cpu_ms_per_camera": 120, "diagnoses_per_core_hour": 30_000},
     }
     with tempfile.TemporaryDirectory(prefix="vqd-cost-") as tmp:

@@ -231,3 +231,15 @@ def test_frame_is_kept_for_thumbnails(healthy_clip: Path) -> None:
     assert isinstance(result.frame, np.ndarray)
     assert result.frame.shape == (360, 640, 3)
     assert result.metrics["frames_decoded"] >= FAST.window_frames
+
+
+def test_later_keyframes_are_judged_too(tmp_path: Path) -> None:
+    """With `keyframes=2` the decoder skips to the next keyframe (skip_frame NONKEY) and the
+    per-picture scores are the median over both."""
+    clip = write_condition_clip(tmp_path / "long.mp4", ClipSpec("healthy", "gate", seconds=2.5))
+    one = diagnose_source(str(clip), thresholds=FAST)
+    two = diagnose_source(str(clip), thresholds=thresholds_for({"keyframes": 2}, FAST))
+    assert one.metrics["keyframes"] == 1 and two.metrics["keyframes"] == 2
+    # 30 frames in the clip; the 17 between the window and the second keyframe are skipped.
+    assert two.metrics["frames_decoded"] < 15
+    assert two.codes == [] and two.error is None

@@ -57,6 +57,7 @@ class ClipSpec:
     seconds: float = 2.0
     seed: int = 0
     codec: str = "libx264"
+    max_kbps: int | None = None  # a camera-like rate cap (libx264 only)
 
     @property
     def expected(self) -> str | None:
@@ -68,8 +69,9 @@ class ClipSpec:
 
     @property
     def name(self) -> str:
+        cap = f"-{self.max_kbps}k" if self.max_kbps else ""
         return (f"{self.condition}-{self.scene}-s{self.strength:.2f}-{self.width}x{self.height}"
-                f"-{self.codec}-{self.seed}")
+                f"-{self.codec}{cap}-{self.seed}")
 
 
 def _lerp(a: float, b: float, t: float) -> float:
@@ -319,4 +321,5 @@ def write_frames(path: Path, frames: Iterable[np.ndarray], *, fps: int = 12,
 
 
 def write_condition_clip(path: Path, spec: ClipSpec) -> Path:
-    return write_frames(path, condition_frames(spec), fps=spec.fps, codec=spec.codec)
+    return write_frames(path, condition_frames(spec), fps=spec.fps, codec=spec.codec,
+                        max_kbps=spec.max_kbps)
