@@ -3,10 +3,11 @@
     .venv/bin/python bench/vqd_cost.py [--clips 4] [--runs 5] [--naive-runs 1] [--seconds 2]
 
 Clips are generated H.264 like a camera's main stream (libx264, 25 fps, a keyframe every 2 s,
-rate capped at 2 Mbit/s for 720p and 4 Mbit/s for 1080p) from several scenes and conditions. One process, one thread per diagnosis
-(PyAV decoder threads = 1, OpenCV threads = 1), since the patrol spreads cameras over cores.
+rate capped at 2 Mbit/s for 720p and 4 Mbit/s for 1080p) from several scenes and conditions.
+One process, one thread per diagnosis (PyAV decoder threads = 1, OpenCV threads = 1), since
+the patrol spreads cameras over cores.
 
-- `diagnose`: what `diagnose_source` does: the first keyframe and a window of 6 frames, the
+- `diagnose`: what `diagnose_source` does: the first keyframe and a window of 8 frames, the
   judged picture downscaled to 640 wide in the decoder's scaler, checks sharing one picture.
 - `naive`: decode every frame of the same clip at full resolution, convert each to BGR and run
   every check on every frame at full resolution (then freeze over all frames).

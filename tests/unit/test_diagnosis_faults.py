@@ -15,7 +15,7 @@ HD, FHD = (1280, 720), (1920, 1080)
 
 def spec(condition: str, scene: str, strength: float, size: tuple[int, int] = (640, 360),
          codec: str = "libx264", seed: int = 0, max_kbps: int | None = None) -> ClipSpec:
-    seconds = 0.6 if size[0] >= 1920 else 1.0  # 7 frames: more than the freeze window
+    seconds = 0.75 if size[0] >= 1920 else 1.0  # 9 frames: more than the freeze window
     return ClipSpec(condition, scene, strength, size[0], size[1], seconds=seconds, seed=seed,
                     codec=codec, max_kbps=max_kbps)
 

@@ -22,10 +22,11 @@ class Thresholds(BaseSettings):
     flat_fraction: Annotated[float, Field(gt=0, le=1)] = 0.95
     flat_tolerance: Annotated[float, Field(gt=0)] = 10.0
     # freeze: over consecutive frames of the window, the mean absolute luma change of the whole
-    # picture (median) and of its most changed 40-pixel block (lower quartile); both must stay
-    # below.
+    # picture (median), of its most changed 40-pixel block and the number of pixels changed by
+    # more than 24 grey levels (lower quartiles); all must stay below.
     freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
     freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.6
+    freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
     # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred.
     blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.33
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
@@ -50,7 +51,7 @@ class Thresholds(BaseSettings):
 
     # Sampling and cost limits.
     analysis_width: Annotated[int, Field(ge=160, le=1920)] = 640
-    window_frames: Annotated[int, Field(ge=2, le=50)] = 6
+    window_frames: Annotated[int, Field(ge=2, le=50)] = 8
     keyframes: Annotated[int, Field(ge=1, le=10)] = 1
     max_stream_seconds: Annotated[float, Field(gt=0)] = 8.0
     open_timeout_s: Annotated[float, Field(gt=0)] = 5.0

@@ -1,12 +1,14 @@
 """freeze: the decoded pictures do not change over the sampling window while frames still arrive.
 
-Two measurements per consecutive pair of frames: the mean absolute luma change of the whole
-picture, and that of its most changed 40-pixel block. A frozen picture keeps both near zero; a
-still scene with sensor noise changes everywhere a little (whole-picture change), a scene with
-one small moving car changes one block a lot (block change). Over the pairs, the whole-picture
-change is the median and the block change the lower quartile: an encoder refines a still
-picture in bursts for a few frames after the stream starts, while a moving car moves in every
-pair.
+Three measurements per consecutive pair of frames: the mean absolute luma change of the whole
+picture, that of its most changed 40-pixel block, and the number of pixels that changed by more
+than 24 grey levels. A frozen picture keeps all three near zero. A still scene with sensor
+noise changes everywhere a little (whole picture); a scene with one small moving car changes
+one block a lot (block) or, far away in a 1080p picture, a few pixels strongly (moving pixels):
+an encoder refining a still picture changes many pixels a little, not a few a lot. Over the
+pairs, the block change and the moving pixels are the lower quartile, the whole-picture change
+the median: an encoder refines a still picture in bursts for a few frames after the stream
+starts, while a car moves in every pair.
 A scene that is both still and noise-free (or smoothed flat by a low bit rate) still looks
 frozen; a per-camera `freeze_max_diff` allows for it.
 """
@@ -22,15 +24,16 @@ from video.diagnosis.checks import Measurement, r, ramp
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 40
+STRONG = 24  # grey levels: more than an encoder's refinement of a still picture
 
 
-def _changes(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+def _changes(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     diff = np.abs(a.astype(np.int16) - b).astype(np.float32)
     h, w = diff.shape
     bh, bw = max(1, h // BLOCK), max(1, w // BLOCK)
     bs_h, bs_w = h // bh, w // bw
     blocks = diff[: bh * bs_h, : bw * bs_w].reshape(bh, bs_h, bw, bs_w).mean(axis=(1, 3))
-    return float(diff.mean()), float(blocks.max())
+    return float(diff.mean()), float(blocks.max()), float((diff > STRONG).sum())
 
 
 def freeze(lumas: Sequence[np.ndarray], t: Thresholds,
@@ -41,15 +44,17 @@ def freeze(lumas: Sequence[np.ndarray], t: Thresholds,
     changes = np.array([_changes(a, b) for a, b in pairs])
     diff = float(np.median(changes[:, 0]))
     block = float(np.percentile(changes[:, 1], 25))
+    moving = float(np.percentile(changes[:, 2], 25))
 
     def low(value: float, fault: float) -> float:
         if fault <= 0:
             return 1.0 if value == 0 else 0.0
         return ramp(value, clean=fault * 6, fault=fault, severe=0.0)
 
-    score = min(low(diff, t.freeze_max_diff), low(block, t.freeze_max_block_diff))
+    score = min(low(diff, t.freeze_max_diff), low(block, t.freeze_max_block_diff),
+                low(moving, t.freeze_max_moving_px))
     metrics = {"freeze_diff": r(diff, 4), "freeze_block_diff": r(block, 3),
-               "freeze_frames": len(lumas)}
+               "freeze_moving_px": r(moving, 1), "freeze_frames": len(lumas)}
     if window_s is not None:
         metrics["freeze_window_s"] = r(window_s, 3)
     return Measurement({"freeze": score}, metrics)
