@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,7 +23,7 @@ from identity.tokens import verifier_from_settings
 from monitoring.collectors import CatalogueCollector, VideoCoverageCollector
 
 logger = logging.getLogger("govops.gateway")
-STATIC = __import__("pathlib").Path(__file__).with_name("static")
+STATIC = Path(__file__).with_name("static")
 
 
 def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None = None) -> FastAPI:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from contextlib import nullcontext
 import socket
 from typing import Annotated
 
@@ -45,11 +46,11 @@ def serve(
     port = port or settings.port
     check_port_free(host, port)
     runtime = Runtime.build(settings)
-    with console.status("migrating the database…", spinner="dots") if not json_out else _null():
+    with console.status("migrating the database…", spinner="dots") if not json_out else nullcontext():
         runtime.migrate()
     added: dict[str, int] = {}
     if sample:
-        with console.status("loading the sample district (generating clips on first run)…") if not json_out else _null():
+        with console.status("loading the sample district (generating clips on first run)…") if not json_out else nullcontext():
             added = runtime.load_sample_district()
     login = LocalLogin()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -63,11 +64,3 @@ def serve(
         highlight=False, soft_wrap=True))
     uvicorn.run(create_app(runtime, local_login=login), host=host, port=port,
                 log_level="warning", access_log=False)
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *a: object) -> None:
-        return None
