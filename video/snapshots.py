@@ -92,7 +92,7 @@ def _get_capped(client: httpx.Client, url: str, auth: httpx.Auth | None) -> tupl
     return bytes(body), ""
 
 
-def _same_host(url: str, onvif_address: str | None) -> bool:
+def same_host(url: str, onvif_address: str | None) -> bool:
     if not onvif_address:
         return True
     try:
@@ -101,7 +101,7 @@ def _same_host(url: str, onvif_address: str | None) -> bool:
         return False
 
 
-def _with_credentials(url: str, user: str | None, password: str | None) -> str:
+def with_credentials(url: str, user: str | None, password: str | None) -> str:
     if not user or not url.startswith(("rtsp://", "rtsps://")):
         return url
     parts = urlsplit(url)
@@ -134,7 +134,7 @@ def snapshot_jpeg(cam: Camera, cache_dir: Path, password: str | None = None,
             frame = None
             errors = []
             if cam.snapshot_url:
-                if not _same_host(cam.snapshot_url, cam.onvif_address):
+                if not same_host(cam.snapshot_url, cam.onvif_address):
                     errors.append("the snapshot URI points at another host than the camera; refused")
                 else:
                     try:
@@ -142,10 +142,10 @@ def snapshot_jpeg(cam: Camera, cache_dir: Path, password: str | None = None,
                     except (ServiceUnavailable, httpx.HTTPError) as exc:
                         errors.append(f"snapshot URI: {exc}")
             if frame is None and cam.stream_url:
-                if "://" in cam.stream_url and not _same_host(cam.stream_url, cam.onvif_address):
+                if "://" in cam.stream_url and not same_host(cam.stream_url, cam.onvif_address):
                     errors.append("the stream URI points at another host than the camera; refused")
                 else:
-                    frame = frame_from_stream(_with_credentials(cam.stream_url, cam.username, password))
+                    frame = frame_from_stream(with_credentials(cam.stream_url, cam.username, password))
             if frame is None:
                 raise ServiceUnavailable("; ".join(errors) or
                                          f"camera {cam.id} has neither a snapshot URI nor a stream")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, cloud, cluster, lab, serve, video
+from gateway.cli import admin, cloud, cluster, lab, patrol, serve, video  # noqa: F401 - patrol adds video commands
 from gateway.cli import identity as identity_cli
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
@@ -49,6 +50,13 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Exception as exc:  # a bug: one clear line, the traceback only when asked for
+        if os.environ.get("GOVOPS_DEBUG"):
+            raise
+        err_console.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}", highlight=False)
+        err_console.print("  [dim]→ this is a bug in govops; rerun with GOVOPS_DEBUG=1 for the traceback "
+                          "and report it[/]", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+import govops.org  # noqa: F401 - registers `departments`, which cameras refer to
 from govops.db import Base
 
 AREA_LEVELS = ("district", "street", "community", "grid")  # 区 → 街镇 → 社区/村 → 网格

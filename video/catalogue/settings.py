@@ -27,6 +27,15 @@ class VideoSettings(BaseSettings):
     request_timeout_s: float = Field(default=8.0, gt=0, le=120)
     snapshot_max_age_s: float = Field(default=60.0, ge=0)
 
+    # The camera patrol (巡检): a round every interval, this many streams in flight per worker.
+    patrol_interval_s: float = Field(default=900.0, ge=10, le=86400)
+    patrol_concurrency: int = Field(default=200, ge=1, le=2000)
+    patrol_camera_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    # Hysteresis: rounds in a row before a camera counts as faulty / as recovered.
+    patrol_raise_after: int = Field(default=2, ge=1, le=20)
+    patrol_clear_after: int = Field(default=2, ge=1, le=20)
+    patrol_history_keep: int = Field(default=500, ge=10, le=100000)
+
     target_online: float = Field(default=0.95, ge=0, le=1)  # 在线率 (no national figure; ops default)
     target_intact_key_place: float = Field(default=0.98, ge=0, le=1)  # 完好率, key public areas
     target_intact_other: float = Field(default=0.95, ge=0, le=1)  # 完好率, key-industry cameras

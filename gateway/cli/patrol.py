@@ -1,0 +1,174 @@
+"""`govops video patrol|faults|history|rediagnose|reference|thresholds|rounds`: the camera patrol.
+
+`patrol` runs rounds forever (a Kubernetes StatefulSet pod, shard = its ordinal) or one round
+with --once; SIGTERM finishes and writes what is in flight, then stops. The round's summary is
+printed per round (a JSON line each with --json); a progress bar shows on a terminal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from gateway.cli.output import console, emit, err_console, table
+from gateway.cli.video import JsonOpt, _actor, _runtime, app
+from govops.errors import ValidationFailed
+from govops.principal import LOCAL_ADMIN
+from video.diagnosis import DiagnosisResult, Thresholds
+from video.patrol import Patrol, Policy, Shard
+from video.patrol import ondemand, queries
+from video.patrol.ledger import Outcome
+
+ShardOpt = Annotated[str | None, typer.Option("--shard", help="Worker i of n, as i/n (0 ≤ i < n).")]
+
+
+def _shard(shard: str | None, from_pod: bool) -> Shard:
+    if shard and from_pod:
+        raise ValidationFailed("give either --shard or --shard-from-pod-name, not both")
+    if from_pod:
+        return Shard.from_pod_name(os.environ.get("POD_NAME") or os.environ.get("HOSTNAME"),
+                                   os.environ.get("GOVOPS_PATROL_SHARDS"))
+    return Shard.parse(shard) if shard else Shard()
+
+
+def _print_round(report: dict[str, Any]) -> None:
+    faults = ", ".join(f"{k} {v}" for k, v in report["faults"].items()) or "none"
+    console.print(
+        f"round {report['round']} shard {report['shard']} [bold]{report['status']}[/]: "
+        f"{report['cameras']} cameras, [green]{report['ok']} ok[/], [yellow]{report['faulty']} faulty[/], "
+        f"[red]{report['offline']} offline[/] ({report['timed_out']} timed out); alerts "
+        f"+{report['alerts_raised']} −{report['alerts_cleared']}; faults: {faults}; "
+        f"{report['elapsed_s']} s, CPU {report['cpu_s']} s, peak RSS {report['peak_rss_mib']} MiB",
+        highlight=False)
+
+
+@app.command("patrol")
+def patrol(
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    shard: ShardOpt = None,
+    shard_from_pod_name: Annotated[bool, typer.Option(
+        "--shard-from-pod-name", help="Shard = the pod's ordinal of GOVOPS_PATROL_SHARDS.")] = False,
+    concurrency: Annotated[int | None, typer.Option(min=1, max=2000, help="Streams in flight.")] = None,
+    interval: Annotated[float | None, typer.Option(min=10, help="Seconds between round starts.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """巡检: diagnose every camera of this shard, store history, update status, raise/clear alerts."""
+    rt = _runtime()
+    settings = rt.video
+    worker = Patrol(rt.sessions, rt.box, shard=_shard(shard, shard_from_pod_name),
+                    concurrency=concurrency or settings.patrol_concurrency,
+                    camera_timeout_s=settings.patrol_camera_timeout_s,
+                    policy=Policy.from_settings(settings), thresholds=Thresholds())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: worker.stop())
+    period = interval or settings.patrol_interval_s
+    while True:
+        report = _round(worker, show_progress=not json_out)
+        emit(report, json_out, _print_round)
+        if once or worker.wait(max(0.0, period - report["elapsed_s"])):
+            break
+
+
+def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("巡检 patrol"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        TextColumn("{task.fields[last]}"), console=err_console, transient=True,
+                        disable=not (show_progress and err_console.is_terminal))
+    task = progress.add_task("patrol", total=None, last="")
+
+    def on_result(camera_id: str, result: DiagnosisResult, outcome: Outcome | None) -> None:
+        mark = "[green]ok[/]" if result.healthy else f"[yellow]{','.join(result.codes)}[/]"
+        progress.update(task, advance=1, last=f"{camera_id} {mark}")
+
+    with progress:
+        return worker.run_round(on_result=on_result,
+                                on_start=lambda n: progress.update(task, total=n)).as_dict()
+
+
+@app.command("faults")
+def faults(json_out: JsonOpt = False) -> None:
+    """Cameras faulty or offline now (the patrol's stable verdict), longest-standing first."""
+    rt = _runtime()
+    with rt.transaction() as session:
+        items = queries.faults_now(session, LOCAL_ADMIN)
+    emit({"items": items}, json_out, lambda d: table(
+        "故障摄像机 cameras with faults now", ["camera", "name", "verdict", "faults", "since", "error"],
+        [[c["id"], c["name"], c["verdict"], ",".join(c["faults"]), c["since"], c["error"]] for c in d["items"]]))
+
+
+@app.command("history")
+def history(camera: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+            json_out: JsonOpt = False) -> None:
+    """A camera's diagnosis history, newest first."""
+    rt = _runtime()
+    with rt.transaction() as session:
+        data = queries.history(session, LOCAL_ADMIN, camera, limit=limit)
+    emit(data, json_out, lambda d: table(
+        f"诊断记录 diagnosis history of {camera}", ["id", "at", "origin", "verdict", "faults", "error"],
+        [[r["id"], r["at"], r["origin"], r["verdict"], ",".join(f["code"] for f in r["faults"]), r["error"]]
+         for r in d["items"]]))
+
+
+def _print_one(d: dict[str, Any]) -> None:
+    found = ", ".join(f["code"] if isinstance(f, dict) else f for f in d.get("faults", [])) or "no fault"
+    console.print(f"{d['verdict']}: {found}" + (f" ({d['error']})" if d.get("error") else ""), highlight=False)
+    console.print(f"camera now {d['watch']['stable']} since {d['watch']['stable_since']}", highlight=False)
+
+
+@app.command("rediagnose")
+def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
+    """Diagnose one camera now; believed at once (a repaired camera clears its alert)."""
+    rt = _runtime()
+    emit(ondemand.diagnose_now(rt.sessions, rt.box, camera, actor=_actor(),
+                               policy=Policy.from_settings(rt.video)), json_out, _print_one)
+
+
+@app.command("reference")
+def reference(camera: str, json_out: JsonOpt = False) -> None:
+    """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
+    rt = _runtime()
+    emit(ondemand.refresh_reference(rt.sessions, rt.box, camera, actor=_actor(),
+                                    policy=Policy.from_settings(rt.video)), json_out, _print_one)
+
+
+@app.command("thresholds")
+def thresholds(
+    camera: str,
+    values: Annotated[list[str] | None, typer.Argument(help="NAME=VALUE, e.g. dark_mean=15.")] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove every override.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show or set a camera's own diagnosis thresholds (a night camera may be dark on purpose)."""
+    overrides: dict[str, float] = {}
+    for item in values or []:
+        name, sep, value = item.partition("=")
+        try:
+            overrides[name.strip()] = float(value)
+        except ValueError:
+            raise ValidationFailed(f"bad threshold {item!r}", hint="write NAME=NUMBER, e.g. dark_mean=15") from None
+        if not sep:
+            raise ValidationFailed(f"bad threshold {item!r}", hint="write NAME=NUMBER, e.g. dark_mean=15")
+    rt = _runtime()
+    with rt.transaction() as session:
+        if overrides or clear:
+            watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor())
+        else:
+            watch = queries.history(session, LOCAL_ADMIN, camera, limit=1)["watch"] or {"thresholds": {}}
+    emit({"camera": camera, "thresholds": watch["thresholds"]}, json_out,
+         lambda d: console.print(d["thresholds"] or "no overrides; the GOVOPS_VQD_* settings apply"))
+
+
+@app.command("rounds")
+def rounds(limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: JsonOpt = False) -> None:
+    """The latest patrol rounds of every shard."""
+    rt = _runtime()
+    with rt.transaction() as session:
+        items = queries.rounds(session, limit=limit)
+    emit({"items": items}, json_out, lambda d: table(
+        "巡检轮次 patrol rounds", ["id", "shard", "status", "started", "s", "cameras", "ok", "faulty", "offline"],
+        [[r["id"], r["shard"], r["status"], r["started_at"], r["elapsed_s"], r["cameras"], r["ok"],
+          r["faulty"], r["offline"]] for r in d["items"]]))

@@ -1,0 +1,107 @@
+"""Patrol tables (巡检): one row of history per diagnosis, one watch per camera, one row per round.
+
+A history row keeps the measurements and a small thumbnail of the judged picture, so a person can
+see *why* a camera was called faulty. The watch is the patrol's memory of a camera: its stable
+verdict, the run of observations that may change it, its scene reference and its own thresholds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from govops.db import Base
+
+VERDICTS = ("ok", "faulty", "offline")
+ORIGINS = ("patrol", "on_demand", "onvif_event")
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+class DiagnosisRecord(Base):
+    __tablename__ = "diagnosis_records"
+    __table_args__ = (Index("ix_diagnosis_records_camera_id", "camera_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    origin: Mapped[str] = mapped_column(String(20))  # patrol | on_demand | onvif_event
+    verdict: Mapped[str] = mapped_column(String(10))  # ok | faulty | offline
+    faults: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # [{code, score}]
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    elapsed_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    round_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The judged picture as a small JPEG (about 10 KB), or None when nothing was decoded.
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "camera": self.camera_id, "at": _iso(self.at), "origin": self.origin,
+                "verdict": self.verdict, "faults": self.faults or [], "metrics": self.metrics or {},
+                "error": self.error, "elapsed_ms": self.elapsed_ms, "round": self.round_id}
+
+
+class CameraWatch(Base):
+    """The patrol's state of one camera (created on its first diagnosis)."""
+
+    __tablename__ = "camera_watches"
+
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True)
+    # The verdict the catalogue, the KPIs and the alerts follow, and since when it holds.
+    stable: Mapped[str] = mapped_column(String(10), default="ok")
+    stable_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The latest verdict and how many observations in a row have given it.
+    pending: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    # Alerts raised and resolved for this camera so far (a flapping camera shows here).
+    alerts_raised: Mapped[int] = mapped_column(Integer, default=0)
+    # Reference picture for scene_change (a JPEG at the analysis size) and when it was taken.
+    reference: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    reference_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Per-camera threshold overrides (a night camera may be dark on purpose): {name: value}.
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"camera": self.camera_id, "stable": self.stable, "stable_since": _iso(self.stable_since),
+                "pending": self.pending, "streak": self.streak, "alerts_raised": self.alerts_raised,
+                "reference_at": _iso(self.reference_at), "thresholds": self.thresholds or {}}
+
+
+class PatrolRound(Base):
+    __tablename__ = "patrol_rounds"
+    __table_args__ = (Index("ix_patrol_rounds_shard_id", "shard", "shards", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer)
+    shards: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | stopped | failed
+    cameras: Mapped[int] = mapped_column(Integer, default=0)
+    ok: Mapped[int] = mapped_column(Integer, default=0)
+    faulty: Mapped[int] = mapped_column(Integer, default=0)
+    offline: Mapped[int] = mapped_column(Integer, default=0)
+    timed_out: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_raised: Mapped[int] = mapped_column(Integer, default=0)
+    alerts_cleared: Mapped[int] = mapped_column(Integer, default=0)
+    cpu_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_rss_mib: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    @property
+    def elapsed_s(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 2)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "shard": f"{self.shard}/{self.shards}", "status": self.status,
+                "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
+                "elapsed_s": self.elapsed_s, "cameras": self.cameras, "ok": self.ok,
+                "faulty": self.faulty, "offline": self.offline, "timed_out": self.timed_out,
+                "alerts_raised": self.alerts_raised, "alerts_cleared": self.alerts_cleared,
+                "cpu_s": self.cpu_s, "peak_rss_mib": self.peak_rss_mib}
