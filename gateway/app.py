@@ -14,7 +14,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import LocalLogin
-from gateway.routes import audit, cameras, cloud, console, health, video_catalogue, video_console, video_onvif
+from gateway.routes import (
+    audit, cameras, cloud, console, health, video_catalogue, video_console, video_diagnosis, video_onvif,
+)
 from gateway.routes import identity as identity_routes
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
@@ -86,8 +88,8 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
                              "message": "an internal error occurred; it has been logged"},
                             status_code=500)
 
-    for module in (health, cameras, video_onvif, video_catalogue, audit, cloud, console,
-                   video_console):
+    for module in (health, cameras, video_onvif, video_catalogue, video_diagnosis, audit, cloud,
+                   console, video_console):
         app.include_router(module.router)
     app.include_router(identity_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
