@@ -23,6 +23,13 @@ POLICY_PACK = REPO / "infra" / "policy"
 # Kubernetes objects of different tenants are independent; the apiserver, not Pulumi, should be
 # the limit.
 PARALLEL = 64
+# The engine would otherwise rewrite the whole checkpoint (every object's live state, ~6 KB each)
+# after every step: O(objects²) bytes. 100 tenants (1083 objects) took 1085 s that way, 42 s without.
+# The state is still written once at the end of every run, failed or cancelled ones included, with
+# their pending operations (see _recover_interrupted). Only a hard kill of the CLI itself loses the
+# run's record; the provider's server-side apply upserts on create and treats a missing object as
+# deleted, so the next up converges.
+SKIP_CHECKPOINTS = "true"
 EventSink = Callable[[str, dict[str, Any]], None]
 
 
@@ -78,6 +85,7 @@ class PulumiEngine:
             "PULUMI_SKIP_UPDATE_CHECK": "1",
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "1",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "1",
+            "PULUMI_SKIP_CHECKPOINTS": SKIP_CHECKPOINTS,
             "KUBECONFIG": str(cfg.kubeconfig),
             "GOVOPS_REGISTRY": cfg.registry,
             "PATH": os.pathsep.join([*(str(d) for d in cfg.bin_dirs), os.environ.get("PATH", "")]),
