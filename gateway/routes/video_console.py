@@ -26,6 +26,8 @@ from video.catalogue.models import Camera
 from video.catalogue.queries import CameraFilter, get_camera, list_cameras, visibility
 from video.catalogue.tree import AreaTree
 from video.coverage import Coverage, Kpi
+from video.patrol import queries as patrol_queries
+from video.patrol.ledger import FAULT_NAMES
 from video.snapshots import cached_age
 
 router = APIRouter(include_in_schema=False)
@@ -86,10 +88,13 @@ def camera_detail(camera_id: str, request: Request, session: SessionDep, runtime
     cam = get_camera(session, principal, camera_id)
     grants = (sharing.list_grants(session, subject=("camera", cam.id))
               if principal.has(OPS_ENGINEER) else [])
+    diagnosis = patrol_queries.history(session, principal, cam.id, limit=12)
     return templates.TemplateResponse(request, "camera_detail.html", {
         "principal": principal, "cam": cam, "detail": cam.detail_dict(),
+        "watch": diagnosis["watch"], "history": diagnosis["items"], "names": FAULT_NAMES,
         "age": age_text(cached_age(runtime.snapshots_dir, cam.id)),
         "can_steer": principal.has(OPS_ENGINEER, SECURITY_STAFF) and bool((cam.capabilities or {}).get("ptz")),
+        "can_diagnose": principal.has(OPS_ENGINEER, SECURITY_STAFF),
         "grants": grants, "msg": msg, "err": err, **_names(session),
     })
 

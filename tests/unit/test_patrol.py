@@ -301,3 +301,26 @@ def test_cli_patrol_once_json(district: Runtime, monkeypatch: pytest.MonkeyPatch
     assert bad.exit_code != 0
     hist = runner.invoke(cli, ["video", "history", _camera_id(district, ROAD), "--json"])
     assert json.loads(hist.stdout)["items"][0]["origin"] == "patrol"
+
+
+def test_console_faults_page_and_camera_history(district: Runtime, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    road, park = _camera_id(district, ROAD), _camera_id(district, PARK)
+    _patrol(district).run_round()
+    _set_stream(district, park, str(write_condition_clip(tmp_path / "snow.mp4", ClipSpec("snow", strength=0.8))))
+    _set_stream(district, road, str(tmp_path / "gone.mp4"))
+    _patrol(district, policy=Policy(raise_after=1)).run_round()
+    html = {"Accept": "text/html"}
+    with client_as(app, ZZ) as zz, client_as(app, LOCAL_ADMIN) as ops:
+        page = zz.get("/video/faults", headers=html).text
+        assert f'data-camera="{park}"' in page and f'data-camera="{road}"' not in page
+        assert "雪花噪声" in page and "/picture.jpg" in page and "最近巡检" not in page
+        page = ops.get("/video/faults", headers=html).text
+        assert f'data-camera="{road}"' in page and "无画面" in page and "最近巡检" in page
+        detail = zz.get(f"/video/cameras/{park}", headers=html).text
+        assert detail.count("<figure") == 2 and 'data-verdict="faulty"' in detail and "re-diagnose" in detail
+        assert "refresh reference" not in detail  # the reference is for ops to move
+        done = zz.post(f"/video/cameras/{park}/diagnose", follow_redirects=False)
+        assert done.status_code == 303 and "msg=" in done.headers["location"]
+        assert zz.post(f"/video/cameras/{road}/diagnose", follow_redirects=False).status_code == 404
+        gone = ops.post(f"/video/cameras/{road}/reference", follow_redirects=False)
+        assert gone.status_code == 303 and "err=" in gone.headers["location"]

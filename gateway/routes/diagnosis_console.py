@@ -1,0 +1,68 @@
+"""Console pages of the patrol: "faults now" (故障摄像机) and the diagnosis buttons of a camera.
+
+The camera page itself (video_console) shows the history; this module adds the faults page and
+the two form posts, re-diagnose and refresh the reference, which answer with a redirect back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from gateway.auth import Allow
+from gateway.deps import RuntimeDep, SessionDep
+from gateway.routes.video_console import templates
+from govops.errors import GovopsError
+from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from video.catalogue.queries import get_camera
+from video.patrol import Policy, ondemand, queries
+from video.patrol.ledger import FAULT_NAMES
+
+router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
+Operator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
+Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
+
+
+@router.get("/video/faults", response_class=HTMLResponse)
+def faults_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
+    return templates.TemplateResponse(request, "video_faults.html", {
+        "principal": principal, "items": queries.faults_now(session, principal),
+        "rounds": queries.rounds(session, limit=5) if principal.has(OPS_ENGINEER) else [],
+        "names": FAULT_NAMES,
+    })
+
+
+def _back(camera_id: str, ok: bool, text: str) -> RedirectResponse:
+    return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:280])}",
+                            status_code=303)
+
+
+@router.post("/video/cameras/{camera_id}/diagnose")
+async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep,
+                   principal: Operator) -> RedirectResponse:
+    cam = get_camera(session, principal, camera_id)
+    session.close()
+    try:
+        out = await run_in_threadpool(ondemand.diagnose_now, runtime.sessions, runtime.box, cam.id,
+                                      actor=principal.subject, policy=Policy.from_settings(runtime.video))
+    except GovopsError as exc:
+        return _back(camera_id, False, f"诊断失败 diagnosis failed: {exc.message}")
+    found = ", ".join(FAULT_NAMES.get(f["code"], f["code"]) for f in out["faults"]) or "正常 no fault"
+    return _back(camera_id, True, f"诊断完成 diagnosed: {found}" + (f" ({out['error']})" if out.get("error") else ""))
+
+
+@router.post("/video/cameras/{camera_id}/reference")
+async def reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> RedirectResponse:
+    cam = get_camera(session, principal, camera_id)
+    session.close()
+    try:
+        await run_in_threadpool(ondemand.refresh_reference, runtime.sessions, runtime.box, cam.id,
+                                actor=principal.subject, policy=Policy.from_settings(runtime.video))
+    except GovopsError as exc:
+        return _back(camera_id, False, f"参考图未更新 reference not taken: {exc.message}")
+    return _back(camera_id, True, "参考图已更新 reference picture taken")
