@@ -15,7 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import LocalLogin
 from gateway.routes import (
-    audit, cameras, cloud, console, health, video_catalogue, video_console, video_diagnosis, video_onvif,
+    audit, cameras, cloud, console, diagnosis_console, health, video_catalogue, video_console,
+    video_diagnosis, video_onvif,
 )
 from gateway.routes import identity as identity_routes
 from gateway.runtime import Runtime
@@ -89,7 +90,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
                             status_code=500)
 
     for module in (health, cameras, video_onvif, video_catalogue, video_diagnosis, audit, cloud,
-                   console, video_console):
+                   console, video_console, diagnosis_console):
         app.include_router(module.router)
     app.include_router(identity_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
