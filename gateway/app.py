@@ -23,7 +23,7 @@ from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
 from identity.tokens import verifier_from_settings
-from monitoring.collectors import CatalogueCollector, VideoCoverageCollector
+from monitoring.collectors import CatalogueCollector, PatrolCollector, VideoCoverageCollector
 
 logger = logging.getLogger("govops.gateway")
 STATIC = Path(__file__).with_name("static")
@@ -49,6 +49,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
                         ["method", "route"], registry=registry)
     registry.register(CatalogueCollector(runtime.sessions))
     registry.register(VideoCoverageCollector(runtime.sessions, runtime.video))
+    registry.register(PatrolCollector(runtime.sessions, runtime.video))
 
     @app.middleware("http")
     async def metrics_and_log(request: Request, call_next):  # type: ignore[no-untyped-def]

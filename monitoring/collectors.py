@@ -19,6 +19,8 @@ from govops.alerts import Alert
 from video.catalogue.models import Camera
 from video.catalogue.settings import VideoSettings
 from video.coverage import Coverage
+from video.diagnosis.result import FAULT_CODES
+from video.patrol.models import PatrolRound
 
 
 class CatalogueCollector(Collector):
@@ -99,3 +101,46 @@ class VideoCoverageCollector(Collector):
         yield density
         yield from platform_fams.values()
         yield targets
+
+
+class PatrolCollector(Collector):
+    """The patrol (巡检) at scrape time: each shard's latest finished round, and how many cameras
+    have each picture fault now. Labels: `shard` (i/n, bounded by the worker count), `verdict`
+    (three values) and `code` (the ten fault codes)."""
+
+    def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
+        self._sessions = sessions
+        self._settings = settings or VideoSettings()
+
+    def collect(self) -> Iterator[Any]:
+        last = GaugeMetricFamily("govops_video_patrol_last_round_timestamp_seconds",
+                                 "When the shard's latest finished round ended (Unix time)", labels=["shard"])
+        duration = GaugeMetricFamily("govops_video_patrol_round_duration_seconds",
+                                     "How long the shard's latest finished round took", labels=["shard"])
+        verdicts = GaugeMetricFamily("govops_video_patrol_round_cameras",
+                                     "Cameras of the shard's latest finished round by verdict",
+                                     labels=["shard", "verdict"])
+        faults = GaugeMetricFamily("govops_video_picture_faults",
+                                   "Cameras whose latest diagnosis reports the fault code", labels=["code"])
+        interval = GaugeMetricFamily("govops_video_patrol_interval_seconds",
+                                     "Seconds between patrol rounds (settings)")
+        interval.add_metric([], self._settings.patrol_interval_s)
+        with self._sessions() as session:
+            newest = (select(PatrolRound.shard, PatrolRound.shards, func.max(PatrolRound.id).label("id"))
+                      .where(PatrolRound.finished_at.is_not(None), PatrolRound.status != "failed")
+                      .group_by(PatrolRound.shard, PatrolRound.shards).subquery())
+            for rnd in session.scalars(select(PatrolRound).join(newest, PatrolRound.id == newest.c.id)):
+                shard = f"{rnd.shard}/{rnd.shards}"
+                last.add_metric([shard], rnd.finished_at.timestamp())  # type: ignore[union-attr]
+                duration.add_metric([shard], rnd.elapsed_s or 0.0)
+                for verdict in ("ok", "faulty", "offline"):
+                    verdicts.add_metric([shard, verdict], getattr(rnd, verdict))
+            counts = dict.fromkeys(FAULT_CODES, 0)
+            for codes in session.scalars(select(Camera.diagnosis_faults).where(
+                    Camera.diagnosis_faults.is_not(None), Camera.status.in_(("faulty", "offline")))):
+                for code in codes or []:
+                    if code in counts:
+                        counts[code] += 1
+            for code, n in counts.items():
+                faults.add_metric([code], n)
+        yield from (last, duration, verdicts, faults, interval)

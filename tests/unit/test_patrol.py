@@ -324,3 +324,16 @@ def test_console_faults_page_and_camera_history(district: Runtime, app, tmp_path
         assert zz.post(f"/video/cameras/{road}/diagnose", follow_redirects=False).status_code == 404
         gone = ops.post(f"/video/cameras/{road}/reference", follow_redirects=False)
         assert gone.status_code == 303 and "err=" in gone.headers["location"]
+
+
+def test_metrics_show_each_shard_and_fault_code(district: Runtime, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    road = _camera_id(district, ROAD)
+    _set_stream(district, road, str(write_condition_clip(tmp_path / "blur.mp4", ClipSpec("blur", strength=0.9))))
+    for k in range(2):
+        Patrol(district.sessions, district.box, shard=Shard(k, 2),
+               policy=Policy(raise_after=1)).run_round()
+    text = client_as(app, None).get("/metrics").text
+    assert 'govops_video_patrol_round_cameras{shard="0/2",verdict="ok"}' in text
+    assert 'govops_video_patrol_last_round_timestamp_seconds{shard="1/2"}' in text
+    assert 'govops_video_picture_faults{code="blur"} 1.0' in text
+    assert 'govops_video_picture_faults{code="freeze"} 0.0' in text
