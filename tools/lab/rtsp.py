@@ -93,10 +93,11 @@ def start_rtsp_server(
     for name, source in mounts.items():
         src = str(source)
         if not (src == "testsrc" or src.startswith("testsrc:")):
-            path = Path(src).resolve()
+            copy = src.startswith("copy:")
+            path = Path(src.removeprefix("copy:")).resolve()
             if not path.is_file():
                 raise FileNotFoundError(f"RTSP mount {name}: no such video file {path}")
-            src = str(path)
+            src = f"copy:{path}" if copy else str(path)
         specs.append(f"{name}={src}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

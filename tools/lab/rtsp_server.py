@@ -9,6 +9,11 @@ SOURCE is either a video file, looped forever, or `testsrc[:PATTERN]`, a live vi
 (PATTERN is a videotestsrc pattern name, default `ball`, which moves). Every mount is served as
 H.264 (x264enc tune=zerolatency, a key frame every second) on rtsp://HOST:PORT/MOUNT.
 
+`copy:FILE` (an MP4 with H.264) is served as it is, without decoding or re-encoding, from its
+start for each client: the stream is exactly what the camera's own encoder made. A re-encoding
+hop changes what a picture fault looks like (x264 refines a frozen picture frame by frame and
+smooths sensor noise away), so faults defined by the camera's encoder output are served this way.
+
 A file is decoded by a pipeline of our own that feeds an intervideosink and rewinds on EOS; the
 mount reads it through intervideosrc, so the RTSP side is a live source whose timestamps never
 jump back when the file restarts.
@@ -81,7 +86,12 @@ def main() -> int:
         plain = name.replace("-", "").replace("_", "")
         if not sep or not source or not plain.isalnum():
             ap.error(f"bad mount {spec!r}: expected NAME=FILE or NAME=testsrc[:PATTERN]")
-        if source == "testsrc" or source.startswith("testsrc:"):
+        shared = True
+        if source.startswith("copy:"):
+            launch = (f'filesrc location="{source[5:]}" ! qtdemux ! h264parse config-interval=-1 '
+                      "! rtph264pay name=pay0 pt=96 config-interval=1")
+            shared = False  # each client from the file's start
+        elif source == "testsrc" or source.startswith("testsrc:"):
             pattern = source.partition(":")[2] or "ball"
             launch = f"videotestsrc is-live=true pattern={pattern} ! {caps} ! {encoder(args.fps)}"
         else:
@@ -89,7 +99,7 @@ def main() -> int:
             launch = f"intervideosrc channel={name} ! {caps} ! queue ! {encoder(args.fps)}"
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(f"( {launch} )")
-        factory.set_shared(True)
+        factory.set_shared(shared)
         mounts.add_factory(f"/{name}", factory)
         print(f"MOUNT rtsp://{args.host}:{args.port}/{name} <- {source}", flush=True)
 
