@@ -103,7 +103,8 @@ def list_(
 @app.command("discover")
 def discover(
     targets: Annotated[list[str] | None, typer.Argument(
-        help="Hosts or ranges for a unicast probe: 10.1.2.7, 10.1.2.0/28, 10.1.2.10-40.")] = None,
+        help="Hosts or ranges for a unicast probe: 10.1.2.7, 10.1.2.0/28, 10.1.2.10-40; "
+        "UDP 3702 unless a port or port range is given: 127.0.0.1:40001-40003.")] = None,
     multicast: Annotated[bool, typer.Option(help="Also send a multicast probe (239.255.255.250).")] = False,
     interface: Annotated[str | None, typer.Option(help="Local IPv4 address to probe from.")] = None,
     timeout: Annotated[float, typer.Option(min=0.1, max=60, help="Seconds to listen for answers.")] = 2.0,

@@ -24,7 +24,8 @@ MAX_TARGETS = 1024
 
 class DiscoverRequest(BaseModel):
     targets: list[str] = Field(default_factory=list, max_length=64,
-                               description="hosts, CIDR ranges (10.1.2.0/28) or from-to ranges")
+                               description="hosts, CIDR ranges (10.1.2.0/28) or from-to ranges, "
+                               "each optionally with :port or :from-to ports (default 3702)")
     multicast: bool = False
     interface: str | None = Field(default=None, description="local IPv4 address to send from")
     timeout_s: float = Field(default=2.0, gt=0, le=30)

@@ -20,7 +20,13 @@ from govops.errors import ValidationFailed
 from tools.lab.fake_onvif import DeviceSpec, FakeOnvifFleet
 from video.onvif import Credentials, DeviceAddress, DeviceError, inspect_many, ptz_control
 from video.onvif.device import clean_uri, normalise_mac
-from video.onvif.discovery import expand_targets, parse_probe_matches, probe, probe_message
+from video.onvif.discovery import (
+    expand_endpoints,
+    expand_targets,
+    parse_probe_matches,
+    probe,
+    probe_message,
+)
 from video.onvif.xmlsafe import screen
 
 CREDS = Credentials("admin", "pw-Lab#1")
@@ -186,13 +192,25 @@ def test_screen_refuses_dtds_in_any_case_and_encoding():
     (["10.0.0.254-10.0.1.1"], ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1"]),
     (["10.0.0.7-9", "10.0.0.8"], ["10.0.0.7", "10.0.0.8", "10.0.0.9"]),
     (["cam.example, 10.0.0.1"], ["cam.example", "10.0.0.1"]),
+    (["127.0.0.1:40001-40003"], ["127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003"]),
+    (["10.0.0.7-8:3703", "10.0.0.7:3702"], ["10.0.0.7:3703", "10.0.0.8:3703", "10.0.0.7"]),
+    (["10.0.0.0/30:80", "cam.example:3702"], ["10.0.0.1:80", "10.0.0.2:80", "cam.example"]),
 ])
 def test_target_ranges(specs, hosts):
     assert expand_targets(specs) == hosts
 
 
+def test_endpoints_default_to_the_probe_port():
+    assert expand_endpoints(["127.0.0.1", "127.0.0.1:9"], default_port=5000) == [
+        ("127.0.0.1", 5000), ("127.0.0.1", 9)]
+
+
 @pytest.mark.parametrize(("spec", "words"), [
     ("10.0.0.0/8", "limit"), ("10.0.0.9-3", "empty"), ("10.0.0.300", "not a host"),
+    ("127.0.0.1:0", "1-65535"), ("127.0.0.1:70000", "1-65535"), ("127.0.0.1:9-3", "empty"),
+    ("127.0.0.1:", "not a UDP port"), ("127.0.0.1:x", "not a UDP port"),
+    ("127.0.0.1:1-2-3", "not a UDP port"), (":3702", "no host"), ("::1", "IPv6"),
+    ("[::1]:3702", "IPv6"), ("10.0.0.0/20:1-20", "limit"), ("bad host!", "not a host"),
 ])
 def test_bad_target_ranges(spec, words):
     with pytest.raises(ValidationFailed, match=words):
@@ -267,6 +285,22 @@ async def test_ws_discovery_unicast_and_multicast_on_loopback(multicast):
     assert [d.xaddrs for d in result.devices] == [[f"http://127.0.0.1:{responder.port}/onvif/device_service"]]
     assert result.devices[0].name == "Gate Cam"
     assert result.rejected and result.rejected[0]["kind"] == "hostile"
+
+
+async def test_one_unicast_probe_reaches_responders_on_their_own_ports():
+    """Co-located devices on ports of their own: one probe of a host:port list finds each."""
+    responders = [_Responder(multicast=False) for _ in range(3)]
+    for r in responders:
+        r.start()
+    try:
+        result = await probe(targets=[",".join(f"127.0.0.1:{r.port}" for r in responders)],
+                             interface="127.0.0.1", timeout_s=0.5, repeats=1)
+    finally:
+        for r in responders:
+            r.close()
+    assert result.probed == 3
+    assert sorted(d.responder for d in result.devices) == sorted(f"127.0.0.1:{r.port}" for r in responders)
+    assert len(result.rejected) == 3 and {x["kind"] for x in result.rejected} == {"hostile"}
 
 
 def test_probe_message_is_ws_discovery():

@@ -56,7 +56,8 @@ def _onvif(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
 
     h = start_onvif_camera(d)
     return [h.process], h.device_service_url, {
-        "user": h.user, "password_file": _secret(d, "onvif.password", h.password), "rtsp_url": h.rtsp_url}
+        "user": h.user, "password_file": _secret(d, "onvif.password", h.password), "rtsp_url": h.rtsp_url,
+        "discovery_target": h.discovery_target}
 
 
 def _prometheus(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:

@@ -23,15 +23,21 @@ from video.onvif.device import (
     ptz_control,
     with_credentials,
 )
-from video.onvif.discovery import DiscoveredDevice, DiscoveryResult, expand_targets, probe
+from video.onvif.discovery import (
+    DiscoveredDevice,
+    DiscoveryResult,
+    expand_endpoints,
+    expand_targets,
+    probe,
+)
 from video.onvif.errors import DeviceError
 from video.onvif.onboarding import Credentials, OnboardResult, inspect_many
 
 __all__ = [
     "CameraAdapter", "Credentials", "DeviceAddress", "DeviceError", "DeviceFacts",
     "DiscoveredDevice", "DiscoveryResult", "OnboardResult", "OnvifAdapter", "PtzControl",
-    "StreamProfile", "expand_targets", "inspect_device", "inspect_many", "probe", "ptz_control",
-    "with_credentials",
+    "StreamProfile", "expand_endpoints", "expand_targets", "inspect_device", "inspect_many",
+    "probe", "ptz_control", "with_credentials",
 ]
 
 

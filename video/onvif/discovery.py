@@ -6,11 +6,14 @@
   `10.1.2.10-10.1.2.40`, `cam.example`), for segments multicast cannot reach (routed camera
   VLANs, another street's NVR room). Devices answer to the sender's port, so one socket hears
   every answer.
+- A target may name its UDP port or a port range: `10.1.2.7:3702`, `127.0.0.1:40001-40003`,
+  `10.1.2.0/28:3703`. That reaches devices behind a port-forwarding NAT gateway, and several
+  simulators on one host that each listen on a port of their own (the lab's ipycams do: the
+  kernel hands a unicast datagram to one socket only, so co-located devices sharing 3702 would
+  answer a unicast probe once between them).
 
 Answers are screened like SOAP answers (no DTD, 64 kB at most), must relate to our Probe, and
 carry http(s) XAddrs; anything else is counted as rejected with the reason, never raised.
-Several simulators on one host share its UDP 3702 (SO_REUSEADDR), and the kernel hands a
-unicast datagram to only one of them; a multicast probe reaches them all.
 """
 
 from __future__ import annotations
@@ -123,39 +126,82 @@ def parse_probe_matches(data: bytes, message_id: str | None = None) -> list[Disc
     return found
 
 
-def expand_targets(specs: list[str], *, limit: int = MAX_HOSTS) -> list[str]:
-    """Hosts from `a.b.c.d`, `a.b.c.d/nn`, `a.b.c.d-a.b.c.e`, `a.b.c.d-e` or a host name."""
-    hosts: list[str] = []
+def _ports(spec: str, text: str) -> range:
+    """`3702` or `40001-40003`: the port part of a target."""
+    first_s, _, last_s = text.partition("-")
+    if not first_s.isdigit() or (last_s and not last_s.isdigit()):
+        raise ValidationFailed(f"{spec!r}: {text!r} is not a UDP port or a from-to port range",
+                               hint="e.g. 10.1.2.7:3702 or 127.0.0.1:40001-40003")
+    first, last = int(first_s), int(last_s or first_s)
+    if not (1 <= first <= 65535 and 1 <= last <= 65535):
+        raise ValidationFailed(f"{spec!r}: ports are 1-65535")
+    if last < first:
+        raise ValidationFailed(f"{spec!r}: the port range is empty (the end is before the start)")
+    return range(first, last + 1)
+
+
+def _hosts(spec: str, limit: int) -> list[str]:
+    """Hosts of one host part: `a.b.c.d`, `a.b.c.d/nn`, `a.b.c.d-a.b.c.e`, `a.b.c.d-e`, a name."""
+    if "/" in spec:
+        net = ipaddress.ip_network(spec, strict=False)
+        if net.num_addresses > limit:
+            raise ValidationFailed(f"range {spec} has {net.num_addresses} addresses; the limit "
+                                   f"is {limit}")
+        return [str(h) for h in (net.hosts() if net.num_addresses > 2 else net)]
+    if "-" in spec and spec.replace(".", "").replace("-", "").isdigit():
+        first_s, last_s = spec.split("-", 1)
+        first = ipaddress.ip_address(first_s)
+        last = (ipaddress.ip_address(last_s) if "." in last_s
+                else ipaddress.ip_address(first_s.rsplit(".", 1)[0] + "." + last_s))
+        count = int(last) - int(first) + 1
+        if count < 1:
+            raise ValidationFailed(f"range {spec} is empty (the end is before the start)")
+        if count > limit:
+            raise ValidationFailed(f"range {spec} has {count} addresses; the limit is {limit}")
+        return [str(ipaddress.ip_address(int(first) + i)) for i in range(count)]
+    if spec[0].isdigit():
+        ipaddress.ip_address(spec)  # raises ValueError on 10.0.0.300
+    elif not all(part and len(part) <= 63 and part.replace("-", "").replace("_", "").isalnum()
+                 for part in spec.split(".")):
+        raise ValueError("not a host name")
+    return [spec]
+
+
+def expand_endpoints(specs: list[str], *, default_port: int = PORT,
+                     limit: int = MAX_HOSTS) -> list[tuple[str, int]]:
+    """(host, UDP port) pairs from targets: a host part (see `_hosts`), optionally `:port` or
+    `:from-to`; without a port, `default_port`. At most `limit` pairs in all."""
+    out: list[tuple[str, int]] = []
     for spec in (s.strip() for raw in specs for s in raw.split(",")):
         if not spec:
             continue
+        if spec.count(":") > 1 or spec.startswith("["):
+            raise ValidationFailed(f"{spec!r}: IPv6 targets are not supported (WS-Discovery "
+                                   "probes go over IPv4)")
+        host_part, _, port_part = spec.partition(":")
+        if not host_part:
+            raise ValidationFailed(f"{spec!r} names no host", hint="e.g. 127.0.0.1:40001-40003")
+        ports = _ports(spec, port_part) if port_part or spec.endswith(":") else range(default_port,
+                                                                                      default_port + 1)
         try:
-            if "/" in spec:
-                net = ipaddress.ip_network(spec, strict=False)
-                if net.num_addresses > limit:
-                    raise ValidationFailed(f"range {spec} has {net.num_addresses} addresses; the limit "
-                                           f"is {limit}")
-                hosts.extend(str(h) for h in (net.hosts() if net.num_addresses > 2 else net))
-            elif "-" in spec and spec.replace(".", "").replace("-", "").isdigit():
-                first_s, last_s = spec.split("-", 1)
-                first = ipaddress.ip_address(first_s)
-                last = (ipaddress.ip_address(last_s) if "." in last_s
-                        else ipaddress.ip_address(first_s.rsplit(".", 1)[0] + "." + last_s))
-                count = int(last) - int(first) + 1
-                if count < 1:
-                    raise ValidationFailed(f"range {spec} is empty (the end is before the start)")
-                if count > limit:
-                    raise ValidationFailed(f"range {spec} has {count} addresses; the limit is {limit}")
-                hosts.extend(str(ipaddress.ip_address(int(first) + i)) for i in range(count))
-            else:
-                ipaddress.ip_address(spec) if spec[0].isdigit() else None
-                hosts.append(spec)
+            hosts = _hosts(host_part, limit)
         except ValueError as exc:
             raise ValidationFailed(f"{spec!r} is not a host, a CIDR range or a from-to range ({exc})",
-                                   hint="e.g. 10.1.2.0/28 or 10.1.2.10-40") from None
-        if len(hosts) > limit:
-            raise ValidationFailed(f"more than {limit} hosts to probe; narrow the ranges")
-    return list(dict.fromkeys(hosts))
+                                   hint="e.g. 10.1.2.0/28, 10.1.2.10-40 or 127.0.0.1:40001-40003"
+                                   ) from None
+        if len(hosts) * len(ports) > limit:
+            raise ValidationFailed(f"{spec!r} has {len(hosts) * len(ports)} endpoints; the limit "
+                                   f"is {limit}")
+        out.extend((h, p) for h in hosts for p in ports)
+        if len(out) > limit:
+            raise ValidationFailed(f"more than {limit} endpoints to probe; narrow the ranges")
+    return list(dict.fromkeys(out))
+
+
+def expand_targets(specs: list[str], *, limit: int = MAX_HOSTS) -> list[str]:
+    """The targets as `host` (UDP 3702) or `host:port` strings, ranges expanded."""
+    return [h if p == PORT else f"{h}:{p}"
+            for h, p in expand_endpoints(specs, default_port=PORT, limit=limit)]
 
 
 class _Collector(asyncio.DatagramProtocol):
@@ -197,13 +243,15 @@ async def _resolve(host: str) -> str | None:
 async def probe(*, targets: list[str] | None = None, multicast: bool = False,
                 interface: str | None = None, timeout_s: float = 2.0, port: int = PORT,
                 repeats: int = 2, send_interval_s: float = 0.0005) -> DiscoveryResult:
-    """Send Probes and collect ProbeMatches for `timeout_s` after the last one went out."""
-    hosts = expand_targets(targets or [])
-    if not hosts and not multicast:
+    """Send Probes and collect ProbeMatches for `timeout_s` after the last one went out.
+
+    `port` is the UDP port of the multicast probe and of every target that names none."""
+    endpoints = expand_endpoints(targets or [], default_port=port)
+    if not endpoints and not multicast:
         raise ValidationFailed("nothing to probe: give targets or ask for multicast")
     message_id = f"urn:uuid:{uuid.uuid4()}"
     message = probe_message(message_id)
-    result = DiscoveryResult(probed=len(hosts) + (1 if multicast else 0))
+    result = DiscoveryResult(probed=len(endpoints) + (1 if multicast else 0))
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP)
     sock.setblocking(False)
@@ -216,18 +264,21 @@ async def probe(*, targets: list[str] | None = None, multicast: bool = False,
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
     transport, _ = await loop.create_datagram_endpoint(
         lambda: _Collector(message_id, result), sock=sock)
+    resolved: dict[str, str | None] = {}
     try:
         for attempt in range(max(1, repeats)):
             if multicast:
                 transport.sendto(message, (MULTICAST_GROUP, port))
-            for i, host in enumerate(hosts):
-                ip = host if host[0].isdigit() else await _resolve(host)
-                if ip is None:
-                    if attempt == 0:
+            for i, (host, udp_port) in enumerate(endpoints):
+                if host not in resolved:
+                    resolved[host] = host if host[0].isdigit() else await _resolve(host)
+                    if resolved[host] is None:
                         result.rejected.append({"responder": host, "kind": "unreachable",
                                                 "reason": "the host name does not resolve"})
+                ip = resolved[host]
+                if ip is None:
                     continue
-                transport.sendto(message, (ip, port))
+                transport.sendto(message, (ip, udp_port))
                 if send_interval_s and i % 64 == 63:
                     await asyncio.sleep(send_interval_s * 64)  # pace large ranges
             if attempt + 1 < repeats:
