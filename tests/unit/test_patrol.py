@@ -337,3 +337,34 @@ def test_metrics_show_each_shard_and_fault_code(district: Runtime, app, tmp_path
     assert 'govops_video_patrol_last_round_timestamp_seconds{shard="1/2"}' in text
     assert 'govops_video_picture_faults{code="blur"} 1.0' in text
     assert 'govops_video_picture_faults{code="freeze"} 0.0' in text
+
+
+def test_faults_the_camera_reports_itself_over_onvif_events(district: Runtime) -> None:
+    from tools.lab.fake_onvif import DeviceSpec, FakeOnvifFleet
+
+    road, park = _camera_id(district, ROAD), _camera_id(district, PARK)
+    specs = [DeviceSpec(events={"ImageTooBlurry": True, "ImageTooDark": False, "Tamper": False}),
+             DeviceSpec(mode="xxe", action="PullMessages", events={"ImageTooDark": True})]
+    with FakeOnvifFleet(specs, user="admin", password="Cam#2026") as fleet:
+        for cam_id, port in zip((road, park), fleet.ports, strict=True):
+            with district.transaction() as s:
+                cam = s.get(Camera, cam_id)
+                cam.onvif_address = f"http://127.0.0.1:{port}/onvif/device_service"  # type: ignore[union-attr]
+                cam.username, cam.password_enc = "admin", district.box.encrypt("Cam#2026")  # type: ignore[union-attr]
+                cam.capabilities = {"events": True}  # type: ignore[union-attr]
+        patrol = _patrol(district, policy=Policy(raise_after=1, clear_after=1))
+        report = patrol.run_round([road, park])
+        assert report.faults == {"blur": 1}
+        with district.transaction() as s:
+            rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.camera_id == road)).one()
+            assert rec.faults == [{"code": "blur", "score": 1.0}] and rec.verdict == "faulty"
+            assert rec.metrics["camera_events"] == {"blur": True, "too_dark": False, "occlusion": False}
+            hostile = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.camera_id == park)).one()
+            assert hostile.verdict == "ok" and "DTD" in hostile.metrics["camera_events_error"]
+        state = fleet.state(fleet.ports[0])
+        assert state["subscriptions"] == 1 and state["unsubscribed"] == 1
+        # The camera's analytics clear the fault: the next round clears it too.
+        fleet.set_event(fleet.ports[0], "ImageTooBlurry", False)
+        patrol.run_round([road])
+        with district.transaction() as s:
+            assert s.get(Camera, road).status == "online"  # type: ignore[union-attr]

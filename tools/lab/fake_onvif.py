@@ -49,6 +49,9 @@ ENVELOPE = (
     'xmlns:tev="http://www.onvif.org/ver10/events/wsdl" '
     'xmlns:wstop="http://docs.oasis-open.org/wsn/t-1" '
     'xmlns:ter="http://www.onvif.org/ver10/error" '
+    'xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2" '
+    'xmlns:wsa="http://www.w3.org/2005/08/addressing" '
+    'xmlns:tns1="http://www.onvif.org/ver10/topics" '
     'xmlns:tt="http://www.onvif.org/ver10/schema"><s:Body>{body}</s:Body></s:Envelope>'
 )
 
@@ -62,6 +65,9 @@ class DeviceSpec:
     ptz: bool = True
     mac: bool = True
     slow_s: float = 30.0
+    # Faults the camera's own analytics report, as ONVIF property events: ImageTooBlurry,
+    # ImageTooDark, ImageTooBright, GlobalSceneChange, Tamper → state. Empty: no such topics.
+    events: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +82,9 @@ class DeviceState:
     presets: dict[str, str] = field(default_factory=dict)
     last_preset: str | None = None
     requests: int = 0
+    events: dict[str, bool] = field(default_factory=dict)
+    subscriptions: dict[int, bool] = field(default_factory=dict)  # id -> initial states sent
+    unsubscribed: int = 0
 
 
 def _fault(reason: str, subcode: str = "ter:ActionNotSupported") -> str:
@@ -134,14 +143,19 @@ class FakeOnvifFleet:
     def state(self, port: int) -> dict[str, Any]:
         d = self.devices[port]
         return {"velocity": d.velocity, "moves": d.moves, "stops": d.stops, "presets": d.presets,
-                "last_preset": d.last_preset, "requests": d.requests}
+                "last_preset": d.last_preset, "requests": d.requests, "events": dict(d.events),
+                "subscriptions": len(d.subscriptions), "unsubscribed": d.unsubscribed}
+
+    def set_event(self, port: int, name: str, state: bool) -> None:
+        """What the camera's own analytics say now (e.g. "ImageTooBlurry", True)."""
+        self.devices[port].events[name] = state
 
     async def serve(self) -> None:
         for spec in self.specs:
             server = await asyncio.start_server(self._client, "127.0.0.1", 0, limit=1 << 20)
             port = server.sockets[0].getsockname()[1]
             self.devices[port] = DeviceState(
-                spec, port, serial=f"FK-{port}",
+                spec, port, serial=f"FK-{port}", events=dict(spec.events),
                 mac=f"02:00:00:{(port >> 16) & 0xff:02x}:{(port >> 8) & 0xff:02x}:{port & 0xff:02x}")
             self._servers.append(server)
 
@@ -392,9 +406,50 @@ class FakeOnvifFleet:
                 "ItemFilter</tev:MessageContentFilterDialect><tev:MessageContentSchemaLocation>"
                 "http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation>"
                 "</tev:GetEventPropertiesResponse>"))
+        if action in ("CreatePullPointSubscription", "PullMessages", "Unsubscribe", "Renew"):
+            return self._events(d, action, body, now)
         if d.spec.ptz:
             return self._ptz(d, action, body)
         return _fault(f"Action not supported: {action}")
+
+    def _events(self, d: DeviceState, action: str, body: str, now: dt.datetime) -> str:
+        """A PullPoint subscription: its first pull sends every property state as Initialized."""
+        def iso(t: dt.datetime) -> str:
+            return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        times = f"<tev:CurrentTime>{iso(now)}</tev:CurrentTime><tev:TerminationTime>" \
+                f"{iso(now + dt.timedelta(seconds=60))}</tev:TerminationTime>"
+        if action == "CreatePullPointSubscription":
+            sub = len(d.subscriptions) + 1
+            d.subscriptions[sub] = False
+            return ENVELOPE.format(body=(
+                "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa:Address>"
+                f"http://127.0.0.1:{d.port}/onvif/pullpoint/{sub}</wsa:Address></tev:SubscriptionReference>"
+                f"<wsnt:CurrentTime>{iso(now)}</wsnt:CurrentTime><wsnt:TerminationTime>"
+                f"{iso(now + dt.timedelta(seconds=60))}</wsnt:TerminationTime>"
+                "</tev:CreatePullPointSubscriptionResponse>"))
+        if action == "Unsubscribe":
+            d.unsubscribed += 1
+            return ENVELOPE.format(body="<wsnt:UnsubscribeResponse/>")
+        if action == "Renew":
+            return ENVELOPE.format(body=(
+                f"<wsnt:RenewResponse><wsnt:TerminationTime>{iso(now + dt.timedelta(seconds=60))}"
+                f"</wsnt:TerminationTime><wsnt:CurrentTime>{iso(now)}</wsnt:CurrentTime></wsnt:RenewResponse>"))
+        fresh = [k for k, sent in d.subscriptions.items() if not sent]
+        messages = ""
+        if fresh:
+            d.subscriptions[fresh[-1]] = True
+            for name, state in d.events.items():
+                topic, item = (("tns1:RuleEngine/TamperDetector/Tamper", "IsTamper") if name == "Tamper"
+                               else (f"tns1:VideoSource/{name}/AnalyticsService", "State"))
+                messages += (
+                    '<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/'
+                    f'topicExpression/ConcreteSet">{topic}</wsnt:Topic><wsnt:Message>'
+                    f'<tt:Message UtcTime="{iso(now)}" PropertyOperation="Initialized"><tt:Source>'
+                    '<tt:SimpleItem Name="Source" Value="VideoSource_1"/></tt:Source><tt:Data>'
+                    f'<tt:SimpleItem Name="{item}" Value="{str(state).lower()}"/></tt:Data></tt:Message>'
+                    "</wsnt:Message></wsnt:NotificationMessage>")
+        return ENVELOPE.format(body=f"<tev:PullMessagesResponse>{times}{messages}</tev:PullMessagesResponse>")
 
     def _ptz(self, d: DeviceState, action: str, body: str) -> str:
         if action == "GetNodes":

@@ -7,10 +7,15 @@ still has not finished after `camera_timeout_s` is written down as offline ("no 
 round moves on. Results are written by the round's own thread in small batches, so SQLite sees
 one writer. A stop request (SIGTERM from Kubernetes) lets in-flight cameras finish and be
 written, starts no new one, and ends the round as `stopped`.
+
+A camera that publishes its own image analytics over ONVIF events (ImageTooBlurry, ImageTooDark,
+ImageTooBright, GlobalSceneChange, Tamper) is asked for their current state in the same round;
+what it reports is added to what its picture showed (video.onvif.events).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import resource
 import threading
@@ -30,11 +35,13 @@ from govops.db import transaction
 from govops.errors import ConfigError, ValidationFailed
 from govops.secretbox import SecretBox
 from video.catalogue.models import Camera
-from video.diagnosis import DiagnosisResult, Fault, Thresholds, diagnose_frames, diagnose_source
+from video.diagnosis import FAULT_CODES, DiagnosisResult, Fault, Thresholds, diagnose_frames, diagnose_source
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.diagnose import load_reference
 from video.diagnosis.sources import redact
 from video.diagnosis.thresholds import thresholds_for
+from video.onvif.errors import DeviceError
+from video.onvif.events import camera_fault_states
 from video.patrol.ledger import Outcome, Policy, record
 from video.patrol.models import CameraWatch, PatrolRound
 from video.snapshots import fetch_snapshot, same_host, with_credentials
@@ -90,6 +97,7 @@ class Target:
     thresholds: Thresholds
     reference: Reference | None
     problem: str | None = None  # why the camera cannot be read at all
+    events_address: str | None = None  # ONVIF address when the camera publishes its own faults
 
 
 @dataclass
@@ -144,7 +152,8 @@ def target_for(cam: Camera, watch: CameraWatch | None, box: SecretBox, base: Thr
             problem = problem or "the device's URI points at another host than the camera; refused"
             continue
         source = url if snapshot else with_credentials(url, cam.username, password)
-        return Target(cam.id, source, snapshot, cam.username, password, t, ref, problem)
+        events = cam.onvif_address if (cam.capabilities or {}).get("events") else None
+        return Target(cam.id, source, snapshot, cam.username, password, t, ref, problem, events)
     return Target(cam.id, None, False, None, None, t, ref,
                   problem or "the camera has neither a stream nor a snapshot URI")
 
@@ -168,12 +177,36 @@ def _diagnose(target: Target, started: float) -> DiagnosisResult:
     if target.source is None:
         return _lost(target, target.problem or "nothing to read", started)
     if not target.snapshot:
-        return _first_reference(target, diagnose_source(target.source, target.reference, target.thresholds))
+        result = _first_reference(target, diagnose_source(target.source, target.reference, target.thresholds))
+    else:
+        try:
+            image = fetch_snapshot(target.source, target.user, target.password, target.thresholds.read_timeout_s)
+        except Exception as exc:  # an unreachable or hostile device is a finding, not a crash
+            return _lost(target, f"snapshot URI: {getattr(exc, 'message', None) or exc}", started)
+        result = diagnose_frames([image], target.reference, target.thresholds, redact(target.source))
+    return with_camera_events(target, result)
+
+
+def with_camera_events(target: Target, result: DiagnosisResult) -> DiagnosisResult:
+    """Add the faults the camera reports itself (ONVIF events) to what the picture showed.
+    A camera that gives no picture has nothing to add; one whose events fail keeps its picture
+    diagnosis, with the reason in the metrics."""
+    if target.events_address is None or result.error is not None or "signal_loss" in result.codes:
+        return result
+    t = target.thresholds
     try:
-        image = fetch_snapshot(target.source, target.user, target.password, target.thresholds.read_timeout_s)
-    except Exception as exc:  # an unreachable or hostile device is a finding, not a crash
-        return _lost(target, f"snapshot URI: {getattr(exc, 'message', None) or exc}", started)
-    return diagnose_frames([image], target.reference, target.thresholds, redact(target.source))
+        states = asyncio.run(camera_fault_states(target.events_address, target.user, target.password,
+                                                 request_timeout_s=min(t.read_timeout_s, 8.0)))
+    except DeviceError as err:
+        result.metrics["camera_events_error"] = f"{err.step}: {err.message}"[:300]
+        return result
+    result.metrics["camera_events"] = states
+    seen = set(result.codes)
+    added = [Fault(code, 1.0) for code, active in states.items() if active and code not in seen]
+    if added:
+        order = {code: i for i, code in enumerate(FAULT_CODES)}
+        result.faults = sorted([*result.faults, *added], key=lambda f: order[f.code])
+    return result
 
 
 def _first_reference(target: Target, result: DiagnosisResult) -> DiagnosisResult:
