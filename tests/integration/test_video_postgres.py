@@ -16,7 +16,7 @@ from govops.settings import load_settings
 from video.catalogue import io as cio
 from video.catalogue import sharing
 from video.catalogue.models import Camera
-from video.catalogue.queries import CameraFilter, list_cameras
+from video.catalogue.queries import CameraFilter, camera_query, list_cameras
 from video.coverage import Coverage
 
 pytestmark = pytest.mark.integration
@@ -64,6 +64,20 @@ def test_visibility_sharing_and_kpis_on_postgres(pg_district):
         assert district.cameras == 8 and district.key_grids == 4
         platforms = {k.key: k.cameras for k in Coverage(s, rt.video).by_platform()}
         assert platforms["310116-master"] == 8 and platforms["gongan"] == 3
+        # The list page's compiled statements (array parameters, booleans, LIKE escaping, keyset)
+        # select what the ORM statement of the same conditions selects.
+        for p in (SYSTEM, ZZ, CGJ):
+            for f in ({}, {"area": "310116109"}, {"status": "online", "key_place": False},
+                      {"q": "停车"}, {"q": "%_"}, {"platform": "gongan"}):
+                expected = [c.id for c in s.scalars(
+                    camera_query(s, p, CameraFilter(**f)).order_by(Camera.id))]
+                rows = list_cameras(s, p, CameraFilter(**f), limit=500)
+                assert [c.id for c in rows] == expected, (p.name, f)
+                if len(expected) > 2:
+                    page = list_cameras(s, p, CameraFilter(**f), after=expected[1], limit=1)
+                    assert [c.id for c in page] == expected[2:3]
+        row = list_cameras(s, SYSTEM, limit=1)[0]
+        assert row.as_dict() == s.get(Camera, row.id).as_dict()
 
 
 def test_import_export_on_postgres(pg_district):

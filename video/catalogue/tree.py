@@ -11,13 +11,14 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import String, select
+from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.errors import Conflict, NotFound, ValidationFailed
 from video import gbt28181
 from video.catalogue.models import AREA_LEVELS, AdminArea, Camera, CatalogueGroup
+from video.catalogue.prepared import AnySelect, fetch, items
 
 # --- geometry ----------------------------------------------------------------------------------
 
@@ -129,16 +130,26 @@ class AreaTree:
         return round(total, 4) if any_known else None
 
 
-def area_codes_under(session: Session, *roots: str) -> list[str]:
-    """The given areas and every area under them, in one recursive query (SQLite and PostgreSQL)."""
-    if not roots:
-        return []
+def _area_tree_statement(roots: int) -> AnySelect:
     areas = AdminArea.__table__
     child = areas.alias("child")
-    tree = select(areas.c.code).where(areas.c.code.in_(roots)).cte("area_tree", recursive=True)
+    tree = (select(areas.c.code)
+            .where(areas.c.code.in_(items("roots", roots, String())))
+            .cte("area_tree", recursive=True))
     tree = tree.union_all(select(child.c.code).where(child.c.parent_code == tree.c.code))
-    # Core, not ORM: a street has hundreds of areas and this runs for every list page.
-    return list(session.connection().execute(select(tree.c.code)).scalars())
+    return select(tree.c.code)
+
+
+def area_codes_under(session: Session, *roots: str) -> list[str]:
+    """The given areas and every area under them, in one recursive query (SQLite and PostgreSQL).
+
+    Run prepared (tuples, compiled once): a street has hundreds of areas and this runs for every
+    filtered list page."""
+    if not roots:
+        return []
+    return [r[0] for r in fetch(session, ("area_tree", len(roots)),
+                                lambda: _area_tree_statement(len(roots)),
+                                {"roots": roots})]
 
 
 def upsert_area(session: Session, *, code: str, name: str, level: str, parent_code: str | None,
@@ -242,12 +253,21 @@ def check_camera_group(session: Session, group_id: str | None) -> None:
                                "business group (215)")
 
 
+def _group_tree_statement(roots: int) -> AnySelect:
+    groups = CatalogueGroup.__table__
+    child = groups.alias("child")
+    tree = (select(groups.c.id)
+            .where(groups.c.id.in_(items("roots", roots, String())))
+            .cte("group_tree", recursive=True))
+    tree = tree.union_all(select(child.c.id).where(child.c.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
 def group_subtree(session: Session, roots: list[str]) -> list[str]:
     """The given groups and every group under them, in one recursive query (no cycles: see
     save_group)."""
     if not roots:
         return []
-    child = aliased(CatalogueGroup)
-    tree = select(CatalogueGroup.id).where(CatalogueGroup.id.in_(roots)).cte("group_tree", recursive=True)
-    tree = tree.union_all(select(child.id).where(child.parent_id == tree.c.id))
-    return sorted(set(session.scalars(select(tree.c.id))))
+    return sorted({r[0] for r in fetch(session, ("group_tree", len(roots)),
+                                       lambda: _group_tree_statement(len(roots)),
+                                       {"roots": roots})})
