@@ -18,8 +18,7 @@ from gateway.cli.video import JsonOpt, _actor, _runtime, app
 from govops.errors import ValidationFailed
 from govops.principal import LOCAL_ADMIN
 from video.diagnosis import DiagnosisResult, Thresholds
-from video.patrol import Patrol, Policy, Shard
-from video.patrol import ondemand, queries
+from video.patrol import Patrol, Policy, Shard, ondemand, queries
 from video.patrol.ledger import Outcome
 
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="Worker i of n, as i/n (0 ≤ i < n).")]

@@ -11,6 +11,7 @@ Every answer passes the same guarded transport as onboarding (size cap, no DTD o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -72,10 +73,9 @@ async def camera_fault_states(address: str, user: str | None, password: str | No
             answer = await manager.get_service().PullMessages(
                 {"MessageLimit": MAX_MESSAGES, "Timeout": dt.timedelta(seconds=wait_s)})
         finally:
-            try:
-                await manager.shutdown()  # unsubscribes; a device that cannot is not our fault
-            except Exception:  # noqa: S110 - the subscription expires on its own within a minute
-                pass
+            # Unsubscribe; a device that cannot lets the subscription expire within a minute.
+            with contextlib.suppress(Exception):
+                await manager.shutdown()
         return parse_notifications(answer)
     except DeviceError as err:
         raise err.at(step) from None
