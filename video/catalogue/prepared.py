@@ -14,7 +14,8 @@ many IN values on SQLite) and kept; later calls only bind values and read tuples
   0/1 booleans and ISO date strings become bool and datetime, as the ORM would give).
 - The statement runs on the cursor of the session's current connection, inside its transaction,
   after an autoflush; `before_cursor_execute`/`after_cursor_execute` listeners are called like
-  SQLAlchemy calls them, and a driver error is raised as SQLAlchemy's `DBAPIError`.
+  SQLAlchemy calls them, and a driver error is raised as SQLAlchemy's `DBAPIError`. (The
+  engine's `echo` log does not see them; a listener does.)
 - The key must describe everything the built statement depends on except bound values: two
   calls with one key must build the same SQL. The cache is bounded (least recently used out).
 """
@@ -110,7 +111,7 @@ def _checked(value: Sequence[Any], slot: _Slot) -> Sequence[Any]:
     return value
 
 
-_cache: OrderedDict[tuple[str, Hashable], Prepared] = OrderedDict()
+_cache: OrderedDict[tuple[str, Any, Hashable], Prepared] = OrderedDict()
 _lock = Lock()
 
 
@@ -140,7 +141,7 @@ def compile_statement(stmt: AnySelect, dialect: Dialect) -> Prepared:
 
 
 def prepared(dialect: Dialect, key: Hashable, build: Callable[[], AnySelect]) -> Prepared:
-    cache_key = (dialect.name, key)
+    cache_key = (dialect.name, dialect.server_version_info, key)
     with _lock:
         hit = _cache.get(cache_key)
         if hit is not None:
