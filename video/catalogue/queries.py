@@ -125,30 +125,30 @@ TRUE = Condition(("true",), lambda _bound: true())
 FALSE = Condition(("false",), lambda _bound: false())
 
 
-def _any_of(items: list[Condition]) -> Condition:
-    if any(c is TRUE for c in items):
+def _any_of(parts: list[Condition]) -> Condition:
+    if any(c is TRUE for c in parts):
         return TRUE
-    items = [c for c in items if c is not FALSE]
-    if not items:
+    parts = [c for c in parts if c is not FALSE]
+    if not parts:
         return FALSE
-    if len(items) == 1:
-        return items[0]
-    return Condition(("or", *(c.key for c in items)),
-                     lambda bound: or_(*(c.make(bound) for c in items)),
-                     {k: v for c in items for k, v in c.values.items()})
+    if len(parts) == 1:
+        return parts[0]
+    return Condition(("or", *(c.key for c in parts)),
+                     lambda bound: or_(*(c.make(bound) for c in parts)),
+                     {k: v for c in parts for k, v in c.values.parts()})
 
 
-def _all_of(items: list[Condition]) -> Condition:
-    if any(c is FALSE for c in items):
+def _all_of(parts: list[Condition]) -> Condition:
+    if any(c is FALSE for c in parts):
         return FALSE
-    items = [c for c in items if c is not TRUE]
-    if not items:
+    parts = [c for c in parts if c is not TRUE]
+    if not parts:
         return TRUE
-    if len(items) == 1:
-        return items[0]
-    return Condition(("and", *(c.key for c in items)),
-                     lambda bound: and_(*(c.make(bound) for c in items)),
-                     {k: v for c in items for k, v in c.values.items()})
+    if len(parts) == 1:
+        return parts[0]
+    return Condition(("and", *(c.key for c in parts)),
+                     lambda bound: and_(*(c.make(bound) for c in parts)),
+                     {k: v for c in parts for k, v in c.values.parts()})
 
 
 def _param(name: str, value: Any, type_: Any, bound: bool) -> Any:
