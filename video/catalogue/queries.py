@@ -135,7 +135,7 @@ def _any_of(parts: list[Condition]) -> Condition:
         return parts[0]
     return Condition(("or", *(c.key for c in parts)),
                      lambda bound: or_(*(c.make(bound) for c in parts)),
-                     {k: v for c in parts for k, v in c.values.parts()})
+                     {k: v for c in parts for k, v in c.values.items()})
 
 
 def _all_of(parts: list[Condition]) -> Condition:
@@ -148,7 +148,7 @@ def _all_of(parts: list[Condition]) -> Condition:
         return parts[0]
     return Condition(("and", *(c.key for c in parts)),
                      lambda bound: and_(*(c.make(bound) for c in parts)),
-                     {k: v for c in parts for k, v in c.values.parts()})
+                     {k: v for c in parts for k, v in c.values.items()})
 
 
 def _param(name: str, value: Any, type_: Any, bound: bool) -> Any:
