@@ -84,14 +84,13 @@ def cameras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[OnvifCame
 
     with ThreadPoolExecutor(COUNT) as pool:
         futures = [pool.submit(one, i) for i in range(COUNT)]
-        handles = []
-        try:
-            for f in futures:
-                handles.append(f.result())
-        except BaseException:
-            for h in handles:
-                h.stop()
-            raise
+    # Every start has finished here: stop every camera that did start if one did not.
+    handles = [f.result() for f in futures if f.exception() is None]
+    failed = next((f.exception() for f in futures if f.exception() is not None), None)
+    if failed is not None:
+        for h in handles:
+            h.stop()
+        raise failed
     try:
         yield handles
     finally:
