@@ -4,18 +4,18 @@ from pathlib import Path
 
 import pulumi
 
+from infra import sdk_speedups
 from infra.model import load_cloud
 from infra.platform import PlatformServices, PlatformServicesArgs
 from infra.tenant import DepartmentTenant, DepartmentTenantArgs
 
+sdk_speedups.apply()
 config = pulumi.Config("govops")
 root = Path(__file__).resolve().parent.parent
 cloud = load_cloud(root / config.get("departmentsFile", "infra/departments.yaml"))
 
-tenants = {
-    d.code: DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
-    for d in cloud.departments
-}
+# The platform first: the engine starts steps in the order they are registered, and the gateway
+# Deployment's wait for ready pods then overlaps the tenants' objects instead of following them.
 if config.get_bool("platform") is not False:
     rules = {p.name: p.read_text(encoding="utf-8") for p in sorted((root / "monitoring" / "rules").glob("*.yml"))}
     PlatformServices("platform", PlatformServicesArgs(
@@ -23,5 +23,9 @@ if config.get_bool("platform") is not False:
         gateway_replicas=config.get_int("gatewayReplicas") or 2,
         diagnosis_workers=config.get_int("diagnosisWorkers") or 2,
         alert_rules=rules))
+tenants = {
+    d.code: DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+    for d in cloud.departments
+}
 
 pulumi.export("tenants", {code: t.namespace for code, t in tenants.items()})

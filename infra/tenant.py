@@ -10,14 +10,17 @@ group, as the cluster's OIDC groups claim carries it, to `admin` and the auditor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from infra.model import INTRA_ZONE_ALLOWED, ZONES, DepartmentSpec
 
 LABEL_PREFIX = "govops.cn"
 PLATFORM_NAMESPACE = "govops-system"
+# The default provider that pulumi_kubernetes' own classes register against (default_4_25_0).
+K8S_PROVIDER_VERSION = version("pulumi_kubernetes")
 
 
 @dataclass
@@ -29,9 +32,24 @@ class DepartmentTenantArgs:
     platform_namespace: str = PLATFORM_NAMESPACE
 
 
-def _np(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    return k8s.networking.v1.NetworkPolicy(
-        name, metadata={"name": name.split("/")[-1], "namespace": ns}, spec=spec, opts=opts)
+class K8sObject(pulumi.CustomResource):
+    """A Kubernetes object with the type token and inputs that the typed pulumi_kubernetes class
+    would register (same URN, same state, same provider), without that class's translation of the
+    live object into typed outputs: with ~11 objects per tenant it was the largest per-object cost
+    of the program, whose one busy thread paces `pulumi up`. Outputs (e.g. `.metadata`) are
+    plain dicts; no type annotations here, so the SDK has nothing to translate them with."""
+
+    def __init__(self, type_token: str, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
+        _, group_version, kind = type_token.split(":")
+        group, ver = group_version.split("/")
+        super().__init__(type_token, name, {
+            "apiVersion": ver if group == "core" else f"{group}/{ver}", "kind": kind, **props, "status": None,
+        }, pulumi.ResourceOptions.merge(pulumi.ResourceOptions(version=K8S_PROVIDER_VERSION), opts))
+
+
+def _np(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> K8sObject:
+    return K8sObject("kubernetes:networking.k8s.io/v1:NetworkPolicy", name,
+                     {"metadata": {"name": name.split("/")[-1], "namespace": ns}, "spec": spec}, opts)
 
 
 class DepartmentTenant(pulumi.ComponentResource):
@@ -50,34 +68,30 @@ class DepartmentTenant(pulumi.ComponentResource):
             "pod-security.kubernetes.io/audit": "restricted",
             "pod-security.kubernetes.io/warn": "restricted",
         }
-        ns = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={"name": d.namespace, "labels": labels,
-                      "annotations": {f"{LABEL_PREFIX}/department-name": d.name,
-                                      f"{LABEL_PREFIX}/zone-name": ZONES[d.zone]}},
-            opts=child)
+        ns = K8sObject(
+            "kubernetes:core/v1:Namespace", f"{name}-namespace",
+            {"metadata": {"name": d.namespace, "labels": labels,
+                          "annotations": {f"{LABEL_PREFIX}/department-name": d.name,
+                                          f"{LABEL_PREFIX}/zone-name": ZONES[d.zone]}}},
+            child)
         ns_name = ns.metadata.apply(lambda m: m["name"])
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         q = d.quota
-        self.quota = k8s.core.v1.ResourceQuota(
-            f"{name}-quota",
-            metadata={"name": "tenant-quota", "namespace": ns_name},
-            spec={"hard": {
+        self.quota = K8sObject("kubernetes:core/v1:ResourceQuota", f"{name}-quota", {
+            "metadata": {"name": "tenant-quota", "namespace": ns_name},
+            "spec": {"hard": {
                 "requests.cpu": q.cpu, "limits.cpu": q.cpu,
                 "requests.memory": q.memory, "limits.memory": q.memory,
                 "requests.storage": q.storage, "pods": str(q.pods),
                 "services.loadbalancers": "0", "services.nodeports": "0",
-            }},
-            opts=in_ns)
-        k8s.core.v1.LimitRange(
-            f"{name}-limits",
-            metadata={"name": "tenant-defaults", "namespace": ns_name},
-            spec={"limits": [{"type": "Container",
+            }}}, in_ns)
+        K8sObject("kubernetes:core/v1:LimitRange", f"{name}-limits", {
+            "metadata": {"name": "tenant-defaults", "namespace": ns_name},
+            "spec": {"limits": [{"type": "Container",
                               "default": {"cpu": "500m", "memory": "512Mi"},
                               # No per-container max: the quota bounds the tenant, and a quota
                               # change then touches only the ResourceQuota.
-                              "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]},
-            opts=in_ns)
+                                "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]}}, in_ns)
         _np(f"{name}/default-deny", ns_name, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, in_ns)
         _np(f"{name}/allow-same-namespace", ns_name, {
             "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
@@ -97,19 +111,12 @@ class DepartmentTenant(pulumi.ComponentResource):
             _np(f"{name}/allow-same-zone", ns_name, {
                 "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
                 "ingress": [{"from": [same_zone]}], "egress": [{"to": [same_zone]}]}, in_ns)
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-admins",
-            metadata={"name": "department-admins", "namespace": ns_name},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
-            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                       "name": f"{args.oidc_groups_prefix}{args.sso_group}"}],
-            opts=in_ns)
-        k8s.rbac.v1.RoleBinding(
-            f"{name}-auditors",
-            metadata={"name": "auditors", "namespace": ns_name},
-            role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-            subjects=[{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                       "name": f"{args.oidc_groups_prefix}{args.auditors_group}"}],
-            opts=in_ns)
+        for suffix, binding, role, group in (("admins", "department-admins", "admin", args.sso_group),
+                                             ("auditors", "auditors", "view", args.auditors_group)):
+            K8sObject("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", f"{name}-{suffix}", {
+                "metadata": {"name": binding, "namespace": ns_name},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                              "name": f"{args.oidc_groups_prefix}{group}"}]}, in_ns)
         self.namespace = ns_name
         self.register_outputs({"namespace": ns_name})

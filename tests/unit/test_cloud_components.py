@@ -132,3 +132,29 @@ def test_bad_departments_file_names_the_entry(mutation, needle):
     with pytest.raises(DepartmentsInvalid) as exc:
         parse_cloud(raw)
     assert needle in str(exc.value)
+
+
+def test_sdk_outputs_set_keeps_deque_semantics():
+    from infra.sdk_speedups import OrderedFutures
+
+    q = OrderedFutures(["a", "b"])
+    q.append("c")
+    q.remove("b")
+    with pytest.raises(ValueError):
+        q.remove("b")
+    assert len(q) == 2 and q.popleft() == "a"
+    q.append("a")  # re-queued at the end, as the SDK's quiescence loop does
+    assert [q.popleft(), q.popleft()] == ["c", "a"] and len(q) == 0
+    with pytest.raises(IndexError):
+        q.popleft()
+
+
+def test_tenant_objects_register_like_the_typed_classes(mocks):
+    """Same type tokens and camelCase inputs as pulumi_kubernetes' classes, so URNs and state match."""
+    res = _build(mocks)
+    ns = [i for t, n, i in res if t == "kubernetes:core/v1:Namespace" and n == "gaj-namespace"][0]
+    assert ns["apiVersion"] == "v1" and ns["kind"] == "Namespace"
+    np = _of(res, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "dept-gaj")[0]
+    assert np["apiVersion"] == "networking.k8s.io/v1" and np["kind"] == "NetworkPolicy"
+    rb = _of(res, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "dept-gaj")[0]
+    assert rb["apiVersion"] == "rbac.authorization.k8s.io/v1" and set(rb) >= {"roleRef", "subjects", "metadata"}

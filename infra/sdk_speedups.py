@@ -1,0 +1,80 @@
+"""Two costs of the Pulumi Python SDK (3.169) that grow with the number of resources a program
+registers, taken off the program's one busy thread. With 100 tenants (~1100 resources) they were
+about half of the program's CPU time, and that thread, not the engine or the apiserver, paces
+`pulumi up` (see bench/cloud_tenants.py).
+
+1. Every Output's future is appended to a deque (SETTINGS.outputs) and removed from it when it
+   resolves; deque.remove is a linear scan, so n outputs cost O(n²). An insertion-ordered set
+   offers the same operations (append, remove, popleft, len, clear) in O(1); the SDK's final
+   quiescence loop (popleft, re-append if not done) behaves exactly as with the deque.
+2. pulumi.log.debug sends a blocking Log RPC to the engine from the event loop, several per
+   resource. The engine shows them only with `pulumi --debug`/`-v`, which govops never passes;
+   set GOVOPS_PULUMI_SDK_DEBUG=1 to keep them.
+
+Both are applied only when the SDK still looks the way they assume, so an SDK upgrade that changes
+these internals makes this a no-op, never a breakage.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+
+class OrderedFutures:
+    """The subset of deque that the SDK uses for SETTINGS.outputs, with O(1) remove: a set of the
+    live items plus a queue in insertion order from which removed items are dropped lazily."""
+
+    def __init__(self, items: Iterable[Hashable] = ()) -> None:
+        self._queue: deque[Hashable] = deque()
+        self._live: set[Hashable] = set()
+        for item in items:
+            self.append(item)
+
+    def append(self, item: Hashable) -> None:
+        self._live.add(item)
+        self._queue.append(item)
+
+    def remove(self, item: Hashable) -> None:
+        try:
+            self._live.remove(item)
+        except KeyError:
+            raise ValueError(f"{item!r} not in outputs") from None
+
+    def popleft(self) -> Hashable:
+        while self._queue:
+            item = self._queue.popleft()
+            if item in self._live:
+                self._live.remove(item)
+                return item
+        raise IndexError("pop from an empty outputs set")
+
+    def clear(self) -> None:
+        self._queue.clear()
+        self._live.clear()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+
+def apply() -> list[str]:
+    """Install both workarounds in the running program; returns the names of those applied."""
+    import pulumi.log
+    from pulumi.runtime.settings import SETTINGS
+
+    applied = []
+    with SETTINGS.lock:
+        outputs = SETTINGS.outputs
+        if isinstance(outputs, deque):
+            SETTINGS.outputs = OrderedFutures(outputs)
+            applied.append("outputs")
+    if not os.environ.get("GOVOPS_PULUMI_SDK_DEBUG") and callable(getattr(pulumi.log, "debug", None)):
+        pulumi.log.debug = _no_debug
+        applied.append("debug")
+    return applied
+
+
+def _no_debug(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
+    return None
