@@ -7,7 +7,14 @@ about half of the program's CPU time, and that thread, not the engine or the api
    resolves; deque.remove is a linear scan, so n outputs cost O(n²). An insertion-ordered set
    offers the same operations (append, remove, popleft, len, clear) in O(1); the SDK's final
    quiescence loop (popleft, re-append if not done) behaves exactly as with the deque.
-2. pulumi.log.debug sends a blocking Log RPC to the engine from the event loop, several per
+2. At shutdown the SDK waits for the RPCs it tracks, then busy-waits (`asyncio.sleep(0)` in a
+   loop) until every Output has resolved. A registration is tracked only once its task first
+   runs, which is after the program's body has returned, so the tracked list is still empty
+   then and the program busy-waits through the whole update: one core at 100 % for as long as
+   the engine and the apiserver work, on a machine that has two. Tracking each RPC when it is
+   started makes the first wait block on the registrations instead; the busy loop then only
+   drains Outputs that are already resolved. Failure reporting is the SDK's, unchanged.
+3. pulumi.log.debug sends a blocking Log RPC to the engine from the event loop, several per
    resource. The engine shows them only with `pulumi --debug`/`-v`, which govops never passes;
    set GOVOPS_PULUMI_SDK_DEBUG=1 to keep them.
 
@@ -70,10 +77,46 @@ def apply() -> list[str]:
         if isinstance(outputs, deque):
             SETTINGS.outputs = OrderedFutures(outputs)
             applied.append("outputs")
+    if _track_rpcs_when_started():
+        applied.append("rpcs")
     if not os.environ.get("GOVOPS_PULUMI_SDK_DEBUG") and callable(getattr(pulumi.log, "debug", None)):
         pulumi.log.debug = _no_debug
         applied.append("debug")
     return applied
+
+
+def _track_rpcs_when_started() -> bool:
+    import asyncio
+    import sys
+
+    from pulumi.runtime.rpc_manager import RPCManager
+
+    if getattr(RPCManager.do_rpc, "_govops", False) or not hasattr(RPCManager, "rpcs"):
+        return False
+    log = sys.modules["pulumi.log"]
+
+    def do_rpc(self: Any, name: str, rpc_function: Any) -> Any:
+        async def finish(rpc: Any) -> Any:
+            # The SDK's rpc_wrapper, minus the appending it did when it first ran.
+            try:
+                return await rpc, None
+            except Exception as exn:  # noqa: BLE001 (recorded, as the SDK does)
+                log.debug(f"RPC {name} failed with exception: {exn!r}")
+                if self.unhandled_exception is None:
+                    self.unhandled_exception = exn
+                    self.exception_traceback = sys.exc_info()[2]
+                return None, exn
+
+        def start(*args: Any, **kwargs: Any) -> Any:
+            rpc = asyncio.ensure_future(rpc_function(*args, **kwargs))
+            self.rpcs.append(rpc)
+            return finish(rpc)
+
+        return start
+
+    do_rpc._govops = True  # type: ignore[attr-defined]
+    RPCManager.do_rpc = do_rpc  # type: ignore[method-assign]
+    return True
 
 
 def _no_debug(msg: str, resource: Any = None, stream_id: Any = None, ephemeral: Any = None) -> None:
