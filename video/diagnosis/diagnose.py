@@ -7,6 +7,8 @@ made once; a flat screen stops the run early, since signal_loss excludes every o
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +33,11 @@ from video.diagnosis.sources import read_source, redact
 from video.diagnosis.thresholds import Thresholds
 
 log = logging.getLogger(__name__)
+
+# The checks are CPU-bound and need about 10 MB of temporaries per picture at 640 px (float
+# copies, Lab, gradients). Running more of them at once than there are cores only adds memory:
+# the patrol keeps hundreds of streams in flight, and their analyses queue here instead.
+ANALYSIS_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 ReferenceLike = Reference | np.ndarray | str | Path | None
 
@@ -131,7 +138,9 @@ def diagnose_sample(sample: Sample, source: str, reference: ReferenceLike = None
                     thresholds: Thresholds | None = None) -> DiagnosisResult:
     started = time.perf_counter()
     t = thresholds or Thresholds()
-    faults, metrics = judge(sample, t, load_reference(reference, t))
+    ref = load_reference(reference, t)
+    with ANALYSIS_SLOTS:
+        faults, metrics = judge(sample, t, ref)
     return DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000,
                            frame=sample.frames[0].bgr)
 
@@ -167,7 +176,8 @@ def diagnose_source(source: str, reference: ReferenceLike = None,
     shown = redact(source)  # camera passwords never reach a log or a printed result
     try:
         sample = read_source(source, t)
-        faults, metrics = judge(sample, t, ref)
+        with ANALYSIS_SLOTS:
+            faults, metrics = judge(sample, t, ref)
     except SourceError as exc:
         log.info("diagnosis source=%s result=signal_loss error=%r", shown, str(exc))
         return _lost(shown, str(exc), started)

@@ -9,6 +9,8 @@ sources side by side, which uses the cores better than threads inside one decode
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,13 @@ from video.diagnosis.thresholds import Thresholds
 
 PLANAR_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
                "nv21", "yuv411p", "yuv410p", "gray"}
+
+
+# Decoding holds a decoder's picture buffers (about 8 MB at 720p, more at 1080p) and is
+# CPU-bound. The patrol opens hundreds of streams at once, so that the network waits overlap;
+# their decodes take turns here, a few per core, and a stream waiting for its turn holds only
+# its connection (its packets wait in the socket).
+DECODE_SLOTS = threading.BoundedSemaphore(4 * max(1, os.cpu_count() or 1))
 
 
 class SourceError(Exception):
@@ -80,7 +89,10 @@ def sample_container(target: str, kind: str, t: Thresholds,
             raise SourceError(f"the {kind} did not answer within {waited:.0f} s") from None
         raise open_error(kind, exc) from None
     try:
-        return _decode(container, kind, t, deadline)
+        queued = time.monotonic()
+        with DECODE_SLOTS:
+            # Waiting for a turn is not the source's fault: the deadline moves by the wait.
+            return _decode(container, kind, t, deadline + time.monotonic() - queued)
     finally:
         container.close()
 

@@ -31,6 +31,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from govops import memory
 from govops.db import transaction
 from govops.errors import ConfigError, ValidationFailed
 from govops.secretbox import SecretBox
@@ -251,6 +252,7 @@ class Patrol:
         self.concurrency, self.camera_timeout_s, self.batch = concurrency, camera_timeout_s, batch
         self.thresholds = thresholds or Thresholds()
         self._stop = threading.Event()
+        memory.tune_for_threads()  # hundreds of decoding threads: keep RSS near what is live
 
     def stop(self) -> None:
         self._stop.set()
