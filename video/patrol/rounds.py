@@ -91,10 +91,11 @@ class Target:
     """What the patrol needs of one camera, read up front so threads never touch the session."""
 
     camera_id: str
-    source: str | None  # stream URL (with credentials) or snapshot URL; None: nothing to read
+    # Stream URL (with credentials) or snapshot URL; None: nothing to read. Never printed.
+    source: str | None = field(repr=False)
     snapshot: bool
     user: str | None
-    password: str | None
+    password: str | None = field(repr=False)  # decrypted for this round only; never printed
     thresholds: Thresholds
     reference: Reference | None
     problem: str | None = None  # why the camera cannot be read at all
