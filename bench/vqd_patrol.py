@@ -23,8 +23,8 @@ import multiprocessing
 import os
 import sys
 import tempfile
-from datetime import UTC, datetime
 from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
