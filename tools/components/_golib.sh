@@ -1,11 +1,11 @@
 # Shared helpers of the components built from source through the Go module proxy
-# (kubernetes, kwok, pulumi, pulumi-kubernetes). Sourced, never run; not a component itself.
+# (kubernetes, kubectl, kwok, pulumi, pulumi-kubernetes). Sourced, never run; not a component itself.
 #
 # Everything lands under $GOVOPS_CACHE (default ~/.cache/govops), never in the repo:
 #   $GOVOPS_CACHE/<component>-<version>/        the finished component; .done is touched last
 #   $GOVOPS_CACHE/tmp/<component>-<version>.*/  scratch build dir, moved into place on success
-#   $GOVOPS_CACHE/go/mod, $GOVOPS_CACHE/go/build  Go module and build caches, shared by all four
-#       builds (~11 GB once all four are built). Only a build reads them; a finished component never
+#   $GOVOPS_CACHE/go/mod, $GOVOPS_CACHE/go/build  Go module and build caches, shared by all five
+#       builds (~11 GB once all are built). Only a build reads them; a finished component never
 #       does, so they can go once everything is built:
 #       GOMODCACHE=$GOVOPS_CACHE/go/mod go clean -modcache; rm -rf "$GOVOPS_CACHE/go"
 # A killed build leaves only a scratch dir behind, never a directory with .done.
