@@ -53,10 +53,21 @@ STACK_CONFIG = {"govops:platform": "true", "govops:gatewayReplicas": "1"}
 
 def departments(n: int) -> dict:
     zones = ["gov-extranet", "video-private", "internet", "gov-intranet"]
-    return {"district": "310116", "registry": "registry.gov.local", "auditors_group": "/310116/auditors",
-            "departments": [{"code": f"d{i:03d}", "name": f"部门{i}", "zone": zones[i % 4], "mlps_level": 2 + i % 2,
-                             "quota": {"cpu": "4", "memory": "8Gi", "storage": "100Gi", "pods": 50}}
-                            for i in range(n)]}
+    return {
+        "district": "310116",
+        "registry": "registry.gov.local",
+        "auditors_group": "/310116/auditors",
+        "departments": [
+            {
+                "code": f"d{i:03d}",
+                "name": f"部门{i}",
+                "zone": zones[i % 4],
+                "mlps_level": 2 + i % 2,
+                "quota": {"cpu": "4", "memory": "8Gi", "storage": "100Gi", "pods": 50},
+            }
+            for i in range(n)
+        ],
+    }
 
 
 def render(departments_file: Path) -> list[dict]:
@@ -110,9 +121,17 @@ def write_manifests(manifests: list[dict], directory: Path) -> int:
     return len(by_ns)
 
 
-PLURAL = {"Namespace": "namespaces", "ResourceQuota": "resourcequotas", "LimitRange": "limitranges",
-          "NetworkPolicy": "networkpolicies", "RoleBinding": "rolebindings", "Service": "services",
-          "ConfigMap": "configmaps", "Deployment": "deployments", "StatefulSet": "statefulsets"}
+PLURAL = {
+    "Namespace": "namespaces",
+    "ResourceQuota": "resourcequotas",
+    "LimitRange": "limitranges",
+    "NetworkPolicy": "networkpolicies",
+    "RoleBinding": "rolebindings",
+    "Service": "services",
+    "ConfigMap": "configmaps",
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+}
 
 
 def object_path(m: dict) -> str:
@@ -131,8 +150,12 @@ def ssa_loop(kube: KubeHandle, manifests: list[dict]) -> float:
     started = time.perf_counter()
     with kube.client() as c:
         for m in manifests:
-            r = c.patch(object_path(m), content=json.dumps(m), params={"fieldManager": "bench", "force": "true"},
-                        headers={"content-type": "application/apply-patch+yaml"})
+            r = c.patch(
+                object_path(m),
+                content=json.dumps(m),
+                params={"fieldManager": "bench", "force": "true"},
+                headers={"content-type": "application/apply-patch+yaml"},
+            )
             r.raise_for_status()
     return time.perf_counter() - started
 
@@ -148,8 +171,15 @@ def kubectl_binary() -> Path:
 
 def kubectl_apply(kubectl: Path, kube: KubeHandle, directory: Path, *extra: str) -> tuple[float, dict[str, int]]:
     """One `kubectl apply -f <dir>`: wall time and how many objects it reported per outcome."""
-    argv = [str(kubectl), f"--kubeconfig={kube.kubeconfig}", f"--cache-dir={kube.workdir / 'kubectl-cache'}",
-            "apply", *extra, "-f", str(directory)]
+    argv = [
+        str(kubectl),
+        f"--kubeconfig={kube.kubeconfig}",
+        f"--cache-dir={kube.workdir / 'kubectl-cache'}",
+        "apply",
+        *extra,
+        "-f",
+        str(directory),
+    ]
     started = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
@@ -178,7 +208,8 @@ class StepTimes:
         if not d:
             return {}
         return {f"p{q}": round(d[min(len(d) - 1, int(len(d) * q / 100))], 2) for q in (50, 95, 99)} | {
-            "max": round(d[-1], 2)}
+            "max": round(d[-1], 2)
+        }
 
 
 def fresh_cluster(workdir: Path) -> KubeHandle:
@@ -193,12 +224,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-cloud-"))
     raw = departments(n)
     kubectl = kubectl_binary()
-    kubectl_version = json.loads(subprocess.run([str(kubectl), "version", "--client", "-o", "json"],
-                                                capture_output=True, text=True, check=True).stdout)
+    kubectl_version = json.loads(
+        subprocess.run(
+            [str(kubectl), "version", "--client", "-o", "json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     kube = fresh_cluster(tmp / "kube")
     try:
-        settings = load_settings(data_dir=tmp / "data", kubeconfig=kube.kubeconfig, pulumi_passphrase="bench",
-                                 pulumi_stack="bench", environment="test")
+        settings = load_settings(
+            data_dir=tmp / "data",
+            kubeconfig=kube.kubeconfig,
+            pulumi_passphrase="bench",
+            pulumi_stack="bench",
+            environment="test",
+        )
         rt = Runtime.build(settings)
         rt.migrate()
         svc = Provisioning(settings, rt.sessions)
@@ -233,9 +272,14 @@ def main() -> None:
             t_again, verbs_again = kubectl_apply(kubectl, cluster, mdir, *extra)
         finally:
             cluster.stop()
-        baselines[key] = {"command": what, "first_s": round(t_apply, 2), "reapply_s": round(t_again, 2),
-                          "objects_present_after_first": count, "outcomes_first": verbs_first,
-                          "outcomes_reapply": verbs_again}
+        baselines[key] = {
+            "command": what,
+            "first_s": round(t_apply, 2),
+            "reapply_s": round(t_again, 2),
+            "objects_present_after_first": count,
+            "outcomes_first": verbs_first,
+            "outcomes_reapply": verbs_again,
+        }
     cluster = fresh_cluster(tmp / "kube-python_ssa_loop")
     try:
         t_apply = ssa_loop(cluster, manifests)
@@ -245,7 +289,10 @@ def main() -> None:
         cluster.stop()
     baselines["python_ssa_loop"] = {
         "command": "NOT kubectl: one server-side-apply PATCH per object from the bench process, one HTTP connection",
-        "first_s": round(t_apply, 2), "reapply_s": round(t_again, 2), "objects_present_after_first": count}
+        "first_s": round(t_apply, 2),
+        "reapply_s": round(t_again, 2),
+        "objects_present_after_first": count,
+    }
     for b in baselines.values():
         if b["objects_present_after_first"] != len(manifests):
             raise RuntimeError(f"baseline created {b['objects_present_after_first']} of {len(manifests)} objects: {b}")
@@ -257,24 +304,39 @@ def main() -> None:
         ratios[f"first_up_vs_{key}_first"] = round(t_first / b["first_s"], 2)
         ratios[f"noop_up_vs_{key}_reapply"] = round(t_noop / b["reapply_s"], 2)
     kinds = Counter(m["kind"] for m in manifests)
-    print(json.dumps({
-        "benchmark": "cloud_tenants", "tenants": n, "objects_in_stack": objects,
-        "rendered_k8s_objects": len(manifests), "rendered_kinds": dict(kinds), "manifest_files": files,
-        "rendered_objects_present_after_pulumi_up": pulumi_present,
-        "first_up_s": round(t_first, 1), "noop_up_s": round(t_noop, 1),
-        "first_up_status": first["status"], "noop_summary": noop["summary"],
-        "objects_per_s_first_up": round(objects / t_first, 1),
-        "objects_per_s_noop_up": round(objects / t_noop, 1),
-        "object_step_latency_s_first_up": steps.percentiles(),
-        "kubectl_version": kubectl_version["clientVersion"]["gitVersion"],
-        "baselines": baselines, "ratios": ratios,
-        "goal": {"first_up_s": 300, "noop_up_s": 60, "ratio_max_vs_kubectl_apply": 3},
-        "goal_met": {"first_up": t_first <= 300, "noop_up": t_noop <= 60,
-                     "ratio_first_vs_kubectl_apply": ratios["first_up_vs_kubectl_apply_first"] <= 3,
-                     "ratio_noop_vs_kubectl_apply": ratios["noop_up_vs_kubectl_apply_reapply"] <= 3},
-        "peak_rss_mb_bench_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_rss_mb_largest_pulumi_process": round(children_rss, 1),
-    }, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "benchmark": "cloud_tenants",
+                "tenants": n,
+                "objects_in_stack": objects,
+                "rendered_k8s_objects": len(manifests),
+                "rendered_kinds": dict(kinds),
+                "manifest_files": files,
+                "rendered_objects_present_after_pulumi_up": pulumi_present,
+                "first_up_s": round(t_first, 1),
+                "noop_up_s": round(t_noop, 1),
+                "first_up_status": first["status"],
+                "noop_summary": noop["summary"],
+                "objects_per_s_first_up": round(objects / t_first, 1),
+                "objects_per_s_noop_up": round(objects / t_noop, 1),
+                "object_step_latency_s_first_up": steps.percentiles(),
+                "kubectl_version": kubectl_version["clientVersion"]["gitVersion"],
+                "baselines": baselines,
+                "ratios": ratios,
+                "goal": {"first_up_s": 300, "noop_up_s": 60, "ratio_max_vs_kubectl_apply": 3},
+                "goal_met": {
+                    "first_up": t_first <= 300,
+                    "noop_up": t_noop <= 60,
+                    "ratio_first_vs_kubectl_apply": ratios["first_up_vs_kubectl_apply_first"] <= 3,
+                    "ratio_noop_vs_kubectl_apply": ratios["noop_up_vs_kubectl_apply_reapply"] <= 3,
+                },
+                "peak_rss_mb_bench_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "peak_rss_mb_largest_pulumi_process": round(children_rss, 1),
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -55,8 +55,12 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def summary(samples: list[float]) -> dict[str, float]:
-    return {"n": len(samples), "p50_ms": pct(samples, 50), "p95_ms": pct(samples, 95),
-            "mean_ms": round(statistics.fmean(samples) * 1000, 1)}
+    return {
+        "n": len(samples),
+        "p50_ms": pct(samples, 50),
+        "p95_ms": pct(samples, 95),
+        "mean_ms": round(statistics.fmean(samples) * 1000, 1),
+    }
 
 
 def main() -> None:
@@ -81,8 +85,9 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, object]:
             s.add(Department(code=code, name=name, sso_group=f"/{DISTRICT[0]}/{code}", zone=zone))
         ca.init(s, actor="bench")
         server = ca.issue_server(s, ["127.0.0.1"], actor="bench")
-        people = [ca.issue(s, CivilServant(f"J{10000001 + i}", "王明", "金山公安分局"), actor="bench")
-                  for i in range(USERS)]
+        people = [
+            ca.issue(s, CivilServant(f"J{10000001 + i}", "王明", "金山公安分局"), actor="bench") for i in range(USERS)
+        ]
     (root / "server.crt").write_bytes(server.chain_pem)
     (root / "server.key").write_bytes(server.key_pem)
     (root / "trust.pem").write_bytes(ca.chain_pem())
@@ -91,8 +96,7 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, object]:
         (root / f"user{i}.key").write_bytes(person.key_pem)
     trust = root / "trust.pem"
 
-    kc_handle = start_keycloak(root / "keycloak", tls=KeycloakTLS(root / "server.crt",
-                                                                   root / "server.key", trust))
+    kc_handle = start_keycloak(root / "keycloak", tls=KeycloakTLS(root / "server.crt", root / "server.key", trust))
     web = None
     try:
         settings.keycloak_url = kc_handle.https_url
@@ -100,8 +104,7 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, object]:
         settings.keycloak_admin_user = kc_handle.admin_user
         settings.keycloak_admin_password = SecretStr(kc_handle.admin_password)
         settings.keycloak_ca_file = trust
-        web = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port,
-                                            log_level="warning"))
+        web = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning"))
         threading.Thread(target=web.run, daemon=True).start()
         while not web.started:
             time.sleep(0.1)
@@ -109,12 +112,15 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, object]:
         with rt.sessions() as s:
             spec = realm.spec_from_settings(settings, s)
         realm.apply(kc, spec)
-        result: dict[str, object] = {"benchmark": "identity_keycloak",
-                                     "keycloak_startup_s": round(kc_handle.startup_seconds, 1),
-                                     "loadavg_1m_start": round(os.getloadavg()[0], 2)}
+        result: dict[str, object] = {
+            "benchmark": "identity_keycloak",
+            "keycloak_startup_s": round(kc_handle.startup_seconds, 1),
+            "loadavg_1m_start": round(os.getloadavg()[0], 2),
+        }
         if args.only in (None, "login"):
-            result["login"] = bench_logins(kc, settings.keycloak_realm, kc_handle.https_url or "",
-                                           root, trust, args.logins)
+            result["login"] = bench_logins(
+                kc, settings.keycloak_realm, kc_handle.https_url or "", root, trust, args.logins
+            )
         if args.only in (None, "directory"):
             result["directory"] = bench_directory(rt, kc, root, args.users)
         result["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
@@ -125,20 +131,45 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, object]:
         kc_handle.stop()
 
 
-def bench_logins(kc: KeycloakAdapter, realm_name: str, https_url: str, root: Path, trust: Path,
-                 n: int) -> dict[str, object]:
+def bench_logins(
+    kc: KeycloakAdapter, realm_name: str, https_url: str, root: Path, trust: Path, n: int
+) -> dict[str, object]:
     # The civil servant, and a password user + client on the built-in password flow to compare.
-    kc.partial_import({"ifResourceExists": "SKIP", "users": [
-        {"username": f"j{10000001 + i}", "enabled": True, "firstName": "王明",
-         "attributes": {"civil_servant_id": [f"J{10000001 + i}"]}, "groups": ["/310116/gaj"],
-         "realmRoles": ["dept-admin"]} for i in range(USERS)] + [
-        {"username": f"bench-password-{i}", "enabled": True, "firstName": "基准",
-         "credentials": [{"type": "password", "value": "Bench-Passw0rd!2026", "temporary": False}]}
-        for i in range(USERS)]})
+    kc.partial_import(
+        {
+            "ifResourceExists": "SKIP",
+            "users": [
+                {
+                    "username": f"j{10000001 + i}",
+                    "enabled": True,
+                    "firstName": "王明",
+                    "attributes": {"civil_servant_id": [f"J{10000001 + i}"]},
+                    "groups": ["/310116/gaj"],
+                    "realmRoles": ["dept-admin"],
+                }
+                for i in range(USERS)
+            ]
+            + [
+                {
+                    "username": f"bench-password-{i}",
+                    "enabled": True,
+                    "firstName": "基准",
+                    "credentials": [{"type": "password", "value": "Bench-Passw0rd!2026", "temporary": False}],
+                }
+                for i in range(USERS)
+            ],
+        }
+    )
     builtin = next(f for f in kc.flows() if f["alias"] == "direct grant")
-    kc.create_client({"clientId": "bench-password", "publicClient": True,
-                      "directAccessGrantsEnabled": True, "standardFlowEnabled": False,
-                      "authenticationFlowBindingOverrides": {"direct_grant": builtin["id"]}})
+    kc.create_client(
+        {
+            "clientId": "bench-password",
+            "publicClient": True,
+            "directAccessGrantsEnabled": True,
+            "standardFlowEnabled": False,
+            "authenticationFlowBindingOverrides": {"direct_grant": builtin["id"]},
+        }
+    )
     endpoints = OidcEndpoints(https_url, realm_name)
     x509_form = {"grant_type": "password", "client_id": "govops-cli", "scope": "openid"}
     contexts = [tls_context(trust, (root / f"user{i}.crt", root / f"user{i}.key")) for i in range(USERS)]
@@ -146,8 +177,13 @@ def bench_logins(kc: KeycloakAdapter, realm_name: str, https_url: str, root: Pat
     turn = itertools.count()
 
     def pw_form() -> dict[str, str]:
-        return {"grant_type": "password", "client_id": "bench-password", "scope": "openid",
-                "username": f"bench-password-{next(turn) % USERS}", "password": "Bench-Passw0rd!2026"}
+        return {
+            "grant_type": "password",
+            "client_id": "bench-password",
+            "scope": "openid",
+            "username": f"bench-password-{next(turn) % USERS}",
+            "password": "Bench-Passw0rd!2026",
+        }
 
     def timed(send) -> list[float]:  # type: ignore[no-untyped-def]
         for _ in range(5):
@@ -162,8 +198,7 @@ def bench_logins(kc: KeycloakAdapter, realm_name: str, https_url: str, root: Pat
                 raise AssertionError(f"login {i} failed: {r.status_code} {r.text} {events}")
         return out
 
-    fresh = timed(lambda: httpx.post(endpoints.token, data=x509_form, timeout=30,
-                                     verify=contexts[next(turn) % USERS]))
+    fresh = timed(lambda: httpx.post(endpoints.token, data=x509_form, timeout=30, verify=contexts[next(turn) % USERS]))
     keeps = [httpx.Client(verify=ctx, timeout=30) for ctx in contexts]
     try:
         kept = timed(lambda: keeps[next(turn) % USERS].post(endpoints.token, data=x509_form))
@@ -174,21 +209,32 @@ def bench_logins(kc: KeycloakAdapter, realm_name: str, https_url: str, root: Pat
         password = timed(lambda: keep.post(endpoints.token, data=pw_form()))
     x509_new, x509_kept, pw = summary(fresh), summary(kept), summary(password)
     return {
-        "x509_new_connection": x509_new, "x509_keepalive": x509_kept, "password_grant": pw,
+        "x509_new_connection": x509_new,
+        "x509_keepalive": x509_kept,
+        "password_grant": pw,
         "ratio_p50_x509_to_password": round(x509_kept["p50_ms"] / pw["p50_ms"], 2),
         "ratio_p95_x509_to_password": round(x509_kept["p95_ms"] / pw["p95_ms"], 2),
         "ratio_p95_x509_new_connection_to_password": round(x509_new["p95_ms"] / pw["p95_ms"], 2),
-        "goal_p95_ms": 150, "meets_goal": x509_new["p95_ms"] <= 150, "users": USERS,
+        "goal_p95_ms": 150,
+        "meets_goal": x509_new["p95_ms"] <= 150,
+        "users": USERS,
     }
 
 
 def bench_directory(rt: Runtime, kc: KeycloakAdapter, root: Path, users: int) -> dict[str, object]:
-    rows = [{"id": f"B{n:08d}", "name": "张王李赵陈"[n % 5] + "伟芳娜敏静"[n // 5 % 5],
-             "department": ("gaj", "zzb", "cgj", "xzspj", "dsjj")[n % 5],
-             "section": f"{('gaj', 'zzb', 'cgj', 'xzspj', 'dsjj')[n % 5]}-k{n % 3 + 1}",
-             "section_name": f"第{n % 3 + 1}科", "email": f"b{n}@jinshan.gov.cn",
-             "roles": "security-staff" if n % 100 == 0 else "", "status": "active"}
-            for n in range(users)]
+    rows = [
+        {
+            "id": f"B{n:08d}",
+            "name": "张王李赵陈"[n % 5] + "伟芳娜敏静"[n // 5 % 5],
+            "department": ("gaj", "zzb", "cgj", "xzspj", "dsjj")[n % 5],
+            "section": f"{('gaj', 'zzb', 'cgj', 'xzspj', 'dsjj')[n % 5]}-k{n % 3 + 1}",
+            "section_name": f"第{n % 3 + 1}科",
+            "email": f"b{n}@jinshan.gov.cn",
+            "roles": "security-staff" if n % 100 == 0 else "",
+            "status": "active",
+        }
+        for n in range(users)
+    ]
     f = root / "directory.csv"
     directory.write_csv(rows, f)
     parsed = directory.parse(f)
@@ -197,8 +243,12 @@ def bench_directory(rt: Runtime, kc: KeycloakAdapter, root: Path, users: int) ->
         with rt.transaction() as s:
             report = directory.import_directory(s, kc, parsed, actor="bench")
         d = report.as_dict(0)
-        out[label] = {"seconds": d["elapsed_s"], "users_per_second": d["users_per_second"],
-                      "created": d["created"], "changed": d["changed"]}
+        out[label] = {
+            "seconds": d["elapsed_s"],
+            "users_per_second": d["users_per_second"],
+            "created": d["created"],
+            "changed": d["changed"],
+        }
     return out
 
 

@@ -36,33 +36,65 @@ def main() -> None:
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, honestly
 
     key = rsa.generate_private_key(65537, 2048)
-    jwk = {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())),
-           "kid": "k1", "alg": "RS256", "use": "sig"}
+    jwk = {
+        **json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())),
+        "kid": "k1",
+        "alg": "RS256",
+        "use": "sig",
+    }
+
     def make(cache_size: int) -> JwksTokenVerifier:
-        return JwksTokenVerifier(issuer=ISSUER, audience="govops-gateway",
-                                 fetch_keys=lambda: {"keys": [jwk]}, cache_size=cache_size,
-                                 departments=lambda: {"/310116/gaj": "gaj", "/310116/cgj": "cgj"})
+        return JwksTokenVerifier(
+            issuer=ISSUER,
+            audience="govops-gateway",
+            fetch_keys=lambda: {"keys": [jwk]},
+            cache_size=cache_size,
+            departments=lambda: {"/310116/gaj": "gaj", "/310116/cgj": "cgj"},
+        )
+
     now = int(time.time())
-    tokens = [jwt.encode({
-        "iss": ISSUER, "aud": ["govops-gateway", "account"], "sub": f"user-{i}", "typ": "Bearer",
-        "iat": now, "exp": now + 3600, "azp": "govops-cli", "preferred_username": f"j{i:08d}",
-        "realm_access": {"roles": ["dept-admin", "offline_access", "default-roles-civil-servants"]},
-        "groups": ["/310116/gaj/zhian"], "civil_servant_id": f"J{i:08d}",
-        "scope": "openid profile email", "sid": "x" * 36, "jti": f"jti-{i}"},
-        key, algorithm="RS256", headers={"kid": "k1"}) for i in range(args.tokens)]
+    tokens = [
+        jwt.encode(
+            {
+                "iss": ISSUER,
+                "aud": ["govops-gateway", "account"],
+                "sub": f"user-{i}",
+                "typ": "Bearer",
+                "iat": now,
+                "exp": now + 3600,
+                "azp": "govops-cli",
+                "preferred_username": f"j{i:08d}",
+                "realm_access": {"roles": ["dept-admin", "offline_access", "default-roles-civil-servants"]},
+                "groups": ["/310116/gaj/zhian"],
+                "civil_servant_id": f"J{i:08d}",
+                "scope": "openid profile email",
+                "sid": "x" * 36,
+                "jti": f"jti-{i}",
+            },
+            key,
+            algorithm="RS256",
+            headers={"kid": "k1"},
+        )
+        for i in range(args.tokens)
+    ]
     full = _rate(make(0), tokens, args.seconds)  # every token verified in full
     cached = _rate(make(10_000), tokens, args.seconds)  # the same tokens presented again
     result = {
-        "benchmark": "identity_tokens", "algorithm": "RS256", "key_bits": 2048,
+        "benchmark": "identity_tokens",
+        "algorithm": "RS256",
+        "key_bits": 2048,
         "tokens_per_second_per_core": full["per_second"],
         "tokens_per_second_wall": full["wall_per_second"],
         "microseconds_per_token": full["us"],
         "repeat_tokens_per_second_per_core": cached["per_second"],
         "repeat_microseconds_per_token": cached["us"],
         "repeat_tokens_per_second_wall": cached["wall_per_second"],
-        "goal_tokens_per_second": 10000, "meets_goal": full["per_second"] >= 10000,
-        "distinct_tokens": len(tokens), "cpu": platform.processor() or platform.machine(),
-        "loadavg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version(),
+        "goal_tokens_per_second": 10000,
+        "meets_goal": full["per_second"] >= 10000,
+        "distinct_tokens": len(tokens),
+        "cpu": platform.processor() or platform.machine(),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
     }
     verifier = make(10_000)
     if args.gateway:
@@ -82,8 +114,7 @@ def _rate(verifier: JwksTokenVerifier, tokens: list[str], seconds: float) -> dic
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu0
     # Per core = per CPU-second this process got: on a shared machine wall time also counts
     # the time other processes held the core.
-    return {"per_second": round(n / cpu), "us": round(cpu / n * 1e6, 1),
-            "wall_per_second": round(n / elapsed)}
+    return {"per_second": round(n / cpu), "us": round(cpu / n * 1e6, 1), "wall_per_second": round(n / elapsed)}
 
 
 def _through_gateway(verifier: JwksTokenVerifier, tokens: list[str], seconds: float) -> dict[str, float]:
@@ -109,8 +140,7 @@ def _through_gateway(verifier: JwksTokenVerifier, tokens: list[str], seconds: fl
                 assert r.status_code == 200
             n += 50
         elapsed = time.perf_counter() - started
-    return {"gateway_requests_per_second": round(n / elapsed),
-            "gateway_ms_per_request": round(elapsed / n * 1000, 3)}
+    return {"gateway_requests_per_second": round(n / elapsed), "gateway_ms_per_request": round(elapsed / n * 1000, 3)}
 
 
 if __name__ == "__main__":

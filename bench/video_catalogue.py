@@ -56,8 +56,12 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def grid_codes() -> list[str]:
-    return [f"310116{s:03d}{c:03d}G{g:02d}" for s in range(1, STREETS + 1)
-            for c in range(1, COMMUNITIES + 1) for g in range(1, GRIDS + 1)]
+    return [
+        f"310116{s:03d}{c:03d}G{g:02d}"
+        for s in range(1, STREETS + 1)
+        for c in range(1, COMMUNITIES + 1)
+        for g in range(1, GRIDS + 1)
+    ]
 
 
 def camera_id(i: int) -> str:
@@ -73,9 +77,18 @@ def rows(n: int, seed: int = 7) -> Iterator[tuple[Any, ...]]:
     now = datetime.now(UTC).isoformat()
     for i in range(n):
         g = grids[rng.randrange(len(grids))]
-        yield (camera_id(i), f"摄像机{i:07d}", depts[rng.randrange(len(depts))], g,
-               round(30.7 + rng.random() * 0.3, 6), round(121.0 + rng.random() * 0.4, 6),
-               rng.random() < 0.1, STATUSES[rng.randrange(100)], rng.random() < 0.97, now)
+        yield (
+            camera_id(i),
+            f"摄像机{i:07d}",
+            depts[rng.randrange(len(depts))],
+            g,
+            round(30.7 + rng.random() * 0.3, 6),
+            round(121.0 + rng.random() * 0.4, 6),
+            rng.random() < 0.1,
+            STATUSES[rng.randrange(100)],
+            rng.random() < 0.97,
+            now,
+        )
 
 
 def load(rt: Runtime, n: int) -> dict[str, Any]:
@@ -95,26 +108,50 @@ def load(rt: Runtime, n: int) -> dict[str, Any]:
                 s.add(AdminArea(code=cc, name=f"社区{st}-{c}", level="community", parent_code=sc))
                 for g in range(1, GRIDS + 1):
                     lon, lat = 121.0 + (st - 1) * 0.02 + (g - 1) * 0.002, 30.7 + (c - 1) * 0.002
-                    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002],
-                            [lon, lat + 0.002], [lon, lat]]
-                    s.add(AdminArea(code=f"{cc}G{g:02d}", name=f"网格{st}-{c}-{g}", level="grid",
-                                    parent_code=cc, key_place=g == 1,
-                                    geometry={"type": "Polygon", "coordinates": [ring]},
-                                    area_km2=polygon_km2({"type": "Polygon", "coordinates": [ring]})))
+                    ring = [[lon, lat], [lon + 0.002, lat], [lon + 0.002, lat + 0.002], [lon, lat + 0.002], [lon, lat]]
+                    s.add(
+                        AdminArea(
+                            code=f"{cc}G{g:02d}",
+                            name=f"网格{st}-{c}-{g}",
+                            level="grid",
+                            parent_code=cc,
+                            key_place=g == 1,
+                            geometry={"type": "Polygon", "coordinates": [ring]},
+                            area_km2=polygon_km2({"type": "Polygon", "coordinates": [ring]}),
+                        )
+                    )
         s.flush()
         for code, name, kind, parent in PLATFORMS:
             s.add(SharePlatform(code=code, name=name, kind=kind, parent_code=parent))
         s.flush()
         now = datetime.now(UTC)
         for st in (3, 7, 11):
-            s.add(ShareGrant(platform_code="zongzhi", subject_kind="area", subject_id=f"310116{st:03d}",
-                             reason="bench", granted_by="bench", created_at=now))
+            s.add(
+                ShareGrant(
+                    platform_code="zongzhi",
+                    subject_kind="area",
+                    subject_id=f"310116{st:03d}",
+                    reason="bench",
+                    granted_by="bench",
+                    created_at=now,
+                )
+            )
         rng = random.Random(3)
         for i in rng.sample(range(n), min(1000, n)):
-            s.add(ShareGrant(platform_code="zongzhi", subject_kind="camera", subject_id=camera_id(i),
-                             reason="bench", granted_by="bench", created_at=now))
-    cols = ("id, name, department_code, area_code, lat, lon, key_place, status, networked, created_at, "
-            "profiles, capabilities, presets, picture_fault")
+            s.add(
+                ShareGrant(
+                    platform_code="zongzhi",
+                    subject_kind="camera",
+                    subject_id=camera_id(i),
+                    reason="bench",
+                    granted_by="bench",
+                    created_at=now,
+                )
+            )
+    cols = (
+        "id, name, department_code, area_code, lat, lon, key_place, status, networked, created_at, "
+        "profiles, capabilities, presets, picture_fault"
+    )
     dialect = rt.engine.dialect.name
     raw = rt.engine.raw_connection()
     try:
@@ -145,14 +182,19 @@ def load(rt: Runtime, n: int) -> dict[str, Any]:
 # --- the cases ---------------------------------------------------------------------------------
 
 CASES: dict[str, tuple[Principal, CameraFilter]] = {
-    "ops: street + online": (Principal("b", "ops", frozenset({OPS_ENGINEER})),
-                             CameraFilter(area="310116005", status="online")),
-    "ops: one grid": (Principal("b", "ops", frozenset({OPS_ENGINEER})),
-                      CameraFilter(area="310116005003G07")),
-    "综治 staff: shared + online": (Principal("b", "zz", frozenset({SECURITY_STAFF}), platform="zongzhi"),
-                                  CameraFilter(status="online")),
-    "dept admin: key places": (Principal("b", "cgj", frozenset({DEPT_ADMIN}), department="cgj"),
-                               CameraFilter(key_place=True)),
+    "ops: street + online": (
+        Principal("b", "ops", frozenset({OPS_ENGINEER})),
+        CameraFilter(area="310116005", status="online"),
+    ),
+    "ops: one grid": (Principal("b", "ops", frozenset({OPS_ENGINEER})), CameraFilter(area="310116005003G07")),
+    "综治 staff: shared + online": (
+        Principal("b", "zz", frozenset({SECURITY_STAFF}), platform="zongzhi"),
+        CameraFilter(status="online"),
+    ),
+    "dept admin: key places": (
+        Principal("b", "cgj", frozenset({DEPT_ADMIN}), department="cgj"),
+        CameraFilter(key_place=True),
+    ),
 }
 
 
@@ -174,8 +216,13 @@ def capture(rt: Runtime, principal: Principal, f: CameraFilter, after: str) -> l
 
 def orm_page_statement(s: Any, principal: Principal, f: CameraFilter, after: str) -> Any:
     """The reference: the same page as ORM entities, the statement built for every call."""
-    return (camera_query(s, principal, f).where(Camera.id > after).options(load_only(*LIST_COLUMNS))
-            .order_by(Camera.id).limit(LIMIT))
+    return (
+        camera_query(s, principal, f)
+        .where(Camera.id > after)
+        .options(load_only(*LIST_COLUMNS))
+        .order_by(Camera.id)
+        .limit(LIMIT)
+    )
 
 
 def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
@@ -199,7 +246,7 @@ def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
                 list_cameras(s, principal, f, starts[0], LIMIT)
                 list(s.scalars(orm_page_statement(s, principal, f, starts[0])))
                 for i, (after, statements) in enumerate(zip(starts, calls, strict=True)):
-                    for step in ((0, 1) if i % 2 == 0 else (1, 0)):
+                    for step in (0, 1) if i % 2 == 0 else (1, 0):
                         t = time.perf_counter()
                         if step == 0:
                             page = list_cameras(s, principal, f, after, LIMIT)
@@ -222,13 +269,18 @@ def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
             conn.rollback()
         finally:
             conn.close()
-        out[case] = {"p50_ms": pct(api, 50), "p95_ms": pct(api, 95),
-                     "raw_p50_ms": pct(raw, 50), "raw_p95_ms": pct(raw, 95),
-                     "ratio_p50": round(pct(api, 50) / max(pct(raw, 50), 0.01), 2),
-                     "ratio_p95": round(pct(api, 95) / max(pct(raw, 95), 0.01), 2),
-                     "orm_entities_p95_ms": pct(orm, 95),
-                     "statements": len(calls[0]), "page_query_raw_p95_ms": pct(main_only, 95),
-                     "rows_per_page": len(page)}
+        out[case] = {
+            "p50_ms": pct(api, 50),
+            "p95_ms": pct(api, 95),
+            "raw_p50_ms": pct(raw, 50),
+            "raw_p95_ms": pct(raw, 95),
+            "ratio_p50": round(pct(api, 50) / max(pct(raw, 50), 0.01), 2),
+            "ratio_p95": round(pct(api, 95) / max(pct(raw, 95), 0.01), 2),
+            "orm_entities_p95_ms": pct(orm, 95),
+            "statements": len(calls[0]),
+            "page_query_raw_p95_ms": pct(main_only, 95),
+            "rows_per_page": len(page),
+        }
         out[case]["meets_goal"] = out[case]["p95_ms"] <= 50 and out[case]["ratio_p95"] <= 2
     return out
 
@@ -264,8 +316,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
     args = ap.parse_args()
-    result: dict[str, Any] = {"benchmark": "video_catalogue", "cameras": args.cameras, "page": LIMIT,
-                              "runs": args.runs, "goal": "p95 <= 50 ms and <= 2x raw SQL"}
+    result: dict[str, Any] = {
+        "benchmark": "video_catalogue",
+        "cameras": args.cameras,
+        "page": LIMIT,
+        "runs": args.runs,
+        "goal": "p95 <= 50 ms and <= 2x raw SQL",
+    }
     if args.only in (None, "sqlite"):
         result["sqlite"] = run_sqlite(args.cameras, args.runs)
         result["sqlite"]["load_avg_1m"] = round(os.getloadavg()[0], 1)  # p95 of sub-ms calls

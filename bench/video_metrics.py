@@ -44,9 +44,15 @@ def scrape(rt: Runtime, n: int, scrapes: int) -> dict[str, Any]:
         sizes.append(len(r.content))
     series = [ln for ln in body.splitlines() if ln and not ln.startswith("#")]
     video = [ln for ln in series if ln.startswith("govops_video_")]
-    return {**info, "scrape_p50_s": round(statistics.median(times), 3), "scrape_max_s": round(max(times), 3),
-            "bytes": sizes[-1], "series": len(series), "video_series": len(video),
-            "meets_goal": max(times) <= 1.0 and sizes[-1] <= 20 * 2**20}
+    return {
+        **info,
+        "scrape_p50_s": round(statistics.median(times), 3),
+        "scrape_max_s": round(max(times), 3),
+        "bytes": sizes[-1],
+        "series": len(series),
+        "video_series": len(video),
+        "meets_goal": max(times) <= 1.0 and sizes[-1] <= 20 * 2**20,
+    }
 
 
 def main() -> None:
@@ -55,8 +61,7 @@ def main() -> None:
     ap.add_argument("--scrapes", type=int, default=10)
     ap.add_argument("--postgresql", action="store_true", help="Also measure on PostgreSQL.")
     args = ap.parse_args()
-    out: dict[str, Any] = {"benchmark": "video_metrics", "cameras": args.cameras,
-                           "goal": "scrape <= 1 s and <= 20 MB"}
+    out: dict[str, Any] = {"benchmark": "video_metrics", "cameras": args.cameras, "goal": "scrape <= 1 s and <= 20 MB"}
     with tempfile.TemporaryDirectory(prefix="govops-bench-metrics-") as d:
         rt = Runtime.build(load_settings(data_dir=Path(d), environment="test"))
         out["sqlite"] = scrape(rt, args.cameras, args.scrapes)
@@ -67,8 +72,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="govops-bench-metrics-pg-") as d:
             pg = start_postgres(Path(d))
             try:
-                rt = Runtime.build(load_settings(data_dir=Path(d) / "data", environment="test",
-                                                 database_url=pg.url))
+                rt = Runtime.build(load_settings(data_dir=Path(d) / "data", environment="test", database_url=pg.url))
                 out["postgresql"] = scrape(rt, args.cameras, args.scrapes)
                 rt.engine.dispose()
             finally:

@@ -45,9 +45,12 @@ from video.onvif.transport import warm_up
 
 def start_fleet(workdir: Path, count: int, latency_ms: float, password: str) -> tuple[ManagedProcess, list[str]]:
     proc = ManagedProcess(
-        "fake-onvif", [sys.executable, "-m", "tools.lab.fake_onvif", "serve", "--count", str(count),
-                       "--latency-ms", str(latency_ms)],
-        workdir / "fleet.log", env={"FAKE_ONVIF_PASSWORD": password}, cwd=Path(__file__).resolve().parents[1])
+        "fake-onvif",
+        [sys.executable, "-m", "tools.lab.fake_onvif", "serve", "--count", str(count), "--latency-ms", str(latency_ms)],
+        workdir / "fleet.log",
+        env={"FAKE_ONVIF_PASSWORD": password},
+        cwd=Path(__file__).resolve().parents[1],
+    )
     ports: list[int] = []
 
     def ready() -> bool:
@@ -69,9 +72,13 @@ def main() -> None:
     ap.add_argument("--serial-sample", type=int, default=60)
     args = ap.parse_args()
     password = secrets.token_urlsafe(12)
-    result: dict[str, Any] = {"benchmark": "video_onboarding", "devices": args.devices,
-                              "concurrency": args.concurrency, "device_latency_ms": args.latency_ms,
-                              "goal": "500 devices in <= 60 s"}
+    result: dict[str, Any] = {
+        "benchmark": "video_onboarding",
+        "devices": args.devices,
+        "concurrency": args.concurrency,
+        "device_latency_ms": args.latency_ms,
+        "goal": "500 devices in <= 60 s",
+    }
     with tempfile.TemporaryDirectory(prefix="govops-bench-onboard-") as d:
         work = Path(d)
         fleet, addresses = start_fleet(work, args.devices, args.latency_ms, password)
@@ -91,19 +98,33 @@ def main() -> None:
             t0 = time.perf_counter()
             with rt.transaction() as s:
                 report = control.onboard(
-                    s, addresses, user="admin", password=password, placement=Placement(department="gaj"),
-                    box=rt.box, settings=rt.video, actor="bench", concurrency=args.concurrency,
-                    device_timeout_s=60, on_result=on_result)
+                    s,
+                    addresses,
+                    user="admin",
+                    password=password,
+                    placement=Placement(department="gaj"),
+                    box=rt.box,
+                    settings=rt.video,
+                    actor="bench",
+                    concurrency=args.concurrency,
+                    device_timeout_s=60,
+                    on_result=on_result,
+                )
             elapsed = time.perf_counter() - t0
             inspect_s = last_result[0] - t0
             per_device = [r["elapsed_ms"] for r in report["results"]]
-            result.update({
-                "onboarded": report["onboarded"], "failed": report["failed"],
-                "elapsed_s": round(elapsed, 2), "devices_per_s": round(args.devices / elapsed, 1),
-                "inspect_s": round(inspect_s, 2), "store_s": round(elapsed - inspect_s, 2),
-                "per_device_p50_ms": round(statistics.median(per_device), 1),
-                "per_device_p95_ms": round(sorted(per_device)[int(0.95 * (len(per_device) - 1))], 1),
-            })
+            result.update(
+                {
+                    "onboarded": report["onboarded"],
+                    "failed": report["failed"],
+                    "elapsed_s": round(elapsed, 2),
+                    "devices_per_s": round(args.devices / elapsed, 1),
+                    "inspect_s": round(inspect_s, 2),
+                    "store_s": round(elapsed - inspect_s, 2),
+                    "per_device_p50_ms": round(statistics.median(per_device), 1),
+                    "per_device_p95_ms": round(sorted(per_device)[int(0.95 * (len(per_device) - 1))], 1),
+                }
+            )
 
             async def serial() -> list[float]:
                 times = []
@@ -117,15 +138,17 @@ def main() -> None:
 
             serial_times = asyncio.run(serial())
             serial_per_device = statistics.mean(serial_times)
-            result.update({
-                "serial_sample": len(serial_times),
-                "serial_per_device_ms": round(serial_per_device * 1000, 1),
-                "serial_devices_per_s": round(1 / serial_per_device, 1),
-                "serial_extrapolated_s": round(serial_per_device * args.devices, 1),
-                "speedup_vs_serial": round(serial_per_device * args.devices / elapsed, 1),
-                "inspect_speedup_vs_serial": round(serial_per_device * args.devices / inspect_s, 1),
-                "meets_goal": report["onboarded"] == args.devices and elapsed <= 60 * args.devices / 500,
-            })
+            result.update(
+                {
+                    "serial_sample": len(serial_times),
+                    "serial_per_device_ms": round(serial_per_device * 1000, 1),
+                    "serial_devices_per_s": round(1 / serial_per_device, 1),
+                    "serial_extrapolated_s": round(serial_per_device * args.devices, 1),
+                    "speedup_vs_serial": round(serial_per_device * args.devices / elapsed, 1),
+                    "inspect_speedup_vs_serial": round(serial_per_device * args.devices / inspect_s, 1),
+                    "meets_goal": report["onboarded"] == args.devices and elapsed <= 60 * args.devices / 500,
+                }
+            )
             rt.engine.dispose()
         finally:
             fleet.stop()

@@ -56,8 +56,19 @@ def labelled_set(strengths: list[float], seconds: float, seed_offset: int = 0) -
             size = (1920, 1080) if i % 8 == 0 else (1280, 720) if i % 4 == 0 else (640, 360)
             codec = "mpeg4" if i % 3 == 0 else "libx264"
             cap = CAMERA_KBPS[size[0]] if codec == "libx264" and i % 5 == 0 else None
-            specs.append(ClipSpec(condition, scene, strength, size[0], size[1], seconds=seconds,
-                                  seed=seed_offset + i % 12, codec=codec, max_kbps=cap))
+            specs.append(
+                ClipSpec(
+                    condition,
+                    scene,
+                    strength,
+                    size[0],
+                    size[1],
+                    seconds=seconds,
+                    seed=seed_offset + i % 12,
+                    codec=codec,
+                    max_kbps=cap,
+                )
+            )
     return specs
 
 
@@ -65,9 +76,14 @@ def judge(spec: ClipSpec, workdir: str) -> dict[str, Any]:
     clip = write_condition_clip(Path(workdir) / f"{spec.name}.mp4", spec)
     plain = diagnose_source(str(clip))
     with_ref = diagnose_source(str(clip), reference=load_reference(reference_picture(spec)))
-    return {"clip": spec.name, "condition": spec.condition, "expected": spec.expected,
-            "no_reference": plain.codes, "reference": with_ref.codes,
-            "error": plain.error or with_ref.error}
+    return {
+        "clip": spec.name,
+        "condition": spec.condition,
+        "expected": spec.expected,
+        "no_reference": plain.codes,
+        "reference": with_ref.codes,
+        "error": plain.error or with_ref.error,
+    }
 
 
 def score(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
@@ -90,7 +106,9 @@ def score(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
         per_code[code] = {
             "precision": round(tp[code] / p_den, 3) if p_den else None,
             "recall": round(tp[code] / r_den, 3) if r_den else None,
-            "tp": tp[code], "fp": fp[code], "fn": fn[code],
+            "tp": tp[code],
+            "fp": fp[code],
+            "fn": fn[code],
         }
     healthy = [r for r in rows if r["expected"] is None]
     alarms = [r for r in healthy if r[mode]]
@@ -104,8 +122,11 @@ def score(rows: list[dict[str, Any]], mode: str) -> dict[str, Any]:
         "false_alarms_by_condition": dict(Counter(r["condition"] for r in alarms)),
         "false_alarm_codes": dict(Counter(c for r in alarms for c in r[mode])),
         "faulty_exactly_right": round(exact / len(faulty), 3) if faulty else None,
-        "mismatches": [{"clip": r["clip"], "expected": r["expected"], "got": r[mode]}
-                       for r in rows if r[mode] != ([r["expected"]] if r["expected"] else [])],
+        "mismatches": [
+            {"clip": r["clip"], "expected": r["expected"], "got": r[mode]}
+            for r in rows
+            if r[mode] != ([r["expected"]] if r["expected"] else [])
+        ],
     }
 
 
@@ -116,19 +137,22 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=1.0, help="clip length")
     ap.add_argument("--seed-offset", type=int, default=0, help="another set of layouts")
     args = ap.parse_args()
-    specs = labelled_set([float(s) for s in args.strengths.split(",")], args.seconds,
-                         args.seed_offset)
+    specs = labelled_set([float(s) for s in args.strengths.split(",")], args.seconds, args.seed_offset)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="vqd-acc-") as tmp, \
-            ProcessPoolExecutor(args.workers) as pool:
+    with tempfile.TemporaryDirectory(prefix="vqd-acc-") as tmp, ProcessPoolExecutor(args.workers) as pool:
         rows = list(pool.map(judge, specs, [tmp] * len(specs)))
     report = {
         "bench": "vqd_accuracy",
-        "labelled_set": {"clips": len(specs), "conditions": len(CONDITIONS),
-                         "healthy_conditions": list(HEALTHY), "scenes": len(SCENES),
-                         "strengths": args.strengths, "seed_offset": args.seed_offset,
-                         "seconds": args.seconds,
-                         "unreadable": sum(1 for r in rows if r["error"])},
+        "labelled_set": {
+            "clips": len(specs),
+            "conditions": len(CONDITIONS),
+            "healthy_conditions": list(HEALTHY),
+            "scenes": len(SCENES),
+            "strengths": args.strengths,
+            "seed_offset": args.seed_offset,
+            "seconds": args.seconds,
+            "unreadable": sum(1 for r in rows if r["error"]),
+        },
         "with_reference": score(rows, "reference"),
         "without_reference": score(rows, "no_reference"),
         "wall_s": round(time.perf_counter() - started, 1),

@@ -49,8 +49,14 @@ from video.diagnosis.synthetic import ClipSpec, condition_frames, write_frames
 
 RESOLUTIONS = {"720p": (1280, 720), "1080p": (1920, 1080)}
 CAMERA_KBPS = {"720p": 2048, "1080p": 4096}
-MIX = [("healthy", "crossroad", 0.0), ("busy", "market", 0.5), ("blur", "gate", 0.5),
-       ("snow", "road", 0.3), ("static", "plaza", 0.5), ("stripes", "parking", 0.7)]
+MIX = [
+    ("healthy", "crossroad", 0.0),
+    ("busy", "market", 0.5),
+    ("blur", "gate", 0.5),
+    ("snow", "road", 0.3),
+    ("static", "plaza", 0.5),
+    ("stripes", "parking", 0.7),
+]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -84,9 +90,11 @@ def make_clips(tmp: str, count: int, seconds: float) -> dict[str, list[Path]]:
         clips[label] = []
         for i, (condition, scene, strength) in enumerate(MIX[:count]):
             spec = ClipSpec(condition, scene, strength, w, h, fps=25, seconds=seconds, seed=i)
-            clips[label].append(write_frames(Path(tmp) / f"{label}-{spec.name}.mp4",
-                                             condition_frames(spec), fps=25,
-                                             max_kbps=CAMERA_KBPS[label]))
+            clips[label].append(
+                write_frames(
+                    Path(tmp) / f"{label}-{spec.name}.mp4", condition_frames(spec), fps=25, max_kbps=CAMERA_KBPS[label]
+                )
+            )
     return clips
 
 
@@ -118,11 +126,20 @@ def main() -> None:
     load_start = os.getloadavg()
     report: dict[str, Any] = {
         "bench": "vqd_cost",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "pyav": av.__version__, "opencv": cv2.__version__,
-                    "loadavg_at_start": [round(x, 2) for x in load_start]},
-        "clip": {"codec": "libx264 (preset veryfast, crf 23)", "fps": 25, "gop_s": 2,
-                 "max_kbps": CAMERA_KBPS, "seconds": args.seconds},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "pyav": av.__version__,
+            "opencv": cv2.__version__,
+            "loadavg_at_start": [round(x, 2) for x in load_start],
+        },
+        "clip": {
+            "codec": "libx264 (preset veryfast, crf 23)",
+            "fps": 25,
+            "gop_s": 2,
+            "max_kbps": CAMERA_KBPS,
+            "seconds": args.seconds,
+        },
         "goal": {"cpu_ms_per_camera": 120, "diagnoses_per_core_hour": 30_000},
     }
     with tempfile.TemporaryDirectory(prefix="vqd-cost-") as tmp:
@@ -134,12 +151,11 @@ def main() -> None:
         t = Thresholds()
         for label in RESOLUTIONS:
             report[label] = {
-                "diagnose": measure(clips[label], args.runs,
-                                    lambda p: diagnose_source(str(p), thresholds=t)),
+                "diagnose": measure(clips[label], args.runs, lambda p: diagnose_source(str(p), thresholds=t)),
                 # The decoding part alone (open, demux, decode, scale the judged picture).
-                "decode_only_cpu_ms": measure(clips[label], args.runs,
-                                              lambda p: read_source(str(p), t))
-                ["cpu_ms_per_camera"]["mean"],
+                "decode_only_cpu_ms": measure(clips[label], args.runs, lambda p: read_source(str(p), t))[
+                    "cpu_ms_per_camera"
+                ]["mean"],
             }
         report["peak_rss_mib_after_diagnose"] = peak_rss_mib()
         for label in RESOLUTIONS:
@@ -147,7 +163,8 @@ def main() -> None:
             ours = report[label]["diagnose"]
             report[label]["naive_full_decode"] = base
             report[label]["cpu_ratio_naive_over_diagnose"] = round(
-                base["cpu_ms_per_camera"]["mean"] / ours["cpu_ms_per_camera"]["mean"], 1)
+                base["cpu_ms_per_camera"]["mean"] / ours["cpu_ms_per_camera"]["mean"], 1
+            )
             report[label]["meets_goal"] = ours["cpu_ms_per_camera"]["mean"] <= 120
         report["peak_rss_mib_at_end"] = peak_rss_mib()
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -40,8 +40,16 @@ from video.diagnosis.synthetic import ClipSpec, write_condition_clip
 from video.patrol import Patrol, Policy
 from video.patrol.models import DiagnosisRecord
 
-MIX = [("healthy", "crossroad"), ("busy", "market"), ("healthy", "road"), ("dim", "parking"),
-       ("blur", "gate"), ("freeze", "plaza"), ("snow", "road"), ("healthy", "park")]
+MIX = [
+    ("healthy", "crossroad"),
+    ("busy", "market"),
+    ("healthy", "road"),
+    ("dim", "parking"),
+    ("blur", "gate"),
+    ("freeze", "plaza"),
+    ("snow", "road"),
+    ("healthy", "park"),
+]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -62,22 +70,39 @@ def catalogue(rt: Runtime, urls: list[str], n: int) -> list[str]:
         now = datetime.now(UTC)
         for i in range(n):
             cid = f"31011600001320{900000 + i:06d}"
-            s.add(Camera(id=cid, name=f"bench {i}", department_code="gaj", status="unknown",
-                         stream_url=urls[i % len(urls)], created_at=now, profiles=[], capabilities={},
-                         presets=[]))
+            s.add(
+                Camera(
+                    id=cid,
+                    name=f"bench {i}",
+                    department_code="gaj",
+                    status="unknown",
+                    stream_url=urls[i % len(urls)],
+                    created_at=now,
+                    profiles=[],
+                    capabilities={},
+                    presets=[],
+                )
+            )
             ids.append(cid)
     return ids
 
 
 def round_figures(rt: Runtime, report, cameras: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
     with rt.transaction() as s:
-        lat = [r.elapsed_ms or 0.0 for r in s.scalars(
-            select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id))]
-    return {"cameras": cameras, "round_s": round(report.elapsed_s, 2),
-            "cameras_per_s": round(cameras / report.elapsed_s, 2),
-            "latency_ms": {"p50": pct(lat, 50), "p95": pct(lat, 95), "max": pct(lat, 100)},
-            "cpu_ms_per_camera": round(report.cpu_s * 1000 / cameras, 1),
-            "verdicts": report.counts, "timed_out": report.timed_out, "faults": report.faults}
+        lat = [
+            r.elapsed_ms or 0.0
+            for r in s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id))
+        ]
+    return {
+        "cameras": cameras,
+        "round_s": round(report.elapsed_s, 2),
+        "cameras_per_s": round(cameras / report.elapsed_s, 2),
+        "latency_ms": {"p50": pct(lat, 50), "p95": pct(lat, 95), "max": pct(lat, 100)},
+        "cpu_ms_per_camera": round(report.cpu_s * 1000 / cameras, 1),
+        "verdicts": report.counts,
+        "timed_out": report.timed_out,
+        "faults": report.faults,
+    }
 
 
 def main() -> None:
@@ -95,8 +120,9 @@ def main() -> None:
     for i in range(args.mounts):
         cond, scene = MIX[i % len(MIX)]
         # Each RTSP session starts at the file's first keyframe; the patrol reads about a second.
-        specs.append(ClipSpec(cond, scene, 0.6, width=args.width, height=args.height, fps=25, seconds=4,
-                              seed=i, max_kbps=2048))
+        specs.append(
+            ClipSpec(cond, scene, 0.6, width=args.width, height=args.height, fps=25, seconds=4, seed=i, max_kbps=2048)
+        )
     # Clips are made in a child process, so this process's peak RSS is the patrol's own.
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         paths = list(pool.map(write_condition_clip, [work / "clips" / f"{s.name}.mp4" for s in specs], specs))
@@ -115,26 +141,40 @@ def main() -> None:
         baseline = round_figures(rt, base, args.serial)
         server_rss_idle = rss_mib(server.pid)
         peak_server = [server_rss_idle]
-        patrol = Patrol(rt.sessions, rt.box, concurrency=args.concurrency, policy=Policy(), thresholds=t,
-                        camera_timeout_s=60)
+        patrol = Patrol(
+            rt.sessions, rt.box, concurrency=args.concurrency, policy=Policy(), thresholds=t, camera_timeout_s=60
+        )
         report = patrol.run_round(ids, on_result=lambda *_: peak_server.append(rss_mib(server.pid)))
         concurrent = round_figures(rt, report, args.cameras)
     finally:
         server.stop()
-    print(json.dumps({
-        "bench": "vqd_patrol", "resolution": f"{args.width}x{args.height}", "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2), "rtsp_mounts": args.mounts,
-        "in_flight": args.concurrency,
-        "concurrent": concurrent, "serial_baseline": baseline,
-        "throughput_ratio_vs_serial": round(concurrent["cameras_per_s"] / baseline["cameras_per_s"], 2),  # type: ignore[operator]
-        "patrol_peak_rss_mib": round(report.peak_rss_mib, 1),
-        "patrol_rss_before_rounds_mib": round(rss_before, 1),
-        "rtsp_server_peak_rss_mib": round(max(peak_server), 1),
-        "goal": {"in_flight": 200, "rss_mib_below": 1024,
-                 "met": args.concurrency >= 200 and report.peak_rss_mib < 1024 and report.timed_out == 0},
-        "latency_p50_ratio_vs_serial": round(
-            concurrent["latency_ms"]["p50"] / max(1.0, baseline["latency_ms"]["p50"]), 2),  # type: ignore[index]
-    }, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "bench": "vqd_patrol",
+                "resolution": f"{args.width}x{args.height}",
+                "cpus": os.cpu_count(),
+                "load_avg_1m": round(os.getloadavg()[0], 2),
+                "rtsp_mounts": args.mounts,
+                "in_flight": args.concurrency,
+                "concurrent": concurrent,
+                "serial_baseline": baseline,
+                "throughput_ratio_vs_serial": round(concurrent["cameras_per_s"] / baseline["cameras_per_s"], 2),  # type: ignore[operator]
+                "patrol_peak_rss_mib": round(report.peak_rss_mib, 1),
+                "patrol_rss_before_rounds_mib": round(rss_before, 1),
+                "rtsp_server_peak_rss_mib": round(max(peak_server), 1),
+                "goal": {
+                    "in_flight": 200,
+                    "rss_mib_below": 1024,
+                    "met": args.concurrency >= 200 and report.peak_rss_mib < 1024 and report.timed_out == 0,
+                },
+                "latency_p50_ratio_vs_serial": round(
+                    concurrent["latency_ms"]["p50"] / max(1.0, baseline["latency_ms"]["p50"]), 2
+                ),  # type: ignore[index]
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

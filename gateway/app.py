@@ -15,8 +15,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import LocalLogin
 from gateway.routes import (
-    audit, cameras, cloud, console, diagnosis_console, health, video_catalogue, video_console,
-    video_diagnosis, video_onvif,
+    audit,
+    cameras,
+    cloud,
+    console,
+    diagnosis_console,
+    health,
+    video_catalogue,
+    video_console,
+    video_diagnosis,
+    video_onvif,
 )
 from gateway.routes import identity as identity_routes
 from gateway.runtime import Runtime
@@ -32,7 +40,8 @@ STATIC = Path(__file__).with_name("static")
 def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None = None) -> FastAPI:
     runtime = runtime or Runtime.build()
     app = FastAPI(
-        title="govops", version="0.1.0",
+        title="govops",
+        version="0.1.0",
         description="E-government infrastructure: cloud tenants, unified identity, Sharp Eyes video, O&M",
     )
     app.state.runtime = runtime
@@ -43,10 +52,12 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
 
     registry = CollectorRegistry(auto_describe=True)
     app.state.registry = registry
-    requests = Counter("govops_http_requests", "HTTP requests by route and status",
-                       ["method", "route", "status"], registry=registry)
-    latency = Histogram("govops_http_request_seconds", "HTTP request latency by route",
-                        ["method", "route"], registry=registry)
+    requests = Counter(
+        "govops_http_requests", "HTTP requests by route and status", ["method", "route", "status"], registry=registry
+    )
+    latency = Histogram(
+        "govops_http_request_seconds", "HTTP request latency by route", ["method", "route"], registry=registry
+    )
     registry.register(CatalogueCollector(runtime.sessions))
     registry.register(VideoCoverageCollector(runtime.sessions, runtime.video))
     registry.register(PatrolCollector(runtime.sessions, runtime.video))
@@ -74,24 +85,33 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"error": "validation_failed", "message": "the request is not valid",
-                             "details": errors}, status_code=422)
+        return JSONResponse(
+            {"error": "validation_failed", "message": "the request is not valid", "details": errors}, status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return JSONResponse({"error": "http_error", "message": str(exc.detail)},
-                            status_code=exc.status_code)
+        return JSONResponse({"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log(logger, "unexpected error", logging.ERROR, path=request.url.path,
-            error=exc.__class__.__name__)
-        return JSONResponse({"error": "internal_error",
-                             "message": "an internal error occurred; it has been logged"},
-                            status_code=500)
+        log(logger, "unexpected error", logging.ERROR, path=request.url.path, error=exc.__class__.__name__)
+        return JSONResponse(
+            {"error": "internal_error", "message": "an internal error occurred; it has been logged"}, status_code=500
+        )
 
-    for module in (health, cameras, video_onvif, video_catalogue, video_diagnosis, audit, cloud,
-                   console, video_console, diagnosis_console):
+    for module in (
+        health,
+        cameras,
+        video_onvif,
+        video_catalogue,
+        video_diagnosis,
+        audit,
+        cloud,
+        console,
+        video_console,
+        diagnosis_console,
+    ):
         app.include_router(module.router)
     app.include_router(identity_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -74,8 +74,10 @@ def authenticate(request: Request) -> Principal:
     if header.lower().startswith("bearer "):
         verifier: TokenVerifier | None = getattr(state, "token_verifier", None)
         if verifier is None:
-            raise Unauthenticated("bearer tokens are not accepted: no identity provider is configured",
-                                  hint="set GOVOPS_KEYCLOAK_URL, or use the local login URL")
+            raise Unauthenticated(
+                "bearer tokens are not accepted: no identity provider is configured",
+                hint="set GOVOPS_KEYCLOAK_URL, or use the local login URL",
+            )
         return verifier.verify(header[7:].strip())
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:

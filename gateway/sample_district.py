@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.org import Department
-from video.catalogue.models import AdminArea, Camera, SharePlatform, ShareGrant
+from video.catalogue.models import AdminArea, Camera, ShareGrant, SharePlatform
 from video.clips import write_clip
 from video.gbt28181 import make as gb_code
 
@@ -69,23 +69,53 @@ def _km2(size_deg: float, lat: float) -> float:
 
 
 def areas() -> list[AdminArea]:
-    out = [AdminArea(code=DISTRICT[0], name=DISTRICT[1], level="district", parent_code=None,
-                     geometry=_square(121.0, 30.68, 0.4), area_km2=586.05)]
+    out = [
+        AdminArea(
+            code=DISTRICT[0],
+            name=DISTRICT[1],
+            level="district",
+            parent_code=None,
+            geometry=_square(121.0, 30.68, 0.4),
+            area_km2=586.05,
+        )
+    ]
     for street_code, street, (lon, lat), communities in STREETS:
-        out.append(AdminArea(code=street_code, name=street, level="street", parent_code=DISTRICT[0],
-                             geometry=_square(lon, lat, 4 * GRID_DEG), area_km2=_km2(4 * GRID_DEG, lat)))
+        out.append(
+            AdminArea(
+                code=street_code,
+                name=street,
+                level="street",
+                parent_code=DISTRICT[0],
+                geometry=_square(lon, lat, 4 * GRID_DEG),
+                area_km2=_km2(4 * GRID_DEG, lat),
+            )
+        )
         for ci, community in enumerate(communities):
             ccode = f"{street_code}{ci + 1:03d}"
             clon = lon + ci * 2 * GRID_DEG
-            out.append(AdminArea(code=ccode, name=f"{community}社区", level="community",
-                                 parent_code=street_code, geometry=_square(clon, lat, 2 * GRID_DEG),
-                                 area_km2=_km2(2 * GRID_DEG, lat)))
+            out.append(
+                AdminArea(
+                    code=ccode,
+                    name=f"{community}社区",
+                    level="community",
+                    parent_code=street_code,
+                    geometry=_square(clon, lat, 2 * GRID_DEG),
+                    area_km2=_km2(2 * GRID_DEG, lat),
+                )
+            )
             for gi in range(2):
                 grid_index = sum(1 for a in out if a.level == "grid")
-                out.append(AdminArea(
-                    code=f"{ccode}G{gi + 1:02d}", name=f"{community}第{gi + 1}网格", level="grid",
-                    parent_code=ccode, geometry=_square(clon + gi * GRID_DEG, lat, GRID_DEG),
-                    area_km2=_km2(GRID_DEG, lat), key_place=grid_index in KEY_GRIDS))
+                out.append(
+                    AdminArea(
+                        code=f"{ccode}G{gi + 1:02d}",
+                        name=f"{community}第{gi + 1}网格",
+                        level="grid",
+                        parent_code=ccode,
+                        geometry=_square(clon + gi * GRID_DEG, lat, GRID_DEG),
+                        area_km2=_km2(GRID_DEG, lat),
+                        key_place=grid_index in KEY_GRIDS,
+                    )
+                )
     return out
 
 
@@ -122,17 +152,37 @@ def load(session: Session, clips_dir: Path, actor: str = "system") -> dict[str, 
             continue
         grid = grid_list[grid_i]
         ring = grid.geometry["coordinates"][0] if grid.geometry else [[0, 0], [0, 0], [0, 0]]
-        session.add(Camera(
-            id=cam_id, name=name, department_code=dept, area_code=grid.code,
-            lat=round((ring[0][1] + ring[2][1]) / 2, 6), lon=round((ring[0][0] + ring[2][0]) / 2, 6),
-            key_place=key, stream_url=str(clip), status="online", networked=True,
-            manufacturer="govops", model="sample clip", created_at=now, last_seen=now, profiles=[],
-        ))
+        session.add(
+            Camera(
+                id=cam_id,
+                name=name,
+                department_code=dept,
+                area_code=grid.code,
+                lat=round((ring[0][1] + ring[2][1]) / 2, 6),
+                lon=round((ring[0][0] + ring[2][0]) / 2, 6),
+                key_place=key,
+                stream_url=str(clip),
+                status="online",
+                networked=True,
+                manufacturer="govops",
+                model="sample clip",
+                created_at=now,
+                last_seen=now,
+                profiles=[],
+            )
+        )
         for platform in shared:
-            session.add(ShareGrant(platform_code=platform, subject_kind="camera", subject_id=cam_id,
-                                   reason="示例共享 (sample district)", granted_by=actor, created_at=now))
+            session.add(
+                ShareGrant(
+                    platform_code=platform,
+                    subject_kind="camera",
+                    subject_id=cam_id,
+                    reason="示例共享 (sample district)",
+                    granted_by=actor,
+                    created_at=now,
+                )
+            )
         added["cameras"] += 1
     if any(added.values()):
-        audit.append(session, actor=actor, action="sample_district.load", target=DISTRICT[0],
-                     detail=added)
+        audit.append(session, actor=actor, action="sample_district.load", target=DISTRICT[0], detail=added)
     return added

@@ -35,9 +35,14 @@ class Alert(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "fingerprint": self.fingerprint, "source": self.source,
-            "severity": self.severity, "summary": self.summary, "labels": self.labels,
-            "status": self.status, "starts_at": self.starts_at.isoformat(),
+            "id": self.id,
+            "fingerprint": self.fingerprint,
+            "source": self.source,
+            "severity": self.severity,
+            "summary": self.summary,
+            "labels": self.labels,
+            "status": self.status,
+            "starts_at": self.starts_at.isoformat(),
             "last_seen": self.last_seen.isoformat(),
             "ends_at": self.ends_at.isoformat() if self.ends_at else None,
             "acknowledged_by": self.acknowledged_by,
@@ -45,20 +50,33 @@ class Alert(Base):
 
 
 def open_alert(session: Session, fingerprint: str) -> Alert | None:
-    return session.scalar(
-        select(Alert).where(Alert.fingerprint == fingerprint, Alert.status == "firing").limit(1)
-    )
+    return session.scalar(select(Alert).where(Alert.fingerprint == fingerprint, Alert.status == "firing").limit(1))
 
 
-def raise_alert(session: Session, *, fingerprint: str, source: str, summary: str,
-                severity: str = "warning", labels: dict[str, Any] | None = None) -> Alert:
+def raise_alert(
+    session: Session,
+    *,
+    fingerprint: str,
+    source: str,
+    summary: str,
+    severity: str = "warning",
+    labels: dict[str, Any] | None = None,
+) -> Alert:
     if severity not in SEVERITIES:
         raise ValueError(f"severity must be one of {SEVERITIES}")
     now = datetime.now(UTC)
     alert = open_alert(session, fingerprint)
     if alert is None:
-        alert = Alert(fingerprint=fingerprint, source=source, severity=severity, summary=summary,
-                      labels=labels or {}, status="firing", starts_at=now, last_seen=now)
+        alert = Alert(
+            fingerprint=fingerprint,
+            source=source,
+            severity=severity,
+            summary=summary,
+            labels=labels or {},
+            status="firing",
+            starts_at=now,
+            last_seen=now,
+        )
         session.add(alert)
     else:
         alert.last_seen = now

@@ -39,9 +39,15 @@ class AuditRecord(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "at": self.at.isoformat(), "actor": self.actor, "action": self.action,
-            "target": self.target, "result": self.result, "detail": self.detail,
-            "prev_hash": self.prev_hash, "hash": self.hash,
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "result": self.result,
+            "detail": self.detail,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
         }
 
 
@@ -50,12 +56,14 @@ def _as_utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def record_hash(prev_hash: str, at: datetime, actor: str, action: str, target: str, result: str,
-                detail: dict[str, Any]) -> str:
+def record_hash(
+    prev_hash: str, at: datetime, actor: str, action: str, target: str, result: str, detail: dict[str, Any]
+) -> str:
     canonical = json.dumps(
-        [prev_hash, _as_utc(at).isoformat(timespec="microseconds"), actor, action, target,
-         result, detail],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+        [prev_hash, _as_utc(at).isoformat(timespec="microseconds"), actor, action, target, result, detail],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -65,8 +73,16 @@ def _tail_hash(session: Session) -> str:
     return last or GENESIS
 
 
-def append(session: Session, *, actor: str, action: str, target: str, result: str = "success",
-           detail: dict[str, Any] | None = None, retries: int = 5) -> AuditRecord:
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    result: str = "success",
+    detail: dict[str, Any] | None = None,
+    retries: int = 5,
+) -> AuditRecord:
     """Append one record inside the caller's transaction (it commits with the change it audits)."""
     if result not in RESULTS:
         raise ValueError(f"audit result must be one of {RESULTS}")
@@ -75,8 +91,14 @@ def append(session: Session, *, actor: str, action: str, target: str, result: st
         at = datetime.now(UTC)
         prev = _tail_hash(session)
         record = AuditRecord(
-            at=at, actor=actor, action=action, target=target, result=result, detail=detail,
-            prev_hash=prev, hash=record_hash(prev, at, actor, action, target, result, detail),
+            at=at,
+            actor=actor,
+            action=action,
+            target=target,
+            result=result,
+            detail=detail,
+            prev_hash=prev,
+            hash=record_hash(prev, at, actor, action, target, result, detail),
         )
         try:
             with session.begin_nested():
@@ -96,8 +118,7 @@ class ChainReport:
     reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "records": self.records, "first_bad_id": self.first_bad_id,
-                "reason": self.reason}
+        return {"ok": self.ok, "records": self.records, "first_bad_id": self.first_bad_id, "reason": self.reason}
 
 
 def verify(session: Session, batch: int = 5000) -> ChainReport:

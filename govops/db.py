@@ -63,8 +63,7 @@ def make_engine(settings: Settings) -> Engine:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise ConfigError(
-            f"GOVOPS_DATABASE_URL is not a usable database URL ({exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0]})",
+            f"GOVOPS_DATABASE_URL is not a usable database URL ({exc.__class__.__name__}: {str(exc).splitlines()[0]})",
             hint="use sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB",
         ) from None
     return engine

@@ -8,9 +8,7 @@ import sys
 from typing import Any
 
 SECRET_KEYS = re.compile(r"(password|passwd|secret|token|authorization|api_key|private_key)", re.I)
-_PAIR = re.compile(
-    r"((?:password|passwd|secret|token|authorization|api_key|client_secret)\s*[=:]\s*)([^\s,&;]+)", re.I
-)
+_PAIR = re.compile(r"((?:password|passwd|secret|token|authorization|api_key|client_secret)\s*[=:]\s*)([^\s,&;]+)", re.I)
 _URL_CREDS = re.compile(r"(\w+://[^:/\s]+:)([^@/\s]+)(@)")
 
 

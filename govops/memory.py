@@ -32,7 +32,13 @@ def tune_for_threads(arenas: int = 2, mmap_threshold: int = 128 * 1024) -> bool:
     if mallopt is None:
         log.info("malloc tuning skipped: no glibc mallopt")
         return False
-    ok = all(mallopt(param, value) == 1 for param, value in (
-        (M_ARENA_MAX, arenas), (M_MMAP_THRESHOLD, mmap_threshold), (M_TRIM_THRESHOLD, mmap_threshold)))
+    ok = all(
+        mallopt(param, value) == 1
+        for param, value in (
+            (M_ARENA_MAX, arenas),
+            (M_MMAP_THRESHOLD, mmap_threshold),
+            (M_TRIM_THRESHOLD, mmap_threshold),
+        )
+    )
     _done = ok
     return ok

@@ -33,7 +33,8 @@ class Principal:
 
 
 LOCAL_ADMIN = Principal(
-    subject="local-admin", name="本机管理员 (local admin)",
+    subject="local-admin",
+    name="本机管理员 (local admin)",
     roles=frozenset({OPS_ENGINEER, SEC_ADMIN, AUDITOR}),
 )
 SYSTEM = Principal(subject="system", name="govops", roles=frozenset({OPS_ENGINEER}))

@@ -42,7 +42,7 @@ class SecretBox:
         if not token.startswith(PREFIX):
             raise GovopsError("stored secret is not encrypted", hint="re-enter the secret")
         try:
-            return self._fernet.decrypt(token[len(PREFIX):].encode()).decode()
+            return self._fernet.decrypt(token[len(PREFIX) :].encode()).decode()
         except InvalidToken:
             raise GovopsError(
                 "stored secret cannot be decrypted with the configured key",
@@ -50,7 +50,7 @@ class SecretBox:
             ) from None
 
     def rotate(self, token: str) -> str:
-        return PREFIX + self._fernet.rotate(token[len(PREFIX):].encode()).decode()
+        return PREFIX + self._fernet.rotate(token[len(PREFIX) :].encode()).decode()
 
 
 def load_or_create_key_file(path: Path) -> bytes:

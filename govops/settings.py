@@ -60,9 +60,7 @@ class Settings(BaseSettings):
             for name in ("secret_key", "metrics_token"):
                 value = getattr(self, name)
                 if value is not None and value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
-                    raise ValueError(
-                        f"GOVOPS_{name.upper()} is a placeholder; set a real secret in production"
-                    )
+                    raise ValueError(f"GOVOPS_{name.upper()} is a placeholder; set a real secret in production")
             if self.secret_key is None:
                 raise ValueError("GOVOPS_SECRET_KEY must be set in production (a Fernet key)")
         return self

@@ -72,11 +72,9 @@ def _is_loopback(host: str) -> bool:
 def validate_home_url(url: str) -> str:
     parts = urlsplit(url.strip())
     if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationFailed(f"home URL {url!r} is not an http(s) URL",
-                               hint="e.g. https://app.gaj.jinshan.gov.cn/")
+        raise ValidationFailed(f"home URL {url!r} is not an http(s) URL", hint="e.g. https://app.gaj.jinshan.gov.cn/")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValidationFailed(f"home URL {url!r} must use https",
-                               hint="plain http is allowed only for localhost")
+        raise ValidationFailed(f"home URL {url!r} must use https", hint="plain http is allowed only for localhost")
     if "*" in url:
         raise ValidationFailed("the home URL cannot contain a wildcard")
     return url.strip()
@@ -98,22 +96,30 @@ def validate_redirect_uris(uris: list[str], home_url: str) -> list[str]:
         parts = urlsplit(uri)
         host = (parts.hostname or "").lower()
         if parts.scheme not in ("https", "http") or not host:
-            raise ValidationFailed(f"redirect URI {uri!r} must be an https URL",
-                                   hint="custom schemes and relative URIs are not accepted")
+            raise ValidationFailed(
+                f"redirect URI {uri!r} must be an https URL", hint="custom schemes and relative URIs are not accepted"
+            )
         if parts.scheme == "http" and not _is_loopback(host):
-            raise ValidationFailed(f"redirect URI {uri!r} must use https",
-                                   hint="plain http is allowed only for localhost")
+            raise ValidationFailed(
+                f"redirect URI {uri!r} must use https", hint="plain http is allowed only for localhost"
+            )
         if parts.fragment or "#" in uri:
             raise ValidationFailed(f"redirect URI {uri!r} must not have a fragment")
         if parts.username or parts.password or "@" in parts.netloc:
             raise ValidationFailed(f"redirect URI {uri!r} must not carry credentials")
         if "*" in uri:
-            wildcard_ok = (uri.endswith("/*") and uri.count("*") == 1 and "*" not in parts.netloc
-                           and not parts.query and host == own_host)
+            wildcard_ok = (
+                uri.endswith("/*")
+                and uri.count("*") == 1
+                and "*" not in parts.netloc
+                and not parts.query
+                and host == own_host
+            )
             if not wildcard_ok:
                 raise ValidationFailed(
                     f"redirect URI {uri!r} uses a wildcard outside the app's own host",
-                    hint=f"a wildcard may only end a path on {own_host}, e.g. https://{own_host}/*")
+                    hint=f"a wildcard may only end a path on {own_host}, e.g. https://{own_host}/*",
+                )
         out.append(uri)
     return sorted(set(out), key=out.index)
 
@@ -136,8 +142,9 @@ def get_app(session: Session, principal: Principal, app_id: int) -> DepartmentAp
     return app
 
 
-def list_apps(session: Session, principal: Principal, *, status: str | None = None,
-              department: str | None = None) -> list[DepartmentApp]:
+def list_apps(
+    session: Session, principal: Principal, *, status: str | None = None, department: str | None = None
+) -> list[DepartmentApp]:
     stmt = select(DepartmentApp).order_by(DepartmentApp.id)
     if not principal.has(OPS_ENGINEER):
         if not (principal.has(DEPT_ADMIN) and principal.department):
@@ -151,10 +158,11 @@ def list_apps(session: Session, principal: Principal, *, status: str | None = No
 
 
 def request_app(session: Session, principal: Principal, req: AppRequest) -> DepartmentApp:
-    if not principal.has(OPS_ENGINEER) and not (
-            principal.has(DEPT_ADMIN) and principal.department == req.department):
-        raise PermissionDenied("a department admin may request apps for their own department only",
-                               hint=f"your department is {principal.department or 'not set'}")
+    if not principal.has(OPS_ENGINEER) and not (principal.has(DEPT_ADMIN) and principal.department == req.department):
+        raise PermissionDenied(
+            "a department admin may request apps for their own department only",
+            hint=f"your department is {principal.department or 'not set'}",
+        )
     dept = session.get(Department, req.department)
     if dept is None:
         raise ValidationFailed(f"unknown department {req.department!r}")
@@ -180,28 +188,44 @@ def request_app(session: Session, principal: Principal, req: AppRequest) -> Depa
     if not client_id.startswith(f"{dept.code}-"):
         client_id = f"{dept.code}-{client_id}"
     if not CLIENT_ID_PATTERN.match(client_id):
-        raise ValidationFailed(f"client ID {client_id!r} must be 3-63 lower-case letters, digits or -",
-                               hint="pass client_id explicitly, e.g. gaj-case-portal")
+        raise ValidationFailed(
+            f"client ID {client_id!r} must be 3-63 lower-case letters, digits or -",
+            hint="pass client_id explicitly, e.g. gaj-case-portal",
+        )
     if session.scalar(select(DepartmentApp.id).where(DepartmentApp.client_id == client_id)):
         raise Conflict(f"client ID {client_id} is taken", hint="choose another client_id")
     app = DepartmentApp(
-        client_id=client_id, name=name, department_code=dept.code,
-        description=req.description.strip()[:1000], home_url=home, redirect_uris=uris,
-        roles=roles, department_roles=list(dept_roles), status="requested",
-        requested_by=principal.subject, requested_at=datetime.now(UTC), secret_pending=False,
-        secret_version=0)
+        client_id=client_id,
+        name=name,
+        department_code=dept.code,
+        description=req.description.strip()[:1000],
+        home_url=home,
+        redirect_uris=uris,
+        roles=roles,
+        department_roles=list(dept_roles),
+        status="requested",
+        requested_by=principal.subject,
+        requested_at=datetime.now(UTC),
+        secret_pending=False,
+        secret_version=0,
+    )
     session.add(app)
     session.flush()
-    audit.append(session, actor=principal.subject, action="apps.request", target=client_id,
-                 detail={"app": app.id, "department": dept.code, "redirect_uris": uris,
-                         "roles": names})
+    audit.append(
+        session,
+        actor=principal.subject,
+        action="apps.request",
+        target=client_id,
+        detail={"app": app.id, "department": dept.code, "redirect_uris": uris, "roles": names},
+    )
     return app
 
 
 def _pending(app: DepartmentApp) -> None:
     if app.status != "requested":
-        raise Conflict(f"app {app.id} was already {app.status}",
-                       hint="a decision is final; file a new request to change it")
+        raise Conflict(
+            f"app {app.id} was already {app.status}", hint="a decision is final; file a new request to change it"
+        )
 
 
 def reject_app(session: Session, principal: Principal, app_id: int, note: str) -> DepartmentApp:
@@ -212,26 +236,46 @@ def reject_app(session: Session, principal: Principal, app_id: int, note: str) -
         raise ValidationFailed("say why the request is rejected", hint="pass a reason")
     app.status, app.decided_by, app.decided_at = "rejected", principal.subject, datetime.now(UTC)
     app.decision_note = note[:1000]
-    audit.append(session, actor=principal.subject, action="apps.reject", target=app.client_id,
-                 detail={"app": app.id, "note": app.decision_note})
+    audit.append(
+        session,
+        actor=principal.subject,
+        action="apps.reject",
+        target=app.client_id,
+        detail={"app": app.id, "note": app.decision_note},
+    )
     return app
 
 
 def client_representation(app: DepartmentApp) -> dict[str, Any]:
     return {
-        "clientId": app.client_id, "name": app.name, "description": app.description,
-        "enabled": True, "protocol": "openid-connect", "publicClient": False,
-        "clientAuthenticatorType": "client-secret", "standardFlowEnabled": True,
-        "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
-        "serviceAccountsEnabled": False, "frontchannelLogout": True, "rootUrl": "",
-        "baseUrl": app.home_url, "redirectUris": list(app.redirect_uris), "webOrigins": ["+"],
-        "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+",
-                       APP_ATTRIBUTE: str(app.id), "govops.department": app.department_code},
+        "clientId": app.client_id,
+        "name": app.name,
+        "description": app.description,
+        "enabled": True,
+        "protocol": "openid-connect",
+        "publicClient": False,
+        "clientAuthenticatorType": "client-secret",
+        "standardFlowEnabled": True,
+        "implicitFlowEnabled": False,
+        "directAccessGrantsEnabled": False,
+        "serviceAccountsEnabled": False,
+        "frontchannelLogout": True,
+        "rootUrl": "",
+        "baseUrl": app.home_url,
+        "redirectUris": list(app.redirect_uris),
+        "webOrigins": ["+"],
+        "attributes": {
+            "pkce.code.challenge.method": "S256",
+            "post.logout.redirect.uris": "+",
+            APP_ATTRIBUTE: str(app.id),
+            "govops.department": app.department_code,
+        },
     }
 
 
-def approve_app(session: Session, principal: Principal, app_id: int, kc: KeycloakAdapter,
-                box: SecretBox, note: str = "") -> DepartmentApp:
+def approve_app(
+    session: Session, principal: Principal, app_id: int, kc: KeycloakAdapter, box: SecretBox, note: str = ""
+) -> DepartmentApp:
     app = get_app(session, principal, app_id)
     _pending(app)
     dept = session.get(Department, app.department_code)
@@ -240,8 +284,10 @@ def approve_app(session: Session, principal: Principal, app_id: int, kc: Keycloa
     existing = kc.find_client(app.client_id)
     if existing is not None:
         if (existing.get("attributes") or {}).get(APP_ATTRIBUTE) != str(app.id):
-            raise Conflict(f"Keycloak already has a client {app.client_id} that is not this app",
-                           hint="reject this request and ask for another client_id")
+            raise Conflict(
+                f"Keycloak already has a client {app.client_id} that is not this app",
+                hint="reject this request and ask for another client_id",
+            )
         uuid = existing["id"]
         kc.update_client(uuid, {**existing, **rep})
     else:
@@ -257,11 +303,12 @@ def approve_app(session: Session, principal: Principal, app_id: int, kc: Keycloa
     if app.department_roles:
         group = kc.call("GET", f"group-by-path/{dept.sso_group.lstrip('/')}", missing_ok=True)
         if group is None:
-            raise NotFound(f"the department group {dept.sso_group} is not in Keycloak",
-                           hint="run `govops identity apply` (or a directory import) first")
+            raise NotFound(
+                f"the department group {dept.sso_group} is not in Keycloak",
+                hint="run `govops identity apply` (or a directory import) first",
+            )
         mapped = {r["name"] for r in kc.group_client_roles(group["id"], uuid)}
-        wanted = [r for r in kc.client_roles(uuid)
-                  if r["name"] in app.department_roles and r["name"] not in mapped]
+        wanted = [r for r in kc.client_roles(uuid) if r["name"] in app.department_roles and r["name"] not in mapped]
         if wanted:
             kc.assign_group_client_roles(group["id"], uuid, wanted)
     secret = kc.client_secret(uuid)
@@ -269,10 +316,18 @@ def approve_app(session: Session, principal: Principal, app_id: int, kc: Keycloa
     app.decision_note = note.strip()[:1000] or None
     app.keycloak_id = uuid
     _seal(app, box, secret)
-    audit.append(session, actor=principal.subject, action="apps.approve", target=app.client_id,
-                 detail={"app": app.id, "department": app.department_code,
-                         "department_roles": list(app.department_roles),
-                         "secret_version": app.secret_version})
+    audit.append(
+        session,
+        actor=principal.subject,
+        action="apps.approve",
+        target=app.client_id,
+        detail={
+            "app": app.id,
+            "department": app.department_code,
+            "department_roles": list(app.department_roles),
+            "secret_version": app.secret_version,
+        },
+    )
     return app
 
 
@@ -287,21 +342,28 @@ def _owner(principal: Principal, app: DepartmentApp) -> None:
     if not (principal.has(DEPT_ADMIN) and principal.department == app.department_code):
         raise PermissionDenied(
             "only an admin of the app's department may collect its secret",
-            hint="ops engineers approve and rotate, but never see a department's secret")
+            hint="ops engineers approve and rotate, but never see a department's secret",
+        )
 
 
-def collect_secret(session: Session, principal: Principal, app_id: int, box: SecretBox, *,
-                   local_operator: bool = False) -> dict[str, Any]:
+def collect_secret(
+    session: Session, principal: Principal, app_id: int, box: SecretBox, *, local_operator: bool = False
+) -> dict[str, Any]:
     """The secret, exactly once per version. `local_operator` is the CLI on the gateway host.
 
     The pickup is one conditional UPDATE issued before anything is read, so two concurrent
     pickups cannot both win (and SQLite never upgrades a stale read snapshot)."""
-    stmt = (update(DepartmentApp)
-            .where(DepartmentApp.id == app_id, DepartmentApp.status == "approved",
-                   DepartmentApp.secret_pending.is_(True), DepartmentApp.secret_enc.is_not(None))
-            .values(secret_pending=False)
-            .returning(DepartmentApp.secret_enc, DepartmentApp.secret_version,
-                       DepartmentApp.client_id))
+    stmt = (
+        update(DepartmentApp)
+        .where(
+            DepartmentApp.id == app_id,
+            DepartmentApp.status == "approved",
+            DepartmentApp.secret_pending.is_(True),
+            DepartmentApp.secret_enc.is_not(None),
+        )
+        .values(secret_pending=False)
+        .returning(DepartmentApp.secret_enc, DepartmentApp.secret_version, DepartmentApp.client_id)
+    )
     if not local_operator:
         if not (principal.has(DEPT_ADMIN) and principal.department):
             _owner(principal, get_app(session, principal, app_id))  # 404, else 403
@@ -313,22 +375,39 @@ def collect_secret(session: Session, principal: Principal, app_id: int, box: Sec
             _owner(principal, app)
         if app.status != "approved":
             raise Conflict(f"app {app.id} is {app.status}; there is no secret")
-        raise Conflict(f"the secret of {app.client_id} was already collected",
-                       hint="rotate it to get a new one (`govops apps rotate-secret`)")
+        raise Conflict(
+            f"the secret of {app.client_id} was already collected",
+            hint="rotate it to get a new one (`govops apps rotate-secret`)",
+        )
     secret_enc, version, client_id = won
-    audit.append(session, actor=principal.subject, action="apps.collect_secret",
-                 target=client_id, detail={"app": app_id, "secret_version": version})
-    return {"client_id": client_id, "client_secret": box.decrypt(str(secret_enc)),
-            "secret_version": version, "note": "shown once: store it in the app's secret store now"}
+    audit.append(
+        session,
+        actor=principal.subject,
+        action="apps.collect_secret",
+        target=client_id,
+        detail={"app": app_id, "secret_version": version},
+    )
+    return {
+        "client_id": client_id,
+        "client_secret": box.decrypt(str(secret_enc)),
+        "secret_version": version,
+        "note": "shown once: store it in the app's secret store now",
+    }
 
 
-def rotate_secret(session: Session, principal: Principal, app_id: int, kc: KeycloakAdapter,
-                  box: SecretBox) -> DepartmentApp:
+def rotate_secret(
+    session: Session, principal: Principal, app_id: int, kc: KeycloakAdapter, box: SecretBox
+) -> DepartmentApp:
     app = get_app(session, principal, app_id)
     if app.status != "approved" or not app.keycloak_id:
         raise Conflict(f"app {app.id} is {app.status}; only an approved app has a secret")
     secret = kc.regenerate_client_secret(app.keycloak_id)
     _seal(app, box, secret)
-    audit.append(session, actor=principal.subject, action="apps.rotate_secret",
-                 target=app.client_id, detail={"app": app.id, "secret_version": app.secret_version})
+    audit.append(
+        session,
+        actor=principal.subject,
+        action="apps.rotate_secret",
+        target=app.client_id,
+        detail={"app": app.id, "secret_version": app.secret_version},
+    )
     return app

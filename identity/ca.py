@@ -78,8 +78,7 @@ def new_key(algorithm: str) -> PrivateKey:
         return rsa.generate_private_key(public_exponent=65537, key_size=3072)
     if algorithm == "rsa-2048":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    raise ValidationFailed(f"unknown key algorithm {algorithm!r}",
-                           hint="use ecdsa-p256, rsa-3072 or rsa-2048")
+    raise ValidationFailed(f"unknown key algorithm {algorithm!r}", hint="use ecdsa-p256, rsa-3072 or rsa-2048")
 
 
 def one_time_password(groups: int = 4, size: int = 5) -> str:
@@ -97,8 +96,7 @@ def serial_hex(serial: int) -> str:
 def _clean_text(value: str, what: str, max_len: int = 64) -> str:
     value = value.strip()
     if not value or len(value) > max_len or any(ord(c) < 32 for c in value):
-        raise ValidationFailed(f"{what} must be 1-{max_len} printable characters",
-                               hint=f"check the {what} field")
+        raise ValidationFailed(f"{what} must be 1-{max_len} printable characters", hint=f"check the {what} field")
     return value
 
 
@@ -116,23 +114,29 @@ class CivilServant:
         if not ID_PATTERN.match(self.id or ""):
             raise ValidationFailed(
                 f"civil servant ID {self.id!r} is not 6-32 letters or digits",
-                hint="use the ID-card number (18 characters) or the staff number")
+                hint="use the ID-card number (18 characters) or the staff number",
+            )
         if self.email and not EMAIL_PATTERN.match(self.email):
             raise ValidationFailed(f"e-mail {self.email!r} is not valid", hint="fix the e-mail")
         return CivilServant(
-            id=self.id.upper(), name=_clean_text(self.name, "name"),
+            id=self.id.upper(),
+            name=_clean_text(self.name, "name"),
             department=_clean_text(self.department, "department"),
             section=_clean_text(self.section, "section") if self.section else None,
             email=self.email.strip().lower() if self.email else None,
         )
 
     def subject(self) -> x509.Name:
-        attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.department)]
+        attrs = [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, self.department),
+        ]
         if self.section:
             attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, self.section))
-        attrs += [x509.NameAttribute(NameOID.COMMON_NAME, self.name),
-                  x509.NameAttribute(NameOID.SERIAL_NUMBER, self.id)]
+        attrs += [
+            x509.NameAttribute(NameOID.COMMON_NAME, self.name),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, self.id),
+        ]
         return x509.Name(attrs)
 
 
@@ -154,13 +158,13 @@ class CertificateBundle:
     @property
     def chain_pem(self) -> bytes:
         """The leaf followed by the issuing CA: what a TLS client presents."""
-        return self.cert_pem + b"".join(
-            c.public_bytes(serialization.Encoding.PEM) for c in self.chain[:1])
+        return self.cert_pem + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain[:1])
 
     @property
     def key_pem(self) -> bytes:
-        return self.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
 
 
 def _write_private(path: Path, data: bytes, *, exclusive: bool = True) -> None:
@@ -173,9 +177,16 @@ def _write_private(path: Path, data: bytes, *, exclusive: bool = True) -> None:
 class CertificateAuthority:
     """The two-level CA. Construct it with `from_settings`; `init` creates it once."""
 
-    def __init__(self, directory: Path, box: SecretBox, *, public_url: str | None = None,
-                 crl_hours: int = 24, default_days: int = 730,
-                 key_algorithm: str = "ecdsa-p256") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        box: SecretBox,
+        *,
+        public_url: str | None = None,
+        crl_hours: int = 24,
+        default_days: int = 730,
+        key_algorithm: str = "ecdsa-p256",
+    ) -> None:
         self.directory = directory
         self.box = box
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -187,9 +198,14 @@ class CertificateAuthority:
 
     @classmethod
     def from_settings(cls, settings: Settings, box: SecretBox | None = None) -> CertificateAuthority:
-        return cls(settings.data_dir / "ca", box or SecretBox.from_settings(settings),
-                   public_url=settings.public_url, crl_hours=settings.crl_hours,
-                   default_days=settings.ca_cert_days, key_algorithm=settings.ca_key_algorithm)
+        return cls(
+            settings.data_dir / "ca",
+            box or SecretBox.from_settings(settings),
+            public_url=settings.public_url,
+            crl_hours=settings.crl_hours,
+            default_days=settings.ca_cert_days,
+            key_algorithm=settings.ca_key_algorithm,
+        )
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -201,8 +217,7 @@ class CertificateAuthority:
 
     def _require(self) -> None:
         if not self.exists():
-            raise NotFound(f"no CA in {self.directory}",
-                           hint="create it once with `govops ca init`")
+            raise NotFound(f"no CA in {self.directory}", hint="create it once with `govops ca init`")
 
     def certificate(self, which: Literal["root", "issuing"]) -> x509.Certificate:
         if which not in self._certs:
@@ -229,11 +244,13 @@ class CertificateAuthority:
             passphrase = self.box.decrypt(sealed).encode()
             try:
                 key = serialization.load_pem_private_key(
-                    (self.directory / f"{which}.key.pem").read_bytes(), password=passphrase)
+                    (self.directory / f"{which}.key.pem").read_bytes(), password=passphrase
+                )
             except (ValueError, TypeError):
                 raise GovopsError(
                     f"the {which} CA key in {self.directory} cannot be unlocked",
-                    hint="restore the key file or GOVOPS_SECRET_KEY that sealed it") from None
+                    hint="restore the key file or GOVOPS_SECRET_KEY that sealed it",
+                ) from None
             if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
                 raise GovopsError(f"the {which} CA key has an unsupported type")
             self._keys[which] = key
@@ -241,58 +258,88 @@ class CertificateAuthority:
 
     def _store_key(self, which: str, key: PrivateKey) -> None:
         passphrase = secrets.token_urlsafe(32)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.BestAvailableEncryption(passphrase.encode()))
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
         _write_private(self.directory / f"{which}.key.pem", pem)
         _write_private(self.directory / f"{which}.key.pass", self.box.encrypt(passphrase).encode())
 
     # -- creation ------------------------------------------------------------------------------
 
-    def init(self, session: Session, *, actor: str, organization: str = DEFAULT_ORGANIZATION,
-             root_years: int = 20, issuing_years: int = 10) -> dict[str, str]:
+    def init(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        organization: str = DEFAULT_ORGANIZATION,
+        root_years: int = 20,
+        issuing_years: int = 10,
+    ) -> dict[str, str]:
         """Create the root and issuing CA once; refuses to overwrite an existing CA."""
         if self.exists() or (self.directory / "root.key.pem").exists():
-            raise Conflict(f"a CA already exists in {self.directory}",
-                           hint="a CA is created once; back up and remove the directory to start over")
+            raise Conflict(
+                f"a CA already exists in {self.directory}",
+                hint="a CA is created once; back up and remove the directory to start over",
+            )
         organization = _clean_text(organization, "organization", 100)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o700)
         now = _now()
         root_key, issuing_key = new_key(self.key_algorithm), new_key(self.key_algorithm)
-        root_name = x509.Name([
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} 政务根CA (Root CA)"),
-        ])
-        issuing_name = x509.Name([
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-            x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} 公务人员签发CA (Issuing CA)"),
-        ])
-        ca_usage = x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                 key_encipherment=False, data_encipherment=False,
-                                 key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                 encipher_only=False, decipher_only=False)
-        root = (x509.CertificateBuilder().subject_name(root_name).issuer_name(root_name)
-                .public_key(root_key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(minutes=5))
-                .not_valid_after(now + dt.timedelta(days=365 * root_years))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-                .add_extension(ca_usage, critical=True)
-                .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()),
-                               critical=False)
-                .sign(root_key, hashes.SHA256()))
-        issuing = (x509.CertificateBuilder().subject_name(issuing_name).issuer_name(root_name)
-                   .public_key(issuing_key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5))
-                   .not_valid_after(now + dt.timedelta(days=365 * issuing_years))
-                   .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                   .add_extension(ca_usage, critical=True)
-                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(
-                       issuing_key.public_key()), critical=False)
-                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                       root_key.public_key()), critical=False)
-                   .sign(root_key, hashes.SHA256()))
+        root_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} 政务根CA (Root CA)"),
+            ]
+        )
+        issuing_name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} 公务人员签发CA (Issuing CA)"),
+            ]
+        )
+        ca_usage = x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=True,
+            crl_sign=True,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        root = (
+            x509.CertificateBuilder()
+            .subject_name(root_name)
+            .issuer_name(root_name)
+            .public_key(root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=365 * root_years))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+            .add_extension(ca_usage, critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256())
+        )
+        issuing = (
+            x509.CertificateBuilder()
+            .subject_name(issuing_name)
+            .issuer_name(root_name)
+            .public_key(issuing_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=365 * issuing_years))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(ca_usage, critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(issuing_key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256())
+        )
         self._store_key("root", root_key)
         self._store_key("issuing", issuing_key)
         self._cert_path("root").write_bytes(root.public_bytes(serialization.Encoding.PEM))
@@ -300,10 +347,17 @@ class CertificateAuthority:
         self._certs = {"root": root, "issuing": issuing}
         self._keys = {"root": root_key, "issuing": issuing_key}
         info = self.info()
-        audit.append(session, actor=actor, action="ca.init", target=info["issuing_subject"],
-                     detail={"root_fingerprint": info["root_fingerprint"],
-                             "issuing_fingerprint": info["issuing_fingerprint"],
-                             "algorithm": self.key_algorithm})
+        audit.append(
+            session,
+            actor=actor,
+            action="ca.init",
+            target=info["issuing_subject"],
+            detail={
+                "root_fingerprint": info["root_fingerprint"],
+                "issuing_fingerprint": info["issuing_fingerprint"],
+                "algorithm": self.key_algorithm,
+            },
+        )
         self.publish_crl(session)
         return info
 
@@ -330,34 +384,62 @@ class CertificateAuthority:
         """Sign a prepared builder with the issuing CA (issuer name and AKI are set here)."""
         issuing_key = self._private_key("issuing")
         builder = builder.issuer_name(self.issuing.subject).add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuing_key.public_key()),
-            critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuing_key.public_key()), critical=False
+        )
         return builder.sign(issuing_key, hashes.SHA256())
 
-    def _base_builder(self, subject: x509.Name, key: PrivateKey, not_before: dt.datetime,
-                      not_after: dt.datetime) -> x509.CertificateBuilder:
+    def _base_builder(
+        self, subject: x509.Name, key: PrivateKey, not_before: dt.datetime, not_after: dt.datetime
+    ) -> x509.CertificateBuilder:
         if not_after > self.issuing.not_valid_after_utc:
-            raise ValidationFailed("the certificate would outlive the issuing CA",
-                                   hint="ask for a shorter validity")
-        b = (x509.CertificateBuilder().subject_name(subject).public_key(key.public_key())
-             .serial_number(x509.random_serial_number())
-             .not_valid_before(not_before).not_valid_after(not_after)
-             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                            critical=False))
+            raise ValidationFailed("the certificate would outlive the issuing CA", hint="ask for a shorter validity")
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        )
         if self.crl_url:
-            b = b.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                full_name=[x509.UniformResourceIdentifier(self.crl_url)], relative_name=None,
-                reasons=None, crl_issuer=None)]), critical=False)
-            b = b.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
-                x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
-                x509.UniformResourceIdentifier(f"{self.public_url}{ISSUING_CERT_PATH}"))]),
-                critical=False)
+            b = b.add_extension(
+                x509.CRLDistributionPoints(
+                    [
+                        x509.DistributionPoint(
+                            full_name=[x509.UniformResourceIdentifier(self.crl_url)],
+                            relative_name=None,
+                            reasons=None,
+                            crl_issuer=None,
+                        )
+                    ]
+                ),
+                critical=False,
+            )
+            b = b.add_extension(
+                x509.AuthorityInformationAccess(
+                    [
+                        x509.AccessDescription(
+                            x509.oid.AuthorityInformationAccessOID.CA_ISSUERS,
+                            x509.UniformResourceIdentifier(f"{self.public_url}{ISSUING_CERT_PATH}"),
+                        )
+                    ]
+                ),
+                critical=False,
+            )
         return b
 
-    def issue(self, session: Session, person: CivilServant, *, actor: str, days: int | None = None,
-              not_before: dt.datetime | None = None,
-              key_algorithm: KeyAlgorithm = "ecdsa-p256") -> CertificateBundle:
+    def issue(
+        self,
+        session: Session,
+        person: CivilServant,
+        *,
+        actor: str,
+        days: int | None = None,
+        not_before: dt.datetime | None = None,
+        key_algorithm: KeyAlgorithm = "ecdsa-p256",
+    ) -> CertificateBundle:
         """Issue a personal certificate (EKU clientAuth) and pack it as PKCS#12."""
         person = person.validated()
         days = days if days is not None else self.default_days
@@ -366,28 +448,50 @@ class CertificateAuthority:
         key = new_key(key_algorithm)
         start = not_before or (_now() - dt.timedelta(minutes=5))
         is_rsa = isinstance(key, rsa.RSAPrivateKey)
-        b = (self._base_builder(person.subject(), key, start, start + dt.timedelta(days=days))
-             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True,
-                                          key_encipherment=is_rsa, data_encipherment=False,
-                                          key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                          encipher_only=False, decipher_only=False), critical=True)
-             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-             .add_extension(x509.CertificatePolicies([x509.PolicyInformation(
-                 x509.ObjectIdentifier(CIVIL_SERVANT_POLICY), None)]), critical=False))
+        b = (
+            self._base_builder(person.subject(), key, start, start + dt.timedelta(days=days))
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=is_rsa,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(
+                x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(CIVIL_SERVANT_POLICY), None)]),
+                critical=False,
+            )
+        )
         if person.email:
-            b = b.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(person.email)]),
-                                critical=False)
+            b = b.add_extension(x509.SubjectAlternativeName([x509.RFC822Name(person.email)]), critical=False)
         cert = self.sign(b)
         record = self._record(session, cert, kind="civil_servant", actor=actor, person=person)
         password = one_time_password()
         p12 = self.pkcs12(cert, key, password, friendly_name=f"{person.name} {person.id}")
-        audit.append(session, actor=actor, action="ca.issue", target=record.serial,
-                     detail={"civil_servant_id": person.id, "department": person.department,
-                             "not_after": record.as_dict()["not_after"]})
+        audit.append(
+            session,
+            actor=actor,
+            action="ca.issue",
+            target=record.serial,
+            detail={
+                "civil_servant_id": person.id,
+                "department": person.department,
+                "not_after": record.as_dict()["not_after"],
+            },
+        )
         return CertificateBundle(record, cert, key, (self.issuing, self.root), p12, password)
 
-    def issue_server(self, session: Session, hostnames: Sequence[str], *, actor: str,
-                     days: int = 397) -> CertificateBundle:
+    def issue_server(
+        self, session: Session, hostnames: Sequence[str], *, actor: str, days: int = 397
+    ) -> CertificateBundle:
         """A TLS server certificate (e.g. for Keycloak's HTTPS port) from the same issuing CA."""
         if not hostnames:
             raise ValidationFailed("give at least one host name or IP address")
@@ -399,43 +503,66 @@ class CertificateAuthority:
                 names.append(x509.DNSName(h))
         key = new_key("ecdsa-p256")
         start = _now() - dt.timedelta(minutes=5)
-        subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-                             x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])])
-        b = (self._base_builder(subject, key, start, start + dt.timedelta(days=days))
-             .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                          key_encipherment=False, data_encipherment=False,
-                                          key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                          encipher_only=False, decipher_only=False), critical=True)
-             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-             .add_extension(x509.SubjectAlternativeName(names), critical=False))
+        subject = x509.Name(
+            [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])]
+        )
+        b = (
+            self._base_builder(subject, key, start, start + dt.timedelta(days=days))
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        )
         cert = self.sign(b)
         record = self._record(session, cert, kind="server", actor=actor, person=None)
-        audit.append(session, actor=actor, action="ca.issue_server", target=record.serial,
-                     detail={"hostnames": list(hostnames)})
+        audit.append(
+            session, actor=actor, action="ca.issue_server", target=record.serial, detail={"hostnames": list(hostnames)}
+        )
         password = one_time_password()
-        return CertificateBundle(record, cert, key, (self.issuing, self.root),
-                                 self.pkcs12(cert, key, password, hostnames[0]), password)
+        return CertificateBundle(
+            record, cert, key, (self.issuing, self.root), self.pkcs12(cert, key, password, hostnames[0]), password
+        )
 
-    def pkcs12(self, cert: x509.Certificate, key: PrivateKey, password: str,
-               friendly_name: str) -> bytes:
+    def pkcs12(self, cert: x509.Certificate, key: PrivateKey, password: str, friendly_name: str) -> bytes:
         # AES-256 + SHA-256 MAC: what current USB-key middleware and browsers import.
-        enc = (serialization.PrivateFormat.PKCS12.encryption_builder()
-               .kdf_rounds(50_000).key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
-               .hmac_hash(hashes.SHA256()).build(password.encode()))
-        return pkcs12.serialize_key_and_certificates(
-            friendly_name.encode(), key, cert, [self.issuing, self.root], enc)
+        enc = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(50_000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(password.encode())
+        )
+        return pkcs12.serialize_key_and_certificates(friendly_name.encode(), key, cert, [self.issuing, self.root], enc)
 
-    def _record(self, session: Session, cert: x509.Certificate, *, kind: str, actor: str,
-                person: CivilServant | None) -> IssuedCertificate:
+    def _record(
+        self, session: Session, cert: x509.Certificate, *, kind: str, actor: str, person: CivilServant | None
+    ) -> IssuedCertificate:
         record = IssuedCertificate(
-            serial=serial_hex(cert.serial_number), kind=kind,
+            serial=serial_hex(cert.serial_number),
+            kind=kind,
             civil_servant_id=person.id if person else None,
             common_name=person.name if person else cert.subject.rfc4514_string(),
             department=person.department if person else None,
-            section=person.section if person else None, email=person.email if person else None,
-            subject=cert.subject.rfc4514_string(), not_before=cert.not_valid_before_utc,
-            not_after=cert.not_valid_after_utc, fingerprint_sha256=fingerprint(cert),
-            pem=cert.public_bytes(serialization.Encoding.PEM).decode(), issued_by=actor,
+            section=person.section if person else None,
+            email=person.email if person else None,
+            subject=cert.subject.rfc4514_string(),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            fingerprint_sha256=fingerprint(cert),
+            pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            issued_by=actor,
             issued_at=_now(),
         )
         session.add(record)
@@ -444,29 +571,32 @@ class CertificateAuthority:
 
     # -- revocation ----------------------------------------------------------------------------
 
-    def revoke(self, session: Session, serial: str, *, actor: str,
-               reason: str = "unspecified") -> IssuedCertificate:
+    def revoke(self, session: Session, serial: str, *, actor: str, reason: str = "unspecified") -> IssuedCertificate:
         # Accept key_compromise, key-compromise and the RFC 5280 spelling keyCompromise.
         squashed = {k.replace("_", ""): k for k in REASONS}
         reason = squashed.get(reason.strip().replace("-", "").replace("_", "").lower(), reason)
         if reason not in REASONS:
-            raise ValidationFailed(f"unknown revocation reason {reason!r}",
-                                   hint=f"use one of: {', '.join(REASONS)}")
+            raise ValidationFailed(f"unknown revocation reason {reason!r}", hint=f"use one of: {', '.join(REASONS)}")
         record = session.get(IssuedCertificate, serial.upper().replace(":", ""))
         if record is None:
             raise NotFound(f"no certificate with serial {serial}", hint="see `govops ca list`")
         if record.revoked_at is not None:
-            raise Conflict(f"certificate {record.serial} was already revoked "
-                           f"({record.revocation_reason})")
+            raise Conflict(f"certificate {record.serial} was already revoked ({record.revocation_reason})")
         record.revoked_at, record.revocation_reason, record.revoked_by = _now(), reason, actor
         session.flush()
-        audit.append(session, actor=actor, action="ca.revoke", target=record.serial,
-                     detail={"reason": reason, "civil_servant_id": record.civil_servant_id})
+        audit.append(
+            session,
+            actor=actor,
+            action="ca.revoke",
+            target=record.serial,
+            detail={"reason": reason, "civil_servant_id": record.civil_servant_id},
+        )
         self.publish_crl(session)
         return record
 
-    def list(self, session: Session, *, civil_servant_id: str | None = None,
-             status: str | None = None, limit: int = 200) -> list[IssuedCertificate]:
+    def list(
+        self, session: Session, *, civil_servant_id: str | None = None, status: str | None = None, limit: int = 200
+    ) -> list[IssuedCertificate]:
         stmt = select(IssuedCertificate).order_by(IssuedCertificate.issued_at.desc())
         if civil_servant_id:
             stmt = stmt.where(IssuedCertificate.civil_servant_id == civil_servant_id.upper())
@@ -480,26 +610,37 @@ class CertificateAuthority:
     def publish_crl(self, session: Session, now: dt.datetime | None = None) -> PublishedCrl:
         """Sign a new CRL (number = last + 1) listing every revoked, unexpired-or-not certificate."""
         now = now or _now()
-        revoked = session.scalars(
-            select(IssuedCertificate).where(IssuedCertificate.revoked_at.is_not(None))).all()
+        revoked = session.scalars(select(IssuedCertificate).where(IssuedCertificate.revoked_at.is_not(None))).all()
         issuing_key = self._private_key("issuing")
         for _attempt in range(3):
             last = session.scalar(select(func.max(PublishedCrl.number))) or 0
-            b = (x509.CertificateRevocationListBuilder().issuer_name(self.issuing.subject)
-                 .last_update(now - dt.timedelta(minutes=1)).next_update(now + self.crl_validity)
-                 .add_extension(x509.CRLNumber(last + 1), critical=False)
-                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                     issuing_key.public_key()), critical=False))
+            b = (
+                x509.CertificateRevocationListBuilder()
+                .issuer_name(self.issuing.subject)
+                .last_update(now - dt.timedelta(minutes=1))
+                .next_update(now + self.crl_validity)
+                .add_extension(x509.CRLNumber(last + 1), critical=False)
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_public_key(issuing_key.public_key()), critical=False
+                )
+            )
             for r in revoked:
-                entry = (x509.RevokedCertificateBuilder().serial_number(int(r.serial, 16))
-                         .revocation_date(as_utc(r.revoked_at))  # type: ignore[arg-type]
-                         .add_extension(x509.CRLReason(REASONS[r.revocation_reason or "unspecified"]),
-                                        critical=False).build())
+                entry = (
+                    x509.RevokedCertificateBuilder()
+                    .serial_number(int(r.serial, 16))
+                    .revocation_date(as_utc(r.revoked_at))  # type: ignore[arg-type]
+                    .add_extension(x509.CRLReason(REASONS[r.revocation_reason or "unspecified"]), critical=False)
+                    .build()
+                )
                 b = b.add_revoked_certificate(entry)
             crl = b.sign(issuing_key, hashes.SHA256())
-            row = PublishedCrl(number=last + 1, this_update=now, next_update=now + self.crl_validity,
-                               revoked_count=len(revoked),
-                               der=crl.public_bytes(serialization.Encoding.DER))
+            row = PublishedCrl(
+                number=last + 1,
+                this_update=now,
+                next_update=now + self.crl_validity,
+                revoked_count=len(revoked),
+                der=crl.public_bytes(serialization.Encoding.DER),
+            )
             try:
                 with session.begin_nested():
                     session.add(row)
@@ -510,8 +651,7 @@ class CertificateAuthority:
 
     def current_crl(self, session: Session) -> PublishedCrl:
         """The newest CRL, re-signed when half its validity is gone or a revocation is newer."""
-        latest = session.scalars(
-            select(PublishedCrl).order_by(PublishedCrl.number.desc()).limit(1)).first()
+        latest = session.scalars(select(PublishedCrl).order_by(PublishedCrl.number.desc()).limit(1)).first()
         if latest is not None:
             this_update = as_utc(latest.this_update)
             next_update = as_utc(latest.next_update)
@@ -535,9 +675,12 @@ def parse_pem_chain(data: bytes) -> list[x509.Certificate]:
 
 
 def describe(cert: x509.Certificate) -> dict[str, str]:
-    return {"subject": cert.subject.rfc4514_string(), "issuer": cert.issuer.rfc4514_string(),
-            "serial": serial_hex(cert.serial_number), "sha256": hashlib.sha256(
-                cert.public_bytes(serialization.Encoding.DER)).hexdigest()}
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": serial_hex(cert.serial_number),
+        "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
+    }
 
 
 # -- checking a certificate the way a relying party would ------------------------------------
@@ -554,8 +697,13 @@ PROBLEMS = {
 }
 
 
-def diagnose(cert: x509.Certificate, issuers: Sequence[x509.Certificate], *,
-             revoked_serials: set[str] | None = None, now: dt.datetime | None = None) -> list[str]:
+def diagnose(
+    cert: x509.Certificate,
+    issuers: Sequence[x509.Certificate],
+    *,
+    revoked_serials: set[str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[str]:
     """Every reason a relying party would refuse `cert` (empty list: it would be accepted).
     `issuers` are the CA certificates we trust to have signed it directly."""
     now = now or _now()
@@ -598,16 +746,20 @@ def diagnose(cert: x509.Certificate, issuers: Sequence[x509.Certificate], *,
     return found
 
 
-def check_certificate(ca: CertificateAuthority, session: Session | None,
-                      pem: bytes) -> dict[str, object]:
+def check_certificate(ca: CertificateAuthority, session: Session | None, pem: bytes) -> dict[str, object]:
     """`govops ca check`: what Keycloak (and the TLS layer before it) will think of a certificate."""
     chain = parse_pem_chain(pem)
     cert = chain[0]
     revoked: set[str] = set()
     if session is not None:
-        revoked = set(session.scalars(select(IssuedCertificate.serial).where(
-            IssuedCertificate.revoked_at.is_not(None))))
+        revoked = set(
+            session.scalars(select(IssuedCertificate.serial).where(IssuedCertificate.revoked_at.is_not(None)))
+        )
     problems = diagnose(cert, [ca.issuing], revoked_serials=revoked)
-    return {**describe(cert), "not_after": cert.not_valid_after_utc.isoformat(),
-            "acceptable": not problems, "problems": problems,
-            "reasons": [PROBLEMS[p] for p in problems]}
+    return {
+        **describe(cert),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "acceptable": not problems,
+        "problems": problems,
+        "reasons": [PROBLEMS[p] for p in problems],
+    }

@@ -115,13 +115,18 @@ def parse_json(text: str) -> DirectoryFile:
         departments[dept.code] = dept
     people = []
     for i, p in enumerate(data.get("civil_servants") or [], start=1):
-        people.append(CivilServantRow(
-            line=i, id=str(p.get("id", "")).strip().upper(), name=str(p.get("name", "")).strip(),
-            department=str(p.get("department", "")).strip(),
-            section=(str(p["section"]).strip() or None) if p.get("section") else None,
-            email=(str(p["email"]).strip().lower() or None) if p.get("email") else None,
-            roles=_split_roles(p["roles"]) if "roles" in p else None,
-            active=str(p.get("status", "active")).strip().lower() != "inactive"))
+        people.append(
+            CivilServantRow(
+                line=i,
+                id=str(p.get("id", "")).strip().upper(),
+                name=str(p.get("name", "")).strip(),
+                department=str(p.get("department", "")).strip(),
+                section=(str(p["section"]).strip() or None) if p.get("section") else None,
+                email=(str(p["email"]).strip().lower() or None) if p.get("email") else None,
+                roles=_split_roles(p["roles"]) if "roles" in p else None,
+                active=str(p.get("status", "active")).strip().lower() != "inactive",
+            )
+        )
     return DirectoryFile(departments, people)
 
 
@@ -130,9 +135,10 @@ def parse_csv(text: str) -> DirectoryFile:
     columns = {c.strip().lower() for c in reader.fieldnames or []}
     missing = {"id", "name", "department"} - columns
     if missing:
-        raise ValidationFailed(f"the CSV lacks the column(s): {', '.join(sorted(missing))}",
-                               hint="header: id,name,department[,department_name,section,"
-                                    "section_name,email,roles,status]")
+        raise ValidationFailed(
+            f"the CSV lacks the column(s): {', '.join(sorted(missing))}",
+            hint="header: id,name,department[,department_name,section,section_name,email,roles,status]",
+        )
     has_roles = "roles" in columns
     departments: dict[str, DepartmentRow] = {}
     people = []
@@ -145,11 +151,18 @@ def parse_csv(text: str) -> DirectoryFile:
         section = row.get("section") or None
         if section and section not in dept.sections:
             dept.sections[section] = Section(section, row.get("section_name") or section)
-        people.append(CivilServantRow(
-            line=i, id=row.get("id", "").upper(), name=row.get("name", ""), department=code,
-            section=section, email=row.get("email", "").lower() or None,
-            roles=_split_roles(row.get("roles", "")) if has_roles else None,
-            active=row.get("status", "active").lower() != "inactive"))
+        people.append(
+            CivilServantRow(
+                line=i,
+                id=row.get("id", "").upper(),
+                name=row.get("name", ""),
+                department=code,
+                section=section,
+                email=row.get("email", "").lower() or None,
+                roles=_split_roles(row.get("roles", "")) if has_roles else None,
+                active=row.get("status", "active").lower() != "inactive",
+            )
+        )
     return DirectoryFile(departments, people)
 
 
@@ -160,8 +173,7 @@ def validate(file: DirectoryFile, known: dict[str, Department]) -> list[str]:
             errors.append(f"department code {d.code!r} must be lower-case letters, digits, - or _")
         for s in d.sections.values():
             if not CODE_PATTERN.match(s.code):
-                errors.append(f"section code {s.code!r} in {d.code} must be lower-case letters, "
-                              "digits, - or _")
+                errors.append(f"section code {s.code!r} in {d.code} must be lower-case letters, digits, - or _")
         if d.code not in known and not d.name:
             errors.append(f"department {d.code!r} is new: give its name (department_name)")
     seen: dict[str, int] = {}
@@ -200,20 +212,34 @@ class ImportReport:
 
     @property
     def changed(self) -> int:
-        return (self.created + self.updated + self.disabled + self.departments_created +
-                self.departments_updated + self.groups_created)
+        return (
+            self.created
+            + self.updated
+            + self.disabled
+            + self.departments_created
+            + self.departments_updated
+            + self.groups_created
+        )
 
     def as_dict(self, max_items: int = 200) -> dict[str, Any]:
         total = self.created + self.updated + self.disabled + self.unchanged
         return {
-            "dry_run": self.dry_run, "departments_created": self.departments_created,
-            "departments_updated": self.departments_updated, "groups_created": self.groups_created,
-            "created": self.created, "updated": self.updated, "disabled": self.disabled,
-            "unchanged": self.unchanged, "changed": self.changed,
-            "summary": "no changes" if not self.changed else
-            f"{self.created} created, {self.updated} updated, {self.disabled} disabled",
-            "items": self.items[:max_items], "items_total": len(self.items),
-            "certificates": self.certificates, "elapsed_s": round(self.elapsed_s, 3),
+            "dry_run": self.dry_run,
+            "departments_created": self.departments_created,
+            "departments_updated": self.departments_updated,
+            "groups_created": self.groups_created,
+            "created": self.created,
+            "updated": self.updated,
+            "disabled": self.disabled,
+            "unchanged": self.unchanged,
+            "changed": self.changed,
+            "summary": "no changes"
+            if not self.changed
+            else f"{self.created} created, {self.updated} updated, {self.disabled} disabled",
+            "items": self.items[:max_items],
+            "items_total": len(self.items),
+            "certificates": self.certificates,
+            "elapsed_s": round(self.elapsed_s, 3),
             "users_per_second": round(total / self.elapsed_s, 1) if self.elapsed_s else None,
         }
 
@@ -225,6 +251,7 @@ def _group_index(kc: KeycloakAdapter) -> dict[str, dict[str, Any]]:
         for g in groups:
             index[f"{prefix}/{g['name']}"] = g
             walk(g.get("subGroups") or [], f"{prefix}/{g['name']}")
+
     walk(kc.group_tree(), "")
     return index
 
@@ -235,14 +262,24 @@ def _district_of(known: dict[str, Department], district: str | None) -> str:
     roots = {d.sso_group.strip("/").split("/")[0] for d in known.values() if d.sso_group}
     if len(roots) == 1:
         return roots.pop()
-    raise ValidationFailed("cannot tell which district the new departments belong to",
-                           hint="pass --district CODE (e.g. 310116)")
+    raise ValidationFailed(
+        "cannot tell which district the new departments belong to", hint="pass --district CODE (e.g. 310116)"
+    )
 
 
-def import_directory(session: Session, kc: KeycloakAdapter, file: DirectoryFile, *, actor: str,
-                     dry_run: bool = False, prune: bool = False, district: str | None = None,
-                     ca: CertificateAuthority | None = None, cert_dir: Path | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> ImportReport:
+def import_directory(
+    session: Session,
+    kc: KeycloakAdapter,
+    file: DirectoryFile,
+    *,
+    actor: str,
+    dry_run: bool = False,
+    prune: bool = False,
+    district: str | None = None,
+    ca: CertificateAuthority | None = None,
+    cert_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
     started = time.perf_counter()
     report = ImportReport(dry_run=dry_run)
     known = {d.code: d for d in session.scalars(select(Department))}
@@ -250,8 +287,10 @@ def import_directory(session: Session, kc: KeycloakAdapter, file: DirectoryFile,
     if errors:
         raise ValidationFailed(
             f"the directory file has {len(errors)} problem(s); nothing was changed: "
-            + "; ".join(errors[:10]) + (" …" if len(errors) > 10 else ""),
-            hint="fix the rows and import again")
+            + "; ".join(errors[:10])
+            + (" …" if len(errors) > 10 else ""),
+            hint="fix the rows and import again",
+        )
 
     # 1. departments (kernel table) and their groups (district → department → section)
     new_depts = [d for d in file.departments.values() if d.code not in known]
@@ -289,8 +328,9 @@ def import_directory(session: Session, kc: KeycloakAdapter, file: DirectoryFile,
         if not dry_run:
             parent_path, name = path.rsplit("/", 1)
             parent_id = groups[parent_path]["id"] if parent_path else None
-            gid = kc.create_group({"name": name, "attributes": {
-                "display_name": [display], "govops_kind": [kind]}}, parent_id)
+            gid = kc.create_group(
+                {"name": name, "attributes": {"display_name": [display], "govops_kind": [kind]}}, parent_id
+            )
             groups[path] = {"id": gid, "name": name, "subGroups": []}
         else:
             groups[path] = {"id": None, "name": path.rsplit("/", 1)[1], "subGroups": []}
@@ -338,12 +378,18 @@ def import_directory(session: Session, kc: KeycloakAdapter, file: DirectoryFile,
                 continue
             report.created += 1
             report.items.append({"id": p.id, "action": "created"})
-            to_create.append({
-                "username": p.id.lower(), "enabled": True, "firstName": p.name,
-                "email": p.email, "emailVerified": bool(p.email),
-                "attributes": {ID_ATTRIBUTE: [p.id], SOURCE_ATTRIBUTE: ["directory"]},
-                "groups": [path], "realmRoles": list(p.roles or []),
-            })
+            to_create.append(
+                {
+                    "username": p.id.lower(),
+                    "enabled": True,
+                    "firstName": p.name,
+                    "email": p.email,
+                    "emailVerified": bool(p.email),
+                    "attributes": {ID_ATTRIBUTE: [p.id], SOURCE_ATTRIBUTE: ["directory"]},
+                    "groups": [path],
+                    "realmRoles": list(p.roles or []),
+                }
+            )
             created_people.append(p)
             continue
         fields: list[str] = []
@@ -410,13 +456,14 @@ def import_directory(session: Session, kc: KeycloakAdapter, file: DirectoryFile,
 
     if not dry_run:
         for i in range(0, len(to_create), BATCH):
-            chunk = to_create[i:i + BATCH]
+            chunk = to_create[i : i + BATCH]
             result = kc.partial_import({"ifResourceExists": "SKIP", "users": chunk})
             skipped = int(result.get("skipped", 0) or 0)
             if skipped:
                 # a username clash with a user that lacks our ID attribute: say so, don't guess
-                report.items.append({"action": "skipped", "count": skipped,
-                                     "reason": "username exists without civil_servant_id"})
+                report.items.append(
+                    {"action": "skipped", "count": skipped, "reason": "username exists without civil_servant_id"}
+                )
                 report.created -= skipped
             if progress:
                 progress(min(total, i + len(chunk)), total)
@@ -424,20 +471,33 @@ def import_directory(session: Session, kc: KeycloakAdapter, file: DirectoryFile,
             cert_dir.mkdir(parents=True, exist_ok=True)
             for p in created_people:
                 dept_name = known[p.department].name if p.department in known else p.department
-                section = file.departments[p.department].sections.get(p.section or "") \
-                    if p.department in file.departments else None
-                bundle = ca.issue(session, CivilServant(p.id, p.name, dept_name,
-                                                        section.name if section else None, p.email),
-                                  actor=actor)
+                section = (
+                    file.departments[p.department].sections.get(p.section or "")
+                    if p.department in file.departments
+                    else None
+                )
+                bundle = ca.issue(
+                    session,
+                    CivilServant(p.id, p.name, dept_name, section.name if section else None, p.email),
+                    actor=actor,
+                )
                 target = cert_dir / f"{p.id}.p12"
                 target.write_bytes(bundle.pkcs12)
                 target.chmod(0o600)
-                report.certificates.append({"id": p.id, "serial": bundle.record.serial,
-                                            "file": str(target), "password": bundle.password})
-        audit.append(session, actor=actor, action="identity.directory_import",
-                     target=kc.realm, detail={k: v for k, v in report.as_dict().items()
-                                              if k in ("created", "updated", "disabled", "unchanged",
-                                                       "departments_created", "groups_created")})
+                report.certificates.append(
+                    {"id": p.id, "serial": bundle.record.serial, "file": str(target), "password": bundle.password}
+                )
+        audit.append(
+            session,
+            actor=actor,
+            action="identity.directory_import",
+            target=kc.realm,
+            detail={
+                k: v
+                for k, v in report.as_dict().items()
+                if k in ("created", "updated", "disabled", "unchanged", "departments_created", "groups_created")
+            },
+        )
     report.elapsed_s = time.perf_counter() - started
     return report
 
@@ -450,8 +510,7 @@ def _writable(user: dict[str, Any]) -> dict[str, Any]:
 
 def write_csv(rows: Iterable[dict[str, str]], path: Path) -> None:
     """Write a directory CSV (used by the tests and the import benchmark)."""
-    cols = ["id", "name", "department", "department_name", "section", "section_name", "email",
-            "roles", "status"]
+    cols = ["id", "name", "department", "department_name", "section", "section_name", "email", "roles", "status"]
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()

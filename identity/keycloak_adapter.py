@@ -75,8 +75,10 @@ def tls_context(ca_file: Path | str | None = None, cert: tuple[Path, Path] | Non
         try:
             ctx.load_cert_chain(str(cert[0]), str(cert[1]))
         except (OSError, ssl.SSLError) as exc:
-            raise ValidationFailed(f"cannot load the client certificate {cert[0]}: {exc}",
-                                   hint="give a PEM certificate chain and its PEM private key") from None
+            raise ValidationFailed(
+                f"cannot load the client certificate {cert[0]}: {exc}",
+                hint="give a PEM certificate chain and its PEM private key",
+            ) from None
     return ctx
 
 
@@ -84,7 +86,8 @@ def _unreachable(url: str, exc: Exception) -> ServiceUnavailable:
     return ServiceUnavailable(
         f"the identity service (Keycloak) at {url} is not answering "
         f"({exc.__class__.__name__}); 统一身份认证服务暂不可用",
-        hint="check that Keycloak is running and GOVOPS_KEYCLOAK_URL is right; try again shortly")
+        hint="check that Keycloak is running and GOVOPS_KEYCLOAK_URL is right; try again shortly",
+    )
 
 
 def fetch_jwks(url: str, *, verify: ssl.SSLContext | bool = True, timeout: float = 5.0) -> dict[str, Any]:
@@ -93,8 +96,10 @@ def fetch_jwks(url: str, *, verify: ssl.SSLContext | bool = True, timeout: float
     except httpx.HTTPError as exc:
         raise _unreachable(url, exc) from None
     if r.status_code != 200:
-        raise ServiceUnavailable(f"Keycloak answered {r.status_code} for its signing keys at {url}",
-                                 hint="check GOVOPS_KEYCLOAK_URL and GOVOPS_KEYCLOAK_REALM")
+        raise ServiceUnavailable(
+            f"Keycloak answered {r.status_code} for its signing keys at {url}",
+            hint="check GOVOPS_KEYCLOAK_URL and GOVOPS_KEYCLOAK_REALM",
+        )
     try:
         body: dict[str, Any] = r.json()
     except ValueError:
@@ -111,7 +116,8 @@ def ping(endpoints: OidcEndpoints, *, verify: ssl.SSLContext | bool = True, time
     if r.status_code != 200:
         raise ServiceUnavailable(
             f"the identity service has no realm {endpoints.realm!r} (HTTP {r.status_code})",
-            hint="apply the realm with `govops identity apply`")
+            hint="apply the realm with `govops identity apply`",
+        )
 
 
 class ClientCertificateRefused(Unauthenticated):
@@ -138,9 +144,14 @@ class TokenResponse:
     raw: dict[str, Any]
 
 
-def token_request(endpoints: OidcEndpoints, data: dict[str, str], *,
-                  verify: ssl.SSLContext | bool = True, timeout: float = 10.0,
-                  client: httpx.Client | None = None) -> TokenResponse:
+def token_request(
+    endpoints: OidcEndpoints,
+    data: dict[str, str],
+    *,
+    verify: ssl.SSLContext | bool = True,
+    timeout: float = 10.0,
+    client: httpx.Client | None = None,
+) -> TokenResponse:
     """POST to the token endpoint. A refusal is Unauthenticated carrying Keycloak's reason; a TLS
     handshake refusal (the client certificate was not accepted) says so."""
     try:
@@ -152,12 +163,12 @@ def token_request(endpoints: OidcEndpoints, data: dict[str, str], *,
         if _tls_alert(exc):
             # TLS 1.3: the server checks the client certificate after the handshake and answers
             # with an alert on the first read; Keycloak logs nothing, so we say it here.
-            log(logger, "client certificate refused at TLS", logging.WARNING,
-                url=endpoints.token, alert=str(exc)[:120])
+            log(logger, "client certificate refused at TLS", logging.WARNING, url=endpoints.token, alert=str(exc)[:120])
             raise ClientCertificateRefused(
                 f"Keycloak refused the client certificate during the TLS handshake ({exc})",
                 hint="the certificate is expired, not yet valid, from another CA or not for "
-                     "client authentication; `govops ca check CERT` says which") from None
+                "client authentication; `govops ca check CERT` says which",
+            ) from None
         raise _unreachable(endpoints.base_url, exc) from None
     try:
         body = r.json()
@@ -165,20 +176,35 @@ def token_request(endpoints: OidcEndpoints, data: dict[str, str], *,
         body = {"error": f"HTTP {r.status_code}", "error_description": r.text[:200]}
     if r.status_code != 200 or "access_token" not in body:
         reason = body.get("error_description") or body.get("error") or f"HTTP {r.status_code}"
-        log(logger, "token request refused", logging.WARNING, status=r.status_code,
-            error=body.get("error"), reason=reason, grant=data.get("grant_type"))
+        log(
+            logger,
+            "token request refused",
+            logging.WARNING,
+            status=r.status_code,
+            error=body.get("error"),
+            reason=reason,
+            grant=data.get("grant_type"),
+        )
         if r.status_code >= 500:
             raise ServiceUnavailable(f"Keycloak failed the token request: {reason}")
-        raise Unauthenticated(f"Keycloak refused the login: {reason}",
-                              hint="see Keycloak's login events for the user")
+        raise Unauthenticated(f"Keycloak refused the login: {reason}", hint="see Keycloak's login events for the user")
     return TokenResponse(body["access_token"], body)
 
 
 class KeycloakAdapter:
     """Admin operations on one realm, as the master realm's admin (admin-cli, password grant)."""
 
-    def __init__(self, server_url: str, realm: str, *, admin_user: str, admin_password: str,
-                 verify: str | bool = True, timeout: int = 30, admin_realm: str = "master") -> None:
+    def __init__(
+        self,
+        server_url: str,
+        realm: str,
+        *,
+        admin_user: str,
+        admin_password: str,
+        verify: str | bool = True,
+        timeout: int = 30,
+        admin_realm: str = "master",
+    ) -> None:
         self.server_url = server_url.rstrip("/") + "/"
         self.realm = realm
         self._admin = (admin_user, admin_password, admin_realm)
@@ -190,14 +216,21 @@ class KeycloakAdapter:
     def from_settings(cls, settings: Settings) -> KeycloakAdapter:
         url = settings.keycloak_admin_url or settings.keycloak_url
         if not url:
-            raise ConfigError("Keycloak is not configured",
-                              hint="set GOVOPS_KEYCLOAK_URL (and GOVOPS_KEYCLOAK_ADMIN_USER/PASSWORD)")
+            raise ConfigError(
+                "Keycloak is not configured", hint="set GOVOPS_KEYCLOAK_URL (and GOVOPS_KEYCLOAK_ADMIN_USER/PASSWORD)"
+            )
         if not settings.keycloak_admin_user or settings.keycloak_admin_password is None:
-            raise ConfigError("Keycloak admin credentials are not configured",
-                              hint="set GOVOPS_KEYCLOAK_ADMIN_USER and GOVOPS_KEYCLOAK_ADMIN_PASSWORD")
-        return cls(url, settings.keycloak_realm, admin_user=settings.keycloak_admin_user,
-                   admin_password=settings.keycloak_admin_password.get_secret_value(),
-                   verify=str(settings.keycloak_ca_file) if settings.keycloak_ca_file else True)
+            raise ConfigError(
+                "Keycloak admin credentials are not configured",
+                hint="set GOVOPS_KEYCLOAK_ADMIN_USER and GOVOPS_KEYCLOAK_ADMIN_PASSWORD",
+            )
+        return cls(
+            url,
+            settings.keycloak_realm,
+            admin_user=settings.keycloak_admin_user,
+            admin_password=settings.keycloak_admin_password.get_secret_value(),
+            verify=str(settings.keycloak_ca_file) if settings.keycloak_ca_file else True,
+        )
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -206,18 +239,27 @@ class KeycloakAdapter:
             user, password, admin_realm = self._admin
             try:
                 conn = KeycloakOpenIDConnection(
-                    server_url=self.server_url, username=user, password=password,
-                    realm_name=admin_realm, user_realm_name=admin_realm, client_id="admin-cli",
-                    verify=self._verify, timeout=self._timeout)
+                    server_url=self.server_url,
+                    username=user,
+                    password=password,
+                    realm_name=admin_realm,
+                    user_realm_name=admin_realm,
+                    client_id="admin-cli",
+                    verify=self._verify,
+                    timeout=self._timeout,
+                )
                 conn.get_token()
             except KeycloakAuthenticationError:
-                raise ConfigError(f"Keycloak at {self.server_url} refused the admin credentials",
-                                  hint="check GOVOPS_KEYCLOAK_ADMIN_USER/PASSWORD") from None
+                raise ConfigError(
+                    f"Keycloak at {self.server_url} refused the admin credentials",
+                    hint="check GOVOPS_KEYCLOAK_ADMIN_USER/PASSWORD",
+                ) from None
             except KeycloakConnectionError as exc:
                 raise _unreachable(self.server_url, exc) from None
             except KeycloakError as exc:
-                raise ServiceUnavailable(f"cannot sign in to Keycloak's admin API: {exc}",
-                                         hint="check GOVOPS_KEYCLOAK_ADMIN_URL") from None
+                raise ServiceUnavailable(
+                    f"cannot sign in to Keycloak's admin API: {exc}", hint="check GOVOPS_KEYCLOAK_ADMIN_URL"
+                ) from None
             self._conn = conn
         return self._conn
 
@@ -226,8 +268,7 @@ class KeycloakAdapter:
             return path
         return f"admin/realms/{quote(self.realm)}" + (f"/{path}" if path else "")
 
-    def call(self, method: str, path: str, body: Any = None, *, missing_ok: bool = False,
-             **params: Any) -> Any:
+    def call(self, method: str, path: str, body: Any = None, *, missing_ok: bool = False, **params: Any) -> Any:
         """One admin REST call. Returns parsed JSON, the new object's id (201), or None."""
         conn = self._connection()
         url = self._path(path)
@@ -249,8 +290,7 @@ class KeycloakAdapter:
         if r.status_code >= 400:
             try:
                 detail = r.json()
-                message = detail.get("errorMessage") or detail.get("error_description") or \
-                    detail.get("error") or r.text
+                message = detail.get("errorMessage") or detail.get("error_description") or detail.get("error") or r.text
             except ValueError:
                 message = r.text[:300]
             what = f"Keycloak {method} {url}"
@@ -259,8 +299,10 @@ class KeycloakAdapter:
             if r.status_code == 409:
                 raise Conflict(f"{what}: conflict ({message})")
             if r.status_code in (401, 403):
-                raise ConfigError(f"{what}: the admin account may not do this ({message})",
-                                  hint="give the admin account the realm-admin role")
+                raise ConfigError(
+                    f"{what}: the admin account may not do this ({message})",
+                    hint="give the admin account the realm-admin role",
+                )
             if r.status_code >= 500:
                 raise ServiceUnavailable(f"{what} failed: {message}")
             raise GovopsError(f"{what} was refused: {message}")
@@ -301,8 +343,14 @@ class KeycloakAdapter:
     def clear_crl_cache(self) -> None:
         self.call("POST", "clear-crl-cache")
 
-    def events(self, *, types: list[str] | None = None, client: str | None = None,
-               user: str | None = None, max_results: int = 100) -> list[dict[str, Any]]:
+    def events(
+        self,
+        *,
+        types: list[str] | None = None,
+        client: str | None = None,
+        user: str | None = None,
+        max_results: int = 100,
+    ) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"max": max_results}
         if types:
             params["type"] = types
@@ -330,6 +378,7 @@ class KeycloakAdapter:
 
     def group_tree(self) -> list[dict[str, Any]]:
         """Every group, each with `subGroups` filled in (KC 23+ pages children separately)."""
+
         def children(group: dict[str, Any]) -> dict[str, Any]:
             if group.get("subGroupCount", 0) or group.get("subGroups"):
                 kids = list(self._paged(f"groups/{group['id']}/children", briefRepresentation="false"))
@@ -337,6 +386,7 @@ class KeycloakAdapter:
             else:
                 group["subGroups"] = []
             return group
+
         return [children(g) for g in self._paged("groups", briefRepresentation="false")]
 
     def create_group(self, rep: dict[str, Any], parent_id: str | None = None) -> str:
@@ -372,8 +422,7 @@ class KeycloakAdapter:
         self.call("POST", f"client-scopes/{scope_id}/protocol-mappers/models", mapper)
 
     def update_scope_mapper(self, scope_id: str, mapper_id: str, mapper: dict[str, Any]) -> None:
-        self.call("PUT", f"client-scopes/{scope_id}/protocol-mappers/models/{mapper_id}",
-                  {**mapper, "id": mapper_id})
+        self.call("PUT", f"client-scopes/{scope_id}/protocol-mappers/models/{mapper_id}", {**mapper, "id": mapper_id})
 
     def default_default_scopes(self) -> list[dict[str, Any]]:
         return self.call("GET", "default-default-client-scopes") or []
@@ -426,9 +475,17 @@ class KeycloakAdapter:
         return self.call("GET", "authentication/flows") or []
 
     def create_flow(self, alias: str, description: str) -> None:
-        self.call("POST", "authentication/flows", {
-            "alias": alias, "description": description, "providerId": "basic-flow",
-            "topLevel": True, "builtIn": False})
+        self.call(
+            "POST",
+            "authentication/flows",
+            {
+                "alias": alias,
+                "description": description,
+                "providerId": "basic-flow",
+                "topLevel": True,
+                "builtIn": False,
+            },
+        )
 
     def delete_flow(self, flow_id: str) -> None:
         self.call("DELETE", f"authentication/flows/{flow_id}")
@@ -437,20 +494,25 @@ class KeycloakAdapter:
         return self.call("GET", f"authentication/flows/{quote(alias)}/executions") or []
 
     def add_execution(self, alias: str, provider: str) -> None:
-        self.call("POST", f"authentication/flows/{quote(alias)}/executions/execution",
-                  {"provider": provider})
+        self.call("POST", f"authentication/flows/{quote(alias)}/executions/execution", {"provider": provider})
 
     def add_subflow(self, alias: str, sub_alias: str, description: str) -> None:
-        self.call("POST", f"authentication/flows/{quote(alias)}/executions/flow",
-                  {"alias": sub_alias, "type": "basic-flow", "provider": "registration-page-form",
-                   "description": description})
+        self.call(
+            "POST",
+            f"authentication/flows/{quote(alias)}/executions/flow",
+            {
+                "alias": sub_alias,
+                "type": "basic-flow",
+                "provider": "registration-page-form",
+                "description": description,
+            },
+        )
 
     def update_execution(self, alias: str, rep: dict[str, Any]) -> None:
         self.call("PUT", f"authentication/flows/{quote(alias)}/executions", rep)
 
     def create_execution_config(self, execution_id: str, alias: str, config: dict[str, str]) -> None:
-        self.call("POST", f"authentication/executions/{execution_id}/config",
-                  {"alias": alias, "config": config})
+        self.call("POST", f"authentication/executions/{execution_id}/config", {"alias": alias, "config": config})
 
     def authenticator_config(self, config_id: str) -> dict[str, Any]:
         return self.call("GET", f"authentication/config/{config_id}") or {}
@@ -483,8 +545,9 @@ class KeycloakAdapter:
         self.call("DELETE", f"users/{user_id}")
 
     def set_password(self, user_id: str, password: str, *, temporary: bool) -> None:
-        self.call("PUT", f"users/{user_id}/reset-password",
-                  {"type": "password", "value": password, "temporary": temporary})
+        self.call(
+            "PUT", f"users/{user_id}/reset-password", {"type": "password", "value": password, "temporary": temporary}
+        )
 
     def user_groups(self, user_id: str) -> list[dict[str, Any]]:
         return self.call("GET", f"users/{user_id}/groups", briefRepresentation="true") or []

@@ -47,8 +47,7 @@ class CertificateLoginRefused(Unauthenticated):
 def _trusted_issuers(ca_file: Path | None) -> list[x509.Certificate]:
     if ca_file is None or not Path(ca_file).is_file():
         return []
-    return [c for c in parse_pem_chain(Path(ca_file).read_bytes())
-            if _is_ca(c)]
+    return [c for c in parse_pem_chain(Path(ca_file).read_bytes()) if _is_ca(c)]
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -58,9 +57,15 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def certificate_login(endpoints: OidcEndpoints, cert_file: Path, key_file: Path, *,
-                      ca_file: Path | None, client_id: str = CLI_CLIENT,
-                      scope: str = "openid") -> TokenResponse:
+def certificate_login(
+    endpoints: OidcEndpoints,
+    cert_file: Path,
+    key_file: Path,
+    *,
+    ca_file: Path | None,
+    client_id: str = CLI_CLIENT,
+    scope: str = "openid",
+) -> TokenResponse:
     """X.509 direct grant: present the certificate on Keycloak's mTLS port, no password."""
     try:
         chain = parse_pem_chain(Path(cert_file).read_bytes())
@@ -69,29 +74,31 @@ def certificate_login(endpoints: OidcEndpoints, cert_file: Path, key_file: Path,
     subject = chain[0].subject.rfc4514_string()
     ctx = tls_context(ca_file, (Path(cert_file), Path(key_file)))
     try:
-        response = token_request(endpoints, {"grant_type": "password", "client_id": client_id,
-                                             "scope": scope}, verify=ctx)
+        response = token_request(
+            endpoints, {"grant_type": "password", "client_id": client_id, "scope": scope}, verify=ctx
+        )
     except ClientCertificateRefused:
         problems = diagnose(chain[0], _trusted_issuers(ca_file)) or ["unknown"]
         reasons = [PROBLEMS.get(p, "refused by the TLS layer") for p in problems]
-        log(logger, "x509 login refused", logging.WARNING, stage="tls", subject=subject,
-            reason=",".join(problems))
+        log(logger, "x509 login refused", logging.WARNING, stage="tls", subject=subject, reason=",".join(problems))
         raise CertificateLoginRefused(
             f"Keycloak refused the certificate at the TLS layer: {'; '.join(reasons)}",
-            reasons=problems, stage="tls",
-            hint="ask the security administrator for a new certificate") from None
+            reasons=problems,
+            stage="tls",
+            hint="ask the security administrator for a new certificate",
+        ) from None
     except Unauthenticated as exc:
         reason = exc.message.removeprefix("Keycloak refused the login: ")
-        log(logger, "x509 login refused", logging.WARNING, stage="keycloak", subject=subject,
-            reason=reason)
+        log(logger, "x509 login refused", logging.WARNING, stage="keycloak", subject=subject, reason=reason)
         raise CertificateLoginRefused(
-            f"Keycloak refused the certificate: {reason}", reasons=[reason], stage="keycloak",
-            hint=exc.hint) from None
+            f"Keycloak refused the certificate: {reason}", reasons=[reason], stage="keycloak", hint=exc.hint
+        ) from None
     log(logger, "x509 login", subject=subject, client=client_id)
     return response
 
 
 # -- browser: authorization code + PKCE -------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PkceStart:
@@ -106,21 +113,40 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.decode()
 
 
-def start_login(endpoints: OidcEndpoints, *, client_id: str, redirect_uri: str,
-                scope: str = "openid") -> PkceStart:
+def start_login(endpoints: OidcEndpoints, *, client_id: str, redirect_uri: str, scope: str = "openid") -> PkceStart:
     verifier, challenge = pkce_pair()
     state = secrets.token_urlsafe(24)
-    query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-                       "scope": scope, "state": state, "code_challenge": challenge,
-                       "code_challenge_method": "S256"})
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "scope": scope,
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
     return PkceStart(state, verifier, f"{endpoints.authorize}?{query}")
 
 
-def finish_login(endpoints: OidcEndpoints, *, client_id: str, code: str, redirect_uri: str,
-                 verifier: str, client_secret: str | None = None,
-                 ca_file: Path | None = None) -> TokenResponse:
-    data = {"grant_type": "authorization_code", "client_id": client_id, "code": code,
-            "redirect_uri": redirect_uri, "code_verifier": verifier}
+def finish_login(
+    endpoints: OidcEndpoints,
+    *,
+    client_id: str,
+    code: str,
+    redirect_uri: str,
+    verifier: str,
+    client_secret: str | None = None,
+    ca_file: Path | None = None,
+) -> TokenResponse:
+    data = {
+        "grant_type": "authorization_code",
+        "client_id": client_id,
+        "code": code,
+        "redirect_uri": redirect_uri,
+        "code_verifier": verifier,
+    }
     if client_secret:
         data["client_secret"] = client_secret
     return token_request(endpoints, data, verify=tls_context(ca_file))

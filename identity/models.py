@@ -61,11 +61,18 @@ class IssuedCertificate(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "serial": self.serial, "kind": self.kind, "civil_servant_id": self.civil_servant_id,
-            "common_name": self.common_name, "department": self.department, "section": self.section,
-            "email": self.email, "subject": self.subject,
-            "not_before": iso(self.not_before), "not_after": iso(self.not_after),
-            "fingerprint_sha256": self.fingerprint_sha256, "status": self.status,
+            "serial": self.serial,
+            "kind": self.kind,
+            "civil_servant_id": self.civil_servant_id,
+            "common_name": self.common_name,
+            "department": self.department,
+            "section": self.section,
+            "email": self.email,
+            "subject": self.subject,
+            "not_before": iso(self.not_before),
+            "not_after": iso(self.not_after),
+            "fingerprint_sha256": self.fingerprint_sha256,
+            "status": self.status,
             "issued_by": self.issued_by,
             "revoked_at": iso(self.revoked_at),
             "revocation_reason": self.revocation_reason,
@@ -114,16 +121,21 @@ class DepartmentApp(Base):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "client_id": self.client_id, "name": self.name,
-            "department": self.department_code, "description": self.description,
-            "home_url": self.home_url, "redirect_uris": list(self.redirect_uris),
-            "roles": list(self.roles), "department_roles": list(self.department_roles),
-            "status": self.status, "requested_by": self.requested_by,
+            "id": self.id,
+            "client_id": self.client_id,
+            "name": self.name,
+            "department": self.department_code,
+            "description": self.description,
+            "home_url": self.home_url,
+            "redirect_uris": list(self.redirect_uris),
+            "roles": list(self.roles),
+            "department_roles": list(self.department_roles),
+            "status": self.status,
+            "requested_by": self.requested_by,
             "requested_at": iso(self.requested_at),
             "decided_by": self.decided_by,
             "decided_at": iso(self.decided_at),
             "decision_note": self.decision_note,
-            "secret": ("awaiting pickup" if self.secret_pending else
-                       "collected" if self.secret_version else None),
+            "secret": ("awaiting pickup" if self.secret_pending else "collected" if self.secret_version else None),
             "secret_version": self.secret_version,
         }

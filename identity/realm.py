@@ -69,8 +69,8 @@ REALM_SETTINGS: dict[str, Any] = {
     "minimumQuickLoginWaitSeconds": 60,
     "quickLoginCheckMilliSeconds": 1000,
     "passwordPolicy": "length(12) and upperCase(1) and lowerCase(1) and digits(1) and "
-                      "specialChars(1) and notUsername(undefined) and passwordHistory(5) and "
-                      "forceExpiredPasswordChange(90)",
+    "specialChars(1) and notUsername(undefined) and passwordHistory(5) and "
+    "forceExpiredPasswordChange(90)",
     "otpPolicyType": "totp",
     "otpPolicyAlgorithm": "HmacSHA1",
     "otpPolicyLookAheadWindow": 1,
@@ -96,51 +96,107 @@ _VIEW_ALL = {"view": ["admin", "user"], "edit": ["admin"]}
 USER_PROFILE_ATTRIBUTES: list[dict[str, Any]] = [
     # Chinese names are written whole (姓名) in firstName; lastName is optional, so an X.509 user
     # is never stopped by a "complete your profile" page the directory cannot fill in.
-    {"name": "firstName", "displayName": "姓名 (full name)",
-     "validations": {"length": {"max": 64}, "person-name-prohibited-characters": {}},
-     "permissions": _VIEW_ALL, "required": {"roles": ["admin", "user"]}, "multivalued": False},
-    {"name": "lastName", "displayName": "${lastName}",
-     "validations": {"length": {"max": 64}, "person-name-prohibited-characters": {}},
-     "permissions": _VIEW_ALL, "multivalued": False},
-    {"name": "email", "displayName": "${email}",
-     "validations": {"email": {}, "length": {"max": 255}},
-     "permissions": _VIEW_ALL, "multivalued": False},
-    {"name": ID_ATTRIBUTE, "displayName": "公务人员身份号 (civil servant ID)",
-     "validations": {"pattern": {"pattern": "^[0-9A-Z]{6,32}$",
-                                 "error-message": "6-32 upper-case letters or digits"}},
-     "permissions": _VIEW_ALL, "multivalued": False},
-    {"name": SOURCE_ATTRIBUTE, "displayName": "managed by",
-     "validations": {"length": {"max": 32}},
-     "permissions": {"view": ["admin"], "edit": ["admin"]}, "multivalued": False},
+    {
+        "name": "firstName",
+        "displayName": "姓名 (full name)",
+        "validations": {"length": {"max": 64}, "person-name-prohibited-characters": {}},
+        "permissions": _VIEW_ALL,
+        "required": {"roles": ["admin", "user"]},
+        "multivalued": False,
+    },
+    {
+        "name": "lastName",
+        "displayName": "${lastName}",
+        "validations": {"length": {"max": 64}, "person-name-prohibited-characters": {}},
+        "permissions": _VIEW_ALL,
+        "multivalued": False,
+    },
+    {
+        "name": "email",
+        "displayName": "${email}",
+        "validations": {"email": {}, "length": {"max": 255}},
+        "permissions": _VIEW_ALL,
+        "multivalued": False,
+    },
+    {
+        "name": ID_ATTRIBUTE,
+        "displayName": "公务人员身份号 (civil servant ID)",
+        "validations": {
+            "pattern": {"pattern": "^[0-9A-Z]{6,32}$", "error-message": "6-32 upper-case letters or digits"}
+        },
+        "permissions": _VIEW_ALL,
+        "multivalued": False,
+    },
+    {
+        "name": SOURCE_ATTRIBUTE,
+        "displayName": "managed by",
+        "validations": {"length": {"max": 32}},
+        "permissions": {"view": ["admin"], "edit": ["admin"]},
+        "multivalued": False,
+    },
 ]
 PROFILE_KEYS = ("displayName", "validations", "permissions", "required", "multivalued")
 
-_CLAIM_EVERYWHERE = {"access.token.claim": "true", "id.token.claim": "true",
-                     "userinfo.token.claim": "true", "introspection.token.claim": "true"}
+_CLAIM_EVERYWHERE = {
+    "access.token.claim": "true",
+    "id.token.claim": "true",
+    "userinfo.token.claim": "true",
+    "introspection.token.claim": "true",
+}
 CLIENT_SCOPES: list[dict[str, Any]] = [
-    {"name": "govops-groups", "description": "部门 (department) groups as full paths",
-     "protocol": "openid-connect",
-     "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
-     "protocolMappers": [{"name": "groups", "protocol": "openid-connect",
-                          "protocolMapper": "oidc-group-membership-mapper",
-                          "config": {"full.path": "true", "claim.name": "groups",
-                                     **_CLAIM_EVERYWHERE}}]},
-    {"name": "govops-civil-servant", "description": "the civil servant ID (公务人员身份号)",
-     "protocol": "openid-connect",
-     "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
-     "protocolMappers": [{"name": ID_ATTRIBUTE, "protocol": "openid-connect",
-                          "protocolMapper": "oidc-usermodel-attribute-mapper",
-                          "config": {"user.attribute": ID_ATTRIBUTE, "claim.name": ID_ATTRIBUTE,
-                                     "jsonType.label": "String", "multivalued": "false",
-                                     **_CLAIM_EVERYWHERE}}]},
-    {"name": "govops-api", "description": "lets the token call the govops gateway API",
-     "protocol": "openid-connect",
-     "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
-     "protocolMappers": [{"name": "govops-gateway audience", "protocol": "openid-connect",
-                          "protocolMapper": "oidc-audience-mapper",
-                          "config": {"included.custom.audience": GATEWAY_CLIENT,
-                                     "access.token.claim": "true", "id.token.claim": "false",
-                                     "introspection.token.claim": "true"}}]},
+    {
+        "name": "govops-groups",
+        "description": "部门 (department) groups as full paths",
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        "protocolMappers": [
+            {
+                "name": "groups",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-group-membership-mapper",
+                "config": {"full.path": "true", "claim.name": "groups", **_CLAIM_EVERYWHERE},
+            }
+        ],
+    },
+    {
+        "name": "govops-civil-servant",
+        "description": "the civil servant ID (公务人员身份号)",
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        "protocolMappers": [
+            {
+                "name": ID_ATTRIBUTE,
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-usermodel-attribute-mapper",
+                "config": {
+                    "user.attribute": ID_ATTRIBUTE,
+                    "claim.name": ID_ATTRIBUTE,
+                    "jsonType.label": "String",
+                    "multivalued": "false",
+                    **_CLAIM_EVERYWHERE,
+                },
+            }
+        ],
+    },
+    {
+        "name": "govops-api",
+        "description": "lets the token call the govops gateway API",
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        "protocolMappers": [
+            {
+                "name": "govops-gateway audience",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {
+                    "included.custom.audience": GATEWAY_CLIENT,
+                    "access.token.claim": "true",
+                    "id.token.claim": "false",
+                    "introspection.token.claim": "true",
+                },
+            }
+        ],
+    },
 ]
 DEFAULT_DEFAULT_SCOPES = ["govops-groups", "govops-civil-servant"]
 
@@ -172,6 +228,7 @@ def x509_config(crl_url: str | None) -> dict[str, str]:
 
 
 # -- the model -------------------------------------------------------------------------------
+
 
 @dataclass
 class GroupSpec:
@@ -234,64 +291,109 @@ class DepartmentSource:
     sections: tuple[tuple[str, str], ...] = ()
 
 
-def build_spec(*, realm: str, departments: Iterable[DepartmentSource], crl_url: str | None,
-               gateway_redirect_uris: list[str], district_name: str | None = None,
-               platforms: Mapping[str, str] | None = None,
-               break_glass: list[BreakGlassAccount] | None = None,
-               display_name: str = "政务公务人员统一身份认证") -> RealmSpec:
+def build_spec(
+    *,
+    realm: str,
+    departments: Iterable[DepartmentSource],
+    crl_url: str | None,
+    gateway_redirect_uris: list[str],
+    district_name: str | None = None,
+    platforms: Mapping[str, str] | None = None,
+    break_glass: list[BreakGlassAccount] | None = None,
+    display_name: str = "政务公务人员统一身份认证",
+) -> RealmSpec:
     roots: dict[str, GroupSpec] = {}
     for d in departments:
         parts = [p for p in d.sso_group.split("/") if p]
         if len(parts) != 2:
-            raise ValidationFailed(f"department {d.code}: SSO group {d.sso_group!r} is not "
-                                   "/<district>/<department>",
-                                   hint="fix the department's sso_group")
+            raise ValidationFailed(
+                f"department {d.code}: SSO group {d.sso_group!r} is not /<district>/<department>",
+                hint="fix the department's sso_group",
+            )
         root = roots.setdefault(parts[0], GroupSpec(parts[0], district_name or parts[0], "district"))
-        dept = GroupSpec(parts[1], d.name, "department",
-                         [GroupSpec(code, name, "section") for code, name in d.sections])
+        dept = GroupSpec(
+            parts[1], d.name, "department", [GroupSpec(code, name, "section") for code, name in d.sections]
+        )
         root.children.append(dept)
     groups = list(roots.values())
     if platforms:
-        groups.append(GroupSpec(PLATFORM_ROOT, "视频共享平台 (share platforms)", "platform-root",
-                                [GroupSpec(c, n, "platform") for c, n in platforms.items()]))
+        groups.append(
+            GroupSpec(
+                PLATFORM_ROOT,
+                "视频共享平台 (share platforms)",
+                "platform-root",
+                [GroupSpec(c, n, "platform") for c, n in platforms.items()],
+            )
+        )
     api_scopes = ["govops-api"]
     clients = [
-        {"clientId": GATEWAY_CLIENT, "name": "govops 运维平台 (console)", "enabled": True,
-         "protocol": "openid-connect", "publicClient": True, "standardFlowEnabled": True,
-         "implicitFlowEnabled": False, "directAccessGrantsEnabled": False,
-         "serviceAccountsEnabled": False, "frontchannelLogout": True,
-         "redirectUris": gateway_redirect_uris, "webOrigins": ["+"],
-         "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
-         "defaultClientScopes": api_scopes},
-        {"clientId": CLI_CLIENT, "name": "govops CLI (X.509 direct grant)", "enabled": True,
-         "protocol": "openid-connect", "publicClient": True, "standardFlowEnabled": False,
-         "implicitFlowEnabled": False, "directAccessGrantsEnabled": True,
-         "serviceAccountsEnabled": False, "redirectUris": [], "webOrigins": [],
-         "attributes": {}, "defaultClientScopes": api_scopes},
+        {
+            "clientId": GATEWAY_CLIENT,
+            "name": "govops 运维平台 (console)",
+            "enabled": True,
+            "protocol": "openid-connect",
+            "publicClient": True,
+            "standardFlowEnabled": True,
+            "implicitFlowEnabled": False,
+            "directAccessGrantsEnabled": False,
+            "serviceAccountsEnabled": False,
+            "frontchannelLogout": True,
+            "redirectUris": gateway_redirect_uris,
+            "webOrigins": ["+"],
+            "attributes": {"pkce.code.challenge.method": "S256", "post.logout.redirect.uris": "+"},
+            "defaultClientScopes": api_scopes,
+        },
+        {
+            "clientId": CLI_CLIENT,
+            "name": "govops CLI (X.509 direct grant)",
+            "enabled": True,
+            "protocol": "openid-connect",
+            "publicClient": True,
+            "standardFlowEnabled": False,
+            "implicitFlowEnabled": False,
+            "directAccessGrantsEnabled": True,
+            "serviceAccountsEnabled": False,
+            "redirectUris": [],
+            "webOrigins": [],
+            "attributes": {},
+            "defaultClientScopes": api_scopes,
+        },
     ]
     cfg = x509_config(crl_url)
     flows = [
-        FlowSpec(BROWSER_FLOW, "X.509 civil-servant certificate; password + OTP only for accounts "
-                 "that hold a password (break-glass)", [
-                     Step("auth-cookie", "ALTERNATIVE"),
-                     Step("auth-x509-client-username-form", "ALTERNATIVE", config=cfg),
-                     Step(f"{BROWSER_FLOW}-break-glass", "ALTERNATIVE",
-                          description="break-glass: password and OTP, both required", steps=[
-                              Step("auth-username-password-form", "REQUIRED"),
-                              Step("auth-otp-form", "REQUIRED")]),
-                 ]),
-        FlowSpec(DIRECT_GRANT_FLOW, "X.509 civil-servant certificate only (no password grant)", [
-            Step("direct-grant-auth-x509-username", "REQUIRED", config=cfg)]),
+        FlowSpec(
+            BROWSER_FLOW,
+            "X.509 civil-servant certificate; password + OTP only for accounts that hold a password (break-glass)",
+            [
+                Step("auth-cookie", "ALTERNATIVE"),
+                Step("auth-x509-client-username-form", "ALTERNATIVE", config=cfg),
+                Step(
+                    f"{BROWSER_FLOW}-break-glass",
+                    "ALTERNATIVE",
+                    description="break-glass: password and OTP, both required",
+                    steps=[Step("auth-username-password-form", "REQUIRED"), Step("auth-otp-form", "REQUIRED")],
+                ),
+            ],
+        ),
+        FlowSpec(
+            DIRECT_GRANT_FLOW,
+            "X.509 civil-servant certificate only (no password grant)",
+            [Step("direct-grant-auth-x509-username", "REQUIRED", config=cfg)],
+        ),
     ]
     if break_glass is None:
-        break_glass = [BreakGlassAccount("breakglass-ops", "应急运维账号",
-                                         [OPS_ENGINEER])]
+        break_glass = [BreakGlassAccount("breakglass-ops", "应急运维账号", [OPS_ENGINEER])]
     return RealmSpec(
-        realm=realm, display_name=display_name, settings=dict(REALM_SETTINGS),
-        roles=dict(ROLE_DESCRIPTIONS), groups=groups,
+        realm=realm,
+        display_name=display_name,
+        settings=dict(REALM_SETTINGS),
+        roles=dict(ROLE_DESCRIPTIONS),
+        groups=groups,
         profile_attributes=[dict(a) for a in USER_PROFILE_ATTRIBUTES],
         client_scopes=[dict(s) for s in CLIENT_SCOPES],
-        default_default_scopes=list(DEFAULT_DEFAULT_SCOPES), clients=clients, flows=flows,
+        default_default_scopes=list(DEFAULT_DEFAULT_SCOPES),
+        clients=clients,
+        flows=flows,
         bindings={"browserFlow": BROWSER_FLOW, "directGrantFlow": DIRECT_GRANT_FLOW},
         break_glass=break_glass,
     )
@@ -300,22 +402,24 @@ def build_spec(*, realm: str, departments: Iterable[DepartmentSource], crl_url: 
 def load_overlay(path: Path) -> dict[str, Any]:
     """A YAML file naming the district, sections, platforms and break-glass accounts:
 
-        district: {code: "310116", name: 上海市金山区}
-        departments: [{code: gaj, name: 金山公安分局, sections: [{code: zhian, name: 治安支队}]}]
-        platforms: {zongzhi: 综治视联网平台, gongan: 公安视频图像信息平台}
-        break_glass: [{username: breakglass-ops, name: 应急运维账号, roles: [ops-engineer]}]
+    district: {code: "310116", name: 上海市金山区}
+    departments: [{code: gaj, name: 金山公安分局, sections: [{code: zhian, name: 治安支队}]}]
+    platforms: {zongzhi: 综治视联网平台, gongan: 公安视频图像信息平台}
+    break_glass: [{username: breakglass-ops, name: 应急运维账号, roles: [ops-engineer]}]
     """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ValidationFailed(f"cannot read realm file {path}: {exc}",
-                               hint="give a YAML file (see `govops identity diff --help`)") from None
+        raise ValidationFailed(
+            f"cannot read realm file {path}: {exc}", hint="give a YAML file (see `govops identity diff --help`)"
+        ) from None
     if not isinstance(data, dict):
         raise ValidationFailed(f"realm file {path} is not a mapping")
     return data
 
 
 # -- comparing -------------------------------------------------------------------------------
+
 
 def _norm(value: Any) -> Any:
     """Keycloak hands configs back as strings and lists in its own order."""
@@ -341,8 +445,9 @@ def _same(want: Any, have: Any) -> bool:
     return bool(_norm(want) == _norm(have))
 
 
-def differences(desired: Mapping[str, Any], actual: Mapping[str, Any] | None,
-                keys: Iterable[str] | None = None) -> dict[str, list[Any]]:
+def differences(
+    desired: Mapping[str, Any], actual: Mapping[str, Any] | None, keys: Iterable[str] | None = None
+) -> dict[str, list[Any]]:
     """{field: [actual, desired]} for every declared field whose value differs."""
     actual = actual or {}
     out: dict[str, list[Any]] = {}
@@ -364,8 +469,12 @@ class Change:
     op: Callable[[], object] | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "kind": self.kind, "name": self.name,
-                "fields": {k: {"current": v[0], "desired": v[1]} for k, v in self.fields.items()}}
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "name": self.name,
+            "fields": {k: {"current": v[0], "desired": v[1]} for k, v in self.fields.items()},
+        }
 
     def line(self) -> str:
         sign = {"create": "+", "update": "~", "rebuild": "!"}.get(self.action, "?")
@@ -374,6 +483,7 @@ class Change:
 
 
 # -- planning --------------------------------------------------------------------------------
+
 
 class RealmPlanner:
     def __init__(self, kc: KeycloakAdapter, spec: RealmSpec) -> None:
@@ -399,13 +509,11 @@ class RealmPlanner:
     def _realm(self, realm: dict[str, Any] | None) -> list[Change]:
         desired = {**self.spec.settings, "displayName": self.spec.display_name}
         if realm is None:
-            return [Change("create", "realm", self.spec.realm,
-                           op=lambda: self.kc.create_realm(desired))]
+            return [Change("create", "realm", self.spec.realm, op=lambda: self.kc.create_realm(desired))]
         diff = differences(desired, realm)
         if not diff:
             return []
-        return [Change("update", "realm", self.spec.realm, diff,
-                       op=lambda: self.kc.update_realm(desired))]
+        return [Change("update", "realm", self.spec.realm, diff, op=lambda: self.kc.update_realm(desired))]
 
     def _roles(self, exists: bool) -> list[Change]:
         actual = {r["name"]: r for r in self.kc.realm_roles()} if exists else {}
@@ -413,11 +521,9 @@ class RealmPlanner:
         for name, description in self.spec.roles.items():
             rep = {"name": name, "description": description}
             if name not in actual:
-                out.append(Change("create", "role", name,
-                                  op=partial(self.kc.create_realm_role, rep)))
+                out.append(Change("create", "role", name, op=partial(self.kc.create_realm_role, rep)))
             elif diff := differences(rep, actual[name], ["description"]):
-                out.append(Change("update", "role", name, diff,
-                                  op=partial(self.kc.update_realm_role, name, rep)))
+                out.append(Change("update", "role", name, diff, op=partial(self.kc.update_realm_role, name, rep)))
         return out
 
     def _groups(self, exists: bool) -> list[Change]:
@@ -437,13 +543,18 @@ class RealmPlanner:
             rep = {"name": spec.name, "attributes": spec.attributes}
             have = index.get(path)
             if have is None:
-                out.append(Change("create", "group", path,
-                                  op=partial(self._create_group, rep, parent_path)))
-            elif diff := differences({"attributes": spec.attributes},
-                                     {"attributes": have.get("attributes") or {}}):
+                out.append(Change("create", "group", path, op=partial(self._create_group, rep, parent_path)))
+            elif diff := differences({"attributes": spec.attributes}, {"attributes": have.get("attributes") or {}}):
                 merged = {**(have.get("attributes") or {}), **spec.attributes}
-                out.append(Change("update", "group", path, diff, op=partial(self.kc.update_group, have["id"], {
-                    "name": spec.name, "attributes": merged})))
+                out.append(
+                    Change(
+                        "update",
+                        "group",
+                        path,
+                        diff,
+                        op=partial(self.kc.update_group, have["id"], {"name": spec.name, "attributes": merged}),
+                    )
+                )
             for child in spec.children:
                 visit(child, path)
 
@@ -482,10 +593,9 @@ class RealmPlanner:
                         break
                 else:
                     attrs.append(replaced)
-            self.kc.update_user_profile({**current, "attributes": attrs,
-                                         "unmanagedAttributePolicy": "ADMIN_EDIT"})
-        return [Change("create" if not exists else "update", "user-profile",
-                       ",".join(diff), diff, op=op)]
+            self.kc.update_user_profile({**current, "attributes": attrs, "unmanagedAttributePolicy": "ADMIN_EDIT"})
+
+        return [Change("create" if not exists else "update", "user-profile", ",".join(diff), diff, op=op)]
 
     def scope_ids(self) -> dict[str, str]:
         return {s["name"]: s["id"] for s in self.kc.client_scopes()}
@@ -496,22 +606,43 @@ class RealmPlanner:
         for want in self.spec.client_scopes:
             have = actual.get(want["name"])
             if have is None:
-                out.append(Change("create", "client-scope", want["name"],
-                                  op=partial(self.kc.create_client_scope, want)))
+                out.append(
+                    Change("create", "client-scope", want["name"], op=partial(self.kc.create_client_scope, want))
+                )
                 continue
             bare = {k: v for k, v in want.items() if k != "protocolMappers"}
             if diff := differences(bare, have, ["description", "protocol", "attributes"]):
-                out.append(Change("update", "client-scope", want["name"], diff, op=partial(
-                    self.kc.update_client_scope, have["id"], {**have, **bare})))
+                out.append(
+                    Change(
+                        "update",
+                        "client-scope",
+                        want["name"],
+                        diff,
+                        op=partial(self.kc.update_client_scope, have["id"], {**have, **bare}),
+                    )
+                )
             mappers = {m["name"]: m for m in have.get("protocolMappers") or []}
             for m in want["protocolMappers"]:
                 hm = mappers.get(m["name"])
                 if hm is None:
-                    out.append(Change("create", "mapper", f"{want['name']}/{m['name']}",
-                                      op=partial(self.kc.add_scope_mapper, have["id"], m)))
+                    out.append(
+                        Change(
+                            "create",
+                            "mapper",
+                            f"{want['name']}/{m['name']}",
+                            op=partial(self.kc.add_scope_mapper, have["id"], m),
+                        )
+                    )
                 elif diff := differences(m, hm, ["protocolMapper", "config"]):
-                    out.append(Change("update", "mapper", f"{want['name']}/{m['name']}", diff,
-                                      op=partial(self.kc.update_scope_mapper, have["id"], hm["id"], m)))
+                    out.append(
+                        Change(
+                            "update",
+                            "mapper",
+                            f"{want['name']}/{m['name']}",
+                            diff,
+                            op=partial(self.kc.update_scope_mapper, have["id"], hm["id"], m),
+                        )
+                    )
         defaults = {s["name"] for s in self.kc.default_default_scopes()} if exists else set()
         for name in self.spec.default_default_scopes:
             if name not in defaults:
@@ -524,25 +655,31 @@ class RealmPlanner:
             have = self.kc.find_client(want["clientId"]) if exists else None
             bare = {k: v for k, v in want.items() if k != "defaultClientScopes"}
             if have is None:
-                out.append(Change("create", "client", want["clientId"],
-                                  op=partial(self._create_client, want)))
+                out.append(Change("create", "client", want["clientId"], op=partial(self._create_client, want)))
                 continue
             keys = [k for k in bare if k not in ("clientId", "attributes")]
             diff = differences(bare, have, keys)
             attr_diff = differences(bare.get("attributes", {}), have.get("attributes") or {})
             if attr_diff:
-                diff["attributes"] = [{k: v[0] for k, v in attr_diff.items()},
-                                      {k: v[1] for k, v in attr_diff.items()}]
+                diff["attributes"] = [{k: v[0] for k, v in attr_diff.items()}, {k: v[1] for k, v in attr_diff.items()}]
             if diff:
-                rep = {**have, **bare, "attributes": {**(have.get("attributes") or {}),
-                                                      **bare.get("attributes", {})}}
-                out.append(Change("update", "client", want["clientId"], diff,
-                                  op=partial(self.kc.update_client, have["id"], rep)))
+                rep = {**have, **bare, "attributes": {**(have.get("attributes") or {}), **bare.get("attributes", {})}}
+                out.append(
+                    Change(
+                        "update", "client", want["clientId"], diff, op=partial(self.kc.update_client, have["id"], rep)
+                    )
+                )
             scopes = {s["name"] for s in self.kc.client_default_scopes(have["id"])}
             for name in want.get("defaultClientScopes", []):
                 if name not in scopes:
-                    out.append(Change("create", "client-scope-link", f"{want['clientId']}/{name}",
-                                      op=partial(self._link_scope, have["id"], name)))
+                    out.append(
+                        Change(
+                            "create",
+                            "client-scope-link",
+                            f"{want['clientId']}/{name}",
+                            op=partial(self._link_scope, have["id"], name),
+                        )
+                    )
         return out
 
     def _add_default_scope(self, name: str) -> None:
@@ -588,13 +725,26 @@ class RealmPlanner:
                 out.append(Change("create", "flow", flow.alias, op=partial(self._build_flow, flow)))
                 continue
             execs = self.kc.executions(flow.alias)
-            have = [(int(e.get("level", 0)), "flow" if e.get("authenticationFlow") else "exec",
-                     e.get("displayName") if e.get("authenticationFlow") else e.get("providerId"),
-                     e.get("requirement")) for e in execs]
+            have = [
+                (
+                    int(e.get("level", 0)),
+                    "flow" if e.get("authenticationFlow") else "exec",
+                    e.get("displayName") if e.get("authenticationFlow") else e.get("providerId"),
+                    e.get("requirement"),
+                )
+                for e in execs
+            ]
             want = self._flatten(flow.steps)
             if have != want:
-                out.append(Change("rebuild", "flow", flow.alias, {"executions": [have, want]},
-                                  op=partial(self._rebuild_flow, flow, actual[flow.alias]["id"])))
+                out.append(
+                    Change(
+                        "rebuild",
+                        "flow",
+                        flow.alias,
+                        {"executions": [have, want]},
+                        op=partial(self._rebuild_flow, flow, actual[flow.alias]["id"]),
+                    )
+                )
                 continue
             for e, cfg in zip(execs, self._configs(flow.steps), strict=True):
                 if cfg is None:
@@ -605,9 +755,10 @@ class RealmPlanner:
                     name = f"{flow.alias}/{e.get('providerId')}"
                     alias = f"{flow.alias}-config"
                     op: Callable[[], None] = (
-                        partial(self.kc.update_authenticator_config, cid,
-                                {"id": cid, "alias": alias, "config": cfg}) if cid
-                        else partial(self.kc.create_execution_config, e["id"], alias, cfg))
+                        partial(self.kc.update_authenticator_config, cid, {"id": cid, "alias": alias, "config": cfg})
+                        if cid
+                        else partial(self.kc.create_execution_config, e["id"], alias, cfg)
+                    )
                     out.append(Change("update", "flow-config", name, diff, op=op))
         return out
 
@@ -632,8 +783,7 @@ class RealmPlanner:
     def _rebuild_flow(self, flow: FlowSpec, flow_id: str) -> None:
         # A bound flow cannot be deleted: park the binding on the built-in, rebuild, restore.
         realm = self.kc.get_realm() or {}
-        parked = {k: v for k, v in realm.items()
-                  if k in ("browserFlow", "directGrantFlow") and v == flow.alias}
+        parked = {k: v for k, v in realm.items() if k in ("browserFlow", "directGrantFlow") and v == flow.alias}
         builtin = {"browserFlow": "browser", "directGrantFlow": "direct grant"}
         if parked:
             self.kc.update_realm({k: builtin[k] for k in parked})
@@ -646,37 +796,57 @@ class RealmPlanner:
         diff = differences(self.spec.bindings, realm or {})
         if not diff:
             return []
-        return [Change("update", "flow-binding", ",".join(diff), diff,
-                       op=lambda: self.kc.update_realm(dict(self.spec.bindings)))]
+        return [
+            Change(
+                "update",
+                "flow-binding",
+                ",".join(diff),
+                diff,
+                op=lambda: self.kc.update_realm(dict(self.spec.bindings)),
+            )
+        ]
 
     def _break_glass(self, exists: bool) -> list[Change]:
         out: list[Change] = []
         for acct in self.spec.break_glass:
             have = self.kc.find_user(acct.username) if exists else None
             if have is None:
-                out.append(Change("create", "break-glass-account", acct.username,
-                                  op=partial(self._create_break_glass, acct)))
+                out.append(
+                    Change("create", "break-glass-account", acct.username, op=partial(self._create_break_glass, acct))
+                )
                 continue
             roles = {r["name"] for r in self.kc.user_realm_roles(have["id"])}
             missing = sorted(set(acct.roles) - roles)
             if missing:
-                out.append(Change("update", "break-glass-account", acct.username,
-                                  {"roles": [sorted(roles), acct.roles]},
-                                  op=partial(self._grant_roles, have["id"], missing)))
+                out.append(
+                    Change(
+                        "update",
+                        "break-glass-account",
+                        acct.username,
+                        {"roles": [sorted(roles), acct.roles]},
+                        op=partial(self._grant_roles, have["id"], missing),
+                    )
+                )
         return out
 
     def _create_break_glass(self, acct: BreakGlassAccount) -> str:
-        uid = self.kc.create_user({
-            "username": acct.username, "enabled": True, "firstName": acct.name,
-            "requiredActions": ["CONFIGURE_TOTP"],
-            "attributes": {SOURCE_ATTRIBUTE: ["break-glass"]},
-        })
+        uid = self.kc.create_user(
+            {
+                "username": acct.username,
+                "enabled": True,
+                "firstName": acct.name,
+                "requiredActions": ["CONFIGURE_TOTP"],
+                "attributes": {SOURCE_ATTRIBUTE: ["break-glass"]},
+            }
+        )
         password = _temporary_password()
         self.kc.set_password(uid, password, temporary=True)
         if acct.roles:
             self.kc.add_user_realm_roles(uid, [self.kc.call("GET", f"roles/{r}") for r in acct.roles])
-        return (f"break-glass account {acct.username}: temporary password {password} "
-                "(shown once; change it and enrol OTP at first login, then seal it away)")
+        return (
+            f"break-glass account {acct.username}: temporary password {password} "
+            "(shown once; change it and enrol OTP at first login, then seal it away)"
+        )
 
 
 def _temporary_password() -> str:
@@ -692,12 +862,19 @@ def plan(kc: KeycloakAdapter, spec: RealmSpec) -> list[Change]:
 def apply(kc: KeycloakAdapter, spec: RealmSpec, *, dry_run: bool = False) -> dict[str, Any]:
     """Bring the realm to the spec. The second run finds nothing to do and says so."""
     changes = plan(kc, spec)
-    result: dict[str, Any] = {"realm": spec.realm, "dry_run": dry_run,
-                              "changes": [c.as_dict() for c in changes],
-                              "lines": [c.line() for c in changes], "notes": []}
+    result: dict[str, Any] = {
+        "realm": spec.realm,
+        "dry_run": dry_run,
+        "changes": [c.as_dict() for c in changes],
+        "lines": [c.line() for c in changes],
+        "notes": [],
+    }
     if dry_run or not changes:
-        result["summary"] = ("no changes: the realm already matches its definition" if not changes
-                             else f"{len(changes)} change(s) would be made")
+        result["summary"] = (
+            "no changes: the realm already matches its definition"
+            if not changes
+            else f"{len(changes)} change(s) would be made"
+        )
         result["changed"] = 0
         return result
     for c in changes:
@@ -708,27 +885,28 @@ def apply(kc: KeycloakAdapter, spec: RealmSpec, *, dry_run: bool = False) -> dic
     remaining = plan(kc, spec)
     result["changed"] = len(changes)
     result["remaining"] = [c.line() for c in remaining]
-    result["summary"] = f"applied {len(changes)} change(s)" + (
-        f"; {len(remaining)} still differ" if remaining else "")
+    result["summary"] = f"applied {len(changes)} change(s)" + (f"; {len(remaining)} still differ" if remaining else "")
     return result
 
 
 def status(kc: KeycloakAdapter, spec: RealmSpec) -> dict[str, Any]:
     realm = kc.get_realm()
-    out: dict[str, Any] = {"realm": spec.realm, "exists": realm is not None,
-                           "keycloak_version": kc.server_version()}
+    out: dict[str, Any] = {"realm": spec.realm, "exists": realm is not None, "keycloak_version": kc.server_version()}
     if realm is None:
         out["summary"] = "the realm does not exist; run `govops identity apply`"
         return out
     drift = plan(kc, spec)
-    out.update({
-        "users": kc.count_users(),
-        "browser_flow": realm.get("browserFlow"), "direct_grant_flow": realm.get("directGrantFlow"),
-        "brute_force_protected": realm.get("bruteForceProtected"),
-        "events_enabled": realm.get("eventsEnabled"),
-        "drift": [c.line() for c in drift],
-        "summary": "in sync with its definition" if not drift else f"{len(drift)} difference(s)",
-    })
+    out.update(
+        {
+            "users": kc.count_users(),
+            "browser_flow": realm.get("browserFlow"),
+            "direct_grant_flow": realm.get("directGrantFlow"),
+            "brute_force_protected": realm.get("bruteForceProtected"),
+            "events_enabled": realm.get("eventsEnabled"),
+            "drift": [c.line() for c in drift],
+            "summary": "in sync with its definition" if not drift else f"{len(drift)} difference(s)",
+        }
+    )
     return out
 
 
@@ -748,28 +926,39 @@ def spec_from_settings(settings: Any, session: Any, overlay: Mapping[str, Any] |
     sections: dict[str, tuple[tuple[str, str], ...]] = {}
     extra: dict[str, str] = {}
     for d in overlay.get("departments") or []:
-        sections[str(d["code"])] = tuple((str(s["code"]), str(s.get("name", s["code"])))
-                                         for s in d.get("sections") or [])
+        sections[str(d["code"])] = tuple(
+            (str(s["code"]), str(s.get("name", s["code"]))) for s in d.get("sections") or []
+        )
         extra[str(d["code"])] = str(d.get("name", d["code"]))
-    departments = [DepartmentSource(d.code, d.name, d.sso_group, sections.get(d.code, ()))
-                   for d in session.scalars(select(Department).order_by(Department.code))]
+    departments = [
+        DepartmentSource(d.code, d.name, d.sso_group, sections.get(d.code, ()))
+        for d in session.scalars(select(Department).order_by(Department.code))
+    ]
     missing = sorted(set(extra) - {d.code for d in departments})
     if missing:
-        raise ValidationFailed(f"the realm file names unknown department(s): {', '.join(missing)}",
-                               hint="add them with a directory import first")
+        raise ValidationFailed(
+            f"the realm file names unknown department(s): {', '.join(missing)}",
+            hint="add them with a directory import first",
+        )
     district = overlay.get("district") or {}
     public = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
     from identity.ca import CRL_PATH
 
     break_glass = None
     if "break_glass" in overlay:
-        break_glass = [BreakGlassAccount(str(b["username"]), str(b.get("name", b["username"])),
-                                         [str(r) for r in b.get("roles", [])])
-                       for b in overlay.get("break_glass") or []]
+        break_glass = [
+            BreakGlassAccount(
+                str(b["username"]), str(b.get("name", b["username"])), [str(r) for r in b.get("roles", [])]
+            )
+            for b in overlay.get("break_glass") or []
+        ]
     return build_spec(
-        realm=settings.keycloak_realm, departments=departments,
+        realm=settings.keycloak_realm,
+        departments=departments,
         # Keycloak fetches the CRL from the gateway: revocation is always checked.
         crl_url=f"{public}{CRL_PATH}",
         gateway_redirect_uris=[f"{public}/login/callback"],
-        district_name=district.get("name"), platforms=overlay.get("platforms", SHARE_PLATFORMS),
-        break_glass=break_glass)
+        district_name=district.get("name"),
+        platforms=overlay.get("platforms", SHARE_PLATFORMS),
+        break_glass=break_glass,
+    )

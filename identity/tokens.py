@@ -39,8 +39,9 @@ from identity.keycloak_adapter import OidcEndpoints, fetch_jwks, tls_context
 from identity.realm import ID_ATTRIBUTE, PLATFORM_ROOT
 
 logger = logging.getLogger("govops.identity.tokens")
-ALLOWED_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                                "ES256", "ES384", "ES512", "EdDSA"})
+ALLOWED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 HINT = "sign in again through the identity service (统一身份认证)"
 _ALGORITHMS = jwt.algorithms.get_default_algorithms()
 _B64URL = re.compile(rb"[A-Za-z0-9_-]*")
@@ -62,11 +63,20 @@ class SigningKey:
 
 
 class JwksTokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, fetch_keys: Callable[[], dict[str, Any]],
-                 departments: Callable[[], Mapping[str, str]] | None = None,
-                 algorithms: frozenset[str] = ALLOWED_ALGORITHMS, leeway: float = 30.0,
-                 max_key_age: float = 600.0, min_refetch_interval: float = 10.0,
-                 department_ttl: float = 60.0, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        fetch_keys: Callable[[], dict[str, Any]],
+        departments: Callable[[], Mapping[str, str]] | None = None,
+        algorithms: frozenset[str] = ALLOWED_ALGORITHMS,
+        leeway: float = 30.0,
+        max_key_age: float = 600.0,
+        min_refetch_interval: float = 10.0,
+        department_ttl: float = 60.0,
+        cache_size: int = 10_000,
+    ) -> None:
         unsafe = {a for a in algorithms if a.upper().startswith("HS") or a.lower() == "none"}
         if unsafe:
             raise ValueError(f"refusing symmetric or empty algorithms: {sorted(unsafe)}")
@@ -123,8 +133,7 @@ class JwksTokenVerifier:
             key = self._keys.get(kid)
             stale = time.monotonic() - self._fetched_at >= self._max_key_age
             if key is None or stale:
-                if key is None and not stale and \
-                        time.monotonic() - self._fetched_at < self._min_refetch:
+                if key is None and not stale and time.monotonic() - self._fetched_at < self._min_refetch:
                     raise Unauthenticated("token signed with an unknown key", hint=HINT)
                 try:
                     self._load()
@@ -232,8 +241,7 @@ class JwksTokenVerifier:
         if now - self._dept_at > self._department_ttl:
             mapping = self._departments()
             # Longest first, so /310116/gaj/zhian matches /310116/gaj before /310116.
-            self._dept_map = sorted(((g.rstrip("/"), c) for g, c in mapping.items()),
-                                    key=lambda gc: -len(gc[0]))
+            self._dept_map = sorted(((g.rstrip("/"), c) for g, c in mapping.items()), key=lambda gc: -len(gc[0]))
             self._dept_at = now
         return self._dept_map
 
@@ -257,27 +265,30 @@ class JwksTokenVerifier:
                 platform = parts[1]
                 break
         name = claims.get("name") or claims.get("preferred_username") or claims["sub"]
-        return Principal(subject=str(claims["sub"]), name=str(name), roles=roles,
-                         department=department, platform=platform)
+        return Principal(
+            subject=str(claims["sub"]), name=str(name), roles=roles, department=department, platform=platform
+        )
 
 
 def department_groups(sessions: sessionmaker[Session]) -> Callable[[], dict[str, str]]:
     def read() -> dict[str, str]:
         with sessions() as s:
             return {d.sso_group: d.code for d in s.scalars(select(Department))}
+
     return read
 
 
-def verifier_from_settings(settings: Settings,
-                           sessions: sessionmaker[Session] | None = None) -> JwksTokenVerifier:
+def verifier_from_settings(settings: Settings, sessions: sessionmaker[Session] | None = None) -> JwksTokenVerifier:
     if not settings.keycloak_url:
         raise ValueError("keycloak_url is not set")
     endpoints = OidcEndpoints(settings.keycloak_url, settings.keycloak_realm)
     ctx = tls_context(settings.keycloak_ca_file)
     return JwksTokenVerifier(
-        issuer=endpoints.issuer, audience=settings.keycloak_audience,
+        issuer=endpoints.issuer,
+        audience=settings.keycloak_audience,
         fetch_keys=lambda: fetch_jwks(endpoints.jwks, verify=ctx),
-        departments=department_groups(sessions) if sessions is not None else None)
+        departments=department_groups(sessions) if sessions is not None else None,
+    )
 
 
 __all__ = ["ALLOWED_ALGORITHMS", "ID_ATTRIBUTE", "JwksTokenVerifier", "verifier_from_settings"]

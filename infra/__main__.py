@@ -18,11 +18,15 @@ cloud = load_cloud(root / config.get("departmentsFile", "infra/departments.yaml"
 # Deployment's wait for ready pods then overlaps the tenants' objects instead of following them.
 if config.get_bool("platform") is not False:
     rules = {p.name: p.read_text(encoding="utf-8") for p in sorted((root / "monitoring" / "rules").glob("*.yml"))}
-    PlatformServices("platform", PlatformServicesArgs(
-        image=f"{cloud.registry}/govops/govops:{config.get('imageTag') or '0.1.0'}",
-        gateway_replicas=config.get_int("gatewayReplicas") or 2,
-        diagnosis_workers=config.get_int("diagnosisWorkers") or 2,
-        alert_rules=rules))
+    PlatformServices(
+        "platform",
+        PlatformServicesArgs(
+            image=f"{cloud.registry}/govops/govops:{config.get('imageTag') or '0.1.0'}",
+            gateway_replicas=config.get_int("gatewayReplicas") or 2,
+            diagnosis_workers=config.get_int("diagnosisWorkers") or 2,
+            alert_rules=rules,
+        ),
+    )
 tenants = {
     d.code: DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
     for d in cloud.departments

@@ -15,8 +15,11 @@ import pulumi_kubernetes as k8s
 from infra.tenant import PLATFORM_NAMESPACE
 
 RESTRICTED = {
-    "allowPrivilegeEscalation": False, "runAsNonRoot": True, "readOnlyRootFilesystem": True,
-    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+    "allowPrivilegeEscalation": False,
+    "runAsNonRoot": True,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
 }
 
 
@@ -25,14 +28,20 @@ class PlatformServicesArgs:
     image: str
     gateway_replicas: int = 2
     diagnosis_workers: int = 2
-    database_secret: str = "govops-database"  # a Secret with key `url`, made outside Pulumi state
+    database_secret: str = "govops-database"  # noqa: S105 - a Secret's name (key `url`), made outside Pulumi state
     alert_rules: dict[str, str] = field(default_factory=dict)  # file name -> rules YAML
     namespace: str = PLATFORM_NAMESPACE
 
 
 def _container(name: str, image: str, args: list[str], env: list[dict], port: int | None = None) -> dict:
-    c = {"name": name, "image": image, "args": args, "env": env, "securityContext": RESTRICTED,
-         "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}
+    c = {
+        "name": name,
+        "image": image,
+        "args": args,
+        "env": env,
+        "securityContext": RESTRICTED,
+        "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+    }
     if port:
         c["ports"] = [{"name": "http", "containerPort": port}]
         c["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": port}, "periodSeconds": 10}
@@ -44,51 +53,95 @@ class PlatformServices(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("govops:cloud:PlatformServices", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata={"name": args.namespace, "labels": {
-            "govops.cn/platform": "true", "pod-security.kubernetes.io/enforce": "restricted"}}, opts=child)
+        ns = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata={
+                "name": args.namespace,
+                "labels": {"govops.cn/platform": "true", "pod-security.kubernetes.io/enforce": "restricted"},
+            },
+            opts=child,
+        )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        db_env = [{"name": "GOVOPS_DATABASE_URL",
-                   "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": "url", "optional": True}}},
-                  {"name": "GOVOPS_ENVIRONMENT", "value": "production"}]
+        db_env = [
+            {
+                "name": "GOVOPS_DATABASE_URL",
+                "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": "url", "optional": True}},
+            },
+            {"name": "GOVOPS_ENVIRONMENT", "value": "production"},
+        ]
         pod_sc = {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}}
         labels = {"app.kubernetes.io/name": "govops-gateway"}
         self.gateway = k8s.apps.v1.Deployment(
             f"{name}-gateway",
             metadata={"name": "govops-gateway", "namespace": args.namespace, "labels": labels},
-            spec={"replicas": args.gateway_replicas, "selector": {"matchLabels": labels},
-                  "template": {"metadata": {"labels": labels}, "spec": {
-                      "securityContext": pod_sc,
-                      "containers": [_container("gateway", args.image,
-                                                ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-sample"],
-                                                db_env, 8080)]}}},
-            opts=in_ns)
+            spec={
+                "replicas": args.gateway_replicas,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "securityContext": pod_sc,
+                        "containers": [
+                            _container(
+                                "gateway",
+                                args.image,
+                                ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-sample"],  # noqa: S104 - in a pod
+                                db_env,
+                                8080,
+                            )
+                        ],
+                    },
+                },
+            },
+            opts=in_ns,
+        )
         k8s.core.v1.Service(
             f"{name}-gateway-svc",
             metadata={"name": "govops-gateway", "namespace": args.namespace, "labels": labels},
             spec={"type": "ClusterIP", "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
-            opts=in_ns)
+            opts=in_ns,
+        )
         wl = {"app.kubernetes.io/name": "govops-diagnosis"}
-        shard_env = [*db_env,
-                     {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-                     {"name": "GOVOPS_PATROL_SHARDS", "value": str(args.diagnosis_workers)}]
+        shard_env = [
+            *db_env,
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+            {"name": "GOVOPS_PATROL_SHARDS", "value": str(args.diagnosis_workers)},
+        ]
         k8s.core.v1.Service(
             f"{name}-diagnosis-headless",
             metadata={"name": "govops-diagnosis", "namespace": args.namespace},
-            spec={"clusterIP": "None", "selector": wl, "ports": [{"name": "metrics", "port": 9100}]}, opts=in_ns)
+            spec={"clusterIP": "None", "selector": wl, "ports": [{"name": "metrics", "port": 9100}]},
+            opts=in_ns,
+        )
         self.workers = k8s.apps.v1.StatefulSet(
             f"{name}-diagnosis",
             metadata={"name": "govops-diagnosis", "namespace": args.namespace, "labels": wl},
-            spec={"serviceName": "govops-diagnosis", "replicas": args.diagnosis_workers,
-                  "podManagementPolicy": "Parallel", "selector": {"matchLabels": wl},
-                  "template": {"metadata": {"labels": wl}, "spec": {
-                      "securityContext": pod_sc,
-                      # shard = the pod's ordinal (govops-diagnosis-<i>) of GOVOPS_PATROL_SHARDS
-                      "containers": [_container("patrol", args.image,
-                                                ["video", "patrol", "--shard-from-pod-name"], shard_env)]}}},
-            opts=in_ns)
+            spec={
+                "serviceName": "govops-diagnosis",
+                "replicas": args.diagnosis_workers,
+                "podManagementPolicy": "Parallel",
+                "selector": {"matchLabels": wl},
+                "template": {
+                    "metadata": {"labels": wl},
+                    "spec": {
+                        "securityContext": pod_sc,
+                        # shard = the pod's ordinal (govops-diagnosis-<i>) of GOVOPS_PATROL_SHARDS
+                        "containers": [
+                            _container("patrol", args.image, ["video", "patrol", "--shard-from-pod-name"], shard_env)
+                        ],
+                    },
+                },
+            },
+            opts=in_ns,
+        )
         k8s.core.v1.ConfigMap(
             f"{name}-alert-rules",
-            metadata={"name": "govops-alert-rules", "namespace": args.namespace,
-                      "labels": {"prometheus.io/rules": "true"}},
-            data=args.alert_rules, opts=in_ns)
+            metadata={
+                "name": "govops-alert-rules",
+                "namespace": args.namespace,
+                "labels": {"prometheus.io/rules": "true"},
+            },
+            data=args.alert_rules,
+            opts=in_ns,
+        )
         self.register_outputs({"gateway": self.gateway.metadata.apply(lambda m: m["name"])})

@@ -100,7 +100,7 @@ def _track_rpcs_when_started() -> bool:
             # The SDK's rpc_wrapper, minus the appending it did when it first ran.
             try:
                 return await rpc, None
-            except Exception as exn:  # noqa: BLE001 (recorded, as the SDK does)
+            except Exception as exn:
                 log.debug(f"RPC {name} failed with exception: {exn!r}")
                 if self.unhandled_exception is None:
                     self.unhandled_exception = exn

@@ -42,14 +42,26 @@ class K8sObject(pulumi.CustomResource):
     def __init__(self, type_token: str, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         _, group_version, kind = type_token.split(":")
         group, ver = group_version.split("/")
-        super().__init__(type_token, name, {
-            "apiVersion": ver if group == "core" else f"{group}/{ver}", "kind": kind, **props, "status": None,
-        }, pulumi.ResourceOptions.merge(pulumi.ResourceOptions(version=K8S_PROVIDER_VERSION), opts))
+        super().__init__(
+            type_token,
+            name,
+            {
+                "apiVersion": ver if group == "core" else f"{group}/{ver}",
+                "kind": kind,
+                **props,
+                "status": None,
+            },
+            pulumi.ResourceOptions.merge(pulumi.ResourceOptions(version=K8S_PROVIDER_VERSION), opts),
+        )
 
 
 def _np(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> K8sObject:
-    return K8sObject("kubernetes:networking.k8s.io/v1:NetworkPolicy", name,
-                     {"metadata": {"name": name.split("/")[-1], "namespace": ns}, "spec": spec}, opts)
+    return K8sObject(
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        name,
+        {"metadata": {"name": name.split("/")[-1], "namespace": ns}, "spec": spec},
+        opts,
+    )
 
 
 class DepartmentTenant(pulumi.ComponentResource):
@@ -69,54 +81,147 @@ class DepartmentTenant(pulumi.ComponentResource):
             "pod-security.kubernetes.io/warn": "restricted",
         }
         ns = K8sObject(
-            "kubernetes:core/v1:Namespace", f"{name}-namespace",
-            {"metadata": {"name": d.namespace, "labels": labels,
-                          "annotations": {f"{LABEL_PREFIX}/department-name": d.name,
-                                          f"{LABEL_PREFIX}/zone-name": ZONES[d.zone]}}},
-            child)
+            "kubernetes:core/v1:Namespace",
+            f"{name}-namespace",
+            {
+                "metadata": {
+                    "name": d.namespace,
+                    "labels": labels,
+                    "annotations": {
+                        f"{LABEL_PREFIX}/department-name": d.name,
+                        f"{LABEL_PREFIX}/zone-name": ZONES[d.zone],
+                    },
+                }
+            },
+            child,
+        )
         ns_name = ns.metadata.apply(lambda m: m["name"])
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         q = d.quota
-        self.quota = K8sObject("kubernetes:core/v1:ResourceQuota", f"{name}-quota", {
-            "metadata": {"name": "tenant-quota", "namespace": ns_name},
-            "spec": {"hard": {
-                "requests.cpu": q.cpu, "limits.cpu": q.cpu,
-                "requests.memory": q.memory, "limits.memory": q.memory,
-                "requests.storage": q.storage, "pods": str(q.pods),
-                "services.loadbalancers": "0", "services.nodeports": "0",
-            }}}, in_ns)
-        K8sObject("kubernetes:core/v1:LimitRange", f"{name}-limits", {
-            "metadata": {"name": "tenant-defaults", "namespace": ns_name},
-            "spec": {"limits": [{"type": "Container",
-                              "default": {"cpu": "500m", "memory": "512Mi"},
-                              # No per-container max: the quota bounds the tenant, and a quota
-                              # change then touches only the ResourceQuota.
-                                "defaultRequest": {"cpu": "100m", "memory": "128Mi"}}]}}, in_ns)
+        self.quota = K8sObject(
+            "kubernetes:core/v1:ResourceQuota",
+            f"{name}-quota",
+            {
+                "metadata": {"name": "tenant-quota", "namespace": ns_name},
+                "spec": {
+                    "hard": {
+                        "requests.cpu": q.cpu,
+                        "limits.cpu": q.cpu,
+                        "requests.memory": q.memory,
+                        "limits.memory": q.memory,
+                        "requests.storage": q.storage,
+                        "pods": str(q.pods),
+                        "services.loadbalancers": "0",
+                        "services.nodeports": "0",
+                    }
+                },
+            },
+            in_ns,
+        )
+        K8sObject(
+            "kubernetes:core/v1:LimitRange",
+            f"{name}-limits",
+            {
+                "metadata": {"name": "tenant-defaults", "namespace": ns_name},
+                "spec": {
+                    "limits": [
+                        {
+                            "type": "Container",
+                            "default": {"cpu": "500m", "memory": "512Mi"},
+                            # No per-container max: the quota bounds the tenant, and a quota
+                            # change then touches only the ResourceQuota.
+                            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+                        }
+                    ]
+                },
+            },
+            in_ns,
+        )
         _np(f"{name}/default-deny", ns_name, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, in_ns)
-        _np(f"{name}/allow-same-namespace", ns_name, {
-            "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [{"podSelector": {}}]}], "egress": [{"to": [{"podSelector": {}}]}]}, in_ns)
-        _np(f"{name}/allow-from-platform", ns_name, {
-            "podSelector": {}, "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
-                "kubernetes.io/metadata.name": args.platform_namespace}}}]}]}, in_ns)
-        _np(f"{name}/allow-dns", ns_name, {
-            "podSelector": {}, "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}]}, in_ns)
+        _np(
+            f"{name}/allow-same-namespace",
+            ns_name,
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": {}}]}],
+                "egress": [{"to": [{"podSelector": {}}]}],
+            },
+            in_ns,
+        )
+        _np(
+            f"{name}/allow-from-platform",
+            ns_name,
+            {
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": args.platform_namespace}
+                                }
+                            }
+                        ]
+                    }
+                ],
+            },
+            in_ns,
+        )
+        _np(
+            f"{name}/allow-dns",
+            ns_name,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                            }
+                        ],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+            in_ns,
+        )
         if d.zone in INTRA_ZONE_ALLOWED:
             # Peers only from the same zone: a 互联网区 tenant never matches a 视频专网 selector.
             same_zone = {"namespaceSelector": {"matchLabels": {f"{LABEL_PREFIX}/zone": d.zone}}}
-            _np(f"{name}/allow-same-zone", ns_name, {
-                "podSelector": {}, "policyTypes": ["Ingress", "Egress"],
-                "ingress": [{"from": [same_zone]}], "egress": [{"to": [same_zone]}]}, in_ns)
-        for suffix, binding, role, group in (("admins", "department-admins", "admin", args.sso_group),
-                                             ("auditors", "auditors", "view", args.auditors_group)):
-            K8sObject("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", f"{name}-{suffix}", {
-                "metadata": {"name": binding, "namespace": ns_name},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                              "name": f"{args.oidc_groups_prefix}{group}"}]}, in_ns)
+            _np(
+                f"{name}/allow-same-zone",
+                ns_name,
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Ingress", "Egress"],
+                    "ingress": [{"from": [same_zone]}],
+                    "egress": [{"to": [same_zone]}],
+                },
+                in_ns,
+            )
+        for suffix, binding, role, group in (
+            ("admins", "department-admins", "admin", args.sso_group),
+            ("auditors", "auditors", "view", args.auditors_group),
+        ):
+            K8sObject(
+                "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+                f"{name}-{suffix}",
+                {
+                    "metadata": {"name": binding, "namespace": ns_name},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [
+                        {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "Group",
+                            "name": f"{args.oidc_groups_prefix}{group}",
+                        }
+                    ],
+                },
+                in_ns,
+            )
         self.namespace = ns_name
         self.register_outputs({"namespace": ns_name})

@@ -28,18 +28,22 @@ class CatalogueCollector(Collector):
         self._sessions = sessions
 
     def collect(self) -> Iterator[Any]:
-        cams = GaugeMetricFamily("govops_cameras", "Cameras in the catalogue by status and department",
-                                 labels=["status", "department"])
-        alerts = GaugeMetricFamily("govops_alerts_firing", "Open alerts by source and severity",
-                                   labels=["source", "severity"])
+        cams = GaugeMetricFamily(
+            "govops_cameras", "Cameras in the catalogue by status and department", labels=["status", "department"]
+        )
+        alerts = GaugeMetricFamily(
+            "govops_alerts_firing", "Open alerts by source and severity", labels=["source", "severity"]
+        )
         with self._sessions() as session:
             for status, dept, n in session.execute(
                 select(Camera.status, Camera.department_code, func.count()).group_by(
-                    Camera.status, Camera.department_code)
+                    Camera.status, Camera.department_code
+                )
             ):
                 cams.add_metric([status, dept], n)
             for source, severity, n in session.execute(
-                select(Alert.source, Alert.severity, func.count()).where(Alert.status == "firing")
+                select(Alert.source, Alert.severity, func.count())
+                .where(Alert.status == "firing")
                 .group_by(Alert.source, Alert.severity)
             ):
                 alerts.add_metric([source, severity], n)
@@ -71,16 +75,20 @@ class VideoCoverageCollector(Collector):
         self._settings = settings or VideoSettings()
 
     def collect(self) -> Iterator[Any]:
-        area_fams = {attr: GaugeMetricFamily(f"govops_video_{name}", help_, labels=["area"])
-                     for name, help_, attr in _AREA_GAUGES}
-        density = GaugeMetricFamily("govops_video_density_per_km2",
-                                    "Cameras per km² of the area, measured from its grid polygons",
-                                    labels=["area"])
-        platform_fams = {attr: GaugeMetricFamily(f"govops_video_platform_{name}", f"{help_} (per platform)",
-                                                 labels=["platform"])
-                         for name, help_, attr in _AREA_GAUGES}
-        targets = GaugeMetricFamily("govops_video_kpi_target", "KPI targets from settings",
-                                    labels=["kpi"])
+        area_fams = {
+            attr: GaugeMetricFamily(f"govops_video_{name}", help_, labels=["area"])
+            for name, help_, attr in _AREA_GAUGES
+        }
+        density = GaugeMetricFamily(
+            "govops_video_density_per_km2",
+            "Cameras per km² of the area, measured from its grid polygons",
+            labels=["area"],
+        )
+        platform_fams = {
+            attr: GaugeMetricFamily(f"govops_video_platform_{name}", f"{help_} (per platform)", labels=["platform"])
+            for name, help_, attr in _AREA_GAUGES
+        }
+        targets = GaugeMetricFamily("govops_video_kpi_target", "KPI targets from settings", labels=["kpi"])
         with self._sessions() as session:
             coverage = Coverage(session, self._settings)
             for kpi in coverage.by_area():
@@ -113,22 +121,33 @@ class PatrolCollector(Collector):
         self._settings = settings or VideoSettings()
 
     def collect(self) -> Iterator[Any]:
-        last = GaugeMetricFamily("govops_video_patrol_last_round_timestamp_seconds",
-                                 "When the shard's latest finished round ended (Unix time)", labels=["shard"])
-        duration = GaugeMetricFamily("govops_video_patrol_round_duration_seconds",
-                                     "How long the shard's latest finished round took", labels=["shard"])
-        verdicts = GaugeMetricFamily("govops_video_patrol_round_cameras",
-                                     "Cameras of the shard's latest finished round by verdict",
-                                     labels=["shard", "verdict"])
-        faults = GaugeMetricFamily("govops_video_picture_faults",
-                                   "Cameras whose latest diagnosis reports the fault code", labels=["code"])
-        interval = GaugeMetricFamily("govops_video_patrol_interval_seconds",
-                                     "Seconds between patrol rounds (settings)")
+        last = GaugeMetricFamily(
+            "govops_video_patrol_last_round_timestamp_seconds",
+            "When the shard's latest finished round ended (Unix time)",
+            labels=["shard"],
+        )
+        duration = GaugeMetricFamily(
+            "govops_video_patrol_round_duration_seconds",
+            "How long the shard's latest finished round took",
+            labels=["shard"],
+        )
+        verdicts = GaugeMetricFamily(
+            "govops_video_patrol_round_cameras",
+            "Cameras of the shard's latest finished round by verdict",
+            labels=["shard", "verdict"],
+        )
+        faults = GaugeMetricFamily(
+            "govops_video_picture_faults", "Cameras whose latest diagnosis reports the fault code", labels=["code"]
+        )
+        interval = GaugeMetricFamily("govops_video_patrol_interval_seconds", "Seconds between patrol rounds (settings)")
         interval.add_metric([], self._settings.patrol_interval_s)
         with self._sessions() as session:
-            newest = (select(PatrolRound.shard, PatrolRound.shards, func.max(PatrolRound.id).label("id"))
-                      .where(PatrolRound.finished_at.is_not(None), PatrolRound.status != "failed")
-                      .group_by(PatrolRound.shard, PatrolRound.shards).subquery())
+            newest = (
+                select(PatrolRound.shard, PatrolRound.shards, func.max(PatrolRound.id).label("id"))
+                .where(PatrolRound.finished_at.is_not(None), PatrolRound.status != "failed")
+                .group_by(PatrolRound.shard, PatrolRound.shards)
+                .subquery()
+            )
             for rnd in session.scalars(select(PatrolRound).join(newest, PatrolRound.id == newest.c.id)):
                 shard = f"{rnd.shard}/{rnd.shards}"
                 last.add_metric([shard], rnd.finished_at.timestamp())  # type: ignore[union-attr]
@@ -136,8 +155,11 @@ class PatrolCollector(Collector):
                 for verdict in ("ok", "faulty", "offline"):
                     verdicts.add_metric([shard, verdict], getattr(rnd, verdict))
             counts = dict.fromkeys(FAULT_CODES, 0)
-            for codes in session.scalars(select(Camera.diagnosis_faults).where(
-                    Camera.diagnosis_faults.is_not(None), Camera.status.in_(("faulty", "offline")))):
+            for codes in session.scalars(
+                select(Camera.diagnosis_faults).where(
+                    Camera.diagnosis_faults.is_not(None), Camera.status.in_(("faulty", "offline"))
+                )
+            ):
                 for code in codes or []:
                     if code in counts:
                         counts[code] += 1

@@ -19,8 +19,7 @@ BOOTSTRAP_HINT = "make tools"
 class ComponentMissing(RuntimeError):
     def __init__(self, component: str, what: str) -> None:
         super().__init__(
-            f"{component} is not installed ({what}); run `{BOOTSTRAP_HINT}` "
-            f"(or `tools/bootstrap.sh {component}`) first"
+            f"{component} is not installed ({what}); run `{BOOTSTRAP_HINT}` (or `tools/bootstrap.sh {component}`) first"
         )
         self.component = component
 

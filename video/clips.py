@@ -22,9 +22,13 @@ def _background(scene: str, w: int, h: int, rng: np.random.Generator) -> np.ndar
     img = np.zeros((h, w, 3), np.uint8)
     sky = {"road": (200, 170, 120), "riverside": (210, 180, 140), "park": (190, 200, 150)}
     img[: h // 3] = sky.get(scene, (180, 175, 170))
-    ground = {"park": (60, 130, 70), "riverside": (120, 100, 60), "plaza": (150, 150, 155),
-              "market": (90, 110, 140)}.get(scene, (95, 95, 100))
-    img[h // 3:] = ground
+    ground = {
+        "park": (60, 130, 70),
+        "riverside": (120, 100, 60),
+        "plaza": (150, 150, 155),
+        "market": (90, 110, 140),
+    }.get(scene, (95, 95, 100))
+    img[h // 3 :] = ground
     for _ in range(6):  # buildings / trees along the horizon
         x = int(rng.integers(0, w - 60))
         bw, bh = int(rng.integers(30, 110)), int(rng.integers(30, h // 3))
@@ -46,8 +50,15 @@ def _background(scene: str, w: int, h: int, rng: np.random.Generator) -> np.ndar
 def frames(scene: str, w: int = 640, h: int = 360, n: int = 48, seed: int = 0) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     bg = _background(scene, w, h, rng)
-    movers = [(int(rng.integers(0, w)), int(rng.integers(h // 2, h - 20)), int(rng.integers(3, 9)),
-               tuple(int(c) for c in rng.integers(0, 255, 3))) for _ in range(5)]
+    movers = [
+        (
+            int(rng.integers(0, w)),
+            int(rng.integers(h // 2, h - 20)),
+            int(rng.integers(3, 9)),
+            tuple(int(c) for c in rng.integers(0, 255, 3)),
+        )
+        for _ in range(5)
+    ]
     for i in range(n):
         img = bg.copy()
         for x0, y, speed, color in movers:
@@ -57,8 +68,17 @@ def frames(scene: str, w: int = 640, h: int = 360, n: int = 48, seed: int = 0) -
         yield np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def write_clip(path: Path, scene: str, *, w: int = 640, h: int = 360, fps: int = 12, seconds: float = 4,
-               seed: int = 0, codec: str = "libx264") -> Path:
+def write_clip(
+    path: Path,
+    scene: str,
+    *,
+    w: int = 640,
+    h: int = 360,
+    fps: int = 12,
+    seconds: float = 4,
+    seed: int = 0,
+    codec: str = "libx264",
+) -> Path:
     """Write an H.264 (or another PyAV codec) clip of a synthetic scene; returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part" + path.suffix)

@@ -27,8 +27,7 @@ from video.catalogue.settings import VideoSettings
 from video.catalogue.sharing import platforms
 from video.catalogue.tree import AreaTree
 
-KPIS = ("online", "intact_key_place", "intact_other", "networking", "key_place_coverage",
-        "density_per_km2")
+KPIS = ("online", "intact_key_place", "intact_other", "networking", "key_place_coverage", "density_per_km2")
 
 
 @dataclass
@@ -86,10 +85,19 @@ def _counts_by_area(session: Session, scope: ColumnElement[bool]) -> dict[str | 
     def count_if(cond: ColumnElement[bool]) -> Any:
         return func.sum(case((cond, 1), else_=0))
 
-    stmt = (select(Camera.area_code, func.count(), count_if(online), count_if(intact),
-                   count_if(Camera.networked.is_(True)), count_if(Camera.key_place.is_(True)),
-                   count_if(and_(Camera.key_place.is_(True), intact)))
-            .where(scope).group_by(Camera.area_code))
+    stmt = (
+        select(
+            Camera.area_code,
+            func.count(),
+            count_if(online),
+            count_if(intact),
+            count_if(Camera.networked.is_(True)),
+            count_if(Camera.key_place.is_(True)),
+            count_if(and_(Camera.key_place.is_(True), intact)),
+        )
+        .where(scope)
+        .group_by(Camera.area_code)
+    )
     out: dict[str | None, Counts] = defaultdict(Counts)
     for area, n, n_online, n_intact, n_networked, n_key, n_key_intact in session.connection().execute(stmt):
         c = out[area]
@@ -119,19 +127,22 @@ class Coverage:
             self._all = _counts_by_area(self.session, true())
         return self._all
 
-    def _kpi(self, scope: str, key: str, name: str, c: Counts, key_grids: set[str],
-             area_km2: float | None) -> Kpi:
+    def _kpi(self, scope: str, key: str, name: str, c: Counts, key_grids: set[str], area_km2: float | None) -> Kpi:
         s = self.settings
         covered = len(key_grids & c.covered_grids)
         other = c.cameras - c.key_cameras
         kpi = Kpi(
-            scope=scope, key=key, name=name, cameras=c.cameras,
+            scope=scope,
+            key=key,
+            name=name,
+            cameras=c.cameras,
             online_rate=_ratio(c.online, c.cameras),
             intact_rate=_ratio(c.intact, c.cameras),
             intact_rate_key_place=_ratio(c.key_intact, c.key_cameras),
             intact_rate_other=_ratio(c.intact - c.key_intact, other),
             networking_rate=_ratio(c.networked, c.cameras),
-            key_grids=len(key_grids), key_grids_covered=covered,
+            key_grids=len(key_grids),
+            key_grids_covered=covered,
             key_place_coverage=_ratio(covered, len(key_grids)),
             area_km2=area_km2,
             density_per_km2=round(c.cameras / area_km2, 3) if area_km2 else None,
@@ -150,8 +161,9 @@ class Coverage:
         }
         return kpi
 
-    def by_area(self, level: str | None = None, scope: ColumnElement[bool] | None = None,
-                under: str | None = None) -> list[Kpi]:
+    def by_area(
+        self, level: str | None = None, scope: ColumnElement[bool] | None = None, under: str | None = None
+    ) -> list[Kpi]:
         """KPIs of every area at `level` (default: the settings' metrics level), the district first."""
         level = level or self.settings.kpi_area_level
         per_area = self._counts(scope)
@@ -161,24 +173,32 @@ class Coverage:
                 continue
             for anc in self.tree.ancestors(area):
                 rolled[anc].add(c)
-        wanted = self.tree.at_level("district") + (
-            self.tree.at_level(level) if level != "district" else [])
+        wanted = self.tree.at_level("district") + (self.tree.at_level(level) if level != "district" else [])
         if under:
             inside = set(self.tree.descendants(under))
             wanted = [a for a in wanted if a.code in inside]
         out = []
         for a in wanted:
             keys = self.key_grids & set(self.tree.descendants(a.code))
-            out.append(self._kpi("area", a.code, a.name, rolled.get(a.code, Counts()), keys,
-                                 self.tree.area_km2(a.code)))
+            out.append(
+                self._kpi("area", a.code, a.name, rolled.get(a.code, Counts()), keys, self.tree.area_km2(a.code))
+            )
         return out
 
     def by_grid(self, scope: ColumnElement[bool] | None = None) -> dict[str, Kpi]:
         """Per grid, for the map's colouring."""
         per_area = self._counts(scope)
-        return {a.code: self._kpi("area", a.code, a.name, per_area.get(a.code, Counts()),
-                                  {a.code} & self.key_grids, self.tree.area_km2(a.code))
-                for a in self.tree.at_level("grid")}
+        return {
+            a.code: self._kpi(
+                "area",
+                a.code,
+                a.name,
+                per_area.get(a.code, Counts()),
+                {a.code} & self.key_grids,
+                self.tree.area_km2(a.code),
+            )
+            for a in self.tree.at_level("grid")
+        }
 
     def _district_km2(self) -> float | None:
         districts = self.tree.at_level("district")
@@ -204,8 +224,7 @@ class Coverage:
                 if g.cameras or g.groups:
                     rest = grants_clause(self.session, g, areas=False)
                     if g.areas:
-                        rest = and_(rest, or_(Camera.area_code.is_(None),
-                                              Camera.area_code.not_in(list(g.areas))))
+                        rest = and_(rest, or_(Camera.area_code.is_(None), Camera.area_code.not_in(list(g.areas))))
                     for c in _counts_by_area(self.session, rest).values():
                         total.add(c)
             out.append(self._kpi("platform", p.code, p.name, total, self.key_grids, km2))
@@ -216,7 +235,11 @@ class Coverage:
 
     def targets(self) -> dict[str, float]:
         s = self.settings
-        return {"online": s.target_online, "intact_key_place": s.target_intact_key_place,
-                "intact_other": s.target_intact_other, "networking": s.target_networking,
-                "key_place_coverage": s.target_key_place_coverage,
-                "density_per_km2": s.target_density_per_km2}
+        return {
+            "online": s.target_online,
+            "intact_key_place": s.target_intact_key_place,
+            "intact_other": s.target_intact_other,
+            "networking": s.target_networking,
+            "key_place_coverage": s.target_key_place_coverage,
+            "density_per_km2": s.target_density_per_km2,
+        }

@@ -23,17 +23,41 @@ from dataclasses import dataclass, field
 from govops.errors import ValidationFailed
 
 TYPE_NAMES = {
-    "111": "DVR", "112": "video server", "113": "encoder", "114": "decoder",
-    "115": "video switch matrix", "116": "audio switch matrix", "117": "alarm controller",
-    "118": "NVR", "130": "hybrid NVR", "131": "camera", "132": "IPC", "133": "display",
-    "134": "alarm input", "135": "alarm output", "136": "audio input", "137": "audio output",
-    "138": "mobile transmitter", "139": "other peripheral",
-    "200": "centre signalling server", "201": "web application server", "202": "media server",
-    "203": "proxy server", "204": "security server", "205": "alarm server",
-    "206": "database server", "207": "GIS server", "208": "management server",
-    "209": "access gateway", "210": "media storage server", "211": "signalling security gateway",
-    "212": "business group server", "215": "business group", "216": "virtual organisation",
-    "300": "centre user", "400": "terminal user",
+    "111": "DVR",
+    "112": "video server",
+    "113": "encoder",
+    "114": "decoder",
+    "115": "video switch matrix",
+    "116": "audio switch matrix",
+    "117": "alarm controller",
+    "118": "NVR",
+    "130": "hybrid NVR",
+    "131": "camera",
+    "132": "IPC",
+    "133": "display",
+    "134": "alarm input",
+    "135": "alarm output",
+    "136": "audio input",
+    "137": "audio output",
+    "138": "mobile transmitter",
+    "139": "other peripheral",
+    "200": "centre signalling server",
+    "201": "web application server",
+    "202": "media server",
+    "203": "proxy server",
+    "204": "security server",
+    "205": "alarm server",
+    "206": "database server",
+    "207": "GIS server",
+    "208": "management server",
+    "209": "access gateway",
+    "210": "media storage server",
+    "211": "signalling security gateway",
+    "212": "business group server",
+    "215": "business group",
+    "216": "virtual organisation",
+    "300": "centre user",
+    "400": "terminal user",
 }
 CAMERA_TYPES = ("131", "132")
 BUSINESS_GROUP = "215"  # 业务分组
@@ -42,24 +66,89 @@ GROUP_TYPES = (BUSINESS_GROUP, VIRTUAL_ORG)
 PLATFORM_TYPE = "200"
 # Industry codes (行业编码, GB/T 28181-2016 appendix D). 12-39 and 56-99 are reserved.
 INDUSTRIES = {
-    "00": "社会治安路面接入", "01": "社会治安社区接入", "02": "社会治安内部接入",
-    "03": "社会治安其他接入", "04": "交通路面接入", "05": "交通卡口接入", "06": "交通内部接入",
-    "07": "交通其他接入", "08": "城市管理接入", "09": "卫生环保接入", "10": "商检海关接入",
-    "11": "教育部门接入", "40": "农林牧渔业接入", "41": "采矿企业接入", "42": "制造企业接入",
-    "43": "冶金企业接入", "44": "电力企业接入", "45": "燃气企业接入", "46": "建筑企业接入",
-    "47": "物流企业接入", "48": "邮政企业接入", "49": "信息企业接入", "50": "住宿和餐饮业接入",
-    "51": "金融企业接入", "52": "房地产业接入", "53": "商务服务业接入", "54": "水利企业接入",
+    "00": "社会治安路面接入",
+    "01": "社会治安社区接入",
+    "02": "社会治安内部接入",
+    "03": "社会治安其他接入",
+    "04": "交通路面接入",
+    "05": "交通卡口接入",
+    "06": "交通内部接入",
+    "07": "交通其他接入",
+    "08": "城市管理接入",
+    "09": "卫生环保接入",
+    "10": "商检海关接入",
+    "11": "教育部门接入",
+    "40": "农林牧渔业接入",
+    "41": "采矿企业接入",
+    "42": "制造企业接入",
+    "43": "冶金企业接入",
+    "44": "电力企业接入",
+    "45": "燃气企业接入",
+    "46": "建筑企业接入",
+    "47": "物流企业接入",
+    "48": "邮政企业接入",
+    "49": "信息企业接入",
+    "50": "住宿和餐饮业接入",
+    "51": "金融企业接入",
+    "52": "房地产业接入",
+    "53": "商务服务业接入",
+    "54": "水利企业接入",
     "55": "娱乐企业接入",
 }
-NETWORKS = {str(n): name for n, name in enumerate(
-    ["监控报警专网", "监控报警专网", "监控报警专网", "监控报警专网", "监控报警专网",
-     "公安信息网", "政务网", "Internet", "社会资源接入网", "预留"])}
+NETWORKS = {
+    str(n): name
+    for n, name in enumerate(
+        [
+            "监控报警专网",
+            "监控报警专网",
+            "监控报警专网",
+            "监控报警专网",
+            "监控报警专网",
+            "公安信息网",
+            "政务网",
+            "Internet",
+            "社会资源接入网",
+            "预留",
+        ]
+    )
+}
 _DIGITS = re.compile(r"^\d{20}$")
 # GB/T 2260 province-level prefixes in use (11 北京 ... 82 澳门).
 PROVINCES = {
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
-    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64",
-    "65", "71", "81", "82",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "21",
+    "22",
+    "23",
+    "31",
+    "32",
+    "33",
+    "34",
+    "35",
+    "36",
+    "37",
+    "41",
+    "42",
+    "43",
+    "44",
+    "45",
+    "46",
+    "50",
+    "51",
+    "52",
+    "53",
+    "54",
+    "61",
+    "62",
+    "63",
+    "64",
+    "65",
+    "71",
+    "81",
+    "82",
 }
 
 
@@ -95,11 +184,12 @@ def parse(code: str) -> GbCode:
         raise ValidationFailed(f"GB/T 28181 code {code}: division {gb.division} has a county without a city")
     if gb.centre[4:6] == "00" and gb.centre[6:8] != "00":
         raise ValidationFailed(
-            f"GB/T 28181 code {code}: grassroots unit {gb.centre[6:8]} needs a county-level division")
+            f"GB/T 28181 code {code}: grassroots unit {gb.centre[6:8]} needs a county-level division"
+        )
     if gb.industry not in INDUSTRIES:
         raise ValidationFailed(
-            f"GB/T 28181 code {code}: industry code {gb.industry} is reserved or undefined "
-            f"(use 00-11 or 40-55)")
+            f"GB/T 28181 code {code}: industry code {gb.industry} is reserved or undefined (use 00-11 or 40-55)"
+        )
     if gb.type not in TYPE_NAMES:
         raise ValidationFailed(f"GB/T 28181 code {code}: type code {gb.type} is not defined")
     if gb.network == "9":
@@ -121,7 +211,8 @@ def parse_group(code: str) -> GbCode:
     if gb.type not in GROUP_TYPES:
         raise ValidationFailed(
             f"GB/T 28181 code {code}: type {gb.type} ({TYPE_NAMES[gb.type]}) is not a business group "
-            f"(215) or virtual organisation (216)")
+            f"(215) or virtual organisation (216)"
+        )
     return gb
 
 
@@ -129,14 +220,15 @@ def check_tree_edge(child_type: str, parent_type: str | None) -> None:
     """The catalogue tree rules: 215 on top; 216 under a 215 or a 216; nothing contains a 215."""
     if child_type == BUSINESS_GROUP and parent_type is not None:
         raise ValidationFailed(
-            "a business group (215) is always at the top of the catalogue tree; it cannot have a parent")
+            "a business group (215) is always at the top of the catalogue tree; it cannot have a parent"
+        )
     if child_type == VIRTUAL_ORG and parent_type not in GROUP_TYPES:
-        raise ValidationFailed(
-            "a virtual organisation (216) must sit under a business group (215) or another 216")
+        raise ValidationFailed("a virtual organisation (216) must sit under a business group (215) or another 216")
 
 
-def make(division: str, serial: int, *, type_code: str = "132", industry: str = "00",
-         network: str = "6", unit: str = "00") -> str:
+def make(
+    division: str, serial: int, *, type_code: str = "132", industry: str = "00", network: str = "6", unit: str = "00"
+) -> str:
     if not re.fullmatch(r"\d{6}", division):
         raise ValidationFailed(f"division code {division!r} must be 6 digits (GB/T 2260)")
     if not 0 <= serial <= 999_999:
@@ -147,6 +239,7 @@ def make(division: str, serial: int, *, type_code: str = "132", industry: str = 
 
 
 # --- Catalog answer (目录查询应答) ---------------------------------------------------------
+
 
 @dataclass
 class CatalogItem:
@@ -174,8 +267,7 @@ def _sub(parent: ET.Element, tag: str, text: object) -> None:
     ET.SubElement(parent, tag).text = str(text)
 
 
-def catalog_xml(platform_id: str, items: Iterable[CatalogItem], *, sn: int = 1,
-                encoding: str = "GB2312") -> bytes:
+def catalog_xml(platform_id: str, items: Iterable[CatalogItem], *, sn: int = 1, encoding: str = "GB2312") -> bytes:
     """One Catalog answer body listing every item; GB2312 as GB/T 28181 expects, or GB18030
     when a name has a character GB2312 cannot carry."""
     items = list(items)

@@ -48,9 +48,11 @@ def _encode(frame: np.ndarray) -> bytes:
 
 def frame_from_stream(url: str, timeout_s: float = 8.0) -> np.ndarray:
     os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
-    cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG,
-                           [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000),
-                            cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(timeout_s * 1000)])
+    cap = cv2.VideoCapture(
+        url,
+        cv2.CAP_FFMPEG,
+        [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(timeout_s * 1000), cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(timeout_s * 1000)],
+    )
     try:
         ok, frame = cap.read() if cap.isOpened() else (False, None)
     finally:
@@ -66,9 +68,11 @@ def fetch_snapshot(url: str, user: str | None, password: str | None, timeout_s: 
         body, challenge = _get_capped(client, url, None)
         if body is None and user:
             # Answer in the scheme the device asked for; never volunteer Basic to a Digest one.
-            auth: httpx.Auth = (httpx.BasicAuth(user, password or "")
-                                if challenge.lower().startswith("basic")
-                                else httpx.DigestAuth(user, password or ""))
+            auth: httpx.Auth = (
+                httpx.BasicAuth(user, password or "")
+                if challenge.lower().startswith("basic")
+                else httpx.DigestAuth(user, password or "")
+            )
             body, _ = _get_capped(client, url, auth)
         if body is None:
             raise ServiceUnavailable("the snapshot URL refused the credentials (HTTP 401)")
@@ -121,8 +125,9 @@ def cached_age(cache_dir: Path, camera_id: str) -> float | None:
         return None
 
 
-def snapshot_jpeg(cam: Camera, cache_dir: Path, password: str | None = None,
-                  max_age: float = MAX_AGE) -> tuple[bytes, float]:
+def snapshot_jpeg(
+    cam: Camera, cache_dir: Path, password: str | None = None, max_age: float = MAX_AGE
+) -> tuple[bytes, float]:
     """(JPEG bytes, age in seconds) for a camera, refreshed when older than max_age."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     cached = cache_path(cache_dir, cam.id)
@@ -147,8 +152,9 @@ def snapshot_jpeg(cam: Camera, cache_dir: Path, password: str | None = None,
                 else:
                     frame = frame_from_stream(with_credentials(cam.stream_url, cam.username, password))
             if frame is None:
-                raise ServiceUnavailable("; ".join(errors) or
-                                         f"camera {cam.id} has neither a snapshot URI nor a stream")
+                raise ServiceUnavailable(
+                    "; ".join(errors) or f"camera {cam.id} has neither a snapshot URI nor a stream"
+                )
         except (ServiceUnavailable, httpx.HTTPError, OSError) as exc:
             if age is not None:
                 return cached.read_bytes(), age

@@ -23,8 +23,11 @@ def db_upgrade(json_out: JsonOpt = False) -> None:
     """Apply every pending migration (kernel and domains)."""
     rt = Runtime.build()
     rt.migrate()
-    emit({"revisions": sorted(current_revisions(rt.engine))}, json_out,
-         lambda d: console.print(f"database at {', '.join(d['revisions'])}"))
+    emit(
+        {"revisions": sorted(current_revisions(rt.engine))},
+        json_out,
+        lambda d: console.print(f"database at {', '.join(d['revisions'])}"),
+    )
 
 
 @db_app.command("check")
@@ -33,8 +36,11 @@ def db_check(json_out: JsonOpt = False) -> None:
     rt = Runtime.build()
     rt.check()
     revs = sorted(current_revisions(rt.engine))
-    emit({"database": rt.engine.url.render_as_string(hide_password=True), "revisions": revs},
-         json_out, lambda d: console.print(f"{d['database']}: {', '.join(revs) or 'not migrated'}"))
+    emit(
+        {"database": rt.engine.url.render_as_string(hide_password=True), "revisions": revs},
+        json_out,
+        lambda d: console.print(f"{d['database']}: {', '.join(revs) or 'not migrated'}"),
+    )
 
 
 @audit_app.command("verify")
@@ -43,9 +49,15 @@ def audit_verify(json_out: JsonOpt = False) -> None:
     rt = Runtime.build()
     with rt.sessions() as s:
         report = audit.verify(s)
-    emit(report.as_dict(), json_out, lambda r: console.print(
-        f"[green]audit chain intact[/]: {r['records']} records" if r["ok"]
-        else f"[red]audit chain broken[/] at record {r['first_bad_id']}: {r['reason']}"))
+    emit(
+        report.as_dict(),
+        json_out,
+        lambda r: console.print(
+            f"[green]audit chain intact[/]: {r['records']} records"
+            if r["ok"]
+            else f"[red]audit chain broken[/] at record {r['first_bad_id']}: {r['reason']}"
+        ),
+    )
     if not report.ok:
         raise typer.Exit(1)
 
@@ -55,10 +67,18 @@ def audit_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, json_o
     """The newest audit records."""
     rt = Runtime.build()
     with rt.sessions() as s:
-        rows = [r.as_dict() for r in s.scalars(
-            select(audit.AuditRecord).order_by(audit.AuditRecord.id.desc()).limit(limit))]
-    emit(rows, json_out, lambda rs: table("audit log", ["id", "at", "actor", "action", "target", "result"],
-                                          [[r[k] for k in ("id", "at", "actor", "action", "target", "result")] for r in rs]))
+        rows = [
+            r.as_dict() for r in s.scalars(select(audit.AuditRecord).order_by(audit.AuditRecord.id.desc()).limit(limit))
+        ]
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "audit log",
+            ["id", "at", "actor", "action", "target", "result"],
+            [[r[k] for k in ("id", "at", "actor", "action", "target", "result")] for r in rs],
+        ),
+    )
 
 
 def secret_key(json_out: JsonOpt = False) -> None:

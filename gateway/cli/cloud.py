@@ -27,9 +27,15 @@ def _with_progress(json_out: bool, label: str, fn: Any) -> dict[str, Any]:
     """Run fn(on_event=…) with a Rich progress bar that counts resources as the engine reports them."""
     if json_out or not console.is_terminal:
         return fn(on_event=None)
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} resources"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} resources"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(label, total=None)
         seen: set[str] = set()
         done: set[str] = set()
@@ -39,8 +45,9 @@ def _with_progress(json_out: bool, label: str, fn: Any) -> dict[str, Any]:
                 seen.add(data["urn"])
             elif kind == "resource_done":
                 done.add(data["urn"])
-            progress.update(task, total=max(len(seen), 1), completed=len(done),
-                            description=f"{label}: {data.get('type', '')}")
+            progress.update(
+                task, total=max(len(seen), 1), completed=len(done), description=f"{label}: {data.get('type', '')}"
+            )
 
         return fn(on_event=on_event)
 
@@ -81,40 +88,85 @@ def refresh(json_out: JsonOpt = False) -> None:
 
 
 @app.command("destroy-tenant")
-def destroy_tenant(code: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
-                   json_out: JsonOpt = False) -> None:
+def destroy_tenant(
+    code: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False, json_out: JsonOpt = False
+) -> None:
     """Remove one department's tenant (only its objects)."""
     if not yes and not json_out:
         typer.confirm(f"remove tenant {code} and every object in it?", abort=True)
     svc = _service()
-    _finish(_with_progress(json_out, f"destroy {code}", lambda **kw: svc.destroy_tenant(code, LOCAL_ADMIN.subject, **kw)),
-            json_out)
+    _finish(
+        _with_progress(json_out, f"destroy {code}", lambda **kw: svc.destroy_tenant(code, LOCAL_ADMIN.subject, **kw)),
+        json_out,
+    )
 
 
 @app.command("runs")
 def runs(limit: Annotated[int, typer.Option(min=1, max=500)] = 20, json_out: JsonOpt = False) -> None:
     """Provisioning runs, newest first."""
     rows = _service().runs(limit)
-    emit(rows, json_out, lambda rs: table("runs", ["id", "kind", "target", "status", "actor", "started", "changes"], [
-        [r["id"], r["kind"], r["target"], r["status"], r["actor"], r["started_at"],
-         ", ".join(f"{k} {v}" for k, v in r["summary"].items())] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "runs",
+            ["id", "kind", "target", "status", "actor", "started", "changes"],
+            [
+                [
+                    r["id"],
+                    r["kind"],
+                    r["target"],
+                    r["status"],
+                    r["actor"],
+                    r["started_at"],
+                    ", ".join(f"{k} {v}" for k, v in r["summary"].items()),
+                ]
+                for r in rs
+            ],
+        ),
+    )
 
 
 @app.command("tenants")
 def tenants(json_out: JsonOpt = False) -> None:
     """The declared department tenants."""
     rows = _service().tenants()
-    emit(rows, json_out, lambda rs: table("tenants", ["code", "name", "namespace", "zone", "MLPS", "cpu", "memory", "pods"], [
-        [r["code"], r["name"], r["namespace"], r["zone"], r["mlps_level"], r["quota"]["cpu"], r["quota"]["memory"],
-         r["quota"]["pods"]] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "tenants",
+            ["code", "name", "namespace", "zone", "MLPS", "cpu", "memory", "pods"],
+            [
+                [
+                    r["code"],
+                    r["name"],
+                    r["namespace"],
+                    r["zone"],
+                    r["mlps_level"],
+                    r["quota"]["cpu"],
+                    r["quota"]["memory"],
+                    r["quota"]["pods"],
+                ]
+                for r in rs
+            ],
+        ),
+    )
 
 
 @app.command("quota-requests")
 def quota_requests(json_out: JsonOpt = False) -> None:
     """Quota requests, newest first."""
     rows = QuotaDesk(_service()).list(LOCAL_ADMIN)
-    emit(rows, json_out, lambda rs: table("quota requests", ["id", "department", "status", "requested_by", "reason"], [
-        [r["id"], r["department"], r["status"], r["requested_by"], r["reason"]] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "quota requests",
+            ["id", "department", "status", "requested_by", "reason"],
+            [[r["id"], r["department"], r["status"], r["requested_by"], r["reason"]] for r in rs],
+        ),
+    )
 
 
 @app.command("approve-quota")

@@ -28,19 +28,31 @@ def harden(
     if json_out or not console.is_terminal:
         result = run_playbook(inventory, extravars=extravars, limit=limit, check=check)
     else:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+        ) as progress:
             task = progress.add_task("starting ansible …")
-            result = run_playbook(inventory, extravars=extravars, limit=limit, check=check,
-                                  on_task=lambda host, name: progress.update(task, description=f"{host}: {name}"))
+            result = run_playbook(
+                inventory,
+                extravars=extravars,
+                limit=limit,
+                check=check,
+                on_task=lambda host, name: progress.update(task, description=f"{host}: {name}"),
+            )
     emit(result.as_dict(), json_out, _render)
     if not result.ok:
         raise typer.Exit(1)
 
 
 def _render(r: dict) -> None:
-    table("hosts", ["host", "ok", "changed", "failed", "unreachable"], [
-        [h, s.get("ok", 0), s.get("changed", 0), s.get("failures", 0), s.get("dark", 0)] for h, s in r["stats"].items()])
+    table(
+        "hosts",
+        ["host", "ok", "changed", "failed", "unreachable"],
+        [
+            [h, s.get("ok", 0), s.get("changed", 0), s.get("failures", 0), s.get("dark", 0)]
+            for h, s in r["stats"].items()
+        ],
+    )
     for f in r["failures"]:
         console.print(f"[red]{f}[/]", highlight=False)
     console.print(f"{r['status']}: {r['changed']} changed")

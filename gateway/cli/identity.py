@@ -21,20 +21,20 @@ from identity import realm
 from identity.ca import CertificateAuthority
 from identity.keycloak_adapter import KeycloakAdapter
 
-ca_app = typer.Typer(help="The civil-servant CA (政务公务人员数字证书): init, issue, revoke, CRL.",
-                     no_args_is_help=True)
-identity_app = typer.Typer(help="Keycloak realm as code, directory import, X.509 login.",
-                           no_args_is_help=True)
-apps_app = typer.Typer(help="Department app onboarding to single sign-on (OIDC clients).",
-                       no_args_is_help=True)
+ca_app = typer.Typer(
+    help="The civil-servant CA (政务公务人员数字证书): init, issue, revoke, CRL.", no_args_is_help=True
+)
+identity_app = typer.Typer(help="Keycloak realm as code, directory import, X.509 login.", no_args_is_help=True)
+apps_app = typer.Typer(help="Department app onboarding to single sign-on (OIDC clients).", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-FileOpt = Annotated[Path | None, typer.Option("--file", help="Realm YAML overlay (district, "
-                                              "sections, platforms, break-glass accounts).")]
+FileOpt = Annotated[
+    Path | None,
+    typer.Option("--file", help="Realm YAML overlay (district, sections, platforms, break-glass accounts)."),
+]
 
 
 def operator() -> Principal:
-    return Principal(subject=f"cli:{getpass.getuser()}", name="本机运维 (local operator)",
-                     roles=frozenset(ROLES))
+    return Principal(subject=f"cli:{getpass.getuser()}", name="本机运维 (local operator)", roles=frozenset(ROLES))
 
 
 def _runtime() -> Runtime:
@@ -66,10 +66,15 @@ def ca_init(
     ca = _ca(rt)
     with rt.transaction() as s:
         info = ca.init(s, actor=operator().subject, organization=organization)
-    emit(info, json_out, lambda d: console.print(
-        f"[green]CA created[/] in {d['directory']}\n  root    {d['root_subject']}\n"
-        f"          sha256 {d['root_fingerprint']}\n  issuing {d['issuing_subject']}\n"
-        f"  CRL     {d['crl_url'] or '(set GOVOPS_PUBLIC_URL to publish a CRL URL)'}"))
+    emit(
+        info,
+        json_out,
+        lambda d: console.print(
+            f"[green]CA created[/] in {d['directory']}\n  root    {d['root_subject']}\n"
+            f"          sha256 {d['root_fingerprint']}\n  issuing {d['issuing_subject']}\n"
+            f"  CRL     {d['crl_url'] or '(set GOVOPS_PUBLIC_URL to publish a CRL URL)'}"
+        ),
+    )
 
 
 @ca_app.command("issue")
@@ -90,8 +95,7 @@ def ca_issue(
     rt = _runtime()
     ca = _ca(rt)
     with rt.transaction() as s:
-        bundle = ca.issue(s, CivilServant(id_, name, department, section, email),
-                          actor=operator().subject, days=days)
+        bundle = ca.issue(s, CivilServant(id_, name, department, section, email), actor=operator().subject, days=days)
     cid = bundle.record.civil_servant_id
     p12 = out / f"{cid}.p12"
     _write_private(p12, bundle.pkcs12)
@@ -101,10 +105,15 @@ def ca_issue(
         _write_private(out / f"{cid}.key.pem", bundle.key_pem)
         files.update(cert=str(out / f"{cid}.crt.pem"), key=str(out / f"{cid}.key.pem"))
     result = {"certificate": bundle.record.as_dict(), "files": files, "password": bundle.password}
-    emit(result, json_out, lambda d: console.print(
-        f"[green]issued[/] {d['certificate']['serial']} to {d['certificate']['subject']}\n"
-        f"  PKCS#12 {d['files']['pkcs12']}\n  one-time password [bold]{d['password']}[/] "
-        "(shown once, not stored)"))
+    emit(
+        result,
+        json_out,
+        lambda d: console.print(
+            f"[green]issued[/] {d['certificate']['serial']} to {d['certificate']['subject']}\n"
+            f"  PKCS#12 {d['files']['pkcs12']}\n  one-time password [bold]{d['password']}[/] "
+            "(shown once, not stored)"
+        ),
+    )
 
 
 @ca_app.command("server-cert")
@@ -121,17 +130,27 @@ def ca_server_cert(
     _write_private(out / "server.crt.pem", bundle.chain_pem)
     _write_private(out / "server.key.pem", bundle.key_pem)
     _write_private(out / "ca-chain.pem", ca.chain_pem())
-    emit({"certificate": bundle.record.as_dict(), "cert": str(out / "server.crt.pem"),
-          "key": str(out / "server.key.pem"), "truststore": str(out / "ca-chain.pem")}, json_out,
-         lambda d: console.print(f"[green]issued[/] server certificate {d['certificate']['serial']}"
-                                 f" → {d['cert']}"))
+    emit(
+        {
+            "certificate": bundle.record.as_dict(),
+            "cert": str(out / "server.crt.pem"),
+            "key": str(out / "server.key.pem"),
+            "truststore": str(out / "ca-chain.pem"),
+        },
+        json_out,
+        lambda d: console.print(f"[green]issued[/] server certificate {d['certificate']['serial']} → {d['cert']}"),
+    )
 
 
 @ca_app.command("revoke")
 def ca_revoke(
     serial: Annotated[str, typer.Argument(help="Certificate serial (hex).")],
-    reason: Annotated[str, typer.Option(help="key_compromise, affiliation_changed, superseded, "
-                                        "cessation_of_operation, privilege_withdrawn, …")] = "unspecified",
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="key_compromise, affiliation_changed, superseded, cessation_of_operation, privilege_withdrawn, …"
+        ),
+    ] = "unspecified",
     json_out: JsonOpt = False,
 ) -> None:
     """Revoke a certificate, publish a new CRL and make Keycloak refetch it."""
@@ -144,9 +163,14 @@ def ca_revoke(
         crl = ca.current_crl(s)
         result = {"certificate": record.as_dict(), "crl_number": crl.number}
     result["keycloak_crl_cache"] = refresh_keycloak_crl(rt)
-    emit(result, json_out, lambda d: console.print(
-        f"[yellow]revoked[/] {d['certificate']['serial']} ({d['certificate']['revocation_reason']}); "
-        f"CRL #{d['crl_number']}; Keycloak CRL cache: {d['keycloak_crl_cache']}"))
+    emit(
+        result,
+        json_out,
+        lambda d: console.print(
+            f"[yellow]revoked[/] {d['certificate']['serial']} ({d['certificate']['revocation_reason']}); "
+            f"CRL #{d['crl_number']}; Keycloak CRL cache: {d['keycloak_crl_cache']}"
+        ),
+    )
 
 
 @ca_app.command("list")
@@ -159,12 +183,16 @@ def ca_list(
     """Issued certificates, newest first."""
     rt = _runtime()
     with rt.sessions() as s:
-        rows = [c.as_dict() for c in _ca(rt).list(s, civil_servant_id=id_, status=status,
-                                                   limit=limit)]
-    emit(rows, json_out, lambda rs: table(
-        "certificates", ["serial", "civil servant", "name", "not after", "status"],
-        [[r["serial"], r["civil_servant_id"], r["common_name"], r["not_after"][:10], r["status"]]
-         for r in rs]))
+        rows = [c.as_dict() for c in _ca(rt).list(s, civil_servant_id=id_, status=status, limit=limit)]
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "certificates",
+            ["serial", "civil servant", "name", "not after", "status"],
+            [[r["serial"], r["civil_servant_id"], r["common_name"], r["not_after"][:10], r["status"]] for r in rs],
+        ),
+    )
 
 
 @ca_app.command("crl")
@@ -180,15 +208,24 @@ def ca_crl(
     ca = _ca(rt)
     with rt.transaction() as s:
         crl = ca.publish_crl(s) if force else ca.current_crl(s)
-        info = {"number": crl.number, "this_update": as_utc(crl.this_update).isoformat(),  # type: ignore[union-attr]
-                "next_update": as_utc(crl.next_update).isoformat(),  # type: ignore[union-attr]
-                "revoked": crl.revoked_count, "url": ca.crl_url}
+        info = {
+            "number": crl.number,
+            "this_update": as_utc(crl.this_update).isoformat(),  # type: ignore[union-attr]
+            "next_update": as_utc(crl.next_update).isoformat(),  # type: ignore[union-attr]
+            "revoked": crl.revoked_count,
+            "url": ca.crl_url,
+        }
         if out:
             out.write_bytes(crl.der)
             info["file"] = str(out)
-    emit(info, json_out, lambda d: console.print(
-        f"CRL #{d['number']}: {d['revoked']} revoked, next update {d['next_update']}"
-        + (f" → {d['file']}" if out else "")))
+    emit(
+        info,
+        json_out,
+        lambda d: console.print(
+            f"CRL #{d['number']}: {d['revoked']} revoked, next update {d['next_update']}"
+            + (f" → {d['file']}" if out else "")
+        ),
+    )
 
 
 @ca_app.command("check")
@@ -206,9 +243,13 @@ def ca_check(
         raise ValidationFailed(f"cannot read {cert}: {exc.strerror}") from None
     with rt.sessions() as s:
         result = check_certificate(_ca(rt), s, pem)
-    emit(result, json_out, lambda d: console.print(
-        "[green]acceptable[/]" if d["acceptable"] else
-        "[red]refused[/]: " + "; ".join(d["reasons"])))
+    emit(
+        result,
+        json_out,
+        lambda d: console.print(
+            "[green]acceptable[/]" if d["acceptable"] else "[red]refused[/]: " + "; ".join(d["reasons"])
+        ),
+    )
     if not result["acceptable"]:
         raise typer.Exit(1)
 
@@ -250,9 +291,13 @@ def identity_apply(
     result = realm.apply(_kc(rt), spec, dry_run=dry_run)
     if not dry_run and result.get("changed"):
         with rt.transaction() as s:
-            audit.append(s, actor=operator().subject, action="identity.realm_apply",
-                         target=spec.realm, detail={"changed": result["changed"],
-                                                    "lines": result["lines"][:50]})
+            audit.append(
+                s,
+                actor=operator().subject,
+                action="identity.realm_apply",
+                target=spec.realm,
+                detail={"changed": result["changed"], "lines": result["lines"][:50]},
+            )
     emit(result, json_out, _render_apply)
     if result.get("remaining"):
         raise typer.Exit(1)
@@ -274,9 +319,14 @@ def identity_status(file: FileOpt = None, json_out: JsonOpt = False) -> None:
 
     rt = _runtime()
     result = realm.status(_kc(rt), _spec(rt, file))
-    emit(result, json_out, lambda d: console.print(
-        f"realm {d['realm']} on Keycloak {d['keycloak_version']}: {d['summary']}"
-        + ("".join(f"\n  {line}" for line in d.get("drift", [])))))
+    emit(
+        result,
+        json_out,
+        lambda d: console.print(
+            f"realm {d['realm']} on Keycloak {d['keycloak_version']}: {d['summary']}"
+            + ("".join(f"\n  {line}" for line in d.get("drift", [])))
+        ),
+    )
 
 
 @identity_app.command("import")
@@ -285,8 +335,9 @@ def identity_import(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report, change nothing.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Disable directory users absent from the file.")] = False,
     district: Annotated[str | None, typer.Option(help="District code for new departments.")] = None,
-    issue_certs: Annotated[Path | None, typer.Option(
-        "--issue-certs", help="Issue certificates for new users into this directory.")] = None,
+    issue_certs: Annotated[
+        Path | None, typer.Option("--issue-certs", help="Issue certificates for new users into this directory.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Import departments and civil servants; a second import of the same file changes nothing."""
@@ -307,22 +358,36 @@ def identity_import(
 
         def progress_cb(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
+
     try:
         with rt.transaction() as s:
             report = directory.import_directory(
-                s, kc, parsed, actor=operator().subject, dry_run=dry_run, prune=prune,
-                district=district, ca=ca, cert_dir=issue_certs, progress=progress_cb)
+                s,
+                kc,
+                parsed,
+                actor=operator().subject,
+                dry_run=dry_run,
+                prune=prune,
+                district=district,
+                ca=ca,
+                cert_dir=issue_certs,
+                progress=progress_cb,
+            )
     finally:
         if progress is not None:
             progress.stop()
     data = report.as_dict()
-    emit(data, json_out, lambda d: console.print(
-        f"{'[dry run] ' if d['dry_run'] else ''}{d['summary']}: {d['created']} created, "
-        f"{d['updated']} updated, {d['disabled']} disabled, {d['unchanged']} unchanged; "
-        f"{d['departments_created']} departments and {d['groups_created']} groups created "
-        f"in {d['elapsed_s']} s"
-        + "".join(f"\n  certificate {c['id']}: {c['file']} password {c['password']}"
-                  for c in d["certificates"])))
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"{'[dry run] ' if d['dry_run'] else ''}{d['summary']}: {d['created']} created, "
+            f"{d['updated']} updated, {d['disabled']} disabled, {d['unchanged']} unchanged; "
+            f"{d['departments_created']} departments and {d['groups_created']} groups created "
+            f"in {d['elapsed_s']} s"
+            + "".join(f"\n  certificate {c['id']}: {c['file']} password {c['password']}" for c in d["certificates"])
+        ),
+    )
 
 
 @identity_app.command("login")
@@ -346,24 +411,34 @@ def identity_login(
     tokens = certificate_login(endpoints, cert, key, ca_file=rt.settings.keycloak_ca_file)
     claims = jwt.decode(tokens.access_token, options={"verify_signature": False})
     result: dict[str, Any] = {
-        "subject": claims.get("sub"), "username": claims.get("preferred_username"),
+        "subject": claims.get("sub"),
+        "username": claims.get("preferred_username"),
         "civil_servant_id": claims.get("civil_servant_id"),
         "roles": sorted((claims.get("realm_access") or {}).get("roles", [])),
-        "groups": claims.get("groups", []), "expires_in": tokens.raw.get("expires_in")}
+        "groups": claims.get("groups", []),
+        "expires_in": tokens.raw.get("expires_in"),
+    }
     if show_token:
         result["access_token"] = tokens.access_token
-    emit(result, json_out, lambda d: console.print(
-        f"[green]signed in[/] as {d['username']} ({d['civil_servant_id']}); roles "
-        f"{', '.join(d['roles'])}; groups {', '.join(d['groups'])}"))
+    emit(
+        result,
+        json_out,
+        lambda d: console.print(
+            f"[green]signed in[/] as {d['username']} ({d['civil_servant_id']}); roles "
+            f"{', '.join(d['roles'])}; groups {', '.join(d['groups'])}"
+        ),
+    )
 
 
 # -- apps --------------------------------------------------------------------------------------
 
 
 def _app_rows(rows: list[dict[str, Any]]) -> None:
-    table("apps", ["id", "client", "name", "department", "status", "secret"],
-          [[r["id"], r["client_id"], r["name"], r["department"], r["status"], r["secret"] or ""]
-           for r in rows])
+    table(
+        "apps",
+        ["id", "client", "name", "department", "status", "secret"],
+        [[r["id"], r["client_id"], r["name"], r["department"], r["status"], r["secret"] or ""] for r in rows],
+    )
 
 
 @apps_app.command("request")
@@ -373,8 +448,9 @@ def apps_request(
     home_url: Annotated[str, typer.Option(help="The app's home page (https).")],
     redirect_uri: Annotated[list[str], typer.Option(help="Redirect URI (repeat).")],
     role: Annotated[list[str] | None, typer.Option(help="App role NAME[:description] (repeat).")] = None,
-    department_role: Annotated[list[str] | None, typer.Option(
-        help="Role the whole department gets (default: the first role).")] = None,
+    department_role: Annotated[
+        list[str] | None, typer.Option(help="Role the whole department gets (default: the first role).")
+    ] = None,
     client_id: Annotated[str | None, typer.Option(help="Client ID (default <dept>-<name>).")] = None,
     description: Annotated[str, typer.Option()] = "",
     json_out: JsonOpt = False,
@@ -388,14 +464,29 @@ def apps_request(
         roles.append({"name": rname, "description": rdesc})
     rt = _runtime()
     with rt.transaction() as s:
-        app = apps.request_app(s, operator(), apps.AppRequest(
-            name=name, department=department, home_url=home_url, redirect_uris=redirect_uri,
-            roles=roles, department_roles=department_role, client_id=client_id,
-            description=description))
+        app = apps.request_app(
+            s,
+            operator(),
+            apps.AppRequest(
+                name=name,
+                department=department,
+                home_url=home_url,
+                redirect_uris=redirect_uri,
+                roles=roles,
+                department_roles=department_role,
+                client_id=client_id,
+                description=description,
+            ),
+        )
         data = app.as_dict()
-    emit(data, json_out, lambda d: console.print(
-        f"requested app {d['id']} ({d['client_id']}); an ops engineer approves it with "
-        f"`govops apps approve {d['id']}`"))
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"requested app {d['id']} ({d['client_id']}); an ops engineer approves it with "
+            f"`govops apps approve {d['id']}`"
+        ),
+    )
 
 
 @apps_app.command("approve")
@@ -410,9 +501,14 @@ def apps_approve(
     rt = _runtime()
     with rt.transaction() as s:
         data = apps.approve_app(s, operator(), app_id, _kc(rt), rt.box, note).as_dict()
-    emit(data, json_out, lambda d: console.print(
-        f"[green]approved[/] {d['client_id']}; the department collects the secret once with "
-        f"`govops apps secret {d['id']}` or the API"))
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"[green]approved[/] {d['client_id']}; the department collects the secret once with "
+            f"`govops apps secret {d['id']}` or the API"
+        ),
+    )
 
 
 @apps_app.command("reject")
@@ -441,8 +537,7 @@ def apps_list(
 
     rt = _runtime()
     with rt.sessions() as s:
-        rows = [a.as_dict() for a in apps.list_apps(s, operator(), status=status,
-                                                      department=department)]
+        rows = [a.as_dict() for a in apps.list_apps(s, operator(), status=status, department=department)]
     emit(rows, json_out, _app_rows)
 
 
@@ -457,9 +552,14 @@ def apps_rotate(
     rt = _runtime()
     with rt.transaction() as s:
         data = apps.rotate_secret(s, operator(), app_id, _kc(rt), rt.box).as_dict()
-    emit(data, json_out, lambda d: console.print(
-        f"rotated the secret of {d['client_id']} (version {d['secret_version']}); collect it "
-        f"with `govops apps secret {d['id']}`"))
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"rotated the secret of {d['client_id']} (version {d['secret_version']}); collect it "
+            f"with `govops apps secret {d['id']}`"
+        ),
+    )
 
 
 @apps_app.command("secret")
@@ -473,5 +573,10 @@ def apps_secret(
     rt = _runtime()
     with rt.transaction() as s:
         data = apps.collect_secret(s, operator(), app_id, rt.box, local_operator=True)
-    emit(data, json_out, lambda d: console.print(
-        f"client_id     {d['client_id']}\nclient_secret [bold]{d['client_secret']}[/]\n{d['note']}"))
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"client_id     {d['client_id']}\nclient_secret [bold]{d['client_secret']}[/]\n{d['note']}"
+        ),
+    )

@@ -10,19 +10,23 @@ from gateway.cli.output import console, emit, table
 from govops.settings import load_settings
 from tools.lab import registry
 
-app = typer.Typer(help="A local lab of the real components (Keycloak, apiserver, Prometheus …).",
-                  no_args_is_help=True)
+app = typer.Typer(help="A local lab of the real components (Keycloak, apiserver, Prometheus …).", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _render(rows: list[dict]) -> None:
-    table("lab", ["component", "state", "pid", "endpoint"],
-          [[r["component"], r["state"], r.get("pid"), r.get("endpoint")] for r in rows])
+    table(
+        "lab",
+        ["component", "state", "pid", "endpoint"],
+        [[r["component"], r["state"], r.get("pid"), r.get("endpoint")] for r in rows],
+    )
 
 
 @app.command("up")
 def up(
-    components: Annotated[list[str] | None, typer.Argument(help=f"Which ({', '.join(registry.NAMES)}); default all.")] = None,
+    components: Annotated[
+        list[str] | None, typer.Argument(help=f"Which ({', '.join(registry.NAMES)}); default all.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Start the lab's components on free 127.0.0.1 ports and record their endpoints."""

@@ -14,7 +14,10 @@ from gateway.cli.output import err_console
 from govops.errors import GovopsError
 
 app = typer.Typer(
-    name="govops", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="govops",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
     help="E-government infrastructure platform: cloud tenants, unified identity, Sharp Eyes video, O&M.",
 )
 app.command("serve")(serve.serve)
@@ -29,6 +32,7 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(identity_cli.ca_app, name="ca")
 app.add_typer(identity_cli.identity_app, name="identity")
 app.add_typer(identity_cli.apps_app, name="apps")
+
 
 @app.callback()
 def _root(
@@ -54,8 +58,10 @@ def main() -> None:
         if os.environ.get("GOVOPS_DEBUG"):
             raise
         err_console.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {exc}", highlight=False)
-        err_console.print("  [dim]→ this is a bug in govops; rerun with GOVOPS_DEBUG=1 for the traceback "
-                          "and report it[/]", highlight=False)
+        err_console.print(
+            "  [dim]→ this is a bug in govops; rerun with GOVOPS_DEBUG=1 for the traceback and report it[/]",
+            highlight=False,
+        )
         sys.exit(1)
 
 

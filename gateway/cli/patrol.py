@@ -28,8 +28,9 @@ def _shard(shard: str | None, from_pod: bool) -> Shard:
     if shard and from_pod:
         raise ValidationFailed("give either --shard or --shard-from-pod-name, not both")
     if from_pod:
-        return Shard.from_pod_name(os.environ.get("POD_NAME") or os.environ.get("HOSTNAME"),
-                                   os.environ.get("GOVOPS_PATROL_SHARDS"))
+        return Shard.from_pod_name(
+            os.environ.get("POD_NAME") or os.environ.get("HOSTNAME"), os.environ.get("GOVOPS_PATROL_SHARDS")
+        )
     return Shard.parse(shard) if shard else Shard()
 
 
@@ -41,15 +42,17 @@ def _print_round(report: dict[str, Any]) -> None:
         f"[red]{report['offline']} offline[/] ({report['timed_out']} timed out); alerts "
         f"+{report['alerts_raised']} −{report['alerts_cleared']}; faults: {faults}; "
         f"{report['elapsed_s']} s, CPU {report['cpu_s']} s, peak RSS {report['peak_rss_mib']} MiB",
-        highlight=False)
+        highlight=False,
+    )
 
 
 @app.command("patrol")
 def patrol(
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
     shard: ShardOpt = None,
-    shard_from_pod_name: Annotated[bool, typer.Option(
-        "--shard-from-pod-name", help="Shard = the pod's ordinal of GOVOPS_PATROL_SHARDS.")] = False,
+    shard_from_pod_name: Annotated[
+        bool, typer.Option("--shard-from-pod-name", help="Shard = the pod's ordinal of GOVOPS_PATROL_SHARDS.")
+    ] = False,
     concurrency: Annotated[int | None, typer.Option(min=1, max=2000, help="Streams in flight.")] = None,
     interval: Annotated[float | None, typer.Option(min=10, help="Seconds between round starts.")] = None,
     json_out: JsonOpt = False,
@@ -57,10 +60,15 @@ def patrol(
     """巡检: diagnose every camera of this shard, store history, update status, raise/clear alerts."""
     rt = _runtime()
     settings = rt.video
-    worker = Patrol(rt.sessions, rt.box, shard=_shard(shard, shard_from_pod_name),
-                    concurrency=concurrency or settings.patrol_concurrency,
-                    camera_timeout_s=settings.patrol_camera_timeout_s,
-                    policy=Policy.from_settings(settings), thresholds=Thresholds())
+    worker = Patrol(
+        rt.sessions,
+        rt.box,
+        shard=_shard(shard, shard_from_pod_name),
+        concurrency=concurrency or settings.patrol_concurrency,
+        camera_timeout_s=settings.patrol_camera_timeout_s,
+        policy=Policy.from_settings(settings),
+        thresholds=Thresholds(),
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop())
     period = interval or settings.patrol_interval_s
@@ -74,9 +82,16 @@ def patrol(
 def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    progress = Progress(TextColumn("巡检 patrol"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[last]}"), console=err_console, transient=True,
-                        disable=not (show_progress and err_console.is_terminal))
+    progress = Progress(
+        TextColumn("巡检 patrol"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=err_console,
+        transient=True,
+        disable=not (show_progress and err_console.is_terminal),
+    )
     task = progress.add_task("patrol", total=None, last="")
 
     def on_result(camera_id: str, result: DiagnosisResult, outcome: Outcome | None) -> None:
@@ -84,8 +99,7 @@ def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
         progress.update(task, advance=1, last=f"{camera_id} {mark}")
 
     with progress:
-        return worker.run_round(on_result=on_result,
-                                on_start=lambda n: progress.update(task, total=n)).as_dict()
+        return worker.run_round(on_result=on_result, on_start=lambda n: progress.update(task, total=n)).as_dict()
 
 
 @app.command("faults")
@@ -94,22 +108,35 @@ def faults(json_out: JsonOpt = False) -> None:
     rt = _runtime()
     with rt.transaction() as session:
         items = queries.faults_now(session, LOCAL_ADMIN)
-    emit({"items": items}, json_out, lambda d: table(
-        "故障摄像机 cameras with faults now", ["camera", "name", "verdict", "faults", "since", "error"],
-        [[c["id"], c["name"], c["verdict"], ",".join(c["faults"]), c["since"], c["error"]] for c in d["items"]]))
+    emit(
+        {"items": items},
+        json_out,
+        lambda d: table(
+            "故障摄像机 cameras with faults now",
+            ["camera", "name", "verdict", "faults", "since", "error"],
+            [[c["id"], c["name"], c["verdict"], ",".join(c["faults"]), c["since"], c["error"]] for c in d["items"]],
+        ),
+    )
 
 
 @app.command("history")
-def history(camera: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
-            json_out: JsonOpt = False) -> None:
+def history(camera: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: JsonOpt = False) -> None:
     """A camera's diagnosis history, newest first."""
     rt = _runtime()
     with rt.transaction() as session:
         data = queries.history(session, LOCAL_ADMIN, camera, limit=limit)
-    emit(data, json_out, lambda d: table(
-        f"诊断记录 diagnosis history of {camera}", ["id", "at", "origin", "verdict", "faults", "error"],
-        [[r["id"], r["at"], r["origin"], r["verdict"], ",".join(f["code"] for f in r["faults"]), r["error"]]
-         for r in d["items"]]))
+    emit(
+        data,
+        json_out,
+        lambda d: table(
+            f"诊断记录 diagnosis history of {camera}",
+            ["id", "at", "origin", "verdict", "faults", "error"],
+            [
+                [r["id"], r["at"], r["origin"], r["verdict"], ",".join(f["code"] for f in r["faults"]), r["error"]]
+                for r in d["items"]
+            ],
+        ),
+    )
 
 
 def _print_one(d: dict[str, Any]) -> None:
@@ -122,16 +149,22 @@ def _print_one(d: dict[str, Any]) -> None:
 def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
     """Diagnose one camera now; believed at once (a repaired camera clears its alert)."""
     rt = _runtime()
-    emit(ondemand.diagnose_now(rt.sessions, rt.box, camera, actor=_actor(),
-                               policy=Policy.from_settings(rt.video)), json_out, _print_one)
+    emit(
+        ondemand.diagnose_now(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)),
+        json_out,
+        _print_one,
+    )
 
 
 @app.command("reference")
 def reference(camera: str, json_out: JsonOpt = False) -> None:
     """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
     rt = _runtime()
-    emit(ondemand.refresh_reference(rt.sessions, rt.box, camera, actor=_actor(),
-                                    policy=Policy.from_settings(rt.video)), json_out, _print_one)
+    emit(
+        ondemand.refresh_reference(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)),
+        json_out,
+        _print_one,
+    )
 
 
 @app.command("thresholds")
@@ -157,8 +190,11 @@ def thresholds(
             watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor())
         else:
             watch = queries.history(session, LOCAL_ADMIN, camera, limit=1)["watch"] or {"thresholds": {}}
-    emit({"camera": camera, "thresholds": watch["thresholds"]}, json_out,
-         lambda d: console.print(d["thresholds"] or "no overrides; the GOVOPS_VQD_* settings apply"))
+    emit(
+        {"camera": camera, "thresholds": watch["thresholds"]},
+        json_out,
+        lambda d: console.print(d["thresholds"] or "no overrides; the GOVOPS_VQD_* settings apply"),
+    )
 
 
 @app.command("rounds")
@@ -167,7 +203,25 @@ def rounds(limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: J
     rt = _runtime()
     with rt.transaction() as session:
         items = queries.rounds(session, limit=limit)
-    emit({"items": items}, json_out, lambda d: table(
-        "巡检轮次 patrol rounds", ["id", "shard", "status", "started", "s", "cameras", "ok", "faulty", "offline"],
-        [[r["id"], r["shard"], r["status"], r["started_at"], r["elapsed_s"], r["cameras"], r["ok"],
-          r["faulty"], r["offline"]] for r in d["items"]]))
+    emit(
+        {"items": items},
+        json_out,
+        lambda d: table(
+            "巡检轮次 patrol rounds",
+            ["id", "shard", "status", "started", "s", "cameras", "ok", "faulty", "offline"],
+            [
+                [
+                    r["id"],
+                    r["shard"],
+                    r["status"],
+                    r["started_at"],
+                    r["elapsed_s"],
+                    r["cameras"],
+                    r["ok"],
+                    r["faulty"],
+                    r["offline"],
+                ]
+                for r in d["items"]
+            ],
+        ),
+    )

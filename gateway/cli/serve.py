@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import errno
-from contextlib import nullcontext
 import socket
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
@@ -23,10 +23,13 @@ def check_port_free(host: str, port: int) -> None:
             s.bind((host, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(f"port {port} on {host} is already in use",
-                                  hint=f"stop what is using it or pass --port (e.g. --port {port + 1})") from None
-            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}",
-                              hint="pass another --host/--port") from None
+                raise ConfigError(
+                    f"port {port} on {host} is already in use",
+                    hint=f"stop what is using it or pass --port (e.g. --port {port + 1})",
+                ) from None
+            raise ConfigError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", hint="pass another --host/--port"
+            ) from None
 
 
 def serve(
@@ -50,17 +53,30 @@ def serve(
         runtime.migrate()
     added: dict[str, int] = {}
     if sample:
-        with console.status("loading the sample district (generating clips on first run)…") if not json_out else nullcontext():
+        with (
+            console.status("loading the sample district (generating clips on first run)…")
+            if not json_out
+            else nullcontext()
+        ):
             added = runtime.load_sample_district()
     login = LocalLogin()
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     url = f"http://{shown_host}:{port}/login?token={login.token}"
-    facts = {"url": f"http://{shown_host}:{port}/", "login_url": url,
-             "database": runtime.engine.url.render_as_string(hide_password=True),
-             "data_dir": str(settings.data_dir), "sample_added": added}
-    emit(facts, json_out, lambda f: console.print(
-        f"[bold]govops[/] gateway on [cyan]{f['url']}[/] (database {f['database']})\n"
-        f"Open this one-time login URL (valid once, for this run only):\n    [bold green]{f['login_url']}[/]",
-        highlight=False, soft_wrap=True))
-    uvicorn.run(create_app(runtime, local_login=login), host=host, port=port,
-                log_level="warning", access_log=False)
+    facts = {
+        "url": f"http://{shown_host}:{port}/",
+        "login_url": url,
+        "database": runtime.engine.url.render_as_string(hide_password=True),
+        "data_dir": str(settings.data_dir),
+        "sample_added": added,
+    }
+    emit(
+        facts,
+        json_out,
+        lambda f: console.print(
+            f"[bold]govops[/] gateway on [cyan]{f['url']}[/] (database {f['database']})\n"
+            f"Open this one-time login URL (valid once, for this run only):\n    [bold green]{f['login_url']}[/]",
+            highlight=False,
+            soft_wrap=True,
+        ),
+    )
+    uvicorn.run(create_app(runtime, local_login=login), host=host, port=port, log_level="warning", access_log=False)

@@ -25,18 +25,17 @@ from govops.errors import ValidationFailed
 from govops.principal import SYSTEM
 from video.catalogue.queries import CameraFilter, list_cameras
 
-app = typer.Typer(help="Sharp Eyes video network: ONVIF, catalogue, sharing, KPIs, diagnosis.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Sharp Eyes video network: ONVIF, catalogue, sharing, KPIs, diagnosis.", no_args_is_help=True)
 share_app = typer.Typer(help='"1+2+X" sharing: platforms and share grants.', no_args_is_help=True)
-group_app = typer.Typer(help="Business groups (215) and virtual organisations (216).",
-                        no_args_is_help=True)
+group_app = typer.Typer(help="Business groups (215) and virtual organisations (216).", no_args_is_help=True)
 app.add_typer(share_app, name="share")
 app.add_typer(group_app, name="group")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 PasswordEnv = Annotated[str, typer.Option(help="Environment variable holding the camera password.")]
 PASSWORD_ENV = "GOVOPS_CAMERA_PASSWORD"  # noqa: S105 - the name of a variable, not a password
-PasswordFile = Annotated[Path | None, typer.Option(help="File holding the camera password.",
-                                                   exists=True, dir_okay=False)]
+PasswordFile = Annotated[
+    Path | None, typer.Option(help="File holding the camera password.", exists=True, dir_okay=False)
+]
 
 
 def _runtime() -> Runtime:
@@ -67,9 +66,15 @@ def _progress(total: int, label: str, enabled: bool) -> tuple[Callable[[Any], No
 
     if not enabled or not err_console.is_terminal:
         return (lambda _r: None), nullcontext()
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), TextColumn("{task.fields[last]}"),
-                        console=err_console, transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=err_console,
+        transient=True,
+    )
     task = progress.add_task(label, total=total, last="")
 
     def on_result(r: Any) -> None:
@@ -96,15 +101,26 @@ def list_(
     with rt.sessions() as s:
         f = CameraFilter(department, area, status, key_place, q, platform)
         rows = [c.as_dict() for c in list_cameras(s, SYSTEM, f, after, limit=limit)]
-    emit(rows, json_out, lambda rs: table("cameras", ["id", "name", "department", "area", "status"],
-                                          [[r[k] for k in ("id", "name", "department", "area", "status")] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "cameras",
+            ["id", "name", "department", "area", "status"],
+            [[r[k] for k in ("id", "name", "department", "area", "status")] for r in rs],
+        ),
+    )
 
 
 @app.command("discover")
 def discover(
-    targets: Annotated[list[str] | None, typer.Argument(
-        help="Hosts or ranges for a unicast probe: 10.1.2.7, 10.1.2.0/28, 10.1.2.10-40; "
-        "UDP 3702 unless a port or port range is given: 127.0.0.1:40001-40003.")] = None,
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Hosts or ranges for a unicast probe: 10.1.2.7, 10.1.2.0/28, 10.1.2.10-40; "
+            "UDP 3702 unless a port or port range is given: 127.0.0.1:40001-40003."
+        ),
+    ] = None,
     multicast: Annotated[bool, typer.Option(help="Also send a multicast probe (239.255.255.250).")] = False,
     interface: Annotated[str | None, typer.Option(help="Local IPv4 address to probe from.")] = None,
     timeout: Annotated[float, typer.Option(min=0.1, max=60, help="Seconds to listen for answers.")] = 2.0,
@@ -114,29 +130,35 @@ def discover(
     from video.catalogue import control
 
     if not targets and not multicast:
-        raise ValidationFailed("give hosts/ranges to probe, or --multicast",
-                               hint="e.g. govops video discover 10.1.2.0/28 --multicast")
-    with (console.status(f"probing for {timeout:g} s…") if not json_out and console.is_terminal
-          else _null()):
-        found = control.discover(targets or [], multicast=multicast, interface=interface,
-                                 timeout_s=timeout)
-    emit(found, json_out, lambda d: (
-        table(f"ONVIF devices ({len(d['devices'])} found, {d['probed']} probed)",
-              ["xaddr", "name", "hardware", "responder"],
-              [[", ".join(x["xaddrs"]), x["name"], x["hardware"], x["responder"]] for x in d["devices"]]),
-        [err_console.print(f"[yellow]rejected[/] {r['responder']}: {r['reason']}") for r in d["rejected"]]))
+        raise ValidationFailed(
+            "give hosts/ranges to probe, or --multicast", hint="e.g. govops video discover 10.1.2.0/28 --multicast"
+        )
+    with console.status(f"probing for {timeout:g} s…") if not json_out and console.is_terminal else _null():
+        found = control.discover(targets or [], multicast=multicast, interface=interface, timeout_s=timeout)
+    emit(
+        found,
+        json_out,
+        lambda d: (
+            table(
+                f"ONVIF devices ({len(d['devices'])} found, {d['probed']} probed)",
+                ["xaddr", "name", "hardware", "responder"],
+                [[", ".join(x["xaddrs"]), x["name"], x["hardware"], x["responder"]] for x in d["devices"]],
+            ),
+            [err_console.print(f"[yellow]rejected[/] {r['responder']}: {r['reason']}") for r in d["rejected"]],
+        ),
+    )
 
 
-def _onboard_targets(targets: list[str] | None, discover_ranges: list[str] | None, multicast: bool,
-                     interface: str | None) -> tuple[list[str], dict[str, str]]:
+def _onboard_targets(
+    targets: list[str] | None, discover_ranges: list[str] | None, multicast: bool, interface: str | None
+) -> tuple[list[str], dict[str, str]]:
     """Addresses to onboard, and the names discovery found for them (its `name` scope)."""
     from video.catalogue import control
 
     out = list(targets or [])
     names: dict[str, str] = {}
     if discover_ranges or multicast:
-        found = control.discover(discover_ranges or [], multicast=multicast, interface=interface,
-                                 timeout_s=2.0)
+        found = control.discover(discover_ranges or [], multicast=multicast, interface=interface, timeout_s=2.0)
         for d in found["devices"]:
             out.append(d["xaddrs"][0])
             if d.get("name"):
@@ -156,8 +178,9 @@ def onboard(
     area: Annotated[str | None, typer.Option(help="Admin area (usually a grid) of the cameras.")] = None,
     group: Annotated[str | None, typer.Option(help="Virtual organisation (216) for the cameras.")] = None,
     key_place: Annotated[bool, typer.Option(help="The cameras watch a key public area.")] = False,
-    discover_range: Annotated[list[str] | None, typer.Option(
-        "--discover", help="Probe this host/range first and onboard what answers.")] = None,
+    discover_range: Annotated[
+        list[str] | None, typer.Option("--discover", help="Probe this host/range first and onboard what answers.")
+    ] = None,
     multicast: Annotated[bool, typer.Option(help="Multicast probe first and onboard what answers.")] = False,
     interface: Annotated[str | None, typer.Option(help="Local IPv4 address to probe from.")] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, max=512, help="Devices at a time.")] = None,
@@ -178,10 +201,19 @@ def onboard(
     on_result, ctx = _progress(len(addresses), "onboarding", not json_out)
     with rt.transaction() as s, ctx:
         report = control.onboard(
-            s, addresses, user=user, password=password,
+            s,
+            addresses,
+            user=user,
+            password=password,
             placement=Placement(department=department, area=area, group=group, key_place=key_place),
-            box=rt.box, settings=rt.video, actor=_actor(), concurrency=concurrency,
-            device_timeout_s=timeout, on_result=on_result, names=names)
+            box=rt.box,
+            settings=rt.video,
+            actor=_actor(),
+            concurrency=concurrency,
+            device_timeout_s=timeout,
+            on_result=on_result,
+            names=names,
+        )
     _emit_device_results(report, json_out, "onboarded")
     if report["failed"]:
         raise typer.Exit(1)
@@ -202,8 +234,7 @@ def _emit_device_results(report: dict[str, Any], json_out: bool, verb: str) -> N
             detail = f"{err.get('kind')} at {err.get('step')}: {err.get('message')}"
         rows.append([r["target"], "✓" if r["ok"] else "✗", what, detail])
     done = report.get("onboarded", report.get("online", 0))
-    table(f"{done} of {report.get('total', report.get('probed', 0))} {verb}",
-          ["target", "", "camera", "result"], rows)
+    table(f"{done} of {report.get('total', report.get('probed', 0))} {verb}", ["target", "", "camera", "result"], rows)
 
 
 @app.command("probe")
@@ -212,8 +243,9 @@ def probe(
     user: Annotated[str | None, typer.Option(help="ONVIF user (WS-Security).")] = None,
     password_env: PasswordEnv = PASSWORD_ENV,
     password_file: PasswordFile = None,
-    catalogue: Annotated[bool, typer.Option(
-        "--catalogue", help="Probe every ONVIF camera in the catalogue and refresh its status.")] = False,
+    catalogue: Annotated[
+        bool, typer.Option("--catalogue", help="Probe every ONVIF camera in the catalogue and refresh its status.")
+    ] = False,
     timeout: Annotated[float | None, typer.Option(min=0.5, max=600, help="Seconds per device.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -244,8 +276,7 @@ def probe(
     password = _password(password_env, password_file, user)
     on_result, ctx = _progress(len(targets), "probing", not json_out)
     with ctx:
-        results = control.inspect(targets, user, password, rt.video, device_timeout_s=timeout,
-                                  on_result=on_result)
+        results = control.inspect(targets, user, password, rt.video, device_timeout_s=timeout, on_result=on_result)
     if json_out:
         for r in results:
             sys.stdout.write(json.dumps(r.as_dict(), ensure_ascii=False, default=str) + "\n")
@@ -255,12 +286,19 @@ def probe(
                 err_console.print(f"[red]✗[/] {r.target}: {r.error.kind} at {r.error.step}: {r.error.message}")
                 continue
             f = r.facts
-            console.print(f"[green]✓[/] {r.target}: {f.manufacturer} {f.model} fw {f.firmware} "
-                          f"({f.identity}), clock skew {f.clock_skew_s} s, "
-                          f"capabilities: {', '.join(k for k, v in f.capabilities.items() if v) or 'none'}")
-            table("profiles", ["token", "encoding", "size", "stream URI", "snapshot URI", "PTZ"],
-                  [[p.token, p.encoding, f"{p.width}x{p.height}", p.stream_uri, p.snapshot_uri,
-                    "yes" if p.ptz else ""] for p in f.profiles])
+            console.print(
+                f"[green]✓[/] {r.target}: {f.manufacturer} {f.model} fw {f.firmware} "
+                f"({f.identity}), clock skew {f.clock_skew_s} s, "
+                f"capabilities: {', '.join(k for k, v in f.capabilities.items() if v) or 'none'}"
+            )
+            table(
+                "profiles",
+                ["token", "encoding", "size", "stream URI", "snapshot URI", "PTZ"],
+                [
+                    [p.token, p.encoding, f"{p.width}x{p.height}", p.stream_uri, p.snapshot_uri, "yes" if p.ptz else ""]
+                    for p in f.profiles
+                ],
+            )
             for w in f.warnings:
                 err_console.print(f"  [yellow]warning[/] {w}")
     if any(not r.ok for r in results):
@@ -268,6 +306,7 @@ def probe(
 
 
 # --- sharing ----------------------------------------------------------------------------------
+
 
 @share_app.command("platforms")
 def share_platforms(json_out: JsonOpt = False) -> None:
@@ -277,13 +316,21 @@ def share_platforms(json_out: JsonOpt = False) -> None:
     rt = _runtime()
     with rt.sessions() as s:
         rows = [p.as_dict() for p in sharing.platforms(s)]
-    emit(rows, json_out, lambda rs: table("platforms", ["code", "name", "kind", "parent"],
-                                          [[r["code"], r["name"], r["kind"], r["parent"]] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "platforms",
+            ["code", "name", "kind", "parent"],
+            [[r["code"], r["name"], r["kind"], r["parent"]] for r in rs],
+        ),
+    )
 
 
 @share_app.command("platform-add")
 def share_platform_add(
-    code: Annotated[str, typer.Argument()], name: Annotated[str, typer.Argument()],
+    code: Annotated[str, typer.Argument()],
+    name: Annotated[str, typer.Argument()],
     kind: Annotated[str, typer.Option(help="master, sub or x.")] = "x",
     parent: Annotated[str | None, typer.Option(help="Parent platform (default: the master).")] = None,
     gb_id: Annotated[str | None, typer.Option(help="The platform's GB/T 28181 code (type 200).")] = None,
@@ -294,8 +341,9 @@ def share_platform_add(
 
     rt = _runtime()
     with rt.transaction() as s:
-        p = sharing.save_platform(s, code=code, name=name, kind=kind, parent_code=parent,
-                                  gb_id=gb_id, actor=_actor()).as_dict()
+        p = sharing.save_platform(
+            s, code=code, name=name, kind=kind, parent_code=parent, gb_id=gb_id, actor=_actor()
+        ).as_dict()
     emit(p, json_out, lambda d: console.print(f"platform {d['code']} ({d['kind']}) saved"))
 
 
@@ -330,11 +378,23 @@ def share_grant(
         raise ValidationFailed("give exactly one of --camera, --group, --area")
     rt = _runtime()
     with rt.transaction() as s:
-        g = sharing.grant(s, platform=platform, subject_kind=subjects[0][0], subject_id=subjects[0][1],
-                          reason=reason, actor=_actor(), expires_at=_expiry(expires, days)).as_dict()
-    emit(g, json_out, lambda d: console.print(
-        f"grant {d['id']}: {d['subject_kind']} {d['subject_id']} → {d['platform']}"
-        + (f" until {d['expires_at']}" if d["expires_at"] else "")))
+        g = sharing.grant(
+            s,
+            platform=platform,
+            subject_kind=subjects[0][0],
+            subject_id=subjects[0][1],
+            reason=reason,
+            actor=_actor(),
+            expires_at=_expiry(expires, days),
+        ).as_dict()
+    emit(
+        g,
+        json_out,
+        lambda d: console.print(
+            f"grant {d['id']}: {d['subject_kind']} {d['subject_id']} → {d['platform']}"
+            + (f" until {d['expires_at']}" if d["expires_at"] else "")
+        ),
+    )
 
 
 @share_app.command("revoke")
@@ -365,12 +425,29 @@ def share_list(
     with rt.sessions() as s:
         rows = [g.as_dict() for g in sharing.list_grants(s, platform=platform, include_inactive=all_)]
     columns = ["id", "platform", "subject", "reason", "expires", "revoked"]
-    emit(rows, json_out, lambda rs: table("share grants", columns, [
-        [r["id"], r["platform"], f"{r['subject_kind']}:{r['subject_id']}", r["reason"], r["expires_at"],
-         r["revoked_at"]] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "share grants",
+            columns,
+            [
+                [
+                    r["id"],
+                    r["platform"],
+                    f"{r['subject_kind']}:{r['subject_id']}",
+                    r["reason"],
+                    r["expires_at"],
+                    r["revoked_at"],
+                ]
+                for r in rs
+            ],
+        ),
+    )
 
 
 # --- groups ------------------------------------------------------------------------------------
+
 
 @group_app.command("add")
 def group_add(
@@ -397,16 +474,23 @@ def group_list(json_out: JsonOpt = False) -> None:
     rt = _runtime()
     with rt.sessions() as s:
         rows = [g.as_dict() for g in s.scalars(select(CatalogueGroup).order_by(CatalogueGroup.id))]
-    emit(rows, json_out, lambda rs: table("groups", ["id", "name", "type", "parent"],
-                                          [[r["id"], r["name"], r["type"], r["parent"]] for r in rs]))
+    emit(
+        rows,
+        json_out,
+        lambda rs: table(
+            "groups", ["id", "name", "type", "parent"], [[r["id"], r["name"], r["type"], r["parent"]] for r in rs]
+        ),
+    )
 
 
 # --- import / export / KPIs --------------------------------------------------------------------
 
+
 @app.command("export")
 def export(
-    fmt: Annotated[str, typer.Option(
-        "--format", help="csv, geojson, gb28181 (Catalog XML) or areas (GeoJSON).")] = "csv",
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, geojson, gb28181 (Catalog XML) or areas (GeoJSON).")
+    ] = "csv",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
     platform: Annotated[str | None, typer.Option(help="Only what is shared to this platform.")] = None,
     area: Annotated[str | None, typer.Option(help="Only this admin area (and under it).")] = None,
@@ -442,15 +526,20 @@ def export(
             else:
                 out.flush()
     if output:
-        emit({"format": fmt, "output": str(output), "bytes": size}, json_out,
-             lambda d: err_console.print(f"wrote {d['bytes']} bytes to {d['output']}"))
+        emit(
+            {"format": fmt, "output": str(output), "bytes": size},
+            json_out,
+            lambda d: err_console.print(f"wrote {d['bytes']} bytes to {d['output']}"),
+        )
 
 
 @app.command("import")
 def import_(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or GeoJSON file.")],
-    fmt: Annotated[str | None, typer.Option(
-        "--format", help="csv, geojson (cameras) or areas (GeoJSON admin areas); default from the name.")] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="csv, geojson (cameras) or areas (GeoJSON admin areas); default from the name."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Validate only.")] = False,
     skip_invalid: Annotated[bool, typer.Option(help="Write the valid rows even if some are not.")] = False,
     json_out: JsonOpt = False,
@@ -472,16 +561,23 @@ def import_(
         raise ValidationFailed(f"{path} is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
     with rt.transaction() as s:
         if fmt == "areas":
-            report = catalogue_io.import_areas(s, _load_json(text), actor=_actor(), source=str(path),
-                                               dry_run=dry_run)
+            report = catalogue_io.import_areas(s, _load_json(text), actor=_actor(), source=str(path), dry_run=dry_run)
         else:
             rows = catalogue_io.read_csv(text) if fmt == "csv" else catalogue_io.read_geojson_cameras(_load_json(text))
-            report = catalogue_io.import_cameras(s, rows, actor=_actor(), source=str(path),
-                                                 dry_run=dry_run, skip_invalid=skip_invalid)
-    emit(report.as_dict(), json_out, lambda d: (
-        console.print(f"{d['rows']} rows: {d['created']} created, {d['updated']} updated, "
-                      f"{d['skipped']} skipped" + (" (dry run)" if d["dry_run"] else "")),
-        [err_console.print(f"[red]row {e['row']}[/] {e['field']}: {e['message']}") for e in d["errors"][:50]]))
+            report = catalogue_io.import_cameras(
+                s, rows, actor=_actor(), source=str(path), dry_run=dry_run, skip_invalid=skip_invalid
+            )
+    emit(
+        report.as_dict(),
+        json_out,
+        lambda d: (
+            console.print(
+                f"{d['rows']} rows: {d['created']} created, {d['updated']} updated, "
+                f"{d['skipped']} skipped" + (" (dry run)" if d["dry_run"] else "")
+            ),
+            [err_console.print(f"[red]row {e['row']}[/] {e['field']}: {e['message']}") for e in d["errors"][:50]],
+        ),
+    )
     if report.errors and not (skip_invalid and report.written):
         raise typer.Exit(1)
 
@@ -513,11 +609,28 @@ def kpi(
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{v:.1%}"
 
-    emit(data, json_out, lambda d: table(f"KPIs by {by}", ["key", "name", "cameras", "在线率", "完好率(重点)",
-                                                          "完好率(其他)", "联网率", "重点覆盖", "密度/km²"], [
-        [k["key"], k["name"], k["cameras"], pct(k["online_rate"]), pct(k["intact_rate_key_place"]),
-         pct(k["intact_rate_other"]), pct(k["networking_rate"]), pct(k["key_place_coverage"]),
-         "—" if k["density_per_km2"] is None else f"{k['density_per_km2']:.2f}"] for k in d["items"]]))
+    emit(
+        data,
+        json_out,
+        lambda d: table(
+            f"KPIs by {by}",
+            ["key", "name", "cameras", "在线率", "完好率(重点)", "完好率(其他)", "联网率", "重点覆盖", "密度/km²"],
+            [
+                [
+                    k["key"],
+                    k["name"],
+                    k["cameras"],
+                    pct(k["online_rate"]),
+                    pct(k["intact_rate_key_place"]),
+                    pct(k["intact_rate_other"]),
+                    pct(k["networking_rate"]),
+                    pct(k["key_place_coverage"]),
+                    "—" if k["density_per_km2"] is None else f"{k['density_per_km2']:.2f}",
+                ]
+                for k in d["items"]
+            ],
+        ),
+    )
 
 
 def _null() -> Any:

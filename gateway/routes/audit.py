@@ -17,8 +17,9 @@ Auditor = Annotated[Principal, Depends(Allow(AUDITOR))]
 
 
 @router.get("")
-def records(session: SessionDep, _: Auditor, before: int | None = None,
-            limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+def records(
+    session: SessionDep, _: Auditor, before: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> dict[str, Any]:
     stmt = select(audit.AuditRecord).order_by(audit.AuditRecord.id.desc()).limit(limit)
     if before:
         stmt = stmt.where(audit.AuditRecord.id < before)

@@ -32,11 +32,13 @@ Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 
 @router.get("")
 def cameras(
-    session: SessionDep, principal: Viewer,
+    session: SessionDep,
+    principal: Viewer,
     department: Annotated[str | None, Query(max_length=50)] = None,
     area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,20}$")] = None,
     status: Annotated[str | None, Query(pattern="^(online|offline|faulty|unknown)$")] = None,
-    key_place: bool | None = None, networked: bool | None = None,
+    key_place: bool | None = None,
+    networked: bool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     platform: Annotated[str | None, Query(max_length=50)] = None,
     group: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
@@ -45,8 +47,7 @@ def cameras(
 ) -> dict[str, Any]:
     f = CameraFilter(department, area, status, key_place, q, platform, group, networked)
     rows = list_cameras(session, principal, f, after, limit)
-    return {"items": [c.as_dict() for c in rows],
-            "next": rows[-1].id if len(rows) == limit else None}
+    return {"items": [c.as_dict() for c in rows], "next": rows[-1].id if len(rows) == limit else None}
 
 
 @router.get("/{camera_id}")
@@ -55,14 +56,21 @@ def camera(camera_id: str, session: SessionDep, principal: Viewer) -> dict[str, 
 
 
 @router.get("/{camera_id}/snapshot.jpg", response_class=Response)
-def snapshot(camera_id: str, session: SessionDep, principal: Viewer, runtime: RuntimeDep,
-             max_age: Annotated[float | None, Query(ge=0, le=3600)] = None) -> Response:
+def snapshot(
+    camera_id: str,
+    session: SessionDep,
+    principal: Viewer,
+    runtime: RuntimeDep,
+    max_age: Annotated[float | None, Query(ge=0, le=3600)] = None,
+) -> Response:
     cam = get_camera(session, principal, camera_id)
     _, password = get_credentials(cam, runtime.box)
-    jpeg, age = snapshot_jpeg(cam, runtime.snapshots_dir, password,
-                              runtime.video.snapshot_max_age_s if max_age is None else max_age)
-    return Response(jpeg, media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=30", "X-Snapshot-Age": f"{age:.0f}"})
+    jpeg, age = snapshot_jpeg(
+        cam, runtime.snapshots_dir, password, runtime.video.snapshot_max_age_s if max_age is None else max_age
+    )
+    return Response(
+        jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=30", "X-Snapshot-Age": f"{age:.0f}"}
+    )
 
 
 class CameraPatch(BaseModel):
@@ -77,8 +85,7 @@ class CameraPatch(BaseModel):
 
 
 @router.patch("/{camera_id}")
-def update_camera(camera_id: str, body: CameraPatch, session: SessionDep,
-                  principal: Ops) -> dict[str, Any]:
+def update_camera(camera_id: str, body: CameraPatch, session: SessionDep, principal: Ops) -> dict[str, Any]:
     """Place or describe a camera (name, area, group, position, flags); audited."""
     cam = get_camera(session, principal, camera_id)
     changes = body.model_dump(exclude_unset=True)
@@ -89,8 +96,13 @@ def update_camera(camera_id: str, body: CameraPatch, session: SessionDep,
     columns = {"area": "area_code", "group": "group_id"}
     for k, v in changes.items():
         setattr(cam, columns.get(k, k), v)
-    audit.append(session, actor=principal.subject, action="video.camera.update", target=cam.id,
-                 detail={k: v for k, v in changes.items()})
+    audit.append(
+        session,
+        actor=principal.subject,
+        action="video.camera.update",
+        target=cam.id,
+        detail={k: v for k, v in changes.items()},
+    )
     return cam.detail_dict()
 
 
@@ -105,21 +117,21 @@ class PtzPreset(BaseModel):
     name: str = Field(min_length=1, max_length=64)
 
 
-def _ptz(session: SessionDep, runtime: RuntimeDep, principal: Principal, camera_id: str,
-         action: str, **params: Any) -> Any:
+def _ptz(
+    session: SessionDep, runtime: RuntimeDep, principal: Principal, camera_id: str, action: str, **params: Any
+) -> Any:
     cam = get_camera(session, principal, camera_id)
-    result = control.ptz(session, cam, action=action, actor=principal.subject, box=runtime.box,
-                         settings=runtime.video, **params)
+    result = control.ptz(
+        session, cam, action=action, actor=principal.subject, box=runtime.box, settings=runtime.video, **params
+    )
     if not result["ok"]:
         # The failure is audited; answer it without raising so that record commits.
-        return JSONResponse({"error": "device_error", **result["error"], "camera": cam.id},
-                            status_code=503)
+        return JSONResponse({"error": "device_error", **result["error"], "camera": cam.id}, status_code=503)
     return result
 
 
 @router.post("/{camera_id}/ptz/move")
-def ptz_move(camera_id: str, body: PtzMove, session: SessionDep, runtime: RuntimeDep,
-             principal: Operator) -> Any:
+def ptz_move(camera_id: str, body: PtzMove, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> Any:
     """Continuous move (velocities -1..1); the device stops by itself after timeout_s."""
     return _ptz(session, runtime, principal, camera_id, "move", **body.model_dump())
 
@@ -135,15 +147,15 @@ def ptz_presets(camera_id: str, session: SessionDep, runtime: RuntimeDep, princi
 
 
 @router.post("/{camera_id}/ptz/presets")
-def ptz_set_preset(camera_id: str, body: PtzPreset, session: SessionDep, runtime: RuntimeDep,
-                   principal: Operator) -> Any:
+def ptz_set_preset(
+    camera_id: str, body: PtzPreset, session: SessionDep, runtime: RuntimeDep, principal: Operator
+) -> Any:
     """Store the current position as a preset named `name`."""
     return _ptz(session, runtime, principal, camera_id, "set_preset", name=body.name)
 
 
 @router.post("/{camera_id}/ptz/presets/{token}/goto")
-def ptz_goto_preset(camera_id: str, token: str, session: SessionDep, runtime: RuntimeDep,
-                    principal: Operator) -> Any:
+def ptz_goto_preset(camera_id: str, token: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> Any:
     if not 0 < len(token) <= 64:
         raise ValidationFailed("preset token must be 1-64 characters")
     return _ptz(session, runtime, principal, camera_id, "goto_preset", preset=token)

@@ -59,10 +59,11 @@ def _start(svc: Provisioning, kind: str, principal: Principal) -> dict[str, Any]
     with svc.sessions() as s:
         busy = s.scalar(select(CloudRun).where(CloudRun.stack == svc.stack, CloudRun.status == "running").limit(1))
     if busy is not None:
-        raise Conflict(f"stack {svc.stack} is busy with run #{busy.id} ({busy.kind} by {busy.actor})",
-                       hint="wait for it; follow it at /api/cloud/runs/{id}")
-    threading.Thread(target=getattr(svc, kind), args=(principal.subject,), daemon=True,
-                     name=f"cloud-{kind}").start()
+        raise Conflict(
+            f"stack {svc.stack} is busy with run #{busy.id} ({busy.kind} by {busy.actor})",
+            hint="wait for it; follow it at /api/cloud/runs/{id}",
+        )
+    threading.Thread(target=getattr(svc, kind), args=(principal.subject,), daemon=True, name=f"cloud-{kind}").start()
     return {"accepted": kind, "follow": "/api/cloud/runs"}
 
 

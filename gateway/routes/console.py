@@ -28,7 +28,14 @@ def home(request: Request, session: SessionDep, principal: SignedIn) -> HTMLResp
     departments = {d.code: d.name for d in session.scalars(select(Department))}
     areas = {a.code: a.name for a in session.scalars(select(AdminArea))}
     counts = {s: sum(1 for c in cams if c.status == s) for s in ("online", "offline", "faulty", "unknown")}
-    return templates.TemplateResponse(request, "home.html", {
-        "principal": principal, "cameras": cams, "departments": departments, "areas": areas,
-        "counts": counts,
-    })
+    return templates.TemplateResponse(
+        request,
+        "home.html",
+        {
+            "principal": principal,
+            "cameras": cams,
+            "departments": departments,
+            "areas": areas,
+            "counts": counts,
+        },
+    )

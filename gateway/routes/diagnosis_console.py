@@ -30,26 +30,35 @@ Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 
 @router.get("/video/faults", response_class=HTMLResponse)
 def faults_page(request: Request, session: SessionDep, principal: Viewer) -> HTMLResponse:
-    return templates.TemplateResponse(request, "video_faults.html", {
-        "principal": principal, "items": queries.faults_now(session, principal),
-        "rounds": queries.rounds(session, limit=5) if principal.has(OPS_ENGINEER) else [],
-        "names": FAULT_NAMES,
-    })
+    return templates.TemplateResponse(
+        request,
+        "video_faults.html",
+        {
+            "principal": principal,
+            "items": queries.faults_now(session, principal),
+            "rounds": queries.rounds(session, limit=5) if principal.has(OPS_ENGINEER) else [],
+            "names": FAULT_NAMES,
+        },
+    )
 
 
 def _back(camera_id: str, ok: bool, text: str) -> RedirectResponse:
-    return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:280])}",
-                            status_code=303)
+    return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:280])}", status_code=303)
 
 
 @router.post("/video/cameras/{camera_id}/diagnose")
-async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep,
-                   principal: Operator) -> RedirectResponse:
+async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> RedirectResponse:
     cam = get_camera(session, principal, camera_id)
     session.close()
     try:
-        out = await run_in_threadpool(ondemand.diagnose_now, runtime.sessions, runtime.box, cam.id,
-                                      actor=principal.subject, policy=Policy.from_settings(runtime.video))
+        out = await run_in_threadpool(
+            ondemand.diagnose_now,
+            runtime.sessions,
+            runtime.box,
+            cam.id,
+            actor=principal.subject,
+            policy=Policy.from_settings(runtime.video),
+        )
     except GovopsError as exc:
         return _back(camera_id, False, f"诊断失败 diagnosis failed: {exc.message}")
     found = ", ".join(FAULT_NAMES.get(f["code"], f["code"]) for f in out["faults"]) or "正常 no fault"
@@ -61,8 +70,14 @@ async def reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, pr
     cam = get_camera(session, principal, camera_id)
     session.close()
     try:
-        await run_in_threadpool(ondemand.refresh_reference, runtime.sessions, runtime.box, cam.id,
-                                actor=principal.subject, policy=Policy.from_settings(runtime.video))
+        await run_in_threadpool(
+            ondemand.refresh_reference,
+            runtime.sessions,
+            runtime.box,
+            cam.id,
+            actor=principal.subject,
+            policy=Policy.from_settings(runtime.video),
+        )
     except GovopsError as exc:
         return _back(camera_id, False, f"参考图未更新 reference not taken: {exc.message}")
     return _back(camera_id, True, "参考图已更新 reference picture taken")

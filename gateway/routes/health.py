@@ -32,8 +32,9 @@ def readyz(runtime: RuntimeDep) -> Response:
     except GovopsError as exc:
         return JSONResponse({"status": "unavailable", "database": exc.message}, status_code=503)
     if not migrated:
-        return JSONResponse({"status": "unavailable", "database": "not migrated; run `govops db upgrade`"},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "database": "not migrated; run `govops db upgrade`"}, status_code=503
+        )
     return JSONResponse({"status": "ready", "database": "ok"})
 
 
@@ -51,15 +52,19 @@ def metrics(request: Request, runtime: RuntimeDep) -> Response:
 def login(request: Request, token: Annotated[str, Query(max_length=200)]) -> Response:
     sid = request.app.state.local_login.redeem(token)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     return response
 
 
 @router.get("/signin", dependencies=[Depends(PUBLIC)], include_in_schema=False)
 def signin(request: Request) -> HTMLResponse:
-    sso = ("<p><a class=button href=/login/sso>统一身份认证登录 (sign in with your certificate)</a></p>"
-           if request.app.state.token_verifier is not None else "")
+    sso = (
+        "<p><a class=button href=/login/sso>统一身份认证登录 (sign in with your certificate)</a></p>"
+        if request.app.state.token_verifier is not None
+        else ""
+    )
     return HTMLResponse(
         "<!doctype html><meta charset=utf-8><title>govops · 请登录</title>"
         "<link rel=stylesheet href=/static/console.css><main class=card><h1>govops 运维平台</h1>"
@@ -81,5 +86,10 @@ def logout(request: Request, _: Annotated[Principal, Depends(Allow())]) -> Respo
 
 @router.get("/api/whoami", tags=["auth"])
 def whoami(principal: Annotated[Principal, Depends(Allow())]) -> dict[str, object]:
-    return {"subject": principal.subject, "name": principal.name, "roles": sorted(principal.roles),
-            "department": principal.department, "platform": principal.platform}
+    return {
+        "subject": principal.subject,
+        "name": principal.name,
+        "roles": sorted(principal.roles),
+        "department": principal.department,
+        "platform": principal.platform,
+    }

@@ -70,9 +70,11 @@ CaDep = Annotated[CertificateAuthority, Depends(certificate_authority)]
 @router.get("/pki/issuing.crl", dependencies=[Depends(PUBLIC)], response_class=Response)
 def crl(session: SessionDep, ca: CaDep) -> Response:
     current = ca.current_crl(session)
-    return Response(current.der, media_type="application/pkix-crl", headers={
-        "Cache-Control": "public, max-age=60",
-        "X-CRL-Number": str(current.number)})
+    return Response(
+        current.der,
+        media_type="application/pkix-crl",
+        headers={"Cache-Control": "public, max-age=60", "X-CRL-Number": str(current.number)},
+    )
 
 
 @router.get("/pki/{name}.crt", dependencies=[Depends(PUBLIC)], response_class=Response)
@@ -112,27 +114,41 @@ def ca_info(_: SecAdmin, ca: CaDep) -> dict[str, str]:
 
 
 @router.get("/api/identity/certificates")
-def certificates(session: SessionDep, _: SecAdmin, ca: CaDep,
-                 civil_servant_id: Annotated[str | None, Query(max_length=32)] = None,
-                 status: Annotated[str | None, Query(pattern="^(valid|revoked|expired|not_yet_valid)$")] = None,
-                 ) -> dict[str, Any]:
-    return {"items": [c.as_dict() for c in ca.list(session, civil_servant_id=civil_servant_id,
-                                                    status=status)]}
+def certificates(
+    session: SessionDep,
+    _: SecAdmin,
+    ca: CaDep,
+    civil_servant_id: Annotated[str | None, Query(max_length=32)] = None,
+    status: Annotated[str | None, Query(pattern="^(valid|revoked|expired|not_yet_valid)$")] = None,
+) -> dict[str, Any]:
+    return {"items": [c.as_dict() for c in ca.list(session, civil_servant_id=civil_servant_id, status=status)]}
 
 
 @router.post("/api/identity/certificates", status_code=201)
 def issue(body: IssueBody, session: SessionDep, principal: SecAdmin, ca: CaDep) -> dict[str, Any]:
-    bundle = ca.issue(session, CivilServant(body.id, body.name, body.department, body.section,
-                                            body.email), actor=principal.subject, days=body.days)
-    return {"certificate": bundle.record.as_dict(),
-            "pkcs12_base64": base64.b64encode(bundle.pkcs12).decode(),
-            "password": bundle.password,
-            "note": "the PKCS#12 password is shown once and is not stored"}
+    bundle = ca.issue(
+        session,
+        CivilServant(body.id, body.name, body.department, body.section, body.email),
+        actor=principal.subject,
+        days=body.days,
+    )
+    return {
+        "certificate": bundle.record.as_dict(),
+        "pkcs12_base64": base64.b64encode(bundle.pkcs12).decode(),
+        "password": bundle.password,
+        "note": "the PKCS#12 password is shown once and is not stored",
+    }
 
 
 @router.post("/api/identity/certificates/{serial}/revoke")
-def revoke(serial: Annotated[str, Path(pattern=r"^[0-9A-Fa-f:]{1,60}$")], body: RevokeBody,
-           session: SessionDep, principal: SecAdmin, ca: CaDep, runtime: RuntimeDep) -> dict[str, Any]:
+def revoke(
+    serial: Annotated[str, Path(pattern=r"^[0-9A-Fa-f:]{1,60}$")],
+    body: RevokeBody,
+    session: SessionDep,
+    principal: SecAdmin,
+    ca: CaDep,
+    runtime: RuntimeDep,
+) -> dict[str, Any]:
     record = ca.revoke(session, serial, actor=principal.subject, reason=body.reason)
     return {"certificate": record.as_dict(), "keycloak_crl_cache": refresh_keycloak_crl(runtime)}
 
@@ -167,15 +183,18 @@ def realm_diff(session: SessionDep, _: SecAdmin, runtime: RuntimeDep) -> dict[st
 
 
 @router.post("/api/identity/realm/apply")
-def realm_apply(session: SessionDep, principal: SecAdmin, runtime: RuntimeDep,
-                dry_run: bool = False) -> dict[str, Any]:
+def realm_apply(session: SessionDep, principal: SecAdmin, runtime: RuntimeDep, dry_run: bool = False) -> dict[str, Any]:
     from govops import audit
 
     result = realm_code.apply(keycloak(runtime), _spec(runtime, session), dry_run=dry_run)
     if not dry_run:
-        audit.append(session, actor=principal.subject, action="identity.realm_apply",
-                     target=runtime.settings.keycloak_realm,
-                     detail={"changed": result.get("changed", 0), "lines": result["lines"][:50]})
+        audit.append(
+            session,
+            actor=principal.subject,
+            action="identity.realm_apply",
+            target=runtime.settings.keycloak_realm,
+            detail={"changed": result.get("changed", 0), "lines": result["lines"][:50]},
+        )
     return result
 
 
@@ -203,20 +222,32 @@ class DecisionBody(BaseModel):
 
 
 @router.get("/api/identity/apps")
-def apps(session: SessionDep, principal: AppsViewer,
-         status: Annotated[str | None, Query(pattern="^(requested|approved|rejected)$")] = None,
-         department: Annotated[str | None, Query(max_length=50)] = None) -> dict[str, Any]:
+def apps(
+    session: SessionDep,
+    principal: AppsViewer,
+    status: Annotated[str | None, Query(pattern="^(requested|approved|rejected)$")] = None,
+    department: Annotated[str | None, Query(max_length=50)] = None,
+) -> dict[str, Any]:
     rows = app_onboarding.list_apps(session, principal, status=status, department=department)
     return {"items": [a.as_dict() for a in rows]}
 
 
 @router.post("/api/identity/apps", status_code=201)
 def request_app(body: AppRequestBody, session: SessionDep, principal: AppsViewer) -> dict[str, Any]:
-    app = app_onboarding.request_app(session, principal, app_onboarding.AppRequest(
-        name=body.name, department=body.department, home_url=body.home_url,
-        redirect_uris=body.redirect_uris, roles=[r.model_dump() for r in body.roles],
-        department_roles=body.department_roles, client_id=body.client_id,
-        description=body.description))
+    app = app_onboarding.request_app(
+        session,
+        principal,
+        app_onboarding.AppRequest(
+            name=body.name,
+            department=body.department,
+            home_url=body.home_url,
+            redirect_uris=body.redirect_uris,
+            roles=[r.model_dump() for r in body.roles],
+            department_roles=body.department_roles,
+            client_id=body.client_id,
+            description=body.description,
+        ),
+    )
     return app.as_dict()
 
 
@@ -226,10 +257,10 @@ def app_detail(app_id: int, session: SessionDep, principal: AppsViewer) -> dict[
 
 
 @router.post("/api/identity/apps/{app_id}/approve")
-def approve(app_id: int, body: DecisionBody, session: SessionDep, principal: Ops,
-            runtime: RuntimeDep) -> dict[str, Any]:
-    app = app_onboarding.approve_app(session, principal, app_id, keycloak(runtime), runtime.box,
-                                     body.note)
+def approve(
+    app_id: int, body: DecisionBody, session: SessionDep, principal: Ops, runtime: RuntimeDep
+) -> dict[str, Any]:
+    app = app_onboarding.approve_app(session, principal, app_id, keycloak(runtime), runtime.box, body.note)
     return app.as_dict()
 
 
@@ -239,15 +270,13 @@ def reject(app_id: int, body: DecisionBody, session: SessionDep, principal: Ops)
 
 
 @router.post("/api/identity/apps/{app_id}/secret")
-def collect_secret(app_id: int, session: SessionDep, principal: DeptAdmin,
-                   runtime: RuntimeDep) -> JSONResponse:
+def collect_secret(app_id: int, session: SessionDep, principal: DeptAdmin, runtime: RuntimeDep) -> JSONResponse:
     body = app_onboarding.collect_secret(session, principal, app_id, runtime.box)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/api/identity/apps/{app_id}/rotate-secret")
-def rotate_secret(app_id: int, session: SessionDep, principal: AppsViewer,
-                  runtime: RuntimeDep) -> dict[str, Any]:
+def rotate_secret(app_id: int, session: SessionDep, principal: AppsViewer, runtime: RuntimeDep) -> dict[str, Any]:
     app = app_onboarding.rotate_secret(session, principal, app_id, keycloak(runtime), runtime.box)
     return app.as_dict()
 
@@ -264,9 +293,11 @@ def apps_page(request: Request, session: SessionDep, principal: AppsViewer) -> H
     templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
     rows = [a.as_dict() for a in app_onboarding.list_apps(session, principal)]
     departments = {d.code: d.name for d in session.scalars(select(Department))}
-    return templates.TemplateResponse(request, "identity_apps.html", {
-        "principal": principal, "apps": rows, "departments": departments,
-        "can_decide": principal.has(OPS_ENGINEER)})
+    return templates.TemplateResponse(
+        request,
+        "identity_apps.html",
+        {"principal": principal, "apps": rows, "departments": departments, "can_decide": principal.has(OPS_ENGINEER)},
+    )
 
 
 # -- console single sign-on (authorization code + PKCE, public client) ------------------------
@@ -274,8 +305,10 @@ def apps_page(request: Request, session: SessionDep, principal: AppsViewer) -> H
 
 def _endpoints(runtime: Runtime) -> OidcEndpoints:
     if not runtime.settings.keycloak_url:
-        raise NotFound("single sign-on is not configured on this gateway",
-                       hint="use the one-time login URL printed by `govops serve`")
+        raise NotFound(
+            "single sign-on is not configured on this gateway",
+            hint="use the one-time login URL printed by `govops serve`",
+        )
     return OidcEndpoints(runtime.settings.keycloak_url, runtime.settings.keycloak_realm)
 
 
@@ -291,7 +324,9 @@ def _unavailable_page(request: Request, exc: ServiceUnavailable) -> Response:
             "<link rel=stylesheet href=/static/console.css><main class=card>"
             "<h1>统一身份认证服务暂不可用</h1><p>The identity service (Keycloak) is not answering, "
             "so single sign-on cannot start. Try again in a minute; operators can still use the "
-            "one-time login URL of <code>govops serve</code>.</p></main>", status_code=503)
+            "one-time login URL of <code>govops serve</code>.</p></main>",
+            status_code=503,
+        )
     return JSONResponse(exc.as_dict(), status_code=503)
 
 
@@ -303,42 +338,55 @@ def sso_start(request: Request, runtime: RuntimeDep) -> Response:
     except ServiceUnavailable as exc:
         log(logger, "sso unavailable", logging.WARNING, error=exc.message)
         return _unavailable_page(request, exc)
-    start = start_login(endpoints, client_id=GATEWAY_CLIENT,
-                        redirect_uri=_callback_url(request, runtime))
-    sealed = runtime.box.encrypt(json.dumps({"state": start.state, "verifier": start.verifier,
-                                             "at": time.time()}))
+    start = start_login(endpoints, client_id=GATEWAY_CLIENT, redirect_uri=_callback_url(request, runtime))
+    sealed = runtime.box.encrypt(json.dumps({"state": start.state, "verifier": start.verifier, "at": time.time()}))
     response = RedirectResponse(start.url, status_code=303)
-    response.set_cookie(SSO_COOKIE, sealed, max_age=SSO_MAX_AGE, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path="/login")
+    response.set_cookie(
+        SSO_COOKIE,
+        sealed,
+        max_age=SSO_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/login",
+    )
     return response
 
 
 @router.get("/login/callback", dependencies=[Depends(PUBLIC)], include_in_schema=False)
-def sso_callback(request: Request, runtime: RuntimeDep,
-                 code: Annotated[str, Query(max_length=2000)],
-                 state: Annotated[str, Query(max_length=200)]) -> Response:
+def sso_callback(
+    request: Request,
+    runtime: RuntimeDep,
+    code: Annotated[str, Query(max_length=2000)],
+    state: Annotated[str, Query(max_length=200)],
+) -> Response:
     sealed = request.cookies.get(SSO_COOKIE)
     try:
         pending = json.loads(runtime.box.decrypt(sealed)) if sealed else None
     except (GovopsError, ValueError):
         pending = None
     if not pending or pending.get("state") != state or time.time() - pending["at"] > SSO_MAX_AGE:
-        raise Unauthenticated("the sign-in attempt expired or did not start here",
-                              hint="start again at /login/sso")
+        raise Unauthenticated("the sign-in attempt expired or did not start here", hint="start again at /login/sso")
     verifier = request.app.state.token_verifier
     if verifier is None:
         raise ConfigError("single sign-on is not configured on this gateway")
     try:
-        tokens = finish_login(_endpoints(runtime), client_id=GATEWAY_CLIENT, code=code,
-                              redirect_uri=_callback_url(request, runtime),
-                              verifier=pending["verifier"], ca_file=runtime.settings.keycloak_ca_file)
+        tokens = finish_login(
+            _endpoints(runtime),
+            client_id=GATEWAY_CLIENT,
+            code=code,
+            redirect_uri=_callback_url(request, runtime),
+            verifier=pending["verifier"],
+            ca_file=runtime.settings.keycloak_ca_file,
+        )
     except ServiceUnavailable as exc:
         return _unavailable_page(request, exc)
     principal = verifier.verify(tokens.access_token)
     sid = request.app.state.local_login.open_session(principal)
     response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict", secure=request.url.scheme == "https"
+    )
     response.delete_cookie(SSO_COOKIE, path="/login")
     log(logger, "sso login", subject=principal.subject, department=principal.department)
     return response

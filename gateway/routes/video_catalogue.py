@@ -34,6 +34,7 @@ MAX_UPLOAD = 200 * 1024 * 1024
 
 # --- platforms and grants ------------------------------------------------------------------
 
+
 class PlatformIn(BaseModel):
     code: str = Field(max_length=50)
     name: str = Field(max_length=200)
@@ -50,9 +51,15 @@ def list_platforms(session: SessionDep, _: Viewer) -> dict[str, Any]:
 @router.post("/platforms", status_code=201)
 def save_platform(body: PlatformIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
     """Add an X platform (城管, 环保, 应急 …) or change one."""
-    return sharing.save_platform(session, code=body.code, name=body.name, kind=body.kind,
-                                 parent_code=body.parent, gb_id=body.gb_id,
-                                 actor=principal.subject).as_dict()
+    return sharing.save_platform(
+        session,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        parent_code=body.parent,
+        gb_id=body.gb_id,
+        actor=principal.subject,
+    ).as_dict()
 
 
 class GrantIn(BaseModel):
@@ -68,24 +75,36 @@ class RevokeIn(BaseModel):
 
 
 @router.get("/shares")
-def list_shares(session: SessionDep, principal: Watcher,
-                platform: Annotated[str | None, Query(max_length=50)] = None,
-                include_inactive: bool = False) -> dict[str, Any]:
+def list_shares(
+    session: SessionDep,
+    principal: Watcher,
+    platform: Annotated[str | None, Query(max_length=50)] = None,
+    include_inactive: bool = False,
+) -> dict[str, Any]:
     """Security staff see the grants of their own platform only."""
     if not principal.has(OPS_ENGINEER):
         if platform and platform != principal.platform:
             raise PermissionDenied("security staff see the grants of their own platform only")
         platform = principal.platform or "\x00"
-    return {"items": [g.as_dict() for g in sharing.list_grants(
-        session, platform=platform, include_inactive=include_inactive)]}
+    return {
+        "items": [
+            g.as_dict() for g in sharing.list_grants(session, platform=platform, include_inactive=include_inactive)
+        ]
+    }
 
 
 @router.post("/shares", status_code=201)
 def grant(body: GrantIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
     """Share a camera, a group (with its subtree) or an admin area to a platform."""
-    return sharing.grant(session, platform=body.platform, subject_kind=body.subject_kind,
-                         subject_id=body.subject_id, reason=body.reason, actor=principal.subject,
-                         expires_at=body.expires_at).as_dict()
+    return sharing.grant(
+        session,
+        platform=body.platform,
+        subject_kind=body.subject_kind,
+        subject_id=body.subject_id,
+        reason=body.reason,
+        actor=principal.subject,
+        expires_at=body.expires_at,
+    ).as_dict()
 
 
 @router.post("/shares/{grant_id}/revoke")
@@ -94,6 +113,7 @@ def revoke(grant_id: int, body: RevokeIn, session: SessionDep, principal: Ops) -
 
 
 # --- groups and areas --------------------------------------------------------------------------
+
 
 class GroupIn(BaseModel):
     id: str = Field(pattern=r"^\d{20}$")
@@ -105,15 +125,20 @@ class GroupIn(BaseModel):
 def list_groups(session: SessionDep, _: Viewer) -> dict[str, Any]:
     from sqlalchemy import select
 
-    return {"items": [g.as_dict() for g in session.scalars(
-        select(CatalogueGroup).order_by(CatalogueGroup.type, CatalogueGroup.id))]}
+    return {
+        "items": [
+            g.as_dict()
+            for g in session.scalars(select(CatalogueGroup).order_by(CatalogueGroup.type, CatalogueGroup.id))
+        ]
+    }
 
 
 @router.post("/groups", status_code=201)
 def save_group(body: GroupIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
     """Business group (215, top level) or virtual organisation (216, under a 215 or 216)."""
-    return tree.save_group(session, group_id=body.id, name=body.name, parent_id=body.parent,
-                           actor=principal.subject).as_dict()
+    return tree.save_group(
+        session, group_id=body.id, name=body.name, parent_id=body.parent, actor=principal.subject
+    ).as_dict()
 
 
 @router.delete("/groups/{group_id}", status_code=204)
@@ -123,9 +148,11 @@ def delete_group(group_id: str, session: SessionDep, principal: Ops) -> Response
 
 
 @router.get("/areas")
-def areas(session: SessionDep, _: Viewer,
-          level: Annotated[str | None, Query(pattern="^(district|street|community|grid)$")] = None
-          ) -> dict[str, Any]:
+def areas(
+    session: SessionDep,
+    _: Viewer,
+    level: Annotated[str | None, Query(pattern="^(district|street|community|grid)$")] = None,
+) -> dict[str, Any]:
     """The admin-division tree as GeoJSON (polygons in WGS 84)."""
     return catalogue_io.export_areas(session, level)
 
@@ -150,8 +177,7 @@ def _json(data: bytes) -> Any:
 
 
 @router.post("/areas/import")
-async def import_areas(request: Request, principal: Ops, runtime: RuntimeDep,
-                       dry_run: bool = False) -> JSONResponse:
+async def import_areas(request: Request, principal: Ops, runtime: RuntimeDep, dry_run: bool = False) -> JSONResponse:
     """A GeoJSON FeatureCollection of admin areas (code, name, level, parent, key_place)."""
     doc = _json(await _body(request))
 
@@ -164,9 +190,14 @@ async def import_areas(request: Request, principal: Ops, runtime: RuntimeDep,
 
 
 @router.post("/import")
-async def import_cameras(request: Request, principal: Ops, runtime: RuntimeDep,
-                         format: Annotated[Literal["csv", "geojson"], Query()] = "csv",
-                         dry_run: bool = False, skip_invalid: bool = False) -> JSONResponse:
+async def import_cameras(
+    request: Request,
+    principal: Ops,
+    runtime: RuntimeDep,
+    format: Annotated[Literal["csv", "geojson"], Query()] = "csv",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+) -> JSONResponse:
     """Cameras from CSV (columns as in the export) or a GeoJSON FeatureCollection of Points.
     Nothing is written unless every row is valid, or skip_invalid is set."""
     data = await _body(request)
@@ -177,51 +208,71 @@ async def import_cameras(request: Request, principal: Ops, runtime: RuntimeDep,
             raise ValidationFailed("the CSV is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
     else:
         rows = catalogue_io.read_geojson_cameras(_json(data))
+
     def work() -> catalogue_io.ImportReport:
         with runtime.transaction() as session:
-            return catalogue_io.import_cameras(session, rows, actor=principal.subject,
-                                               source=f"api:{format}", dry_run=dry_run,
-                                               skip_invalid=skip_invalid)
+            return catalogue_io.import_cameras(
+                session,
+                rows,
+                actor=principal.subject,
+                source=f"api:{format}",
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+            )
 
     report = await run_in_threadpool(work)
-    return JSONResponse(report.as_dict(), status_code=200 if report.written or
-                        (report.ok and dry_run) else 422)
+    return JSONResponse(report.as_dict(), status_code=200 if report.written or (report.ok and dry_run) else 422)
 
 
 # --- export ------------------------------------------------------------------------------------
 
+
 def _stream(runtime: RuntimeDep, produce: Any, media_type: str, filename: str) -> StreamingResponse:
     """Stream from a session of its own: the request's session closes before streaming ends."""
+
     def body() -> Any:
         with runtime.sessions() as s:
             yield from produce(s)
 
-    return StreamingResponse(body(), media_type=media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        body(), media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 @router.get("/export.csv")
-def export_csv(runtime: RuntimeDep, principal: Viewer,
-               area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,20}$")] = None,
-               platform: Annotated[str | None, Query(max_length=50)] = None) -> StreamingResponse:
+def export_csv(
+    runtime: RuntimeDep,
+    principal: Viewer,
+    area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,20}$")] = None,
+    platform: Annotated[str | None, Query(max_length=50)] = None,
+) -> StreamingResponse:
     f = CameraFilter(area=area, platform=platform)
-    return _stream(runtime, lambda s: catalogue_io.export_csv(s, principal, f),
-                   "text/csv; charset=utf-8", "cameras.csv")
+    return _stream(
+        runtime, lambda s: catalogue_io.export_csv(s, principal, f), "text/csv; charset=utf-8", "cameras.csv"
+    )
 
 
 @router.get("/export.geojson")
-def export_geojson(runtime: RuntimeDep, principal: Viewer,
-                   area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,20}$")] = None,
-                   platform: Annotated[str | None, Query(max_length=50)] = None) -> StreamingResponse:
+def export_geojson(
+    runtime: RuntimeDep,
+    principal: Viewer,
+    area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,20}$")] = None,
+    platform: Annotated[str | None, Query(max_length=50)] = None,
+) -> StreamingResponse:
     f = CameraFilter(area=area, platform=platform)
-    return _stream(runtime, lambda s: catalogue_io.export_geojson(s, principal, f),
-                   "application/geo+json", "cameras.geojson")
+    return _stream(
+        runtime, lambda s: catalogue_io.export_geojson(s, principal, f), "application/geo+json", "cameras.geojson"
+    )
 
 
 @router.get("/catalog.xml")
-def catalog_xml(session: SessionDep, runtime: RuntimeDep, principal: Viewer,
-                platform: Annotated[str | None, Query(max_length=50)] = None,
-                sn: Annotated[int, Query(ge=1, le=2**31)] = 1) -> Response:
+def catalog_xml(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Viewer,
+    platform: Annotated[str | None, Query(max_length=50)] = None,
+    sn: Annotated[int, Query(ge=1, le=2**31)] = 1,
+) -> Response:
     """The GB/T 28181 Catalog answer body for an upper platform (GB2312)."""
     body = catalogue_io.export_catalog_xml(session, principal, runtime.video, platform=platform, sn=sn)
     charset = body[:60].split(b'encoding="')[1].split(b'"')[0].decode()
@@ -230,11 +281,15 @@ def catalog_xml(session: SessionDep, runtime: RuntimeDep, principal: Viewer,
 
 # --- KPIs --------------------------------------------------------------------------------------
 
+
 @router.get("/kpi")
-def kpi(session: SessionDep, runtime: RuntimeDep, principal: Viewer,
-        by: Annotated[Literal["area", "platform", "grid"], Query()] = "area",
-        level: Annotated[str | None, Query(pattern="^(district|street|community|grid)$")] = None
-        ) -> dict[str, Any]:
+def kpi(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Viewer,
+    by: Annotated[Literal["area", "platform", "grid"], Query()] = "area",
+    level: Annotated[str | None, Query(pattern="^(district|street|community|grid)$")] = None,
+) -> dict[str, Any]:
     """在线率, 完好率, 联网率, key-place coverage and density, with the targets they are held to.
     Ops see the whole district; others see KPIs over the cameras they may see."""
     coverage = Coverage(session, runtime.video)

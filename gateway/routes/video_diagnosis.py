@@ -28,56 +28,74 @@ JPEG_HEADERS = {"Cache-Control": "private, max-age=3600"}
 
 
 @router.get("/video/faults")
-def faults_now(session: SessionDep, principal: Viewer,
-               limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> dict[str, Any]:
+def faults_now(
+    session: SessionDep, principal: Viewer, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+) -> dict[str, Any]:
     """Cameras faulty or offline now (stable verdict), longest-standing first."""
     return {"items": queries.faults_now(session, principal, limit=limit)}
 
 
 @router.get("/video/patrol/rounds")
-def patrol_rounds(session: SessionDep, _: Ops,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
+def patrol_rounds(session: SessionDep, _: Ops, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
     return {"items": queries.rounds(session, limit=limit)}
 
 
 @router.get("/cameras/{camera_id}/diagnoses")
-def history(camera_id: str, session: SessionDep, principal: Viewer,
-            before: Annotated[int | None, Query(ge=1)] = None,
-            limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
+def history(
+    camera_id: str,
+    session: SessionDep,
+    principal: Viewer,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> dict[str, Any]:
     return queries.history(session, principal, camera_id, before=before, limit=limit)
 
 
 @router.get("/cameras/{camera_id}/diagnoses/{record_id}/picture.jpg", response_class=Response)
 def picture(camera_id: str, record_id: int, session: SessionDep, principal: Viewer) -> Response:
     """The judged picture of one diagnosis (a thumbnail at 320 px)."""
-    return Response(queries.thumbnail(session, principal, camera_id, record_id),
-                    media_type="image/jpeg", headers=JPEG_HEADERS)
+    return Response(
+        queries.thumbnail(session, principal, camera_id, record_id), media_type="image/jpeg", headers=JPEG_HEADERS
+    )
 
 
 @router.get("/cameras/{camera_id}/diagnosis/reference.jpg", response_class=Response)
 def reference_picture(camera_id: str, session: SessionDep, principal: Viewer) -> Response:
-    return Response(queries.reference_jpeg(session, principal, camera_id), media_type="image/jpeg",
-                    headers={"Cache-Control": "private, no-cache"})
+    return Response(
+        queries.reference_jpeg(session, principal, camera_id),
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, no-cache"},
+    )
 
 
 @router.post("/cameras/{camera_id}/diagnose")
-async def diagnose_now(camera_id: str, session: SessionDep, runtime: RuntimeDep,
-                       principal: Operator) -> dict[str, Any]:
+async def diagnose_now(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> dict[str, Any]:
     """Re-diagnose one camera now; believed at once (a repaired camera clears its alert)."""
     get_camera(session, principal, camera_id)
     session.close()  # the diagnosis takes seconds; hold no database connection meanwhile
-    return await run_in_threadpool(ondemand.diagnose_now, runtime.sessions, runtime.box, camera_id,
-                                   actor=principal.subject, policy=Policy.from_settings(runtime.video))
+    return await run_in_threadpool(
+        ondemand.diagnose_now,
+        runtime.sessions,
+        runtime.box,
+        camera_id,
+        actor=principal.subject,
+        policy=Policy.from_settings(runtime.video),
+    )
 
 
 @router.post("/cameras/{camera_id}/diagnosis/reference")
-async def refresh_reference(camera_id: str, session: SessionDep, runtime: RuntimeDep,
-                            principal: Ops) -> dict[str, Any]:
+async def refresh_reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
     """Take the current picture as the scene reference (after a deliberate re-aim)."""
     get_camera(session, principal, camera_id)
     session.close()
-    return await run_in_threadpool(ondemand.refresh_reference, runtime.sessions, runtime.box, camera_id,
-                                   actor=principal.subject, policy=Policy.from_settings(runtime.video))
+    return await run_in_threadpool(
+        ondemand.refresh_reference,
+        runtime.sessions,
+        runtime.box,
+        camera_id,
+        actor=principal.subject,
+        policy=Policy.from_settings(runtime.video),
+    )
 
 
 class ThresholdsIn(BaseModel):

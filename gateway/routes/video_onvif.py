@@ -23,17 +23,21 @@ MAX_TARGETS = 1024
 
 
 class DiscoverRequest(BaseModel):
-    targets: list[str] = Field(default_factory=list, max_length=64,
-                               description="hosts, CIDR ranges (10.1.2.0/28) or from-to ranges, "
-                               "each optionally with :port or :from-to ports (default 3702)")
+    targets: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="hosts, CIDR ranges (10.1.2.0/28) or from-to ranges, "
+        "each optionally with :port or :from-to ports (default 3702)",
+    )
     multicast: bool = False
     interface: str | None = Field(default=None, description="local IPv4 address to send from")
     timeout_s: float = Field(default=2.0, gt=0, le=30)
 
 
 class OnboardRequest(BaseModel):
-    targets: list[str] = Field(min_length=1, max_length=MAX_TARGETS,
-                               description="host:port or device service URLs (XAddrs)")
+    targets: list[str] = Field(
+        min_length=1, max_length=MAX_TARGETS, description="host:port or device service URLs (XAddrs)"
+    )
     username: str | None = Field(default=None, max_length=100)
     password: SecretStr | None = None
     department: str = Field(max_length=50)
@@ -45,27 +49,32 @@ class OnboardRequest(BaseModel):
 
 
 class ProbeRequest(BaseModel):
-    cameras: list[str] = Field(default_factory=list, max_length=MAX_TARGETS,
-                               description="camera IDs; empty means every ONVIF camera")
+    cameras: list[str] = Field(
+        default_factory=list, max_length=MAX_TARGETS, description="camera IDs; empty means every ONVIF camera"
+    )
 
 
 @router.post("/discover")
 def discover(body: DiscoverRequest, _: Ops) -> dict[str, Any]:
     """WS-Discovery Probe: unicast to the targets and/or multicast out of `interface`."""
-    return control.discover(body.targets, multicast=body.multicast, interface=body.interface,
-                            timeout_s=body.timeout_s)
+    return control.discover(body.targets, multicast=body.multicast, interface=body.interface, timeout_s=body.timeout_s)
 
 
 @router.post("/onboard")
-def onboard(body: OnboardRequest, session: SessionDep, runtime: RuntimeDep,
-            principal: Ops) -> dict[str, Any]:
-    placement = Placement(department=body.department, area=body.area, group=body.group,
-                          key_place=body.key_place)
+def onboard(body: OnboardRequest, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
+    placement = Placement(department=body.department, area=body.area, group=body.group, key_place=body.key_place)
     return control.onboard(
-        session, body.targets, user=body.username,
+        session,
+        body.targets,
+        user=body.username,
         password=body.password.get_secret_value() if body.password else None,
-        placement=placement, box=runtime.box, settings=runtime.video, actor=principal.subject,
-        concurrency=body.concurrency, device_timeout_s=body.timeout_s)
+        placement=placement,
+        box=runtime.box,
+        settings=runtime.video,
+        actor=principal.subject,
+        concurrency=body.concurrency,
+        device_timeout_s=body.timeout_s,
+    )
 
 
 @router.post("/probe")

@@ -2,9 +2,8 @@
 
 import os
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
-
 import rules
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
 REGISTRY = os.environ.get("GOVOPS_REGISTRY", "registry.gov.local")
 
@@ -13,6 +12,7 @@ def _resource(check):
     def validate(args, report_violation):
         for msg in check(args.resource_type, args.props):
             report_violation(msg)
+
     return validate
 
 
@@ -37,15 +37,25 @@ PolicyPack(
     name="govops-mlps-baseline",
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=[
-        ResourceValidationPolicy(name="no-privileged-pods", description="No privileged containers or host namespaces.",
-                                 validate=_resource(rules.no_privileged)),
-        ResourceValidationPolicy(name="internal-registry-only", description=f"Images only from {REGISTRY}.",
-                                 validate=_resource(lambda t, p: rules.images_from_registry(t, p, REGISTRY))),
-        StackValidationPolicy(name="tenant-quota-and-default-deny",
-                              description="Every tenant namespace has a quota and a default-deny policy.",
-                              validate=_fenced),
-        StackValidationPolicy(name="no-exposed-tenant-services",
-                              description="No LoadBalancer or NodePort services in tenant namespaces.",
-                              validate=_services),
+        ResourceValidationPolicy(
+            name="no-privileged-pods",
+            description="No privileged containers or host namespaces.",
+            validate=_resource(rules.no_privileged),
+        ),
+        ResourceValidationPolicy(
+            name="internal-registry-only",
+            description=f"Images only from {REGISTRY}.",
+            validate=_resource(lambda t, p: rules.images_from_registry(t, p, REGISTRY)),
+        ),
+        StackValidationPolicy(
+            name="tenant-quota-and-default-deny",
+            description="Every tenant namespace has a quota and a default-deny policy.",
+            validate=_fenced,
+        ),
+        StackValidationPolicy(
+            name="no-exposed-tenant-services",
+            description="No LoadBalancer or NodePort services in tenant namespaces.",
+            validate=_services,
+        ),
     ],
 )

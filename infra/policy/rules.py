@@ -8,7 +8,9 @@ from typing import Any
 
 TENANT_LABEL = "govops.cn/tenant"
 POD_TEMPLATES = {
-    "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
     "kubernetes:batch/v1:Job",
 }
 
@@ -30,9 +32,14 @@ def no_privileged(type_: str, props: dict[str, Any]) -> list[str]:
     spec = _pod_spec(type_, props)
     if spec is None:
         return []
-    bad = [c.get("name", "?") for c in _containers(spec)
-           if ((c.get("securityContext") or {}).get("privileged")
-               or (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is True)]
+    bad = [
+        c.get("name", "?")
+        for c in _containers(spec)
+        if (
+            (c.get("securityContext") or {}).get("privileged")
+            or (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is True
+        )
+    ]
     if spec.get("hostNetwork") or spec.get("hostPID") or spec.get("hostIPC"):
         bad.append("host namespaces")
     return [f"privileged containers are not allowed: {', '.join(bad)}"] if bad else []
@@ -58,16 +65,24 @@ def no_exposed_services(type_: str, props: dict[str, Any], tenant_namespaces: se
 
 def tenants_are_fenced(resources: list[tuple[str, dict[str, Any]]]) -> list[str]:
     """Every tenant namespace has a ResourceQuota and a default-deny NetworkPolicy."""
-    tenants = {(p.get("metadata") or {}).get("name") for t, p in resources
-               if t == "kubernetes:core/v1:Namespace"
-               and ((p.get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL) == "true"}
-    quotas = {(p.get("metadata") or {}).get("namespace") for t, p in resources
-              if t == "kubernetes:core/v1:ResourceQuota"}
-    deny = {(p.get("metadata") or {}).get("namespace") for t, p in resources
-            if t == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-            and (p.get("spec") or {}).get("podSelector") == {}
-            and set((p.get("spec") or {}).get("policyTypes") or []) == {"Ingress", "Egress"}
-            and not (p.get("spec") or {}).get("ingress") and not (p.get("spec") or {}).get("egress")}
+    tenants = {
+        (p.get("metadata") or {}).get("name")
+        for t, p in resources
+        if t == "kubernetes:core/v1:Namespace"
+        and ((p.get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL) == "true"
+    }
+    quotas = {
+        (p.get("metadata") or {}).get("namespace") for t, p in resources if t == "kubernetes:core/v1:ResourceQuota"
+    }
+    deny = {
+        (p.get("metadata") or {}).get("namespace")
+        for t, p in resources
+        if t == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+        and (p.get("spec") or {}).get("podSelector") == {}
+        and set((p.get("spec") or {}).get("policyTypes") or []) == {"Ingress", "Egress"}
+        and not (p.get("spec") or {}).get("ingress")
+        and not (p.get("spec") or {}).get("egress")
+    }
     out = []
     for ns in sorted(n for n in tenants if n):
         if ns not in quotas:
@@ -78,6 +93,9 @@ def tenants_are_fenced(resources: list[tuple[str, dict[str, Any]]]) -> list[str]
 
 
 def tenant_namespaces(resources: list[tuple[str, dict[str, Any]]]) -> set[str]:
-    return {(p.get("metadata") or {}).get("name") for t, p in resources
-            if t == "kubernetes:core/v1:Namespace"
-            and ((p.get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL) == "true"}
+    return {
+        (p.get("metadata") or {}).get("name")
+        for t, p in resources
+        if t == "kubernetes:core/v1:Namespace"
+        and ((p.get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL) == "true"
+    }

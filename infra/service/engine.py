@@ -61,8 +61,13 @@ def _summary_counts(resource_changes: dict[str, int] | None) -> dict[str, int]:
 def _short_error(exc: Exception) -> str:
     text = str(exc)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    interesting = [ln for ln in lines if ln.lower().startswith(("error", "mandatory", "- ")) or "violation" in ln.lower()
-                   or re.match(r"^[\w.]*(Error|Exception|Invalid)\w*: ", ln)]
+    interesting = [
+        ln
+        for ln in lines
+        if ln.lower().startswith(("error", "mandatory", "- "))
+        or "violation" in ln.lower()
+        or re.match(r"^[\w.]*(Error|Exception|Invalid)\w*: ", ln)
+    ]
     return "; ".join((interesting or lines)[-6:])[:2000]
 
 
@@ -73,8 +78,10 @@ class PulumiEngine:
     def _stack(self) -> auto.Stack:
         cfg = self.cfg
         if not cfg.kubeconfig.exists():
-            raise ConfigError(f"kubeconfig {cfg.kubeconfig} does not exist",
-                              hint="set GOVOPS_KUBECONFIG, or start the lab cluster with `govops lab up kube`")
+            raise ConfigError(
+                f"kubeconfig {cfg.kubeconfig} does not exist",
+                hint="set GOVOPS_KUBECONFIG, or start the lab cluster with `govops lab up kube`",
+            )
         pulumi_bin = next((d for d in cfg.bin_dirs if (d / "pulumi").exists()), None)
         if pulumi_bin is None:
             raise ConfigError("the Pulumi CLI is not installed", hint="run `make tools`")
@@ -95,23 +102,32 @@ class PulumiEngine:
         workspace = cfg.pulumi_home.parent / "pulumi-workspace"
         workspace.mkdir(parents=True, exist_ok=True)
         project = auto.ProjectSettings(
-            name="govops-cloud", main=os.path.relpath(REPO / "infra", workspace),
-            runtime=auto.ProjectRuntimeInfo(name="python", options={"toolchain": "pip", "virtualenv": sys.prefix}))
+            name="govops-cloud",
+            main=os.path.relpath(REPO / "infra", workspace),
+            runtime=auto.ProjectRuntimeInfo(name="python", options={"toolchain": "pip", "virtualenv": sys.prefix}),
+        )
         opts = auto.LocalWorkspaceOptions(
-            work_dir=str(workspace), pulumi_home=str(cfg.pulumi_home), env_vars=env, project_settings=project,
+            work_dir=str(workspace),
+            pulumi_home=str(cfg.pulumi_home),
+            env_vars=env,
+            project_settings=project,
             pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent), skip_version_check=True),
         )
         try:
             stack = auto.create_or_select_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts)
-            stack.set_all_config({
-                "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
-                "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),
-                "govops:gatewayReplicas": auto.ConfigValue("1"),
-                "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
-            })
+            stack.set_all_config(
+                {
+                    "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
+                    "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),
+                    "govops:gatewayReplicas": auto.ConfigValue("1"),
+                    "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
+                }
+            )
         except auto.CommandError as exc:
-            raise ServiceUnavailable(f"cannot open Pulumi stack {cfg.stack}: {_short_error(exc)}",
-                                     hint="check GOVOPS_PULUMI_BACKEND_URL and GOVOPS_PULUMI_PASSPHRASE") from None
+            raise ServiceUnavailable(
+                f"cannot open Pulumi stack {cfg.stack}: {_short_error(exc)}",
+                hint="check GOVOPS_PULUMI_BACKEND_URL and GOVOPS_PULUMI_PASSPHRASE",
+            ) from None
         return stack
 
     def _run(self, op: str, on_event: EventSink | None, on_output: Callable[[str], None] | None) -> EngineResult:
@@ -140,8 +156,9 @@ class PulumiEngine:
         policy = [str(POLICY_PACK)]
         try:
             if op == "preview":
-                r = stack.preview(policy_packs=policy, on_output=output, on_event=event, color="never", diff=True,
-                                  parallel=PARALLEL)
+                r = stack.preview(
+                    policy_packs=policy, on_output=output, on_event=event, color="never", diff=True, parallel=PARALLEL
+                )
                 return EngineResult(True, _summary_counts(r.change_summary), "".join(out))
             if op == "up":
                 r = stack.up(policy_packs=policy, on_output=output, on_event=event, color="never", parallel=PARALLEL)
@@ -152,8 +169,9 @@ class PulumiEngine:
             raise ValueError(op)
         except auto.CommandError as exc:
             if isinstance(exc, auto.ConcurrentUpdateError):
-                raise ServiceUnavailable("another update is running on this stack",
-                                         hint="wait for it to finish (see `govops cloud runs`)") from None
+                raise ServiceUnavailable(
+                    "another update is running on this stack", hint="wait for it to finish (see `govops cloud runs`)"
+                ) from None
             return EngineResult(False, {}, "".join(out) + str(exc), _short_error(exc))
 
     @staticmethod
@@ -169,13 +187,17 @@ class PulumiEngine:
             output(f"govops: clearing {len(pending)} pending operation(s) left by an interrupted run\n")
             stack.refresh(clear_pending_creates=True, color="never", on_output=output)
 
-    def preview(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
+    def preview(
+        self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None
+    ) -> EngineResult:
         return self._run("preview", on_event, on_output)
 
     def up(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
         return self._run("up", on_event, on_output)
 
-    def refresh(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
+    def refresh(
+        self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None
+    ) -> EngineResult:
         return self._run("refresh", on_event, on_output)
 
     def outputs(self) -> dict[str, Any]:

@@ -35,9 +35,18 @@ class CloudRun(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     def as_dict(self, with_log: bool = False) -> dict[str, Any]:
-        d = {"id": self.id, "stack": self.stack, "kind": self.kind, "target": self.target,
-             "status": self.status, "actor": self.actor, "started_at": _iso(self.started_at),
-             "finished_at": _iso(self.finished_at), "summary": self.summary, "error": self.error}
+        d = {
+            "id": self.id,
+            "stack": self.stack,
+            "kind": self.kind,
+            "target": self.target,
+            "status": self.status,
+            "actor": self.actor,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "summary": self.summary,
+            "error": self.error,
+        }
         if with_log:
             d["log"] = self.log
         return d
@@ -59,7 +68,16 @@ class QuotaRequest(Base):
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "department": self.department, "quota": self.quota, "reason": self.reason,
-                "status": self.status, "requested_by": self.requested_by,
-                "requested_at": _iso(self.requested_at), "decided_by": self.decided_by,
-                "decided_at": _iso(self.decided_at), "decision_note": self.decision_note, "run_id": self.run_id}
+        return {
+            "id": self.id,
+            "department": self.department,
+            "quota": self.quota,
+            "reason": self.reason,
+            "status": self.status,
+            "requested_by": self.requested_by,
+            "requested_at": _iso(self.requested_at),
+            "decided_by": self.decided_by,
+            "decided_at": _iso(self.decided_at),
+            "decision_note": self.decision_note,
+            "run_id": self.run_id,
+        }

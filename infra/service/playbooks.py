@@ -35,18 +35,31 @@ class PlaybookResult:
         return sum(h.get("changed", 0) for h in self.stats.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "rc": self.rc, "changed": self.changed, "stats": self.stats,
-                "failures": self.failures}
+        return {
+            "status": self.status,
+            "rc": self.rc,
+            "changed": self.changed,
+            "stats": self.stats,
+            "failures": self.failures,
+        }
 
 
-def run_playbook(inventory: Path, playbook: str = "site.yml", *, extravars: dict[str, Any] | None = None,
-                 limit: str | None = None, check: bool = False, timeout: int = 1800,
-                 on_task: TaskSink | None = None) -> PlaybookResult:
+def run_playbook(
+    inventory: Path,
+    playbook: str = "site.yml",
+    *,
+    extravars: dict[str, Any] | None = None,
+    limit: str | None = None,
+    check: bool = False,
+    timeout: int = 1800,
+    on_task: TaskSink | None = None,
+) -> PlaybookResult:
     if not inventory.exists():
         from govops.errors import ValidationFailed
 
-        raise ValidationFailed(f"inventory {inventory} does not exist",
-                               hint="copy playbooks/inventory/sample/ and edit hosts.yml")
+        raise ValidationFailed(
+            f"inventory {inventory} does not exist", hint="copy playbooks/inventory/sample/ and edit hosts.yml"
+        )
     failures: list[str] = []
     stats: dict[str, dict[str, int]] = {}
     done = threading.Event()
@@ -74,13 +87,23 @@ def run_playbook(inventory: Path, playbook: str = "site.yml", *, extravars: dict
     private = Path(tempfile.mkdtemp(prefix="govops-ansible-"))
     try:
         thread, runner = ansible_runner.run_async(
-            private_data_dir=str(private), project_dir=str(PLAYBOOKS), playbook=playbook,
-            inventory=str(inventory.resolve()), extravars=extravars or {}, limit=limit,
-            cmdline="--check --diff" if check else None, quiet=True, timeout=timeout,
-            event_handler=event_handler, status_handler=status_handler,
-            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                     # ansible-playbook comes with our own environment, not the system's
-                     "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])},
+            private_data_dir=str(private),
+            project_dir=str(PLAYBOOKS),
+            playbook=playbook,
+            inventory=str(inventory.resolve()),
+            extravars=extravars or {},
+            limit=limit,
+            cmdline="--check --diff" if check else None,
+            quiet=True,
+            timeout=timeout,
+            event_handler=event_handler,
+            status_handler=status_handler,
+            envvars={
+                "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                # ansible-playbook comes with our own environment, not the system's
+                "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            },
         )
         thread.join(timeout + 60)
         return PlaybookResult(runner.status, int(runner.rc or 0), stats, failures)

@@ -36,8 +36,10 @@ def _bin_dirs() -> list[Path]:
     from tools.components import ComponentMissing, component_dir
 
     try:
-        return [component_dir("pulumi", "PULUMI_VERSION") / "bin",
-                component_dir("pulumi-kubernetes", "PULUMI_KUBERNETES_VERSION") / "bin"]
+        return [
+            component_dir("pulumi", "PULUMI_VERSION") / "bin",
+            component_dir("pulumi-kubernetes", "PULUMI_KUBERNETES_VERSION") / "bin",
+        ]
     except ComponentMissing as exc:
         raise GovopsError(str(exc), hint="run `make tools`") from None
 
@@ -46,8 +48,7 @@ class _LogStream:
     """Passes engine output on, and flushes it to the run row every couple of seconds so the API
     can show progress of a run still going."""
 
-    def __init__(self, sessions: sessionmaker[Session], run_id: int,
-                 passthrough: Callable[[str], None] | None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], run_id: int, passthrough: Callable[[str], None] | None) -> None:
         self.sessions, self.run_id, self.passthrough = sessions, run_id, passthrough
         self.buf: list[str] = []
         self.flushed = time.monotonic()
@@ -65,8 +66,12 @@ class _LogStream:
 
 
 class Provisioning:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session],
-                 engine_factory: Callable[[EngineConfig], PulumiEngine] = PulumiEngine) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        engine_factory: Callable[[EngineConfig], PulumiEngine] = PulumiEngine,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.engine_factory = engine_factory
@@ -94,13 +99,18 @@ class Provisioning:
         backend = s.pulumi_backend_url or f"file://{s.data_dir / 'pulumi'}"
         if backend.startswith("file://"):
             Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-        return self.engine_factory(EngineConfig(
-            stack=self.stack,
-            backend_url=backend,
-            passphrase=s.pulumi_passphrase.get_secret_value() if s.pulumi_passphrase else "govops-lab",
-            kubeconfig=Path(kubeconfig), departments_file=departments_file,
-            pulumi_home=s.data_dir / "pulumi-home", bin_dirs=_bin_dirs(),
-            registry=self.declared().registry))
+        return self.engine_factory(
+            EngineConfig(
+                stack=self.stack,
+                backend_url=backend,
+                passphrase=s.pulumi_passphrase.get_secret_value() if s.pulumi_passphrase else "govops-lab",
+                kubeconfig=Path(kubeconfig),
+                departments_file=departments_file,
+                pulumi_home=s.data_dir / "pulumi-home",
+                bin_dirs=_bin_dirs(),
+                registry=self.declared().registry,
+            )
+        )
 
     @contextmanager
     def _exclusive(self, kind: str) -> Iterator[None]:
@@ -109,30 +119,54 @@ class Provisioning:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             with self.sessions() as s:
-                running = s.scalar(select(CloudRun).where(CloudRun.stack == self.stack, CloudRun.status == "running")
-                                   .order_by(CloudRun.id.desc()).limit(1))
+                running = s.scalar(
+                    select(CloudRun)
+                    .where(CloudRun.stack == self.stack, CloudRun.status == "running")
+                    .order_by(CloudRun.id.desc())
+                    .limit(1)
+                )
             who = f" (run #{running.id}, {running.kind} by {running.actor})" if running else ""
             lock.close()
-            raise Conflict(f"stack {self.stack} is busy: another run is in progress{who}; {kind} refused",
-                           hint="wait for it to finish; see `govops cloud runs`") from None
+            raise Conflict(
+                f"stack {self.stack} is busy: another run is in progress{who}; {kind} refused",
+                hint="wait for it to finish; see `govops cloud runs`",
+            ) from None
         try:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
             lock.close()
 
-    def run(self, kind: str, actor: str, *, candidate: CloudSpec | None = None, target: str | None = None,
-            on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> dict[str, Any]:
+    def run(
+        self,
+        kind: str,
+        actor: str,
+        *,
+        candidate: CloudSpec | None = None,
+        target: str | None = None,
+        on_event: EventSink | None = None,
+        on_output: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
         with self._exclusive(kind):
             with self.sessions.begin() as s:
-                run = CloudRun(stack=self.stack, kind=kind, target=target, status="running", actor=actor,
-                               started_at=datetime.now(UTC), summary={}, log="")
+                run = CloudRun(
+                    stack=self.stack,
+                    kind=kind,
+                    target=target,
+                    status="running",
+                    actor=actor,
+                    started_at=datetime.now(UTC),
+                    summary={},
+                    log="",
+                )
                 s.add(run)
             departments = self.declared_file
             if candidate is not None:
                 departments = self.dir / f"departments.candidate-{run.id}.yaml"
-                departments.write_text(yaml.safe_dump(candidate.model_dump(mode="json"), allow_unicode=True,
-                                                      sort_keys=False), encoding="utf-8")
+                departments.write_text(
+                    yaml.safe_dump(candidate.model_dump(mode="json"), allow_unicode=True, sort_keys=False),
+                    encoding="utf-8",
+                )
             stream = _LogStream(self.sessions, run.id, on_output)
             try:
                 engine = self._engine(departments)
@@ -152,9 +186,14 @@ class Provisioning:
                 row.summary = result.changes
                 row.log = result.output[-LOG_LIMIT:]
                 row.error = result.error
-                audit.append(s, actor=actor, action=f"cloud.{kind}", target=target or self.stack,
-                             result="success" if result.ok else "failure",
-                             detail={"run": run.id, "changes": result.changes})
+                audit.append(
+                    s,
+                    actor=actor,
+                    action=f"cloud.{kind}",
+                    target=target or self.stack,
+                    result="success" if result.ok else "failure",
+                    detail={"run": run.id, "changes": result.changes},
+                )
                 return row.as_dict()
 
     def preview(self, actor: str, candidate: CloudSpec | None = None, **kw: Any) -> dict[str, Any]:
@@ -200,6 +239,15 @@ class Provisioning:
 
     def tenants(self) -> list[dict[str, Any]]:
         cloud = self.declared()
-        return [{"code": d.code, "name": d.name, "namespace": d.namespace, "zone": d.zone,
-                 "mlps_level": d.mlps_level, "sso_group": cloud.group_of(d), "quota": d.quota.model_dump()}
-                for d in cloud.departments]
+        return [
+            {
+                "code": d.code,
+                "name": d.name,
+                "namespace": d.namespace,
+                "zone": d.zone,
+                "mlps_level": d.mlps_level,
+                "sso_group": cloud.group_of(d),
+                "quota": d.quota.model_dump(),
+            }
+            for d in cloud.departments
+        ]

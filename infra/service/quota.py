@@ -31,12 +31,23 @@ class QuotaDesk:
         except ValueError as exc:
             raise ValidationFailed(f"requested quota is not valid: {exc}") from None
         with self.sessions.begin() as s:
-            req = QuotaRequest(department=department, quota=clean, reason=reason.strip()[:1000], status="pending",
-                               requested_by=principal.subject, requested_at=datetime.now(UTC))
+            req = QuotaRequest(
+                department=department,
+                quota=clean,
+                reason=reason.strip()[:1000],
+                status="pending",
+                requested_by=principal.subject,
+                requested_at=datetime.now(UTC),
+            )
             s.add(req)
             s.flush()
-            audit.append(s, actor=principal.subject, action="cloud.quota.request", target=department,
-                         detail={"request": req.id, "quota": clean})
+            audit.append(
+                s,
+                actor=principal.subject,
+                action="cloud.quota.request",
+                target=department,
+                detail={"request": req.id, "quota": clean},
+            )
             return req.as_dict()
 
     def _current(self, department: str) -> dict[str, Any]:
@@ -67,9 +78,18 @@ class QuotaDesk:
             req = s.get(QuotaRequest, request_id)
             assert req is not None
             req.status, req.decided_by, req.decided_at, req.decision_note = (
-                "rejected", principal.subject, datetime.now(UTC), note[:1000])
-            audit.append(s, actor=principal.subject, action="cloud.quota.reject", target=req.department,
-                         detail={"request": req.id, "note": note[:200]})
+                "rejected",
+                principal.subject,
+                datetime.now(UTC),
+                note[:1000],
+            )
+            audit.append(
+                s,
+                actor=principal.subject,
+                action="cloud.quota.reject",
+                target=req.department,
+                detail={"request": req.id, "note": note[:200]},
+            )
             return req.as_dict()
 
     def approve(self, principal: Principal, request_id: int, **run_kw: Any) -> dict[str, Any]:
@@ -79,8 +99,13 @@ class QuotaDesk:
             row = s.get(QuotaRequest, request_id)
             assert row is not None
             row.status, row.decided_by, row.decided_at = "approved", principal.subject, datetime.now(UTC)
-            audit.append(s, actor=principal.subject, action="cloud.quota.approve", target=req.department,
-                         detail={"request": req.id})
+            audit.append(
+                s,
+                actor=principal.subject,
+                action="cloud.quota.approve",
+                target=req.department,
+                detail={"request": req.id},
+            )
         preview = self.p.preview(principal.subject, candidate=candidate, target=req.department, **run_kw)
         run = preview
         if preview["status"] == "succeeded":

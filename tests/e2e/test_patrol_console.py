@@ -30,10 +30,20 @@ def _break_camera(data_dir) -> str:  # type: ignore[no-untyped-def]
 
 def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser, tmp_path):
     cam_id = _break_camera(gateway_server.data_dir)
-    env = {"GOVOPS_DATA_DIR": str(gateway_server.data_dir), "GOVOPS_ENVIRONMENT": "test",
-           "GOVOPS_VIDEO_PATROL_RAISE_AFTER": "1", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sys.executable, "-m", "gateway.cli.main", "video", "patrol", "--once", "--json"],
-                         cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    env = {
+        "GOVOPS_DATA_DIR": str(gateway_server.data_dir),
+        "GOVOPS_ENVIRONMENT": "test",
+        "GOVOPS_VIDEO_PATROL_RAISE_AFTER": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", "video", "patrol", "--once", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.splitlines()[-1])
     assert (report["cameras"], report["offline"], report["alerts_raised"]) == (8, 1, 1)

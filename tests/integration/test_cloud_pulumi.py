@@ -24,8 +24,13 @@ TENANTS = {"dept-gaj", "dept-zzb", "dept-cgj", "dept-xzspj", "dept-dsjj"}
 @pytest.fixture(scope="module")
 def cloud(kube, tmp_path_factory):
     d = tmp_path_factory.mktemp("cloud")
-    settings = load_settings(data_dir=d / "data", kubeconfig=kube.kubeconfig, pulumi_passphrase="integration-pass",
-                             pulumi_stack="it", environment="test")
+    settings = load_settings(
+        data_dir=d / "data",
+        kubeconfig=kube.kubeconfig,
+        pulumi_passphrase="integration-pass",
+        pulumi_stack="it",
+        environment="test",
+    )
     rt = Runtime.build(settings)
     rt.migrate()
     return Provisioning(settings, rt.sessions)
@@ -37,8 +42,10 @@ def _tenant_namespaces(c) -> set[str]:
 
 
 def _quota_rv(c) -> dict[str, str]:
-    return {ns: c.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota").json()["metadata"]["resourceVersion"]
-            for ns in sorted(_tenant_namespaces(c))}
+    return {
+        ns: c.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota").json()["metadata"]["resourceVersion"]
+        for ns in sorted(_tenant_namespaces(c))
+    }
 
 
 def test_1_up_creates_five_fenced_tenants(cloud, kube):
@@ -104,8 +111,14 @@ def test_5_destroy_one_tenant_removes_only_its_objects(cloud, kube):
 def test_6_apiserver_killed_mid_up_fails_cleanly_then_converges(cloud, kube):
     raw = yaml.safe_load(cloud.declared_file.read_text())
     for i in range(4):
-        raw["departments"].append({"code": f"extra{i}", "name": f"临时部门{i}", "zone": "gov-extranet",
-                                   "quota": {"cpu": "1", "memory": "1Gi", "storage": "1Gi", "pods": 5}})
+        raw["departments"].append(
+            {
+                "code": f"extra{i}",
+                "name": f"临时部门{i}",
+                "zone": "gov-extranet",
+                "quota": {"cpu": "1", "memory": "1Gi", "storage": "1Gi", "pods": 5},
+            }
+        )
     cloud.declared_file.write_text(yaml.safe_dump(raw, allow_unicode=True))
     created: list[str] = []
     result: dict = {}

@@ -91,19 +91,26 @@ def _odd_certificate(ca: CertificateAuthority, person: CivilServant, *, eku: boo
 
     key = new_key("ecdsa-p256")
     now = dt.datetime.now(dt.UTC)
-    b = (x509.CertificateBuilder().subject_name(person.subject()).public_key(key.public_key())
-         .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-         .not_valid_after(now + dt.timedelta(days=30))
-         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-         .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-                        critical=True)
-         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(
-             x509.ObjectIdentifier(CIVIL_SERVANT_POLICY), None)]), critical=False))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(person.subject())
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+        .add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(CIVIL_SERVANT_POLICY), None)]),
+            critical=False,
+        )
+    )
     assert not eku
     cert = ca.sign(b)
     chain = cert.public_bytes(serialization.Encoding.PEM) + ca.issuing.public_bytes(serialization.Encoding.PEM)
-    return chain, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption())
+    return chain, key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _foreign_certificate(d: Path) -> tuple[Path, Path]:
@@ -113,17 +120,26 @@ def _foreign_certificate(d: Path) -> tuple[Path, Path]:
     ca_cert = x509.load_pem_x509_certificate(files["ca.crt"].read_bytes())
     key = new_key("ecdsa-p256")
     now = dt.datetime.now(dt.UTC)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "王明"),
-                         x509.NameAttribute(NameOID.SERIAL_NUMBER, PEOPLE[0][0])])
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=5))
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))  # type: ignore[arg-type]
-    return _write_pem(d, "foreign", cert.public_bytes(serialization.Encoding.PEM) +
-                      ca_cert.public_bytes(serialization.Encoding.PEM),
-                      key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                        serialization.NoEncryption()))
+    subject = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "王明"), x509.NameAttribute(NameOID.SERIAL_NUMBER, PEOPLE[0][0])]
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=5))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # type: ignore[arg-type]
+    return _write_pem(
+        d,
+        "foreign",
+        cert.public_bytes(serialization.Encoding.PEM) + ca_cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -168,14 +184,33 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     try:
         kc = KeycloakAdapter.from_settings(settings)
         with runtime.sessions() as s:
-            spec = realm.spec_from_settings(settings, s, {"departments": [
-                {"code": "gaj", "name": "金山公安分局", "sections": [{"code": "zhian", "name": "治安支队"}]}]})
+            spec = realm.spec_from_settings(
+                settings,
+                s,
+                {
+                    "departments": [
+                        {"code": "gaj", "name": "金山公安分局", "sections": [{"code": "zhian", "name": "治安支队"}]}
+                    ]
+                },
+            )
         first = realm.apply(kc, spec)
         assert first["changed"] > 10 and not first["remaining"], first
         people = directory.DirectoryFile(
-            departments={}, people=[directory.CivilServantRow(
-                line=i, id=pid, name=name, department=dept, section=section, email=f"{pid.lower()}@jinshan.gov.cn",
-                roles=roles, active=True) for i, (pid, name, dept, section, roles) in enumerate(PEOPLE, 1)])
+            departments={},
+            people=[
+                directory.CivilServantRow(
+                    line=i,
+                    id=pid,
+                    name=name,
+                    department=dept,
+                    section=section,
+                    email=f"{pid.lower()}@jinshan.gov.cn",
+                    roles=roles,
+                    active=True,
+                )
+                for i, (pid, name, dept, section, roles) in enumerate(PEOPLE, 1)
+            ],
+        )
         with runtime.transaction() as s:
             report = directory.import_directory(s, kc, people, actor="test")
         assert report.created == len(PEOPLE), report.as_dict()
@@ -203,8 +238,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             serials["zhao_second"] = b.record.serial
         certs["no_client_auth_eku"] = _write_pem(pki, "noeku", *_odd_certificate(ca, wang, eku=False))
         certs["other_ca"] = _foreign_certificate(pki)
-        yield Lab(root, settings, runtime, ca, handle, kc,
-                  OidcEndpoints(handle.https_url, settings.keycloak_realm), gateway, trust, certs, serials)
+        yield Lab(
+            root,
+            settings,
+            runtime,
+            ca,
+            handle,
+            kc,
+            OidcEndpoints(handle.https_url, settings.keycloak_realm),
+            gateway,
+            trust,
+            certs,
+            serials,
+        )
     finally:
         web.should_exit = True
         thread.join(timeout=15)
@@ -213,17 +259,27 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 def _cli(lab: Lab, *args: str) -> tuple[int, str, str]:
     """The real `govops` command (console-script entry) against the lab, in a subprocess."""
-    env = {**os.environ, "GOVOPS_DATA_DIR": str(lab.settings.data_dir),
-           "GOVOPS_PUBLIC_URL": lab.gateway, "GOVOPS_KEYCLOAK_URL": lab.keycloak.https_url or "",
-           "GOVOPS_KEYCLOAK_ADMIN_URL": lab.keycloak.base_url,
-           "GOVOPS_KEYCLOAK_ADMIN_USER": lab.keycloak.admin_user,
-           "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": lab.keycloak.admin_password,
-           "GOVOPS_KEYCLOAK_CA_FILE": str(lab.trust), "GOVOPS_ENVIRONMENT": "test"}
-    out = subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], capture_output=True,
-                         text=True, env=env, timeout=300, cwd=Path(__file__).resolve().parents[2])
+    env = {
+        **os.environ,
+        "GOVOPS_DATA_DIR": str(lab.settings.data_dir),
+        "GOVOPS_PUBLIC_URL": lab.gateway,
+        "GOVOPS_KEYCLOAK_URL": lab.keycloak.https_url or "",
+        "GOVOPS_KEYCLOAK_ADMIN_URL": lab.keycloak.base_url,
+        "GOVOPS_KEYCLOAK_ADMIN_USER": lab.keycloak.admin_user,
+        "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": lab.keycloak.admin_password,
+        "GOVOPS_KEYCLOAK_CA_FILE": str(lab.trust),
+        "GOVOPS_ENVIRONMENT": "test",
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert "Traceback" not in out.stderr, out.stderr
     return out.returncode, out.stdout, out.stderr
-
 
 
 # -- realm as code ---------------------------------------------------------------------------
@@ -238,8 +294,11 @@ def test_realm_apply_is_idempotent_and_diffs_drift(lab: Lab) -> None:
     lab.kc.update_realm({"failureFactor": 30, "accessTokenLifespan": 3600})  # someone clicked
     code, out, _ = _cli(lab, "identity", "diff", "--json")
     diff = json.loads(out)
-    assert code == 0 and diff["dry_run"] and diff["lines"] == [
-        "~ realm civil-servants (failureFactor, accessTokenLifespan)"]
+    assert (
+        code == 0
+        and diff["dry_run"]
+        and diff["lines"] == ["~ realm civil-servants (failureFactor, accessTokenLifespan)"]
+    )
     assert diff["changes"][0]["fields"]["failureFactor"] == {"current": 30, "desired": 5}
     assert (lab.kc.get_realm() or {})["failureFactor"] == 30  # dry run changed nothing
     code, out, _ = _cli(lab, "identity", "apply", "--json")
@@ -273,13 +332,16 @@ def test_x509_direct_grant_carries_roles_and_department(lab: Lab) -> None:
     assert code == 0 and json.loads(out)["groups"] == ["/310116/cgj"]
 
 
-@pytest.mark.parametrize("case, stage, reason", [
-    ("expired", "tls", "expired"),
-    ("not_yet_valid", "tls", "not_yet_valid"),
-    ("other_ca", "tls", "unknown_issuer"),
-    ("no_client_auth_eku", "keycloak", "Extended key usage extension is expected"),
-    ("unknown_serialnumber", "keycloak", "Invalid user credentials"),
-])
+@pytest.mark.parametrize(
+    "case, stage, reason",
+    [
+        ("expired", "tls", "expired"),
+        ("not_yet_valid", "tls", "not_yet_valid"),
+        ("other_ca", "tls", "unknown_issuer"),
+        ("no_client_auth_eku", "keycloak", "Extended key usage extension is expected"),
+        ("unknown_serialnumber", "keycloak", "Invalid user credentials"),
+    ],
+)
 def test_bad_certificates_are_refused_with_a_reason(lab: Lab, case: str, stage: str, reason: str) -> None:
     cert, key = lab.certs[case]
     with pytest.raises(CertificateLoginRefused) as refused:
@@ -301,8 +363,7 @@ def test_unknown_serialnumber_is_in_keycloaks_events(lab: Lab) -> None:
 def test_revoked_certificate_is_refused_after_crl_refresh(lab: Lab) -> None:
     cert, key = lab.certs["zhao_second"]
     assert certificate_login(lab.endpoints, cert, key, ca_file=lab.trust)  # valid and not revoked
-    code, out, err = _cli(lab, "ca", "revoke", lab.serials["zhao_second"], "--reason",
-                          "key_compromise", "--json")
+    code, out, err = _cli(lab, "ca", "revoke", lab.serials["zhao_second"], "--reason", "key_compromise", "--json")
     assert code == 0, err
     assert json.loads(out)["keycloak_crl_cache"] == "cleared"
     crl = x509.load_der_x509_crl(httpx.get(f"{lab.gateway}/pki/issuing.crl").content)
@@ -314,26 +375,42 @@ def test_revoked_certificate_is_refused_after_crl_refresh(lab: Lab) -> None:
 
 
 def test_password_grant_does_not_exist_for_civil_servants(lab: Lab) -> None:
-    r = httpx.post(lab.endpoints.token, verify=tls_context(lab.trust), data={
-        "grant_type": "password", "client_id": "govops-cli", "username": "j00000004",
-        "password": "whatever-Passw0rd!"})
+    r = httpx.post(
+        lab.endpoints.token,
+        verify=tls_context(lab.trust),
+        data={
+            "grant_type": "password",
+            "client_id": "govops-cli",
+            "username": "j00000004",
+            "password": "whatever-Passw0rd!",
+        },
+    )
     assert r.status_code in (400, 401) and "certificate" in r.text.lower()
 
 
 # -- app onboarding + authorization code + PKCE ----------------------------------------------
 
 
-def _pkce_login(lab: Lab, who: str, client_id: str, redirect_uri: str, secret: str,
-                verifier_override: str | None = None) -> httpx.Response:
+def _pkce_login(
+    lab: Lab, who: str, client_id: str, redirect_uri: str, secret: str, verifier_override: str | None = None
+) -> httpx.Response:
     """A real browser-style login: GET the authorize URL on the mTLS port presenting the
     certificate, follow Keycloak's own redirects, take the code, exchange it (PKCE + secret)."""
     verifier, challenge = pkce_pair()
     cert, key = lab.certs[who]
     with httpx.Client(verify=tls_context(lab.trust, (cert, key)), timeout=30) as browser:
-        r = browser.get(lab.endpoints.authorize, params={
-            "response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
-            "scope": "openid", "state": "s-1", "code_challenge": challenge,
-            "code_challenge_method": "S256"})
+        r = browser.get(
+            lab.endpoints.authorize,
+            params={
+                "response_type": "code",
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "scope": "openid",
+                "state": "s-1",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
         for _ in range(5):
             location = r.headers.get("location", "")
             if r.status_code not in (302, 303) or location.startswith(redirect_uri):
@@ -343,31 +420,61 @@ def _pkce_login(lab: Lab, who: str, client_id: str, redirect_uri: str, secret: s
         query = parse_qs(urlsplit(r.headers["location"]).query)
         assert query["state"] == ["s-1"]
         code = query["code"][0]
-    return httpx.post(lab.endpoints.token, verify=tls_context(lab.trust), data={
-        "grant_type": "authorization_code", "client_id": client_id, "client_secret": secret,
-        "code": code, "redirect_uri": redirect_uri,
-        "code_verifier": verifier_override or verifier})
+    return httpx.post(
+        lab.endpoints.token,
+        verify=tls_context(lab.trust),
+        data={
+            "grant_type": "authorization_code",
+            "client_id": client_id,
+            "client_secret": secret,
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": verifier_override or verifier,
+        },
+    )
 
 
 def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None:
     wang, li, zhang = lab.login("wang"), lab.login("li"), lab.login("zhang")
     redirect = "https://case.gaj.jinshan.gov.cn/oidc/callback"
     with lab.api(wang) as c:
-        r = c.post("/api/identity/apps", json={
-            "name": "案件管理系统", "department": "gaj", "client_id": "gaj-case-portal",
-            "home_url": "https://case.gaj.jinshan.gov.cn/", "redirect_uris": [redirect],
-            "roles": [{"name": "user", "description": "办案人员"}, {"name": "supervisor"}]})
+        r = c.post(
+            "/api/identity/apps",
+            json={
+                "name": "案件管理系统",
+                "department": "gaj",
+                "client_id": "gaj-case-portal",
+                "home_url": "https://case.gaj.jinshan.gov.cn/",
+                "redirect_uris": [redirect],
+                "roles": [{"name": "user", "description": "办案人员"}, {"name": "supervisor"}],
+            },
+        )
         assert r.status_code == 201, r.text
         gaj_app = r.json()
-        assert c.post("/api/identity/apps", json={
-            "name": "x", "department": "cgj", "home_url": "https://x.cn/",
-            "redirect_uris": ["https://x.cn/cb"]}).status_code == 403
+        assert (
+            c.post(
+                "/api/identity/apps",
+                json={
+                    "name": "x",
+                    "department": "cgj",
+                    "home_url": "https://x.cn/",
+                    "redirect_uris": ["https://x.cn/cb"],
+                },
+            ).status_code
+            == 403
+        )
     with lab.api(li) as c:
-        cgj_app = c.post("/api/identity/apps", json={
-            "name": "执法记录", "department": "cgj", "client_id": "cgj-records",
-            "home_url": "https://records.cgj.jinshan.gov.cn/",
-            "redirect_uris": ["https://records.cgj.jinshan.gov.cn/*"],
-            "roles": [{"name": "user"}]}).json()
+        cgj_app = c.post(
+            "/api/identity/apps",
+            json={
+                "name": "执法记录",
+                "department": "cgj",
+                "client_id": "cgj-records",
+                "home_url": "https://records.cgj.jinshan.gov.cn/",
+                "redirect_uris": ["https://records.cgj.jinshan.gov.cn/*"],
+                "roles": [{"name": "user"}],
+            },
+        ).json()
     with lab.api(wang) as c:
         assert c.post(f"/api/identity/apps/{gaj_app['id']}/approve", json={}).status_code == 403
     with lab.api(zhang) as c:
@@ -397,13 +504,19 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
         assert c.get(f"/api/identity/apps/{gaj_app['id']}").json()["status"] == "approved"
 
     # a wrong PKCE verifier, or a redirect URI the app did not register, gets nothing
-    assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret,
-                       verifier_override="x" * 50).status_code == 400
+    assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret, verifier_override="x" * 50).status_code == 400
     with httpx.Client(verify=tls_context(lab.trust, lab.certs["wang"]), timeout=30) as browser:
-        evil = browser.get(lab.endpoints.authorize, params={
-            "response_type": "code", "client_id": "gaj-case-portal",
-            "redirect_uri": "https://evil.example.com/cb", "scope": "openid",
-            "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"})
+        evil = browser.get(
+            lab.endpoints.authorize,
+            params={
+                "response_type": "code",
+                "client_id": "gaj-case-portal",
+                "redirect_uri": "https://evil.example.com/cb",
+                "scope": "openid",
+                "code_challenge": pkce_pair()[1],
+                "code_challenge_method": "S256",
+            },
+        )
         assert evil.status_code == 400 and "location" not in evil.headers
 
     # rotation: the old secret stops working, the new one is collected once
@@ -458,15 +571,27 @@ def test_gateway_refuses_forged_tokens(lab: Lab) -> None:
     kid = jwt.get_unverified_header(good)["kid"]
     jwks = httpx.get(lab.endpoints.jwks, verify=tls_context(lab.trust)).json()
     jwk = next(k for k in jwks["keys"] if k["kid"] == kid)
-    public_pem = jwt.PyJWK(jwk).key.public_bytes(serialization.Encoding.PEM,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = jwt.PyJWK(jwk).key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     promoted = {**claims, "realm_access": {"roles": [OPS_ENGINEER]}}
     hs_header = _b64({"alg": "HS256", "typ": "JWT", "kid": kid})
-    hs_sig = base64.urlsafe_b64encode(hmac.new(public_pem, f"{hs_header}.{_b64(promoted)}".encode(),
-                                               hashlib.sha256).digest()).rstrip(b"=").decode()
-    master = httpx.post(lab.keycloak.token_url, data={
-        "grant_type": "password", "client_id": "admin-cli", "username": lab.keycloak.admin_user,
-        "password": lab.keycloak.admin_password}).json()["access_token"]
+    hs_sig = (
+        base64.urlsafe_b64encode(
+            hmac.new(public_pem, f"{hs_header}.{_b64(promoted)}".encode(), hashlib.sha256).digest()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    master = httpx.post(
+        lab.keycloak.token_url,
+        data={
+            "grant_type": "password",
+            "client_id": "admin-cli",
+            "username": lab.keycloak.admin_user,
+            "password": lab.keycloak.admin_password,
+        },
+    ).json()["access_token"]
     forged = {
         "alg none": f"{_b64({'alg': 'none', 'kid': kid})}.{_b64(promoted)}.",
         "HS256 with the public key": f"{hs_header}.{_b64(promoted)}.{hs_sig}",
@@ -488,10 +613,18 @@ def test_directory_import_2000_users_twice(lab: Lab) -> None:
     rows = []
     for n in range(2000):
         code = ("gaj", "zzb", "cgj", "xzspj", "dsjj")[n % 5]
-        rows.append({"id": f"D{n:08d}", "name": "张王李赵陈"[n % 5] + "伟芳娜敏静"[n // 5 % 5],
-                     "department": code, "section": f"{code}-k{n % 3 + 1}",
-                     "section_name": f"第{n % 3 + 1}科", "email": f"d{n}@jinshan.gov.cn",
-                     "roles": "security-staff" if n % 100 == 0 else "", "status": "active"})
+        rows.append(
+            {
+                "id": f"D{n:08d}",
+                "name": "张王李赵陈"[n % 5] + "伟芳娜敏静"[n // 5 % 5],
+                "department": code,
+                "section": f"{code}-k{n % 3 + 1}",
+                "section_name": f"第{n % 3 + 1}科",
+                "email": f"d{n}@jinshan.gov.cn",
+                "roles": "security-staff" if n % 100 == 0 else "",
+                "status": "active",
+            }
+        )
     f = lab.root / "directory.csv"
     directory.write_csv(rows, f)
     code, out, err = _cli(lab, "identity", "import", str(f), "--dry-run", "--json")

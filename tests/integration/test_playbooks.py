@@ -17,8 +17,17 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def local_inventory(tmp_path: Path) -> Path:
     inv = tmp_path / "hosts.yml"
-    inv.write_text(yaml.safe_dump({"cluster": {"hosts": {"localhost": {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable}}}}))
+    inv.write_text(
+        yaml.safe_dump(
+            {
+                "cluster": {
+                    "hosts": {
+                        "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+                    }
+                }
+            }
+        )
+    )
     return inv
 
 
@@ -26,8 +35,9 @@ def test_baseline_applies_then_is_idempotent(local_inventory, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     tasks: list[str] = []
-    first = run_playbook(local_inventory, extravars={"govops_root": str(root)},
-                         on_task=lambda host, task: tasks.append(task))
+    first = run_playbook(
+        local_inventory, extravars={"govops_root": str(root)}, on_task=lambda host, task: tasks.append(task)
+    )
     assert first.ok, first.failures
     assert first.changed >= 8 and "sshd hardening drop-in" in tasks
     sshd = (root / "etc/ssh/sshd_config.d/50-govops-hardening.conf").read_text()
@@ -52,9 +62,22 @@ def test_check_mode_reports_drift_without_changing(local_inventory, tmp_path):
 
 def test_unreachable_host_is_a_clean_failure(tmp_path):
     inv = tmp_path / "hosts.yml"
-    inv.write_text(yaml.safe_dump({"cluster": {"hosts": {"ghost": {
-        "ansible_host": "127.0.0.1", "ansible_port": 1, "ansible_connection": "ssh",
-        "ansible_ssh_common_args": "-o ConnectTimeout=3 -o StrictHostKeyChecking=no"}}}}))
+    inv.write_text(
+        yaml.safe_dump(
+            {
+                "cluster": {
+                    "hosts": {
+                        "ghost": {
+                            "ansible_host": "127.0.0.1",
+                            "ansible_port": 1,
+                            "ansible_connection": "ssh",
+                            "ansible_ssh_common_args": "-o ConnectTimeout=3 -o StrictHostKeyChecking=no",
+                        }
+                    }
+                }
+            }
+        )
+    )
     result = run_playbook(inv, extravars={"govops_root": str(tmp_path)})
     assert not result.ok and result.stats["ghost"].get("dark") == 1
     assert result.failures and result.failures[0].startswith("ghost:")

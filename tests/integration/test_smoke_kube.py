@@ -11,8 +11,14 @@ pytestmark = pytest.mark.integration
 
 def test_namespace_round_trip(kube):
     with kube.client() as c:
-        r = c.post("/api/v1/namespaces", json={"apiVersion": "v1", "kind": "Namespace",
-                                               "metadata": {"name": "smoke-ns", "labels": {"govops/dept": "gaj"}}})
+        r = c.post(
+            "/api/v1/namespaces",
+            json={
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": "smoke-ns", "labels": {"govops/dept": "gaj"}},
+            },
+        )
         assert r.status_code == 201, r.text
         got = c.get("/api/v1/namespaces/smoke-ns").json()
         assert got["metadata"]["labels"]["govops/dept"] == "gaj"
@@ -28,11 +34,17 @@ def test_kubernetes_python_client_reads_it_back(kube):
 
 def test_deployment_becomes_ready_on_a_kwok_node(kube):
     deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "registry.local/web:1"}]}}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "registry.local/web:1"}]},
+            },
+        },
     }
     with kube.client() as c:
         assert c.post("/apis/apps/v1/namespaces/default/deployments", json=deployment).status_code == 201

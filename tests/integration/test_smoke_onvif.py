@@ -18,8 +18,7 @@ STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 
 
 async def test_device_information_and_stream_uri(onvif_camera: OnvifCameraHandle) -> None:
-    cam = ONVIFCamera(onvif_camera.host, onvif_camera.port, onvif_camera.user,
-                      onvif_camera.password)
+    cam = ONVIFCamera(onvif_camera.host, onvif_camera.port, onvif_camera.user, onvif_camera.password)
     try:
         await cam.update_xaddrs()
         devicemgmt = await cam.create_devicemgmt_service()
@@ -28,8 +27,7 @@ async def test_device_information_and_stream_uri(onvif_camera: OnvifCameraHandle
         media = await cam.create_media_service()
         profiles = await media.GetProfiles()
         assert len(profiles) >= 1
-        uri = await media.GetStreamUri({"StreamSetup": STREAM_SETUP,
-                                        "ProfileToken": profiles[0].token})
+        uri = await media.GetStreamUri({"StreamSetup": STREAM_SETUP, "ProfileToken": profiles[0].token})
         assert uri.Uri.startswith(f"rtsp://{onvif_camera.host}:{onvif_camera.rtsp_port}/")
         assert uri.Uri == onvif_camera.rtsp_url
     finally:

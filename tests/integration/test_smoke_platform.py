@@ -51,6 +51,7 @@ def test_prometheus_scrapes_the_gateway(gateway_server, tmp_path):
     target = gateway_server.url.removeprefix("http://")
     prom = start_prometheus(tmp_path / "prom", {"govops": target}, rule_files=sorted(RULES.glob("*.yml")))
     try:
+
         def scraped() -> float | None:
             r = httpx.get(f"{prom.url}/api/v1/query", params={"query": 'sum(govops_cameras{job="govops"})'})
             result = r.json()["data"]["result"]
@@ -72,8 +73,10 @@ def test_chromium_renders_the_console_home_page(gateway_server, browser, tmp_pat
         assert page.locator("[data-testid=camera-count]").inner_text() == "8"
         # Snapshots below the fold load lazily; the first one proves the snapshot path renders.
         page.wait_for_function(
-            "(() => { const i = document.querySelector('.camera img'); return i && i.complete && i.naturalWidth > 0 })()",
-            timeout=90_000)
+            "(() => { const i = document.querySelector('.camera img');"
+            " return i && i.complete && i.naturalWidth > 0 })()",
+            timeout=90_000,
+        )
         png = tmp_path / "console-home.png"
         page.screenshot(path=str(png), full_page=True)
         assert png.stat().st_size > 20_000

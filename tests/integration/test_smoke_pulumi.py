@@ -17,8 +17,9 @@ PROGRAM = Path(__file__).resolve().parents[1] / "fixtures" / "pulumi_smoke"
 
 
 def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(["pulumi", *args, "--non-interactive"], env=env, cwd=cwd, capture_output=True,
-                         text=True, timeout=600)
+    out = subprocess.run(
+        ["pulumi", *args, "--non-interactive"], env=env, cwd=cwd, capture_output=True, text=True, timeout=600
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out
 

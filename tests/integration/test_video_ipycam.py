@@ -71,8 +71,7 @@ def cameras(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[OnvifCame
 
     def one(i: int) -> OnvifCameraHandle:
         def start() -> OnvifCameraHandle:
-            kwargs = {"password": PASSWORD, "name": f"Gate{i}", "discovery_port": base + i,
-                      "timeout": 120}
+            kwargs = {"password": PASSWORD, "name": f"Gate{i}", "discovery_port": base + i, "timeout": 120}
             try:
                 return start_onvif_camera(workdirs[i] / "first", **kwargs)
             except StartupFailed:
@@ -129,16 +128,22 @@ async def test_one_unicast_probe_finds_every_simulator(cameras):
 
 def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     # Discovery → onboarding, as `govops video onboard --discover RANGE` runs it.
-    found = control.discover([_port_range(cameras)], multicast=False, interface="127.0.0.1",
-                             timeout_s=2.0)
+    found = control.discover([_port_range(cameras)], multicast=False, interface="127.0.0.1", timeout_s=2.0)
     addresses = [d["xaddrs"][0] for d in found["devices"]]
     assert sorted(addresses) == sorted(c.device_service_url for c in cameras), found
     names = {d["xaddrs"][0]: d["name"] for d in found["devices"]}
     with district.transaction() as s:
         report = control.onboard(
-            s, addresses, user="admin", password=PASSWORD,
+            s,
+            addresses,
+            user="admin",
+            password=PASSWORD,
             placement=Placement(department="gaj", area="310116001001G02", key_place=True),
-            box=district.box, settings=district.video, actor="it", names=names)
+            box=district.box,
+            settings=district.video,
+            actor="it",
+            names=names,
+        )
     assert report["onboarded"] == COUNT, report
     by_address = {}
     with district.sessions() as s:
@@ -178,8 +183,9 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     with district.transaction() as s:
         from video.catalogue import sharing
 
-        sharing.grant(s, platform="gongan", subject_kind="camera", subject_id=cam_id,
-                      reason="integration test", actor="it")
+        sharing.grant(
+            s, platform="gongan", subject_kind="camera", subject_id=cam_id, reason="integration test", actor="it"
+        )
     ga = client_as(app_client, staff)
     start = _ptz_state(handle)
     others = [h for h in cameras if h is not handle]
@@ -213,8 +219,15 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     # Re-onboarding finds the same cameras by serial; a stopped camera goes offline on probe.
     with district.transaction() as s:
         again = control.onboard(
-            s, addresses, user="admin", password=PASSWORD, placement=Placement(department="gaj"),
-            box=district.box, settings=district.video, actor="it")
+            s,
+            addresses,
+            user="admin",
+            password=PASSWORD,
+            placement=Placement(department="gaj"),
+            box=district.box,
+            settings=district.video,
+            actor="it",
+        )
     assert {r["action"] for r in again["results"]} == {"updated"}
     handles[addresses[-1]].stop()
     with district.transaction() as s:

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.integration
 def _mounts(d: Path) -> dict[str, str | Path]:
     """Two healthy scenes through the lab's x264 encoder, and three faults served as the camera's
     encoder made them (`copy:`, see tools/lab/rtsp_server.py): frozen, dark, snow."""
+
     def camera(condition: str, scene: str) -> str:
         spec = ClipSpec(condition, scene, 0.8, fps=15, seconds=10)
         return f"copy:{write_condition_clip(d / f'{spec.name}.mp4', spec)}"
@@ -73,8 +74,7 @@ def test_a_round_over_live_streams_finds_each_fault(district: Runtime, streams: 
     assert "freeze" in found["frozen"]
     assert "too_dark" in found["dark"]
     assert "noise" in found["snow"]
-    assert status == {"road": "online", "crossroad": "online", "frozen": "faulty", "dark": "faulty",
-                      "snow": "faulty"}
+    assert status == {"road": "online", "crossroad": "online", "frozen": "faulty", "dark": "faulty", "snow": "faulty"}
     assert firing == set(ids[2:])  # raised on the second faulty round, one per camera
     assert first.alerts_raised == 0 and second.alerts_raised == 3
 

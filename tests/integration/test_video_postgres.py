@@ -32,8 +32,11 @@ def pg_district(postgres, tmp_path: Path, sample_clips: Path) -> Runtime:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    rt = Runtime.build(load_settings(data_dir=tmp_path / "data", environment="test",
-                                     database_url=postgres.url.rsplit("/", 1)[0] + f"/{name}"))
+    rt = Runtime.build(
+        load_settings(
+            data_dir=tmp_path / "data", environment="test", database_url=postgres.url.rsplit("/", 1)[0] + f"/{name}"
+        )
+    )
     rt.migrate()
     rt.settings.ensure_data_dir()
     rt.clips_dir.symlink_to(sample_clips, target_is_directory=True)
@@ -55,8 +58,15 @@ def test_visibility_sharing_and_kpis_on_postgres(pg_district):
         parking = s.scalar(select(Camera.id).where(Camera.name == "金山卫城东停车场"))
         assert zz and parking not in zz
         assert {c.department_code for c in list_cameras(s, CGJ, limit=500)} == {"cgj"}
-        g = sharing.grant(s, platform="zongzhi", subject_kind="area", subject_id="310116109",
-                          reason="金山卫镇综治", actor="it", expires_at=datetime.now(UTC) + timedelta(days=1))
+        g = sharing.grant(
+            s,
+            platform="zongzhi",
+            subject_kind="area",
+            subject_id="310116109",
+            reason="金山卫镇综治",
+            actor="it",
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
         assert parking in ids(s, ZZ) and parking in ids(s, ZZ, area="310116109")
         sharing.revoke(s, g.id, reason="综治工作结束", actor="it")
         assert parking not in ids(s, ZZ)
@@ -67,10 +77,15 @@ def test_visibility_sharing_and_kpis_on_postgres(pg_district):
         # The list page's compiled statements (array parameters, booleans, LIKE escaping, keyset)
         # select what the ORM statement of the same conditions selects.
         for p in (SYSTEM, ZZ, CGJ):
-            for f in ({}, {"area": "310116109"}, {"status": "online", "key_place": False},
-                      {"q": "停车"}, {"q": "%_"}, {"platform": "gongan"}):
-                expected = [c.id for c in s.scalars(
-                    camera_query(s, p, CameraFilter(**f)).order_by(Camera.id))]
+            for f in (
+                {},
+                {"area": "310116109"},
+                {"status": "online", "key_place": False},
+                {"q": "停车"},
+                {"q": "%_"},
+                {"platform": "gongan"},
+            ):
+                expected = [c.id for c in s.scalars(camera_query(s, p, CameraFilter(**f)).order_by(Camera.id))]
                 rows = list_cameras(s, p, CameraFilter(**f), limit=500)
                 assert [c.id for c in rows] == expected, (p.name, f)
                 if len(expected) > 2:

@@ -63,7 +63,7 @@ tests:
       - series: 'govops_video_patrol_last_round_timestamp_seconds{{shard="0/2"}}'
         values: '0x120'
       - series: 'govops_video_patrol_last_round_timestamp_seconds{{shard="1/2"}}'
-        values: '0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 900+0x14 1800+0x14 2700+0x14 3600+0x14 4500+0x14 5400+0x14 6300+0x14 7200+0x14'
+        values: '0x14 900x14 1800x14 2700x14 3600x14 4500x14 5400x14 6300x14 7200x14'
       - series: 'govops_video_patrol_interval_seconds'
         values: '900x120'
       - series: 'govops_video_patrol_round_cameras{{shard="0/2", verdict="ok"}}'

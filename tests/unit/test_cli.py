@@ -15,8 +15,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def govops(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], capture_output=True, text=True,
-                          cwd=REPO, env={**os.environ, **(env or {})}, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
 
 
 def assert_clean_failure(out: subprocess.CompletedProcess[str], code: int, *needles: str) -> None:
@@ -73,8 +79,13 @@ def test_lab_status_json(tmp_path):
 
 
 def test_missing_component_names_the_bootstrap_command(tmp_path):
-    out = govops("lab", "up", "kube", "--json",
-                 env={"GOVOPS_DATA_DIR": str(tmp_path), "GOVOPS_CACHE": str(tmp_path / "empty-cache")})
+    out = govops(
+        "lab",
+        "up",
+        "kube",
+        "--json",
+        env={"GOVOPS_DATA_DIR": str(tmp_path), "GOVOPS_CACHE": str(tmp_path / "empty-cache")},
+    )
     assert out.returncode == 1 and "Traceback" not in out.stderr
     row = next(r for r in json.loads(out.stdout) if r["component"] == "kube")
     assert row["state"] == "failed" and "make tools" in row["error"]

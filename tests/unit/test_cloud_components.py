@@ -43,10 +43,16 @@ def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yam
 
     @pulumi.runtime.test
     def program():
-        tenants = [DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
-                   for d in cloud.departments]
-        PlatformServices("platform", PlatformServicesArgs(image="registry.gov.local/govops/govops:0.1.0",
-                                                           alert_rules={"platform.yml": "groups: []"}))
+        tenants = [
+            DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+            for d in cloud.departments
+        ]
+        PlatformServices(
+            "platform",
+            PlatformServicesArgs(
+                image="registry.gov.local/govops/govops:0.1.0", alert_rules={"platform.yml": "groups: []"}
+            ),
+        )
         return pulumi.Output.all(*[t.namespace for t in tenants])
 
     program()
@@ -54,7 +60,11 @@ def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yam
 
 
 def _of(resources, typ: str, ns: str | None = None):
-    return [inp for t, _, inp in resources if t == typ and (ns is None or (inp.get("metadata") or {}).get("namespace") == ns)]
+    return [
+        inp
+        for t, _, inp in resources
+        if t == typ and (ns is None or (inp.get("metadata") or {}).get("namespace") == ns)
+    ]
 
 
 def test_each_department_becomes_a_fenced_tenant(mocks):
@@ -68,7 +78,9 @@ def test_each_department_becomes_a_fenced_tenant(mocks):
     assert quota["requests.cpu"] == "16" and quota["pods"] == "200"
     assert quota["services.loadbalancers"] == "0" and quota["services.nodeports"] == "0"
     assert _of(res, "kubernetes:core/v1:LimitRange", "dept-gaj")
-    binding = {b["metadata"]["name"]: b for b in _of(res, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "dept-gaj")}
+    binding = {
+        b["metadata"]["name"]: b for b in _of(res, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "dept-gaj")
+    }
     assert binding["department-admins"]["subjects"][0]["name"] == "oidc:/310116/gaj"
     assert binding["department-admins"]["roleRef"]["name"] == "admin"
     assert binding["auditors"]["roleRef"]["name"] == "view"
@@ -85,7 +97,8 @@ def test_zones_never_meet(mocks):
     video = {p["metadata"]["name"]: p for p in by_ns["dept-gaj"]}
     internet = {p["metadata"]["name"]: p for p in by_ns["dept-xzspj"]}
     assert video["allow-same-zone"]["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"] == {
-        "govops.cn/zone": "video-private"}
+        "govops.cn/zone": "video-private"
+    }
     assert "allow-same-zone" not in internet  # 互联网区 tenants talk to nobody but themselves
     for ns_policies in by_ns.values():
         names = {p["metadata"]["name"] for p in ns_policies}
@@ -95,7 +108,10 @@ def test_zones_never_meet(mocks):
 def test_platform_services(mocks):
     res = _build(mocks)
     sts = _of(res, "kubernetes:apps/v1:StatefulSet", "govops-system")[0]
-    assert sts["spec"]["replicas"] == 2 and "--shard-from-pod-name" in sts["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert (
+        sts["spec"]["replicas"] == 2
+        and "--shard-from-pod-name" in sts["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
     dep = _of(res, "kubernetes:apps/v1:Deployment", "govops-system")[0]
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert c["image"].startswith("registry.gov.local/") and c["securityContext"]["allowPrivilegeEscalation"] is False
@@ -107,23 +123,36 @@ def test_platform_services(mocks):
 
 def test_policy_rejects_bad_tenants():
     ns = ("kubernetes:core/v1:Namespace", {"metadata": {"name": "dept-x", "labels": {"govops.cn/tenant": "true"}}})
-    assert rules.tenants_are_fenced([ns]) == ["tenant namespace dept-x has no ResourceQuota",
-                                              "tenant namespace dept-x has no default-deny NetworkPolicy"]
+    assert rules.tenants_are_fenced([ns]) == [
+        "tenant namespace dept-x has no ResourceQuota",
+        "tenant namespace dept-x has no default-deny NetworkPolicy",
+    ]
     lb = {"metadata": {"namespace": "dept-x"}, "spec": {"type": "LoadBalancer"}}
     assert rules.no_exposed_services("kubernetes:core/v1:Service", lb, {"dept-x"})
     assert not rules.no_exposed_services("kubernetes:core/v1:Service", lb, {"dept-y"})
-    priv = {"spec": {"template": {"spec": {"containers": [
-        {"name": "c", "image": "docker.io/x", "securityContext": {"privileged": True}}]}}}}
+    priv = {
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "c", "image": "docker.io/x", "securityContext": {"privileged": True}}]}
+            }
+        }
+    }
     assert rules.no_privileged("kubernetes:apps/v1:Deployment", priv)
     assert rules.images_from_registry("kubernetes:apps/v1:Deployment", priv, "registry.gov.local")
 
 
-@pytest.mark.parametrize("mutation, needle", [
-    (lambda d: d["departments"].append(dict(d["departments"][0])), "duplicate department code 'gaj'"),
-    (lambda d: d["departments"][1]["quota"].update(cpu="-2"), "departments[1] (zzb).quota.cpu: quota '-2' is negative"),
-    (lambda d: d["departments"][2].update(zone="moon-zone"), "departments[2] (cgj).zone"),
-    (lambda d: d["departments"][3]["quota"].update(pods=-1), "departments[3] (xzspj).quota.pods"),
-])
+@pytest.mark.parametrize(
+    "mutation, needle",
+    [
+        (lambda d: d["departments"].append(dict(d["departments"][0])), "duplicate department code 'gaj'"),
+        (
+            lambda d: d["departments"][1]["quota"].update(cpu="-2"),
+            "departments[1] (zzb).quota.cpu: quota '-2' is negative",
+        ),
+        (lambda d: d["departments"][2].update(zone="moon-zone"), "departments[2] (cgj).zone"),
+        (lambda d: d["departments"][3]["quota"].update(pods=-1), "departments[3] (xzspj).quota.pods"),
+    ],
+)
 def test_bad_departments_file_names_the_entry(mutation, needle):
     import yaml
 
@@ -152,7 +181,7 @@ def test_sdk_outputs_set_keeps_deque_semantics():
 def test_tenant_objects_register_like_the_typed_classes(mocks):
     """Same type tokens and camelCase inputs as pulumi_kubernetes' classes, so URNs and state match."""
     res = _build(mocks)
-    ns = [i for t, n, i in res if t == "kubernetes:core/v1:Namespace" and n == "gaj-namespace"][0]
+    ns = next(i for t, n, i in res if t == "kubernetes:core/v1:Namespace" and n == "gaj-namespace")
     assert ns["apiVersion"] == "v1" and ns["kind"] == "Namespace"
     np = _of(res, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "dept-gaj")[0]
     assert np["apiVersion"] == "networking.k8s.io/v1" and np["kind"] == "NetworkPolicy"

@@ -81,7 +81,7 @@ def test_concurrent_runs_are_refused(service):
             if service.runs() and service.runs()[0]["status"] == "running":
                 break
             threading.Event().wait(0.05)
-        with pytest.raises(Conflict, match="busy.*run #1"):
+        with pytest.raises(Conflict, match=r"busy.*run #1"):
             service.preview("someone-else")
     finally:
         gate.set()

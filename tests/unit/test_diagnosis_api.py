@@ -21,8 +21,7 @@ from video.diagnosis.checks import ramp
 from video.diagnosis.synthetic import ClipSpec, condition_frames
 
 
-def frames(condition: str, scene: str = "road", strength: float = 0.5,
-           n: int = 6) -> list[np.ndarray]:
+def frames(condition: str, scene: str = "road", strength: float = 0.5, n: int = 6) -> list[np.ndarray]:
     return list(condition_frames(ClipSpec(condition, scene, strength, seconds=n / 12)))
 
 
@@ -111,8 +110,9 @@ def test_result_shape_is_the_cli_contract() -> None:
 
 def test_codes_are_reported_in_a_fixed_order() -> None:
     rng = np.random.default_rng(7)
-    snowy_stripes = [np.clip(f + rng.normal(0, 25, f.shape), 0, 255).astype(np.uint8)
-                     for f in frames("stripes", "plaza", 1.0)]
+    snowy_stripes = [
+        np.clip(f + rng.normal(0, 25, f.shape), 0, 255).astype(np.uint8) for f in frames("stripes", "plaza", 1.0)
+    ]
     result = diagnose_frames(snowy_stripes)
     assert result.codes == sorted(result.codes, key=FAULT_CODES.index)
     assert "noise" in result.codes

@@ -56,8 +56,18 @@ def test_json_lines_one_per_source_and_exit_0(clips: dict[str, Path]) -> None:
 
 
 def test_reference_gives_scene_change(clips: dict[str, Path]) -> None:
-    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), str(clips["moved"]),
-                              "--reference", str(clips["reference"]), "--json"])
+    out = runner.invoke(
+        app,
+        [
+            "video",
+            "diagnose",
+            str(clips["healthy"]),
+            str(clips["moved"]),
+            "--reference",
+            str(clips["reference"]),
+            "--json",
+        ],
+    )
     assert out.exit_code == 0, out.output
     healthy, moved = (json.loads(line) for line in out.stdout.splitlines())
     assert healthy["faults"] == []
@@ -74,16 +84,16 @@ def test_human_output(clips: dict[str, Path]) -> None:
 
 
 def test_unreadable_reference_is_a_usage_error(clips: dict[str, Path], tmp_path: Path) -> None:
-    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]),
-                              "--reference", str(tmp_path / "nope.png"), "--json"])
+    out = runner.invoke(
+        app, ["video", "diagnose", str(clips["healthy"]), "--reference", str(tmp_path / "nope.png"), "--json"]
+    )
     assert out.exit_code == 2
     assert "reference picture" in out.stderr
     assert "Traceback" not in out.output
     assert out.stdout == ""
 
 
-def test_bad_threshold_setting_is_a_usage_error(clips: dict[str, Path],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_threshold_setting_is_a_usage_error(clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOVOPS_VQD_BLUR_EFFECT", "very")
     out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "--json"])
     assert out.exit_code == 2

@@ -13,11 +13,19 @@ from video.diagnosis.synthetic import ClipSpec, reference_picture, write_conditi
 HD, FHD = (1280, 720), (1920, 1080)
 
 
-def spec(condition: str, scene: str, strength: float, size: tuple[int, int] = (640, 360),
-         codec: str = "libx264", seed: int = 0, max_kbps: int | None = None) -> ClipSpec:
+def spec(
+    condition: str,
+    scene: str,
+    strength: float,
+    size: tuple[int, int] = (640, 360),
+    codec: str = "libx264",
+    seed: int = 0,
+    max_kbps: int | None = None,
+) -> ClipSpec:
     seconds = 0.75 if size[0] >= 1920 else 1.0  # 9 frames: more than the freeze window
-    return ClipSpec(condition, scene, strength, size[0], size[1], seconds=seconds, seed=seed,
-                    codec=codec, max_kbps=max_kbps)
+    return ClipSpec(
+        condition, scene, strength, size[0], size[1], seconds=seconds, seed=seed, codec=codec, max_kbps=max_kbps
+    )
 
 
 def run(tmp_path: Path, s: ClipSpec, with_reference: bool = False):  # type: ignore[no-untyped-def]
@@ -34,10 +42,10 @@ FAULTY = [
     spec("blur", "crossroad", 0.1),
     spec("blur", "market", 0.7, FHD, seed=3),
     spec("blur", "gate", 0.4, codec="mpeg4", seed=4),
-    spec("cast", "road", 0.6, seed=0),            # red-yellow
-    spec("cast", "gate", 0.8, HD, seed=1),        # green
+    spec("cast", "road", 0.6, seed=0),  # red-yellow
+    spec("cast", "gate", 0.8, HD, seed=1),  # green
     spec("cast", "plaza", 0.4, codec="mpeg4", seed=2),  # blue
-    spec("cast", "parking", 0.6, seed=3),         # magenta
+    spec("cast", "parking", 0.6, seed=3),  # magenta
     spec("snow", "road", 0.0),
     spec("snow", "market", 0.7, HD, "mpeg4", seed=5),
     spec("occlusion", "crossroad", 0.3, seed=3),
@@ -66,25 +74,33 @@ def test_fault_is_found_alone(tmp_path: Path, s: ClipSpec) -> None:
     assert 0.5 <= result.score(s.expected) <= 1.0
 
 
-@pytest.mark.parametrize("s", [
-    spec("moved", "road", 0.3, seed=1),
-    spec("moved", "market", 0.8, HD, seed=2),
-    spec("moved", "riverside", 0.5, codec="mpeg4", seed=3),
-], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "s",
+    [
+        spec("moved", "road", 0.3, seed=1),
+        spec("moved", "market", 0.8, HD, seed=2),
+        spec("moved", "riverside", 0.5, codec="mpeg4", seed=3),
+    ],
+    ids=lambda s: s.name,
+)
 def test_scene_change_against_the_reference(tmp_path: Path, s: ClipSpec) -> None:
     result = run(tmp_path, s, with_reference=True)
     assert result.codes == ["scene_change"], result.metrics
     assert result.metrics["reference_similarity"] < Thresholds().scene_similarity
 
 
-@pytest.mark.parametrize("s", [
-    spec("snow", "road", 0.0, FHD, max_kbps=4096),
-    spec("snow", "gate", 0.5, HD, max_kbps=2048, seed=1),
-    spec("blur", "crossroad", 0.3, FHD, max_kbps=4096, seed=2),
-    spec("freeze", "plaza", 0.5, HD, max_kbps=2048, seed=3),
-    spec("healthy", "market", 0.0, FHD, max_kbps=4096, seed=4),
-    spec("busy", "gate", 0.5, HD, max_kbps=2048, seed=5),
-], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "s",
+    [
+        spec("snow", "road", 0.0, FHD, max_kbps=4096),
+        spec("snow", "gate", 0.5, HD, max_kbps=2048, seed=1),
+        spec("blur", "crossroad", 0.3, FHD, max_kbps=4096, seed=2),
+        spec("freeze", "plaza", 0.5, HD, max_kbps=2048, seed=3),
+        spec("healthy", "market", 0.0, FHD, max_kbps=4096, seed=4),
+        spec("busy", "gate", 0.5, HD, max_kbps=2048, seed=5),
+    ],
+    ids=lambda s: s.name,
+)
 def test_camera_rate_capped_streams(tmp_path: Path, s: ClipSpec) -> None:
     """At a camera's capped bit rate snow survives only as scattered specks; still found."""
     result = run(tmp_path, s)
@@ -116,14 +132,18 @@ def test_healthy_hard_case_stays_clean(tmp_path: Path, s: ClipSpec) -> None:
     assert result.codes == [], result.metrics
 
 
-@pytest.mark.parametrize("s", [
-    spec("healthy", "park", 0.0, seed=1),       # a lawn: green by nature
-    spec("healthy", "riverside", 0.0, seed=2),  # water and sky: blue by nature
-    spec("dim", "park", 0.5, seed=3),
-    spec("busy", "plaza", 0.5, seed=4),
-    spec("static", "riverside", 0.5, codec="mpeg4", seed=5),
-    spec("warm", "market", 1.0, HD, seed=6),
-], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "s",
+    [
+        spec("healthy", "park", 0.0, seed=1),  # a lawn: green by nature
+        spec("healthy", "riverside", 0.0, seed=2),  # water and sky: blue by nature
+        spec("dim", "park", 0.5, seed=3),
+        spec("busy", "plaza", 0.5, seed=4),
+        spec("static", "riverside", 0.5, codec="mpeg4", seed=5),
+        spec("warm", "market", 1.0, HD, seed=6),
+    ],
+    ids=lambda s: s.name,
+)
 def test_healthy_against_its_own_reference(tmp_path: Path, s: ClipSpec) -> None:
     """With the camera's reference picture, a naturally green or blue view is no cast and a
     busy street is still the same view."""
@@ -132,14 +152,17 @@ def test_healthy_against_its_own_reference(tmp_path: Path, s: ClipSpec) -> None:
     assert result.metrics["reference_similarity"] > Thresholds().scene_similarity
 
 
-@pytest.mark.parametrize("s", [
-    spec("cast", "park", 0.6, seed=0),
-    spec("snow", "park", 0.7, HD, "mpeg4", seed=5),
-    spec("rolling_stripes", "riverside", 1.0, seed=6),
-    spec("occlusion", "park", 0.5, seed=2),
-], ids=lambda s: s.name)
-def test_faults_on_naturally_colourful_scenes_against_the_reference(tmp_path: Path,
-                                                                    s: ClipSpec) -> None:
+@pytest.mark.parametrize(
+    "s",
+    [
+        spec("cast", "park", 0.6, seed=0),
+        spec("snow", "park", 0.7, HD, "mpeg4", seed=5),
+        spec("rolling_stripes", "riverside", 1.0, seed=6),
+        spec("occlusion", "park", 0.5, seed=2),
+    ],
+    ids=lambda s: s.name,
+)
+def test_faults_on_naturally_colourful_scenes_against_the_reference(tmp_path: Path, s: ClipSpec) -> None:
     """Without a reference a lawn or a river reads as a cast (K = D/M is high); the camera's
     reference picture makes its own colours the neutral point, so only the fault remains."""
     result = run(tmp_path, s, with_reference=True)
@@ -149,9 +172,21 @@ def test_faults_on_naturally_colourful_scenes_against_the_reference(tmp_path: Pa
 def test_metrics_carry_the_measurements(tmp_path: Path) -> None:
     result = run(tmp_path, spec("healthy", "road", 0.0), with_reference=True)
     m = result.metrics
-    for key in ("brightness_mean", "laplacian_var", "edge_strength", "blur_effect", "cast_k",
-                "noise_sigma", "occlusion_fraction", "stripe_prominence", "stripe_period_px",
-                "freeze_diff", "freeze_block_diff", "reference_similarity", "flat_fraction"):
+    for key in (
+        "brightness_mean",
+        "laplacian_var",
+        "edge_strength",
+        "blur_effect",
+        "cast_k",
+        "noise_sigma",
+        "occlusion_fraction",
+        "stripe_prominence",
+        "stripe_period_px",
+        "freeze_diff",
+        "freeze_block_diff",
+        "reference_similarity",
+        "flat_fraction",
+    ):
         assert key in m, key
     assert set(m["scores"]) == set(FAULT_CODES)
     assert all(0.0 <= v <= 1.0 for v in m["scores"].values())

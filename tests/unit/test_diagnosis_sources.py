@@ -59,8 +59,11 @@ def web() -> Iterator[str]:
     assert ok
     _Handler.routes = {
         "/snapshot.jpg": (200, "image/jpeg", jpeg.tobytes()),
-        "/login.html": (200, "text/html; charset=utf-8",
-                        b"<!DOCTYPE html><html><body><form>login</form></body></html>"),
+        "/login.html": (
+            200,
+            "text/html; charset=utf-8",
+            b"<!DOCTYPE html><html><body><form>login</form></body></html>",
+        ),
         "/untyped": (200, "application/octet-stream", b"<html><body>camera</body></html>"),
         "/big.jpg": (200, "image/jpeg", b"\xff" * (2 * 1024 * 1024)),
         "/garbage.jpg": (200, "image/jpeg", b"not really a jpeg"),
@@ -186,8 +189,7 @@ def test_snapshot_nobody_listening() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    assert_lost(diagnose_source(f"http://127.0.0.1:{port}/snap.jpg", thresholds=FAST),
-                "snapshot")
+    assert_lost(diagnose_source(f"http://127.0.0.1:{port}/snap.jpg", thresholds=FAST), "snapshot")
 
 
 def test_rtsp_that_never_answers(silent_rtsp: str) -> None:

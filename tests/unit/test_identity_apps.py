@@ -27,30 +27,36 @@ SEC = Principal("u-sec", "安全管理员", frozenset({SEC_ADMIN}))
 HOME = "https://case.gaj.jinshan.gov.cn/"
 
 
-@pytest.mark.parametrize("uri", [
-    "https://case.gaj.jinshan.gov.cn/callback",
-    "https://case.gaj.jinshan.gov.cn/*",
-    "http://localhost:3000/callback",
-    "http://127.0.0.1:8000/oidc/cb",
-    "https://other.gaj.jinshan.gov.cn/cb",  # an exact URI on another host is fine
-])
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://case.gaj.jinshan.gov.cn/callback",
+        "https://case.gaj.jinshan.gov.cn/*",
+        "http://localhost:3000/callback",
+        "http://127.0.0.1:8000/oidc/cb",
+        "https://other.gaj.jinshan.gov.cn/cb",  # an exact URI on another host is fine
+    ],
+)
 def test_good_redirect_uris(uri):
     assert validate_redirect_uris([uri], HOME) == [uri]
 
 
-@pytest.mark.parametrize("uri, needle", [
-    ("http://case.gaj.jinshan.gov.cn/callback", "https"),
-    ("https://*.jinshan.gov.cn/callback", "wildcard"),
-    ("https://other.example.com/*", "wildcard outside"),
-    ("*", "https URL"),
-    ("https://case.gaj.jinshan.gov.cn/a/*/b", "wildcard"),
-    ("https://case.gaj.jinshan.gov.cn*", "wildcard"),
-    ("https://case.gaj.jinshan.gov.cn/cb#frag", "fragment"),
-    ("https://user:pw@case.gaj.jinshan.gov.cn/cb", "credentials"),
-    ("javascript:alert(1)", "https URL"),
-    ("case.gaj.jinshan.gov.cn/cb", "https URL"),
-    ("https://case.gaj.jinshan.gov.cn/cb with space", "spaces"),
-])
+@pytest.mark.parametrize(
+    "uri, needle",
+    [
+        ("http://case.gaj.jinshan.gov.cn/callback", "https"),
+        ("https://*.jinshan.gov.cn/callback", "wildcard"),
+        ("https://other.example.com/*", "wildcard outside"),
+        ("*", "https URL"),
+        ("https://case.gaj.jinshan.gov.cn/a/*/b", "wildcard"),
+        ("https://case.gaj.jinshan.gov.cn*", "wildcard"),
+        ("https://case.gaj.jinshan.gov.cn/cb#frag", "fragment"),
+        ("https://user:pw@case.gaj.jinshan.gov.cn/cb", "credentials"),
+        ("javascript:alert(1)", "https URL"),
+        ("case.gaj.jinshan.gov.cn/cb", "https URL"),
+        ("https://case.gaj.jinshan.gov.cn/cb with space", "spaces"),
+    ],
+)
 def test_bad_redirect_uris(uri, needle):
     with pytest.raises(ValidationFailed, match=needle):
         validate_redirect_uris([uri], HOME)
@@ -125,9 +131,15 @@ def web(district):
 
 
 def _request(client, department="gaj", **kw):
-    body = {"name": "案件管理系统", "department": department, "home_url": HOME,
-            "redirect_uris": [f"{HOME}callback"], "client_id": f"{department}-case-portal",
-            "roles": [{"name": "user", "description": "办案人员"}, {"name": "supervisor"}], **kw}
+    body = {
+        "name": "案件管理系统",
+        "department": department,
+        "home_url": HOME,
+        "redirect_uris": [f"{HOME}callback"],
+        "client_id": f"{department}-case-portal",
+        "roles": [{"name": "user", "description": "办案人员"}, {"name": "supervisor"}],
+        **kw,
+    }
     return client.post("/api/identity/apps", json=body)
 
 
@@ -230,8 +242,10 @@ def test_sec_admin_issues_and_revokes_certificates(web, district):
     with district.transaction() as s:
         CertificateAuthority.from_settings(district.settings, district.box).init(s, actor="sec")
     sec = client_as(web, SEC)
-    r = sec.post("/api/identity/certificates", json={
-        "id": "310116199001011234", "name": "王明", "department": "金山公安分局", "email": "w@x.cn"})
+    r = sec.post(
+        "/api/identity/certificates",
+        json={"id": "310116199001011234", "name": "王明", "department": "金山公安分局", "email": "w@x.cn"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["password"] and body["pkcs12_base64"] and body["certificate"]["status"] == "valid"
@@ -264,6 +278,5 @@ def test_concurrent_pickups_show_the_secret_once(web, kc):
     client_as(web, OPS).post(f"/api/identity/apps/{app['id']}/approve", json={})
     clients = [client_as(web, GAJ_ADMIN) for _ in range(6)]
     with ThreadPoolExecutor(6) as pool:
-        codes = list(pool.map(lambda c: c.post(f"/api/identity/apps/{app['id']}/secret").status_code,
-                              clients))
+        codes = list(pool.map(lambda c: c.post(f"/api/identity/apps/{app['id']}/secret").status_code, clients))
     assert sorted(codes) == [200, 409, 409, 409, 409, 409], codes

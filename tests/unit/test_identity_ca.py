@@ -45,8 +45,9 @@ def test_keys_are_sealed_at_rest(ca, runtime):
         assert key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         sealed = (ca.directory / f"{which}.key.pass").read_text()
-        assert sealed.startswith("fernet:") and stat.S_IMODE(
-            (ca.directory / f"{which}.key.pass").stat().st_mode) == 0o600
+        assert (
+            sealed.startswith("fernet:") and stat.S_IMODE((ca.directory / f"{which}.key.pass").stat().st_mode) == 0o600
+        )
     assert stat.S_IMODE(ca.directory.stat().st_mode) == 0o700
     # A copy of the directory without the secret key is useless.
     stranger = CertificateAuthority(ca.directory, SecretBox([Fernet.generate_key()]))
@@ -96,8 +97,7 @@ def test_pkcs12_needs_its_one_time_password(ca, runtime):
     assert len(bundle.password) == 23 and bundle.password.count("-") == 3
     key, cert, extra = pkcs12.load_key_and_certificates(bundle.pkcs12, bundle.password.encode())
     assert key is not None
-    assert cert == bundle.certificate and [c.subject for c in extra] == [ca.issuing.subject,
-                                                                          ca.root.subject]
+    assert cert == bundle.certificate and [c.subject for c in extra] == [ca.issuing.subject, ca.root.subject]
     with pytest.raises(ValueError):
         pkcs12.load_key_and_certificates(bundle.pkcs12, b"wrong")
     # The password is shown once and never stored anywhere.
@@ -106,12 +106,15 @@ def test_pkcs12_needs_its_one_time_password(ca, runtime):
     assert not any(bundle.password.encode() in p.read_bytes() for p in ca.directory.iterdir())
 
 
-@pytest.mark.parametrize("person, needle", [
-    (CivilServant("12345", "王明", "公安"), "6-32"),
-    (CivilServant("310116199001011234", "", "公安"), "name"),
-    (CivilServant("310116199001011234", "王明", "公安", email="not-an-email"), "e-mail"),
-    (CivilServant("31011619900101123*", "王明", "公安"), "letters or digits"),
-])
+@pytest.mark.parametrize(
+    "person, needle",
+    [
+        (CivilServant("12345", "王明", "公安"), "6-32"),
+        (CivilServant("310116199001011234", "", "公安"), "name"),
+        (CivilServant("310116199001011234", "王明", "公安", email="not-an-email"), "e-mail"),
+        (CivilServant("31011619900101123*", "王明", "公安"), "letters or digits"),
+    ],
+)
 def test_bad_subjects_are_refused(ca, runtime, person, needle):
     with pytest.raises(ValidationFailed, match=needle), runtime.transaction() as s:
         ca.issue(s, person, actor="sec")
@@ -130,8 +133,7 @@ def test_revoke_publishes_a_crl(ca, runtime):
     assert crl.is_signature_valid(ca.issuing.public_key())
     entry = crl.get_revoked_certificate_by_serial_number(gone.certificate.serial_number)
     assert entry is not None
-    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == \
-        x509.ReasonFlags.key_compromise
+    assert entry.extensions.get_extension_for_class(x509.CRLReason).value.reason == x509.ReasonFlags.key_compromise
     assert crl.get_revoked_certificate_by_serial_number(keep.certificate.serial_number) is None
     assert crl.next_update_utc - crl.last_update_utc >= dt.timedelta(hours=24)
     with runtime.sessions() as s:
@@ -168,12 +170,22 @@ def test_stale_crl_is_re_signed(ca, runtime):
 def _foreign_cert(**kw):
     key = new_key("ecdsa-p256")
     now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "other CA"),
-                      x509.NameAttribute(NameOID.SERIAL_NUMBER, "310116199001011234")])
-    return (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "other CA"),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, "310116199001011234"),
+        ]
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
 
 
 def test_diagnose_names_every_reason(ca, runtime):

@@ -24,6 +24,7 @@ def env(tmp_path):
 def govops(monkeypatch, capsys):
     """`govops ARGS` in-process (the console-script entry point, exit code and all): the same
     contract as a subprocess without paying the import of every domain per call."""
+
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         with monkeypatch.context() as m:
             for k in [k for k in os.environ if k.startswith("GOVOPS_")]:
@@ -39,6 +40,7 @@ def govops(monkeypatch, capsys):
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             out = capsys.readouterr()
         return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
     return run
 
 
@@ -51,9 +53,11 @@ def test_help_lists_the_identity_groups(govops):
     out = govops("--help")
     for group in ("ca", "identity", "apps"):
         assert group in out.stdout
-    for sub, words in (("ca", ("init", "issue", "revoke", "list", "crl", "check")),
-                       ("identity", ("apply", "diff", "status", "import", "login")),
-                       ("apps", ("request", "approve", "reject", "list", "rotate-secret", "secret"))):
+    for sub, words in (
+        ("ca", ("init", "issue", "revoke", "list", "crl", "check")),
+        ("identity", ("apply", "diff", "status", "import", "login")),
+        ("apps", ("request", "approve", "reject", "list", "rotate-secret", "secret")),
+    ):
         text = govops(sub, "--help").stdout
         assert all(w in text for w in words), text
 
@@ -64,9 +68,27 @@ def test_ca_lifecycle(govops, env, tmp_path):
     assert_clean_failure(govops("ca", "init", "--json", env=env), 1, "already exists")
 
     out_dir = tmp_path / "out"
-    issued = _json(govops("ca", "issue", "--id", "310116199001011234", "--name", "王明",
-                          "--department", "金山公安分局", "--section", "治安支队", "--email",
-                          "w@jinshan.gov.cn", "--out", str(out_dir), "--pem", "--json", env=env))
+    issued = _json(
+        govops(
+            "ca",
+            "issue",
+            "--id",
+            "310116199001011234",
+            "--name",
+            "王明",
+            "--department",
+            "金山公安分局",
+            "--section",
+            "治安支队",
+            "--email",
+            "w@jinshan.gov.cn",
+            "--out",
+            str(out_dir),
+            "--pem",
+            "--json",
+            env=env,
+        )
+    )
     serial = issued["certificate"]["serial"]
     assert issued["password"] and issued["certificate"]["status"] == "valid"
     for f in issued["files"].values():
@@ -86,19 +108,41 @@ def test_ca_lifecycle(govops, env, tmp_path):
 
     assert_clean_failure(govops("ca", "revoke", "ABC123", env=env), 1, "no certificate")
     assert_clean_failure(govops("ca", "revoke", serial, "--reason", "whim", env=env), 2, "reason")
-    assert_clean_failure(govops("ca", "issue", "--id", "1", "--name", "x", "--department", "y",
-                                "--out", str(out_dir), env=env), 2, "6-32")
+    assert_clean_failure(
+        govops("ca", "issue", "--id", "1", "--name", "x", "--department", "y", "--out", str(out_dir), env=env),
+        2,
+        "6-32",
+    )
 
 
 def test_ca_needs_init(govops, env, tmp_path):
-    assert_clean_failure(govops("ca", "issue", "--id", "310116199001011234", "--name", "王明",
-                                "--department", "d", "--out", str(tmp_path), env=env), 1, "govops ca init")
+    assert_clean_failure(
+        govops(
+            "ca",
+            "issue",
+            "--id",
+            "310116199001011234",
+            "--name",
+            "王明",
+            "--department",
+            "d",
+            "--out",
+            str(tmp_path),
+            env=env,
+        ),
+        1,
+        "govops ca init",
+    )
 
 
 def test_identity_without_keycloak_is_a_config_error(govops, env):
     assert_clean_failure(govops("identity", "status", env=env), 2, "Keycloak is not configured")
-    dead = {**env, "GOVOPS_KEYCLOAK_URL": f"http://127.0.0.1:{free_port()}",
-            "GOVOPS_KEYCLOAK_ADMIN_USER": "admin", "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": "x-secret-1"}
+    dead = {
+        **env,
+        "GOVOPS_KEYCLOAK_URL": f"http://127.0.0.1:{free_port()}",
+        "GOVOPS_KEYCLOAK_ADMIN_USER": "admin",
+        "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": "x-secret-1",
+    }
     assert_clean_failure(govops("identity", "apply", "--dry-run", env=dead), 1, "not answering")
     out = govops("identity", "login", "--cert", "/nonexistent.pem", "--key", "/k.pem", env=dead)
     assert_clean_failure(out, 2, "cannot read")
@@ -106,8 +150,19 @@ def test_identity_without_keycloak_is_a_config_error(govops, env):
 
 def test_apps_cli_without_departments(govops, env):
     assert _json(govops("apps", "list", "--json", env=env)) == []
-    out = govops("apps", "request", "--name", "x", "--department", "gaj", "--home-url",
-                 "https://a.example.cn/", "--redirect-uri", "https://a.example.cn/cb", env=env)
+    out = govops(
+        "apps",
+        "request",
+        "--name",
+        "x",
+        "--department",
+        "gaj",
+        "--home-url",
+        "https://a.example.cn/",
+        "--redirect-uri",
+        "https://a.example.cn/cb",
+        env=env,
+    )
     assert_clean_failure(out, 2, "unknown department")
     assert_clean_failure(govops("apps", "approve", "42", env=env), 2, "Keycloak is not configured")
 
@@ -115,6 +170,10 @@ def test_apps_cli_without_departments(govops, env):
 def test_import_bad_file_changes_nothing(govops, env, tmp_path):
     f = tmp_path / "bad.csv"
     f.write_text("id,name,department\n1,王明,gaj\n", encoding="utf-8")
-    kc = {**env, "GOVOPS_KEYCLOAK_URL": f"http://127.0.0.1:{free_port()}",
-          "GOVOPS_KEYCLOAK_ADMIN_USER": "admin", "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": "x-secret-1"}
+    kc = {
+        **env,
+        "GOVOPS_KEYCLOAK_URL": f"http://127.0.0.1:{free_port()}",
+        "GOVOPS_KEYCLOAK_ADMIN_USER": "admin",
+        "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": "x-secret-1",
+    }
     assert_clean_failure(govops("identity", "import", str(f), env=kc), 2, "nothing was changed")

@@ -28,7 +28,8 @@ def test_spec_from_the_department_table(district, tmp_path):
     overlay.write_text(
         "district: {code: '310116', name: 上海市金山区}\n"
         "departments: [{code: gaj, name: 金山公安分局, sections: [{code: zhian, name: 治安支队}]}]\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with district.sessions() as s:
         spec = spec_from_settings(district.settings, s, load_overlay(overlay))
     assert set(spec.roles) == set(ROLES)
@@ -54,11 +55,9 @@ def test_x509_maps_serialnumber_and_requires_our_policy():
 
 
 def test_differences_compare_declared_fields_only():
-    assert differences({"a": 1, "b": True, "c": ["x", "y"]},
-                       {"a": "1", "b": "true", "c": ["y", "x"], "extra": 5}) == {}
+    assert differences({"a": 1, "b": True, "c": ["x", "y"]}, {"a": "1", "b": "true", "c": ["y", "x"], "extra": 5}) == {}
     assert differences({"cfg": {"k": "v"}}, {"cfg": {"k": "v", "added": "by keycloak"}}) == {}
-    assert differences({"cfg": {"k": "v"}}, {"cfg": {"k": "w"}}) == {
-        "cfg": [{"k": "w"}, {"k": "v"}]}
+    assert differences({"cfg": {"k": "v"}}, {"cfg": {"k": "w"}}) == {"cfg": [{"k": "w"}, {"k": "v"}]}
     assert differences({"required": None}, {"required": {"roles": ["user"]}})
 
 
@@ -79,18 +78,33 @@ KNOWN = {"gaj": Department(code="gaj", name="金山公安分局", sso_group="/31
 
 def test_csv_and_json_parse_alike(tmp_path):
     csv_file = tmp_path / "people.csv"
-    csv_file.write_bytes("\ufeffid,name,department,section,section_name,email,roles,status\n"
-                         "310116199001011234,王明,gaj,zhian,治安支队,W@X.CN,dept-admin;auditor,active\n"
-                         "J00000002,李娜,gaj,,,,,inactive\n".encode())
+    csv_file.write_bytes(
+        "\ufeffid,name,department,section,section_name,email,roles,status\n"
+        "310116199001011234,王明,gaj,zhian,治安支队,W@X.CN,dept-admin;auditor,active\n"
+        "J00000002,李娜,gaj,,,,,inactive\n".encode()
+    )
     parsed = directory.parse(csv_file)
     json_file = tmp_path / "people.json"
-    json_file.write_text(json.dumps({
-        "departments": [{"code": "gaj", "name": "", "sections": [{"code": "zhian", "name": "治安支队"}]}],
-        "civil_servants": [
-            {"id": "310116199001011234", "name": "王明", "department": "gaj", "section": "zhian",
-             "email": "w@x.cn", "roles": ["dept-admin", "auditor"]},
-            {"id": "j00000002", "name": "李娜", "department": "gaj", "roles": [], "status": "inactive"},
-        ]}, ensure_ascii=False), encoding="utf-8")
+    json_file.write_text(
+        json.dumps(
+            {
+                "departments": [{"code": "gaj", "name": "", "sections": [{"code": "zhian", "name": "治安支队"}]}],
+                "civil_servants": [
+                    {
+                        "id": "310116199001011234",
+                        "name": "王明",
+                        "department": "gaj",
+                        "section": "zhian",
+                        "email": "w@x.cn",
+                        "roles": ["dept-admin", "auditor"],
+                    },
+                    {"id": "j00000002", "name": "李娜", "department": "gaj", "roles": [], "status": "inactive"},
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     from_json = directory.parse(json_file)
     for f in (parsed, from_json):
         assert [p.id for p in f.people] == ["310116199001011234", "J00000002"]
@@ -108,17 +122,26 @@ def test_csv_without_roles_column_leaves_roles_alone(tmp_path):
 
 def test_every_bad_row_is_reported(tmp_path):
     f = tmp_path / "bad.csv"
-    f.write_text("id,name,department,email,roles\n"
-                 "123,王明,gaj,,\n"
-                 "310116199001011234,王(明),gaj,,\n"
-                 "310116199001011234,王明,gaj,,\n"
-                 "J00000003,李娜,ghost,,\n"
-                 "J00000004,张伟,gaj,not-mail,\n"
-                 "J00000005,赵敏,gaj,,root\n", encoding="utf-8")
+    f.write_text(
+        "id,name,department,email,roles\n"
+        "123,王明,gaj,,\n"
+        "310116199001011234,王(明),gaj,,\n"
+        "310116199001011234,王明,gaj,,\n"
+        "J00000003,李娜,ghost,,\n"
+        "J00000004,张伟,gaj,not-mail,\n"
+        "J00000005,赵敏,gaj,,root\n",
+        encoding="utf-8",
+    )
     errors = directory.validate(directory.parse(f), KNOWN)
     text = "\n".join(errors)
-    for needle in ("row 2: ID '123'", "row 3: name", "repeats row 3", "department 'ghost' is new",
-                   "e-mail 'not-mail'", "unknown role(s) root"):
+    for needle in (
+        "row 2: ID '123'",
+        "row 3: name",
+        "repeats row 3",
+        "department 'ghost' is new",
+        "e-mail 'not-mail'",
+        "unknown role(s) root",
+    ):
         assert needle in text, (needle, text)
 
 

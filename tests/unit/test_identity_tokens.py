@@ -45,11 +45,19 @@ class Realm:
 
     def token(self, kid: str = "k1", **overrides) -> str:
         now = int(time.time())
-        claims = {"iss": ISSUER, "aud": [AUDIENCE, "account"], "sub": "u-1", "typ": "Bearer",
-                  "iat": now, "exp": now + 300, "azp": "gaj-case-portal",
-                  "preferred_username": "310116199001011234", "name": "王明",
-                  "realm_access": {"roles": [DEPT_ADMIN, "offline_access"]},
-                  "groups": ["/310116/gaj/zhian", "/platforms/gongan"]}
+        claims = {
+            "iss": ISSUER,
+            "aud": [AUDIENCE, "account"],
+            "sub": "u-1",
+            "typ": "Bearer",
+            "iat": now,
+            "exp": now + 300,
+            "azp": "gaj-case-portal",
+            "preferred_username": "310116199001011234",
+            "name": "王明",
+            "realm_access": {"roles": [DEPT_ADMIN, "offline_access"]},
+            "groups": ["/310116/gaj/zhian", "/platforms/gongan"],
+        }
         claims.update(overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
         return jwt.encode(claims, self.keys[kid], algorithm="RS256", headers={"kid": kid})
@@ -62,9 +70,13 @@ def realm() -> Realm:
 
 @pytest.fixture
 def verifier(realm: Realm) -> JwksTokenVerifier:
-    return JwksTokenVerifier(issuer=ISSUER, audience=AUDIENCE, fetch_keys=realm.jwks,
-                             departments=lambda: {"/310116/gaj": "gaj", "/310116/cgj": "cgj"},
-                             min_refetch_interval=0.0)
+    return JwksTokenVerifier(
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        fetch_keys=realm.jwks,
+        departments=lambda: {"/310116/gaj": "gaj", "/310116/cgj": "cgj"},
+        min_refetch_interval=0.0,
+    )
 
 
 def _b64(data: dict) -> str:
@@ -82,8 +94,11 @@ def _forged(realm: Realm) -> dict[str, str]:
     good = realm.token()
     header, payload, sig = good.split(".")
     claims = jwt.decode(good, options={"verify_signature": False})
-    public_pem = realm.keys["k1"].public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    public_pem = (
+        realm.keys["k1"]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     attacker = rsa.generate_private_key(65537, 2048)
     now = int(time.time())
     import hashlib
@@ -91,8 +106,11 @@ def _forged(realm: Realm) -> dict[str, str]:
 
     hs_header = _b64({"alg": "HS256", "typ": "JWT", "kid": "k1"})
     hs_payload = _b64({**claims, "realm_access": {"roles": [OPS_ENGINEER]}})
-    hs_sig = base64.urlsafe_b64encode(_hmac.new(public_pem, f"{hs_header}.{hs_payload}".encode(),
-                                                hashlib.sha256).digest()).rstrip(b"=").decode()
+    hs_sig = (
+        base64.urlsafe_b64encode(_hmac.new(public_pem, f"{hs_header}.{hs_payload}".encode(), hashlib.sha256).digest())
+        .rstrip(b"=")
+        .decode()
+    )
     return {
         "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': 'k1'})}.{payload}.",
         "HS256 with the public key": f"{hs_header}.{hs_payload}.{hs_sig}",
@@ -101,23 +119,37 @@ def _forged(realm: Realm) -> dict[str, str]:
         "wrong audience": realm.token(aud="some-other-app"),
         "expired": realm.token(iat=now - 4000, exp=now - 3600),
         "not yet valid": realm.token(iat=now + 3600, nbf=now + 3600, exp=now + 7200),
-        "attacker key, known kid": jwt.encode({**claims}, attacker, algorithm="RS256",
-                                              headers={"kid": "k1"}),
+        "attacker key, known kid": jwt.encode({**claims}, attacker, algorithm="RS256", headers={"kid": "k1"}),
         "ID token": realm.token(typ="ID"),
         "no subject": realm.token(sub=None),
         "garbage": "not.a.token",
         "empty": "",
         "ES256 header on an RSA key": jwt.encode(
-            claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": "k1"}),
+            claims, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256", headers={"kid": "k1"}
+        ),
         "encryption key id": jwt.encode(claims, attacker, algorithm="RS256", headers={"kid": "enc1"}),
     }
 
 
-@pytest.mark.parametrize("case", [
-    "alg none", "HS256 with the public key", "tampered payload", "wrong issuer", "wrong audience",
-    "expired", "not yet valid", "attacker key, known kid", "ID token", "no subject", "garbage",
-    "empty", "ES256 header on an RSA key", "encryption key id",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "alg none",
+        "HS256 with the public key",
+        "tampered payload",
+        "wrong issuer",
+        "wrong audience",
+        "expired",
+        "not yet valid",
+        "attacker key, known kid",
+        "ID token",
+        "no subject",
+        "garbage",
+        "empty",
+        "ES256 header on an RSA key",
+        "encryption key id",
+    ],
+)
 def test_forged_tokens_are_refused(verifier, realm, case):
     with pytest.raises(Unauthenticated) as refused:
         verifier.verify(_forged(realm)[case])
@@ -126,8 +158,9 @@ def test_forged_tokens_are_refused(verifier, realm, case):
 
 def test_symmetric_algorithms_cannot_be_allowed(realm):
     with pytest.raises(ValueError, match="symmetric"):
-        JwksTokenVerifier(issuer=ISSUER, audience=AUDIENCE, fetch_keys=realm.jwks,
-                          algorithms=frozenset({"RS256", "HS256"}))
+        JwksTokenVerifier(
+            issuer=ISSUER, audience=AUDIENCE, fetch_keys=realm.jwks, algorithms=frozenset({"RS256", "HS256"})
+        )
 
 
 def test_jwks_is_cached_and_refreshed_on_an_unknown_kid(verifier, realm):
@@ -138,14 +171,19 @@ def test_jwks_is_cached_and_refreshed_on_an_unknown_kid(verifier, realm):
     assert verifier.verify(realm.token(kid="k2")).department == "gaj"
     assert realm.fetches == 2
     with pytest.raises(Unauthenticated, match="unknown key"):
-        verifier.verify(jwt.encode(jwt.decode(realm.token(), options={"verify_signature": False}),
-                                   realm.keys["k2"], algorithm="RS256", headers={"kid": "k9"}))
+        verifier.verify(
+            jwt.encode(
+                jwt.decode(realm.token(), options={"verify_signature": False}),
+                realm.keys["k2"],
+                algorithm="RS256",
+                headers={"kid": "k9"},
+            )
+        )
     assert realm.fetches == 3  # one refetch for the unknown kid, then refused
 
 
 def test_unknown_kids_cannot_hammer_keycloak(realm):
-    v = JwksTokenVerifier(issuer=ISSUER, audience=AUDIENCE, fetch_keys=realm.jwks,
-                          min_refetch_interval=60.0)
+    v = JwksTokenVerifier(issuer=ISSUER, audience=AUDIENCE, fetch_keys=realm.jwks, min_refetch_interval=60.0)
     v.verify(realm.token())
     stranger = rsa.generate_private_key(65537, 2048)
     for _ in range(20):
@@ -204,7 +242,7 @@ def test_dead_keycloak(runtime, district):
     assert r.status_code == 503 and "Keycloak" in r.json()["message"] and r.json()["hint"]
     r = c.get("/login/sso", follow_redirects=False)
     assert r.status_code == 503 and "not answering" in r.json()["message"]
-    assert 'href=/login/sso' in c.get("/signin").text
+    assert "href=/login/sso" in c.get("/signin").text
     html = c.get("/login/sso", headers={"accept": "text/html"}, follow_redirects=False)
     assert html.status_code == 503 and "统一身份认证服务暂不可用" in html.text
     login = c.get(f"/login?token={app.state.local_login.token}", follow_redirects=False)

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from govops import alerts, audit
-from govops.db import make_engine, migrate, transaction
+from govops.db import make_engine, migrate
 from govops.errors import ConfigError, GovopsError, ServiceUnavailable
 from govops.logs import KeyValueFormatter, redact
 from govops.secretbox import SecretBox, load_or_create_key_file
@@ -56,8 +56,7 @@ def test_bad_database_url_is_a_config_error(tmp_path):
 
 
 def test_unreachable_postgres_hides_password(tmp_path):
-    s = load_settings(data_dir=tmp_path,
-                      database_url="postgresql+psycopg://u:hunter2@127.0.0.1:1/db?connect_timeout=2")
+    s = load_settings(data_dir=tmp_path, database_url="postgresql+psycopg://u:hunter2@127.0.0.1:1/db?connect_timeout=2")
     with pytest.raises(ServiceUnavailable) as exc:
         migrate(make_engine(s))
     assert "hunter2" not in str(exc.value) and "127.0.0.1" in str(exc.value)
@@ -121,7 +120,9 @@ def test_alert_dedupes_by_fingerprint(runtime):
 def test_logs_never_carry_secrets():
     import logging
 
-    rec = logging.LogRecord("t", logging.INFO, "f", 1, "connect rtsp://admin:pa55@10.1.1.1/ch1 password=xyz", None, None)
+    rec = logging.LogRecord(
+        "t", logging.INFO, "f", 1, "connect rtsp://admin:pa55@10.1.1.1/ch1 password=xyz", None, None
+    )
     rec.fields = {"client_secret": "abc", "camera": "c1"}
     line = KeyValueFormatter().format(rec)
     assert "pa55" not in line and "xyz" not in line and "abc" not in line and "camera=c1" in line

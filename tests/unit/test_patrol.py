@@ -205,8 +205,9 @@ def silent() -> Iterator[SilentServer]:
     server.close()
 
 
-def test_a_hung_camera_times_out_and_the_round_goes_on(district: Runtime, silent: SilentServer,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_hung_camera_times_out_and_the_round_goes_on(
+    district: Runtime, silent: SilentServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cam = _camera_id(district, ROAD)
     _set_stream(district, cam, f"rtsp://127.0.0.1:{silent.port}/live")
     monkeypatch.setenv("GOVOPS_VQD_OPEN_TIMEOUT_S", "20")
@@ -255,8 +256,12 @@ def test_the_api_keeps_each_viewer_to_their_cameras(district: Runtime, app, tmp_
     for cam in (road, park):
         _set_stream(district, cam, str(tmp_path / "gone.mp4"))
     _patrol(district, policy=Policy(raise_after=1)).run_round()
-    with client_as(app, ZZ) as zz, client_as(app, GA) as ga, client_as(app, CGJ_ADMIN) as cgj, \
-            client_as(app, LOCAL_ADMIN) as ops:
+    with (
+        client_as(app, ZZ) as zz,
+        client_as(app, GA) as ga,
+        client_as(app, CGJ_ADMIN) as cgj,
+        client_as(app, LOCAL_ADMIN) as ops,
+    ):
         assert {c["id"] for c in ops.get("/api/video/faults").json()["items"]} == {road, park}
         assert [c["id"] for c in zz.get("/api/video/faults").json()["items"]] == [park]
         assert [c["id"] for c in ga.get("/api/video/faults").json()["items"]] == [road]
@@ -277,8 +282,10 @@ def test_the_api_keeps_each_viewer_to_their_cameras(district: Runtime, app, tmp_
         assert pic.status_code == 200 and pic.content[:2] == b"\xff\xd8"
         bad = ops.put(f"/api/cameras/{road}/diagnosis/thresholds", json={"thresholds": {"dark_meen": 1}})
         assert bad.status_code == 422 and "dark_meen" in bad.json()["message"]
-        assert zz.put(f"/api/cameras/{park}/diagnosis/thresholds",
-                      json={"thresholds": {"dark_mean": 9}}).status_code == 403
+        assert (
+            zz.put(f"/api/cameras/{park}/diagnosis/thresholds", json={"thresholds": {"dark_mean": 9}}).status_code
+            == 403
+        )
         good = ops.put(f"/api/cameras/{road}/diagnosis/thresholds", json={"thresholds": {"dark_mean": 9}})
         assert good.json()["thresholds"] == {"dark_mean": 9}
         again = ga.post(f"/api/cameras/{road}/diagnose")
@@ -330,8 +337,7 @@ def test_metrics_show_each_shard_and_fault_code(district: Runtime, app, tmp_path
     road = _camera_id(district, ROAD)
     _set_stream(district, road, str(write_condition_clip(tmp_path / "blur.mp4", ClipSpec("blur", strength=0.9))))
     for k in range(2):
-        Patrol(district.sessions, district.box, shard=Shard(k, 2),
-               policy=Policy(raise_after=1)).run_round()
+        Patrol(district.sessions, district.box, shard=Shard(k, 2), policy=Policy(raise_after=1)).run_round()
     text = client_as(app, None).get("/metrics").text
     assert 'govops_video_patrol_round_cameras{shard="0/2",verdict="ok"}' in text
     assert 'govops_video_patrol_last_round_timestamp_seconds{shard="1/2"}' in text
@@ -343,8 +349,10 @@ def test_faults_the_camera_reports_itself_over_onvif_events(district: Runtime) -
     from tools.lab.fake_onvif import DeviceSpec, FakeOnvifFleet
 
     road, park = _camera_id(district, ROAD), _camera_id(district, PARK)
-    specs = [DeviceSpec(events={"ImageTooBlurry": True, "ImageTooDark": False, "Tamper": False}),
-             DeviceSpec(mode="xxe", action="PullMessages", events={"ImageTooDark": True})]
+    specs = [
+        DeviceSpec(events={"ImageTooBlurry": True, "ImageTooDark": False, "Tamper": False}),
+        DeviceSpec(mode="xxe", action="PullMessages", events={"ImageTooDark": True}),
+    ]
     with FakeOnvifFleet(specs, user="admin", password="Cam#2026") as fleet:
         for cam_id, port in zip((road, park), fleet.ports, strict=True):
             with district.transaction() as s:

@@ -43,9 +43,15 @@ def gongan_only(district, fleet) -> str:
         cam.onvif_address = f"http://127.0.0.1:{port}/onvif/device_service"
         cam.username, cam.password_enc = "admin", district.box.encrypt(PASSWORD)
         cam.capabilities = {"ptz": True, "snapshot": True}
-        cam.profiles = [{"token": "main", "name": "main", "ptz": True,
-                         "stream_uri": "rtsp://127.0.0.1:1/none",
-                         "snapshot_uri": f"http://127.0.0.1:{port}/snapshot.jpg"}]
+        cam.profiles = [
+            {
+                "token": "main",
+                "name": "main",
+                "ptz": True,
+                "stream_uri": "rtsp://127.0.0.1:1/none",
+                "snapshot_uri": f"http://127.0.0.1:{port}/snapshot.jpg",
+            }
+        ]
         cam.snapshot_url = f"http://127.0.0.1:{port}/snapshot.jpg"
         return cam.id
 
@@ -65,8 +71,12 @@ def test_zongzhi_staff_cannot_list_snapshot_or_move_a_gongan_only_camera(app, fl
     r = zz.post(f"/api/cameras/{gongan_only}/ptz/move", json={"pan": 0.5})
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     assert zz.post(f"/api/cameras/{gongan_only}/ptz/stop").status_code == 404
-    assert zz.post(f"/video/cameras/{gongan_only}/ptz", data={"action": "move", "pan": "0.5"},
-                   follow_redirects=False).status_code == 404
+    assert (
+        zz.post(
+            f"/video/cameras/{gongan_only}/ptz", data={"action": "move", "pan": "0.5"}, follow_redirects=False
+        ).status_code
+        == 404
+    )
     assert fleet.state(fleet.ports[0])["moves"] == before  # nothing reached the device
     # 公安 staff may: the move and the stop reach the device, and the snapshot comes back.
     r = ga.post(f"/api/cameras/{gongan_only}/ptz/move", json={"pan": 0.5, "tilt": -0.2, "timeout_s": 3})
@@ -80,8 +90,9 @@ def test_zongzhi_staff_cannot_list_snapshot_or_move_a_gongan_only_camera(app, fl
 
 def test_department_admin_sees_only_its_cameras_and_cannot_steer(app, gongan_only):
     gaj, cgj = client_as(app, GAJ_ADMIN), client_as(app, CGJ_ADMIN)
-    admin = {c["id"]: c["department"] for c in client_as(app, LOCAL_ADMIN).get(
-        "/api/cameras?limit=500").json()["items"]}
+    admin = {
+        c["id"]: c["department"] for c in client_as(app, LOCAL_ADMIN).get("/api/cameras?limit=500").json()["items"]
+    }
     assert {admin[i] for i in _ids(gaj)} == {"gaj"} and {admin[i] for i in _ids(cgj)} == {"cgj"}
     assert cgj.get(f"/api/cameras/{gongan_only}").status_code == 404
     assert gaj.get(f"/api/cameras/{gongan_only}").status_code == 200  # its own camera
@@ -105,7 +116,9 @@ def test_ptz_presets_and_audit(app, district, fleet, gongan_only):
     with district.sessions() as s:
         rows = list(s.scalars(select(audit.AuditRecord).where(audit.AuditRecord.target == gongan_only)))
     assert [(r.action, r.actor, r.result) for r in rows][-2:] == [
-        ("video.ptz.goto_preset", "u-ga", "success"), ("video.ptz.goto_preset", "u-ga", "failure")]
+        ("video.ptz.goto_preset", "u-ga", "success"),
+        ("video.ptz.goto_preset", "u-ga", "failure"),
+    ]
     assert PASSWORD not in json.dumps([r.detail for r in rows], ensure_ascii=False)
 
 
@@ -113,8 +126,9 @@ def test_console_ptz_form(app, fleet, gongan_only):
     ga = client_as(app, GA)
     page = ga.get(f"/video/cameras/{gongan_only}").text
     assert 'data-testid="ptz"' in page
-    r = ga.post(f"/video/cameras/{gongan_only}/ptz", data={"action": "move", "pan": "-0.5", "tilt": "0"},
-                follow_redirects=False)
+    r = ga.post(
+        f"/video/cameras/{gongan_only}/ptz", data={"action": "move", "pan": "-0.5", "tilt": "0"}, follow_redirects=False
+    )
     assert r.status_code == 303 and "msg=move" in r.headers["location"]
     assert fleet.state(fleet.ports[0])["velocity"][0] == -0.5
     ga.post(f"/video/cameras/{gongan_only}/ptz", data={"action": "stop"})
@@ -126,8 +140,13 @@ def test_console_ptz_form(app, fleet, gongan_only):
 
 def test_ops_grant_and_revoke_through_the_api(app, district, gongan_only):
     ops, zz = client_as(app, LOCAL_ADMIN), client_as(app, ZZ)
-    body = {"platform": "zongzhi", "subject_kind": "camera", "subject_id": gongan_only,
-            "reason": "综治中心联合值守", "expires_at": "2099-01-01T00:00:00+08:00"}
+    body = {
+        "platform": "zongzhi",
+        "subject_kind": "camera",
+        "subject_id": gongan_only,
+        "reason": "综治中心联合值守",
+        "expires_at": "2099-01-01T00:00:00+08:00",
+    }
     assert zz.post("/api/video/shares", json=body).status_code == 403  # staff cannot share
     r = ops.post("/api/video/shares", json=body)
     assert r.status_code == 201, r.text
@@ -151,9 +170,17 @@ def test_ops_grant_and_revoke_through_the_api(app, district, gongan_only):
 
 def test_onboarding_api_with_hostile_peers(app, district, fleet):
     ops = client_as(app, LOCAL_ADMIN)
-    r = ops.post("/api/video/onboard", json={
-        "targets": fleet.addresses, "username": "admin", "password": PASSWORD, "department": "dsjj",
-        "area": "310116109002G02", "timeout_s": 4})
+    r = ops.post(
+        "/api/video/onboard",
+        json={
+            "targets": fleet.addresses,
+            "username": "admin",
+            "password": PASSWORD,
+            "department": "dsjj",
+            "area": "310116109002G02",
+            "timeout_s": 4,
+        },
+    )
     assert r.status_code == 200, r.text
     report = r.json()
     assert (report["total"], report["onboarded"], report["failed"]) == (4, 2, 2)
@@ -165,8 +192,12 @@ def test_onboarding_api_with_hostile_peers(app, district, fleet):
     assert detail["department"] == "dsjj" and detail["capabilities"]["ptz"] is True
     assert detail["mac"] and all("stream_uri" not in p for p in detail["profiles"])
     assert PASSWORD not in json.dumps(detail) and "fernet" not in json.dumps(detail)
-    assert client_as(app, CGJ_ADMIN).post("/api/video/onboard", json={
-        "targets": ["127.0.0.1:1"], "department": "cgj"}).status_code == 403
+    assert (
+        client_as(app, CGJ_ADMIN)
+        .post("/api/video/onboard", json={"targets": ["127.0.0.1:1"], "department": "cgj"})
+        .status_code
+        == 403
+    )
     bad = ops.post("/api/video/onboard", json={"targets": fleet.addresses[:1], "department": "nobody"})
     assert bad.status_code == 422 and "department" in bad.json()["message"]
 
@@ -221,7 +252,8 @@ def test_console_pages_respect_visibility(app, gongan_only):
     for path in ("/video/map", "/video/kpi", "/video/cameras", "/video/wall"):
         assert client_as(app, AUDITOR_P).get(path).status_code == 403
     assert "external" not in page and "http://" not in page.split("<svg", 1)[1].split("</svg>")[0].replace(
-        "http://www.w3.org/2000/svg", "")  # no tiles, nothing fetched from outside
+        "http://www.w3.org/2000/svg", ""
+    )  # no tiles, nothing fetched from outside
 
 
 def test_camera_patch_by_ops_only(app, gongan_only):

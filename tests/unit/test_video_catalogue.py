@@ -39,6 +39,7 @@ def ids(session, principal, **f) -> set[str]:
 
 # --- groups (215/216) -------------------------------------------------------------------------
 
+
 def test_group_tree_rules_are_enforced(district):
     with district.transaction() as s:
         tree.save_group(s, group_id=BG, name="治安防控", parent_id=None, actor="t")
@@ -67,31 +68,44 @@ def test_group_share_covers_the_subtree(district):
         cam = s.scalar(select(Camera).where(Camera.name == "金山卫城东停车场"))  # shared to nobody
         cam.group_id = VO2
         assert cam.id not in ids(s, ZZ)
-        sharing.grant(s, platform="zongzhi", subject_kind="group", subject_id=BG,
-                      reason="综治巡查需要", actor="ops")
+        sharing.grant(s, platform="zongzhi", subject_kind="group", subject_id=BG, reason="综治巡查需要", actor="ops")
         assert cam.id in ids(s, ZZ) and cam.id in ids(s, ZZ, group=VO)
 
 
 # --- sharing -----------------------------------------------------------------------------------
 
+
 def test_grant_revoke_and_expiry_drive_visibility_and_are_audited(district):
     with district.transaction() as s:
         parking = s.scalar(select(Camera).where(Camera.name == "金山卫城东停车场")).id
         assert parking not in ids(s, GA)
-        g = sharing.grant(s, platform="gongan", subject_kind="camera", subject_id=parking,
-                          reason="案件侦查调取", actor="ops-1",
-                          expires_at=datetime.now(UTC) + timedelta(days=7))
+        g = sharing.grant(
+            s,
+            platform="gongan",
+            subject_kind="camera",
+            subject_id=parking,
+            reason="案件侦查调取",
+            actor="ops-1",
+            expires_at=datetime.now(UTC) + timedelta(days=7),
+        )
         assert parking in ids(s, GA) and parking not in ids(s, ZZ)
         with pytest.raises(Conflict, match="already shared"):
-            sharing.grant(s, platform="gongan", subject_kind="camera", subject_id=parking,
-                          reason="again please", actor="ops-1")
+            sharing.grant(
+                s, platform="gongan", subject_kind="camera", subject_id=parking, reason="again please", actor="ops-1"
+            )
         sharing.revoke(s, g.id, reason="侦查结束", actor="ops-2")
         assert parking not in ids(s, GA)
         with pytest.raises(Conflict, match="already revoked"):
             sharing.revoke(s, g.id, reason="twice over", actor="ops-2")
-        expired = sharing.grant(s, platform="gongan", subject_kind="camera", subject_id=parking,
-                                reason="短期调取", actor="ops-1",
-                                expires_at=datetime.now(UTC) + timedelta(days=1))
+        expired = sharing.grant(
+            s,
+            platform="gongan",
+            subject_kind="camera",
+            subject_id=parking,
+            reason="短期调取",
+            actor="ops-1",
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
         expired.expires_at = datetime.now(UTC) - timedelta(seconds=1)
         s.flush()
         assert parking not in ids(s, GA)
@@ -103,19 +117,28 @@ def test_grant_revoke_and_expiry_drive_visibility_and_are_audited(district):
         assert audit.verify(s).ok
 
 
-@pytest.mark.parametrize(("kwargs", "error"), [
-    ({"platform": "nope"}, NotFound),
-    ({"platform": "310116-master"}, ValidationFailed),  # the master sees everything already
-    ({"subject_id": "31011600001326999999"}, NotFound),
-    ({"reason": "ok"}, ValidationFailed),
-    ({"expires_at": datetime.now(UTC) - timedelta(days=1)}, ValidationFailed),
-    ({"subject_kind": "department"}, ValidationFailed),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"platform": "nope"}, NotFound),
+        ({"platform": "310116-master"}, ValidationFailed),  # the master sees everything already
+        ({"subject_id": "31011600001326999999"}, NotFound),
+        ({"reason": "ok"}, ValidationFailed),
+        ({"expires_at": datetime.now(UTC) - timedelta(days=1)}, ValidationFailed),
+        ({"subject_kind": "department"}, ValidationFailed),
+    ],
+)
 def test_bad_grants_are_refused(district, kwargs, error):
     with district.transaction() as s:
         cam = s.scalar(select(Camera.id).limit(1))
-        args = {"platform": "chengguan", "subject_kind": "camera", "subject_id": cam,
-                "reason": "城管执法需要", "actor": "ops", **kwargs}
+        args = {
+            "platform": "chengguan",
+            "subject_kind": "camera",
+            "subject_id": cam,
+            "reason": "城管执法需要",
+            "actor": "ops",
+            **kwargs,
+        }
         with pytest.raises(error):
             sharing.grant(s, **args)
 
@@ -123,8 +146,9 @@ def test_bad_grants_are_refused(district, kwargs, error):
 def test_area_share_covers_everything_under_it(district):
     with district.transaction() as s:
         street = "310116101"  # 朱泾镇
-        sharing.grant(s, platform="zongzhi", subject_kind="area", subject_id=street,
-                      reason="朱泾镇综治中心", actor="ops")
+        sharing.grant(
+            s, platform="zongzhi", subject_kind="area", subject_id=street, reason="朱泾镇综治中心", actor="ops"
+        )
         under = set(tree.area_codes_under(s, street))
         expected = {c.id for c in s.scalars(select(Camera).where(Camera.area_code.in_(under)))}
         assert expected and expected <= ids(s, ZZ)
@@ -134,14 +158,21 @@ def test_master_platform_staff_see_everything_and_x_platforms_can_be_added(distr
     with district.transaction() as s:
         assert len(ids(s, MASTER)) == 8
         with pytest.raises(Conflict, match="already the district master"):
-            sharing.save_platform(s, code="m2", name="另一个", kind="master", parent_code=None,
-                                  gb_id=None, actor="ops")
-        p = sharing.save_platform(s, code="huanbao", name="环保视频平台", kind="x", parent_code=None,
-                                  gb_id="31011600002006000002", actor="ops")
+            sharing.save_platform(s, code="m2", name="另一个", kind="master", parent_code=None, gb_id=None, actor="ops")
+        p = sharing.save_platform(
+            s,
+            code="huanbao",
+            name="环保视频平台",
+            kind="x",
+            parent_code=None,
+            gb_id="31011600002006000002",
+            actor="ops",
+        )
         assert p.parent_code == "310116-master"
         with pytest.raises(ValidationFailed, match="type 200"):
-            sharing.save_platform(s, code="yingji", name="应急", kind="x", parent_code=None,
-                                  gb_id="31011600001326000001", actor="ops")
+            sharing.save_platform(
+                s, code="yingji", name="应急", kind="x", parent_code=None, gb_id="31011600001326000001", actor="ops"
+            )
 
 
 def test_dept_admin_sees_own_department_only(district):
@@ -155,17 +186,18 @@ def test_dept_admin_sees_own_department_only(district):
 
 # --- import / export ---------------------------------------------------------------------------
 
+
 def test_csv_round_trip_and_formula_guard(district):
     with district.transaction() as s:
         cam = s.scalar(select(Camera).limit(1))
-        cam.name = "=HYPERLINK(\"http://evil\")"
+        cam.name = '=HYPERLINK("http://evil")'
         text = "".join(cio.export_csv(s, SYSTEM))
     assert "'=HYPERLINK" in text  # a spreadsheet will not run it
     assert "password" not in text and "fernet:" not in text
     with district.transaction() as s:
         report = cio.import_cameras(s, cio.read_csv(text), actor="t")
         assert report.ok and report.updated == 8 and report.created == 0
-        assert s.get(Camera, cam.id).name == "=HYPERLINK(\"http://evil\")"
+        assert s.get(Camera, cam.id).name == '=HYPERLINK("http://evil")'
 
 
 def test_csv_import_reports_every_bad_row_and_writes_nothing(district):
@@ -185,8 +217,16 @@ def test_csv_import_reports_every_bad_row_and_writes_nothing(district):
         report = cio.import_cameras(s, cio.read_csv("\n".join(rows)), actor="t")
         assert not report.written and s.get(Camera, "31011600001326000100") is None
     got = {(e["row"], e["field"]) for e in report.errors}
-    assert got == {(3, "name"), (4, "id"), (5, "id"), (6, "department"), (7, "lat"),
-                   (8, "stream_url"), (9, "key_place"), (10, "id")}
+    assert got == {
+        (3, "name"),
+        (4, "id"),
+        (5, "id"),
+        (6, "department"),
+        (7, "lat"),
+        (8, "stream_url"),
+        (9, "key_place"),
+        (10, "id"),
+    }
     assert "123456" not in json.dumps(report.as_dict())
     with district.transaction() as s:
         report = cio.import_cameras(s, cio.read_csv("\n".join(rows)), actor="t", skip_invalid=True)
@@ -207,18 +247,43 @@ def test_geojson_export_and_import(district):
 
 def test_admin_areas_import_checks_levels_and_computes_area(district):
     side = 0.01
-    square = {"type": "Polygon", "coordinates": [[[121.5, 30.8], [121.5 + side, 30.8],
-                                                  [121.5 + side, 30.8 + side], [121.5, 30.8 + side],
-                                                  [121.5, 30.8]]]}
-    good = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": square, "properties": {
-            "code": "310116001002G09", "name": "新网格", "level": "grid", "parent": "310116001002",
-            "key_place": True}}]}
-    bad = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": square, "properties": {
-            "code": "X1", "name": "错层级", "level": "grid", "parent": "310116001"}},
-        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[1, 2], [3, 4]]]},
-         "properties": {"code": "X2", "name": "坏多边形", "level": "community", "parent": "310116001"}}]}
+    square = {
+        "type": "Polygon",
+        "coordinates": [
+            [[121.5, 30.8], [121.5 + side, 30.8], [121.5 + side, 30.8 + side], [121.5, 30.8 + side], [121.5, 30.8]]
+        ],
+    }
+    good = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": square,
+                "properties": {
+                    "code": "310116001002G09",
+                    "name": "新网格",
+                    "level": "grid",
+                    "parent": "310116001002",
+                    "key_place": True,
+                },
+            }
+        ],
+    }
+    bad = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": square,
+                "properties": {"code": "X1", "name": "错层级", "level": "grid", "parent": "310116001"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [[[1, 2], [3, 4]]]},
+                "properties": {"code": "X2", "name": "坏多边形", "level": "community", "parent": "310116001"},
+            },
+        ],
+    }
     with district.transaction() as s:
         report = cio.import_areas(s, bad, actor="t")
         assert [e["row"] for e in report.errors] == [1, 2] and "not under a street" in report.errors[0]["message"]
@@ -239,8 +304,11 @@ def test_catalog_xml_for_an_upper_platform(district):
         body = cio.export_catalog_xml(s, SYSTEM, settings, platform="zongzhi")
     root = ET.fromstring(body.decode("gb2312").split("?>", 1)[1])
     items = root.findall("DeviceList/Item")
-    cams = {i.findtext("DeviceID") for i in items if len(i.findtext("DeviceID")) == 20
-            and i.findtext("DeviceID")[10:13] in ("131", "132")}
+    cams = {
+        i.findtext("DeviceID")
+        for i in items
+        if len(i.findtext("DeviceID")) == 20 and i.findtext("DeviceID")[10:13] in ("131", "132")
+    }
     assert cams == shared  # exactly what is shared to 综治
     assert {i.findtext("DeviceID") for i in items} >= {"310116", BG, VO}
     assert root.findtext("SumNum") == str(len(items))
@@ -250,40 +318,88 @@ def test_catalog_xml_for_an_upper_platform(district):
 
 # --- onboarding identity -------------------------------------------------------------------------
 
+
 def _facts(mac: str | None, serial: str, address: str = "http://10.0.0.9:80/onvif/device_service") -> DeviceFacts:
-    return DeviceFacts(address=address, manufacturer="Hik", model="DS-2CD", serial=serial, mac=mac,
-                       profiles=[StreamProfile("p1", "main", "H264", 1920, 1080, 25.0, 4096,
-                                               "rtsp://10.0.0.9/s1", "http://10.0.0.9/snap.jpg", True)],
-                       capabilities={"ptz": True})
+    return DeviceFacts(
+        address=address,
+        manufacturer="Hik",
+        model="DS-2CD",
+        serial=serial,
+        mac=mac,
+        profiles=[
+            StreamProfile(
+                "p1", "main", "H264", 1920, 1080, 25.0, 4096, "rtsp://10.0.0.9/s1", "http://10.0.0.9/snap.jpg", True
+            )
+        ],
+        capabilities={"ptz": True},
+    )
 
 
 def test_onboarding_identity_mac_then_serial_and_encrypted_password(district):
     settings, box = VideoSettings(), district.box
     place = Placement(department="gaj", area="310116001001G02")
     with district.transaction() as s:
-        first = save_onboarded(s, [OnboardResult("10.0.0.9", _facts("aa:bb:cc:00:00:01", "S1"), None, 5)],
-                               placement=place, user="admin", password="Cam#2026", box=box,
-                               settings=settings, actor="t")
+        first = save_onboarded(
+            s,
+            [OnboardResult("10.0.0.9", _facts("aa:bb:cc:00:00:01", "S1"), None, 5)],
+            placement=place,
+            user="admin",
+            password="Cam#2026",
+            box=box,
+            settings=settings,
+            actor="t",
+        )
         cam = s.get(Camera, first[0]["camera"])
         assert cam.id.startswith("31011600001326") and first[0]["action"] == "created"
         assert cam.password_enc.startswith("fernet:") and "Cam#2026" not in cam.password_enc
         assert box.decrypt(cam.password_enc) == "Cam#2026"
         # Same MAC, new address and serial: the same camera.
         moved = _facts("aa:bb:cc:00:00:01", "S1-new", "http://10.0.0.10:80/onvif/device_service")
-        again = save_onboarded(s, [OnboardResult("10.0.0.10", moved, None, 5)],
-                               placement=place, user="admin", password="Cam#2026", box=box,
-                               settings=settings, actor="t")
+        again = save_onboarded(
+            s,
+            [OnboardResult("10.0.0.10", moved, None, 5)],
+            placement=place,
+            user="admin",
+            password="Cam#2026",
+            box=box,
+            settings=settings,
+            actor="t",
+        )
         assert again[0]["camera"] == cam.id and again[0]["action"] == "updated"
         # No MAC: matched by manufacturer + serial.
-        a = save_onboarded(s, [OnboardResult("x", _facts(None, "S2"), None, 5)], placement=place,
-                           user=None, password=None, box=box, settings=settings, actor="t")
-        b = save_onboarded(s, [OnboardResult("y", _facts(None, "S2"), None, 5)], placement=place,
-                           user=None, password=None, box=box, settings=settings, actor="t")
+        a = save_onboarded(
+            s,
+            [OnboardResult("x", _facts(None, "S2"), None, 5)],
+            placement=place,
+            user=None,
+            password=None,
+            box=box,
+            settings=settings,
+            actor="t",
+        )
+        b = save_onboarded(
+            s,
+            [OnboardResult("y", _facts(None, "S2"), None, 5)],
+            placement=place,
+            user=None,
+            password=None,
+            box=box,
+            settings=settings,
+            actor="t",
+        )
         assert a[0]["camera"] == b[0]["camera"] != cam.id
         # A failing device that is a known camera marks it offline with the reason.
         err = DeviceError("unreachable", "cannot connect", step="xaddrs")
-        failed = save_onboarded(s, [OnboardResult("10.0.0.10:80", None, err, 5)], placement=place,
-                                user=None, password=None, box=box, settings=settings, actor="t")
+        failed = save_onboarded(
+            s,
+            [OnboardResult("10.0.0.10:80", None, err, 5)],
+            placement=place,
+            user=None,
+            password=None,
+            box=box,
+            settings=settings,
+            actor="t",
+        )
         assert failed[0]["camera"] == cam.id and cam.status == "offline" and "cannot connect" in cam.last_error
         records = [r.detail for r in s.scalars(select(audit.AuditRecord))]
         assert "Cam#2026" not in json.dumps(records, ensure_ascii=False)
@@ -297,6 +413,7 @@ def test_next_camera_id_continues_the_serials(district):
 
 
 # --- KPIs --------------------------------------------------------------------------------------
+
 
 def test_kpis_per_area_and_platform(district):
     settings = VideoSettings()
@@ -377,24 +494,35 @@ def test_list_page_agrees_with_the_orm_query_for_every_viewer_and_filter(distric
         grid = s.scalar(select(Camera.area_code).where(Camera.area_code.is_not(None)))
         some = s.scalar(select(Camera).order_by(Camera.id).offset(2).limit(1))
         some.name = "东门_100%/南"  # LIKE wildcards and the escape character, taken literally
-        sharing.grant(s, platform="zongzhi", subject_kind="area", subject_id=street,
-                      reason="街道综治中心", actor="ops")
+        sharing.grant(s, platform="zongzhi", subject_kind="area", subject_id=street, reason="街道综治中心", actor="ops")
         tree.save_group(s, group_id=BG, name="治安防控", parent_id=None, actor="t")
         tree.save_group(s, group_id=VO, name="石化街道", parent_id=BG, actor="t")
         some.group_id = VO
-        sharing.grant(s, platform="gongan", subject_kind="group", subject_id=BG, reason="公安巡查需要",
-                      actor="ops")
-        filters = [{}, {"area": street}, {"area": grid}, {"status": "online"}, {"key_place": True},
-                   {"networked": False}, {"department": "cgj"}, {"q": "_100%/"}, {"q": "%"},
-                   {"q": "停车"}, {"platform": "zongzhi"}, {"platform": "gongan"},
-                   {"group": BG}, {"area": street, "status": "online", "key_place": False}]
+        sharing.grant(s, platform="gongan", subject_kind="group", subject_id=BG, reason="公安巡查需要", actor="ops")
+        filters = [
+            {},
+            {"area": street},
+            {"area": grid},
+            {"status": "online"},
+            {"key_place": True},
+            {"networked": False},
+            {"department": "cgj"},
+            {"q": "_100%/"},
+            {"q": "%"},
+            {"q": "停车"},
+            {"platform": "zongzhi"},
+            {"platform": "gongan"},
+            {"group": BG},
+            {"area": street, "status": "online", "key_place": False},
+        ]
         seen_any = False
         for principal in (SYSTEM, ZZ, GA, MASTER, CGJ, NOBODY):
             for f in filters:
-                expected = [c.id for c in s.scalars(
-                    camera_query(s, principal, CameraFilter(**f)).order_by(Camera.id))]
-                assert [c.id for c in list_cameras(s, principal, CameraFilter(**f), limit=500)] == \
-                    expected, (principal.name, f)
+                expected = [c.id for c in s.scalars(camera_query(s, principal, CameraFilter(**f)).order_by(Camera.id))]
+                assert [c.id for c in list_cameras(s, principal, CameraFilter(**f), limit=500)] == expected, (
+                    principal.name,
+                    f,
+                )
                 paged, after = [], None
                 while True:
                     page = list_cameras(s, principal, CameraFilter(**f), after, limit=2)

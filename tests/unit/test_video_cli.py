@@ -15,8 +15,9 @@ PASSWORD = "cli-Cam#7"
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[FakeOnvifFleet]:
-    with FakeOnvifFleet([DeviceSpec(), DeviceSpec(mac=False), DeviceSpec(mode="billion_laughs")],
-                        user="admin", password=PASSWORD) as f:
+    with FakeOnvifFleet(
+        [DeviceSpec(), DeviceSpec(mac=False), DeviceSpec(mode="billion_laughs")], user="admin", password=PASSWORD
+    ) as f:
         yield f
 
 
@@ -30,8 +31,19 @@ def _lines(out: str) -> list[dict]:
 
 
 def test_onboard_probe_and_list(env, fleet):
-    out = govops("video", "onboard", *fleet.addresses, "--user", "admin", "--department", "cgj",
-                 "--area", "310116101002G02", "--json", env={**env, "GOVOPS_CAMERA_PASSWORD": PASSWORD})
+    out = govops(
+        "video",
+        "onboard",
+        *fleet.addresses,
+        "--user",
+        "admin",
+        "--department",
+        "cgj",
+        "--area",
+        "310116101002G02",
+        "--json",
+        env={**env, "GOVOPS_CAMERA_PASSWORD": PASSWORD},
+    )
     assert out.returncode == 1, out.stderr  # one device failed; the others were onboarded
     results = _lines(out.stdout)
     assert [r["ok"] for r in results] == [True, True, False]
@@ -43,8 +55,15 @@ def test_onboard_probe_and_list(env, fleet):
     probe = govops("video", "probe", "--catalogue", "--json", env=env)
     assert probe.returncode == 0, probe.stderr
     assert {r["camera"] for r in _lines(probe.stdout)} == {results[0]["camera"], results[1]["camera"]}
-    direct = govops("video", "probe", fleet.addresses[0], "--user", "admin", "--json",
-                    env={**env, "GOVOPS_CAMERA_PASSWORD": PASSWORD})
+    direct = govops(
+        "video",
+        "probe",
+        fleet.addresses[0],
+        "--user",
+        "admin",
+        "--json",
+        env={**env, "GOVOPS_CAMERA_PASSWORD": PASSWORD},
+    )
     [facts] = _lines(direct.stdout)
     assert facts["device"]["profiles"][0]["stream_uri"].startswith("rtsp://")
 
@@ -60,21 +79,52 @@ def test_onboard_usage_errors(env):
 def test_share_grant_list_revoke(env):
     cams = json.loads(govops("video", "list", "--platform", "gongan", "--json", env=env).stdout)
     cam = next(c["id"] for c in cams if c["name"] == "卫零路与龙胜路口")
-    out = govops("video", "share", "grant", "--platform", "zongzhi", "--camera", cam,
-                 "--reason", "联合值守", "--days", "30", "--json", env=env)
+    out = govops(
+        "video",
+        "share",
+        "grant",
+        "--platform",
+        "zongzhi",
+        "--camera",
+        cam,
+        "--reason",
+        "联合值守",
+        "--days",
+        "30",
+        "--json",
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     grant = json.loads(out.stdout)
     assert grant["platform"] == "zongzhi" and grant["expires_at"] and grant["granted_by"].startswith("cli:")
     zz = json.loads(govops("video", "list", "--platform", "zongzhi", "--json", env=env).stdout)
     assert cam in {c["id"] for c in zz}
-    assert_clean_failure(govops("video", "share", "grant", "--platform", "zongzhi", "--camera", cam,
-                                "--reason", "联合值守", env=env), 1, "already shared")
+    assert_clean_failure(
+        govops("video", "share", "grant", "--platform", "zongzhi", "--camera", cam, "--reason", "联合值守", env=env),
+        1,
+        "already shared",
+    )
     out = govops("video", "share", "revoke", str(grant["id"]), "--reason", "值守结束", "--json", env=env)
     assert json.loads(out.stdout)["revoked_at"]
-    assert_clean_failure(govops("video", "share", "revoke", "99999", "--reason", "nothing", env=env), 1,
-                         "not found")
-    assert_clean_failure(govops("video", "share", "grant", "--platform", "zongzhi", "--camera", cam,
-                                "--area", "310116", "--reason", "both", env=env), 2, "exactly one")
+    assert_clean_failure(govops("video", "share", "revoke", "99999", "--reason", "nothing", env=env), 1, "not found")
+    assert_clean_failure(
+        govops(
+            "video",
+            "share",
+            "grant",
+            "--platform",
+            "zongzhi",
+            "--camera",
+            cam,
+            "--area",
+            "310116",
+            "--reason",
+            "both",
+            env=env,
+        ),
+        2,
+        "exactly one",
+    )
     history = json.loads(govops("video", "share", "list", "--all", "--json", env=env).stdout)
     assert any(g["id"] == grant["id"] and g["revoke_reason"] == "值守结束" for g in history)
 

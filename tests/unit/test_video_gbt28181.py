@@ -43,11 +43,16 @@ def test_code_validation_table(code, error):
             gb.parse(code)
 
 
-@pytest.mark.parametrize(("code", "ok"), [
-    ("31011600001310000001", True), ("31011600001320000001", True),
-    ("31011600001110000001", False),  # a DVR is a device, not a camera
-    ("31011600002150000001", False), ("31011600002000000001", False),
-])
+@pytest.mark.parametrize(
+    ("code", "ok"),
+    [
+        ("31011600001310000001", True),
+        ("31011600001320000001", True),
+        ("31011600001110000001", False),  # a DVR is a device, not a camera
+        ("31011600002150000001", False),
+        ("31011600002000000001", False),
+    ],
+)
 def test_camera_types_are_131_or_132(code, ok):
     if ok:
         assert gb.parse_camera(code).is_camera
@@ -59,7 +64,13 @@ def test_camera_types_are_131_or_132(code, ok):
 def test_parts_of_a_code():
     code = gb.parse("31011600051326000042")
     assert (code.centre, code.division, code.industry, code.type, code.network, code.serial) == (
-        "31011600", "310116", "05", "132", "6", "000042")
+        "31011600",
+        "310116",
+        "05",
+        "132",
+        "6",
+        "000042",
+    )
     assert gb.NETWORKS[code.network] == "政务网"
 
 
@@ -72,15 +83,18 @@ def test_make_generates_valid_codes():
         gb.make("310116", 1_000_000)
 
 
-@pytest.mark.parametrize(("child", "parent", "error"), [
-    ("215", None, None),  # a business group on top
-    ("216", "215", None),  # a virtual organisation under a business group
-    ("216", "216", None),  # virtual organisations nest
-    ("215", "215", "always at the top"),  # 215 never has a parent ...
-    ("215", "216", "always at the top"),  # ... so nothing contains a 215
-    ("216", None, "must sit under"),  # a 216 never stands alone
-    ("216", "132", "must sit under"),
-])
+@pytest.mark.parametrize(
+    ("child", "parent", "error"),
+    [
+        ("215", None, None),  # a business group on top
+        ("216", "215", None),  # a virtual organisation under a business group
+        ("216", "216", None),  # virtual organisations nest
+        ("215", "215", "always at the top"),  # 215 never has a parent ...
+        ("215", "216", "always at the top"),  # ... so nothing contains a 215
+        ("216", None, "must sit under"),  # a 216 never stands alone
+        ("216", "132", "must sit under"),
+    ],
+)
 def test_tree_rules(child, parent, error):
     if error is None:
         gb.check_tree_edge(child, parent)
@@ -99,11 +113,23 @@ def test_catalog_xml_is_gb2312_and_escapes_names():
     items = [
         gb.CatalogItem("310116", "上海市金山区"),
         gb.CatalogItem("31011600002150000001", "治安防控"),
-        gb.CatalogItem("31011600002160000001", "石化街道", parent_id="31011600002150000001",
-                       business_group_id="31011600002150000001"),
-        gb.CatalogItem("31011600001326000001", "卫零路<script>&", manufacturer="Hik", model="DS-2",
-                       owner="gaj", parent_id="31011600002160000001", status="ON",
-                       longitude=121.34, latitude=30.72),
+        gb.CatalogItem(
+            "31011600002160000001",
+            "石化街道",
+            parent_id="31011600002150000001",
+            business_group_id="31011600002150000001",
+        ),
+        gb.CatalogItem(
+            "31011600001326000001",
+            "卫零路<script>&",
+            manufacturer="Hik",
+            model="DS-2",
+            owner="gaj",
+            parent_id="31011600002160000001",
+            status="ON",
+            longitude=121.34,
+            latitude=30.72,
+        ),
     ]
     body = gb.catalog_xml("31011600002006000001", items, sn=7)
     assert body.startswith(b'<?xml version="1.0" encoding="GB2312"?>')

@@ -49,16 +49,14 @@ HOSTILE = [
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[FakeOnvifFleet]:
-    specs = [DeviceSpec(), DeviceSpec(mac=False, ptz=False)] + [
-        DeviceSpec(mode=m, action=a) for m, a, *_ in HOSTILE]
+    specs = [DeviceSpec(), DeviceSpec(mac=False, ptz=False)] + [DeviceSpec(mode=m, action=a) for m, a, *_ in HOSTILE]
     with FakeOnvifFleet(specs, user=CREDS.user or "", password=CREDS.password or "") as f:
         yield f
 
 
 async def test_hostile_devices_fail_alone_and_the_run_goes_on(fleet):
     started = time.perf_counter()
-    results = await inspect_many(fleet.addresses, CREDS, concurrency=8, device_timeout_s=10,
-                                 request_timeout_s=2)
+    results = await inspect_many(fleet.addresses, CREDS, concurrency=8, device_timeout_s=10, request_timeout_s=2)
     elapsed = time.perf_counter() - started
     assert [r.target for r in results] == fleet.addresses  # one result per device, in order
     good, no_mac, *hostile = results
@@ -84,8 +82,7 @@ async def test_onboarding_facts_follow_the_ha_order(fleet):
     assert [p.token for p in f.profiles] == ["main", "sub"]
     assert f.main_profile.token == "main" and f.main_profile.width == 1920
     assert f.main_profile.stream_uri.endswith(f"/FK-{fleet.ports[0]}/main")
-    assert f.capabilities == {"ptz": True, "events": True, "snapshot": True, "imaging": False,
-                              "multicast": False}
+    assert f.capabilities == {"ptz": True, "events": True, "snapshot": True, "imaging": False, "multicast": False}
     assert abs(f.clock_skew_s) < 5 and f.warnings == []
 
 
@@ -97,8 +94,9 @@ async def test_identity_falls_back_to_serial_and_ptz_is_tried_anyway(fleet):
 
 
 async def test_wrong_password_and_closed_port_say_why(fleet):
-    bad, closed = await inspect_many([fleet.addresses[0], "127.0.0.1:9"],
-                                     Credentials("admin", "wrong"), request_timeout_s=2)
+    bad, closed = await inspect_many(
+        [fleet.addresses[0], "127.0.0.1:9"], Credentials("admin", "wrong"), request_timeout_s=2
+    )
     assert (bad.error.kind, bad.error.step) == ("auth", "xaddrs")
     assert (closed.error.kind, closed.error.step) == ("unreachable", "xaddrs")
     assert "wrong" not in repr(Credentials("admin", "wrong"))
@@ -141,12 +139,16 @@ async def test_ptz_commands_reach_the_device(fleet):
 
 # --- pieces ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("target", "url"), [
-    ("127.0.0.1:8080", "http://127.0.0.1:8080/onvif/device_service"),
-    ("cam-7.example", "http://cam-7.example:80/onvif/device_service"),
-    ("http://10.1.2.3:8000/onvif/device_service", "http://10.1.2.3:8000/onvif/device_service"),
-    ("https://10.1.2.3/onvif/device_service", "https://10.1.2.3:443/onvif/device_service"),
-])
+
+@pytest.mark.parametrize(
+    ("target", "url"),
+    [
+        ("127.0.0.1:8080", "http://127.0.0.1:8080/onvif/device_service"),
+        ("cam-7.example", "http://cam-7.example:80/onvif/device_service"),
+        ("http://10.1.2.3:8000/onvif/device_service", "http://10.1.2.3:8000/onvif/device_service"),
+        ("https://10.1.2.3/onvif/device_service", "https://10.1.2.3:443/onvif/device_service"),
+    ],
+)
 def test_device_addresses(target, url):
     assert DeviceAddress.parse(target).url == url
 
@@ -165,10 +167,17 @@ def test_uris_lose_credentials_and_bad_schemes():
             clean_uri(bad, "uri", ("rtsp", "http"))
 
 
-@pytest.mark.parametrize(("raw", "mac"), [
-    ("00:1A:2b:3c:4d:5e", "00:1a:2b:3c:4d:5e"), ("00-1A-2B-3C-4D-5E", "00:1a:2b:3c:4d:5e"),
-    ("001a2b3c4d5e", "00:1a:2b:3c:4d:5e"), ("00:00:00:00:00:00", None), ("zz:zz", None), ("", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "mac"),
+    [
+        ("00:1A:2b:3c:4d:5e", "00:1a:2b:3c:4d:5e"),
+        ("00-1A-2B-3C-4D-5E", "00:1a:2b:3c:4d:5e"),
+        ("001a2b3c4d5e", "00:1a:2b:3c:4d:5e"),
+        ("00:00:00:00:00:00", None),
+        ("zz:zz", None),
+        ("", None),
+    ],
+)
 def test_mac_normalisation(raw, mac):
     assert normalise_mac(raw) == mac
 
@@ -176,10 +185,12 @@ def test_mac_normalisation(raw, mac):
 def test_screen_refuses_dtds_in_any_case_and_encoding():
     from video.onvif.errors import AnswerRejected
 
-    for body in (b'<?xml version="1.0"?><!doctype x [<!entity a "b">]><x>&a;</x>',
-                 b"<x/>" + b" " * 5000 + b"<!ENTITY a 'b'>",
-                 '<?xml version="1.0" encoding="UTF-16"?><x/>'.encode("utf-16"),
-                 b'<?xml version="1.0" encoding="UTF-7"?><x/>'):
+    for body in (
+        b'<?xml version="1.0"?><!doctype x [<!entity a "b">]><x>&a;</x>',
+        b"<x/>" + b" " * 5000 + b"<!ENTITY a 'b'>",
+        '<?xml version="1.0" encoding="UTF-16"?><x/>'.encode("utf-16"),
+        b'<?xml version="1.0" encoding="UTF-7"?><x/>',
+    ):
         with pytest.raises(AnswerRejected):
             screen(body)
     with pytest.raises(AnswerRejected, match="byte limit"):
@@ -187,31 +198,45 @@ def test_screen_refuses_dtds_in_any_case_and_encoding():
     screen('<?xml version="1.0" encoding="GB2312"?><x>好</x>'.encode("gb2312"))
 
 
-@pytest.mark.parametrize(("specs", "hosts"), [
-    (["10.0.0.0/30"], ["10.0.0.1", "10.0.0.2"]),
-    (["10.0.0.254-10.0.1.1"], ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1"]),
-    (["10.0.0.7-9", "10.0.0.8"], ["10.0.0.7", "10.0.0.8", "10.0.0.9"]),
-    (["cam.example, 10.0.0.1"], ["cam.example", "10.0.0.1"]),
-    (["127.0.0.1:40001-40003"], ["127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003"]),
-    (["10.0.0.7-8:3703", "10.0.0.7:3702"], ["10.0.0.7:3703", "10.0.0.8:3703", "10.0.0.7"]),
-    (["10.0.0.0/30:80", "cam.example:3702"], ["10.0.0.1:80", "10.0.0.2:80", "cam.example"]),
-])
+@pytest.mark.parametrize(
+    ("specs", "hosts"),
+    [
+        (["10.0.0.0/30"], ["10.0.0.1", "10.0.0.2"]),
+        (["10.0.0.254-10.0.1.1"], ["10.0.0.254", "10.0.0.255", "10.0.1.0", "10.0.1.1"]),
+        (["10.0.0.7-9", "10.0.0.8"], ["10.0.0.7", "10.0.0.8", "10.0.0.9"]),
+        (["cam.example, 10.0.0.1"], ["cam.example", "10.0.0.1"]),
+        (["127.0.0.1:40001-40003"], ["127.0.0.1:40001", "127.0.0.1:40002", "127.0.0.1:40003"]),
+        (["10.0.0.7-8:3703", "10.0.0.7:3702"], ["10.0.0.7:3703", "10.0.0.8:3703", "10.0.0.7"]),
+        (["10.0.0.0/30:80", "cam.example:3702"], ["10.0.0.1:80", "10.0.0.2:80", "cam.example"]),
+    ],
+)
 def test_target_ranges(specs, hosts):
     assert expand_targets(specs) == hosts
 
 
 def test_endpoints_default_to_the_probe_port():
-    assert expand_endpoints(["127.0.0.1", "127.0.0.1:9"], default_port=5000) == [
-        ("127.0.0.1", 5000), ("127.0.0.1", 9)]
+    assert expand_endpoints(["127.0.0.1", "127.0.0.1:9"], default_port=5000) == [("127.0.0.1", 5000), ("127.0.0.1", 9)]
 
 
-@pytest.mark.parametrize(("spec", "words"), [
-    ("10.0.0.0/8", "limit"), ("10.0.0.9-3", "empty"), ("10.0.0.300", "not a host"),
-    ("127.0.0.1:0", "1-65535"), ("127.0.0.1:70000", "1-65535"), ("127.0.0.1:9-3", "empty"),
-    ("127.0.0.1:", "not a UDP port"), ("127.0.0.1:x", "not a UDP port"),
-    ("127.0.0.1:1-2-3", "not a UDP port"), (":3702", "no host"), ("::1", "IPv6"),
-    ("[::1]:3702", "IPv6"), ("10.0.0.0/20:1-20", "limit"), ("bad host!", "not a host"),
-])
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ("10.0.0.0/8", "limit"),
+        ("10.0.0.9-3", "empty"),
+        ("10.0.0.300", "not a host"),
+        ("127.0.0.1:0", "1-65535"),
+        ("127.0.0.1:70000", "1-65535"),
+        ("127.0.0.1:9-3", "empty"),
+        ("127.0.0.1:", "not a UDP port"),
+        ("127.0.0.1:x", "not a UDP port"),
+        ("127.0.0.1:1-2-3", "not a UDP port"),
+        (":3702", "no host"),
+        ("::1", "IPv6"),
+        ("[::1]:3702", "IPv6"),
+        ("10.0.0.0/20:1-20", "limit"),
+        ("bad host!", "not a host"),
+    ],
+)
 def test_bad_target_ranges(spec, words):
     with pytest.raises(ValidationFailed, match=words):
         expand_targets([spec])
@@ -231,8 +256,9 @@ def _match(message_id: str, xaddrs: str, name: str = "Gate%20Cam") -> bytes:
 
 
 def test_probe_match_parsing():
-    [m] = parse_probe_matches(_match("urn:uuid:m1", "http://10.0.0.5/onvif/device_service "
-                                                    "javascript:alert(1) http://[::1"), "urn:uuid:m1")
+    [m] = parse_probe_matches(
+        _match("urn:uuid:m1", "http://10.0.0.5/onvif/device_service javascript:alert(1) http://[::1"), "urn:uuid:m1"
+    )
     assert m.xaddrs == ["http://10.0.0.5/onvif/device_service"]
     assert (m.name, m.hardware, m.endpoint) == ("Gate Cam", "X1", "urn:uuid:1234")
     with pytest.raises(DeviceError, match="another probe"):
@@ -278,8 +304,13 @@ async def test_ws_discovery_unicast_and_multicast_on_loopback(multicast):
     responder = _Responder(multicast=multicast)
     responder.start()
     try:
-        result = await probe(targets=[] if multicast else ["127.0.0.1"], multicast=multicast,
-                             interface="127.0.0.1", timeout_s=0.5, port=responder.port)
+        result = await probe(
+            targets=[] if multicast else ["127.0.0.1"],
+            multicast=multicast,
+            interface="127.0.0.1",
+            timeout_s=0.5,
+            port=responder.port,
+        )
     finally:
         responder.close()
     assert [d.xaddrs for d in result.devices] == [[f"http://127.0.0.1:{responder.port}/onvif/device_service"]]
@@ -293,8 +324,12 @@ async def test_one_unicast_probe_reaches_responders_on_their_own_ports():
     for r in responders:
         r.start()
     try:
-        result = await probe(targets=[",".join(f"127.0.0.1:{r.port}" for r in responders)],
-                             interface="127.0.0.1", timeout_s=0.5, repeats=1)
+        result = await probe(
+            targets=[",".join(f"127.0.0.1:{r.port}" for r in responders)],
+            interface="127.0.0.1",
+            timeout_s=0.5,
+            repeats=1,
+        )
     finally:
         for r in responders:
             r.close()

@@ -37,8 +37,19 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-MODES = ("good", "xxe", "billion_laughs", "huge", "huge_chunked", "wrong_types", "fault", "silent",
-         "garbage", "utf16", "slow")
+MODES = (
+    "good",
+    "xxe",
+    "billion_laughs",
+    "huge",
+    "huge_chunked",
+    "wrong_types",
+    "fault",
+    "silent",
+    "garbage",
+    "utf16",
+    "slow",
+)
 HUGE_BYTES = 50 * 1024 * 1024
 ENVELOPE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -88,14 +99,16 @@ class DeviceState:
 
 
 def _fault(reason: str, subcode: str = "ter:ActionNotSupported") -> str:
-    return ENVELOPE.format(body=(
-        "<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>"
-        f"{subcode}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang=\"en\">{reason}"
-        "</s:Text></s:Reason></s:Fault>"))
+    return ENVELOPE.format(
+        body=(
+            "<s:Fault><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>"
+            f'{subcode}</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en">{reason}'
+            "</s:Text></s:Reason></s:Fault>"
+        )
+    )
 
 
-def _check_token(body: str, user: str, password: str, device_now: dt.datetime,
-                 strict_clock: bool) -> bool:
+def _check_token(body: str, user: str, password: str, device_now: dt.datetime, strict_clock: bool) -> bool:
     def grab(tag: str) -> str | None:
         m = re.search(rf"<(?:\w+:)?{tag}\b[^>]*>([^<]*)</(?:\w+:)?{tag}>", body)
         return m.group(1) if m else None
@@ -103,8 +116,11 @@ def _check_token(body: str, user: str, password: str, device_now: dt.datetime,
     u, pw, nonce, created = grab("Username"), grab("Password"), grab("Nonce"), grab("Created")
     if None in (u, pw, nonce, created):
         return False
-    digest = base64.b64encode(hashlib.sha1(base64.b64decode(nonce or "") + (created or "").encode()  # noqa: S324 - WS-Security mandates SHA-1
-                                           + password.encode()).digest()).decode()
+    digest = base64.b64encode(
+        hashlib.sha1(  # noqa: S324 - WS-Security UsernameToken mandates SHA-1
+            base64.b64decode(nonce or "") + (created or "").encode() + password.encode()
+        ).digest()
+    ).decode()
     if not (hmac.compare_digest(u or "", user) and hmac.compare_digest(pw or "", digest)):
         return False
     if strict_clock:
@@ -118,8 +134,15 @@ def _check_token(body: str, user: str, password: str, device_now: dt.datetime,
 
 
 class FakeOnvifFleet:
-    def __init__(self, specs: list[DeviceSpec], *, user: str = "admin", password: str = "admin",  # noqa: S107
-                 latency_s: float = 0.0, rtsp_port: int = 8554) -> None:
+    def __init__(
+        self,
+        specs: list[DeviceSpec],
+        *,
+        user: str = "admin",
+        password: str = "admin",  # noqa: S107
+        latency_s: float = 0.0,
+        rtsp_port: int = 8554,
+    ) -> None:
         self.specs = specs
         self.user, self.password = user, password
         self.latency_s = latency_s
@@ -142,9 +165,17 @@ class FakeOnvifFleet:
 
     def state(self, port: int) -> dict[str, Any]:
         d = self.devices[port]
-        return {"velocity": d.velocity, "moves": d.moves, "stops": d.stops, "presets": d.presets,
-                "last_preset": d.last_preset, "requests": d.requests, "events": dict(d.events),
-                "subscriptions": len(d.subscriptions), "unsubscribed": d.unsubscribed}
+        return {
+            "velocity": d.velocity,
+            "moves": d.moves,
+            "stops": d.stops,
+            "presets": d.presets,
+            "last_preset": d.last_preset,
+            "requests": d.requests,
+            "events": dict(d.events),
+            "subscriptions": len(d.subscriptions),
+            "unsubscribed": d.unsubscribed,
+        }
 
     def set_event(self, port: int, name: str, state: bool) -> None:
         """What the camera's own analytics say now (e.g. "ImageTooBlurry", True)."""
@@ -155,8 +186,12 @@ class FakeOnvifFleet:
             server = await asyncio.start_server(self._client, "127.0.0.1", 0, limit=1 << 20)
             port = server.sockets[0].getsockname()[1]
             self.devices[port] = DeviceState(
-                spec, port, serial=f"FK-{port}", events=dict(spec.events),
-                mac=f"02:00:00:{(port >> 16) & 0xff:02x}:{(port >> 8) & 0xff:02x}:{port & 0xff:02x}")
+                spec,
+                port,
+                serial=f"FK-{port}",
+                events=dict(spec.events),
+                mac=f"02:00:00:{(port >> 16) & 0xFF:02x}:{(port >> 8) & 0xFF:02x}:{port & 0xFF:02x}",
+            )
             self._servers.append(server)
 
     def start(self) -> FakeOnvifFleet:
@@ -207,16 +242,14 @@ class FakeOnvifFleet:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, path = lines[0].split(" ")[:2]
-                headers = {k.strip().lower(): v.strip() for k, _, v in
-                           (ln.partition(":") for ln in lines[1:] if ln)}
+                headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
                 device.requests += 1
                 if method == "GET" and path.startswith("/snapshot"):
                     await self._send(writer, 200, _JPEG, "image/jpeg")
                     continue
                 if method == "GET" and path == "/state":
-                    await self._send(writer, 200, json.dumps(self.state(port)).encode(),
-                                     "application/json")
+                    await self._send(writer, 200, json.dumps(self.state(port)).encode(), "application/json")
                     continue
                 keep = await self._soap(device, headers, body.decode("utf-8", "replace"), writer)
                 if not keep:
@@ -227,24 +260,34 @@ class FakeOnvifFleet:
             with contextlib.suppress(Exception):
                 writer.close()
 
-    async def _send(self, writer: asyncio.StreamWriter, status: int, payload: bytes,
-                    ctype: str = "application/soap+xml; charset=utf-8") -> None:
+    async def _send(
+        self,
+        writer: asyncio.StreamWriter,
+        status: int,
+        payload: bytes,
+        ctype: str = "application/soap+xml; charset=utf-8",
+    ) -> None:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
-        writer.write(f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                     f"Content-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
-                     "Connection: keep-alive\r\n\r\n".encode() + payload)
+        writer.write(
+            f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
+            "Connection: keep-alive\r\n\r\n".encode()
+            + payload
+        )
         await writer.drain()
 
-    async def _soap(self, d: DeviceState, headers: dict[str, str], body: str,
-                    writer: asyncio.StreamWriter) -> bool:
-        m = re.search(r'action="[^"]*/(\w+)"', headers.get("content-type", "")) or \
-            re.search(r'/(\w+)"?$', headers.get("soapaction", "")) or \
-            re.search(r"<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)", body)
+    async def _soap(self, d: DeviceState, headers: dict[str, str], body: str, writer: asyncio.StreamWriter) -> bool:
+        m = (
+            re.search(r'action="[^"]*/(\w+)"', headers.get("content-type", ""))
+            or re.search(r'/(\w+)"?$', headers.get("soapaction", ""))
+            or re.search(r"<(?:[\w-]+:)?Body[^>]*>\s*<(?:[\w-]+:)?(\w+)", body)
+        )
         action = m.group(1).removesuffix("Request") if m else "Unknown"
         now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=d.spec.skew_s)
         if action != "GetSystemDateAndTime" and not _check_token(
-                body, self.user, self.password, now, d.spec.strict_clock):
+            body, self.user, self.password, now, d.spec.strict_clock
+        ):
             await self._send(writer, 400, _fault("Sender not authorized", "ter:NotAuthorized").encode())
             return True
         spec = d.spec
@@ -262,29 +305,39 @@ class FakeOnvifFleet:
             await self._send(writer, 200, self._answer(d, action, "", dt.datetime.now(dt.UTC)).encode())
             return True
         if mode == "xxe":
-            body = ('<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-                    + ENVELOPE.format(body="<tds:GetDeviceInformationResponse><tds:Manufacturer>&xxe;"
-                                      "</tds:Manufacturer></tds:GetDeviceInformationResponse>")
-                    .split("\n", 1)[1])
+            body = (
+                '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+                + ENVELOPE.format(
+                    body="<tds:GetDeviceInformationResponse><tds:Manufacturer>&xxe;"
+                    "</tds:Manufacturer></tds:GetDeviceInformationResponse>"
+                ).split("\n", 1)[1]
+            )
             await self._send(writer, 200, body.encode())
         elif mode == "billion_laughs":
             ents = '<!ENTITY lol "lol">' + "".join(
-                f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
-                for i in range(1, 10))
-            body = (f'<?xml version="1.0"?><!DOCTYPE lolz [{ents}]>'
-                    + ENVELOPE.format(body="<tds:GetDeviceInformationResponse><tds:Manufacturer>&lol9;"
-                                      "</tds:Manufacturer></tds:GetDeviceInformationResponse>")
-                    .split("\n", 1)[1])
+                f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
+            )
+            body = (
+                f'<?xml version="1.0"?><!DOCTYPE lolz [{ents}]>'
+                + ENVELOPE.format(
+                    body="<tds:GetDeviceInformationResponse><tds:Manufacturer>&lol9;"
+                    "</tds:Manufacturer></tds:GetDeviceInformationResponse>"
+                ).split("\n", 1)[1]
+            )
             await self._send(writer, 200, body.encode())
         elif mode in ("huge", "huge_chunked"):
             prefix = ENVELOPE.split("{body}")[0].encode() + b"<tds:GetDeviceInformationResponse><tds:Manufacturer>"
             chunk = b"A" * 65536
             if mode == "huge":
-                writer.write(f"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n"
-                             f"Content-Length: {HUGE_BYTES}\r\n\r\n".encode() + prefix)
+                writer.write(
+                    f"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n"
+                    f"Content-Length: {HUGE_BYTES}\r\n\r\n".encode()
+                    + prefix
+                )
             else:
-                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n"
-                             b"Transfer-Encoding: chunked\r\n\r\n")
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+                )
                 writer.write(b"%x\r\n%s\r\n" % (len(prefix), prefix))
             sent = len(prefix)
             while sent < HUGE_BYTES:
@@ -295,117 +348,162 @@ class FakeOnvifFleet:
         elif mode == "wrong_types":
             await self._send(writer, 200, self._wrong_types(d, action).encode())
         elif mode == "fault":
-            await self._send(writer, 500, _fault(f"{action} failed: internal camera error",
-                                                 "ter:InternalError").encode())
+            await self._send(
+                writer, 500, _fault(f"{action} failed: internal camera error", "ter:InternalError").encode()
+            )
         elif mode == "garbage":
             await self._send(writer, 200, b"\x89PNG not xml <<<>>> &&& \x00\x01", "text/plain")
         elif mode == "utf16":
-            body = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY x SYSTEM '
-                    '"file:///etc/hostname">]><r>&x;</r>')
+            body = (
+                '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY x SYSTEM '
+                '"file:///etc/hostname">]><r>&x;</r>'
+            )
             await self._send(writer, 200, body.encode("utf-16"))
         return True
 
     def _wrong_types(self, d: DeviceState, action: str) -> str:
         if action == "GetProfiles":
-            return ENVELOPE.format(body=(
-                '<trt:GetProfilesResponse><trt:Profiles token="P1"><tt:Name>Main</tt:Name>'
-                '<tt:VideoEncoderConfiguration token="E1"><tt:Name>E</tt:Name><tt:UseCount>1</tt:UseCount>'
-                "<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>wide</tt:Width>"
-                "<tt:Height>-5e999</tt:Height></tt:Resolution><tt:Quality>high</tt:Quality>"
-                "</tt:VideoEncoderConfiguration></trt:Profiles></trt:GetProfilesResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    '<trt:GetProfilesResponse><trt:Profiles token="P1"><tt:Name>Main</tt:Name>'
+                    '<tt:VideoEncoderConfiguration token="E1"><tt:Name>E</tt:Name><tt:UseCount>1</tt:UseCount>'
+                    "<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>wide</tt:Width>"
+                    "<tt:Height>-5e999</tt:Height></tt:Resolution><tt:Quality>high</tt:Quality>"
+                    "</tt:VideoEncoderConfiguration></trt:Profiles></trt:GetProfilesResponse>"
+                )
+            )
         # Device information where text is expected, structure arrives, and a 10 kB "serial".
-        return ENVELOPE.format(body=(
-            "<tds:GetDeviceInformationResponse><tds:Manufacturer><tt:Width>1</tt:Width>"
-            "</tds:Manufacturer><tds:Model>12</tds:Model><tds:FirmwareVersion>1</tds:FirmwareVersion>"
-            f"<tds:SerialNumber>{'9' * 10000}</tds:SerialNumber><tds:HardwareId>x</tds:HardwareId>"
-            "</tds:GetDeviceInformationResponse>"))
+        return ENVELOPE.format(
+            body=(
+                "<tds:GetDeviceInformationResponse><tds:Manufacturer><tt:Width>1</tt:Width>"
+                "</tds:Manufacturer><tds:Model>12</tds:Model><tds:FirmwareVersion>1</tds:FirmwareVersion>"
+                f"<tds:SerialNumber>{'9' * 10000}</tds:SerialNumber><tds:HardwareId>x</tds:HardwareId>"
+                "</tds:GetDeviceInformationResponse>"
+            )
+        )
 
     def _answer(self, d: DeviceState, action: str, body: str, now: dt.datetime) -> str:
         base = f"http://127.0.0.1:{d.port}/onvif"
-        services = [("http://www.onvif.org/ver10/device/wsdl", "device_service"),
-                    ("http://www.onvif.org/ver10/media/wsdl", "media_service"),
-                    ("http://www.onvif.org/ver10/events/wsdl", "events_service")]
+        services = [
+            ("http://www.onvif.org/ver10/device/wsdl", "device_service"),
+            ("http://www.onvif.org/ver10/media/wsdl", "media_service"),
+            ("http://www.onvif.org/ver10/events/wsdl", "events_service"),
+        ]
         if d.spec.ptz:
             services.append(("http://www.onvif.org/ver20/ptz/wsdl", "ptz_service"))
         if action == "GetServices":
-            return ENVELOPE.format(body="<tds:GetServicesResponse>" + "".join(
-                f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{base}/{path}</tds:XAddr>"
-                "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
-                for ns, path in services) + "</tds:GetServicesResponse>")
+            return ENVELOPE.format(
+                body="<tds:GetServicesResponse>"
+                + "".join(
+                    f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{base}/{path}</tds:XAddr>"
+                    "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
+                    for ns, path in services
+                )
+                + "</tds:GetServicesResponse>"
+            )
         if action == "GetCapabilities":
             ptz = f"<tt:PTZ><tt:XAddr>{base}/ptz_service</tt:XAddr></tt:PTZ>" if d.spec.ptz else ""
-            return ENVELOPE.format(body=(
-                "<tds:GetCapabilitiesResponse><tds:Capabilities>"
-                f"<tt:Device><tt:XAddr>{base}/device_service</tt:XAddr></tt:Device>"
-                f"<tt:Events><tt:XAddr>{base}/events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>"
-                "false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true"
-                "</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false"
-                "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
-                f"<tt:Media><tt:XAddr>{base}/media_service</tt:XAddr><tt:StreamingCapabilities>"
-                "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
-                "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
-                f"{ptz}</tds:Capabilities></tds:GetCapabilitiesResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    "<tds:GetCapabilitiesResponse><tds:Capabilities>"
+                    f"<tt:Device><tt:XAddr>{base}/device_service</tt:XAddr></tt:Device>"
+                    f"<tt:Events><tt:XAddr>{base}/events_service</tt:XAddr><tt:WSSubscriptionPolicySupport>"
+                    "false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true"
+                    "</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false"
+                    "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
+                    f"<tt:Media><tt:XAddr>{base}/media_service</tt:XAddr><tt:StreamingCapabilities>"
+                    "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
+                    "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
+                    f"{ptz}</tds:Capabilities></tds:GetCapabilitiesResponse>"
+                )
+            )
         if action == "GetSystemDateAndTime":
-            return ENVELOPE.format(body=(
-                "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP"
-                "</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings><tt:UTCDateTime>"
-                f"<tt:Time><tt:Hour>{now.hour}</tt:Hour><tt:Minute>{now.minute}</tt:Minute>"
-                f"<tt:Second>{now.second}</tt:Second></tt:Time><tt:Date><tt:Year>{now.year}</tt:Year>"
-                f"<tt:Month>{now.month}</tt:Month><tt:Day>{now.day}</tt:Day></tt:Date></tt:UTCDateTime>"
-                "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP"
+                    "</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings><tt:UTCDateTime>"
+                    f"<tt:Time><tt:Hour>{now.hour}</tt:Hour><tt:Minute>{now.minute}</tt:Minute>"
+                    f"<tt:Second>{now.second}</tt:Second></tt:Time><tt:Date><tt:Year>{now.year}</tt:Year>"
+                    f"<tt:Month>{now.month}</tt:Month><tt:Day>{now.day}</tt:Day></tt:Date></tt:UTCDateTime>"
+                    "</tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+                )
+            )
         if action == "GetDeviceInformation":
-            return ENVELOPE.format(body=(
-                "<tds:GetDeviceInformationResponse><tds:Manufacturer>GovLab</tds:Manufacturer>"
-                "<tds:Model>FakeCam-200</tds:Model><tds:FirmwareVersion>2.6.0</tds:FirmwareVersion>"
-                f"<tds:SerialNumber>{d.serial}</tds:SerialNumber><tds:HardwareId>FK200</tds:HardwareId>"
-                "</tds:GetDeviceInformationResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    "<tds:GetDeviceInformationResponse><tds:Manufacturer>GovLab</tds:Manufacturer>"
+                    "<tds:Model>FakeCam-200</tds:Model><tds:FirmwareVersion>2.6.0</tds:FirmwareVersion>"
+                    f"<tds:SerialNumber>{d.serial}</tds:SerialNumber><tds:HardwareId>FK200</tds:HardwareId>"
+                    "</tds:GetDeviceInformationResponse>"
+                )
+            )
         if action == "GetNetworkInterfaces":
             if not d.spec.mac:
                 return _fault("GetNetworkInterfaces is not supported")
-            return ENVELOPE.format(body=(
-                '<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
-                "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
-                f"<tt:HwAddress>{d.mac}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
-                "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    '<tds:GetNetworkInterfacesResponse><tds:NetworkInterfaces token="eth0">'
+                    "<tt:Enabled>true</tt:Enabled><tt:Info><tt:Name>eth0</tt:Name>"
+                    f"<tt:HwAddress>{d.mac}</tt:HwAddress><tt:MTU>1500</tt:MTU></tt:Info>"
+                    "</tds:NetworkInterfaces></tds:GetNetworkInterfacesResponse>"
+                )
+            )
         if action == "GetProfiles":
-            return ENVELOPE.format(body="<trt:GetProfilesResponse>" + "".join(
-                f'<trt:Profiles token="{tok}" fixed="true"><tt:Name>{tok}</tt:Name>'
-                f'<tt:VideoEncoderConfiguration token="E{tok}"><tt:Name>E{tok}</tt:Name>'
-                "<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>"
-                f"<tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution>"
-                "<tt:Quality>5</tt:Quality><tt:RateControl><tt:FrameRateLimit>25</tt:FrameRateLimit>"
-                f"<tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>{br}</tt:BitrateLimit>"
-                "</tt:RateControl></tt:VideoEncoderConfiguration>"
-                + ('<tt:PTZConfiguration token="PTZ1"><tt:Name>PTZ</tt:Name><tt:UseCount>2</tt:UseCount>'
-                   "<tt:NodeToken>N1</tt:NodeToken></tt:PTZConfiguration>" if d.spec.ptz else "")
-                + "</trt:Profiles>"
-                for tok, w, h, br in (("main", 1920, 1080, 4096), ("sub", 640, 360, 512)))
-                + "</trt:GetProfilesResponse>")
+            return ENVELOPE.format(
+                body="<trt:GetProfilesResponse>"
+                + "".join(
+                    f'<trt:Profiles token="{tok}" fixed="true"><tt:Name>{tok}</tt:Name>'
+                    f'<tt:VideoEncoderConfiguration token="E{tok}"><tt:Name>E{tok}</tt:Name>'
+                    "<tt:UseCount>1</tt:UseCount><tt:Encoding>H264</tt:Encoding>"
+                    f"<tt:Resolution><tt:Width>{w}</tt:Width><tt:Height>{h}</tt:Height></tt:Resolution>"
+                    "<tt:Quality>5</tt:Quality><tt:RateControl><tt:FrameRateLimit>25</tt:FrameRateLimit>"
+                    f"<tt:EncodingInterval>1</tt:EncodingInterval><tt:BitrateLimit>{br}</tt:BitrateLimit>"
+                    "</tt:RateControl></tt:VideoEncoderConfiguration>"
+                    + (
+                        '<tt:PTZConfiguration token="PTZ1"><tt:Name>PTZ</tt:Name><tt:UseCount>2</tt:UseCount>'
+                        "<tt:NodeToken>N1</tt:NodeToken></tt:PTZConfiguration>"
+                        if d.spec.ptz
+                        else ""
+                    )
+                    + "</trt:Profiles>"
+                    for tok, w, h, br in (("main", 1920, 1080, 4096), ("sub", 640, 360, 512))
+                )
+                + "</trt:GetProfilesResponse>"
+            )
         if action == "GetStreamUri":
             token = "sub" if ">sub<" in body else "main"
-            return ENVELOPE.format(body=(
-                "<trt:GetStreamUriResponse><trt:MediaUri>"
-                f"<tt:Uri>rtsp://127.0.0.1:{self.rtsp_port}/{d.serial}/{token}</tt:Uri>"
-                "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"
-                "</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>"
-                "</trt:GetStreamUriResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    "<trt:GetStreamUriResponse><trt:MediaUri>"
+                    f"<tt:Uri>rtsp://127.0.0.1:{self.rtsp_port}/{d.serial}/{token}</tt:Uri>"
+                    "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"
+                    "</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>"
+                    "</trt:GetStreamUriResponse>"
+                )
+            )
         if action == "GetSnapshotUri":
-            return ENVELOPE.format(body=(
-                f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://127.0.0.1:{d.port}/snapshot.jpg"
-                "</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>"
-                "false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>"
-                "</trt:GetSnapshotUriResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>http://127.0.0.1:{d.port}/snapshot.jpg"
+                    "</tt:Uri><tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>"
+                    "false</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri>"
+                    "</trt:GetSnapshotUriResponse>"
+                )
+            )
         if action == "GetEventProperties":
-            return ENVELOPE.format(body=(
-                "<tev:GetEventPropertiesResponse><tev:TopicNamespaceLocation>"
-                "http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>"
-                "<wsnt:FixedTopicSet xmlns:wsnt=\"http://docs.oasis-open.org/wsn/b-2\">true</wsnt:FixedTopicSet>"
-                "<wstop:TopicSet/><wsnt:TopicExpressionDialect xmlns:wsnt=\"http://docs.oasis-open.org/wsn/b-2\">"
-                "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet</wsnt:TopicExpressionDialect>"
-                "<tev:MessageContentFilterDialect>http://www.onvif.org/ver10/tev/messageContentFilter/"
-                "ItemFilter</tev:MessageContentFilterDialect><tev:MessageContentSchemaLocation>"
-                "http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation>"
-                "</tev:GetEventPropertiesResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    "<tev:GetEventPropertiesResponse><tev:TopicNamespaceLocation>"
+                    "http://www.onvif.org/onvif/ver10/topics/topicns.xml</tev:TopicNamespaceLocation>"
+                    '<wsnt:FixedTopicSet xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2">true</wsnt:FixedTopicSet>'
+                    '<wstop:TopicSet/><wsnt:TopicExpressionDialect xmlns:wsnt="http://docs.oasis-open.org/wsn/b-2">'
+                    "http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet</wsnt:TopicExpressionDialect>"
+                    "<tev:MessageContentFilterDialect>http://www.onvif.org/ver10/tev/messageContentFilter/"
+                    "ItemFilter</tev:MessageContentFilterDialect><tev:MessageContentSchemaLocation>"
+                    "http://www.onvif.org/onvif/ver10/schema/onvif.xsd</tev:MessageContentSchemaLocation>"
+                    "</tev:GetEventPropertiesResponse>"
+                )
+            )
         if action in ("CreatePullPointSubscription", "PullMessages", "Unsubscribe", "Renew"):
             return self._events(d, action, body, now)
         if d.spec.ptz:
@@ -414,54 +512,73 @@ class FakeOnvifFleet:
 
     def _events(self, d: DeviceState, action: str, body: str, now: dt.datetime) -> str:
         """A PullPoint subscription: its first pull sends every property state as Initialized."""
+
         def iso(t: dt.datetime) -> str:
             return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-        times = f"<tev:CurrentTime>{iso(now)}</tev:CurrentTime><tev:TerminationTime>" \
-                f"{iso(now + dt.timedelta(seconds=60))}</tev:TerminationTime>"
+        times = (
+            f"<tev:CurrentTime>{iso(now)}</tev:CurrentTime><tev:TerminationTime>"
+            f"{iso(now + dt.timedelta(seconds=60))}</tev:TerminationTime>"
+        )
         if action == "CreatePullPointSubscription":
             sub = len(d.subscriptions) + 1
             d.subscriptions[sub] = False
-            return ENVELOPE.format(body=(
-                "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa:Address>"
-                f"http://127.0.0.1:{d.port}/onvif/pullpoint/{sub}</wsa:Address></tev:SubscriptionReference>"
-                f"<wsnt:CurrentTime>{iso(now)}</wsnt:CurrentTime><wsnt:TerminationTime>"
-                f"{iso(now + dt.timedelta(seconds=60))}</wsnt:TerminationTime>"
-                "</tev:CreatePullPointSubscriptionResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    "<tev:CreatePullPointSubscriptionResponse><tev:SubscriptionReference><wsa:Address>"
+                    f"http://127.0.0.1:{d.port}/onvif/pullpoint/{sub}</wsa:Address></tev:SubscriptionReference>"
+                    f"<wsnt:CurrentTime>{iso(now)}</wsnt:CurrentTime><wsnt:TerminationTime>"
+                    f"{iso(now + dt.timedelta(seconds=60))}</wsnt:TerminationTime>"
+                    "</tev:CreatePullPointSubscriptionResponse>"
+                )
+            )
         if action == "Unsubscribe":
             d.unsubscribed += 1
             return ENVELOPE.format(body="<wsnt:UnsubscribeResponse/>")
         if action == "Renew":
-            return ENVELOPE.format(body=(
-                f"<wsnt:RenewResponse><wsnt:TerminationTime>{iso(now + dt.timedelta(seconds=60))}"
-                f"</wsnt:TerminationTime><wsnt:CurrentTime>{iso(now)}</wsnt:CurrentTime></wsnt:RenewResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    f"<wsnt:RenewResponse><wsnt:TerminationTime>{iso(now + dt.timedelta(seconds=60))}"
+                    f"</wsnt:TerminationTime><wsnt:CurrentTime>{iso(now)}</wsnt:CurrentTime></wsnt:RenewResponse>"
+                )
+            )
         fresh = [k for k, sent in d.subscriptions.items() if not sent]
         messages = ""
         if fresh:
             d.subscriptions[fresh[-1]] = True
             for name, state in d.events.items():
-                topic, item = (("tns1:RuleEngine/TamperDetector/Tamper", "IsTamper") if name == "Tamper"
-                               else (f"tns1:VideoSource/{name}/AnalyticsService", "State"))
+                topic, item = (
+                    ("tns1:RuleEngine/TamperDetector/Tamper", "IsTamper")
+                    if name == "Tamper"
+                    else (f"tns1:VideoSource/{name}/AnalyticsService", "State")
+                )
                 messages += (
                     '<wsnt:NotificationMessage><wsnt:Topic Dialect="http://www.onvif.org/ver10/tev/'
                     f'topicExpression/ConcreteSet">{topic}</wsnt:Topic><wsnt:Message>'
                     f'<tt:Message UtcTime="{iso(now)}" PropertyOperation="Initialized"><tt:Source>'
                     '<tt:SimpleItem Name="Source" Value="VideoSource_1"/></tt:Source><tt:Data>'
                     f'<tt:SimpleItem Name="{item}" Value="{str(state).lower()}"/></tt:Data></tt:Message>'
-                    "</wsnt:Message></wsnt:NotificationMessage>")
+                    "</wsnt:Message></wsnt:NotificationMessage>"
+                )
         return ENVELOPE.format(body=f"<tev:PullMessagesResponse>{times}{messages}</tev:PullMessagesResponse>")
 
     def _ptz(self, d: DeviceState, action: str, body: str) -> str:
         if action == "GetNodes":
-            return ENVELOPE.format(body=(
-                '<tptz:GetNodesResponse><tptz:PTZNode token="N1"><tt:Name>N1</tt:Name>'
-                "<tt:SupportedPTZSpaces/><tt:MaximumNumberOfPresets>100</tt:MaximumNumberOfPresets>"
-                "<tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode></tptz:GetNodesResponse>"))
+            return ENVELOPE.format(
+                body=(
+                    '<tptz:GetNodesResponse><tptz:PTZNode token="N1"><tt:Name>N1</tt:Name>'
+                    "<tt:SupportedPTZSpaces/><tt:MaximumNumberOfPresets>100</tt:MaximumNumberOfPresets>"
+                    "<tt:HomeSupported>true</tt:HomeSupported></tptz:PTZNode></tptz:GetNodesResponse>"
+                )
+            )
         if action == "ContinuousMove":
             pt = re.search(r'PanTilt[^>]*x="([-\d.eE]+)"[^>]*y="([-\d.eE]+)"', body)
             zm = re.search(r'Zoom[^>]*x="([-\d.eE]+)"', body)
-            d.velocity = (float(pt.group(1)) if pt else 0.0, float(pt.group(2)) if pt else 0.0,
-                          float(zm.group(1)) if zm else 0.0)
+            d.velocity = (
+                float(pt.group(1)) if pt else 0.0,
+                float(pt.group(2)) if pt else 0.0,
+                float(zm.group(1)) if zm else 0.0,
+            )
             d.moves += 1
             return ENVELOPE.format(body="<tptz:ContinuousMoveResponse/>")
         if action == "Stop":
@@ -472,8 +589,9 @@ class FakeOnvifFleet:
             name = re.search(r"PresetName>([^<]*)<", body)
             token = f"p{len(d.presets) + 1}"
             d.presets[token] = name.group(1) if name else token
-            return ENVELOPE.format(body=f"<tptz:SetPresetResponse><tptz:PresetToken>{token}"
-                                        "</tptz:PresetToken></tptz:SetPresetResponse>")
+            return ENVELOPE.format(
+                body=f"<tptz:SetPresetResponse><tptz:PresetToken>{token}</tptz:PresetToken></tptz:SetPresetResponse>"
+            )
         if action == "GotoPreset":
             token = re.search(r"PresetToken>([^<]*)<", body)
             if not token or token.group(1) not in d.presets:
@@ -481,9 +599,13 @@ class FakeOnvifFleet:
             d.last_preset = token.group(1)
             return ENVELOPE.format(body="<tptz:GotoPresetResponse/>")
         if action == "GetPresets":
-            return ENVELOPE.format(body="<tptz:GetPresetsResponse>" + "".join(
-                f'<tptz:Preset token="{t}"><tt:Name>{n}</tt:Name></tptz:Preset>'
-                for t, n in d.presets.items()) + "</tptz:GetPresetsResponse>")
+            return ENVELOPE.format(
+                body="<tptz:GetPresetsResponse>"
+                + "".join(
+                    f'<tptz:Preset token="{t}"><tt:Name>{n}</tt:Name></tptz:Preset>' for t, n in d.presets.items()
+                )
+                + "</tptz:GetPresetsResponse>"
+            )
         return _fault(f"Action not supported: {action}")
 
 
@@ -513,8 +635,12 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--user", default="admin")
     ap.add_argument("--password", default=os.environ.get("FAKE_ONVIF_PASSWORD", "admin"))
     args = ap.parse_args(argv)
-    fleet = FakeOnvifFleet([DeviceSpec(mode=args.mode) for _ in range(args.count)], user=args.user,
-                           password=args.password, latency_s=args.latency_ms / 1000)
+    fleet = FakeOnvifFleet(
+        [DeviceSpec(mode=args.mode) for _ in range(args.count)],
+        user=args.user,
+        password=args.password,
+        latency_s=args.latency_ms / 1000,
+    )
 
     async def run() -> None:
         await fleet.serve()

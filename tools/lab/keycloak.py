@@ -34,7 +34,9 @@ from tools.lab.process import ManagedProcess, free_port
 # https-client-auth is build-time in Quarkus, hence `request` is baked in: harmless without HTTPS,
 # and what X.509 login needs (users without a certificate can still use other flows).
 BUILD_OPTIONS = (
-    "--health-enabled=true", "--metrics-enabled=true", "--db=dev-file",
+    "--health-enabled=true",
+    "--metrics-enabled=true",
+    "--db=dev-file",
     "--https-client-auth=request",
 )
 ADMIN_USER = "lab-admin"
@@ -95,8 +97,7 @@ def keycloak_home() -> Path:
     primed = (home / ".primed").read_text().strip() if (home / ".primed").is_file() else ""
     if primed != " ".join(BUILD_OPTIONS):
         need = " ".join(BUILD_OPTIONS)
-        raise ComponentMissing(
-            "keycloak", f"{home} is primed for [{primed}], the lab needs [{need}]")
+        raise ComponentMissing("keycloak", f"{home} is primed for [{primed}], the lab needs [{need}]")
     return home
 
 
@@ -142,9 +143,14 @@ def start_keycloak(
     password = admin_password or secrets.token_urlsafe(18)
 
     args: list[str] = [
-        str(home / "bin" / "kc.sh"), "start-dev", *build.values(),
-        "--http-enabled=true", "--http-host=127.0.0.1", f"--http-port={http_port}",
-        f"--http-management-port={mgmt_port}", "--http-management-scheme=http",
+        str(home / "bin" / "kc.sh"),
+        "start-dev",
+        *build.values(),
+        "--http-enabled=true",
+        "--http-host=127.0.0.1",
+        f"--http-port={http_port}",
+        f"--http-management-port={mgmt_port}",
+        "--http-management-scheme=http",
         "--hostname-strict=false",
     ]
     https_port = None
@@ -156,8 +162,7 @@ def start_keycloak(
             f"--https-certificate-key-file={Path(tls.key).resolve()}",
         ]
         if tls.truststore is not None:
-            args += [f"--https-trust-store-file={Path(tls.truststore).resolve()}",
-                     "--https-trust-store-type=pem"]
+            args += [f"--https-trust-store-file={Path(tls.truststore).resolve()}", "--https-trust-store-type=pem"]
     args += list(extra_args)
 
     data = workdir / "data"
@@ -176,16 +181,22 @@ def start_keycloak(
     started = time.monotonic()
     proc = ManagedProcess("keycloak", args, workdir / "keycloak.log", env=env, cwd=workdir)
     handle = KeycloakHandle(
-        base_url=f"http://127.0.0.1:{http_port}", admin_user=ADMIN_USER, admin_password=password,
-        process=proc, http_port=http_port, management_port=mgmt_port, workdir=workdir,
-        https_url=f"https://127.0.0.1:{https_port}" if https_port else None, https_port=https_port,
+        base_url=f"http://127.0.0.1:{http_port}",
+        admin_user=ADMIN_USER,
+        admin_password=password,
+        process=proc,
+        http_port=http_port,
+        management_port=mgmt_port,
+        workdir=workdir,
+        https_url=f"https://127.0.0.1:{https_port}" if https_port else None,
+        https_port=https_port,
     )
-    proc.wait_http(handle.health_url, timeout=timeout,
-                   ok=lambda r: r.status_code == 200 and r.json().get("status") == "UP")
+    proc.wait_http(
+        handle.health_url, timeout=timeout, ok=lambda r: r.status_code == 200 and r.json().get("status") == "UP"
+    )
     # The management interface (health) can answer before the main listeners accept.
     remaining = max(30.0, timeout - (time.monotonic() - started))
-    proc.wait_http(f"{handle.base_url}/realms/master", timeout=remaining,
-                   ok=lambda r: r.status_code == 200)
+    proc.wait_http(f"{handle.base_url}/realms/master", timeout=remaining, ok=lambda r: r.status_code == 200)
     if https_port is not None:
         proc.wait_port(https_port, timeout=remaining)
     handle.startup_seconds = time.monotonic() - started

@@ -63,14 +63,28 @@ def _kubeconfig(path: Path, server: str, certs: dict[str, Path]) -> None:
     def b64(p: Path) -> str:
         return base64.b64encode(p.read_bytes()).decode()
 
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "lab",
-        "clusters": [{"name": "lab", "cluster": {"server": server,
-                                                 "certificate-authority-data": b64(certs["ca.crt"])}}],
-        "users": [{"name": "admin", "user": {"client-certificate-data": b64(certs["admin.crt"]),
-                                             "client-key-data": b64(certs["admin.key"])}}],
-        "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "lab",
+                "clusters": [
+                    {"name": "lab", "cluster": {"server": server, "certificate-authority-data": b64(certs["ca.crt"])}}
+                ],
+                "users": [
+                    {
+                        "name": "admin",
+                        "user": {
+                            "client-certificate-data": b64(certs["admin.crt"]),
+                            "client-key-data": b64(certs["admin.key"]),
+                        },
+                    }
+                ],
+                "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}],
+            }
+        )
+    )
     path.chmod(0o600)
 
 
@@ -98,52 +112,106 @@ def _start_kube(h: KubeHandle, controllers: bool, kwok_nodes: int) -> KubeHandle
     etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
     etcd_url = f"http://127.0.0.1:{etcd_port}"
     h.apiserver_url, h.etcd_url, h.certs = f"https://127.0.0.1:{api_port}", etcd_url, certs
-    etcd = ManagedProcess("etcd", [
-        system_binary("etcd", "etcd", "/usr/bin/etcd"), "--data-dir", workdir / "etcd",
-        "--listen-client-urls", etcd_url, "--advertise-client-urls", etcd_url,
-        "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
-        "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
-        "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
-        "--unsafe-no-fsync", "--quota-backend-bytes", str(4 * 1024**3),
-    ], workdir / "etcd.log", env={"ETCD_UNSUPPORTED_ARCH": "arm64"})
+    etcd = ManagedProcess(
+        "etcd",
+        [
+            system_binary("etcd", "etcd", "/usr/bin/etcd"),
+            "--data-dir",
+            workdir / "etcd",
+            "--listen-client-urls",
+            etcd_url,
+            "--advertise-client-urls",
+            etcd_url,
+            "--listen-peer-urls",
+            f"http://127.0.0.1:{peer_port}",
+            "--initial-advertise-peer-urls",
+            f"http://127.0.0.1:{peer_port}",
+            "--initial-cluster",
+            f"default=http://127.0.0.1:{peer_port}",
+            "--unsafe-no-fsync",
+            "--quota-backend-bytes",
+            str(4 * 1024**3),
+        ],
+        workdir / "etcd.log",
+        env={"ETCD_UNSUPPORTED_ARCH": "arm64"},
+    )
     h.processes["etcd"] = etcd
     etcd.wait_http(f"{etcd_url}/health", timeout=30, ok=lambda r: r.status_code == 200)
-    h.processes["kube-apiserver"] = _apiserver(h, [str(a) for a in [
-        _bin("kube-apiserver"), f"--etcd-servers={etcd_url}", f"--cert-dir={workdir / 'pki'}",
-        f"--secure-port={api_port}", "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
-        "--service-cluster-ip-range=10.0.0.0/24", "--allow-privileged=true", "--authorization-mode=RBAC",
-        f"--tls-cert-file={certs['apiserver.crt']}", f"--tls-private-key-file={certs['apiserver.key']}",
-        f"--client-ca-file={certs['ca.crt']}",
-        f"--service-account-issuer=https://127.0.0.1:{api_port}",
-        f"--service-account-key-file={certs['sa.pub']}",
-        f"--service-account-signing-key-file={certs['sa.key']}",
-        "--event-ttl=10m",
-    ]])
+    h.processes["kube-apiserver"] = _apiserver(
+        h,
+        [
+            str(a)
+            for a in [
+                _bin("kube-apiserver"),
+                f"--etcd-servers={etcd_url}",
+                f"--cert-dir={workdir / 'pki'}",
+                f"--secure-port={api_port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--allow-privileged=true",
+                "--authorization-mode=RBAC",
+                f"--tls-cert-file={certs['apiserver.crt']}",
+                f"--tls-private-key-file={certs['apiserver.key']}",
+                f"--client-ca-file={certs['ca.crt']}",
+                f"--service-account-issuer=https://127.0.0.1:{api_port}",
+                f"--service-account-key-file={certs['sa.pub']}",
+                f"--service-account-signing-key-file={certs['sa.key']}",
+                "--event-ttl=10m",
+            ]
+        ],
+    )
     _kubeconfig(h.kubeconfig, h.apiserver_url, certs)
     if controllers:
         kcm_port, sched_port = free_port(), free_port()
-        kcm = ManagedProcess("kube-controller-manager", [
-            _bin("kube-controller-manager"), f"--kubeconfig={h.kubeconfig}", "--bind-address=127.0.0.1",
-            f"--secure-port={kcm_port}", "--leader-elect=false", "--controllers=*",
-            f"--service-account-private-key-file={certs['sa.key']}", f"--root-ca-file={certs['ca.crt']}",
-            "--use-service-account-credentials=false", "--concurrent-deployment-syncs=10",
-        ], workdir / "kube-controller-manager.log")
+        kcm = ManagedProcess(
+            "kube-controller-manager",
+            [
+                _bin("kube-controller-manager"),
+                f"--kubeconfig={h.kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={kcm_port}",
+                "--leader-elect=false",
+                "--controllers=*",
+                f"--service-account-private-key-file={certs['sa.key']}",
+                f"--root-ca-file={certs['ca.crt']}",
+                "--use-service-account-credentials=false",
+                "--concurrent-deployment-syncs=10",
+            ],
+            workdir / "kube-controller-manager.log",
+        )
         h.processes["kube-controller-manager"] = kcm
-        sched = ManagedProcess("kube-scheduler", [
-            _bin("kube-scheduler"), f"--kubeconfig={h.kubeconfig}", "--bind-address=127.0.0.1",
-            f"--secure-port={sched_port}", "--leader-elect=false",
-        ], workdir / "kube-scheduler.log")
+        sched = ManagedProcess(
+            "kube-scheduler",
+            [
+                _bin("kube-scheduler"),
+                f"--kubeconfig={h.kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={sched_port}",
+                "--leader-elect=false",
+            ],
+            workdir / "kube-scheduler.log",
+        )
         h.processes["kube-scheduler"] = sched
         kcm.wait_port(kcm_port, 60)
         sched.wait_port(sched_port, 60)
     if kwok_nodes:
-        kwok = ManagedProcess("kwok", [
-            _bin("kwok"), f"--kubeconfig={h.kubeconfig}", "--manage-all-nodes=false",
-            f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-            "--manage-nodes-with-label-selector=", "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
-            "--disregard-status-with-label-selector=", "--cidr=10.0.0.1/24", "--node-ip=10.0.0.1",
-            f"--server-address=127.0.0.1:{free_port()}",
-        ], workdir / "kwok.log")
+        kwok = ManagedProcess(
+            "kwok",
+            [
+                _bin("kwok"),
+                f"--kubeconfig={h.kubeconfig}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
+                "--manage-nodes-with-label-selector=",
+                "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
+                "--disregard-status-with-label-selector=",
+                "--cidr=10.0.0.1/24",
+                "--node-ip=10.0.0.1",
+                f"--server-address=127.0.0.1:{free_port()}",
+            ],
+            workdir / "kwok.log",
+        )
         h.processes["kwok"] = kwok
         with h.client() as c:
             for i in range(kwok_nodes):
@@ -156,22 +224,41 @@ def _start_kube(h: KubeHandle, controllers: bool, kwok_nodes: int) -> KubeHandle
 
 def _nodes_ready(c: httpx.Client) -> int:
     items = c.get("/api/v1/nodes").json().get("items", [])
-    return sum(1 for n in items for cond in n.get("status", {}).get("conditions", [])
-               if cond["type"] == "Ready" and cond["status"] == "True")
+    return sum(
+        1
+        for n in items
+        for cond in n.get("status", {}).get("conditions", [])
+        if cond["type"] == "Ready" and cond["status"] == "True"
+    )
 
 
 def _fake_node(name: str) -> dict:
     return {
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "annotations": {KWOK_NODE_ANNOTATION: "fake",
-                                                   "node.alpha.kubernetes.io/ttl": "0"},
-                     "labels": {"type": "kwok", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                                "kubernetes.io/arch": "amd64", "kubernetes.io/role": "agent"}},
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {KWOK_NODE_ANNOTATION: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": {
+                "type": "kwok",
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/role": "agent",
+            },
+        },
         "spec": {},
-        "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-                   "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
-                   "nodeInfo": {"architecture": "amd64", "kubeletVersion": "fake", "kubeProxyVersion": "fake",
-                                "operatingSystem": "linux"}, "phase": "Running"},
+        "status": {
+            "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+            "capacity": {"cpu": "32", "memory": "256Gi", "pods": "110"},
+            "nodeInfo": {
+                "architecture": "amd64",
+                "kubeletVersion": "fake",
+                "kubeProxyVersion": "fake",
+                "operatingSystem": "linux",
+            },
+            "phase": "Running",
+        },
     }
 
 

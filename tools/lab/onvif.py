@@ -115,8 +115,7 @@ def start_onvif_camera(
     try:
         import ipycam  # noqa: F401
     except ImportError as exc:
-        raise ComponentMissing(
-            "ipycam", f"python package not importable ({exc}); `uv sync` installs it") from exc
+        raise ComponentMissing("ipycam", f"python package not importable ({exc}); `uv sync` installs it") from exc
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if source is None:
@@ -138,9 +137,14 @@ def start_onvif_camera(
         "discovery_port": discovery_port,  # read by _serve, ignored by ipycam's loader
         "username": user,
         "password": password,
-        "main_width": width, "main_height": height, "main_fps": fps, "main_bitrate": "1M",
-        "sub_width": max(2, width // 2 // 2 * 2), "sub_height": max(2, height // 2 // 2 * 2),
-        "sub_fps": fps, "sub_bitrate": "256K",
+        "main_width": width,
+        "main_height": height,
+        "main_fps": fps,
+        "main_bitrate": "1M",
+        "sub_width": max(2, width // 2 // 2 * 2),
+        "sub_height": max(2, height // 2 // 2 * 2),
+        "sub_fps": fps,
+        "sub_bitrate": "256K",
         "hw_accel": "cpu",
         "show_timestamp": True,  # keeps consecutive frames different even on a still source
         "recording_enabled": False,
@@ -152,29 +156,47 @@ def start_onvif_camera(
 
     proc = ManagedProcess(
         "ipycam",
-        [sys.executable, "-m", "tools.lab.onvif", "serve", "--config", str(config_path),
-         "--source", source, "--log-level", "INFO"],
+        [
+            sys.executable,
+            "-m",
+            "tools.lab.onvif",
+            "serve",
+            "--config",
+            str(config_path),
+            "--source",
+            source,
+            "--log-level",
+            "INFO",
+        ],
         workdir / "ipycam.log",
         env={"PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"},
         cwd=workdir,
     )
     proc.wait_port(ports["onvif_port"], timeout=timeout)
     proc.wait_port(ports["rtsp_port"], timeout=timeout)
-    proc.wait_until(lambda: "IP Camera is running" in proc.log_path.read_text(errors="replace"),
-                    timeout, "'IP Camera is running'")
+    proc.wait_until(
+        lambda: "IP Camera is running" in proc.log_path.read_text(errors="replace"), timeout, "'IP Camera is running'"
+    )
     log = proc.log_path.read_text(errors="replace")
     if f"{UNICAST_READY} {host}:{discovery_port}" not in log:
         proc.stop()
-        raise StartupFailed(f"ipycam started without its unicast WS-Discovery listener on "
-                            f"{host}:{discovery_port}; log {proc.log_path}:\n{proc.log_tail()}")
+        raise StartupFailed(
+            f"ipycam started without its unicast WS-Discovery listener on "
+            f"{host}:{discovery_port}; log {proc.log_path}:\n{proc.log_tail()}"
+        )
     native_rtsp = "Native RTSP server started" in log
     return OnvifCameraHandle(
-        host=host, port=ports["onvif_port"], user=user, password=password,
-        rtsp_port=ports["rtsp_port"], discovery_port=discovery_port,
+        host=host,
+        port=ports["onvif_port"],
+        user=user,
+        password=password,
+        rtsp_port=ports["rtsp_port"],
+        discovery_port=discovery_port,
         rtsp_url=f"rtsp://{host}:{ports['rtsp_port']}/video_main" if native_rtsp else None,
         sub_rtsp_url=f"rtsp://{host}:{ports['rtsp_port']}/video_sub" if native_rtsp else None,
         snapshot_url=f"http://{host}:{ports['onvif_port']}/snapshot.jpg",
-        process=proc, config_path=config_path,
+        process=proc,
+        config_path=config_path,
     )
 
 
@@ -214,8 +236,7 @@ def _serve(argv: list[str]) -> int:
         try:
             unicast_sock.bind((bind_ip, int(discovery_port)))
         except OSError as exc:
-            print(f"cannot bind the WS-Discovery unicast port {bind_ip}:{discovery_port}: {exc}",
-                  flush=True)
+            print(f"cannot bind the WS-Discovery unicast port {bind_ip}:{discovery_port}: {exc}", flush=True)
             return 3
         unicast_sock.settimeout(1.0)  # upstream's run loop polls `running` on timeouts
 

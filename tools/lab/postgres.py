@@ -68,21 +68,67 @@ def start_postgres(log_dir: Path) -> PostgresHandle:
             os.chown(p, pw.pw_uid, pw.pw_gid)
     demote = _demote()
     subprocess.run(
-        [*demote, str(bindir / "initdb"), "-D", str(data), "-U", USER, "--pwfile", str(pwfile),
-         "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"],
-        check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=120,
+        [
+            *demote,
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            USER,
+            "--pwfile",
+            str(pwfile),
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
     )
     pwfile.unlink()
     port = free_port()
     proc = ManagedProcess(
         "postgres",
-        [*demote, bindir / "postgres", "-D", data, "-h", "127.0.0.1", "-p", str(port), "-k", sock,
-         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+        [
+            *demote,
+            bindir / "postgres",
+            "-D",
+            data,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-k",
+            sock,
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ],
         log_dir / "postgres.log",
     )
     proc.wait_port(port, timeout=30)
     subprocess.run(
-        [*demote, str(bindir.parent / "bin" / "createdb"), "-h", str(sock), "-p", str(port), "-U", USER, "-w", "govops"],
-        check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=60,
+        [
+            *demote,
+            str(bindir.parent / "bin" / "createdb"),
+            "-h",
+            str(sock),
+            "-p",
+            str(port),
+            "-U",
+            USER,
+            "-w",
+            "govops",
+        ],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
     )
     return PostgresHandle(proc, port, password, workdir)

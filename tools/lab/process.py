@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,8 +41,12 @@ class ManagedProcess:
         merged = {**os.environ, **(env or {})}
         # A new session so that stop() can signal the whole group this process starts.
         self.popen = subprocess.Popen(
-            self.argv, stdout=self._log, stderr=subprocess.STDOUT, env=merged,
-            cwd=cwd, start_new_session=True,
+            self.argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=merged,
+            cwd=cwd,
+            start_new_session=True,
         )
 
     @property
@@ -73,12 +78,16 @@ class ManagedProcess:
             time.sleep(0.2)
         self.stop()
         raise StartupFailed(
-            f"{self.name} not ready ({what}) after {timeout:.0f}s; log {self.log_path}:\n"
-            f"{self.log_tail()}"
+            f"{self.name} not ready ({what}) after {timeout:.0f}s; log {self.log_path}:\n{self.log_tail()}"
         )
 
-    def wait_http(self, url: str, timeout: float = 60, ok: Callable[[httpx.Response], bool] | None = None,
-                  verify: bool | str = True) -> None:
+    def wait_http(
+        self,
+        url: str,
+        timeout: float = 60,
+        ok: Callable[[httpx.Response], bool] | None = None,
+        verify: bool | str = True,
+    ) -> None:
         def check() -> bool:
             r = httpx.get(url, timeout=2, verify=verify)
             return ok(r) if ok else r.status_code < 500
@@ -94,16 +103,12 @@ class ManagedProcess:
 
     def stop(self, grace: float = 10) -> None:
         if self.alive():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
             try:
                 self.popen.wait(grace)
             except subprocess.TimeoutExpired:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 self.popen.wait(5)
         self._log.close()

@@ -27,20 +27,25 @@ class PrometheusHandle:
         self.process.stop()
 
 
-def scrape_config(targets: dict[str, str], rule_files: list[Path] | None = None,
-                  interval: str = "2s", bearer_token: str | None = None) -> dict:
+def scrape_config(
+    targets: dict[str, str], rule_files: list[Path] | None = None, interval: str = "2s", bearer_token: str | None = None
+) -> dict:
     jobs = []
     for job, target in targets.items():
         job_cfg: dict = {"job_name": job, "scrape_interval": interval, "static_configs": [{"targets": [target]}]}
         if bearer_token:
             job_cfg["authorization"] = {"type": "Bearer", "credentials": bearer_token}
         jobs.append(job_cfg)
-    return {"global": {"scrape_interval": interval, "evaluation_interval": interval},
-            "rule_files": [str(p) for p in rule_files or []], "scrape_configs": jobs}
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "rule_files": [str(p) for p in rule_files or []],
+        "scrape_configs": jobs,
+    }
 
 
-def start_prometheus(workdir: Path, targets: dict[str, str], rule_files: list[Path] | None = None,
-                     bearer_token: str | None = None) -> PrometheusHandle:
+def start_prometheus(
+    workdir: Path, targets: dict[str, str], rule_files: list[Path] | None = None, bearer_token: str | None = None
+) -> PrometheusHandle:
     binary = system_binary("prometheus", "prometheus", "/usr/bin/prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
@@ -48,8 +53,13 @@ def start_prometheus(workdir: Path, targets: dict[str, str], rule_files: list[Pa
     port = free_port()
     proc = ManagedProcess(
         "prometheus",
-        [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--web.enable-lifecycle"],
+        [
+            binary,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+        ],
         workdir / "prometheus.log",
     )
     proc.wait_http(f"http://127.0.0.1:{port}/-/ready", timeout=60, ok=lambda r: r.status_code == 200)

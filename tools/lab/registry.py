@@ -7,6 +7,7 @@ process we started: a reused PID is never signalled); `status` shows what is ali
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,16 +26,26 @@ def _postgres(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     from tools.lab.postgres import start_postgres
 
     h = start_postgres(d)
-    return [h.process], h.endpoint, {"database_url_without_password": h.endpoint, "workdir": str(h.workdir),
-                                     "password_file": _secret(d, "postgres.password", h.password)}
+    return (
+        [h.process],
+        h.endpoint,
+        {
+            "database_url_without_password": h.endpoint,
+            "workdir": str(h.workdir),
+            "password_file": _secret(d, "postgres.password", h.password),
+        },
+    )
 
 
 def _keycloak(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     from tools.lab.keycloak import start_keycloak
 
     h = start_keycloak(d)
-    return [h.process], h.base_url, {"admin_user": h.admin_user,
-                                     "admin_password_file": _secret(d, "keycloak.password", h.admin_password)}
+    return (
+        [h.process],
+        h.base_url,
+        {"admin_user": h.admin_user, "admin_password_file": _secret(d, "keycloak.password", h.admin_password)},
+    )
 
 
 def _kube(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
@@ -55,9 +66,16 @@ def _onvif(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     from tools.lab.onvif import start_onvif_camera
 
     h = start_onvif_camera(d)
-    return [h.process], h.device_service_url, {
-        "user": h.user, "password_file": _secret(d, "onvif.password", h.password), "rtsp_url": h.rtsp_url,
-        "discovery_target": h.discovery_target}
+    return (
+        [h.process],
+        h.device_service_url,
+        {
+            "user": h.user,
+            "password_file": _secret(d, "onvif.password", h.password),
+            "rtsp_url": h.rtsp_url,
+            "discovery_target": h.discovery_target,
+        },
+    )
 
 
 def _prometheus(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
@@ -71,8 +89,12 @@ def _prometheus(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
 
 
 STARTERS: dict[str, Callable[[Path], tuple[list[ManagedProcess], str, dict[str, Any]]]] = {
-    "postgres": _postgres, "prometheus": _prometheus, "kube": _kube, "keycloak": _keycloak,
-    "rtsp": _rtsp, "onvif": _onvif,
+    "postgres": _postgres,
+    "prometheus": _prometheus,
+    "kube": _kube,
+    "keycloak": _keycloak,
+    "rtsp": _rtsp,
+    "onvif": _onvif,
 }
 NAMES = tuple(STARTERS)
 
@@ -129,8 +151,9 @@ class Lab:
         if unknown:
             from govops.errors import ValidationFailed
 
-            raise ValidationFailed(f"unknown lab component(s): {', '.join(unknown)}",
-                                   hint=f"choose from: {', '.join(NAMES)}")
+            raise ValidationFailed(
+                f"unknown lab component(s): {', '.join(unknown)}", hint=f"choose from: {', '.join(NAMES)}"
+            )
         state = self._load()
         for name in names:
             if name in state and self._alive(state[name]):
@@ -145,7 +168,9 @@ class Lab:
                 self._save(state)
                 continue
             state[name] = {
-                "state": "running", "endpoint": endpoint, "details": details,
+                "state": "running",
+                "endpoint": endpoint,
+                "details": details,
                 "processes": [{"name": p.name, "pid": p.pid, "argv0": _program(p)} for p in procs],
                 "started_in_s": round(time.monotonic() - started, 1),
             }
@@ -158,13 +183,12 @@ class Lab:
         for name, entry in state.items():
             for p in reversed(entry.get("processes", [])):
                 if _same_process(p["pid"], p["argv0"]):
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(p["pid"], signal.SIGTERM)
-                    except ProcessLookupError:
-                        pass
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and any(
-                    _same_process(p["pid"], p["argv0"]) for p in entry.get("processes", [])):
+                _same_process(p["pid"], p["argv0"]) for p in entry.get("processes", [])
+            ):
                 time.sleep(0.2)
             for p in entry.get("processes", []):
                 if _same_process(p["pid"], p["argv0"]):
@@ -183,7 +207,13 @@ class Lab:
                 rows.append({"component": name, "state": "failed", "error": entry.get("error")})
             else:
                 alive = self._alive(entry)
-                rows.append({"component": name, "state": "running" if alive else "dead",
-                             "pid": ",".join(str(p["pid"]) for p in entry["processes"]),
-                             "endpoint": entry.get("endpoint"), "details": entry.get("details", {})})
+                rows.append(
+                    {
+                        "component": name,
+                        "state": "running" if alive else "dead",
+                        "pid": ",".join(str(p["pid"]) for p in entry["processes"]),
+                        "endpoint": entry.get("endpoint"),
+                        "details": entry.get("details", {}),
+                    }
+                )
         return rows

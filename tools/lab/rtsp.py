@@ -46,32 +46,53 @@ def check_gstreamer() -> Path:
     """Fail with the bootstrap hint unless the system python can import gst-rtsp-server."""
     python = system_binary("rtsp-server", SYSTEM_PYTHON)
     probe = subprocess.run(
-        [str(python), "-c",
-         "import gi; gi.require_version('Gst','1.0'); gi.require_version('GstRtspServer','1.0');"
-         "from gi.repository import Gst, GstRtspServer; Gst.init(None);"
-         "missing=[e for e in ('x264enc','rtph264pay','videotestsrc','intervideosrc','decodebin')"
-         " if Gst.ElementFactory.find(e) is None]; print(' '.join(missing))"],
-        capture_output=True, text=True, timeout=60,
+        [
+            str(python),
+            "-c",
+            "import gi; gi.require_version('Gst','1.0'); gi.require_version('GstRtspServer','1.0');"
+            "from gi.repository import Gst, GstRtspServer; Gst.init(None);"
+            "missing=[e for e in ('x264enc','rtph264pay','videotestsrc','intervideosrc','decodebin')"
+            " if Gst.ElementFactory.find(e) is None]; print(' '.join(missing))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if probe.returncode != 0:
         why = (probe.stderr.strip().splitlines() or ["?"])[-1]
-        raise ComponentMissing("debian", f"python3-gi with gir1.2-gst-rtsp-server-1.0 is not "
-                               f"importable by {python}: {why}")
+        raise ComponentMissing(
+            "debian", f"python3-gi with gir1.2-gst-rtsp-server-1.0 is not importable by {python}: {why}"
+        )
     if probe.stdout.strip():
         raise ComponentMissing("debian", f"GStreamer elements missing: {probe.stdout.strip()}")
     return python
 
 
-def make_test_clip(path: Path, width: int = 640, height: int = 360, fps: int = 10,
-                   seconds: int = 4) -> Path:
+def make_test_clip(path: Path, width: int = 640, height: int = 360, fps: int = 10, seconds: int = 4) -> Path:
     """A short moving test clip (ffmpeg lavfi testsrc2, H.264) for a mount or a camera."""
     ffmpeg = system_binary("debian", "ffmpeg")
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [str(ffmpeg), "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-         f"testsrc2=size={width}x{height}:rate={fps}", "-t", str(seconds), "-c:v", "libx264",
-         "-pix_fmt", "yuv420p", str(path)],
-        check=True, timeout=120,
+        [
+            str(ffmpeg),
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size={width}x{height}:rate={fps}",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+        timeout=120,
     )
     return path
 
@@ -105,8 +126,22 @@ def start_rtsp_server(
     host = "127.0.0.1"
     proc = ManagedProcess(
         "rtsp-server",
-        [python, "-u", SERVER_SCRIPT, "--host", host, "--port", str(port), "--width", str(width),
-         "--height", str(height), "--fps", str(fps), *specs],
+        [
+            python,
+            "-u",
+            SERVER_SCRIPT,
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--width",
+            str(width),
+            "--height",
+            str(height),
+            "--fps",
+            str(fps),
+            *specs,
+        ],
         workdir / "rtsp-server.log",
         env={"GST_DEBUG": "1", "PYTHONPATH": "", "PYTHONHOME": ""},
     )

@@ -63,8 +63,7 @@ def file_looper(name: str, path: str, caps: str) -> Gst.Pipeline:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--width", type=int, default=640)
@@ -88,8 +87,10 @@ def main() -> int:
             ap.error(f"bad mount {spec!r}: expected NAME=FILE or NAME=testsrc[:PATTERN]")
         shared = True
         if source.startswith("copy:"):
-            launch = (f'filesrc location="{source[5:]}" ! qtdemux ! h264parse config-interval=-1 '
-                      "! rtph264pay name=pay0 pt=96 config-interval=1")
+            launch = (
+                f'filesrc location="{source[5:]}" ! qtdemux ! h264parse config-interval=-1 '
+                "! rtph264pay name=pay0 pt=96 config-interval=1"
+            )
             shared = False  # each client from the file's start
         elif source == "testsrc" or source.startswith("testsrc:"):
             pattern = source.partition(":")[2] or "ball"

@@ -30,52 +30,97 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def discover(targets: Sequence[str], *, multicast: bool, interface: str | None,
-             timeout_s: float) -> dict[str, Any]:
+def discover(targets: Sequence[str], *, multicast: bool, interface: str | None, timeout_s: float) -> dict[str, Any]:
     from video.onvif import probe
 
-    return run(probe(targets=list(targets), multicast=multicast, interface=interface,
-                     timeout_s=timeout_s)).as_dict()
+    return run(probe(targets=list(targets), multicast=multicast, interface=interface, timeout_s=timeout_s)).as_dict()
 
 
-def inspect(targets: Sequence[str], user: str | None, password: str | None, settings: VideoSettings, *,
-            concurrency: int | None = None, device_timeout_s: float | None = None,
-            on_result: Callable[[Any], None] | None = None) -> list[Any]:
+def inspect(
+    targets: Sequence[str],
+    user: str | None,
+    password: str | None,
+    settings: VideoSettings,
+    *,
+    concurrency: int | None = None,
+    device_timeout_s: float | None = None,
+    on_result: Callable[[Any], None] | None = None,
+) -> list[Any]:
     from video.onvif import Credentials, inspect_many
 
     if not targets:
         raise ValidationFailed("no device to onboard or probe", hint="give addresses or run discover")
-    return run(inspect_many(
-        list(targets), Credentials(user, password),
-        concurrency=concurrency or settings.onboard_concurrency,
-        device_timeout_s=device_timeout_s or settings.onboard_timeout_s,
-        request_timeout_s=settings.request_timeout_s, on_result=on_result))
+    return run(
+        inspect_many(
+            list(targets),
+            Credentials(user, password),
+            concurrency=concurrency or settings.onboard_concurrency,
+            device_timeout_s=device_timeout_s or settings.onboard_timeout_s,
+            request_timeout_s=settings.request_timeout_s,
+            on_result=on_result,
+        )
+    )
 
 
-def onboard(session: Session, targets: Sequence[str], *, user: str | None, password: str | None,
-            placement: Placement, box: SecretBox, settings: VideoSettings, actor: str,
-            concurrency: int | None = None, device_timeout_s: float | None = None,
-            on_result: Callable[[Any], None] | None = None,
-            names: dict[str, str] | None = None) -> dict[str, Any]:
+def onboard(
+    session: Session,
+    targets: Sequence[str],
+    *,
+    user: str | None,
+    password: str | None,
+    placement: Placement,
+    box: SecretBox,
+    settings: VideoSettings,
+    actor: str,
+    concurrency: int | None = None,
+    device_timeout_s: float | None = None,
+    on_result: Callable[[Any], None] | None = None,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Inspect the devices, then store them; `names` (target → name, e.g. from discovery
     scopes) names new cameras."""
     placement.check(session)  # fail fast, before talking to any device
-    results = inspect(targets, user, password, settings, concurrency=concurrency,
-                      device_timeout_s=device_timeout_s, on_result=on_result)
-    summaries = save_onboarded(session, results, placement=placement, user=user, password=password,
-                               box=box, settings=settings, actor=actor, names=names)
+    results = inspect(
+        targets,
+        user,
+        password,
+        settings,
+        concurrency=concurrency,
+        device_timeout_s=device_timeout_s,
+        on_result=on_result,
+    )
+    summaries = save_onboarded(
+        session,
+        results,
+        placement=placement,
+        user=user,
+        password=password,
+        box=box,
+        settings=settings,
+        actor=actor,
+        names=names,
+    )
     by_target = {r.target: r for r in results}
     for s in summaries:
         r = by_target.get(s["target"])
         if r is not None:
             s["elapsed_ms"] = round(r.elapsed_ms, 1)
-    return {"total": len(summaries), "onboarded": sum(1 for s in summaries if s["ok"]),
-            "failed": sum(1 for s in summaries if not s["ok"]), "results": summaries}
+    return {
+        "total": len(summaries),
+        "onboarded": sum(1 for s in summaries if s["ok"]),
+        "failed": sum(1 for s in summaries if not s["ok"]),
+        "results": summaries,
+    }
 
 
-def probe_catalogue(session: Session, box: SecretBox, settings: VideoSettings, *,
-                    camera_ids: Sequence[str] | None = None,
-                    on_result: Callable[[Any], None] | None = None) -> dict[str, Any]:
+def probe_catalogue(
+    session: Session,
+    box: SecretBox,
+    settings: VideoSettings,
+    *,
+    camera_ids: Sequence[str] | None = None,
+    on_result: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
     """Check every ONVIF camera (or the given ones) answers; refresh its status."""
     stmt = select(Camera).where(Camera.onvif_address.is_not(None))
     if camera_ids:
@@ -84,20 +129,29 @@ def probe_catalogue(session: Session, box: SecretBox, settings: VideoSettings, *
     from video.onvif import Credentials, inspect_many
 
     creds = {c.onvif_address: Credentials(*get_credentials(c, box)) for c in cams if c.onvif_address}
-    results = run(inspect_many(list(creds), lambda t: creds[t],
-                               concurrency=settings.onboard_concurrency,
-                               device_timeout_s=settings.onboard_timeout_s,
-                               request_timeout_s=settings.request_timeout_s, on_result=on_result))
+    results = run(
+        inspect_many(
+            list(creds),
+            lambda t: creds[t],
+            concurrency=settings.onboard_concurrency,
+            device_timeout_s=settings.onboard_timeout_s,
+            request_timeout_s=settings.request_timeout_s,
+            on_result=on_result,
+        )
+    )
     changes = record_probe(session, results)
-    return {"probed": len(results), "online": sum(1 for r in results if r.ok),
-            "results": [r.as_dict() | {"camera": c["camera"], "status": c["status"]}
-                        for r, c in zip(results, changes, strict=False)]}
+    return {
+        "probed": len(results),
+        "online": sum(1 for r in results if r.ok),
+        "results": [
+            r.as_dict() | {"camera": c["camera"], "status": c["status"]} for r, c in zip(results, changes, strict=False)
+        ],
+    }
 
 
 def ptz_profile(cam: Camera) -> str:
     if not (cam.capabilities or {}).get("ptz"):
-        raise Conflict(f"camera {cam.id} has no PTZ (onboarding found none)",
-                       hint="re-onboard it if PTZ was added")
+        raise Conflict(f"camera {cam.id} has no PTZ (onboarding found none)", hint="re-onboard it if PTZ was added")
     for p in cam.profiles or []:
         if p.get("ptz"):
             return str(p["token"])
@@ -106,9 +160,21 @@ def ptz_profile(cam: Camera) -> str:
     raise Conflict(f"camera {cam.id} has no media profile to steer")
 
 
-def ptz(session: Session, cam: Camera, *, action: str, actor: str, box: SecretBox,
-        settings: VideoSettings, pan: float = 0.0, tilt: float = 0.0, zoom: float = 0.0,
-        timeout_s: float = 5.0, preset: str | None = None, name: str | None = None) -> dict[str, Any]:
+def ptz(
+    session: Session,
+    cam: Camera,
+    *,
+    action: str,
+    actor: str,
+    box: SecretBox,
+    settings: VideoSettings,
+    pan: float = 0.0,
+    tilt: float = 0.0,
+    zoom: float = 0.0,
+    timeout_s: float = 5.0,
+    preset: str | None = None,
+    name: str | None = None,
+) -> dict[str, Any]:
     """One PTZ command. Returns {"ok": True, ...} or {"ok": False, "error": {...}}; audited."""
     from video.onvif import DeviceError, ptz_control
 
@@ -125,8 +191,9 @@ def ptz(session: Session, cam: Camera, *, action: str, actor: str, box: SecretBo
     user, password = get_credentials(cam, box)
 
     async def command() -> dict[str, Any]:
-        async with ptz_control(address, user, password, profile,
-                               request_timeout_s=settings.request_timeout_s) as control:
+        async with ptz_control(
+            address, user, password, profile, request_timeout_s=settings.request_timeout_s
+        ) as control:
             if action == "move":
                 await control.continuous_move(pan, tilt, zoom, timeout_s)
                 return {"pan": pan, "tilt": tilt, "zoom": zoom, "timeout_s": timeout_s}
@@ -151,14 +218,18 @@ def ptz(session: Session, cam: Camera, *, action: str, actor: str, box: SecretBo
         detail = run(command())
     except DeviceError as err:
         if action != "presets":
-            audit.append(session, actor=actor, action=f"video.ptz.{action}", target=cam.id,
-                         result="failure", detail={"kind": err.kind, "step": err.step,
-                                                   "message": err.message[:200]})
+            audit.append(
+                session,
+                actor=actor,
+                action=f"video.ptz.{action}",
+                target=cam.id,
+                result="failure",
+                detail={"kind": err.kind, "step": err.step, "message": err.message[:200]},
+            )
         return {"ok": False, "camera": cam.id, "action": action, "error": err.as_dict()}
     if action == "set_preset":
         kept = [p for p in (cam.presets or []) if p.get("token") != detail["preset"]]
         cam.presets = [*kept, {"token": detail["preset"], "name": name}]
     if action != "presets":
-        audit.append(session, actor=actor, action=f"video.ptz.{action}", target=cam.id,
-                     detail=detail)
+        audit.append(session, actor=actor, action=f"video.ptz.{action}", target=cam.id, detail=detail)
     return {"ok": True, "camera": cam.id, "action": action, **detail}

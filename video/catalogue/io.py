@@ -33,8 +33,22 @@ from video.catalogue.queries import CameraFilter, camera_query, platform_scope
 from video.catalogue.settings import VideoSettings
 from video.catalogue.tree import AreaTree, upsert_area
 
-CSV_COLUMNS = ["id", "name", "department", "area", "group", "lat", "lon", "key_place", "status",
-               "networked", "install_address", "manufacturer", "model", "stream_url"]
+CSV_COLUMNS = [
+    "id",
+    "name",
+    "department",
+    "area",
+    "group",
+    "lat",
+    "lon",
+    "key_place",
+    "status",
+    "networked",
+    "install_address",
+    "manufacturer",
+    "model",
+    "stream_url",
+]
 MAX_ROWS = 2_000_000
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
@@ -61,12 +75,21 @@ class ImportReport:
             self.errors.append({"row": row, "field": fld, "message": message})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "rows": self.rows, "created": self.created,
-                "updated": self.updated, "skipped": self.skipped, "dry_run": self.dry_run,
-                "written": self.written, "ok": self.ok, "errors": self.errors}
+        return {
+            "kind": self.kind,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "skipped": self.skipped,
+            "dry_run": self.dry_run,
+            "written": self.written,
+            "ok": self.ok,
+            "errors": self.errors,
+        }
 
 
 # --- reading -----------------------------------------------------------------------------------
+
 
 def _cell_in(value: Any) -> str:
     s = "" if value is None else str(value).strip()
@@ -84,8 +107,9 @@ def read_csv(text: str) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = {"id", "name", "department"} - set(reader.fieldnames or [])
     if missing:
-        raise ValidationFailed(f"the CSV lacks the columns {', '.join(sorted(missing))}",
-                               hint=f"columns are: {','.join(CSV_COLUMNS)}")
+        raise ValidationFailed(
+            f"the CSV lacks the columns {', '.join(sorted(missing))}", hint=f"columns are: {','.join(CSV_COLUMNS)}"
+        )
     for row in reader:
         yield {k: _cell_in(v) for k, v in row.items() if k}
 
@@ -135,8 +159,9 @@ def _stream_url(value: Any) -> str | None:
     if parts.scheme not in ("rtsp", "rtsps", "http", "https") or not parts.hostname:
         raise ValidationFailed(f"stream_url must be an rtsp:// or http(s):// URL, not {s[:60]!r}")
     if "@" in parts.netloc:
-        raise ValidationFailed("stream_url must not carry a user:password@ (credentials are "
-                               "never imported; set them by onboarding)")
+        raise ValidationFailed(
+            "stream_url must not carry a user:password@ (credentials are never imported; set them by onboarding)"
+        )
     return s[:500]
 
 
@@ -155,6 +180,7 @@ class _Lookups:
 
 def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
     """One row as column values, or ValidationFailed naming the field (message 'field: why')."""
+
     def fail(fld: str, why: str) -> ValidationFailed:
         return ValidationFailed(f"{fld}: {why}")
 
@@ -179,8 +205,7 @@ def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
     group = str(row.get("group") or "").strip() or None
     if group is not None and lk.groups.get(group) != gbt28181.VIRTUAL_ORG:
         raise fail("group", f"{group!r} is not a virtual organisation (216) in the catalogue")
-    out: dict[str, Any] = {"id": cam_id, "name": name, "department_code": dept, "area_code": area,
-                           "group_id": group}
+    out: dict[str, Any] = {"id": cam_id, "name": name, "department_code": dept, "area_code": area, "group_id": group}
     for fld, lo, hi in (("lat", -90, 90), ("lon", -180, 180)):
         try:
             out[fld] = _float(row.get(fld), fld, lo, hi)
@@ -213,9 +238,15 @@ def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
     return out
 
 
-def import_cameras(session: Session, rows: Iterable[dict[str, Any]], *, actor: str,
-                   source: str = "upload", dry_run: bool = False,
-                   skip_invalid: bool = False) -> ImportReport:
+def import_cameras(
+    session: Session,
+    rows: Iterable[dict[str, Any]],
+    *,
+    actor: str,
+    source: str = "upload",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+) -> ImportReport:
     report = ImportReport(kind="cameras", dry_run=dry_run)
     lk = _Lookups(session)
     clean: list[dict[str, Any]] = []
@@ -244,17 +275,24 @@ def import_cameras(session: Session, rows: Iterable[dict[str, Any]], *, actor: s
         return report
     now = datetime.now(UTC)
     for i in range(0, len(clean), 1000):
-        batch = clean[i:i + 1000]
-        existing = {c.id: c for c in session.scalars(
-            select(Camera).where(Camera.id.in_([v["id"] for v in batch])))}
+        batch = clean[i : i + 1000]
+        existing = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_([v["id"] for v in batch])))}
         for values in batch:
             cam = existing.get(values["id"])
             if cam is None:
-                session.add(Camera(created_at=now, profiles=[], capabilities={}, presets=[],
-                                   status=values.pop("status", "unknown"),
-                                   key_place=values.pop("key_place", False),
-                                   networked=values.pop("networked", True),
-                                   picture_fault=False, **values))
+                session.add(
+                    Camera(
+                        created_at=now,
+                        profiles=[],
+                        capabilities={},
+                        presets=[],
+                        status=values.pop("status", "unknown"),
+                        key_place=values.pop("key_place", False),
+                        networked=values.pop("networked", True),
+                        picture_fault=False,
+                        **values,
+                    )
+                )
                 report.created += 1
             else:
                 for k, v in values.items():
@@ -262,15 +300,26 @@ def import_cameras(session: Session, rows: Iterable[dict[str, Any]], *, actor: s
                 report.updated += 1
         session.flush()
     report.written = True
-    audit.append(session, actor=actor, action="video.catalogue.import", target=source,
-                 detail={"kind": "cameras", "rows": report.rows, "created": report.created,
-                         "updated": report.updated, "skipped": report.skipped,
-                         "sha256": digest.hexdigest()})
+    audit.append(
+        session,
+        actor=actor,
+        action="video.catalogue.import",
+        target=source,
+        detail={
+            "kind": "cameras",
+            "rows": report.rows,
+            "created": report.created,
+            "updated": report.updated,
+            "skipped": report.skipped,
+            "sha256": digest.hexdigest(),
+        },
+    )
     return report
 
 
-def import_areas(session: Session, doc: Any, *, actor: str, source: str = "upload",
-                 dry_run: bool = False) -> ImportReport:
+def import_areas(
+    session: Session, doc: Any, *, actor: str, source: str = "upload", dry_run: bool = False
+) -> ImportReport:
     """Admin areas from a GeoJSON FeatureCollection: properties code, name, level, parent,
     key_place; geometry Polygon/MultiPolygon. Parents must come before children."""
     report = ImportReport(kind="areas", dry_run=dry_run)
@@ -285,12 +334,15 @@ def import_areas(session: Session, doc: Any, *, actor: str, source: str = "uploa
             try:
                 key_place = _bool(props.get("key_place"), "key_place") or False
                 _, created = upsert_area(
-                    session, code=str(props.get("code") or "").strip(),
+                    session,
+                    code=str(props.get("code") or "").strip(),
                     name=str(props.get("name") or "").strip(),
                     level=str(props.get("level") or "").strip(),
                     parent_code=(str(props.get("parent") or "").strip() or None),
-                    geometry=(feature or {}).get("geometry"), key_place=key_place,
-                    pending={**levels, **pending})
+                    geometry=(feature or {}).get("geometry"),
+                    key_place=key_place,
+                    pending={**levels, **pending},
+                )
             except ValidationFailed as exc:
                 report.error(n, "feature", exc.message)
                 continue
@@ -304,13 +356,18 @@ def import_areas(session: Session, doc: Any, *, actor: str, source: str = "uploa
             nested.rollback()
             return report
     report.written = True
-    audit.append(session, actor=actor, action="video.catalogue.import", target=source,
-                 detail={"kind": "areas", "rows": report.rows, "created": report.created,
-                         "updated": report.updated})
+    audit.append(
+        session,
+        actor=actor,
+        action="video.catalogue.import",
+        target=source,
+        detail={"kind": "areas", "rows": report.rows, "created": report.created, "updated": report.updated},
+    )
     return report
 
 
 # --- writing -----------------------------------------------------------------------------------
+
 
 def iter_cameras(session: Session, stmt: Select[tuple[Camera]], batch: int = 2000) -> Iterator[Camera]:
     """Keyset pages of `stmt` (a select of Camera), expunged as they pass."""
@@ -328,11 +385,22 @@ def iter_cameras(session: Session, stmt: Select[tuple[Camera]], batch: int = 200
 
 
 def _row(cam: Camera) -> list[str]:
-    values = [cam.id, cam.name, cam.department_code, cam.area_code, cam.group_id,
-              "" if cam.lat is None else cam.lat, "" if cam.lon is None else cam.lon,
-              "true" if cam.key_place else "false", cam.status,
-              "true" if cam.networked else "false", cam.install_address, cam.manufacturer,
-              cam.model, _public_url(cam.stream_url)]
+    values = [
+        cam.id,
+        cam.name,
+        cam.department_code,
+        cam.area_code,
+        cam.group_id,
+        "" if cam.lat is None else cam.lat,
+        "" if cam.lon is None else cam.lon,
+        "true" if cam.key_place else "false",
+        cam.status,
+        "true" if cam.networked else "false",
+        cam.install_address,
+        cam.manufacturer,
+        cam.model,
+        _public_url(cam.stream_url),
+    ]
     return [_cell_out(v) for v in values]
 
 
@@ -359,13 +427,13 @@ def camera_feature(cam: Camera) -> dict[str, Any]:
     props: dict[str, Any] = dict(zip(CSV_COLUMNS, _row(cam), strict=True))
     props["key_place"], props["networked"] = cam.key_place, cam.networked
     props.pop("lat"), props.pop("lon")
-    geometry = ({"type": "Point", "coordinates": [cam.lon, cam.lat]}
-                if cam.lat is not None and cam.lon is not None else None)
+    geometry = (
+        {"type": "Point", "coordinates": [cam.lon, cam.lat]} if cam.lat is not None and cam.lon is not None else None
+    )
     return {"type": "Feature", "id": cam.id, "geometry": geometry, "properties": props}
 
 
-def export_geojson(session: Session, principal: Principal,
-                   f: CameraFilter | None = None) -> Iterator[str]:
+def export_geojson(session: Session, principal: Principal, f: CameraFilter | None = None) -> Iterator[str]:
     yield '{"type":"FeatureCollection","features":['
     first = True
     for cam in iter_cameras(session, camera_query(session, principal, f or CameraFilter())):
@@ -378,22 +446,38 @@ def export_areas(session: Session, level: str | None = None) -> dict[str, Any]:
     stmt = select(AdminArea).order_by(AdminArea.code)
     if level:
         stmt = stmt.where(AdminArea.level == level)
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": a.code, "geometry": a.geometry,
-         "properties": {"code": a.code, "name": a.name, "level": a.level, "parent": a.parent_code,
-                        "key_place": a.key_place, "area_km2": a.area_km2}}
-        for a in session.scalars(stmt)]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": a.code,
+                "geometry": a.geometry,
+                "properties": {
+                    "code": a.code,
+                    "name": a.name,
+                    "level": a.level,
+                    "parent": a.parent_code,
+                    "key_place": a.key_place,
+                    "area_km2": a.area_km2,
+                },
+            }
+            for a in session.scalars(stmt)
+        ],
+    }
 
 
 def platform_gb_id(platform: SharePlatform | None, settings: VideoSettings) -> str:
     if platform is not None and platform.gb_id:
         return platform.gb_id
-    return gbt28181.make(settings.division, 1, type_code=gbt28181.PLATFORM_TYPE,
-                         industry=settings.industry, network=settings.network)
+    return gbt28181.make(
+        settings.division, 1, type_code=gbt28181.PLATFORM_TYPE, industry=settings.industry, network=settings.network
+    )
 
 
-def export_catalog_xml(session: Session, principal: Principal, settings: VideoSettings, *,
-                       platform: str | None = None, sn: int = 1) -> bytes:
+def export_catalog_xml(
+    session: Session, principal: Principal, settings: VideoSettings, *, platform: str | None = None, sn: int = 1
+) -> bytes:
     """The Catalog answer for an upper platform: the district, the 215/216 groups in use (with
     their ancestors), and every camera the platform (and the caller) may see."""
     stmt = camera_query(session, principal, CameraFilter())
@@ -420,13 +504,28 @@ def export_catalog_xml(session: Session, principal: Principal, settings: VideoSe
     district = session.get(AdminArea, settings.division)
     items = [gbt28181.CatalogItem(settings.division, district.name if district else settings.division)]
     for g in sorted(used.values(), key=lambda g: (g.type, g.id)):
-        items.append(gbt28181.CatalogItem(
-            g.id, g.name, parent_id=g.parent_id,
-            business_group_id=business_group(g) if g.type == gbt28181.VIRTUAL_ORG else None))
+        items.append(
+            gbt28181.CatalogItem(
+                g.id,
+                g.name,
+                parent_id=g.parent_id,
+                business_group_id=business_group(g) if g.type == gbt28181.VIRTUAL_ORG else None,
+            )
+        )
     for cam in cameras:
-        items.append(gbt28181.CatalogItem(
-            cam.id, cam.name, manufacturer=cam.manufacturer, model=cam.model,
-            owner=cam.department_code, civil_code=cam.id[:6], address=cam.install_address,
-            parent_id=cam.group_id, status="ON" if cam.online else "OFF",
-            longitude=cam.lon, latitude=cam.lat))
+        items.append(
+            gbt28181.CatalogItem(
+                cam.id,
+                cam.name,
+                manufacturer=cam.manufacturer,
+                model=cam.model,
+                owner=cam.department_code,
+                civil_code=cam.id[:6],
+                address=cam.install_address,
+                parent_id=cam.group_id,
+                status="ON" if cam.online else "OFF",
+                longitude=cam.lon,
+                latitude=cam.lat,
+            )
+        )
     return gbt28181.catalog_xml(platform_gb_id(target, settings), items, sn=sn)

@@ -24,9 +24,7 @@ class AdminArea(Base):
     code: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     level: Mapped[str] = mapped_column(String(20))
-    parent_code: Mapped[str | None] = mapped_column(
-        ForeignKey("admin_areas.code"), nullable=True, index=True
-    )
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("admin_areas.code"), nullable=True, index=True)
     # GeoJSON geometry (Polygon / MultiPolygon) in WGS 84 lon/lat.
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     area_km2: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -34,9 +32,14 @@ class AdminArea(Base):
     key_place: Mapped[bool] = mapped_column(Boolean, default=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "level": self.level,
-                "parent_code": self.parent_code, "area_km2": self.area_km2,
-                "key_place": self.key_place}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level,
+            "parent_code": self.parent_code,
+            "area_km2": self.area_km2,
+            "key_place": self.key_place,
+        }
 
 
 class CatalogueGroup(Base):
@@ -47,9 +50,7 @@ class CatalogueGroup(Base):
     id: Mapped[str] = mapped_column(String(20), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(3))
-    parent_id: Mapped[str | None] = mapped_column(
-        ForeignKey("catalogue_groups.id"), nullable=True, index=True
-    )
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("catalogue_groups.id"), nullable=True, index=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "type": self.type, "parent": self.parent_id}
@@ -71,9 +72,7 @@ class Camera(Base):
     name: Mapped[str] = mapped_column(String(200))
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("admin_areas.code"), nullable=True)
-    group_id: Mapped[str | None] = mapped_column(
-        ForeignKey("catalogue_groups.id"), nullable=True, index=True
-    )
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("catalogue_groups.id"), nullable=True, index=True)
     lat: Mapped[float | None] = mapped_column(Float, nullable=True)
     lon: Mapped[float | None] = mapped_column(Float, nullable=True)
     key_place: Mapped[bool] = mapped_column(Boolean, default=False)  # 重点公共区域
@@ -118,11 +117,20 @@ class Camera(Base):
     def as_dict(self) -> dict[str, Any]:
         """Public view: never the password, and no credentials embedded in URLs."""
         return {
-            "id": self.id, "name": self.name, "department": self.department_code,
-            "area": self.area_code, "group": self.group_id, "lat": self.lat, "lon": self.lon,
-            "key_place": self.key_place, "status": self.status, "networked": self.networked,
-            "manufacturer": self.manufacturer, "model": self.model,
-            "has_stream": bool(self.stream_url), "onvif": bool(self.onvif_address),
+            "id": self.id,
+            "name": self.name,
+            "department": self.department_code,
+            "area": self.area_code,
+            "group": self.group_id,
+            "lat": self.lat,
+            "lon": self.lon,
+            "key_place": self.key_place,
+            "status": self.status,
+            "networked": self.networked,
+            "manufacturer": self.manufacturer,
+            "model": self.model,
+            "has_stream": bool(self.stream_url),
+            "onvif": bool(self.onvif_address),
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
         }
 
@@ -130,16 +138,20 @@ class Camera(Base):
         """The camera page: profiles and capabilities too, still without any credential."""
         return {
             **self.as_dict(),
-            "serial_number": self.serial_number, "mac": self.mac, "firmware": self.firmware,
+            "serial_number": self.serial_number,
+            "mac": self.mac,
+            "firmware": self.firmware,
             "install_address": self.install_address,
-            "capabilities": self.capabilities or {}, "clock_skew_s": self.clock_skew_s,
+            "capabilities": self.capabilities or {},
+            "clock_skew_s": self.clock_skew_s,
             "profiles": [
                 {k: v for k, v in p.items() if k not in ("stream_uri", "snapshot_uri")}
                 | {"has_stream": bool(p.get("stream_uri")), "has_snapshot": bool(p.get("snapshot_uri"))}
                 for p in (self.profiles or [])
             ],
             "presets": self.presets or [],
-            "picture_fault": self.picture_fault, "diagnosis_faults": self.diagnosis_faults or [],
+            "picture_fault": self.picture_fault,
+            "diagnosis_faults": self.diagnosis_faults or [],
             "diagnosed_at": self.diagnosed_at.isoformat() if self.diagnosed_at else None,
             "onboarded_at": self.onboarded_at.isoformat() if self.onboarded_at else None,
             "last_error": self.last_error,
@@ -160,8 +172,13 @@ class SharePlatform(Base):
     gb_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "kind": self.kind, "parent": self.parent_code,
-                "gb_id": self.gb_id}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "parent": self.parent_code,
+            "gb_id": self.gb_id,
+        }
 
 
 class ShareGrant(Base):
@@ -196,8 +213,16 @@ class ShareGrant(Base):
         def iso(d: datetime | None) -> str | None:
             return d.isoformat() if d else None
 
-        return {"id": self.id, "platform": self.platform_code, "subject_kind": self.subject_kind,
-                "subject_id": self.subject_id, "reason": self.reason, "granted_by": self.granted_by,
-                "created_at": iso(self.created_at), "expires_at": iso(self.expires_at),
-                "revoked_at": iso(self.revoked_at), "revoked_by": self.revoked_by,
-                "revoke_reason": self.revoke_reason}
+        return {
+            "id": self.id,
+            "platform": self.platform_code,
+            "subject_kind": self.subject_kind,
+            "subject_id": self.subject_id,
+            "reason": self.reason,
+            "granted_by": self.granted_by,
+            "created_at": iso(self.created_at),
+            "expires_at": iso(self.expires_at),
+            "revoked_at": iso(self.revoked_at),
+            "revoked_by": self.revoked_by,
+            "revoke_reason": self.revoke_reason,
+        }

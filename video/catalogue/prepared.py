@@ -67,8 +67,7 @@ class Prepared:
     # the driver reports for the column (cursor.description), e.g. PostgreSQL numerics.
     result: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
-    def result_processors(self, dialect: Dialect,
-                          description: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    def result_processors(self, dialect: Dialect, description: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
         if self.result is None:
             procs = []
             for i, (type_, column) in enumerate(zip(self.types, description or (), strict=False)):
@@ -106,8 +105,9 @@ class Prepared:
 
 def _checked(value: Sequence[Any], slot: _Slot) -> Sequence[Any]:
     if len(value) != slot.count:
-        raise ValueError(f"{slot.name} has {len(value)} items; this statement takes {slot.count} "
-                         "(the key must include the length)")
+        raise ValueError(
+            f"{slot.name} has {len(value)} items; this statement takes {slot.count} (the key must include the length)"
+        )
     return value
 
 
@@ -125,12 +125,17 @@ def compile_statement(stmt: AnySelect, dialect: Dialect) -> Prepared:
         proc = bp.type.dialect_impl(dialect).bind_processor(dialect)
         item = _ITEM.match(name) if bp.required else None
         if not bp.required:
-            slots.append(_Slot(CONSTANT, name, constant=bp.effective_value if proc is None
-                               else proc(bp.effective_value)))
+            slots.append(
+                _Slot(CONSTANT, name, constant=bp.effective_value if proc is None else proc(bp.effective_value))
+            )
         elif item is None:
             slots.append(_Slot(VALUE, name, proc=proc))
-        elif (slots and slots[-1].kind == LIST and slots[-1].name == item["name"]
-              and int(item["index"]) == slots[-1].count):
+        elif (
+            slots
+            and slots[-1].kind == LIST
+            and slots[-1].name == item["name"]
+            and int(item["index"]) == slots[-1].count
+        ):
             slots[-1] = _Slot(LIST, item["name"], slots[-1].count + 1, proc)
         elif item["index"] == "0":
             slots.append(_Slot(LIST, item["name"], 1, proc))
@@ -155,8 +160,9 @@ def prepared(dialect: Dialect, key: Hashable, build: Callable[[], AnySelect]) ->
     return made
 
 
-def fetch(session: Session, key: Hashable, build: Callable[[], AnySelect],
-          values: Mapping[str, Any]) -> list[Sequence[Any]]:
+def fetch(
+    session: Session, key: Hashable, build: Callable[[], AnySelect], values: Mapping[str, Any]
+) -> list[Sequence[Any]]:
     """All rows of the statement `key` names (built by `build` on first use) for `values`."""
     if session.autoflush:
         session.flush()  # what session.execute would do first; nearly free when nothing is pending
@@ -175,8 +181,9 @@ def fetch(session: Session, key: Hashable, build: Callable[[], AnySelect],
             rows = cursor.fetchall()
             result = prep.result_processors(conn.dialect, cursor.description)
         except conn.dialect.loaded_dbapi.Error as err:
-            raise exc.DBAPIError.instance(sql, params, err, conn.dialect.loaded_dbapi.Error,
-                                          dialect=conn.dialect) from err
+            raise exc.DBAPIError.instance(
+                sql, params, err, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+            ) from err
         after = conn.dispatch.after_cursor_execute
         if after:
             for fn in after:

@@ -51,10 +51,24 @@ from video.catalogue.tree import area_codes_under, group_subtree
 MAX_PAGE = 500
 # What a list page shows (Camera.as_dict and the console list); profiles, capabilities and the
 # other JSON columns stay in the database until a camera's own page asks for them.
-LIST_COLUMNS = (Camera.id, Camera.name, Camera.department_code, Camera.area_code, Camera.group_id,
-                Camera.lat, Camera.lon, Camera.key_place, Camera.status, Camera.networked,
-                Camera.manufacturer, Camera.model, Camera.stream_url, Camera.onvif_address,
-                Camera.last_seen, Camera.picture_fault)
+LIST_COLUMNS = (
+    Camera.id,
+    Camera.name,
+    Camera.department_code,
+    Camera.area_code,
+    Camera.group_id,
+    Camera.lat,
+    Camera.lon,
+    Camera.key_place,
+    Camera.status,
+    Camera.networked,
+    Camera.manufacturer,
+    Camera.model,
+    Camera.stream_url,
+    Camera.onvif_address,
+    Camera.last_seen,
+    Camera.picture_fault,
+)
 
 
 class CameraRow(NamedTuple):
@@ -107,6 +121,7 @@ class CameraFilter:
 
 # --- conditions ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Condition:
     """A WHERE condition: `key` is its shape (never a value), `values` its parameters by name,
@@ -133,9 +148,11 @@ def _any_of(parts: list[Condition]) -> Condition:
         return FALSE
     if len(parts) == 1:
         return parts[0]
-    return Condition(("or", *(c.key for c in parts)),
-                     lambda bound: or_(*(c.make(bound) for c in parts)),
-                     {k: v for c in parts for k, v in c.values.items()})
+    return Condition(
+        ("or", *(c.key for c in parts)),
+        lambda bound: or_(*(c.make(bound) for c in parts)),
+        {k: v for c in parts for k, v in c.values.items()},
+    )
 
 
 def _all_of(parts: list[Condition]) -> Condition:
@@ -146,9 +163,11 @@ def _all_of(parts: list[Condition]) -> Condition:
         return TRUE
     if len(parts) == 1:
         return parts[0]
-    return Condition(("and", *(c.key for c in parts)),
-                     lambda bound: and_(*(c.make(bound) for c in parts)),
-                     {k: v for c in parts for k, v in c.values.items()})
+    return Condition(
+        ("and", *(c.key for c in parts)),
+        lambda bound: and_(*(c.make(bound) for c in parts)),
+        {k: v for c in parts for k, v in c.values.items()},
+    )
 
 
 def _param(name: str, value: Any, type_: Any, bound: bool) -> Any:
@@ -156,8 +175,7 @@ def _param(name: str, value: Any, type_: Any, bound: bool) -> Any:
 
 
 def _equals(column: Any, name: str, value: Any) -> Condition:
-    return Condition((name,), lambda bound: column == _param(name, value, column.type, bound),
-                     {name: value})
+    return Condition((name,), lambda bound: column == _param(name, value, column.type, bound), {name: value})
 
 
 def _flag(column: Any, value: bool) -> Condition:
@@ -179,6 +197,7 @@ def _in(session: Session, column: Any, values: list[str] | tuple[str, ...], name
     """
     values = list(values)
     if _postgres(session):
+
         def make_pg(bound: bool) -> ColumnElement[bool]:
             return column == any_(_param(name, values, ARRAY(String()), bound))
 
@@ -186,14 +205,14 @@ def _in(session: Session, column: Any, values: list[str] | tuple[str, ...], name
 
     def make_sqlite(bound: bool) -> ColumnElement[bool]:
         if bound:
-            return column.in_(bindparam(name, value=values, expanding=True, type_=String(),
-                                        unique=True))
+            return column.in_(bindparam(name, value=values, expanding=True, type_=String(), unique=True))
         return column.in_(items(name, len(values), String()))
 
     return Condition((name, len(values)), make_sqlite, {name: values})
 
 
 # --- grants (read through `prepared`) -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PlatformGrants:
@@ -208,20 +227,28 @@ class PlatformGrants:
 
 
 def _grants_statement() -> AnySelect:
-    return (select(SharePlatform.kind, ShareGrant.subject_kind, ShareGrant.subject_id)
-            .select_from(SharePlatform)
-            .outerjoin(ShareGrant, and_(
-                ShareGrant.platform_code == SharePlatform.code, SharePlatform.kind != "master",
+    return (
+        select(SharePlatform.kind, ShareGrant.subject_kind, ShareGrant.subject_id)
+        .select_from(SharePlatform)
+        .outerjoin(
+            ShareGrant,
+            and_(
+                ShareGrant.platform_code == SharePlatform.code,
+                SharePlatform.kind != "master",
                 ShareGrant.revoked_at.is_(None),
-                or_(ShareGrant.expires_at.is_(None),
-                    ShareGrant.expires_at > bindparam("now", type_=ShareGrant.expires_at.type))))
-            .where(SharePlatform.code == bindparam("platform", type_=String())))
+                or_(
+                    ShareGrant.expires_at.is_(None),
+                    ShareGrant.expires_at > bindparam("now", type_=ShareGrant.expires_at.type),
+                ),
+            ),
+        )
+        .where(SharePlatform.code == bindparam("platform", type_=String()))
+    )
 
 
 def platform_grants(session: Session, platform_code: str) -> PlatformGrants:
     # A platform may hold thousands of grants: tuples, not ORM objects.
-    rows = fetch(session, ("grants",), _grants_statement,
-                 {"platform": platform_code, "now": datetime.now(UTC)})
+    rows = fetch(session, ("grants",), _grants_statement, {"platform": platform_code, "now": datetime.now(UTC)})
     if not rows:
         return PlatformGrants(exists=False)
     if rows[0][0] == "master":
@@ -232,15 +259,17 @@ def platform_grants(session: Session, platform_code: str) -> PlatformGrants:
             subjects[subject_kind].add(subject_id)
     groups, areas = sorted(subjects["group"]), sorted(subjects["area"])
     return PlatformGrants(
-        exists=True, cameras=tuple(sorted(subjects["camera"])),
+        exists=True,
+        cameras=tuple(sorted(subjects["camera"])),
         groups=tuple(group_subtree(session, groups)) if groups else (),
-        areas=tuple(area_codes_under(session, *areas)) if areas else ())
+        areas=tuple(area_codes_under(session, *areas)) if areas else (),
+    )
 
 
 # --- visibility and filters ----------------------------------------------------------------------
 
-def grants_condition(session: Session, g: PlatformGrants, *, areas: bool = True,
-                     prefix: str = "shared") -> Condition:
+
+def grants_condition(session: Session, g: PlatformGrants, *, areas: bool = True, prefix: str = "shared") -> Condition:
     if not g.exists:
         return FALSE
     if g.everything:
@@ -284,11 +313,15 @@ def filter_condition(session: Session, f: CameraFilter) -> Condition:
         parts.append(_flag(Camera.networked, f.networked))
     if f.q:
         pattern = f"%{_escape_like(f.q)}%"
-        parts.append(Condition(("name_like",), lambda bound: Camera.name.like(
-            _param("name_like", pattern, String(), bound), escape="/"), {"name_like": pattern}))
+        parts.append(
+            Condition(
+                ("name_like",),
+                lambda bound: Camera.name.like(_param("name_like", pattern, String(), bound), escape="/"),
+                {"name_like": pattern},
+            )
+        )
     if f.platform:
-        parts.append(grants_condition(session, platform_grants(session, f.platform),
-                                      prefix="filter_platform"))
+        parts.append(grants_condition(session, platform_grants(session, f.platform), prefix="filter_platform"))
     if f.group:
         parts.append(_in(session, Camera.group_id, group_subtree(session, [f.group]), "filter_groups"))
     return _all_of(parts)
@@ -318,6 +351,7 @@ def camera_query(session: Session, principal: Principal, f: CameraFilter) -> Sel
 
 # --- the list page -------------------------------------------------------------------------------
 
+
 def _page_statement(where: Condition, keyset: bool) -> AnySelect:
     stmt = select(*LIST_COLUMNS).where(where.make(False))
     if keyset:
@@ -325,18 +359,17 @@ def _page_statement(where: Condition, keyset: bool) -> AnySelect:
     return stmt.order_by(Camera.id).limit(bindparam("page_limit", type_=Integer()))
 
 
-def list_cameras(session: Session, principal: Principal, f: CameraFilter | None = None,
-                 after: str | None = None, limit: int = 50) -> list[CameraRow]:
+def list_cameras(
+    session: Session, principal: Principal, f: CameraFilter | None = None, after: str | None = None, limit: int = 50
+) -> list[CameraRow]:
     """One keyset page of the cameras `principal` may see, filtered, in ID order."""
-    where = _all_of([visibility_condition(session, principal),
-                     filter_condition(session, f or CameraFilter())])
+    where = _all_of([visibility_condition(session, principal), filter_condition(session, f or CameraFilter())])
     if where is FALSE:
         return []
     values = {**where.values, "page_limit": max(1, min(limit, MAX_PAGE))}
     if after:
         values["after"] = after
-    rows = fetch(session, ("camera_page", where.key, bool(after)),
-                 lambda: _page_statement(where, bool(after)), values)
+    rows = fetch(session, ("camera_page", where.key, bool(after)), lambda: _page_statement(where, bool(after)), values)
     return [CameraRow._make(r) for r in rows]
 
 

@@ -40,18 +40,22 @@ class Placement:
 
     def check(self, session: Session) -> None:
         if session.get(Department, self.department) is None:
-            raise ValidationFailed(f"department {self.department!r} does not exist",
-                                   hint="departments come from the organisation list (govops.org)")
+            raise ValidationFailed(
+                f"department {self.department!r} does not exist",
+                hint="departments come from the organisation list (govops.org)",
+            )
         if self.area and session.get(AdminArea, self.area) is None:
             raise ValidationFailed(f"admin area {self.area!r} does not exist")
         check_camera_group(session, self.group)
 
 
 def next_camera_id(session: Session, settings: VideoSettings, division: str | None = None) -> str:
-    prefix = gbt28181.make(division or settings.division, 0, type_code="132",
-                           industry=settings.industry, network=settings.network)[:14]
-    top = session.scalar(select(func.max(Camera.id)).where(
-        Camera.id >= prefix + "000000", Camera.id <= prefix + "999999"))
+    prefix = gbt28181.make(
+        division or settings.division, 0, type_code="132", industry=settings.industry, network=settings.network
+    )[:14]
+    top = session.scalar(
+        select(func.max(Camera.id)).where(Camera.id >= prefix + "000000", Camera.id <= prefix + "999999")
+    )
     serial = int(top[14:]) + 1 if top else 1
     if serial > 999_999:
         raise ValidationFailed(f"no free GB/T 28181 serial left under {prefix}")
@@ -64,16 +68,30 @@ def find_by_identity(session: Session, facts: DeviceFacts) -> Camera | None:
         if cam is not None:
             return cam
     if facts.serial:
-        return session.scalar(select(Camera).where(
-            Camera.serial_number == facts.serial, Camera.manufacturer == facts.manufacturer).limit(1))
+        return session.scalar(
+            select(Camera)
+            .where(Camera.serial_number == facts.serial, Camera.manufacturer == facts.manufacturer)
+            .limit(1)
+        )
     return None
 
 
 def _profiles_json(facts: DeviceFacts) -> list[dict[str, Any]]:
-    return [{"token": p.token, "name": p.name, "encoding": p.encoding, "width": p.width,
-             "height": p.height, "fps": p.fps, "bitrate_kbps": p.bitrate_kbps,
-             "stream_uri": p.stream_uri, "snapshot_uri": p.snapshot_uri, "ptz": p.ptz}
-            for p in facts.profiles]
+    return [
+        {
+            "token": p.token,
+            "name": p.name,
+            "encoding": p.encoding,
+            "width": p.width,
+            "height": p.height,
+            "fps": p.fps,
+            "bitrate_kbps": p.bitrate_kbps,
+            "stream_uri": p.stream_uri,
+            "snapshot_uri": p.snapshot_uri,
+            "ptz": p.ptz,
+        }
+        for p in facts.profiles
+    ]
 
 
 def _area_division(session: Session, area: str | None) -> str | None:
@@ -86,9 +104,18 @@ def _area_division(session: Session, area: str | None) -> str | None:
     return None
 
 
-def save_onboarded(session: Session, results: Iterable[OnboardResult], *, placement: Placement,
-                   user: str | None, password: str | None, box: SecretBox, settings: VideoSettings,
-                   actor: str, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def save_onboarded(
+    session: Session,
+    results: Iterable[OnboardResult],
+    *,
+    placement: Placement,
+    user: str | None,
+    password: str | None,
+    box: SecretBox,
+    settings: VideoSettings,
+    actor: str,
+    names: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """Create or update a camera per successful result; mark known cameras of failed targets.
 
     Returns one summary per result: {"target", "ok", "camera", "action", "error"?}."""
@@ -100,8 +127,13 @@ def save_onboarded(session: Session, results: Iterable[OnboardResult], *, placem
     for r in results:
         if r.facts is None:
             assert r.error is not None
-            summary: dict[str, Any] = {"target": r.target, "ok": False, "camera": None,
-                                       "action": "failed", "error": r.error.as_dict()}
+            summary: dict[str, Any] = {
+                "target": r.target,
+                "ok": False,
+                "camera": None,
+                "action": "failed",
+                "error": r.error.as_dict(),
+            }
             known = session.scalar(select(Camera).where(Camera.onvif_address.in_(_address_forms(r.target))))
             if known is not None:
                 known.last_error = f"{r.error.step}: {r.error.message}"[:500]
@@ -117,12 +149,18 @@ def save_onboarded(session: Session, results: Iterable[OnboardResult], *, placem
         if cam is None:
             cam = Camera(
                 id=next_camera_id(session, settings, division),
-                name=((names or {}).get(r.target) or
-                      f"{placement.name_prefix or ''}{facts.manufacturer} {facts.model} {facts.serial or ''}"
-                      ).strip()[:200],
-                department_code=placement.department, area_code=placement.area,
-                group_id=placement.group, key_place=placement.key_place, networked=True,
-                created_at=now, presets=[], picture_fault=False,
+                name=(
+                    (names or {}).get(r.target)
+                    or f"{placement.name_prefix or ''}{facts.manufacturer} {facts.model} {facts.serial or ''}"
+                ).strip()[:200],
+                department_code=placement.department,
+                area_code=placement.area,
+                group_id=placement.group,
+                key_place=placement.key_place,
+                networked=True,
+                created_at=now,
+                presets=[],
+                picture_fault=False,
             )
             session.add(cam)
         cam.onvif_address = facts.address
@@ -131,8 +169,11 @@ def save_onboarded(session: Session, results: Iterable[OnboardResult], *, placem
         cam.manufacturer, cam.model, cam.firmware = facts.manufacturer, facts.model, facts.firmware
         cam.profiles = _profiles_json(facts)
         cam.stream_url = main.stream_uri if main else None
-        cam.snapshot_url = (main.snapshot_uri if main and main.snapshot_uri else
-                            next((p.snapshot_uri for p in facts.profiles if p.snapshot_uri), None))
+        cam.snapshot_url = (
+            main.snapshot_uri
+            if main and main.snapshot_uri
+            else next((p.snapshot_uri for p in facts.profiles if p.snapshot_uri), None)
+        )
         cam.capabilities = dict(facts.capabilities)
         cam.clock_skew_s = facts.clock_skew_s
         cam.status, cam.last_seen, cam.onboarded_at, cam.last_error = "online", now, now, None
@@ -140,19 +181,46 @@ def save_onboarded(session: Session, results: Iterable[OnboardResult], *, placem
             cam.username = user
             cam.password_enc = password_enc
         session.flush()
-        audit.append(session, actor=actor, action="video.camera.onboard" if created else "video.camera.reonboard",
-                     target=cam.id, detail={"identity": facts.identity, "address": facts.address,
-                                            "manufacturer": facts.manufacturer, "model": facts.model,
-                                            "warnings": len(facts.warnings)})
-        summaries.append({"target": r.target, "ok": True, "camera": cam.id,
-                          "action": "created" if created else "updated", "identity": facts.identity,
-                          "warnings": facts.warnings})
+        audit.append(
+            session,
+            actor=actor,
+            action="video.camera.onboard" if created else "video.camera.reonboard",
+            target=cam.id,
+            detail={
+                "identity": facts.identity,
+                "address": facts.address,
+                "manufacturer": facts.manufacturer,
+                "model": facts.model,
+                "warnings": len(facts.warnings),
+            },
+        )
+        summaries.append(
+            {
+                "target": r.target,
+                "ok": True,
+                "camera": cam.id,
+                "action": "created" if created else "updated",
+                "identity": facts.identity,
+                "warnings": facts.warnings,
+            }
+        )
     failed = sum(1 for s in summaries if not s["ok"])
     if failed:
-        audit.append(session, actor=actor, action="video.onboard.failures", target=placement.department,
-                     result="failure", detail={"failed": failed, "targets": [
-                         {"target": s["target"], "kind": s["error"]["kind"], "step": s["error"].get("step")}
-                         for s in summaries if not s["ok"]][:200]})
+        audit.append(
+            session,
+            actor=actor,
+            action="video.onboard.failures",
+            target=placement.department,
+            result="failure",
+            detail={
+                "failed": failed,
+                "targets": [
+                    {"target": s["target"], "kind": s["error"]["kind"], "step": s["error"].get("step")}
+                    for s in summaries
+                    if not s["ok"]
+                ][:200],
+            },
+        )
     return summaries
 
 
@@ -193,6 +261,8 @@ def get_credentials(cam: Camera, box: SecretBox) -> tuple[str | None, str | None
 
 def require_onvif(cam: Camera) -> str:
     if not cam.onvif_address:
-        raise NotFound(f"camera {cam.id} was not onboarded through ONVIF; it has no control address",
-                       hint="onboard it with `govops video onboard`")
+        raise NotFound(
+            f"camera {cam.id} was not onboarded through ONVIF; it has no control address",
+            hint="onboard it with `govops video onboard`",
+        )
     return cam.onvif_address

@@ -57,5 +57,7 @@ def load_video_settings(**overrides: object) -> VideoSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(f"invalid setting GOVOPS_VIDEO_{field.upper()}: {first['msg']}",
-                          hint="fix the environment variable or .env file") from None
+        raise ConfigError(
+            f"invalid setting GOVOPS_VIDEO_{field.upper()}: {first['msg']}",
+            hint="fix the environment variable or .env file",
+        ) from None

@@ -27,8 +27,9 @@ def _aware(d: datetime | None) -> datetime | None:
     return d.replace(tzinfo=UTC) if d is not None and d.tzinfo is None else d
 
 
-def save_platform(session: Session, *, code: str, name: str, kind: str, parent_code: str | None,
-                  gb_id: str | None, actor: str) -> SharePlatform:
+def save_platform(
+    session: Session, *, code: str, name: str, kind: str, parent_code: str | None, gb_id: str | None, actor: str
+) -> SharePlatform:
     if kind not in PLATFORM_KINDS:
         raise ValidationFailed(f"platform kind {kind!r} must be one of {', '.join(PLATFORM_KINDS)}")
     if not code or len(code) > 50 or not all(c.isalnum() or c in "-_" for c in code):
@@ -48,8 +49,10 @@ def save_platform(session: Session, *, code: str, name: str, kind: str, parent_c
     else:
         parent = session.get(SharePlatform, parent_code) if parent_code else master
         if parent is None:
-            raise ValidationFailed("create the district master platform first",
-                                   hint="govops video share platform add CODE NAME --kind master")
+            raise ValidationFailed(
+                "create the district master platform first",
+                hint="govops video share platform add CODE NAME --kind master",
+            )
         parent_code = parent.code
     platform = session.get(SharePlatform, code)
     created = platform is None
@@ -58,8 +61,13 @@ def save_platform(session: Session, *, code: str, name: str, kind: str, parent_c
         session.add(platform)
     platform.name, platform.kind, platform.parent_code, platform.gb_id = name, kind, parent_code, gb_id
     session.flush()
-    audit.append(session, actor=actor, action="video.platform.create" if created else "video.platform.update",
-                 target=code, detail={"name": name, "kind": kind, "parent": parent_code})
+    audit.append(
+        session,
+        actor=actor,
+        action="video.platform.create" if created else "video.platform.update",
+        target=code,
+        detail={"name": name, "kind": kind, "parent": parent_code},
+    )
     return platform
 
 
@@ -68,8 +76,16 @@ def _subject_exists(session: Session, kind: str, subject_id: str) -> bool:
     return session.get(model, subject_id) is not None
 
 
-def grant(session: Session, *, platform: str, subject_kind: str, subject_id: str, reason: str,
-          actor: str, expires_at: datetime | None = None) -> ShareGrant:
+def grant(
+    session: Session,
+    *,
+    platform: str,
+    subject_kind: str,
+    subject_id: str,
+    reason: str,
+    actor: str,
+    expires_at: datetime | None = None,
+) -> ShareGrant:
     target = session.get(SharePlatform, platform)
     if target is None:
         raise NotFound(f"platform {platform} not found", hint="list them with `govops video share platforms`")
@@ -86,19 +102,46 @@ def grant(session: Session, *, platform: str, subject_kind: str, subject_id: str
     expires_at = _aware(expires_at)
     if expires_at is not None and expires_at <= now:
         raise ValidationFailed("the expiry is in the past")
-    existing = [g for g in session.scalars(select(ShareGrant).where(
-        ShareGrant.platform_code == platform, ShareGrant.subject_kind == subject_kind,
-        ShareGrant.subject_id == subject_id, ShareGrant.revoked_at.is_(None))) if g.active(now)]
+    existing = [
+        g
+        for g in session.scalars(
+            select(ShareGrant).where(
+                ShareGrant.platform_code == platform,
+                ShareGrant.subject_kind == subject_kind,
+                ShareGrant.subject_id == subject_id,
+                ShareGrant.revoked_at.is_(None),
+            )
+        )
+        if g.active(now)
+    ]
     if existing:
-        raise Conflict(f"{subject_kind} {subject_id} is already shared to {platform} (grant "
-                       f"{existing[0].id})", hint="revoke it first to change reason or expiry")
-    g = ShareGrant(platform_code=platform, subject_kind=subject_kind, subject_id=subject_id,
-                   reason=reason, granted_by=actor, created_at=now, expires_at=expires_at)
+        raise Conflict(
+            f"{subject_kind} {subject_id} is already shared to {platform} (grant {existing[0].id})",
+            hint="revoke it first to change reason or expiry",
+        )
+    g = ShareGrant(
+        platform_code=platform,
+        subject_kind=subject_kind,
+        subject_id=subject_id,
+        reason=reason,
+        granted_by=actor,
+        created_at=now,
+        expires_at=expires_at,
+    )
     session.add(g)
     session.flush()
-    audit.append(session, actor=actor, action="video.share.grant", target=f"{subject_kind}:{subject_id}",
-                 detail={"grant": g.id, "platform": platform, "reason": reason,
-                         "expires_at": expires_at.isoformat() if expires_at else None})
+    audit.append(
+        session,
+        actor=actor,
+        action="video.share.grant",
+        target=f"{subject_kind}:{subject_id}",
+        detail={
+            "grant": g.id,
+            "platform": platform,
+            "reason": reason,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        },
+    )
     return g
 
 
@@ -113,14 +156,23 @@ def revoke(session: Session, grant_id: int, *, reason: str, actor: str) -> Share
         raise ValidationFailed("revoking needs a reason of 4-500 characters")
     g.revoked_at, g.revoked_by, g.revoke_reason = datetime.now(UTC), actor, reason
     session.flush()
-    audit.append(session, actor=actor, action="video.share.revoke",
-                 target=f"{g.subject_kind}:{g.subject_id}",
-                 detail={"grant": g.id, "platform": g.platform_code, "reason": reason})
+    audit.append(
+        session,
+        actor=actor,
+        action="video.share.revoke",
+        target=f"{g.subject_kind}:{g.subject_id}",
+        detail={"grant": g.id, "platform": g.platform_code, "reason": reason},
+    )
     return g
 
 
-def list_grants(session: Session, *, platform: str | None = None, include_inactive: bool = False,
-                subject: tuple[str, str] | None = None) -> list[ShareGrant]:
+def list_grants(
+    session: Session,
+    *,
+    platform: str | None = None,
+    include_inactive: bool = False,
+    subject: tuple[str, str] | None = None,
+) -> list[ShareGrant]:
     stmt = select(ShareGrant).order_by(ShareGrant.id)
     if platform:
         stmt = stmt.where(ShareGrant.platform_code == platform)
@@ -128,8 +180,9 @@ def list_grants(session: Session, *, platform: str | None = None, include_inacti
         stmt = stmt.where(ShareGrant.subject_kind == subject[0], ShareGrant.subject_id == subject[1])
     now = datetime.now(UTC)
     if not include_inactive:
-        stmt = stmt.where(ShareGrant.revoked_at.is_(None),
-                          or_(ShareGrant.expires_at.is_(None), ShareGrant.expires_at > now))
+        stmt = stmt.where(
+            ShareGrant.revoked_at.is_(None), or_(ShareGrant.expires_at.is_(None), ShareGrant.expires_at > now)
+        )
     return list(session.scalars(stmt))
 
 

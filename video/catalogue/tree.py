@@ -73,6 +73,7 @@ def validate_geometry(geometry: Any, where: str) -> dict[str, Any]:
 
 # --- admin areas -------------------------------------------------------------------------------
 
+
 class AreaTree:
     """The admin-division tree held in memory (a district has at most a few thousand areas)."""
 
@@ -90,8 +91,9 @@ class AreaTree:
         if geometry:
             return cls(session.scalars(select(AdminArea)))
         t = AdminArea.__table__
-        rows = session.connection().execute(select(
-            t.c.code, t.c.name, t.c.level, t.c.parent_code, t.c.area_km2, t.c.key_place))
+        rows = session.connection().execute(
+            select(t.c.code, t.c.name, t.c.level, t.c.parent_code, t.c.area_km2, t.c.key_place)
+        )
         return cls(rows)  # rows answer to the same attribute names
 
     def descendants(self, code: str) -> list[str]:
@@ -133,9 +135,9 @@ class AreaTree:
 def _area_tree_statement(roots: int) -> AnySelect:
     areas = AdminArea.__table__
     child = areas.alias("child")
-    tree = (select(areas.c.code)
-            .where(areas.c.code.in_(items("roots", roots, String())))
-            .cte("area_tree", recursive=True))
+    tree = (
+        select(areas.c.code).where(areas.c.code.in_(items("roots", roots, String()))).cte("area_tree", recursive=True)
+    )
     tree = tree.union_all(select(child.c.code).where(child.c.parent_code == tree.c.code))
     return select(tree.c.code)
 
@@ -147,14 +149,23 @@ def area_codes_under(session: Session, *roots: str) -> list[str]:
     filtered list page."""
     if not roots:
         return []
-    return [r[0] for r in fetch(session, ("area_tree", len(roots)),
-                                lambda: _area_tree_statement(len(roots)),
-                                {"roots": roots})]
+    return [
+        r[0]
+        for r in fetch(session, ("area_tree", len(roots)), lambda: _area_tree_statement(len(roots)), {"roots": roots})
+    ]
 
 
-def upsert_area(session: Session, *, code: str, name: str, level: str, parent_code: str | None,
-                geometry: dict[str, Any] | None, key_place: bool = False,
-                pending: dict[str, str] | None = None) -> tuple[AdminArea, bool]:
+def upsert_area(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    level: str,
+    parent_code: str | None,
+    geometry: dict[str, Any] | None,
+    key_place: bool = False,
+    pending: dict[str, str] | None = None,
+) -> tuple[AdminArea, bool]:
     """Create or update one area, checking the level against its parent's.
 
     `pending` maps codes to levels of areas added in the same import but not flushed yet."""
@@ -174,11 +185,15 @@ def upsert_area(session: Session, *, code: str, name: str, level: str, parent_co
             parent = session.get(AdminArea, parent_code)
             parent_level = parent.level if parent else None
         if parent_level is None:
-            raise ValidationFailed(f"area {code}: parent {parent_code!r} does not exist",
-                                   hint="import parents before children (district first)")
+            raise ValidationFailed(
+                f"area {code}: parent {parent_code!r} does not exist",
+                hint="import parents before children (district first)",
+            )
         if parent_level != want_parent_level:
-            raise ValidationFailed(f"area {code}: a {level} belongs under a {want_parent_level}, "
-                                   f"not under a {parent_level} ({parent_code})")
+            raise ValidationFailed(
+                f"area {code}: a {level} belongs under a {want_parent_level}, "
+                f"not under a {parent_level} ({parent_code})"
+            )
     geometry = validate_geometry(geometry, f"area {code}") if geometry is not None else None
     area = session.get(AdminArea, code)
     created = area is None
@@ -193,6 +208,7 @@ def upsert_area(session: Session, *, code: str, name: str, level: str, parent_co
 
 # --- groups (215 / 216) ------------------------------------------------------------------------
 
+
 def _would_cycle(session: Session, group_id: str, new_parent: str | None) -> bool:
     seen = set()
     p = new_parent
@@ -204,8 +220,7 @@ def _would_cycle(session: Session, group_id: str, new_parent: str | None) -> boo
     return False
 
 
-def save_group(session: Session, *, group_id: str, name: str, parent_id: str | None,
-               actor: str) -> CatalogueGroup:
+def save_group(session: Session, *, group_id: str, name: str, parent_id: str | None, actor: str) -> CatalogueGroup:
     """Create or move/rename a business group or virtual organisation, enforcing the tree rules."""
     gb = gbt28181.parse_group(group_id)
     if not name or len(name) > 200:
@@ -225,8 +240,13 @@ def save_group(session: Session, *, group_id: str, name: str, parent_id: str | N
         session.add(group)
     group.name, group.parent_id = name, parent_id
     session.flush()
-    audit.append(session, actor=actor, action="video.group.create" if created else "video.group.update",
-                 target=group_id, detail={"name": name, "type": gb.type, "parent": parent_id})
+    audit.append(
+        session,
+        actor=actor,
+        action="video.group.create" if created else "video.group.update",
+        target=group_id,
+        detail={"name": name, "type": gb.type, "parent": parent_id},
+    )
     return group
 
 
@@ -249,16 +269,15 @@ def check_camera_group(session: Session, group_id: str | None) -> None:
     if group is None:
         raise ValidationFailed(f"group {group_id} does not exist")
     if group.type != gbt28181.VIRTUAL_ORG:
-        raise ValidationFailed(f"cameras belong under a virtual organisation (216); {group_id} is a "
-                               "business group (215)")
+        raise ValidationFailed(
+            f"cameras belong under a virtual organisation (216); {group_id} is a business group (215)"
+        )
 
 
 def _group_tree_statement(roots: int) -> AnySelect:
     groups = CatalogueGroup.__table__
     child = groups.alias("child")
-    tree = (select(groups.c.id)
-            .where(groups.c.id.in_(items("roots", roots, String())))
-            .cte("group_tree", recursive=True))
+    tree = select(groups.c.id).where(groups.c.id.in_(items("roots", roots, String()))).cte("group_tree", recursive=True)
     tree = tree.union_all(select(child.c.id).where(child.c.parent_id == tree.c.id))
     return select(tree.c.id)
 
@@ -268,6 +287,11 @@ def group_subtree(session: Session, roots: list[str]) -> list[str]:
     save_group)."""
     if not roots:
         return []
-    return sorted({r[0] for r in fetch(session, ("group_tree", len(roots)),
-                                       lambda: _group_tree_statement(len(roots)),
-                                       {"roots": roots})})
+    return sorted(
+        {
+            r[0]
+            for r in fetch(
+                session, ("group_tree", len(roots)), lambda: _group_tree_statement(len(roots)), {"roots": roots}
+            )
+        }
+    )

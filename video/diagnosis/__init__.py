@@ -22,6 +22,15 @@ from video.diagnosis.sampling import SourceError
 from video.diagnosis.thresholds import Thresholds, thresholds_for
 
 __all__ = [
-    "FAULT_CODES", "DiagnosisResult", "Fault", "Reference", "SourceError", "Thresholds",
-    "diagnose_frames", "diagnose_sample", "diagnose_source", "load_reference", "thresholds_for",
+    "FAULT_CODES",
+    "DiagnosisResult",
+    "Fault",
+    "Reference",
+    "SourceError",
+    "Thresholds",
+    "diagnose_frames",
+    "diagnose_sample",
+    "diagnose_source",
+    "load_reference",
+    "thresholds_for",
 ]

@@ -47,8 +47,13 @@ def _results(sources: list[str], ref: Reference | None, t: Thresholds) -> Iterat
 
 def _summary(result: DiagnosisResult) -> str:
     m = result.metrics
-    keys = (("brightness_mean", "luma"), ("blur_effect", "blur"), ("noise_sigma", "noise σ"),
-            ("cast_k", "K"), ("reference_similarity", "ref sim"))
+    keys = (
+        ("brightness_mean", "luma"),
+        ("blur_effect", "blur"),
+        ("noise_sigma", "noise σ"),
+        ("cast_k", "K"),
+        ("reference_similarity", "ref sim"),
+    )
     return "  ".join(f"{label} {m[k]}" for k, label in keys if m.get(k) is not None)
 
 
@@ -81,8 +86,15 @@ def run_diagnose(sources: list[str], reference: str | None, json_out: bool) -> N
 
     show_progress = err.is_terminal and len(sources) > 1
     results: list[DiagnosisResult] = []
-    with Progress(TextColumn("diagnosing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True, disable=not show_progress) as progress:
+    with Progress(
+        TextColumn("diagnosing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not show_progress,
+    ) as progress:
         task = progress.add_task("diagnose", total=len(sources))
         for result in _results(sources, ref, t):
             if json_out:
@@ -96,5 +108,6 @@ def run_diagnose(sources: list[str], reference: str | None, json_out: bool) -> N
         console.print(_table(results))
         faulty = sum(1 for r in results if r.faults and not r.error)
         lost = sum(1 for r in results if r.error)
-        console.print(f"{len(results)} source(s): {len(results) - faulty - lost} ok, "
-                      f"{faulty} faulty, {lost} unreadable")
+        console.print(
+            f"{len(results)} source(s): {len(results) - faulty - lost} ok, {faulty} faulty, {lost} unreadable"
+        )

@@ -57,8 +57,7 @@ HIDES: dict[str, tuple[str, ...]] = {
 }
 
 
-def load_reference(reference: ReferenceLike,
-                   thresholds: Thresholds | None = None) -> Reference | None:
+def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = None) -> Reference | None:
     """A `Reference` from a picture, an image file or a clip (its first keyframe).
 
     A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed.
@@ -74,8 +73,9 @@ def load_reference(reference: ReferenceLike,
     try:
         sample = read_source(str(reference), t)
     except SourceError as exc:
-        raise ValidationFailed(f"cannot read the reference picture {reference}: {exc}",
-                               hint="give an image file (JPEG, PNG) or a clip") from None
+        raise ValidationFailed(
+            f"cannot read the reference picture {reference}: {exc}", hint="give an image file (JPEG, PNG) or a clip"
+        ) from None
     return Reference.from_frame(sample.frames[0])
 
 
@@ -84,9 +84,14 @@ def measure_frame(frame: AnalysedFrame, t: Thresholds, ref: Reference | None = N
     found = Measurement()
     noise_m = noise(frame, t)
     sigma = float(noise_m.metrics["noise_sigma"])
-    for m in (brightness(frame, t), blur(frame, t),
-              color_cast(frame, t, ref.chroma if ref is not None else None),
-              noise_m, occlusion(frame, t, sigma), stripes(frame, t)):
+    for m in (
+        brightness(frame, t),
+        blur(frame, t),
+        color_cast(frame, t, ref.chroma if ref is not None else None),
+        noise_m,
+        occlusion(frame, t, sigma),
+        stripes(frame, t),
+    ):
         found.scores.update(m.scores)
         found.metrics.update(m.metrics)
     if ref is not None:
@@ -100,8 +105,7 @@ def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[
     """The faults and measurements for a decoded sample."""
     judged = sample.frames[0]
     w, h = judged.size
-    metrics: dict = {**sample.info, "analysis_width": w, "analysis_height": h,
-                     "keyframes": len(sample.frames)}
+    metrics: dict = {**sample.info, "analysis_width": w, "analysis_height": h, "keyframes": len(sample.frames)}
     flat = flat_screen(judged, t)
     metrics.update(flat.metrics)
     if flat.scores["signal_loss"] >= 0.5:
@@ -109,8 +113,7 @@ def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[
         metrics["scores"] = {"signal_loss": r(flat.scores["signal_loss"])}
         return [Fault("signal_loss", flat.scores["signal_loss"])], metrics
     per_frame = [measure_frame(f, t, ref) for f in sample.frames]
-    scores = {code: float(np.median([m.scores[code] for m in per_frame]))
-              for code in per_frame[0].scores}
+    scores = {code: float(np.median([m.scores[code] for m in per_frame])) for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)
     motion = freeze(sample.lumas, t, sample.window_s)
     scores.update(motion.scores)
@@ -130,24 +133,28 @@ def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[
 
 
 def _lost(source: str, message: str, started: float) -> DiagnosisResult:
-    return DiagnosisResult(source, [Fault("signal_loss", 1.0)], {},
-                           (time.perf_counter() - started) * 1000, error=message)
+    return DiagnosisResult(
+        source, [Fault("signal_loss", 1.0)], {}, (time.perf_counter() - started) * 1000, error=message
+    )
 
 
-def diagnose_sample(sample: Sample, source: str, reference: ReferenceLike = None,
-                    thresholds: Thresholds | None = None) -> DiagnosisResult:
+def diagnose_sample(
+    sample: Sample, source: str, reference: ReferenceLike = None, thresholds: Thresholds | None = None
+) -> DiagnosisResult:
     started = time.perf_counter()
     t = thresholds or Thresholds()
     ref = load_reference(reference, t)
     with ANALYSIS_SLOTS:
         faults, metrics = judge(sample, t, ref)
-    return DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000,
-                           frame=sample.frames[0].bgr)
+    return DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000, frame=sample.frames[0].bgr)
 
 
-def diagnose_frames(frames: Sequence[np.ndarray], reference: ReferenceLike = None,
-                    thresholds: Thresholds | None = None,
-                    source: str = "frames") -> DiagnosisResult:
+def diagnose_frames(
+    frames: Sequence[np.ndarray],
+    reference: ReferenceLike = None,
+    thresholds: Thresholds | None = None,
+    source: str = "frames",
+) -> DiagnosisResult:
     """Diagnose pictures already decoded (BGR, consecutive, any size): the first is judged,
     all of them form the freeze window. For the patrol, which reads streams itself."""
     started = time.perf_counter()
@@ -155,18 +162,21 @@ def diagnose_frames(frames: Sequence[np.ndarray], reference: ReferenceLike = Non
     if not frames:
         return _lost(source, "no pictures to diagnose", started)
     first = AnalysedFrame.from_bgr(frames[0], t.analysis_width)
-    lumas = [luma_thumb(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) if f.ndim == 3 else f, t.analysis_width)
-             for f in frames] if len(frames) > 1 else []
+    lumas = (
+        [luma_thumb(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) if f.ndim == 3 else f, t.analysis_width) for f in frames]
+        if len(frames) > 1
+        else []
+    )
     h, w = frames[0].shape[:2]
-    sample = Sample([first], lumas, None, {"codec": "frames", "width": w, "height": h,
-                                            "frames_decoded": len(frames)})
+    sample = Sample([first], lumas, None, {"codec": "frames", "width": w, "height": h, "frames_decoded": len(frames)})
     result = diagnose_sample(sample, source, reference, t)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
 
 
-def diagnose_source(source: str, reference: ReferenceLike = None,
-                    thresholds: Thresholds | None = None) -> DiagnosisResult:
+def diagnose_source(
+    source: str, reference: ReferenceLike = None, thresholds: Thresholds | None = None
+) -> DiagnosisResult:
     """Diagnose a file, rtsp:// stream or http(s):// snapshot URL. Never raises for a bad
     source: an unreadable one comes back as signal_loss with an `error` text."""
     started = time.perf_counter()
@@ -186,8 +196,8 @@ def diagnose_source(source: str, reference: ReferenceLike = None,
         log.warning("diagnosis source=%s failed error=%r", shown, reason)
         return _lost(shown, f"diagnosis failed: {reason}", started)
     metrics["cpu_ms"] = r((time.thread_time() - cpu) * 1000, 1)
-    result = DiagnosisResult(shown, faults, metrics, (time.perf_counter() - started) * 1000,
-                             frame=sample.frames[0].bgr)
-    log.info("diagnosis source=%s faults=%s elapsed_ms=%.1f", shown,
-             ",".join(result.codes) or "none", result.elapsed_ms)
+    result = DiagnosisResult(shown, faults, metrics, (time.perf_counter() - started) * 1000, frame=sample.frames[0].bgr)
+    log.info(
+        "diagnosis source=%s faults=%s elapsed_ms=%.1f", shown, ",".join(result.codes) or "none", result.elapsed_ms
+    )
     return result

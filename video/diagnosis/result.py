@@ -9,8 +9,16 @@ import numpy as np
 
 # 视频质量诊断 fault codes, in the order they are reported.
 FAULT_CODES = (
-    "signal_loss", "freeze", "blur", "too_dark", "too_bright",
-    "color_cast", "noise", "occlusion", "stripes", "scene_change",
+    "signal_loss",
+    "freeze",
+    "blur",
+    "too_dark",
+    "too_bright",
+    "color_cast",
+    "noise",
+    "occlusion",
+    "stripes",
+    "scene_change",
 )
 
 

@@ -21,8 +21,19 @@ import numpy as np
 from video.diagnosis.frame import AnalysedFrame, analysis_size, luma_thumb
 from video.diagnosis.thresholds import Thresholds
 
-PLANAR_LUMA = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
-               "nv21", "yuv411p", "yuv410p", "gray"}
+PLANAR_LUMA = {
+    "yuv420p",
+    "yuvj420p",
+    "yuv422p",
+    "yuvj422p",
+    "yuv444p",
+    "yuvj444p",
+    "nv12",
+    "nv21",
+    "yuv411p",
+    "yuv410p",
+    "gray",
+}
 
 
 # Decoding holds a decoder's picture buffers (about 8 MB at 720p, more at 1080p) and is
@@ -72,15 +83,13 @@ def open_error(kind: str, exc: BaseException) -> SourceError:
     return SourceError(f"cannot open the {kind}: {_describe(exc)}")
 
 
-def sample_container(target: str, kind: str, t: Thresholds,
-                     options: dict[str, str] | None = None) -> Sample:
+def sample_container(target: str, kind: str, t: Thresholds, options: dict[str, str] | None = None) -> Sample:
     """Decode the first keyframe, a window of frames after it and up to `t.keyframes - 1`
     later keyframes, within `t.max_stream_seconds` of stream time."""
     started = time.monotonic()
     deadline = started + t.open_timeout_s + t.read_timeout_s + t.max_stream_seconds
     try:
-        container = av.open(target, options=options or {},
-                            timeout=(t.open_timeout_s, t.read_timeout_s))
+        container = av.open(target, options=options or {}, timeout=(t.open_timeout_s, t.read_timeout_s))
     except (av.error.FFmpegError, OSError) as exc:
         waited = time.monotonic() - started
         if waited >= 0.9 * min(t.open_timeout_s, t.read_timeout_s):
@@ -172,6 +181,11 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
         reason = "no keyframe" if packets and not started else "no decodable picture"
         raise SourceError(f"{reason} in the {kind} ({packets} packets read)")
     window_s = (max(pts) - min(pts)) if len(pts) >= 2 else None
-    info = {"codec": ctx.name, "width": ctx.width, "height": ctx.height,
-            "frames_decoded": decoded, "packets_read": packets}
+    info = {
+        "codec": ctx.name,
+        "width": ctx.width,
+        "height": ctx.height,
+        "frames_decoded": decoded,
+        "packets_read": packets,
+    }
     return Sample(frames, lumas, window_s, info)

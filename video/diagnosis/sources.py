@@ -49,15 +49,18 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
     ctype = ""
     body = bytearray()
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3) as client, \
-                client.stream("GET", url) as response:
+        with (
+            httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3) as client,
+            client.stream("GET", url) as response,
+        ):
             if response.status_code >= 400:
                 raise SourceError(f"the snapshot URL answered HTTP {response.status_code}")
             ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype in ("text/html", "application/xhtml+xml"):
                 raise SourceError(
                     f"the snapshot URL returned an HTML page ({ctype}), not an image; "
-                    "check the URL and the camera's login")
+                    "check the URL and the camera's login"
+                )
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > t.snapshot_max_bytes:
@@ -72,13 +75,12 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
         raise SourceError("the snapshot URL returned an HTML page, not an image")
     image = cv2.imdecode(np.frombuffer(bytes(body), np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise SourceError(
-            f"the snapshot URL did not return a readable image ({ctype or 'no type'})")
+        raise SourceError(f"the snapshot URL did not return a readable image ({ctype or 'no type'})")
     return image_sample(image, t, "snapshot")
 
 
 def read_file(source: str, t: Thresholds) -> Sample:
-    path = Path(source[len("file://"):] if source.startswith("file://") else source)
+    path = Path(source[len("file://") :] if source.startswith("file://") else source)
     if not path.exists():
         raise SourceError(f"no such file: {path}")
     if path.is_dir():

@@ -23,11 +23,11 @@ from video.clips import frames as scene_frames
 # condition → the fault code a diagnosis must report (None: must stay clean).
 CONDITIONS: dict[str, str | None] = {
     "healthy": None,
-    "dim": None,          # dim but normal (dusk, indoor)
-    "warm": None,         # warm surfaces and light, white balance still right
-    "colourful": None,    # many saturated colours, e.g. a market
-    "static": None,       # nothing moves, only sensor noise changes
-    "busy": None,         # many moving, textured objects
+    "dim": None,  # dim but normal (dusk, indoor)
+    "warm": None,  # warm surfaces and light, white balance still right
+    "colourful": None,  # many saturated colours, e.g. a market
+    "static": None,  # nothing moves, only sensor noise changes
+    "busy": None,  # many moving, textured objects
     "dark": "too_dark",
     "bright": "too_bright",
     "blur": "blur",
@@ -70,8 +70,10 @@ class ClipSpec:
     @property
     def name(self) -> str:
         cap = f"-{self.max_kbps}k" if self.max_kbps else ""
-        return (f"{self.condition}-{self.scene}-s{self.strength:.2f}-{self.width}x{self.height}"
-                f"-{self.codec}{cap}-{self.seed}")
+        return (
+            f"{self.condition}-{self.scene}-s{self.strength:.2f}-{self.width}x{self.height}"
+            f"-{self.codec}{cap}-{self.seed}"
+        )
 
 
 def _lerp(a: float, b: float, t: float) -> float:
@@ -87,8 +89,7 @@ def _u8(img: np.ndarray) -> np.ndarray:
 
 
 def _base(spec: ClipSpec, seed: int | None = None) -> Iterator[np.ndarray]:
-    return scene_frames(spec.scene, spec.width, spec.height, spec.n_frames,
-                        spec.seed if seed is None else seed)
+    return scene_frames(spec.scene, spec.width, spec.height, spec.n_frames, spec.seed if seed is None else seed)
 
 
 def _scale(spec: ClipSpec) -> float:
@@ -96,8 +97,9 @@ def _scale(spec: ClipSpec) -> float:
     return max(1.0, spec.width / 640)
 
 
-def _overlay_rects(img: np.ndarray, rng: np.random.Generator, colours: list[tuple[int, int, int]],
-                   count: int, cover_top: float) -> None:
+def _overlay_rects(
+    img: np.ndarray, rng: np.random.Generator, colours: list[tuple[int, int, int]], count: int, cover_top: float
+) -> None:
     h, w = img.shape[:2]
     for _ in range(count):
         rw, rh = int(rng.integers(w // 14, w // 5)), int(rng.integers(h // 12, h // 4))
@@ -150,8 +152,15 @@ def _healthy_variant(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.nd
                 p1 = (int(x + size[j, 0]), int(y + size[j, 1]))
                 cv2.rectangle(out, p0, p1, tuple(int(c) for c in paint[j]), -1)
                 cv2.line(out, p0, p1, (20, 20, 20), max(1, w // 640))
-            cv2.putText(out, "MARKET ST 12", (w // 20, h // 6), cv2.FONT_HERSHEY_SIMPLEX,
-                        w / 900, (250, 250, 250), max(1, w // 400))
+            cv2.putText(
+                out,
+                "MARKET ST 12",
+                (w // 20, h // 6),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                w / 900,
+                (250, 250, 250),
+                max(1, w // 400),
+            )
             yield out
         return
     frames = list(_base(spec))
@@ -173,8 +182,7 @@ def _occluder(spec: ClipSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.
     ax = 0.2
     while True:
         mask[:] = 0
-        cv2.ellipse(mask, (cx, cy), (int(w * ax), int(h * ax * 1.3)), float(rng.uniform(0, 40)),
-                    0, 360, 1.0, -1)
+        cv2.ellipse(mask, (cx, cy), (int(w * ax), int(h * ax * 1.3)), float(rng.uniform(0, 40)), 0, 360, 1.0, -1)
         if mask.mean() >= area or ax > 3:
             break
         ax *= 1.08
@@ -190,12 +198,22 @@ def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarr
     s, cond = spec.strength, spec.condition
     h, w = spec.height, spec.width
     if cond in ("black", "blue", "flat"):
-        colour = {"black": (_lerp(14, 0, s),) * 3, "blue": (200, 40, 10),
-                  "flat": tuple(float(c) for c in rng.integers(60, 200, 3))}[cond]
+        colour = {
+            "black": (_lerp(14, 0, s),) * 3,
+            "blue": (200, 40, 10),
+            "flat": tuple(float(c) for c in rng.integers(60, 200, 3)),
+        }[cond]
         base_u8 = np.zeros((h, w, 3), np.uint8) + _u8(np.array(colour))
         if cond == "blue" and s >= 0.5:  # a DVR's "no video" screen
-            cv2.putText(base_u8, "NO VIDEO", (w // 3, h // 2), cv2.FONT_HERSHEY_SIMPLEX, w / 500,
-                        (255, 255, 255), max(1, w // 300))
+            cv2.putText(
+                base_u8,
+                "NO VIDEO",
+                (w // 3, h // 2),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                w / 500,
+                (255, 255, 255),
+                max(1, w // 300),
+            )
         base = base_u8.astype(np.float32)
         for _ in range(spec.n_frames):
             yield _u8(base + rng.normal(0, 1.0, base.shape)) if cond == "flat" else _u8(base)
@@ -204,7 +222,7 @@ def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarr
         # The camera was turned: another part of the street, seen closer.
         for img in _base(spec, seed=spec.seed + 1000):
             zoom = _lerp(1.25, 1.6, s)
-            crop = img[: int(h / zoom), w - int(w / zoom):]
+            crop = img[: int(h / zoom), w - int(w / zoom) :]
             yield cv2.resize(crop[:, ::-1], (w, h), interpolation=cv2.INTER_LINEAR)
         return
     frames = _base(spec)
@@ -230,15 +248,16 @@ def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarr
     if cond == "blur":
         sigma = _lerp(1.8, 4.5, s) * _scale(spec)
         # Defocus happens before the sensor, so sensor noise stays sharp on a blurred picture.
-        yield from (_u8(cv2.GaussianBlur(f, (0, 0), sigma) + rng.normal(0, 2.0, f.shape))
-                    for f in frames)
+        yield from (_u8(cv2.GaussianBlur(f, (0, 0), sigma) + rng.normal(0, 2.0, f.shape)) for f in frames)
         return
     if cond == "cast":
         a = _lerp(0.45, 1.0, s)
-        casts = [np.array([1 - 0.4 * a, 1.0, 1 + 0.4 * a]),       # warm / red-yellow
-                 np.array([1 - 0.3 * a, 1 + 0.25 * a, 1 - 0.3 * a]),  # green
-                 np.array([1 + 0.4 * a, 1.0, 1 - 0.35 * a]),       # blue
-                 np.array([1 + 0.25 * a, 1 - 0.3 * a, 1 + 0.25 * a])]  # magenta
+        casts = [
+            np.array([1 - 0.4 * a, 1.0, 1 + 0.4 * a]),  # warm / red-yellow
+            np.array([1 - 0.3 * a, 1 + 0.25 * a, 1 - 0.3 * a]),  # green
+            np.array([1 + 0.4 * a, 1.0, 1 - 0.35 * a]),  # blue
+            np.array([1 + 0.25 * a, 1 - 0.3 * a, 1 + 0.25 * a]),
+        ]  # magenta
         gains = casts[spec.seed % len(casts)]
         yield from (_u8(f * gains) for f in frames)
         return
@@ -250,8 +269,7 @@ def _fault_frames(spec: ClipSpec, rng: np.random.Generator) -> Iterator[np.ndarr
             grain = rng.normal(0, sigma, (gh, gw)).astype(np.float32)
             speckled = rng.random((gh, gw)) < 0.02 * (0.5 + s)
             speck = speckled * rng.choice([-120.0, 120.0], (gh, gw))
-            grain = cv2.resize(grain + speck.astype(np.float32), (w, h),
-                               interpolation=cv2.INTER_NEAREST)
+            grain = cv2.resize(grain + speck.astype(np.float32), (w, h), interpolation=cv2.INTER_NEAREST)
             yield _u8(f + grain[..., None])
         return
     if cond == "occlusion":
@@ -292,8 +310,9 @@ def reference_picture(spec: ClipSpec) -> np.ndarray:
     return last
 
 
-def write_frames(path: Path, frames: Iterable[np.ndarray], *, fps: int = 12,
-                 codec: str = "libx264", max_kbps: int | None = None) -> Path:
+def write_frames(
+    path: Path, frames: Iterable[np.ndarray], *, fps: int = 12, codec: str = "libx264", max_kbps: int | None = None
+) -> Path:
     """Encode BGR frames as a clip: libx264 at CRF 23, mpeg4 at 0.25 bit/pixel. `max_kbps` caps
     the rate the way a camera's main stream is capped (e.g. 4096 kbit/s at 1080p)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,5 +340,4 @@ def write_frames(path: Path, frames: Iterable[np.ndarray], *, fps: int = 12,
 
 
 def write_condition_clip(path: Path, spec: ClipSpec) -> Path:
-    return write_frames(path, condition_frames(spec), fps=spec.fps, codec=spec.codec,
-                        max_kbps=spec.max_kbps)
+    return write_frames(path, condition_frames(spec), fps=spec.fps, codec=spec.codec, max_kbps=spec.max_kbps)

@@ -59,8 +59,7 @@ class Thresholds(BaseSettings):
     snapshot_max_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
 
 
-def thresholds_for(overrides: Mapping[str, Any] | None = None,
-                   base: Thresholds | None = None) -> Thresholds:
+def thresholds_for(overrides: Mapping[str, Any] | None = None, base: Thresholds | None = None) -> Thresholds:
     """Thresholds for one camera: `base` (settings by default) with that camera's overrides."""
     base = base or Thresholds()
     if not overrides:
@@ -75,6 +74,4 @@ def thresholds_for(overrides: Mapping[str, Any] | None = None,
         return Thresholds(**{**base.model_dump(), **dict(overrides)})
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ValidationFailed(
-            f"bad diagnosis threshold {'.'.join(map(str, first['loc']))}: {first['msg']}"
-        ) from None
+        raise ValidationFailed(f"bad diagnosis threshold {'.'.join(map(str, first['loc']))}: {first['msg']}") from None

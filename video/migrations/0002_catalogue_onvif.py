@@ -36,8 +36,7 @@ def upgrade() -> None:
             b.add_column(col)
     op.create_index("ix_cameras_serial_number", "cameras", ["serial_number"])
     # Covering indexes for the scrape-time counts (KPIs per area, cameras per department).
-    op.create_index("ix_cameras_kpi", "cameras",
-                    ["area_code", "status", "key_place", "networked", "picture_fault"])
+    op.create_index("ix_cameras_kpi", "cameras", ["area_code", "status", "key_place", "networked", "picture_fault"])
     op.create_index("ix_cameras_department_status", "cameras", ["department_code", "status"])
     with op.batch_alter_table("admin_areas") as b:
         b.add_column(sa.Column("key_place", sa.Boolean, nullable=False, server_default=sa.false()))

@@ -32,8 +32,7 @@ def upgrade() -> None:
     op.create_index("ix_diagnosis_records_camera_id", "diagnosis_records", ["camera_id", "id"])
     op.create_table(
         "camera_watches",
-        sa.Column("camera_id", sa.String(20), sa.ForeignKey("cameras.id", ondelete="CASCADE"),
-                  primary_key=True),
+        sa.Column("camera_id", sa.String(20), sa.ForeignKey("cameras.id", ondelete="CASCADE"), primary_key=True),
         sa.Column("stable", sa.String(10), nullable=False),
         sa.Column("stable_since", sa.DateTime(timezone=True)),
         sa.Column("pending", sa.String(10)),

@@ -34,10 +34,24 @@ from video.onvif.errors import DeviceError
 from video.onvif.onboarding import Credentials, OnboardResult, inspect_many
 
 __all__ = [
-    "CameraAdapter", "Credentials", "DeviceAddress", "DeviceError", "DeviceFacts",
-    "DiscoveredDevice", "DiscoveryResult", "OnboardResult", "OnvifAdapter", "PtzControl",
-    "StreamProfile", "expand_endpoints", "expand_targets", "inspect_device", "inspect_many",
-    "probe", "ptz_control", "with_credentials",
+    "CameraAdapter",
+    "Credentials",
+    "DeviceAddress",
+    "DeviceError",
+    "DeviceFacts",
+    "DiscoveredDevice",
+    "DiscoveryResult",
+    "OnboardResult",
+    "OnvifAdapter",
+    "PtzControl",
+    "StreamProfile",
+    "expand_endpoints",
+    "expand_targets",
+    "inspect_device",
+    "inspect_many",
+    "probe",
+    "ptz_control",
+    "with_credentials",
 ]
 
 
@@ -48,22 +62,29 @@ class CameraAdapter(Protocol):
 
     name: str
 
-    async def discover(self, targets: Sequence[str], *, multicast: bool, interface: str | None,
-                       timeout_s: float) -> DiscoveryResult: ...
+    async def discover(
+        self, targets: Sequence[str], *, multicast: bool, interface: str | None, timeout_s: float
+    ) -> DiscoveryResult: ...
 
-    async def onboard(self, targets: Sequence[str], creds: Credentials, *, concurrency: int,
-                      device_timeout_s: float, request_timeout_s: float) -> list[OnboardResult]: ...
+    async def onboard(
+        self,
+        targets: Sequence[str],
+        creds: Credentials,
+        *,
+        concurrency: int,
+        device_timeout_s: float,
+        request_timeout_s: float,
+    ) -> list[OnboardResult]: ...
 
-    async def ptz_move(self, address: str, creds: Credentials, profile: str, pan: float, tilt: float,
-                       zoom: float, timeout_s: float) -> None: ...
+    async def ptz_move(
+        self, address: str, creds: Credentials, profile: str, pan: float, tilt: float, zoom: float, timeout_s: float
+    ) -> None: ...
 
     async def ptz_stop(self, address: str, creds: Credentials, profile: str) -> None: ...
 
-    async def ptz_goto_preset(self, address: str, creds: Credentials, profile: str,
-                              preset: str) -> None: ...
+    async def ptz_goto_preset(self, address: str, creds: Credentials, profile: str, preset: str) -> None: ...
 
-    async def ptz_set_preset(self, address: str, creds: Credentials, profile: str,
-                             name: str) -> str: ...
+    async def ptz_set_preset(self, address: str, creds: Credentials, profile: str, name: str) -> str: ...
 
 
 class OnvifAdapter:
@@ -74,37 +95,57 @@ class OnvifAdapter:
     def __init__(self, request_timeout_s: float = 8.0) -> None:
         self.request_timeout_s = request_timeout_s
 
-    async def discover(self, targets: Sequence[str], *, multicast: bool = False,
-                       interface: str | None = None, timeout_s: float = 2.0) -> DiscoveryResult:
-        return await probe(targets=list(targets), multicast=multicast, interface=interface,
-                           timeout_s=timeout_s)
+    async def discover(
+        self, targets: Sequence[str], *, multicast: bool = False, interface: str | None = None, timeout_s: float = 2.0
+    ) -> DiscoveryResult:
+        return await probe(targets=list(targets), multicast=multicast, interface=interface, timeout_s=timeout_s)
 
-    async def onboard(self, targets: Sequence[str], creds: Credentials, *, concurrency: int = 32,
-                      device_timeout_s: float = 20.0,
-                      request_timeout_s: float | None = None) -> list[OnboardResult]:
-        return await inspect_many(targets, creds, concurrency=concurrency,
-                                  device_timeout_s=device_timeout_s,
-                                  request_timeout_s=request_timeout_s or self.request_timeout_s)
+    async def onboard(
+        self,
+        targets: Sequence[str],
+        creds: Credentials,
+        *,
+        concurrency: int = 32,
+        device_timeout_s: float = 20.0,
+        request_timeout_s: float | None = None,
+    ) -> list[OnboardResult]:
+        return await inspect_many(
+            targets,
+            creds,
+            concurrency=concurrency,
+            device_timeout_s=device_timeout_s,
+            request_timeout_s=request_timeout_s or self.request_timeout_s,
+        )
 
-    async def ptz_move(self, address: str, creds: Credentials, profile: str, pan: float, tilt: float,
-                       zoom: float = 0.0, timeout_s: float = 5.0) -> None:
-        async with ptz_control(address, creds.user, creds.password, profile,
-                               request_timeout_s=self.request_timeout_s) as ptz:
+    async def ptz_move(
+        self,
+        address: str,
+        creds: Credentials,
+        profile: str,
+        pan: float,
+        tilt: float,
+        zoom: float = 0.0,
+        timeout_s: float = 5.0,
+    ) -> None:
+        async with ptz_control(
+            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
+        ) as ptz:
             await ptz.continuous_move(pan, tilt, zoom, timeout_s)
 
     async def ptz_stop(self, address: str, creds: Credentials, profile: str) -> None:
-        async with ptz_control(address, creds.user, creds.password, profile,
-                               request_timeout_s=self.request_timeout_s) as ptz:
+        async with ptz_control(
+            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
+        ) as ptz:
             await ptz.stop()
 
-    async def ptz_goto_preset(self, address: str, creds: Credentials, profile: str,
-                              preset: str) -> None:
-        async with ptz_control(address, creds.user, creds.password, profile,
-                               request_timeout_s=self.request_timeout_s) as ptz:
+    async def ptz_goto_preset(self, address: str, creds: Credentials, profile: str, preset: str) -> None:
+        async with ptz_control(
+            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
+        ) as ptz:
             await ptz.goto_preset(preset)
 
-    async def ptz_set_preset(self, address: str, creds: Credentials, profile: str,
-                             name: str) -> str:
-        async with ptz_control(address, creds.user, creds.password, profile,
-                               request_timeout_s=self.request_timeout_s) as ptz:
+    async def ptz_set_preset(self, address: str, creds: Credentials, profile: str, name: str) -> str:
+        async with ptz_control(
+            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
+        ) as ptz:
             return await ptz.set_preset(name)

@@ -31,6 +31,7 @@ _MAC = re.compile(r"^[0-9a-f]{12}$")
 
 # --- addresses -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class DeviceAddress:
     scheme: str
@@ -42,18 +43,17 @@ class DeviceAddress:
         """`host`, `host:port` or a device service URL (an XAddr from discovery)."""
         raw = target.strip()
         if not raw or len(raw) > 300 or any(c.isspace() for c in raw):
-            raise DeviceError("unreachable", f"{excerpt(raw, 60)!r} is not a device address",
-                              step="address")
+            raise DeviceError("unreachable", f"{excerpt(raw, 60)!r} is not a device address", step="address")
         url = raw if "://" in raw else f"http://{raw}"
         try:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:
-            raise DeviceError("unreachable", f"{excerpt(raw, 60)!r} is not a device address: {exc}",
-                              step="address") from None
+            raise DeviceError(
+                "unreachable", f"{excerpt(raw, 60)!r} is not a device address: {exc}", step="address"
+            ) from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise DeviceError("unreachable", f"{excerpt(raw, 60)!r} is not an http(s) device address",
-                              step="address")
+            raise DeviceError("unreachable", f"{excerpt(raw, 60)!r} is not an http(s) device address", step="address")
         return cls(parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80))
 
     @property
@@ -68,6 +68,7 @@ class DeviceAddress:
 
 
 # --- facts -----------------------------------------------------------------------------------
+
 
 @dataclass
 class StreamProfile:
@@ -123,6 +124,7 @@ class DeviceFacts:
 
 # --- validation of what a device said --------------------------------------------------------
 
+
 def _malformed(what: str, why: str) -> DeviceError:
     return DeviceError("malformed", f"{what} {why}")
 
@@ -175,7 +177,7 @@ def normalise_mac(value: Any) -> str | None:
     hexdigits = re.sub(r"[:\-.\s]", "", text).lower()
     if not _MAC.match(hexdigits) or hexdigits in ("000000000000", "ffffffffffff"):
         return None
-    return ":".join(hexdigits[i:i + 2] for i in range(0, 12, 2))
+    return ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
 
 
 def _get(obj: Any, *path: str) -> Any:
@@ -188,11 +190,19 @@ def _get(obj: Any, *path: str) -> Any:
 
 # --- the onboarding sequence -----------------------------------------------------------------
 
+
 class Inspection:
     """Runs the sequence against one device; `step` tells a timeout where it was."""
 
-    def __init__(self, target: str, user: str | None, password: str | None, *,
-                 request_timeout_s: float = 8.0, clock_tolerance_s: float = CLOCK_TOLERANCE_S) -> None:
+    def __init__(
+        self,
+        target: str,
+        user: str | None,
+        password: str | None,
+        *,
+        request_timeout_s: float = 8.0,
+        clock_tolerance_s: float = CLOCK_TOLERANCE_S,
+    ) -> None:
         self.target = target
         self.user = user
         self.password = password
@@ -210,8 +220,9 @@ class Inspection:
 
     async def run(self) -> DeviceFacts:
         address = DeviceAddress.parse(self.target)
-        cam = GuardedCamera(address.client_host, address.port, self.user, self.password,
-                            timeout_s=self.request_timeout_s)
+        cam = GuardedCamera(
+            address.client_host, address.port, self.user, self.password, timeout_s=self.request_timeout_s
+        )
         try:
             try:
                 return await self._sequence(cam, address)
@@ -224,8 +235,14 @@ class Inspection:
                 if skew is None or abs(skew) <= self.clock_tolerance_s:
                     raise
                 await cam.close()
-                cam = GuardedCamera(address.client_host, address.port, self.user, self.password,
-                                    timeout_s=self.request_timeout_s, adjust_time=True)
+                cam = GuardedCamera(
+                    address.client_host,
+                    address.port,
+                    self.user,
+                    self.password,
+                    timeout_s=self.request_timeout_s,
+                    adjust_time=True,
+                )
                 facts = await self._sequence(cam, address)
                 facts.warnings.insert(0, f"authentication needed a {skew:+.0f} s clock correction")
                 return facts
@@ -254,14 +271,21 @@ class Inspection:
                 raise classify(exc, "clock") from None
         utc = _get(answer, "UTCDateTime")
         try:
-            parts = [int(_number(_get(utc, *p), "device clock", 0, 9999) or 0)
-                     for p in (("Date", "Year"), ("Date", "Month"), ("Date", "Day"),
-                               ("Time", "Hour"), ("Time", "Minute"), ("Time", "Second"))]
+            parts = [
+                int(_number(_get(utc, *p), "device clock", 0, 9999) or 0)
+                for p in (
+                    ("Date", "Year"),
+                    ("Date", "Month"),
+                    ("Date", "Day"),
+                    ("Time", "Hour"),
+                    ("Time", "Minute"),
+                    ("Time", "Second"),
+                )
+            ]
             year, month, day, hour, minute, second = parts
             device_now = dt.datetime(year, month, day, hour, minute, second, tzinfo=dt.UTC)
         except (TypeError, ValueError, DeviceError):
-            raise DeviceError("malformed", "the device clock answer has no usable UTC time",
-                              step="clock") from None
+            raise DeviceError("malformed", "the device clock answer has no usable UTC time", step="clock") from None
         return (device_now - dt.datetime.now(dt.UTC)).total_seconds()
 
     async def _sequence(self, cam: GuardedCamera, address: DeviceAddress) -> DeviceFacts:
@@ -296,8 +320,10 @@ class Inspection:
 
         skew = await soft("clock", self._clock_skew(cam))
         if skew is not None and abs(skew) > self.clock_tolerance_s:
-            warnings.append(f"clock: the device clock is off by {skew:+.1f} s (over "
-                            f"{self.clock_tolerance_s:g} s breaks WS-Security); set NTP on it")
+            warnings.append(
+                f"clock: the device clock is off by {skew:+.1f} s (over "
+                f"{self.clock_tolerance_s:g} s breaks WS-Security); set NTP on it"
+            )
 
         devicemgmt = await hard("device_info", cam.create_devicemgmt_service())
         info = await hard("device_info", devicemgmt.GetDeviceInformation())
@@ -318,22 +344,26 @@ class Inspection:
                 break
         if mac is None:
             if not serial:
-                raise DeviceError("malformed", "the device has neither a MAC address nor a serial "
-                                  "number, so it cannot be identified", step="device_info")
-            warnings.append("identity: no MAC address from GetNetworkInterfaces; identified by "
-                            "serial number")
+                raise DeviceError(
+                    "malformed",
+                    "the device has neither a MAC address nor a serial number, so it cannot be identified",
+                    step="device_info",
+                )
+            warnings.append("identity: no MAC address from GetNetworkInterfaces; identified by serial number")
 
         media = await hard("profiles", cam.create_media_service())
         raw_profiles = await hard("profiles", media.GetProfiles())
         profiles = self._profiles(raw_profiles)
 
         for p in profiles:
-            answer = await soft("stream_uri", media.GetStreamUri(
-                {"StreamSetup": STREAM_SETUP, "ProfileToken": p.token}))
+            answer = await soft(
+                "stream_uri", media.GetStreamUri({"StreamSetup": STREAM_SETUP, "ProfileToken": p.token})
+            )
             if answer is not None:
                 try:
-                    p.stream_uri = clean_uri(_get(answer, "Uri"), f"stream URI of {p.token}",
-                                             ("rtsp", "rtsps", "http", "https"))
+                    p.stream_uri = clean_uri(
+                        _get(answer, "Uri"), f"stream URI of {p.token}", ("rtsp", "rtsps", "http", "https")
+                    )
                 except DeviceError as exc:
                     warnings.append(f"stream_uri: {exc.message}")
         if not any(p.stream_uri for p in profiles):
@@ -344,8 +374,7 @@ class Inspection:
             answer = await soft("snapshot_uri", media.GetSnapshotUri({"ProfileToken": p.token}))
             if answer is not None:
                 try:
-                    p.snapshot_uri = clean_uri(_get(answer, "Uri"), f"snapshot URI of {p.token}",
-                                               ("http", "https"))
+                    p.snapshot_uri = clean_uri(_get(answer, "Uri"), f"snapshot URI of {p.token}", ("http", "https"))
                 except DeviceError as exc:
                     warnings.append(f"snapshot_uri: {exc.message}")
 
@@ -378,17 +407,24 @@ class Inspection:
             "multicast": bool(_get(caps, "Media", "StreamingCapabilities", "RTPMulticast")),
         }
         return DeviceFacts(
-            address=address.url, manufacturer=manufacturer or "", model=model or "",
-            firmware=firmware, serial=serial, hardware_id=hardware_id, mac=mac,
-            clock_skew_s=round(skew, 1) if skew is not None else None, profiles=profiles,
-            capabilities=capabilities, services=services, warnings=warnings,
+            address=address.url,
+            manufacturer=manufacturer or "",
+            model=model or "",
+            firmware=firmware,
+            serial=serial,
+            hardware_id=hardware_id,
+            mac=mac,
+            clock_skew_s=round(skew, 1) if skew is not None else None,
+            profiles=profiles,
+            capabilities=capabilities,
+            services=services,
+            warnings=warnings,
             timings_ms=dict(self._timings),
         )
 
     def _profiles(self, raw: Any) -> list[StreamProfile]:
         if not isinstance(raw, list):
-            raise DeviceError("malformed", "GetProfiles did not answer a list of profiles",
-                              step="profiles")
+            raise DeviceError("malformed", "GetProfiles did not answer a list of profiles", step="profiles")
         profiles: list[StreamProfile] = []
         for item in raw[:32]:
             try:
@@ -399,18 +435,22 @@ class Inspection:
                 width = _int(_number(_get(enc, "Resolution", "Width"), "width", 1, 16384))
                 height = _int(_number(_get(enc, "Resolution", "Height"), "height", 1, 16384))
                 if width is None or height is None:
-                    raise _malformed(f"profile {token}", "has no usable resolution (the schema "
-                                     "requires Width and Height as integers)")
-                profiles.append(StreamProfile(
-                    token=token or "",
-                    name=_text(_get(item, "Name"), "profile name", max_len=64) or token or "",
-                    encoding=_text(_get(enc, "Encoding"), "encoding", max_len=16),
-                    width=width, height=height,
-                    fps=_number(_get(enc, "RateControl", "FrameRateLimit"), "frame rate", 0, 1000),
-                    bitrate_kbps=_int(_number(_get(enc, "RateControl", "BitrateLimit"), "bitrate",
-                                              0, 10_000_000)),
-                    ptz=_get(item, "PTZConfiguration") is not None,
-                ))
+                    raise _malformed(
+                        f"profile {token}",
+                        "has no usable resolution (the schema requires Width and Height as integers)",
+                    )
+                profiles.append(
+                    StreamProfile(
+                        token=token or "",
+                        name=_text(_get(item, "Name"), "profile name", max_len=64) or token or "",
+                        encoding=_text(_get(enc, "Encoding"), "encoding", max_len=16),
+                        width=width,
+                        height=height,
+                        fps=_number(_get(enc, "RateControl", "FrameRateLimit"), "frame rate", 0, 1000),
+                        bitrate_kbps=_int(_number(_get(enc, "RateControl", "BitrateLimit"), "bitrate", 0, 10_000_000)),
+                        ptz=_get(item, "PTZConfiguration") is not None,
+                    )
+                )
             except DeviceError as exc:
                 raise exc.at("profiles") from None
         if not profiles:
@@ -422,12 +462,14 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-async def inspect_device(target: str, user: str | None, password: str | None, *,
-                         request_timeout_s: float = 8.0) -> DeviceFacts:
+async def inspect_device(
+    target: str, user: str | None, password: str | None, *, request_timeout_s: float = 8.0
+) -> DeviceFacts:
     return await Inspection(target, user, password, request_timeout_s=request_timeout_s).run()
 
 
 # --- PTZ ---------------------------------------------------------------------------------------
+
 
 def _duration(seconds: float) -> dt.timedelta:
     return dt.timedelta(seconds=max(0.1, min(seconds, 300.0)))
@@ -466,16 +508,16 @@ class PtzControl:
             raise err
         return parse(raw, what="PTZ answer")
 
-    async def continuous_move(self, pan: float, tilt: float, zoom: float = 0.0,
-                              timeout_s: float = 5.0) -> None:
+    async def continuous_move(self, pan: float, tilt: float, zoom: float = 0.0, timeout_s: float = 5.0) -> None:
         for name, v in (("pan", pan), ("tilt", tilt), ("zoom", zoom)):
             if not -1.0 <= v <= 1.0:
                 from govops.errors import ValidationFailed
 
                 raise ValidationFailed(f"{name} velocity {v} must be between -1 and 1")
-        await self._call("ContinuousMove", {
-            "Velocity": {"PanTilt": {"x": pan, "y": tilt}, "Zoom": {"x": zoom}},
-            "Timeout": _duration(timeout_s)})
+        await self._call(
+            "ContinuousMove",
+            {"Velocity": {"PanTilt": {"x": pan, "y": tilt}, "Zoom": {"x": zoom}}, "Timeout": _duration(timeout_s)},
+        )
 
     async def stop(self) -> None:
         await self._call("Stop", {"PanTilt": True, "Zoom": True})
@@ -488,12 +530,15 @@ class PtzControl:
 
         try:
             answer = await self._call("SetPreset", {"PresetName": name})
-            token = _text(_get(answer, "PresetToken") if not isinstance(answer, str) else answer,
-                          "preset token", max_len=64)
+            token = _text(
+                _get(answer, "PresetToken") if not isinstance(answer, str) else answer, "preset token", max_len=64
+            )
         except DeviceError as err:
             root = self._lenient(err)
-            token = next((_text(el.text, "preset token", max_len=64) for el in root.iter()
-                          if local(el.tag) == "PresetToken"), None)
+            token = next(
+                (_text(el.text, "preset token", max_len=64) for el in root.iter() if local(el.tag) == "PresetToken"),
+                None,
+            )
         if not token:
             raise DeviceError("malformed", "SetPreset gave no preset token", step="ptz.SetPreset")
         return token
@@ -507,8 +552,11 @@ class PtzControl:
             items = [(_get(i, "token"), _get(i, "Name")) for i in answer or []]
         except DeviceError as err:
             root = self._lenient(err)
-            items = [(el.get("token"), next((c.text for c in el if local(c.tag) == "Name"), None))
-                     for el in root.iter() if local(el.tag) == "Preset"]
+            items = [
+                (el.get("token"), next((c.text for c in el if local(c.tag) == "Name"), None))
+                for el in root.iter()
+                if local(el.tag) == "Preset"
+            ]
         for raw_token, raw_name in items[:100]:
             token = _text(raw_token, "preset token", max_len=64)
             if token:
@@ -517,8 +565,9 @@ class PtzControl:
 
 
 @asynccontextmanager
-async def ptz_control(address: str, user: str | None, password: str | None, profile_token: str,
-                      *, request_timeout_s: float = 8.0) -> AsyncIterator[PtzControl]:
+async def ptz_control(
+    address: str, user: str | None, password: str | None, profile_token: str, *, request_timeout_s: float = 8.0
+) -> AsyncIterator[PtzControl]:
     addr = DeviceAddress.parse(address)
     cam = GuardedCamera(addr.client_host, addr.port, user, password, timeout_s=request_timeout_s)
     try:
@@ -532,7 +581,7 @@ def scope_value(scopes: list[str], kind: str) -> str | None:
     prefix = f"onvif://www.onvif.org/{kind}/"
     for s in scopes:
         if s.startswith(prefix):
-            return unquote(s[len(prefix):]).strip() or None
+            return unquote(s[len(prefix) :]).strip() or None
     return None
 
 

@@ -75,9 +75,15 @@ class DiscoveredDevice:
         return scope_value(self.scopes, "hardware")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"xaddrs": self.xaddrs, "endpoint": self.endpoint, "name": self.name,
-                "hardware": self.hardware, "types": self.types, "scopes": self.scopes,
-                "responder": self.responder}
+        return {
+            "xaddrs": self.xaddrs,
+            "endpoint": self.endpoint,
+            "name": self.name,
+            "hardware": self.hardware,
+            "types": self.types,
+            "scopes": self.scopes,
+            "responder": self.responder,
+        }
 
 
 @dataclass
@@ -87,8 +93,7 @@ class DiscoveryResult:
     probed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"devices": [d.as_dict() for d in self.devices], "rejected": self.rejected,
-                "probed": self.probed}
+        return {"devices": [d.as_dict() for d in self.devices], "rejected": self.rejected, "probed": self.probed}
 
 
 def parse_probe_matches(data: bytes, message_id: str | None = None) -> list[DiscoveredDevice]:
@@ -117,10 +122,15 @@ def parse_probe_matches(data: bytes, message_id: str | None = None) -> list[Disc
                 xaddrs.append(url)
         if not xaddrs:
             continue
-        found.append(DiscoveredDevice(
-            xaddrs=xaddrs, endpoint=(fields.get("Address") or None),
-            types=fields.get("Types", "").split()[:16], scopes=fields.get("Scopes", "").split()[:32],
-            responder=""))
+        found.append(
+            DiscoveredDevice(
+                xaddrs=xaddrs,
+                endpoint=(fields.get("Address") or None),
+                types=fields.get("Types", "").split()[:16],
+                scopes=fields.get("Scopes", "").split()[:32],
+                responder="",
+            )
+        )
     if not found:
         raise DeviceError("malformed", "the answer has no ProbeMatch with an http(s) XAddr")
     return found
@@ -130,8 +140,10 @@ def _ports(spec: str, text: str) -> range:
     """`3702` or `40001-40003`: the port part of a target."""
     first_s, _, last_s = text.partition("-")
     if not first_s.isdigit() or (last_s and not last_s.isdigit()):
-        raise ValidationFailed(f"{spec!r}: {text!r} is not a UDP port or a from-to port range",
-                               hint="e.g. 10.1.2.7:3702 or 127.0.0.1:40001-40003")
+        raise ValidationFailed(
+            f"{spec!r}: {text!r} is not a UDP port or a from-to port range",
+            hint="e.g. 10.1.2.7:3702 or 127.0.0.1:40001-40003",
+        )
     first, last = int(first_s), int(last_s or first_s)
     if not (1 <= first <= 65535 and 1 <= last <= 65535):
         raise ValidationFailed(f"{spec!r}: ports are 1-65535")
@@ -145,14 +157,16 @@ def _hosts(spec: str, limit: int) -> list[str]:
     if "/" in spec:
         net = ipaddress.ip_network(spec, strict=False)
         if net.num_addresses > limit:
-            raise ValidationFailed(f"range {spec} has {net.num_addresses} addresses; the limit "
-                                   f"is {limit}")
+            raise ValidationFailed(f"range {spec} has {net.num_addresses} addresses; the limit is {limit}")
         return [str(h) for h in (net.hosts() if net.num_addresses > 2 else net)]
     if "-" in spec and spec.replace(".", "").replace("-", "").isdigit():
         first_s, last_s = spec.split("-", 1)
         first = ipaddress.ip_address(first_s)
-        last = (ipaddress.ip_address(last_s) if "." in last_s
-                else ipaddress.ip_address(first_s.rsplit(".", 1)[0] + "." + last_s))
+        last = (
+            ipaddress.ip_address(last_s)
+            if "." in last_s
+            else ipaddress.ip_address(first_s.rsplit(".", 1)[0] + "." + last_s)
+        )
         count = int(last) - int(first) + 1
         if count < 1:
             raise ValidationFailed(f"range {spec} is empty (the end is before the start)")
@@ -161,14 +175,14 @@ def _hosts(spec: str, limit: int) -> list[str]:
         return [str(ipaddress.ip_address(int(first) + i)) for i in range(count)]
     if spec[0].isdigit():
         ipaddress.ip_address(spec)  # raises ValueError on 10.0.0.300
-    elif not all(part and len(part) <= 63 and part.replace("-", "").replace("_", "").isalnum()
-                 for part in spec.split(".")):
+    elif not all(
+        part and len(part) <= 63 and part.replace("-", "").replace("_", "").isalnum() for part in spec.split(".")
+    ):
         raise ValueError("not a host name")
     return [spec]
 
 
-def expand_endpoints(specs: list[str], *, default_port: int = PORT,
-                     limit: int = MAX_HOSTS) -> list[tuple[str, int]]:
+def expand_endpoints(specs: list[str], *, default_port: int = PORT, limit: int = MAX_HOSTS) -> list[tuple[str, int]]:
     """(host, UDP port) pairs from targets: a host part (see `_hosts`), optionally `:port` or
     `:from-to`; without a port, `default_port`. At most `limit` pairs in all."""
     out: list[tuple[str, int]] = []
@@ -176,22 +190,20 @@ def expand_endpoints(specs: list[str], *, default_port: int = PORT,
         if not spec:
             continue
         if spec.count(":") > 1 or spec.startswith("["):
-            raise ValidationFailed(f"{spec!r}: IPv6 targets are not supported (WS-Discovery "
-                                   "probes go over IPv4)")
+            raise ValidationFailed(f"{spec!r}: IPv6 targets are not supported (WS-Discovery probes go over IPv4)")
         host_part, _, port_part = spec.partition(":")
         if not host_part:
             raise ValidationFailed(f"{spec!r} names no host", hint="e.g. 127.0.0.1:40001-40003")
-        ports = _ports(spec, port_part) if port_part or spec.endswith(":") else range(default_port,
-                                                                                      default_port + 1)
+        ports = _ports(spec, port_part) if port_part or spec.endswith(":") else range(default_port, default_port + 1)
         try:
             hosts = _hosts(host_part, limit)
         except ValueError as exc:
-            raise ValidationFailed(f"{spec!r} is not a host, a CIDR range or a from-to range ({exc})",
-                                   hint="e.g. 10.1.2.0/28, 10.1.2.10-40 or 127.0.0.1:40001-40003"
-                                   ) from None
+            raise ValidationFailed(
+                f"{spec!r} is not a host, a CIDR range or a from-to range ({exc})",
+                hint="e.g. 10.1.2.0/28, 10.1.2.10-40 or 127.0.0.1:40001-40003",
+            ) from None
         if len(hosts) * len(ports) > limit:
-            raise ValidationFailed(f"{spec!r} has {len(hosts) * len(ports)} endpoints; the limit "
-                                   f"is {limit}")
+            raise ValidationFailed(f"{spec!r} has {len(hosts) * len(ports)} endpoints; the limit is {limit}")
         out.extend((h, p) for h in hosts for p in ports)
         if len(out) > limit:
             raise ValidationFailed(f"more than {limit} endpoints to probe; narrow the ranges")
@@ -200,8 +212,7 @@ def expand_endpoints(specs: list[str], *, default_port: int = PORT,
 
 def expand_targets(specs: list[str], *, limit: int = MAX_HOSTS) -> list[str]:
     """The targets as `host` (UDP 3702) or `host:port` strings, ranges expanded."""
-    return [h if p == PORT else f"{h}:{p}"
-            for h, p in expand_endpoints(specs, default_port=PORT, limit=limit)]
+    return [h if p == PORT else f"{h}:{p}" for h, p in expand_endpoints(specs, default_port=PORT, limit=limit)]
 
 
 class _Collector(asyncio.DatagramProtocol):
@@ -216,8 +227,9 @@ class _Collector(asyncio.DatagramProtocol):
             matches = parse_probe_matches(data, self.message_id)
         except DeviceError as exc:
             if exc.message != "the answer relates to another probe":
-                self.result.rejected.append({"responder": responder, "kind": exc.kind,
-                                             "reason": excerpt(exc.message, 200)})
+                self.result.rejected.append(
+                    {"responder": responder, "kind": exc.kind, "reason": excerpt(exc.message, 200)}
+                )
             return
         for m in matches:
             key = (m.endpoint or "", *m.xaddrs)
@@ -233,16 +245,22 @@ class _Collector(asyncio.DatagramProtocol):
 
 async def _resolve(host: str) -> str | None:
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, PORT, family=socket.AF_INET,
-                                                             type=socket.SOCK_DGRAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(host, PORT, family=socket.AF_INET, type=socket.SOCK_DGRAM)
     except OSError:
         return None
     return str(infos[0][4][0]) if infos else None
 
 
-async def probe(*, targets: list[str] | None = None, multicast: bool = False,
-                interface: str | None = None, timeout_s: float = 2.0, port: int = PORT,
-                repeats: int = 2, send_interval_s: float = 0.0005) -> DiscoveryResult:
+async def probe(
+    *,
+    targets: list[str] | None = None,
+    multicast: bool = False,
+    interface: str | None = None,
+    timeout_s: float = 2.0,
+    port: int = PORT,
+    repeats: int = 2,
+    send_interval_s: float = 0.0005,
+) -> DiscoveryResult:
     """Send Probes and collect ProbeMatches for `timeout_s` after the last one went out.
 
     `port` is the UDP port of the multicast probe and of every target that names none."""
@@ -262,8 +280,7 @@ async def probe(*, targets: list[str] | None = None, multicast: bool = False,
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
         if interface:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: _Collector(message_id, result), sock=sock)
+    transport, _ = await loop.create_datagram_endpoint(lambda: _Collector(message_id, result), sock=sock)
     resolved: dict[str, str | None] = {}
     try:
         for attempt in range(max(1, repeats)):
@@ -273,8 +290,9 @@ async def probe(*, targets: list[str] | None = None, multicast: bool = False,
                 if host not in resolved:
                     resolved[host] = host if host[0].isdigit() else await _resolve(host)
                     if resolved[host] is None:
-                        result.rejected.append({"responder": host, "kind": "unreachable",
-                                                "reason": "the host name does not resolve"})
+                        result.rejected.append(
+                            {"responder": host, "kind": "unreachable", "reason": "the host name does not resolve"}
+                        )
                 ip = resolved[host]
                 if ip is None:
                     continue

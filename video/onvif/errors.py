@@ -31,8 +31,7 @@ def excerpt(text: object, limit: int = 160) -> str:
 class DeviceError(ServiceUnavailable):
     code = "device_error"
 
-    def __init__(self, kind: str, message: str, *, step: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(self, kind: str, message: str, *, step: str | None = None, hint: str | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown device error kind {kind!r}")
         super().__init__(message, hint=hint)

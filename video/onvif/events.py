@@ -59,8 +59,9 @@ def parse_notifications(answer: Any) -> dict[str, bool]:
     return states
 
 
-async def camera_fault_states(address: str, user: str | None, password: str | None, *,
-                              request_timeout_s: float = 8.0, wait_s: float = 1.0) -> dict[str, bool]:
+async def camera_fault_states(
+    address: str, user: str | None, password: str | None, *, request_timeout_s: float = 8.0, wait_s: float = 1.0
+) -> dict[str, bool]:
     """Subscribe, pull the initial property states, unsubscribe. Raises DeviceError."""
     addr = DeviceAddress.parse(address)
     cam = GuardedCamera(addr.client_host, addr.port, user, password, timeout_s=request_timeout_s)
@@ -71,7 +72,8 @@ async def camera_fault_states(address: str, user: str | None, password: str | No
         try:
             step = "events.pull"
             answer = await manager.get_service().PullMessages(
-                {"MessageLimit": MAX_MESSAGES, "Timeout": dt.timedelta(seconds=wait_s)})
+                {"MessageLimit": MAX_MESSAGES, "Timeout": dt.timedelta(seconds=wait_s)}
+            )
         finally:
             # Unsubscribe; a device that cannot lets the subscription expire within a minute.
             with contextlib.suppress(Exception):

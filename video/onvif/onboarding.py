@@ -30,13 +30,11 @@ class OnboardResult:
         return self.facts is not None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"target": self.target, "ok": self.ok,
-                               "elapsed_ms": round(self.elapsed_ms, 1)}
+        out: dict[str, Any] = {"target": self.target, "ok": self.ok, "elapsed_ms": round(self.elapsed_ms, 1)}
         if self.facts is not None:
             out["device"] = self.facts.as_dict()
         if self.error is not None:
-            out["error"] = {"kind": self.error.kind, "step": self.error.step,
-                            "message": self.error.message}
+            out["error"] = {"kind": self.error.kind, "step": self.error.step, "message": self.error.message}
             if self.error.hint:
                 out["error"]["hint"] = self.error.hint
         return out
@@ -51,27 +49,38 @@ class Credentials:
         return f"Credentials(user={self.user!r}, password={'***' if self.password else None})"
 
 
-async def inspect_one(target: str, creds: Credentials, *, device_timeout_s: float,
-                      request_timeout_s: float) -> OnboardResult:
+async def inspect_one(
+    target: str, creds: Credentials, *, device_timeout_s: float, request_timeout_s: float
+) -> OnboardResult:
     started = time.perf_counter()
-    inspection = Inspection(target, creds.user, creds.password,
-                            request_timeout_s=min(request_timeout_s, device_timeout_s))
+    inspection = Inspection(
+        target, creds.user, creds.password, request_timeout_s=min(request_timeout_s, device_timeout_s)
+    )
     try:
         async with asyncio.timeout(device_timeout_s):
             facts = await inspection.run()
         return OnboardResult(target, facts, None, (time.perf_counter() - started) * 1000)
     except TimeoutError:
-        err = DeviceError("timeout", f"onboarding did not finish within {device_timeout_s:g} s",
-                          step=inspection.step, hint="check the device answers; raise --timeout")
+        err = DeviceError(
+            "timeout",
+            f"onboarding did not finish within {device_timeout_s:g} s",
+            step=inspection.step,
+            hint="check the device answers; raise --timeout",
+        )
     except Exception as exc:  # one device's failure never ends the run
         err = classify(exc, inspection.step)
     return OnboardResult(target, None, err, (time.perf_counter() - started) * 1000)
 
 
-async def inspect_many(targets: Sequence[str], creds: Credentials | Callable[[str], Credentials], *,
-                       concurrency: int = 32, device_timeout_s: float = 20.0,
-                       request_timeout_s: float = 8.0,
-                       on_result: Callable[[OnboardResult], None] | None = None) -> list[OnboardResult]:
+async def inspect_many(
+    targets: Sequence[str],
+    creds: Credentials | Callable[[str], Credentials],
+    *,
+    concurrency: int = 32,
+    device_timeout_s: float = 20.0,
+    request_timeout_s: float = 8.0,
+    on_result: Callable[[OnboardResult], None] | None = None,
+) -> list[OnboardResult]:
     """Inspect every target; results come back in the order of `targets`."""
     await warm_up()
     semaphore = asyncio.Semaphore(max(1, concurrency))
@@ -79,8 +88,9 @@ async def inspect_many(targets: Sequence[str], creds: Credentials | Callable[[st
 
     async def one(target: str) -> OnboardResult:
         async with semaphore:
-            result = await inspect_one(target, pick(target), device_timeout_s=device_timeout_s,
-                                       request_timeout_s=request_timeout_s)
+            result = await inspect_one(
+                target, pick(target), device_timeout_s=device_timeout_s, request_timeout_s=request_timeout_s
+            )
         if on_result is not None:
             on_result(result)
         return result

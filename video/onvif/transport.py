@@ -53,19 +53,22 @@ class GuardedTransport(AsyncTransportProtocolErrorHandler):
         self.last_answer: bytes | None = None
         self._client_timeout = aiohttp.ClientTimeout(total=timeout_s, connect=min(timeout_s, 5.0))
 
-    async def _post_internal(self, address: str, message: str | bytes,
-                             headers: dict[str, str]) -> tuple[aiohttp.ClientResponse, bytes]:
+    async def _post_internal(
+        self, address: str, message: str | bytes, headers: dict[str, str]
+    ) -> tuple[aiohttp.ClientResponse, bytes]:
         headers = dict(headers or {})
         headers["User-Agent"] = USER_AGENT
         headers.setdefault("Content-Type", 'text/xml; charset="utf-8"')
         data = message.encode("utf-8") if isinstance(message, str) else message
-        response = await self.session.post(address, data=data, headers=headers,
-                                           timeout=self._client_timeout)
+        response = await self.session.post(address, data=data, headers=headers, timeout=self._client_timeout)
         try:
             declared = response.content_length
             if declared is not None and declared > self.limit:
-                raise DeviceError("hostile", f"the device announced a {declared} byte answer, over "
-                                  f"the {self.limit} byte limit; refused without reading it")
+                raise DeviceError(
+                    "hostile",
+                    f"the device announced a {declared} byte answer, over "
+                    f"the {self.limit} byte limit; refused without reading it",
+                )
             content = await read_capped(response.content, self.limit)
         except BaseException:
             response.close()
@@ -78,20 +81,27 @@ class GuardedTransport(AsyncTransportProtocolErrorHandler):
 class GuardedCamera(ONVIFCamera):
     """ONVIFCamera whose services all use GuardedTransport."""
 
-    def __init__(self, host: str, port: int, user: str | None, password: str | None, *,
-                 timeout_s: float = 8.0, limit: int = MAX_SOAP_BYTES,
-                 adjust_time: bool = False) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str | None,
+        password: str | None,
+        *,
+        timeout_s: float = 8.0,
+        limit: int = MAX_SOAP_BYTES,
+        adjust_time: bool = False,
+    ) -> None:
         super().__init__(host, port, user, password, no_cache=True, adjust_time=adjust_time)
         self.request_timeout_s = timeout_s
         self.answer_limit = limit
 
-    async def create_onvif_service(self, name: str, port_type: str | None = None,
-                                   read_timeout: int | None = None,
-                                   write_timeout: int | None = None) -> ONVIFService:
+    async def create_onvif_service(
+        self, name: str, port_type: str | None = None, read_timeout: int | None = None, write_timeout: int | None = None
+    ) -> ONVIFService:
         service = await super().create_onvif_service(name, port_type, read_timeout, write_timeout)
         if not isinstance(service.transport, GuardedTransport):
-            guarded = GuardedTransport(service._session, limit=self.answer_limit,
-                                       timeout_s=self.request_timeout_s)
+            guarded = GuardedTransport(service._session, limit=self.answer_limit, timeout_s=self.request_timeout_s)
             service.transport = guarded
             for client in (service.zeep_client, service.zeep_client_authless):
                 if client is not None:
@@ -118,46 +128,59 @@ def classify(exc: BaseException, step: str) -> DeviceError:
             return classify(inner, step)
         text = str(exc)
         if "support service" in text:
-            return DeviceError("unsupported", f"the device does not offer the service ({excerpt(text)})",
-                               step=step)
+            return DeviceError("unsupported", f"the device does not offer the service ({excerpt(text)})", step=step)
         return DeviceError("protocol", f"ONVIF client error: {excerpt(text)}", step=step)
     if isinstance(exc, TimeoutError | asyncio.TimeoutError | ONVIFTimeoutError | aiohttp.ServerTimeoutError):
-        return DeviceError("timeout", "no complete answer in time", step=step,
-                           hint="check the device is up; raise the timeout for slow links")
+        return DeviceError(
+            "timeout",
+            "no complete answer in time",
+            step=step,
+            hint="check the device is up; raise the timeout for slow links",
+        )
     if isinstance(exc, ONVIFAuthError):
         return DeviceError("auth", "the device refused the credentials", step=step)
     if isinstance(exc, zx.Fault):
         text = _fault_text(exc)
         if any(w in text.lower() for w in ("not authorized", "notauthorized", "unauthorized")):
-            return DeviceError("auth", f"the device refused the credentials ({excerpt(text, 80)})",
-                               step=step, hint="check user and password; a clock skew over a few "
-                               "seconds also breaks WS-Security")
-        return DeviceError("soap_fault", f"the device answered with a SOAP fault: {excerpt(text)}",
-                           step=step)
+            return DeviceError(
+                "auth",
+                f"the device refused the credentials ({excerpt(text, 80)})",
+                step=step,
+                hint="check user and password; a clock skew over a few seconds also breaks WS-Security",
+            )
+        return DeviceError("soap_fault", f"the device answered with a SOAP fault: {excerpt(text)}", step=step)
     if isinstance(exc, zx.TransportError):
         if exc.status_code == 401:
             return DeviceError("auth", "the device refused the credentials (HTTP 401)", step=step)
         if exc.status_code and exc.status_code != 200:
             return DeviceError("protocol", f"the device answered HTTP {exc.status_code}", step=step)
-        return DeviceError("malformed", f"the answer is not a usable SOAP message: "
-                           f"{excerpt(str(exc.message).split('Content:')[0])}", step=step)
+        return DeviceError(
+            "malformed",
+            f"the answer is not a usable SOAP message: {excerpt(str(exc.message).split('Content:')[0])}",
+            step=step,
+        )
     if isinstance(exc, zx.DTDForbidden | zx.EntitiesForbidden):
         return DeviceError("hostile", "the answer carries a DTD or entities; refused", step=step)
     if isinstance(exc, zx.XMLSyntaxError | zx.XMLParseError | etree.XMLSyntaxError):
         return DeviceError("malformed", f"the answer is not well-formed SOAP: {excerpt(exc)}", step=step)
     if isinstance(exc, zx.Error | ValueError | TypeError | AttributeError | KeyError | IndexError):
-        return DeviceError("malformed", "the answer does not fit the ONVIF schema "
-                           f"({exc.__class__.__name__}: {excerpt(exc, 120)})", step=step)
+        return DeviceError(
+            "malformed",
+            f"the answer does not fit the ONVIF schema ({exc.__class__.__name__}: {excerpt(exc, 120)})",
+            step=step,
+        )
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return DeviceError("unreachable", "the device closed the connection without answering",
-                           step=step)
+        return DeviceError("unreachable", "the device closed the connection without answering", step=step)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return DeviceError("unreachable", f"cannot connect: {excerpt(exc.os_error or exc, 100)}",
-                           step=step, hint="check the address, the port and any firewall")
+        return DeviceError(
+            "unreachable",
+            f"cannot connect: {excerpt(exc.os_error or exc, 100)}",
+            step=step,
+            hint="check the address, the port and any firewall",
+        )
     if isinstance(exc, aiohttp.ClientError | OSError):
         return DeviceError("unreachable", f"connection failed: {excerpt(exc, 120)}", step=step)
-    return DeviceError("protocol", f"unexpected {exc.__class__.__name__}: {excerpt(exc, 120)}",
-                       step=step)
+    return DeviceError("protocol", f"unexpected {exc.__class__.__name__}: {excerpt(exc, 120)}", step=step)
 
 
 def to_dict(obj: Any) -> Any:

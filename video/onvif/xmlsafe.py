@@ -23,8 +23,20 @@ from video.onvif.errors import AnswerRejected, DeviceError, excerpt
 MAX_SOAP_BYTES = 2 * 1024 * 1024  # GetEventProperties of a busy NVR is ~300 kB
 MAX_DATAGRAM_BYTES = 64 * 1024
 _DECLARED = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
-ASCII_COMPATIBLE = {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin1", "latin-1",
-                    "gb2312", "gbk", "gb18030", "big5", "windows-1252"}
+ASCII_COMPATIBLE = {
+    "utf-8",
+    "utf8",
+    "us-ascii",
+    "ascii",
+    "iso-8859-1",
+    "latin1",
+    "latin-1",
+    "gb2312",
+    "gbk",
+    "gb18030",
+    "big5",
+    "windows-1252",
+}
 _DTD = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
 
 
@@ -33,24 +45,34 @@ def screen(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES)
     if len(content) > limit:
         raise AnswerRejected(f"the {what} is {len(content)} bytes, over the {limit} byte limit")
     head = content[:200]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or head[:4] in (
-            b"<\x00?\x00", b"\x00<\x00?"):
-        raise AnswerRejected(f"the {what} is UTF-16/32 encoded; only UTF-8 (or another "
-                             "ASCII-compatible encoding) is accepted")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")) or head[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        raise AnswerRejected(
+            f"the {what} is UTF-16/32 encoded; only UTF-8 (or another ASCII-compatible encoding) is accepted"
+        )
     if b"\x00" in head:
         raise DeviceError("malformed", f"the {what} is binary data, not XML")
     declared = _DECLARED.match(head)
     if declared and declared.group(1).decode().lower() not in ASCII_COMPATIBLE:
-        raise AnswerRejected(f"the {what} declares encoding {declared.group(1).decode()!r}; only "
-                             "UTF-8 or another ASCII-compatible encoding is accepted")
+        raise AnswerRejected(
+            f"the {what} declares encoding {declared.group(1).decode()!r}; only "
+            "UTF-8 or another ASCII-compatible encoding is accepted"
+        )
     if _DTD.search(content):
         raise AnswerRejected(
             f"the {what} carries a DTD or entity declarations (XXE / entity-expansion attack); "
-            "SOAP forbids DTDs, so it was refused unparsed")
+            "SOAP forbids DTDs, so it was refused unparsed"
+        )
 
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=False, recover=True, remove_comments=True, remove_pis=True)
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    recover=True,
+    remove_comments=True,
+    remove_pis=True,
+)
 
 
 def parse(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES) -> Any:
@@ -63,8 +85,9 @@ def parse(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES) 
     else:
         why = "no root element"
     if root is None:
-        raise DeviceError("malformed", f"the {what} is not XML ({why}): "
-                          f"{excerpt(content[:200].decode('utf-8', 'replace'))}")
+        raise DeviceError(
+            "malformed", f"the {what} is not XML ({why}): {excerpt(content[:200].decode('utf-8', 'replace'))}"
+        )
     return root
 
 

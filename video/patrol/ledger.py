@@ -26,9 +26,16 @@ from video.patrol.verdict import Step, observe, verdict_of
 THUMB_WIDTH = 320
 ALERT_SOURCE = "video.diagnosis"
 FAULT_NAMES = {
-    "signal_loss": "信号丢失", "freeze": "画面冻结", "blur": "图像模糊", "too_dark": "画面过暗",
-    "too_bright": "画面过亮", "color_cast": "偏色", "noise": "雪花噪声", "occlusion": "遮挡",
-    "stripes": "条纹干扰", "scene_change": "场景变更",
+    "signal_loss": "信号丢失",
+    "freeze": "画面冻结",
+    "blur": "图像模糊",
+    "too_dark": "画面过暗",
+    "too_bright": "画面过亮",
+    "color_cast": "偏色",
+    "noise": "雪花噪声",
+    "occlusion": "遮挡",
+    "stripes": "条纹干扰",
+    "scene_change": "场景变更",
 }
 
 
@@ -88,20 +95,42 @@ def watch_for(session: Session, camera_id: str) -> CameraWatch:
     return watch
 
 
-def record(session: Session, cam: Camera, result: DiagnosisResult, *, origin: str, policy: Policy,
-           round_id: int | None = None, at: datetime | None = None) -> Outcome:
+def record(
+    session: Session,
+    cam: Camera,
+    result: DiagnosisResult,
+    *,
+    origin: str,
+    policy: Policy,
+    round_id: int | None = None,
+    at: datetime | None = None,
+) -> Outcome:
     """Store one diagnosis of `cam` and move its watch, catalogue fields and alert along."""
     at = at or datetime.now(UTC)
     verdict = verdict_of(result)
     rec = DiagnosisRecord(
-        camera_id=cam.id, at=at, origin=origin, verdict=verdict,
-        faults=[f.as_dict() for f in result.faults], metrics=result.metrics,
-        error=(result.error or None) and result.error[:500], elapsed_ms=round(result.elapsed_ms, 1),
-        round_id=round_id, thumbnail=thumbnail(result.frame))
+        camera_id=cam.id,
+        at=at,
+        origin=origin,
+        verdict=verdict,
+        faults=[f.as_dict() for f in result.faults],
+        metrics=result.metrics,
+        error=(result.error or None) and result.error[:500],
+        elapsed_ms=round(result.elapsed_ms, 1),
+        round_id=round_id,
+        thumbnail=thumbnail(result.frame),
+    )
     session.add(rec)
     watch = watch_for(session, cam.id)
-    step = observe(watch.stable, watch.pending, watch.streak, verdict, raise_after=policy.raise_after,
-                   clear_after=policy.clear_after, confirmed=origin == "on_demand")
+    step = observe(
+        watch.stable,
+        watch.pending,
+        watch.streak,
+        verdict,
+        raise_after=policy.raise_after,
+        clear_after=policy.clear_after,
+        confirmed=origin == "on_demand",
+    )
     watch.stable, watch.pending, watch.streak = step.stable, step.pending, step.streak
     if step.changed or watch.stable_since is None:
         watch.stable_since = at
@@ -123,11 +152,20 @@ def record(session: Session, cam: Camera, result: DiagnosisResult, *, origin: st
         # Raised on the change; refreshed while the fault holds (last_seen, current codes).
         if step.changed and step.previous == "ok":
             watch.alerts_raised += 1
-        raise_alert(session, fingerprint=fingerprint, source=ALERT_SOURCE,
-                    severity="critical" if cam.key_place else "warning",
-                    summary=_summary(cam, result, verdict),
-                    labels={"camera": cam.id, "department": cam.department_code,
-                            "area": cam.area_code, "verdict": step.stable, "codes": result.codes})
+        raise_alert(
+            session,
+            fingerprint=fingerprint,
+            source=ALERT_SOURCE,
+            severity="critical" if cam.key_place else "warning",
+            summary=_summary(cam, result, verdict),
+            labels={
+                "camera": cam.id,
+                "department": cam.department_code,
+                "area": cam.area_code,
+                "verdict": step.stable,
+                "codes": result.codes,
+            },
+        )
     session.flush()
     _prune(session, cam.id, policy.history_keep)
     return Outcome(rec.id, verdict, step)
@@ -135,12 +173,22 @@ def record(session: Session, cam: Camera, result: DiagnosisResult, *, origin: st
 
 def _prune(session: Session, camera_id: str, keep: int) -> None:
     """Keep the newest `keep` rows of a camera's history (checked every 50 rows, cheaply)."""
-    newest = session.scalar(select(DiagnosisRecord.id).where(DiagnosisRecord.camera_id == camera_id)
-                            .order_by(DiagnosisRecord.id.desc()).limit(1))
+    newest = session.scalar(
+        select(DiagnosisRecord.id)
+        .where(DiagnosisRecord.camera_id == camera_id)
+        .order_by(DiagnosisRecord.id.desc())
+        .limit(1)
+    )
     if newest is None or newest % 50:
         return
-    cutoff = session.scalar(select(DiagnosisRecord.id).where(DiagnosisRecord.camera_id == camera_id)
-                            .order_by(DiagnosisRecord.id.desc()).offset(keep).limit(1))
+    cutoff = session.scalar(
+        select(DiagnosisRecord.id)
+        .where(DiagnosisRecord.camera_id == camera_id)
+        .order_by(DiagnosisRecord.id.desc())
+        .offset(keep)
+        .limit(1)
+    )
     if cutoff is not None:
-        session.execute(delete(DiagnosisRecord).where(DiagnosisRecord.camera_id == camera_id,
-                                                      DiagnosisRecord.id <= cutoff))
+        session.execute(
+            delete(DiagnosisRecord).where(DiagnosisRecord.camera_id == camera_id, DiagnosisRecord.id <= cutoff)
+        )

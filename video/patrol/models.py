@@ -41,9 +41,18 @@ class DiagnosisRecord(Base):
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "camera": self.camera_id, "at": _iso(self.at), "origin": self.origin,
-                "verdict": self.verdict, "faults": self.faults or [], "metrics": self.metrics or {},
-                "error": self.error, "elapsed_ms": self.elapsed_ms, "round": self.round_id}
+        return {
+            "id": self.id,
+            "camera": self.camera_id,
+            "at": _iso(self.at),
+            "origin": self.origin,
+            "verdict": self.verdict,
+            "faults": self.faults or [],
+            "metrics": self.metrics or {},
+            "error": self.error,
+            "elapsed_ms": self.elapsed_ms,
+            "round": self.round_id,
+        }
 
 
 class CameraWatch(Base):
@@ -67,9 +76,16 @@ class CameraWatch(Base):
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"camera": self.camera_id, "stable": self.stable, "stable_since": _iso(self.stable_since),
-                "pending": self.pending, "streak": self.streak, "alerts_raised": self.alerts_raised,
-                "reference_at": _iso(self.reference_at), "thresholds": self.thresholds or {}}
+        return {
+            "camera": self.camera_id,
+            "stable": self.stable,
+            "stable_since": _iso(self.stable_since),
+            "pending": self.pending,
+            "streak": self.streak,
+            "alerts_raised": self.alerts_raised,
+            "reference_at": _iso(self.reference_at),
+            "thresholds": self.thresholds or {},
+        }
 
 
 class PatrolRound(Base):
@@ -99,9 +115,20 @@ class PatrolRound(Base):
         return round((self.finished_at - self.started_at).total_seconds(), 2)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "shard": f"{self.shard}/{self.shards}", "status": self.status,
-                "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
-                "elapsed_s": self.elapsed_s, "cameras": self.cameras, "ok": self.ok,
-                "faulty": self.faulty, "offline": self.offline, "timed_out": self.timed_out,
-                "alerts_raised": self.alerts_raised, "alerts_cleared": self.alerts_cleared,
-                "cpu_s": self.cpu_s, "peak_rss_mib": self.peak_rss_mib}
+        return {
+            "id": self.id,
+            "shard": f"{self.shard}/{self.shards}",
+            "status": self.status,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "elapsed_s": self.elapsed_s,
+            "cameras": self.cameras,
+            "ok": self.ok,
+            "faulty": self.faulty,
+            "offline": self.offline,
+            "timed_out": self.timed_out,
+            "alerts_raised": self.alerts_raised,
+            "alerts_cleared": self.alerts_cleared,
+            "cpu_s": self.cpu_s,
+            "peak_rss_mib": self.peak_rss_mib,
+        }

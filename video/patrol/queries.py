@@ -17,8 +17,9 @@ from video.patrol.models import CameraWatch, DiagnosisRecord, PatrolRound
 MAX_PAGE = 200
 
 
-def history(session: Session, principal: Principal, camera_id: str, *, before: int | None = None,
-            limit: int = 20) -> dict[str, Any]:
+def history(
+    session: Session, principal: Principal, camera_id: str, *, before: int | None = None, limit: int = 20
+) -> dict[str, Any]:
     """A camera's diagnoses, newest first, keyset-paged by record id."""
     get_camera(session, principal, camera_id)
     stmt = select(DiagnosisRecord).where(DiagnosisRecord.camera_id == camera_id)
@@ -27,14 +28,19 @@ def history(session: Session, principal: Principal, camera_id: str, *, before: i
     limit = max(1, min(limit, MAX_PAGE))
     rows = list(session.scalars(stmt.order_by(DiagnosisRecord.id.desc()).limit(limit)))
     watch = session.get(CameraWatch, camera_id)
-    return {"camera": camera_id, "watch": watch.as_dict() if watch else None,
-            "items": [r.as_dict() for r in rows], "next": rows[-1].id if len(rows) == limit else None}
+    return {
+        "camera": camera_id,
+        "watch": watch.as_dict() if watch else None,
+        "items": [r.as_dict() for r in rows],
+        "next": rows[-1].id if len(rows) == limit else None,
+    }
 
 
 def thumbnail(session: Session, principal: Principal, camera_id: str, record_id: int) -> bytes:
     get_camera(session, principal, camera_id)
-    jpeg = session.scalar(select(DiagnosisRecord.thumbnail).where(
-        DiagnosisRecord.id == record_id, DiagnosisRecord.camera_id == camera_id))
+    jpeg = session.scalar(
+        select(DiagnosisRecord.thumbnail).where(DiagnosisRecord.id == record_id, DiagnosisRecord.camera_id == camera_id)
+    )
     if not jpeg:
         raise NotFound(f"diagnosis {record_id} of camera {camera_id} has no picture")
     return jpeg
@@ -44,26 +50,40 @@ def reference_jpeg(session: Session, principal: Principal, camera_id: str) -> by
     get_camera(session, principal, camera_id)
     jpeg = session.scalar(select(CameraWatch.reference).where(CameraWatch.camera_id == camera_id))
     if not jpeg:
-        raise NotFound(f"camera {camera_id} has no scene reference yet",
-                       hint="the patrol takes one from the first healthy picture, or refresh it")
+        raise NotFound(
+            f"camera {camera_id} has no scene reference yet",
+            hint="the patrol takes one from the first healthy picture, or refresh it",
+        )
     return jpeg
 
 
 def faults_now(session: Session, principal: Principal, *, limit: int = 500) -> list[dict[str, Any]]:
     """Visible cameras whose stable verdict is faulty or offline, longest-standing first."""
-    latest = (select(DiagnosisRecord.camera_id, func.max(DiagnosisRecord.id).label("record_id"))
-              .group_by(DiagnosisRecord.camera_id).subquery())
-    stmt = (select(Camera, CameraWatch, latest.c.record_id)
-            .join(CameraWatch, CameraWatch.camera_id == Camera.id)
-            .outerjoin(latest, latest.c.camera_id == Camera.id)
-            .where(visibility(session, principal),
-                   or_(CameraWatch.stable != "ok", Camera.picture_fault.is_(True)))
-            .order_by(CameraWatch.stable_since, Camera.id).limit(max(1, min(limit, 5000))))
-    return [{**cam.as_dict(), "verdict": watch.stable, "since": watch.as_dict()["stable_since"],
-             "faults": cam.diagnosis_faults or [], "error": cam.last_error,
-             "diagnosed_at": cam.diagnosed_at.isoformat() if cam.diagnosed_at else None,
-             "record": record_id}
-            for cam, watch, record_id in session.execute(stmt)]
+    latest = (
+        select(DiagnosisRecord.camera_id, func.max(DiagnosisRecord.id).label("record_id"))
+        .group_by(DiagnosisRecord.camera_id)
+        .subquery()
+    )
+    stmt = (
+        select(Camera, CameraWatch, latest.c.record_id)
+        .join(CameraWatch, CameraWatch.camera_id == Camera.id)
+        .outerjoin(latest, latest.c.camera_id == Camera.id)
+        .where(visibility(session, principal), or_(CameraWatch.stable != "ok", Camera.picture_fault.is_(True)))
+        .order_by(CameraWatch.stable_since, Camera.id)
+        .limit(max(1, min(limit, 5000)))
+    )
+    return [
+        {
+            **cam.as_dict(),
+            "verdict": watch.stable,
+            "since": watch.as_dict()["stable_since"],
+            "faults": cam.diagnosis_faults or [],
+            "error": cam.last_error,
+            "diagnosed_at": cam.diagnosed_at.isoformat() if cam.diagnosed_at else None,
+            "record": record_id,
+        }
+        for cam, watch, record_id in session.execute(stmt)
+    ]
 
 
 def rounds(session: Session, *, limit: int = 20) -> list[dict[str, Any]]:

@@ -72,11 +72,15 @@ class Shard:
         """A StatefulSet pod `<name>-<ordinal>` with GOVOPS_PATROL_SHARDS=n is shard ordinal/n."""
         ordinal = (pod_name or "").rpartition("-")[2]
         if not ordinal.isdigit():
-            raise ConfigError(f"cannot read a shard ordinal from the pod name {pod_name!r}",
-                              hint="run in a StatefulSet (pod name ends in -<ordinal>) or pass --shard i/n")
+            raise ConfigError(
+                f"cannot read a shard ordinal from the pod name {pod_name!r}",
+                hint="run in a StatefulSet (pod name ends in -<ordinal>) or pass --shard i/n",
+            )
         if not (shards or "").isdigit() or int(shards or 0) < 1:
-            raise ConfigError(f"GOVOPS_PATROL_SHARDS must be a positive number, not {shards!r}",
-                              hint="set it to the StatefulSet's replica count")
+            raise ConfigError(
+                f"GOVOPS_PATROL_SHARDS must be a positive number, not {shards!r}",
+                hint="set it to the StatefulSet's replica count",
+            )
         return cls.parse(f"{int(ordinal)}/{int(shards or 1)}")
 
     def owns(self, camera_id: str) -> bool:
@@ -118,11 +122,20 @@ class RoundReport:
     faults: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {"round": self.round_id, "shard": str(self.shard), "status": self.status,
-                "cameras": self.cameras, **self.counts, "timed_out": self.timed_out,
-                "alerts_raised": self.alerts_raised, "alerts_cleared": self.alerts_cleared,
-                "faults": dict(sorted(self.faults.items())), "elapsed_s": round(self.elapsed_s, 2),
-                "cpu_s": round(self.cpu_s, 2), "peak_rss_mib": round(self.peak_rss_mib, 1)}
+        return {
+            "round": self.round_id,
+            "shard": str(self.shard),
+            "status": self.status,
+            "cameras": self.cameras,
+            **self.counts,
+            "timed_out": self.timed_out,
+            "alerts_raised": self.alerts_raised,
+            "alerts_cleared": self.alerts_cleared,
+            "faults": dict(sorted(self.faults.items())),
+            "elapsed_s": round(self.elapsed_s, 2),
+            "cpu_s": round(self.cpu_s, 2),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+        }
 
 
 def peak_rss_mib() -> float:
@@ -156,13 +169,19 @@ def target_for(cam: Camera, watch: CameraWatch | None, box: SecretBox, base: Thr
         source = url if snapshot else with_credentials(url, cam.username, password)
         events = cam.onvif_address if (cam.capabilities or {}).get("events") else None
         return Target(cam.id, source, snapshot, cam.username, password, t, ref, problem, events)
-    return Target(cam.id, None, False, None, None, t, ref,
-                  problem or "the camera has neither a stream nor a snapshot URI")
+    return Target(
+        cam.id, None, False, None, None, t, ref, problem or "the camera has neither a stream nor a snapshot URI"
+    )
 
 
 def _lost(target: Target, error: str, started: float) -> DiagnosisResult:
-    return DiagnosisResult(redact(target.source or target.camera_id), [Fault("signal_loss", 1.0)], {},
-                           (time.perf_counter() - started) * 1000, error=error[:500])
+    return DiagnosisResult(
+        redact(target.source or target.camera_id),
+        [Fault("signal_loss", 1.0)],
+        {},
+        (time.perf_counter() - started) * 1000,
+        error=error[:500],
+    )
 
 
 def diagnose_target(target: Target) -> DiagnosisResult:
@@ -197,8 +216,11 @@ def with_camera_events(target: Target, result: DiagnosisResult) -> DiagnosisResu
         return result
     t = target.thresholds
     try:
-        states = asyncio.run(camera_fault_states(target.events_address, target.user, target.password,
-                                                 request_timeout_s=min(t.read_timeout_s, 8.0)))
+        states = asyncio.run(
+            camera_fault_states(
+                target.events_address, target.user, target.password, request_timeout_s=min(t.read_timeout_s, 8.0)
+            )
+        )
     except DeviceError as err:
         result.metrics["camera_events_error"] = f"{err.step}: {err.message}"[:300]
         return result
@@ -224,14 +246,21 @@ def _first_reference(target: Target, result: DiagnosisResult) -> DiagnosisResult
     return result
 
 
-def load_targets(session: Session, shard: Shard, box: SecretBox, base: Thresholds,
-                 camera_ids: list[str] | None = None) -> list[Target]:
+def load_targets(
+    session: Session, shard: Shard, box: SecretBox, base: Thresholds, camera_ids: list[str] | None = None
+) -> list[Target]:
     stmt = select(Camera).order_by(Camera.id)
     if camera_ids is not None:
         stmt = stmt.where(Camera.id.in_(camera_ids))
     cams = [c for c in session.scalars(stmt) if shard.owns(c.id)]
-    watches = {w.camera_id: w for w in session.scalars(
-        select(CameraWatch).where(CameraWatch.camera_id.in_([c.id for c in cams])))} if cams else {}
+    watches = (
+        {
+            w.camera_id: w
+            for w in session.scalars(select(CameraWatch).where(CameraWatch.camera_id.in_([c.id for c in cams])))
+        }
+        if cams
+        else {}
+    )
     return [target_for(c, watches.get(c.id), box, base) for c in cams]
 
 
@@ -246,9 +275,18 @@ def store_reference(session: Session, camera_id: str, frame: np.ndarray, at: dat
 class Patrol:
     """Rounds over the catalogue for one shard. `stop()` may be called from a signal handler."""
 
-    def __init__(self, sessions: sessionmaker[Session], box: SecretBox, *, shard: Shard = Shard(),
-                 concurrency: int = 200, camera_timeout_s: float = 30.0, policy: Policy = Policy(),
-                 thresholds: Thresholds | None = None, batch: int = 32) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        box: SecretBox,
+        *,
+        shard: Shard = Shard(),
+        concurrency: int = 200,
+        camera_timeout_s: float = 30.0,
+        policy: Policy = Policy(),
+        thresholds: Thresholds | None = None,
+        batch: int = 32,
+    ) -> None:
         self.sessions, self.box, self.shard, self.policy = sessions, box, shard, policy
         self.concurrency, self.camera_timeout_s, self.batch = concurrency, camera_timeout_s, batch
         self.thresholds = thresholds or Thresholds()
@@ -266,14 +304,27 @@ class Patrol:
         """Sleep between rounds; True when woken by stop()."""
         return self._stop.wait(seconds)
 
-    def run_round(self, camera_ids: list[str] | None = None,
-                  on_result: Callable[[str, DiagnosisResult, Outcome | None], None] | None = None,
-                  on_start: Callable[[int], None] | None = None) -> RoundReport:
+    def run_round(
+        self,
+        camera_ids: list[str] | None = None,
+        on_result: Callable[[str, DiagnosisResult, Outcome | None], None] | None = None,
+        on_start: Callable[[int], None] | None = None,
+    ) -> RoundReport:
         started, cpu0 = time.monotonic(), time.process_time()
         with transaction(self.sessions) as session:
-            rnd = PatrolRound(shard=self.shard.index, shards=self.shard.count, started_at=datetime.now(UTC),
-                              status="running", cameras=0, ok=0, faulty=0, offline=0, timed_out=0,
-                              alerts_raised=0, alerts_cleared=0)
+            rnd = PatrolRound(
+                shard=self.shard.index,
+                shards=self.shard.count,
+                started_at=datetime.now(UTC),
+                status="running",
+                cameras=0,
+                ok=0,
+                faulty=0,
+                offline=0,
+                timed_out=0,
+                alerts_raised=0,
+                alerts_cleared=0,
+            )
             session.add(rnd)
             session.flush()
             targets = load_targets(session, self.shard, self.box, self.thresholds, camera_ids)
@@ -298,9 +349,17 @@ class Patrol:
             report.cpu_s = time.process_time() - cpu0
             report.peak_rss_mib = peak_rss_mib()
             self._finish(report)
-        log.info("patrol round=%s shard=%s status=%s cameras=%d ok=%d faulty=%d offline=%d "
-                 "elapsed_s=%.1f", round_id, self.shard, status, report.cameras, report.counts["ok"],
-                 report.counts["faulty"], report.counts["offline"], report.elapsed_s)
+        log.info(
+            "patrol round=%s shard=%s status=%s cameras=%d ok=%d faulty=%d offline=%d elapsed_s=%.1f",
+            round_id,
+            self.shard,
+            status,
+            report.cameras,
+            report.counts["ok"],
+            report.counts["faulty"],
+            report.counts["offline"],
+            report.elapsed_s,
+        )
         return report
 
     def _results(self, targets: list[Target]) -> Iterator[list[tuple[Target, DiagnosisResult, bool]]]:
@@ -338,8 +397,12 @@ class Patrol:
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _write(self, batch: list[tuple[Target, DiagnosisResult, bool]], report: RoundReport,
-               on_result: Callable[[str, DiagnosisResult, Outcome | None], None] | None) -> None:
+    def _write(
+        self,
+        batch: list[tuple[Target, DiagnosisResult, bool]],
+        report: RoundReport,
+        on_result: Callable[[str, DiagnosisResult, Outcome | None], None] | None,
+    ) -> None:
         outcomes: list[tuple[str, DiagnosisResult, Outcome | None]] = []
         with transaction(self.sessions) as session:
             at = datetime.now(UTC)
@@ -348,10 +411,15 @@ class Patrol:
                 if cam is None:  # removed from the catalogue during the round
                     outcomes.append((target.camera_id, result, None))
                     continue
-                outcome = record(session, cam, result, origin="patrol", policy=self.policy,
-                                 round_id=report.round_id, at=at)
-                if (outcome.verdict == "ok" and target.reference is None and result.frame is not None
-                        and not target.snapshot):
+                outcome = record(
+                    session, cam, result, origin="patrol", policy=self.policy, round_id=report.round_id, at=at
+                )
+                if (
+                    outcome.verdict == "ok"
+                    and target.reference is None
+                    and result.frame is not None
+                    and not target.snapshot
+                ):
                     # The first healthy picture after onboarding becomes the scene reference.
                     store_reference(session, cam.id, result.frame, at)
                 report.counts[outcome.verdict] += 1
@@ -373,5 +441,8 @@ class Patrol:
             rnd.status, rnd.finished_at = report.status, datetime.now(UTC)
             rnd.ok, rnd.faulty, rnd.offline = (report.counts[k] for k in ("ok", "faulty", "offline"))
             rnd.timed_out, rnd.alerts_raised, rnd.alerts_cleared = (
-                report.timed_out, report.alerts_raised, report.alerts_cleared)
+                report.timed_out,
+                report.alerts_raised,
+                report.alerts_cleared,
+            )
             rnd.cpu_s, rnd.peak_rss_mib = round(report.cpu_s, 2), round(report.peak_rss_mib, 1)

@@ -31,8 +31,16 @@ class Step:
     previous: str
 
 
-def observe(stable: str, pending: str | None, streak: int, verdict: str, *,
-            raise_after: int, clear_after: int, confirmed: bool = False) -> Step:
+def observe(
+    stable: str,
+    pending: str | None,
+    streak: int,
+    verdict: str,
+    *,
+    raise_after: int,
+    clear_after: int,
+    confirmed: bool = False,
+) -> Step:
     """Feed one verdict to a camera whose stable verdict is `stable`, with `streak` earlier
     observations of `pending` in a row."""
     if verdict == stable:

@@ -27,13 +27,11 @@ def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
     return da, db, float(np.abs(a - da).mean()), float(np.abs(b - db).mean())
 
 
-def color_cast(frame: AnalysedFrame, t: Thresholds,
-               reference_chroma: tuple[float, float] | None = None) -> Measurement:
+def color_cast(frame: AnalysedFrame, t: Thresholds, reference_chroma: tuple[float, float] | None = None) -> Measurement:
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    metrics = {"cast_k": r(d / m), "cast_d": r(d, 2), "cast_m": r(m, 2), "a_mean": r(da, 2),
-               "b_mean": r(db, 2)}
+    metrics = {"cast_k": r(d / m), "cast_d": r(d, 2), "cast_m": r(m, 2), "a_mean": r(da, 2), "b_mean": r(db, 2)}
     if reference_chroma is not None:
         shift = float(np.hypot(da - reference_chroma[0], db - reference_chroma[1]))
         metrics["cast_shift"] = r(shift, 2)

@@ -33,13 +33,18 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     tolerance = float(np.clip(0.5 * median[0], 3.0, t.flat_tolerance))
     deviation = np.abs(lab - median).max(axis=2)
     flat = float((deviation <= tolerance).mean())
-    score = ramp(flat, clean=t.flat_fraction - 0.35, fault=t.flat_fraction, severe=1.0) \
-        if t.flat_fraction < 1 else (1.0 if flat >= 1 else 0.0)
+    score = (
+        ramp(flat, clean=t.flat_fraction - 0.35, fault=t.flat_fraction, severe=1.0)
+        if t.flat_fraction < 1
+        else (1.0 if flat >= 1 else 0.0)
+    )
     structure = _structured_cells(frame) if score >= 0.5 else None
     if structure is not None and structure > CAPTION_CELLS:
         score = min(score, 0.45)  # flat-looking, but a scene is there
-    return Measurement({"signal_loss": score}, {
-        "flat_fraction": r(flat), "structured_cells": None if structure is None else r(structure)})
+    return Measurement(
+        {"signal_loss": score},
+        {"flat_fraction": r(flat), "structured_cells": None if structure is None else r(structure)},
+    )
 
 
 def brightness(frame: AnalysedFrame, t: Thresholds) -> Measurement:
@@ -47,12 +52,11 @@ def brightness(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     mean = float(gray.mean())
     clipped = float((gray >= 250).mean())
     dark = ramp(mean, clean=t.dark_mean * 1.8, fault=t.dark_mean, severe=t.dark_mean * 0.4)
-    bright_by_mean = ramp(mean, clean=t.bright_mean - 60, fault=t.bright_mean,
-                          severe=min(254.0, t.bright_mean + 35))
-    bright_by_clip = ramp(clipped, clean=0.0, fault=t.bright_clipped_fraction,
-                          severe=min(1.0, t.bright_clipped_fraction * 1.8))
+    bright_by_mean = ramp(mean, clean=t.bright_mean - 60, fault=t.bright_mean, severe=min(254.0, t.bright_mean + 35))
+    bright_by_clip = ramp(
+        clipped, clean=0.0, fault=t.bright_clipped_fraction, severe=min(1.0, t.bright_clipped_fraction * 1.8)
+    )
     return Measurement(
         {"too_dark": dark, "too_bright": max(bright_by_mean, bright_by_clip)},
-        {"brightness_mean": r(mean, 1), "dark_fraction": r(float((gray < 30).mean())),
-         "clipped_fraction": r(clipped)},
+        {"brightness_mean": r(mean, 1), "dark_fraction": r(float((gray < 30).mean())), "clipped_fraction": r(clipped)},
     )

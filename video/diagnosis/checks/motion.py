@@ -36,8 +36,7 @@ def _changes(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return float(diff.mean()), float(blocks.max()), float((diff > STRONG).sum())
 
 
-def freeze(lumas: Sequence[np.ndarray], t: Thresholds,
-           window_s: float | None = None) -> Measurement:
+def freeze(lumas: Sequence[np.ndarray], t: Thresholds, window_s: float | None = None) -> Measurement:
     pairs = [(a, b) for a, b in itertools.pairwise(lumas) if a.shape == b.shape]
     if not pairs:
         return Measurement({"freeze": 0.0}, {"freeze_diff": None, "freeze_frames": len(lumas)})
@@ -51,10 +50,13 @@ def freeze(lumas: Sequence[np.ndarray], t: Thresholds,
             return 1.0 if value == 0 else 0.0
         return ramp(value, clean=fault * 6, fault=fault, severe=0.0)
 
-    score = min(low(diff, t.freeze_max_diff), low(block, t.freeze_max_block_diff),
-                low(moving, t.freeze_max_moving_px))
-    metrics = {"freeze_diff": r(diff, 4), "freeze_block_diff": r(block, 3),
-               "freeze_moving_px": r(moving, 1), "freeze_frames": len(lumas)}
+    score = min(low(diff, t.freeze_max_diff), low(block, t.freeze_max_block_diff), low(moving, t.freeze_max_moving_px))
+    metrics = {
+        "freeze_diff": r(diff, 4),
+        "freeze_block_diff": r(block, 3),
+        "freeze_moving_px": r(moving, 1),
+        "freeze_frames": len(lumas),
+    }
     if window_s is not None:
         metrics["freeze_window_s"] = r(window_s, 3)
     return Measurement({"freeze": score}, metrics)

@@ -32,14 +32,12 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
     textured = means[~smooth]
     # The scene's own brightness: its textured part, or, in a scene of plain surfaces, its
     # brighter part (an occluder is the darker part).
-    scene = float(np.median(textured)) if textured.size >= 0.1 * means.size \
-        else float(np.percentile(means, 80))
+    scene = float(np.median(textured)) if textured.size >= 0.1 * means.size else float(np.percentile(means, 80))
     candidate = smooth & (means < t.occlusion_dark_ratio * scene) & (means < 100)
     best = 0.0
     # When the visible scene is itself dark, darkness is the fault (too_dark), not a cover.
     if candidate.any() and scene >= t.dark_mean:
-        n, _, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8),
-                                                          connectivity=8)
+        n, _, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
         rows = candidate.shape[0]
         for i in range(1, n):
             top, height = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_HEIGHT]
@@ -48,5 +46,4 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
                 continue  # night sky
             best = max(best, area / candidate.size)
     score = ramp(best, clean=0.0, fault=t.occlusion_area, severe=min(1.0, t.occlusion_area * 2.5))
-    return Measurement({"occlusion": score},
-                       {"occlusion_fraction": r(best), "scene_luma": r(scene, 1)})
+    return Measurement({"occlusion": score}, {"occlusion_fraction": r(best), "scene_luma": r(scene, 1)})

@@ -32,8 +32,7 @@ def edge_maps(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(orientation bin per pixel, or -1 where there is no strong edge; blurred magnitude)."""
     h, w = gray.shape
     size = (WIDTH, max(2, round(h * WIDTH / w)))
-    g = cv2.GaussianBlur(cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32),
-                         (0, 0), 1.0)
+    g = cv2.GaussianBlur(cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32), (0, 0), 1.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
     magnitude = np.asarray(cv2.magnitude(gx, gy), np.float32)
@@ -61,7 +60,7 @@ def _shift(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
     """(dx, dy) that moves the reference onto the current picture, within MARGIN."""
     h, w = ref.shape
     my, mx = max(1, int(h * MARGIN)), max(1, int(w * MARGIN))
-    template = ref[my:h - my, mx:w - mx]
+    template = ref[my : h - my, mx : w - mx]
     if float(template.std()) < 1e-3 or float(cur.std()) < 1e-3:
         return 0, 0
     _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(cur, template, cv2.TM_CCOEFF_NORMED))
@@ -78,8 +77,9 @@ def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, 
     if dx or dy:  # bring the current picture back onto the reference
         back = np.array([[1, 0, -dx], [0, 1, -dy]], np.float32)
         size = (orientation.shape[1], orientation.shape[0])
-        orientation = np.asarray(cv2.warpAffine(orientation.astype(np.float32), back, size,
-                                                flags=cv2.INTER_NEAREST, borderValue=-1), np.int8)
+        orientation = np.asarray(
+            cv2.warpAffine(orientation.astype(np.float32), back, size, flags=cv2.INTER_NEAREST, borderValue=-1), np.int8
+        )
     ref_edges = ref.orientation >= 0
     total = int(ref_edges.sum())
     if total < 50:
@@ -89,15 +89,17 @@ def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, 
         mine = ref.orientation == b
         if not mine.any():
             continue
-        near_bins = ((orientation == b) | (orientation == (b + 1) % BINS)
-                     | (orientation == (b - 1) % BINS))
+        near_bins = (orientation == b) | (orientation == (b + 1) % BINS) | (orientation == (b - 1) % BINS)
         found += int((mine & (cv2.dilate(near_bins.astype(np.uint8), NEAR) > 0)).sum())
     return found / total, (dx, dy)
 
 
 def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measurement:
     sim, (dx, dy) = similarity(frame, ref)
-    score = ramp(sim, clean=min(1.0, t.scene_similarity + 0.3), fault=t.scene_similarity,
-                 severe=max(0.0, t.scene_similarity - 0.25))
-    return Measurement({"scene_change": score},
-                       {"reference_similarity": r(sim), "reference_shift_px": [dx, dy]})
+    score = ramp(
+        sim,
+        clean=min(1.0, t.scene_similarity + 0.3),
+        fault=t.scene_similarity,
+        severe=max(0.0, t.scene_similarity - 0.25),
+    )
+    return Measurement({"scene_change": score}, {"reference_similarity": r(sim), "reference_shift_px": [dx, dy]})

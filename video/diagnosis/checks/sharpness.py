@@ -51,9 +51,17 @@ def blur(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     effect = float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
     lap_var = float(frame.laplacian.var())
     edge = float(frame.gradient.mean())
-    score = ramp(effect, clean=t.blur_effect - 0.25, fault=t.blur_effect,
-                 severe=min(0.95, t.blur_effect + 0.25)) if structured.size >= 4 else 0.0
-    return Measurement({"blur": score}, {
-        "blur_effect": r(effect), "laplacian_var": r(lap_var, 1), "edge_strength": r(edge, 2),
-        "structured_blocks": int(structured.size),
-    })
+    score = (
+        ramp(effect, clean=t.blur_effect - 0.25, fault=t.blur_effect, severe=min(0.95, t.blur_effect + 0.25))
+        if structured.size >= 4
+        else 0.0
+    )
+    return Measurement(
+        {"blur": score},
+        {
+            "blur_effect": r(effect),
+            "laplacian_var": r(lap_var, 1),
+            "edge_strength": r(edge, 2),
+            "structured_blocks": int(structured.size),
+        },
+    )

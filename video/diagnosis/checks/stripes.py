@@ -40,7 +40,7 @@ def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
     band pattern present in every tile; each tile is a quarter of the width, full height."""
     h, w = gray.shape
     quarter = w // TILES
-    profiles = np.stack([gray[:, j * quarter:(j + 1) * quarter].mean(axis=1) for j in range(TILES)])
+    profiles = np.stack([gray[:, j * quarter : (j + 1) * quarter].mean(axis=1) for j in range(TILES)])
     window = np.hanning(h)
     spectrum = np.fft.rfft((profiles - profiles.mean(axis=1, keepdims=True)) * window, axis=1)
     power = np.abs(spectrum) ** 2
@@ -61,20 +61,24 @@ def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
     common = _around(prominence).min(axis=0)
     i = int(np.argmax(common))
     k = int(ks[i])
-    magnitude = 2 * np.abs(spectrum[:, k - 1: k + 2]).max(axis=1) / window.sum()
+    magnitude = 2 * np.abs(spectrum[:, k - 1 : k + 2]).max(axis=1) / window.sum()
     return float(common[i]), float(h / k), float(np.median(magnitude))
 
 
 def stripes(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     gray = frame.gray_f
     axis, (prominence, period, amplitude) = max(
-        (("horizontal", periodicity(gray)), ("vertical", periodicity(gray.T))),
-        key=lambda x: x[1][0])
-    score = ramp(prominence, clean=t.stripe_prominence * 0.3, fault=t.stripe_prominence,
-                 severe=t.stripe_prominence * 3)
+        (("horizontal", periodicity(gray)), ("vertical", periodicity(gray.T))), key=lambda x: x[1][0]
+    )
+    score = ramp(prominence, clean=t.stripe_prominence * 0.3, fault=t.stripe_prominence, severe=t.stripe_prominence * 3)
     if amplitude < t.stripe_amplitude:  # periodic but too faint to see
         score = min(score, 0.5 * amplitude / t.stripe_amplitude)
-    return Measurement({"stripes": score}, {
-        "stripe_prominence": r(prominence, 2), "stripe_period_px": r(period, 1),
-        "stripe_amplitude": r(amplitude, 2), "stripe_axis": axis,
-    })
+    return Measurement(
+        {"stripes": score},
+        {
+            "stripe_prominence": r(prominence, 2),
+            "stripe_period_px": r(period, 1),
+            "stripe_amplitude": r(amplitude, 2),
+            "stripe_axis": axis,
+        },
+    )
