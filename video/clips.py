@@ -84,6 +84,7 @@ def write_clip(
     tmp = path.with_suffix(".part" + path.suffix)
     with av.open(str(tmp), "w") as out:
         stream = out.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.time_base = Fraction(1, fps)
         if codec == "libx264":

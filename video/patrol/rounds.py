@@ -153,12 +153,11 @@ def target_for(cam: Camera, watch: CameraWatch | None, box: SecretBox, base: Thr
     """How to read a camera: its stream first (the freeze window needs motion), else its snapshot
     URI. A device-chosen URI must stay on the host of its ONVIF address (no SSRF)."""
     password = box.decrypt(cam.password_enc) if cam.password_enc else None
+    problem: str | None = None
     try:
         t = thresholds_for((watch.thresholds if watch else None) or None, base)
     except ValidationFailed as exc:
         t, problem = base, exc.message
-    else:
-        problem = None
     ref = _reference(watch.reference if watch else None, t)
     for url, snapshot in ((cam.stream_url, False), (cam.snapshot_url, True)):
         if not url:
@@ -411,24 +410,24 @@ class Patrol:
                 if cam is None:  # removed from the catalogue during the round
                     outcomes.append((target.camera_id, result, None))
                     continue
-                outcome = record(
+                written = record(
                     session, cam, result, origin="patrol", policy=self.policy, round_id=report.round_id, at=at
                 )
                 if (
-                    outcome.verdict == "ok"
+                    written.verdict == "ok"
                     and target.reference is None
                     and result.frame is not None
                     and not target.snapshot
                 ):
                     # The first healthy picture after onboarding becomes the scene reference.
                     store_reference(session, cam.id, result.frame, at)
-                report.counts[outcome.verdict] += 1
+                report.counts[written.verdict] += 1
                 report.timed_out += timed_out
-                report.alerts_raised += outcome.raised
-                report.alerts_cleared += outcome.cleared
+                report.alerts_raised += written.raised
+                report.alerts_cleared += written.cleared
                 for code in result.codes:
                     report.faults[code] = report.faults.get(code, 0) + 1
-                outcomes.append((target.camera_id, result, outcome))
+                outcomes.append((target.camera_id, result, written))
         for camera_id, result, outcome in outcomes:
             if on_result:
                 on_result(camera_id, result, outcome)
