@@ -7,6 +7,8 @@ registers it with `migrate(..., version_locations=[...])`, so the kernel never i
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -113,6 +115,8 @@ def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Co
 def migrate(engine: Engine, version_locations: Sequence[Path] = (), revision: str = "heads") -> None:
     check_database(engine)
     try:
+        if revision == "heads" and not pending_heads(engine, version_locations):
+            return  # up to date: every CLI command calls this, and it stays quiet and quick
         command.upgrade(alembic_config(engine, version_locations), revision)
     except SQLAlchemyError as exc:
         raise ServiceUnavailable(
@@ -134,5 +138,11 @@ def pending_heads(engine: Engine, version_locations: Sequence[Path] = ()) -> set
 def current_revisions(engine: Engine) -> set[str]:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return set(MigrationContext.configure(conn).get_current_heads())
+    quiet = logging.getLogger("alembic.runtime.migration")  # "Context impl …" on every look
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        quiet.setLevel(level)
