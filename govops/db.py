@@ -8,7 +8,6 @@ registers it with `migrate(..., version_locations=[...])`, so the kernel never i
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
