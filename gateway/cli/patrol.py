@@ -29,7 +29,9 @@ def _shard(shard: str | None, from_pod: bool) -> Shard:
         raise ValidationFailed("give either --shard or --shard-from-pod-name, not both")
     if from_pod:
         return Shard.from_pod_name(
-            os.environ.get("POD_NAME") or os.environ.get("HOSTNAME"), os.environ.get("GOVOPS_PATROL_SHARDS")
+            os.environ.get("POD_NAME") or os.environ.get("HOSTNAME"),
+            os.environ.get("GOVOPS_PATROL_SHARDS"),
+            os.environ.get("JOB_COMPLETION_INDEX"),
         )
     return Shard.parse(shard) if shard else Shard()
 
@@ -51,7 +53,11 @@ def patrol(
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
     shard: ShardOpt = None,
     shard_from_pod_name: Annotated[
-        bool, typer.Option("--shard-from-pod-name", help="Shard = the pod's ordinal of GOVOPS_PATROL_SHARDS.")
+        bool,
+        typer.Option(
+            "--shard-from-pod-name",
+            help="Shard = the StatefulSet ordinal (or JOB_COMPLETION_INDEX) of GOVOPS_PATROL_SHARDS.",
+        ),
     ] = False,
     concurrency: Annotated[int | None, typer.Option(min=1, max=2000, help="Streams in flight.")] = None,
     interval: Annotated[float | None, typer.Option(min=10, help="Seconds between round starts.")] = None,

@@ -75,6 +75,7 @@ def test_a_bad_shard_is_refused(text: str) -> None:
 
 def test_shard_from_the_statefulset_pod_name() -> None:
     assert Shard.from_pod_name("govops-diagnosis-2", "4") == Shard(2, 4)
+    assert Shard.from_pod_name("patrol-job-3-x7kq2", "4", job_index="3") == Shard(3, 4)  # Indexed Job
     with pytest.raises(ConfigError, match="pod name"):
         Shard.from_pod_name("govops-diagnosis", "4")
     with pytest.raises(ConfigError, match="GOVOPS_PATROL_SHARDS"):

@@ -68,18 +68,19 @@ class Shard:
         return shard
 
     @classmethod
-    def from_pod_name(cls, pod_name: str | None, shards: str | None) -> Shard:
-        """A StatefulSet pod `<name>-<ordinal>` with GOVOPS_PATROL_SHARDS=n is shard ordinal/n."""
-        ordinal = (pod_name or "").rpartition("-")[2]
+    def from_pod_name(cls, pod_name: str | None, shards: str | None, job_index: str | None = None) -> Shard:
+        """A StatefulSet pod `<name>-<ordinal>`, or an Indexed Job pod (JOB_COMPLETION_INDEX), with
+        GOVOPS_PATROL_SHARDS=n is shard ordinal/n."""
+        ordinal = job_index if job_index is not None else (pod_name or "").rpartition("-")[2]
         if not ordinal.isdigit():
             raise ConfigError(
                 f"cannot read a shard ordinal from the pod name {pod_name!r}",
-                hint="run in a StatefulSet (pod name ends in -<ordinal>) or pass --shard i/n",
+                hint="run in a StatefulSet (pod name ends in -<ordinal>) or an Indexed Job, or pass --shard i/n",
             )
         if not (shards or "").isdigit() or int(shards or 0) < 1:
             raise ConfigError(
                 f"GOVOPS_PATROL_SHARDS must be a positive number, not {shards!r}",
-                hint="set it to the StatefulSet's replica count",
+                hint="set it to the StatefulSet's replicas or the Indexed Job's completions",
             )
         return cls.parse(f"{int(ordinal)}/{int(shards or 1)}")
 
