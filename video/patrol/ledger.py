@@ -108,6 +108,7 @@ def record(
     """Store one diagnosis of `cam` and move its watch, catalogue fields and alert along."""
     at = at or datetime.now(UTC)
     verdict = verdict_of(result)
+    error = result.error[:500] if result.error else None
     rec = DiagnosisRecord(
         camera_id=cam.id,
         at=at,
@@ -115,7 +116,7 @@ def record(
         verdict=verdict,
         faults=[f.as_dict() for f in result.faults],
         metrics=result.metrics,
-        error=(result.error or None) and result.error[:500],
+        error=error,
         elapsed_ms=round(result.elapsed_ms, 1),
         round_id=round_id,
         thumbnail=thumbnail(result.frame),
@@ -140,7 +141,7 @@ def record(
     cam.diagnosed_at = at
     if verdict != "offline":
         cam.last_seen = at
-    cam.last_error = (result.error or None) and result.error[:500]
+    cam.last_error = error
     cam.picture_fault = step.stable == "faulty"
     cam.status = {"ok": "online", "faulty": "faulty", "offline": "offline"}[step.stable]
 
