@@ -91,7 +91,8 @@ def _track_rpcs_when_started() -> bool:
 
     from pulumi.runtime.rpc_manager import RPCManager
 
-    if getattr(RPCManager.do_rpc, "_govops", False) or not hasattr(RPCManager, "rpcs"):
+    # `rpcs` is only annotated on the class (instances set it in clear()), so hasattr is False.
+    if getattr(RPCManager.do_rpc, "_govops", False) or "rpcs" not in getattr(RPCManager, "__annotations__", {}):
         return False
     log = sys.modules["pulumi.log"]
 
