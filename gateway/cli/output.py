@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 console = Console()
@@ -30,3 +31,18 @@ def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> 
     for r in rows:
         t.add_row(*[("" if v is None else str(v)) for v in r])
     console.print(t)
+
+
+def progress_bar(label: str, enabled: bool = True) -> Progress:
+    """A counted progress bar on stderr, its `last` field naming the latest item; shown only on a
+    terminal (and when `enabled`), a silent no-op otherwise."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+        console=err_console,
+        transient=True,
+        disable=not (enabled and err_console.is_terminal),
+    )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, err_console, table
+from gateway.cli.output import console, emit, progress_bar, table
 from gateway.cli.video import JsonOpt, _actor, _runtime, app
 from govops.errors import ValidationFailed
 from govops.principal import LOCAL_ADMIN
@@ -86,18 +87,7 @@ def patrol(
 
 
 def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("巡检 patrol"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"),
-        console=err_console,
-        transient=True,
-        disable=not (show_progress and err_console.is_terminal),
-    )
+    progress = progress_bar("巡检 patrol", show_progress)
     task = progress.add_task("patrol", total=None, last="")
 
     def on_result(camera_id: str, result: DiagnosisResult, outcome: Outcome | None) -> None:
@@ -151,26 +141,23 @@ def _print_one(d: dict[str, Any]) -> None:
     console.print(f"camera now {d['watch']['stable']} since {d['watch']['stable_since']}", highlight=False)
 
 
+def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: bool) -> None:
+    rt = _runtime()
+    emit(
+        action(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)), json_out, _print_one
+    )
+
+
 @app.command("rediagnose")
 def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
     """Diagnose one camera now; believed at once (a repaired camera clears its alert)."""
-    rt = _runtime()
-    emit(
-        ondemand.diagnose_now(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)),
-        json_out,
-        _print_one,
-    )
+    _on_camera(ondemand.diagnose_now, camera, json_out)
 
 
 @app.command("reference")
 def reference(camera: str, json_out: JsonOpt = False) -> None:
     """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
-    rt = _runtime()
-    emit(
-        ondemand.refresh_reference(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)),
-        json_out,
-        _print_one,
-    )
+    _on_camera(ondemand.refresh_reference, camera, json_out)
 
 
 @app.command("thresholds")

@@ -13,13 +13,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, err_console, table
+from gateway.cli.output import console, emit, err_console, progress_bar, table
 from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
 from govops.principal import SYSTEM
@@ -59,22 +60,8 @@ def _password(env: str, file: Path | None, user: str | None) -> str | None:
 
 
 def _progress(total: int, label: str, enabled: bool) -> tuple[Callable[[Any], None], Any]:
-    """A Rich progress bar on stderr (only on a terminal); returns (on_result, context)."""
-    from contextlib import nullcontext
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    if not enabled or not err_console.is_terminal:
-        return (lambda _r: None), nullcontext()
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"),
-        console=err_console,
-        transient=True,
-    )
+    """A progress bar over device results (only on a terminal); returns (on_result, context)."""
+    progress = progress_bar(label, enabled)
     task = progress.add_task(label, total=total, last="")
 
     def on_result(r: Any) -> None:
@@ -133,7 +120,7 @@ def discover(
         raise ValidationFailed(
             "give hosts/ranges to probe, or --multicast", hint="e.g. govops video discover 10.1.2.0/28 --multicast"
         )
-    with console.status(f"probing for {timeout:g} s…") if not json_out and console.is_terminal else _null():
+    with console.status(f"probing for {timeout:g} s…") if not json_out and console.is_terminal else nullcontext():
         found = control.discover(targets or [], multicast=multicast, interface=interface, timeout_s=timeout)
     emit(
         found,
@@ -631,12 +618,6 @@ def kpi(
             ],
         ),
     )
-
-
-def _null() -> Any:
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 @app.command("diagnose")

@@ -11,15 +11,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
 from gateway.routes.video_console import templates
-from govops.errors import GovopsError
+from gateway.routes.video_diagnosis import on_camera
+from govops.errors import GovopsError, NotFound
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
-from video.catalogue.queries import get_camera
-from video.patrol import Policy, ondemand, queries
+from video.patrol import ondemand, queries
 from video.patrol.ledger import FAULT_NAMES
 
 router = APIRouter(include_in_schema=False)
@@ -48,17 +47,10 @@ def _back(camera_id: str, ok: bool, text: str) -> RedirectResponse:
 
 @router.post("/video/cameras/{camera_id}/diagnose")
 async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> RedirectResponse:
-    cam = get_camera(session, principal, camera_id)
-    session.close()
     try:
-        out = await run_in_threadpool(
-            ondemand.diagnose_now,
-            runtime.sessions,
-            runtime.box,
-            cam.id,
-            actor=principal.subject,
-            policy=Policy.from_settings(runtime.video),
-        )
+        out = await on_camera(ondemand.diagnose_now, camera_id, session, runtime, principal)
+    except NotFound:
+        raise
     except GovopsError as exc:
         return _back(camera_id, False, f"诊断失败 diagnosis failed: {exc.message}")
     found = ", ".join(FAULT_NAMES.get(f["code"], f["code"]) for f in out["faults"]) or "正常 no fault"
@@ -67,17 +59,10 @@ async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep, pri
 
 @router.post("/video/cameras/{camera_id}/reference")
 async def reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> RedirectResponse:
-    cam = get_camera(session, principal, camera_id)
-    session.close()
     try:
-        await run_in_threadpool(
-            ondemand.refresh_reference,
-            runtime.sessions,
-            runtime.box,
-            cam.id,
-            actor=principal.subject,
-            policy=Policy.from_settings(runtime.video),
-        )
+        await on_camera(ondemand.refresh_reference, camera_id, session, runtime, principal)
+    except NotFound:
+        raise
     except GovopsError as exc:
         return _back(camera_id, False, f"参考图未更新 reference not taken: {exc.message}")
     return _back(camera_id, True, "参考图已更新 reference picture taken")

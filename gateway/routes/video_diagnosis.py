@@ -7,15 +7,18 @@ staff get the faults, history and pictures of the cameras shared to their platfo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
+from gateway.runtime import Runtime
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
 from video.catalogue.queries import get_camera
 from video.patrol import Policy, ondemand, queries
@@ -68,34 +71,33 @@ def reference_picture(camera_id: str, session: SessionDep, principal: Viewer) ->
     )
 
 
-@router.post("/cameras/{camera_id}/diagnose")
-async def diagnose_now(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> dict[str, Any]:
-    """Re-diagnose one camera now; believed at once (a repaired camera clears its alert)."""
+async def on_camera(
+    action: Callable[..., dict[str, Any]], camera_id: str, session: Session, runtime: Runtime, principal: Principal
+) -> dict[str, Any]:
+    """Run an on-demand action (`ondemand.diagnose_now`, `refresh_reference`) on a camera the
+    principal may see. Reading a camera takes seconds: no database connection is held meanwhile."""
     get_camera(session, principal, camera_id)
-    session.close()  # the diagnosis takes seconds; hold no database connection meanwhile
+    session.close()
     return await run_in_threadpool(
-        ondemand.diagnose_now,
+        action,
         runtime.sessions,
         runtime.box,
         camera_id,
         actor=principal.subject,
         policy=Policy.from_settings(runtime.video),
     )
+
+
+@router.post("/cameras/{camera_id}/diagnose")
+async def diagnose_now(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> dict[str, Any]:
+    """Re-diagnose one camera now; believed at once (a repaired camera clears its alert)."""
+    return await on_camera(ondemand.diagnose_now, camera_id, session, runtime, principal)
 
 
 @router.post("/cameras/{camera_id}/diagnosis/reference")
 async def refresh_reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
     """Take the current picture as the scene reference (after a deliberate re-aim)."""
-    get_camera(session, principal, camera_id)
-    session.close()
-    return await run_in_threadpool(
-        ondemand.refresh_reference,
-        runtime.sessions,
-        runtime.box,
-        camera_id,
-        actor=principal.subject,
-        policy=Policy.from_settings(runtime.video),
-    )
+    return await on_camera(ondemand.refresh_reference, camera_id, session, runtime, principal)
 
 
 class ThresholdsIn(BaseModel):

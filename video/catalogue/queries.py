@@ -140,34 +140,29 @@ TRUE = Condition(("true",), lambda _bound: true())
 FALSE = Condition(("false",), lambda _bound: false())
 
 
-def _any_of(parts: list[Condition]) -> Condition:
-    if any(c is TRUE for c in parts):
-        return TRUE
-    parts = [c for c in parts if c is not FALSE]
+def _combine(parts: list[Condition], name: str, op: Any, absorbing: Condition, neutral: Condition) -> Condition:
+    """`op` (or_/and_) of the parts, folding the constants: one `absorbing` part decides the
+    whole, `neutral` parts drop out."""
+    if any(c is absorbing for c in parts):
+        return absorbing
+    parts = [c for c in parts if c is not neutral]
     if not parts:
-        return FALSE
+        return neutral
     if len(parts) == 1:
         return parts[0]
     return Condition(
-        ("or", *(c.key for c in parts)),
-        lambda bound: or_(*(c.make(bound) for c in parts)),
+        (name, *(c.key for c in parts)),
+        lambda bound: op(*(c.make(bound) for c in parts)),
         {k: v for c in parts for k, v in c.values.items()},
     )
+
+
+def _any_of(parts: list[Condition]) -> Condition:
+    return _combine(parts, "or", or_, TRUE, FALSE)
 
 
 def _all_of(parts: list[Condition]) -> Condition:
-    if any(c is FALSE for c in parts):
-        return FALSE
-    parts = [c for c in parts if c is not TRUE]
-    if not parts:
-        return TRUE
-    if len(parts) == 1:
-        return parts[0]
-    return Condition(
-        ("and", *(c.key for c in parts)),
-        lambda bound: and_(*(c.make(bound) for c in parts)),
-        {k: v for c in parts for k, v in c.values.items()},
-    )
+    return _combine(parts, "and", and_, FALSE, TRUE)
 
 
 def _param(name: str, value: Any, type_: Any, bound: bool) -> Any:

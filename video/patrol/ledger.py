@@ -168,19 +168,21 @@ def record(
             },
         )
     session.flush()
-    _prune(session, cam.id, policy.history_keep)
+    _prune(session, cam.id, rec.id, policy.history_keep)
     return Outcome(rec.id, verdict, step)
 
 
-def _prune(session: Session, camera_id: str, keep: int) -> None:
-    """Keep the newest `keep` rows of a camera's history (checked every 50 rows, cheaply)."""
-    newest = session.scalar(
-        select(DiagnosisRecord.id)
-        .where(DiagnosisRecord.camera_id == camera_id)
-        .order_by(DiagnosisRecord.id.desc())
-        .limit(1)
-    )
-    if newest is None or newest % 50:
+def store_reference(session: Session, camera_id: str, frame: np.ndarray, at: datetime) -> None:
+    """Keep `frame` (at the analysis size) as the camera's scene reference."""
+    watch = watch_for(session, camera_id)
+    watch.reference = thumbnail(frame, width=frame.shape[1])
+    watch.reference_at = at
+
+
+def _prune(session: Session, camera_id: str, newest: int, keep: int) -> None:
+    """Keep the newest `keep` rows of a camera's history (checked when the new row's id is a
+    multiple of 50, so about once every 50 writes)."""
+    if newest % 50:
         return
     cutoff = session.scalar(
         select(DiagnosisRecord.id)

@@ -18,9 +18,9 @@ from govops.secretbox import SecretBox
 from video.catalogue.models import Camera
 from video.diagnosis import DiagnosisResult, Thresholds
 from video.diagnosis.thresholds import thresholds_for
-from video.patrol.ledger import Outcome, Policy, record, watch_for
+from video.patrol.ledger import Outcome, Policy, record, store_reference, watch_for
 from video.patrol.models import CameraWatch
-from video.patrol.rounds import Target, diagnose_target, store_reference, target_for
+from video.patrol.rounds import Target, diagnose_target, target_for
 
 
 def _target(sessions: sessionmaker[Session], box: SecretBox, camera_id: str, base: Thresholds) -> Target:

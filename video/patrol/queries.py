@@ -59,15 +59,11 @@ def reference_jpeg(session: Session, principal: Principal, camera_id: str) -> by
 
 def faults_now(session: Session, principal: Principal, *, limit: int = 500) -> list[dict[str, Any]]:
     """Visible cameras whose stable verdict is faulty or offline, longest-standing first."""
-    latest = (
-        select(DiagnosisRecord.camera_id, func.max(DiagnosisRecord.id).label("record_id"))
-        .group_by(DiagnosisRecord.camera_id)
-        .subquery()
-    )
+    # Per faulty camera, one step down the (camera_id, id) index: never a scan of all history.
+    latest = select(func.max(DiagnosisRecord.id)).where(DiagnosisRecord.camera_id == Camera.id).scalar_subquery()
     stmt = (
-        select(Camera, CameraWatch, latest.c.record_id)
+        select(Camera, CameraWatch, latest)
         .join(CameraWatch, CameraWatch.camera_id == Camera.id)
-        .outerjoin(latest, latest.c.camera_id == Camera.id)
         .where(visibility(session, principal), or_(CameraWatch.stable != "ok", Camera.picture_fault.is_(True)))
         .order_by(CameraWatch.stable_since, Camera.id)
         .limit(max(1, min(limit, 5000)))

@@ -43,7 +43,7 @@ from video.diagnosis.sources import redact
 from video.diagnosis.thresholds import thresholds_for
 from video.onvif.errors import DeviceError
 from video.onvif.events import camera_fault_states
-from video.patrol.ledger import Outcome, Policy, record
+from video.patrol.ledger import Outcome, Policy, record, store_reference
 from video.patrol.models import CameraWatch, PatrolRound
 from video.snapshots import fetch_snapshot, same_host, with_credentials
 
@@ -262,14 +262,6 @@ def load_targets(
         else {}
     )
     return [target_for(c, watches.get(c.id), box, base) for c in cams]
-
-
-def store_reference(session: Session, camera_id: str, frame: np.ndarray, at: datetime) -> None:
-    from video.patrol.ledger import thumbnail, watch_for
-
-    watch = watch_for(session, camera_id)
-    watch.reference = thumbnail(frame, width=frame.shape[1])
-    watch.reference_at = at
 
 
 class Patrol:
