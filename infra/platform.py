@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from infra.k8s_object import K8sObject
 from infra.tenant import PLATFORM_NAMESPACE
 
 RESTRICTED = {
@@ -53,13 +53,16 @@ class PlatformServices(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("govops:cloud:PlatformServices", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        ns = k8s.core.v1.Namespace(
+        ns = K8sObject(
+            "kubernetes:core/v1:Namespace",
             f"{name}-namespace",
-            metadata={
-                "name": args.namespace,
-                "labels": {"govops.cn/platform": "true", "pod-security.kubernetes.io/enforce": "restricted"},
+            {
+                "metadata": {
+                    "name": args.namespace,
+                    "labels": {"govops.cn/platform": "true", "pod-security.kubernetes.io/enforce": "restricted"},
+                }
             },
-            opts=child,
+            child,
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         db_env = [
@@ -71,35 +74,53 @@ class PlatformServices(pulumi.ComponentResource):
         ]
         pod_sc = {"runAsNonRoot": True, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}}
         labels = {"app.kubernetes.io/name": "govops-gateway"}
-        self.gateway = k8s.apps.v1.Deployment(
+        self.gateway = K8sObject(
+            "kubernetes:apps/v1:Deployment",
             f"{name}-gateway",
-            metadata={"name": "govops-gateway", "namespace": args.namespace, "labels": labels},
-            spec={
-                "replicas": args.gateway_replicas,
-                "selector": {"matchLabels": labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "securityContext": pod_sc,
-                        "containers": [
-                            _container(
-                                "gateway",
-                                args.image,
-                                ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-sample"],  # noqa: S104 - in a pod
-                                db_env,
-                                8080,
-                            )
-                        ],
+            {
+                "metadata": {"name": "govops-gateway", "namespace": args.namespace, "labels": labels},
+                "spec": {
+                    "replicas": args.gateway_replicas,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "securityContext": pod_sc,
+                            "containers": [
+                                _container(
+                                    "gateway",
+                                    args.image,
+                                    ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-sample"],  # noqa: S104 - in a pod
+                                    db_env,
+                                    8080,
+                                )
+                            ],
+                        },
                     },
                 },
             },
-            opts=in_ns,
+            in_ns,
         )
-        k8s.core.v1.Service(
+        K8sObject(
+            "kubernetes:core/v1:Service",
             f"{name}-gateway-svc",
-            metadata={"name": "govops-gateway", "namespace": args.namespace, "labels": labels},
-            spec={"type": "ClusterIP", "selector": labels, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
-            opts=in_ns,
+            {
+                "metadata": {
+                    "name": "govops-gateway",
+                    "namespace": args.namespace,
+                    "labels": labels,
+                    # `up` waits for the gateway Deployment's pods to be Ready, and this Service
+                    # selects exactly those pods. The provider's own Service wait would add a fixed
+                    # 10 s "settle" after the last Endpoints change to every up that creates it.
+                    "annotations": {"pulumi.com/skipAwait": "true"},
+                },
+                "spec": {
+                    "type": "ClusterIP",
+                    "selector": labels,
+                    "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+                },
+            },
+            in_ns,
         )
         wl = {"app.kubernetes.io/name": "govops-diagnosis"}
         shard_env = [
@@ -107,41 +128,52 @@ class PlatformServices(pulumi.ComponentResource):
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
             {"name": "GOVOPS_PATROL_SHARDS", "value": str(args.diagnosis_workers)},
         ]
-        k8s.core.v1.Service(
+        K8sObject(
+            "kubernetes:core/v1:Service",
             f"{name}-diagnosis-headless",
-            metadata={"name": "govops-diagnosis", "namespace": args.namespace},
-            spec={"clusterIP": "None", "selector": wl, "ports": [{"name": "metrics", "port": 9100}]},
-            opts=in_ns,
+            {
+                "metadata": {"name": "govops-diagnosis", "namespace": args.namespace},
+                "spec": {"clusterIP": "None", "selector": wl, "ports": [{"name": "metrics", "port": 9100}]},
+            },
+            in_ns,
         )
-        self.workers = k8s.apps.v1.StatefulSet(
+        self.workers = K8sObject(
+            "kubernetes:apps/v1:StatefulSet",
             f"{name}-diagnosis",
-            metadata={"name": "govops-diagnosis", "namespace": args.namespace, "labels": wl},
-            spec={
-                "serviceName": "govops-diagnosis",
-                "replicas": args.diagnosis_workers,
-                "podManagementPolicy": "Parallel",
-                "selector": {"matchLabels": wl},
-                "template": {
-                    "metadata": {"labels": wl},
-                    "spec": {
-                        "securityContext": pod_sc,
-                        # shard = the pod's ordinal (govops-diagnosis-<i>) of GOVOPS_PATROL_SHARDS
-                        "containers": [
-                            _container("patrol", args.image, ["video", "patrol", "--shard-from-pod-name"], shard_env)
-                        ],
+            {
+                "metadata": {"name": "govops-diagnosis", "namespace": args.namespace, "labels": wl},
+                "spec": {
+                    "serviceName": "govops-diagnosis",
+                    "replicas": args.diagnosis_workers,
+                    "podManagementPolicy": "Parallel",
+                    "selector": {"matchLabels": wl},
+                    "template": {
+                        "metadata": {"labels": wl},
+                        "spec": {
+                            "securityContext": pod_sc,
+                            # shard = the pod's ordinal (govops-diagnosis-<i>) of GOVOPS_PATROL_SHARDS
+                            "containers": [
+                                _container(
+                                    "patrol", args.image, ["video", "patrol", "--shard-from-pod-name"], shard_env
+                                )
+                            ],
+                        },
                     },
                 },
             },
-            opts=in_ns,
+            in_ns,
         )
-        k8s.core.v1.ConfigMap(
+        K8sObject(
+            "kubernetes:core/v1:ConfigMap",
             f"{name}-alert-rules",
-            metadata={
-                "name": "govops-alert-rules",
-                "namespace": args.namespace,
-                "labels": {"prometheus.io/rules": "true"},
+            {
+                "metadata": {
+                    "name": "govops-alert-rules",
+                    "namespace": args.namespace,
+                    "labels": {"prometheus.io/rules": "true"},
+                },
+                "data": args.alert_rules,
             },
-            data=args.alert_rules,
-            opts=in_ns,
+            in_ns,
         )
         self.register_outputs({"gateway": self.gateway.metadata.apply(lambda m: m["name"])})

@@ -10,17 +10,14 @@ group, as the cluster's OIDC groups claim carries it, to `admin` and the auditor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.metadata import version
-from typing import Any
 
 import pulumi
 
+from infra.k8s_object import K8sObject
 from infra.model import INTRA_ZONE_ALLOWED, ZONES, DepartmentSpec
 
 LABEL_PREFIX = "govops.cn"
 PLATFORM_NAMESPACE = "govops-system"
-# The default provider that pulumi_kubernetes' own classes register against (default_4_25_0).
-K8S_PROVIDER_VERSION = version("pulumi_kubernetes")
 
 
 @dataclass
@@ -30,29 +27,6 @@ class DepartmentTenantArgs:
     auditors_group: str
     oidc_groups_prefix: str = "oidc:"
     platform_namespace: str = PLATFORM_NAMESPACE
-
-
-class K8sObject(pulumi.CustomResource):
-    """A Kubernetes object with the type token and inputs that the typed pulumi_kubernetes class
-    would register (same URN, same state, same provider), without that class's translation of the
-    live object into typed outputs: with ~11 objects per tenant it was the largest per-object cost
-    of the program, whose one busy thread paces `pulumi up`. Outputs (e.g. `.metadata`) are
-    plain dicts; no type annotations here, so the SDK has nothing to translate them with."""
-
-    def __init__(self, type_token: str, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
-        _, group_version, kind = type_token.split(":")
-        group, ver = group_version.split("/")
-        super().__init__(
-            type_token,
-            name,
-            {
-                "apiVersion": ver if group == "core" else f"{group}/{ver}",
-                "kind": kind,
-                **props,
-                "status": None,
-            },
-            pulumi.ResourceOptions.merge(pulumi.ResourceOptions(version=K8S_PROVIDER_VERSION), opts),
-        )
 
 
 def _np(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> K8sObject:

@@ -64,6 +64,14 @@ def test_1_up_creates_five_fenced_tenants(cloud, kube):
     assert "allow-same-zone" not in {p.metadata.name for p in net.list_namespaced_network_policy("dept-xzspj").items}
     binding = rbac.read_namespaced_role_binding("department-admins", "dept-gaj")
     assert binding.subjects[0].name == "oidc:/310116/gaj"
+    # `up` returned only once the gateway's pods were Ready (the Deployment's await), not later.
+    gateway = client.AppsV1Api(api).read_namespaced_deployment("govops-gateway", "govops-system")
+    assert gateway.status.ready_replicas == gateway.spec.replicas
+
+
+def _ready_addresses(c, service: str) -> int:
+    ep = c.get(f"/api/v1/namespaces/govops-system/endpoints/{service}").json()
+    return sum(len(s.get("addresses") or []) for s in ep.get("subsets") or [])
 
 
 def _changed_lines(cloud, run) -> str:
@@ -80,6 +88,8 @@ def test_3_platform_deployment_ready_on_kwok(cloud, kube):
     with kube.client() as c:
         d = wait_deployment_ready(c, "govops-system", "govops-gateway", timeout=180)
         assert d["status"]["readyReplicas"] == 1
+        # The gateway Service (not awaited by the provider) selects exactly those Ready pods.
+        wait_for(lambda: _ready_addresses(c, "govops-gateway") == 1, timeout=60, what="gateway Service endpoints")
         sts = c.get("/apis/apps/v1/namespaces/govops-system/statefulsets/govops-diagnosis").json()
         assert sts["spec"]["replicas"] == 2
 
