@@ -1,4 +1,4 @@
-"""Two costs of the Pulumi Python SDK (3.169) that grow with the number of resources a program
+"""Costs of the Pulumi Python SDK (3.169) that grow with the number of resources a program
 registers, taken off the program's one busy thread. With 100 tenants (~1100 resources) they were
 about half of the program's CPU time, and that thread, not the engine or the apiserver, paces
 `pulumi up` (see bench/cloud_tenants.py).
@@ -17,8 +17,13 @@ about half of the program's CPU time, and that thread, not the engine or the api
 3. pulumi.log.debug sends a blocking Log RPC to the engine from the event loop, several per
    resource. The engine shows them only with `pulumi --debug`/`-v`, which govops never passes;
    set GOVOPS_PULUMI_SDK_DEBUG=1 to keep them.
+4. Every registration computes the URN the resource would have under mocks (`mock_urn`, used only
+   when there is no engine) through create_urn, a chain of Outputs and tasks: about a fifth of the
+   program's event-loop time. When the parent is already a URN string (or absent) and the type
+   and name are strings, which is the case there, the same string is built directly and returned
+   as a resolved Output; any other call goes to the SDK's create_urn.
 
-Both are applied only when the SDK still looks the way they assume, so an SDK upgrade that changes
+All are applied only when the SDK still looks the way they assume, so an SDK upgrade that changes
 these internals makes this a no-op, never a breakage.
 """
 
@@ -67,7 +72,7 @@ class OrderedFutures:
 
 
 def apply() -> list[str]:
-    """Install both workarounds in the running program; returns the names of those applied."""
+    """Install the workarounds in the running program; returns the names of those applied."""
     import pulumi.log
     from pulumi.runtime.settings import SETTINGS
 
@@ -82,7 +87,37 @@ def apply() -> list[str]:
     if not os.environ.get("GOVOPS_PULUMI_SDK_DEBUG") and callable(getattr(pulumi.log, "debug", None)):
         pulumi.log.debug = _no_debug
         applied.append("debug")
+    if _direct_create_urn():
+        applied.append("urn")
     return applied
+
+
+def _direct_create_urn() -> bool:
+    import inspect
+
+    import pulumi
+    from pulumi.runtime import resource, settings
+
+    sdk = getattr(resource, "create_urn", None)
+    if sdk is None or getattr(sdk, "_govops", False):
+        return False
+    if list(inspect.signature(sdk).parameters) != ["name", "type_", "parent", "project", "stack"]:
+        return False
+
+    def create_urn(
+        name: Any, type_: Any, parent: Any = None, project: str | None = None, stack: str | None = None
+    ) -> Any:
+        if not (isinstance(name, str) and isinstance(type_, str) and (parent is None or isinstance(parent, str))):
+            return sdk(name, type_, parent, project, stack)
+        if parent is not None:
+            prefix = parent[: parent.rfind("::")] + "$"
+        else:
+            prefix = f"urn:pulumi:{stack or settings.get_stack()}::{project or settings.get_project()}::"
+        return pulumi.Output.from_input(f"{prefix}{type_}::{name}")
+
+    create_urn._govops = True  # type: ignore[attr-defined]
+    resource.create_urn = create_urn
+    return True
 
 
 def _track_rpcs_when_started() -> bool:

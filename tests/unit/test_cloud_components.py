@@ -187,3 +187,37 @@ def test_tenant_objects_register_like_the_typed_classes(mocks):
     assert np["apiVersion"] == "networking.k8s.io/v1" and np["kind"] == "NetworkPolicy"
     rb = _of(res, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "dept-gaj")[0]
     assert rb["apiVersion"] == "rbac.authorization.k8s.io/v1" and set(rb) >= {"roleRef", "subjects", "metadata"}
+
+
+def test_sdk_direct_urn_matches_the_sdks(mocks):
+    """The direct create_urn builds the URN the SDK's Output chain builds, and hands anything else
+    (here an Output parent) to the SDK."""
+    from pulumi.runtime import resource
+
+    from infra import sdk_speedups
+
+    sdk = resource.create_urn
+    parent = "urn:pulumi:s::p::govops:cloud:DepartmentTenant::gaj"
+    cases = [("gaj-quota", "kubernetes:core/v1:ResourceQuota", parent), ("x", "govops:cloud:DepartmentTenant", None)]
+
+    @pulumi.runtime.test
+    def check():
+        expected = [sdk(*c) for c in cases]
+        assert sdk_speedups._direct_create_urn()
+        got = [resource.create_urn(*c) for c in cases]
+        via_output = resource.create_urn("y", "t:m:R", pulumi.Output.from_input(parent))
+
+        def compare(urns):
+            n = len(cases)
+            assert urns[n : 2 * n] == urns[:n]
+            assert (
+                urns[0] == "urn:pulumi:s::p::govops:cloud:DepartmentTenant$kubernetes:core/v1:ResourceQuota::gaj-quota"
+            )
+            assert urns[-1] == "urn:pulumi:s::p::govops:cloud:DepartmentTenant$t:m:R::y"
+
+        return pulumi.Output.all(*expected, *got, via_output).apply(compare)
+
+    try:
+        check()
+    finally:
+        resource.create_urn = sdk
