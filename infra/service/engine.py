@@ -79,7 +79,8 @@ class PulumiEngine:
     def __init__(self, cfg: EngineConfig) -> None:
         self.cfg = cfg
 
-    def _stack(self) -> auto.Stack:
+    def _stack(self) -> tuple[auto.Stack, bool]:
+        """The stack, and whether it was created just now."""
         cfg = self.cfg
         if not cfg.kubeconfig.exists():
             raise ConfigError(
@@ -120,7 +121,10 @@ class PulumiEngine:
             pulumi_command=auto.PulumiCommand(root=str(pulumi_bin.parent), skip_version_check=True),
         )
         try:
-            stack = auto.create_or_select_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts)
+            try:
+                stack, created = auto.select_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts), False
+            except auto.StackNotFoundError:
+                stack, created = auto.create_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts), True
             stack.set_all_config(
                 {
                     "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
@@ -134,7 +138,7 @@ class PulumiEngine:
                 f"cannot open Pulumi stack {cfg.stack}: {_short_error(exc)}",
                 hint="check GOVOPS_PULUMI_BACKEND_URL and GOVOPS_PULUMI_PASSPHRASE",
             ) from None
-        return stack
+        return stack, created
 
     def _run(self, op: str, on_event: EventSink | None, on_output: Callable[[str], None] | None) -> EngineResult:
         out: list[str] = []
@@ -156,8 +160,8 @@ class PulumiEngine:
             elif ev.res_op_failed_event:
                 on_event("resource_failed", {})
 
-        stack = self._stack()
-        if op == "up":
+        stack, created = self._stack()
+        if op == "up" and not created:  # a new stack has no interrupted run to recover from
             self._recover_interrupted(stack, output)
         policy = [str(POLICY_PACK)]
         try:
@@ -207,4 +211,4 @@ class PulumiEngine:
         return self._run("refresh", on_event, on_output)
 
     def outputs(self) -> dict[str, Any]:
-        return {k: v.value for k, v in self._stack().outputs().items()}
+        return {k: v.value for k, v in self._stack()[0].outputs().items()}
