@@ -71,6 +71,27 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _key_usage(
+    *,
+    content_commitment: bool = False,
+    key_encipherment: bool = False,
+    key_cert_sign: bool = False,
+    crl_sign: bool = False,
+) -> x509.KeyUsage:
+    """Key usage with digitalSignature and whatever else is named; every other bit off."""
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=content_commitment,
+        key_encipherment=key_encipherment,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=crl_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def new_key(algorithm: str) -> PrivateKey:
     if algorithm == "ecdsa-p256":
         return ec.generate_private_key(ec.SECP256R1())
@@ -302,17 +323,7 @@ class CertificateAuthority:
                 x509.NameAttribute(NameOID.COMMON_NAME, f"{organization} 公务人员签发CA (Issuing CA)"),
             ]
         )
-        ca_usage = x509.KeyUsage(
-            digital_signature=True,
-            content_commitment=False,
-            key_encipherment=False,
-            data_encipherment=False,
-            key_agreement=False,
-            key_cert_sign=True,
-            crl_sign=True,
-            encipher_only=False,
-            decipher_only=False,
-        )
+        ca_usage = _key_usage(key_cert_sign=True, crl_sign=True)
         root = (
             x509.CertificateBuilder()
             .subject_name(root_name)
@@ -451,17 +462,7 @@ class CertificateAuthority:
         b = (
             self._base_builder(person.subject(), key, start, start + dt.timedelta(days=days))
             .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=True,
-                    key_encipherment=is_rsa,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
+                _key_usage(content_commitment=True, key_encipherment=is_rsa),
                 critical=True,
             )
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
@@ -508,20 +509,7 @@ class CertificateAuthority:
         )
         b = (
             self._base_builder(subject, key, start, start + dt.timedelta(days=days))
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
+            .add_extension(_key_usage(), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
         )
