@@ -6,6 +6,7 @@ that knows every domain, so it hands their migration directories to the kernel.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from video.catalogue.settings import VideoSettings, load_video_settings
 DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
 DOMAIN_MIGRATIONS.append(identity.MIGRATIONS)
 DOMAIN_MIGRATIONS.append(infra.service.MIGRATIONS)
+_BOX_LOCK = threading.Lock()
 
 
 @dataclass
@@ -41,9 +43,10 @@ class Runtime:
 
     @property
     def box(self) -> SecretBox:
-        if self._box is None:
-            self._box = SecretBox.from_settings(self.settings)
-        return self._box
+        with _BOX_LOCK:  # first use may come from several request threads at once
+            if self._box is None:
+                self._box = SecretBox.from_settings(self.settings)
+            return self._box
 
     @property
     def video(self) -> VideoSettings:

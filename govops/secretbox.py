@@ -7,6 +7,7 @@ directory. Ciphertexts are prefixed so a plaintext that slipped into a column is
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -54,17 +55,21 @@ class SecretBox:
 
 
 def load_or_create_key_file(path: Path) -> bytes:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise ConfigError(
-                f"key file {path} is readable by others (mode {mode:o})",
-                hint=f"run: chmod 600 {path}",
-            ) from None
-        return path.read_bytes().strip()
-    key = Fernet.generate_key()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key + b"\n")
-    return key
+    """The key in `path`, made (mode 0600) if there is none. The file appears with its key
+    already in it (written aside, then linked into place), so a second process or thread that
+    races the first never reads a half-written key, and both end with the one that won."""
+    if not path.exists():
+        aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(Fernet.generate_key() + b"\n")
+        try:
+            os.link(aside, path)
+        except FileExistsError:
+            pass
+        finally:
+            aside.unlink()
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(f"key file {path} is readable by others (mode {mode:o})", hint=f"run: chmod 600 {path}")
+    return path.read_bytes().strip()

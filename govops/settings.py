@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -77,9 +78,9 @@ class Settings(BaseSettings):
         """Create the data directory, or say clearly why it cannot be used."""
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            probe = self.data_dir / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # A probe of its own per call: threads of one process may ask at the same time.
+            with tempfile.TemporaryFile(dir=self.data_dir, prefix=".write-test-"):
+                pass
         except OSError as exc:
             raise ConfigError(
                 f"data directory {self.data_dir} is not writable: {exc.strerror or exc}",

@@ -107,6 +107,32 @@ def test_secret_box_wrong_key_and_loose_key_file(tmp_path, settings):
         load_or_create_key_file(tmp_path / "other.key")
 
 
+def _at_once(n: int, fn) -> list:
+    """Run fn in n threads released together; their results, or the first exception raised."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = threading.Barrier(n)
+
+    def run(_):
+        start.wait()
+        return fn()
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+def test_data_dir_check_and_key_file_are_safe_from_many_threads(tmp_path):
+    """The first requests of a fresh gateway open the secret box from several threads at once."""
+    s = load_settings(data_dir=tmp_path / "data")
+    _at_once(16, lambda: [s.ensure_data_dir() for _ in range(50)])
+    keys = _at_once(16, lambda: load_or_create_key_file(tmp_path / "race.key"))
+    assert len(set(keys)) == 1 and SecretBox(keys[:1]).decrypt(SecretBox(keys[:1]).encrypt("x")) == "x"
+    assert stat.S_IMODE((tmp_path / "race.key").stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "race.key"]  # no probe or key left aside
+    assert list((tmp_path / "data").iterdir()) == []
+
+
 def test_alert_dedupes_by_fingerprint(runtime):
     with runtime.transaction() as s:
         a1 = alerts.raise_alert(s, fingerprint="camera:1:faulty", source="video", summary="blur")
