@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.errors import ValidationFailed
+from govops.files import write_private
 from govops.org import Department
 from govops.principal import ROLES
 from identity.ca import EMAIL_PATTERN, ID_PATTERN, CertificateAuthority, CivilServant
@@ -482,8 +483,7 @@ def import_directory(
                     actor=actor,
                 )
                 target = cert_dir / f"{p.id}.p12"
-                target.write_bytes(bundle.pkcs12)
-                target.chmod(0o600)
+                write_private(target, bundle.pkcs12)
                 report.certificates.append(
                     {"id": p.id, "serial": bundle.record.serial, "file": str(target), "password": bundle.password}
                 )

@@ -48,9 +48,9 @@ def _ca(rt: Runtime) -> CertificateAuthority:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    path.chmod(0o600)
+    from govops.files import write_private
+
+    write_private(path, data)
 
 
 # -- ca ----------------------------------------------------------------------------------------
