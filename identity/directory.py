@@ -41,8 +41,8 @@ from govops.errors import ValidationFailed
 from govops.files import write_private
 from govops.org import Department
 from govops.principal import ROLES
-from identity.ca import EMAIL_PATTERN, ID_PATTERN, CertificateAuthority, CivilServant
 from identity.keycloak_adapter import KeycloakAdapter
+from identity.pki import EMAIL_PATTERN, ID_PATTERN, CertificateAuthority, CivilServant
 from identity.realm import ID_ATTRIBUTE, SOURCE_ATTRIBUTE
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")

@@ -18,8 +18,8 @@ from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
 from govops.principal import ROLES, Principal
 from identity import realm
-from identity.ca import CertificateAuthority
 from identity.keycloak_adapter import KeycloakAdapter
+from identity.pki import CertificateAuthority
 
 ca_app = typer.Typer(
     help="The civil-servant CA (政务公务人员数字证书): init, issue, revoke, CRL.", no_args_is_help=True
@@ -90,7 +90,7 @@ def ca_issue(
     json_out: JsonOpt = False,
 ) -> None:
     """Issue a civil servant's certificate as PKCS#12 under a one-time password."""
-    from identity.ca import CivilServant
+    from identity.pki import CivilServant
 
     rt = _runtime()
     ca = _ca(rt)
@@ -234,7 +234,7 @@ def ca_check(
     json_out: JsonOpt = False,
 ) -> None:
     """Would Keycloak accept this certificate? Names every reason it would not."""
-    from identity.ca import check_certificate
+    from identity.pki import check_certificate
 
     rt = _runtime()
     try:

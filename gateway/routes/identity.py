@@ -29,7 +29,7 @@ from govops.logs import log
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, Principal
 from identity import apps as app_onboarding
 from identity import realm as realm_code
-from identity.ca import CertificateAuthority, CivilServant
+from identity.pki import CertificateAuthority, CivilServant
 from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, ping, tls_context
 from identity.login import finish_login, start_login
 from identity.realm import GATEWAY_CLIENT

@@ -18,7 +18,6 @@ reports what (if anything) still differs. Nothing is ever deleted except a flow 
 rebuilt; groups and users the directory import created are left alone.
 """
 
-from identity.realm.reconcile import apply, status
 from identity.realm.diff import Change, differences
 from identity.realm.document import (
     BROWSER_FLOW,
@@ -34,6 +33,7 @@ from identity.realm.document import (
     x509_config,
 )
 from identity.realm.planner import RealmPlanner, plan
+from identity.realm.reconcile import apply, status
 from identity.realm.source import SHARE_PLATFORMS, load_overlay, spec_from_settings
 from identity.realm.spec import (
     BreakGlassAccount,

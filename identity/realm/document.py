@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF
-from identity.ca import CIVIL_SERVANT_POLICY
+from identity.pki import CIVIL_SERVANT_POLICY
 
 ID_ATTRIBUTE = "civil_servant_id"
 SOURCE_ATTRIBUTE = "govops_source"  # "directory" on users the directory import manages

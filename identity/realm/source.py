@@ -41,7 +41,7 @@ def spec_from_settings(settings: Any, session: Any, overlay: Mapping[str, Any] |
         )
     district = overlay.get("district") or {}
     public = (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    from identity.ca import CRL_PATH
+    from identity.pki import CRL_PATH
 
     break_glass = None
     if "break_glass" in overlay:

@@ -36,9 +36,9 @@ from govops.org import Department
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER
 from govops.settings import Settings, load_settings
 from identity import directory, realm
-from identity.ca import CertificateAuthority, CivilServant, new_key
 from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, tls_context
 from identity.login import CertificateLoginRefused, certificate_login, pkce_pair
+from identity.pki import CertificateAuthority, CivilServant, new_key
 from tests.fixtures.platform import need
 from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
 from tools.lab.pki import make_lab_pki
@@ -87,7 +87,7 @@ def _write_pem(d: Path, name: str, chain_pem: bytes, key_pem: bytes) -> tuple[Pa
 
 def _odd_certificate(ca: CertificateAuthority, person: CivilServant, *, eku: bool) -> tuple[bytes, bytes]:
     """Signed by our issuing CA with the right key usage and policy, but no EKU at all."""
-    from identity.ca import CIVIL_SERVANT_POLICY
+    from identity.pki import CIVIL_SERVANT_POLICY
 
     key = new_key("ecdsa-p256")
     now = dt.datetime.now(dt.UTC)

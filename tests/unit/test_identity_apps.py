@@ -237,7 +237,7 @@ def test_bad_requests_are_clean(web, kc):
 
 
 def test_sec_admin_issues_and_revokes_certificates(web, district):
-    from identity.ca import CertificateAuthority
+    from identity.pki import CertificateAuthority
 
     with district.transaction() as s:
         CertificateAuthority.from_settings(district.settings, district.box).init(s, actor="sec")

@@ -11,7 +11,7 @@ from govops.errors import ValidationFailed
 from govops.org import Department
 from govops.principal import ROLES
 from identity import directory
-from identity.ca import CIVIL_SERVANT_POLICY
+from identity.pki import CIVIL_SERVANT_POLICY
 from identity.realm import (
     BROWSER_FLOW,
     DIRECT_GRANT_FLOW,
