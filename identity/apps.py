@@ -301,7 +301,7 @@ def approve_app(
         if r["name"] not in have_roles:
             kc.create_client_role(uuid, {"name": r["name"], "description": r["description"]})
     if app.department_roles:
-        group = kc.call("GET", f"group-by-path/{dept.sso_group.lstrip('/')}", missing_ok=True)
+        group = kc.group_by_path(dept.sso_group)
         if group is None:
             raise NotFound(
                 f"the department group {dept.sso_group} is not in Keycloak",

@@ -439,9 +439,9 @@ def import_directory(
         for old in leave:
             kc.remove_user_from_group(have["id"], groups[old]["id"])
         if add_roles:
-            kc.add_user_realm_roles(have["id"], [kc.call("GET", f"roles/{r}") for r in add_roles])
+            kc.add_user_realm_roles(have["id"], [kc.realm_role(r) for r in add_roles])
         if drop_roles:
-            kc.remove_user_realm_roles(have["id"], [kc.call("GET", f"roles/{r}") for r in drop_roles])
+            kc.remove_user_realm_roles(have["id"], [kc.realm_role(r) for r in drop_roles])
         if progress and n % 50 == 0:
             progress(n, total)
 

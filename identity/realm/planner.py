@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from govops.errors import NotFound
 from identity.keycloak_adapter import KeycloakAdapter
 from identity.realm.diff import Change, differences
 from identity.realm.document import PROFILE_KEYS, SOURCE_ATTRIBUTE
@@ -97,7 +98,9 @@ class RealmPlanner:
         self.kc.create_group(rep, parent_id)
 
     def group_id(self, path: str) -> str:
-        found = self.kc.call("GET", f"group-by-path/{path.lstrip('/')}")
+        found = self.kc.group_by_path(path)
+        if found is None:
+            raise NotFound(f"group {path} is not in Keycloak", hint="run `govops identity apply` again")
         return str(found["id"])
 
     def _profile(self, exists: bool) -> list[Change]:
@@ -219,7 +222,7 @@ class RealmPlanner:
         self.kc.add_client_default_scope(client_uuid, self.scope_ids()[name])
 
     def _grant_roles(self, user_id: str, roles: list[str]) -> None:
-        self.kc.add_user_realm_roles(user_id, [self.kc.call("GET", f"roles/{r}") for r in roles])
+        self.kc.add_user_realm_roles(user_id, [self.kc.realm_role(r) for r in roles])
 
     def _create_client(self, want: dict[str, Any]) -> None:
         uuid = self.kc.create_client({k: v for k, v in want.items() if k != "defaultClientScopes"})
@@ -372,7 +375,7 @@ class RealmPlanner:
         password = _temporary_password()
         self.kc.set_password(uid, password, temporary=True)
         if acct.roles:
-            self.kc.add_user_realm_roles(uid, [self.kc.call("GET", f"roles/{r}") for r in acct.roles])
+            self.kc.add_user_realm_roles(uid, [self.kc.realm_role(r) for r in acct.roles])
         return (
             f"break-glass account {acct.username}: temporary password {password} "
             "(shown once; change it and enrol OTP at first login, then seal it away)"

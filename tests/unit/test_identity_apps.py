@@ -104,6 +104,9 @@ class FakeKeycloak:
         assert path.startswith("group-by-path/")
         return {"id": "g-" + path.rsplit("/", 1)[-1]}
 
+    def group_by_path(self, path):
+        return self.call("GET", f"group-by-path/{path.lstrip('/')}")
+
     def group_client_roles(self, gid, uuid):
         return self.group_roles.get((gid, uuid), [])
 
