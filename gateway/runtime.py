@@ -7,8 +7,9 @@ that knows every domain, so it hands their migration directories to the kernel.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,10 @@ from govops.db import check_database, make_engine, make_sessionmaker, migrate, t
 from govops.secretbox import SecretBox
 from govops.settings import Settings, load_settings
 from video.catalogue.settings import VideoSettings, load_video_settings
+
+if TYPE_CHECKING:
+    from identity.keycloak_adapter import KeycloakAdapter
+    from identity.pki import CertificateAuthority
 
 DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
 DOMAIN_MIGRATIONS.append(identity.MIGRATIONS)
@@ -34,6 +39,9 @@ class Runtime:
     sessions: sessionmaker[Session]
     _box: SecretBox | None = None
     _video: VideoSettings | None = None
+    _ca: CertificateAuthority | None = None
+    _keycloak: KeycloakAdapter | None = None
+    _identity_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> Runtime:
@@ -47,6 +55,32 @@ class Runtime:
             if self._box is None:
                 self._box = SecretBox.from_settings(self.settings)
             return self._box
+
+    @property
+    def ca(self) -> CertificateAuthority:
+        """One CA per runtime, so the unlocked issuing key is not re-derived per request."""
+        with self._identity_lock:
+            if self._ca is None:
+                from identity.pki import CertificateAuthority
+
+                self._ca = CertificateAuthority.from_settings(self.settings, self.box)
+            return self._ca
+
+    @property
+    def keycloak(self) -> KeycloakAdapter:
+        """One Keycloak admin adapter per runtime: its admin token is granted once and refreshed,
+        not granted per request. ConfigError (with the hint) when Keycloak is not configured."""
+        with self._identity_lock:
+            if self._keycloak is None:
+                from identity.keycloak_adapter import KeycloakAdapter
+
+                self._keycloak = KeycloakAdapter.from_settings(self.settings)
+            return self._keycloak
+
+    @property
+    def keycloak_admin_configured(self) -> bool:
+        s = self.settings
+        return bool((s.keycloak_admin_url or s.keycloak_url) and s.keycloak_admin_user)
 
     @property
     def video(self) -> VideoSettings:
