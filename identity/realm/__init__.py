@@ -33,7 +33,7 @@ from identity.realm.document import (
     x509_config,
 )
 from identity.realm.planner import RealmPlanner, plan
-from identity.realm.reconcile import apply, status
+from identity.realm.reconcile import RealmApplyResult, apply, apply_and_audit, status
 from identity.realm.source import SHARE_PLATFORMS, load_overlay, spec_from_settings
 from identity.realm.spec import (
     BreakGlassAccount,
@@ -62,10 +62,12 @@ __all__ = [
     "DepartmentSource",
     "FlowSpec",
     "GroupSpec",
+    "RealmApplyResult",
     "RealmPlanner",
     "RealmSpec",
     "Step",
     "apply",
+    "apply_and_audit",
     "build_spec",
     "differences",
     "load_overlay",

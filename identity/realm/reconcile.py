@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from govops import audit
 from identity.keycloak_adapter import KeycloakAdapter
 from identity.realm.planner import plan
 from identity.realm.spec import RealmSpec
@@ -58,3 +62,51 @@ def status(kc: KeycloakAdapter, spec: RealmSpec) -> dict[str, Any]:
         }
     )
     return out
+
+
+@dataclass(frozen=True)
+class RealmApplyResult:
+    """What `apply_and_audit` did: the plan, how many changes were made, what still differs."""
+
+    realm: str
+    dry_run: bool
+    changed: int
+    lines: list[str]
+    remaining: list[str]
+    summary: str
+    detail: dict[str, Any]  # the full report, as `apply` returns it
+
+    @property
+    def converged(self) -> bool:
+        return not self.remaining
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.detail)
+
+
+def apply_and_audit(
+    session: Session, kc: KeycloakAdapter, spec: RealmSpec, *, actor: str, dry_run: bool = False
+) -> RealmApplyResult:
+    """`govops identity apply` and `POST /api/identity/realm/apply`: bring the realm to its
+    definition and record every real apply in the audit log — also one that changed nothing,
+    with `changed: 0`, so the log shows that the realm was checked and by whom. A dry run is
+    not audited (it changes nothing and is a read)."""
+    detail = apply(kc, spec, dry_run=dry_run)
+    result = RealmApplyResult(
+        realm=spec.realm,
+        dry_run=dry_run,
+        changed=int(detail.get("changed", 0)),
+        lines=list(detail["lines"]),
+        remaining=list(detail.get("remaining", [])),
+        summary=str(detail["summary"]),
+        detail=detail,
+    )
+    if not dry_run:
+        audit.append(
+            session,
+            actor=actor,
+            action="identity.realm_apply",
+            target=spec.realm,
+            detail={"changed": result.changed, "lines": result.lines[:50], "remaining": len(result.remaining)},
+        )
+    return result
