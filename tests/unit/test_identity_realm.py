@@ -168,3 +168,18 @@ def test_invalid_file_changes_nothing(district, tmp_path):
 
     with pytest.raises(ValidationFailed, match="nothing was changed"), district.transaction() as s:
         directory.import_directory(s, Untouchable(), directory.parse(f), actor="t")  # type: ignore[arg-type]
+
+
+def test_directory_refuses_a_person_with_two_separated_roles(district, tmp_path):
+    """MLPS 三员分立: ops-engineer, sec-admin and auditor are never one person's (issue #15)."""
+    f = tmp_path / "all-three.csv"
+    f.write_text(
+        "id,name,department,roles\n"
+        "310116199001011234,王明,gaj,ops-engineer;sec-admin;auditor\n"
+        "310116198502023456,李娜,gaj,ops-engineer;dept-admin\n",
+        encoding="utf-8",
+    )
+    known = {"gaj": object()}
+    errors = directory.validate(directory.parse(f), known)  # type: ignore[arg-type]
+    assert len(errors) == 1 and "row 2" in errors[0] and "三员分立" in errors[0]
+    assert "ops-engineer + sec-admin + auditor" in errors[0]
