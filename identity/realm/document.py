@@ -178,7 +178,11 @@ DEFAULT_DEFAULT_SCOPES = ["govops-groups", "govops-civil-servant"]
 
 def x509_config(crl_url: str | None) -> dict[str, str]:
     """X.509 authenticator settings: SERIALNUMBER → civil_servant_id, our policy, clientAuth,
-    dates, and revocation through the gateway's CRL (Keycloak refuses if it is out of date)."""
+    dates, and revocation through the gateway's CRL (Keycloak refuses if it is out of date).
+
+    Key sizes and signature hashes cannot be said here: Keycloak's JVM enforces them in the TLS
+    handshake, from identity.pki.policy.jdk_disabled_algorithms() given as
+    `jdk.certpath.disabledAlgorithms` in a `-Djava.security.properties=` file."""
     return {
         "x509-cert-auth.mapping-source-selection": "Match SubjectDN using regular expression",
         "x509-cert-auth.regular-expression": "SERIALNUMBER=([0-9A-Za-z]+)",
