@@ -119,7 +119,6 @@ class JwksTokenVerifier:
         self._jwks = _RealmKeys(fetch_keys, algorithms, lifespan=max_key_age, cooldown=min_refetch_interval)
         self._departments = departments
         self._max_key_age = max_key_age
-        self._min_refetch = min_refetch_interval
         self._department_ttl = department_ttl
         self._keys: dict[str, SigningKey] = {}
         self._set: object = None
