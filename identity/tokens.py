@@ -48,7 +48,8 @@ ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 HINT = "sign in again through the identity service (统一身份认证)"
-PLATFORM_CLIENTS = frozenset({GATEWAY_CLIENT, CLI_CLIENT})  # the only clients whose tokens the gateway takes
+PLATFORM_CLIENTS = frozenset({GATEWAY_CLIENT, CLI_CLIENT})
+_SEPARATED = frozenset(separation.SEPARATED_ROLES)  # the only clients whose tokens the gateway takes
 _ALGORITHMS = jwt.algorithms.get_default_algorithms()
 _B64URL = re.compile(rb"[A-Za-z0-9_-]*")
 
@@ -123,6 +124,7 @@ class JwksTokenVerifier:
         self._keys: dict[str, SigningKey] = {}
         self._set: object = None
         self._fetched_at = float("-inf")
+        self._keys_fresh_until = float("-inf")  # wall clock, for the cached-token fast path
         self._dept_map: list[tuple[str, str]] = []
         self._dept_at = float("-inf")
         self._lock = threading.Lock()
@@ -159,7 +161,9 @@ class JwksTokenVerifier:
     def _jwks_fetched_at(self) -> float:
         cache = self._jwks.jwk_set_cache
         stamp = cache.jwk_set_with_timestamp if cache is not None else None
-        return stamp.get_timestamp() if stamp is not None else time.monotonic()
+        fetched = stamp.get_timestamp() if stamp is not None else time.monotonic()
+        self._keys_fresh_until = time.time() + self._max_key_age - (time.monotonic() - fetched)
+        return fetched
 
     def _key(self, kid: str) -> SigningKey:
         key = self._keys.get(kid)
@@ -191,11 +195,14 @@ class JwksTokenVerifier:
         if not isinstance(token, str) or len(token) > 16384 or token.count(".") != 2:
             raise Unauthenticated("malformed bearer token", hint=HINT)
         cached = self._seen.get(token)
-        if cached is not None and time.monotonic() - self._fetched_at < self._max_key_age:
+        if cached is not None:
+            # one clock read: the token must be unexpired and the keys checked within max_key_age
             claims, exp = cached
-            if exp + self.leeway >= time.time():
+            now = time.time()
+            if now < self._keys_fresh_until and exp + self.leeway >= now:
                 return claims
-            self._seen.pop(token, None)
+            if exp + self.leeway < now:
+                self._seen.pop(token, None)
         signed, _, sig_b64 = token.rpartition(".")
         header_b64, _, payload_b64 = signed.partition(".")
         header = self._headers.get(header_b64)
@@ -266,11 +273,16 @@ class JwksTokenVerifier:
                 f"a token of {claims.get('azp')!r} is for that app, not for the govops platform",
                 hint="sign in to the platform itself (console or `govops identity login`)",
             )
-        realm_roles = (claims.get("realm_access") or {}).get("roles") or []
-        if isinstance(realm_roles, list) and (
-            held := separation.conflicting(r for r in realm_roles if isinstance(r, str))
-        ):
-            raise Unauthenticated(f"the token's roles: {separation.describe(held)}", hint=separation.HINT)
+        access = claims.get("realm_access")
+        realm_roles = access.get("roles") if isinstance(access, dict) else None
+        if isinstance(realm_roles, list):
+            try:
+                held = _SEPARATED.intersection(realm_roles)
+            except TypeError:
+                raise Unauthenticated("token roles are malformed", hint=HINT) from None
+            if len(held) > 1:
+                ordered = [r for r in separation.SEPARATED_ROLES if r in held]
+                raise Unauthenticated(f"the token's roles: {separation.describe(ordered)}", hint=separation.HINT)
         if claims.get("typ", "Bearer") != "Bearer":
             raise Unauthenticated(f"a {claims.get('typ')} token is not an access token", hint=HINT)
         if not isinstance(claims["sub"], str) or not claims["sub"]:
