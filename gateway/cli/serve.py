@@ -59,7 +59,7 @@ def serve(
             else nullcontext()
         ):
             added = runtime.load_sample_district()
-    login = LocalLogin()
+    login = LocalLogin(runtime.signins)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     url = f"http://{shown_host}:{port}/login?token={login.token}"
     facts = {
