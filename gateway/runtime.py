@@ -25,12 +25,12 @@ import identity
 import infra.service
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
-from govops.secretbox import SecretBox
 from govops.sessions import SessionStore
 from govops.settings import Settings, load_or_explain, load_settings
 from video.catalogue.settings import VideoSettings
 
 if TYPE_CHECKING:
+    from govops.secretbox import SecretBox
     from video.diagnosis.thresholds import Thresholds
 
 DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.service.MIGRATIONS)
@@ -58,6 +58,8 @@ class Runtime:
     def box(self) -> SecretBox:
         with self._lock:  # first use may come from several request threads at once
             if self._box is None:
+                from govops.secretbox import SecretBox
+
                 self._box = SecretBox.from_settings(self.settings)
             return self._box
 

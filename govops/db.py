@@ -12,10 +12,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -23,6 +21,9 @@ from sqlalchemy.types import TypeDecorator
 
 from govops.errors import ConfigError, ServiceUnavailable
 from govops.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -126,6 +127,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Config:
+    from alembic.config import Config  # Alembic loads only when a migration is looked at
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     locations = [MIGRATIONS / "versions", *version_locations]
@@ -136,6 +139,8 @@ def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Co
 
 
 def migrate(engine: Engine, version_locations: Sequence[Path] = (), revision: str = "heads") -> None:
+    from alembic import command
+
     check_database(engine)
     try:
         if revision == "heads" and not pending_heads(engine, version_locations):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -10,14 +10,17 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
 from govops.principal import LOCAL_ADMIN
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+
+if TYPE_CHECKING:  # the provisioning service loads the Pulumi Automation API: only when a command runs
+    from infra.service.provisioning import Provisioning
 
 app = typer.Typer(help="E-government cloud (政务云): department tenants on Kubernetes.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _service() -> Provisioning:
+    from infra.service.provisioning import Provisioning
+
     rt = Runtime.build()
     rt.migrate()
     return Provisioning(rt.settings, rt.sessions)
@@ -157,6 +160,8 @@ def tenants(json_out: JsonOpt = False) -> None:
 @app.command("quota-requests")
 def quota_requests(json_out: JsonOpt = False) -> None:
     """Quota requests, newest first."""
+    from infra.service.quota import QuotaDesk
+
     rows = QuotaDesk(_service()).list(LOCAL_ADMIN)
     emit(
         rows,
@@ -172,6 +177,8 @@ def quota_requests(json_out: JsonOpt = False) -> None:
 @app.command("approve-quota")
 def approve_quota(request_id: int, json_out: JsonOpt = False) -> None:
     """Approve a quota request: preview, then up."""
+    from infra.service.quota import QuotaDesk
+
     desk = QuotaDesk(_service())
     result = _with_progress(json_out, f"quota #{request_id}", lambda **kw: desk.approve(LOCAL_ADMIN, request_id, **kw))
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} {r['status']} (run #{r['run_id']})"))
@@ -182,5 +189,7 @@ def approve_quota(request_id: int, json_out: JsonOpt = False) -> None:
 @app.command("reject-quota")
 def reject_quota(request_id: int, note: Annotated[str, typer.Option(help="Why.")], json_out: JsonOpt = False) -> None:
     """Reject a quota request."""
+    from infra.service.quota import QuotaDesk
+
     result = QuotaDesk(_service()).reject(LOCAL_ADMIN, request_id, note)
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} rejected"))

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from gateway.auth import LocalLogin
 from gateway.cli.output import console, emit
 from gateway.runtime import Runtime
 from govops.errors import ConfigError
@@ -42,6 +41,7 @@ def serve(
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.auth import LocalLogin
 
     settings = load_settings()
     setup_logging(settings.log_level)

@@ -98,3 +98,35 @@ def test_json_output_parses(tmp_path, cmd):
     out = govops(*cmd, "--json", env=env)
     assert out.returncode == 0, out.stderr
     json.loads(out.stdout)
+
+
+def test_version():
+    out = govops("--version")
+    assert out.returncode == 0 and out.stdout.strip() == "govops 0.1.0", (out.stdout, out.stderr)
+
+
+HEAVY = ("cv2", "av", "pulumi", "ansible_runner", "keycloak", "zeep", "onvif", "numpy")
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["video", "--help"], ["cloud", "--help"], ["identity", "--help"], ["lab", "--help"]]
+)
+def test_help_loads_no_heavy_library(args):
+    probe = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr))\n"
+        f"sys.argv = ['govops', *{args!r}]\n"
+        "import gateway.cli.main\n"
+        "gateway.cli.main.main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stderr, out.stderr
+
+
+def test_lab_help_names_every_lab_component():
+    from tools.lab import registry
+
+    out = govops("lab", "up", "--help")
+    assert out.returncode == 0
+    assert all(name in out.stdout for name in registry.NAMES), out.stdout
