@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -64,7 +65,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     registry.register(PatrolCollector(runtime.sessions, runtime.video))
 
     @app.middleware("http")
-    async def metrics_and_log(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def metrics_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")

@@ -25,7 +25,8 @@ from video.diagnosis.thresholds import Thresholds
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 def get_db(request: Request) -> Iterator[Session]:

@@ -137,7 +137,7 @@ def load_or_explain(cls: type[AnySettings], **overrides: object) -> AnySettings:
     """The one settings-error translator: build `cls` from the environment, or raise a
     ConfigError naming the variable (with the class's env prefix) and what is wrong with it."""
     try:
-        return cls(**overrides)
+        return cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings types its own init keywords
     except ValidationError as exc:
         raise settings_error(exc, str(cls.model_config.get("env_prefix") or "")) from None
 

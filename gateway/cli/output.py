@@ -25,7 +25,7 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
+def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
     elif render is not None:
