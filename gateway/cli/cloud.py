@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
-from govops.principal import LOCAL_ADMIN
+from govops.principal import cli_principal
 
 if TYPE_CHECKING:  # the provisioning service loads the Pulumi Automation API: only when a command runs
     from infra.service.provisioning import Provisioning
@@ -73,21 +73,21 @@ def _finish(run: dict[str, Any], json_out: bool) -> None:
 def preview(json_out: JsonOpt = False) -> None:
     """Show what `up` would change (the policy pack runs too)."""
     svc = _service()
-    _finish(_with_progress(json_out, "preview", lambda **kw: svc.preview(LOCAL_ADMIN.subject, **kw)), json_out)
+    _finish(_with_progress(json_out, "preview", lambda **kw: svc.preview(cli_principal().subject, **kw)), json_out)
 
 
 @app.command("up")
 def up(json_out: JsonOpt = False) -> None:
     """Make the cloud match the declared departments."""
     svc = _service()
-    _finish(_with_progress(json_out, "up", lambda **kw: svc.up(LOCAL_ADMIN.subject, **kw)), json_out)
+    _finish(_with_progress(json_out, "up", lambda **kw: svc.up(cli_principal().subject, **kw)), json_out)
 
 
 @app.command("refresh")
 def refresh(json_out: JsonOpt = False) -> None:
     """Read the cluster back and record drift."""
     svc = _service()
-    _finish(_with_progress(json_out, "refresh", lambda **kw: svc.refresh(LOCAL_ADMIN.subject, **kw)), json_out)
+    _finish(_with_progress(json_out, "refresh", lambda **kw: svc.refresh(cli_principal().subject, **kw)), json_out)
 
 
 @app.command("destroy-tenant")
@@ -99,7 +99,9 @@ def destroy_tenant(
         typer.confirm(f"remove tenant {code} and every object in it?", abort=True)
     svc = _service()
     _finish(
-        _with_progress(json_out, f"destroy {code}", lambda **kw: svc.destroy_tenant(code, LOCAL_ADMIN.subject, **kw)),
+        _with_progress(
+            json_out, f"destroy {code}", lambda **kw: svc.destroy_tenant(code, cli_principal().subject, **kw)
+        ),
         json_out,
     )
 
@@ -162,7 +164,7 @@ def quota_requests(json_out: JsonOpt = False) -> None:
     """Quota requests, newest first."""
     from infra.service.quota import QuotaDesk
 
-    rows = QuotaDesk(_service()).list(LOCAL_ADMIN)
+    rows = QuotaDesk(_service()).list(cli_principal())
     emit(
         rows,
         json_out,
@@ -180,7 +182,9 @@ def approve_quota(request_id: int, json_out: JsonOpt = False) -> None:
     from infra.service.quota import QuotaDesk
 
     desk = QuotaDesk(_service())
-    result = _with_progress(json_out, f"quota #{request_id}", lambda **kw: desk.approve(LOCAL_ADMIN, request_id, **kw))
+    result = _with_progress(
+        json_out, f"quota #{request_id}", lambda **kw: desk.approve(cli_principal(), request_id, **kw)
+    )
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} {r['status']} (run #{r['run_id']})"))
     if result["status"] != "applied":
         raise typer.Exit(1)
@@ -191,5 +195,5 @@ def reject_quota(request_id: int, note: Annotated[str, typer.Option(help="Why.")
     """Reject a quota request."""
     from infra.service.quota import QuotaDesk
 
-    result = QuotaDesk(_service()).reject(LOCAL_ADMIN, request_id, note)
+    result = QuotaDesk(_service()).reject(cli_principal(), request_id, note)
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} rejected"))

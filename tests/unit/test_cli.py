@@ -130,3 +130,24 @@ def test_lab_help_names_every_lab_component():
     out = govops("lab", "up", "--help")
     assert out.returncode == 0
     assert all(name in out.stdout for name in registry.NAMES), out.stdout
+
+
+def test_cloud_commands_act_as_the_cli_user(tmp_path):
+    import getpass
+
+    from gateway.runtime import Runtime
+    from govops.principal import LOCAL_ADMIN
+    from govops.settings import load_settings
+    from infra.service.provisioning import Provisioning
+    from infra.service.quota import QuotaDesk
+
+    env = {"GOVOPS_DATA_DIR": str(tmp_path)}
+    assert govops("db", "upgrade", env=env).returncode == 0
+    rt = Runtime.build(load_settings(data_dir=tmp_path, environment="test"))
+    req = QuotaDesk(Provisioning(rt.settings, rt.sessions)).request(LOCAL_ADMIN, "gaj", {"cpu": "24"}, "analytics")
+    out = govops("cloud", "reject-quota", str(req["id"]), "--note", "not this year", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["decided_by"] == f"cli:{getpass.getuser()}"
+    records = json.loads(govops("audit", "list", "--json", env=env).stdout)
+    actors = {r["action"]: r["actor"] for r in records}
+    assert actors["cloud.quota.reject"] == f"cli:{getpass.getuser()}"
