@@ -51,8 +51,9 @@ class LocalLogin:
                     "this login link is invalid or was already used",
                     hint="restart `govops serve` for a new one-time login URL",
                 )
+            sid = self.store.open(LOCAL_ADMIN)  # first: a database that fails leaves the link usable
             self.token = None  # one time only
-        return self.store.open(LOCAL_ADMIN)
+            return sid
 
     def open_session(self, principal: Principal) -> str:
         return self.store.open(principal)
