@@ -45,7 +45,7 @@ class Runtime:
     _box: SecretBox | None = field(default=None, repr=False)
     _video: VideoSettings | None = field(default=None, repr=False)
     _thresholds: Thresholds | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> Runtime:
