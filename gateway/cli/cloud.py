@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
-from govops.principal import LOCAL_ADMIN
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from govops.principal import cli_principal
+
+if TYPE_CHECKING:  # the provisioning service loads the Pulumi Automation API: only when a command runs
+    from infra.service.provisioning import Provisioning
 
 app = typer.Typer(help="E-government cloud (政务云): department tenants on Kubernetes.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _service() -> Provisioning:
+    from infra.service.provisioning import Provisioning
+
     rt = Runtime.build()
     rt.migrate()
     return Provisioning(rt.settings, rt.sessions)
@@ -70,21 +73,21 @@ def _finish(run: dict[str, Any], json_out: bool) -> None:
 def preview(json_out: JsonOpt = False) -> None:
     """Show what `up` would change (the policy pack runs too)."""
     svc = _service()
-    _finish(_with_progress(json_out, "preview", lambda **kw: svc.preview(LOCAL_ADMIN.subject, **kw)), json_out)
+    _finish(_with_progress(json_out, "preview", lambda **kw: svc.preview(cli_principal().subject, **kw)), json_out)
 
 
 @app.command("up")
 def up(json_out: JsonOpt = False) -> None:
     """Make the cloud match the declared departments."""
     svc = _service()
-    _finish(_with_progress(json_out, "up", lambda **kw: svc.up(LOCAL_ADMIN.subject, **kw)), json_out)
+    _finish(_with_progress(json_out, "up", lambda **kw: svc.up(cli_principal().subject, **kw)), json_out)
 
 
 @app.command("refresh")
 def refresh(json_out: JsonOpt = False) -> None:
     """Read the cluster back and record drift."""
     svc = _service()
-    _finish(_with_progress(json_out, "refresh", lambda **kw: svc.refresh(LOCAL_ADMIN.subject, **kw)), json_out)
+    _finish(_with_progress(json_out, "refresh", lambda **kw: svc.refresh(cli_principal().subject, **kw)), json_out)
 
 
 @app.command("destroy-tenant")
@@ -96,7 +99,9 @@ def destroy_tenant(
         typer.confirm(f"remove tenant {code} and every object in it?", abort=True)
     svc = _service()
     _finish(
-        _with_progress(json_out, f"destroy {code}", lambda **kw: svc.destroy_tenant(code, LOCAL_ADMIN.subject, **kw)),
+        _with_progress(
+            json_out, f"destroy {code}", lambda **kw: svc.destroy_tenant(code, cli_principal().subject, **kw)
+        ),
         json_out,
     )
 
@@ -157,7 +162,9 @@ def tenants(json_out: JsonOpt = False) -> None:
 @app.command("quota-requests")
 def quota_requests(json_out: JsonOpt = False) -> None:
     """Quota requests, newest first."""
-    rows = QuotaDesk(_service()).list(LOCAL_ADMIN)
+    from infra.service.quota import QuotaDesk
+
+    rows = QuotaDesk(_service()).list(cli_principal())
     emit(
         rows,
         json_out,
@@ -172,8 +179,12 @@ def quota_requests(json_out: JsonOpt = False) -> None:
 @app.command("approve-quota")
 def approve_quota(request_id: int, json_out: JsonOpt = False) -> None:
     """Approve a quota request: preview, then up."""
+    from infra.service.quota import QuotaDesk
+
     desk = QuotaDesk(_service())
-    result = _with_progress(json_out, f"quota #{request_id}", lambda **kw: desk.approve(LOCAL_ADMIN, request_id, **kw))
+    result = _with_progress(
+        json_out, f"quota #{request_id}", lambda **kw: desk.approve(cli_principal(), request_id, **kw)
+    )
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} {r['status']} (run #{r['run_id']})"))
     if result["status"] != "applied":
         raise typer.Exit(1)
@@ -182,5 +193,7 @@ def approve_quota(request_id: int, json_out: JsonOpt = False) -> None:
 @app.command("reject-quota")
 def reject_quota(request_id: int, note: Annotated[str, typer.Option(help="Why.")], json_out: JsonOpt = False) -> None:
     """Reject a quota request."""
-    result = QuotaDesk(_service()).reject(LOCAL_ADMIN, request_id, note)
+    from infra.service.quota import QuotaDesk
+
+    result = QuotaDesk(_service()).reject(cli_principal(), request_id, note)
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} rejected"))

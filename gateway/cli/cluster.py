@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gateway.cli.output import console, emit, table
-from infra.service.playbooks import PLAYBOOKS, PlaybookResult, run_playbook
+
+if TYPE_CHECKING:  # the playbook runner loads ansible-runner: only when a command runs
+    from infra.service.playbooks import PlaybookResult
+
+# The repository's playbooks (infra.service.playbooks.PLAYBOOKS), named here without loading Ansible.
+PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 
 app = typer.Typer(help="Data-centre cluster (数据中心集群): Ansible baseline and hardening.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -24,6 +29,8 @@ def harden(
     json_out: JsonOpt = False,
 ) -> None:
     """Apply the MLPS 2.0 baseline (site.yml). A second run reports changed=0."""
+    from infra.service.playbooks import run_playbook
+
     extravars = {"govops_root": str(root)} if root else {}
     if json_out or not console.is_terminal:
         result = run_playbook(inventory, extravars=extravars, limit=limit, check=check)

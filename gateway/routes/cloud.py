@@ -9,17 +9,15 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep
+from gateway.deps import Ops, RuntimeDep
+from gateway.deps import OpsOrDeptAdmin as OpsOrDept
 from govops.errors import Conflict
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
+from govops.principal import OPS_ENGINEER, Principal
 from infra.service.models import CloudRun
 from infra.service.provisioning import Provisioning
 from infra.service.quota import QuotaDesk
 
 router = APIRouter(prefix="/api/cloud", tags=["cloud"])
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
-OpsOrDept = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
 
 
 class QuotaIn(BaseModel):

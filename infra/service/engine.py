@@ -129,7 +129,9 @@ class PulumiEngine:
                 {
                     "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
                     "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),
-                    "govops:gatewayReplicas": auto.ConfigValue("1"),
+                    # Sign-in sessions live in the database (govops.sessions), so any replica
+                    # serves any user: two, as the design's stateless gateway promises.
+                    "govops:gatewayReplicas": auto.ConfigValue("2"),
                     "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
                 }
             )
