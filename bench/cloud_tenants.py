@@ -43,11 +43,11 @@ sys.path.insert(0, str(REPO))
 
 from gateway.runtime import Runtime  # noqa: E402
 from govops.settings import load_settings  # noqa: E402
-from infra.service.provisioning import Provisioning  # noqa: E402
+from infra.provisioning.provisioning import Provisioning  # noqa: E402
 from tools.components import ComponentMissing, component_dir  # noqa: E402
 from tools.lab.kube import KubeHandle, start_kube  # noqa: E402
 
-# What the provisioning service sets in the stack config (infra/service/engine.py).
+# What the provisioning service sets in the stack config (infra/provisioning/engine.py).
 STACK_CONFIG = {"govops:platform": "true", "govops:gatewayReplicas": "1"}
 
 

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
 from govops.principal import LOCAL_ADMIN
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from infra.provisioning.provisioning import Provisioning
+from infra.provisioning.quota import QuotaDesk
 
 app = typer.Typer(help="E-government cloud (政务云): department tenants on Kubernetes.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gateway.cli.output import console, emit, table
-from infra.service.playbooks import PLAYBOOKS, PlaybookResult, run_playbook
+from infra.cluster.runner import PLAYBOOKS, PlaybookResult, run_playbook
 
 app = typer.Typer(help="Data-centre cluster (数据中心集群): Ansible baseline and hardening.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]

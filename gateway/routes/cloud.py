@@ -13,9 +13,9 @@ from gateway.auth import Allow
 from gateway.deps import RuntimeDep
 from govops.errors import Conflict
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
-from infra.service.models import CloudRun
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from infra.provisioning.models import CloudRun
+from infra.provisioning.provisioning import Provisioning
+from infra.provisioning.quota import QuotaDesk
 
 router = APIRouter(prefix="/api/cloud", tags=["cloud"])
 Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]

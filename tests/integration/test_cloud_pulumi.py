@@ -12,8 +12,8 @@ import yaml
 from gateway.runtime import Runtime
 from govops.principal import LOCAL_ADMIN
 from govops.settings import load_settings
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from infra.provisioning.provisioning import Provisioning
+from infra.provisioning.quota import QuotaDesk
 from tests.fixtures.platform import wait_for
 from tools.lab.kube import wait_deployment_ready
 

@@ -11,10 +11,10 @@ import yaml
 from govops import audit
 from govops.errors import Conflict, PermissionDenied, ValidationFailed
 from govops.principal import DEPT_ADMIN, LOCAL_ADMIN, Principal
-from infra.service import provisioning as prov
-from infra.service.engine import EngineResult
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from infra.provisioning import provisioning as prov
+from infra.provisioning.engine import EngineResult
+from infra.provisioning.provisioning import Provisioning
+from infra.provisioning.quota import QuotaDesk
 from tests.conftest import client_as
 
 GAJ = Principal("gaj-admin", "公安管理员", frozenset({DEPT_ADMIN}), department="gaj")

@@ -25,8 +25,8 @@ from govops import audit
 from govops.errors import Conflict, GovopsError, NotFound, ValidationFailed
 from govops.settings import Settings
 from infra.model import CloudSpec, DepartmentsInvalid, load_cloud, parse_cloud
-from infra.service.engine import EngineConfig, EngineResult, EventSink, PulumiEngine
-from infra.service.models import CloudRun
+from infra.provisioning.engine import EngineConfig, EngineResult, EventSink, PulumiEngine
+from infra.provisioning.models import CloudRun
 
 SAMPLE = Path(__file__).resolve().parents[1] / "departments.yaml"
 LOG_LIMIT = 256 * 1024

@@ -12,8 +12,8 @@ from govops import audit
 from govops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
 from infra.model import Quota
-from infra.service.models import QuotaRequest
-from infra.service.provisioning import Provisioning
+from infra.provisioning.models import QuotaRequest
+from infra.provisioning.provisioning import Provisioning
 
 
 class QuotaDesk:

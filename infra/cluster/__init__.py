@@ -1,0 +1,2 @@
+"""The data-centre cluster: the one adapter over ansible-runner that runs the playbooks/ against
+real hosts. Cluster work, not cloud: it runs inside the gateway, never inside the Pulumi program."""
