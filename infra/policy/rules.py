@@ -93,9 +93,9 @@ def tenants_are_fenced(resources: list[tuple[str, dict[str, Any]]]) -> list[str]
 
 
 def tenant_namespaces(resources: list[tuple[str, dict[str, Any]]]) -> set[str]:
-    return {
-        (p.get("metadata") or {}).get("name")
-        for t, p in resources
-        if t == "kubernetes:core/v1:Namespace"
-        and ((p.get("metadata") or {}).get("labels") or {}).get(TENANT_LABEL) == "true"
-    }
+    names: set[str] = set()
+    for t, p in resources:
+        meta = p.get("metadata") or {}
+        if t == "kubernetes:core/v1:Namespace" and (meta.get("labels") or {}).get(TENANT_LABEL) == "true":
+            names.add(str(meta.get("name")))
+    return names

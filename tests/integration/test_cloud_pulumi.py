@@ -12,8 +12,9 @@ import yaml
 from gateway.runtime import Runtime
 from govops.principal import LOCAL_ADMIN
 from govops.settings import load_settings
-from infra.provisioning.provisioning import Provisioning
+from infra.provisioning.contract import Watch
 from infra.provisioning.quota import QuotaDesk
+from infra.provisioning.service import Provisioning
 from tests.fixtures.platform import wait_for
 from tools.lab.kube import wait_deployment_ready
 
@@ -52,8 +53,8 @@ def test_1_up_creates_five_fenced_tenants(cloud, kube):
     from kubernetes import client, config
 
     run = cloud.up("ops")
-    assert run["status"] == "succeeded", run["error"]
-    assert run["summary"].get("create", 0) >= 5 * 9
+    assert run.ok, run.error
+    assert run.counts.get("create", 0) >= 5 * 9
     api = config.new_client_from_config(str(kube.kubeconfig))
     core, net, rbac = client.CoreV1Api(api), client.NetworkingV1Api(api), client.RbacAuthorizationV1Api(api)
     assert {n.metadata.name for n in core.list_namespace(label_selector="govops.cn/tenant=true").items} == TENANTS
@@ -75,13 +76,13 @@ def _ready_addresses(c, service: str) -> int:
 
 
 def _changed_lines(cloud, run) -> str:
-    log = cloud.get_run(run["id"])["log"]
+    log = cloud.get_run(run.id).log or ""
     return "\n".join(ln for ln in log.splitlines() if any(m in ln for m in ("replace", "+-", " ~ ", "update")))
 
 
 def test_2_second_up_changes_nothing(cloud):
     run = cloud.up("ops")
-    assert run["status"] == "succeeded" and set(run["summary"]) == {"same"}, _changed_lines(cloud, run)
+    assert run.ok and set(run.counts) == {"same"}, _changed_lines(cloud, run)
 
 
 def test_3_platform_deployment_ready_on_kwok(cloud, kube):
@@ -99,9 +100,14 @@ def test_4_quota_change_updates_only_that_quota(cloud, kube):
         before = _quota_rv(c)
     desk = QuotaDesk(cloud)
     req = desk.request(LOCAL_ADMIN, "zzb", {"cpu": "6"}, "综治 video wall")
-    done = desk.approve(LOCAL_ADMIN, req["id"])
-    assert done["status"] == "applied", done["run"]["error"]
-    assert done["run"]["summary"].get("update") == 1
+    preview = desk.preview(LOCAL_ADMIN, req["id"])
+    assert preview.ok, preview.error
+    # The approver reads exactly one change: that tenant's quota, old value -> new value.
+    assert [(c.op, c.name) for c in preview.changes] == [("update", "zzb-quota")]
+    assert ('spec.hard["requests.cpu"]', "4", "6") in {(p.path, p.old, p.new) for p in preview.changes[0].properties}
+    request, run = desk.approve(LOCAL_ADMIN, req["id"])
+    assert request["status"] == "applied", run.error
+    assert run.counts.get("update") == 1
     with kube.client() as c:
         after = _quota_rv(c)
         hard = c.get("/api/v1/namespaces/dept-zzb/resourcequotas/tenant-quota").json()["spec"]["hard"]
@@ -111,8 +117,8 @@ def test_4_quota_change_updates_only_that_quota(cloud, kube):
 
 def test_5_destroy_one_tenant_removes_only_its_objects(cloud, kube):
     run = cloud.destroy_tenant("cgj", "ops")
-    assert run["status"] == "succeeded", run["error"]
-    assert run["summary"].get("delete", 0) >= 9 and "create" not in run["summary"]
+    assert run.ok, run.error
+    assert run.counts.get("delete", 0) >= 9 and "create" not in run.counts
     with kube.client() as c:
         wait_for(lambda: _tenant_namespaces(c) == TENANTS - {"dept-cgj"}, timeout=120, what="dept-cgj to go")
         assert c.get("/api/v1/namespaces/dept-gaj/resourcequotas/tenant-quota").status_code == 200
@@ -131,25 +137,25 @@ def test_6_apiserver_killed_mid_up_fails_cleanly_then_converges(cloud, kube):
         )
     cloud.declared_file.write_text(yaml.safe_dump(raw, allow_unicode=True))
     created: list[str] = []
-    result: dict = {}
+    result: list = []
 
     def on_event(kind, data):
         if kind == "resource_done" and data["op"] == "create":
             created.append(data["urn"])
 
-    t = threading.Thread(target=lambda: result.update(cloud.up("ops", on_event=on_event)))
+    t = threading.Thread(target=lambda: result.append(cloud.up("ops", watch=Watch(on_event=on_event))))
     t.start()
     wait_for(lambda: len(created) >= 3, timeout=180, interval=0.05, what="the up to be under way")
     kube.stop("kube-apiserver")
     t.join(300)
-    assert result["status"] == "failed" and result["error"]
-    assert "Traceback" not in (result["error"] or "")
+    assert result[0].status.value == "failed" and result[0].error
+    assert "Traceback" not in (result[0].error or "")
     kube.restart_apiserver()
     time.sleep(2)
     run = cloud.up("ops")
-    assert run["status"] == "succeeded", run["error"]
+    assert run.ok, run.error
     again = cloud.up("ops")
-    assert set(again["summary"]) == {"same"}
+    assert set(again.counts) == {"same"}
     with kube.client() as c:
         expected = {f"dept-{d['code']}" for d in raw["departments"]}
         assert _tenant_namespaces(c) == expected  # nothing missing, nothing orphaned
