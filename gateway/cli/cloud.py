@@ -209,6 +209,24 @@ def tenants(json_out: JsonOpt = False) -> None:
     )
 
 
+@app.command("usage")
+def usage(json_out: JsonOpt = False) -> None:
+    """Each tenant's quota against its use now (from the apiserver), the nearest a limit first."""
+    rows = _service().usage()
+
+    def cells(r: dict[str, Any]) -> list[Any]:
+        u = r["usage"]
+        if u is None:
+            return [r["code"], r["namespace"], "not provisioned", "", ""]
+        top = max(u["resources"], key=lambda x: x["ratio"] or 0, default=None)
+        worst = f"{top['resource']} {top['used']}/{top['hard']}" if top else ""
+        mark = "[red]near limit[/]" if u["near_limit"] else "ok"
+        return [r["code"], r["namespace"], f"{u['highest_ratio']:.0%}", worst, mark]
+
+    columns = ["code", "namespace", "highest", "resource", ""]
+    emit(rows, json_out, lambda rs: table("quota use", columns, map(cells, rs)))
+
+
 @app.command("quota-request")
 def quota_request(
     department: Annotated[str, typer.Argument(help="Department code, e.g. gaj.")],

@@ -49,6 +49,13 @@ def tenants(svc: Svc, principal: OpsOrDept) -> list[dict[str, Any]]:
     return rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
 
 
+@router.get("/usage")
+def usage(svc: Svc, principal: OpsOrDept) -> list[dict[str, Any]]:
+    """Each tenant's quota against its use now (from the apiserver), the nearest a limit first."""
+    rows = svc.usage()
+    return rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
+
+
 @router.get("/runs")
 def runs(svc: Svc, _: Ops) -> list[dict[str, Any]]:
     return [r.as_dict() for r in svc.runs(50)]

@@ -32,6 +32,7 @@ from govops import alerts, audit
 from govops.errors import Conflict, GovopsError, NotFound, ServiceUnavailable, ValidationFailed
 from govops.settings import Settings
 from infra.model import CloudSpec, DepartmentsInvalid, load_cloud, parse_cloud
+from infra.provisioning.apiserver import Apiserver
 from infra.provisioning.binaries import PulumiBinaries, load_binaries
 from infra.provisioning.contract import Engine, EngineConfig, EngineResult, Watch
 from infra.provisioning.models import CloudRun
@@ -234,18 +235,23 @@ class Provisioning:
             for d in cloud.departments
         ]
 
+    def usage(self) -> list[dict[str, Any]]:
+        """Each declared tenant's quota against its use now, read from the apiserver, the tenants
+        nearest a limit first. A tenant not provisioned yet has no usage."""
+        live = Apiserver(self._kubeconfig()).quota_usage()
+        rows = []
+        for t in self.tenants():
+            use = live.get(t["namespace"])
+            rows.append({**t, "usage": use.as_dict() if use else None})
+        return sorted(rows, key=lambda r: -(r["usage"] or {}).get("highest_ratio", -1))
+
     # --- the run machinery ----------------------------------------------------------------------
 
     def _engine_config(self, departments_file: Path) -> EngineConfig:
         s = self.settings
         if s.pulumi_passphrase is None and s.environment == "production":
             raise ServiceUnavailable("GOVOPS_PULUMI_PASSPHRASE is not set", hint="set it; it encrypts stack secrets")
-        kubeconfig = Path(s.kubeconfig or (s.data_dir / "lab" / "kube" / "kubeconfig"))
-        if not kubeconfig.exists():
-            raise ServiceUnavailable(
-                f"kubeconfig {kubeconfig} does not exist",
-                hint="set GOVOPS_KUBECONFIG, or start the lab cluster with `govops lab up kube`",
-            )
+        kubeconfig = self._kubeconfig()
         backend = s.pulumi_backend_url or f"file://{s.data_dir / 'pulumi'}"
         if backend.startswith("file://"):
             Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
@@ -259,6 +265,16 @@ class Provisioning:
             bin_dirs=(self.binaries or load_binaries()).dirs(),
             registry=self.declared().registry,
         )
+
+    def _kubeconfig(self) -> Path:
+        s = self.settings
+        kubeconfig = Path(s.kubeconfig or (s.data_dir / "lab" / "kube" / "kubeconfig"))
+        if not kubeconfig.exists():
+            raise ServiceUnavailable(
+                f"kubeconfig {kubeconfig} does not exist",
+                hint="set GOVOPS_KUBECONFIG, or start the lab cluster with `govops lab up kube`",
+            )
+        return kubeconfig
 
     def _lock(self, kind: RunKind) -> IO[str]:
         """The one busy check: an exclusive lock on the stack, held for the whole run."""
