@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -114,3 +114,42 @@ def load_cloud(path: Path) -> CloudSpec:
     except (OSError, yaml.YAMLError) as exc:
         raise DepartmentsInvalid(f"{path}: cannot read: {exc}") from None
     return parse_cloud(raw, str(path))
+
+
+# A department's own workloads: manifests in <workloads dir>/<code>/*.yaml (infra/workloads.py).
+KINDS = {
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "PersistentVolumeClaim"),
+}
+
+
+class WorkloadInvalid(ValueError):
+    """A manifest that cannot be a tenant workload; the message names the file."""
+
+
+def load_workloads(directory: Path | None, code: str) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, manifest) of one department's workloads, sorted by file; none if no directory."""
+    if directory is None or not (directory / code).is_dir():
+        return []
+    out = []
+    for path in sorted((directory / code).glob("*.yaml")):
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        except (OSError, yaml.YAMLError) as exc:
+            raise WorkloadInvalid(f"{path}: cannot read: {exc}") from None
+        for doc in docs:
+            if not isinstance(doc, dict) or (doc.get("apiVersion"), doc.get("kind")) not in KINDS:
+                kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+                raise WorkloadInvalid(
+                    f"{path}: kind {kind} is not a tenant workload (allowed: {', '.join(sorted(k for _, k in KINDS))})"
+                )
+            if not (doc.get("metadata") or {}).get("name"):
+                raise WorkloadInvalid(f"{path}: a {doc['kind']} without metadata.name")
+            out.append((path.name, doc))
+    return out

@@ -34,6 +34,7 @@ class EngineConfig:
     bin_dirs: list[Path]
     registry: str = "registry.gov.local"
     platform: bool = True
+    workloads_dir: Path | None = None  # <dir>/<department>/*.yaml: the departments' own workloads
 
 
 @dataclass

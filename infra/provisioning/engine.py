@@ -163,6 +163,7 @@ class PulumiEngine:
                     "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),
                     "govops:gatewayReplicas": auto.ConfigValue("1"),
                     "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
+                    "govops:workloadsDir": auto.ConfigValue(str(cfg.workloads_dir or "")),
                 }
             )
         except auto.CommandError as exc:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from govops import alerts, audit
 from govops.errors import Conflict, GovopsError, NotFound, ServiceUnavailable, ValidationFailed
 from govops.settings import Settings
-from infra.model import CloudSpec, DepartmentsInvalid, load_cloud, parse_cloud
+from infra.model import CloudSpec, DepartmentsInvalid, WorkloadInvalid, load_cloud, load_workloads, parse_cloud
 from infra.provisioning.apiserver import Apiserver
 from infra.provisioning.binaries import PulumiBinaries, load_binaries
 from infra.provisioning.contract import Engine, EngineConfig, EngineResult, Watch
@@ -107,6 +107,7 @@ class Provisioning:
         self.dir = settings.ensure_data_dir() / "cloud"
         self.dir.mkdir(exist_ok=True)
         self.declared_file = self.dir / "departments.yaml"
+        self.workloads_dir = self.dir / "workloads"  # <code>/*.yaml: departments' own applications
         if not self.declared_file.exists():
             shutil.copyfile(SAMPLE, self.declared_file)
 
@@ -264,6 +265,7 @@ class Provisioning:
             pulumi_home=s.data_dir / "pulumi-home",
             bin_dirs=(self.binaries or load_binaries()).dirs(),
             registry=self.declared().registry,
+            workloads_dir=self.workloads_dir,
         )
 
     def _kubeconfig(self) -> Path:
@@ -301,6 +303,11 @@ class Provisioning:
         lock = self._lock(kind)
         try:
             self._engine_config(self.declared_file)  # refuse now, not in a background thread
+            for d in (candidate or self.declared()).departments:
+                try:
+                    load_workloads(self.workloads_dir, d.code)
+                except WorkloadInvalid as exc:
+                    raise ValidationFailed(str(exc), hint="fix or remove that manifest") from None
             with self.sessions.begin() as s:
                 # Holding the lock, any row still "running" belongs to a process that ended mid-run.
                 s.execute(

@@ -321,3 +321,11 @@ def test_cloud_api_roles_and_background_approval(app, district, binaries, monkey
 def test_unknown_tenant_is_a_clear_error(service):
     with pytest.raises(NotFound, match="no tenant 'nope'"):
         service.destroy_tenant("nope", "ops")
+
+
+def test_a_bad_workload_is_refused_before_the_run(service):
+    (service.workloads_dir / "gaj").mkdir(parents=True)
+    (service.workloads_dir / "gaj" / "x.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n")
+    with pytest.raises(ValidationFailed, match=r"x\.yaml: kind Namespace") as exc:
+        service.up("ops")
+    assert exc.value.hint and service.runs() == []
