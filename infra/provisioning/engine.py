@@ -63,6 +63,7 @@ class _Follower:
         self.out: list[str] = []
         self.steps: dict[str, ResourceChange] = {}
         self.counts: dict[str, int] = {}
+        self.violations: list[str] = []  # mandatory policy violations, as the operator reads them
 
     def output(self, line: str) -> None:
         self.out.append(line)
@@ -71,6 +72,13 @@ class _Follower:
 
     def event(self, ev: auto.events.EngineEvent) -> None:
         meta, kind = None, ""
+        if ev.policy_event:
+            pe = ev.policy_event
+            if pe.enforcement_level == "mandatory":
+                on = f" on {pe.resource_urn.rsplit('::', 1)[-1]}" if pe.resource_urn else ""
+                text = " ".join(pe.message.split())
+                self.violations.append(f"policy {pe.policy_name}{on}: {text}")
+            return
         if ev.summary_event:
             self.counts = _summary_counts(ev.summary_event.resource_changes)
             return
@@ -104,7 +112,8 @@ class _Follower:
             raise ServiceUnavailable(
                 "another update is running on this stack", hint="wait for it to finish (see `govops cloud runs`)"
             ) from None
-        return EngineResult(False, {}, "".join(self.out) + str(exc), _short_error(exc), self.changes)
+        error = ("refused by the MLPS policy pack: " + "; ".join(self.violations))[:2000] if self.violations else None
+        return EngineResult(False, {}, "".join(self.out) + str(exc), error or _short_error(exc), self.changes)
 
 
 class PulumiEngine:

@@ -329,3 +329,40 @@ def test_a_bad_workload_is_refused_before_the_run(service):
     with pytest.raises(ValidationFailed, match=r"x\.yaml: kind Namespace") as exc:
         service.up("ops")
     assert exc.value.hint and service.runs() == []
+
+
+def test_engine_events_become_changes_and_policy_messages():
+    """The real engine's follower, fed the JSON events the Pulumi CLI writes (no stdout scraping)."""
+    from pulumi import automation as auto
+
+    from infra.provisioning.engine import _Follower
+
+    seen: list[tuple[str, str]] = []
+    f = _Follower(Watch(on_event=lambda kind, data: seen.append((kind, data["op"]))), live=True)
+
+    def state(cpu: str) -> dict:
+        return {"outputs": {"spec": {"hard": {"requests.cpu": cpu}}, "metadata": {"resourceVersion": cpu}}}
+
+    step = {"op": "refresh", "urn": QUOTA_URN, "type": "kubernetes:core/v1:ResourceQuota", "provider": ""}
+    events = [
+        {"resourcePreEvent": {"metadata": {**step, "old": state("16"), "new": state("99")}}},
+        {"resourcePreEvent": {"metadata": {**step, "urn": QUOTA_URN + "2", "old": state("4"), "new": state("4")}}},
+        {
+            "policyEvent": {
+                "message": "No privileged containers.\n  privileged containers are not allowed: shell",
+                "policyName": "no-privileged-pods",
+                "enforcementLevel": "mandatory",
+                "resource_urn": "urn:pulumi:it::govops-cloud::kubernetes:apps/v1:Deployment::gaj-shell",
+            }
+        },
+        {"summaryEvent": {"resourceChanges": {"same": 1, "update": 1}}},
+    ]
+    for e in events:
+        f.event(auto.events.EngineEvent.from_json({"sequence": 1, "timestamp": 0, **e}))
+    assert seen == [("resource_pre", "refresh"), ("resource_pre", "refresh")]
+    assert f.changes == [DRIFTED] and f.counts == {"same": 1, "update": 1}
+    failed = f.failed(auto.CommandError("error: update failed"))
+    assert failed.error == (
+        "refused by the MLPS policy pack: policy no-privileged-pods on gaj-shell: "
+        "No privileged containers. privileged containers are not allowed: shell"
+    )
