@@ -29,7 +29,10 @@ if config.get_bool("platform") is not False:
         ),
     )
 tenants = {
-    d.code: DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+    d.code: DepartmentTenant(
+        d.code,
+        DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group, zone_cidrs=tuple(cloud.cidrs_of(d.zone))),
+    )
     for d in cloud.departments
 }
 

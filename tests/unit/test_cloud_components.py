@@ -44,7 +44,12 @@ def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yam
     @pulumi.runtime.test
     def program():
         tenants = [
-            DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+            DepartmentTenant(
+                d.code,
+                DepartmentTenantArgs(
+                    d, cloud.group_of(d), cloud.auditors_group, zone_cidrs=tuple(cloud.cidrs_of(d.zone))
+                ),
+            )
             for d in cloud.departments
         ]
         PlatformServices(
@@ -100,6 +105,19 @@ def test_zones_never_meet(mocks):
         "govops.cn/zone": "video-private"
     }
     assert "allow-same-zone" not in internet  # 互联网区 tenants talk to nobody but themselves
+    # Out of the cluster, each tenant reaches its own zone's ranges only.
+    egress = {
+        ns: [
+            b["ipBlock"]["cidr"]
+            for p in ps
+            if p["metadata"]["name"] == "allow-zone-networks"
+            for b in p["spec"]["egress"][0]["to"]
+        ]
+        for ns, ps in by_ns.items()
+    }
+    assert egress["dept-gaj"] == ["10.40.0.0/16"] and egress["dept-xzspj"] == ["172.20.0.0/20"]
+    assert egress["dept-zzb"] == ["10.16.0.0/14"]
+    assert all("10.255.0.0/24" not in cidrs for cidrs in egress.values())  # the management network: nobody
     for ns_policies in by_ns.values():
         names = {p["metadata"]["name"] for p in ns_policies}
         assert {"default-deny", "allow-same-namespace", "allow-from-platform", "allow-dns"} <= names
@@ -291,4 +309,22 @@ def test_bad_workload_names_the_file(tmp_path, text, needle):
     (tmp_path / "gaj" / "bad.yaml").write_text(text)
     with pytest.raises(WorkloadInvalid, match=r"bad\.yaml") as exc:
         load_workloads(tmp_path, "gaj")
+    assert needle in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("networks", "needle"),
+    [
+        ({"internet": {"cidrs": ["10.16.1.0/24"]}}, "networks: gov-extranet 10.16.0.0/14 overlaps internet 10.16.1.0/24"),
+        ({"video-private": {"cidrs": ["10.40.0.1/16"]}}, "not a network in CIDR form"),
+        ({"moon": {"cidrs": []}}, "networks.moon"),
+    ],
+)
+def test_zone_networks_never_overlap(networks, needle):
+    import yaml
+
+    raw = yaml.safe_load((REPO / "infra" / "departments.yaml").read_text())
+    raw["networks"] = {**raw["networks"], **networks}
+    with pytest.raises(DepartmentsInvalid) as exc:
+        parse_cloud(raw)
     assert needle in str(exc.value)
