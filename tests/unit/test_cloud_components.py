@@ -315,7 +315,7 @@ def test_bad_workload_names_the_file(tmp_path, text, needle):
 @pytest.mark.parametrize(
     ("networks", "needle"),
     [
-        ({"internet": {"cidrs": ["10.16.1.0/24"]}}, "networks: gov-extranet 10.16.0.0/14 overlaps internet 10.16.1.0/24"),
+        ({"internet": {"cidrs": ["10.16.1.0/24"]}}, "gov-extranet 10.16.0.0/14 overlaps internet 10.16.1.0/24"),
         ({"video-private": {"cidrs": ["10.40.0.1/16"]}}, "not a network in CIDR form"),
         ({"moon": {"cidrs": []}}, "networks.moon"),
     ],
