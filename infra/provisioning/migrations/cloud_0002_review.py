@@ -20,6 +20,9 @@ def upgrade() -> None:
     with op.batch_alter_table("quota_requests") as t:
         t.add_column(sa.Column("preview_run_id", sa.Integer))
         t.add_column(sa.Column("preview_digest", sa.String(64)))
+    # A failed approval used to be final ("failed"), and "approved" meant a run in flight: both
+    # are approvable again now (after a preview).
+    op.execute("UPDATE quota_requests SET status = 'pending' WHERE status IN ('failed', 'approved')")
 
 
 def downgrade() -> None:
