@@ -60,25 +60,38 @@ def _pulumi_engine(cfg: EngineConfig) -> Engine:
     return PulumiEngine(cfg)
 
 
-class _LogStream:
-    """Passes engine output on, and flushes it to the run row every couple of seconds so the API
-    can show progress of a run still going."""
+class _Progress:
+    """Passes the engine's output and events on, and writes the log so far and the resources
+    started/done to the run row every couple of seconds, so the API can follow a run still going."""
 
-    def __init__(self, sessions: sessionmaker[Session], run_id: int, passthrough: Callable[[str], None] | None) -> None:
-        self.sessions, self.run_id, self.passthrough = sessions, run_id, passthrough
+    def __init__(self, sessions: sessionmaker[Session], run_id: int, watch: Watch) -> None:
+        self.sessions, self.run_id, self.watch = sessions, run_id, watch
         self.buf: list[str] = []
-        self.flushed = time.monotonic()
+        self.started: set[str] = set()
+        self.done: set[str] = set()
+        self.flushed = 0.0  # the first line or event shows at once
 
-    def __call__(self, line: str) -> None:
+    def output(self, line: str) -> None:
         self.buf.append(line)
-        if self.passthrough:
-            self.passthrough(line)
-        if time.monotonic() - self.flushed > 2:
-            self.flushed = time.monotonic()
-            with self.sessions.begin() as s:
-                row = s.get(CloudRun, self.run_id)
-                if row is not None:
-                    row.log = "".join(self.buf)[-LOG_LIMIT:]
+        if self.watch.on_output:
+            self.watch.on_output(line)
+        self._flush()
+
+    def event(self, kind: str, data: dict[str, Any]) -> None:
+        (self.started if kind == "resource_pre" else self.done).add(data.get("urn", ""))
+        if self.watch.on_event:
+            self.watch.on_event(kind, data)
+        self._flush()
+
+    def _flush(self) -> None:
+        if time.monotonic() - self.flushed <= 2:
+            return
+        self.flushed = time.monotonic()
+        with self.sessions.begin() as s:
+            row = s.get(CloudRun, self.run_id)
+            if row is not None:
+                row.log = "".join(self.buf)[-LOG_LIMIT:]
+                row.summary = {"resources_started": len(self.started), "resources_done": len(self.done)}
 
 
 @dataclass
@@ -376,14 +389,14 @@ class Provisioning:
         self, kind: RunKind, actor: str, target: str | None, operation: Operation, started: _Started, watch: Watch
     ) -> Run:
         try:
-            stream = _LogStream(self.sessions, started.run_id, watch.on_output)
+            progress = _Progress(self.sessions, started.run_id, watch)
             try:
                 engine = (self.engine_factory or _pulumi_engine)(self._engine_config(started.departments))
-                result = operation(engine, Watch(watch.on_event, stream))
+                result = operation(engine, Watch(progress.event, progress.output))
             except GovopsError as exc:
-                result = EngineResult(False, {}, "".join(stream.buf), exc.message)
+                result = EngineResult(False, {}, "".join(progress.buf), exc.message)
             except Exception as exc:  # a background run must end recorded, whatever happened
-                result = EngineResult(False, {}, "".join(stream.buf), f"{type(exc).__name__}: {exc}"[:2000])
+                result = EngineResult(False, {}, "".join(progress.buf), f"{type(exc).__name__}: {exc}"[:2000])
             if started.candidate:
                 if result.ok and kind in (RunKind.UP, RunKind.DESTROY_TENANT):
                     started.departments.replace(self.declared_file)

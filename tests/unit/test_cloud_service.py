@@ -38,12 +38,13 @@ class FakeEngine:
 
     def _go(self, op: str, watch: Watch | None) -> EngineResult:
         self.calls.append(op)
-        if self.box["gate"]:
-            self.box["gate"].wait(10)
         if watch and watch.on_output:
             watch.on_output(f"{op} (lab)\n")
         if watch and watch.on_event:
             watch.on_event("resource_pre", {"urn": QUOTA_URN, "type": "kubernetes:core/v1:ResourceQuota", "op": op})
+        if self.box["gate"]:
+            self.box.setdefault("waiting", threading.Event()).set()
+            self.box["gate"].wait(10)
         if not self.box["ok"]:
             return EngineResult(False, {}, "log", "error: boom")
         changes = list(self.box["changes"].get(op, []))
@@ -301,6 +302,10 @@ def test_cloud_api_roles_and_background_approval(app, district, binaries, monkey
     r = ops.post(f"/api/cloud/quota-requests/{rid}/preview")
     assert r.status_code == 202 and r.json()["run"]["status"] == "running"
     assert ops.post("/api/cloud/up").status_code == 409  # busy while the preview runs
+    assert box.setdefault("waiting", threading.Event()).wait(30)  # the engine is running, held at the gate
+    following = ops.get(r.json()["follow"]).json()  # a run still going shows its log and progress
+    assert following["status"] == "running" and "preview (lab)" in following["log"]
+    assert set(following["summary"]) == {"resources_started", "resources_done"}  # written every 2 s
     gate.set()
     preview_id = r.json()["run"]["id"]
     svc = Provisioning(district.settings, district.sessions)
