@@ -99,6 +99,8 @@ class _Follower:
         side = "outputs" if self.live else "inputs"
         old = getattr(meta.old, side, None) if meta.old else None
         new = getattr(meta.new, side, None) if meta.new else None
+        if self.live and kind == "resource_pre" and new is None:
+            return  # the live object is read after this event: only its outputs event can say "gone"
         change = step_change(op, meta.urn, meta.type, old, new)
         if change is not None:
             self.steps[meta.urn] = change
