@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import identity
-import infra.service
+import infra.provisioning
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
 from govops.sessions import SessionStore
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from govops.secretbox import SecretBox
     from video.diagnosis.thresholds import Thresholds
 
-DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.service.MIGRATIONS)
+DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.provisioning.MIGRATIONS)
 
 
 @dataclass

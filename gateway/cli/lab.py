@@ -36,8 +36,11 @@ def up(
     from tools.lab import registry
 
     settings = load_settings()
-    lab = registry.Lab(settings.ensure_data_dir() / "lab")
-    rows = lab.up(components or list(registry.NAMES), progress=None if json_out else console)
+    lab = registry.Lab(settings.ensure_data_dir() / "lab", gateway=f"{settings.host}:{settings.port}")
+    try:
+        rows = lab.up(components or list(registry.NAMES), progress=None if json_out else console)
+    except registry.UnknownComponent as exc:
+        raise typer.BadParameter(str(exc)) from None
     emit(rows, json_out, _render)
     if any(r["state"] == "failed" for r in rows):
         raise typer.Exit(1)

@@ -138,8 +138,8 @@ def test_cloud_commands_act_as_the_cli_user(tmp_path):
     from gateway.runtime import Runtime
     from govops.principal import LOCAL_ADMIN
     from govops.settings import load_settings
-    from infra.service.provisioning import Provisioning
-    from infra.service.quota import QuotaDesk
+    from infra.provisioning.service import Provisioning
+    from infra.provisioning.quota import QuotaDesk
 
     env = {"GOVOPS_DATA_DIR": str(tmp_path)}
     assert govops("db", "upgrade", env=env).returncode == 0

@@ -1,7 +1,8 @@
 """The one adapter over Pulumi's Automation API (LocalWorkspace on the repo's Pulumi.yaml).
 
 Local file backend by default, passphrase-encrypted secrets, the policy pack on every preview and
-up, the Pulumi CLI and plugins from the bootstrap cache, progress through callbacks.
+up, the Pulumi CLI and provider from the directories settings name (infra/provisioning/binaries.py),
+progress through callbacks. One method per engine operation, each with a typed result.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from pulumi import automation as auto
 
 from govops.errors import ConfigError, ServiceUnavailable
+from infra.provisioning.changes import ResourceChange, step_change
+from infra.provisioning.contract import EngineConfig, EngineResult, Watch
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_PACK = REPO / "infra" / "policy"
@@ -34,32 +36,10 @@ SKIP_CHECKPOINTS = "true"
 # a flat ~40 objects/s while the CPUs idled (32.1 s; 20.3 s with these). The apiserver's own
 # priority and fairness (APF) is what should pace a client; kubectl sets no such limit for apply.
 K8S_CLIENT_QPS, K8S_CLIENT_BURST = "1000", "2000"
-EventSink = Callable[[str, dict[str, Any]], None]
 
 
-@dataclass
-class EngineConfig:
-    stack: str
-    backend_url: str
-    passphrase: str
-    kubeconfig: Path
-    departments_file: Path
-    pulumi_home: Path
-    bin_dirs: list[Path]
-    registry: str = "registry.gov.local"
-    platform: bool = True
-
-
-@dataclass
-class EngineResult:
-    ok: bool
-    changes: dict[str, int]
-    output: str
-    error: str | None = None
-
-
-def _summary_counts(resource_changes: dict[str, int] | None) -> dict[str, int]:
-    return {k: int(v) for k, v in (resource_changes or {}).items()}
+def _summary_counts(resource_changes: Mapping[Any, int] | None) -> dict[str, int]:
+    return {str(getattr(k, "value", k)): int(v) for k, v in (resource_changes or {}).items()}
 
 
 def _short_error(exc: Exception) -> str:
@@ -73,6 +53,69 @@ def _short_error(exc: Exception) -> str:
         or re.match(r"^[\w.]*(Error|Exception|Invalid)\w*: ", ln)
     ]
     return "; ".join((interesting or lines)[-6:])[:2000]
+
+
+class _Follower:
+    """Feeds the engine's events to the watcher and keeps, per resource, what the step changes."""
+
+    def __init__(self, watch: Watch, *, live: bool) -> None:
+        self.watch, self.live = watch, live
+        self.out: list[str] = []
+        self.steps: dict[str, ResourceChange] = {}
+        self.counts: dict[str, int] = {}
+        self.violations: list[str] = []  # mandatory policy violations, as the operator reads them
+
+    def output(self, line: str) -> None:
+        self.out.append(line)
+        if self.watch.on_output:
+            self.watch.on_output(line)
+
+    def event(self, ev: auto.events.EngineEvent) -> None:
+        meta, kind = None, ""
+        if ev.policy_event:
+            pe = ev.policy_event
+            if pe.enforcement_level == "mandatory":
+                on = f" on {pe.resource_urn.rsplit('::', 1)[-1]}" if pe.resource_urn else ""
+                text = " ".join(pe.message.split())
+                self.violations.append(f"policy {pe.policy_name}{on}: {text}")
+            return
+        if ev.summary_event:
+            self.counts = _summary_counts(ev.summary_event.resource_changes)
+            return
+        if ev.resource_pre_event and ev.resource_pre_event.metadata:
+            meta, kind = ev.resource_pre_event.metadata, "resource_pre"
+        elif ev.res_outputs_event and ev.res_outputs_event.metadata:
+            meta, kind = ev.res_outputs_event.metadata, "resource_done"
+        elif ev.res_op_failed_event:
+            if self.watch.on_event:
+                self.watch.on_event("resource_failed", {})
+            return
+        if meta is None:
+            return
+        op = str(meta.op.value if meta.op else "")
+        if self.watch.on_event:
+            self.watch.on_event(kind, {"urn": meta.urn, "type": meta.type, "op": op})
+        # A preview compares the program's inputs; a refresh compares the recorded outputs with the live object.
+        side = "outputs" if self.live else "inputs"
+        old = getattr(meta.old, side, None) if meta.old else None
+        new = getattr(meta.new, side, None) if meta.new else None
+        if self.live and kind == "resource_pre" and new is None:
+            return  # the live object is read after this event: only its outputs event can say "gone"
+        change = step_change(op, meta.urn, meta.type, old, new)
+        if change is not None:
+            self.steps[meta.urn] = change
+
+    @property
+    def changes(self) -> list[ResourceChange]:
+        return sorted(self.steps.values(), key=lambda c: c.urn)
+
+    def failed(self, exc: auto.CommandError) -> EngineResult:
+        if isinstance(exc, auto.ConcurrentUpdateError):
+            raise ServiceUnavailable(
+                "another update is running on this stack", hint="wait for it to finish (see `govops cloud runs`)"
+            ) from None
+        error = ("refused by the MLPS policy pack: " + "; ".join(self.violations))[:2000] if self.violations else None
+        return EngineResult(False, {}, "".join(self.out) + str(exc), error or _short_error(exc), self.changes)
 
 
 class PulumiEngine:
@@ -133,6 +176,7 @@ class PulumiEngine:
                     # serves any user: two, as the design's stateless gateway promises.
                     "govops:gatewayReplicas": auto.ConfigValue("2"),
                     "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
+                    "govops:workloadsDir": auto.ConfigValue(str(cfg.workloads_dir or "")),
                 }
             )
         except auto.CommandError as exc:
@@ -141,50 +185,6 @@ class PulumiEngine:
                 hint="check GOVOPS_PULUMI_BACKEND_URL and GOVOPS_PULUMI_PASSPHRASE",
             ) from None
         return stack, created
-
-    def _run(self, op: str, on_event: EventSink | None, on_output: Callable[[str], None] | None) -> EngineResult:
-        out: list[str] = []
-
-        def output(line: str) -> None:
-            out.append(line)
-            if on_output:
-                on_output(line)
-
-        def event(ev: auto.events.EngineEvent) -> None:
-            if on_event is None:
-                return
-            if ev.resource_pre_event and ev.resource_pre_event.metadata:
-                m = ev.resource_pre_event.metadata
-                on_event("resource_pre", {"urn": m.urn, "type": m.type, "op": str(m.op.value if m.op else "")})
-            elif ev.res_outputs_event and ev.res_outputs_event.metadata:
-                m = ev.res_outputs_event.metadata
-                on_event("resource_done", {"urn": m.urn, "type": m.type, "op": str(m.op.value if m.op else "")})
-            elif ev.res_op_failed_event:
-                on_event("resource_failed", {})
-
-        stack, created = self._stack()
-        if op == "up" and not created:  # a new stack has no interrupted run to recover from
-            self._recover_interrupted(stack, output)
-        policy = [str(POLICY_PACK)]
-        try:
-            if op == "preview":
-                r = stack.preview(
-                    policy_packs=policy, on_output=output, on_event=event, color="never", diff=True, parallel=PARALLEL
-                )
-                return EngineResult(True, _summary_counts(r.change_summary), "".join(out))
-            if op == "up":
-                r = stack.up(policy_packs=policy, on_output=output, on_event=event, color="never", parallel=PARALLEL)
-                return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout)
-            if op == "refresh":
-                r = stack.refresh(on_output=output, on_event=event, color="never")
-                return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout)
-            raise ValueError(op)
-        except auto.CommandError as exc:
-            if isinstance(exc, auto.ConcurrentUpdateError):
-                raise ServiceUnavailable(
-                    "another update is running on this stack", hint="wait for it to finish (see `govops cloud runs`)"
-                ) from None
-            return EngineResult(False, {}, "".join(out) + str(exc), _short_error(exc))
 
     @staticmethod
     def _recover_interrupted(stack: auto.Stack, output: Callable[[str], None]) -> None:
@@ -199,18 +199,56 @@ class PulumiEngine:
             output(f"govops: clearing {len(pending)} pending operation(s) left by an interrupted run\n")
             stack.refresh(clear_pending_creates=True, color="never", on_output=output)
 
-    def preview(
-        self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None
-    ) -> EngineResult:
-        return self._run("preview", on_event, on_output)
+    def preview(self, watch: Watch | None = None) -> EngineResult:
+        """What `up` would do, with the policy pack, resource by resource."""
+        f = _Follower(watch or Watch(), live=False)
+        stack, _ = self._stack()
+        try:
+            r = stack.preview(
+                policy_packs=[str(POLICY_PACK)],
+                on_output=f.output,
+                on_event=f.event,
+                color="never",
+                diff=True,
+                parallel=PARALLEL,
+            )
+        except auto.CommandError as exc:
+            return f.failed(exc)
+        return EngineResult(True, _summary_counts(r.change_summary), "".join(f.out), None, f.changes)
 
-    def up(self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None) -> EngineResult:
-        return self._run("up", on_event, on_output)
+    def up(self, watch: Watch | None = None) -> EngineResult:
+        f = _Follower(watch or Watch(), live=False)
+        stack, created = self._stack()
+        if not created:  # a new stack has no interrupted run to recover from
+            self._recover_interrupted(stack, f.output)
+        try:
+            r = stack.up(
+                policy_packs=[str(POLICY_PACK)], on_output=f.output, on_event=f.event, color="never", parallel=PARALLEL
+            )
+        except auto.CommandError as exc:
+            return f.failed(exc)
+        return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout, None, f.changes)
 
-    def refresh(
-        self, on_event: EventSink | None = None, on_output: Callable[[str], None] | None = None
-    ) -> EngineResult:
-        return self._run("refresh", on_event, on_output)
+    def refresh(self, watch: Watch | None = None) -> EngineResult:
+        """Read the live objects back into the state (this writes the state)."""
+        f = _Follower(watch or Watch(), live=True)
+        stack, _ = self._stack()
+        try:
+            r = stack.refresh(on_output=f.output, on_event=f.event, color="never", parallel=PARALLEL)
+        except auto.CommandError as exc:
+            return f.failed(exc)
+        return EngineResult(True, _summary_counts(r.summary.resource_changes), r.stdout, None, f.changes)
+
+    def drift(self, watch: Watch | None = None) -> EngineResult:
+        """`pulumi refresh --preview-only`: what changed outside Pulumi, with nothing written."""
+        f = _Follower(watch or Watch(), live=True)
+        stack, _ = self._stack()
+        try:
+            r = stack.refresh(preview_only=True, on_output=f.output, on_event=f.event, color="never", parallel=PARALLEL)
+        except auto.CommandError as exc:
+            return f.failed(exc)
+        # The result's summary is the last recorded update's (a preview records none): count from the events.
+        return EngineResult(True, f.counts, r.stdout, None, f.changes)
 
     def outputs(self) -> dict[str, Any]:
         return {k: v.value for k, v in self._stack()[0].outputs().items()}
