@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from gateway.routes import (
     console,
     diagnosis_console,
     health,
+    session,
     video_catalogue,
     video_console,
     video_diagnosis,
@@ -45,7 +47,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         description="E-government infrastructure: cloud tenants, unified identity, Sharp Eyes video, O&M",
     )
     app.state.runtime = runtime
-    app.state.local_login = local_login or LocalLogin()
+    app.state.local_login = local_login or LocalLogin(runtime.signins)
     app.state.token_verifier = None
     if runtime.settings.keycloak_url:  # Keycloak access tokens are accepted as bearer tokens
         app.state.token_verifier = verifier_from_settings(runtime.settings, runtime.sessions)
@@ -63,7 +65,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     registry.register(PatrolCollector(runtime.sessions, runtime.video))
 
     @app.middleware("http")
-    async def metrics_and_log(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def metrics_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -102,6 +104,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
 
     for module in (
         health,
+        session,
         cameras,
         video_onvif,
         video_catalogue,

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from gateway.auth import Allow
-from gateway.deps import SessionDep
+from gateway.deps import Auditor, SessionDep
 from govops import audit
-from govops.principal import AUDITOR, Principal
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-Auditor = Annotated[Principal, Depends(Allow(AUDITOR))]
 
 
 @router.get("")

@@ -1,25 +1,23 @@
-"""E-government cloud API: tenants, provisioning runs, quota requests."""
+"""E-government cloud API: tenants, provisioning runs, drift, quota requests.
+
+Front door only: each route calls one method of the provisioning service and translates. Runs
+start in the background; the answer is 202 with the run, followed at /api/cloud/runs/{id}."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep
-from govops.errors import Conflict
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
-from infra.service.models import CloudRun
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from gateway.deps import Ops, RuntimeDep
+from gateway.deps import OpsOrDeptAdmin as OpsOrDept
+from govops.principal import OPS_ENGINEER
+from infra.provisioning.quota import QuotaDesk
+from infra.provisioning.runs import Run
+from infra.provisioning.service import Provisioning
 
 router = APIRouter(prefix="/api/cloud", tags=["cloud"])
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
-OpsOrDept = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
 
 
 class QuotaIn(BaseModel):
@@ -39,47 +37,51 @@ def _svc(runtime: RuntimeDep) -> Provisioning:
 Svc = Annotated[Provisioning, Depends(_svc)]
 
 
+def _accepted(run: Run) -> dict[str, Any]:
+    return {"run": run.as_dict(), "follow": f"/api/cloud/runs/{run.id}"}
+
+
 @router.get("/tenants")
 def tenants(svc: Svc, principal: OpsOrDept) -> list[dict[str, Any]]:
     rows = svc.tenants()
     return rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
 
 
+@router.get("/usage")
+def usage(svc: Svc, principal: OpsOrDept) -> list[dict[str, Any]]:
+    """Each tenant's quota against its use now (from the apiserver), the nearest a limit first."""
+    rows = svc.usage()
+    return rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
+
+
 @router.get("/runs")
 def runs(svc: Svc, _: Ops) -> list[dict[str, Any]]:
-    return svc.runs(50)
+    return [r.as_dict() for r in svc.runs(50)]
 
 
 @router.get("/runs/{run_id}")
 def run(run_id: int, svc: Svc, _: Ops) -> dict[str, Any]:
-    return svc.get_run(run_id)
-
-
-def _start(svc: Provisioning, kind: str, principal: Principal) -> dict[str, Any]:
-    with svc.sessions() as s:
-        busy = s.scalar(select(CloudRun).where(CloudRun.stack == svc.stack, CloudRun.status == "running").limit(1))
-    if busy is not None:
-        raise Conflict(
-            f"stack {svc.stack} is busy with run #{busy.id} ({busy.kind} by {busy.actor})",
-            hint="wait for it; follow it at /api/cloud/runs/{id}",
-        )
-    threading.Thread(target=getattr(svc, kind), args=(principal.subject,), daemon=True, name=f"cloud-{kind}").start()
-    return {"accepted": kind, "follow": "/api/cloud/runs"}
+    return svc.get_run(run_id).as_dict()
 
 
 @router.post("/preview", status_code=202)
 def preview(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _start(svc, "preview", principal)
+    return _accepted(svc.preview(principal.subject, wait=False))
 
 
 @router.post("/up", status_code=202)
 def up(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _start(svc, "up", principal)
+    return _accepted(svc.up(principal.subject, wait=False))
 
 
 @router.post("/refresh", status_code=202)
 def refresh(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _start(svc, "refresh", principal)
+    return _accepted(svc.refresh(principal.subject, wait=False))
+
+
+@router.post("/drift", status_code=202)
+def drift(svc: Svc, principal: Ops) -> dict[str, Any]:
+    return _accepted(svc.drift(principal.subject, wait=False))
 
 
 @router.get("/quota-requests")
@@ -92,9 +94,20 @@ def request_quota(body: QuotaIn, svc: Svc, principal: OpsOrDept) -> dict[str, An
     return QuotaDesk(svc).request(principal, body.department, body.quota, body.reason)
 
 
-@router.post("/quota-requests/{request_id}/approve")
+@router.get("/quota-requests/{request_id}")
+def quota_request(request_id: int, svc: Svc, principal: OpsOrDept) -> dict[str, Any]:
+    return QuotaDesk(svc).show(principal, request_id)
+
+
+@router.post("/quota-requests/{request_id}/preview", status_code=202)
+def preview_quota(request_id: int, svc: Svc, principal: Ops) -> dict[str, Any]:
+    return _accepted(QuotaDesk(svc).preview(principal, request_id, wait=False))
+
+
+@router.post("/quota-requests/{request_id}/approve", status_code=202)
 def approve_quota(request_id: int, svc: Svc, principal: Ops) -> dict[str, Any]:
-    return QuotaDesk(svc).approve(principal, request_id)
+    request, started = QuotaDesk(svc).approve(principal, request_id, wait=False)
+    return {"request": request, **_accepted(started)}
 
 
 @router.post("/quota-requests/{request_id}/reject")
