@@ -38,8 +38,8 @@ from gateway.sample_district import DEPARTMENTS, DISTRICT
 from govops.org import Department
 from govops.settings import load_settings
 from identity import directory, realm
-from identity.ca import CertificateAuthority, CivilServant
 from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, tls_context
+from identity.pki import CertificateAuthority, CivilServant
 from tools.lab.keycloak import KeycloakTLS, start_keycloak
 from tools.lab.process import free_port
 

@@ -31,6 +31,8 @@ from video.catalogue.settings import VideoSettings
 
 if TYPE_CHECKING:
     from govops.secretbox import SecretBox
+    from identity.keycloak_adapter import KeycloakAdapter
+    from identity.pki import CertificateAuthority
     from video.diagnosis.thresholds import Thresholds
 
 DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.provisioning.MIGRATIONS)
@@ -45,6 +47,8 @@ class Runtime:
     _box: SecretBox | None = field(default=None, repr=False)
     _video: VideoSettings | None = field(default=None, repr=False)
     _thresholds: Thresholds | None = field(default=None, repr=False)
+    _ca: CertificateAuthority | None = field(default=None, repr=False)
+    _keycloak: KeycloakAdapter | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @classmethod
@@ -62,6 +66,32 @@ class Runtime:
 
                 self._box = SecretBox.from_settings(self.settings)
             return self._box
+
+    @property
+    def ca(self) -> CertificateAuthority:
+        """One CA per runtime, so the unlocked issuing key is not re-derived per request."""
+        with self._lock:
+            if self._ca is None:
+                from identity.pki import CertificateAuthority
+
+                self._ca = CertificateAuthority.from_settings(self.settings, self.box)
+            return self._ca
+
+    @property
+    def keycloak(self) -> KeycloakAdapter:
+        """One Keycloak admin adapter per runtime: its admin token is granted once and refreshed,
+        not granted per request. ConfigError (with the hint) when Keycloak is not configured."""
+        with self._lock:
+            if self._keycloak is None:
+                from identity.keycloak_adapter import KeycloakAdapter
+
+                self._keycloak = KeycloakAdapter.from_settings(self.settings)
+            return self._keycloak
+
+    @property
+    def keycloak_admin_configured(self) -> bool:
+        s = self.settings
+        return bool((s.keycloak_admin_url or s.keycloak_url) and s.keycloak_admin_user)
 
     @property
     def video(self) -> VideoSettings:

@@ -6,13 +6,13 @@ directory. Ciphertexts are prefixed so a plaintext that slipped into a column is
 
 from __future__ import annotations
 
-import os
-import threading
+import contextlib
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from govops.errors import ConfigError, GovopsError
+from govops.files import write_private
 from govops.settings import Settings
 
 PREFIX = "fernet:"
@@ -56,19 +56,11 @@ class SecretBox:
 
 def load_or_create_key_file(path: Path) -> bytes:
     """The key in `path`, made (mode 0600) if there is none. The file appears with its key
-    already in it (written aside, then linked into place), so a second process or thread that
+    already in it (govops.files.write_private, exclusive), so a second process or thread that
     races the first never reads a half-written key, and both end with the one that won."""
     if not path.exists():
-        aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(Fernet.generate_key() + b"\n")
-        try:
-            os.link(aside, path)
-        except FileExistsError:
-            pass
-        finally:
-            aside.unlink()
+        with contextlib.suppress(FileExistsError):  # another process or thread won: use its key
+            write_private(path, Fernet.generate_key() + b"\n", exclusive=True)
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
         raise ConfigError(f"key file {path} is readable by others (mode {mode:o})", hint=f"run: chmod 600 {path}")

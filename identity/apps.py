@@ -8,6 +8,8 @@
   (code flow, PKCE S256 required, no direct grants, no implicit), its client roles, and maps the
   department's group to the department roles, so that department's people get the app's base
   role. Approval is idempotent: a retry after a half-finished attempt adopts the client.
+- The app's access tokens carry its own audience (its client ID), not the gateway's: a token a
+  department app's backend holds works at that app and is refused by the platform.
 - The client secret is sealed (SecretBox) and waits for the department to collect it, exactly
   once; an ops engineer who approves or rotates never sees it (separation of duties). Rotation
   makes a new secret in Keycloak and waits for collection again.
@@ -292,16 +294,16 @@ def approve_app(
         kc.update_client(uuid, {**existing, **rep})
     else:
         uuid = kc.create_client(rep)
-    scopes = {s["name"]: s["id"] for s in kc.client_scopes()}
-    linked = {s["name"] for s in kc.client_default_scopes(uuid)}
-    if "govops-api" in scopes and "govops-api" not in linked:
-        kc.add_client_default_scope(uuid, scopes["govops-api"])
+    # The app's tokens are for the app (aud = its client ID), never for the platform: it does not
+    # get the gateway's audience scope, and the gateway refuses any azp but its own clients.
+    if not any(m.get("protocolMapper") == "oidc-audience-mapper" for m in kc.client_mappers(uuid)):
+        kc.add_audience_mapper(uuid, app.client_id)
     have_roles = {r["name"] for r in kc.client_roles(uuid)}
     for r in app.roles:
         if r["name"] not in have_roles:
             kc.create_client_role(uuid, {"name": r["name"], "description": r["description"]})
     if app.department_roles:
-        group = kc.call("GET", f"group-by-path/{dept.sso_group.lstrip('/')}", missing_ok=True)
+        group = kc.group_by_path(dept.sso_group)
         if group is None:
             raise NotFound(
                 f"the department group {dept.sso_group} is not in Keycloak",

@@ -21,7 +21,6 @@ from cryptography import x509
 
 from govops.errors import Unauthenticated, ValidationFailed
 from govops.logs import log
-from identity.ca import PROBLEMS, diagnose, parse_pem_chain
 from identity.keycloak_adapter import (
     ClientCertificateRefused,
     OidcEndpoints,
@@ -29,6 +28,7 @@ from identity.keycloak_adapter import (
     tls_context,
     token_request,
 )
+from identity.pki import PROBLEMS, diagnose, parse_pem_chain
 from identity.realm import CLI_CLIENT
 
 logger = logging.getLogger("govops.identity.login")

@@ -2,10 +2,13 @@
 
 Checks, in order: the header's algorithm is on an asymmetric allow-list (never `none`, never
 HMAC, so a token "signed" with our public key as an HMAC secret is refused before any crypto);
-the key id is one of the realm's signing keys (an unknown kid triggers one JWKS refetch, rate
-limited so a flood of forged kids cannot hammer Keycloak); the key's own algorithm matches the
-header; then signature, issuer, audience, expiry (with a small leeway) and `typ` = Bearer (so an
-ID token cannot be replayed as an access token).
+the key id is one of the realm's signing keys (PyJWT's PyJWKClient holds the JWKS for at most
+`max_key_age`, 60 s, so a key the realm withdrew is dropped within a minute; an unknown kid
+triggers one refetch, rate limited so a flood of forged kids cannot hammer Keycloak); the key's
+own algorithm matches the header; then signature, issuer, audience, the authorized party (`azp`
+must be one of the platform's own clients: a department app's token is for that app, not for the
+gateway), expiry (with a small leeway) and `typ` = Bearer (so an ID token cannot be replayed as an
+access token). A token holding two of the MLPS-separated roles (三员分立) is refused.
 
 Realm roles become the Principal's roles (only the five platform roles count); the `groups`
 claim (full paths) gives the department — the longest department SSO group that is a prefix —
@@ -27,22 +30,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt import PyJWKClient
+from jwt.exceptions import PyJWKClientError, PyJWKSetError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govops.errors import ServiceUnavailable, Unauthenticated
-from govops.logs import log
 from govops.org import Department
 from govops.principal import ROLES, Principal
 from govops.settings import Settings
+from identity import separation
 from identity.keycloak_adapter import OidcEndpoints, fetch_jwks, tls_context
-from identity.realm import ID_ATTRIBUTE, PLATFORM_ROOT
+from identity.realm import CLI_CLIENT, GATEWAY_CLIENT, ID_ATTRIBUTE, PLATFORM_ROOT
 
 logger = logging.getLogger("govops.identity.tokens")
 ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 HINT = "sign in again through the identity service (统一身份认证)"
+PLATFORM_CLIENTS = frozenset({GATEWAY_CLIENT, CLI_CLIENT})
+_SEPARATED = frozenset(separation.SEPARATED_ROLES)  # the only clients whose tokens the gateway takes
 _ALGORITHMS = jwt.algorithms.get_default_algorithms()
 _B64URL = re.compile(rb"[A-Za-z0-9_-]*")
 
@@ -62,6 +69,30 @@ class SigningKey:
     key: Any
 
 
+class _RealmKeys(PyJWKClient):
+    """PyJWT's JWKS client, fed by our fetcher (httpx with the realm's TLS context, errors as
+    ServiceUnavailable) and keeping only signing keys on the allow-listed algorithms."""
+
+    def __init__(
+        self, fetch: Callable[[], dict[str, Any]], algorithms: frozenset[str], lifespan: float, cooldown: float
+    ) -> None:
+        super().__init__("https://keycloak.invalid/certs", lifespan=lifespan, cooldown_duration=cooldown)
+        self._fetch = fetch
+        self._algorithms = algorithms
+
+    def fetch_data(self) -> Any:
+        jwks = self._fetch()
+        keys = []
+        for jwk in jwks.get("keys", []) if isinstance(jwks, dict) else []:
+            if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig" or not jwk.get("kid"):
+                continue
+            if jwk.get("alg") not in self._algorithms:
+                continue
+            keys.append(jwk)
+        self._last_successful_fetch = time.monotonic()
+        return {"keys": keys}
+
+
 class JwksTokenVerifier:
     def __init__(
         self,
@@ -69,10 +100,11 @@ class JwksTokenVerifier:
         issuer: str,
         audience: str,
         fetch_keys: Callable[[], dict[str, Any]],
+        authorized_parties: frozenset[str] | None = PLATFORM_CLIENTS,
         departments: Callable[[], Mapping[str, str]] | None = None,
         algorithms: frozenset[str] = ALLOWED_ALGORITHMS,
         leeway: float = 30.0,
-        max_key_age: float = 600.0,
+        max_key_age: float = 60.0,
         min_refetch_interval: float = 10.0,
         department_ttl: float = 60.0,
         cache_size: int = 10_000,
@@ -84,17 +116,19 @@ class JwksTokenVerifier:
         self.audience = audience
         self.algorithms = algorithms
         self.leeway = leeway
-        self._fetch = fetch_keys
+        self.authorized_parties = authorized_parties
+        self._jwks = _RealmKeys(fetch_keys, algorithms, lifespan=max_key_age, cooldown=min_refetch_interval)
         self._departments = departments
         self._max_key_age = max_key_age
-        self._min_refetch = min_refetch_interval
         self._department_ttl = department_ttl
         self._keys: dict[str, SigningKey] = {}
+        self._set: object = None
         self._fetched_at = float("-inf")
+        self._keys_fresh_until = float("-inf")  # wall clock, for the cached-token fast path
         self._dept_map: list[tuple[str, str]] = []
         self._dept_at = float("-inf")
         self._lock = threading.Lock()
-        self.refetches = 0
+        self._refetches = 0
         # Tokens that passed every check, until they expire: a console or an app presents the
         # same token for every request of its five-minute life.
         self._seen: dict[str, tuple[dict[str, Any], float]] = {}
@@ -103,45 +137,52 @@ class JwksTokenVerifier:
 
     # -- keys ----------------------------------------------------------------------------------
 
-    def _load(self) -> None:
-        jwks = self._fetch()
+    @property
+    def refetches(self) -> int:
+        return self._refetches
+
+    def _snapshot(self) -> None:
+        """Mirror the client's current key set for the lock-free fast path; a withdrawn key
+        also withdraws every cached token it signed."""
+        jwk_set = self._jwks.get_jwk_set()  # cached: no fetch unless the set expired
+        if jwk_set is self._set:
+            self._fetched_at = self._jwks_fetched_at()
+            return
         keys: dict[str, SigningKey] = {}
-        for jwk in jwks.get("keys", []):
-            if jwk.get("use", "sig") != "sig" or not jwk.get("kid"):
-                continue
-            alg = jwk.get("alg")
-            if alg not in self.algorithms:
-                continue
-            try:
-                parsed = jwt.PyJWK(jwk, algorithm=alg)
-            except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
-                log(logger, "skipping unusable signing key", logging.WARNING, kid=jwk.get("kid"))
-                continue
-            keys[jwk["kid"]] = SigningKey(jwk["kid"], alg, parsed.key)
+        for jwk in jwk_set.keys:
+            if jwk.key_id and jwk.algorithm_name in self.algorithms:
+                keys[jwk.key_id] = SigningKey(jwk.key_id, jwk.algorithm_name, jwk.key)
         if set(self._keys) - set(keys):
-            self._seen = {}  # a signing key was withdrawn: trust nothing it signed
-        self._keys = keys
-        self._fetched_at = time.monotonic()
-        self.refetches += 1
+            self._seen = {}
+        self._keys, self._set = keys, jwk_set
+        self._fetched_at = self._jwks_fetched_at()
+        self._refetches += 1
+
+    def _jwks_fetched_at(self) -> float:
+        cache = self._jwks.jwk_set_cache
+        stamp = cache.jwk_set_with_timestamp if cache is not None else None
+        fetched = stamp.get_timestamp() if stamp is not None else time.monotonic()
+        self._keys_fresh_until = time.time() + self._max_key_age - (time.monotonic() - fetched)
+        return fetched
 
     def _key(self, kid: str) -> SigningKey:
-        now = time.monotonic()
         key = self._keys.get(kid)
-        if key is not None and now - self._fetched_at < self._max_key_age:
+        if key is not None and time.monotonic() - self._fetched_at < self._max_key_age:
             return key
         with self._lock:
+            try:
+                self._jwks.get_signing_key(kid)  # refetches when expired or on an unknown kid (rate limited)
+                self._snapshot()
+            except ServiceUnavailable:
+                known = self._keys.get(kid)
+                if known is not None:  # Keycloak briefly down: keep trusting the keys we know
+                    return known
+                raise
+            except (PyJWKClientError, PyJWKSetError):
+                with contextlib.suppress(ServiceUnavailable, PyJWKClientError, PyJWKSetError):
+                    self._snapshot()  # the refetch may have withdrawn keys
+                raise Unauthenticated("token signed with an unknown key", hint=HINT) from None
             key = self._keys.get(kid)
-            stale = time.monotonic() - self._fetched_at >= self._max_key_age
-            if key is None or stale:
-                if key is None and not stale and time.monotonic() - self._fetched_at < self._min_refetch:
-                    raise Unauthenticated("token signed with an unknown key", hint=HINT)
-                try:
-                    self._load()
-                except ServiceUnavailable:
-                    if key is not None:  # Keycloak briefly down: keep trusting known keys
-                        return key
-                    raise
-                key = self._keys.get(kid)
         if key is None:
             raise Unauthenticated("token signed with an unknown key", hint=HINT)
         return key
@@ -155,10 +196,13 @@ class JwksTokenVerifier:
             raise Unauthenticated("malformed bearer token", hint=HINT)
         cached = self._seen.get(token)
         if cached is not None:
+            # one clock read: the token must be unexpired and the keys checked within max_key_age
             claims, exp = cached
-            if exp + self.leeway >= time.time():
+            now = time.time()
+            if now < self._keys_fresh_until and exp + self.leeway >= now:
                 return claims
-            self._seen.pop(token, None)
+            if exp + self.leeway < now:
+                self._seen.pop(token, None)
         signed, _, sig_b64 = token.rpartition(".")
         header_b64, _, payload_b64 = signed.partition(".")
         header = self._headers.get(header_b64)
@@ -224,6 +268,21 @@ class JwksTokenVerifier:
         audiences = aud if isinstance(aud, list) else [aud]
         if self.audience not in audiences:
             raise Unauthenticated("token is not meant for this service (audience)", hint=HINT)
+        if self.authorized_parties is not None and claims.get("azp") not in self.authorized_parties:
+            raise Unauthenticated(
+                f"a token of {claims.get('azp')!r} is for that app, not for the govops platform",
+                hint="sign in to the platform itself (console or `govops identity login`)",
+            )
+        access = claims.get("realm_access")
+        realm_roles = access.get("roles") if isinstance(access, dict) else None
+        if isinstance(realm_roles, list):
+            try:
+                held = _SEPARATED.intersection(realm_roles)
+            except TypeError:
+                raise Unauthenticated("token roles are malformed", hint=HINT) from None
+            if len(held) > 1:
+                ordered = [r for r in separation.SEPARATED_ROLES if r in held]
+                raise Unauthenticated(f"the token's roles: {separation.describe(ordered)}", hint=separation.HINT)
         if claims.get("typ", "Bearer") != "Bearer":
             raise Unauthenticated(f"a {claims.get('typ')} token is not an access token", hint=HINT)
         if not isinstance(claims["sub"], str) or not claims["sub"]:

@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from gateway.cli import admin, cloud, cluster, lab, patrol, serve, video  # noqa: F401 - patrol adds video commands
-from gateway.cli import identity as identity_cli
+from gateway.cli import apps as apps_cli
+from gateway.cli import ca as ca_cli
+from gateway.cli import realm as realm_cli
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
 
@@ -33,9 +35,9 @@ app.add_typer(lab.app, name="lab")
 app.add_typer(cloud.app, name="cloud")
 app.add_typer(cluster.app, name="cluster")
 
-app.add_typer(identity_cli.ca_app, name="ca")
-app.add_typer(identity_cli.identity_app, name="identity")
-app.add_typer(identity_cli.apps_app, name="apps")
+app.add_typer(ca_cli.ca_app, name="ca")
+app.add_typer(realm_cli.identity_app, name="identity")
+app.add_typer(apps_cli.apps_app, name="apps")
 
 
 def _print_version(value: bool) -> None:

@@ -29,9 +29,10 @@ from govops.logs import log
 from govops.principal import OPS_ENGINEER
 from identity import apps as app_onboarding
 from identity import realm as realm_code
-from identity.ca import CertificateAuthority, CivilServant
 from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, ping, tls_context
 from identity.login import finish_login, start_login
+from identity.pki import CertificateAuthority, CivilServant
+from identity.pki.revocation import revoke_certificate
 from identity.realm import GATEWAY_CLIENT
 
 logger = logging.getLogger("govops.gateway.identity")
@@ -41,17 +42,18 @@ SSO_MAX_AGE = 600
 
 
 def certificate_authority(request: Request) -> CertificateAuthority:
-    """One CA object per app, so the unlocked issuing key is not re-derived per request."""
-    ca = getattr(request.app.state, "identity_ca", None)
-    if ca is None:
-        runtime: Runtime = request.app.state.runtime
-        ca = CertificateAuthority.from_settings(runtime.settings, runtime.box)
-        request.app.state.identity_ca = ca
-    return ca
+    """The runtime's one CA (the unlocked issuing key is not re-derived per request)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime.ca
 
 
 def keycloak(runtime: Runtime) -> KeycloakAdapter:
-    return KeycloakAdapter.from_settings(runtime.settings)
+    """The runtime's one admin adapter (its token is granted once and refreshed)."""
+    return runtime.keycloak
+
+
+def _keycloak_if_configured(runtime: Runtime) -> KeycloakAdapter | None:
+    return keycloak(runtime) if runtime.keycloak_admin_configured else None
 
 
 CaDep = Annotated[CertificateAuthority, Depends(certificate_authority)]
@@ -136,25 +138,19 @@ def issue(body: IssueBody, session: SessionDep, principal: SecAdmin, ca: CaDep) 
 def revoke(
     serial: Annotated[str, Path(pattern=r"^[0-9A-Fa-f:]{1,60}$")],
     body: RevokeBody,
-    session: SessionDep,
     principal: SecAdmin,
     ca: CaDep,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
-    record = ca.revoke(session, serial, actor=principal.subject, reason=body.reason)
-    return {"certificate": record.as_dict(), "keycloak_crl_cache": refresh_keycloak_crl(runtime)}
-
-
-def refresh_keycloak_crl(runtime: Runtime) -> str:
-    """After a revocation Keycloak must not serve its cached CRL until nextUpdate."""
-    if not runtime.settings.keycloak_url or not runtime.settings.keycloak_admin_user:
-        return "not configured"
-    try:
-        keycloak(runtime).clear_crl_cache()
-    except GovopsError as exc:
-        log(logger, "CRL cache refresh failed", logging.WARNING, error=exc.message)
-        return f"failed: {exc.message}"
-    return "cleared"
+    result = revoke_certificate(
+        runtime.transaction,
+        ca,
+        serial,
+        actor=principal.subject,
+        reason=body.reason,
+        keycloak=lambda: _keycloak_if_configured(runtime),
+    )
+    return result.as_dict()
 
 
 # -- the realm (sec-admin) -------------------------------------------------------------------
@@ -176,18 +172,10 @@ def realm_diff(session: SessionDep, _: SecAdmin, runtime: RuntimeDep) -> dict[st
 
 @router.post("/api/identity/realm/apply")
 def realm_apply(session: SessionDep, principal: SecAdmin, runtime: RuntimeDep, dry_run: bool = False) -> dict[str, Any]:
-    from govops import audit
-
-    result = realm_code.apply(keycloak(runtime), _spec(runtime, session), dry_run=dry_run)
-    if not dry_run:
-        audit.append(
-            session,
-            actor=principal.subject,
-            action="identity.realm_apply",
-            target=runtime.settings.keycloak_realm,
-            detail={"changed": result.get("changed", 0), "lines": result["lines"][:50]},
-        )
-    return result
+    spec = _spec(runtime, session)
+    return realm_code.apply_and_audit(
+        session, keycloak(runtime), spec, actor=principal.subject, dry_run=dry_run
+    ).as_dict()
 
 
 # -- department apps -------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -26,19 +27,27 @@ import pytest
 import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
 from gateway.app import create_app
 from gateway.runtime import Runtime
 from gateway.sample_district import DEPARTMENTS, DISTRICT
+from govops.errors import Unauthenticated
 from govops.org import Department
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER
 from govops.settings import Settings, load_settings
 from identity import directory, realm
-from identity.ca import CertificateAuthority, CivilServant, new_key
-from identity.keycloak_adapter import KeycloakAdapter, OidcEndpoints, tls_context
+from identity.keycloak_adapter import (
+    ClientCertificateRefused,
+    KeycloakAdapter,
+    OidcEndpoints,
+    tls_context,
+    token_request,
+)
 from identity.login import CertificateLoginRefused, certificate_login, pkce_pair
+from identity.pki import CertificateAuthority, CivilServant, new_key, policy
 from tests.fixtures.platform import need
 from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
 from tools.lab.pki import make_lab_pki
@@ -87,7 +96,7 @@ def _write_pem(d: Path, name: str, chain_pem: bytes, key_pem: bytes) -> tuple[Pa
 
 def _odd_certificate(ca: CertificateAuthority, person: CivilServant, *, eku: bool) -> tuple[bytes, bytes]:
     """Signed by our issuing CA with the right key usage and policy, but no EKU at all."""
-    from identity.ca import CIVIL_SERVANT_POLICY
+    from identity.pki import CIVIL_SERVANT_POLICY
 
     key = new_key("ecdsa-p256")
     now = dt.datetime.now(dt.UTC)
@@ -111,6 +120,66 @@ def _odd_certificate(ca: CertificateAuthority, person: CivilServant, *, eku: boo
     return chain, key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def _weak_certificate(ca: CertificateAuthority, person: CivilServant, d: Path, kind: str) -> tuple[Path, Path]:
+    """Signed by our own issuing key, complete in every other way, but against the policy: a
+    1024-bit RSA key, or a SHA-1 signature (cryptography no longer signs SHA-1, so that one is
+    made the way a mistaken operator would: `openssl x509 -sha1`)."""
+    from identity.pki import CIVIL_SERVANT_POLICY
+
+    issuing_key = ca.keys.private_key("issuing")
+    key = rsa.generate_private_key(65537, 1024) if kind == "rsa_1024" else new_key("ecdsa-p256")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    if kind == "rsa_1024":
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(person.subject())
+            .issuer_name(ca.issuing.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(True, True, True, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(
+                x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier(CIVIL_SERVANT_POLICY), None)]),
+                critical=False,
+            )
+            .sign(issuing_key, hashes.SHA256())
+        )
+        leaf = cert.public_bytes(serialization.Encoding.PEM)
+    else:
+        work = d / "sha1"
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "issuing.key").write_bytes(
+            issuing_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        (work / "issuing.pem").write_bytes(ca.issuing.public_bytes(serialization.Encoding.PEM))
+        (work / "leaf.key").write_bytes(key_pem)
+        (work / "ext.cnf").write_text(
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n"
+            f"extendedKeyUsage=clientAuth\ncertificatePolicies={CIVIL_SERVANT_POLICY}\n"
+        )
+        subject = "/C=CN/O=金山公安分局/OU=治安支队/CN=王明/serialNumber=" + person.id
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=work)
+
+        openssl("req", "-new", "-utf8", "-key", "leaf.key", "-subj", subject, "-out", "leaf.csr")
+        openssl(
+            "x509", "-req", "-in", "leaf.csr", "-CA", "issuing.pem", "-CAkey", "issuing.key", "-sha1",
+            "-days", "30", "-set_serial", str(x509.random_serial_number()), "-extfile", "ext.cnf",
+            "-out", "leaf.pem",
+        )  # fmt: skip
+        leaf = (work / "leaf.pem").read_bytes()
+    return _write_pem(d, kind, leaf + ca.issuing.public_bytes(serialization.Encoding.PEM), key_pem)
 
 
 def _foreign_certificate(d: Path) -> tuple[Path, Path]:
@@ -163,7 +232,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     trust = pki / "trust.pem"
     trust.write_bytes(ca.chain_pem())
 
-    handle = need(lambda: start_keycloak(root / "keycloak", tls=KeycloakTLS(server_crt, server_key, trust)))
+    # The platform's certificate policy reaches Keycloak's TLS layer through the JDK (issue #15).
+    java_security = {"jdk.certpath.disabledAlgorithms": policy.jdk_disabled_algorithms()}
+    handle = need(
+        lambda: start_keycloak(
+            root / "keycloak", tls=KeycloakTLS(server_crt, server_key, trust), java_security=java_security
+        )
+    )
     assert handle.https_url
     settings.keycloak_url = handle.https_url
     settings.keycloak_admin_url = handle.base_url
@@ -238,6 +313,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             serials["zhao_second"] = b.record.serial
         certs["no_client_auth_eku"] = _write_pem(pki, "noeku", *_odd_certificate(ca, wang, eku=False))
         certs["other_ca"] = _foreign_certificate(pki)
+        certs["rsa_1024"] = _weak_certificate(ca, wang, pki, "rsa_1024")
+        certs["sha1"] = _weak_certificate(ca, wang, pki, "sha1")
         yield Lab(
             root,
             settings,
@@ -348,6 +425,27 @@ def test_bad_certificates_are_refused_with_a_reason(lab: Lab, case: str, stage: 
         certificate_login(lab.endpoints, cert, key, ca_file=lab.trust)
     assert refused.value.stage == stage
     assert any(reason in r for r in refused.value.reasons), refused.value.reasons
+
+
+@pytest.mark.parametrize("case, problem", [("rsa_1024", "weak_key"), ("sha1", "weak_signature")])
+def test_weak_certificates_from_our_own_ca_key_get_no_token(lab: Lab, case: str, problem: str) -> None:
+    """Issue #15 item 1: Keycloak used to issue a token for these. Our client lowers its own
+    OpenSSL security level so that it offers the certificate: Keycloak's JVM must not take it (the
+    policy's jdk.certpath.disabledAlgorithms), and `govops ca check` names why."""
+    cert, key = lab.certs[case]
+    ctx = ssl.create_default_context(cafile=str(lab.trust))
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    ctx.load_cert_chain(str(cert), str(key))
+    with pytest.raises(Unauthenticated) as refused:
+        token_request(
+            lab.endpoints, {"grant_type": "password", "client_id": "govops-cli", "scope": "openid"}, verify=ctx
+        )
+    # 1024-bit: the handshake fails; SHA-1: Keycloak's CertificateRequest no longer offers SHA-1
+    # signatures, so the certificate never counts ("X509 client certificate is missing").
+    assert isinstance(refused.value, ClientCertificateRefused) or "certificate is missing" in refused.value.message
+    code, out, _ = _cli(lab, "ca", "check", str(cert), "--json")
+    checked = json.loads(out)
+    assert code == 1 and problem in checked["problems"] and "unknown_issuer" not in checked["problems"], checked
 
 
 def test_unknown_serialnumber_is_in_keycloaks_events(lab: Lab) -> None:
@@ -494,10 +592,17 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
     assert r.status_code == 200, r.text
     token = r.json()["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
-    assert claims["azp"] == "gaj-case-portal" and "govops-gateway" in claims["aud"]
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    # the app's token is for the app: its own audience, never the gateway's (issue #15 item 2)
+    assert claims["azp"] == "gaj-case-portal" and "gaj-case-portal" in audiences
+    assert "govops-gateway" not in audiences
     assert claims["resource_access"]["gaj-case-portal"]["roles"] == ["user"]  # via the department
-
     with lab.api(token) as c:
+        refused = c.get("/api/whoami")
+        # refused at the audience already; the azp allow-list stands behind it (unit-tested)
+        assert refused.status_code == 401 and "audience" in refused.json()["message"]
+
+    with lab.api(wang) as c:  # the same person's platform token (CLI client) works
         assert c.get("/api/whoami").json()["department"] == "gaj"
         assert [a["client_id"] for a in c.get("/api/identity/apps").json()["items"]] == ["gaj-case-portal"]
         assert c.get(f"/api/identity/apps/{cgj_app['id']}").status_code == 404

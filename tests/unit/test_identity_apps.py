@@ -104,6 +104,16 @@ class FakeKeycloak:
         assert path.startswith("group-by-path/")
         return {"id": "g-" + path.rsplit("/", 1)[-1]}
 
+    def client_mappers(self, uuid):
+        return self.clients[uuid].get("protocolMappers", [])
+
+    def add_audience_mapper(self, uuid, audience):
+        mapper = {"protocolMapper": "oidc-audience-mapper", "config": {"included.client.audience": audience}}
+        self.clients[uuid].setdefault("protocolMappers", []).append(mapper)
+
+    def group_by_path(self, path):
+        return self.call("GET", f"group-by-path/{path.lstrip('/')}")
+
     def group_client_roles(self, gid, uuid):
         return self.group_roles.get((gid, uuid), [])
 
@@ -159,6 +169,10 @@ def test_onboarding_workflow_and_secret_shown_once(web, kc, district):
     assert client["attributes"]["pkce.code.challenge.method"] == "S256"
     assert {r["name"] for r in kc.roles[client["id"]]} == {"user", "supervisor"}
     assert [r["name"] for r in kc.group_roles[("g-gaj", client["id"])]] == ["user"]
+    # its tokens are for the app itself, never for the platform (issue #15 item 2)
+    assert "govops-api" not in kc.scopes.get(client["id"], [])
+    [audience] = client["protocolMappers"]
+    assert audience["config"]["included.client.audience"] == "gaj-case-portal"
     # ops approve but never see the secret; the department collects it exactly once
     assert ops.post(f"/api/identity/apps/{app['id']}/secret").status_code == 403
     got = gaj.post(f"/api/identity/apps/{app['id']}/secret")
@@ -237,7 +251,7 @@ def test_bad_requests_are_clean(web, kc):
 
 
 def test_sec_admin_issues_and_revokes_certificates(web, district):
-    from identity.ca import CertificateAuthority
+    from identity.pki import CertificateAuthority
 
     with district.transaction() as s:
         CertificateAuthority.from_settings(district.settings, district.box).init(s, actor="sec")

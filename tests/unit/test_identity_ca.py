@@ -17,7 +17,7 @@ from gateway.app import create_app
 from govops import audit
 from govops.errors import Conflict, GovopsError, NotFound, ValidationFailed
 from govops.secretbox import SecretBox
-from identity.ca import (
+from identity.pki import (
     CIVIL_SERVANT_POLICY,
     CertificateAuthority,
     CivilServant,

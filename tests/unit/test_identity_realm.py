@@ -11,10 +11,12 @@ from govops.errors import ValidationFailed
 from govops.org import Department
 from govops.principal import ROLES
 from identity import directory
-from identity.ca import CIVIL_SERVANT_POLICY
+from identity.pki import CIVIL_SERVANT_POLICY
 from identity.realm import (
     BROWSER_FLOW,
     DIRECT_GRANT_FLOW,
+    apply_and_audit,
+    build_spec,
     differences,
     load_overlay,
     spec_from_settings,
@@ -168,3 +170,36 @@ def test_invalid_file_changes_nothing(district, tmp_path):
 
     with pytest.raises(ValidationFailed, match="nothing was changed"), district.transaction() as s:
         directory.import_directory(s, Untouchable(), directory.parse(f), actor="t")  # type: ignore[arg-type]
+
+
+def test_directory_refuses_a_person_with_two_separated_roles(district, tmp_path):
+    """MLPS 三员分立: ops-engineer, sec-admin and auditor are never one person's (issue #15)."""
+    f = tmp_path / "all-three.csv"
+    f.write_text(
+        "id,name,department,roles\n"
+        "310116199001011234,王明,gaj,ops-engineer;sec-admin;auditor\n"
+        "310116198502023456,李娜,gaj,ops-engineer;dept-admin\n",
+        encoding="utf-8",
+    )
+    known = {"gaj": object()}
+    errors = directory.validate(directory.parse(f), known)  # type: ignore[arg-type]
+    assert len(errors) == 1 and "row 2" in errors[0] and "三员分立" in errors[0]
+    assert "ops-engineer + sec-admin + auditor" in errors[0]
+
+
+def test_every_real_apply_is_audited_even_without_changes(district, monkeypatch):
+    """One rule for the API and the CLI (issue #11): a real apply is always in the audit log,
+    with how many changes it made; a dry run is not (it changes nothing)."""
+    from govops import audit
+    from identity.realm import reconcile
+
+    monkeypatch.setattr(reconcile, "plan", lambda kc, spec: [])
+    spec = build_spec(realm="civil-servants", departments=[], crl_url=None, gateway_redirect_uris=[])
+    with district.transaction() as s:
+        result = apply_and_audit(s, object(), spec, actor="cli:ops")  # type: ignore[arg-type]
+        dry = apply_and_audit(s, object(), spec, actor="cli:ops", dry_run=True)  # type: ignore[arg-type]
+    assert result.changed == 0 and result.converged and result.summary.startswith("no changes")
+    assert dry.dry_run and result.as_dict()["realm"] == "civil-servants"
+    with district.sessions() as s:
+        records = [r for r in s.query(audit.AuditRecord).all() if r.action == "identity.realm_apply"]
+    assert len(records) == 1 and records[0].actor == "cli:ops" and records[0].detail["changed"] == 0

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from gateway.app import create_app
 from govops.errors import ServiceUnavailable, Unauthenticated
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER
+from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN
 from identity.tokens import JwksTokenVerifier
 from tests.conftest import client_as
 from tools.lab.process import free_port
@@ -52,7 +52,7 @@ class Realm:
             "typ": "Bearer",
             "iat": now,
             "exp": now + 300,
-            "azp": "gaj-case-portal",
+            "azp": "govops-gateway",  # the console: a platform client
             "preferred_username": "310116199001011234",
             "name": "王明",
             "realm_access": {"roles": [DEPT_ADMIN, "offline_access"]},
@@ -257,3 +257,45 @@ def test_embedded_default_has_no_sso(app):
     assert "not configured" in r.json()["message"]
     r = c.get("/api/whoami", headers={"authorization": "Bearer x.y.z"})
     assert r.status_code == 401 and "no identity provider" in r.json()["message"]
+
+
+# -- issue #15: audiences, withdrawn keys, three-role separation ----------------------------
+
+
+def test_a_department_apps_token_is_not_a_platform_token(verifier, realm, sso_app):
+    """azp = a department app: that app's backend holds the token; the gateway refuses it."""
+    app_token = realm.token(azp="gaj-case-portal")
+    with pytest.raises(Unauthenticated, match="gaj-case-portal") as refused:
+        verifier.verify(app_token)
+    assert "platform" in refused.value.message and refused.value.hint
+    with pytest.raises(Unauthenticated):
+        verifier.verify(realm.token(azp=None))
+    assert verifier.verify(realm.token(azp="govops-cli")).department == "gaj"
+    r = client_as(sso_app, None).get("/api/whoami", headers={"authorization": f"Bearer {app_token}"})
+    assert r.status_code == 401 and "not for the govops platform" in r.json()["message"]
+
+
+def test_a_withdrawn_signing_key_is_dropped_within_60_seconds(verifier, realm, monkeypatch):
+    token = realm.token()
+    assert verifier.verify(token).subject == "u-1"
+    fetches = realm.fetches
+    realm.keys = {"k2": rsa.generate_private_key(65537, 2048)}  # the realm withdraws k1
+    base, wall = time.monotonic(), time.time()
+    monkeypatch.setattr(time, "monotonic", lambda: base + 61.0)  # a minute later
+    monkeypatch.setattr(time, "time", lambda: wall + 61.0)
+    with pytest.raises(Unauthenticated, match="unknown key"):
+        verifier.verify(token)  # the same token, cached a minute ago: checked again, refused
+    assert realm.fetches > fetches
+    assert verifier.verify(realm.token(kid="k2")).subject == "u-1"
+
+
+def test_a_token_holding_two_separated_roles_is_refused(verifier, realm):
+    with pytest.raises(Unauthenticated, match="malformed"):
+        verifier.verify(realm.token(realm_access={"roles": [{"not": "a role"}]}))
+    for roles in ([OPS_ENGINEER, AUDITOR], [SEC_ADMIN, AUDITOR], [OPS_ENGINEER, SEC_ADMIN, AUDITOR]):
+        with pytest.raises(Unauthenticated, match="三员分立") as refused:
+            verifier.verify(realm.token(realm_access={"roles": roles}))
+        assert "sec-admin" in refused.value.hint
+    assert verifier.verify(realm.token(realm_access={"roles": [OPS_ENGINEER, DEPT_ADMIN]})).roles == frozenset(
+        {OPS_ENGINEER, DEPT_ADMIN}
+    )

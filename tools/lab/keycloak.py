@@ -14,6 +14,11 @@ so several instances (and several test sessions) can share one cached distributi
 HTTPS with mutual TLS is optional: pass `tls=KeycloakTLS(cert, key, truststore)` (PEM files).
 The HTTPS port then asks for a client certificate (`--https-client-auth=request` by default) and
 trusts the CAs in the truststore PEM; health stays on the plain-HTTP management port.
+
+`java_security={"jdk.certpath.disabledAlgorithms": ...}` overrides JDK security properties for
+this instance (a `-Djava.security.properties=` file in `workdir`): that is how the platform's
+certificate policy (identity.pki.policy.jdk_disabled_algorithms) reaches Keycloak's TLS layer,
+so a weak client certificate is refused in the handshake.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +129,7 @@ def start_keycloak(
     timeout: float = STARTUP_TIMEOUT,
     heap: str = "-Xms64m -Xmx768m",
     jvm_opts: str = JVM_OPTS,
+    java_security: Mapping[str, str] | None = None,
 ) -> KeycloakHandle:
     """Run `kc.sh start-dev` on free 127.0.0.1 ports and wait until /health/ready says UP.
 
@@ -166,6 +173,10 @@ def start_keycloak(
     args += list(extra_args)
 
     data = workdir / "data"
+    if java_security:
+        props = workdir / "java.security"
+        props.write_text("".join(f"{k}={v}\n" for k, v in java_security.items()), encoding="utf-8")
+        jvm_opts = f"{jvm_opts} -Djava.security.properties={props}"
     env = {
         "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
         "KC_BOOTSTRAP_ADMIN_PASSWORD": password,
