@@ -191,6 +191,8 @@ def _in(session: Session, column: Any, values: list[str] | tuple[str, ...], name
     by value in Python.
     """
     values = list(values)
+    if not values:  # an unknown area or an empty group: nothing matches (and SQL has no `IN ()`)
+        return FALSE
     if _postgres(session):
 
         def make_pg(bound: bool) -> ColumnElement[bool]:
