@@ -501,7 +501,7 @@ def export(
         else:
             chunks = iter([catalogue_io.export_catalog_xml(s, SYSTEM, rt.video, platform=platform)])
         size = 0
-        out = output.open("wb") if output else sys.stdout.buffer
+        out = _open_output(output) if output else sys.stdout.buffer
         try:
             for chunk in chunks:
                 data = chunk.encode() if isinstance(chunk, str) else chunk
@@ -518,6 +518,17 @@ def export(
             json_out,
             lambda d: err_console.print(f"wrote {d['bytes']} bytes to {d['output']}"),
         )
+
+
+def _open_output(path: Path) -> Any:
+    try:
+        return path.open("wb")
+    except FileNotFoundError:
+        raise ValidationFailed(f"cannot write {path}: the directory {path.parent} does not exist") from None
+    except IsADirectoryError:
+        raise ValidationFailed(f"cannot write {path}: it is a directory", hint="give a file name") from None
+    except PermissionError:
+        raise ValidationFailed(f"cannot write {path}: permission denied") from None
 
 
 @app.command("import")
@@ -548,9 +559,14 @@ def import_(
         raise ValidationFailed(f"{path} is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
     with rt.transaction() as s:
         if fmt == "areas":
-            report = catalogue_io.import_areas(s, _load_json(text), actor=_actor(), source=str(path), dry_run=dry_run)
+            doc = catalogue_io.load_json(text)
+            report = catalogue_io.import_areas(s, doc, actor=_actor(), source=str(path), dry_run=dry_run)
         else:
-            rows = catalogue_io.read_csv(text) if fmt == "csv" else catalogue_io.read_geojson_cameras(_load_json(text))
+            rows = (
+                catalogue_io.read_csv(text)
+                if fmt == "csv"
+                else catalogue_io.read_geojson_cameras(catalogue_io.load_json(text))
+            )
             report = catalogue_io.import_cameras(
                 s, rows, actor=_actor(), source=str(path), dry_run=dry_run, skip_invalid=skip_invalid
             )
@@ -567,13 +583,6 @@ def import_(
     )
     if report.errors and not (skip_invalid and report.written):
         raise typer.Exit(1)
-
-
-def _load_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"not JSON: {exc}") from None
 
 
 @app.command("kpi")
@@ -628,5 +637,11 @@ def diagnose(
 ) -> None:
     """Video quality diagnosis (视频质量诊断): one result per SOURCE."""
     from video.diagnosis.cli import run_diagnose
+    from video.diagnosis.sources import source_kind
 
     run_diagnose(sources, reference, json_out)
+    # DESIGN.md: a local path that does not exist still gets its line, then the command exits 1
+    # (the user's mistake, not a camera's fault).
+    local = (s.removeprefix("file://") for s in sources if source_kind(s) == "file")
+    if any(not Path(p).exists() for p in local):
+        raise typer.Exit(1)

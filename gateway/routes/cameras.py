@@ -41,8 +41,8 @@ def cameras(
     networked: bool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     platform: Annotated[str | None, Query(max_length=50)] = None,
-    group: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
-    after: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
+    group: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
+    after: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     f = CameraFilter(department, area, status, key_place, q, platform, group, networked)
@@ -76,7 +76,7 @@ def snapshot(
 class CameraPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     area: str | None = Field(default=None, max_length=20)
-    group: str | None = Field(default=None, pattern=r"^\d{20}$")
+    group: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
     key_place: bool | None = None
     networked: bool | None = None
     install_address: str | None = Field(default=None, max_length=300)

@@ -6,7 +6,6 @@ Changes are for ops-engineers and audited; reads are scoped to what the caller m
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -40,7 +39,7 @@ class PlatformIn(BaseModel):
     name: str = Field(max_length=200)
     kind: Literal["master", "sub", "x"] = "x"
     parent: str | None = Field(default=None, max_length=50)
-    gb_id: str | None = Field(default=None, pattern=r"^\d{20}$")
+    gb_id: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
 
 
 @router.get("/platforms")
@@ -116,9 +115,9 @@ def revoke(grant_id: int, body: RevokeIn, session: SessionDep, principal: Ops) -
 
 
 class GroupIn(BaseModel):
-    id: str = Field(pattern=r"^\d{20}$")
+    id: str = Field(pattern=r"^[0-9]{20}$")
     name: str = Field(min_length=1, max_length=200)
-    parent: str | None = Field(default=None, pattern=r"^\d{20}$")
+    parent: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
 
 
 @router.get("/groups")
@@ -171,9 +170,10 @@ async def _body(request: Request) -> bytes:
 
 def _json(data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"the body is not JSON: {exc}") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("the body is not UTF-8 JSON", hint="save it as UTF-8 (not GBK)") from None
+    return catalogue_io.load_json(text)
 
 
 @router.post("/areas/import")

@@ -67,7 +67,7 @@ def camera_list(
     key_place: Annotated[str | None, Query(pattern="^(true|false|)$")] = None,
     platform: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    after: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
+    after: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
 ) -> HTMLResponse:
     f = CameraFilter(
         department=department or None,

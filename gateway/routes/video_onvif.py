@@ -42,7 +42,7 @@ class OnboardRequest(BaseModel):
     password: SecretStr | None = None
     department: str = Field(max_length=50)
     area: str | None = Field(default=None, max_length=20)
-    group: str | None = Field(default=None, pattern=r"^\d{20}$")
+    group: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
     key_place: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=512)
     timeout_s: float | None = Field(default=None, gt=0, le=600)
