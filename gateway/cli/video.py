@@ -114,14 +114,14 @@ def discover(
     json_out: JsonOpt = False,
 ) -> None:
     """WS-Discovery: find ONVIF devices (unicast to hosts/ranges, and/or multicast)."""
-    from video.catalogue import control
+    from video.onvif import service as device_service
 
     if not targets and not multicast:
         raise ValidationFailed(
             "give hosts/ranges to probe, or --multicast", hint="e.g. govops video discover 10.1.2.0/28 --multicast"
         )
     with console.status(f"probing for {timeout:g} s…") if not json_out and console.is_terminal else nullcontext():
-        found = control.discover(targets or [], multicast=multicast, interface=interface, timeout_s=timeout)
+        found = device_service.discover(targets or [], multicast=multicast, interface=interface, timeout_s=timeout)
     emit(
         found,
         json_out,
@@ -140,12 +140,12 @@ def _onboard_targets(
     targets: list[str] | None, discover_ranges: list[str] | None, multicast: bool, interface: str | None
 ) -> tuple[list[str], dict[str, str]]:
     """Addresses to onboard, and the names discovery found for them (its `name` scope)."""
-    from video.catalogue import control
+    from video.onvif import service as device_service
 
     out = list(targets or [])
     names: dict[str, str] = {}
     if discover_ranges or multicast:
-        found = control.discover(discover_ranges or [], multicast=multicast, interface=interface, timeout_s=2.0)
+        found = device_service.discover(discover_ranges or [], multicast=multicast, interface=interface, timeout_s=2.0)
         for d in found["devices"]:
             out.append(d["xaddrs"][0])
             if d.get("name"):
@@ -179,15 +179,15 @@ def onboard(
     Order: xaddrs → capabilities → clock → device info → profiles → stream URIs → snapshot
     URI → PTZ → events. Identified by MAC, else serial; the password is stored encrypted.
     """
-    from video.catalogue import control
     from video.catalogue.registry import Placement
+    from video.onvif import service as device_service
 
     rt = _runtime()
     addresses, names = _onboard_targets(targets, discover_range, multicast, interface)
     password = _password(password_env, password_file, user)
     on_result, ctx = _progress(len(addresses), "onboarding", not json_out)
     with rt.transaction() as s, ctx:
-        report = control.onboard(
+        report = device_service.onboard(
             s,
             addresses,
             user=user,
@@ -241,7 +241,7 @@ def probe(
     Shows profiles, stream and snapshot URIs, PTZ and events. With --catalogue, every ONVIF
     camera in the catalogue is checked and its online status updated.
     """
-    from video.catalogue import control
+    from video.onvif import service as device_service
 
     rt = _runtime()
     if catalogue:
@@ -253,7 +253,7 @@ def probe(
             n = s.scalar(select(func.count()).where(Camera.onvif_address.is_not(None))) or 0
             on_result, ctx = _progress(n, "probing", not json_out)
             with ctx:
-                report = control.probe_catalogue(s, rt.box, rt.video, on_result=on_result)
+                report = device_service.probe_catalogue(s, rt.box, rt.video, on_result=on_result)
         _emit_device_results(report, json_out, "answered")
         if report["online"] < report["probed"]:
             raise typer.Exit(1)
@@ -263,7 +263,9 @@ def probe(
     password = _password(password_env, password_file, user)
     on_result, ctx = _progress(len(targets), "probing", not json_out)
     with ctx:
-        results = control.inspect(targets, user, password, rt.video, device_timeout_s=timeout, on_result=on_result)
+        results = device_service.inspect(
+            targets, user, password, rt.video, device_timeout_s=timeout, on_result=on_result
+        )
     if json_out:
         for r in results:
             sys.stdout.write(json.dumps(r.as_dict(), ensure_ascii=False, default=str) + "\n")

@@ -17,11 +17,11 @@ from gateway.deps import RuntimeDep, SessionDep
 from govops import audit
 from govops.errors import ValidationFailed
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
-from video.catalogue import control
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import MAX_PAGE, CameraFilter, get_camera, list_cameras
 from video.catalogue.registry import get_credentials
 from video.catalogue.tree import check_camera_group
+from video.onvif import service as device_service
 from video.snapshots import snapshot_jpeg
 
 router = APIRouter(prefix="/api/cameras", tags=["video"])
@@ -121,7 +121,7 @@ def _ptz(
     session: SessionDep, runtime: RuntimeDep, principal: Principal, camera_id: str, action: str, **params: Any
 ) -> Any:
     cam = get_camera(session, principal, camera_id)
-    result = control.ptz(
+    result = device_service.ptz(
         session, cam, action=action, actor=principal.subject, box=runtime.box, settings=runtime.video, **params
     )
     if not result["ok"]:

@@ -21,11 +21,12 @@ from gateway.deps import RuntimeDep, SessionDep
 from govops.errors import GovopsError
 from govops.org import Department
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
-from video.catalogue import control, sharing
+from video.catalogue import sharing
 from video.catalogue.models import Camera
 from video.catalogue.queries import CameraFilter, get_camera, list_cameras, visibility
 from video.catalogue.tree import AreaTree
 from video.coverage import Coverage, Kpi
+from video.onvif import service as device_service
 from video.patrol import queries as patrol_queries
 from video.patrol.ledger import FAULT_NAMES
 from video.snapshots import cached_age
@@ -157,7 +158,7 @@ def camera_ptz(
 ) -> RedirectResponse:
     cam = get_camera(session, principal, camera_id)
     try:
-        result = control.ptz(
+        result = device_service.ptz(
             session,
             cam,
             action=action,

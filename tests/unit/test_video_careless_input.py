@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
+from govops.audit import AuditRecord
 from govops.errors import ValidationFailed
 from govops.principal import LOCAL_ADMIN
 from tests.conftest import client_as
@@ -148,3 +150,42 @@ def test_cli_diagnose_of_a_missing_file_exits_1(env, tmp_path):
     assert out.returncode == 1, (out.stdout, out.stderr)
     [line] = [json.loads(x) for x in out.stdout.splitlines() if x.strip()]
     assert line["faults"][0]["code"] == "signal_loss" and "no such file" in line["error"]
+
+
+# --- camera passwords in addresses (#15 item 8) ------------------------------------------------------
+
+
+def test_a_password_in_a_target_is_refused_and_never_audited(district):
+    from video.catalogue.registry import Placement, save_onboarded
+    from video.onvif import DeviceError, OnboardResult
+    from video.onvif import service as device_service
+
+    target = "http://admin:pw-in-url@127.0.0.1:1/onvif/device_service"
+    with district.transaction() as s, pytest.raises(ValidationFailed) as refused:
+        device_service.onboard(
+            s,
+            [target],
+            user=None,
+            password=None,
+            placement=Placement(department="gaj"),
+            box=district.box,
+            settings=district.video,
+            actor="t",
+        )
+    assert "pw-in-url" not in refused.value.message + (refused.value.hint or "")
+    failed = OnboardResult(target, None, DeviceError("unreachable", "connection refused", step="xaddrs"), 1.0)
+    with district.transaction() as s:
+        [summary] = save_onboarded(
+            s,
+            [failed],
+            placement=Placement(department="gaj"),
+            user=None,
+            password=None,
+            box=district.box,
+            settings=district.video,
+            actor="t",
+        )
+    assert summary["target"] == "http://127.0.0.1:1/onvif/device_service"
+    with district.sessions() as s:
+        dump = json.dumps([(r.action, r.target, r.detail) for r in s.scalars(select(AuditRecord))], default=str)
+    assert "video.onboard.failures" in dump and "pw-in-url" not in dump

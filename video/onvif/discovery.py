@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from govops.errors import ValidationFailed
-from video.onvif.device import scope_value
+from video.onvif.address import scope_value
 from video.onvif.errors import DeviceError, excerpt
 from video.onvif.xmlsafe import MAX_DATAGRAM_BYTES, local, parse
 
