@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, cloud, cluster, lab, patrol, serve, video  # noqa: F401 - patrol adds video commands
+from gateway.cli import admin, cloud, cluster, lab, serve, video
 from gateway.cli import identity as identity_cli
 from gateway.cli.output import err_console
 from govops.errors import GovopsError

@@ -14,13 +14,11 @@ from pydantic import BaseModel, Field
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
-from govops import audit
 from govops.errors import ValidationFailed
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
-from video.catalogue.models import AdminArea
+from video.catalogue import edits
 from video.catalogue.queries import MAX_PAGE, CameraFilter, get_camera, list_cameras
 from video.catalogue.registry import get_credentials
-from video.catalogue.tree import check_camera_group
 from video.onvif import service as device_service
 from video.snapshots import snapshot_jpeg
 
@@ -87,23 +85,8 @@ class CameraPatch(BaseModel):
 @router.patch("/{camera_id}")
 def update_camera(camera_id: str, body: CameraPatch, session: SessionDep, principal: Ops) -> dict[str, Any]:
     """Place or describe a camera (name, area, group, position, flags); audited."""
-    cam = get_camera(session, principal, camera_id)
     changes = body.model_dump(exclude_unset=True)
-    if "area" in changes and changes["area"] and session.get(AdminArea, changes["area"]) is None:
-        raise ValidationFailed(f"admin area {changes['area']} does not exist")
-    if "group" in changes:
-        check_camera_group(session, changes["group"])
-    columns = {"area": "area_code", "group": "group_id"}
-    for k, v in changes.items():
-        setattr(cam, columns.get(k, k), v)
-    audit.append(
-        session,
-        actor=principal.subject,
-        action="video.camera.update",
-        target=cam.id,
-        detail={k: v for k, v in changes.items()},
-    )
-    return cam.detail_dict()
+    return edits.update_camera(session, principal, camera_id, changes, actor=principal.subject).camera.detail_dict()
 
 
 class PtzMove(BaseModel):

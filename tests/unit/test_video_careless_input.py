@@ -189,3 +189,17 @@ def test_a_password_in_a_target_is_refused_and_never_audited(district):
     with district.sessions() as s:
         dump = json.dumps([(r.action, r.target, r.detail) for r in s.scalars(select(AuditRecord))], default=str)
     assert "video.onboard.failures" in dump and "pw-in-url" not in dump
+
+
+def test_cli_onboard_nothing_listening_and_camera_edit(env):
+    out = govops("video", "onboard", "127.0.0.1:1", "--department", "gaj", "--json", env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    [line] = [json.loads(x) for x in out.stdout.splitlines() if x.strip()]
+    assert line["error"]["kind"] == "unreachable" and "connection refused" in line["error"]["message"], line
+    cams = json.loads(govops("video", "list", "--json", env=env).stdout)
+    cam = cams[0]["id"]
+    edited = govops("video", "edit", cam, "--name", "改名路口", "--lat", "30.72", "--json", env=env)
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads(edited.stdout)["name"] == "改名路口"
+    assert_clean_failure(govops("video", "edit", cam, "--area", "nowhere", env=env), 2, "nowhere")
+    assert_clean_failure(govops("video", "edit", cam, "--name", "a\x01b", env=env), 2, "control characters")

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops import audit
@@ -81,6 +81,11 @@ def check_allowed_hosts(hosts: Sequence[str]) -> tuple[str, ...]:
         return tuple(dict.fromkeys(normalise_origin(h) for h in hosts))
     except DeviceError as exc:
         raise ValidationFailed(exc.message, hint="e.g. --allow-host 10.1.2.8:554") from None
+
+
+def onvif_camera_count(session: Session) -> int:
+    """How many catalogue cameras were onboarded through ONVIF (what `probe --catalogue` checks)."""
+    return session.scalar(select(func.count()).where(Camera.onvif_address.is_not(None))) or 0
 
 
 def discover(
