@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +21,9 @@ from govops.db import check_database, make_engine, make_sessionmaker, migrate, t
 from govops.secretbox import SecretBox
 from govops.settings import Settings, load_settings
 from video.catalogue.settings import VideoSettings, load_video_settings
+
+if TYPE_CHECKING:  # OpenCV loads with the first snapshot, not with the CLI
+    from video.snapshots import SnapshotCache
 
 DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
 DOMAIN_MIGRATIONS.append(identity.MIGRATIONS)
@@ -34,6 +38,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     _box: SecretBox | None = None
     _video: VideoSettings | None = None
+    _snapshots: SnapshotCache | None = None
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> Runtime:
@@ -57,6 +62,15 @@ class Runtime:
     @property
     def snapshots_dir(self) -> Path:
         return self.settings.data_dir / "snapshots"
+
+    @property
+    def snapshots(self) -> SnapshotCache:
+        with _BOX_LOCK:
+            if self._snapshots is None:
+                from video.snapshots import SnapshotCache
+
+                self._snapshots = SnapshotCache(self.snapshots_dir)
+            return self._snapshots
 
     def migrate(self) -> None:
         migrate(self.engine, DOMAIN_MIGRATIONS)

@@ -20,7 +20,6 @@ from video.catalogue import edits
 from video.catalogue.queries import MAX_PAGE, CameraFilter, get_camera, list_cameras
 from video.catalogue.registry import get_credentials
 from video.onvif import service as device_service
-from video.snapshots import snapshot_jpeg
 
 router = APIRouter(prefix="/api/cameras", tags=["video"])
 Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
@@ -63,9 +62,7 @@ def snapshot(
 ) -> Response:
     cam = get_camera(session, principal, camera_id)
     _, password = get_credentials(cam, runtime.box)
-    jpeg, age = snapshot_jpeg(
-        cam, runtime.snapshots_dir, password, runtime.video.snapshot_max_age_s if max_age is None else max_age
-    )
+    jpeg, age = runtime.snapshots.jpeg(cam, password, runtime.video.snapshot_max_age_s if max_age is None else max_age)
     return Response(
         jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=30", "X-Snapshot-Age": f"{age:.0f}"}
     )

@@ -29,7 +29,6 @@ from video.coverage import Coverage, Kpi
 from video.onvif import service as device_service
 from video.patrol import queries as patrol_queries
 from video.patrol.ledger import FAULT_NAMES
-from video.snapshots import cached_age
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -132,7 +131,7 @@ def camera_detail(
             "watch": diagnosis["watch"],
             "history": diagnosis["items"],
             "names": FAULT_NAMES,
-            "age": age_text(cached_age(runtime.snapshots_dir, cam.id)),
+            "age": age_text(runtime.snapshots.age(cam.id)),
             "can_steer": principal.has(OPS_ENGINEER, SECURITY_STAFF) and bool((cam.capabilities or {}).get("ptz")),
             "can_diagnose": principal.has(OPS_ENGINEER, SECURITY_STAFF),
             "grants": grants,
@@ -186,7 +185,7 @@ def wall(
     area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{0,20}$")] = None,
 ) -> HTMLResponse:
     cams = list_cameras(session, principal, CameraFilter(area=area or None), limit=48)
-    ages = {c.id: age_text(cached_age(runtime.snapshots_dir, c.id)) for c in cams}
+    ages = {c.id: age_text(runtime.snapshots.age(c.id)) for c in cams}
     return templates.TemplateResponse(
         request, "camera_wall.html", {"principal": principal, "cameras": cams, "ages": ages, **_names(session)}
     )
