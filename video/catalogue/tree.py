@@ -11,14 +11,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import String, select
+from sqlalchemy import Select, String, bindparam, select
 from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.errors import Conflict, NotFound, ValidationFailed
 from video import gbt28181
 from video.catalogue.models import AREA_LEVELS, AdminArea, Camera, CatalogueGroup
-from video.catalogue.prepared import AnySelect, fetch, items
 
 # --- geometry ----------------------------------------------------------------------------------
 
@@ -132,12 +131,15 @@ class AreaTree:
         return round(total, 4) if any_known else None
 
 
-def _area_tree_statement(roots: int) -> AnySelect:
+def _roots() -> Any:
+    # One expanding parameter: SQLAlchemy's compiled cache keeps one statement for any count.
+    return bindparam("roots", expanding=True, type_=String())
+
+
+def _area_tree_statement() -> Select[tuple[str]]:
     areas = AdminArea.__table__
     child = areas.alias("child")
-    tree = (
-        select(areas.c.code).where(areas.c.code.in_(items("roots", roots, String()))).cte("area_tree", recursive=True)
-    )
+    tree = select(areas.c.code).where(areas.c.code.in_(_roots())).cte("area_tree", recursive=True)
     tree = tree.union_all(select(child.c.code).where(child.c.parent_code == tree.c.code))
     return select(tree.c.code)
 
@@ -145,14 +147,11 @@ def _area_tree_statement(roots: int) -> AnySelect:
 def area_codes_under(session: Session, *roots: str) -> list[str]:
     """The given areas and every area under them, in one recursive query (SQLite and PostgreSQL).
 
-    Run prepared (tuples, compiled once): a street has hundreds of areas and this runs for every
-    filtered list page."""
+    Read as tuples (compiled once, by SQLAlchemy's statement cache): a street has hundreds of
+    areas and this runs for every filtered list page."""
     if not roots:
         return []
-    return [
-        r[0]
-        for r in fetch(session, ("area_tree", len(roots)), lambda: _area_tree_statement(len(roots)), {"roots": roots})
-    ]
+    return list(session.scalars(_area_tree_statement(), {"roots": list(roots)}))
 
 
 def upsert_area(
@@ -274,10 +273,10 @@ def check_camera_group(session: Session, group_id: str | None) -> None:
         )
 
 
-def _group_tree_statement(roots: int) -> AnySelect:
+def _group_tree_statement() -> Select[tuple[str]]:
     groups = CatalogueGroup.__table__
     child = groups.alias("child")
-    tree = select(groups.c.id).where(groups.c.id.in_(items("roots", roots, String()))).cte("group_tree", recursive=True)
+    tree = select(groups.c.id).where(groups.c.id.in_(_roots())).cte("group_tree", recursive=True)
     tree = tree.union_all(select(child.c.id).where(child.c.parent_id == tree.c.id))
     return select(tree.c.id)
 
@@ -287,14 +286,7 @@ def group_subtree(session: Session, roots: list[str]) -> list[str]:
     save_group)."""
     if not roots:
         return []
-    return sorted(
-        {
-            r[0]
-            for r in fetch(
-                session, ("group_tree", len(roots)), lambda: _group_tree_statement(len(roots)), {"roots": roots}
-            )
-        }
-    )
+    return sorted(set(session.scalars(_group_tree_statement(), {"roots": list(roots)})))
 
 
 def list_groups(session: Session) -> list[CatalogueGroup]:
