@@ -14,6 +14,12 @@
 
 Answers are screened like SOAP answers (no DTD, 64 kB at most), must relate to our Probe, and
 carry http(s) XAddrs; anything else is counted as rejected with the reason, never raised.
+
+Why not the `wsdiscovery` package: it probes one address and port at a time from its own
+threads and sockets, with no way to sweep a range or a port range from one socket as above, and
+it parses answers with minidom without the size cap, the DTD refusal and the RelatesTo check
+that a hostile network needs. This module is those few hundred lines, on asyncio, so the
+dependency was dropped.
 """
 
 from __future__ import annotations
