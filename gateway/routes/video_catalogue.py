@@ -6,6 +6,7 @@ Changes are for ops-engineers and audited; reads are scoped to what the caller m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,7 @@ from video.catalogue import io as catalogue_io
 from video.catalogue import sharing, tree
 from video.catalogue.models import CatalogueGroup
 from video.catalogue.queries import CameraFilter
+from video.catalogue.readers import RowProblem
 from video.coverage import Coverage
 
 router = APIRouter(prefix="/api/video", tags=["video"])
@@ -201,6 +203,7 @@ async def import_cameras(
     """Cameras from CSV (columns as in the export) or a GeoJSON FeatureCollection of Points.
     Nothing is written unless every row is valid, or skip_invalid is set."""
     data = await _body(request)
+    rows: Iterator[dict[str, Any] | RowProblem]
     if format == "csv":
         try:
             rows = catalogue_io.read_csv(data.decode("utf-8-sig"))

@@ -227,7 +227,8 @@ class Projection:
 
 
 def _bbox(geoms: list[dict[str, Any]]) -> tuple[float, float, float, float] | None:
-    lons, lats = [], []
+    lons: list[float] = []
+    lats: list[float] = []
     for g in geoms:
         polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
         for poly in polys:
@@ -269,7 +270,7 @@ def video_map(
                 {
                     "d": proj.path(a.geometry),
                     "cls": "district",
-                    "fill": "none",  # type: ignore[arg-type]
+                    "fill": "none",
                     "title": a.name,
                     "code": a.code,
                 }
@@ -279,7 +280,7 @@ def video_map(
                 {
                     "d": proj.path(a.geometry),
                     "cls": "street",
-                    "fill": "none",  # type: ignore[arg-type]
+                    "fill": "none",
                     "title": a.name,
                     "code": a.code,
                 }
@@ -295,7 +296,7 @@ def video_map(
             shapes.append(
                 {
                     "d": proj.path(a.geometry),
-                    "cls": "grid" + (" key" if a.key_place else ""),  # type: ignore[arg-type]
+                    "cls": "grid" + (" key" if a.key_place else ""),
                     "fill": _colour(value),
                     "code": a.code,
                     "title": f"{a.name} ({a.code}) · {k.cameras} 路 · {label}" + (" · 重点区域" if a.key_place else ""),

@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from govops.errors import NotFound, ValidationFailed
 from govops.principal import DEPT_ADMIN, SECURITY_STAFF, Principal
 from video.catalogue.models import CAMERA_STATUSES, Camera, ShareGrant, SharePlatform
-from video.catalogue.tree import area_codes_under, group_subtree
+from video.catalogue.tree import area_codes_under, execute, group_subtree
 
 MAX_PAGE = 500
 # What a list page shows (Camera.as_dict and the console list); profiles, capabilities and the
@@ -230,7 +230,7 @@ class PlatformGrants:
     areas: tuple[str, ...] = ()
 
 
-def _grants_statement() -> Select[tuple[str, str | None, str | None]]:
+def _grants_statement() -> Select[str, str, str]:
     return (
         select(SharePlatform.kind, ShareGrant.subject_kind, ShareGrant.subject_id)
         .select_from(SharePlatform)
@@ -250,9 +250,12 @@ def _grants_statement() -> Select[tuple[str, str | None, str | None]]:
     )
 
 
+_GRANTS = _grants_statement()
+
+
 def platform_grants(session: Session, platform_code: str) -> PlatformGrants:
     # A platform may hold thousands of grants: tuples, not ORM objects.
-    rows = session.execute(_grants_statement(), {"platform": platform_code, "now": datetime.now(UTC)}).all()
+    rows = execute(session, _GRANTS, {"platform": platform_code, "now": datetime.now(UTC)})
     if not rows:
         return PlatformGrants(exists=False)
     if rows[0][0] == "master":
@@ -356,7 +359,7 @@ def camera_query(session: Session, principal: Principal, f: CameraFilter) -> Sel
 # --- the list page -------------------------------------------------------------------------------
 
 
-def _page_statement(where: Condition, keyset: bool) -> Select[Any]:
+def _page_statement(where: Condition, keyset: bool) -> Select[*tuple[Any, ...]]:
     stmt = select(*LIST_COLUMNS).where(where.make(False))
     if keyset:
         stmt = stmt.where(Camera.id > bindparam("after", type_=String()))
@@ -373,7 +376,7 @@ def list_cameras(
     values = {**where.values, "page_limit": max(1, min(limit, MAX_PAGE))}
     if after:
         values["after"] = after
-    rows = session.execute(_page_statement(where, bool(after)), values).all()
+    rows = execute(session, _page_statement(where, bool(after)), values)
     return [CameraRow._make(r) for r in rows]
 
 

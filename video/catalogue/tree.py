@@ -8,10 +8,10 @@ contains a 215; no cycles. Cameras hang under a 216 (or under no group).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Select, String, bindparam, select
+from sqlalchemy import Executable, Row, Select, String, bindparam, select
 from sqlalchemy.orm import Session
 
 from govops import audit
@@ -136,7 +136,7 @@ def _roots() -> Any:
     return bindparam("roots", expanding=True, type_=String())
 
 
-def _area_tree_statement() -> Select[tuple[str]]:
+def _area_tree_statement() -> Select[str]:
     areas = AdminArea.__table__
     child = areas.alias("child")
     tree = select(areas.c.code).where(areas.c.code.in_(_roots())).cte("area_tree", recursive=True)
@@ -151,7 +151,21 @@ def area_codes_under(session: Session, *roots: str) -> list[str]:
     areas and this runs for every filtered list page."""
     if not roots:
         return []
-    return list(session.scalars(_area_tree_statement(), {"roots": list(roots)}))
+    return [r[0] for r in execute(session, _AREA_TREE, {"roots": list(roots)})]
+
+
+# Statements whose shape never changes are built once (they are immutable); SQLAlchemy's
+# compiled cache then compiles each once per dialect.
+_AREA_TREE = _area_tree_statement()
+
+
+def execute(session: Session, stmt: Executable, values: dict[str, Any]) -> Sequence[Row[Any]]:
+    """Rows of a Core statement on the session's connection and transaction, after the autoflush
+    `session.execute` would do, without the ORM's per-call execution machinery (the statements
+    here select columns, never entities). Listeners and echo see it like any statement."""
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(stmt, values).all()
 
 
 def upsert_area(
@@ -273,7 +287,7 @@ def check_camera_group(session: Session, group_id: str | None) -> None:
         )
 
 
-def _group_tree_statement() -> Select[tuple[str]]:
+def _group_tree_statement() -> Select[str]:
     groups = CatalogueGroup.__table__
     child = groups.alias("child")
     tree = select(groups.c.id).where(groups.c.id.in_(_roots())).cte("group_tree", recursive=True)
@@ -286,7 +300,10 @@ def group_subtree(session: Session, roots: list[str]) -> list[str]:
     save_group)."""
     if not roots:
         return []
-    return sorted(set(session.scalars(_group_tree_statement(), {"roots": list(roots)})))
+    return sorted({r[0] for r in execute(session, _GROUP_TREE, {"roots": list(roots)})})
+
+
+_GROUP_TREE = _group_tree_statement()
 
 
 def list_groups(session: Session) -> list[CatalogueGroup]:

@@ -11,11 +11,12 @@ operator allowed for it; `creds` may also be a function of the target, one per d
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 from video.onvif.discovery import DiscoveryResult, probe
 from video.onvif.onboarding import Credentials, OnboardResult, inspect_many
-from video.onvif.ptz import ptz_control
+from video.onvif.ptz import PtzControl, ptz_control
 
 CredentialsFor = Credentials | Callable[[str], Credentials]
 
@@ -82,7 +83,7 @@ class OnvifAdapter:
             on_result=on_result,
         )
 
-    def _control(self, address: str, creds: Credentials, profile: str):  # type: ignore[no-untyped-def]
+    def _control(self, address: str, creds: Credentials, profile: str) -> AbstractAsyncContextManager[PtzControl]:
         return ptz_control(
             address,
             creds.user,

@@ -112,16 +112,15 @@ def import_(
             report = catalogue_io.import_cameras(
                 s, rows, actor=actor(), source=str(path), dry_run=dry_run, skip_invalid=skip_invalid
             )
-    emit(
-        report.as_dict(),
-        json_out,
-        lambda d: (
-            console.print(
-                f"{d['rows']} rows: {d['created']} created, {d['updated']} updated, "
-                f"{d['skipped']} skipped" + (" (dry run)" if d["dry_run"] else "")
-            ),
-            [err_console.print(f"[red]row {e['row']}[/] {e['field']}: {e['message']}") for e in d["errors"][:50]],
-        ),
-    )
+    emit(report.as_dict(), json_out, _print_report)
     if report.errors and not (skip_invalid and report.written):
         raise typer.Exit(1)
+
+
+def _print_report(d: dict[str, Any]) -> None:
+    console.print(
+        f"{d['rows']} rows: {d['created']} created, {d['updated']} updated, "
+        f"{d['skipped']} skipped" + (" (dry run)" if d["dry_run"] else "")
+    )
+    for e in d["errors"][:50]:
+        err_console.print(f"[red]row {e['row']}[/] {e['field']}: {e['message']}")

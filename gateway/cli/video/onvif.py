@@ -49,18 +49,17 @@ def discover(
         )
     with console.status(f"probing for {timeout:g} s…") if not json_out and console.is_terminal else nullcontext():
         found = device_service.discover(targets or [], multicast=multicast, interface=interface, timeout_s=timeout)
-    emit(
-        found,
-        json_out,
-        lambda d: (
-            table(
-                f"ONVIF devices ({len(d['devices'])} found, {d['probed']} probed)",
-                ["xaddr", "name", "hardware", "responder"],
-                [[", ".join(x["xaddrs"]), x["name"], x["hardware"], x["responder"]] for x in d["devices"]],
-            ),
-            [err_console.print(f"[yellow]rejected[/] {r['responder']}: {r['reason']}") for r in d["rejected"]],
-        ),
+    emit(found, json_out, _print_found)
+
+
+def _print_found(d: dict[str, Any]) -> None:
+    table(
+        f"ONVIF devices ({len(d['devices'])} found, {d['probed']} probed)",
+        ["xaddr", "name", "hardware", "responder"],
+        [[", ".join(x["xaddrs"]), x["name"], x["hardware"], x["responder"]] for x in d["devices"]],
     )
+    for r in d["rejected"]:
+        err_console.print(f"[yellow]rejected[/] {r['responder']}: {r['reason']}")
 
 
 def _onboard_targets(
