@@ -543,10 +543,11 @@ def test_list_page_agrees_with_the_orm_query_for_every_viewer_and_filter(distric
         assert type(row.key_place) is bool and type(row.networked) is bool
 
 
-def test_list_statements_reach_listeners_and_the_statement_cache(district):
-    """The list page runs through SQLAlchemy (listeners and echo see it); one statement shape
-    serves IN lists of any length (an expanding parameter), so the compiled cache is hit."""
-    from sqlalchemy import event
+def test_prepared_statements_keep_listeners_and_check_their_key(district):
+    from sqlalchemy import String, event
+    from sqlalchemy import select as sa_select
+
+    from video.catalogue.prepared import fetch, items
 
     seen: list[str] = []
 
@@ -561,11 +562,27 @@ def test_list_statements_reach_listeners_and_the_statement_cache(district):
         event.remove(district.engine, "before_cursor_execute", hook)
     assert any("FROM cameras" in sql for sql in seen)
 
-    cache = district.engine._compiled_cache
+    def build():
+        return sa_select(Camera.id).where(Camera.id.in_(items("ids", 2, String())))
+
     with district.sessions() as s:
         a, b = s.scalars(select(Camera.id).order_by(Camera.id).limit(2)).all()
-        two = list_cameras(s, SYSTEM, CameraFilter(area="310116101"))
-        shapes = len(cache)
-        one = list_cameras(s, SYSTEM, CameraFilter(area="310116101002G02"))
-        assert len(cache) == shapes  # another area (another IN length): the same compiled statement
-    assert {c.id for c in one} <= {c.id for c in two} and a < b
+        assert [r[0] for r in fetch(s, ("test_ids", 2), build, {"ids": [a, b]})] == [a, b]
+        with pytest.raises(ValueError, match="the key must include the length"):
+            fetch(s, ("test_ids", 2), build, {"ids": [a]})
+
+
+def test_prepared_statements_belong_to_the_engine(district, tmp_path):
+    from gateway.runtime import Runtime
+    from govops.settings import load_settings
+    from video.catalogue.prepared import statements_of
+
+    with district.sessions() as s:
+        list_cameras(s, SYSTEM, CameraFilter(status="online"))
+    assert len(statements_of(district.engine)) > 0
+    other = Runtime.build(load_settings(data_dir=tmp_path, environment="test"))
+    try:
+        assert len(statements_of(other.engine)) == 0  # no state shared between engines
+        assert statements_of(district.engine) is statements_of(district.engine)
+    finally:
+        other.engine.dispose()

@@ -8,16 +8,17 @@ contains a 215; no cycles. Cameras hang under a 216 (or under no group).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Executable, Row, Select, String, bindparam, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.errors import Conflict, NotFound, ValidationFailed
 from video import gbt28181
 from video.catalogue.models import AREA_LEVELS, AdminArea, Camera, CatalogueGroup
+from video.catalogue.prepared import AnySelect, fetch, items
 
 # --- geometry ----------------------------------------------------------------------------------
 
@@ -131,15 +132,12 @@ class AreaTree:
         return round(total, 4) if any_known else None
 
 
-def _roots() -> Any:
-    # One expanding parameter: SQLAlchemy's compiled cache keeps one statement for any count.
-    return bindparam("roots", expanding=True, type_=String())
-
-
-def _area_tree_statement() -> Select[str]:
+def _area_tree_statement(roots: int) -> AnySelect:
     areas = AdminArea.__table__
     child = areas.alias("child")
-    tree = select(areas.c.code).where(areas.c.code.in_(_roots())).cte("area_tree", recursive=True)
+    tree = (
+        select(areas.c.code).where(areas.c.code.in_(items("roots", roots, String()))).cte("area_tree", recursive=True)
+    )
     tree = tree.union_all(select(child.c.code).where(child.c.parent_code == tree.c.code))
     return select(tree.c.code)
 
@@ -147,25 +145,14 @@ def _area_tree_statement() -> Select[str]:
 def area_codes_under(session: Session, *roots: str) -> list[str]:
     """The given areas and every area under them, in one recursive query (SQLite and PostgreSQL).
 
-    Read as tuples (compiled once, by SQLAlchemy's statement cache): a street has hundreds of
-    areas and this runs for every filtered list page."""
+    Run prepared (tuples, compiled once): a street has hundreds of areas and this runs for every
+    filtered list page."""
     if not roots:
         return []
-    return [r[0] for r in execute(session, _AREA_TREE, {"roots": list(roots)})]
-
-
-# Statements whose shape never changes are built once (they are immutable); SQLAlchemy's
-# compiled cache then compiles each once per dialect.
-_AREA_TREE = _area_tree_statement()
-
-
-def execute(session: Session, stmt: Executable, values: dict[str, Any]) -> Sequence[Row[Any]]:
-    """Rows of a Core statement on the session's connection and transaction, after the autoflush
-    `session.execute` would do, without the ORM's per-call execution machinery (the statements
-    here select columns, never entities). Listeners and echo see it like any statement."""
-    if session.autoflush:
-        session.flush()
-    return session.connection().execute(stmt, values).all()
+    return [
+        r[0]
+        for r in fetch(session, ("area_tree", len(roots)), lambda: _area_tree_statement(len(roots)), {"roots": roots})
+    ]
 
 
 def upsert_area(
@@ -287,10 +274,10 @@ def check_camera_group(session: Session, group_id: str | None) -> None:
         )
 
 
-def _group_tree_statement() -> Select[str]:
+def _group_tree_statement(roots: int) -> AnySelect:
     groups = CatalogueGroup.__table__
     child = groups.alias("child")
-    tree = select(groups.c.id).where(groups.c.id.in_(_roots())).cte("group_tree", recursive=True)
+    tree = select(groups.c.id).where(groups.c.id.in_(items("roots", roots, String()))).cte("group_tree", recursive=True)
     tree = tree.union_all(select(child.c.id).where(child.c.parent_id == tree.c.id))
     return select(tree.c.id)
 
@@ -300,10 +287,14 @@ def group_subtree(session: Session, roots: list[str]) -> list[str]:
     save_group)."""
     if not roots:
         return []
-    return sorted({r[0] for r in execute(session, _GROUP_TREE, {"roots": list(roots)})})
-
-
-_GROUP_TREE = _group_tree_statement()
+    return sorted(
+        {
+            r[0]
+            for r in fetch(
+                session, ("group_tree", len(roots)), lambda: _group_tree_statement(len(roots)), {"roots": roots}
+            )
+        }
+    )
 
 
 def list_groups(session: Session) -> list[CatalogueGroup]:
