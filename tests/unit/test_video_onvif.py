@@ -394,3 +394,31 @@ async def test_unclear_device_errors_say_what_happened(tricky):
     [no_user] = await inspect_many([tricky.addresses[0]], Credentials(None, None), request_timeout_s=2)
     assert no_user.error.kind == "auth" and "none were given" in no_user.error.message, no_user.error.as_dict()
     assert "--user" in (no_user.error.hint or "")
+
+
+def test_onboarding_keeps_the_hosts_allowed_for_a_camera(district, tricky):
+    from sqlalchemy import select
+
+    from video.catalogue.models import Camera
+    from video.catalogue.registry import Placement
+    from video.onvif import service as device_service
+
+    foreign, peer = tricky.addresses[4], f"127.0.0.1:{tricky.ports[0]}"
+    kwargs = dict(
+        user=CREDS.user,
+        password=CREDS.password,
+        placement=Placement(department="gaj"),
+        box=district.box,
+        settings=district.video,
+        actor="t",
+    )
+    with district.transaction() as s:
+        refused = device_service.onboard(s, [foreign], **kwargs)
+        assert refused["failed"] == 1 and refused["results"][0]["error"]["kind"] == "hostile"
+        allowed = device_service.onboard(s, [foreign], allow_hosts=[peer], **kwargs)
+        assert allowed["onboarded"] == 1, allowed
+        cam = s.scalar(select(Camera).where(Camera.id == allowed["results"][0]["camera"]))
+        assert cam.capabilities["allowed_hosts"] == [peer]
+        assert device_service.camera_credentials(cam, district.box).allowed_hosts == (peer,)
+    with district.transaction() as s, pytest.raises(ValidationFailed, match="HOST"):
+        device_service.onboard(s, [foreign], allow_hosts=["a b"], **kwargs)

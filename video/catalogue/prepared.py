@@ -21,8 +21,9 @@ many IN values on SQLite) and kept; later calls only bind values and read tuples
   and belongs to the engine (one `StatementCache` per engine, which the runtime builds).
 
 Why not SQLAlchemy's own compiled-statement cache: it was tried (#11). Built per call and run
-through `Connection.execute`, the same list pages cost 5-11× these at the median on SQLite
-(bench/video_catalogue.py times both in one run, the SQLAlchemy variant read from git), because
+through `Connection.execute`, the same list pages cost 2-14× these at the median on SQLite and
+1.03-1.3× on PostgreSQL (bench/video_catalogue.py, 100,000 cameras, times both in one run, the
+SQLAlchemy variant read from git), because
 building the statement and its cache key and SQLAlchemy's execution context cost far more than
 the sub-millisecond query itself. An empty IN list never reaches this module (queries folds it
 to FALSE).

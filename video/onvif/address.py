@@ -8,11 +8,14 @@ operator allowed for that camera (`allowed_hosts`), and nothing else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from video.onvif.errors import DeviceError, excerpt
+
+_HOST_PORT = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.?)+:[0-9]{1,5}|\[?[0-9a-f:.]+\]?:[0-9]{1,5}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def normalise_origin(spec: str) -> str:
     """An operator's `--allow-host HOST[:PORT]` as an origin (`host:port`, port 80 if none)."""
     text = spec.strip()
     origin = origin_of(text if "://" in text else f"http://{text}")
-    if origin is None or "@" in text:
+    if origin is None or "@" in text or not _HOST_PORT.fullmatch(origin):
         raise DeviceError("unreachable", f"{excerpt(text, 60)!r} is not a HOST[:PORT] to allow", step="address")
     return origin
 
