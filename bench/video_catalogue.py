@@ -15,6 +15,12 @@ the ORM-entity way of reading the same page (`select(Camera)` + `load_only`, the
 clause, built per call: what list_cameras did before). Printed as one JSON object: p50/p95 in ms
 per case and database, the ratio p95(list_cameras) / p95(same raw SQL), and the page query
 alone. Goal: p95 ≤ 50 ms and ≤ 2× raw.
+
+The named baseline is SQLAlchemy's own compiled-statement cache: the same list_cameras with
+statements built per call and run through `Connection.execute`, as it stood when it was tried
+(#11). Its code is read from git (the parent of the commit that brought prepared.py back, or
+--baseline REV) into private modules and timed in the same loop, call by call, so
+`ratio_vs_sqlalchemy_cache_*` = p(list_cameras) / p(SQLAlchemy's cache) in one run.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from video.catalogue.models import AdminArea, Camera, ShareGrant, SharePlatform
 from video.catalogue.queries import LIST_COLUMNS, CameraFilter, camera_query, list_cameras
 from video.catalogue.tree import polygon_km2
 
+ROOT = Path(__file__).resolve().parents[1]
 STREETS, COMMUNITIES, GRIDS = 20, 10, 10
 STATUSES = ["online"] * 90 + ["offline"] * 5 + ["faulty"] * 3 + ["unknown"] * 2
 LIMIT = 50
@@ -214,6 +221,42 @@ def capture(rt: Runtime, principal: Principal, f: CameraFilter, after: str) -> l
     return [(sql, params) for sql, params in seen if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
 
 
+def load_baseline(rev: str | None) -> Any:
+    """`list_cameras` on SQLAlchemy's own statement cache, from git, as private modules."""
+    import subprocess
+    import types
+
+    def source(path: str) -> str:
+        return subprocess.run(
+            ["git", "show", f"{rev}:{path}"], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout
+
+    if rev is None:
+        removed = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--diff-filter=A", "--", "video/catalogue/prepared.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        ).stdout.strip()
+        rev = f"{removed}^"
+    renames = {"from video.catalogue.tree import": "from baseline_tree import"}
+    modules: dict[str, Any] = {}
+    for name, path in (
+        ("baseline_tree", "video/catalogue/tree.py"),
+        ("baseline_queries", "video/catalogue/queries.py"),
+    ):
+        text = source(path)
+        for old, new in renames.items():
+            text = text.replace(old, new)
+        module = types.ModuleType(name)
+        sys.modules[name] = module
+        exec(compile(text, f"{rev}:{path}", "exec"), module.__dict__)
+        modules[name] = module
+    modules["baseline_queries"].REV = rev
+    return modules["baseline_queries"]
+
+
 def orm_page_statement(s: Any, principal: Principal, f: CameraFilter, after: str) -> Any:
     """The reference: the same page as ORM entities, the statement built for every call."""
     return (
@@ -225,7 +268,7 @@ def orm_page_statement(s: Any, principal: Principal, f: CameraFilter, after: str
     )
 
 
-def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
+def measure(rt: Runtime, n: int, runs: int, baseline: Any) -> dict[str, Any]:
     """Per case: list_cameras, the same SQL raw, and the ORM-entity reference, interleaved call
     by call (which of list_cameras and raw goes first alternates), so that a busy machine or a
     cold page cache weighs on all of them alike."""
@@ -236,6 +279,7 @@ def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
         # The SQL each call sends, statement for statement (this also warms every cache).
         calls = [capture(rt, principal, f, after) for after in starts]
         api: list[float] = []
+        old: list[float] = []
         raw: list[float] = []
         main_only: list[float] = []
         orm: list[float] = []
@@ -244,19 +288,23 @@ def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
             cur = conn.cursor()
             with rt.sessions() as s:
                 list_cameras(s, principal, f, starts[0], LIMIT)
+                baseline.list_cameras(s, principal, f, starts[0], LIMIT)
                 list(s.scalars(orm_page_statement(s, principal, f, starts[0])))
                 for i, (after, statements) in enumerate(zip(starts, calls, strict=True)):
-                    for step in (0, 1) if i % 2 == 0 else (1, 0):
+                    for step in (0, 2, 1) if i % 2 == 0 else (1, 2, 0):
                         t = time.perf_counter()
                         if step == 0:
                             page = list_cameras(s, principal, f, after, LIMIT)
                             api.append(time.perf_counter() - t)
+                        elif step == 2:
+                            old_page = baseline.list_cameras(s, principal, f, after, LIMIT)
+                            old.append(time.perf_counter() - t)
                         else:
                             for sql, params in statements:
                                 cur.execute(sql, params)
                                 rows_ = cur.fetchall()
                             raw.append(time.perf_counter() - t)
-                    assert len(rows_) == len(page)
+                    assert len(rows_) == len(page) and [r.id for r in old_page] == [r.id for r in page]
                     t = time.perf_counter()
                     cur.execute(*statements[-1])
                     cur.fetchall()
@@ -276,6 +324,10 @@ def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
             "raw_p95_ms": pct(raw, 95),
             "ratio_p50": round(pct(api, 50) / max(pct(raw, 50), 0.01), 2),
             "ratio_p95": round(pct(api, 95) / max(pct(raw, 95), 0.01), 2),
+            "sqlalchemy_cache_p50_ms": pct(old, 50),
+            "sqlalchemy_cache_p95_ms": pct(old, 95),
+            "ratio_vs_sqlalchemy_cache_p50": round(pct(api, 50) / max(pct(old, 50), 0.01), 2),
+            "ratio_vs_sqlalchemy_cache_p95": round(pct(api, 95) / max(pct(old, 95), 0.01), 2),
             "orm_entities_p95_ms": pct(orm, 95),
             "statements": len(calls[0]),
             "page_query_raw_p95_ms": pct(main_only, 95),
@@ -285,17 +337,17 @@ def measure(rt: Runtime, n: int, runs: int) -> dict[str, Any]:
     return out
 
 
-def run_sqlite(n: int, runs: int) -> dict[str, Any]:
+def run_sqlite(n: int, runs: int, baseline: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="govops-bench-") as d:
         rt = Runtime.build(load_settings(data_dir=Path(d), environment="test"))
         info = load(rt, n)
         info["db_mb"] = round((Path(d) / "govops.db").stat().st_size / 2**20)
-        info.update(measure(rt, n, runs))
+        info.update(measure(rt, n, runs, baseline))
         rt.engine.dispose()
         return info
 
 
-def run_postgres(n: int, runs: int) -> dict[str, Any]:
+def run_postgres(n: int, runs: int, baseline: Any) -> dict[str, Any]:
     from tools.lab.postgres import start_postgres
 
     with tempfile.TemporaryDirectory(prefix="govops-bench-pg-") as d:
@@ -303,7 +355,7 @@ def run_postgres(n: int, runs: int) -> dict[str, Any]:
         try:
             rt = Runtime.build(load_settings(data_dir=Path(d) / "data", environment="test", database_url=pg.url))
             info = load(rt, n)
-            info.update(measure(rt, n, runs))
+            info.update(measure(rt, n, runs, baseline))
             rt.engine.dispose()
             return info
         finally:
@@ -315,19 +367,22 @@ def main() -> None:
     ap.add_argument("--cameras", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=200)
     ap.add_argument("--only", choices=["sqlite", "postgresql"])
+    ap.add_argument("--baseline", help="git revision of the SQLAlchemy-cache variant (default: found)")
     args = ap.parse_args()
+    baseline = load_baseline(args.baseline)
     result: dict[str, Any] = {
         "benchmark": "video_catalogue",
         "cameras": args.cameras,
         "page": LIMIT,
         "runs": args.runs,
         "goal": "p95 <= 50 ms and <= 2x raw SQL",
+        "baseline": f"SQLAlchemy's compiled-statement cache, list_cameras at {baseline.REV}",
     }
     if args.only in (None, "sqlite"):
-        result["sqlite"] = run_sqlite(args.cameras, args.runs)
+        result["sqlite"] = run_sqlite(args.cameras, args.runs, baseline)
         result["sqlite"]["load_avg_1m"] = round(os.getloadavg()[0], 1)  # p95 of sub-ms calls
     if args.only in (None, "postgresql"):  # is at the mercy of other processes: say how busy
-        result["postgresql"] = run_postgres(args.cameras, args.runs)
+        result["postgresql"] = run_postgres(args.cameras, args.runs, baseline)
         result["postgresql"]["load_avg_1m"] = round(os.getloadavg()[0], 1)
     result["cpus"] = os.cpu_count()
     print(json.dumps(result, ensure_ascii=False))

@@ -8,7 +8,7 @@ same SOAP as ipycam plus MAC and events, WS-Security digests checked) in a child
 devices and govops do not share a CPU core's event loop. `--latency-ms` is how long a device
 takes to answer each request (embedded camera web servers take tens of ms); 0 makes it CPU-bound.
 
-The concurrent run is the real thing: `control.onboard` into a SQLite catalogue (inspect every
+The concurrent run is the real thing: `device_service.onboard` into a SQLite catalogue (inspect every
 device, then store cameras with encrypted passwords and audit records); `inspect_s` and
 `store_s` split its time. The serial loop
 inspects `--serial-sample` devices one after another with the same code and is extrapolated to
@@ -36,9 +36,9 @@ from gateway.sample_district import DEPARTMENTS
 from govops.org import Department
 from govops.settings import load_settings
 from tools.lab.process import ManagedProcess
-from video.catalogue import control
 from video.catalogue.registry import Placement
 from video.onvif import Credentials
+from video.onvif import service as device_service
 from video.onvif.onboarding import inspect_one
 from video.onvif.transport import warm_up
 
@@ -97,7 +97,7 @@ def main() -> None:
 
             t0 = time.perf_counter()
             with rt.transaction() as s:
-                report = control.onboard(
+                report = device_service.onboard(
                     s,
                     addresses,
                     user="admin",

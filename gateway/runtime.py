@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from identity.keycloak_adapter import KeycloakAdapter
     from identity.pki import CertificateAuthority
     from video.diagnosis.thresholds import Thresholds
+    from video.snapshots import SnapshotCache
 
 DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.provisioning.MIGRATIONS)
 
@@ -50,6 +51,7 @@ class Runtime:
     _ca: CertificateAuthority | None = field(default=None, repr=False)
     _keycloak: KeycloakAdapter | None = field(default=None, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _snapshots: SnapshotCache | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, settings: Settings | None = None) -> Runtime:
@@ -121,6 +123,16 @@ class Runtime:
     @property
     def clips_dir(self) -> Path:
         return self.settings.data_dir / "clips"
+
+    @property
+    def snapshots(self) -> SnapshotCache:
+        """The snapshot cache and its locks (OpenCV loads with the first snapshot, not with the CLI)."""
+        with self._lock:
+            if self._snapshots is None:
+                from video.snapshots import SnapshotCache
+
+                self._snapshots = SnapshotCache(self.snapshots_dir)
+            return self._snapshots
 
     def migrate(self) -> None:
         migrate(self.engine, DOMAIN_MIGRATIONS)

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from govops.errors import ValidationFailed
 from govops.principal import Principal
-from video.catalogue.models import Camera
+from video.catalogue.models import AREA_LEVELS, Camera
 from video.catalogue.queries import grants_clause, platform_grants, visibility
 from video.catalogue.settings import VideoSettings
 from video.catalogue.sharing import platforms
@@ -166,6 +167,10 @@ class Coverage:
     ) -> list[Kpi]:
         """KPIs of every area at `level` (default: the settings' metrics level), the district first."""
         level = level or self.settings.kpi_area_level
+        if level not in AREA_LEVELS:
+            raise ValidationFailed(
+                f"level {level[:40]!r} is not an area level", hint=f"one of {', '.join(AREA_LEVELS)}"
+            )
         per_area = self._counts(scope)
         rolled: dict[str, Counts] = defaultdict(Counts)
         for area, c in per_area.items():

@@ -112,7 +112,7 @@ NETWORKS = {
         ]
     )
 }
-_DIGITS = re.compile(r"^\d{20}$")
+_DIGITS = re.compile(r"^[0-9]{20}$")  # ASCII only: `\d` also matches full-width and Arabic-Indic digits
 # GB/T 2260 province-level prefixes in use (11 北京 ... 82 澳门).
 PROVINCES = {
     "11",
@@ -229,7 +229,7 @@ def check_tree_edge(child_type: str, parent_type: str | None) -> None:
 def make(
     division: str, serial: int, *, type_code: str = "132", industry: str = "00", network: str = "6", unit: str = "00"
 ) -> str:
-    if not re.fullmatch(r"\d{6}", division):
+    if not re.fullmatch(r"[0-9]{6}", division):
         raise ValidationFailed(f"division code {division!r} must be 6 digits (GB/T 2260)")
     if not 0 <= serial <= 999_999:
         raise ValidationFailed(f"serial {serial} must be between 0 and 999999")

@@ -2,7 +2,9 @@
 
 Snapshots are cached on disk per camera with their age, so the camera wall does not hammer the
 devices; a stale snapshot is served (with its age) when the camera cannot be reached. One fetch
-per camera runs at a time; concurrent viewers wait for it and share the result.
+per camera runs at a time; concurrent viewers wait for it and share the result. The cache and
+its locks belong to a `SnapshotCache` that the runtime builds once (a fixed set of lock
+stripes, so the locks do not grow with the catalogue).
 
 A device chooses its snapshot and stream URIs, so a hostile one could point them at another
 host (server-side request forgery). For an ONVIF-onboarded camera both must stay on the host of
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import zlib
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -23,17 +26,12 @@ import numpy as np
 
 from govops.errors import ServiceUnavailable
 from video.catalogue.models import Camera
+from video.fetcher import SnapshotFetcher
 
 MAX_AGE = 60.0
 WIDTH = 640
 MAX_BYTES = 5 * 1024 * 1024
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-def _lock_for(camera_id: str) -> threading.Lock:
-    with _locks_guard:
-        return _locks.setdefault(camera_id, threading.Lock())
+LOCK_STRIPES = 256
 
 
 def _encode(frame: np.ndarray) -> bytes:
@@ -63,37 +61,12 @@ def frame_from_stream(url: str, timeout_s: float = 8.0) -> np.ndarray:
 
 
 def fetch_snapshot(url: str, user: str | None, password: str | None, timeout_s: float = 5.0) -> np.ndarray:
-    """GET the snapshot; answers a Digest or a Basic challenge, whichever the device sends."""
-    with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
-        body, challenge = _get_capped(client, url, None)
-        if body is None and user:
-            # Answer in the scheme the device asked for; never volunteer Basic to a Digest one.
-            auth: httpx.Auth = (
-                httpx.BasicAuth(user, password or "")
-                if challenge.lower().startswith("basic")
-                else httpx.DigestAuth(user, password or "")
-            )
-            body, _ = _get_capped(client, url, auth)
-        if body is None:
-            raise ServiceUnavailable("the snapshot URL refused the credentials (HTTP 401)")
+    """GET the snapshot (video.fetcher's policy: no redirect to another host) and decode it."""
+    body = SnapshotFetcher(max_bytes=MAX_BYTES, timeout_s=timeout_s).get(url, user, password).body
     img = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
     if img is None:
         raise ServiceUnavailable("the snapshot URL did not return an image")
     return img
-
-
-def _get_capped(client: httpx.Client, url: str, auth: httpx.Auth | None) -> tuple[bytes | None, str]:
-    """(body, "") or (None, the WWW-Authenticate challenge) on a 401."""
-    with client.stream("GET", url, auth=auth or httpx.USE_CLIENT_DEFAULT) as r:
-        if r.status_code == 401:
-            return None, r.headers.get("www-authenticate", "")
-        r.raise_for_status()
-        body = bytearray()
-        for chunk in r.iter_bytes():
-            body += chunk
-            if len(body) > MAX_BYTES:
-                raise ServiceUnavailable("the snapshot is larger than 5 MB; refused")
-    return bytes(body), ""
 
 
 def same_host(url: str, onvif_address: str | None) -> bool:
@@ -103,6 +76,18 @@ def same_host(url: str, onvif_address: str | None) -> bool:
         return urlsplit(url).hostname == urlsplit(onvif_address).hostname
     except ValueError:
         return False
+
+
+def _may_fetch(url: str, cam: Camera) -> bool:
+    """On the camera's own host, or on a host:port an operator allowed for it at onboarding."""
+    if same_host(url, cam.onvif_address):
+        return True
+    try:
+        parts = urlsplit(url)
+        origin = f"{(parts.hostname or '').lower()}:{parts.port or {'http': 80, 'https': 443}.get(parts.scheme, 0)}"
+    except ValueError:
+        return False
+    return origin in ((cam.capabilities or {}).get("allowed_hosts") or ())
 
 
 def with_credentials(url: str, user: str | None, password: str | None) -> str:
@@ -125,42 +110,54 @@ def cached_age(cache_dir: Path, camera_id: str) -> float | None:
         return None
 
 
-def snapshot_jpeg(
-    cam: Camera, cache_dir: Path, password: str | None = None, max_age: float = MAX_AGE
-) -> tuple[bytes, float]:
-    """(JPEG bytes, age in seconds) for a camera, refreshed when older than max_age."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    cached = cache_path(cache_dir, cam.id)
-    with _lock_for(cam.id):
-        age = cached_age(cache_dir, cam.id)
-        if age is not None and age <= max_age:
-            return cached.read_bytes(), age
-        try:
-            frame = None
-            errors = []
-            if cam.snapshot_url:
-                if not same_host(cam.snapshot_url, cam.onvif_address):
-                    errors.append("the snapshot URI points at another host than the camera; refused")
-                else:
-                    try:
-                        frame = fetch_snapshot(cam.snapshot_url, cam.username, password)
-                    except (ServiceUnavailable, httpx.HTTPError) as exc:
-                        errors.append(f"snapshot URI: {exc}")
-            if frame is None and cam.stream_url:
-                if "://" in cam.stream_url and not same_host(cam.stream_url, cam.onvif_address):
-                    errors.append("the stream URI points at another host than the camera; refused")
-                else:
-                    frame = frame_from_stream(with_credentials(cam.stream_url, cam.username, password))
-            if frame is None:
-                raise ServiceUnavailable(
-                    "; ".join(errors) or f"camera {cam.id} has neither a snapshot URI nor a stream"
-                )
-        except (ServiceUnavailable, httpx.HTTPError, OSError) as exc:
-            if age is not None:
+class SnapshotCache:
+    """The camera wall's snapshots on disk under `cache_dir`, one fetch per camera at a time."""
+
+    def __init__(self, cache_dir: Path) -> None:
+        self.cache_dir = cache_dir
+        self._stripes = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+    def _lock_for(self, camera_id: str) -> threading.Lock:
+        return self._stripes[zlib.crc32(camera_id.encode()) % LOCK_STRIPES]
+
+    def age(self, camera_id: str) -> float | None:
+        return cached_age(self.cache_dir, camera_id)
+
+    def jpeg(self, cam: Camera, password: str | None = None, max_age: float = MAX_AGE) -> tuple[bytes, float]:
+        """(JPEG bytes, age in seconds) for a camera, refreshed when older than max_age."""
+        cache_dir = self.cache_dir
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        cached = cache_path(cache_dir, cam.id)
+        with self._lock_for(cam.id):
+            age = cached_age(cache_dir, cam.id)
+            if age is not None and age <= max_age:
                 return cached.read_bytes(), age
-            raise ServiceUnavailable(f"no snapshot for camera {cam.id}: {exc}") from None
-        jpeg = _encode(frame)
-        tmp = cached.with_suffix(f".{threading.get_ident()}.tmp")
-        tmp.write_bytes(jpeg)
-        tmp.replace(cached)
-        return jpeg, 0.0
+            try:
+                frame = None
+                errors = []
+                if cam.snapshot_url:
+                    if not _may_fetch(cam.snapshot_url, cam):
+                        errors.append("the snapshot URI points at another host than the camera; refused")
+                    else:
+                        try:
+                            frame = fetch_snapshot(cam.snapshot_url, cam.username, password)
+                        except (ServiceUnavailable, httpx.HTTPError) as exc:
+                            errors.append(f"snapshot URI: {exc}")
+                if frame is None and cam.stream_url:
+                    if "://" in cam.stream_url and not _may_fetch(cam.stream_url, cam):
+                        errors.append("the stream URI points at another host than the camera; refused")
+                    else:
+                        frame = frame_from_stream(with_credentials(cam.stream_url, cam.username, password))
+                if frame is None:
+                    raise ServiceUnavailable(
+                        "; ".join(errors) or f"camera {cam.id} has neither a snapshot URI nor a stream"
+                    )
+            except (ServiceUnavailable, httpx.HTTPError, OSError) as exc:
+                if age is not None:
+                    return cached.read_bytes(), age
+                raise ServiceUnavailable(f"no snapshot for camera {cam.id}: {exc}") from None
+            jpeg = _encode(frame)
+            tmp = cached.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_bytes(jpeg)
+            tmp.replace(cached)
+            return jpeg, 0.0

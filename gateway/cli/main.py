@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, cloud, cluster, lab, patrol, serve, video  # noqa: F401 - patrol adds video commands
+from gateway.cli import admin, cloud, cluster, lab, serve, video
 from gateway.cli import apps as apps_cli
 from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli

@@ -15,15 +15,12 @@ from pydantic import BaseModel, Field
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
-from govops import audit
 from govops.errors import ValidationFailed
 from govops.principal import Principal
-from video.catalogue import control
-from video.catalogue.models import AdminArea
+from video.catalogue import edits
 from video.catalogue.queries import MAX_PAGE, CameraFilter, get_camera, list_cameras
 from video.catalogue.registry import get_credentials
-from video.catalogue.tree import check_camera_group
-from video.snapshots import snapshot_jpeg
+from video.onvif import service as device_service
 
 router = APIRouter(prefix="/api/cameras", tags=["video"])
 
@@ -39,8 +36,8 @@ def cameras(
     networked: bool | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     platform: Annotated[str | None, Query(max_length=50)] = None,
-    group: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
-    after: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
+    group: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
+    after: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     f = CameraFilter(department, area, status, key_place, q, platform, group, networked)
@@ -63,9 +60,7 @@ def snapshot(
 ) -> Response:
     cam = get_camera(session, principal, camera_id)
     _, password = get_credentials(cam, runtime.box)
-    jpeg, age = snapshot_jpeg(
-        cam, runtime.snapshots_dir, password, runtime.video.snapshot_max_age_s if max_age is None else max_age
-    )
+    jpeg, age = runtime.snapshots.jpeg(cam, password, runtime.video.snapshot_max_age_s if max_age is None else max_age)
     return Response(
         jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=30", "X-Snapshot-Age": f"{age:.0f}"}
     )
@@ -74,7 +69,7 @@ def snapshot(
 class CameraPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     area: str | None = Field(default=None, max_length=20)
-    group: str | None = Field(default=None, pattern=r"^\d{20}$")
+    group: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
     key_place: bool | None = None
     networked: bool | None = None
     install_address: str | None = Field(default=None, max_length=300)
@@ -85,23 +80,8 @@ class CameraPatch(BaseModel):
 @router.patch("/{camera_id}")
 def update_camera(camera_id: str, body: CameraPatch, session: SessionDep, principal: Ops) -> dict[str, Any]:
     """Place or describe a camera (name, area, group, position, flags); audited."""
-    cam = get_camera(session, principal, camera_id)
     changes = body.model_dump(exclude_unset=True)
-    if "area" in changes and changes["area"] and session.get(AdminArea, changes["area"]) is None:
-        raise ValidationFailed(f"admin area {changes['area']} does not exist")
-    if "group" in changes:
-        check_camera_group(session, changes["group"])
-    columns = {"area": "area_code", "group": "group_id"}
-    for k, v in changes.items():
-        setattr(cam, columns.get(k, k), v)
-    audit.append(
-        session,
-        actor=principal.subject,
-        action="video.camera.update",
-        target=cam.id,
-        detail={k: v for k, v in changes.items()},
-    )
-    return cam.detail_dict()
+    return edits.update_camera(session, principal, camera_id, changes, actor=principal.subject).camera.detail_dict()
 
 
 class PtzMove(BaseModel):
@@ -119,7 +99,7 @@ def _ptz(
     session: SessionDep, runtime: RuntimeDep, principal: Principal, camera_id: str, action: str, **params: Any
 ) -> Any:
     cam = get_camera(session, principal, camera_id)
-    result = control.ptz(
+    result = device_service.ptz(
         session, cam, action=action, actor=principal.subject, box=runtime.box, settings=runtime.video, **params
     )
     if not result["ok"]:

@@ -6,7 +6,7 @@ Changes are for ops-engineers and audited; reads are scoped to what the caller m
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -24,6 +24,7 @@ from video.catalogue import io as catalogue_io
 from video.catalogue import sharing, tree
 from video.catalogue.models import CatalogueGroup
 from video.catalogue.queries import CameraFilter
+from video.catalogue.readers import RowProblem
 from video.coverage import Coverage
 
 router = APIRouter(prefix="/api/video", tags=["video"])
@@ -38,7 +39,7 @@ class PlatformIn(BaseModel):
     name: str = Field(max_length=200)
     kind: Literal["master", "sub", "x"] = "x"
     parent: str | None = Field(default=None, max_length=50)
-    gb_id: str | None = Field(default=None, pattern=r"^\d{20}$")
+    gb_id: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
 
 
 @router.get("/platforms")
@@ -114,9 +115,9 @@ def revoke(grant_id: int, body: RevokeIn, session: SessionDep, principal: Ops) -
 
 
 class GroupIn(BaseModel):
-    id: str = Field(pattern=r"^\d{20}$")
+    id: str = Field(pattern=r"^[0-9]{20}$")
     name: str = Field(min_length=1, max_length=200)
-    parent: str | None = Field(default=None, pattern=r"^\d{20}$")
+    parent: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
 
 
 @router.get("/groups")
@@ -169,9 +170,10 @@ async def _body(request: Request) -> bytes:
 
 def _json(data: bytes) -> Any:
     try:
-        return json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValidationFailed(f"the body is not JSON: {exc}") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("the body is not UTF-8 JSON", hint="save it as UTF-8 (not GBK)") from None
+    return catalogue_io.load_json(text)
 
 
 @router.post("/areas/import")
@@ -199,6 +201,7 @@ async def import_cameras(
     """Cameras from CSV (columns as in the export) or a GeoJSON FeatureCollection of Points.
     Nothing is written unless every row is valid, or skip_invalid is set."""
     data = await _body(request)
+    rows: Iterator[dict[str, Any] | RowProblem]
     if format == "csv":
         try:
             rows = catalogue_io.read_csv(data.decode("utf-8-sig"))

@@ -22,14 +22,14 @@ from gateway.deps import RuntimeDep, SessionDep
 from govops.errors import GovopsError
 from govops.org import Department
 from govops.principal import OPS_ENGINEER, SECURITY_STAFF
-from video.catalogue import control, sharing
+from video.catalogue import sharing
 from video.catalogue.models import Camera
 from video.catalogue.queries import CameraFilter, get_camera, list_cameras, visibility
 from video.catalogue.tree import AreaTree
 from video.coverage import Coverage, Kpi
+from video.onvif import service as device_service
 from video.patrol import queries as patrol_queries
 from video.patrol.ledger import FAULT_NAMES
-from video.snapshots import cached_age
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -66,7 +66,7 @@ def camera_list(
     key_place: Annotated[str | None, Query(pattern="^(true|false|)$")] = None,
     platform: Annotated[str | None, Query(max_length=50)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    after: Annotated[str | None, Query(pattern=r"^\d{20}$")] = None,
+    after: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
 ) -> HTMLResponse:
     f = CameraFilter(
         department=department or None,
@@ -130,7 +130,7 @@ def camera_detail(
             "watch": diagnosis["watch"],
             "history": diagnosis["items"],
             "names": FAULT_NAMES,
-            "age": age_text(cached_age(runtime.snapshots_dir, cam.id)),
+            "age": age_text(runtime.snapshots.age(cam.id)),
             "can_steer": principal.has(OPS_ENGINEER, SECURITY_STAFF) and bool((cam.capabilities or {}).get("ptz")),
             "can_diagnose": principal.has(OPS_ENGINEER, SECURITY_STAFF),
             "grants": grants,
@@ -156,7 +156,7 @@ def camera_ptz(
 ) -> RedirectResponse:
     cam = get_camera(session, principal, camera_id)
     try:
-        result = control.ptz(
+        result = device_service.ptz(
             session,
             cam,
             action=action,
@@ -184,7 +184,7 @@ def wall(
     area: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{0,20}$")] = None,
 ) -> HTMLResponse:
     cams = list_cameras(session, principal, CameraFilter(area=area or None), limit=48)
-    ages = {c.id: age_text(cached_age(runtime.snapshots_dir, c.id)) for c in cams}
+    ages = {c.id: age_text(runtime.snapshots.age(c.id)) for c in cams}
     return templates.TemplateResponse(
         request, "camera_wall.html", {"principal": principal, "cameras": cams, "ages": ages, **_names(session)}
     )
@@ -226,7 +226,8 @@ class Projection:
 
 
 def _bbox(geoms: list[dict[str, Any]]) -> tuple[float, float, float, float] | None:
-    lons, lats = [], []
+    lons: list[float] = []
+    lats: list[float] = []
     for g in geoms:
         polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
         for poly in polys:
@@ -268,7 +269,7 @@ def video_map(
                 {
                     "d": proj.path(a.geometry),
                     "cls": "district",
-                    "fill": "none",  # type: ignore[arg-type]
+                    "fill": "none",
                     "title": a.name,
                     "code": a.code,
                 }
@@ -278,7 +279,7 @@ def video_map(
                 {
                     "d": proj.path(a.geometry),
                     "cls": "street",
-                    "fill": "none",  # type: ignore[arg-type]
+                    "fill": "none",
                     "title": a.name,
                     "code": a.code,
                 }
@@ -294,7 +295,7 @@ def video_map(
             shapes.append(
                 {
                     "d": proj.path(a.geometry),
-                    "cls": "grid" + (" key" if a.key_place else ""),  # type: ignore[arg-type]
+                    "cls": "grid" + (" key" if a.key_place else ""),
                     "fill": _colour(value),
                     "code": a.code,
                     "title": f"{a.name} ({a.code}) · {k.cameras} 路 · {label}" + (" · 重点区域" if a.key_place else ""),

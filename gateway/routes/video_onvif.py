@@ -12,8 +12,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, SecretStr
 
 from gateway.deps import Ops, RuntimeDep, SessionDep
-from video.catalogue import control
 from video.catalogue.registry import Placement
+from video.onvif import service as device_service
 
 router = APIRouter(prefix="/api/video", tags=["video"])
 MAX_TARGETS = 1024
@@ -39,10 +39,15 @@ class OnboardRequest(BaseModel):
     password: SecretStr | None = None
     department: str = Field(max_length=50)
     area: str | None = Field(default=None, max_length=20)
-    group: str | None = Field(default=None, pattern=r"^\d{20}$")
+    group: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
     key_place: bool = False
     concurrency: int | None = Field(default=None, ge=1, le=512)
     timeout_s: float | None = Field(default=None, gt=0, le=600)
+    allow_hosts: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="HOST[:PORT] other than the device's own it may send the platform to (an NVR's media server)",
+    )
 
 
 class ProbeRequest(BaseModel):
@@ -54,13 +59,15 @@ class ProbeRequest(BaseModel):
 @router.post("/discover")
 def discover(body: DiscoverRequest, _: Ops) -> dict[str, Any]:
     """WS-Discovery Probe: unicast to the targets and/or multicast out of `interface`."""
-    return control.discover(body.targets, multicast=body.multicast, interface=body.interface, timeout_s=body.timeout_s)
+    return device_service.discover(
+        body.targets, multicast=body.multicast, interface=body.interface, timeout_s=body.timeout_s
+    )
 
 
 @router.post("/onboard")
 def onboard(body: OnboardRequest, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
     placement = Placement(department=body.department, area=body.area, group=body.group, key_place=body.key_place)
-    return control.onboard(
+    return device_service.onboard(
         session,
         body.targets,
         user=body.username,
@@ -71,10 +78,11 @@ def onboard(body: OnboardRequest, session: SessionDep, runtime: RuntimeDep, prin
         actor=principal.subject,
         concurrency=body.concurrency,
         device_timeout_s=body.timeout_s,
+        allow_hosts=body.allow_hosts,
     )
 
 
 @router.post("/probe")
 def probe(body: ProbeRequest, session: SessionDep, runtime: RuntimeDep, _: Ops) -> dict[str, Any]:
     """Check that catalogue cameras answer and refresh their status (在线率 comes from this)."""
-    return control.probe_catalogue(session, runtime.box, runtime.video, camera_ids=body.cameras)
+    return device_service.probe_catalogue(session, runtime.box, runtime.video, camera_ids=body.cameras)

@@ -31,10 +31,10 @@ from tests.conftest import client_as
 from tests.fixtures.platform import need
 from tools.lab.onvif import OnvifCameraHandle, start_onvif_camera
 from tools.lab.process import StartupFailed
-from video.catalogue import control
 from video.catalogue.models import Camera
 from video.catalogue.registry import Placement
 from video.onvif import probe
+from video.onvif import service as device_service
 
 pytestmark = pytest.mark.integration
 os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
@@ -128,12 +128,12 @@ async def test_one_unicast_probe_finds_every_simulator(cameras):
 
 def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     # Discovery → onboarding, as `govops video onboard --discover RANGE` runs it.
-    found = control.discover([_port_range(cameras)], multicast=False, interface="127.0.0.1", timeout_s=2.0)
+    found = device_service.discover([_port_range(cameras)], multicast=False, interface="127.0.0.1", timeout_s=2.0)
     addresses = [d["xaddrs"][0] for d in found["devices"]]
     assert sorted(addresses) == sorted(c.device_service_url for c in cameras), found
     names = {d["xaddrs"][0]: d["name"] for d in found["devices"]}
     with district.transaction() as s:
-        report = control.onboard(
+        report = device_service.onboard(
             s,
             addresses,
             user="admin",
@@ -218,7 +218,7 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
 
     # Re-onboarding finds the same cameras by serial; a stopped camera goes offline on probe.
     with district.transaction() as s:
-        again = control.onboard(
+        again = device_service.onboard(
             s,
             addresses,
             user="admin",
@@ -231,7 +231,7 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     assert {r["action"] for r in again["results"]} == {"updated"}
     handles[addresses[-1]].stop()
     with district.transaction() as s:
-        probed = control.probe_catalogue(s, district.box, district.video)
+        probed = device_service.probe_catalogue(s, district.box, district.video)
     status = {r["camera"]: r["status"] for r in probed["results"]}
     assert status[by_address[addresses[-1]].id] == "offline"
     assert status[cam_id] == "online"

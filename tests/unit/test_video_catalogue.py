@@ -570,3 +570,19 @@ def test_prepared_statements_keep_listeners_and_check_their_key(district):
         assert [r[0] for r in fetch(s, ("test_ids", 2), build, {"ids": [a, b]})] == [a, b]
         with pytest.raises(ValueError, match="the key must include the length"):
             fetch(s, ("test_ids", 2), build, {"ids": [a]})
+
+
+def test_prepared_statements_belong_to_the_engine(district, tmp_path):
+    from gateway.runtime import Runtime
+    from govops.settings import load_settings
+    from video.catalogue.prepared import statements_of
+
+    with district.sessions() as s:
+        list_cameras(s, SYSTEM, CameraFilter(status="online"))
+    assert len(statements_of(district.engine)) > 0
+    other = Runtime.build(load_settings(data_dir=tmp_path, environment="test"))
+    try:
+        assert len(statements_of(other.engine)) == 0  # no state shared between engines
+        assert statements_of(district.engine) is statements_of(district.engine)
+    finally:
+        other.engine.dispose()

@@ -19,7 +19,7 @@ import pytest
 from govops.errors import ValidationFailed
 from tools.lab.fake_onvif import DeviceSpec, FakeOnvifFleet
 from video.onvif import Credentials, DeviceAddress, DeviceError, inspect_many, ptz_control
-from video.onvif.device import clean_uri, normalise_mac
+from video.onvif.answers import clean_uri, normalise_mac
 from video.onvif.discovery import (
     expand_endpoints,
     expand_targets,
@@ -348,3 +348,77 @@ async def test_nothing_to_probe_is_a_usage_error():
     with pytest.raises(ValidationFailed):
         await probe(targets=[], multicast=False)
     await asyncio.sleep(0)
+
+
+# --- SSRF and unclear errors (#15 items 7 and 13) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tricky() -> Iterator[FakeOnvifFleet]:
+    specs = [
+        DeviceSpec(),  # 0: the peer the others point at
+        DeviceSpec(mode="redirect", action="*", peer=0),
+        DeviceSpec(mode="redirect_loop", action="*"),
+        DeviceSpec(mode="html401", action="*"),
+        DeviceSpec(mode="foreign_xaddr", peer=0),
+    ]
+    with FakeOnvifFleet(specs, user=CREDS.user or "", password=CREDS.password or "") as f:
+        yield f
+
+
+async def test_a_device_cannot_send_the_platform_to_another_host(tricky):
+    peer, redirect, _loop, _html, foreign = tricky.addresses
+    before = tricky.state(tricky.ports[0])["requests"]
+    results = await inspect_many([redirect, foreign], CREDS, request_timeout_s=2)
+    for r in results:
+        assert not r.ok and r.error.kind == "hostile", r.error.as_dict()
+        assert f"127.0.0.1:{tricky.ports[0]}" in r.error.message and "another host" in r.error.message
+        assert "--allow-host" in (r.error.hint or "")
+    assert results[0].error.step == "xaddrs" and results[1].error.step == "profiles"
+    assert tricky.state(tricky.ports[0])["requests"] == before  # nothing was re-sent to the peer
+    allowed = Credentials(CREDS.user, CREDS.password, (f"127.0.0.1:{tricky.ports[0]}",))
+    [ok] = await inspect_many([foreign], allowed, request_timeout_s=2)
+    assert ok.ok, ok.error and ok.error.as_dict()
+    assert tricky.state(tricky.ports[0])["requests"] > before  # the allowed host was used
+    assert peer != foreign
+
+
+async def test_unclear_device_errors_say_what_happened(tricky):
+    _peer, _redirect, loop, html, _foreign = tricky.addresses
+    r_loop, r_html = await inspect_many([loop, html], CREDS, request_timeout_s=2)
+    assert (r_loop.error.kind, r_loop.error.step) == ("protocol", "xaddrs")
+    assert "redirects in a loop" in r_loop.error.message
+    assert r_html.error.kind == "auth" and "HTTP 401" in r_html.error.message, r_html.error.as_dict()
+    [refused] = await inspect_many(["127.0.0.1:1"], Credentials(None, None), request_timeout_s=2)
+    assert refused.error.kind == "unreachable" and "connection refused" in refused.error.message
+    [no_user] = await inspect_many([tricky.addresses[0]], Credentials(None, None), request_timeout_s=2)
+    assert no_user.error.kind == "auth" and "none were given" in no_user.error.message, no_user.error.as_dict()
+    assert "--user" in (no_user.error.hint or "")
+
+
+def test_onboarding_keeps_the_hosts_allowed_for_a_camera(district, tricky):
+    from sqlalchemy import select
+
+    from video.catalogue.models import Camera
+    from video.catalogue.registry import Placement
+    from video.onvif import service as device_service
+
+    foreign, peer = tricky.addresses[4], f"127.0.0.1:{tricky.ports[0]}"
+    kwargs = dict(
+        user=CREDS.user,
+        password=CREDS.password,
+        placement=Placement(department="gaj"),
+        box=district.box,
+        settings=district.video,
+        actor="t",
+    )
+    with district.transaction() as s:
+        refused = device_service.onboard(s, [foreign], **kwargs)
+        assert refused["failed"] == 1 and refused["results"][0]["error"]["kind"] == "hostile"
+        allowed = device_service.onboard(s, [foreign], allow_hosts=[peer], **kwargs)
+        assert allowed["onboarded"] == 1, allowed
+        cam = s.scalar(select(Camera).where(Camera.id == allowed["results"][0]["camera"]))
+        assert cam.capabilities["allowed_hosts"] == [peer]
+        assert device_service.camera_credentials(cam, district.box).allowed_hosts == (peer,)
+    with district.transaction() as s, pytest.raises(ValidationFailed, match="HOST"):
+        device_service.onboard(s, [foreign], allow_hosts=["a b"], **kwargs)

@@ -16,7 +16,9 @@ WS-Security UsernameToken digests are checked (and Created against the device cl
 `strict_clock`), GetSystemDateAndTime answers without auth as the ONVIF core spec asks.
 Hostile modes, applied to `action` (GetDeviceInformation unless told) or to every action with
 action="*": xxe, billion_laughs, huge (50 MB with Content-Length), huge_chunked (50 MB chunked),
-wrong_types, fault, silent (never answers), garbage (not XML), utf16 (UTF-16 with a DTD), slow.
+wrong_types, fault, silent (never answers), garbage (not XML), utf16 (UTF-16 with a DTD), slow,
+redirect (307 to the device `peer`, another origin), redirect_loop (307 to itself), html401 (a
+login page with HTTP 401), foreign_xaddr (its media service announced on the device `peer`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ MODES = (
     "garbage",
     "utf16",
     "slow",
+    "redirect",
+    "redirect_loop",
+    "html401",
+    "foreign_xaddr",
 )
 HUGE_BYTES = 50 * 1024 * 1024
 ENVELOPE = (
@@ -76,6 +82,7 @@ class DeviceSpec:
     ptz: bool = True
     mac: bool = True
     slow_s: float = 30.0
+    peer: int = 0  # index in the fleet of the device that redirect / foreign_xaddr point at
     # Faults the camera's own analytics report, as ONVIF property events: ImageTooBlurry,
     # ImageTooDark, ImageTooBright, GlobalSceneChange, Tamper → state. Empty: no such topics.
     events: dict[str, bool] = field(default_factory=dict)
@@ -266,12 +273,13 @@ class FakeOnvifFleet:
         status: int,
         payload: bytes,
         ctype: str = "application/soap+xml; charset=utf-8",
+        headers: str = "",
     ) -> None:
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         writer.write(
             f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-            f"Content-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n"
+            f"Content-Type: {ctype}\r\nContent-Length: {len(payload)}\r\n{headers}"
             "Connection: keep-alive\r\n\r\n".encode()
             + payload
         )
@@ -291,13 +299,22 @@ class FakeOnvifFleet:
             await self._send(writer, 400, _fault("Sender not authorized", "ter:NotAuthorized").encode())
             return True
         spec = d.spec
-        if spec.mode != "good" and (spec.action == "*" or spec.action == action):
+        if spec.mode not in ("good", "foreign_xaddr") and (spec.action == "*" or spec.action == action):
             return await self._hostile(d, action, writer)
         await self._send(writer, 200, self._answer(d, action, body, now).encode())
         return True
 
     async def _hostile(self, d: DeviceState, action: str, writer: asyncio.StreamWriter) -> bool:
         mode = d.spec.mode
+        if mode in ("redirect", "redirect_loop"):
+            port = self.ports[d.spec.peer] if mode == "redirect" else d.port
+            location = f"Location: http://127.0.0.1:{port}/onvif/device_service\r\n"
+            await self._send(writer, 307, b"", "text/plain", headers=location)
+            return True
+        if mode == "html401":
+            page = b"<!DOCTYPE html><html><body><h1>401 Login required</h1></body></html>"
+            await self._send(writer, 401, page, "text/html; charset=utf-8")
+            return True
         if mode == "silent":
             await asyncio.Event().wait()  # hold the connection and never answer
         if mode == "slow":
@@ -384,20 +401,23 @@ class FakeOnvifFleet:
 
     def _answer(self, d: DeviceState, action: str, body: str, now: dt.datetime) -> str:
         base = f"http://127.0.0.1:{d.port}/onvif"
+        media = f"{base}/media_service"
+        if d.spec.mode == "foreign_xaddr":
+            media = f"http://127.0.0.1:{self.ports[d.spec.peer]}/onvif/media_service"
         services = [
-            ("http://www.onvif.org/ver10/device/wsdl", "device_service"),
-            ("http://www.onvif.org/ver10/media/wsdl", "media_service"),
-            ("http://www.onvif.org/ver10/events/wsdl", "events_service"),
+            ("http://www.onvif.org/ver10/device/wsdl", f"{base}/device_service"),
+            ("http://www.onvif.org/ver10/media/wsdl", media),
+            ("http://www.onvif.org/ver10/events/wsdl", f"{base}/events_service"),
         ]
         if d.spec.ptz:
-            services.append(("http://www.onvif.org/ver20/ptz/wsdl", "ptz_service"))
+            services.append(("http://www.onvif.org/ver20/ptz/wsdl", f"{base}/ptz_service"))
         if action == "GetServices":
             return ENVELOPE.format(
                 body="<tds:GetServicesResponse>"
                 + "".join(
-                    f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{base}/{path}</tds:XAddr>"
+                    f"<tds:Service><tds:Namespace>{ns}</tds:Namespace><tds:XAddr>{url}</tds:XAddr>"
                     "<tds:Version><tt:Major>2</tt:Major><tt:Minor>60</tt:Minor></tds:Version></tds:Service>"
-                    for ns, path in services
+                    for ns, url in services
                 )
                 + "</tds:GetServicesResponse>"
             )
@@ -411,7 +431,7 @@ class FakeOnvifFleet:
                     "false</tt:WSSubscriptionPolicySupport><tt:WSPullPointSupport>true"
                     "</tt:WSPullPointSupport><tt:WSPausableSubscriptionManagerInterfaceSupport>false"
                     "</tt:WSPausableSubscriptionManagerInterfaceSupport></tt:Events>"
-                    f"<tt:Media><tt:XAddr>{base}/media_service</tt:XAddr><tt:StreamingCapabilities>"
+                    f"<tt:Media><tt:XAddr>{media}</tt:XAddr><tt:StreamingCapabilities>"
                     "<tt:RTPMulticast>false</tt:RTPMulticast><tt:RTP_TCP>true</tt:RTP_TCP>"
                     "<tt:RTP_RTSP_TCP>true</tt:RTP_RTSP_TCP></tt:StreamingCapabilities></tt:Media>"
                     f"{ptz}</tds:Capabilities></tds:GetCapabilitiesResponse>"

@@ -13,7 +13,6 @@ import csv
 import hashlib
 import io
 import json
-import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,29 +29,35 @@ from govops.principal import Principal
 from video import gbt28181
 from video.catalogue.models import CAMERA_STATUSES, AdminArea, Camera, CatalogueGroup, SharePlatform
 from video.catalogue.queries import CameraFilter, camera_query, platform_scope
+from video.catalogue.readers import (
+    CSV_COLUMNS,
+    FORMULA,
+    RowProblem,
+    load_json,
+    parse_bool,
+    parse_float,
+    parse_stream_url,
+    parse_text,
+    read_csv,
+    read_geojson_cameras,
+)
 from video.catalogue.settings import VideoSettings
 from video.catalogue.tree import AreaTree, upsert_area
 
-CSV_COLUMNS = [
-    "id",
-    "name",
-    "department",
-    "area",
-    "group",
-    "lat",
-    "lon",
-    "key_place",
-    "status",
-    "networked",
-    "install_address",
-    "manufacturer",
-    "model",
-    "stream_url",
+__all__ = [
+    "CSV_COLUMNS",
+    "ImportReport",
+    "export_areas",
+    "export_catalog_xml",
+    "export_csv",
+    "export_geojson",
+    "import_areas",
+    "import_cameras",
+    "load_json",
+    "read_csv",
+    "read_geojson_cameras",
 ]
 MAX_ROWS = 2_000_000
-_TRUE = {"1", "true", "yes", "y", "是", "t"}
-_FALSE = {"0", "false", "no", "n", "否", "f", ""}
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -88,83 +93,6 @@ class ImportReport:
         }
 
 
-# --- reading -----------------------------------------------------------------------------------
-
-
-def _cell_in(value: Any) -> str:
-    s = "" if value is None else str(value).strip()
-    if len(s) > 1 and s[0] == "'" and s[1] in _FORMULA:
-        return s[1:]  # undo the export's guard against spreadsheet formulas
-    return s
-
-
-def _cell_out(value: Any) -> str:
-    s = "" if value is None else str(value)
-    return "'" + s if s.startswith(_FORMULA) else s
-
-
-def read_csv(text: str) -> Iterator[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = {"id", "name", "department"} - set(reader.fieldnames or [])
-    if missing:
-        raise ValidationFailed(
-            f"the CSV lacks the columns {', '.join(sorted(missing))}", hint=f"columns are: {','.join(CSV_COLUMNS)}"
-        )
-    for row in reader:
-        yield {k: _cell_in(v) for k, v in row.items() if k}
-
-
-def read_geojson_cameras(doc: Any) -> Iterator[dict[str, Any]]:
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise ValidationFailed("the GeoJSON must be a FeatureCollection")
-    for feature in doc.get("features") or []:
-        props = dict(feature.get("properties") or {}) if isinstance(feature, dict) else {}
-        geom = feature.get("geometry") if isinstance(feature, dict) else None
-        if isinstance(geom, dict) and geom.get("type") == "Point":
-            coords = geom.get("coordinates") or []
-            if len(coords) >= 2:
-                props.setdefault("lon", coords[0])
-                props.setdefault("lat", coords[1])
-        yield {k: _cell_in(v) if isinstance(v, str) else v for k, v in props.items()}
-
-
-def _bool(value: Any, fld: str) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    s = str(value).strip().lower() if value is not None else ""
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return None if s == "" else False
-    raise ValidationFailed(f"{fld} must be true/false (or 1/0, 是/否), not {value!r}")
-
-
-def _float(value: Any, fld: str, lo: float, hi: float) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(f"{fld} must be a number, not {value!r}") from None
-    if not math.isfinite(v) or not lo <= v <= hi:
-        raise ValidationFailed(f"{fld} {v} is outside {lo:g}..{hi:g}")
-    return round(v, 7)
-
-
-def _stream_url(value: Any) -> str | None:
-    s = str(value or "").strip()
-    if not s:
-        return None
-    parts = urlsplit(s)
-    if parts.scheme not in ("rtsp", "rtsps", "http", "https") or not parts.hostname:
-        raise ValidationFailed(f"stream_url must be an rtsp:// or http(s):// URL, not {s[:60]!r}")
-    if "@" in parts.netloc:
-        raise ValidationFailed(
-            "stream_url must not carry a user:password@ (credentials are never imported; set them by onboarding)"
-        )
-    return s[:500]
-
-
 class _Lookups:
     def __init__(self, session: Session) -> None:
         self.departments = set(session.scalars(select(Department.code)))
@@ -189,9 +117,10 @@ def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
         gbt28181.parse_camera(cam_id)
     except ValidationFailed as exc:
         raise fail("id", exc.message) from None
-    name = str(row.get("name") or "").strip()
-    if not name or len(name) > 200:
-        raise fail("name", "must be 1-200 characters")
+    try:
+        name = parse_text(row.get("name"), "name", 200, required=True)
+    except ValidationFailed as exc:
+        raise fail("name", exc.message.removeprefix("name ")) from None
     dept = str(row.get("department") or "").strip()
     if dept not in lk.departments:
         raise fail("department", f"{dept!r} is not a known department")
@@ -208,12 +137,12 @@ def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
     out: dict[str, Any] = {"id": cam_id, "name": name, "department_code": dept, "area_code": area, "group_id": group}
     for fld, lo, hi in (("lat", -90, 90), ("lon", -180, 180)):
         try:
-            out[fld] = _float(row.get(fld), fld, lo, hi)
+            out[fld] = parse_float(row.get(fld), fld, lo, hi)
         except ValidationFailed as exc:
             raise fail(fld, exc.message) from None
     for fld in ("key_place", "networked"):
         try:
-            v = _bool(row.get(fld), fld)
+            v = parse_bool(row.get(fld), fld)
         except ValidationFailed as exc:
             raise fail(fld, exc.message) from None
         if v is not None:
@@ -224,13 +153,14 @@ def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
             raise fail("status", f"must be one of {', '.join(CAMERA_STATUSES)}")
         out["status"] = status
     for fld, n in (("install_address", 300), ("manufacturer", 100), ("model", 100)):
-        text = str(row.get(fld) or "").strip()
-        if len(text) > n:
-            raise fail(fld, f"is longer than {n} characters")
+        try:
+            text = parse_text(row.get(fld), fld, n)
+        except ValidationFailed as exc:
+            raise fail(fld, exc.message.removeprefix(f"{fld} ")) from None
         if text:
             out[fld] = text
     try:
-        url = _stream_url(row.get("stream_url"))
+        url = parse_stream_url(row.get("stream_url"))
     except ValidationFailed as exc:
         raise fail("stream_url", exc.message) from None
     if url:
@@ -240,7 +170,7 @@ def _clean_camera(row: dict[str, Any], lk: _Lookups) -> dict[str, Any]:
 
 def import_cameras(
     session: Session,
-    rows: Iterable[dict[str, Any]],
+    rows: Iterable[dict[str, Any] | RowProblem],
     *,
     actor: str,
     source: str = "upload",
@@ -256,6 +186,9 @@ def import_cameras(
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise ValidationFailed(f"more than {MAX_ROWS} rows; split the file")
+        if isinstance(row, RowProblem):
+            report.error(n, row.field, row.message)
+            continue
         digest.update(json.dumps(row, sort_keys=True, default=str, ensure_ascii=False).encode())
         try:
             values = _clean_camera(row, lk)
@@ -271,7 +204,12 @@ def import_cameras(
     if report.errors and not skip_invalid:
         return report
     report.skipped = report.rows - len(clean)
-    if dry_run:
+    if dry_run:  # what would be created and updated, read, not written
+        for i in range(0, len(clean), 1000):
+            ids = [v["id"] for v in clean[i : i + 1000]]
+            known = len(set(session.scalars(select(Camera.id).where(Camera.id.in_(ids)))))
+            report.updated += known
+            report.created += len(ids) - known
         return report
     now = datetime.now(UTC)
     for i in range(0, len(clean), 1000):
@@ -325,21 +263,27 @@ def import_areas(
     report = ImportReport(kind="areas", dry_run=dry_run)
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise ValidationFailed("the GeoJSON must be a FeatureCollection")
+    features = doc.get("features") or []
+    if not isinstance(features, list):
+        raise ValidationFailed('the GeoJSON "features" must be a list of Features')
     pending: dict[str, str] = {}
     levels = {a.code: a.level for a in session.scalars(select(AdminArea))}
     with session.begin_nested() as nested:
-        for n, feature in enumerate(doc.get("features") or [], start=1):
+        for n, feature in enumerate(features, start=1):
             report.rows += 1
-            props = (feature or {}).get("properties") or {}
+            props = feature.get("properties") if isinstance(feature, dict) else None
+            if not isinstance(props, dict):
+                report.error(n, "feature", "a feature is an object with an object of properties")
+                continue
             try:
-                key_place = _bool(props.get("key_place"), "key_place") or False
+                key_place = parse_bool(props.get("key_place"), "key_place") or False
                 _, created = upsert_area(
                     session,
                     code=str(props.get("code") or "").strip(),
                     name=str(props.get("name") or "").strip(),
                     level=str(props.get("level") or "").strip(),
                     parent_code=(str(props.get("parent") or "").strip() or None),
-                    geometry=(feature or {}).get("geometry"),
+                    geometry=feature.get("geometry"),
                     key_place=key_place,
                     pending={**levels, **pending},
                 )
@@ -382,6 +326,11 @@ def iter_cameras(session: Session, stmt: Select[tuple[Camera]], batch: int = 200
             return
         after = page[-1].id
         session.expunge_all()
+
+
+def _cell_out(value: Any) -> str:
+    s = "" if value is None else str(value)
+    return "'" + s if s.startswith(FORMULA) else s
 
 
 def _row(cam: Camera) -> list[str]:

@@ -42,9 +42,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from govops.errors import NotFound
+from govops.errors import NotFound, ValidationFailed
 from govops.principal import DEPT_ADMIN, SECURITY_STAFF, Principal
-from video.catalogue.models import Camera, ShareGrant, SharePlatform
+from video.catalogue.models import CAMERA_STATUSES, Camera, ShareGrant, SharePlatform
 from video.catalogue.prepared import AnySelect, fetch, items
 from video.catalogue.tree import area_codes_under, group_subtree
 
@@ -117,6 +117,12 @@ class CameraFilter:
     platform: str | None = None  # shared to this platform
     group: str | None = None  # in this group's subtree
     networked: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in CAMERA_STATUSES:
+            raise ValidationFailed(
+                f"status {self.status[:40]!r} is not a camera status", hint=f"one of {', '.join(CAMERA_STATUSES)}"
+            )
 
 
 # --- conditions ----------------------------------------------------------------------------------
@@ -191,6 +197,8 @@ def _in(session: Session, column: Any, values: list[str] | tuple[str, ...], name
     by value in Python.
     """
     values = list(values)
+    if not values:  # an unknown area or an empty group: nothing matches (and SQL has no `IN ()`)
+        return FALSE
     if _postgres(session):
 
         def make_pg(bound: bool) -> ColumnElement[bool]:

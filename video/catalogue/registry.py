@@ -115,10 +115,15 @@ def save_onboarded(
     settings: VideoSettings,
     actor: str,
     names: dict[str, str] | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """Create or update a camera per successful result; mark known cameras of failed targets.
 
-    Returns one summary per result: {"target", "ok", "camera", "action", "error"?}."""
+    Returns one summary per result: {"target", "ok", "camera", "action", "error"?}; a target is
+    never summarised, audited or stored with a user:password@ in it. `allowed_hosts` (hosts
+    other than its own the device may send us to) is kept in the camera's capabilities."""
+    from video.onvif.address import strip_credentials
+
     placement.check(session)
     now = datetime.now(UTC)
     password_enc = box.encrypt(password) if password else None
@@ -128,7 +133,7 @@ def save_onboarded(
         if r.facts is None:
             assert r.error is not None
             summary: dict[str, Any] = {
-                "target": r.target,
+                "target": strip_credentials(r.target),
                 "ok": False,
                 "camera": None,
                 "action": "failed",
@@ -175,6 +180,8 @@ def save_onboarded(
             else next((p.snapshot_uri for p in facts.profiles if p.snapshot_uri), None)
         )
         cam.capabilities = dict(facts.capabilities)
+        if allowed_hosts:
+            cam.capabilities["allowed_hosts"] = list(allowed_hosts)
         cam.clock_skew_s = facts.clock_skew_s
         cam.status, cam.last_seen, cam.onboarded_at, cam.last_error = "online", now, now, None
         if user is not None:
@@ -196,7 +203,7 @@ def save_onboarded(
         )
         summaries.append(
             {
-                "target": r.target,
+                "target": strip_credentials(r.target),
                 "ok": True,
                 "camera": cam.id,
                 "action": "created" if created else "updated",

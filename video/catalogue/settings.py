@@ -17,10 +17,10 @@ class VideoSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVOPS_VIDEO_", env_file=".env", extra="ignore")
 
     # GB/T 2260 division of the district; new camera codes start with it.
-    division: str = Field(default="310116", pattern=r"^\d{6}$")
+    division: str = Field(default="310116", pattern=r"^[0-9]{6}$")
     # GB/T 28181 network digit for onboarded cameras (6 = 政务网).
-    network: str = Field(default="6", pattern=r"^\d$")
-    industry: str = Field(default="00", pattern=r"^\d{2}$")
+    network: str = Field(default="6", pattern=r"^[0-9]$")
+    industry: str = Field(default="00", pattern=r"^[0-9]{2}$")
 
     onboard_concurrency: int = Field(default=32, ge=1, le=512)
     onboard_timeout_s: float = Field(default=20.0, gt=0, le=600)

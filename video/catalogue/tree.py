@@ -295,3 +295,8 @@ def group_subtree(session: Session, roots: list[str]) -> list[str]:
             )
         }
     )
+
+
+def list_groups(session: Session) -> list[CatalogueGroup]:
+    """Every business group (215) and virtual organisation (216), by ID."""
+    return list(session.scalars(select(CatalogueGroup).order_by(CatalogueGroup.id)))

@@ -6,12 +6,12 @@ import re
 from pathlib import Path
 
 import cv2
-import httpx
 import numpy as np
 
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.sampling import Sample, SourceError, sample_container
 from video.diagnosis.thresholds import Thresholds
+from video.fetcher import FetchError, SnapshotFetcher
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -45,37 +45,16 @@ def read_rtsp(url: str, t: Thresholds) -> Sample:
 
 
 def read_snapshot(url: str, t: Thresholds) -> Sample:
-    timeout = httpx.Timeout(t.read_timeout_s, connect=t.open_timeout_s)
-    ctype = ""
-    body = bytearray()
+    fetcher = SnapshotFetcher(
+        max_bytes=t.snapshot_max_bytes, timeout_s=t.read_timeout_s, connect_timeout_s=t.open_timeout_s
+    )
     try:
-        with (
-            httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3) as client,
-            client.stream("GET", url) as response,
-        ):
-            if response.status_code >= 400:
-                raise SourceError(f"the snapshot URL answered HTTP {response.status_code}")
-            ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
-            if ctype in ("text/html", "application/xhtml+xml"):
-                raise SourceError(
-                    f"the snapshot URL returned an HTML page ({ctype}), not an image; "
-                    "check the URL and the camera's login"
-                )
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > t.snapshot_max_bytes:
-                    mib = t.snapshot_max_bytes // (1024 * 1024)
-                    raise SourceError(f"the snapshot is larger than {mib} MiB; refused")
-    except httpx.TimeoutException:
-        raise SourceError("the snapshot URL did not answer in time") from None
-    except httpx.HTTPError as exc:
-        reason = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)) or type(exc).__name__
-        raise SourceError(f"cannot fetch the snapshot: {reason}") from None
-    if body[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
-        raise SourceError("the snapshot URL returned an HTML page, not an image")
-    image = cv2.imdecode(np.frombuffer(bytes(body), np.uint8), cv2.IMREAD_COLOR)
+        fetched = fetcher.get(url)
+    except FetchError as exc:
+        raise SourceError(exc.message) from None
+    image = cv2.imdecode(np.frombuffer(fetched.body, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise SourceError(f"the snapshot URL did not return a readable image ({ctype or 'no type'})")
+        raise SourceError(f"the snapshot URL did not return a readable image ({fetched.content_type or 'no type'})")
     return image_sample(image, t, "snapshot")
 
 

@@ -1,7 +1,18 @@
 """The ONVIF adapter: the one module family that talks to onvif-zeep-async (and WS-Discovery).
 
 The rest of govops uses only what is exported here. A vendor adapter (a camera family that speaks
-something other than ONVIF) implements `CameraAdapter`; what is not in that Protocol is not API.
+something other than ONVIF) implements `CameraAdapter` (video/onvif/adapter.py); what is not in
+that Protocol is not API. The device service that the front doors call (video/onvif/service.py:
+discover, onboard, probe, PTZ, each audited) reaches devices only through that contract, with
+`OnvifAdapter` as the one implementation today.
+
+    address.py     where a device is; the origin guard; URLs without credentials
+    models.py      what onboarding learnt (DeviceFacts, StreamProfile)
+    answers.py     validation of every value a device sends
+    inspection.py  onboarding one device, one method per setup step (Home Assistant's order)
+    onboarding.py  many devices at once, bounded, one result each
+    ptz.py         PTZ commands; events.py the camera's own fault events
+    transport.py   the guarded SOAP transport; xmlsafe.py the XML screening; discovery.py WS-Discovery
 
     result = await discovery.probe(targets=["10.1.2.0/28"], timeout_s=2)
     results = await inspect_many([d.xaddrs[0] for d in result.devices], Credentials(u, p))
@@ -11,27 +22,24 @@ something other than ONVIF) implements `CameraAdapter`; what is not in that Prot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from video.onvif.device import (
-    DeviceAddress,
-    DeviceFacts,
-    PtzControl,
-    StreamProfile,
-    inspect_device,
-    ptz_control,
-    with_credentials,
-)
-from video.onvif.discovery import (
-    DiscoveredDevice,
-    DiscoveryResult,
-    expand_endpoints,
-    expand_targets,
-    probe,
-)
-from video.onvif.errors import DeviceError
-from video.onvif.onboarding import Credentials, OnboardResult, inspect_many
+if TYPE_CHECKING:
+    from video.onvif.adapter import CameraAdapter, OnvifAdapter
+    from video.onvif.address import DeviceAddress, strip_credentials, with_credentials
+    from video.onvif.discovery import (
+        DiscoveredDevice,
+        DiscoveryResult,
+        expand_endpoints,
+        expand_targets,
+        probe,
+    )
+    from video.onvif.errors import DeviceError
+    from video.onvif.inspection import inspect_device
+    from video.onvif.models import DeviceFacts, StreamProfile
+    from video.onvif.onboarding import Credentials, OnboardResult, inspect_many
+    from video.onvif.ptz import PtzControl, ptz_control
 
 __all__ = [
     "CameraAdapter",
@@ -51,101 +59,37 @@ __all__ = [
     "inspect_many",
     "probe",
     "ptz_control",
+    "strip_credentials",
     "with_credentials",
 ]
 
-
-@runtime_checkable
-class CameraAdapter(Protocol):
-    """The contract for a camera family. All methods are coroutines; none raises for one bad
-    device except `ptz_*`, which raise `DeviceError` (kind, step, message)."""
-
-    name: str
-
-    async def discover(
-        self, targets: Sequence[str], *, multicast: bool, interface: str | None, timeout_s: float
-    ) -> DiscoveryResult: ...
-
-    async def onboard(
-        self,
-        targets: Sequence[str],
-        creds: Credentials,
-        *,
-        concurrency: int,
-        device_timeout_s: float,
-        request_timeout_s: float,
-    ) -> list[OnboardResult]: ...
-
-    async def ptz_move(
-        self, address: str, creds: Credentials, profile: str, pan: float, tilt: float, zoom: float, timeout_s: float
-    ) -> None: ...
-
-    async def ptz_stop(self, address: str, creds: Credentials, profile: str) -> None: ...
-
-    async def ptz_goto_preset(self, address: str, creds: Credentials, profile: str, preset: str) -> None: ...
-
-    async def ptz_set_preset(self, address: str, creds: Credentials, profile: str, name: str) -> str: ...
+# Where each name lives. The package loads them on first use (PEP 562), so that importing a
+# light module such as video.onvif.errors does not load aiohttp, zeep and onvif.
+_HOME = {
+    "CameraAdapter": "adapter",
+    "OnvifAdapter": "adapter",
+    "DeviceAddress": "address",
+    "strip_credentials": "address",
+    "with_credentials": "address",
+    "DiscoveredDevice": "discovery",
+    "DiscoveryResult": "discovery",
+    "expand_endpoints": "discovery",
+    "expand_targets": "discovery",
+    "probe": "discovery",
+    "DeviceError": "errors",
+    "inspect_device": "inspection",
+    "DeviceFacts": "models",
+    "StreamProfile": "models",
+    "Credentials": "onboarding",
+    "OnboardResult": "onboarding",
+    "inspect_many": "onboarding",
+    "PtzControl": "ptz",
+    "ptz_control": "ptz",
+}
+assert set(_HOME) == set(__all__)
 
 
-class OnvifAdapter:
-    """`CameraAdapter` for ONVIF Profile S/T devices."""
-
-    name = "onvif"
-
-    def __init__(self, request_timeout_s: float = 8.0) -> None:
-        self.request_timeout_s = request_timeout_s
-
-    async def discover(
-        self, targets: Sequence[str], *, multicast: bool = False, interface: str | None = None, timeout_s: float = 2.0
-    ) -> DiscoveryResult:
-        return await probe(targets=list(targets), multicast=multicast, interface=interface, timeout_s=timeout_s)
-
-    async def onboard(
-        self,
-        targets: Sequence[str],
-        creds: Credentials,
-        *,
-        concurrency: int = 32,
-        device_timeout_s: float = 20.0,
-        request_timeout_s: float | None = None,
-    ) -> list[OnboardResult]:
-        return await inspect_many(
-            targets,
-            creds,
-            concurrency=concurrency,
-            device_timeout_s=device_timeout_s,
-            request_timeout_s=request_timeout_s or self.request_timeout_s,
-        )
-
-    async def ptz_move(
-        self,
-        address: str,
-        creds: Credentials,
-        profile: str,
-        pan: float,
-        tilt: float,
-        zoom: float = 0.0,
-        timeout_s: float = 5.0,
-    ) -> None:
-        async with ptz_control(
-            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
-        ) as ptz:
-            await ptz.continuous_move(pan, tilt, zoom, timeout_s)
-
-    async def ptz_stop(self, address: str, creds: Credentials, profile: str) -> None:
-        async with ptz_control(
-            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
-        ) as ptz:
-            await ptz.stop()
-
-    async def ptz_goto_preset(self, address: str, creds: Credentials, profile: str, preset: str) -> None:
-        async with ptz_control(
-            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
-        ) as ptz:
-            await ptz.goto_preset(preset)
-
-    async def ptz_set_preset(self, address: str, creds: Credentials, profile: str, name: str) -> str:
-        async with ptz_control(
-            address, creds.user, creds.password, profile, request_timeout_s=self.request_timeout_s
-        ) as ptz:
-            return await ptz.set_preset(name)
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_HOME[name]}"), name)

@@ -14,6 +14,12 @@
 
 Answers are screened like SOAP answers (no DTD, 64 kB at most), must relate to our Probe, and
 carry http(s) XAddrs; anything else is counted as rejected with the reason, never raised.
+
+Why not the `wsdiscovery` package: it probes one address and port at a time from its own
+threads and sockets, with no way to sweep a range or a port range from one socket as above, and
+it parses answers with minidom without the size cap, the DTD refusal and the RelatesTo check
+that a hostile network needs. This module is those few hundred lines, on asyncio, so the
+dependency was dropped.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from govops.errors import ValidationFailed
-from video.onvif.device import scope_value
+from video.onvif.address import scope_value
 from video.onvif.errors import DeviceError, excerpt
 from video.onvif.xmlsafe import MAX_DATAGRAM_BYTES, local, parse
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
-from video.onvif.device import DeviceAddress
+from video.onvif.address import DeviceAddress
 from video.onvif.errors import DeviceError
 from video.onvif.transport import GuardedCamera, classify
 
@@ -60,11 +61,18 @@ def parse_notifications(answer: Any) -> dict[str, bool]:
 
 
 async def camera_fault_states(
-    address: str, user: str | None, password: str | None, *, request_timeout_s: float = 8.0, wait_s: float = 1.0
+    address: str,
+    user: str | None,
+    password: str | None,
+    *,
+    request_timeout_s: float = 8.0,
+    wait_s: float = 1.0,
+    allowed_hosts: Iterable[str] = (),
 ) -> dict[str, bool]:
     """Subscribe, pull the initial property states, unsubscribe. Raises DeviceError."""
-    addr = DeviceAddress.parse(address)
-    cam = GuardedCamera(addr.client_host, addr.port, user, password, timeout_s=request_timeout_s)
+    cam = GuardedCamera(
+        DeviceAddress.parse(address), user, password, timeout_s=request_timeout_s, allowed_hosts=allowed_hosts
+    )
     step = "events.subscribe"
     try:
         await cam.update_xaddrs()

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from video.onvif.device import DeviceFacts, Inspection
 from video.onvif.errors import DeviceError
+from video.onvif.inspection import Inspection
+from video.onvif.models import DeviceFacts
 from video.onvif.transport import classify, warm_up
 
 
@@ -42,11 +43,18 @@ class OnboardResult:
 
 @dataclass(frozen=True)
 class Credentials:
+    """What the platform may use on one device: its user and password, and the hosts other than
+    its own that an operator allowed it to send us to (see video.onvif.address)."""
+
     user: str | None
     password: str | None
+    allowed_hosts: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never print a password, even in a debugger
-        return f"Credentials(user={self.user!r}, password={'***' if self.password else None})"
+        return (
+            f"Credentials(user={self.user!r}, password={'***' if self.password else None}, "
+            f"allowed_hosts={self.allowed_hosts!r})"
+        )
 
 
 async def inspect_one(
@@ -54,7 +62,11 @@ async def inspect_one(
 ) -> OnboardResult:
     started = time.perf_counter()
     inspection = Inspection(
-        target, creds.user, creds.password, request_timeout_s=min(request_timeout_s, device_timeout_s)
+        target,
+        creds.user,
+        creds.password,
+        request_timeout_s=min(request_timeout_s, device_timeout_s),
+        allowed_hosts=creds.allowed_hosts,
     )
     try:
         async with asyncio.timeout(device_timeout_s):

@@ -1,14 +1,18 @@
-"""Screening what a device sends before an XML parser sees it.
+"""Screening what a device sends before an XML parser sees it, and parsing it with defusedxml.
 
 SOAP 1.1/1.2 forbid a DTD in a message, and WS-Discovery answers are SOAP too, so any DOCTYPE or
 ENTITY declaration is refused outright: that stops external entities (XXE) and entity-expansion
 bombs (billion laughs) without relying on the settings of the parser behind it (onvif-zeep-async
-turns on lxml's `huge_tree`). The byte scan is only sound for ASCII-compatible encodings, so
-UTF-16/32 and UTF-7 answers are refused too (ONVIF mandates UTF-8; GB18030 and friends pass).
-Sizes are capped while reading, so a 50 MB answer costs at most the cap in memory.
+turns on lxml's `huge_tree`). Every answer is read by defusedxml with `forbid_dtd` first; the
+XML the video room reads itself (WS-Discovery answers, the few PTZ answers read leniently) is
+the tree defusedxml built.
 
-Well-formedness is deliberately *not* demanded here: cheap cameras send unbound prefixes and
-the like, and zeep (in recover mode) copes with those.
+Well-formedness is deliberately *not* demanded: cheap cameras send unbound prefixes and the
+like, which expat (behind defusedxml) cannot read. zeep copes with those in recover mode, and
+`parse` reads them with an lxml parser that resolves and loads nothing. For such answers a byte
+scan for DOCTYPE/ENTITY is the backstop; it is only sound for ASCII-compatible encodings, so
+UTF-16/32 and UTF-7 answers are refused (ONVIF mandates UTF-8; GB18030 and friends pass). Sizes
+are capped while reading, so a 50 MB answer costs at most the cap in memory.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError
+from defusedxml.ElementTree import fromstring as defused_fromstring
 from lxml import etree
 
 from video.onvif.errors import AnswerRejected, DeviceError, excerpt
@@ -40,8 +47,17 @@ ASCII_COMPATIBLE = {
 _DTD = re.compile(rb"<!\s*(doctype|entity)", re.IGNORECASE)
 
 
-def screen(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES) -> None:
-    """Raise AnswerRejected (or a malformed DeviceError) unless `content` is safe to parse."""
+def _refused(what: str) -> AnswerRejected:
+    return AnswerRejected(
+        f"the {what} carries a DTD or entity declarations (XXE / entity-expansion attack); "
+        "SOAP forbids DTDs, so it was refused unparsed"
+    )
+
+
+def screen(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES) -> Any:
+    """Raise AnswerRejected (or a malformed DeviceError) unless `content` is safe to parse.
+
+    Returns defusedxml's tree of the answer, or None when expat cannot read it (see above)."""
     if len(content) > limit:
         raise AnswerRejected(f"the {what} is {len(content)} bytes, over the {limit} byte limit")
     head = content[:200]
@@ -57,11 +73,15 @@ def screen(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES)
             f"the {what} declares encoding {declared.group(1).decode()!r}; only "
             "UTF-8 or another ASCII-compatible encoding is accepted"
         )
+    try:
+        root = defused_fromstring(content, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException:
+        raise _refused(what) from None
+    except (ParseError, ValueError):
+        root = None
     if _DTD.search(content):
-        raise AnswerRejected(
-            f"the {what} carries a DTD or entity declarations (XXE / entity-expansion attack); "
-            "SOAP forbids DTDs, so it was refused unparsed"
-        )
+        raise _refused(what)
+    return root
 
 
 _PARSER = etree.XMLParser(
@@ -76,8 +96,11 @@ _PARSER = etree.XMLParser(
 
 
 def parse(content: bytes, *, what: str = "answer", limit: int = MAX_SOAP_BYTES) -> Any:
-    """Screen, then parse with a parser that resolves nothing and loads nothing."""
-    screen(content, what=what, limit=limit)
+    """Screen and parse with defusedxml; an answer expat cannot read (unbound prefixes) is read
+    with a recovering lxml parser that resolves nothing and loads nothing."""
+    root = screen(content, what=what, limit=limit)
+    if root is not None:
+        return root
     try:
         root = etree.fromstring(content, parser=_PARSER)
     except etree.XMLSyntaxError as exc:

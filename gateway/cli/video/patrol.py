@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.output import console, emit, progress_bar, table
-from gateway.cli.video import JsonOpt, _actor, _runtime, app
+from gateway.cli.video.common import JsonOpt
+from gateway.cli.video.common import actor as _actor
+from gateway.cli.video.common import runtime as _runtime
 from govops.errors import ValidationFailed
 from govops.principal import LOCAL_ADMIN
 
@@ -53,7 +55,6 @@ def _print_round(report: dict[str, Any]) -> None:
     )
 
 
-@app.command("patrol")
 def patrol(
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
     shard: ShardOpt = None,
@@ -105,7 +106,6 @@ def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
         return worker.run_round(on_result=on_result, on_start=lambda n: progress.update(task, total=n)).as_dict()
 
 
-@app.command("faults")
 def faults(json_out: JsonOpt = False) -> None:
     """Cameras faulty or offline now (the patrol's stable verdict), longest-standing first."""
     from video.patrol import queries
@@ -124,7 +124,6 @@ def faults(json_out: JsonOpt = False) -> None:
     )
 
 
-@app.command("history")
 def history(camera: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: JsonOpt = False) -> None:
     """A camera's diagnosis history, newest first."""
     from video.patrol import queries
@@ -161,7 +160,6 @@ def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: boo
     )
 
 
-@app.command("rediagnose")
 def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
     """Diagnose one camera now; believed at once (a repaired camera clears its alert)."""
     from video.patrol import ondemand
@@ -169,7 +167,6 @@ def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
     _on_camera(ondemand.diagnose_now, camera, json_out)
 
 
-@app.command("reference")
 def reference(camera: str, json_out: JsonOpt = False) -> None:
     """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
     from video.patrol import ondemand
@@ -177,7 +174,6 @@ def reference(camera: str, json_out: JsonOpt = False) -> None:
     _on_camera(ondemand.refresh_reference, camera, json_out)
 
 
-@app.command("thresholds")
 def thresholds(
     camera: str,
     values: Annotated[list[str] | None, typer.Argument(help="NAME=VALUE, e.g. dark_mean=15.")] = None,
@@ -209,7 +205,6 @@ def thresholds(
     )
 
 
-@app.command("rounds")
 def rounds(limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: JsonOpt = False) -> None:
     """The latest patrol rounds of every shard."""
     from video.patrol import queries

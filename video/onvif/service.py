@@ -1,18 +1,24 @@
-"""Services that join the ONVIF adapter and the catalogue, for the API, console and CLI alike.
+"""The device service: discovery, onboarding, probes and PTZ, joined to the catalogue.
 
-The adapter is async; the front doors call these from worker threads (FastAPI's sync routes,
-the CLI), so each call runs its own short event loop. Every device command is audited, and a
-failed one too: the failure is recorded and then handed back, not raised, so the audit record
-commits with the caller's transaction.
+The API, the console and the CLI call these functions; they reach devices only through the
+`CameraAdapter` contract (video/onvif/adapter.py), `OnvifAdapter` unless a caller passes
+another. The adapter is async; the front doors call these from worker threads (FastAPI's sync
+routes, the CLI), so each call runs its own short event loop. Every device command is audited,
+and a failed one too: the failure is recorded and then handed back, not raised, so the audit
+record commits with the caller's transaction.
+
+A device may send the platform only to its own host and port; `allow_hosts` (stored with the
+camera) names the other hosts an operator allowed for it, e.g. a media server of an NVR.
+Credentials in a target address are refused: an address ends up in logs and the audit log.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops import audit
@@ -22,6 +28,10 @@ from video.catalogue.models import Camera
 from video.catalogue.registry import Placement, get_credentials, record_probe, require_onvif, save_onboarded
 from video.catalogue.settings import VideoSettings
 
+if TYPE_CHECKING:  # aiohttp and zeep load only when a device is talked to
+    from video.onvif.adapter import CameraAdapter
+    from video.onvif.onboarding import Credentials
+
 T = TypeVar("T")
 PTZ_ACTIONS = ("move", "stop", "goto_preset", "set_preset", "presets")
 
@@ -30,10 +40,65 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
-def discover(targets: Sequence[str], *, multicast: bool, interface: str | None, timeout_s: float) -> dict[str, Any]:
-    from video.onvif import probe
+def default_adapter(settings: VideoSettings | None = None) -> CameraAdapter:
+    from video.onvif.adapter import OnvifAdapter
 
-    return run(probe(targets=list(targets), multicast=multicast, interface=interface, timeout_s=timeout_s)).as_dict()
+    return OnvifAdapter(settings.request_timeout_s if settings else 8.0)
+
+
+def camera_credentials(cam: Camera, box: SecretBox) -> Credentials:
+    """A camera's user, password and allowed hosts, for one command."""
+    from video.onvif.onboarding import Credentials
+
+    user, password = get_credentials(cam, box)
+    return Credentials(user, password, tuple((cam.capabilities or {}).get("allowed_hosts") or ()))
+
+
+def check_targets(targets: Sequence[str]) -> list[str]:
+    """The targets, refusing any with a user:password@ in it (never echoed back)."""
+    from urllib.parse import urlsplit
+
+    out = []
+    for n, t in enumerate(targets, start=1):
+        try:
+            netloc = urlsplit(t if "://" in t else f"http://{t}").netloc
+        except ValueError:
+            netloc = ""
+        if "@" in netloc:
+            raise ValidationFailed(
+                f"target {n} carries a user:password@ in its address; refused",
+                hint="give the user with --user and the password from $GOVOPS_CAMERA_PASSWORD",
+            )
+        out.append(t)
+    return out
+
+
+def check_allowed_hosts(hosts: Sequence[str]) -> tuple[str, ...]:
+    from video.onvif.address import normalise_origin
+    from video.onvif.errors import DeviceError
+
+    try:
+        return tuple(dict.fromkeys(normalise_origin(h) for h in hosts))
+    except DeviceError as exc:
+        raise ValidationFailed(exc.message, hint="e.g. --allow-host 10.1.2.8:554") from None
+
+
+def onvif_camera_count(session: Session) -> int:
+    """How many catalogue cameras were onboarded through ONVIF (what `probe --catalogue` checks)."""
+    return session.scalar(select(func.count()).where(Camera.onvif_address.is_not(None))) or 0
+
+
+def discover(
+    targets: Sequence[str],
+    *,
+    multicast: bool,
+    interface: str | None,
+    timeout_s: float,
+    adapter: CameraAdapter | None = None,
+) -> dict[str, Any]:
+    adapter = adapter or default_adapter()
+    found = run(adapter.discover(list(targets), multicast=multicast, interface=interface, timeout_s=timeout_s))
+    return found.as_dict()
 
 
 def inspect(
@@ -45,18 +110,21 @@ def inspect(
     concurrency: int | None = None,
     device_timeout_s: float | None = None,
     on_result: Callable[[Any], None] | None = None,
+    allow_hosts: Sequence[str] = (),
+    adapter: CameraAdapter | None = None,
 ) -> list[Any]:
-    from video.onvif import Credentials, inspect_many
+    from video.onvif.onboarding import Credentials
 
     if not targets:
         raise ValidationFailed("no device to onboard or probe", hint="give addresses or run discover")
+    targets = check_targets(targets)
+    adapter = adapter or default_adapter(settings)
     return run(
-        inspect_many(
+        adapter.onboard(
             list(targets),
-            Credentials(user, password),
+            Credentials(user, password, check_allowed_hosts(allow_hosts)),
             concurrency=concurrency or settings.onboard_concurrency,
             device_timeout_s=device_timeout_s or settings.onboard_timeout_s,
-            request_timeout_s=settings.request_timeout_s,
             on_result=on_result,
         )
     )
@@ -76,10 +144,13 @@ def onboard(
     device_timeout_s: float | None = None,
     on_result: Callable[[Any], None] | None = None,
     names: dict[str, str] | None = None,
+    allow_hosts: Sequence[str] = (),
+    adapter: CameraAdapter | None = None,
 ) -> dict[str, Any]:
     """Inspect the devices, then store them; `names` (target → name, e.g. from discovery
     scopes) names new cameras."""
     placement.check(session)  # fail fast, before talking to any device
+    allowed = check_allowed_hosts(allow_hosts)
     results = inspect(
         targets,
         user,
@@ -88,6 +159,8 @@ def onboard(
         concurrency=concurrency,
         device_timeout_s=device_timeout_s,
         on_result=on_result,
+        allow_hosts=allowed,
+        adapter=adapter,
     )
     summaries = save_onboarded(
         session,
@@ -99,6 +172,7 @@ def onboard(
         settings=settings,
         actor=actor,
         names=names,
+        allowed_hosts=allowed,
     )
     by_target = {r.target: r for r in results}
     for s in summaries:
@@ -120,22 +194,21 @@ def probe_catalogue(
     *,
     camera_ids: Sequence[str] | None = None,
     on_result: Callable[[Any], None] | None = None,
+    adapter: CameraAdapter | None = None,
 ) -> dict[str, Any]:
     """Check every ONVIF camera (or the given ones) answers; refresh its status."""
     stmt = select(Camera).where(Camera.onvif_address.is_not(None))
     if camera_ids:
         stmt = stmt.where(Camera.id.in_(list(camera_ids)))
     cams = list(session.scalars(stmt))
-    from video.onvif import Credentials, inspect_many
-
-    creds = {c.onvif_address: Credentials(*get_credentials(c, box)) for c in cams if c.onvif_address}
+    creds = {c.onvif_address: camera_credentials(c, box) for c in cams if c.onvif_address}
+    adapter = adapter or default_adapter(settings)
     results = run(
-        inspect_many(
+        adapter.onboard(
             list(creds),
             lambda t: creds[t],
             concurrency=settings.onboard_concurrency,
             device_timeout_s=settings.onboard_timeout_s,
-            request_timeout_s=settings.request_timeout_s,
             on_result=on_result,
         )
     )
@@ -174,9 +247,10 @@ def ptz(
     timeout_s: float = 5.0,
     preset: str | None = None,
     name: str | None = None,
+    adapter: CameraAdapter | None = None,
 ) -> dict[str, Any]:
     """One PTZ command. Returns {"ok": True, ...} or {"ok": False, "error": {...}}; audited."""
-    from video.onvif import DeviceError, ptz_control
+    from video.onvif.errors import DeviceError
 
     if action not in PTZ_ACTIONS:
         raise ValidationFailed(f"PTZ action must be one of {', '.join(PTZ_ACTIONS)}")
@@ -188,31 +262,29 @@ def ptz(
         name = (name or "").strip()
         if not name or len(name) > 64:
             raise ValidationFailed("a preset name must be 1-64 characters")
-    user, password = get_credentials(cam, box)
+    creds = camera_credentials(cam, box)
+    device = adapter or default_adapter(settings)
 
     async def command() -> dict[str, Any]:
-        async with ptz_control(
-            address, user, password, profile, request_timeout_s=settings.request_timeout_s
-        ) as control:
-            if action == "move":
-                await control.continuous_move(pan, tilt, zoom, timeout_s)
-                return {"pan": pan, "tilt": tilt, "zoom": zoom, "timeout_s": timeout_s}
-            if action == "stop":
-                await control.stop()
-                return {}
-            if action == "goto_preset":
-                await control.goto_preset(preset or "")
-                return {"preset": preset}
-            if action == "set_preset":
-                token = await control.set_preset(name or "")
-                return {"preset": token, "name": name}
-            try:
-                found = await control.presets()
-            except DeviceError:
-                found = []  # fall back on the presets set through govops
-            known = {p["token"]: p for p in (cam.presets or [])}
-            known.update({p["token"]: p for p in found})
-            return {"presets": list(known.values())}
+        if action == "move":
+            await device.ptz_move(address, creds, profile, pan, tilt, zoom, timeout_s)
+            return {"pan": pan, "tilt": tilt, "zoom": zoom, "timeout_s": timeout_s}
+        if action == "stop":
+            await device.ptz_stop(address, creds, profile)
+            return {}
+        if action == "goto_preset":
+            await device.ptz_goto_preset(address, creds, profile, preset or "")
+            return {"preset": preset}
+        if action == "set_preset":
+            token = await device.ptz_set_preset(address, creds, profile, name or "")
+            return {"preset": token, "name": name}
+        try:
+            found = await device.ptz_presets(address, creds, profile)
+        except DeviceError:
+            found = []  # fall back on the presets set through govops
+        known = {p["token"]: p for p in (cam.presets or [])}
+        known.update({p["token"]: p for p in found})
+        return {"presets": list(known.values())}
 
     try:
         detail = run(command())

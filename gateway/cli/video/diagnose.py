@@ -1,0 +1,27 @@
+"""`govops video diagnose`: video quality diagnosis (视频质量诊断) of files, streams, snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.video.common import JsonOpt
+
+
+def diagnose(
+    sources: Annotated[list[str], typer.Argument(help="File paths, rtsp:// URLs or http(s):// snapshot URLs.")],
+    reference: Annotated[str | None, typer.Option(help="Reference image for scene_change.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Video quality diagnosis (视频质量诊断): one result per SOURCE."""
+    from video.diagnosis.cli import run_diagnose
+    from video.diagnosis.sources import source_kind
+
+    run_diagnose(sources, reference, json_out)
+    # DESIGN.md: a local path that does not exist still gets its line, then the command exits 1
+    # (the user's mistake, not a camera's fault).
+    local = (s.removeprefix("file://") for s in sources if source_kind(s) == "file")
+    if any(not Path(p).exists() for p in local):
+        raise typer.Exit(1)

@@ -1,0 +1,54 @@
+"""`govops video kpi`: 在线率, 完好率, 联网率, coverage and density against their targets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gateway.cli.output import emit, table
+from gateway.cli.video.common import JsonOpt, runtime
+from govops.errors import ValidationFailed
+
+
+def kpi(
+    by: Annotated[str, typer.Option(help="area or platform.")] = "area",
+    level: Annotated[str | None, typer.Option(help="street, community or grid (for --by area).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """在线率, 完好率, 联网率, key-place coverage and density against their targets."""
+    from video.coverage import Coverage
+
+    if by not in ("area", "platform"):
+        raise ValidationFailed("--by must be area or platform")
+    rt = runtime()
+    with rt.sessions() as s:
+        cov = Coverage(s, rt.video)
+        items = cov.by_platform() if by == "platform" else cov.by_area(level)
+        data = {"targets": cov.targets(), "items": [k.as_dict() for k in items]}
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1%}"
+
+    emit(
+        data,
+        json_out,
+        lambda d: table(
+            f"KPIs by {by}",
+            ["key", "name", "cameras", "在线率", "完好率(重点)", "完好率(其他)", "联网率", "重点覆盖", "密度/km²"],
+            [
+                [
+                    k["key"],
+                    k["name"],
+                    k["cameras"],
+                    pct(k["online_rate"]),
+                    pct(k["intact_rate_key_place"]),
+                    pct(k["intact_rate_other"]),
+                    pct(k["networking_rate"]),
+                    pct(k["key_place_coverage"]),
+                    "—" if k["density_per_km2"] is None else f"{k['density_per_km2']:.2f}",
+                ]
+                for k in d["items"]
+            ],
+        ),
+    )
