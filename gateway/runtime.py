@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import identity
 import infra.service
+import monitoring.kpi_history
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
 from govops.secretbox import SecretBox
@@ -24,6 +25,7 @@ from video.catalogue.settings import VideoSettings, load_video_settings
 DOMAIN_MIGRATIONS: list[Path] = [video.MIGRATIONS]
 DOMAIN_MIGRATIONS.append(identity.MIGRATIONS)
 DOMAIN_MIGRATIONS.append(infra.service.MIGRATIONS)
+DOMAIN_MIGRATIONS.append(monitoring.kpi_history.MIGRATIONS)
 _BOX_LOCK = threading.Lock()
 
 
