@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from govops.alerts import Alert
+from govops.settings import Settings
 from monitoring.kpi_history.models import KpiSample
 from video.catalogue.models import Camera
 from video.catalogue.settings import VideoSettings
@@ -96,3 +97,37 @@ def series(
         for (k, m), points in sorted(per_day.items())
     ]
     return {"days": days, "scope": scope, "series": out}
+
+
+def tenants_use(settings: Settings) -> list[dict[str, Any]]:
+    """Each declared tenant's quota use as ratios, when a cluster answers; [] otherwise (the video
+    KPIs are still recorded: a missing cluster must not stop the daily record)."""
+    from infra.model import load_cloud
+    from monitoring.status.quota_use import tenant_use
+
+    declared = settings.data_dir / "cloud" / "departments.yaml"
+    if not declared.is_file():
+        return []
+    departments = load_cloud(declared).departments
+    try:
+        use = tenant_use(settings, [d.namespace for d in departments])
+    except Exception:  # the cluster is down: record what we have
+        return []
+    if use is None:
+        return []
+    return [
+        {
+            "code": d.code,
+            "name": d.name,
+            "use": {f"{r}_used_ratio": v["ratio"] for r, v in use.get(d.namespace, {}).items()},
+        }
+        for d in departments
+    ]
+
+
+def record_now(sessions: sessionmaker[Session], settings: Settings, video: VideoSettings) -> dict[str, Any]:
+    """The periodic job's one call (`govops video kpi --record`)."""
+    tenants = tenants_use(settings)
+    with sessions.begin() as s:
+        out = record(s, video, tenants=tenants)
+    return {**out, "tenants": len(tenants)}
