@@ -35,7 +35,7 @@
       legend: {top: 0, textStyle: {fontSize: big ? 22 : 12, color: big ? "#dbe6f3" : "#1d2733"}},
       grid: {left: big ? 80 : 50, right: 20, top: big ? 50 : 36, bottom: 30},
       xAxis: {type: "time", axisLabel: {fontSize: big ? 18 : 11}},
-      yAxis: {type: "value", scale: true, axisLabel: {fontSize: big ? 18 : 11, formatter: percent ? "{value}%" : "{value}"}},
+      yAxis: {type: "value", scale: true, max: targets.length ? (v => Math.max(v.max, ...targets)) : null, axisLabel: {fontSize: big ? 18 : 11, formatter: percent ? "{value}%" : "{value}"}},
       series,
     });
     window.addEventListener("resize", () => chart.resize());

@@ -46,12 +46,14 @@
       const c = L.geoJSON(f).getBounds().getCenter();
       L.marker(c, {interactive: false, icon: L.divIcon({className: "area-label", html: f.properties.name})}).addTo(map);
     });
-    const bounds = layer.getBounds();
+    // Frame what is drawn inside the district (streets and grids), not the district's outline.
+    const inner = areas.features.filter(f => f.properties.level === "street" || f.properties.level === "grid");
+    const bounds = inner.length ? L.geoJSON({type: "FeatureCollection", features: inner}).getBounds() : layer.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, {padding: [10, 10]}); else map.setView([30.75, 121.25], 11);
 
     const points = cams.rows.map(r => ({type: "Feature", properties: {id: r[0], s: r[3], az: r[4], fov: r[5], key: r[6]},
                                          geometry: {type: "Point", coordinates: [r[2], r[1]]}}));
-    const index = new Supercluster({radius: 48, maxZoom: 16, map: p => ({bad: p.s === 0 ? 0 : 1}),
+    const index = new Supercluster({radius: 60, maxZoom: 16, map: p => ({bad: p.s === 0 ? 0 : 1}),
                                     reduce: (acc, p) => { acc.bad += p.bad; }});
     index.load(points);
     const markers = L.layerGroup().addTo(map);
@@ -62,7 +64,7 @@
       for (const c of items) {
         const [lon, lat] = c.geometry.coordinates, p = c.properties;
         if (p.cluster) {
-          const n = p.point_count, bad = p.bad / n, size = 26 + Math.min(30, Math.log2(n) * 4);
+          const n = p.point_count, bad = p.bad / n, size = 24 + Math.min(20, Math.log10(n) * 5);
           const m = L.marker([lat, lon], {icon: L.divIcon({className: "cam-cluster" + (bad > 0.2 ? " bad" : bad > 0.05 ? " some" : ""),
             html: "<span>" + (p.point_count_abbreviated) + "</span>", iconSize: [size, size]}), keyboard: false});
           m.on("click", () => map.setView([lat, lon], Math.min(index.getClusterExpansionZoom(p.cluster_id), 18)));
@@ -88,6 +90,7 @@
     el.dataset.firstRenderMs = String(Math.round(performance.now() - t0));
     el.dataset.ready = "true";
     window.govopsLeaflet = map;
+    window.govopsCameras = cams.rows;
     return map;
   }
   window.govopsMap = govopsMap;
