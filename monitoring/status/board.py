@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from govops.errors import GovopsError
@@ -34,9 +35,28 @@ class StatusContext:
     box: SecretBox
     status: StatusSettings = field(default_factory=StatusSettings)
 
+    _http: httpx.Client | None = field(default=None, init=False, repr=False)
+    _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _client_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
     @property
     def timeout(self) -> float:
         return self.status.status_probe_timeout_s
+
+    @property
+    def http(self) -> httpx.Client:
+        """One client for every probe: building one per call costs a TLS context each time."""
+        with self._client_lock:
+            if self._http is None:
+                self._http = httpx.Client(timeout=self.timeout)
+            return self._http
+
+    def cached(self, key: str, build: Any) -> Any:
+        """A client built once per key (e.g. a Kubernetes API client per kubeconfig version)."""
+        with self._client_lock:
+            if key not in self._clients:
+                self._clients[key] = build()
+            return self._clients[key]
 
 
 def _failure(probe: Probe, exc: BaseException) -> Check:
@@ -55,9 +75,13 @@ class StatusBoard:
         self._lock = threading.Lock()
         self._results: dict[str, tuple[float, Check]] = {}
         self._running: dict[str, Future[None]] = {}
+        self._since: dict[str, tuple[str, Any]] = {}  # subsystem -> (state, since) as stored
+        self._store = threading.Lock()  # one writer: SQLite would answer "database is locked"
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.ctx._http is not None:
+            self.ctx._http.close()
 
     def _run(self, probe: Probe) -> None:
         started = time.perf_counter()
@@ -74,7 +98,10 @@ class StatusBoard:
             self._results[probe.key] = (time.monotonic(), check)
 
     def _remember(self, check: Check) -> Any:
-        with self.ctx.sessions.begin() as s:
+        known = self._since.get(check.subsystem)
+        if known is not None and known[0] == check.state:
+            return known[1]  # unchanged: nothing to write
+        with self._store, self.ctx.sessions.begin() as s:
             row = s.get(StatusState, check.subsystem)
             if row is None:
                 row = StatusState(subsystem=check.subsystem, state=check.state, since=check.checked_at)
@@ -83,7 +110,9 @@ class StatusBoard:
                 row.state, row.since = check.state, check.checked_at
             row.checked_at = check.checked_at
             since = row.since
-        return since.replace(tzinfo=UTC) if since.tzinfo is None else since
+        since = since.replace(tzinfo=UTC) if since.tzinfo is None else since
+        self._since[check.subsystem] = (check.state, since)
+        return since
 
     def refresh(self, *, max_age: float | None = None) -> list[Future[None]]:
         """Start the probes whose answer is older than max_age (unless one is already running)."""

@@ -158,9 +158,7 @@ def kubernetes(ctx: StatusContext) -> Check:
             hint="set GOVOPS_KUBECONFIG, or start the lab with `govops lab up`",
             facts=facts,
         )
-    from kubernetes import client, config
-
-    api = client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig)))
+    api = kube_api(ctx, kubeconfig)
     nodes = api.list_node(_request_timeout=ctx.timeout).items
     ready = len([n for n in nodes if _node_ready(n)])
     namespaces = {n.metadata.name for n in api.list_namespace(_request_timeout=ctx.timeout).items if n.metadata}
@@ -181,6 +179,14 @@ def kubernetes(ctx: StatusContext) -> Check:
     if problems:
         return Check("kubernetes", title, "warning", summary + "; " + "; ".join(problems), "govops cloud up", facts)
     return Check("kubernetes", title, "ok", summary + " in sync", facts=facts)
+
+
+def kube_api(ctx: StatusContext, kubeconfig: Path) -> Any:
+    """A CoreV1Api per kubeconfig version: parsing it and building TLS per probe is slow."""
+    from kubernetes import client, config
+
+    key = f"kube:{kubeconfig}:{kubeconfig.stat().st_mtime_ns}"
+    return ctx.cached(key, lambda: client.CoreV1Api(config.new_client_from_config(config_file=str(kubeconfig))))
 
 
 def _node_ready(node: Any) -> bool:
@@ -296,7 +302,7 @@ def _pct(v: float | None) -> str:
 
 
 def _get(ctx: StatusContext, url: str) -> httpx.Response:
-    return httpx.get(url, timeout=ctx.timeout)
+    return ctx.http.get(url, timeout=ctx.timeout)
 
 
 def prometheus(ctx: StatusContext) -> Check:

@@ -13,7 +13,7 @@ class StatusSettings(BaseSettings):
     # Each probe's own timeout (network calls inside it use this too).
     status_probe_timeout_s: float = 3.0
     # How long a request waits for fresh answers before it shows the last known ones.
-    status_budget_s: float = 0.25
+    status_budget_s: float = 0.2
     # How long an answer stays fresh; a newer request reuses it instead of probing again.
     status_cache_s: float = 15.0
     # Warn when the data directory's file system has less free space than this.
