@@ -13,14 +13,17 @@ from fastapi.templating import Jinja2Templates
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
 from gateway.runtime import Runtime
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
+from govops.errors import PermissionDenied
+from govops.principal import OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
 from monitoring.kpi_history.record import series
 from monitoring.status import StatusBoard, StatusContext
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 StatusReader = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SEC_ADMIN))]
-KpiReader = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
+# The history is recorded district-wide (not per viewer), so it is for the district's watchers:
+# ops engineers and security staff; per-platform and per-tenant series for ops engineers only.
+KpiReader = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
 _LOCK = threading.Lock()
 
 
@@ -47,13 +50,17 @@ def system_status(board: Board, _: StatusReader) -> dict[str, Any]:
 @router.get("/api/v1/kpi/history", tags=["status"])
 def kpi_history(
     session: SessionDep,
-    _: KpiReader,
+    principal: KpiReader,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
     scope: Annotated[str, Query(pattern="^(district|area|platform|fault|alerts|tenant)$")] = "district",
     metric: Annotated[list[str] | None, Query(max_length=10)] = None,
     key: Annotated[str | None, Query(max_length=50)] = None,
 ) -> dict[str, Any]:
     """Recorded KPI samples as series (one point per day) for the 7/30/90-day charts."""
+    if scope in ("platform", "tenant") and not principal.has(OPS_ENGINEER):
+        raise PermissionDenied(
+            f"the {scope} history needs the role: {OPS_ENGINEER}", hint="security staff see district and area trends"
+        )
     metrics = tuple(metric) if metric else _default_metrics(scope)
     return series(session, days=days, scope=scope, metrics=metrics, key=key)
 

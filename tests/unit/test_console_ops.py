@@ -212,3 +212,11 @@ def test_api_docs_are_served_offline(app, anonymous):
     page = anonymous.get("/docs").text
     assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
     assert anonymous.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_kpi_history_is_for_the_districts_watchers(app):
+    assert client_as(app, OPS).get("/api/v1/kpi/history?scope=platform&days=7").status_code == 200
+    assert client_as(app, SEC).get("/api/v1/kpi/history?days=7").status_code == 200
+    assert client_as(app, SEC).get("/api/v1/kpi/history?scope=platform").status_code == 403
+    assert client_as(app, DEPT).get("/api/v1/kpi/history").status_code == 403
+    assert "chart-kpi-district" not in client_as(app, DEPT).get("/video/kpi", headers=HTML).text
