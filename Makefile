@@ -39,6 +39,9 @@ unit: deps
 integration: deps
 	.venv/bin/pytest tests/integration
 
+e2e: deps          ## the console in headless Chromium; screenshots in .artifacts/e2e
+	.venv/bin/pytest tests/e2e
+
 lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .

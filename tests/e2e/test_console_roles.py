@@ -147,3 +147,28 @@ def test_the_command_centre_screen_shows_the_status_numbers(browser, console_ser
         (artifacts / "screen_status.json").write_text(json.dumps(video, ensure_ascii=False, indent=1))
     finally:
         ctx.close()
+
+
+def test_a_department_admin_asks_for_quota_and_ops_sees_it_to_preview(browser, console_server, artifacts):
+    dept = _context(browser, console_server, "dept-admin")
+    page = dept.new_page()
+    try:
+        page.goto(console_server.url + "/cloud/quota")
+        page.fill("#cpu", "24")
+        page.fill("#reason", "视频结构化解析扩容 video analytics")
+        page.click("text=提交申请 Submit")
+        assert "已提交" in page.locator("[data-testid=flash]").inner_text()
+        assert page.locator("[data-testid=quota-requests] tr[data-request]").count() == 1
+        page.screenshot(path=str(artifacts / "dept-admin" / "quota_requested.png"), full_page=True)
+    finally:
+        dept.close()
+    ops = _context(browser, console_server, "ops-engineer")
+    page = ops.new_page()
+    try:
+        page.goto(console_server.url + "/cloud/quota")
+        row = page.locator("[data-testid=quota-requests] tr[data-request]").first
+        assert "cpu=24" in row.inner_text() and "视频结构化解析扩容" in row.inner_text()
+        assert row.locator("text=预览 Preview").count() == 1 and row.locator("text=批准 Approve").count() == 0
+        page.screenshot(path=str(artifacts / "ops-engineer" / "quota_to_preview.png"), full_page=True)
+    finally:
+        ops.close()
