@@ -4,14 +4,15 @@ an operator may add a tile URL of their own (GOVOPS_MAP_TILE_URL)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
@@ -102,20 +103,28 @@ def colour_of(value: float | None) -> str:
 
 
 @router.get("/video/map/cameras.json")
-def map_cameras(session: SessionDep, principal: Viewer) -> JSONResponse:
-    """Every visible camera with a position, as compact rows (100,000 cameras ≈ 4 MB):
-    [id, lat, lon, status index, azimuth°|null, field of view°|null, key place 0/1]."""
-    stmt = select(Camera.id, Camera.lat, Camera.lon, Camera.status, Camera.key_place, Camera.capabilities).where(
-        visibility(session, principal), Camera.lat.is_not(None), Camera.lon.is_not(None)
-    )
-    index = {s: i for i, s in enumerate(STATUSES)}
-    rows = []
-    for cid, lat, lon, status, key, caps in session.execute(stmt):
-        caps = caps or {}
-        az = caps.get("azimuth_deg", caps.get("azimuth"))
-        fov = caps.get("fov_deg", caps.get("fov"))
-        rows.append([cid, round(lat, 6), round(lon, 6), index.get(status, 3), az, fov, 1 if key else 0])
-    return JSONResponse({"statuses": list(STATUSES), "rows": rows})
+def map_cameras(session: SessionDep, principal: Viewer) -> Response:
+    """Every visible camera with a position, as compact rows (100,000 cameras ≈ 7 MB):
+    [id, lat, lon, status index, azimuth°|null, field of view°|null, key place 0/1].
+    Direction and field of view are read by the database from the capabilities JSON, and the
+    rows are serialised as they come: no ORM objects, no JSON decoding per camera."""
+    caps = Camera.capabilities
+    stmt = select(
+        Camera.id,
+        Camera.lat,  # not rounded in SQL: PostgreSQL has no round(double, n), and a Decimal is no float
+        Camera.lon,
+        case(*((Camera.status == s, i) for i, s in enumerate(STATUSES[:-1])), else_=len(STATUSES) - 1),
+        func.coalesce(caps["azimuth_deg"].as_float(), caps["azimuth"].as_float()),
+        func.coalesce(caps["fov_deg"].as_float(), caps["fov"].as_float()),
+        case((Camera.key_place.is_(True), 1), else_=0),
+    ).where(visibility(session, principal), Camera.lat.is_not(None), Camera.lon.is_not(None))
+    result = session.connection().execute(stmt)
+    try:  # the driver's own tuples: only plain numbers and strings here, nothing to convert
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+    finally:
+        result.close()
+    body = json.dumps({"statuses": list(STATUSES), "rows": rows}, separators=(",", ":"))
+    return Response(body, media_type="application/json")
 
 
 @router.get("/screen", response_class=HTMLResponse)
