@@ -134,9 +134,7 @@ def command_screen(request: Request, session: SessionDep, runtime: RuntimeDep, p
 
     board = status_board(request).snapshot()
     video = next((c for c in board["subsystems"] if c["subsystem"] == "video"), None)
-    alerts = session.scalars(
-        select(Alert).where(Alert.status == "firing").order_by(Alert.starts_at.desc()).limit(8)
-    ).all()
+    alerts = _newest_alerts(session, principal)
     return templates.TemplateResponse(
         request,
         "screen.html",
@@ -145,8 +143,20 @@ def command_screen(request: Request, session: SessionDep, runtime: RuntimeDep, p
             "video": video,
             "board": board,
             "faults": patrol_queries.faults_now(session, principal, limit=8),
-            "alerts": [a.as_dict() for a in alerts],
+            "alerts": alerts,
             "tiles": MapSettings(),
             "missing": _assets_missing(),
         },
     )
+
+
+def _newest_alerts(session: SessionDep, principal: Principal, limit: int = 8) -> list[dict[str, Any]]:
+    """Firing alerts, newest first. Security staff see only those of cameras shared to their
+    platform; platform alerts (no camera) are for ops engineers."""
+    rows = session.scalars(select(Alert).where(Alert.status == "firing").order_by(Alert.starts_at.desc()).limit(200))
+    alerts = [a.as_dict() for a in rows]
+    if principal.has(OPS_ENGINEER):
+        return alerts[:limit]
+    cams = {str(a["labels"].get("camera")) for a in alerts if (a["labels"] or {}).get("camera")}
+    visible = set(session.scalars(select(Camera.id).where(visibility(session, principal), Camera.id.in_(sorted(cams)))))
+    return [a for a in alerts if (a["labels"] or {}).get("camera") in visible][:limit]

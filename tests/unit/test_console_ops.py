@@ -220,3 +220,30 @@ def test_kpi_history_is_for_the_districts_watchers(app):
     assert client_as(app, SEC).get("/api/v1/kpi/history?scope=platform").status_code == 403
     assert client_as(app, DEPT).get("/api/v1/kpi/history").status_code == 403
     assert "chart-kpi-district" not in client_as(app, DEPT).get("/video/kpi", headers=HTML).text
+
+
+def test_the_screen_shows_security_staff_only_their_cameras_alerts(app, district):
+    from sqlalchemy import select
+
+    from govops.alerts import raise_alert
+    from video.catalogue.models import Camera
+
+    visible = {r[0] for r in client_as(app, SEC).get("/video/map/cameras.json").json()["rows"]}
+    with district.transaction() as s:
+        hidden = next(c for c in s.scalars(select(Camera)) if c.id not in visible)
+        shown = next(c for c in s.scalars(select(Camera)) if c.id in visible)
+        for cam in (hidden, shown):
+            raise_alert(
+                s,
+                fingerprint=f"t-{cam.id}",
+                source="patrol",
+                severity="warning",
+                summary=f"故障 {cam.name}",
+                labels={"camera": cam.id},
+            )
+        raise_alert(s, fingerprint="p", source="prometheus", severity="critical", summary="网关 5xx", labels={})
+        names = (hidden.name, shown.name)
+    page = client_as(app, SEC).get("/screen", headers=HTML).text
+    assert f"故障 {names[1]}" in page and f"故障 {names[0]}" not in page and "网关 5xx" not in page
+    ops = client_as(app, OPS).get("/screen", headers=HTML).text
+    assert f"故障 {names[0]}" in ops and "网关 5xx" in ops
