@@ -172,3 +172,19 @@ def test_a_department_admin_asks_for_quota_and_ops_sees_it_to_preview(browser, c
         page.screenshot(path=str(artifacts / "ops-engineer" / "quota_to_preview.png"), full_page=True)
     finally:
         ops.close()
+
+
+def test_api_docs_render_offline(browser, console_server, artifacts):
+    ctx = _context(browser, console_server, "ops-engineer")
+    page = ctx.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(console_server.url) else None)
+    try:
+        page.goto(console_server.url + "/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=60_000)
+        assert "govops" in page.locator(".swagger-ui .info .title").inner_text()
+        assert page.locator(".opblock").count() > 20
+        assert not [u for u in outside if not u.startswith("data:")], outside  # nothing from a CDN
+        page.screenshot(path=str(artifacts / "docs.png"))
+    finally:
+        ctx.close()

@@ -247,3 +247,11 @@ def test_the_screen_shows_security_staff_only_their_cameras_alerts(app, district
     assert f"故障 {names[1]}" in page and f"故障 {names[0]}" not in page and "网关 5xx" not in page
     ops = client_as(app, OPS).get("/screen", headers=HTML).text
     assert f"故障 {names[0]}" in ops and "网关 5xx" in ops
+
+
+def test_quota_quantities_and_no_cluster(settings):
+    from monitoring.status.quota_use import quantity, tenant_use
+
+    assert quantity("500m") == 0.5 and quantity("8Gi") == 8 * 2**30 and quantity("16") == 16
+    assert quantity(None) is None and quantity("lots") is None
+    assert tenant_use(settings, ["dept-gaj"]) is None  # no kubeconfig: unknown, never zeros
