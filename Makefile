@@ -16,6 +16,7 @@ deps: .venv/.synced $(VENDOR)/.installed
 # Web assets (map, charts, API docs) come from npm at set-up and are served by the gateway: a
 # 视频专网 has no internet, so never a CDN; nothing third-party is committed (vendor/ is ignored).
 $(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo 'npm is missing: apt-get install npm (the console web assets come from npm)' >&2; exit 2; }
 	npm ci --no-audit --no-fund --ignore-scripts --cache $(GOVOPS_CACHE)/npm --loglevel=error
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/supercluster $(VENDOR)/echarts $(VENDOR)/swagger-ui
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
