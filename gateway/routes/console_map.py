@@ -103,7 +103,7 @@ def colour_of(value: float | None) -> str:
 
 
 @router.get("/video/map/cameras.json")
-def map_cameras(session: SessionDep, principal: Viewer) -> Response:
+def map_cameras(session: SessionDep, principal: Viewer, problems: Annotated[bool, Query()] = False) -> Response:
     """Every visible camera with a position, as compact rows (100,000 cameras ≈ 7 MB):
     [id, lat, lon, status index, azimuth°|null, field of view°|null, key place 0/1].
     Direction and field of view are read by the database from the capabilities JSON, and the
@@ -118,6 +118,8 @@ def map_cameras(session: SessionDep, principal: Viewer) -> Response:
         func.coalesce(caps["fov_deg"].as_float(), caps["fov"].as_float()),
         case((Camera.key_place.is_(True), 1), else_=0),
     ).where(visibility(session, principal), Camera.lat.is_not(None), Camera.lon.is_not(None))
+    if problems:  # the command-centre screen: only what needs attention, cheap to reload each minute
+        stmt = stmt.where(Camera.status != "online")
     result = session.connection().execute(stmt)
     try:  # the driver's own tuples: only plain numbers and strings here, nothing to convert
         rows = result.cursor.fetchall() if result.cursor is not None else []

@@ -27,7 +27,7 @@
     const canvas = L.canvas({padding: 0.3});
     const [areas, cams] = await Promise.all([
       fetch("/video/map/areas.geojson?colour=" + (opts.colour || "density")).then(r => r.json()),
-      opts.cameras === false ? Promise.resolve({rows: [], statuses: []}) : fetch("/video/map/cameras.json").then(r => r.json()),
+      opts.cameras === false ? Promise.resolve({rows: [], statuses: []}) : fetch("/video/map/cameras.json" + (opts.problems ? "?problems=true" : "")).then(r => r.json()),
     ]);
     const layer = L.geoJSON(areas, {
       renderer: canvas,

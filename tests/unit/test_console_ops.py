@@ -255,3 +255,16 @@ def test_quota_quantities_and_no_cluster(settings):
     assert quantity("500m") == 0.5 and quantity("8Gi") == 8 * 2**30 and quantity("16") == 16
     assert quantity(None) is None and quantity("lots") is None
     assert tenant_use(settings, ["dept-gaj"]) is None  # no kubeconfig: unknown, never zeros
+
+
+def test_screen_map_loads_only_cameras_needing_attention(app, district):
+    from sqlalchemy import select
+
+    from video.catalogue.models import Camera
+
+    with district.transaction() as s:
+        cam = s.scalars(select(Camera).order_by(Camera.id)).first()
+        cam.status = "faulty"
+        faulty = cam.id
+    rows = client_as(app, OPS).get("/video/map/cameras.json?problems=true").json()["rows"]
+    assert [r[0] for r in rows if r[3] != 0] == [r[0] for r in rows] and faulty in {r[0] for r in rows}
