@@ -3,13 +3,26 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export GOVOPS_CACHE ?= $(HOME)/.cache/govops
 export UV_CACHE_DIR ?= $(GOVOPS_CACHE)/uv
+VENDOR := gateway/static/vendor
 
 .PHONY: deps run tools test unit integration e2e lint typecheck bench clean-lab
 
-deps: .venv/.synced
+deps: .venv/.synced $(VENDOR)/.installed
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q uv
 	uv sync --frozen --quiet
+	@touch $@
+
+# Web assets (map, charts, API docs) come from npm at set-up and are served by the gateway: a
+# 视频专网 has no internet, so never a CDN; nothing third-party is committed (vendor/ is ignored).
+$(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo 'npm is missing: apt-get install npm (the console web assets come from npm)' >&2; exit 2; }
+	npm ci --no-audit --no-fund --ignore-scripts --cache $(GOVOPS_CACHE)/npm --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/supercluster $(VENDOR)/echarts $(VENDOR)/swagger-ui
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	cp node_modules/supercluster/dist/supercluster.min.js node_modules/supercluster/LICENSE $(VENDOR)/supercluster/
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE $(VENDOR)/echarts/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
 	@touch $@
 
 run: deps          ## the embedded default: SQLite, the gateway and console, the sample district
@@ -26,6 +39,9 @@ unit: deps
 
 integration: deps
 	.venv/bin/pytest tests/integration
+
+e2e: deps          ## the console in headless Chromium; screenshots in .artifacts/e2e
+	.venv/bin/pytest tests/e2e
 
 lint: deps
 	.venv/bin/ruff check .

@@ -14,12 +14,15 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway import console_errors
 from gateway.auth import LocalLogin
 from gateway.routes import (
     audit,
     cameras,
     cloud,
     console,
+    console_cloud,
+    console_map,
     diagnosis_console,
     health,
     session,
@@ -29,6 +32,7 @@ from gateway.routes import (
     video_onvif,
 )
 from gateway.routes import identity as identity_routes
+from gateway.routes import status as status_routes
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
@@ -45,6 +49,8 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         title="govops",
         version="0.1.0",
         description="E-government infrastructure: cloud tenants, unified identity, Sharp Eyes video, O&M",
+        docs_url=None,  # /docs is served offline from npm swagger-ui-dist (routes/console.py)
+        redoc_url=None,
     )
     app.state.runtime = runtime
     app.state.local_login = local_login or LocalLogin(runtime.signins)
@@ -117,7 +123,12 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     ):
         app.include_router(module.router)
     app.include_router(identity_routes.router)
+    app.include_router(status_routes.router)
+    app.include_router(console_cloud.router)
+    app.include_router(console_map.router)
+    app.include_router(audit.viewer)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    console_errors.install(app)  # browsers get HTML error pages; the API keeps its own answers
     return app
 
 

@@ -72,5 +72,6 @@ SecurityStaff = Annotated[Principal, Depends(Allow(SECURITY_STAFF))]  # cameras 
 SignedIn = Annotated[Principal, Depends(Allow())]
 # Combined: the business roles next to ops, never an MLPS administrator next to another.
 OpsOrDeptAdmin = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
+OpsOrSecAdmin = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SEC_ADMIN))]  # the status board
 CameraViewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
 CameraOperator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]  # snapshots, PTZ, diagnose

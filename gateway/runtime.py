@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import identity
 import infra.provisioning
+import monitoring.kpi_history
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
 from govops.sessions import SessionStore
@@ -36,7 +37,12 @@ if TYPE_CHECKING:
     from video.diagnosis.thresholds import Thresholds
     from video.snapshots import SnapshotCache
 
-DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.provisioning.MIGRATIONS)
+DOMAIN_MIGRATIONS: tuple[Path, ...] = (
+    video.MIGRATIONS,
+    identity.MIGRATIONS,
+    infra.provisioning.MIGRATIONS,
+    monitoring.kpi_history.MIGRATIONS,
+)
 
 
 @dataclass

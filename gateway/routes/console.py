@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from gateway.deps import SessionDep, SignedIn
+from gateway.auth import PUBLIC
+from gateway.deps import Ops, OpsOrSecAdmin, RuntimeDep, SessionDep, SignedIn
 from govops.org import Department
+from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import list_cameras
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+OpsOrSec = OpsOrSecAdmin
+VENDOR = Path(__file__).parent.parent / "static" / "vendor"
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep, principal: SignedIn) -> HTMLResponse:
+def home(request: Request, session: SessionDep, principal: SignedIn) -> Response:
+    if not principal.has(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF):  # no cameras to show: their own page
+        return RedirectResponse("/audit" if principal.has(AUDITOR) else "/identity", status_code=303)
     cams = list_cameras(session, principal, limit=200)
     departments = {d.code: d.name for d in session.scalars(select(Department))}
     areas = {a.code: a.name for a in session.scalars(select(AdminArea))}
@@ -35,3 +42,54 @@ def home(request: Request, session: SessionDep, principal: SignedIn) -> HTMLResp
             "counts": counts,
         },
     )
+
+
+@router.get("/docs", dependencies=[Depends(PUBLIC)])
+def api_docs() -> Response:
+    """Swagger UI from npm `swagger-ui-dist`, served by the gateway: the docs work offline."""
+    if not (VENDOR / "swagger-ui" / "swagger-ui-bundle.js").is_file():
+        return HTMLResponse(
+            "<!doctype html><meta charset=utf-8><title>govops · API</title>"
+            "<link rel=stylesheet href=/static/console.css>"
+            "<main class=card><h1>API 文档资源未安装</h1><p>The API docs' assets are not installed: run "
+            "<code>make deps</code> (it installs them from npm). The schema itself is at "
+            "<a href=/openapi.json>/openapi.json</a>.</p></main>",
+            status_code=503,
+        )
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="govops API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+    )
+
+
+@router.get("/identity", response_class=HTMLResponse)
+def identity_overview(request: Request, session: SessionDep, runtime: RuntimeDep, principal: OpsOrSec) -> HTMLResponse:
+    """The CA and the realm at a glance (changes stay with the sec-admin's CLI and API)."""
+    from gateway.routes.status import status_board
+    from identity.models import IssuedCertificate
+
+    board = status_board(request).snapshot()
+    checks = {c["subsystem"]: c for c in board["subsystems"]}
+    certs = session.scalars(select(IssuedCertificate).order_by(IssuedCertificate.issued_at.desc()).limit(50)).all()
+    return templates.TemplateResponse(
+        request,
+        "identity_overview.html",
+        {"principal": principal, "ca": checks.get("ca"), "keycloak": checks.get("keycloak"), "certs": certs},
+    )
+
+
+@router.get("/cluster", response_class=HTMLResponse)
+def cluster_page(request: Request, principal: Ops) -> HTMLResponse:
+    from gateway.routes.status import status_board
+
+    board = status_board(request).snapshot()
+    check = next(c for c in board["subsystems"] if c["subsystem"] == "cluster")
+    return templates.TemplateResponse(request, "cluster.html", {"principal": principal, "check": check})
+
+
+@router.get("/compliance", response_class=HTMLResponse)
+def compliance_page(request: Request, principal: Ops) -> HTMLResponse:
+    return templates.TemplateResponse(request, "compliance.html", {"principal": principal})

@@ -145,3 +145,5 @@ def test_export_import_and_kpi(env, tmp_path):
     assert xml.read_bytes().decode("gb2312").count("<Item>") == 1 + 3  # the district + 3 cameras
     kpi = json.loads(govops("video", "kpi", "--by", "platform", "--json", env=env).stdout)
     assert {k["key"] for k in kpi["items"]} == {"310116-master", "zongzhi", "gongan", "chengguan"}
+    recorded = json.loads(govops("video", "kpi", "--record", "--json", env=env).stdout)
+    assert recorded["samples"] > 20 and recorded["recorded_at"].endswith("Z")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import emit, table
+from gateway.cli.output import console, emit, table
 from gateway.cli.video.common import JsonOpt, runtime
 from govops.errors import ValidationFailed
 
@@ -14,11 +14,21 @@ from govops.errors import ValidationFailed
 def kpi(
     by: Annotated[str, typer.Option(help="area or platform.")] = "area",
     level: Annotated[str | None, typer.Option(help="street, community or grid (for --by area).")] = None,
+    record: Annotated[
+        bool, typer.Option("--record", help="Store today's KPIs for the trend charts (daily job).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """在线率, 完好率, 联网率, key-place coverage and density against their targets."""
     from video.coverage import Coverage
 
+    if record:
+        from monitoring.kpi_history.record import record_now
+
+        rt = runtime()
+        done = record_now(rt.sessions, rt.settings, rt.video)
+        emit(done, json_out, lambda d: console.print(f"recorded {d['samples']} KPI samples at {d['recorded_at']}"))
+        return
     if by not in ("area", "platform"):
         raise ValidationFailed("--by must be area or platform")
     rt = runtime()

@@ -1,0 +1,22 @@
+"""Where the monitoring components are and how long the board waits for them."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StatusSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+    # Each probe's own timeout (network calls inside it use this too).
+    status_probe_timeout_s: float = 3.0
+    # How long a request waits for fresh answers before it shows the last known ones.
+    status_budget_s: float = 0.2
+    # How long an answer stays fresh; a newer request reuses it instead of probing again.
+    status_cache_s: float = 15.0
+    # Warn when the data directory's file system has less free space than this.
+    status_min_free_gib: float = 2.0
+    # Warn when a certificate expires within this many days.
+    status_cert_warn_days: int = 30
