@@ -130,7 +130,7 @@ def prepare(data: Path) -> Any:
     """A runtime with the sample district, a CA, a cluster run report, and the realm applied."""
     from gateway.runtime import Runtime
     from govops.settings import load_settings
-    from identity.ca import CertificateAuthority
+    from identity.pki import CertificateAuthority
 
     rt = Runtime.build(load_settings(data_dir=data, environment="test"))
     rt.migrate()

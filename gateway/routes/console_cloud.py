@@ -4,9 +4,6 @@ preview shown before the approve button appears."""
 
 from __future__ import annotations
 
-import logging
-import threading
-from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -14,23 +11,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
-from infra.service.models import CloudRun
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
-from sqlalchemy import select
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep
-from govops.errors import Conflict, GovopsError
-from govops.logs import log
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
+from gateway.deps import Ops, RuntimeDep
+from gateway.deps import OpsOrDeptAdmin as OpsOrDept
+from govops.errors import GovopsError
+from govops.principal import OPS_ENGINEER, Principal
+from infra.provisioning.quota import QuotaDesk
+from infra.provisioning.service import Provisioning
 from monitoring.status.quota_use import tenant_use
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
-OpsOrDept = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
-logger = logging.getLogger("govops.console")
 Msg = Annotated[str | None, Query(max_length=300)]
 
 
@@ -72,29 +63,15 @@ def run_page(run_id: int, request: Request, svc: Svc, principal: Ops) -> HTMLRes
     return templates.TemplateResponse(request, "cloud_run.html", {"principal": principal, "run": run})
 
 
-def _previews(svc: Provisioning, requests: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
-    """Per pending request, the newest preview of its department started after it was asked for."""
-    out: dict[int, dict[str, Any]] = {}
-    with svc.sessions() as s:
-        for r in requests:
-            if r["status"] != "pending":
-                continue
-            run = s.scalars(
-                select(CloudRun)
-                .where(CloudRun.kind == "preview", CloudRun.target == r["department"])
-                .order_by(CloudRun.id.desc())
-                .limit(1)
-            ).first()
-            if run is not None and _after(run, r):
-                out[r["id"]] = run.as_dict(with_log=True)
+def _previews(svc: Provisioning, principal: Principal, requests: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Per pending request, its current preview (the diff the approver reads), with the run's log."""
+    desk, out = QuotaDesk(svc), {}
+    for r in requests:
+        if r["status"] == "pending":
+            shown = desk.show(principal, r["id"])
+            if shown["preview"] and shown["preview_current"]:
+                out[r["id"]] = svc.get_run(shown["preview"]["id"]).as_dict()
     return out
-
-
-def _after(run: CloudRun, request: dict[str, Any]) -> bool:
-    from datetime import datetime
-
-    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
-    return started >= datetime.fromisoformat(request["requested_at"]).astimezone(UTC).replace(microsecond=0)
 
 
 @router.get("/cloud/quota", response_class=HTMLResponse)
@@ -109,7 +86,7 @@ def quota_page(request: Request, svc: Svc, principal: OpsOrDept, msg: Msg = None
         {
             "principal": principal,
             "requests": rows,
-            "previews": _previews(svc, rows) if principal.has(OPS_ENGINEER) else {},
+            "previews": _previews(svc, principal, rows) if principal.has(OPS_ENGINEER) else {},
             "tenants": tenants,
             "can_decide": principal.has(OPS_ENGINEER),
             "msg": msg,
@@ -139,57 +116,21 @@ def quota_request(
     return _back("/cloud/quota", "msg", f"申请 #{req['id']} 已提交 request #{req['id']} submitted")
 
 
-def _busy(svc: Provisioning) -> None:
-    with svc.sessions() as s:
-        busy = s.scalar(select(CloudRun).where(CloudRun.stack == svc.stack, CloudRun.status == "running").limit(1))
-    if busy is not None:
-        raise Conflict(f"stack {svc.stack} is busy with run #{busy.id} ({busy.kind} by {busy.actor})")
-
-
-def _background(name: str, fn: Any, *args: Any, **kw: Any) -> None:
-    def run() -> None:
-        try:
-            fn(*args, **kw)
-        except GovopsError as exc:
-            log(logger, "console background run failed", logging.WARNING, run=name, error=exc.message)
-
-    threading.Thread(target=run, daemon=True, name=f"console-{name}").start()
-
-
-def _pending(svc: Provisioning, principal: Principal, request_id: int) -> dict[str, Any]:
-    for r in QuotaDesk(svc).list(principal):
-        if r["id"] == request_id:
-            if r["status"] != "pending":
-                raise Conflict(f"quota request {request_id} is already {r['status']}")
-            return r
-    from govops.errors import NotFound
-
-    raise NotFound(f"quota request {request_id} not found", hint="see the list at /cloud/quota")
-
-
 @router.post("/cloud/quota/{request_id}/preview")
 def quota_preview(request_id: int, svc: Svc, principal: Ops) -> RedirectResponse:
     try:
-        req = _pending(svc, principal, request_id)
-        _busy(svc)
-        candidate = svc.with_quota(req["department"], req["quota"])
+        QuotaDesk(svc).preview(principal, request_id, wait=False)
     except GovopsError as exc:
         return _back("/cloud/quota", "err", exc.message)
-    _background("preview", svc.preview, principal.subject, candidate=candidate, target=req["department"])
     return _back("/cloud/quota", "msg", f"预览已开始 preview of request #{request_id} started; reload to see it")
 
 
 @router.post("/cloud/quota/{request_id}/approve")
 def quota_approve(request_id: int, svc: Svc, principal: Ops) -> RedirectResponse:
     try:
-        req = _pending(svc, principal, request_id)
-        preview = _previews(svc, [req]).get(request_id)
-        if preview is None or preview["status"] != "succeeded":
-            raise Conflict("preview the change first; approve once its preview has succeeded")
-        _busy(svc)
+        QuotaDesk(svc).approve(principal, request_id, wait=False)
     except GovopsError as exc:
         return _back("/cloud/quota", "err", exc.message)
-    _background("approve", QuotaDesk(svc).approve, principal, request_id)
     return _back("/cloud/quota", "msg", f"已批准 request #{request_id} approved; applying (see Pulumi runs)")
 
 

@@ -132,7 +132,8 @@ def _kubeconfig(ctx: StatusContext) -> Path:
 
 
 def kubernetes(ctx: StatusContext) -> Check:
-    from infra.service.models import CloudRun
+    from infra.provisioning.models import CloudRun
+    from infra.provisioning.runs import Run
 
     title = "政务云 Kubernetes"
     with ctx.sessions() as session:
@@ -142,7 +143,7 @@ def kubernetes(ctx: StatusContext) -> Check:
         ).first()
     facts: dict[str, Any] = {
         "last_run": (
-            {k: v for k, v in last.as_dict().items() if k in ("id", "kind", "status", "finished_at", "summary")}
+            {k: v for k, v in Run.of(last).as_dict().items() if k in ("id", "kind", "status", "finished_at", "summary")}
             if last
             else None
         ),
