@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.auth import LocalLogin
 from gateway.routes import (
+    alerts,
     audit,
     cameras,
     cloud,
@@ -101,6 +102,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         )
 
     for module in (
+        alerts,
         health,
         cameras,
         video_onvif,

@@ -13,21 +13,25 @@ down_revision = "kernel_0001"
 branch_labels = None
 depends_on = None
 
-COLUMNS = [
-    sa.Column("alertname", sa.String(200), nullable=True),
-    sa.Column("runbook", sa.String(1000), nullable=True),
-    sa.Column("annotations", sa.JSON, nullable=True),
-    sa.Column("camera_id", sa.String(50), nullable=True),
-    sa.Column("area", sa.String(50), nullable=True),
-    sa.Column("department", sa.String(50), nullable=True),
-    sa.Column("platform", sa.String(50), nullable=True),
-    sa.Column("claimed_by", sa.String(200), nullable=True),
-    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("ack_comment", sa.String(1000), nullable=True),
-    sa.Column("resolved_by", sa.String(200), nullable=True),
-    sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
-]
+
+def _columns() -> list[sa.Column]:  # fresh Column objects for each use
+    return [
+        sa.Column("alertname", sa.String(200), nullable=True),
+        sa.Column("runbook", sa.String(1000), nullable=True),
+        sa.Column("annotations", sa.JSON, nullable=True),
+        sa.Column("camera_id", sa.String(50), nullable=True),
+        sa.Column("area", sa.String(50), nullable=True),
+        sa.Column("department", sa.String(50), nullable=True),
+        sa.Column("platform", sa.String(50), nullable=True),
+        sa.Column("claimed_by", sa.String(200), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ack_comment", sa.String(1000), nullable=True),
+        sa.Column("resolved_by", sa.String(200), nullable=True),
+        sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+    ]
+
+
 INDEXES = {
     "ix_alerts_status_id": ["status", "id"],
     "ix_alerts_department_id": ["department", "id"],
@@ -39,8 +43,8 @@ INDEXES = {
 
 def upgrade() -> None:
     with op.batch_alter_table("alerts") as batch:
-        for column in COLUMNS:
-            batch.add_column(column.copy())
+        for column in _columns():
+            batch.add_column(column)
     for name, cols in INDEXES.items():
         op.create_index(name, "alerts", cols)
     # Alerts the patrol raised before this revision carry their scope in the labels only.
@@ -75,5 +79,5 @@ def downgrade() -> None:
     for name in INDEXES:
         op.drop_index(name, "alerts")
     with op.batch_alter_table("alerts") as batch:
-        for column in reversed(COLUMNS):
+        for column in reversed(_columns()):
             batch.drop_column(column.name)
