@@ -215,3 +215,29 @@ def test_console_inbox_and_detail_pages(app):
     assert client_as(app, GA).get(f"/alerts/{ids['cg']}").status_code == 404
     silences = c.get("/alerts/silences").text
     assert "GOVOPS_ALERTS_ALERTMANAGER_URL" in silences  # no Alertmanager configured: said, not a 500
+
+
+def test_cli_lists_claims_and_acks_with_json(runtime, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(runtime.settings.data_dir))
+    with runtime.transaction() as s:
+        alert_id = alerts.raise_alert(
+            s, fingerprint="cli1", source="test", summary="磁盘快满 disk", severity="critical"
+        ).id
+    run = CliRunner().invoke
+    listed = json.loads(run(cli, ["alerts", "list", "--json"]).stdout)
+    assert [a["id"] for a in listed["items"]] == [alert_id]
+    r = run(cli, ["alerts", "claim", str(alert_id), "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["claimed_by"].startswith("cli:")
+    r = run(cli, ["alerts", "ack", str(alert_id), "-m", "看过了", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["ack_comment"] == "看过了"
+    shown = json.loads(run(cli, ["alerts", "show", str(alert_id), "--json"]).stdout)
+    assert [e["action"] for e in shown["history"]] == ["raised", "claimed", "acknowledged"]
+    assert run(cli, ["alerts", "resolve", str(alert_id), "--json"]).exit_code == 0
+    assert run(cli, ["alerts", "resolve", str(alert_id)]).exit_code == 1  # already resolved: one clear line
+    assert run(cli, ["alerts", "silence", "--match", "nonsense"]).exit_code == 2
