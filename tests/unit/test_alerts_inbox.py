@@ -239,5 +239,19 @@ def test_cli_lists_claims_and_acks_with_json(runtime, monkeypatch):
     shown = json.loads(run(cli, ["alerts", "show", str(alert_id), "--json"]).stdout)
     assert [e["action"] for e in shown["history"]] == ["raised", "claimed", "acknowledged"]
     assert run(cli, ["alerts", "resolve", str(alert_id), "--json"]).exit_code == 0
-    assert run(cli, ["alerts", "resolve", str(alert_id)]).exit_code == 1  # already resolved: one clear line
-    assert run(cli, ["alerts", "silence", "--match", "nonsense"]).exit_code == 2
+    again = run(cli, ["alerts", "resolve", str(alert_id)])  # already resolved: a Conflict, exit 1 in main()
+    assert type(again.exception).__name__ == "Conflict" and again.exception.exit_code == 1
+
+
+def test_cli_usage_mistake_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", "alerts", "silence", "--match", "nonsense"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "GOVOPS_DATA_DIR": str(tmp_path)},
+        timeout=120,
+    )
+    assert out.returncode == 2 and "NAME=VALUE" in out.stderr and "Traceback" not in out.stderr
