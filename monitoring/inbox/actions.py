@@ -13,6 +13,7 @@ from govops import audit
 from govops.alerts import Alert, add_event
 from govops.errors import Conflict, ValidationFailed
 from govops.principal import Principal
+from monitoring.inbox.locking import write_lock
 from monitoring.inbox.queries import get_alert
 
 MAX_COMMENT = 1000
@@ -34,6 +35,7 @@ def _record(session: Session, alert: Alert, principal: Principal, action: str, c
 
 
 def claim(session: Session, principal: Principal, alert_id: int, *, force: bool = False) -> Alert:
+    write_lock(session)
     alert = get_alert(session, principal, alert_id)
     if alert.status != "firing":
         raise Conflict(f"alert {alert_id} is already resolved", hint="only a firing alert can be claimed")
@@ -52,6 +54,7 @@ def acknowledge(session: Session, principal: Principal, alert_id: int, comment: 
         raise ValidationFailed("an acknowledgement needs a comment", hint="say what you found or are doing")
     if len(comment) > MAX_COMMENT:
         raise ValidationFailed(f"the comment is longer than {MAX_COMMENT} characters")
+    write_lock(session)
     alert = get_alert(session, principal, alert_id)
     alert.acknowledged_by = _who(principal)
     alert.acknowledged_at = datetime.now(UTC)
@@ -64,6 +67,7 @@ def acknowledge(session: Session, principal: Principal, alert_id: int, comment: 
 
 
 def resolve(session: Session, principal: Principal, alert_id: int, comment: str | None = None) -> Alert:
+    write_lock(session)
     alert = get_alert(session, principal, alert_id)
     if alert.status == "resolved":
         raise Conflict(f"alert {alert_id} is already resolved")
@@ -80,6 +84,7 @@ def resolve(session: Session, principal: Principal, alert_id: int, comment: str 
 def escalate_unclaimed(session: Session, *, after_min: float, now: datetime | None = None) -> list[Alert]:
     """Mark critical firing alerts nobody claimed for `after_min` minutes as escalated (once each)."""
     now = now or datetime.now(UTC)
+    write_lock(session)
     cutoff = now - timedelta(minutes=after_min)
     due = list(
         session.scalars(

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from govops import audit
 from govops.alerts import SEVERITIES, Alert, add_event
 from govops.errors import ValidationFailed
+from monitoring.inbox.locking import write_lock
 
 SOURCE = "alertmanager"
 FINGERPRINT_PREFIX = "am:"
@@ -81,6 +82,7 @@ def _summary(a: WebhookAlert) -> str:
 
 def ingest(session: Session, payload: WebhookPayload, *, actor: str = "alertmanager") -> IngestResult:
     result = IngestResult()
+    write_lock(session)
     fps = {FINGERPRINT_PREFIX + a.fingerprint for a in payload.alerts}
     latest: dict[str, Alert] = {}
     if fps:

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from govops import audit
 from govops.principal import Principal
 from monitoring.alertmanager import Alertmanager
+from monitoring.inbox.locking import write_lock
 from monitoring.inbox.queries import get_alert
 
 # Labels that identify the alert itself rather than its scope; a silence made from an alert
@@ -33,8 +34,12 @@ def create(
     comment: str,
 ) -> dict[str, Any]:
     if alert_id is not None:
-        matchers = {**matchers_for(session, principal, alert_id), **(matchers or {})}
+        # Read in a short transaction of its own: the request's transaction must not hold a
+        # read snapshot across the call to Alertmanager and then write (see locking.py).
+        with Session(session.get_bind()) as reader:
+            matchers = {**matchers_for(reader, principal, alert_id), **(matchers or {})}
     silence_id = am.create_silence(matchers or {}, hours=hours, created_by=principal.subject, comment=comment)
+    write_lock(session)
     audit.append(
         session,
         actor=principal.subject,
@@ -47,4 +52,5 @@ def create(
 
 def expire(session: Session, am: Alertmanager, principal: Principal, silence_id: str) -> None:
     am.expire_silence(silence_id)
+    write_lock(session)
     audit.append(session, actor=principal.subject, action="alerts.silence_expire", target=silence_id)

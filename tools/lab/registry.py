@@ -84,12 +84,30 @@ def _prometheus(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
 
     s = load_settings()
     rules = sorted((Path(__file__).resolve().parents[2] / "monitoring" / "rules").glob("*.yml"))
-    h = start_prometheus(d, {"govops": f"{s.host}:{s.port}"}, rule_files=rules)
-    return [h.process], h.url, {"scrapes": f"{s.host}:{s.port}"}
+    am = Lab(d.parent)._load().get("alertmanager", {})
+    ams = [am["endpoint"].removeprefix("http://")] if am.get("state") == "running" else None
+    token = s.metrics_token.get_secret_value() if s.metrics_token else None
+    h = start_prometheus(d, {"govops": f"{s.host}:{s.port}"}, rule_files=rules, bearer_token=token, alertmanagers=ams)
+    return [h.process], h.url, {"scrapes": f"{s.host}:{s.port}", "alertmanagers": ams or []}
+
+
+def _alertmanager(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
+    from govops.settings import load_settings
+    from monitoring.settings import load_alert_settings, webhook_token
+    from tools.lab.alertmanager import start_alertmanager
+
+    s = load_settings()
+    d.mkdir(parents=True, exist_ok=True)
+    # The gateway's own token (settings or its data directory's file), in a 0600 file of the lab.
+    token_file = Path(_secret(d, "webhook.token", webhook_token(load_alert_settings(), s.ensure_data_dir())))
+    hook = f"http://{s.host}:{s.port}/api/v1/alerts/alertmanager"
+    h = start_alertmanager(d, hook, token_file)
+    return [h.process], h.url, {"posts_to": hook, "hint": f"GOVOPS_ALERTS_ALERTMANAGER_URL={h.url}"}
 
 
 STARTERS: dict[str, Callable[[Path], tuple[list[ManagedProcess], str, dict[str, Any]]]] = {
     "postgres": _postgres,
+    "alertmanager": _alertmanager,  # before prometheus, which sends it the alerts
     "prometheus": _prometheus,
     "kube": _kube,
     "keycloak": _keycloak,
