@@ -36,7 +36,8 @@ def alert_loop(request: Request) -> AlertLoop:
         if getattr(state, "alert_loop", None) is None:
             runtime = state.runtime
             state.alert_loop = AlertLoop.build(runtime.settings.data_dir, runtime.transaction, console_url=None)
-    return state.alert_loop  # type: ignore[no-any-return]
+    loop: AlertLoop = state.alert_loop
+    return loop
 
 
 def _without_channels() -> AlertSettings:

@@ -6,8 +6,9 @@ answer with a redirect that carries a one-line message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
@@ -20,7 +21,7 @@ from govops.errors import GovopsError, NotFound
 from govops.principal import OPS_ENGINEER
 from monitoring.inbox import actions, queries, silences
 
-router = APIRouter(include_in_schema=False)
+router: APIRouter = APIRouter(include_in_schema=False)
 FILTERS = ("severity", "source", "area", "department", "platform", "camera", "state")
 
 
@@ -35,7 +36,16 @@ def inbox_page(request: Request, session: SessionDep, principal: Viewer, cursor:
         params["state"] = "firing"
     error = None
     try:
-        page = queries.list_alerts(session, principal, queries.AlertFilter(**params), cursor=cursor, limit=50)
+        f = queries.AlertFilter(
+            severity=params["severity"],
+            source=params["source"],
+            area=params["area"],
+            department=params["department"],
+            platform=params["platform"],
+            camera=params["camera"],
+            state=params["state"],
+        )
+        page = queries.list_alerts(session, principal, f, cursor=cursor, limit=50)
     except GovopsError as exc:
         page, error = {"items": [], "next_cursor": None}, exc.message
     shown = {k: v for k, v in params.items() if v}
@@ -99,7 +109,7 @@ def alert_page(request: Request, session: SessionDep, principal: Viewer, alert_i
     )
 
 
-def _act(path: str, done: str, fn, *args) -> RedirectResponse:  # type: ignore[no-untyped-def]
+def _act(path: str, done: str, fn: Callable[..., Any], *args: Any) -> RedirectResponse:
     try:
         fn(*args)
     except NotFound:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from govops.alerts import SEVERITIES, STATES, Alert, AlertEvent
@@ -98,7 +98,7 @@ def list_alerts(
     f.check()
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}")
-    stmt: Select[tuple[Alert]] = select(Alert).where(visible(session, principal), *_filtered(f))
+    stmt = select(Alert).where(visible(session, principal), *_filtered(f))
     if cursor:
         stmt = stmt.where(Alert.id < decode_cursor(cursor))
     rows = list(session.scalars(stmt.order_by(Alert.id.desc()).limit(limit + 1)))

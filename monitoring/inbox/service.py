@@ -64,8 +64,8 @@ class AlertLoop:
 
     def receive(self, session: Session, body: dict[str, Any]) -> dict[str, int]:
         result = receiver.ingest(session, receiver.parse(body))
-        self.notifier.submit("firing", [a.as_dict() for a in result.created])
-        self.notifier.submit("resolved", [a.as_dict() for a in result.resolved])
+        self.notifier.submit("firing", result.created)
+        self.notifier.submit("resolved", result.resolved)
         return result.as_dict()
 
     def escalate(self, session: Session) -> list[dict[str, Any]]:
