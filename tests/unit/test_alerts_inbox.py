@@ -255,3 +255,31 @@ def test_cli_usage_mistake_is_one_line_exit_2(tmp_path):
         timeout=120,
     )
     assert out.returncode == 2 and "NAME=VALUE" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_the_background_loop_escalates_and_notifies(runtime):
+    import time
+
+    from monitoring.inbox.service import AlertLoop, EscalationLoop
+    from monitoring.settings import AlertSettings
+
+    sent: list[tuple[str, list]] = []
+    loop = AlertLoop.build(
+        runtime.settings.data_dir,
+        runtime.transaction,
+        settings=AlertSettings(escalate_after_min=0, check_interval_s=0.05),
+    )
+    loop.notifier.submit = lambda event, items: sent.append((event, items))  # type: ignore[method-assign]
+    with runtime.transaction() as s:
+        alert_id = alerts.raise_alert(s, fingerprint="esc", source="test", summary="无人认领", severity="critical").id
+    checker = EscalationLoop(loop, runtime.transaction)
+    checker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not sent and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        checker.stop()
+    assert sent and sent[0][0] == "escalated" and [a["id"] for a in sent[0][1]] == [alert_id]
+    with runtime.sessions() as s:
+        assert s.get(alerts.Alert, alert_id).escalated_at is not None  # type: ignore[union-attr]
