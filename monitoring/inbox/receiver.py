@@ -162,9 +162,11 @@ def ingest(session: Session, payload: WebhookPayload, *, actor: str = "alertmana
         else:
             result.ignored += 1
     if new_rows:
-        ids = session.execute(insert(Alert).returning(Alert.id, sort_by_parameter_order=True), new_rows).scalars()
-        for row, alert_id in zip(new_rows, ids, strict=True):
-            row["id"] = alert_id
+        # Fingerprints are unique within new_rows, so the returned pairs map back without asking
+        # for parameter order (which makes SQLAlchemy insert row by row on SQLite).
+        ids = dict(session.execute(insert(Alert).returning(Alert.fingerprint, Alert.id), new_rows).tuples().all())
+        for row in new_rows:
+            row["id"] = ids[row["fingerprint"]]
             result.created.append(_notice(row))
     if refresh:
         session.execute(update(Alert), refresh)
