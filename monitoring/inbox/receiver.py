@@ -164,7 +164,8 @@ def ingest(session: Session, payload: WebhookPayload, *, actor: str = "alertmana
     if new_rows:
         # Fingerprints are unique within new_rows, so the returned pairs map back without asking
         # for parameter order (which makes SQLAlchemy insert row by row on SQLite).
-        ids = dict(session.execute(insert(Alert).returning(Alert.fingerprint, Alert.id), new_rows).tuples().all())
+        returned = session.execute(insert(Alert).returning(Alert.fingerprint, Alert.id), new_rows)
+        ids: dict[str, int] = {fp: alert_id for fp, alert_id in returned}
         for row in new_rows:
             row["id"] = ids[row["fingerprint"]]
             result.created.append(_notice(row))
