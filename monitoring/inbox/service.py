@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govops.alerts import Alert
 from govops.errors import Unauthenticated
 from govops.logs import log
 from monitoring.alertmanager import Alertmanager
@@ -31,6 +33,7 @@ class AlertLoop:
     data_dir: Path
     notifier: Notifier
     _token: str | None = field(default=None, repr=False)
+    _seen_id: int | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -73,9 +76,29 @@ class AlertLoop:
         self.notifier.submit("escalated", due)
         return due
 
+    def sweep_raised(self, session: Session) -> list[dict[str, Any]]:
+        """Notify alerts the platform raised itself (patrol, onboarding, channels) since the last
+        sweep: they reach the store through the kernel, which cannot call the notifier. The first
+        sweep only sets the mark, so a restart does not re-send the backlog."""
+        newest = session.scalar(select(func.max(Alert.id))) or 0
+        if self._seen_id is None:
+            self._seen_id = newest
+            return []
+        rows = session.scalars(
+            select(Alert)
+            .where(Alert.id > self._seen_id, Alert.source != receiver.SOURCE, Alert.status == "firing")
+            .order_by(Alert.id)
+            .limit(1000)
+        ).all()
+        self._seen_id = max([newest if len(rows) < 1000 else rows[-1].id, self._seen_id])
+        raised = [a.as_dict() for a in rows]
+        self.notifier.submit("firing", raised)
+        return raised
+
 
 class EscalationLoop:
-    """The gateway's background check: escalation every `check_interval_s` seconds."""
+    """The gateway's background loop, every `check_interval_s` seconds: notify what the platform
+    raised itself, then escalate critical alerts nobody claimed."""
 
     def __init__(self, loop: AlertLoop, transaction: Callable[[], Any]) -> None:
         self.loop = loop
@@ -84,6 +107,11 @@ class EscalationLoop:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        try:
+            with self.transaction() as session:
+                self.loop.sweep_raised(session)  # the mark: what exists at start-up is not re-sent
+        except Exception as exc:  # e.g. not migrated yet: /readyz says so; the loop retries
+            log(logger, "alert loop start-up sweep failed", logging.WARNING, error=type(exc).__name__)
         self._thread = threading.Thread(target=self._run, name="govops-escalation", daemon=True)
         self._thread.start()
 
@@ -91,6 +119,7 @@ class EscalationLoop:
         while not self._stop.wait(self.loop.settings.check_interval_s):
             try:
                 with self.transaction() as session:
+                    self.loop.sweep_raised(session)
                     due = self.loop.escalate(session)
                 if due:
                     log(logger, "alerts escalated", alerts=len(due))
