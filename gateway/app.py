@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway import console_errors
 from gateway.auth import LocalLogin
 from gateway.routes import (
+    alerts,
     audit,
     cameras,
     cloud,
@@ -37,7 +38,7 @@ from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
 from identity.tokens import verifier_from_settings
-from monitoring.collectors import CatalogueCollector, PatrolCollector, VideoCoverageCollector
+from monitoring.collectors import register_collectors
 
 logger = logging.getLogger("govops.gateway")
 STATIC = Path(__file__).with_name("static")
@@ -66,9 +67,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     latency = Histogram(
         "govops_http_request_seconds", "HTTP request latency by route", ["method", "route"], registry=registry
     )
-    registry.register(CatalogueCollector(runtime.sessions))
-    registry.register(VideoCoverageCollector(runtime.sessions, runtime.video))
-    registry.register(PatrolCollector(runtime.sessions, runtime.video))
+    register_collectors(registry, runtime.sessions, runtime.settings, runtime.video)
 
     @app.middleware("http")
     async def metrics_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -109,6 +108,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         )
 
     for module in (
+        alerts,
         health,
         session,
         cameras,

@@ -33,10 +33,16 @@ def up(
     json_out: JsonOpt = False,
 ) -> None:
     """Start the lab's components on free 127.0.0.1 ports and record their endpoints."""
+    from monitoring.settings import load_alert_settings, webhook_token
     from tools.lab import registry
 
     settings = load_settings()
-    lab = registry.Lab(settings.ensure_data_dir() / "lab", gateway=f"{settings.host}:{settings.port}")
+    lab = registry.Lab(
+        settings.ensure_data_dir() / "lab",
+        gateway=f"{settings.host}:{settings.port}",
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        webhook_token=webhook_token(load_alert_settings(), settings.data_dir),
+    )
     try:
         rows = lab.up(components or list(registry.NAMES), progress=None if json_out else console)
     except registry.UnknownComponent as exc:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -12,7 +10,8 @@ from gateway.auth import PUBLIC
 from gateway.deps import RuntimeDep
 from gateway.runtime import DOMAIN_MIGRATIONS
 from govops.db import pending_heads
-from govops.errors import GovopsError, Unauthenticated
+from govops.errors import GovopsError
+from monitoring.exposition import check_scrape
 
 router = APIRouter()
 
@@ -38,9 +37,5 @@ def readyz(runtime: RuntimeDep) -> Response:
 
 @router.get("/metrics", dependencies=[Depends(PUBLIC)], tags=["health"])
 def metrics(request: Request, runtime: RuntimeDep) -> Response:
-    token = runtime.settings.metrics_token
-    if token is not None:
-        offered = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(offered.encode(), token.get_secret_value().encode()):
-            raise Unauthenticated("metrics need the scrape bearer token", hint="set bearer_token in the scrape config")
+    check_scrape(runtime.settings, request.headers.get("authorization", ""))
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

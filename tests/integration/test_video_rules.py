@@ -91,7 +91,7 @@ tests:
           - exp_labels: {{severity: critical, shard: "1/2"}}
             exp_annotations:
               summary: "40% of the cameras of patrol shard 1/2 are offline"
-              runbook: "a shared cause is likely: check the video private network (视频专网) and the sub-platform first"
+              runbook: "shared cause likely: check the video network (视频专网) and sub-platform; govops video rounds"
 """
 
 

@@ -28,7 +28,11 @@ class PrometheusHandle:
 
 
 def scrape_config(
-    targets: dict[str, str], rule_files: list[Path] | None = None, interval: str = "2s", bearer_token: str | None = None
+    targets: dict[str, str],
+    rule_files: list[Path] | None = None,
+    interval: str = "2s",
+    bearer_token: str | None = None,
+    alertmanagers: list[str] | None = None,
 ) -> dict:
     jobs = []
     for job, target in targets.items():
@@ -36,20 +40,32 @@ def scrape_config(
         if bearer_token:
             job_cfg["authorization"] = {"type": "Bearer", "credentials": bearer_token}
         jobs.append(job_cfg)
-    return {
+    cfg: dict = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(p) for p in rule_files or []],
         "scrape_configs": jobs,
     }
+    if alertmanagers:
+        cfg["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": alertmanagers}]}]}
+    return cfg
 
 
 def start_prometheus(
-    workdir: Path, targets: dict[str, str], rule_files: list[Path] | None = None, bearer_token: str | None = None
+    workdir: Path,
+    targets: dict[str, str],
+    rule_files: list[Path] | None = None,
+    bearer_token: str | None = None,
+    alertmanagers: list[str] | None = None,
+    interval: str = "2s",
 ) -> PrometheusHandle:
     binary = system_binary("prometheus", "prometheus", "/usr/bin/prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "prometheus.yml"
-    config.write_text(yaml.safe_dump(scrape_config(targets, rule_files, bearer_token=bearer_token)))
+    config.write_text(
+        yaml.safe_dump(
+            scrape_config(targets, rule_files, interval, bearer_token=bearer_token, alertmanagers=alertmanagers)
+        )
+    )
     port = free_port()
     proc = ManagedProcess(
         "prometheus",

@@ -78,18 +78,39 @@ def _onvif(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     )
 
 
-def _prometheus(d: Path, gateway: str) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
+def _prometheus(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     from tools.lab.prometheus import start_prometheus
 
     rules = sorted((Path(__file__).resolve().parents[2] / "monitoring" / "rules").glob("*.yml"))
-    h = start_prometheus(d, {"govops": gateway}, rule_files=rules)
-    return [h.process], h.url, {"scrapes": gateway}
+    h = start_prometheus(
+        d, {"govops": lab.gateway}, rule_files=rules, bearer_token=lab.metrics_token, alertmanagers=_alertmanagers(lab)
+    )
+    return [h.process], h.url, {"scrapes": lab.gateway, "alertmanagers": _alertmanagers(lab) or []}
+
+
+def _alertmanagers(lab: Lab) -> list[str] | None:
+    am = lab._load().get("alertmanager", {})
+    return [am["endpoint"].removeprefix("http://")] if am.get("state") == "running" else None
+
+
+def _alertmanager(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
+    from tools.lab.alertmanager import start_alertmanager
+
+    if not lab.webhook_token:
+        raise UnknownComponent("alertmanager needs the gateway's webhook token (the caller passes it)")
+    d.mkdir(parents=True, exist_ok=True)
+    token_file = Path(_secret(d, "webhook.token", lab.webhook_token))  # 0600, never in the state file
+    hook = f"http://{lab.gateway}/api/v1/alerts/alertmanager"
+    h = start_alertmanager(d, hook, token_file)
+    return [h.process], h.url, {"posts_to": hook, "hint": f"GOVOPS_ALERTS_ALERTMANAGER_URL={h.url}"}
 
 
 Started = tuple[list[ManagedProcess], str, dict[str, Any]]
-# Each starter gets its directory and the gateway's host:port (which Prometheus scrapes).
-STARTERS: dict[str, Callable[[Path, str], Started]] = {
+# Each starter gets its directory and the lab (the gateway's host:port, which Prometheus scrapes and
+# Alertmanager posts to, and the tokens the caller read from the platform's settings).
+STARTERS: dict[str, Callable[[Path, Lab], Started]] = {
     "postgres": lambda d, _: _postgres(d),
+    "alertmanager": _alertmanager,  # before prometheus, which sends it the alerts
     "prometheus": _prometheus,
     "kube": lambda d, _: _kube(d),
     "keycloak": lambda d, _: _keycloak(d),
@@ -134,9 +155,18 @@ class Lab:
     """The lab under `root`; `gateway` is the host:port of the gateway that Prometheus scrapes (the
     caller passes it from its settings: the lab launchers never read the platform's settings)."""
 
-    def __init__(self, root: Path, gateway: str = "127.0.0.1:8080") -> None:
+    def __init__(
+        self,
+        root: Path,
+        gateway: str = "127.0.0.1:8080",
+        *,
+        metrics_token: str | None = None,
+        webhook_token: str | None = None,
+    ) -> None:
         self.root = root
         self.gateway = gateway
+        self.metrics_token = metrics_token
+        self.webhook_token = webhook_token
         self.state_file = root / "state.json"
 
     def _load(self) -> dict[str, Any]:
@@ -166,7 +196,7 @@ class Lab:
             if progress:
                 progress.print(f"starting {name} …", highlight=False)
             try:
-                procs, endpoint, details = STARTERS[name](self.root / name, self.gateway)
+                procs, endpoint, details = STARTERS[name](self.root / name, self)
             except (ComponentMissing, StartupFailed, OSError) as exc:
                 state[name] = {"state": "failed", "error": str(exc).splitlines()[0]}
                 self._save(state)

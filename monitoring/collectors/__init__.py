@@ -1,0 +1,43 @@
+"""Prometheus collectors, each reading stored state at scrape time (see base.ScrapeCollector)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry
+from sqlalchemy.orm import Session
+
+from govops.settings import Settings
+from monitoring.collectors.platform import CloudCollector, ClusterCollector, IdentityCollector, KeycloakProbe
+from monitoring.collectors.video import CatalogueCollector, PatrolCollector, VideoCoverageCollector
+from video.catalogue.settings import VideoSettings
+
+__all__ = [
+    "CatalogueCollector",
+    "CloudCollector",
+    "ClusterCollector",
+    "IdentityCollector",
+    "KeycloakProbe",
+    "PatrolCollector",
+    "VideoCoverageCollector",
+    "register_collectors",
+]
+
+
+def register_collectors(
+    registry: CollectorRegistry, sessions: Callable[[], Session], settings: Settings, video: VideoSettings
+) -> None:
+    """Register every subsystem's collector; no database query runs here (they describe())."""
+    keycloak_ca = str(settings.keycloak_ca_file) if settings.keycloak_ca_file else True
+    for collector in (
+        CatalogueCollector(sessions, video),
+        VideoCoverageCollector(sessions, video),
+        PatrolCollector(sessions, video),
+        CloudCollector(sessions),
+        ClusterCollector(),
+        IdentityCollector(sessions, settings.data_dir / "ca"),
+        KeycloakProbe(
+            settings.keycloak_admin_url or settings.keycloak_url, settings.keycloak_realm, verify=keycloak_ca
+        ),
+    ):
+        registry.register(collector)

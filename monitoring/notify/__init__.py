@@ -1,0 +1,1 @@
+"""Notification channels: generic webhook, WeCom and DingTalk robots, SMTP mail."""

@@ -1,0 +1,50 @@
+"""Settings of the alert loop, read from GOVOPS_ALERTS_* (and an optional .env file)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AlertSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_ALERTS_", env_file=".env", extra="ignore")
+
+    # Bearer token Alertmanager presents to POST /api/v1/alerts/alertmanager. Without it a 0600
+    # token file in the data directory is used (the lab's Alertmanager reads the same file).
+    webhook_token: SecretStr | None = None
+    # Alertmanager's base URL, for silences (v2 API); unset means silences are unavailable.
+    alertmanager_url: str | None = None
+    # A critical alert nobody has claimed (认领) within this many minutes is escalated.
+    escalate_after_min: float = 15.0
+    # How often the gateway's background loop runs the escalation check.
+    check_interval_s: float = 60.0
+    # Notification channels (YAML, see monitoring/notify/config.py); unset means none.
+    channels_file: Path | None = None
+
+
+def load_alert_settings() -> AlertSettings:
+    return AlertSettings()
+
+
+def webhook_token(settings: AlertSettings, data_dir: Path) -> str:
+    """The receiver's token: from settings, else the data directory's token file (made once)."""
+    if settings.webhook_token is not None:
+        return settings.webhook_token.get_secret_value()
+    path = data_dir / "alertmanager-webhook.token"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token)
+    return token
