@@ -13,7 +13,7 @@ for tool in debootstrap systemd-nspawn socat nc; do
 done
 rm -rf "$dest.partial"; mkdir -p "$dest.partial"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,libpam-pwquality,procps,chrony,auditd,rsyslog,logrotate,containerd,runc,iptables,kmod \
+  --include=systemd,systemd-sysv,dbus,openssh-server,python3,python3-apt,sudo,iproute2,ca-certificates,libpam-pwquality,procps,chrony,auditd,rsyslog,logrotate,cracklib-runtime,containerd,runc,iptables,kmod \
   bookworm "$dest.partial/root" "$mirror"
 root="$dest.partial/root"
 # The targets' apt reaches the mirror through a relay the test starts on the hub (see tools/lab/targets.py).

@@ -112,7 +112,7 @@ class TargetLab:
         netns = f"{self.prefix}-{name}"
         address = f"{self.subnet}.{10 + n}"
         base = self.workdir / name
-        for d in ("upper", "work", "merged"):
+        for d in ("upper", "work", "merged", "containerd"):
             (base / d).mkdir(parents=True, exist_ok=True)
         merged = base / "merged"
         _run(
@@ -152,6 +152,9 @@ class TargetLab:
                 "systemd-nspawn", "--boot", "-D", str(merged), f"--machine={self.prefix}{name}",
                 "--register=no", "--keep-unit", "--console=passive", "--resolv-conf=off",
                 f"--network-namespace-path=/run/netns/{netns}", "--capability=CAP_NET_ADMIN",
+                # containerd: a real directory for its snapshots (overlay cannot nest on overlay) and the
+                # system calls it makes that nspawn filters by default
+                f"--bind={base / 'containerd'}:/var/lib/containerd", "--system-call-filter=@keyring bpf",
             ],
             base / "console.log",
             env={"SYSTEMD_NSPAWN_API_VFS_WRITABLE": "network"},
