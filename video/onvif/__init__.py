@@ -21,6 +21,7 @@ from video.onvif.device import (
     StreamProfile,
     inspect_device,
     ptz_control,
+    system_reboot,
     with_credentials,
 )
 from video.onvif.discovery import (
@@ -51,6 +52,7 @@ __all__ = [
     "inspect_many",
     "probe",
     "ptz_control",
+    "system_reboot",
     "with_credentials",
 ]
 

@@ -592,3 +592,24 @@ def with_credentials(uri: str, user: str | None, password: str | None) -> str:
     parts = urlsplit(uri)
     netloc = f"{quote(user, safe='')}:{quote(password or '', safe='')}@{parts.netloc.rpartition('@')[2]}"
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+async def system_reboot(address: str, user: str | None, password: str | None, *, request_timeout_s: float = 8.0) -> str:
+    """Ask the device to restart (ONVIF Device Management SystemReboot); its answer's message.
+    Raises `DeviceError` when the device does not answer or refuses (many do not implement it)."""
+    addr = DeviceAddress.parse(address)
+    cam = GuardedCamera(addr.client_host, addr.port, user, password, timeout_s=request_timeout_s)
+    try:
+        try:
+            if not cam.xaddrs:
+                await cam.update_xaddrs()
+            devicemgmt = await cam.create_devicemgmt_service()
+            answer = await devicemgmt.SystemReboot()
+        except DeviceError:
+            raise
+        except Exception as exc:
+            raise classify(exc, "device.SystemReboot") from None
+        message = answer if isinstance(answer, str) else _get(answer, "Message")
+        return _text(message, "reboot message", max_len=200) or "rebooting"
+    finally:
+        await cam.close()
