@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import identity
 import infra.service
+import monitoring
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
 from govops.sessions import SessionStore
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from video.diagnosis.thresholds import Thresholds
 
 DOMAIN_MIGRATIONS: tuple[Path, ...] = (video.MIGRATIONS, identity.MIGRATIONS, infra.service.MIGRATIONS)
+DOMAIN_MIGRATIONS += (monitoring.MIGRATIONS,)  # fault work orders
 
 
 @dataclass
