@@ -29,6 +29,7 @@ from gateway.routes import (
     video_onvif,
 )
 from gateway.routes import identity as identity_routes
+from gateway.routes import workorders as workorder_routes
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
@@ -117,6 +118,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     ):
         app.include_router(module.router)
     app.include_router(identity_routes.router)
+    app.include_router(workorder_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 

@@ -76,4 +76,4 @@ CameraViewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECU
 CameraOperator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]  # snapshots, PTZ, diagnose
 # Work orders: ops all, a contractor its own, the business roles their cameras' (scoped in the query).
 WorkOrderViewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, CONTRACTOR, DEPT_ADMIN, SECURITY_STAFF))]
-WorkOrderRepairer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, CONTRACTOR))]  # report a repair
+OpsOrContractor = Annotated[Principal, Depends(Allow(OPS_ENGINEER, CONTRACTOR))]  # repairs, the contractor report
