@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, cloud, cluster, lab, patrol, serve, video  # noqa: F401 - patrol adds video commands
+from gateway.cli import admin, cloud, cluster, lab, patrol, serve, video, workorders  # noqa: F401 - patrol adds video commands
 from gateway.cli import identity as identity_cli
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
@@ -32,6 +32,7 @@ app.add_typer(video.app, name="video")
 app.add_typer(lab.app, name="lab")
 app.add_typer(cloud.app, name="cloud")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(workorders.app, name="workorders")
 
 app.add_typer(identity_cli.ca_app, name="ca")
 app.add_typer(identity_cli.identity_app, name="identity")
