@@ -46,7 +46,7 @@ def settings_of(app: FastAPI) -> WorkOrderSettings:
     found = getattr(app.state, "workorder_settings", None)
     if found is None:
         found = app.state.workorder_settings = load_or_explain(WorkOrderSettings)
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def sync_once(runtime: Runtime, settings: WorkOrderSettings, now: datetime | None = None) -> dict[str, Any]:

@@ -4,6 +4,8 @@ next diagnosis, self-healing, the monthly report, contractors' areas (in-process
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -48,9 +50,9 @@ def diagnosis(rt: Runtime, camera_id: str, verdict: str, at: datetime) -> None:
         s.add(DiagnosisRecord(camera_id=camera_id, at=at, origin="patrol", verdict=verdict, faults=[], metrics={}))
 
 
-def run(rt: Runtime, now: datetime, **kw: object) -> dict[str, object]:
+def run(rt: Runtime, now: datetime, **kw: Any) -> Any:
     with rt.transaction() as s:
-        return sync(s, now, WorkOrderSettings(**kw)).as_dict()  # type: ignore[arg-type]
+        return sync(s, now, WorkOrderSettings(**kw)).as_dict()
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def test_a_held_fault_opens_one_order_for_the_areas_contractor_with_its_sla(area
     fault(areas, road.id)
     fault(areas, park.id, "faulty")
     first = run(areas, T0)
-    assert len(first["opened"]) == 2  # type: ignore[arg-type]
+    assert len(first["opened"]) == 2
     assert run(areas, T0 + timedelta(minutes=15))["opened"] == []  # the same alert: no second order
     fault(areas, road.id)  # refreshed by the next round: still one order
     assert run(areas, T0 + timedelta(minutes=30))["opened"] == []
@@ -96,7 +98,7 @@ def test_a_held_fault_opens_one_order_for_the_areas_contractor_with_its_sla(area
 def test_lifecycle_confirmed_repair_closes_and_refuted_repair_reopens(areas: Runtime) -> None:
     road = cam(areas, ROAD)
     fault(areas, road.id)
-    [oid] = run(areas, T0)["opened"]  # type: ignore[misc]
+    [oid] = run(areas, T0)["opened"]
     worker = Principal("u-a", "甲", frozenset({CONTRACTOR}), contractor="a-tech")
     with areas.transaction() as s:
         with pytest.raises(Conflict, match="is open; cannot repair") as err:
@@ -121,7 +123,7 @@ def test_lifecycle_confirmed_repair_closes_and_refuted_repair_reopens(areas: Run
         o = s.get(WorkOrder, oid)
         assert o is not None and o.state == "closed"
         d = lifecycle.detail(s, o)
-        steps = [(e["action"], e["to"]) for e in d["history"]]  # type: ignore[union-attr]
+        steps = [(e["action"], e["to"]) for e in d["history"]]
         assert steps == [
             ("open", "open"),
             ("dispatch", "dispatched"),
@@ -139,13 +141,13 @@ def test_lifecycle_confirmed_repair_closes_and_refuted_repair_reopens(areas: Run
     with areas.transaction() as s:
         resolve_alert(s, f"video.camera:{road.id}")
     fault(areas, road.id)
-    assert len(run(areas, T0 + timedelta(days=2))["opened"]) == 1  # type: ignore[arg-type]
+    assert len(run(areas, T0 + timedelta(days=2))["opened"]) == 1
 
 
 def test_an_order_past_its_sla_raises_one_alert_and_closing_resolves_it(areas: Runtime) -> None:
     park = cam(areas, PARK)
     fault(areas, park.id, "faulty")
-    [oid] = run(areas, T0)["opened"]  # type: ignore[misc]
+    [oid] = run(areas, T0)["opened"]
     assert run(areas, T0 + timedelta(hours=47))["breached"] == []
     assert run(areas, T0 + timedelta(hours=49))["breached"] == [oid]
     assert run(areas, T0 + timedelta(hours=50))["breached"] == []  # raised once
@@ -198,7 +200,7 @@ def test_cursor_pages_cover_every_order_once(areas: Runtime) -> None:
     assert len(seen) == len(ids) == len(set(seen)) and seen == sorted(seen, reverse=True)
 
 
-def test_a_photo_must_be_a_small_image(areas: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_photo_must_be_a_small_image(areas: Runtime, tmp_path: Path) -> None:
     jpeg = b"\xff\xd8\xff\xe0" + b"0" * 100
     assert lifecycle.store_photo(tmp_path, 1, jpeg, 1000).endswith(".jpg")
     with pytest.raises(ValidationFailed, match="not a JPEG or PNG"):
@@ -245,7 +247,7 @@ def test_contractor_management_guards(areas: Runtime) -> None:
         listed = contractors.list_contractors(s)
         assert [c["code"] for c in listed] == ["a-tech", "b-tech"]
     fault(areas, cam(areas, PARK).id)
-    [oid] = run(areas, T0, auto_dispatch=True)["opened"]  # type: ignore[misc]
+    [oid] = run(areas, T0, auto_dispatch=True)["opened"]
     # Sees the order through its department (cgj), but it is b-tech's to repair.
     both = Principal("u", "u", frozenset({CONTRACTOR, "dept-admin"}), department="cgj", contractor="a-tech")
     with areas.transaction() as s, pytest.raises(PermissionDenied, match="not assigned to you"):

@@ -46,13 +46,13 @@ def orders(district: Runtime) -> dict[str, int]:
         return {o.camera_name: o.id for o in s.scalars(select(WorkOrder))}
 
 
-def names(client, **params: object) -> set[str]:  # type: ignore[no-untyped-def]
+def names(client, **params: object) -> set[str]:
     r = client.get("/api/v1/workorders", params=params)
     assert r.status_code == 200, r.text
     return {o["camera_name"] for o in r.json()["items"]}
 
 
-def test_isolation_matrix(app, orders: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_isolation_matrix(app, orders: dict[str, int]) -> None:
     assert len(orders) == 8
     zhujing = {"朱泾老街入口", "东林社区大门", "朱泾公园"}
     with client_as(app, C) as c:
@@ -76,7 +76,7 @@ def test_isolation_matrix(app, orders: dict[str, int]) -> None:  # type: ignore[
         assert c.get("/workorders", headers={"accept": "text/html"}).status_code == 403
 
 
-def test_cursor_pagination(app, orders: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_cursor_pagination(app, orders: dict[str, int]) -> None:
     seen: list[int] = []
     cursor = None
     with client_as(app, OPS) as c:
@@ -90,7 +90,7 @@ def test_cursor_pagination(app, orders: dict[str, int]) -> None:  # type: ignore
     assert sorted(seen) == sorted(orders.values())
 
 
-def test_contractor_reports_a_repair_with_a_photo(app, orders: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_contractor_reports_a_repair_with_a_photo(app, orders: dict[str, int]) -> None:
     oid = orders["朱泾公园"]
     with client_as(app, S) as c:  # not theirs: not found
         r = c.post(f"/api/v1/workorders/{oid}/repair", data={"note": "x"})
@@ -111,7 +111,7 @@ def test_contractor_reports_a_repair_with_a_photo(app, orders: dict[str, int]) -
         assert r.status_code == 409 and "rediagnose" in r.json()["hint"]
 
 
-def test_contractors_api_and_report(app, orders: dict[str, int]) -> None:  # type: ignore[no-untyped-def]
+def test_contractors_api_and_report(app, orders: dict[str, int]) -> None:
     with client_as(app, OPS) as c:
         assert c.post("/api/v1/workorders/contractors", json={"code": "d-tech", "name": "丁"}).status_code == 201
         assert c.post("/api/v1/workorders/contractors", json={"code": "d-tech", "name": "丁"}).status_code == 409
@@ -136,7 +136,7 @@ def test_contractors_api_and_report(app, orders: dict[str, int]) -> None:  # typ
         assert c.get("/api/v1/workorders/contractors").status_code == 403
 
 
-def test_dispatch_needs_a_contractor_and_the_right_state(app, district: Runtime) -> None:  # type: ignore[no-untyped-def]
+def test_dispatch_needs_a_contractor_and_the_right_state(app, district: Runtime) -> None:
     with district.transaction() as s:
         cam = s.scalars(select(Camera)).first()
         assert cam is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.unit.test_cli import assert_clean_failure, govops
 
@@ -11,7 +12,7 @@ from tests.unit.test_cli import assert_clean_failure, govops
 def test_workorders_cli(tmp_path: Path) -> None:
     env = {"GOVOPS_DATA_DIR": str(tmp_path)}
 
-    def ok(*args: str) -> object:
+    def ok(*args: str) -> Any:
         out = govops("workorders", *args, "--json", env=env)
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
@@ -21,8 +22,8 @@ def test_workorders_cli(tmp_path: Path) -> None:
         "name": "甲运维",
         "contact": None,
     }
-    assert ok("contractors", "assign", "a-tech", "310116001000", "--key-area")["area"] == "310116001"  # type: ignore[index]
-    [row] = ok("contractors", "list")["items"]  # type: ignore[index]
+    assert ok("contractors", "assign", "a-tech", "310116001000", "--key-area")["area"] == "310116001"
+    [row] = ok("contractors", "list")["items"]
     assert row["areas"] == [{"area": "310116001", "key_area": True}]
     assert ok("sync") == {
         "opened": [],
@@ -34,7 +35,7 @@ def test_workorders_cli(tmp_path: Path) -> None:
         "selfheal": [],
     }
     assert ok("list") == {"items": [], "next_cursor": None}
-    assert ok("report", "--month", "2026-11")["items"][0]["contractor"] == "a-tech"  # type: ignore[index]
+    assert ok("report", "--month", "2026-11")["items"][0]["contractor"] == "a-tech"
     assert_clean_failure(govops("workorders", "show", "7", env=env), 1, "work order 7 not found")
     assert_clean_failure(govops("workorders", "contractors", "assign", "a-tech", "x1", env=env), 2, "admin-division")
     assert_clean_failure(govops("workorders", "report", "--month", "11/2026", env=env), 2, "YYYY-MM")
