@@ -258,3 +258,29 @@ def test_month_must_be_a_month() -> None:
     with pytest.raises(ValidationFailed, match="YYYY-MM"):
         report.month_bounds("2026-13")
     assert report.month_bounds("2026-12")[1] == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_system_reboot_speaks_onvif_and_reads_the_answer() -> None:
+    """`video.onvif.system_reboot` over real SOAP (zeep) to a fake device that implements it."""
+    import asyncio
+
+    from tools.lab.fake_onvif import ENVELOPE, DeviceSpec, DeviceState, FakeOnvifFleet
+    from video.onvif import DeviceError, system_reboot
+
+    class Rebootable(FakeOnvifFleet):
+        reboots = 0
+
+        def _answer(self, d: DeviceState, action: str, body: str, now: datetime) -> str:
+            if action == "SystemReboot":
+                Rebootable.reboots += 1
+                return ENVELOPE.format(
+                    body="<tds:SystemRebootResponse><tds:Message>Rebooting in 30 seconds</tds:Message>"
+                    "</tds:SystemRebootResponse>"
+                )
+            return super()._answer(d, action, body, now)  # type: ignore[no-any-return]
+
+    with Rebootable([DeviceSpec()], user="admin", password="pw") as fleet:
+        assert asyncio.run(system_reboot(fleet.addresses[0], "admin", "pw")) == "Rebooting in 30 seconds"
+        with pytest.raises(DeviceError, match="authori|auth"):
+            asyncio.run(system_reboot(fleet.addresses[0], "admin", "wrong"))
+    assert Rebootable.reboots == 1
