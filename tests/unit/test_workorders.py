@@ -277,10 +277,10 @@ def test_system_reboot_speaks_onvif_and_reads_the_answer() -> None:
                     body="<tds:SystemRebootResponse><tds:Message>Rebooting in 30 seconds</tds:Message>"
                     "</tds:SystemRebootResponse>"
                 )
-            return super()._answer(d, action, body, now)  # type: ignore[no-any-return]
+            return super()._answer(d, action, body, now)
 
     with Rebootable([DeviceSpec()], user="admin", password="pw") as fleet:
         assert asyncio.run(system_reboot(fleet.addresses[0], "admin", "pw")) == "Rebooting in 30 seconds"
-        with pytest.raises(DeviceError, match="authori|auth"):
+        with pytest.raises(DeviceError, match=r"authori|auth"):
             asyncio.run(system_reboot(fleet.addresses[0], "admin", "wrong"))
     assert Rebootable.reboots == 1
