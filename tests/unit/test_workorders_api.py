@@ -152,3 +152,30 @@ def test_dispatch_needs_a_contractor_and_the_right_state(app, district: Runtime)
         page = c.get("/workorders")
         assert page.status_code == 200 and f"#{oid}" in page.text
     assert LOCAL_ADMIN.has("ops-engineer")
+
+
+def test_the_gateway_runs_sync_in_the_background(district: Runtime) -> None:
+    """The router's lifespan starts the periodic sync: an alert becomes an order without anyone
+    calling the API or the CLI."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from monitoring.workorders.models import WorkOrder
+
+    with district.transaction() as s:
+        cam = s.scalars(select(Camera)).first()
+        assert cam is not None
+        cam_id = cam.id
+        raise_alert(s, fingerprint=f"video.camera:{cam_id}", source="video.diagnosis", summary="x")
+    app = create_app(district)
+    app.state.workorder_settings = WorkOrderSettings(sync_interval_s=0.05)
+    found = None
+    with TestClient(app):
+        deadline = time.monotonic() + 60  # generous: the loop runs every 50 ms
+        while found is None and time.monotonic() < deadline:
+            with district.transaction() as s:
+                found = s.scalar(select(WorkOrder.camera_id))
+            time.sleep(0.05)
+    assert found == cam_id
