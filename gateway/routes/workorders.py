@@ -14,15 +14,16 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from gateway.deps import Ops, OpsOrContractor, RuntimeDep, SessionDep, WorkOrderViewer
 from gateway.runtime import Runtime
-from govops.errors import ValidationFailed
+from govops.errors import GovopsError, ValidationFailed
 from govops.logs import log
 from govops.principal import OPS_ENGINEER, Principal
 from govops.settings import load_or_explain
@@ -286,7 +287,14 @@ def report_page(
 
 
 @router.get("/workorders/{order_id}", response_class=HTMLResponse, include_in_schema=False)
-def detail_page(request: Request, order_id: int, session: SessionDep, principal: WorkOrderViewer) -> HTMLResponse:
+def detail_page(
+    request: Request,
+    order_id: int,
+    session: SessionDep,
+    principal: WorkOrderViewer,
+    msg: Annotated[str | None, Query(max_length=300)] = None,
+    err: Annotated[str | None, Query(max_length=300)] = None,
+) -> HTMLResponse:
     order = lifecycle.get_order(session, principal, order_id)
     now = datetime.now(UTC)
     d = lifecycle.detail(session, order, now)
@@ -296,6 +304,11 @@ def detail_page(request: Request, order_id: int, session: SessionDep, principal:
         {
             "principal": principal,
             "o": d,
+            "msg": msg,
+            "err": err,
+            "contractors": [c["code"] for c in contractors.list_contractors(session)]
+            if principal.has(OPS_ENGINEER)
+            else [],
             "left_h": _hours_left(order.due_at, now, order.state),
             "names": STATE_NAMES,
             "is_ops": principal.has(OPS_ENGINEER),
@@ -303,3 +316,46 @@ def detail_page(request: Request, order_id: int, session: SessionDep, principal:
             and (principal.has(OPS_ENGINEER) or principal.contractor == order.contractor_code),
         },
     )
+
+
+def _back(order_id: int, ok: str | None, error: GovopsError | None) -> RedirectResponse:
+    key, text = ("err", f"{error.message} ({error.hint})" if error.hint else error.message) if error else ("msg", ok)
+    return RedirectResponse(f"/workorders/{order_id}?{key}={quote((text or '')[:280])}", status_code=303)
+
+
+@router.post("/workorders/{order_id}/action", include_in_schema=False)
+def action_form(
+    request: Request,
+    order_id: int,
+    session: SessionDep,
+    principal: Ops,
+    action: Annotated[str, Form(pattern="^(dispatch|verify|close)$")],
+    contractor: Annotated[str | None, Form(max_length=50)] = None,
+) -> RedirectResponse:
+    """The detail page's buttons for an ops engineer: the same domain functions as the API."""
+    try:
+        if action == "dispatch":
+            lifecycle.dispatch(session, principal, order_id, contractor or None)
+        elif action == "verify":
+            verify_now(session, principal, order_id, settings_of(request.app))
+        else:
+            lifecycle.close(session, principal, order_id)
+    except GovopsError as exc:
+        return _back(order_id, None, exc)
+    return _back(order_id, f"{action} 完成 done", None)
+
+
+@router.post("/workorders/{order_id}/repair", include_in_schema=False)
+async def repair_form(
+    request: Request,
+    order_id: int,
+    session: SessionDep,
+    principal: OpsOrContractor,
+    note: Annotated[str, Form(max_length=1000)],
+    photo: Annotated[UploadFile | None, File()] = None,
+) -> RedirectResponse:
+    try:
+        await repair(request, order_id, session, principal, note, photo)
+    except GovopsError as exc:
+        return _back(order_id, None, exc)
+    return _back(order_id, "已上报维修, 等待巡检复核 repair reported; the next patrol verifies it", None)

@@ -179,3 +179,25 @@ def test_the_gateway_runs_sync_in_the_background(district: Runtime) -> None:
                 found = s.scalar(select(WorkOrder.camera_id))
             time.sleep(0.05)
     assert found == cam_id
+
+
+def test_console_forms_move_an_order(app, district: Runtime) -> None:
+    with district.transaction() as s:
+        contractors.add_contractor(s, "c-tech", "丙运维", None, actor="t")
+        cam = s.scalars(select(Camera).where(Camera.name == "朱泾公园")).one()
+        raise_alert(s, fingerprint=f"video.camera:{cam.id}", source="video.diagnosis", summary="x")
+        [oid] = sync(s, datetime.now(UTC), WorkOrderSettings()).opened
+    with client_as(app, OPS) as c:
+        page = c.get(f"/workorders/{oid}")
+        assert 'data-testid="dispatch"' in page.text
+        r = c.post(f"/workorders/{oid}/action", data={"action": "close"}, follow_redirects=False)
+        assert r.status_code == 303 and "err=" in r.headers["location"]
+        assert "cannot close" in c.get(r.headers["location"]).text
+        r = c.post(f"/workorders/{oid}/action", data={"action": "dispatch", "contractor": "c-tech"})
+        assert r.status_code == 200 and "dispatch 完成" in r.text
+    with client_as(app, C) as c:
+        assert c.post(f"/workorders/{oid}/action", data={"action": "close"}).status_code == 403
+        r = c.post(f"/workorders/{oid}/repair", data={"note": "更换镜头"}, files={"photo": ("p.png", PNG)})
+        assert r.status_code == 200 and "已上报维修" in r.text and "待复核" in r.text
+    with client_as(app, AUD) as c:
+        assert c.post(f"/workorders/{oid}/repair", data={"note": "x"}).status_code == 403
