@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway import http
 from gateway.auth import LocalLogin
+from gateway.http import problems, versioning
 from gateway.routes import (
     audit,
     cameras,
@@ -28,8 +28,6 @@ from gateway.routes import (
 )
 from gateway.routes import identity as identity_routes
 from gateway.runtime import Runtime
-from govops.errors import GovopsError, Unauthenticated
-from govops.logs import log
 from identity.tokens import verifier_from_settings
 from monitoring.collectors import CatalogueCollector, PatrolCollector, VideoCoverageCollector
 
@@ -74,31 +72,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         latency.labels(request.method, name).observe(elapsed)
         return response
 
-    @app.exception_handler(GovopsError)
-    async def govops_error(request: Request, exc: GovopsError) -> Response:
-        if isinstance(exc, Unauthenticated) and _wants_html(request):
-            return RedirectResponse("/signin", status_code=303)
-        if exc.http_status >= 500:
-            log(logger, "request failed", logging.ERROR, path=request.url.path, error=exc.message)
-        return JSONResponse(exc.as_dict(), status_code=exc.http_status)
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        return JSONResponse(
-            {"error": "validation_failed", "message": "the request is not valid", "details": errors}, status_code=422
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return JSONResponse({"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log(logger, "unexpected error", logging.ERROR, path=request.url.path, error=exc.__class__.__name__)
-        return JSONResponse(
-            {"error": "internal_error", "message": "an internal error occurred; it has been logged"}, status_code=500
-        )
+    http.install(app, runtime.settings)  # problem+json errors, request IDs, CSRF, body limits, headers
 
     for module in (
         health,
@@ -115,8 +89,8 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         app.include_router(module.router)
     app.include_router(identity_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    versioning.apply(app)  # every /api/... route under /api/v1 (keep this after the last include_router)
     return app
 
 
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+_wants_html = problems.wants_html  # the branch point between problem+json and console HTML pages
