@@ -39,7 +39,7 @@ class Runtime:
     def build(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or load_settings()
         engine = make_engine(settings)
-        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+        return cls(settings=settings, engine=engine, sessions=make_sessionmaker(engine, settings))
 
     @property
     def box(self) -> SecretBox:

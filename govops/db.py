@@ -83,8 +83,9 @@ def check_database(engine: Engine) -> None:
         ) from None
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions carry the settings (in `session.info`) so that the audit log finds its key."""
+    return sessionmaker(engine, expire_on_commit=False, info={"settings": settings} if settings else {})
 
 
 @contextmanager

@@ -37,7 +37,11 @@ def record(
     try:
         with runtime.transaction() as session:
             audit.append(
-                session, actor=actor[:200], action=action, target=(target or request.url.path)[:300], result=result,
+                session,
+                actor=actor[:200],
+                action=action,
+                target=(target or request.url.path)[:300],
+                result=result,
                 detail=info,
             )
     except Exception as exc:  # the audit store is down: say so in the log, keep serving

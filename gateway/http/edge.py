@@ -132,5 +132,3 @@ class EdgeMiddleware:
         if self.public is not None:
             return f"{self.public.scheme}://{self.public.netloc}{self.public.path.rstrip('/')}{rest}"
         return rest
-
-

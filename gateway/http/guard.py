@@ -114,8 +114,14 @@ class GuardMiddleware:
         if SESSION_COOKIE in request.cookies and not headers.get("authorization"):
             reason = cross_site(headers, self._own_origins(scope, headers))
             if reason is not None:
-                await self._deny(request, send, 403, "csrf_refused", f"cross-site request refused: {reason}",
-                                 "send the request from the govops console itself")
+                await self._deny(
+                    request,
+                    send,
+                    403,
+                    "csrf_refused",
+                    f"cross-site request refused: {reason}",
+                    "send the request from the govops console itself",
+                )
                 return
         route = _route_of(scope)
         if route is not None and not _is_public(route):
@@ -128,8 +134,12 @@ class GuardMiddleware:
         declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_problem(
-                send, 413, "payload_too_large", f"the body is over this route's limit of {limit} bytes",
-                hint="send a smaller body, or split the upload", scope=scope,
+                send,
+                413,
+                "payload_too_large",
+                f"the body is over this route's limit of {limit} bytes",
+                hint="send a smaller body, or split the upload",
+                scope=scope,
             )
             return
         received = 0
@@ -148,7 +158,11 @@ class GuardMiddleware:
     async def _deny(self, request: Request, send: Send, status: int, code: str, detail: str, hint: str | None) -> None:
         actor = "anonymous" if status == 401 else await run_in_threadpool(audit_events.actor_of, request)
         await run_in_threadpool(
-            audit_events.record, request, "auth.denied", actor=actor, result="denied",
+            audit_events.record,
+            request,
+            "auth.denied",
+            actor=actor,
+            result="denied",
             detail={"status": status, "error": code, "reason": detail},
         )
         await send_problem(send, status, code, detail, hint=hint, scope=request.scope)

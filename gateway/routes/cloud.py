@@ -11,6 +11,8 @@ from sqlalchemy import select
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep
+from gateway.http.params import IntId
+from gateway.pagination import PageDep, fetched, page_of
 from govops.errors import Conflict
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
 from infra.service.models import CloudRun
@@ -40,18 +42,19 @@ Svc = Annotated[Provisioning, Depends(_svc)]
 
 
 @router.get("/tenants")
-def tenants(svc: Svc, principal: OpsOrDept) -> list[dict[str, Any]]:
+def tenants(svc: Svc, principal: OpsOrDept, page: PageDep) -> dict[str, Any]:
     rows = svc.tenants()
-    return rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
+    rows = rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
+    return page_of(rows, page, key="code", sort=True)
 
 
 @router.get("/runs")
-def runs(svc: Svc, _: Ops) -> list[dict[str, Any]]:
-    return svc.runs(50)
+def runs(svc: Svc, _: Ops, page: PageDep) -> dict[str, Any]:
+    return fetched(svc.runs(page.limit + 1, before=page.after_id), page)
 
 
 @router.get("/runs/{run_id}")
-def run(run_id: int, svc: Svc, _: Ops) -> dict[str, Any]:
+def run(run_id: IntId, svc: Svc, _: Ops) -> dict[str, Any]:
     return svc.get_run(run_id)
 
 
@@ -83,8 +86,8 @@ def refresh(svc: Svc, principal: Ops) -> dict[str, Any]:
 
 
 @router.get("/quota-requests")
-def quota_requests(svc: Svc, principal: OpsOrDept) -> list[dict[str, Any]]:
-    return QuotaDesk(svc).list(principal)
+def quota_requests(svc: Svc, principal: OpsOrDept, page: PageDep) -> dict[str, Any]:
+    return fetched(QuotaDesk(svc).list(principal, before=page.after_id, limit=page.limit + 1), page)
 
 
 @router.post("/quota-requests", status_code=201)
@@ -93,10 +96,10 @@ def request_quota(body: QuotaIn, svc: Svc, principal: OpsOrDept) -> dict[str, An
 
 
 @router.post("/quota-requests/{request_id}/approve")
-def approve_quota(request_id: int, svc: Svc, principal: Ops) -> dict[str, Any]:
+def approve_quota(request_id: IntId, svc: Svc, principal: Ops) -> dict[str, Any]:
     return QuotaDesk(svc).approve(principal, request_id)
 
 
 @router.post("/quota-requests/{request_id}/reject")
-def reject_quota(request_id: int, body: RejectIn, svc: Svc, principal: Ops) -> dict[str, Any]:
+def reject_quota(request_id: IntId, body: RejectIn, svc: Svc, principal: Ops) -> dict[str, Any]:
     return QuotaDesk(svc).reject(principal, request_id, body.note)

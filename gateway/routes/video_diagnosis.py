@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
+from gateway.http.params import IntId
+from gateway.pagination import PageDep, page_of
 from gateway.runtime import Runtime
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
 from video.catalogue.queries import get_camera
@@ -31,16 +33,14 @@ JPEG_HEADERS = {"Cache-Control": "private, max-age=3600"}
 
 
 @router.get("/video/faults")
-def faults_now(
-    session: SessionDep, principal: Viewer, limit: Annotated[int, Query(ge=1, le=5000)] = 500
-) -> dict[str, Any]:
+def faults_now(session: SessionDep, principal: Viewer, page: PageDep) -> dict[str, Any]:
     """Cameras faulty or offline now (stable verdict), longest-standing first."""
-    return {"items": queries.faults_now(session, principal, limit=limit)}
+    return page_of(queries.faults_now(session, principal, limit=5000), page, key="id", by_position=True)
 
 
 @router.get("/video/patrol/rounds")
-def patrol_rounds(session: SessionDep, _: Ops, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
-    return {"items": queries.rounds(session, limit=limit)}
+def patrol_rounds(session: SessionDep, _: Ops, page: PageDep) -> dict[str, Any]:
+    return page_of(queries.rounds(session, limit=1000), page, key="id", descending=True, sort=True)
 
 
 @router.get("/cameras/{camera_id}/diagnoses")
@@ -55,7 +55,7 @@ def history(
 
 
 @router.get("/cameras/{camera_id}/diagnoses/{record_id}/picture.jpg", response_class=Response)
-def picture(camera_id: str, record_id: int, session: SessionDep, principal: Viewer) -> Response:
+def picture(camera_id: str, record_id: IntId, session: SessionDep, principal: Viewer) -> Response:
     """The judged picture of one diagnosis (a thumbnail at 320 px)."""
     return Response(
         queries.thumbnail(session, principal, camera_id, record_id), media_type="image/jpeg", headers=JPEG_HEADERS

@@ -226,9 +226,13 @@ class Provisioning:
         except DepartmentsInvalid as exc:
             raise ValidationFailed(str(exc)) from None
 
-    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+    def runs(self, limit: int = 20, before: int | None = None) -> list[dict[str, Any]]:
+        """The newest runs first; `before` pages on (runs with a smaller id)."""
+        stmt = select(CloudRun).order_by(CloudRun.id.desc()).limit(limit)
+        if before is not None:
+            stmt = stmt.where(CloudRun.id < before)
         with self.sessions() as s:
-            return [r.as_dict() for r in s.scalars(select(CloudRun).order_by(CloudRun.id.desc()).limit(limit))]
+            return [r.as_dict() for r in s.scalars(stmt)]
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         with self.sessions() as s:

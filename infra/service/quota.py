@@ -65,9 +65,12 @@ class QuotaDesk:
             raise Conflict(f"quota request {request_id} is already {req.status}")
         return req
 
-    def list(self, principal: Principal) -> list[dict[str, Any]]:
+    def list(self, principal: Principal, *, before: int | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """The newest requests first; `before` pages on (requests with a smaller id)."""
         with self.sessions() as s:
-            stmt = select(QuotaRequest).order_by(QuotaRequest.id.desc()).limit(200)
+            stmt = select(QuotaRequest).order_by(QuotaRequest.id.desc()).limit(limit)
+            if before is not None:
+                stmt = stmt.where(QuotaRequest.id < before)
             if not principal.has(OPS_ENGINEER):
                 stmt = stmt.where(QuotaRequest.department == (principal.department or ""))
             return [r.as_dict() for r in s.scalars(stmt)]

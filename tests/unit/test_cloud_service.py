@@ -109,7 +109,7 @@ def test_quota_request_workflow(service):
 def test_cloud_api_roles(app, monkeypatch, tmp_path):
     monkeypatch.setattr(prov, "_bin_dirs", lambda: [])
     gaj = client_as(app, GAJ)
-    assert [t["code"] for t in gaj.get("/api/cloud/tenants").json()] == ["gaj"]
+    assert [t["code"] for t in gaj.get("/api/cloud/tenants").json()["items"]] == ["gaj"]
     assert gaj.get("/api/cloud/runs").status_code == 403
     assert gaj.post("/api/cloud/up").status_code == 403
     r = gaj.post("/api/cloud/quota-requests", json={"department": "cgj", "quota": {"cpu": "9"}, "reason": "x"})
@@ -117,4 +117,4 @@ def test_cloud_api_roles(app, monkeypatch, tmp_path):
     r = gaj.post("/api/cloud/quota-requests", json={"department": "gaj", "quota": {"cpu": "9"}, "reason": "x"})
     assert r.status_code == 201
     assert gaj.post(f"/api/cloud/quota-requests/{r.json()['id']}/approve").status_code == 403
-    assert len(client_as(app, LOCAL_ADMIN).get("/api/cloud/tenants").json()) == 5
+    assert len(client_as(app, LOCAL_ADMIN).get("/api/cloud/tenants").json()["items"]) == 5
