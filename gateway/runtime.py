@@ -64,8 +64,9 @@ class Runtime:
     def check(self) -> None:
         check_database(self.engine)
 
-    def transaction(self):  # type: ignore[no-untyped-def]
-        return transaction(self.sessions)
+    def transaction(self, *, write: bool = True):  # type: ignore[no-untyped-def]
+        """A unit of work; `write=False` for one that only reads (SQLite then begins deferred)."""
+        return transaction(self.sessions, write=write)
 
     @property
     def clips_dir(self) -> Path:

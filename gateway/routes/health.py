@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL, Allow
 from gateway.deps import RuntimeDep
+from gateway.http import audit_events
 from gateway.runtime import DOMAIN_MIGRATIONS
 from govops.db import pending_heads
 from govops.errors import GovopsError, Unauthenticated
@@ -51,6 +52,8 @@ def metrics(request: Request, runtime: RuntimeDep) -> Response:
 @router.get("/login", dependencies=[Depends(PUBLIC)], include_in_schema=False)
 def login(request: Request, token: Annotated[str, Query(max_length=200)]) -> Response:
     sid = request.app.state.local_login.redeem(token)
+    principal = request.app.state.local_login.lookup(sid)
+    audit_events.record(request, "auth.login", actor=principal.subject if principal else "?", detail={"via": "local"})
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict", secure=request.url.scheme == "https"
@@ -75,10 +78,11 @@ def signin(request: Request) -> HTMLResponse:
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, _: Annotated[Principal, Depends(Allow())]) -> Response:
+def logout(request: Request, principal: Annotated[Principal, Depends(Allow())]) -> Response:
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
         request.app.state.local_login.close(sid)
+    audit_events.record(request, "auth.logout", actor=principal.subject)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL, Allow
 from gateway.deps import RuntimeDep, get_db
+from gateway.http import audit_events
 from gateway.http.params import IntId
 from gateway.pagination import Page, PageDep, page_of
 from gateway.runtime import Runtime
@@ -390,6 +391,7 @@ def sso_callback(
         return _unavailable_page(request, exc)
     principal = verifier.verify(tokens.access_token)
     sid = request.app.state.local_login.open_session(principal)
+    audit_events.record(request, "auth.login", actor=principal.subject, detail={"via": "sso"})
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict", secure=request.url.scheme == "https"
