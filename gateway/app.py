@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from gateway import http
 from gateway.auth import LocalLogin
 from gateway.http import problems, versioning
+from gateway.http.metrics import MetricsMiddleware
 from gateway.routes import (
     audit,
     cameras,
@@ -59,18 +59,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     registry.register(VideoCoverageCollector(runtime.sessions, runtime.video))
     registry.register(PatrolCollector(runtime.sessions, runtime.video))
 
-    @app.middleware("http")
-    async def metrics_and_log(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        # The route template, not the path: a bounded label set.
-        name = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(request.method, name).observe(elapsed)
-        return response
-
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
     http.install(app, runtime.settings)  # problem+json errors, request IDs, CSRF, body limits, headers
 
     for module in (

@@ -203,3 +203,9 @@ def test_openapi_documents_problems_and_security(app, anonymous):
             )
     health = doc["paths"]["/healthz"]["get"]
     assert health["security"] == []
+
+
+def test_request_metrics_label_the_v1_route_template(app, anonymous):
+    client_as(app, LOCAL_ADMIN).get("/api/v1/cameras/31011600001320000001")
+    text = anonymous.get("/metrics").text
+    assert 'route="/api/v1/cameras/{camera_id}"' in text

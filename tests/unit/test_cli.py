@@ -98,3 +98,21 @@ def test_json_output_parses(tmp_path, cmd):
     out = govops(*cmd, "--json", env=env)
     assert out.returncode == 0, out.stderr
     json.loads(out.stdout)
+
+
+def test_audit_export_is_verified_offline_with_the_public_key(tmp_path):
+    env = {"GOVOPS_DATA_DIR": str(tmp_path / "data")}
+    assert govops("db", "upgrade", env=env).returncode == 0
+    out = govops("audit", "export", "-o", str(tmp_path / "range.json"), "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    key = json.loads(govops("audit", "public-key", "--json", env=env).stdout)["public_key"]
+    good = govops("audit", "verify-export", str(tmp_path / "range.json"), "--key", key, "--json")
+    assert good.returncode == 0 and json.loads(good.stdout)["trusted_key"] is True
+    doc = json.loads((tmp_path / "range.json").read_text())
+    doc["count"] += 1
+    (tmp_path / "edited.json").write_text(json.dumps(doc))
+    bad = govops("audit", "verify-export", str(tmp_path / "edited.json"), "--key", key)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr + bad.stdout
+    verify = govops("audit", "verify", "--json", env=env)
+    assert verify.returncode == 0 and json.loads(verify.stdout)["ok"] is True
+    assert_clean_failure(govops("audit", "export", "-o", str(tmp_path / "nodir" / "x.json"), env=env), 2, "nodir")

@@ -328,3 +328,35 @@ def test_audit_export_verifies_offline_and_catches_edits(runtime):
 
     other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
     assert not audit.verify_export(doc, other).ok
+
+
+def test_sqlite_write_units_take_the_write_lock_at_begin(runtime):
+    """Two writers that both read first must not fail with 'database is locked' (#15 item 11):
+    a unit of work that writes holds the write lock from BEGIN, so the second one waits."""
+    import sqlite3
+
+    from govops.db import transaction
+
+    probe = sqlite3.connect(runtime.settings.data_dir / "govops.db", timeout=0, isolation_level=None)
+    try:
+        with runtime.sessions.begin() as s:
+            s.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                probe.execute("BEGIN IMMEDIATE")
+        with transaction(runtime.sessions, write=True), pytest.raises(sqlite3.OperationalError, match="locked"):
+            probe.execute("BEGIN IMMEDIATE")
+        with transaction(runtime.sessions) as s:  # a read-only unit stays deferred
+            s.execute(text("SELECT 1"))
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+    finally:
+        probe.close()
+
+
+def test_sqlite_timestamps_come_back_aware_utc(runtime):
+    with runtime.transaction() as s:
+        rec = audit.append(s, actor="ops", action="x", target="y")
+        rid = rec.id
+    with runtime.sessions() as s:
+        at = s.get(audit.AuditRecord, rid).at
+    assert at.tzinfo is not None and at.utcoffset().total_seconds() == 0
