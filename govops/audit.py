@@ -106,7 +106,8 @@ def keys_for(session: Session, *, create: bool = True) -> AuditKeys | None:
 
         settings = load_settings()
         session.info["settings"] = settings
-    configured = settings.audit_key.get_secret_value() if getattr(settings, "audit_key", None) else None
+    secret = getattr(settings, "audit_key", None)
+    configured = secret.get_secret_value() if secret is not None else None
     return audit_keys.load(settings.data_dir, configured, create=create)
 
 
@@ -193,7 +194,7 @@ def read_checkpoint(keys: AuditKeys) -> dict[str, Any] | None:
         audit_keys.public_key(keys.public_key_hex).verify(signature, _signed_body(doc))
     except Exception as exc:
         raise ValueError(f"the checkpoint {path} is not genuine ({exc.__class__.__name__})") from None
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 def write_checkpoint(keys: AuditKeys, last_id: int, last_hash: str) -> None:
@@ -299,8 +300,9 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
         AuditRecord.hash,
     )
     while True:
-        rows = session.execute(select(*cols).where(AuditRecord.id > last_id).order_by(AuditRecord.id).limit(batch))
-        rows = rows.all()
+        rows = session.execute(
+            select(*cols).where(AuditRecord.id > last_id).order_by(AuditRecord.id).limit(batch)
+        ).all()
         if not rows:
             break
         for rid, at_raw, actor, action, target, result, detail_raw, prev_hash, hash_ in rows:
@@ -426,7 +428,8 @@ def verify_export(doc: Any, public_key_hex: str | None = None) -> ExportReport:
     if not isinstance(doc, dict) or doc.get("format") != EXPORT_FORMAT or "signature" not in doc:
         return ExportReport(False, 0, "not a govops audit export")
     body = {k: v for k, v in doc.items() if k != "signature"}
-    records = body.get("records") if isinstance(body.get("records"), list) else []
+    listed = body.get("records")
+    records: list[Any] = listed if isinstance(listed, list) else []
     key_hex = public_key_hex or str(body.get("public_key", ""))
     try:
         audit_keys.public_key(key_hex).verify(bytes.fromhex(str(doc["signature"])), _signed_body(body))

@@ -112,7 +112,7 @@ class Sessions(sessionmaker[Session]):
     begins IMMEDIATE, see _sqlite_begin)."""
 
     @contextmanager
-    def begin(self) -> Iterator[Session]:  # type: ignore[override]
+    def begin(self) -> Iterator[Session]:
         with self() as session, session.begin():
             session.connection(execution_options={IMMEDIATE: True})
             yield session

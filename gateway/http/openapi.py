@@ -72,7 +72,7 @@ def augment(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
         (route.path, method.lower())
         for _, route in versioning.api_routes(app)
         if _is_public(route)
-        for method in route.methods
+        for method in route.methods or ()
     }
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():

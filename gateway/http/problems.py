@@ -77,7 +77,7 @@ def respond(request: Request, body: dict[str, Any], headers: dict[str, str] | No
         render = _console_renderer()
         page = render(request, body) if render is not None else None
         if page is not None:
-            return page  # type: ignore[no-any-return]
+            return page
         if body["status"] == 401:
             return RedirectResponse("/signin", status_code=303)
     return ProblemResponse(body, status_code=body["status"], headers=headers)
