@@ -27,10 +27,10 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.auth import SESSION_COOKIE, Allow, authenticate
-from gateway.http import audit_events
+from gateway.http import audit_events, problems
 from gateway.http.edge import send_problem
 from gateway.http.versioning import api_routes
-from govops.errors import GovopsError
+from govops.errors import GovopsError, problem
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MiB = 1024 * 1024
@@ -165,4 +165,13 @@ class GuardMiddleware:
             result="denied",
             detail={"status": status, "error": code, "reason": detail},
         )
-        await send_problem(send, status, code, detail, hint=hint, scope=request.scope)
+        body = problem(
+            status,
+            code,
+            detail,
+            hint=hint,
+            request_id=request.scope.get("state", {}).get("request_id"),
+            instance=request.url.path,
+        )
+        # The same answer as the exception handlers give: problem+json, or a console page.
+        await problems.respond(request, body)(request.scope, request.receive, send)

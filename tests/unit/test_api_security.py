@@ -52,7 +52,11 @@ def _call(app, path: str, upload: Upload, headers: dict[str, str]) -> tuple[int,
         "client": ("127.0.0.1", 5000),
         "server": ("testserver", 80),
     }
-    asyncio.run(app(scope, upload, send))
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the main thread's loop for later tests
+    try:
+        loop.run_until_complete(app(scope, upload, send))
+    finally:
+        loop.close()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return start["status"], json.loads(body or b"{}")
@@ -181,3 +185,13 @@ def test_logins_logouts_and_denials_are_audited(app, district, anonymous):
     assert all(d.detail["request_id"] for d in denied)
     with district.sessions() as s:
         assert audit.verify(s).ok
+
+
+def test_a_browser_denied_before_its_body_is_read_gets_the_sign_in_page(anonymous):
+    r = anonymous.post(
+        "/video/cameras/31011600001320000001/ptz",
+        data={"action": "left"},
+        headers={"accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/signin"
