@@ -64,10 +64,10 @@ def _start(svc: Provisioning, kind: str, principal: Principal) -> dict[str, Any]
     if busy is not None:
         raise Conflict(
             f"stack {svc.stack} is busy with run #{busy.id} ({busy.kind} by {busy.actor})",
-            hint="wait for it; follow it at /api/cloud/runs/{id}",
+            hint="wait for it; follow it at /api/v1/cloud/runs/{id}",
         )
     threading.Thread(target=getattr(svc, kind), args=(principal.subject,), daemon=True, name=f"cloud-{kind}").start()
-    return {"accepted": kind, "follow": "/api/cloud/runs"}
+    return {"accepted": kind, "follow": "/api/v1/cloud/runs"}
 
 
 @router.post("/preview", status_code=202)
