@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
-from gateway.http.params import IntId
-from gateway.pagination import PageDep, page_of
+from gateway.http.params import MAX_ID, IntId
+from gateway.pagination import PageDep, encode_cursor, page_of
 from gateway.runtime import Runtime
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
 from video.catalogue.queries import get_camera
@@ -48,10 +48,12 @@ def history(
     camera_id: str,
     session: SessionDep,
     principal: Viewer,
-    before: Annotated[int | None, Query(ge=1)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    page: PageDep,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, deprecated=True)] = None,
 ) -> dict[str, Any]:
-    return queries.history(session, principal, camera_id, before=before, limit=limit)
+    """Newest first. `before` is the older way to page; `cursor` is the same for every list."""
+    found = queries.history(session, principal, camera_id, before=page.after_id or before, limit=page.limit)
+    return {**found, "next_cursor": encode_cursor(found["next"]) if found["next"] is not None else None}
 
 
 @router.get("/cameras/{camera_id}/diagnoses/{record_id}/picture.jpg", response_class=Response)

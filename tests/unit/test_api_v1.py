@@ -134,6 +134,10 @@ def test_lists_page_with_one_cursor(app):
         "/api/v1/video/shares",
         "/api/v1/video/groups",
         "/api/v1/identity/apps",
+        "/api/v1/identity/certificates",
+        "/api/v1/video/faults",
+        "/api/v1/video/patrol/rounds",
+        f"/api/v1/cameras/{cams[0]['id']}/diagnoses",
     ):
         items, _ = _walk(ops, path, 2)
         assert isinstance(items, list), path
