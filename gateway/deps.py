@@ -17,7 +17,7 @@ def get_runtime(request: Request) -> Runtime:
 
 def get_db(request: Request) -> Iterator[Session]:
     """A session per request: committed if the handler returns, rolled back if it raises."""
-    with get_runtime(request).transaction(write=request.method not in ("GET", "HEAD", "OPTIONS")) as session:
+    with get_runtime(request).transaction() as session:
         yield session
 
 

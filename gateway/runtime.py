@@ -64,8 +64,9 @@ class Runtime:
     def check(self) -> None:
         check_database(self.engine)
 
-    def transaction(self, *, write: bool = True):  # type: ignore[no-untyped-def]
-        """A unit of work; `write=False` for one that only reads (SQLite then begins deferred)."""
+    def transaction(self, *, write: bool = False):  # type: ignore[no-untyped-def]
+        """A unit of work. `write=True` takes SQLite's write lock at BEGIN: for a short unit that
+        reads, then writes (never one that waits on the network meanwhile)."""
         return transaction(self.sessions, write=write)
 
     @property

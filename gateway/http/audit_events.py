@@ -35,7 +35,7 @@ def record(
         **(detail or {}),
     }
     try:
-        with runtime.transaction() as session:
+        with runtime.transaction(write=True) as session:  # reads the tail, then appends
             audit.append(
                 session,
                 actor=actor[:200],
