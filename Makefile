@@ -31,7 +31,7 @@ lint: deps
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 
-typecheck: deps
+typecheck: deps  ## mypy over every package: the kernel, the domains, the gateway and infra
 	.venv/bin/mypy
 
 bench: deps

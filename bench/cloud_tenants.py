@@ -43,11 +43,12 @@ sys.path.insert(0, str(REPO))
 
 from gateway.runtime import Runtime  # noqa: E402
 from govops.settings import load_settings  # noqa: E402
-from infra.service.provisioning import Provisioning  # noqa: E402
+from infra.provisioning.contract import Watch  # noqa: E402
+from infra.provisioning.service import Provisioning  # noqa: E402
 from tools.components import ComponentMissing, component_dir  # noqa: E402
 from tools.lab.kube import KubeHandle, start_kube  # noqa: E402
 
-# What the provisioning service sets in the stack config (infra/service/engine.py).
+# What the provisioning service sets in the stack config (infra/provisioning/engine.py).
 STACK_CONFIG = {"govops:platform": "true", "govops:gatewayReplicas": "1"}
 
 
@@ -245,7 +246,7 @@ def main() -> None:
         manifests = render(svc.declared_file)
         steps = StepTimes()
         t0 = time.perf_counter()
-        first = svc.up("bench", on_event=steps)
+        first = svc.up("bench", watch=Watch(on_event=steps))
         t_first = time.perf_counter() - t0
         t0 = time.perf_counter()
         noop = svc.up("bench")
@@ -256,7 +257,7 @@ def main() -> None:
         pulumi_present = present(kube, manifests)
     finally:
         kube.stop()
-    objects = sum(first["summary"].values())
+    objects = sum(first.counts.values())
     mdir = tmp / "manifests"
     files = write_manifests(manifests, mdir)
 
@@ -316,8 +317,8 @@ def main() -> None:
                 "rendered_objects_present_after_pulumi_up": pulumi_present,
                 "first_up_s": round(t_first, 1),
                 "noop_up_s": round(t_noop, 1),
-                "first_up_status": first["status"],
-                "noop_summary": noop["summary"],
+                "first_up_status": first.status.value,
+                "noop_summary": noop.counts,
                 "objects_per_s_first_up": round(objects / t_first, 1),
                 "objects_per_s_noop_up": round(objects / t_noop, 1),
                 "object_step_latency_s_first_up": steps.percentiles(),

@@ -20,6 +20,7 @@ from gateway.routes import (
     console,
     diagnosis_console,
     health,
+    session,
     video_catalogue,
     video_console,
     video_diagnosis,
@@ -42,7 +43,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
         description="E-government infrastructure: cloud tenants, unified identity, Sharp Eyes video, O&M",
     )
     app.state.runtime = runtime
-    app.state.local_login = local_login or LocalLogin()
+    app.state.local_login = local_login or LocalLogin(runtime.signins)
     app.state.token_verifier = None
     if runtime.settings.keycloak_url:  # Keycloak access tokens are accepted as bearer tokens
         app.state.token_verifier = verifier_from_settings(runtime.settings, runtime.sessions)
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
 
     for module in (
         health,
+        session,
         cameras,
         video_onvif,
         video_catalogue,

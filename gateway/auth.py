@@ -3,6 +3,8 @@
 Every route declares its roles with `Allow(...)` (or `PUBLIC`); tests walk the app and fail on a
 route that declares nothing. In the embedded default the only way in is the one-time local admin
 login URL that `govops serve` prints: its token is exchanged once for an HttpOnly session cookie.
+The session behind the cookie is kept in the database, so it survives a restart and works on
+every replica of the gateway.
 Keycloak bearer tokens plug in through `TokenVerifier` (the identity domain provides one).
 """
 
@@ -11,17 +13,16 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
-import time
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from fastapi import Request
 
 from govops.errors import PermissionDenied, Unauthenticated
 from govops.principal import LOCAL_ADMIN, Principal
+from govops.sessions import SESSION_TTL, SessionStore
 
 SESSION_COOKIE = "govops_session"
-SESSION_TTL = 12 * 3600
+__all__ = ["PUBLIC", "SESSION_COOKIE", "SESSION_TTL", "Allow", "LocalLogin", "TokenVerifier", "authenticate"]
 
 
 class TokenVerifier(Protocol):
@@ -30,13 +31,18 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> Principal: ...
 
 
-@dataclass
 class LocalLogin:
-    """The one-time login token and the sessions it opened (embedded default, one process)."""
+    """The one-time login token of `govops serve`, and the door to the sign-in sessions.
 
-    token: str | None = field(default_factory=lambda: secrets.token_urlsafe(32))
-    _sessions: dict[str, tuple[Principal, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    The token lives in this process only (it is printed once, by the process that serves it).
+    The sessions it and single sign-on open live in the database (`govops.sessions`), so every
+    replica of the gateway, and a restarted one, knows them.
+    """
+
+    def __init__(self, store: SessionStore, token: str | None = None) -> None:
+        self.store = store
+        self.token: str | None = token if token is not None else secrets.token_urlsafe(32)
+        self._lock = threading.Lock()
 
     def redeem(self, offered: str) -> str:
         with self._lock:
@@ -45,27 +51,18 @@ class LocalLogin:
                     "this login link is invalid or was already used",
                     hint="restart `govops serve` for a new one-time login URL",
                 )
+            sid = self.store.open(LOCAL_ADMIN)  # first: a database that fails leaves the link usable
             self.token = None  # one time only
-            return self._open(LOCAL_ADMIN)
-
-    def _open(self, principal: Principal) -> str:
-        sid = secrets.token_urlsafe(32)
-        self._sessions[sid] = (principal, time.monotonic() + SESSION_TTL)
-        return sid
+            return sid
 
     def open_session(self, principal: Principal) -> str:
-        with self._lock:
-            return self._open(principal)
+        return self.store.open(principal)
 
     def lookup(self, sid: str) -> Principal | None:
-        entry = self._sessions.get(sid)
-        if entry is None or entry[1] < time.monotonic():
-            self._sessions.pop(sid, None)
-            return None
-        return entry[0]
+        return self.store.lookup(sid)
 
     def close(self, sid: str) -> None:
-        self._sessions.pop(sid, None)
+        self.store.close(sid)
 
 
 def authenticate(request: Request) -> Principal:

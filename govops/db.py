@@ -12,18 +12,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event, text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects.sqlite.base import DATETIME as SQLITE_DATETIME
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 from govops.errors import ConfigError, ServiceUnavailable
 from govops.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -38,6 +40,28 @@ IMMEDIATE = "govops_begin_immediate"
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; a naive one is taken to be UTC already (what SQLite hands back)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp column that always stores UTC and always returns an aware UTC datetime.
+
+    PostgreSQL keeps the zone (timestamptz) and SQLite drops it; either way the Python side
+    sees the same aware value, so comparisons with `datetime.now(UTC)` never mix naive and aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -141,6 +165,8 @@ def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Itera
 
 
 def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Config:
+    from alembic.config import Config  # Alembic loads only when a migration is looked at
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     locations = [MIGRATIONS / "versions", *version_locations]
@@ -151,6 +177,8 @@ def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Co
 
 
 def migrate(engine: Engine, version_locations: Sequence[Path] = (), revision: str = "heads") -> None:
+    from alembic import command
+
     check_database(engine)
     try:
         if revision == "heads" and not pending_heads(engine, version_locations):

@@ -6,6 +6,7 @@ business roles. A dept-admin is scoped to one department; security staff to one 
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass, field
 
 OPS_ENGINEER = "ops-engineer"
@@ -38,3 +39,14 @@ LOCAL_ADMIN = Principal(
     roles=frozenset({OPS_ENGINEER, SEC_ADMIN, AUDITOR}),
 )
 SYSTEM = Principal(subject="system", name="govops", roles=frozenset({OPS_ENGINEER}))
+
+
+def cli_principal() -> Principal:
+    """Who a CLI command acts as: `cli:<os user>`, everywhere (the audit log names the person at
+    the terminal). Whoever can run the CLI on the gateway host holds the database and the key
+    file, so the command gets every role; MLPS separation is enforced on the API and SSO side."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (a container running as a bare uid)
+        user = "unknown"
+    return Principal(subject=f"cli:{user}", name="本机运维 (local operator)", roles=frozenset(ROLES))

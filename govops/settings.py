@@ -6,9 +6,9 @@ import os
 import tempfile
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govops.errors import ConfigError
@@ -16,9 +16,25 @@ from govops.errors import ConfigError
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "govops"}
 
 
+AnySettings = TypeVar("AnySettings", bound=BaseSettings)
+
+
 def default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "govops"
+
+
+def default_components_dir() -> Path:
+    return Path.home() / ".cache" / "govops"
+
+
+def _installed_version(distribution: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
 
 class Settings(BaseSettings):
@@ -57,6 +73,15 @@ class Settings(BaseSettings):
     pulumi_backend_url: str | None = None  # default file://<data_dir>/pulumi
     pulumi_stack: str = "lab"
     kubeconfig: Path | None = None
+    # Where `make tools` caches the real components (GOVOPS_CACHE is what tools/ reads too).
+    components_dir: Path = Field(
+        default_factory=default_components_dir,
+        validation_alias=AliasChoices("GOVOPS_COMPONENTS_DIR", "GOVOPS_CACHE", "components_dir"),
+    )
+    # The Pulumi CLI (with its Python language host) and the Kubernetes provider plugin. Unset:
+    # the cached build whose version equals the installed pip package (the two are pinned equal).
+    pulumi_bin_dir: Path | None = None
+    pulumi_kubernetes_bin_dir: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -72,6 +97,20 @@ class Settings(BaseSettings):
     @cached_property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'govops.db'}"
+
+    @property
+    def pulumi_bin_dirs(self) -> list[Path]:
+        """Directories holding `pulumi` and `pulumi-resource-kubernetes`, in search order."""
+        dirs = []
+        for explicit, component, package in (
+            (self.pulumi_bin_dir, "pulumi", "pulumi"),
+            (self.pulumi_kubernetes_bin_dir, "pulumi-kubernetes", "pulumi_kubernetes"),
+        ):
+            if explicit is not None:
+                dirs.append(explicit)
+            elif (version := _installed_version(package)) is not None:
+                dirs.append(self.components_dir / f"{component}-{version}" / "bin")
+        return dirs
 
     @property
     def key_file(self) -> Path:
@@ -94,14 +133,20 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings, turning a validation error into a ConfigError with the variable's name."""
-    from pydantic import ValidationError
+    return load_or_explain(Settings, **overrides)
 
+
+def load_or_explain(cls: type[AnySettings], **overrides: object) -> AnySettings:
+    """The one settings-error translator: build `cls` from the environment, or raise a
+    ConfigError naming the variable (with the class's env prefix) and what is wrong with it."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings types its own init keywords
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(
-            f"invalid setting GOVOPS_{field.upper()}: {first['msg']}",
-            hint="fix the environment variable or .env file",
-        ) from None
+        raise settings_error(exc, str(cls.model_config.get("env_prefix") or "")) from None
+
+
+def settings_error(exc: ValidationError, env_prefix: str = "GOVOPS_") -> ConfigError:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "settings"
+    name = field.upper() if field.upper().startswith(env_prefix) else f"{env_prefix}{field.upper()}"
+    return ConfigError(f"invalid setting {name}: {first['msg']}", hint="fix the environment variable or .env file")

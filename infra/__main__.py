@@ -5,9 +5,10 @@ from pathlib import Path
 import pulumi
 
 from infra import sdk_speedups
-from infra.model import load_cloud
+from infra.model import load_cloud, load_workloads
 from infra.platform import PlatformServices, PlatformServicesArgs
 from infra.tenant import DepartmentTenant, DepartmentTenantArgs
+from infra.workloads import TenantWorkloads
 
 sdk_speedups.apply()
 config = pulumi.Config("govops")
@@ -28,8 +29,18 @@ if config.get_bool("platform") is not False:
         ),
     )
 tenants = {
-    d.code: DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+    d.code: DepartmentTenant(
+        d.code,
+        DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group, zone_cidrs=tuple(cloud.cidrs_of(d.zone))),
+    )
     for d in cloud.departments
 }
+
+# Departments' own applications, in their tenants, under the policy pack like everything else.
+workloads_dir = config.get("workloadsDir")
+for code, tenant in tenants.items():
+    manifests = load_workloads(Path(workloads_dir) if workloads_dir else None, code)
+    if manifests:
+        TenantWorkloads(f"{code}-workloads", tenant.namespace, manifests, pulumi.ResourceOptions(depends_on=[tenant]))
 
 pulumi.export("tenants", {code: t.namespace for code, t in tenants.items()})

@@ -4,7 +4,7 @@ Python class."""
 from __future__ import annotations
 
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 
@@ -19,6 +19,9 @@ class K8sObject(pulumi.CustomResource):
     translating the live object into typed outputs (the largest per-object cost, with about 11
     objects per tenant) and importing the typed modules (about half a second for core/v1 and
     apps/v1). Outputs (e.g. `.metadata`) are plain dicts."""
+
+    if TYPE_CHECKING:  # set by the engine from the registered properties
+        metadata: pulumi.Output[dict[str, Any]]
 
     def __init__(self, type_token: str, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions) -> None:
         _, group_version, kind = type_token.split(":")

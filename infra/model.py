@@ -7,9 +7,10 @@ nothing is applied at all.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -60,12 +61,34 @@ class DepartmentSpec(BaseModel):
         return f"dept-{self.code}"
 
 
+class ZoneNetwork(BaseModel):
+    """The address ranges of one network zone (e.g. the 视频专网's camera subnets)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cidrs: list[str] = []
+
+    @field_validator("cidrs")
+    @classmethod
+    def _networks(cls, v: list[str]) -> list[str]:
+        out = []
+        for c in v:
+            try:
+                out.append(str(ipaddress.ip_network(c, strict=True)))
+            except ValueError as exc:
+                raise ValueError(f"{c!r} is not a network in CIDR form ({exc})") from None
+        return out
+
+
 class CloudSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     district: Annotated[str, Field(pattern=r"^\d{6}$")]
     registry: str = "registry.gov.local"
     auditors_group: str = "/auditors"
+    # Zone -> its address ranges; a tenant may reach its own zone's ranges and nothing else outside
+    # the cluster. "management" is the operators' network, which no tenant reaches.
+    networks: dict[Literal["gov-extranet", "gov-intranet", "video-private", "internet", "management"], ZoneNetwork] = {}
     departments: list[DepartmentSpec]
 
     @model_validator(mode="after")
@@ -76,6 +99,19 @@ class CloudSpec(BaseModel):
                 raise ValueError(f"departments[{i}] ({d.name}): duplicate department code {d.code!r}")
             seen.add(d.code)
         return self
+
+    @model_validator(mode="after")
+    def _zones_apart(self) -> CloudSpec:
+        nets = [(z, ipaddress.ip_network(c)) for z, n in self.networks.items() for c in n.cidrs]
+        for i, (za, a) in enumerate(nets):
+            for zb, b in nets[i + 1 :]:
+                if za != zb and a.version == b.version and a.overlaps(b):
+                    raise ValueError(f"networks: {za} {a} overlaps {zb} {b}; zones must not share addresses")
+        return self
+
+    def cidrs_of(self, zone: str) -> list[str]:
+        net = self.networks.get(zone)  # type: ignore[call-overload]
+        return list(net.cidrs) if net else []
 
     def group_of(self, d: DepartmentSpec) -> str:
         return d.sso_group or f"/{self.district}/{d.code}"
@@ -95,7 +131,8 @@ def _describe(exc: ValidationError, raw: dict) -> str:
             entry = entries[loc[1]] if loc[1] < len(entries) else {}
             name = entry.get("code") or entry.get("name") if isinstance(entry, dict) else None
             where = f"departments[{loc[1]}] ({name})" + ("." + ".".join(str(p) for p in loc[2:]) if loc[2:] else "")
-        lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {msg}" if loc else msg)  # a whole-file check names its own place
     return "; ".join(lines)
 
 
@@ -114,3 +151,42 @@ def load_cloud(path: Path) -> CloudSpec:
     except (OSError, yaml.YAMLError) as exc:
         raise DepartmentsInvalid(f"{path}: cannot read: {exc}") from None
     return parse_cloud(raw, str(path))
+
+
+# A department's own workloads: manifests in <workloads dir>/<code>/*.yaml (infra/workloads.py).
+KINDS = {
+    ("apps/v1", "Deployment"),
+    ("apps/v1", "StatefulSet"),
+    ("batch/v1", "Job"),
+    ("batch/v1", "CronJob"),
+    ("v1", "Pod"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("v1", "PersistentVolumeClaim"),
+}
+
+
+class WorkloadInvalid(ValueError):
+    """A manifest that cannot be a tenant workload; the message names the file."""
+
+
+def load_workloads(directory: Path | None, code: str) -> list[tuple[str, dict[str, Any]]]:
+    """(file name, manifest) of one department's workloads, sorted by file; none if no directory."""
+    if directory is None or not (directory / code).is_dir():
+        return []
+    out = []
+    for path in sorted((directory / code).glob("*.yaml")):
+        try:
+            docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        except (OSError, yaml.YAMLError) as exc:
+            raise WorkloadInvalid(f"{path}: cannot read: {exc}") from None
+        for doc in docs:
+            if not isinstance(doc, dict) or (doc.get("apiVersion"), doc.get("kind")) not in KINDS:
+                kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
+                raise WorkloadInvalid(
+                    f"{path}: kind {kind} is not a tenant workload (allowed: {', '.join(sorted(k for _, k in KINDS))})"
+                )
+            if not (doc.get("metadata") or {}).get("name"):
+                raise WorkloadInvalid(f"{path}: a {doc['kind']} without metadata.name")
+            out.append((path.name, doc))
+    return out

@@ -8,6 +8,7 @@ Prometheus alert rules as a ConfigMap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -65,7 +66,7 @@ class PlatformServices(pulumi.ComponentResource):
             child,
         )
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
-        db_env = [
+        db_env: list[dict[str, Any]] = [
             {
                 "name": "GOVOPS_DATABASE_URL",
                 "valueFrom": {"secretKeyRef": {"name": args.database_secret, "key": "url", "optional": True}},

@@ -27,6 +27,7 @@ class DepartmentTenantArgs:
     auditors_group: str
     oidc_groups_prefix: str = "oidc:"
     platform_namespace: str = PLATFORM_NAMESPACE
+    zone_cidrs: tuple[str, ...] = ()  # the tenant's zone's address ranges, reachable from its pods
 
 
 def _np(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> K8sObject:
@@ -174,6 +175,19 @@ class DepartmentTenant(pulumi.ComponentResource):
                     "policyTypes": ["Ingress", "Egress"],
                     "ingress": [{"from": [same_zone]}],
                     "egress": [{"to": [same_zone]}],
+                },
+                in_ns,
+            )
+        if args.zone_cidrs:
+            # Out of the cluster, only to the own zone's ranges: zones never share addresses (the
+            # model refuses overlaps), so a 互联网区 tenant can never reach 政务外网 or 视频专网.
+            _np(
+                f"{name}/allow-zone-networks",
+                ns_name,
+                {
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [{"to": [{"ipBlock": {"cidr": c}} for c in args.zone_cidrs]}],
                 },
                 in_ns,
             )

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from cryptography.fernet import Fernet
-from sqlalchemy import select
 
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
@@ -71,6 +69,8 @@ def audit_verify(json_out: JsonOpt = False) -> None:
 @audit_app.command("list")
 def audit_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, json_out: JsonOpt = False) -> None:
     """The newest audit records."""
+    from sqlalchemy import select
+
     rt = Runtime.build()
     with rt.sessions() as s:
         rows = [
@@ -178,5 +178,7 @@ def _os_user() -> str:
 
 def secret_key(json_out: JsonOpt = False) -> None:
     """Print a new Fernet key for GOVOPS_SECRET_KEY."""
+    from cryptography.fernet import Fernet
+
     key = Fernet.generate_key().decode()
     emit({"secret_key": key}, json_out, lambda d: typer.echo(d["secret_key"]))

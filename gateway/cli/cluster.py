@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from gateway.cli.output import console, emit, table
-from infra.service.playbooks import PLAYBOOKS, PlaybookResult, run_playbook
+from infra.cluster import PLAYBOOKS
 
 app = typer.Typer(help="Data-centre cluster (数据中心集群): Ansible baseline and hardening.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
@@ -24,6 +24,8 @@ def harden(
     json_out: JsonOpt = False,
 ) -> None:
     """Apply the MLPS 2.0 baseline (site.yml). A second run reports changed=0."""
+    from infra.cluster.runner import run_playbook  # ansible-runner loads only for this command
+
     extravars = {"govops_root": str(root)} if root else {}
     if json_out or not console.is_terminal:
         result = run_playbook(inventory, extravars=extravars, limit=limit, check=check)
@@ -44,7 +46,7 @@ def harden(
         raise typer.Exit(1)
 
 
-def _render(r: dict) -> None:
+def _render(r: dict[str, Any]) -> None:
     table(
         "hosts",
         ["host", "ok", "changed", "failed", "unreachable"],
@@ -56,6 +58,3 @@ def _render(r: dict) -> None:
     for f in r["failures"]:
         console.print(f"[red]{f}[/]", highlight=False)
     console.print(f"{r['status']}: {r['changed']} changed")
-
-
-__all__ = ["PlaybookResult", "app"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,9 +17,11 @@ from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
 from govops.principal import ROLES, Principal
-from identity import realm
-from identity.ca import CertificateAuthority
-from identity.keycloak_adapter import KeycloakAdapter
+
+if TYPE_CHECKING:  # the realm and the adapter load python-keycloak: only in the commands that use them
+    from identity import realm
+    from identity.ca import CertificateAuthority
+    from identity.keycloak_adapter import KeycloakAdapter
 
 ca_app = typer.Typer(
     help="The civil-servant CA (政务公务人员数字证书): init, issue, revoke, CRL.", no_args_is_help=True
@@ -44,6 +46,8 @@ def _runtime() -> Runtime:
 
 
 def _ca(rt: Runtime) -> CertificateAuthority:
+    from identity.ca import CertificateAuthority
+
     return CertificateAuthority.from_settings(rt.settings, rt.box)
 
 
@@ -258,12 +262,16 @@ def ca_check(
 
 
 def _spec(rt: Runtime, file: Path | None) -> realm.RealmSpec:
+    from identity import realm
+
     overlay = realm.load_overlay(file) if file else None
     with rt.sessions() as s:
         return realm.spec_from_settings(rt.settings, s, overlay)
 
 
 def _kc(rt: Runtime) -> KeycloakAdapter:
+    from identity.keycloak_adapter import KeycloakAdapter
+
     return KeycloakAdapter.from_settings(rt.settings)
 
 

@@ -1,4 +1,8 @@
-"""`govops`: one CLI over every domain. Exit 0 success, 1 operation failed, 2 usage error."""
+"""`govops`: one CLI over every domain. Exit 0 success, 1 operation failed, 2 usage error.
+
+Importing this module (and so `govops --help`) loads no domain's heavy libraries: OpenCV, PyAV,
+Pulumi, ansible-runner, python-keycloak and zeep load inside the commands that use them.
+"""
 
 from __future__ import annotations
 
@@ -34,13 +38,30 @@ app.add_typer(identity_cli.identity_app, name="identity")
 app.add_typer(identity_cli.apps_app, name="apps")
 
 
+def _print_version(value: bool) -> None:
+    if value:  # eager: answered while parsing, before the group asks for a command
+        typer.echo(f"govops {version()}")
+        raise typer.Exit(0)
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("govops")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0.1.0"
+
+
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version),
+    ] = False,
 ) -> None:
-    if version:
-        typer.echo("govops 0.1.0")
-        raise typer.Exit(0)
+    """E-government infrastructure platform: cloud tenants, unified identity, Sharp Eyes video, O&M."""
 
 
 def main() -> None:

@@ -7,15 +7,25 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console, RenderableType
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
+def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None) -> None:
     if as_json:
         sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
     elif render is not None:
@@ -33,15 +43,30 @@ def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> 
     console.print(t)
 
 
+class _LastColumn(ProgressColumn):
+    """The latest item or step, from the task's optional `last` field."""
+
+    def render(self, task: Task) -> RenderableType:
+        return Text.from_markup(str(task.fields.get("last", "")))
+
+
 def progress_bar(label: str, enabled: bool = True) -> Progress:
-    """A counted progress bar on stderr, its `last` field naming the latest item; shown only on a
-    terminal (and when `enabled`), a silent no-op otherwise."""
+    """The CLI's one progress bar: on stderr, counted (`total` may stay None until known, or for
+    work that is not counted), with the latest item or step in the task's `last` field.
+
+        with progress_bar("巡检 patrol", enabled=not json_out) as bar:
+            task = bar.add_task("patrol", total=len(cameras))
+            bar.update(task, advance=1, last=camera_id)
+
+    Shown only on a terminal (and when `enabled`); a silent no-op otherwise, so `--json` output
+    and pipes stay clean."""
     return Progress(
+        SpinnerColumn(),
         TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"),
+        _LastColumn(),
         console=err_console,
         transient=True,
         disable=not (enabled and err_console.is_terminal),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,14 +18,18 @@ from gateway.cli.output import console, emit, progress_bar, table
 from gateway.cli.video import JsonOpt, _actor, _runtime, app
 from govops.errors import ValidationFailed
 from govops.principal import LOCAL_ADMIN
-from video.diagnosis import DiagnosisResult, Thresholds
-from video.patrol import Patrol, Policy, Shard, ondemand, queries
-from video.patrol.ledger import Outcome
+
+if TYPE_CHECKING:  # the patrol and diagnosis load OpenCV and PyAV: only in the commands that run them
+    from video.diagnosis import DiagnosisResult
+    from video.patrol import Patrol, Shard
+    from video.patrol.ledger import Outcome
 
 ShardOpt = Annotated[str | None, typer.Option("--shard", help="Worker i of n, as i/n (0 ≤ i < n).")]
 
 
 def _shard(shard: str | None, from_pod: bool) -> Shard:
+    from video.patrol import Shard
+
     if shard and from_pod:
         raise ValidationFailed("give either --shard or --shard-from-pod-name, not both")
     if from_pod:
@@ -65,6 +69,9 @@ def patrol(
     json_out: JsonOpt = False,
 ) -> None:
     """巡检: diagnose every camera of this shard, store history, update status, raise/clear alerts."""
+    from video.diagnosis import Thresholds
+    from video.patrol import Patrol, Policy
+
     rt = _runtime()
     settings = rt.video
     worker = Patrol(
@@ -101,6 +108,8 @@ def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
 @app.command("faults")
 def faults(json_out: JsonOpt = False) -> None:
     """Cameras faulty or offline now (the patrol's stable verdict), longest-standing first."""
+    from video.patrol import queries
+
     rt = _runtime()
     with rt.transaction() as session:
         items = queries.faults_now(session, LOCAL_ADMIN)
@@ -118,6 +127,8 @@ def faults(json_out: JsonOpt = False) -> None:
 @app.command("history")
 def history(camera: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: JsonOpt = False) -> None:
     """A camera's diagnosis history, newest first."""
+    from video.patrol import queries
+
     rt = _runtime()
     with rt.transaction() as session:
         data = queries.history(session, LOCAL_ADMIN, camera, limit=limit)
@@ -142,6 +153,8 @@ def _print_one(d: dict[str, Any]) -> None:
 
 
 def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: bool) -> None:
+    from video.patrol import Policy
+
     rt = _runtime()
     emit(
         action(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)), json_out, _print_one
@@ -151,12 +164,16 @@ def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: boo
 @app.command("rediagnose")
 def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
     """Diagnose one camera now; believed at once (a repaired camera clears its alert)."""
+    from video.patrol import ondemand
+
     _on_camera(ondemand.diagnose_now, camera, json_out)
 
 
 @app.command("reference")
 def reference(camera: str, json_out: JsonOpt = False) -> None:
     """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
+    from video.patrol import ondemand
+
     _on_camera(ondemand.refresh_reference, camera, json_out)
 
 
@@ -168,6 +185,8 @@ def thresholds(
     json_out: JsonOpt = False,
 ) -> None:
     """Show or set a camera's own diagnosis thresholds (a night camera may be dark on purpose)."""
+    from video.patrol import ondemand, queries
+
     overrides: dict[str, float] = {}
     for item in values or []:
         name, sep, value = item.partition("=")
@@ -193,6 +212,8 @@ def thresholds(
 @app.command("rounds")
 def rounds(limit: Annotated[int, typer.Option(min=1, max=200)] = 20, json_out: JsonOpt = False) -> None:
     """The latest patrol rounds of every shard."""
+    from video.patrol import queries
+
     rt = _runtime()
     with rt.transaction() as session:
         items = queries.rounds(session, limit=limit)

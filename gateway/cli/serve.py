@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from gateway.auth import LocalLogin
 from gateway.cli.output import console, emit
 from gateway.runtime import Runtime
 from govops.errors import ConfigError
@@ -42,6 +41,7 @@ def serve(
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.auth import LocalLogin
 
     settings = load_settings()
     setup_logging(settings.log_level)
@@ -59,7 +59,7 @@ def serve(
             else nullcontext()
         ):
             added = runtime.load_sample_district()
-    login = LocalLogin()
+    login = LocalLogin(runtime.signins)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
     url = f"http://{shown_host}:{port}/login?token={login.token}"
     facts = {

@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from gateway.auth import Allow
-from gateway.deps import SessionDep
+from gateway.deps import Auditor, SessionDep
 from gateway.pagination import PageDep, fetched
 from govops import audit
-from govops.principal import AUDITOR, Principal
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-Auditor = Annotated[Principal, Depends(Allow(AUDITOR))]
 
 
 @router.get("")

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep, SessionDep
+from gateway.deps import CameraOperator as Operator
+from gateway.deps import CameraViewer as Viewer
+from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.pagination import Page, paged
 from govops import audit
 from govops.errors import ValidationFailed
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.principal import Principal
 from video.catalogue import control
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import MAX_PAGE, CameraFilter, get_camera, list_cameras
@@ -26,9 +27,6 @@ from video.catalogue.tree import check_camera_group
 from video.snapshots import snapshot_jpeg
 
 router = APIRouter(prefix="/api/cameras", tags=["video"])
-Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
-Operator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 
 
 @router.get("")

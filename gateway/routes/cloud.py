@@ -1,27 +1,26 @@
-"""E-government cloud API: tenants, provisioning runs, quota requests."""
+"""E-government cloud API: tenants, provisioning runs, drift, quota requests.
+
+Front door only: each route calls one method of the provisioning service and translates. Runs
+start in the background; the answer is 202 with the run, followed at /api/v1/cloud/runs/{id}.
+Lists page with the one cursor (gateway.pagination)."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep
+from gateway.deps import Ops, RuntimeDep
+from gateway.deps import OpsOrDeptAdmin as OpsOrDept
 from gateway.http.params import IntId
-from gateway.pagination import PageDep, fetched, page_of
-from govops.errors import Conflict
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, Principal
-from infra.service.models import CloudRun
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from gateway.pagination import PageDep, page_of
+from govops.principal import OPS_ENGINEER
+from infra.provisioning.quota import QuotaDesk
+from infra.provisioning.runs import Run
+from infra.provisioning.service import Provisioning
 
 router = APIRouter(prefix="/api/cloud", tags=["cloud"])
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
-OpsOrDept = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
 
 
 class QuotaIn(BaseModel):
@@ -41,6 +40,10 @@ def _svc(runtime: RuntimeDep) -> Provisioning:
 Svc = Annotated[Provisioning, Depends(_svc)]
 
 
+def _accepted(run: Run) -> dict[str, Any]:
+    return {"run": run.as_dict(), "follow": f"/api/v1/cloud/runs/{run.id}"}
+
+
 @router.get("/tenants")
 def tenants(svc: Svc, principal: OpsOrDept, page: PageDep) -> dict[str, Any]:
     rows = svc.tenants()
@@ -48,46 +51,49 @@ def tenants(svc: Svc, principal: OpsOrDept, page: PageDep) -> dict[str, Any]:
     return page_of(rows, page, key="code", sort=True)
 
 
+@router.get("/usage")
+def usage(svc: Svc, principal: OpsOrDept, page: PageDep) -> dict[str, Any]:
+    """Each tenant's quota against its use now (from the apiserver), the nearest a limit first."""
+    rows = svc.usage()
+    rows = rows if principal.has(OPS_ENGINEER) else [r for r in rows if r["code"] == principal.department]
+    return page_of(rows, page, key="code", by_position=True)
+
+
 @router.get("/runs")
 def runs(svc: Svc, _: Ops, page: PageDep) -> dict[str, Any]:
-    return fetched(svc.runs(page.limit + 1, before=page.after_id), page)
+    """The newest runs first."""
+    return page_of([r.as_dict() for r in svc.runs(1000)], page, key="id", descending=True, sort=True)
 
 
 @router.get("/runs/{run_id}")
 def run(run_id: IntId, svc: Svc, _: Ops) -> dict[str, Any]:
-    return svc.get_run(run_id)
-
-
-def _start(svc: Provisioning, kind: str, principal: Principal) -> dict[str, Any]:
-    with svc.sessions() as s:
-        busy = s.scalar(select(CloudRun).where(CloudRun.stack == svc.stack, CloudRun.status == "running").limit(1))
-    if busy is not None:
-        raise Conflict(
-            f"stack {svc.stack} is busy with run #{busy.id} ({busy.kind} by {busy.actor})",
-            hint="wait for it; follow it at /api/v1/cloud/runs/{id}",
-        )
-    threading.Thread(target=getattr(svc, kind), args=(principal.subject,), daemon=True, name=f"cloud-{kind}").start()
-    return {"accepted": kind, "follow": "/api/v1/cloud/runs"}
+    return svc.get_run(run_id).as_dict()
 
 
 @router.post("/preview", status_code=202)
 def preview(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _start(svc, "preview", principal)
+    return _accepted(svc.preview(principal.subject, wait=False))
 
 
 @router.post("/up", status_code=202)
 def up(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _start(svc, "up", principal)
+    return _accepted(svc.up(principal.subject, wait=False))
 
 
 @router.post("/refresh", status_code=202)
 def refresh(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _start(svc, "refresh", principal)
+    return _accepted(svc.refresh(principal.subject, wait=False))
+
+
+@router.post("/drift", status_code=202)
+def drift(svc: Svc, principal: Ops) -> dict[str, Any]:
+    return _accepted(svc.drift(principal.subject, wait=False))
 
 
 @router.get("/quota-requests")
 def quota_requests(svc: Svc, principal: OpsOrDept, page: PageDep) -> dict[str, Any]:
-    return fetched(QuotaDesk(svc).list(principal, before=page.after_id, limit=page.limit + 1), page)
+    """The newest requests first."""
+    return page_of(QuotaDesk(svc).list(principal), page, key="id", descending=True, sort=True)
 
 
 @router.post("/quota-requests", status_code=201)
@@ -95,9 +101,20 @@ def request_quota(body: QuotaIn, svc: Svc, principal: OpsOrDept) -> dict[str, An
     return QuotaDesk(svc).request(principal, body.department, body.quota, body.reason)
 
 
-@router.post("/quota-requests/{request_id}/approve")
+@router.get("/quota-requests/{request_id}")
+def quota_request(request_id: IntId, svc: Svc, principal: OpsOrDept) -> dict[str, Any]:
+    return QuotaDesk(svc).show(principal, request_id)
+
+
+@router.post("/quota-requests/{request_id}/preview", status_code=202)
+def preview_quota(request_id: IntId, svc: Svc, principal: Ops) -> dict[str, Any]:
+    return _accepted(QuotaDesk(svc).preview(principal, request_id, wait=False))
+
+
+@router.post("/quota-requests/{request_id}/approve", status_code=202)
 def approve_quota(request_id: IntId, svc: Svc, principal: Ops) -> dict[str, Any]:
-    return QuotaDesk(svc).approve(principal, request_id)
+    request, started = QuotaDesk(svc).approve(principal, request_id, wait=False)
+    return {"request": request, **_accepted(started)}
 
 
 @router.post("/quota-requests/{request_id}/reject")

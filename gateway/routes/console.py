@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from gateway.auth import Allow
-from gateway.deps import SessionDep
+from gateway.deps import SessionDep, SignedIn
 from govops.org import Department
-from govops.principal import Principal
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import list_cameras
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
-SignedIn = Annotated[Principal, Depends(Allow())]
 
 
 @router.get("/", response_class=HTMLResponse)

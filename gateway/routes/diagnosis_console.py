@@ -6,25 +6,22 @@ the two form posts, re-diagnose and refresh the reference, which answer with a r
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep, SessionDep
+from gateway.deps import CameraOperator as Operator
+from gateway.deps import CameraViewer as Viewer
+from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.routes.video_console import templates
 from gateway.routes.video_diagnosis import on_camera
 from govops.errors import GovopsError, NotFound
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.principal import OPS_ENGINEER
 from video.patrol import ondemand, queries
 from video.patrol.ledger import FAULT_NAMES
 
 router = APIRouter(include_in_schema=False)
-Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
-Operator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 
 
 @router.get("/video/faults", response_class=HTMLResponse)

@@ -19,17 +19,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL, Allow
-from gateway.deps import RuntimeDep, get_db
+from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL
+from gateway.deps import DeptAdmin, Ops, RuntimeDep, SecAdmin, SessionDep
+from gateway.deps import OpsOrDeptAdmin as AppsViewer
 from gateway.http import audit_events
 from gateway.http.params import IntId
 from gateway.pagination import Page, PageDep, page_of
 from gateway.runtime import Runtime
 from govops.errors import ConfigError, GovopsError, NotFound, ServiceUnavailable, Unauthenticated
 from govops.logs import log
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, Principal
+from govops.principal import OPS_ENGINEER
 from identity import apps as app_onboarding
 from identity import realm as realm_code
 from identity.ca import CertificateAuthority, CivilServant
@@ -39,14 +39,6 @@ from identity.realm import GATEWAY_CLIENT
 
 logger = logging.getLogger("govops.gateway.identity")
 router = APIRouter(tags=["identity"])
-# Commit before the response leaves (FastAPI's default ends a yield dependency only after the
-# response is sent): a secret shown "once" must be marked shown before anyone sees it, and the
-# next request of the same client must see this one's writes.
-SessionDep = Annotated[Session, Depends(get_db, scope="function")]
-SecAdmin = Annotated[Principal, Depends(Allow(SEC_ADMIN))]
-AppsViewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
-DeptAdmin = Annotated[Principal, Depends(Allow(DEPT_ADMIN))]
 SSO_COOKIE = "govops_sso"
 SSO_MAX_AGE = 600
 

@@ -10,17 +10,18 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep, SessionDep
+from gateway.deps import CameraOperator as Watcher
+from gateway.deps import CameraViewer as Viewer
+from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.http.params import IntId
 from gateway.pagination import Page, PageDep, page_of
 from govops.errors import PermissionDenied, ValidationFailed
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.principal import OPS_ENGINEER
 from video.catalogue import io as catalogue_io
 from video.catalogue import sharing, tree
 from video.catalogue.models import CatalogueGroup
@@ -28,9 +29,6 @@ from video.catalogue.queries import CameraFilter
 from video.coverage import Coverage
 
 router = APIRouter(prefix="/api/video", tags=["video"])
-Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
-Watcher = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 MAX_UPLOAD = 200 * 1024 * 1024
 
 

@@ -11,16 +11,17 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from gateway.auth import Allow
+from gateway.deps import CameraOperator as Operator
+from gateway.deps import CameraViewer as Viewer
 from gateway.deps import RuntimeDep, SessionDep
 from govops.errors import GovopsError
 from govops.org import Department
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.principal import OPS_ENGINEER, SECURITY_STAFF
 from video.catalogue import control, sharing
 from video.catalogue.models import Camera
 from video.catalogue.queries import CameraFilter, get_camera, list_cameras, visibility
@@ -32,8 +33,6 @@ from video.snapshots import cached_age
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
-Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
-Operator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
 MAP_WIDTH = 960
 MAX_DOTS = 5000
 

@@ -10,25 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep, SessionDep
+from gateway.deps import CameraOperator as Operator
+from gateway.deps import CameraViewer as Viewer
+from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.http.params import MAX_ID, IntId
 from gateway.pagination import PageDep, encode_cursor, page_of
 from gateway.runtime import Runtime
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.principal import Principal
 from video.catalogue.queries import get_camera
 from video.patrol import Policy, ondemand, queries
 
 router = APIRouter(prefix="/api", tags=["video diagnosis"])
-Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
-Operator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 JPEG_HEADERS = {"Cache-Control": "private, max-age=3600"}
 
 

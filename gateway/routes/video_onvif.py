@@ -6,19 +6,16 @@ taken in the body, encrypted at rest and never echoed back.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, SecretStr
 
-from gateway.auth import Allow
-from gateway.deps import RuntimeDep, SessionDep
-from govops.principal import OPS_ENGINEER, Principal
+from gateway.deps import Ops, RuntimeDep, SessionDep
 from video.catalogue import control
 from video.catalogue.registry import Placement
 
 router = APIRouter(prefix="/api/video", tags=["video"])
-Ops = Annotated[Principal, Depends(Allow(OPS_ENGINEER))]
 MAX_TARGETS = 1024
 
 

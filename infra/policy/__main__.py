@@ -25,12 +25,9 @@ def _fenced(args, report_violation):
         report_violation(msg)
 
 
-def _services(args, report_violation):
-    resources = _stack_resources(args)
-    tenants = rules.tenant_namespaces(resources)
-    for t, p in resources:
-        for msg in rules.no_exposed_services(t, p, tenants):
-            report_violation(msg)
+def _restricted(args, report_violation):
+    for msg in rules.restricted_tenants(_stack_resources(args)):
+        report_violation(msg)
 
 
 PolicyPack(
@@ -39,7 +36,7 @@ PolicyPack(
     policies=[
         ResourceValidationPolicy(
             name="no-privileged-pods",
-            description="No privileged containers or host namespaces.",
+            description="No privileged containers, privilege escalation or host namespaces.",
             validate=_resource(rules.no_privileged),
         ),
         ResourceValidationPolicy(
@@ -52,10 +49,30 @@ PolicyPack(
             description="Every tenant namespace has a quota and a default-deny policy.",
             validate=_fenced,
         ),
+        ResourceValidationPolicy(
+            name="resource-limits-required",
+            description="Every container sets CPU and memory limits.",
+            validate=_resource(rules.resource_limits),
+        ),
+        ResourceValidationPolicy(
+            name="run-as-non-root",
+            description="Every container runs as non-root.",
+            validate=_resource(rules.run_as_non_root),
+        ),
+        ResourceValidationPolicy(
+            name="no-host-paths",
+            description="No hostPath volumes.",
+            validate=_resource(rules.no_host_paths),
+        ),
+        ResourceValidationPolicy(
+            name="no-exposed-services",
+            description="No LoadBalancer or NodePort services outside the platform.",
+            validate=_resource(rules.no_exposed_services),
+        ),
         StackValidationPolicy(
-            name="no-exposed-tenant-services",
-            description="No LoadBalancer or NodePort services in tenant namespaces.",
-            validate=_services,
+            name="tenants-pod-security-restricted",
+            description="Every tenant namespace enforces the restricted Pod Security Standard.",
+            validate=_restricted,
         ),
     ],
 )

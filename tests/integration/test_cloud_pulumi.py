@@ -12,8 +12,9 @@ import yaml
 from gateway.runtime import Runtime
 from govops.principal import LOCAL_ADMIN
 from govops.settings import load_settings
-from infra.service.provisioning import Provisioning
-from infra.service.quota import QuotaDesk
+from infra.provisioning.contract import Watch
+from infra.provisioning.quota import QuotaDesk
+from infra.provisioning.service import Provisioning
 from tests.fixtures.platform import wait_for
 from tools.lab.kube import wait_deployment_ready
 
@@ -52,8 +53,8 @@ def test_1_up_creates_five_fenced_tenants(cloud, kube):
     from kubernetes import client, config
 
     run = cloud.up("ops")
-    assert run["status"] == "succeeded", run["error"]
-    assert run["summary"].get("create", 0) >= 5 * 9
+    assert run.ok, run.error
+    assert run.counts.get("create", 0) >= 5 * 9
     api = config.new_client_from_config(str(kube.kubeconfig))
     core, net, rbac = client.CoreV1Api(api), client.NetworkingV1Api(api), client.RbacAuthorizationV1Api(api)
     assert {n.metadata.name for n in core.list_namespace(label_selector="govops.cn/tenant=true").items} == TENANTS
@@ -75,13 +76,13 @@ def _ready_addresses(c, service: str) -> int:
 
 
 def _changed_lines(cloud, run) -> str:
-    log = cloud.get_run(run["id"])["log"]
+    log = cloud.get_run(run.id).log or ""
     return "\n".join(ln for ln in log.splitlines() if any(m in ln for m in ("replace", "+-", " ~ ", "update")))
 
 
 def test_2_second_up_changes_nothing(cloud):
     run = cloud.up("ops")
-    assert run["status"] == "succeeded" and set(run["summary"]) == {"same"}, _changed_lines(cloud, run)
+    assert run.ok and set(run.counts) == {"same"}, _changed_lines(cloud, run)
 
 
 def test_3_platform_deployment_ready_on_kwok(cloud, kube):
@@ -99,9 +100,14 @@ def test_4_quota_change_updates_only_that_quota(cloud, kube):
         before = _quota_rv(c)
     desk = QuotaDesk(cloud)
     req = desk.request(LOCAL_ADMIN, "zzb", {"cpu": "6"}, "综治 video wall")
-    done = desk.approve(LOCAL_ADMIN, req["id"])
-    assert done["status"] == "applied", done["run"]["error"]
-    assert done["run"]["summary"].get("update") == 1
+    preview = desk.preview(LOCAL_ADMIN, req["id"])
+    assert preview.ok, preview.error
+    # The approver reads exactly one change: that tenant's quota, old value -> new value.
+    assert [(c.op, c.name) for c in preview.changes] == [("update", "zzb-quota")]
+    assert ('spec.hard["requests.cpu"]', "4", "6") in {(p.path, p.old, p.new) for p in preview.changes[0].properties}
+    request, run = desk.approve(LOCAL_ADMIN, req["id"])
+    assert request["status"] == "applied", run.error
+    assert run.counts.get("update") == 1
     with kube.client() as c:
         after = _quota_rv(c)
         hard = c.get("/api/v1/namespaces/dept-zzb/resourcequotas/tenant-quota").json()["spec"]["hard"]
@@ -109,10 +115,126 @@ def test_4_quota_change_updates_only_that_quota(cloud, kube):
     assert {ns for ns in before if before[ns] != after[ns]} == {"dept-zzb"}
 
 
+def _quota_hard(c, ns: str) -> dict[str, str]:
+    return c.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota").json()["spec"]["hard"]
+
+
+def test_4b_drift_is_reported_not_applied_then_reverted_by_up(cloud, kube):
+    from govops import alerts
+
+    quiet = cloud.drift("ops")
+    assert quiet.ok and quiet.changes == (), [c.describe() for c in quiet.changes]
+    # What `kubectl edit` does: an update by another field manager, outside Pulumi.
+    with kube.client() as c:
+        r = c.patch(
+            "/api/v1/namespaces/dept-gaj/resourcequotas/tenant-quota",
+            params={"fieldManager": "kubectl-edit"},
+            headers={"Content-Type": "application/merge-patch+json"},
+            json={"spec": {"hard": {"requests.cpu": "99"}}},
+        )
+        assert r.status_code == 200, r.text
+    for _ in range(2):  # reported twice: the first check wrote nothing to the state
+        run = cloud.drift("ops")
+        assert run.ok, run.error
+        assert [(ch.op, ch.name) for ch in run.changes] == [("update", "gaj-quota")], run.changes
+        props = {p.path: (p.old, p.new) for p in run.changes[0].properties}
+        assert props['spec.hard["requests.cpu"]'] == ("16", "99"), props
+    with kube.client() as c:
+        assert _quota_hard(c, "dept-gaj")["requests.cpu"] == "99"  # nothing changed on the cluster
+    with cloud.sessions() as s:
+        alert = alerts.open_alert(s, "cloud-drift-it")
+        assert alert is not None and "gaj-quota" in alert.summary
+    reverted = cloud.up("ops")
+    assert reverted.ok, reverted.error
+    with kube.client() as c:
+        assert _quota_hard(c, "dept-gaj")["requests.cpu"] == "16"
+    after = cloud.drift("ops")
+    assert after.ok and after.changes == ()
+    with cloud.sessions() as s:
+        assert alerts.open_alert(s, "cloud-drift-it") is None
+
+
+PRIVILEGED = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: root-shell}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: root-shell}}
+  template:
+    metadata: {labels: {app: root-shell}}
+    spec:
+      containers:
+        - name: shell
+          image: registry.gov.local/tools/shell:1
+          securityContext: {privileged: true}
+"""
+
+COMPLIANT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: case-intake}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: case-intake}}
+  template:
+    metadata: {labels: {app: case-intake}}
+    spec:
+      securityContext: {runAsNonRoot: true, runAsUser: 10001, seccompProfile: {type: RuntimeDefault}}
+      containers:
+        - name: web
+          image: registry.gov.local/zzb/case-intake:1.0
+          securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+          resources: {requests: {cpu: "1", memory: 1Gi}, limits: {cpu: "1", memory: 1Gi}}
+"""
+
+
+def test_4c_policy_pack_refuses_a_privileged_workload_in_a_real_up(cloud, kube):
+    gaj = cloud.workloads_dir / "gaj"
+    gaj.mkdir(parents=True)
+    (gaj / "shell.yaml").write_text(PRIVILEGED)
+    try:
+        run = cloud.up("ops")
+        assert not run.ok
+        # The operator's one line names the rule and the container.
+        assert "privileged containers are not allowed: shell" in run.error, run.error
+        assert "containers must set cpu and memory limits: shell" in run.error
+        assert "Traceback" not in run.error
+        with kube.client() as c:
+            assert c.get("/apis/apps/v1/namespaces/dept-gaj/deployments/root-shell").status_code == 404
+    finally:
+        (gaj / "shell.yaml").unlink()
+    again = cloud.up("ops")
+    assert again.ok and set(again.counts) == {"same"}, again.error
+
+
+def test_4d_quota_use_from_the_apiserver(cloud, kube):
+    zzb = cloud.workloads_dir / "zzb"
+    zzb.mkdir(parents=True)
+    (zzb / "intake.yaml").write_text(COMPLIANT)
+    run = cloud.up("ops")
+    assert run.ok, run.error
+    with kube.client() as c:
+        wait_deployment_ready(c, "dept-zzb", "case-intake", timeout=180)
+
+    def zzb_cpu():
+        row = next(r for r in cloud.usage() if r["code"] == "zzb")
+        use = {u["resource"]: u for u in row["usage"]["resources"]}
+        return use["requests.cpu"]["used"] == "2" and row
+
+    row = wait_for(zzb_cpu, timeout=60, what="the quota controller to count zzb's pods")
+    use = {u["resource"]: u for u in row["usage"]["resources"]}
+    assert use["requests.cpu"]["hard"] == "6" and use["requests.cpu"]["ratio"] == round(2 / 6, 4)
+    assert use["pods"]["used"] == "2"
+    assert cloud.usage()[0]["code"] == "zzb"  # the nearest a limit first
+    gaj = next(r for r in cloud.usage() if r["code"] == "gaj")
+    assert {u["resource"]: u["used"] for u in gaj["usage"]["resources"]}["pods"] == "0"
+
+
 def test_5_destroy_one_tenant_removes_only_its_objects(cloud, kube):
     run = cloud.destroy_tenant("cgj", "ops")
-    assert run["status"] == "succeeded", run["error"]
-    assert run["summary"].get("delete", 0) >= 9 and "create" not in run["summary"]
+    assert run.ok, run.error
+    assert run.counts.get("delete", 0) >= 9 and "create" not in run.counts
     with kube.client() as c:
         wait_for(lambda: _tenant_namespaces(c) == TENANTS - {"dept-cgj"}, timeout=120, what="dept-cgj to go")
         assert c.get("/api/v1/namespaces/dept-gaj/resourcequotas/tenant-quota").status_code == 200
@@ -131,25 +253,25 @@ def test_6_apiserver_killed_mid_up_fails_cleanly_then_converges(cloud, kube):
         )
     cloud.declared_file.write_text(yaml.safe_dump(raw, allow_unicode=True))
     created: list[str] = []
-    result: dict = {}
+    result: list = []
 
     def on_event(kind, data):
         if kind == "resource_done" and data["op"] == "create":
             created.append(data["urn"])
 
-    t = threading.Thread(target=lambda: result.update(cloud.up("ops", on_event=on_event)))
+    t = threading.Thread(target=lambda: result.append(cloud.up("ops", watch=Watch(on_event=on_event))))
     t.start()
     wait_for(lambda: len(created) >= 3, timeout=180, interval=0.05, what="the up to be under way")
     kube.stop("kube-apiserver")
     t.join(300)
-    assert result["status"] == "failed" and result["error"]
-    assert "Traceback" not in (result["error"] or "")
+    assert result[0].status.value == "failed" and result[0].error
+    assert "Traceback" not in (result[0].error or "")
     kube.restart_apiserver()
     time.sleep(2)
     run = cloud.up("ops")
-    assert run["status"] == "succeeded", run["error"]
+    assert run.ok, run.error
     again = cloud.up("ops")
-    assert set(again["summary"]) == {"same"}
+    assert set(again.counts) == {"same"}
     with kube.client() as c:
         expected = {f"dept-{d['code']}" for d in raw["departments"]}
         assert _tenant_namespaces(c) == expected  # nothing missing, nothing orphaned

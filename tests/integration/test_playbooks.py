@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.service.playbooks import run_playbook
+from infra.cluster.runner import run_playbook
 
 pytestmark = pytest.mark.integration
 

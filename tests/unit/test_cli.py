@@ -100,6 +100,59 @@ def test_json_output_parses(tmp_path, cmd):
     json.loads(out.stdout)
 
 
+def test_version():
+    out = govops("--version")
+    assert out.returncode == 0 and out.stdout.strip() == "govops 0.1.0", (out.stdout, out.stderr)
+
+
+HEAVY = ("cv2", "av", "pulumi", "ansible_runner", "keycloak", "zeep", "onvif", "numpy")
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["video", "--help"], ["cloud", "--help"], ["identity", "--help"], ["lab", "--help"]]
+)
+def test_help_loads_no_heavy_library(args):
+    probe = (
+        "import atexit, sys\n"
+        f"atexit.register(lambda: print('LOADED', [m for m in {HEAVY!r} if m in sys.modules], file=sys.stderr))\n"
+        f"sys.argv = ['govops', *{args!r}]\n"
+        "import gateway.cli.main\n"
+        "gateway.cli.main.main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "LOADED []" in out.stderr, out.stderr
+
+
+def test_lab_help_names_every_lab_component():
+    from tools.lab import registry
+
+    out = govops("lab", "up", "--help")
+    assert out.returncode == 0
+    assert all(name in out.stdout for name in registry.NAMES), out.stdout
+
+
+def test_cloud_commands_act_as_the_cli_user(tmp_path):
+    import getpass
+
+    from gateway.runtime import Runtime
+    from govops.principal import LOCAL_ADMIN
+    from govops.settings import load_settings
+    from infra.provisioning.quota import QuotaDesk
+    from infra.provisioning.service import Provisioning
+
+    env = {"GOVOPS_DATA_DIR": str(tmp_path)}
+    assert govops("db", "upgrade", env=env).returncode == 0
+    rt = Runtime.build(load_settings(data_dir=tmp_path, environment="test"))
+    req = QuotaDesk(Provisioning(rt.settings, rt.sessions)).request(LOCAL_ADMIN, "gaj", {"cpu": "24"}, "analytics")
+    out = govops("cloud", "reject-quota", str(req["id"]), "--note", "not this year", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["decided_by"] == f"cli:{getpass.getuser()}"
+    records = json.loads(govops("audit", "list", "--json", env=env).stdout)
+    actors = {r["action"]: r["actor"] for r in records}
+    assert actors["cloud.quota.reject"] == f"cli:{getpass.getuser()}"
+
+
 def test_audit_export_is_verified_offline_with_the_public_key(tmp_path):
     env = {"GOVOPS_DATA_DIR": str(tmp_path / "data")}
     assert govops("db", "upgrade", env=env).returncode == 0

@@ -44,7 +44,12 @@ def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yam
     @pulumi.runtime.test
     def program():
         tenants = [
-            DepartmentTenant(d.code, DepartmentTenantArgs(d, cloud.group_of(d), cloud.auditors_group))
+            DepartmentTenant(
+                d.code,
+                DepartmentTenantArgs(
+                    d, cloud.group_of(d), cloud.auditors_group, zone_cidrs=tuple(cloud.cidrs_of(d.zone))
+                ),
+            )
             for d in cloud.departments
         ]
         PlatformServices(
@@ -100,6 +105,19 @@ def test_zones_never_meet(mocks):
         "govops.cn/zone": "video-private"
     }
     assert "allow-same-zone" not in internet  # 互联网区 tenants talk to nobody but themselves
+    # Out of the cluster, each tenant reaches its own zone's ranges only.
+    egress = {
+        ns: [
+            b["ipBlock"]["cidr"]
+            for p in ps
+            if p["metadata"]["name"] == "allow-zone-networks"
+            for b in p["spec"]["egress"][0]["to"]
+        ]
+        for ns, ps in by_ns.items()
+    }
+    assert egress["dept-gaj"] == ["10.40.0.0/16"] and egress["dept-xzspj"] == ["172.20.0.0/20"]
+    assert egress["dept-zzb"] == ["10.16.0.0/14"]
+    assert all("10.255.0.0/24" not in cidrs for cidrs in egress.values())  # the management network: nobody
     for ns_policies in by_ns.values():
         names = {p["metadata"]["name"] for p in ns_policies}
         assert {"default-deny", "allow-same-namespace", "allow-from-platform", "allow-dns"} <= names
@@ -116,8 +134,11 @@ def test_platform_services(mocks):
     c = dep["spec"]["template"]["spec"]["containers"][0]
     assert c["image"].startswith("registry.gov.local/") and c["securityContext"]["allowPrivilegeEscalation"] is False
     typed = [(t, i) for t, _, i in res]
+    checks = (rules.no_privileged, rules.resource_limits, rules.run_as_non_root, rules.no_host_paths)
     for t, i in typed:
-        assert rules.no_privileged(t, i) == [] and rules.images_from_registry(t, i, "registry.gov.local") == []
+        assert all(check(t, i) == [] for check in checks), t
+        assert rules.images_from_registry(t, i, "registry.gov.local") == [] and rules.no_exposed_services(t, i) == []
+    assert rules.restricted_tenants(typed) == []
     assert _of(res, "kubernetes:core/v1:ConfigMap", "govops-system")[0]["data"] == {"platform.yml": "groups: []"}
 
 
@@ -128,8 +149,13 @@ def test_policy_rejects_bad_tenants():
         "tenant namespace dept-x has no default-deny NetworkPolicy",
     ]
     lb = {"metadata": {"namespace": "dept-x"}, "spec": {"type": "LoadBalancer"}}
-    assert rules.no_exposed_services("kubernetes:core/v1:Service", lb, {"dept-x"})
-    assert not rules.no_exposed_services("kubernetes:core/v1:Service", lb, {"dept-y"})
+    assert rules.no_exposed_services("kubernetes:core/v1:Service", lb) == [
+        "service type LoadBalancer is not allowed outside the platform (namespace dept-x)"
+    ]
+    assert rules.no_exposed_services("kubernetes:core/v1:Service", {**lb, "metadata": {}})  # default namespace too
+    assert not rules.no_exposed_services(
+        "kubernetes:core/v1:Service", {**lb, "metadata": {"namespace": "govops-system"}}
+    )
     priv = {
         "spec": {
             "template": {
@@ -139,6 +165,25 @@ def test_policy_rejects_bad_tenants():
     }
     assert rules.no_privileged("kubernetes:apps/v1:Deployment", priv)
     assert rules.images_from_registry("kubernetes:apps/v1:Deployment", priv, "registry.gov.local")
+    assert rules.resource_limits("kubernetes:apps/v1:Deployment", priv) == [
+        "containers must set cpu and memory limits: c"
+    ]
+    assert rules.run_as_non_root("kubernetes:apps/v1:Deployment", priv)
+    host = {"spec": {"volumes": [{"name": "root", "hostPath": {"path": "/"}}], "containers": []}}
+    assert rules.no_host_paths("kubernetes:core/v1:Pod", host) == ["hostPath volumes are not allowed: root"]
+    root = {
+        "spec": {
+            "securityContext": {"runAsNonRoot": True},
+            "containers": [{"name": "a"}, {"name": "b", "securityContext": {"runAsUser": 0}}],
+        }
+    }
+    assert rules.run_as_non_root("kubernetes:core/v1:Pod", root) == [
+        "containers must run as non-root (runAsNonRoot: true): b"
+    ]
+    lax = ("kubernetes:core/v1:Namespace", {"metadata": {"name": "dept-x", "labels": {"govops.cn/tenant": "true"}}})
+    assert rules.restricted_tenants([lax]) == [
+        "tenant namespace dept-x must carry pod-security.kubernetes.io/enforce=restricted"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -221,3 +266,65 @@ def test_sdk_direct_urn_matches_the_sdks(mocks):
         check()
     finally:
         resource.create_urn = sdk
+
+
+def test_department_workloads_land_in_their_namespace(mocks, tmp_path):
+    from infra.model import load_workloads
+    from infra.workloads import TenantWorkloads
+
+    (tmp_path / "gaj").mkdir()
+    (tmp_path / "gaj" / "app.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: kube-system}\n"
+        "spec: {replicas: 1, template: {spec: {containers: [{name: web, image: registry.gov.local/web:1}]}}}\n"
+        "---\napiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n"
+    )
+    manifests = load_workloads(tmp_path, "gaj")
+    assert [m["kind"] for _, m in manifests] == ["Deployment", "Service"]
+    assert load_workloads(tmp_path, "zzb") == [] and load_workloads(None, "gaj") == []
+
+    @pulumi.runtime.test
+    def program():
+        TenantWorkloads("gaj-workloads", "dept-gaj", manifests)
+
+    program()
+    made = {t: i for t, _, i in mocks.resources if t.startswith("kubernetes:")}
+    assert set(made) == {"kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service"}
+    assert made["kubernetes:apps/v1:Deployment"]["metadata"]["namespace"] == "dept-gaj"  # not kube-system
+    assert made["kubernetes:apps/v1:Deployment"]["apiVersion"] == "apps/v1"
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", "kind Namespace is not a tenant workload"),
+        ("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: x}\n", "ClusterRole"),
+        ("apiVersion: v1\nkind: ConfigMap\nmetadata: {}\n", "without metadata.name"),
+        ("a: [\n", "cannot read"),
+    ],
+)
+def test_bad_workload_names_the_file(tmp_path, text, needle):
+    from infra.model import WorkloadInvalid, load_workloads
+
+    (tmp_path / "gaj").mkdir()
+    (tmp_path / "gaj" / "bad.yaml").write_text(text)
+    with pytest.raises(WorkloadInvalid, match=r"bad\.yaml") as exc:
+        load_workloads(tmp_path, "gaj")
+    assert needle in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("networks", "needle"),
+    [
+        ({"internet": {"cidrs": ["10.16.1.0/24"]}}, "gov-extranet 10.16.0.0/14 overlaps internet 10.16.1.0/24"),
+        ({"video-private": {"cidrs": ["10.40.0.1/16"]}}, "not a network in CIDR form"),
+        ({"moon": {"cidrs": []}}, "networks.moon"),
+    ],
+)
+def test_zone_networks_never_overlap(networks, needle):
+    import yaml
+
+    raw = yaml.safe_load((REPO / "infra" / "departments.yaml").read_text())
+    raw["networks"] = {**raw["networks"], **networks}
+    with pytest.raises(DepartmentsInvalid) as exc:
+        parse_cloud(raw)
+    assert needle in str(exc.value)

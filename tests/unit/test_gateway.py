@@ -1,10 +1,19 @@
 from __future__ import annotations
 
-import pytest
-from fastapi.routing import APIRoute
-from prometheus_client.parser import text_string_to_metric_families
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from gateway.auth import Allow
+import pytest
+from fastapi import routing
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
+from starlette.routing import BaseRoute, Mount
+
+from gateway.app import create_app
+from gateway.auth import SESSION_COOKIE, Allow
+from gateway.runtime import Runtime
 from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 
@@ -15,7 +24,28 @@ GA_STAFF = Principal("u4", "公安值班员", frozenset({SECURITY_STAFF}), platf
 AUDITOR_P = Principal("u5", "审计员", frozenset({AUDITOR}))
 
 
-def _declared(route: APIRoute) -> list[Allow]:
+# The routes the app serves today (API, console, sign-in, PKI, health); more is fine, fewer means
+# the walk below lost some of them.
+KNOWN_ROUTES = 84
+FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def _served(routes: Sequence[BaseRoute]) -> Iterator[tuple[Any, BaseRoute]]:
+    """Every route the app answers, with the dependencies it is served with: routers that were
+    included (FastAPI keeps them as included-router wrappers, not as APIRoutes of the app) and
+    routers or apps that were mounted, walked all the way down."""
+    contexts = getattr(routing, "iter_route_contexts", None)  # FastAPI ≥ 0.130: included routers
+    for served in contexts(routes) if contexts is not None else routes:
+        original = getattr(served, "original_route", served)
+        if isinstance(original, Mount):
+            inner = getattr(original.app, "routes", None)  # a mounted router or app, not StaticFiles
+            if inner:
+                yield from _served(inner)
+            continue
+        yield served, original
+
+
+def _declared(route: Any) -> list[Allow]:
     found, stack = [], list(route.dependant.dependencies)
     while stack:
         dep = stack.pop()
@@ -26,8 +56,31 @@ def _declared(route: APIRoute) -> list[Allow]:
 
 
 def test_every_route_declares_its_role(app):
-    undeclared = [r.path for r in app.routes if isinstance(r, APIRoute) and len(_declared(r)) != 1]
+    walked, undeclared, other = 0, [], []
+    for served, original in _served(app.routes):
+        if isinstance(original, APIRoute):
+            walked += 1
+            if len(_declared(served)) != 1:
+                undeclared.append(served.path)
+        else:
+            other.append(served.path)
+    assert walked >= KNOWN_ROUTES
     assert undeclared == []
+    assert set(other) <= FRAMEWORK_ROUTES  # a plain Starlette route could not declare a role
+
+
+def test_the_role_walk_fails_on_a_route_without_a_role(app):
+    from fastapi import APIRouter
+
+    stray = APIRouter()
+
+    @stray.get("/api/forgotten")
+    def forgotten() -> dict[str, str]:
+        return {}
+
+    app.include_router(stray)
+    undeclared = [s.path for s, o in _served(app.routes) if isinstance(o, APIRoute) and len(_declared(s)) != 1]
+    assert undeclared == ["/api/forgotten"]
 
 
 def test_health_and_readiness_are_public(anonymous):
@@ -145,3 +198,48 @@ def test_console_home_lists_the_sample_cameras(app):
 def test_hostile_paths_do_not_traceback(app, path):
     r = client_as(app, LOCAL_ADMIN).get(path)
     assert r.status_code in (404, 422) and "Traceback" not in r.text
+
+
+def _whoami(app: Any, sid: str) -> Any:
+    client = TestClient(app, raise_server_exceptions=False)
+    client.cookies.set(SESSION_COOKIE, sid)
+    return client.get("/api/whoami")
+
+
+def test_a_session_works_on_a_second_replica_and_after_a_restart(app, district, settings):
+    from govops.sessions import SignInSession
+
+    one = TestClient(app, raise_server_exceptions=False)
+    r = one.get(f"/login?token={app.state.local_login.token}", follow_redirects=False)
+    assert r.status_code == 303
+    admin_sid = one.cookies[SESSION_COOKIE]
+    sso_sid = app.state.local_login.open_session(GAJ_ADMIN)  # what single sign-on opens
+
+    # A second replica: its own runtime, engine and pool, and only the database in common.
+    second = create_app(Runtime.build(settings))
+    assert _whoami(second, admin_sid).json()["subject"] == "local-admin"
+    assert _whoami(second, sso_sid).json() == {
+        "subject": "u1",
+        "name": "公安管理员",
+        "roles": [DEPT_ADMIN],
+        "department": "gaj",
+        "platform": None,
+    }
+
+    # A restart: the first replica's process state is gone, the database is not.
+    district.engine.dispose()
+    restarted = create_app(Runtime.build(settings))
+    assert _whoami(restarted, admin_sid).json()["subject"] == "local-admin"
+
+    # The database holds only hashes of the session ids.
+    with district.transaction() as s:
+        stored = set(s.scalars(select(SignInSession.id_hash)))
+    assert len(stored) == 2 and admin_sid not in stored and sso_sid not in stored
+
+    # Signing out on one replica ends the session on every replica.
+    out = TestClient(second, raise_server_exceptions=False)
+    out.cookies.set(SESSION_COOKIE, sso_sid)
+    assert out.post("/logout", follow_redirects=False).status_code == 303
+    assert _whoami(app, sso_sid).status_code == 401
+    assert _whoami(restarted, sso_sid).status_code == 401
+    assert _whoami(app, admin_sid).status_code == 200

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
@@ -12,7 +14,7 @@ from govops.db import make_engine, migrate
 from govops.errors import ConfigError, GovopsError, ServiceUnavailable
 from govops.logs import KeyValueFormatter, redact
 from govops.secretbox import SecretBox, load_or_create_key_file
-from govops.settings import load_settings
+from govops.settings import load_or_explain, load_settings
 
 
 def test_settings_read_prefixed_env(monkeypatch, tmp_path):
@@ -160,6 +162,82 @@ def test_migrations_are_idempotent(runtime):
     runtime.migrate()
     with runtime.transaction() as s:
         assert s.execute(text("SELECT count(*) FROM cameras")).scalar() == 0
+
+
+def test_one_settings_translator_names_the_prefixed_variable(monkeypatch):
+    from video.catalogue.settings import VideoSettings
+
+    monkeypatch.setenv("GOVOPS_VIDEO_DIVISION", "31011")
+    with pytest.raises(ConfigError, match="GOVOPS_VIDEO_DIVISION") as caught:
+        load_or_explain(VideoSettings)
+    assert caught.value.hint and "environment" in caught.value.hint
+    monkeypatch.setenv("GOVOPS_COMPONENTS_DIR", "/opt/govops-components")
+    assert load_settings().components_dir == Path("/opt/govops-components")
+
+
+def test_pulumi_binaries_come_from_settings(tmp_path):
+    from importlib.metadata import version
+
+    explicit = load_settings(data_dir=tmp_path, pulumi_bin_dir=tmp_path / "p", pulumi_kubernetes_bin_dir=tmp_path / "k")
+    assert explicit.pulumi_bin_dirs == [tmp_path / "p", tmp_path / "k"]
+    cached = load_settings(data_dir=tmp_path, components_dir=tmp_path / "cache")
+    assert cached.pulumi_bin_dirs == [
+        tmp_path / "cache" / f"pulumi-{version('pulumi')}" / "bin",
+        tmp_path / "cache" / f"pulumi-kubernetes-{version('pulumi_kubernetes')}" / "bin",
+    ]
+
+
+def test_utc_column_stores_and_returns_aware_utc(runtime):
+    from sqlalchemy import Column, Integer, MetaData, Table, insert
+
+    from govops.db import UtcDateTime
+
+    table = Table("utc_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", UtcDateTime()))
+    table.create(runtime.engine)
+    shanghai = timezone(timedelta(hours=8))
+    with runtime.transaction() as s:
+        s.execute(insert(table), [{"id": 1, "at": datetime(2026, 12, 5, 16, 0, tzinfo=shanghai)}])
+        s.execute(insert(table), [{"id": 2, "at": datetime(2026, 12, 5, 8, 0)}])  # naive: taken as UTC
+        s.execute(insert(table), [{"id": 3, "at": None}])
+        got = dict(s.execute(select(table.c.id, table.c.at)).all())
+    assert got[1] == got[2] == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    assert got[1].tzinfo is UTC and got[2].tzinfo is UTC and got[3] is None
+
+
+def test_sign_in_sessions_expire_and_close(runtime):
+    from govops.principal import LOCAL_ADMIN
+    from govops.sessions import SessionStore, SignInSession
+
+    store = SessionStore(runtime.sessions)
+    sid = store.open(LOCAL_ADMIN)
+    assert store.lookup(sid) == LOCAL_ADMIN
+    assert store.lookup(sid + "x") is None
+    store.close(sid)
+    assert store.lookup(sid) is None
+    stale = SessionStore(runtime.sessions, ttl=-1).open(LOCAL_ADMIN)
+    assert store.lookup(stale) is None  # expired, and swept on the way
+    store.open(LOCAL_ADMIN)
+    with runtime.transaction() as s:
+        assert len(s.scalars(select(SignInSession)).all()) == 1
+
+
+def test_sign_in_sessions_on_an_unmigrated_database_are_a_clean_503(settings):
+    from govops.db import make_sessionmaker
+    from govops.principal import LOCAL_ADMIN
+    from govops.sessions import SessionStore
+
+    engine = make_engine(settings)
+    with pytest.raises(ServiceUnavailable, match="sign-in sessions") as caught:
+        SessionStore(make_sessionmaker(engine)).open(LOCAL_ADMIN)
+    assert "govops db upgrade" in (caught.value.hint or "")
+
+
+def test_cli_acts_as_cli_user(monkeypatch):
+    from govops.principal import ROLES, cli_principal
+
+    monkeypatch.setattr("getpass.getuser", lambda: "zhangwei")
+    who = cli_principal()
+    assert who.subject == "cli:zhangwei" and who.roles == frozenset(ROLES)
 
 
 # --- the audit log cannot lose its tail (#15 items 4 and 14) ------------------------------------

@@ -78,23 +78,23 @@ def _onvif(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     )
 
 
-def _prometheus(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
-    from govops.settings import load_settings
+def _prometheus(d: Path, gateway: str) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     from tools.lab.prometheus import start_prometheus
 
-    s = load_settings()
     rules = sorted((Path(__file__).resolve().parents[2] / "monitoring" / "rules").glob("*.yml"))
-    h = start_prometheus(d, {"govops": f"{s.host}:{s.port}"}, rule_files=rules)
-    return [h.process], h.url, {"scrapes": f"{s.host}:{s.port}"}
+    h = start_prometheus(d, {"govops": gateway}, rule_files=rules)
+    return [h.process], h.url, {"scrapes": gateway}
 
 
-STARTERS: dict[str, Callable[[Path], tuple[list[ManagedProcess], str, dict[str, Any]]]] = {
-    "postgres": _postgres,
+Started = tuple[list[ManagedProcess], str, dict[str, Any]]
+# Each starter gets its directory and the gateway's host:port (which Prometheus scrapes).
+STARTERS: dict[str, Callable[[Path, str], Started]] = {
+    "postgres": lambda d, _: _postgres(d),
     "prometheus": _prometheus,
-    "kube": _kube,
-    "keycloak": _keycloak,
-    "rtsp": _rtsp,
-    "onvif": _onvif,
+    "kube": lambda d, _: _kube(d),
+    "keycloak": lambda d, _: _keycloak(d),
+    "rtsp": lambda d, _: _rtsp(d),
+    "onvif": lambda d, _: _onvif(d),
 }
 NAMES = tuple(STARTERS)
 
@@ -126,9 +126,17 @@ def _same_process(pid: int, argv0: str) -> bool:
     return bool(cmd) and any(argv0 in part for part in cmd[:6])
 
 
+class UnknownComponent(ValueError):
+    """A name that is not one of NAMES."""
+
+
 class Lab:
-    def __init__(self, root: Path) -> None:
+    """The lab under `root`; `gateway` is the host:port of the gateway that Prometheus scrapes (the
+    caller passes it from its settings: the lab launchers never read the platform's settings)."""
+
+    def __init__(self, root: Path, gateway: str = "127.0.0.1:8080") -> None:
         self.root = root
+        self.gateway = gateway
         self.state_file = root / "state.json"
 
     def _load(self) -> dict[str, Any]:
@@ -149,11 +157,7 @@ class Lab:
     def up(self, names: list[str], progress: Console | None = None) -> list[dict[str, Any]]:
         unknown = [n for n in names if n not in STARTERS]
         if unknown:
-            from govops.errors import ValidationFailed
-
-            raise ValidationFailed(
-                f"unknown lab component(s): {', '.join(unknown)}", hint=f"choose from: {', '.join(NAMES)}"
-            )
+            raise UnknownComponent(f"unknown lab component(s): {', '.join(unknown)}; choose from: {', '.join(NAMES)}")
         state = self._load()
         for name in names:
             if name in state and self._alive(state[name]):
@@ -162,7 +166,7 @@ class Lab:
             if progress:
                 progress.print(f"starting {name} …", highlight=False)
             try:
-                procs, endpoint, details = STARTERS[name](self.root / name)
+                procs, endpoint, details = STARTERS[name](self.root / name, self.gateway)
             except (ComponentMissing, StartupFailed, OSError) as exc:
                 state[name] = {"state": "failed", "error": str(exc).splitlines()[0]}
                 self._save(state)

@@ -15,7 +15,9 @@ from typing import Any
 
 import ansible_runner
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+from govops.errors import ValidationFailed
+from infra.cluster import PLAYBOOKS
+
 TaskSink = Callable[[str, str], None]  # (host, task name)
 
 
@@ -55,8 +57,6 @@ def run_playbook(
     on_task: TaskSink | None = None,
 ) -> PlaybookResult:
     if not inventory.exists():
-        from govops.errors import ValidationFailed
-
         raise ValidationFailed(
             f"inventory {inventory} does not exist", hint="copy playbooks/inventory/sample/ and edit hosts.yml"
         )

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from govops.db import Base
 
-RUN_KINDS = ("preview", "up", "refresh", "destroy-tenant")
-RUN_STATES = ("running", "succeeded", "failed")
-REQUEST_STATES = ("pending", "approved", "rejected", "applied", "failed")
+# pending -> (preview) -> applying -> applied; a failed run puts the request back to pending.
+REQUEST_STATES = ("pending", "applying", "applied", "rejected")
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -33,23 +32,8 @@ class CloudRun(Base):
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     log: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-
-    def as_dict(self, with_log: bool = False) -> dict[str, Any]:
-        d = {
-            "id": self.id,
-            "stack": self.stack,
-            "kind": self.kind,
-            "target": self.target,
-            "status": self.status,
-            "actor": self.actor,
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
-            "summary": self.summary,
-            "error": self.error,
-        }
-        if with_log:
-            d["log"] = self.log
-        return d
+    # Resource by resource: the preview diff, or the drift a refresh preview found.
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
 
 class QuotaRequest(Base):
@@ -66,6 +50,10 @@ class QuotaRequest(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     decision_note: Mapped[str | None] = mapped_column(String(1000), nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The preview the approver read, and a digest of the departments it previewed: approval applies
+    # exactly that change, or asks for a new preview.
+    preview_run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    preview_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -80,4 +68,5 @@ class QuotaRequest(Base):
             "decided_at": _iso(self.decided_at),
             "decision_note": self.decision_note,
             "run_id": self.run_id,
+            "preview_run_id": self.preview_run_id,
         }
