@@ -102,6 +102,9 @@ class DispatchIn(BaseModel):
 
 # --- API: static paths first ------------------------------------------------------------------
 
+# A repair report carries a photo (capped by GOVOPS_WORKORDERS_PHOTO_MAX_BYTES, at most 50 MiB).
+PHOTO_BODY_LIMIT = 51 * 1024 * 1024
+
 
 @router.get(API)
 def list_orders(
@@ -189,7 +192,7 @@ def dispatch(order_id: int, session: SessionDep, principal: Ops, body: DispatchI
     return lifecycle.dispatch(session, principal, order_id, contractor).as_dict()
 
 
-@router.post(f"{API}/{{order_id}}/repair")
+@router.post(f"{API}/{{order_id}}/repair", openapi_extra={"x-body-limit": PHOTO_BODY_LIMIT})
 async def repair(
     request: Request,
     order_id: int,
@@ -345,7 +348,7 @@ def action_form(
     return _back(order_id, f"{action} 完成 done", None)
 
 
-@router.post("/workorders/{order_id}/repair", include_in_schema=False)
+@router.post("/workorders/{order_id}/repair", include_in_schema=False, openapi_extra={"x-body-limit": PHOTO_BODY_LIMIT})
 async def repair_form(
     request: Request,
     order_id: int,
