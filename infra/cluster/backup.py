@@ -32,8 +32,8 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, inspect, make_url, select, table
 
-from govops.errors import ServiceUnavailable, ValidationFailed
 from govops.audit_keys import CHECKPOINT_FILE, KEY_FILE
+from govops.errors import ServiceUnavailable, ValidationFailed
 from govops.files import write_private
 from govops.settings import Settings
 from infra.cluster.envelope import OpeningReader, SealingWriter, load_private, load_public, read_header
