@@ -106,8 +106,8 @@ def render(request: Request, problem: dict[str, Any]) -> Response | None:
                 detail=detail or f"{request.url.path} 不存在 does not exist.",
                 todo="请使用上方导航栏。Use the navigation above; it lists every page your role may open.",
             )
-        if status >= 500:
-            status = 503 if status != 500 else 500
+        if status == 422:  # a form a person filled in: "bad request" in their words
+            status = 400
         todo = str(problem.get("hint") or "请返回上一页重试。Go back and try again.")
         return page(request, status, detail=detail, todo=todo)
     except Exception as page_error:  # never let the error page itself fail into a traceback

@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from govops import audit_keys
 from govops.audit_keys import AuditKeys
 from govops.db import Base
+from govops.files import write_private
 
 GENESIS = "0" * 64
 RESULTS = ("success", "failure", "denied")
@@ -217,13 +217,7 @@ def write_checkpoint(keys: AuditKeys, last_id: int, last_hash: str) -> None:
             "public_key": keys.public_key_hex,
         }
         doc = {**body, "signature": keys.sign(_signed_body(body))}
-        aside = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(doc, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(aside, path)
+        write_private(path, json.dumps(doc).encode())  # fsynced, then replaces the old one whole
 
 
 def anchor(session: Session) -> dict[str, Any] | None:

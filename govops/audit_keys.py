@@ -8,9 +8,9 @@ and exports (anyone with the public key can check them, offline).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from govops.errors import ConfigError
+from govops.files import write_private
 
 KEY_FILE = "audit.key"
 CHECKPOINT_FILE = "audit.checkpoint"
@@ -78,16 +79,8 @@ def _read_seed(path: Path) -> bytes:
 def _create_key_file(path: Path) -> None:
     """Written aside with mode 0600 from creation, then linked into place: a racing process
     either wins or reads the winner's key, never a half-written one."""
-    aside = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(secrets.token_bytes(32).hex() + "\n")
-    try:
-        os.link(aside, path)
-    except FileExistsError:
-        pass
-    finally:
-        aside.unlink()
+    with contextlib.suppress(FileExistsError):  # a racing process won: its key is the key
+        write_private(path, (secrets.token_bytes(32).hex() + "\n").encode(), exclusive=True)
 
 
 def load(data_dir: Path, configured: str | None = None, *, create: bool = True) -> AuditKeys | None:

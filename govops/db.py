@@ -35,6 +35,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 MIGRATIONS = Path(__file__).with_name("migrations")
+THREADS = 40  # anyio's default thread limiter, which runs FastAPI's sync routes and dependencies
 IMMEDIATE = "govops_begin_immediate"
 
 
@@ -104,12 +105,17 @@ def make_engine(settings: Settings) -> Engine:
     try:
         if url.startswith("sqlite"):
             settings.ensure_data_dir()
-            engine = create_engine(url, connect_args={"check_same_thread": False})
+            # At least as many connections as FastAPI's worker threads (40): a request holding a
+            # connection must never wait for a thread that waits for a connection (a deadlock
+            # at 200 concurrent clients, found by bench/gateway_api.py). SQLite opens them lazily.
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False}, pool_size=THREADS, max_overflow=THREADS
+            )
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
             engine.dialect.colspecs = {**engine.dialect.colspecs, sqltypes.DateTime: _UTCDateTime}
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            engine = create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=THREADS)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
         raise ConfigError(
             f"GOVOPS_DATABASE_URL is not a usable database URL ({exc.__class__.__name__}: {str(exc).splitlines()[0]})",

@@ -68,10 +68,12 @@ def augment(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     components["securitySchemes"] = SECURITY_SCHEMES
     schema["security"] = [{"sessionCookie": []}, {"bearerAuth": []}]
+    # Public to the session and bearer guard; a route that checks a credential of its own (the
+    # Alertmanager webhook's token) says so with `x-own-auth` and documents every problem.
     public = {
         (route.path, method.lower())
         for _, route in versioning.api_routes(app)
-        if _is_public(route)
+        if _is_public(route) and not (route.openapi_extra or {}).get("x-own-auth")
         for method in route.methods or ()
     }
     for path, item in schema.get("paths", {}).items():

@@ -84,7 +84,11 @@ class SilenceBody(BaseModel):
 
 
 # A batch of 1,000 alerts with their labels and annotations runs to a few MiB.
-@api.post("/alertmanager", dependencies=[Depends(PUBLIC)], openapi_extra={"x-body-limit": 16 * 1024 * 1024})
+@api.post(
+    "/alertmanager",
+    dependencies=[Depends(PUBLIC)],
+    openapi_extra={"x-body-limit": 16 * 1024 * 1024, "x-own-auth": "bearer token of the webhook"},
+)
 def alertmanager_webhook(
     request: Request, session: SessionDep, loop: LoopDep, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, int]:

@@ -186,7 +186,7 @@ def test_quota_form_for_a_department_admin(app):
     ops = client_as(app, OPS).get("/cloud/quota", headers=HTML).text
     assert "视频解析扩容" in ops and "预览 Preview" in ops and "批准 Approve" not in ops  # preview first
     refused = client_as(app, OPS).post("/cloud/quota/1/approve", follow_redirects=True)
-    assert "preview the change first" in refused.text
+    assert "has no current preview: read the change before approving it" in refused.text
 
 
 def test_audit_viewer_pages_filters_and_verifies(app, district):
