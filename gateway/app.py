@@ -34,6 +34,7 @@ from gateway.routes import (
 )
 from gateway.routes import identity as identity_routes
 from gateway.routes import status as status_routes
+from gateway.routes import workorders as workorder_routes
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, Unauthenticated
 from govops.logs import log
@@ -127,6 +128,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     app.include_router(console_cloud.router)
     app.include_router(console_map.router)
     app.include_router(audit.viewer)
+    app.include_router(workorder_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     console_errors.install(app)  # browsers get HTML error pages; the API keeps its own answers
     return app

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import identity
 import infra.provisioning
+import monitoring
 import monitoring.kpi_history
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
@@ -42,6 +43,7 @@ DOMAIN_MIGRATIONS: tuple[Path, ...] = (
     identity.MIGRATIONS,
     infra.provisioning.MIGRATIONS,
     monitoring.kpi_history.MIGRATIONS,
+    monitoring.MIGRATIONS,  # fault work orders
 )
 
 
