@@ -34,7 +34,7 @@ def _render_up(rows: list[dict]) -> None:
     by = {r["component"]: r for r in rows}
     for name in ("gateway", "keycloak", "prometheus", "alertmanager", "kube", "rtsp", "onvif"):
         if by.get(name, {}).get("state") == "running":
-            console.print(f"{name:13} {by[name]['endpoint']}", highlight=False)
+            console.print(f"{name:13} {by[name]['endpoint']}{_extra(name, by[name])}", highlight=False, soft_wrap=True)
     failed = [r for r in rows if r["state"] == "failed"]
     for r in failed:
         console.print(f"[red]{r['component']} failed[/]: {r.get('error')}", highlight=False)
@@ -46,11 +46,28 @@ def _render_up(rows: list[dict]) -> None:
                 f"  {p['role']:15} {p['department']:4} {p['name']}: {p['pkcs12']}"
                 f" (password: {p['pkcs12_password_file']})",
                 highlight=False,
+                soft_wrap=True,
             )
     env = by.get("gateway", {}).get("details", {}).get("env_file")
     if env:
         console.print(f"\nCLI against the lab: set -a; . {env}; set +a", highlight=False)
     console.print("all healthy" if all_healthy(rows) else "[yellow]not all healthy[/]: see `govops lab status`")
+
+
+def _extra(name: str, row: dict[str, Any]) -> str:
+    d = row.get("details") or {}
+    if name == "gateway":
+        return f"  (console; API docs {d.get('api_docs')})"
+    if name == "keycloak":
+        return (
+            f"/admin (admin {d.get('admin_user')}, password in {d.get('admin_password_file')});"
+            f" certificate sign-in at {d.get('https_url')}/realms/civil-servants/account"
+        )
+    if name == "kube":
+        return f"  (kubeconfig {d.get('kubeconfig')})"
+    if name == "onvif":
+        return f"  (user {d.get('user')}, password in {d.get('password_file')})"
+    return ""
 
 
 def _metrics_token(root: Path, configured: str | None) -> str:

@@ -67,6 +67,7 @@ def gateway_env(lab: Lab) -> dict[str, str]:
     env = {
         "GOVOPS_DATA_DIR": str(s.data_dir),
         "GOVOPS_DATABASE_URL": s.database_url or "",
+        "GOVOPS_PUBLIC_URL": s.public_url or "",
         "GOVOPS_KEYCLOAK_URL": s.keycloak_url or "",
         "GOVOPS_KEYCLOAK_ADMIN_URL": s.keycloak_admin_url or "",
         "GOVOPS_KEYCLOAK_ADMIN_USER": s.keycloak_admin_user or "",

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import shutil
 import signal
 import socket
 import time
@@ -27,7 +29,7 @@ import httpx
 from rich.console import Console
 
 from tools.components import ComponentMissing
-from tools.lab.process import ManagedProcess, StartupFailed
+from tools.lab.process import ManagedProcess, StartupFailed, free_port
 
 
 def _postgres(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
@@ -73,9 +75,10 @@ def _gateway(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, An
     if lab.gateway_env is None:
         raise StartupFailed("the gateway needs its GOVOPS_* environment (the caller passes gateway_env)")
     d.mkdir(parents=True, exist_ok=True)
-    h = start_gateway(d, lab.gateway_env(lab))
+    h = start_gateway(d, lab.gateway_env(lab), port=int(lab.gateway.rsplit(":", 1)[1]))
     lab.gateway = f"127.0.0.1:{h.port}"  # what Prometheus scrapes and Alertmanager posts to
     details = {
+        "health_url": f"{h.url}/healthz",
         "console": f"{h.url}/",
         "api_docs": f"{h.url}/docs",
         "log": str(d / "gateway.log"),
@@ -275,7 +278,10 @@ class Lab:
         unknown = [n for n in names if n not in NAMES]
         if unknown:
             raise UnknownComponent(f"unknown lab component(s): {', '.join(unknown)}; choose from: {', '.join(NAMES)}")
-        for name in with_dependencies(names):
+        order = with_dependencies(names)
+        if "gateway" in order:
+            self._reserve_gateway_port()
+        for name in order:
             state = self._load()
             if name in state and state[name].get("state") in ("running", "done") and self._alive(state[name]):
                 continue
@@ -307,6 +313,20 @@ class Lab:
             self._save(state)
         return self.status()
 
+    def _reserve_gateway_port(self) -> None:
+        """The gateway's address is known before anything starts: the CA's CRL URL, the realm and
+        Prometheus name it, and they come first."""
+        if self._load().get("gateway", {}).get("state") == "running":
+            return
+        f = self.root / "gateway.port"
+        try:
+            port = int(f.read_text())
+        except (OSError, ValueError):
+            port = free_port()
+            self.root.mkdir(parents=True, exist_ok=True)
+            f.write_text(str(port))
+        self.gateway = f"127.0.0.1:{port}"
+
     def _step(self, name: str, started: float) -> dict[str, Any]:
         step = self.steps.get(name)
         if step is None:
@@ -337,11 +357,17 @@ class Lab:
             for p in entry.get("processes", []):
                 if _same_process(p["pid"], p["argv0"]):
                     os.killpg(p["pid"], signal.SIGKILL)
+            workdir = (entry.get("details") or {}).get("workdir")  # PostgreSQL's cluster under /tmp
+            if workdir and Path(workdir).name.startswith("govops-pg-"):
+                shutil.rmtree(workdir, ignore_errors=True)
             rows.append({"component": name, "state": "stopped"})
         self._save({})
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "gateway.port").unlink()
         return rows
 
     def status(self) -> list[dict[str, Any]]:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # the health probes are not news
         rows = []
         for name in NAMES:
             entry = self._load().get(name)
