@@ -121,8 +121,7 @@ def up(
         rows = lab.up(components or list(registry.NAMES), progress=None if json_out else console)
     except registry.UnknownComponent as exc:
         raise typer.BadParameter(str(exc)) from None
-    out: Any = {"components": rows, "all_healthy": registry.all_healthy(rows)} if json_out else rows
-    emit(out, json_out, _render_up)
+    emit(rows, json_out, _render_up)
     if any(r["state"] == "failed" for r in rows):
         raise typer.Exit(1)
 
@@ -139,4 +138,6 @@ def status(json_out: JsonOpt = False) -> None:
     from tools.lab.registry import all_healthy
 
     rows = _lab(with_steps=False).status()
-    emit({"components": rows, "all_healthy": all_healthy(rows)} if json_out else rows, json_out, _render)
+    emit(rows, json_out, _render)
+    if not json_out:
+        console.print("all healthy" if all_healthy(rows) else "[yellow]not all healthy[/]")
