@@ -55,7 +55,7 @@ def _process_groups() -> dict[int, int]:
 
 
 class Stack:
-    def __init__(self, data_dir: Path, up: dict[str, Any]) -> None:
+    def __init__(self, data_dir: Path, up: list[dict[str, Any]]) -> None:
         self.data_dir = data_dir
         self.rows = {r["component"]: r for r in up}
         self.state = json.loads((data_dir / "lab" / "state.json").read_text())
