@@ -213,6 +213,8 @@ def run(db: str, n: int, clients: int, duration: float) -> dict[str, Any]:
             (d / "bodies.json").write_text(json.dumps(bodies, ensure_ascii=False))
             out["gateway"] = asyncio.run(load(gw_url, cookies, cursors, ids, clients, duration))
             out["gateway"]["server_peak_rss_mb"] = peak_rss_mb(gw.pid)
+            if out["gateway"]["errors"]:  # say why, from the server's own log
+                out["gateway"]["server_log_tail"] = [ln for ln in gw.log_tail(400).splitlines() if "Error" in ln][-5:]
             gw.stop()
             base, base_url = start_server("baseline", d / "bodies.json", env, d)
             procs.append(base)
