@@ -2,24 +2,34 @@
 
 `up` starts each component on free 127.0.0.1 ports and records PIDs and endpoints in
 <data_dir>/lab/state.json; `down` stops exactly those PIDs (after checking each is still the
-process we started: a reused PID is never signalled); `status` shows what is alive.
+process we started: a reused PID is never signalled); `status` shows what is alive and answers.
+
+Besides processes the lab has *steps* (pki, realm, cameras): work on the platform's own data
+(its CA, the Keycloak realm, the camera catalogue). The lab cannot do them itself (tools/ never
+imports the kernel or the domains), so the caller — the CLI front door — passes them as `steps`,
+and the gateway's GOVOPS_* environment as `gateway_env`. A component's dependencies start first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
+import shutil
 import signal
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from rich.console import Console
 
 from tools.components import ComponentMissing
-from tools.lab.process import ManagedProcess, StartupFailed
+from tools.lab.process import ManagedProcess, StartupFailed, free_port
 
 
 def _postgres(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
@@ -37,15 +47,44 @@ def _postgres(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     )
 
 
-def _keycloak(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
-    from tools.lab.keycloak import start_keycloak
+def _keycloak(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
+    from tools.lab.keycloak import KeycloakTLS, start_keycloak
 
-    h = start_keycloak(d)
+    pki = lab._load().get("pki", {})
+    tls, java_security = None, None
+    if pki.get("state") == "done":  # HTTPS with client certificates from the project's CA
+        p = pki["details"]
+        tls = KeycloakTLS(Path(p["server_cert"]), Path(p["server_key"]), Path(p["truststore"]))
+        java_security = p.get("java_security")
+    h = start_keycloak(d, tls=tls, java_security=java_security)
     return (
         [h.process],
         h.base_url,
-        {"admin_user": h.admin_user, "admin_password_file": _secret(d, "keycloak.password", h.admin_password)},
+        {
+            "admin_user": h.admin_user,
+            "admin_password_file": _secret(d, "keycloak.password", h.admin_password),
+            "https_url": h.https_url,
+            "health_url": h.health_url,
+        },
     )
+
+
+def _gateway(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
+    from tools.lab.gateway import start_gateway
+
+    if lab.gateway_env is None:
+        raise StartupFailed("the gateway needs its GOVOPS_* environment (the caller passes gateway_env)")
+    d.mkdir(parents=True, exist_ok=True)
+    h = start_gateway(d, lab.gateway_env(lab), port=int(lab.gateway.rsplit(":", 1)[1]))
+    lab.gateway = f"127.0.0.1:{h.port}"  # what Prometheus scrapes and Alertmanager posts to
+    details = {
+        "health_url": f"{h.url}/healthz",
+        "console": f"{h.url}/",
+        "api_docs": f"{h.url}/docs",
+        "log": str(d / "gateway.log"),
+        "env_file": str(lab.root / "gateway.env"),
+    }
+    return [h.process], h.url, details
 
 
 def _kube(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
@@ -106,18 +145,55 @@ def _alertmanager(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[st
 
 
 Started = tuple[list[ManagedProcess], str, dict[str, Any]]
+Step = Callable[["Lab"], dict[str, Any]]
 # Each starter gets its directory and the lab (the gateway's host:port, which Prometheus scrapes and
 # Alertmanager posts to, and the tokens the caller read from the platform's settings).
 STARTERS: dict[str, Callable[[Path, Lab], Started]] = {
     "postgres": lambda d, _: _postgres(d),
+    "keycloak": _keycloak,
+    "gateway": _gateway,
     "alertmanager": _alertmanager,  # before prometheus, which sends it the alerts
     "prometheus": _prometheus,
     "kube": lambda d, _: _kube(d),
-    "keycloak": lambda d, _: _keycloak(d),
     "rtsp": lambda d, _: _rtsp(d),
     "onvif": lambda d, _: _onvif(d),
 }
-NAMES = tuple(STARTERS)
+STEPS = ("pki", "realm", "cameras")  # done by the caller's functions, no process of their own
+# Start order: each entry after what it needs.
+NAMES = (
+    "postgres",
+    "pki",
+    "keycloak",
+    "realm",
+    "gateway",
+    "alertmanager",
+    "prometheus",
+    "kube",
+    "rtsp",
+    "onvif",
+    "cameras",
+)
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "pki": ("postgres",),
+    "keycloak": ("pki",),
+    "realm": ("postgres", "keycloak"),
+    "gateway": ("postgres", "realm"),
+    "alertmanager": ("gateway",),
+    "prometheus": ("gateway", "alertmanager"),
+    "cameras": ("gateway", "rtsp", "onvif"),
+}
+
+
+def with_dependencies(names: list[str]) -> list[str]:
+    """`names` and everything they need, in start order."""
+    wanted: set[str] = set()
+    todo = list(names)
+    while todo:
+        n = todo.pop()
+        if n not in wanted:
+            wanted.add(n)
+            todo.extend(DEPENDS.get(n, ()))
+    return [n for n in NAMES if n in wanted]
 
 
 def _secret(d: Path, name: str, value: str) -> str:
@@ -162,12 +238,26 @@ class Lab:
         *,
         metrics_token: str | None = None,
         webhook_token: str | None = None,
+        steps: Mapping[str, Step] | None = None,
+        gateway_env: Callable[[Lab], dict[str, str]] | None = None,
     ) -> None:
         self.root = root
         self.gateway = gateway
         self.metrics_token = metrics_token
         self.webhook_token = webhook_token
+        self.steps = dict(steps or {})
+        self.gateway_env = gateway_env
         self.state_file = root / "state.json"
+        gw = self._load().get("gateway", {})
+        if gw.get("state") == "running":
+            self.gateway = gw["endpoint"].removeprefix("http://")
+
+    def details(self, name: str) -> dict[str, Any]:
+        """What a started component or a done step recorded (endpoints, files), {} otherwise."""
+        return dict(self._load().get(name, {}).get("details") or {})
+
+    def endpoint(self, name: str) -> str:
+        return str(self._load().get(name, {}).get("endpoint") or "")
 
     def _load(self) -> dict[str, Any]:
         try:
@@ -185,16 +275,28 @@ class Lab:
         return all(_same_process(p["pid"], p["argv0"]) for p in entry.get("processes", []))
 
     def up(self, names: list[str], progress: Console | None = None) -> list[dict[str, Any]]:
-        unknown = [n for n in names if n not in STARTERS]
+        unknown = [n for n in names if n not in NAMES]
         if unknown:
             raise UnknownComponent(f"unknown lab component(s): {', '.join(unknown)}; choose from: {', '.join(NAMES)}")
-        state = self._load()
-        for name in names:
-            if name in state and self._alive(state[name]):
+        order = with_dependencies(names)
+        if "gateway" in order:
+            self._reserve_gateway_port()
+        for name in order:
+            state = self._load()
+            if name in state and state[name].get("state") in ("running", "done") and self._alive(state[name]):
+                continue
+            missing = [d for d in DEPENDS.get(name, ()) if state.get(d, {}).get("state") not in ("running", "done")]
+            if missing:
+                state[name] = {"state": "failed", "error": f"needs {', '.join(missing)}, which did not start"}
+                self._save(state)
                 continue
             started = time.monotonic()
             if progress:
                 progress.print(f"starting {name} …", highlight=False)
+            if name in STEPS:
+                state[name] = self._step(name, started)
+                self._save(state)
+                continue
             try:
                 procs, endpoint, details = STARTERS[name](self.root / name, self)
             except (ComponentMissing, StartupFailed, OSError) as exc:
@@ -211,10 +313,38 @@ class Lab:
             self._save(state)
         return self.status()
 
+    def _reserve_gateway_port(self) -> None:
+        """The gateway's address is known before anything starts: the CA's CRL URL, the realm and
+        Prometheus name it, and they come first."""
+        if self._load().get("gateway", {}).get("state") == "running":
+            return
+        f = self.root / "gateway.port"
+        try:
+            port = int(f.read_text())
+        except (OSError, ValueError):
+            port = free_port()
+            self.root.mkdir(parents=True, exist_ok=True)
+            f.write_text(str(port))
+        self.gateway = f"127.0.0.1:{port}"
+
+    def _step(self, name: str, started: float) -> dict[str, Any]:
+        step = self.steps.get(name)
+        if step is None:
+            return {"state": "failed", "error": f"{name} is a step the caller must pass (Lab(steps=...))"}
+        try:
+            details = step(self)
+        except Exception as exc:  # a step is the platform's own code: record its one-line error
+            return {"state": "failed", "error": f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"}
+        return {"state": "done", "details": details, "started_in_s": round(time.monotonic() - started, 1)}
+
+    def pids(self) -> list[int]:
+        """Every PID the lab recorded (what `down` must leave gone)."""
+        return [p["pid"] for e in self._load().values() for p in e.get("processes", [])]
+
     def down(self) -> list[dict[str, Any]]:
         state = self._load()
         rows = []
-        for name, entry in state.items():
+        for name, entry in reversed(list(state.items())):  # the gateway before its database
             for p in reversed(entry.get("processes", [])):
                 if _same_process(p["pid"], p["argv0"]):
                     with contextlib.suppress(ProcessLookupError):
@@ -227,27 +357,56 @@ class Lab:
             for p in entry.get("processes", []):
                 if _same_process(p["pid"], p["argv0"]):
                     os.killpg(p["pid"], signal.SIGKILL)
+            workdir = (entry.get("details") or {}).get("workdir")  # PostgreSQL's cluster under /tmp
+            if workdir and Path(workdir).name.startswith("govops-pg-"):
+                shutil.rmtree(workdir, ignore_errors=True)
             rows.append({"component": name, "state": "stopped"})
         self._save({})
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / "gateway.port").unlink()
         return rows
 
     def status(self) -> list[dict[str, Any]]:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # the health probes are not news
         rows = []
         for name in NAMES:
             entry = self._load().get(name)
             if entry is None:
                 rows.append({"component": name, "state": "not started"})
             elif entry.get("state") == "failed":
-                rows.append({"component": name, "state": "failed", "error": entry.get("error")})
+                rows.append({"component": name, "state": "failed", "health": "-", "error": entry.get("error")})
+            elif entry.get("state") == "done":
+                rows.append({"component": name, "state": "done", "health": "healthy", "details": entry.get("details")})
             else:
                 alive = self._alive(entry)
                 rows.append(
                     {
                         "component": name,
                         "state": "running" if alive else "dead",
+                        "health": _health(entry) if alive else "down",
                         "pid": ",".join(str(p["pid"]) for p in entry["processes"]),
                         "endpoint": entry.get("endpoint"),
                         "details": entry.get("details", {}),
                     }
                 )
         return rows
+
+
+def all_healthy(rows: list[dict[str, Any]]) -> bool:
+    return bool(rows) and all(r["state"] in ("running", "done") and r.get("health") == "healthy" for r in rows)
+
+
+def _health(entry: dict[str, Any]) -> str:
+    """Does the component answer: an HTTP(S) endpoint below 500 (401 is an answer), else its TCP port."""
+    url = (entry.get("details") or {}).get("health_url") or entry.get("endpoint") or ""
+    parts = urlsplit(url)
+    try:
+        if parts.scheme in ("http", "https"):
+            r = httpx.get(url, timeout=5, verify=False)  # noqa: S501 - loopback liveness, the lab's own CA
+            return "healthy" if r.status_code < 500 else f"unhealthy (HTTP {r.status_code})"
+        if parts.hostname and parts.port:
+            with socket.create_connection((parts.hostname, parts.port), timeout=5):
+                return "healthy"
+    except (httpx.HTTPError, OSError) as exc:
+        return f"unreachable ({type(exc).__name__})"
+    return "unknown"

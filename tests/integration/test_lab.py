@@ -1,0 +1,160 @@
+"""`govops lab up` on a clean data directory: the whole stack, every role signs in, `down` leaves
+no process behind. One bring-up for the module (Keycloak, kube, PostgreSQL … take minutes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from govops.principal import ROLES
+from identity.keycloak_adapter import OidcEndpoints
+from identity.login import certificate_login
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cli(data_dir: Path, *args: str, timeout: float = 60) -> tuple[int, Any, str]:
+    env = {**os.environ, "GOVOPS_DATA_DIR": str(data_dir), "GOVOPS_ENVIRONMENT": "test"}
+    for k in [k for k in env if k.startswith("GOVOPS_") and k not in ("GOVOPS_DATA_DIR", "GOVOPS_ENVIRONMENT")]:
+        del env[k]  # the lab gets nothing from the caller's platform settings
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", "lab", *args, "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    assert "Traceback" not in out.stderr, out.stderr
+    return out.returncode, json.loads(out.stdout) if out.stdout.strip() else None, out.stderr
+
+
+def _process_groups() -> dict[int, int]:
+    """pid → process group of every process alive now."""
+    groups = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            groups[int(stat.parent.name)] = int(fields[2])
+    return groups
+
+
+class Stack:
+    def __init__(self, data_dir: Path, up: list[dict[str, Any]]) -> None:
+        self.data_dir = data_dir
+        self.rows = {r["component"]: r for r in up}
+        self.state = json.loads((data_dir / "lab" / "state.json").read_text())
+        self.pids = [p["pid"] for e in self.state.values() for p in e.get("processes", [])]
+
+    def details(self, name: str) -> dict[str, Any]:
+        return dict(self.state[name].get("details") or {})
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("lab") / "data"
+    code, up, err = _cli(data_dir, "up", timeout=1800)
+    try:
+        assert up is not None, err
+        failed = {r["component"]: r.get("error") for r in up if r["state"] == "failed"}
+        assert code == 0 and not failed, failed
+        yield Stack(data_dir, up)
+    finally:
+        _cli(data_dir, "down", timeout=300)
+
+
+def test_lab_up_reaches_all_healthy(stack: Stack) -> None:
+    code, status, _ = _cli(stack.data_dir, "status")
+    assert code == 0 and all(r["health"] == "healthy" for r in status), status  # "all healthy"
+    states = {r["component"]: r["state"] for r in status}
+    assert set(states) == {
+        "postgres", "pki", "keycloak", "realm", "gateway", "alertmanager", "prometheus", "kube", "rtsp", "onvif",
+        "cameras",
+    }  # fmt: skip
+    assert {states[s] for s in ("pki", "realm", "cameras")} == {"done"}
+    assert all(states[c] == "running" for c in states if c not in ("pki", "realm", "cameras"))
+    assert stack.details("cameras") == {"onvif": 1, "rtsp": 2}
+
+
+def _session(stack: Stack, person: dict[str, str], tmp: Path) -> str:
+    """Sign in as the lab prints it: the PKCS#12 and its password file, through Keycloak's mTLS port."""
+    p12 = Path(person["pkcs12"])
+    assert p12.stat().st_mode & 0o777 == 0o600 and Path(person["pkcs12_password_file"]).stat().st_mode & 0o777 == 0o600
+    key, cert, chain = pkcs12.load_key_and_certificates(
+        p12.read_bytes(), Path(person["pkcs12_password_file"]).read_bytes()
+    )
+    assert key is not None and cert is not None
+    crt, pem = tmp / f"{p12.stem}.crt", tmp / f"{p12.stem}.key"
+    crt.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *chain[:1]]))
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    pem.chmod(0o600)
+    kc = stack.details("keycloak")
+    endpoints = OidcEndpoints(kc["https_url"], "civil-servants")
+    return certificate_login(endpoints, crt, pem, ca_file=Path(stack.details("pki")["truststore"])).access_token
+
+
+def test_every_role_of_both_departments_gets_a_session(stack: Stack, tmp_path: Path) -> None:
+    people = stack.details("realm")["signin"]
+    assert {(p["role"], p["department"]) for p in people} == {(r, d) for r in ROLES for d in ("gaj", "cgj")}
+    gateway = stack.rows["gateway"]["endpoint"]
+    signed_in = set()
+    for person in people:
+        token = _session(stack, person, tmp_path)
+        r = httpx.get(f"{gateway}/api/whoami", headers={"authorization": f"Bearer {token}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        me = r.json()
+        assert me["roles"] == [person["role"]] and me["department"] == person["department"], me
+        signed_in.add(person["role"])
+    assert signed_in == set(ROLES)
+
+
+def test_cameras_are_in_the_gateways_catalogue(stack: Stack, tmp_path: Path) -> None:
+    ops = next(p for p in stack.details("realm")["signin"] if p["role"] == "ops-engineer")
+    token = _session(stack, ops, tmp_path)
+    gateway = stack.rows["gateway"]["endpoint"]
+    with httpx.Client(base_url=gateway, headers={"authorization": f"Bearer {token}"}, timeout=30) as c:
+        rtsp = c.get("/api/cameras", params={"q": "实验室RTSP", "limit": 10})
+        assert rtsp.status_code == 200, rtsp.text
+        assert len(rtsp.json()["items"]) == 2
+
+
+def test_prometheus_scrapes_the_lab_gateway(stack: Stack) -> None:
+    prom = stack.rows["prometheus"]["endpoint"]
+    gateway = stack.rows["gateway"]["endpoint"].removeprefix("http://")
+    health: list[str] = []
+    deadline = time.monotonic() + 180  # the first scrape comes within one interval
+    while time.monotonic() < deadline:
+        targets = httpx.get(f"{prom}/api/v1/targets", timeout=10).json()["data"]["activeTargets"]
+        health = [t["health"] for t in targets if t["labels"].get("instance") == gateway]
+        if health == ["up"]:
+            break
+        time.sleep(2)
+    assert health == ["up"], targets
+    rules = httpx.get(f"{prom}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    assert rules, "the project's rules are loaded"
+
+
+def test_lab_down_leaves_no_process_behind(stack: Stack) -> None:
+    assert stack.pids, "the lab recorded the PIDs it started"
+    code, rows, _ = _cli(stack.data_dir, "down", timeout=300)
+    assert code == 0 and {r["state"] for r in rows} == {"stopped"}
+    groups = _process_groups()
+    assert not [p for p in stack.pids if p in groups], "a recorded PID is still alive"
+    assert not [p for p, g in groups.items() if g in stack.pids], "a child of a recorded process is still alive"
