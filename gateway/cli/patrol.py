@@ -74,7 +74,7 @@ def patrol(
         concurrency=concurrency or settings.patrol_concurrency,
         camera_timeout_s=settings.patrol_camera_timeout_s,
         policy=Policy.from_settings(settings),
-        thresholds=Thresholds(),
+        thresholds=_thresholds(rt),
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop())
@@ -141,11 +141,17 @@ def _print_one(d: dict[str, Any]) -> None:
     console.print(f"camera now {d['watch']['stable']} since {d['watch']['stable_since']}", highlight=False)
 
 
+def _thresholds(rt: Any) -> Thresholds:
+    # The runtime holds the one Thresholds object once it has it; until then, built here.
+    return getattr(rt, "thresholds", None) or Thresholds()
+
+
 def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: bool) -> None:
     rt = _runtime()
-    emit(
-        action(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)), json_out, _print_one
+    out = action(
+        rt.sessions, rt.box, camera, actor=_actor(), base=_thresholds(rt), policy=Policy.from_settings(rt.video)
     )
+    emit(out, json_out, _print_one)
 
 
 @app.command("rediagnose")
@@ -156,7 +162,8 @@ def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
 
 @app.command("reference")
 def reference(camera: str, json_out: JsonOpt = False) -> None:
-    """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
+    """Re-take the camera's baseline (建档) and scene reference from its current picture (after a
+    deliberate change: the camera moved or replaced). Audited."""
     _on_camera(ondemand.refresh_reference, camera, json_out)
 
 
@@ -180,7 +187,7 @@ def thresholds(
     rt = _runtime()
     with rt.transaction() as session:
         if overrides or clear:
-            watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor())
+            watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor(), base=_thresholds(rt))
         else:
             watch = queries.history(session, LOCAL_ADMIN, camera, limit=1)["watch"] or {"thresholds": {}}
     emit(

@@ -624,9 +624,10 @@ def kpi(
 def diagnose(
     sources: Annotated[list[str], typer.Argument(help="File paths, rtsp:// URLs or http(s):// snapshot URLs.")],
     reference: Annotated[str | None, typer.Option(help="Reference image for scene_change.")] = None,
+    camera: Annotated[str | None, typer.Option(help="Judge with this camera's baselines and thresholds.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Video quality diagnosis (视频质量诊断): one result per SOURCE."""
-    from video.diagnosis.cli import run_diagnose
+    from gateway.cli.diagnosis import run_diagnose
 
-    run_diagnose(sources, reference, json_out)
+    run_diagnose(sources, reference, json_out, camera)

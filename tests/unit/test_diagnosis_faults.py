@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from video.diagnosis import FAULT_CODES, Thresholds, diagnose_source, load_reference
-from video.diagnosis.synthetic import ClipSpec, reference_picture, write_condition_clip
+from tests.support.synthetic import ClipSpec, reference_picture, write_condition_clip
+from video.diagnosis import FAULT_CODES, Baseline, CameraSettings, Thresholds, diagnose_source
+from video.diagnosis.frame import AnalysedFrame
 
 HD, FHD = (1280, 720), (1920, 1080)
 
@@ -30,8 +31,12 @@ def spec(
 
 def run(tmp_path: Path, s: ClipSpec, with_reference: bool = False):  # type: ignore[no-untyped-def]
     clip = write_condition_clip(tmp_path / f"{s.name}.mp4", s)
-    reference = load_reference(reference_picture(s)) if with_reference else None
-    return diagnose_source(str(clip), reference=reference, thresholds=Thresholds())
+    t = Thresholds()
+    if not with_reference:
+        return diagnose_source(str(clip), CameraSettings(t))
+    # The camera commissioned (建档) on its normal view at another moment.
+    base = Baseline.measure(AnalysedFrame.from_bgr(reference_picture(s), t.analysis_width), t)
+    return diagnose_source(str(clip), CameraSettings(t, None, {base.mode: base}))
 
 
 FAULTY = [
