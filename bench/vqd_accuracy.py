@@ -79,14 +79,14 @@ KEEP_METRICS = (
 )
 
 
-def labelled_set(scenes: tuple[str, ...], strengths: list[float]) -> list[Clip]:
+def labelled_set(scenes: tuple[str, ...], strengths: list[float], frames: int = 10) -> list[Clip]:
     clips, i = [], 0
     for condition in CONDITIONS:
         for scene in scenes:
             for strength in strengths:
                 i += 1
                 size = (1280, 720) if i % 6 == 0 else (640, 360)
-                clips.append(Clip(condition, scene, strength, seed=i % 8, width=size[0], height=size[1]))
+                clips.append(Clip(condition, scene, strength, seed=i % 8, frames=frames, width=size[0], height=size[1]))
     return clips
 
 
@@ -210,9 +210,10 @@ def main() -> None:
     ap.add_argument("--conditions", default="", help="only these conditions (comma-separated)")
     ap.add_argument("--details", action="store_true", help="the measurements of every mismatch")
     ap.add_argument("--raw", action="store_true", help="skip the H.264 encode and decode (quick fitting runs)")
+    ap.add_argument("--frames", type=int, default=10, help="frames per clip (the freeze window needs 2)")
     args = ap.parse_args()
     scenes = HELD_OUT_SCENES if args.split == "held_out" else FIT_SCENES
-    clips = labelled_set(scenes, [float(s) for s in args.strengths.split(",")])
+    clips = labelled_set(scenes, [float(s) for s in args.strengths.split(",")], args.frames)
     if args.conditions:
         wanted = set(args.conditions.split(","))
         clips = [c for c in clips if c.condition in wanted]
@@ -237,6 +238,7 @@ def main() -> None:
             "strengths": args.strengths,
             "unreadable": sum(1 for r in rows if r["error"]),
             "encoded": not args.raw,
+            "frames_per_clip": args.frames,
             "sizes": dict(Counter(f"{c.width}x{c.height}" for c in clips)),
         },
         "with_reference": score(rows, "reference", args.details),

@@ -321,8 +321,12 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
     if c == "dark":
         return _scale_to_mean([_u8(f) for f in frames], _lerp(30, 12, s))
     if c == "bright":
-        gain = _lerp(1.7, 2.6, s)
-        return [_u8(f * gain + 40) for f in frames]
+        gain, target = _lerp(1.6, 2.6, s), _lerp(215, 245, s)
+        lo, hi = -255.0, 255.0
+        for _ in range(20):  # the offset that brings the mean to the target
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if _luma(_u8(frames[0] * gain + mid)).mean() < target else (lo, mid)
+        return [_u8(f * gain + lo) for f in frames]
     if c == "noise":
         sigma = _lerp(12, 30, s)
         return [_u8(f + rng.normal(0, sigma, (h, w, 1))) for f in frames]

@@ -12,6 +12,7 @@ from govops.errors import ValidationFailed
 from tests.support.synthetic import ClipSpec, condition_frames
 from video.diagnosis import (
     FAULT_CODES,
+    Baseline,
     CameraSettings,
     DiagnosisResult,
     Fault,
@@ -20,6 +21,7 @@ from video.diagnosis import (
     thresholds_for,
 )
 from video.diagnosis.checks import ramp
+from video.diagnosis.frame import AnalysedFrame
 
 T = Thresholds()
 PLAIN = CameraSettings(T)
@@ -101,7 +103,9 @@ def test_a_fault_hides_what_it_makes_unmeasurable() -> None:
 
 
 def test_result_shape_is_the_cli_contract() -> None:
-    result = diagnose_frames(frames("blur", "gate", 0.8), PLAIN, source="cam-7")
+    healthy = AnalysedFrame.from_bgr(frames("healthy", "gate")[0], T.analysis_width)
+    commissioned = CameraSettings(T, None, {"day": Baseline.measure(healthy, T)})
+    result = diagnose_frames(frames("blur", "gate", 0.8), commissioned, source="cam-7")
     body = json.loads(json.dumps(result.as_dict()))
     assert set(body) == {"source", "faults", "metrics", "elapsed_ms"}
     assert body["source"] == "cam-7"

@@ -73,7 +73,10 @@ FAULTY = [
 
 @pytest.mark.parametrize("s", FAULTY, ids=lambda s: s.name)
 def test_fault_is_found_alone(tmp_path: Path, s: ClipSpec) -> None:
-    result = run(tmp_path, s)
+    # Mild blur and casts are judged against the camera's own baseline (建档): on the absolute
+    # thresholds alone a naturally soft or one-coloured healthy view measures the same, and the
+    # conservative fallback lets them pass.
+    result = run(tmp_path, s, with_reference=s.expected in ("blur", "color_cast"))
     assert result.error is None
     assert result.codes == [s.expected], result.metrics
     assert 0.5 <= result.score(s.expected) <= 1.0
@@ -108,7 +111,7 @@ def test_scene_change_against_the_reference(tmp_path: Path, s: ClipSpec) -> None
 )
 def test_camera_rate_capped_streams(tmp_path: Path, s: ClipSpec) -> None:
     """At a camera's capped bit rate snow survives only as scattered specks; still found."""
-    result = run(tmp_path, s)
+    result = run(tmp_path, s, with_reference=s.expected in ("blur", "color_cast"))
     assert result.codes == ([s.expected] if s.expected else []), result.metrics
 
 

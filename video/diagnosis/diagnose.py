@@ -57,6 +57,7 @@ HIDES: dict[str, tuple[str, ...]] = {
     "stripes": ("blur", "scene_change"),
     "noise": ("blur", "scene_change"),
 }
+TURNED_HIDES = ("occlusion", "blur", "color_cast", "noise")
 
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
@@ -143,6 +144,10 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     metrics["scores"] = {code: r(scores[code]) for code in FAULT_CODES if code in scores}
     found = {code for code, score in scores.items() if score >= 0.5}
     hidden: set[str] = set()
+    if "scene_change" in found and coarse is not None and coarse < t.scene_turned:
+        # Turned away: what differs from the baseline is the view itself.
+        hidden |= found & set(TURNED_HIDES)
+        found -= set(TURNED_HIDES)
     for code, hides in HIDES.items():
         if code in found:
             hidden |= found & set(hides)

@@ -29,16 +29,17 @@ class Thresholds(BaseSettings):
     freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
     freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.6
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
-    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred.
-    blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.33
+    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred. Without a baseline only a
+    # clearly blurred picture is a fault: a naturally soft view reaches 0.4.
+    blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.45
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = 40.0
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
     bright_clipped_fraction: Annotated[float, Field(gt=0, le=1)] = 0.4
     # color_cast: how far all four estimates of the light's colour agree on one non-neutral
     # direction (Lab units), from neutral without a baseline, from the baseline's with one.
-    cast_offset: Annotated[float, Field(gt=0)] = 13.0
-    cast_shift: Annotated[float, Field(gt=0)] = 6.0
+    cast_offset: Annotated[float, Field(gt=0)] = 18.0
+    cast_shift: Annotated[float, Field(gt=0)] = 10.0
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = 4.0
     # occlusion: share of the picture covered by one dark, textureless, static region.
@@ -52,6 +53,9 @@ class Thresholds(BaseSettings):
     scene_similarity: Annotated[float, Field(ge=0, le=1)] = 0.4
     # A blurred picture whose coarse layout still matches the reference is blur, not a new view.
     scene_coarse: Annotated[float, Field(ge=0, le=1)] = 0.75
+    # Below this coarse layout correlation the camera looks elsewhere: the view changed, and the
+    # baseline's texture, sharpness and colour no longer apply (no occlusion, blur or cast).
+    scene_turned: Annotated[float, Field(ge=-1, le=1)] = 0.5
 
     # Against the camera's own baseline (建档): blur effect rise; noise as a multiple of the
     # baseline's (never below noise_floor × noise_sigma); dark below dark_ratio × its

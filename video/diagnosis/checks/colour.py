@@ -12,7 +12,9 @@ colour the same way; a colourful scene moves only some of them. Four estimates a
   shadows), the objects a cast tints first.
 The cast is their consensus: the smallest projection of the four onto their common direction.
 Without a baseline the estimates are measured from neutral; with the camera's own baseline
-(建档), from the baseline's estimates, so a camera whose normal view is green stays clean.
+(建档), the first three from the baseline's estimates, so a camera whose normal view is green
+stays clean (the least saturated pixels are other pixels once the light's colour changes, so
+that estimate only counts without a baseline).
 A grayscale picture (IR night mode) has no colour to cast.
 """
 
@@ -109,7 +111,13 @@ def color_cast(
         "illuminants": {k: [r(a, 2), r(b, 2)] for k, (a, b) in estimates.items()},
     }
     if baseline is not None:
-        shifts = [(a - float(baseline[k][0]), b - float(baseline[k][1])) for k, (a, b) in estimates.items()]
+        # The least saturated pixels are other pixels once the light changes colour, so the
+        # near-neutral estimate is compared with neutral, not with the baseline's.
+        shifts = [
+            (a - float(baseline[k][0]), b - float(baseline[k][1]))
+            for k, (a, b) in estimates.items()
+            if k != "near_neutral"
+        ]
         offset = consensus(shifts)
         metrics["cast_shift"] = r(offset, 2)
         score = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
