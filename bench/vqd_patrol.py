@@ -33,10 +33,10 @@ from sqlalchemy import select
 
 from gateway.runtime import Runtime
 from govops.settings import load_settings
+from tests.support.synthetic import ClipSpec, write_condition_clip
 from tools.lab.rtsp import start_rtsp_server
 from video.catalogue.models import Camera
 from video.diagnosis import Thresholds
-from video.diagnosis.synthetic import ClipSpec, write_condition_clip
 from video.patrol import Patrol, Policy
 from video.patrol.models import DiagnosisRecord
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -71,6 +71,18 @@ def reference_picture(camera_id: str, session: SessionDep, principal: Viewer) ->
     )
 
 
+@router.get("/cameras/{camera_id}/diagnosis/baselines/{mode}/reference.jpg", response_class=Response)
+def baseline_picture(
+    camera_id: str, mode: Annotated[str, Path(pattern="^(day|night)$")], session: SessionDep, principal: Viewer
+) -> Response:
+    """The reference picture of the camera's day or night baseline (建档)."""
+    return Response(
+        queries.baseline_jpeg(session, principal, camera_id, mode),
+        media_type="image/jpeg",
+        headers={"Cache-Control": "private, no-cache"},
+    )
+
+
 async def on_camera(
     action: Callable[..., dict[str, Any]], camera_id: str, session: Session, runtime: Runtime, principal: Principal
 ) -> dict[str, Any]:
@@ -84,6 +96,7 @@ async def on_camera(
         runtime.box,
         camera_id,
         actor=principal.subject,
+        base=runtime.thresholds,
         policy=Policy.from_settings(runtime.video),
     )
 
@@ -96,7 +109,8 @@ async def diagnose_now(camera_id: str, session: SessionDep, runtime: RuntimeDep,
 
 @router.post("/cameras/{camera_id}/diagnosis/reference")
 async def refresh_reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
-    """Take the current picture as the scene reference (after a deliberate re-aim)."""
+    """Re-take the camera's baseline (建档) and scene reference from its current picture (after a
+    deliberate change: the camera moved or replaced). Audited."""
     return await on_camera(ondemand.refresh_reference, camera_id, session, runtime, principal)
 
 
@@ -105,7 +119,11 @@ class ThresholdsIn(BaseModel):
 
 
 @router.put("/cameras/{camera_id}/diagnosis/thresholds")
-def set_thresholds(camera_id: str, body: ThresholdsIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
+def set_thresholds(
+    camera_id: str, body: ThresholdsIn, session: SessionDep, runtime: RuntimeDep, principal: Ops
+) -> dict[str, Any]:
     """Replace the camera's own thresholds, e.g. {"dark_mean": 15} for a night camera."""
     get_camera(session, principal, camera_id)
-    return ondemand.set_thresholds(session, camera_id, body.thresholds, actor=principal.subject)
+    return ondemand.set_thresholds(
+        session, camera_id, body.thresholds, actor=principal.subject, base=runtime.thresholds
+    )

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 from gateway.runtime import Runtime
 from govops.alerts import Alert
 from tests.fixtures.platform import need
+from tests.support.synthetic import ClipSpec, write_condition_clip
 from tools.lab.rtsp import RtspHandle, start_rtsp_server
 from video.catalogue.models import Camera
 from video.clips import write_clip
-from video.diagnosis import diagnose_source
-from video.diagnosis.synthetic import ClipSpec, write_condition_clip
+from video.diagnosis import CameraSettings, Thresholds, diagnose_source
 from video.patrol import Patrol, Policy
 from video.patrol.models import DiagnosisRecord
 
@@ -45,7 +45,7 @@ def streams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspHandle]:
     d = tmp_path_factory.mktemp("patrol-rtsp")
     handle = need(start_rtsp_server, d, _mounts(d))
     for url in handle.urls.values():  # a re-encoded mount shows black until its looper delivers
-        diagnose_source(url)
+        diagnose_source(url, CameraSettings(Thresholds()))
     yield handle
     handle.stop()
 
@@ -62,7 +62,9 @@ def _point(rt: Runtime, urls: list[str]) -> list[str]:
 def test_a_round_over_live_streams_finds_each_fault(district: Runtime, streams: RtspHandle) -> None:
     names = ["road", "crossroad", "frozen", "dark", "snow"]
     ids = _point(district, [streams.url(n) for n in names])[: len(names)]
-    patrol = Patrol(district.sessions, district.box, concurrency=8, policy=Policy(raise_after=2))
+    patrol = Patrol(
+        district.sessions, district.box, concurrency=8, policy=Policy(raise_after=2), thresholds=Thresholds()
+    )
     first = patrol.run_round(ids)
     second = patrol.run_round(ids)
     assert first.status == second.status == "done"
@@ -90,7 +92,7 @@ def test_a_server_that_dies_mid_round_loses_no_camera(district: Runtime, tmp_pat
             if len(seen) == 2:
                 handle.stop()  # by its PID, while the other cameras are still to be read
 
-        patrol = Patrol(district.sessions, district.box, concurrency=1, batch=1)
+        patrol = Patrol(district.sessions, district.box, concurrency=1, batch=1, thresholds=Thresholds())
         report = patrol.run_round(ids, on_result=on_result)
     finally:
         handle.stop()

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from govops.errors import ValidationFailed
+from tests.support.synthetic import ClipSpec, condition_frames
 from video.diagnosis import (
     FAULT_CODES,
+    Baseline,
+    CameraSettings,
     DiagnosisResult,
     Fault,
     Thresholds,
@@ -18,7 +21,10 @@ from video.diagnosis import (
     thresholds_for,
 )
 from video.diagnosis.checks import ramp
-from video.diagnosis.synthetic import ClipSpec, condition_frames
+from video.diagnosis.frame import AnalysedFrame
+
+T = Thresholds()
+PLAIN = CameraSettings(T)
 
 
 def frames(condition: str, scene: str = "road", strength: float = 0.5, n: int = 6) -> list[np.ndarray]:
@@ -48,56 +54,58 @@ def test_per_camera_override() -> None:
 
 def test_override_with_an_unknown_or_bad_value_is_refused() -> None:
     with pytest.raises(ValidationFailed, match="unknown diagnosis threshold"):
-        thresholds_for({"darkness": 3})
+        thresholds_for({"darkness": 3}, T)
     with pytest.raises(ValidationFailed, match="dark_mean"):
-        thresholds_for({"dark_mean": -5})
+        thresholds_for({"dark_mean": -5}, T)
 
 
 def test_a_night_camera_dark_on_purpose() -> None:
     pictures = frames("dark", strength=0.3)
-    assert diagnose_frames(pictures).codes == ["too_dark"]
-    assert diagnose_frames(pictures, thresholds=thresholds_for({"dark_mean": 12})).codes == []
+    assert diagnose_frames(pictures, PLAIN).codes == ["too_dark"]
+    assert diagnose_frames(pictures, CameraSettings(thresholds_for({"dark_mean": 12}, T))).codes == []
 
 
 def test_diagnose_frames_healthy() -> None:
-    result = diagnose_frames(frames("healthy", "crossroad"))
+    result = diagnose_frames(frames("healthy", "crossroad"), PLAIN)
     assert result.codes == [] and result.error is None
     assert result.metrics["freeze_frames"] == 6
 
 
 def test_diagnose_frames_frozen() -> None:
     picture = frames("healthy")[0]
-    assert diagnose_frames([picture] * 5).codes == ["freeze"]
+    assert diagnose_frames([picture] * 5, PLAIN).codes == ["freeze"]
 
 
 def test_one_picture_cannot_be_judged_frozen() -> None:
-    result = diagnose_frames(frames("healthy")[:1])
+    result = diagnose_frames(frames("healthy")[:1], PLAIN)
     assert result.codes == []
     assert result.metrics["freeze_diff"] is None
 
 
 def test_no_pictures_is_signal_loss() -> None:
-    result = diagnose_frames([])
+    result = diagnose_frames([], PLAIN)
     assert result.codes == ["signal_loss"] and result.error
 
 
 def test_signal_loss_excludes_every_other_code() -> None:
     """A black screen is also dark and frozen; only signal_loss is reported."""
     black = [np.zeros((360, 640, 3), np.uint8)] * 6
-    result = diagnose_frames(black)
+    result = diagnose_frames(black, PLAIN)
     assert result.codes == ["signal_loss"]
     blue = frames("blue", strength=1.0)
-    assert diagnose_frames(blue).codes == ["signal_loss"]
+    assert diagnose_frames(blue, PLAIN).codes == ["signal_loss"]
 
 
 def test_a_fault_hides_what_it_makes_unmeasurable() -> None:
-    result = diagnose_frames(frames("dark", "market", 0.6))
+    result = diagnose_frames(frames("dark", "market", 0.6), PLAIN)
     assert result.codes == ["too_dark"]
     assert result.metrics["scores"]["too_dark"] >= 0.5
 
 
 def test_result_shape_is_the_cli_contract() -> None:
-    result = diagnose_frames(frames("blur", "gate", 0.8), source="cam-7")
+    healthy = AnalysedFrame.from_bgr(frames("healthy", "gate")[0], T.analysis_width)
+    commissioned = CameraSettings(T, None, {"day": Baseline.measure(healthy, T)})
+    result = diagnose_frames(frames("blur", "gate", 0.8), commissioned, source="cam-7")
     body = json.loads(json.dumps(result.as_dict()))
     assert set(body) == {"source", "faults", "metrics", "elapsed_ms"}
     assert body["source"] == "cam-7"
@@ -113,6 +121,6 @@ def test_codes_are_reported_in_a_fixed_order() -> None:
     snowy_stripes = [
         np.clip(f + rng.normal(0, 25, f.shape), 0, 255).astype(np.uint8) for f in frames("stripes", "plaza", 1.0)
     ]
-    result = diagnose_frames(snowy_stripes)
+    result = diagnose_frames(snowy_stripes, PLAIN)
     assert result.codes == sorted(result.codes, key=FAULT_CODES.index)
     assert "noise" in result.codes

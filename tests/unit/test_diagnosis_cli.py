@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
-from video.diagnosis.synthetic import ClipSpec, reference_picture, write_condition_clip
+from tests.support.synthetic import ClipSpec, reference_picture, write_condition_clip
 
 runner = CliRunner()
 

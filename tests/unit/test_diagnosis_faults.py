@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from video.diagnosis import FAULT_CODES, Thresholds, diagnose_source, load_reference
-from video.diagnosis.synthetic import ClipSpec, reference_picture, write_condition_clip
+from tests.support.synthetic import ClipSpec, reference_picture, write_condition_clip
+from video.diagnosis import FAULT_CODES, Baseline, CameraSettings, Thresholds, diagnose_source
+from video.diagnosis.frame import AnalysedFrame
 
 HD, FHD = (1280, 720), (1920, 1080)
 
@@ -30,8 +31,12 @@ def spec(
 
 def run(tmp_path: Path, s: ClipSpec, with_reference: bool = False):  # type: ignore[no-untyped-def]
     clip = write_condition_clip(tmp_path / f"{s.name}.mp4", s)
-    reference = load_reference(reference_picture(s)) if with_reference else None
-    return diagnose_source(str(clip), reference=reference, thresholds=Thresholds())
+    t = Thresholds()
+    if not with_reference:
+        return diagnose_source(str(clip), CameraSettings(t))
+    # The camera commissioned (建档) on its normal view at another moment.
+    base = Baseline.measure(AnalysedFrame.from_bgr(reference_picture(s), t.analysis_width), t)
+    return diagnose_source(str(clip), CameraSettings(t, None, {base.mode: base}))
 
 
 FAULTY = [
@@ -68,7 +73,10 @@ FAULTY = [
 
 @pytest.mark.parametrize("s", FAULTY, ids=lambda s: s.name)
 def test_fault_is_found_alone(tmp_path: Path, s: ClipSpec) -> None:
-    result = run(tmp_path, s)
+    # Mild blur and casts are judged against the camera's own baseline (建档): on the absolute
+    # thresholds alone a naturally soft or one-coloured healthy view measures the same, and the
+    # conservative fallback lets them pass.
+    result = run(tmp_path, s, with_reference=s.expected in ("blur", "color_cast"))
     assert result.error is None
     assert result.codes == [s.expected], result.metrics
     assert 0.5 <= result.score(s.expected) <= 1.0
@@ -103,7 +111,7 @@ def test_scene_change_against_the_reference(tmp_path: Path, s: ClipSpec) -> None
 )
 def test_camera_rate_capped_streams(tmp_path: Path, s: ClipSpec) -> None:
     """At a camera's capped bit rate snow survives only as scattered specks; still found."""
-    result = run(tmp_path, s)
+    result = run(tmp_path, s, with_reference=s.expected in ("blur", "color_cast"))
     assert result.codes == ([s.expected] if s.expected else []), result.metrics
 
 

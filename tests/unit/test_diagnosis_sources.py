@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from govops.errors import ValidationFailed
-from video.diagnosis import Thresholds, diagnose_source, load_reference, thresholds_for
-from video.diagnosis.synthetic import ClipSpec, condition_frames, write_condition_clip
+from tests.support.synthetic import ClipSpec, condition_frames, write_condition_clip
+from video.diagnosis import CameraSettings, Thresholds, diagnose_source, load_reference, thresholds_for
 
 FAST = Thresholds(open_timeout_s=1.0, read_timeout_s=1.0)
 
@@ -105,24 +105,24 @@ def silent_rtsp() -> Iterator[str]:
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    assert_lost(diagnose_source(str(tmp_path / "nope.mp4"), thresholds=FAST), "no such file")
+    assert_lost(diagnose_source(str(tmp_path / "nope.mp4"), CameraSettings(FAST)), "no such file")
 
 
 def test_directory_is_not_a_video(tmp_path: Path) -> None:
-    assert_lost(diagnose_source(str(tmp_path), thresholds=FAST), "directory")
+    assert_lost(diagnose_source(str(tmp_path), CameraSettings(FAST)), "directory")
 
 
 def test_non_video_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.mp4"
     path.write_text("minutes of the camera network meeting\n" * 50)
-    assert_lost(diagnose_source(str(path), thresholds=FAST), "not a video file")
+    assert_lost(diagnose_source(str(path), CameraSettings(FAST)), "not a video file")
 
 
 def test_truncated_file(tmp_path: Path, healthy_clip: Path) -> None:
     data = healthy_clip.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 3])  # the moov box at the end is gone
-    result = diagnose_source(str(cut), thresholds=FAST)
+    result = diagnose_source(str(cut), CameraSettings(FAST))
     assert_lost(result, "truncated")
 
 
@@ -132,7 +132,7 @@ def test_truncated_stream_without_index_still_judged_or_lost(tmp_path: Path) -> 
     ts = write_condition_clip(tmp_path / "clip.ts", spec)
     cut = tmp_path / "cut.ts"
     cut.write_bytes(ts.read_bytes()[: ts.stat().st_size // 2])
-    result = diagnose_source(str(cut), thresholds=FAST)
+    result = diagnose_source(str(cut), CameraSettings(FAST))
     assert result.codes in ([], ["signal_loss"])
     assert result.error is None or "file" in result.error
 
@@ -140,60 +140,60 @@ def test_truncated_stream_without_index_still_judged_or_lost(tmp_path: Path) -> 
 def test_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "empty.mp4"
     path.write_bytes(b"")
-    assert_lost(diagnose_source(str(path), thresholds=FAST))
+    assert_lost(diagnose_source(str(path), CameraSettings(FAST)))
 
 
 def test_unreadable_image_file(tmp_path: Path) -> None:
     path = tmp_path / "cam.jpg"
     path.write_bytes(b"\x00" * 100)
-    assert_lost(diagnose_source(str(path), thresholds=FAST), "not a readable image")
+    assert_lost(diagnose_source(str(path), CameraSettings(FAST)), "not a readable image")
 
 
 def test_image_file_is_judged(tmp_path: Path) -> None:
     path = tmp_path / "cam.png"
     cv2.imwrite(str(path), next(iter(condition_frames(ClipSpec("healthy", "plaza")))))
-    result = diagnose_source(str(path), thresholds=FAST)
+    result = diagnose_source(str(path), CameraSettings(FAST))
     assert result.error is None and result.codes == []
     assert result.metrics["freeze_diff"] is None  # one picture: freeze cannot be judged
 
 
 def test_snapshot_url(web: str) -> None:
-    result = diagnose_source(f"{web}/snapshot.jpg", thresholds=FAST)
+    result = diagnose_source(f"{web}/snapshot.jpg", CameraSettings(FAST))
     assert result.error is None
     assert result.codes == []
     assert result.metrics["codec"] == "snapshot"
 
 
 def test_html_page_at_snapshot_url(web: str) -> None:
-    assert_lost(diagnose_source(f"{web}/login.html", thresholds=FAST), "HTML page")
+    assert_lost(diagnose_source(f"{web}/login.html", CameraSettings(FAST)), "HTML page")
 
 
 def test_html_page_with_a_wrong_content_type(web: str) -> None:
-    assert_lost(diagnose_source(f"{web}/untyped", thresholds=FAST), "HTML page")
+    assert_lost(diagnose_source(f"{web}/untyped", CameraSettings(FAST)), "HTML page")
 
 
 def test_snapshot_http_error(web: str) -> None:
-    assert_lost(diagnose_source(f"{web}/missing.jpg", thresholds=FAST), "HTTP 404")
+    assert_lost(diagnose_source(f"{web}/missing.jpg", CameraSettings(FAST)), "HTTP 404")
 
 
 def test_snapshot_size_cap(web: str) -> None:
     capped = thresholds_for({"snapshot_max_bytes": 1024 * 1024}, FAST)
-    assert_lost(diagnose_source(f"{web}/big.jpg", thresholds=capped), "larger than")
+    assert_lost(diagnose_source(f"{web}/big.jpg", CameraSettings(capped)), "larger than")
 
 
 def test_snapshot_not_an_image(web: str) -> None:
-    assert_lost(diagnose_source(f"{web}/garbage.jpg", thresholds=FAST), "readable image")
+    assert_lost(diagnose_source(f"{web}/garbage.jpg", CameraSettings(FAST)), "readable image")
 
 
 def test_snapshot_nobody_listening() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    assert_lost(diagnose_source(f"http://127.0.0.1:{port}/snap.jpg", thresholds=FAST), "snapshot")
+    assert_lost(diagnose_source(f"http://127.0.0.1:{port}/snap.jpg", CameraSettings(FAST)), "snapshot")
 
 
 def test_rtsp_that_never_answers(silent_rtsp: str) -> None:
-    result = diagnose_source(silent_rtsp, thresholds=FAST)
+    result = diagnose_source(silent_rtsp, CameraSettings(FAST))
     assert_lost(result, "rtsp stream did not answer")
     assert result.elapsed_ms < 30_000  # bounded by the timeouts, not hanging
 
@@ -203,7 +203,7 @@ def test_password_in_the_url_is_never_shown(caplog: pytest.LogCaptureFixture) ->
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with caplog.at_level("INFO", logger="video.diagnosis"):
-        result = diagnose_source(f"rtsp://admin:s3cret@127.0.0.1:{port}/live", thresholds=FAST)
+        result = diagnose_source(f"rtsp://admin:s3cret@127.0.0.1:{port}/live", CameraSettings(FAST))
     assert result.source == f"rtsp://admin:***@127.0.0.1:{port}/live"
     assert "s3cret" not in json.dumps(result.as_dict()) + caplog.text
 
@@ -212,24 +212,22 @@ def test_rtsp_connection_refused() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    assert_lost(diagnose_source(f"rtsp://127.0.0.1:{port}/live", thresholds=FAST), "rtsp stream")
+    assert_lost(diagnose_source(f"rtsp://127.0.0.1:{port}/live", CameraSettings(FAST)), "rtsp stream")
 
 
 def test_unreadable_reference_is_the_callers_mistake(tmp_path: Path, healthy_clip: Path) -> None:
     with pytest.raises(ValidationFailed, match="reference picture"):
-        diagnose_source(str(healthy_clip), reference=str(tmp_path / "missing.jpg"))
-    with pytest.raises(ValidationFailed):
-        load_reference(str(tmp_path / "missing.jpg"))
+        load_reference(str(tmp_path / "missing.jpg"), FAST)
 
 
 def test_reference_from_a_clip(healthy_clip: Path) -> None:
-    result = diagnose_source(str(healthy_clip), reference=str(healthy_clip), thresholds=FAST)
+    result = diagnose_source(str(healthy_clip), CameraSettings(FAST, load_reference(str(healthy_clip), FAST)))
     assert result.codes == []
     assert result.metrics["reference_similarity"] > 0.9
 
 
 def test_frame_is_kept_for_thumbnails(healthy_clip: Path) -> None:
-    result = diagnose_source(str(healthy_clip), thresholds=FAST)
+    result = diagnose_source(str(healthy_clip), CameraSettings(FAST))
     assert isinstance(result.frame, np.ndarray)
     assert result.frame.shape == (360, 640, 3)
     assert result.metrics["frames_decoded"] >= FAST.window_frames
@@ -239,8 +237,8 @@ def test_later_keyframes_are_judged_too(tmp_path: Path) -> None:
     """With `keyframes=2` the decoder skips to the next keyframe (skip_frame NONKEY) and the
     per-picture scores are the median over both."""
     clip = write_condition_clip(tmp_path / "long.mp4", ClipSpec("healthy", "gate", seconds=2.5))
-    one = diagnose_source(str(clip), thresholds=FAST)
-    two = diagnose_source(str(clip), thresholds=thresholds_for({"keyframes": 2}, FAST))
+    one = diagnose_source(str(clip), CameraSettings(FAST))
+    two = diagnose_source(str(clip), CameraSettings(thresholds_for({"keyframes": 2}, FAST)))
     assert one.metrics["keyframes"] == 1 and two.metrics["keyframes"] == 2
     # 30 frames in the clip; the 17 between the window and the second keyframe are skipped.
     assert two.metrics["frames_decoded"] < 15

@@ -18,8 +18,9 @@ from govops.alerts import Alert
 from govops.errors import ConfigError, ValidationFailed
 from govops.principal import DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
+from tests.support.synthetic import ClipSpec, write_condition_clip
 from video.catalogue.models import Camera
-from video.diagnosis.synthetic import ClipSpec, write_condition_clip
+from video.diagnosis import Thresholds
 from video.patrol import Patrol, Policy, Shard
 from video.patrol.ledger import alert_fingerprint
 from video.patrol.models import CameraWatch, DiagnosisRecord, PatrolRound
@@ -94,7 +95,11 @@ def _set_stream(rt: Runtime, camera_id: str, url: str) -> None:
         s.get(Camera, camera_id).stream_url = url  # type: ignore[union-attr]
 
 
+T = Thresholds()
+
+
 def _patrol(rt: Runtime, **kw: object) -> Patrol:
+    kw.setdefault("thresholds", T)
     return Patrol(rt.sessions, rt.box, concurrency=8, **kw)  # type: ignore[arg-type]
 
 
@@ -170,11 +175,11 @@ def test_a_night_camera_dark_on_purpose(district: Runtime, tmp_path: Path) -> No
     cam = _camera_id(district, ROAD)
     _set_stream(district, cam, str(write_condition_clip(tmp_path / "dark.mp4", ClipSpec("dark", strength=0.3))))
     with district.transaction() as s:
-        set_thresholds(s, cam, {"dark_mean": 5}, actor="test")
+        set_thresholds(s, cam, {"dark_mean": 5}, actor="test", base=T)
     report = _patrol(district, policy=Policy(raise_after=1)).run_round([cam])
     assert report.counts["ok"] == 1
     with district.transaction() as s, pytest.raises(ValidationFailed, match="dark_meen"):
-        set_thresholds(s, cam, {"dark_meen": 5}, actor="test")
+        set_thresholds(s, cam, {"dark_meen": 5}, actor="test", base=T)
 
 
 class SilentServer:
@@ -213,8 +218,6 @@ def test_a_hung_camera_times_out_and_the_round_goes_on(
     _set_stream(district, cam, f"rtsp://127.0.0.1:{silent.port}/live")
     monkeypatch.setenv("GOVOPS_VQD_OPEN_TIMEOUT_S", "20")
     monkeypatch.setenv("GOVOPS_VQD_READ_TIMEOUT_S", "20")
-    from video.diagnosis import Thresholds
-
     report = _patrol(district, camera_timeout_s=1.5, thresholds=Thresholds()).run_round()
     assert report.cameras == 8 and report.counts["ok"] == 7 and report.timed_out == 1
     assert report.elapsed_s < 15  # the round did not wait for the camera's 40 s of timeouts
@@ -236,15 +239,15 @@ def test_on_demand_is_believed_and_audited(district: Runtime, tmp_path: Path) ->
     with district.transaction() as s:
         good = s.get(Camera, cam).stream_url  # type: ignore[union-attr]
     _set_stream(district, cam, str(tmp_path / "gone.mp4"))
-    out = diagnose_now(district.sessions, district.box, cam, actor="ops-1")
+    out = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T)
     assert out["verdict"] == "offline" and out["watch"]["stable"] == "offline"
     assert _alerts(district, cam)[0].status == "firing"
     with pytest.raises(Exception, match="old reference is kept"):
-        refresh_reference(district.sessions, district.box, cam, actor="ops-1")
+        refresh_reference(district.sessions, district.box, cam, actor="ops-1", base=T)
     _set_stream(district, cam, good)  # type: ignore[arg-type]
-    out = diagnose_now(district.sessions, district.box, cam, actor="ops-1")
+    out = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T)
     assert out["watch"]["stable"] == "ok" and _alerts(district, cam)[0].status == "resolved"
-    out = refresh_reference(district.sessions, district.box, cam, actor="ops-1")
+    out = refresh_reference(district.sessions, district.box, cam, actor="ops-1", base=T)
     assert out["watch"]["reference_at"]
     with district.transaction() as s:
         actions = [r.action for r in s.scalars(select(audit.AuditRecord))]
@@ -338,7 +341,9 @@ def test_metrics_show_each_shard_and_fault_code(district: Runtime, app, tmp_path
     road = _camera_id(district, ROAD)
     _set_stream(district, road, str(write_condition_clip(tmp_path / "blur.mp4", ClipSpec("blur", strength=0.9))))
     for k in range(2):
-        Patrol(district.sessions, district.box, shard=Shard(k, 2), policy=Policy(raise_after=1)).run_round()
+        Patrol(
+            district.sessions, district.box, shard=Shard(k, 2), policy=Policy(raise_after=1), thresholds=T
+        ).run_round()
     text = client_as(app, None).get("/metrics").text
     assert 'govops_video_patrol_round_cameras{shard="0/2",verdict="ok"}' in text
     assert 'govops_video_patrol_last_round_timestamp_seconds{shard="1/2"}' in text
@@ -377,3 +382,61 @@ def test_faults_the_camera_reports_itself_over_onvif_events(district: Runtime) -
         patrol.run_round([road])
         with district.transaction() as s:
             assert s.get(Camera, road).status == "online"  # type: ignore[union-attr]
+
+
+def test_cli_patrol_and_api_give_one_verdict_for_one_picture(
+    district: Runtime, app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Commissioned on its normal view, the camera then shows a defocused picture: the patrol,
+    the API's re-diagnose and `govops video diagnose --camera` judge it with the same settings
+    and agree, fault by fault; the stored record says what the log said."""
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+    from tests.support.natural import Clip, write_clip
+
+    cam = _camera_id(district, ROAD)
+    normal = write_clip(tmp_path / "normal.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12))
+    blurred = write_clip(tmp_path / "blurred.mp4", Clip("defocus", "riverside", 0.5, seed=2, frames=12, t0=7))
+    _set_stream(district, cam, str(normal))
+    with client_as(app, LOCAL_ADMIN) as ops:
+        taken = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["baseline"]["mode"] == "day" and taken.json()["verdict"] == "ok"
+        _set_stream(district, cam, str(blurred))
+        report = _patrol(district, policy=Policy(raise_after=1)).run_round([cam])
+        api = ops.post(f"/api/cameras/{cam}/diagnose").json()
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
+    out = CliRunner().invoke(cli, ["video", "diagnose", str(blurred), "--camera", cam, "--json"])
+    assert out.exit_code == 0, out.output
+    line = json.loads(out.stdout.strip().splitlines()[-1])
+    with district.transaction() as s:
+        patrol_rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id)).one()
+        patrol_codes = [f["code"] for f in patrol_rec.faults]
+        basis = patrol_rec.metrics["basis"]
+        actions = [r.action for r in s.scalars(select(audit.AuditRecord))]
+    cli_codes = [f["code"] for f in line["faults"]]
+    api_codes = [f["code"] for f in api["faults"]]
+    assert patrol_codes == api_codes == cli_codes == ["blur"]
+    assert basis == line["metrics"]["basis"] == api["metrics"]["basis"] == "baseline"
+    assert "video.reference.refresh" in actions  # re-taking the baseline is audited
+
+
+def test_a_camera_never_commissioned_is_judged_on_the_absolute_thresholds(district: Runtime) -> None:
+    """The patrol's first healthy picture commissions the camera (day baseline with its picture)."""
+    from video.patrol.models import CameraBaseline
+
+    cam = _camera_id(district, PARK)
+    first = _patrol(district).run_round([cam])
+    assert first.counts["ok"] == 1
+    with district.transaction() as s:
+        rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.camera_id == cam)).one()
+        assert rec.metrics["basis"] == "absolute"
+        base = s.get(CameraBaseline, (cam, "day"))
+        assert base is not None and base.taken_by == "patrol" and base.samples == 1
+        assert base.reference and base.reference[:2] == b"\xff\xd8"
+    _patrol(district).run_round([cam])
+    with district.transaction() as s:
+        recs = list(s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.camera_id == cam)))
+        assert recs[-1].metrics["basis"] == "baseline" and recs[-1].verdict == "ok"
+        assert s.get(CameraBaseline, (cam, "day")).samples == 2  # type: ignore[union-attr]  # refined

@@ -1,4 +1,5 @@
-"""Diagnose one source or a list of pictures: run the checks, apply the thresholds, report.
+"""Diagnose one source or a list of pictures with one camera's settings: run the checks, judge
+them against the camera's baseline (or the absolute thresholds), report.
 
 Cost: every check reads the same `AnalysedFrame`, so the downscale, grey and Lab pictures are
 made once; a flat screen stops the run early, since signal_loss excludes every other code.
@@ -17,6 +18,7 @@ import cv2
 import numpy as np
 
 from govops.errors import ValidationFailed
+from video.diagnosis.baseline import Baseline, CameraSettings, picture_mode
 from video.diagnosis.checks import Measurement, r
 from video.diagnosis.checks.colour import color_cast
 from video.diagnosis.checks.exposure import brightness, flat_screen
@@ -44,27 +46,28 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # A fault that makes another code's measurement meaningless hides that code, in this order (a
 # hidden fault hides nothing). An occluder darkens the picture, brings its own colour and soft
 # edge, and changes the view; a picture too dark or too bright has no judgeable sharpness,
-# colour, cover, motion or view; a new view has new colours; blur, bands and snow wipe out or
-# swamp the edges that sharpness and the view are judged on. Hidden scores stay in the metrics.
+# colour, cover, motion or view; a new view has new colours, sharpness and texture, so the
+# camera's baseline no longer applies; bands and snow wipe out or swamp the edges that
+# sharpness and the view are judged on. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
     "occlusion": ("too_dark", "blur", "color_cast", "scene_change"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
     "too_bright": ("blur", "color_cast", "scene_change"),
-    "scene_change": ("color_cast",),
-    "blur": ("scene_change",),
+    "scene_change": ("color_cast", "blur", "noise"),
     "stripes": ("blur", "scene_change"),
     "noise": ("blur", "scene_change"),
 }
+TURNED_HIDES = ("occlusion", "blur", "color_cast", "noise")
 
 
-def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = None) -> Reference | None:
+def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
     """A `Reference` from a picture, an image file or a clip (its first keyframe).
 
     A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed.
     """
     if reference is None or isinstance(reference, Reference):
         return reference
-    t = thresholds or Thresholds()
+    t = thresholds
     if isinstance(reference, np.ndarray):
         return Reference.from_frame(AnalysedFrame.from_bgr(reference, t.analysis_width))
     image = cv2.imread(str(reference), cv2.IMREAD_COLOR)
@@ -79,17 +82,20 @@ def load_reference(reference: ReferenceLike, thresholds: Thresholds | None = Non
     return Reference.from_frame(sample.frames[0])
 
 
-def measure_frame(frame: AnalysedFrame, t: Thresholds, ref: Reference | None = None) -> Measurement:
-    """Every per-picture check on one picture (all but signal_loss and freeze)."""
+def measure_frame(
+    frame: AnalysedFrame, t: Thresholds, ref: Reference | None = None, base: Baseline | None = None
+) -> Measurement:
+    """Every per-picture check on one picture (all but signal_loss and freeze), against the
+    camera's baseline for the picture's mode when there is one."""
     found = Measurement()
-    noise_m = noise(frame, t)
+    noise_m = noise(frame, t, base.noise_sigma if base else None)
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (
-        brightness(frame, t),
-        blur(frame, t),
-        color_cast(frame, t, ref.chroma if ref is not None else None),
+        brightness(frame, t, base.brightness if base else None),
+        blur(frame, t, base.blur_effect if base else None),
+        color_cast(frame, t, base.illuminants if base else None),
         noise_m,
-        occlusion(frame, t, sigma),
+        occlusion(frame, t, sigma, base.texture if base else None, base.brightness if base else None),
         stripes(frame, t),
     ):
         found.scores.update(m.scores)
@@ -101,8 +107,9 @@ def measure_frame(frame: AnalysedFrame, t: Thresholds, ref: Reference | None = N
     return found
 
 
-def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[list[Fault], dict]:
-    """The faults and measurements for a decoded sample."""
+def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
+    """The faults and measurements for a decoded sample, judged with one camera's settings."""
+    t = settings.thresholds
     judged = sample.frames[0]
     w, h = judged.size
     metrics: dict = {**sample.info, "analysis_width": w, "analysis_height": h, "keyframes": len(sample.frames)}
@@ -112,16 +119,35 @@ def judge(sample: Sample, t: Thresholds, ref: Reference | None = None) -> tuple[
         metrics.update(brightness(judged, t).metrics)
         metrics["scores"] = {"signal_loss": r(flat.scores["signal_loss"])}
         return [Fault("signal_loss", flat.scores["signal_loss"])], metrics
-    per_frame = [measure_frame(f, t, ref) for f in sample.frames]
+    mode = picture_mode(judged, t)
+    base = settings.baseline_for(mode)
+    ref = settings.reference_for(mode)
+    # The verdict says what it was judged against: the camera's own baseline, or the absolute
+    # thresholds (the conservative fallback for a camera not yet commissioned).
+    metrics["mode"] = mode
+    metrics["basis"] = "baseline" if base is not None else "absolute"
+    if base is not None:
+        metrics["baseline_samples"] = base.samples
+    per_frame = [measure_frame(f, t, ref, base) for f in sample.frames]
     scores = {code: float(np.median([m.scores[code] for m in per_frame])) for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)
     motion = freeze(sample.lumas, t, sample.window_s)
     scores.update(motion.scores)
     metrics.update(motion.metrics)
     scores["signal_loss"] = flat.scores["signal_loss"]
+    if mode == "night":
+        scores["color_cast"] = 0.0  # an IR picture is grayscale by design
+    coarse = metrics.get("reference_coarse")
+    if coarse is not None and scores.get("blur", 0) >= 0.5 and coarse >= t.scene_coarse:
+        # Defocus wipes out the fine edges but keeps the layout: the same view, blurred.
+        scores["scene_change"] = min(scores.get("scene_change", 0.0), 0.45)
     metrics["scores"] = {code: r(scores[code]) for code in FAULT_CODES if code in scores}
     found = {code for code, score in scores.items() if score >= 0.5}
     hidden: set[str] = set()
+    if "scene_change" in found and coarse is not None and coarse < t.scene_turned:
+        # Turned away: what differs from the baseline is the view itself.
+        hidden |= found & set(TURNED_HIDES)
+        found -= set(TURNED_HIDES)
     for code, hides in HIDES.items():
         if code in found:
             hidden |= found & set(hides)
@@ -138,27 +164,18 @@ def _lost(source: str, message: str, started: float) -> DiagnosisResult:
     )
 
 
-def diagnose_sample(
-    sample: Sample, source: str, reference: ReferenceLike = None, thresholds: Thresholds | None = None
-) -> DiagnosisResult:
+def diagnose_sample(sample: Sample, source: str, settings: CameraSettings) -> DiagnosisResult:
     started = time.perf_counter()
-    t = thresholds or Thresholds()
-    ref = load_reference(reference, t)
     with ANALYSIS_SLOTS:
-        faults, metrics = judge(sample, t, ref)
+        faults, metrics = judge(sample, settings)
     return DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000, frame=sample.frames[0].bgr)
 
 
-def diagnose_frames(
-    frames: Sequence[np.ndarray],
-    reference: ReferenceLike = None,
-    thresholds: Thresholds | None = None,
-    source: str = "frames",
-) -> DiagnosisResult:
+def diagnose_frames(frames: Sequence[np.ndarray], settings: CameraSettings, source: str = "frames") -> DiagnosisResult:
     """Diagnose pictures already decoded (BGR, consecutive, any size): the first is judged,
-    all of them form the freeze window. For the patrol, which reads streams itself."""
+    all of them form the freeze window. For the patrol, which reads snapshots itself."""
     started = time.perf_counter()
-    t = thresholds or Thresholds()
+    t = settings.thresholds
     if not frames:
         return _lost(source, "no pictures to diagnose", started)
     first = AnalysedFrame.from_bgr(frames[0], t.analysis_width)
@@ -169,25 +186,23 @@ def diagnose_frames(
     )
     h, w = frames[0].shape[:2]
     sample = Sample([first], lumas, None, {"codec": "frames", "width": w, "height": h, "frames_decoded": len(frames)})
-    result = diagnose_sample(sample, source, reference, t)
+    result = diagnose_sample(sample, source, settings)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result
 
 
-def diagnose_source(
-    source: str, reference: ReferenceLike = None, thresholds: Thresholds | None = None
-) -> DiagnosisResult:
-    """Diagnose a file, rtsp:// stream or http(s):// snapshot URL. Never raises for a bad
-    source: an unreadable one comes back as signal_loss with an `error` text."""
+def diagnose_source(source: str, settings: CameraSettings) -> DiagnosisResult:
+    """Diagnose a file, rtsp:// stream or http(s):// snapshot URL with one camera's settings.
+    Never raises for a bad source: an unreadable one comes back as signal_loss with an `error`
+    text. The one function behind the CLI, the patrol, the API's re-diagnose and the console."""
     started = time.perf_counter()
     cpu = time.thread_time()
-    t = thresholds or Thresholds()
-    ref = load_reference(reference, t)
+    t = settings.thresholds
     shown = redact(source)  # camera passwords never reach a log or a printed result
     try:
         sample = read_source(source, t)
         with ANALYSIS_SLOTS:
-            faults, metrics = judge(sample, t, ref)
+            faults, metrics = judge(sample, settings)
     except SourceError as exc:
         log.info("diagnosis source=%s result=signal_loss error=%r", shown, str(exc))
         return _lost(shown, str(exc), started)
@@ -198,6 +213,10 @@ def diagnose_source(
     metrics["cpu_ms"] = r((time.thread_time() - cpu) * 1000, 1)
     result = DiagnosisResult(shown, faults, metrics, (time.perf_counter() - started) * 1000, frame=sample.frames[0].bgr)
     log.info(
-        "diagnosis source=%s faults=%s elapsed_ms=%.1f", shown, ",".join(result.codes) or "none", result.elapsed_ms
+        "diagnosis source=%s faults=%s basis=%s elapsed_ms=%.1f",
+        shown,
+        ",".join(result.codes) or "none",
+        metrics.get("basis"),
+        result.elapsed_ms,
     )
     return result

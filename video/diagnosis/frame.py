@@ -54,14 +54,23 @@ class AnalysedFrame:
         return self.gray.astype(np.float32)
 
     @cached_property
-    def lab(self) -> np.ndarray:
-        """Lab at half the analysis size (colour is judged on whole-picture statistics), as
-        float32 with a* and b* centred on 0 (OpenCV's 8-bit Lab stores them +128)."""
+    def half(self) -> np.ndarray:
+        """BGR at half the analysis size: colour is judged on whole-picture statistics."""
         w, h = self.size
-        half = cv2.resize(self.bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
-        lab = cv2.cvtColor(half, cv2.COLOR_BGR2LAB).astype(np.float32)
+        return cv2.resize(self.bgr, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+
+    @cached_property
+    def lab(self) -> np.ndarray:
+        """Lab at half the analysis size, as float32 with a* and b* centred on 0 (OpenCV's
+        8-bit Lab stores them +128)."""
+        lab = cv2.cvtColor(self.half, cv2.COLOR_BGR2LAB).astype(np.float32)
         lab[..., 1:] -= 128.0
         return lab
+
+    @cached_property
+    def chroma(self) -> np.ndarray:
+        """Chroma (distance from neutral in the a*b* plane) per pixel of `lab`."""
+        return np.hypot(self.lab[..., 1], self.lab[..., 2])
 
     @cached_property
     def laplacian(self) -> np.ndarray:

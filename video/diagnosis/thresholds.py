@@ -2,6 +2,8 @@
 
 A threshold is the measurement at which a fault is reported (its score is then 0.5). A night
 camera that is dark on purpose gets its own `dark_mean`, for example, through `thresholds_for`.
+The environment is read once, by whoever composes the program (the runtime, a CLI command, a
+benchmark); domain code receives the object and never builds one itself.
 """
 
 from __future__ import annotations
@@ -27,16 +29,17 @@ class Thresholds(BaseSettings):
     freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
     freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.6
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
-    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred.
-    blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.33
+    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred. Without a baseline only a
+    # clearly blurred picture is a fault: a naturally soft view reaches 0.4.
+    blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.45
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = 40.0
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
     bright_clipped_fraction: Annotated[float, Field(gt=0, le=1)] = 0.4
-    # color_cast: K = D/M of the equivalent circle and the offset D itself (Lab units); with a
-    # reference picture, the offset is the shift from the reference's mean chroma.
-    cast_k: Annotated[float, Field(gt=0)] = 1.5
-    cast_offset: Annotated[float, Field(gt=0)] = 8.0
+    # color_cast: how far all four estimates of the light's colour agree on one non-neutral
+    # direction (Lab units), from neutral without a baseline, from the baseline's with one.
+    cast_offset: Annotated[float, Field(gt=0)] = 18.0
+    cast_shift: Annotated[float, Field(gt=0)] = 10.0
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = 4.0
     # occlusion: share of the picture covered by one dark, textureless, static region.
@@ -48,6 +51,26 @@ class Thresholds(BaseSettings):
     stripe_amplitude: Annotated[float, Field(gt=0)] = 4.0
     # scene_change: share of the reference picture's edges still found in place (0 … 1).
     scene_similarity: Annotated[float, Field(ge=0, le=1)] = 0.4
+    # A blurred picture whose coarse layout still matches the reference is blur, not a new view.
+    scene_coarse: Annotated[float, Field(ge=0, le=1)] = 0.75
+    # Below this coarse layout correlation the camera looks elsewhere: the view changed, and the
+    # baseline's texture, sharpness and colour no longer apply (no occlusion, blur or cast).
+    scene_turned: Annotated[float, Field(ge=-1, le=1)] = 0.5
+
+    # Against the camera's own baseline (建档): blur effect rise; noise as a multiple of the
+    # baseline's (never below noise_floor × noise_sigma); dark below dark_ratio × its
+    # brightness (never above dark_mean), bright above its brightness + bright_rise; occlusion
+    # where a textured block kept less than occlusion_texture_loss of its texture.
+    blur_rise: Annotated[float, Field(gt=0, lt=1)] = 0.12
+    noise_ratio: Annotated[float, Field(gt=1)] = 2.0
+    noise_floor: Annotated[float, Field(gt=0)] = 0.75
+    dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    bright_rise: Annotated[float, Field(gt=0)] = 40.0
+    occlusion_texture_loss: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    # A picture less saturated than this (mean chroma) is an IR night picture (grayscale).
+    night_saturation: Annotated[float, Field(gt=0)] = 3.0
+    # Healthy pictures that refine a new baseline before it is settled.
+    baseline_rounds: Annotated[int, Field(ge=1, le=50)] = 5
 
     # Sampling and cost limits.
     analysis_width: Annotated[int, Field(ge=160, le=1920)] = 640
@@ -59,9 +82,8 @@ class Thresholds(BaseSettings):
     snapshot_max_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
 
 
-def thresholds_for(overrides: Mapping[str, Any] | None = None, base: Thresholds | None = None) -> Thresholds:
-    """Thresholds for one camera: `base` (settings by default) with that camera's overrides."""
-    base = base or Thresholds()
+def thresholds_for(overrides: Mapping[str, Any] | None, base: Thresholds) -> Thresholds:
+    """Thresholds for one camera: `base` (the runtime's settings) with that camera's overrides."""
     if not overrides:
         return base
     unknown = sorted(set(overrides) - set(Thresholds.model_fields))

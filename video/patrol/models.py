@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govops.db import Base
@@ -85,6 +85,42 @@ class CameraWatch(Base):
             "alerts_raised": self.alerts_raised,
             "reference_at": _iso(self.reference_at),
             "thresholds": self.thresholds or {},
+        }
+
+
+class CameraBaseline(Base):
+    """A camera's normal picture (建档) in one mode, day or night: the reference picture and the
+    statistics each relative check needs (video.diagnosis.Baseline), refined over the first
+    healthy rounds. Taken by the patrol on a camera's first healthy picture of that mode, or by
+    a person on demand (audited)."""
+
+    __tablename__ = "camera_baselines"
+    __table_args__ = (PrimaryKeyConstraint("camera_id", "mode"),)
+
+    camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
+    mode: Mapped[str] = mapped_column(String(10))  # day | night
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    samples: Mapped[int] = mapped_column(Integer, default=1)
+    # The reference picture of this mode (a JPEG at the analysis size).
+    reference: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    taken_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[str] = mapped_column(String(120))  # "patrol" or the person who re-took it
+
+    def as_dict(self) -> dict[str, Any]:
+        stats = self.stats or {}
+        gw = (stats.get("illuminants") or {}).get("grey_world", [0.0, 0.0])
+        return {
+            "camera": self.camera_id,
+            "mode": self.mode,
+            "samples": self.samples,
+            "taken_at": _iso(self.taken_at),
+            "updated_at": _iso(self.updated_at),
+            "taken_by": self.taken_by,
+            "blur_effect": stats.get("blur_effect"),
+            "noise_sigma": stats.get("noise_sigma"),
+            "brightness": stats.get("brightness"),
+            "colour": gw,
         }
 
 

@@ -12,7 +12,8 @@ from govops.errors import NotFound
 from govops.principal import Principal
 from video.catalogue.models import Camera
 from video.catalogue.queries import get_camera, visibility
-from video.patrol.models import CameraWatch, DiagnosisRecord, PatrolRound
+from video.patrol.baselines import summaries
+from video.patrol.models import CameraBaseline, CameraWatch, DiagnosisRecord, PatrolRound
 
 MAX_PAGE = 200
 
@@ -30,7 +31,7 @@ def history(
     watch = session.get(CameraWatch, camera_id)
     return {
         "camera": camera_id,
-        "watch": watch.as_dict() if watch else None,
+        "watch": {**watch.as_dict(), "baselines": summaries(session, camera_id)} if watch else None,
         "items": [r.as_dict() for r in rows],
         "next": rows[-1].id if len(rows) == limit else None,
     }
@@ -53,6 +54,19 @@ def reference_jpeg(session: Session, principal: Principal, camera_id: str) -> by
         raise NotFound(
             f"camera {camera_id} has no scene reference yet",
             hint="the patrol takes one from the first healthy picture, or refresh it",
+        )
+    return jpeg
+
+
+def baseline_jpeg(session: Session, principal: Principal, camera_id: str, mode: str) -> bytes:
+    get_camera(session, principal, camera_id)
+    jpeg = session.scalar(
+        select(CameraBaseline.reference).where(CameraBaseline.camera_id == camera_id, CameraBaseline.mode == mode)
+    )
+    if not jpeg:
+        raise NotFound(
+            f"camera {camera_id} has no {mode} baseline yet",
+            hint="the patrol takes one from its first normal picture of that mode, or re-take it",
         )
     return jpeg
 

@@ -26,8 +26,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import cv2
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,15 +34,21 @@ from govops.db import transaction
 from govops.errors import ConfigError, ValidationFailed
 from govops.secretbox import SecretBox
 from video.catalogue.models import Camera
-from video.diagnosis import FAULT_CODES, DiagnosisResult, Fault, Thresholds, diagnose_frames, diagnose_source
-from video.diagnosis.checks.scene import Reference
-from video.diagnosis.diagnose import load_reference
+from video.diagnosis import (
+    FAULT_CODES,
+    CameraSettings,
+    DiagnosisResult,
+    Fault,
+    Thresholds,
+    diagnose_frames,
+    diagnose_source,
+)
 from video.diagnosis.sources import redact
-from video.diagnosis.thresholds import thresholds_for
 from video.onvif.errors import DeviceError
 from video.onvif.events import camera_fault_states
+from video.patrol.baselines import learn, rows_by_camera, settings_for
 from video.patrol.ledger import Outcome, Policy, record, store_reference
-from video.patrol.models import CameraWatch, PatrolRound
+from video.patrol.models import CameraBaseline, CameraWatch, PatrolRound
 from video.snapshots import fetch_snapshot, same_host, with_credentials
 
 log = logging.getLogger(__name__)
@@ -101,10 +105,13 @@ class Target:
     snapshot: bool
     user: str | None
     password: str | None = field(repr=False)  # decrypted for this round only; never printed
-    thresholds: Thresholds
-    reference: Reference | None
+    settings: CameraSettings  # thresholds, scene reference and baselines: what it is judged with
     problem: str | None = None  # why the camera cannot be read at all
     events_address: str | None = None  # ONVIF address when the camera publishes its own faults
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return self.settings.thresholds
 
 
 @dataclass
@@ -143,23 +150,13 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _reference(jpeg: bytes | None, t: Thresholds) -> Reference | None:
-    if not jpeg:
-        return None
-    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-    return load_reference(image, t) if image is not None else None
-
-
-def target_for(cam: Camera, watch: CameraWatch | None, box: SecretBox, base: Thresholds) -> Target:
+def target_for(
+    cam: Camera, watch: CameraWatch | None, box: SecretBox, base: Thresholds, baselines: list[CameraBaseline]
+) -> Target:
     """How to read a camera: its stream first (the freeze window needs motion), else its snapshot
     URI. A device-chosen URI must stay on the host of its ONVIF address (no SSRF)."""
     password = box.decrypt(cam.password_enc) if cam.password_enc else None
-    problem: str | None = None
-    try:
-        t = thresholds_for((watch.thresholds if watch else None) or None, base)
-    except ValidationFailed as exc:
-        t, problem = base, exc.message
-    ref = _reference(watch.reference if watch else None, t)
+    settings, problem = settings_for(watch, baselines, base)
     for url, snapshot in ((cam.stream_url, False), (cam.snapshot_url, True)):
         if not url:
             continue
@@ -168,9 +165,9 @@ def target_for(cam: Camera, watch: CameraWatch | None, box: SecretBox, base: Thr
             continue
         source = url if snapshot else with_credentials(url, cam.username, password)
         events = cam.onvif_address if (cam.capabilities or {}).get("events") else None
-        return Target(cam.id, source, snapshot, cam.username, password, t, ref, problem, events)
+        return Target(cam.id, source, snapshot, cam.username, password, settings, problem, events)
     return Target(
-        cam.id, None, False, None, None, t, ref, problem or "the camera has neither a stream nor a snapshot URI"
+        cam.id, None, False, None, None, settings, problem or "the camera has neither a stream nor a snapshot URI"
     )
 
 
@@ -198,13 +195,13 @@ def _diagnose(target: Target, started: float) -> DiagnosisResult:
     if target.source is None:
         return _lost(target, target.problem or "nothing to read", started)
     if not target.snapshot:
-        result = _first_reference(target, diagnose_source(target.source, target.reference, target.thresholds))
+        result = diagnose_source(target.source, target.settings)
     else:
         try:
             image = fetch_snapshot(target.source, target.user, target.password, target.thresholds.read_timeout_s)
         except Exception as exc:  # an unreachable or hostile device is a finding, not a crash
             return _lost(target, f"snapshot URI: {getattr(exc, 'message', None) or exc}", started)
-        result = diagnose_frames([image], target.reference, target.thresholds, redact(target.source))
+        result = diagnose_frames([image], target.settings, redact(target.source))
     return with_camera_events(target, result)
 
 
@@ -233,19 +230,6 @@ def with_camera_events(target: Target, result: DiagnosisResult) -> DiagnosisResu
     return result
 
 
-def _first_reference(target: Target, result: DiagnosisResult) -> DiagnosisResult:
-    """A camera's first picture, checked by the installer at onboarding (验收), is its normal:
-    it becomes the scene reference. Colour cast is judged against the reference when there is one,
-    so a cast found only by the reference-free estimate (a lawn, a river) is not a fault of the
-    picture that becomes the reference itself."""
-    if target.reference is not None or result.frame is None or set(result.codes) != {"color_cast"}:
-        return result
-    result.faults = [f for f in result.faults if f.code != "color_cast"]
-    result.metrics["hidden"] = sorted({*result.metrics.get("hidden", []), "color_cast"})
-    result.metrics["reference_taken"] = True
-    return result
-
-
 def load_targets(
     session: Session, shard: Shard, box: SecretBox, base: Thresholds, camera_ids: list[str] | None = None
 ) -> list[Target]:
@@ -261,7 +245,8 @@ def load_targets(
         if cams
         else {}
     )
-    return [target_for(c, watches.get(c.id), box, base) for c in cams]
+    baselines = rows_by_camera(session, [c.id for c in cams])
+    return [target_for(c, watches.get(c.id), box, base, baselines.get(c.id, [])) for c in cams]
 
 
 class Patrol:
@@ -275,13 +260,13 @@ class Patrol:
         shard: Shard = Shard(),
         concurrency: int = 200,
         camera_timeout_s: float = 30.0,
+        thresholds: Thresholds,
         policy: Policy = Policy(),
-        thresholds: Thresholds | None = None,
         batch: int = 32,
     ) -> None:
         self.sessions, self.box, self.shard, self.policy = sessions, box, shard, policy
         self.concurrency, self.camera_timeout_s, self.batch = concurrency, camera_timeout_s, batch
-        self.thresholds = thresholds or Thresholds()
+        self.thresholds = thresholds
         self._stop = threading.Event()
         memory.tune_for_threads()  # hundreds of decoding threads: keep RSS near what is live
 
@@ -408,12 +393,14 @@ class Patrol:
                 )
                 if (
                     written.verdict == "ok"
-                    and target.reference is None
+                    and target.settings.reference is None
                     and result.frame is not None
                     and not target.snapshot
                 ):
                     # The first healthy picture after onboarding becomes the scene reference.
                     store_reference(session, cam.id, result.frame, at)
+                # Commission (建档) the picture's mode, or refine a young baseline.
+                learn(session, cam.id, target.settings, result, at)
                 report.counts[written.verdict] += 1
                 report.timed_out += timed_out
                 report.alerts_raised += written.raised

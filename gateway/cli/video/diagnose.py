@@ -13,13 +13,14 @@ from gateway.cli.video.common import JsonOpt
 def diagnose(
     sources: Annotated[list[str], typer.Argument(help="File paths, rtsp:// URLs or http(s):// snapshot URLs.")],
     reference: Annotated[str | None, typer.Option(help="Reference image for scene_change.")] = None,
+    camera: Annotated[str | None, typer.Option(help="Judge with this camera's baselines and thresholds.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Video quality diagnosis (视频质量诊断): one result per SOURCE."""
-    from video.diagnosis.cli import run_diagnose
+    from gateway.cli.diagnosis import run_diagnose
     from video.diagnosis.sources import source_kind
 
-    run_diagnose(sources, reference, json_out)
+    run_diagnose(sources, reference, json_out, camera)
     # DESIGN.md: a local path that does not exist still gets its line, then the command exits 1
     # (the user's mistake, not a camera's fault).
     local = (s.removeprefix("file://") for s in sources if source_kind(s) == "file")

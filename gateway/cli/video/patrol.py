@@ -70,7 +70,6 @@ def patrol(
     json_out: JsonOpt = False,
 ) -> None:
     """巡检: diagnose every camera of this shard, store history, update status, raise/clear alerts."""
-    from video.diagnosis import Thresholds
     from video.patrol import Patrol, Policy
 
     rt = _runtime()
@@ -82,7 +81,7 @@ def patrol(
         concurrency=concurrency or settings.patrol_concurrency,
         camera_timeout_s=settings.patrol_camera_timeout_s,
         policy=Policy.from_settings(settings),
-        thresholds=Thresholds(),
+        thresholds=rt.thresholds,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: worker.stop())
@@ -155,9 +154,8 @@ def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: boo
     from video.patrol import Policy
 
     rt = _runtime()
-    emit(
-        action(rt.sessions, rt.box, camera, actor=_actor(), policy=Policy.from_settings(rt.video)), json_out, _print_one
-    )
+    out = action(rt.sessions, rt.box, camera, actor=_actor(), base=rt.thresholds, policy=Policy.from_settings(rt.video))
+    emit(out, json_out, _print_one)
 
 
 def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
@@ -168,7 +166,8 @@ def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
 
 
 def reference(camera: str, json_out: JsonOpt = False) -> None:
-    """Take the camera's current picture as its scene reference (after a deliberate re-aim)."""
+    """Re-take the camera's baseline (建档) and scene reference from its current picture (after a
+    deliberate change: the camera moved or replaced). Audited."""
     from video.patrol import ondemand
 
     _on_camera(ondemand.refresh_reference, camera, json_out)
@@ -195,7 +194,7 @@ def thresholds(
     rt = _runtime()
     with rt.transaction() as session:
         if overrides or clear:
-            watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor())
+            watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor(), base=rt.thresholds)
         else:
             watch = queries.history(session, LOCAL_ADMIN, camera, limit=1)["watch"] or {"thresholds": {}}
     emit(

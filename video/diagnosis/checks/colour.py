@@ -1,19 +1,35 @@
-"""color_cast: the equivalent-circle method on the a*b* plane, K = D / M.
+"""color_cast: a wrong white balance (a stuck IR-cut filter, a drifted AWB), told apart from a
+scene whose colour is its own (a lawn, a river, a brick wall, an orange vehicle, warm light).
 
-D is the distance of the mean chroma from neutral, M the mean spread around it: a cast shifts
-the whole distribution (large D) and squeezes it (small M), while a colourful scene spreads it
-(large M). A scene dominated by one natural colour (a lawn, a river) also has a large K; with
-the camera's reference picture the shift is measured from that reference instead, which keeps
-such scenes clean.
+The equivalent-circle ratio K = D / M of the a*b* distribution (Gasparini & Schettini) is large
+for both, so it is reported but does not decide. A cast shifts *every* estimate of the light's
+colour the same way; a colourful scene moves only some of them. Four estimates are made:
+- grey world: the mean colour of the picture;
+- grey edge (van de Weijer et al.): the mean colour of the picture's edges, which a large plain
+  coloured surface (a car body, a lawn) hardly contributes to;
+- white patch: the mean colour of the brightest unclipped pixels (highlights, white paint, sky);
+- near-neutral: the mean chroma of the least saturated tenth of the picture (roads, walls,
+  shadows), the objects a cast tints first.
+The cast is their consensus: the smallest projection of the four onto their common direction.
+Without a baseline the estimates are measured from neutral; with the camera's own baseline
+(建档), the first three from the baseline's estimates, so a camera whose normal view is green
+stays clean (the least saturated pixels are other pixels once the light's colour changes, so
+that estimate only counts without a baseline).
+A grayscale picture (IR night mode) has no colour to cast.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
+
+ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
 
 
 def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
@@ -27,22 +43,86 @@ def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
     return da, db, float(np.abs(a - da).mean()), float(np.abs(b - db).mean())
 
 
-def color_cast(frame: AnalysedFrame, t: Thresholds, reference_chroma: tuple[float, float] | None = None) -> Measurement:
+def _ab(bgr: np.ndarray) -> tuple[float, float]:
+    """a*, b* of a light whose colour is the BGR triple `bgr` (any scale)."""
+    e = np.maximum(np.asarray(bgr, np.float32), 1e-3)
+    pixel = (e / float(e.max()) * 0.7).reshape(1, 1, 3).astype(np.float32)
+    lab = cv2.cvtColor(pixel, cv2.COLOR_BGR2LAB)[0, 0]
+    return float(lab[1]), float(lab[2])
+
+
+def illuminants(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
+    """The four estimates of the light's colour, as (a*, b*)."""
+    bgr = frame.half.astype(np.float32)
+    lab = frame.lab
+    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (bgr.max(axis=2) < 250)
+    if int(valid.sum()) < 200:
+        valid = np.ones(valid.shape, bool)
+    pixels = bgr[valid]
+    smooth = cv2.GaussianBlur(bgr, (0, 0), 1.0)
+    gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
+    edges = np.sqrt(gx * gx + gy * gy)[valid]
+    edge_light = np.sqrt((edges**2).mean(axis=0))  # Minkowski p = 2
+    bright = pixels.sum(axis=1)
+    top = pixels[bright >= np.percentile(bright, 97)]
+    chroma = frame.chroma[valid]
+    ab = lab[..., 1:][valid]
+    neutral = ab[chroma <= np.percentile(chroma, 10)]
+    return {
+        "grey_world": _ab(pixels.mean(axis=0)),
+        "grey_edge": _ab(edge_light),
+        "white_patch": _ab(top.mean(axis=0)),
+        "near_neutral": (float(neutral[:, 0].mean()), float(neutral[:, 1].mean())),
+    }
+
+
+def consensus(vectors: Sequence[tuple[float, float]]) -> float:
+    """How far all the vectors go in one common direction: the smallest projection."""
+    v = np.asarray(vectors, np.float64)
+    mean = v.mean(axis=0)
+    norm = float(np.hypot(*mean))
+    if norm < 1e-6:
+        return 0.0
+    return max(0.0, float((v @ (mean / norm)).min()))
+
+
+def saturation(frame: AnalysedFrame) -> float:
+    """Mean chroma of the picture: near 0 for an IR night (grayscale) picture."""
+    lab = frame.lab
+    mid = (lab[..., 0] > 25) & (lab[..., 0] < 245)
+    chroma = frame.chroma[mid] if int(mid.sum()) >= 200 else frame.chroma
+    return float(chroma.mean())
+
+
+def color_cast(
+    frame: AnalysedFrame, t: Thresholds, baseline: Mapping[str, Sequence[float]] | None = None
+) -> Measurement:
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    metrics = {"cast_k": r(d / m), "cast_d": r(d, 2), "cast_m": r(m, 2), "a_mean": r(da, 2), "b_mean": r(db, 2)}
-    if reference_chroma is not None:
-        shift = float(np.hypot(da - reference_chroma[0], db - reference_chroma[1]))
-        metrics["cast_shift"] = r(shift, 2)
+    estimates = illuminants(frame)
+    metrics: dict = {
+        "cast_k": r(d / m),
+        "cast_d": r(d, 2),
+        "cast_m": r(m, 2),
+        "a_mean": r(da, 2),
+        "b_mean": r(db, 2),
+        "illuminants": {k: [r(a, 2), r(b, 2)] for k, (a, b) in estimates.items()},
+    }
+    if baseline is not None:
+        # The least saturated pixels are other pixels once the light changes colour, so the
+        # near-neutral estimate is compared with neutral, not with the baseline's.
+        shifts = [
+            (a - float(baseline[k][0]), b - float(baseline[k][1]))
+            for k, (a, b) in estimates.items()
+            if k != "near_neutral"
+        ]
+        offset = consensus(shifts)
+        metrics["cast_shift"] = r(offset, 2)
+        score = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
     else:
-        shift = d
-    k = d / m
-    by_offset = ramp(shift, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5)
-    if reference_chroma is not None:
-        # The camera's own view is the neutral point: its lawn or river is not a cast.
-        return Measurement({"color_cast": by_offset}, metrics)
-    # Both the ratio and the offset must be large: a faint tint of a grey scene has a large K
-    # but is not visible, a colourful scene has a large offset but a larger spread.
-    by_k = ramp(k, clean=t.cast_k * 0.4, fault=t.cast_k, severe=t.cast_k * 2)
-    return Measurement({"color_cast": min(by_k, by_offset)}, metrics)
+        offset = consensus(list(estimates.values()))
+        metrics["cast_offset"] = r(offset, 2)
+        score = ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5)
+    return Measurement({"color_cast": score}, metrics)

@@ -47,12 +47,22 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     )
 
 
-def brightness(frame: AnalysedFrame, t: Thresholds) -> Measurement:
+def brightness_mean(frame: AnalysedFrame) -> float:
+    return float(frame.gray.mean())
+
+
+def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
+    """Absolute limits; a camera whose normal picture is dim (or bright) has them moved towards
+    its own brightness, never past it: a night street is dark on purpose, a dead lamp is not."""
     gray = frame.gray
     mean = float(gray.mean())
     clipped = float((gray >= 250).mean())
-    dark = ramp(mean, clean=t.dark_mean * 1.8, fault=t.dark_mean, severe=t.dark_mean * 0.4)
-    bright_by_mean = ramp(mean, clean=t.bright_mean - 60, fault=t.bright_mean, severe=min(254.0, t.bright_mean + 35))
+    dark_mean, bright_mean = t.dark_mean, t.bright_mean
+    if baseline is not None:
+        dark_mean = min(t.dark_mean, baseline * t.dark_ratio)
+        bright_mean = min(250.0, max(t.bright_mean, baseline + t.bright_rise))
+    dark = ramp(mean, clean=dark_mean * 1.8, fault=dark_mean, severe=dark_mean * 0.4)
+    bright_by_mean = ramp(mean, clean=bright_mean - 60, fault=bright_mean, severe=min(254.0, bright_mean + 35))
     bright_by_clip = ramp(
         clipped, clean=0.0, fault=t.bright_clipped_fraction, severe=min(1.0, t.bright_clipped_fraction * 1.8)
     )

@@ -36,7 +36,10 @@ def noise_sigma(gray: np.ndarray) -> tuple[float, float]:
     return float(response[flat].mean()) * MEAN_SCALE, share
 
 
-def noise(frame: AnalysedFrame, t: Thresholds) -> Measurement:
+def noise(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
+    """Absolute without a baseline; with one, judged against the camera's own noise level (a
+    night picture is noisier than a day one, and its night baseline knows it)."""
     sigma, share = noise_sigma(frame.gray_f)
-    score = ramp(sigma, clean=t.noise_sigma * 0.3, fault=t.noise_sigma, severe=t.noise_sigma * 2.5)
+    fault = t.noise_sigma if baseline is None else max(t.noise_sigma * t.noise_floor, baseline * t.noise_ratio)
+    score = ramp(sigma, clean=fault * 0.3, fault=fault, severe=fault * 2.5)
     return Measurement({"noise": score}, {"noise_sigma": r(sigma, 2), "noise_area": r(share)})

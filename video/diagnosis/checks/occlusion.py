@@ -26,7 +26,16 @@ def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return blocks.mean(axis=(1, 3)), blocks.std(axis=(1, 3))
 
 
-def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> Measurement:
+def occlusion(
+    frame: AnalysedFrame,
+    t: Thresholds,
+    noise_sigma: float = 0.0,
+    baseline: np.ndarray | None = None,
+    baseline_brightness: float | None = None,
+) -> Measurement:
+    """Without a baseline: dark, textureless blocks. With the camera's baseline also blocks of
+    any brightness that were textured in its normal picture and have lost their texture (a
+    mid-grey or translucent cover), allowing for the picture being dimmer than its normal."""
     means, stds = block_stats(frame.gray)
     smooth = stds < max(4.0, 2.5 * noise_sigma)
     textured = means[~smooth]
@@ -34,6 +43,15 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
     # brighter part (an occluder is the darker part).
     scene = float(np.median(textured)) if textured.size >= 0.1 * means.size else float(np.percentile(means, 80))
     candidate = smooth & (means < t.occlusion_dark_ratio * scene) & (means < 100)
+    lost = 0.0
+    if baseline is not None and baseline.shape == stds.shape:
+        dimmer = 1.0
+        if baseline_brightness:
+            dimmer = float(np.clip(frame.gray.mean() / baseline_brightness, 0.3, 1.0))
+        was_textured = baseline >= max(6.0, 3.0 * noise_sigma)
+        gone = was_textured & smooth & (stds < t.occlusion_texture_loss * baseline * dimmer)
+        lost = float(gone.mean())
+        candidate = candidate | gone
     best = 0.0
     # When the visible scene is itself dark, darkness is the fault (too_dark), not a cover.
     if candidate.any() and scene >= t.dark_mean:
@@ -46,4 +64,7 @@ def occlusion(frame: AnalysedFrame, t: Thresholds, noise_sigma: float = 0.0) -> 
                 continue  # night sky
             best = max(best, area / candidate.size)
     score = ramp(best, clean=0.0, fault=t.occlusion_area, severe=min(1.0, t.occlusion_area * 2.5))
-    return Measurement({"occlusion": score}, {"occlusion_fraction": r(best), "scene_luma": r(scene, 1)})
+    metrics = {"occlusion_fraction": r(best), "scene_luma": r(scene, 1)}
+    if baseline is not None:
+        metrics["texture_lost"] = r(lost)
+    return Measurement({"occlusion": score}, metrics)

@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
-from video.diagnosis.checks.colour import chroma_stats
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -26,6 +25,7 @@ EDGE_SHARE = 0.12
 BINS = 8
 MARGIN = 0.08  # share of the width/height the view may sway and still be re-aligned
 NEAR = np.ones((3, 3), np.uint8)
+COARSE = 48
 
 
 def edge_maps(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -47,13 +47,34 @@ class Reference:
 
     orientation: np.ndarray  # edge orientation bin per pixel at 320 wide, -1 = no edge
     magnitude: np.ndarray  # blurred gradient magnitude, for re-alignment
-    chroma: tuple[float, float]  # mean a*, b*: the camera's own colour balance
+    coarse: np.ndarray  # the layout of light and dark, which survives a defocus
 
     @classmethod
     def from_frame(cls, frame: AnalysedFrame) -> Reference:
         orientation, magnitude = edge_maps(frame.gray)
-        da, db, _, _ = chroma_stats(frame.lab)
-        return cls(orientation, magnitude, (da, db))
+        return cls(orientation, magnitude, coarse_layout(frame.gray))
+
+
+def coarse_layout(gray: np.ndarray) -> np.ndarray:
+    """The picture at 48 pixels wide, smoothed, zero mean and unit variance."""
+    h, w = gray.shape
+    size = (COARSE, max(2, round(h * COARSE / w)))
+    small = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.float32)
+    smooth = np.asarray(cv2.GaussianBlur(small, (0, 0), 1.0), np.float32)
+    return (smooth - smooth.mean()) / max(float(smooth.std()), 1e-3)
+
+
+def coarse_similarity(frame: AnalysedFrame, ref: Reference) -> float:
+    """Correlation of the coarse layouts (best over small shifts), -1 … 1."""
+    cur = coarse_layout(frame.gray)
+    if cur.shape != ref.coarse.shape:
+        cur = cv2.resize(cur, (ref.coarse.shape[1], ref.coarse.shape[0]), interpolation=cv2.INTER_AREA)
+    h, w = ref.coarse.shape
+    m = max(1, round(w * MARGIN))
+    template = ref.coarse[m : h - m, m : w - m]
+    if template.size == 0 or float(template.std()) < 1e-3:
+        return 0.0
+    return float(cv2.matchTemplate(cur, template, cv2.TM_CCOEFF_NORMED).max())
 
 
 def _shift(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
@@ -96,10 +117,14 @@ def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, 
 
 def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measurement:
     sim, (dx, dy) = similarity(frame, ref)
+    coarse = coarse_similarity(frame, ref)
     score = ramp(
         sim,
         clean=min(1.0, t.scene_similarity + 0.3),
         fault=t.scene_similarity,
         severe=max(0.0, t.scene_similarity - 0.25),
     )
-    return Measurement({"scene_change": score}, {"reference_similarity": r(sim), "reference_shift_px": [dx, dy]})
+    return Measurement(
+        {"scene_change": score},
+        {"reference_similarity": r(sim), "reference_coarse": r(coarse), "reference_shift_px": [dx, dy]},
+    )

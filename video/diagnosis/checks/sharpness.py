@@ -43,19 +43,33 @@ def blur_effect_map(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return blur, s_b / (2 * BLOCK * BLOCK)
 
 
-def blur(frame: AnalysedFrame, t: Thresholds) -> Measurement:
+def _structured(frame: AnalysedFrame) -> np.ndarray:
     blur_map, structure = blur_effect_map(frame.gray_f)
     # Blocks with real structure (edges survive the box filter; sensor noise does not).
     floor = max(0.6, float(np.percentile(structure, 60)))
-    structured = blur_map[structure >= floor]
+    return blur_map[structure >= floor]
+
+
+def blur_effect(frame: AnalysedFrame) -> float:
+    """The picture's blur effect, 0 sharp … 1 fully blurred (0 when it has no structure)."""
+    structured = _structured(frame)
+    return float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
+
+
+def blur(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
+    """Absolute without a baseline; with one, the rise above the camera's own normal sharpness
+    (a naturally soft view is not a fault, a softer one than usual is)."""
+    structured = _structured(frame)
     effect = float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
     lap_var = float(frame.laplacian.var())
     edge = float(frame.gradient.mean())
-    score = (
-        ramp(effect, clean=t.blur_effect - 0.25, fault=t.blur_effect, severe=min(0.95, t.blur_effect + 0.25))
-        if structured.size >= 4
-        else 0.0
-    )
+    if structured.size < 4:
+        score = 0.0
+    elif baseline is not None:
+        fault = min(0.9, baseline + t.blur_rise)
+        score = ramp(effect, clean=baseline, fault=fault, severe=min(0.97, fault + 0.2))
+    else:
+        score = ramp(effect, clean=t.blur_effect - 0.25, fault=t.blur_effect, severe=min(0.95, t.blur_effect + 0.25))
     return Measurement(
         {"blur": score},
         {

@@ -1,8 +1,10 @@
 """`govops video diagnose`: diagnose each SOURCE, as JSON lines for scripts or a table for people.
 
 The batch always exits 0 when its arguments were usable: an unreadable source is a finding
-(signal_loss with an `error`), not a failure of the command. A bad reference picture or bad
-GOVOPS_VQD_* settings are usage errors (exit 2).
+(signal_loss with an `error`), not a failure of the command. A bad reference picture, an unknown
+camera or bad GOVOPS_VQD_* settings are usage errors (exit 2). With `--camera` the sources are
+judged with that camera's settings (its baselines, reference and thresholds), exactly as the
+patrol judges it.
 """
 
 from __future__ import annotations
@@ -12,46 +14,45 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gateway.cli.output import console, err_console, progress_bar
 from govops.errors import GovopsError
-from video.diagnosis.checks.scene import Reference
-from video.diagnosis.diagnose import diagnose_source, load_reference
-from video.diagnosis.result import DiagnosisResult
-from video.diagnosis.thresholds import Thresholds
+from govops.settings import load_or_explain
+from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, diagnose_source, load_reference
 
 # Sources wait on the network as much as they decode: a few in flight at once.
 MAX_WORKERS = 8
 
 
-def _fail(console: Console, message: str, hint: str | None = None) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+def _fail(message: str, hint: str | None = None) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     if hint:
-        console.print(f"  [dim]→ {hint}[/]", highlight=False)
+        err_console.print(f"  [dim]→ {hint}[/]", highlight=False)
     return typer.Exit(2)
 
 
-def _results(sources: list[str], ref: Reference | None, t: Thresholds) -> Iterator[DiagnosisResult]:
+def _results(sources: list[str], settings: CameraSettings) -> Iterator[DiagnosisResult]:
     workers = max(1, min(len(sources), MAX_WORKERS, 2 * (os.cpu_count() or 1)))
     if workers == 1:
-        yield from (diagnose_source(s, ref, t) for s in sources)
+        yield from (diagnose_source(s, settings) for s in sources)
         return
     with ThreadPoolExecutor(workers, thread_name_prefix="vqd") as pool:
-        yield from pool.map(lambda s: diagnose_source(s, ref, t), sources)
+        yield from pool.map(lambda s: diagnose_source(s, settings), sources)
 
 
 def _summary(result: DiagnosisResult) -> str:
     m = result.metrics
     keys = (
+        ("basis", "basis"),
         ("brightness_mean", "luma"),
         ("blur_effect", "blur"),
         ("noise_sigma", "noise σ"),
-        ("cast_k", "K"),
+        ("cast_offset", "cast"),
+        ("cast_shift", "cast shift"),
         ("reference_similarity", "ref sim"),
     )
     return "  ".join(f"{label} {m[k]}" for k, label in keys if m.get(k) is not None)
@@ -72,39 +73,38 @@ def _table(results: list[DiagnosisResult]) -> Table:
     return table
 
 
-def run_diagnose(sources: list[str], reference: str | None, json_out: bool) -> None:
-    err = Console(stderr=True)
+def _settings(reference: str | None, camera: str | None) -> CameraSettings:
     try:
-        t = Thresholds()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise _fail(err, f"bad GOVOPS_VQD_{str(first['loc'][0]).upper()}: {first['msg']}") from None
-    try:
-        ref = load_reference(reference, t)
-    except GovopsError as exc:
-        raise _fail(err, exc.message, exc.hint) from None
+        t = load_or_explain(Thresholds)
+        settings = CameraSettings(t)
+        if camera is not None:
+            from gateway.cli.video.common import runtime
+            from video.patrol.baselines import camera_settings
 
-    show_progress = err.is_terminal and len(sources) > 1
+            rt = runtime()
+            with rt.transaction() as session:
+                settings = camera_settings(session, camera, t)
+        if reference is not None:
+            settings = replace(settings, reference=load_reference(reference, settings.thresholds))
+    except GovopsError as exc:
+        raise _fail(exc.message, exc.hint) from None
+    return settings
+
+
+def run_diagnose(sources: list[str], reference: str | None, json_out: bool, camera: str | None = None) -> None:
+    settings = _settings(reference, camera)
     results: list[DiagnosisResult] = []
-    with Progress(
-        TextColumn("diagnosing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not show_progress,
-    ) as progress:
-        task = progress.add_task("diagnose", total=len(sources))
-        for result in _results(sources, ref, t):
+    progress = progress_bar("diagnosing", len(sources) > 1)
+    with progress:
+        task = progress.add_task("diagnose", total=len(sources), last="")
+        for result in _results(sources, settings):
             if json_out:
                 sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
                 sys.stdout.flush()
             else:
                 results.append(result)
-            progress.advance(task)
+            progress.update(task, advance=1, last=result.source[-40:])
     if not json_out:
-        console = Console()
         console.print(_table(results))
         faulty = sum(1 for r in results if r.faults and not r.error)
         lost = sum(1 for r in results if r.error)

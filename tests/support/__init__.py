@@ -1,0 +1,1 @@
+"""Test and benchmark support: labelled clips of street scenes and natural photographs."""

@@ -1,0 +1,150 @@
+"""Per-camera baselines (建档): relative judgement, day and night, and the hard cases of natural
+scenes. Pictures come from held-out natural scenes (tests.support.natural), never from the
+scenes the thresholds were fitted on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.support.natural import HELD_OUT_SCENES, Clip, condition_frames, night_clip, normal_clip
+from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames, picture_mode
+from video.diagnosis.frame import AnalysedFrame
+
+T = Thresholds()
+
+
+def pictures(clip: Clip) -> list[np.ndarray]:
+    return condition_frames(clip)
+
+
+def commissioned(clip: Clip) -> CameraSettings:
+    """The camera after commissioning on its normal view (day) and its IR picture (night)."""
+    baselines = {}
+    for view in (normal_clip(clip), night_clip(clip)):
+        base = Baseline.measure(AnalysedFrame.from_bgr(pictures(view)[0], T.analysis_width), T)
+        baselines[base.mode] = base
+    return CameraSettings(T, None, baselines)
+
+
+def test_a_soft_camera_stays_healthy_after_commissioning_then_blur_when_defocused() -> None:
+    soft = Clip("soft", "china-wide", 1.0, seed=1)
+    settings = CameraSettings(T, None, {"day": Baseline.measure(AnalysedFrame.from_bgr(pictures(soft)[0], 640), T)})
+    later = diagnose_frames(pictures(Clip("soft", "china-wide", 1.0, seed=1, t0=11)), settings)
+    assert later.codes == [] and later.metrics["basis"] == "baseline", later.metrics
+    # The same soft camera, defocused further: a disc point-spread function over its picture.
+    import cv2
+
+    from tests.support.natural import _disc_psf
+
+    defocused = [cv2.filter2D(p, -1, _disc_psf(3.0)) for p in pictures(Clip("soft", "china-wide", 1.0, seed=1, t0=11))]
+    result = diagnose_frames(defocused, settings)
+    assert result.codes == ["blur"], result.metrics
+
+
+def test_a_warm_scene_stays_healthy_then_color_cast_when_white_balance_is_pushed() -> None:
+    warm = Clip("warm_light", "grace-portrait", 1.0, seed=2)
+    base = Baseline.measure(AnalysedFrame.from_bgr(pictures(warm)[0], 640), T)
+    settings = CameraSettings(T, None, {base.mode: base})
+    later = diagnose_frames(pictures(Clip("warm_light", "grace-portrait", 1.0, seed=2, t0=9)), settings)
+    assert later.codes == [], later.metrics
+    pushed = [
+        np.clip(p.astype(np.float32) * np.array([1.35, 1.0, 0.7], np.float32), 0, 255).astype(np.uint8)
+        for p in pictures(Clip("warm_light", "grace-portrait", 1.0, seed=2, t0=9))
+    ]
+    result = diagnose_frames(pushed, settings)
+    assert result.codes == ["color_cast"], result.metrics
+
+
+@pytest.mark.parametrize("scene", ["china-tower", "grace-flag", "riverside"])
+def test_ir_night_is_healthy_and_picks_the_night_baseline(scene: str) -> None:
+    clip = Clip("ir_night", scene, 0.0, seed=3)
+    frame = AnalysedFrame.from_bgr(pictures(clip)[0], 640)
+    assert picture_mode(frame, T) == "night"
+    plain = diagnose_frames(pictures(clip), CameraSettings(T))
+    assert plain.codes == [] and plain.metrics["mode"] == "night", plain.metrics
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == [] and judged.metrics["basis"] == "baseline", judged.metrics
+
+
+def test_the_verdict_says_what_it_was_judged_against() -> None:
+    clip = Clip("clean", "china-trees", 0.0, seed=4)
+    assert diagnose_frames(pictures(clip), CameraSettings(T)).metrics["basis"] == "absolute"
+    judged = diagnose_frames(pictures(clip), commissioned(clip)).metrics
+    assert (judged["basis"], judged["mode"], judged["baseline_samples"]) == ("baseline", "day", 1)
+
+
+def test_a_baseline_survives_storage_and_refines_over_healthy_rounds() -> None:
+    clip = Clip("clean", "china-wide", 0.0, seed=5)
+    first = Baseline.measure(AnalysedFrame.from_bgr(pictures(clip)[0], 640), T)
+    again = Baseline.from_dict(first.as_dict())
+    assert again.mode == first.mode and again.samples == 1
+    assert again.texture.shape == first.texture.shape
+    assert abs(again.blur_effect - first.blur_effect) < 1e-3
+    later = Baseline.measure(AnalysedFrame.from_bgr(pictures(Clip("clean", "china-wide", 0.0, 5, t0=13))[0], 640), T)
+    refined = first
+    for _ in range(T.baseline_rounds + 2):
+        refined = refined.refined(later, T.baseline_rounds)
+    assert refined.samples == T.baseline_rounds  # settled: later pictures no longer move it
+    lo, hi = sorted((first.blur_effect, later.blur_effect))
+    assert lo - 1e-6 <= refined.blur_effect <= hi + 1e-6
+
+
+HEALTHY_HARD = [
+    Clip("dusk", "china-wide", 0.0, seed=1),
+    Clip("fog", "china-tower", 0.0, seed=2),
+    Clip("rain", "grace-portrait", 0.0, seed=3),
+    Clip("backlight", "china-trees", 0.0, seed=4),
+    Clip("single_colour", "parking", 1.0, seed=0),  # a lawn
+    Clip("vehicle", "crossroad", 1.0, seed=0),  # an orange vehicle filling the view
+    # Known false alarm: the strongest warm street light, judged against a daytime baseline.
+    pytest.param(
+        Clip("warm_light", "grace-flag", 1.0, seed=5),
+        marks=pytest.mark.xfail(reason="strong warm light against a day baseline reads as a cast", strict=False),
+    ),
+    Clip("knocked", "china-wide", 1.0, seed=6),
+    Clip("clean", "riverside", 0.0, seed=2),  # a river: blue by nature
+    Clip("clean", "park", 0.0, seed=1),  # a lawn: green by nature
+]
+
+
+@pytest.mark.parametrize("clip", HEALTHY_HARD, ids=lambda c: getattr(c, "name", None))
+def test_healthy_hard_cases_of_natural_scenes_stay_clean(clip: Clip) -> None:
+    plain = diagnose_frames(pictures(clip), CameraSettings(T))
+    assert plain.codes == [], plain.metrics
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == [], judged.metrics
+
+
+WEAKEST_FAULTS = [
+    Clip("defocus", "china-wide", 0.0, seed=1),
+    Clip("gauss_blur", "grace-portrait", 0.0, seed=2),
+    Clip("ir_cut", "china-tower", 0.0, seed=3),
+    Clip("wb_cast", "crossroad", 0.0, seed=2),
+    Clip("dark", "china-trees", 0.0, seed=4),
+    Clip("bright", "grace-flag", 0.0, seed=5),
+    Clip("noise", "riverside", 0.0, seed=6),
+    Clip("dirt", "china-wide", 0.0, seed=7),
+    # Known misses: a mid-grey or translucent cover over parts of the view that had no texture
+    # in the baseline (sky, plain walls) loses nothing that the texture comparison can see.
+    pytest.param(
+        Clip("grey_occluder", "parking", 0.0, seed=1),
+        marks=pytest.mark.xfail(reason="grey cover over plain surfaces is not seen", strict=False),
+    ),
+    pytest.param(
+        Clip("thin_occluder", "china-tower", 0.0, seed=0),
+        marks=pytest.mark.xfail(reason="translucent cover over the sky is not seen", strict=False),
+    ),
+    Clip("stripes", "park", 0.0, seed=3),
+    Clip("freeze", "grace-portrait", 0.0, seed=4),
+    Clip("black", "crossroad", 0.0, seed=5),
+    Clip("blue", "china-trees", 0.0, seed=6),
+    Clip("turned_away", "china-wide", 0.0, seed=2),
+]
+
+
+@pytest.mark.parametrize("clip", WEAKEST_FAULTS, ids=lambda c: getattr(c, "name", None))
+def test_each_fault_at_its_weakest_against_the_baseline(clip: Clip) -> None:
+    assert clip.scene in HELD_OUT_SCENES and clip.strength == 0.0
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == [clip.expected], judged.metrics

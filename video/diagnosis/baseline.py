@@ -1,0 +1,153 @@
+"""A camera's own normal picture (建档): what each check measured on it, by day and by night.
+
+Vendors' VQD learns each camera's normal view at commissioning and judges later pictures
+against it. A `Baseline` keeps, for one picture mode, the measurements that the relative checks
+need — sharpness (blur effect), noise sigma, brightness, the four estimates of the light's colour,
+the texture of each block (for occlusion) — and the reference picture's edge maps (for
+scene_change). It is refined over the first healthy rounds (a running mean of `samples` pictures,
+up to `Thresholds.baseline_rounds`).
+
+The mode is read from the picture, not the clock: a camera in IR night mode gives a grayscale
+picture (saturation near 0), and gets its own night baseline.
+
+`CameraSettings` is everything one camera is judged with — thresholds, the scene reference and
+the baselines — so the CLI, the patrol, the API's re-diagnose and the console pass the same
+thing to the same function and get the same verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from video.diagnosis.checks.colour import ESTIMATES, illuminants, saturation
+from video.diagnosis.checks.exposure import brightness_mean
+from video.diagnosis.checks.noise import noise_sigma
+from video.diagnosis.checks.occlusion import block_stats
+from video.diagnosis.checks.scene import Reference
+from video.diagnosis.checks.sharpness import blur_effect
+from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.thresholds import Thresholds
+
+MODES = ("day", "night")
+# Codes judged against the baseline when there is one; the rest are absolute by nature.
+RELATIVE = ("blur", "color_cast", "noise", "too_dark", "too_bright", "occlusion")
+# Codes a commissioning picture may never show: they are not anyone's normal.
+NEVER_NORMAL = ("signal_loss", "freeze", "stripes", "occlusion", "scene_change")
+
+
+def picture_mode(frame: AnalysedFrame, t: Thresholds) -> str:
+    """day (colour) or night (IR grayscale), from the picture's saturation."""
+    return "night" if saturation(frame) < t.night_saturation else "day"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    mode: str
+    blur_effect: float
+    noise_sigma: float
+    brightness: float
+    illuminants: Mapping[str, tuple[float, float]]
+    texture: np.ndarray = field(repr=False, compare=False)  # block standard deviations
+    samples: int = 1
+    reference: Reference | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
+        sigma, _ = noise_sigma(frame.gray_f)
+        return cls(
+            mode=mode or picture_mode(frame, t),
+            blur_effect=blur_effect(frame),
+            noise_sigma=sigma,
+            brightness=brightness_mean(frame),
+            illuminants=illuminants(frame),
+            texture=block_stats(frame.gray)[1],
+            reference=Reference.from_frame(frame),
+        )
+
+    def refined(self, newer: Baseline, rounds: int) -> Baseline:
+        """A running mean with a newer healthy picture of the same mode, over `rounds` pictures."""
+        if self.samples >= rounds or newer.mode != self.mode:
+            return self
+        n = self.samples
+        w = 1.0 / (n + 1)
+
+        def mix(a: float, b: float) -> float:
+            return a * (1 - w) + b * w
+
+        ill = {
+            k: (
+                mix(self.illuminants[k][0], newer.illuminants[k][0]),
+                mix(self.illuminants[k][1], newer.illuminants[k][1]),
+            )
+            for k in ESTIMATES
+        }
+        texture = self.texture
+        if newer.texture.shape == self.texture.shape:
+            texture = self.texture * (1 - w) + newer.texture * w
+        return replace(
+            self,
+            blur_effect=mix(self.blur_effect, newer.blur_effect),
+            noise_sigma=mix(self.noise_sigma, newer.noise_sigma),
+            brightness=mix(self.brightness, newer.brightness),
+            illuminants=ill,
+            texture=texture,
+            samples=n + 1,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The statistics as JSON (the reference picture is stored on its own)."""
+        return {
+            "mode": self.mode,
+            "blur_effect": round(self.blur_effect, 4),
+            "noise_sigma": round(self.noise_sigma, 3),
+            "brightness": round(self.brightness, 2),
+            "illuminants": {k: [round(a, 3), round(b, 3)] for k, (a, b) in self.illuminants.items()},
+            "texture": np.round(self.texture, 2).tolist(),
+            "samples": self.samples,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """What a person reads on the camera page."""
+        gw = self.illuminants.get("grey_world", (0.0, 0.0))
+        return {
+            "mode": self.mode,
+            "samples": self.samples,
+            "blur_effect": round(self.blur_effect, 3),
+            "noise_sigma": round(self.noise_sigma, 2),
+            "brightness": round(self.brightness, 1),
+            "colour": [round(gw[0], 1), round(gw[1], 1)],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], reference: Reference | None = None) -> Baseline:
+        return cls(
+            mode=str(data["mode"]),
+            blur_effect=float(data["blur_effect"]),
+            noise_sigma=float(data["noise_sigma"]),
+            brightness=float(data["brightness"]),
+            illuminants={k: (float(v[0]), float(v[1])) for k, v in data["illuminants"].items()},
+            texture=np.asarray(data["texture"], np.float32),
+            samples=int(data.get("samples", 1)),
+            reference=reference,
+        )
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """What one camera is judged with. A camera without baselines is judged on the absolute
+    thresholds only (a conservative fallback); the verdict's metrics say which was used."""
+
+    thresholds: Thresholds
+    reference: Reference | None = field(default=None, repr=False)
+    baselines: Mapping[str, Baseline] = field(default_factory=dict)
+
+    def baseline_for(self, mode: str) -> Baseline | None:
+        return self.baselines.get(mode)
+
+    def reference_for(self, mode: str) -> Reference | None:
+        base = self.baselines.get(mode)
+        return base.reference if base is not None and base.reference is not None else self.reference

@@ -1,0 +1,142 @@
+"""Per-camera baselines (建档) in the video room's tables, and the settings a camera is judged with.
+
+`settings_for` gives one camera's `CameraSettings` (its thresholds, scene reference and day and
+night baselines); the patrol, the API's re-diagnose, the console and `govops video diagnose
+--camera` all judge with it, so one picture gets one verdict wherever it is looked at.
+
+The patrol commissions a camera by itself: its first healthy picture of a mode (day or night),
+judged on the conservative absolute thresholds, becomes that mode's baseline, and the next healthy
+rounds refine it. A camera whose normal view the absolute thresholds call faulty (a naturally soft
+lens, a scene of one colour) is commissioned by a person, as an installer accepts a camera at
+onboarding (验收); so is a baseline re-taken after a deliberate change (camera moved or replaced).
+Both are audited, in `ondemand`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import cv2
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govops.errors import NotFound, ValidationFailed
+from video.catalogue.models import Camera
+from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, load_reference
+from video.diagnosis.checks.scene import Reference
+from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.thresholds import thresholds_for
+from video.patrol.ledger import thumbnail
+from video.patrol.models import CameraBaseline, CameraWatch
+
+PATROL = "patrol"
+
+
+def _reference(jpeg: bytes | None, t: Thresholds) -> Reference | None:
+    if not jpeg:
+        return None
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    return load_reference(image, t) if image is not None else None
+
+
+def baselines_of(rows: Iterable[CameraBaseline], t: Thresholds) -> dict[str, Baseline]:
+    out: dict[str, Baseline] = {}
+    for row in rows:
+        try:
+            out[row.mode] = Baseline.from_dict(row.stats, _reference(row.reference, t))
+        except (KeyError, TypeError, ValueError):
+            continue  # a damaged row is ignored: the camera is judged on the absolute thresholds
+    return out
+
+
+def settings_for(
+    watch: CameraWatch | None, rows: Iterable[CameraBaseline], base: Thresholds
+) -> tuple[CameraSettings, str | None]:
+    """(the camera's settings, a problem with its stored overrides or None)."""
+    problem: str | None = None
+    try:
+        t = thresholds_for((watch.thresholds if watch else None) or None, base)
+    except ValidationFailed as exc:
+        t, problem = base, exc.message
+    ref = _reference(watch.reference if watch else None, t)
+    return CameraSettings(t, ref, baselines_of(rows, t)), problem
+
+
+def rows_by_camera(session: Session, camera_ids: list[str]) -> dict[str, list[CameraBaseline]]:
+    out: dict[str, list[CameraBaseline]] = {}
+    if not camera_ids:
+        return out
+    for row in session.scalars(select(CameraBaseline).where(CameraBaseline.camera_id.in_(camera_ids))):
+        out.setdefault(row.camera_id, []).append(row)
+    return out
+
+
+def camera_settings(session: Session, camera_id: str, base: Thresholds) -> CameraSettings:
+    """The settings of one camera, for `govops video diagnose --camera`."""
+    if session.get(Camera, camera_id) is None:
+        raise NotFound(f"camera {camera_id} not found", hint="check the ID with `govops video list`")
+    settings, problem = settings_for(
+        session.get(CameraWatch, camera_id), rows_by_camera(session, [camera_id]).get(camera_id, []), base
+    )
+    if problem:
+        raise ValidationFailed(f"camera {camera_id}: {problem}", hint="fix it with `govops video thresholds`")
+    return settings
+
+
+def _measure(result: DiagnosisResult, t: Thresholds) -> Baseline | None:
+    if result.error is not None or result.frame is None:
+        return None
+    frame = AnalysedFrame(result.frame)
+    return Baseline.measure(frame, t, result.metrics.get("mode"))
+
+
+def store(
+    session: Session, camera_id: str, baseline: Baseline, frame: np.ndarray, at: datetime, taken_by: str
+) -> CameraBaseline:
+    """Write (or overwrite) the camera's baseline of `baseline.mode`."""
+    row = session.get(CameraBaseline, (camera_id, baseline.mode))
+    if row is None:
+        row = CameraBaseline(camera_id=camera_id, mode=baseline.mode)
+        session.add(row)
+    row.stats, row.samples = baseline.as_dict(), baseline.samples
+    row.reference = thumbnail(frame, width=frame.shape[1])
+    row.taken_at = row.updated_at = at
+    row.taken_by = taken_by[:120]
+    return row
+
+
+def learn(
+    session: Session, camera_id: str, settings: CameraSettings, result: DiagnosisResult, at: datetime | None = None
+) -> str | None:
+    """After a patrol diagnosis: commission the picture's mode if it has no baseline yet, or
+    refine a young baseline, with a healthy picture. Returns "commissioned", "refined" or None."""
+    mode = result.metrics.get("mode")
+    if mode is None or result.error is not None or result.frame is None or result.faults:
+        return None
+    t = settings.thresholds
+    current = settings.baseline_for(mode)
+    if current is None:
+        fresh = _measure(result, t)
+        if fresh is None:
+            return None
+        store(session, camera_id, fresh, result.frame, at or datetime.now(UTC), PATROL)
+        return "commissioned"
+    if current.samples >= t.baseline_rounds:
+        return None
+    newer = _measure(result, t)
+    if newer is None:
+        return None
+    refined = current.refined(newer, t.baseline_rounds)
+    row = session.get(CameraBaseline, (camera_id, mode))
+    if row is None:
+        return None
+    row.stats, row.samples, row.updated_at = refined.as_dict(), refined.samples, at or datetime.now(UTC)
+    return "refined"
+
+
+def summaries(session: Session, camera_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(CameraBaseline).where(CameraBaseline.camera_id == camera_id))
+    return [r.as_dict() for r in sorted(rows, key=lambda r: r.mode)]
