@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from infra.service.models import CloudRun
+from infra.provisioning.models import CloudRun
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session

@@ -14,7 +14,7 @@ from gateway.app import create_app
 from govops import audit
 from govops.settings import load_settings
 from identity.models import IssuedCertificate, PublishedCrl
-from infra.service.models import CloudRun
+from infra.provisioning.models import CloudRun
 from monitoring.collectors import KeycloakProbe, register_collectors
 from tests.conftest import client_as
 from video.catalogue.models import Camera
