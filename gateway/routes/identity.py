@@ -5,7 +5,8 @@ Who may do what (MLPS three-role separation):
 - PUBLIC: /pki/* (relying parties fetch the CRL without credentials), /login/sso, /login/callback;
 - sec-admin: certificates (issue, revoke) and the realm (diff, apply, status);
 - dept-admin: request apps for, and collect secrets of, their own department only;
-- ops-engineer: approve or reject requests, rotate secrets, see every app.
+- ops-engineer: approve or reject requests, rotate secrets (ops only: a dept-admin who needs a
+  new secret asks an ops engineer, then collects it once), see every app.
 """
 
 from __future__ import annotations
@@ -256,7 +257,7 @@ def collect_secret(app_id: int, session: SessionDep, principal: DeptAdmin, runti
 
 
 @router.post("/api/identity/apps/{app_id}/rotate-secret")
-def rotate_secret(app_id: int, session: SessionDep, principal: AppsViewer, runtime: RuntimeDep) -> dict[str, Any]:
+def rotate_secret(app_id: int, session: SessionDep, principal: Ops, runtime: RuntimeDep) -> dict[str, Any]:
     app = app_onboarding.rotate_secret(session, principal, app_id, keycloak(runtime), runtime.box)
     return app.as_dict()
 
