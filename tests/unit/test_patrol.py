@@ -16,7 +16,7 @@ from gateway.runtime import Runtime
 from govops import audit
 from govops.alerts import Alert
 from govops.errors import ConfigError, ValidationFailed
-from govops.principal import DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 from video.catalogue.models import Camera
 from video.diagnosis.synthetic import ClipSpec, write_condition_clip
@@ -261,7 +261,7 @@ def test_the_api_keeps_each_viewer_to_their_cameras(district: Runtime, app, tmp_
         client_as(app, ZZ) as zz,
         client_as(app, GA) as ga,
         client_as(app, CGJ_ADMIN) as cgj,
-        client_as(app, LOCAL_ADMIN) as ops,
+        client_as(app, LOCAL_SYSTEM_ADMIN) as ops,
     ):
         assert {c["id"] for c in ops.get("/api/video/faults").json()["items"]} == {road, park}
         assert [c["id"] for c in zz.get("/api/video/faults").json()["items"]] == [park]
@@ -318,7 +318,7 @@ def test_console_faults_page_and_camera_history(district: Runtime, app, tmp_path
     _set_stream(district, road, str(tmp_path / "gone.mp4"))
     _patrol(district, policy=Policy(raise_after=1)).run_round()
     html = {"Accept": "text/html"}
-    with client_as(app, ZZ) as zz, client_as(app, LOCAL_ADMIN) as ops:
+    with client_as(app, ZZ) as zz, client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
         page = zz.get("/video/faults", headers=html).text
         assert f'data-camera="{park}"' in page and f'data-camera="{road}"' not in page
         assert "雪花噪声" in page and "/picture.jpg" in page and "最近巡检" not in page
