@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway import console_errors
+from gateway import http
 from gateway.auth import LocalLogin
+from gateway.http import problems, versioning
+from gateway.http.metrics import MetricsMiddleware
 from gateway.routes import (
     alerts,
     audit,
@@ -34,9 +31,8 @@ from gateway.routes import (
 )
 from gateway.routes import identity as identity_routes
 from gateway.routes import status as status_routes
+from gateway.routes import workorders as workorder_routes
 from gateway.runtime import Runtime
-from govops.errors import GovopsError, Unauthenticated
-from govops.logs import log
 from identity.tokens import verifier_from_settings
 from monitoring.collectors import register_collectors
 
@@ -69,43 +65,8 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     )
     register_collectors(registry, runtime.sessions, runtime.settings, runtime.video)
 
-    @app.middleware("http")
-    async def metrics_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        # The route template, not the path: a bounded label set.
-        name = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(request.method, name).observe(elapsed)
-        return response
-
-    @app.exception_handler(GovopsError)
-    async def govops_error(request: Request, exc: GovopsError) -> Response:
-        if isinstance(exc, Unauthenticated) and _wants_html(request):
-            return RedirectResponse("/signin", status_code=303)
-        if exc.http_status >= 500:
-            log(logger, "request failed", logging.ERROR, path=request.url.path, error=exc.message)
-        return JSONResponse(exc.as_dict(), status_code=exc.http_status)
-
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        return JSONResponse(
-            {"error": "validation_failed", "message": "the request is not valid", "details": errors}, status_code=422
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return JSONResponse({"error": "http_error", "message": str(exc.detail)}, status_code=exc.status_code)
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        log(logger, "unexpected error", logging.ERROR, path=request.url.path, error=exc.__class__.__name__)
-        return JSONResponse(
-            {"error": "internal_error", "message": "an internal error occurred; it has been logged"}, status_code=500
-        )
+    app.add_middleware(MetricsMiddleware, requests=requests, latency=latency)
+    http.install(app, runtime.settings)  # problem+json errors, request IDs, CSRF, body limits, headers
 
     for module in (
         alerts,
@@ -127,10 +88,10 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     app.include_router(console_cloud.router)
     app.include_router(console_map.router)
     app.include_router(audit.viewer)
+    app.include_router(workorder_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    console_errors.install(app)  # browsers get HTML error pages; the API keeps its own answers
+    versioning.apply(app)  # every /api/... route under /api/v1 (keep this after the last include_router)
     return app
 
 
-def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+_wants_html = problems.wants_html  # the branch point between problem+json and console HTML pages

@@ -7,20 +7,17 @@ untouched. A 403 page names the role that would open the page.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi import Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govops.errors import GovopsError, PermissionDenied, Unauthenticated
+from govops.errors import GovopsError
 from govops.logs import log
 
 logger = logging.getLogger("govops.console")
@@ -85,59 +82,34 @@ def page(request: Request, status: int, *, detail: str, todo: str, roles: list[s
     )
 
 
-def _html(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, Unauthenticated):
-        return RedirectResponse("/signin", status_code=303)
-    if isinstance(exc, PermissionDenied):
-        roles = roles_needed(exc.message)
-        return page(
-            request,
-            403,
-            detail="此页面需要以下角色之一 This page needs one of these roles.",
-            todo="请向安全管理员申请该角色，或返回首页。Ask your security administrator (sec-admin) for the role, "
-            "or go back to your home page.",
-            roles=roles,
-        )
-    if isinstance(exc, GovopsError):
-        status = exc.http_status if exc.http_status != 500 else 503
-        return page(request, status, detail=exc.message, todo=exc.hint or "请返回上一页重试。Go back and try again.")
-    if isinstance(exc, RequestValidationError):
-        fields = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'input'}: {e['msg']}" for e in exc.errors()[:5])
-        return page(request, 400, detail=fields, todo="请修改后重新提交。Correct the value and submit again.")
-    if isinstance(exc, StarletteHTTPException):
-        if exc.status_code == 404:
+def render(request: Request, problem: dict[str, Any]) -> Response | None:
+    """The browser's page for an API problem (gateway.http.problems asks this first, after the
+    denial is audited); None for a 401, which the caller turns into the sign-in redirect."""
+    status = int(problem.get("status", 500))
+    detail = str(problem.get("detail") or problem.get("message") or "")
+    try:
+        if status == 401:
+            return None
+        if status == 403:
+            return page(
+                request,
+                403,
+                detail="此页面需要以下角色之一 This page needs one of these roles.",
+                todo="请向安全管理员申请该角色，或返回首页。Ask your security administrator (sec-admin) for the role, "
+                "or go back to your home page.",
+                roles=roles_needed(detail),
+            )
+        if status == 404 and problem.get("error") in (None, "not_found", "http_error"):
             return page(
                 request,
                 404,
-                detail=f"{request.url.path} 不存在 does not exist.",
+                detail=detail or f"{request.url.path} 不存在 does not exist.",
                 todo="请使用上方导航栏。Use the navigation above; it lists every page your role may open.",
             )
-        return page(
-            request, exc.status_code, detail=str(exc.detail), todo="请返回上一页。Go back to the previous page."
-        )
-    return page(
-        request,
-        500,
-        detail="错误已记录 The error has been logged.",
-        todo="请稍后重试；若仍出错，请联系运维工程师并告知时间。Try again in a minute; if it persists, tell "
-        "an operations engineer the time it happened.",
-    )
-
-
-def install(app: FastAPI) -> None:
-    """Wrap every registered exception handler with the HTML page for browsers."""
-    for key, handler in list(app.exception_handlers.items()):
-        app.exception_handlers[key] = _wrap(handler)
-
-
-def _wrap(handler: Handler) -> Handler:
-    async def for_browsers(request: Request, exc: Any) -> Response:
-        if wants_html(request):
-            try:
-                return _html(request, exc)
-            except Exception as page_error:  # never let the error page itself fail into a traceback
-                log(logger, "error page failed", logging.ERROR, error=page_error.__class__.__name__)
-        answer = handler(request, exc)
-        return await answer if inspect.isawaitable(answer) else answer
-
-    return for_browsers
+        if status >= 500:
+            status = 503 if status != 500 else 500
+        todo = str(problem.get("hint") or "请返回上一页重试。Go back and try again.")
+        return page(request, status, detail=detail, todo=todo)
+    except Exception as page_error:  # never let the error page itself fail into a traceback
+        log(logger, "error page failed", logging.ERROR, error=page_error.__class__.__name__)
+        return None

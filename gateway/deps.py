@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from gateway.auth import Allow
 from gateway.runtime import Runtime
-from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
 from govops.secretbox import SecretBox
 from govops.settings import Settings
 from video.catalogue.settings import VideoSettings
@@ -75,3 +75,6 @@ OpsOrDeptAdmin = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN))]
 OpsOrSecAdmin = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SEC_ADMIN))]  # the status board
 CameraViewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
 CameraOperator = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]  # snapshots, PTZ, diagnose
+# Work orders: ops all, a contractor its own, the business roles their cameras' (scoped in the query).
+WorkOrderViewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, CONTRACTOR, DEPT_ADMIN, SECURITY_STAFF))]
+OpsOrContractor = Annotated[Principal, Depends(Allow(OPS_ENGINEER, CONTRACTOR))]  # repairs, the contractor report

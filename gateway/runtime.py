@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import identity
 import infra.provisioning
+import monitoring
 import monitoring.kpi_history
 import video
 from govops.db import check_database, make_engine, make_sessionmaker, migrate, transaction
@@ -42,6 +43,7 @@ DOMAIN_MIGRATIONS: tuple[Path, ...] = (
     identity.MIGRATIONS,
     infra.provisioning.MIGRATIONS,
     monitoring.kpi_history.MIGRATIONS,
+    monitoring.MIGRATIONS,  # fault work orders
 )
 
 
@@ -63,7 +65,7 @@ class Runtime:
     def build(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or load_settings()
         engine = make_engine(settings)
-        sessions = make_sessionmaker(engine)
+        sessions = make_sessionmaker(engine, settings)
         return cls(settings=settings, engine=engine, sessions=sessions, signins=SessionStore(sessions))
 
     @property
@@ -146,8 +148,10 @@ class Runtime:
     def check(self) -> None:
         check_database(self.engine)
 
-    def transaction(self) -> AbstractContextManager[Session]:
-        return transaction(self.sessions)
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[Session]:
+        """A unit of work. `write=True` takes SQLite's write lock at BEGIN: for a short unit that
+        reads, then writes (never one that waits on the network meanwhile)."""
+        return transaction(self.sessions, write=write)
 
     def load_sample_district(self) -> dict[str, int]:
         from gateway import sample_district

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Dialect, Engine, MetaData, create_engine, event, text
+from sqlalchemy import types as sqltypes
+from sqlalchemy.dialects.sqlite.base import DATETIME as SQLITE_DATETIME
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -33,6 +35,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 MIGRATIONS = Path(__file__).with_name("migrations")
+IMMEDIATE = "govops_begin_immediate"
 
 
 class Base(DeclarativeBase):
@@ -74,7 +77,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A unit of work that will write takes the write lock at BEGIN: a deferred transaction that
+    # read first cannot upgrade once another writer committed ("database is locked" at once,
+    # whatever the busy timeout). Reads stay deferred, so readers never queue behind writers.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(IMMEDIATE) else "BEGIN")
+
+
+class _UTCDateTime(SQLITE_DATETIME):
+    """SQLite keeps no offset: hand `DateTime(timezone=True)` values back as aware UTC, as
+    PostgreSQL does, so that every timestamp the API writes out carries its offset."""
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        process = super().result_processor(dialect, coltype)
+        if not self.timezone:
+            return process
+
+        def convert(value: Any) -> Any:
+            value = process(value) if process is not None else value
+            return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
+
+        return convert
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -85,6 +107,7 @@ def make_engine(settings: Settings) -> Engine:
             engine = create_engine(url, connect_args={"check_same_thread": False})
             event.listen(engine, "connect", _sqlite_pragmas)
             event.listen(engine, "begin", _sqlite_begin)
+            engine.dialect.colspecs = {**engine.dialect.colspecs, sqltypes.DateTime: _UTCDateTime}
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     except (ArgumentError, NoSuchModuleError, ValueError) as exc:
@@ -108,15 +131,30 @@ def check_database(engine: Engine) -> None:
         ) from None
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+class Sessions(sessionmaker[Session]):
+    """`sessions()` for reading; `sessions.begin()` for a unit of work that writes (on SQLite it
+    begins IMMEDIATE, see _sqlite_begin)."""
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self() as session, session.begin():
+            session.connection(execution_options={IMMEDIATE: True})
+            yield session
+
+
+def make_sessionmaker(engine: Engine, settings: Settings | None = None) -> sessionmaker[Session]:
+    """Sessions carry the settings (in `session.info`) so that the audit log finds its key."""
+    return Sessions(engine, expire_on_commit=False, info={"settings": settings} if settings else {})
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: committed whole or rolled back whole (no half-written records)."""
+def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
+    """One unit of work: committed whole or rolled back whole (no half-written records).
+    `write=True` takes the write lock at once (SQLite), for a unit that reads, then writes."""
     session = factory()
     try:
+        if write:
+            session.connection(execution_options={IMMEDIATE: True})
         yield session
         session.commit()
     except BaseException:

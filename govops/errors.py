@@ -1,10 +1,49 @@
 """Errors that carry a message a person can act on.
 
 The CLI prints them as one line (exit 1, or 2 for usage and configuration mistakes); the API
-returns them as JSON with the matching HTTP status. Neither shows a traceback.
+returns them as RFC 9457 problem details (`application/problem+json`) with the matching HTTP
+status. Neither shows a traceback.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:govops:problem:"
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    hint: str | None = None,
+    request_id: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One RFC 9457 problem object. `error` (the code) and `message` (= detail) stay as extension
+    members, so clients written against the earlier `{"error", "message", "hint"}` shape keep working."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "hint": hint,
+        "request_id": request_id,
+        "error": code,
+        "message": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return body
 
 
 class GovopsError(Exception):
@@ -26,11 +65,18 @@ class GovopsError(Exception):
             body["hint"] = self.hint
         return body
 
+    def as_problem(self, *, request_id: str | None = None, instance: str | None = None) -> dict[str, Any]:
+        return problem(
+            self.http_status, self.code, self.message, hint=self.hint, request_id=request_id, instance=instance
+        )
+
 
 class ConfigError(GovopsError):
-    """Settings that cannot work: a bad database URL, an unwritable data directory."""
+    """Settings that cannot work: a bad database URL, an unwritable data directory, an outside
+    service (Keycloak) that is not configured. To an API client the feature is unavailable (503),
+    and the hint says which setting to make."""
 
-    http_status = 500
+    http_status = 503
     exit_code = 2
     code = "config_error"
 

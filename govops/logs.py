@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from contextvars import ContextVar
 from typing import Any
+
+# The request being served (the gateway sets it per request): every log line names it.
+request_id: ContextVar[str | None] = ContextVar("govops_request_id", default=None)
 
 SECRET_KEYS = re.compile(r"(password|passwd|secret|token|authorization|api_key|private_key)", re.I)
 _PAIR = re.compile(r"((?:password|passwd|secret|token|authorization|api_key|client_secret)\s*[=:]\s*)([^\s,&;]+)", re.I)
@@ -31,6 +35,9 @@ class KeyValueFormatter(logging.Formatter):
             f"logger={record.name}",
             f"msg={_fmt(record.getMessage())}",
         ]
+        rid = request_id.get()
+        if rid:
+            parts.append(f"request_id={rid}")
         for key, value in fields.items():
             parts.append(f"{key}={'***' if SECRET_KEYS.search(key) else _fmt(value)}")
         if record.exc_info and record.exc_info[1] is not None:

@@ -14,7 +14,8 @@ DEPT_ADMIN = "dept-admin"
 SECURITY_STAFF = "security-staff"
 AUDITOR = "auditor"
 SEC_ADMIN = "sec-admin"
-ROLES = (OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF, AUDITOR, SEC_ADMIN)
+CONTRACTOR = "contractor"  # a maintenance contractor (运维单位): its own work orders only
+ROLES = (OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF, AUDITOR, SEC_ADMIN, CONTRACTOR)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Principal:
     roles: frozenset[str] = field(default_factory=frozenset)
     department: str | None = None  # department code, for dept-admin
     platform: str | None = None  # share platform code, for security-staff
+    contractor: str | None = None  # contractor code, for contractor
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

@@ -33,6 +33,7 @@ class SignInSession(Base):
     roles: Mapped[list[str]] = mapped_column(JSON)
     department: Mapped[str | None] = mapped_column(String(50))
     platform: Mapped[str | None] = mapped_column(String(50))
+    contractor: Mapped[str | None] = mapped_column(String(50), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
@@ -43,6 +44,7 @@ class SignInSession(Base):
             roles=frozenset(self.roles),
             department=self.department,
             platform=self.platform,
+            contractor=self.contractor,
         )
 
 
@@ -67,6 +69,7 @@ class SessionStore:
             roles=sorted(principal.roles),
             department=principal.department,
             platform=principal.platform,
+            contractor=principal.contractor,
             created_at=now,
             expires_at=now + timedelta(seconds=self.ttl),
         )

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # A Fernet key (urlsafe base64, 32 bytes). Without it a 0600 key file in data_dir is used.
     secret_key: SecretStr | None = None
+    # The audit log's key (64 hex digits) when several gateways share one database; otherwise a
+    # 0600 audit.key file in data_dir. Never in the database: it is what makes the chain keyed.
+    audit_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8080
     # Bearer token Prometheus presents on /metrics; empty means the endpoint is open on loopback.

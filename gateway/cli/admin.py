@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +14,7 @@ from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
 from govops import audit
 from govops.db import current_revisions
+from govops.errors import ValidationFailed as UsageError
 
 db_app = typer.Typer(help="Database: migrate and check.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -43,7 +48,8 @@ def db_check(json_out: JsonOpt = False) -> None:
 
 @audit_app.command("verify")
 def audit_verify(json_out: JsonOpt = False) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad record if it was tampered with."""
+    """Recompute the keyed hash chain and hold its head against the signed checkpoint; exit 1 and
+    name the first bad record if records were changed, removed, or an older database restored."""
     rt = Runtime.build()
     with rt.sessions() as s:
         report = audit.verify(s)
@@ -51,9 +57,9 @@ def audit_verify(json_out: JsonOpt = False) -> None:
         report.as_dict(),
         json_out,
         lambda r: console.print(
-            f"[green]audit chain intact[/]: {r['records']} records"
+            f"[green]audit chain intact[/]: {r['records']} records" + "".join(f"; {w}" for w in r["warnings"])
             if r["ok"]
-            else f"[red]audit chain broken[/] at record {r['first_bad_id']}: {r['reason']}"
+            else f"[red]audit chain broken[/]{f' at record {b}' if (b := r['first_bad_id']) else ''}: {r['reason']}"
         ),
     )
     if not report.ok:
@@ -79,6 +85,95 @@ def audit_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, json_o
             [[r[k] for k in ("id", "at", "actor", "action", "target", "result")] for r in rs],
         ),
     )
+
+
+@audit_app.command("export")
+def audit_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="The file to write (JSON).")],
+    first: Annotated[int | None, typer.Option("--from", min=1, help="First record id.")] = None,
+    last: Annotated[int | None, typer.Option("--to", min=1, help="Last record id.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a signed range of records; another machine checks it with `audit verify-export`."""
+    if first is not None and last is not None and first > last:
+        raise UsageError("--from is after --to", hint="give the lower record id first")
+    if not output.parent.is_dir():
+        raise UsageError(f"directory {output.parent} does not exist", hint="create it, or write elsewhere with -o")
+    rt = Runtime.build()
+    with rt.transaction() as s:
+        doc = audit.export(s, first, last)
+        audit.append(
+            s,
+            actor=_os_user(),
+            action="audit.export",
+            target=str(output),
+            detail={"from_id": doc["from_id"], "to_id": doc["to_id"], "count": doc["count"]},
+        )
+    output.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+    summary = {
+        "file": str(output),
+        "count": doc["count"],
+        "from_id": doc["from_id"],
+        "to_id": doc["to_id"],
+        "public_key": doc["public_key"],
+    }
+    emit(
+        summary,
+        json_out,
+        lambda d: console.print(
+            f"wrote {d['count']} records (#{d['from_id']}..#{d['to_id']}) to {d['file']}; public key {d['public_key']}"
+        ),
+    )
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    file: Annotated[Path, typer.Argument(help="An export written by `govops audit export`.")],
+    key: Annotated[
+        str | None, typer.Option("--key", help="The trusted public key (hex, or a file holding it).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check an export offline (no database, no secret): its signature and its chain links."""
+    try:
+        doc = json.loads(file.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}", hint="check the path") from None
+    except ValueError:
+        doc = None
+    if key is not None and Path(key).is_file():
+        key = Path(key).read_text().strip()
+    report = audit.verify_export(doc, key)
+    data = report.as_dict()
+    emit(
+        data,
+        json_out,
+        lambda r: console.print(
+            (f"[green]export intact[/]: {r['records']} records" if r["ok"] else f"[red]export broken[/]: {r['reason']}")
+            + ("" if r["trusted_key"] or not r["ok"] else " [yellow](checked with the key it carries: pass --key)[/]")
+        ),
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("public-key")
+def audit_public_key(json_out: JsonOpt = False) -> None:
+    """The public key that checks this gateway's audit checkpoint and exports (give it to auditors)."""
+    rt = Runtime.build()
+    with rt.sessions() as s:
+        key = audit.public_key_of(s)
+    emit({"public_key": key}, json_out, lambda d: typer.echo(d["public_key"]))
+
+
+@audit_app.command("new-key")
+def audit_new_key(json_out: JsonOpt = False) -> None:
+    """Print a new audit key for GOVOPS_AUDIT_KEY (several gateways sharing one database)."""
+    emit({"audit_key": secrets.token_bytes(32).hex()}, json_out, lambda d: typer.echo(d["audit_key"]))
+
+
+def _os_user() -> str:
+    return f"os:{getpass.getuser()}"
 
 
 def secret_key(json_out: JsonOpt = False) -> None:

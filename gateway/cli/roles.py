@@ -36,11 +36,14 @@ COMMAND_ROLES: dict[str, str | None] = {
     "secret-key": ANY,  # prints a fresh key; stores nothing
     "db": OPS_ENGINEER,
     "audit": AUDITOR,
+    "audit verify-export": ANY,  # an export file checked offline (no database)
+    "audit new-key": ANY,  # prints a fresh key; stores nothing
     "video": OPS_ENGINEER,
     "lab": ANY,  # local test components on loopback
     "cloud": OPS_ENGINEER,
     "cluster": OPS_ENGINEER,
     "alerts": OPS_ENGINEER,
+    "workorders": OPS_ENGINEER,  # dispatch, verify, close; contractors act through the API
     "ca": SEC_ADMIN,
     "identity": SEC_ADMIN,  # the realm as code and the directory import
     "identity login": ANY,  # a person signing in with their own certificate

@@ -83,7 +83,8 @@ class SilenceBody(BaseModel):
     comment: str = Field(min_length=1, max_length=1000)
 
 
-@api.post("/alertmanager", dependencies=[Depends(PUBLIC)])
+# A batch of 1,000 alerts with their labels and annotations runs to a few MiB.
+@api.post("/alertmanager", dependencies=[Depends(PUBLIC)], openapi_extra={"x-body-limit": 16 * 1024 * 1024})
 def alertmanager_webhook(
     request: Request, session: SessionDep, loop: LoopDep, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, int]:

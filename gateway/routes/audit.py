@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from gateway.deps import Auditor, SessionDep
+from gateway.pagination import PageDep, fetched
 from govops import audit
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -23,12 +24,28 @@ PAGE = 50
 
 @router.get("")
 def records(
-    session: SessionDep, _: Auditor, before: int | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    session: SessionDep,
+    _: Auditor,
+    page: PageDep,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=100, description="a prefix, e.g. auth.")] = None,
+    result: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, deprecated=True)] = None,
 ) -> dict[str, Any]:
-    stmt = select(audit.AuditRecord).order_by(audit.AuditRecord.id.desc()).limit(limit)
-    if before:
-        stmt = stmt.where(audit.AuditRecord.id < before)
-    return {"items": [r.as_dict() for r in session.scalars(stmt)]}
+    """Newest first. `before` is the older way to page; `cursor` is the same for every list."""
+    rows = audit.query(
+        session,
+        actor=actor,
+        action=action,
+        result=result,
+        since=since,
+        until=until,
+        before=page.after_id or before,
+        limit=page.limit + 1,
+    )
+    return fetched([r.as_dict() for r in rows], page)
 
 
 @router.get("/verify")

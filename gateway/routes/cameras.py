@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.pagination import Page, paged
 from govops.errors import ValidationFailed
 from govops.principal import Principal
 from video.catalogue import edits
@@ -37,12 +38,16 @@ def cameras(
     q: Annotated[str | None, Query(max_length=100)] = None,
     platform: Annotated[str | None, Query(max_length=50)] = None,
     group: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
-    after: Annotated[str | None, Query(pattern=r"^[0-9]{20}$")] = None,
+    after: Annotated[str | None, Query(pattern=r"^[0-9]{20}$", deprecated=True)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+={0,2}$")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> dict[str, Any]:
     f = CameraFilter(department, area, status, key_place, q, platform, group, networked)
+    if cursor:
+        after = str(Page(cursor).after)
     rows = list_cameras(session, principal, f, after, limit)
-    return {"items": [c.as_dict() for c in rows], "next": rows[-1].id if len(rows) == limit else None}
+    last = rows[-1].id if len(rows) == limit else None
+    return {**paged([c.as_dict() for c in rows], last), "next": last}
 
 
 @router.get("/{camera_id}")

@@ -24,6 +24,9 @@ from pydantic import BaseModel, Field
 from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL
 from gateway.deps import DeptAdmin, Ops, RuntimeDep, SecAdmin, SessionDep
 from gateway.deps import OpsOrDeptAdmin as AppsViewer
+from gateway.http import audit_events
+from gateway.http.params import IntId
+from gateway.pagination import Page, PageDep, page_of
 from gateway.runtime import Runtime
 from govops.errors import ConfigError, GovopsError, NotFound, ServiceUnavailable, Unauthenticated
 from govops.logs import log
@@ -115,8 +118,10 @@ def certificates(
     ca: CaDep,
     civil_servant_id: Annotated[str | None, Query(max_length=32)] = None,
     status: Annotated[str | None, Query(pattern="^(valid|revoked|expired|not_yet_valid)$")] = None,
+    page: PageDep = Page(),
 ) -> dict[str, Any]:
-    return {"items": [c.as_dict() for c in ca.list(session, civil_servant_id=civil_servant_id, status=status)]}
+    rows = [c.as_dict() for c in ca.list(session, civil_servant_id=civil_servant_id, status=status)]
+    return page_of(rows, page, key="serial", sort=True)
 
 
 @router.post("/api/identity/certificates", status_code=201)
@@ -208,9 +213,10 @@ def apps(
     principal: AppsViewer,
     status: Annotated[str | None, Query(pattern="^(requested|approved|rejected)$")] = None,
     department: Annotated[str | None, Query(max_length=50)] = None,
+    page: PageDep = Page(),
 ) -> dict[str, Any]:
     rows = app_onboarding.list_apps(session, principal, status=status, department=department)
-    return {"items": [a.as_dict() for a in rows]}
+    return page_of([a.as_dict() for a in rows], page, key="id", sort=True)
 
 
 @router.post("/api/identity/apps", status_code=201)
@@ -233,31 +239,33 @@ def request_app(body: AppRequestBody, session: SessionDep, principal: AppsViewer
 
 
 @router.get("/api/identity/apps/{app_id}")
-def app_detail(app_id: int, session: SessionDep, principal: AppsViewer) -> dict[str, Any]:
+def app_detail(app_id: IntId, session: SessionDep, principal: AppsViewer) -> dict[str, Any]:
     return app_onboarding.get_app(session, principal, app_id).as_dict()
 
 
 @router.post("/api/identity/apps/{app_id}/approve")
 def approve(
-    app_id: int, body: DecisionBody, session: SessionDep, principal: Ops, runtime: RuntimeDep
+    app_id: IntId, body: DecisionBody, session: SessionDep, principal: Ops, runtime: RuntimeDep
 ) -> dict[str, Any]:
+    app_onboarding.get_app(session, principal, app_id)  # a missing app is a 404 before any Keycloak call
     app = app_onboarding.approve_app(session, principal, app_id, keycloak(runtime), runtime.box, body.note)
     return app.as_dict()
 
 
 @router.post("/api/identity/apps/{app_id}/reject")
-def reject(app_id: int, body: DecisionBody, session: SessionDep, principal: Ops) -> dict[str, Any]:
+def reject(app_id: IntId, body: DecisionBody, session: SessionDep, principal: Ops) -> dict[str, Any]:
     return app_onboarding.reject_app(session, principal, app_id, body.note).as_dict()
 
 
 @router.post("/api/identity/apps/{app_id}/secret")
-def collect_secret(app_id: int, session: SessionDep, principal: DeptAdmin, runtime: RuntimeDep) -> JSONResponse:
+def collect_secret(app_id: IntId, session: SessionDep, principal: DeptAdmin, runtime: RuntimeDep) -> JSONResponse:
     body = app_onboarding.collect_secret(session, principal, app_id, runtime.box)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/api/identity/apps/{app_id}/rotate-secret")
-def rotate_secret(app_id: int, session: SessionDep, principal: Ops, runtime: RuntimeDep) -> dict[str, Any]:
+def rotate_secret(app_id: IntId, session: SessionDep, principal: Ops, runtime: RuntimeDep) -> dict[str, Any]:
+    app_onboarding.get_app(session, principal, app_id)  # a missing app is a 404 before any Keycloak call
     app = app_onboarding.rotate_secret(session, principal, app_id, keycloak(runtime), runtime.box)
     return app.as_dict()
 
@@ -364,6 +372,7 @@ def sso_callback(
         return _unavailable_page(request, exc)
     principal = verifier.verify(tokens.access_token)
     sid = request.app.state.local_login.open_session(principal)
+    audit_events.record(request, "auth.login", actor=principal.subject, detail={"via": "sso"})
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict", secure=request.url.scheme == "https"

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL
 from gateway.deps import SignedIn
+from gateway.http import audit_events
 
 router = APIRouter()
 
@@ -20,6 +21,8 @@ router = APIRouter()
 @router.get("/login", dependencies=[Depends(PUBLIC)], include_in_schema=False)
 def login(request: Request, token: Annotated[str, Query(max_length=200)]) -> Response:
     sid = request.app.state.local_login.redeem(token)
+    principal = request.app.state.local_login.lookup(sid)
+    audit_events.record(request, "auth.login", actor=principal.subject if principal else "?", detail={"via": "local"})
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE, sid, max_age=SESSION_TTL, httponly=True, samesite="strict", secure=request.url.scheme == "https"
@@ -46,10 +49,11 @@ def signin(request: Request) -> HTMLResponse:
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, _: SignedIn) -> Response:
+def logout(request: Request, principal: SignedIn) -> Response:
     sid = request.cookies.get(SESSION_COOKIE)
     if sid:
         request.app.state.local_login.close(sid)
+    audit_events.record(request, "auth.logout", actor=principal.subject)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -18,6 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import CameraOperator as Watcher
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.http.params import IntId
+from gateway.pagination import Page, PageDep, page_of
 from govops.errors import PermissionDenied, ValidationFailed
 from govops.principal import OPS_ENGINEER
 from video.catalogue import io as catalogue_io
@@ -43,8 +45,8 @@ class PlatformIn(BaseModel):
 
 
 @router.get("/platforms")
-def list_platforms(session: SessionDep, _: Viewer) -> dict[str, Any]:
-    return {"items": [p.as_dict() for p in sharing.platforms(session)]}
+def list_platforms(session: SessionDep, _: Viewer, page: PageDep) -> dict[str, Any]:
+    return page_of([p.as_dict() for p in sharing.platforms(session)], page, key="code", sort=True)
 
 
 @router.post("/platforms", status_code=201)
@@ -79,17 +81,15 @@ def list_shares(
     principal: Watcher,
     platform: Annotated[str | None, Query(max_length=50)] = None,
     include_inactive: bool = False,
+    page: PageDep = Page(),
 ) -> dict[str, Any]:
     """Security staff see the grants of their own platform only."""
     if not principal.has(OPS_ENGINEER):
         if platform and platform != principal.platform:
             raise PermissionDenied("security staff see the grants of their own platform only")
         platform = principal.platform or "\x00"
-    return {
-        "items": [
-            g.as_dict() for g in sharing.list_grants(session, platform=platform, include_inactive=include_inactive)
-        ]
-    }
+    grants = sharing.list_grants(session, platform=platform, include_inactive=include_inactive)
+    return page_of([g.as_dict() for g in grants], page, key="id", sort=True)
 
 
 @router.post("/shares", status_code=201)
@@ -107,7 +107,7 @@ def grant(body: GrantIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
 
 
 @router.post("/shares/{grant_id}/revoke")
-def revoke(grant_id: int, body: RevokeIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
+def revoke(grant_id: IntId, body: RevokeIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
     return sharing.revoke(session, grant_id, reason=body.reason, actor=principal.subject).as_dict()
 
 
@@ -121,15 +121,11 @@ class GroupIn(BaseModel):
 
 
 @router.get("/groups")
-def list_groups(session: SessionDep, _: Viewer) -> dict[str, Any]:
+def list_groups(session: SessionDep, _: Viewer, page: PageDep) -> dict[str, Any]:
     from sqlalchemy import select
 
-    return {
-        "items": [
-            g.as_dict()
-            for g in session.scalars(select(CatalogueGroup).order_by(CatalogueGroup.type, CatalogueGroup.id))
-        ]
-    }
+    groups = session.scalars(select(CatalogueGroup).order_by(CatalogueGroup.type, CatalogueGroup.id))
+    return page_of([g.as_dict() for g in groups], page, key="id", sort=True)
 
 
 @router.post("/groups", status_code=201)

@@ -19,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.http.params import MAX_ID, IntId
+from gateway.pagination import PageDep, encode_cursor, page_of
 from gateway.runtime import Runtime
 from govops.principal import Principal
 from video.catalogue.queries import get_camera
@@ -29,16 +31,14 @@ JPEG_HEADERS = {"Cache-Control": "private, max-age=3600"}
 
 
 @router.get("/video/faults")
-def faults_now(
-    session: SessionDep, principal: Viewer, limit: Annotated[int, Query(ge=1, le=5000)] = 500
-) -> dict[str, Any]:
+def faults_now(session: SessionDep, principal: Viewer, page: PageDep) -> dict[str, Any]:
     """Cameras faulty or offline now (stable verdict), longest-standing first."""
-    return {"items": queries.faults_now(session, principal, limit=limit)}
+    return page_of(queries.faults_now(session, principal, limit=5000), page, key="id", by_position=True)
 
 
 @router.get("/video/patrol/rounds")
-def patrol_rounds(session: SessionDep, _: Ops, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
-    return {"items": queries.rounds(session, limit=limit)}
+def patrol_rounds(session: SessionDep, _: Ops, page: PageDep) -> dict[str, Any]:
+    return page_of(queries.rounds(session, limit=1000), page, key="id", descending=True, sort=True)
 
 
 @router.get("/cameras/{camera_id}/diagnoses")
@@ -46,14 +46,16 @@ def history(
     camera_id: str,
     session: SessionDep,
     principal: Viewer,
-    before: Annotated[int | None, Query(ge=1)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    page: PageDep,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, deprecated=True)] = None,
 ) -> dict[str, Any]:
-    return queries.history(session, principal, camera_id, before=before, limit=limit)
+    """Newest first. `before` is the older way to page; `cursor` is the same for every list."""
+    found = queries.history(session, principal, camera_id, before=page.after_id or before, limit=page.limit)
+    return {**found, "next_cursor": encode_cursor(found["next"]) if found["next"] is not None else None}
 
 
 @router.get("/cameras/{camera_id}/diagnoses/{record_id}/picture.jpg", response_class=Response)
-def picture(camera_id: str, record_id: int, session: SessionDep, principal: Viewer) -> Response:
+def picture(camera_id: str, record_id: IntId, session: SessionDep, principal: Viewer) -> Response:
     """The judged picture of one diagnosis (a thumbnail at 320 px)."""
     return Response(
         queries.thumbnail(session, principal, camera_id, record_id), media_type="image/jpeg", headers=JPEG_HEADERS

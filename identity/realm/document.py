@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF
+from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF
 from identity.pki import CIVIL_SERVANT_POLICY
 
 ID_ATTRIBUTE = "civil_servant_id"
@@ -23,6 +23,7 @@ ROLE_DESCRIPTIONS = {
     SECURITY_STAFF: "视频值守人员 — security staff: cameras shared to their platform, alerts",
     AUDITOR: "审计管理员 — auditor (MLPS 审计管理员): the audit log only",
     SEC_ADMIN: "安全管理员 — security administrator (MLPS 安全管理员): CA and realm security",
+    CONTRACTOR: "运维单位 — maintenance contractor: its own fault work orders",
 }
 
 REALM_SETTINGS: dict[str, Any] = {

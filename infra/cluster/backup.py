@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, inspect, make_url, select, table
 
+from govops.audit_keys import CHECKPOINT_FILE, KEY_FILE
 from govops.errors import ServiceUnavailable, ValidationFailed
 from govops.files import write_private
 from govops.settings import Settings
@@ -159,7 +160,9 @@ def create_backup(
         members: list[tuple[str, Path]] = []
         db_file, counts = _dump_database(settings, work)
         members.append((f"database/{db_file.name}", db_file))
-        for path in [settings.key_file, *_files(data / "ca")]:
+        # The secret box key, the audit chain's key and checkpoint (the chain verifies only with
+        # them), and the CA's key store.
+        for path in [settings.key_file, data / KEY_FILE, data / CHECKPOINT_FILE, *_files(data / "ca")]:
             if path.exists():
                 members.append((f"keys/{path.relative_to(data)}", path))
         members += [(f"pulumi/{p.relative_to(data / 'pulumi')}", p) for p in _files(data / "pulumi")]
@@ -343,7 +346,7 @@ def _audit_chain(settings: Settings) -> str:
 
     engine = make_engine(settings)
     try:
-        with transaction(make_sessionmaker(engine)) as session:
+        with transaction(make_sessionmaker(engine, settings)) as session:
             report = audit.verify(session)
         return "ok" if report.ok else f"broken: {report.as_dict()}"
     finally:

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from infra.provisioning.models import CloudRun
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.audit import AuditRecord
 from identity.models import IssuedCertificate, PublishedCrl
+from infra.provisioning.models import CloudRun
 from monitoring.collectors.base import ScrapeCollector
 
 EXPIRY_WINDOW = timedelta(days=30)
@@ -69,15 +69,14 @@ class CloudCollector(ScrapeCollector):
                 fams["runs"].add_metric([kind, status], n)
                 if (t := _ts(last)) is not None:
                     fams["last"].add_metric([kind, status], t)
-            refresh = session.scalar(
+            refresh = session.scalar(  # the latest drift check (a refresh preview) or accepted refresh
                 select(CloudRun)
-                .where(CloudRun.kind == "refresh", CloudRun.status == "succeeded")
+                .where(CloudRun.kind.in_(("drift", "refresh")), CloudRun.status == "succeeded")
                 .order_by(CloudRun.id.desc())
                 .limit(1)
             )
             if refresh is not None:
-                changes = refresh.summary or {}
-                fams["drift"].add_metric([], sum(int(v) for k, v in changes.items() if k != "same"))
+                fams["drift"].add_metric([], len(refresh.changes or []) if refresh.kind == "drift" else 0)
                 if (t := _ts(refresh.finished_at)) is not None:
                     fams["refreshed"].add_metric([], t)
 

@@ -33,7 +33,7 @@ def test_login_once_then_browse_the_wall(gateway_server, browser, tmp_path):
         assert resp is not None and resp.status == 401
         other.close()
         # The session keeps working for the API in the first context.
-        api = page.request.get(gateway_server.url + "/api/cameras?limit=2")
+        api = page.request.get(gateway_server.url + "/api/v1/cameras?limit=2")
         assert api.ok and len(api.json()["items"]) == 2
     finally:
         ctx.close()

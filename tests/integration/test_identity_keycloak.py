@@ -401,7 +401,7 @@ def test_x509_direct_grant_carries_roles_and_department(lab: Lab) -> None:
     assert DEPT_ADMIN in claims["realm_access"]["roles"]
     assert claims["groups"] == ["/310116/gaj/zhian"] and claims["civil_servant_id"] == PEOPLE[0][0]
     with lab.api(token) as c:
-        me = c.get("/api/whoami").json()
+        me = c.get("/api/v1/whoami").json()
     assert me["department"] == "gaj" and me["roles"] == [DEPT_ADMIN] and me["name"] == "王明"
     ops = jwt.decode(lab.login("zhang"), options={"verify_signature": False})
     assert OPS_ENGINEER in ops["realm_access"]["roles"] and ops["groups"] == ["/310116/dsjj"]
@@ -539,7 +539,7 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
     redirect = "https://case.gaj.jinshan.gov.cn/oidc/callback"
     with lab.api(wang) as c:
         r = c.post(
-            "/api/identity/apps",
+            "/api/v1/identity/apps",
             json={
                 "name": "案件管理系统",
                 "department": "gaj",
@@ -553,7 +553,7 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
         gaj_app = r.json()
         assert (
             c.post(
-                "/api/identity/apps",
+                "/api/v1/identity/apps",
                 json={
                     "name": "x",
                     "department": "cgj",
@@ -565,7 +565,7 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
         )
     with lab.api(li) as c:
         cgj_app = c.post(
-            "/api/identity/apps",
+            "/api/v1/identity/apps",
             json={
                 "name": "执法记录",
                 "department": "cgj",
@@ -576,15 +576,15 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
             },
         ).json()
     with lab.api(wang) as c:
-        assert c.post(f"/api/identity/apps/{gaj_app['id']}/approve", json={}).status_code == 403
+        assert c.post(f"/api/v1/identity/apps/{gaj_app['id']}/approve", json={}).status_code == 403
     with lab.api(zhang) as c:
         for app in (gaj_app, cgj_app):
-            r = c.post(f"/api/identity/apps/{app['id']}/approve", json={"note": "等保备案齐全"})
+            r = c.post(f"/api/v1/identity/apps/{app['id']}/approve", json={"note": "等保备案齐全"})
             assert r.status_code == 200 and r.json()["secret"] == "awaiting pickup", r.text
-        assert c.post(f"/api/identity/apps/{gaj_app['id']}/secret").status_code == 403
+        assert c.post(f"/api/v1/identity/apps/{gaj_app['id']}/secret").status_code == 403
     with lab.api(wang) as c:
-        secret = c.post(f"/api/identity/apps/{gaj_app['id']}/secret").json()["client_secret"]
-        assert c.post(f"/api/identity/apps/{gaj_app['id']}/secret").status_code == 409
+        secret = c.post(f"/api/v1/identity/apps/{gaj_app['id']}/secret").json()["client_secret"]
+        assert c.post(f"/api/v1/identity/apps/{gaj_app['id']}/secret").status_code == 409
 
     client = lab.kc.find_client("gaj-case-portal")
     assert client and client["attributes"]["pkce.code.challenge.method"] == "S256"
@@ -600,15 +600,15 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
     assert "govops-gateway" not in audiences
     assert claims["resource_access"]["gaj-case-portal"]["roles"] == ["user"]  # via the department
     with lab.api(token) as c:
-        refused = c.get("/api/whoami")
+        refused = c.get("/api/v1/whoami")
         # refused at the audience already; the azp allow-list stands behind it (unit-tested)
         assert refused.status_code == 401 and "audience" in refused.json()["message"]
 
     with lab.api(wang) as c:  # the same person's platform token (CLI client) works
-        assert c.get("/api/whoami").json()["department"] == "gaj"
-        assert [a["client_id"] for a in c.get("/api/identity/apps").json()["items"]] == ["gaj-case-portal"]
-        assert c.get(f"/api/identity/apps/{cgj_app['id']}").status_code == 404
-        assert c.get(f"/api/identity/apps/{gaj_app['id']}").json()["status"] == "approved"
+        assert c.get("/api/v1/whoami").json()["department"] == "gaj"
+        assert [a["client_id"] for a in c.get("/api/v1/identity/apps").json()["items"]] == ["gaj-case-portal"]
+        assert c.get(f"/api/v1/v1/identity/apps/{cgj_app['id']}").status_code == 404
+        assert c.get(f"/api/v1/v1/identity/apps/{gaj_app['id']}").json()["status"] == "approved"
 
     # a wrong PKCE verifier, or a redirect URI the app did not register, gets nothing
     assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret, verifier_override="x" * 50).status_code == 400
@@ -628,9 +628,9 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
 
     # rotation: the old secret stops working, the new one is collected once
     with lab.api(zhang) as c:
-        assert c.post(f"/api/identity/apps/{gaj_app['id']}/rotate-secret").json()["secret_version"] == 2
+        assert c.post(f"/api/v1/identity/apps/{gaj_app['id']}/rotate-secret").json()["secret_version"] == 2
     with lab.api(wang) as c:
-        new_secret = c.post(f"/api/identity/apps/{gaj_app['id']}/secret").json()["client_secret"]
+        new_secret = c.post(f"/api/v1/identity/apps/{gaj_app['id']}/secret").json()["client_secret"]
     assert new_secret != secret
     assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret).status_code == 401
     assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, new_secret).status_code == 200
@@ -654,7 +654,7 @@ def test_console_single_sign_on(lab: Lab) -> None:
             r = browser.get(r.url.join(r.headers["location"]))
         assert r.status_code == 200, (r.status_code, r.text[:300])
         assert str(r.url) == f"{lab.gateway}/"  # landed on the console home, signed in
-        me = browser.get(f"{lab.gateway}/api/whoami").json()
+        me = browser.get(f"{lab.gateway}/api/v1/whoami").json()
     assert me["department"] == "cgj" and me["roles"] == [DEPT_ADMIN]
 
 
@@ -707,9 +707,9 @@ def test_gateway_refuses_forged_tokens(lab: Lab) -> None:
         "truncated signature": f"{header}.{payload}.{sig[:-4]}",
     }
     with lab.api() as c:
-        assert c.get("/api/whoami", headers={"authorization": f"Bearer {good}"}).status_code == 200
+        assert c.get("/api/v1/whoami", headers={"authorization": f"Bearer {good}"}).status_code == 200
         for case, token in forged.items():
-            r = c.get("/api/identity/apps", headers={"authorization": f"Bearer {token}"})
+            r = c.get("/api/v1/identity/apps", headers={"authorization": f"Bearer {token}"})
             assert r.status_code == 401, (case, r.text)
 
 

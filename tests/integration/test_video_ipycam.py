@@ -174,9 +174,9 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     handle = handles[first_address]
 
     # The snapshot URI asks for HTTP Basic; the API answers in kind and caches with an age.
-    snap = ops.get(f"/api/cameras/{cam_id}/snapshot.jpg")
+    snap = ops.get(f"/api/v1/cameras/{cam_id}/snapshot.jpg")
     assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8", snap.text
-    assert ops.get(f"/api/cameras/{cam_id}/snapshot.jpg").headers["x-snapshot-age"] in ("0", "1", "2")
+    assert ops.get(f"/api/v1/cameras/{cam_id}/snapshot.jpg").headers["x-snapshot-age"] in ("0", "1", "2")
 
     # PTZ through the API reaches the simulator.
     staff = Principal("it-ga", "值班员", frozenset({SECURITY_STAFF}), platform="gongan")
@@ -190,12 +190,12 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     start = _ptz_state(handle)
     others = [h for h in cameras if h is not handle]
     others_before = [_ptz_state(h) for h in others]
-    r = ga.post(f"/api/cameras/{cam_id}/ptz/move", json={"pan": 0.5, "tilt": 0.0, "timeout_s": 5})
+    r = ga.post(f"/api/v1/cameras/{cam_id}/ptz/move", json={"pan": 0.5, "tilt": 0.0, "timeout_s": 5})
     assert r.status_code == 200, r.text
     time.sleep(0.6)
     moving = _ptz_state(handle)
     assert moving["moving"] is True and moving["pan"] > start["pan"]
-    r = ga.post(f"/api/cameras/{cam_id}/ptz/stop")
+    r = ga.post(f"/api/v1/cameras/{cam_id}/ptz/stop")
     assert r.status_code == 200, r.text
     stopped = _ptz_state(handle)
     assert stopped["moving"] is False
@@ -207,13 +207,13 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
         assert after["moving"] is False and after["pan"] == pytest.approx(before["pan"], abs=1e-6)
 
     # Presets: ipycam's answers use an unbound prefix; the lenient reader copes.
-    r = ga.post(f"/api/cameras/{cam_id}/ptz/presets", json={"name": "north gate"})
+    r = ga.post(f"/api/v1/cameras/{cam_id}/ptz/presets", json={"name": "north gate"})
     assert r.status_code == 200, r.text
     token = r.json()["preset"]
-    ga.post(f"/api/cameras/{cam_id}/ptz/move", json={"pan": -0.8, "tilt": 0.0})
+    ga.post(f"/api/v1/cameras/{cam_id}/ptz/move", json={"pan": -0.8, "tilt": 0.0})
     time.sleep(0.4)
-    ga.post(f"/api/cameras/{cam_id}/ptz/stop")
-    assert ga.post(f"/api/cameras/{cam_id}/ptz/presets/{token}/goto").status_code == 200
+    ga.post(f"/api/v1/cameras/{cam_id}/ptz/stop")
+    assert ga.post(f"/api/v1/cameras/{cam_id}/ptz/presets/{token}/goto").status_code == 200
     assert _ptz_state(handle)["pan"] == pytest.approx(stopped["pan"], abs=1e-6)
 
     # Re-onboarding finds the same cameras by serial; a stopped camera goes offline on probe.

@@ -57,12 +57,13 @@ def test_every_subsystem_is_exported_with_bounded_labels(app, district):
         s.add(
             CloudRun(
                 stack="lab",
-                kind="refresh",
+                kind="drift",  # a refresh preview: three resources changed outside Pulumi
                 status="succeeded",
                 actor="t",
                 started_at=now,
                 finished_at=now,
                 summary={"same": 10, "update": 2, "delete": 1},
+                changes=[{"urn": f"u{i}", "op": "update"} for i in range(3)],
             )
         )
         for serial, days in (("A1", 5), ("A2", 200), ("A3", 29)):

@@ -155,3 +155,21 @@ def test_cloud_commands_act_as_the_cli_user(tmp_path):
     records = json.loads(govops("audit", "list", "--json", env=env).stdout)
     actors = {r["action"]: r["actor"] for r in records}
     assert actors["cloud.quota.reject"] == f"cli:{getpass.getuser()}"
+
+
+def test_audit_export_is_verified_offline_with_the_public_key(tmp_path):
+    env = {"GOVOPS_DATA_DIR": str(tmp_path / "data")}
+    assert govops("db", "upgrade", env=env).returncode == 0
+    out = govops("audit", "export", "-o", str(tmp_path / "range.json"), "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    key = json.loads(govops("audit", "public-key", "--json", env=env).stdout)["public_key"]
+    good = govops("audit", "verify-export", str(tmp_path / "range.json"), "--key", key, "--json")
+    assert good.returncode == 0 and json.loads(good.stdout)["trusted_key"] is True
+    doc = json.loads((tmp_path / "range.json").read_text())
+    doc["count"] += 1
+    (tmp_path / "edited.json").write_text(json.dumps(doc))
+    bad = govops("audit", "verify-export", str(tmp_path / "edited.json"), "--key", key)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr + bad.stdout
+    verify = govops("audit", "verify", "--json", env=env)
+    assert verify.returncode == 0 and json.loads(verify.stdout)["ok"] is True
+    assert_clean_failure(govops("audit", "export", "-o", str(tmp_path / "nodir" / "x.json"), env=env), 2, "nodir")

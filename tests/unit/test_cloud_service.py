@@ -281,7 +281,7 @@ def test_cloud_api_roles_and_background_approval(app, district, binaries, monkey
     box: dict = {"ok": True, "gate": None, "changes": {"preview": [DRIFTED]}}
     monkeypatch.setattr(service_module, "_pulumi_engine", lambda cfg: FakeEngine(cfg, box))
     gaj, ops = client_as(app, GAJ), client_as(app, LOCAL_SYSTEM_ADMIN)
-    assert [t["code"] for t in gaj.get("/api/cloud/tenants").json()] == ["gaj"]
+    assert [t["code"] for t in gaj.get("/api/cloud/tenants").json()["items"]] == ["gaj"]
     assert gaj.get("/api/cloud/runs").status_code == 403
     assert gaj.post("/api/cloud/up").status_code == 403
     assert gaj.post("/api/cloud/drift").status_code == 403
@@ -293,7 +293,7 @@ def test_cloud_api_roles_and_background_approval(app, district, binaries, monkey
     assert gaj.post(f"/api/cloud/quota-requests/{rid}/approve").status_code == 403
     assert gaj.post(f"/api/cloud/quota-requests/{rid}/preview").status_code == 403
     assert gaj.get(f"/api/cloud/quota-requests/{rid}").status_code == 200
-    assert len(ops.get("/api/cloud/tenants").json()) == 5
+    assert len(ops.get("/api/cloud/tenants").json()["items"]) == 5
 
     r = ops.post(f"/api/cloud/quota-requests/{rid}/approve")
     assert r.status_code == 409 and "preview" in r.json()["hint"]
@@ -314,7 +314,7 @@ def test_cloud_api_roles_and_background_approval(app, district, binaries, monkey
     assert shown["preview_current"]
     assert shown["preview"]["changes"][0]["properties"][0]["new"] == "99"
     r = ops.post(f"/api/cloud/quota-requests/{rid}/approve")
-    assert r.status_code == 202 and r.json()["follow"] == f"/api/cloud/runs/{r.json()['run']['id']}"
+    assert r.status_code == 202 and r.json()["follow"] == f"/api/v1/cloud/runs/{r.json()['run']['id']}"
     assert r.json()["request"]["status"] == "applying"
     assert _wait_finished(svc, r.json()["run"]["id"]).ok
     assert ops.get(f"/api/cloud/quota-requests/{rid}").json()["status"] == "applied"

@@ -259,11 +259,11 @@ def test_three_local_accounts_each_with_one_administrator_role(app):
     assert seen == {"system-admin": ["ops-engineer"], "security-admin": ["sec-admin"], "auditor": ["auditor"]}
     # each account reaches its own duties only
     sec = client_as(app, LOCAL_ACCOUNTS["security-admin"])
-    assert sec.get("/api/audit").status_code == 403 and sec.get("/api/cloud/runs").status_code == 403
+    assert sec.get("/api/v1/audit").status_code == 403 and sec.get("/api/v1/cloud/runs").status_code == 403
     aud = client_as(app, LOCAL_ACCOUNTS["auditor"])
-    assert aud.get("/api/audit").status_code == 200 and aud.get("/api/identity/ca").status_code == 403
+    assert aud.get("/api/v1/audit").status_code == 200 and aud.get("/api/v1/identity/ca").status_code == 403
     ops = client_as(app, LOCAL_ACCOUNTS["system-admin"])
-    assert ops.get("/api/audit").status_code == 403 and ops.get("/api/identity/ca").status_code == 403
+    assert ops.get("/api/v1/audit").status_code == 403 and ops.get("/api/v1/identity/ca").status_code == 403
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import UTC, datetime, timedelta, timezone
@@ -238,3 +239,203 @@ def test_cli_acts_as_cli_user(monkeypatch):
     who = cli_principal()
     assert who.subject == "cli:zhangwei" and who.roles == frozenset({OPS_ENGINEER})  # one role only: 三员分立
     assert cli_principal(AUDITOR).roles == frozenset({AUDITOR})
+
+
+# --- the audit log cannot lose its tail (#15 items 4 and 14) ------------------------------------
+
+
+def _append(runtime, n, action="camera.update"):  # type: ignore[no-untyped-def]
+    for i in range(n):
+        with runtime.transaction() as s:
+            audit.append(s, actor="ops", action=action, target=f"cam-{i}")
+
+
+def test_audit_keyed_chain_detects_a_deleted_tail(runtime):
+    _append(runtime, 4)
+    with runtime.sessions() as s:
+        assert audit.verify(s).ok and audit.verify(s).checkpoint_id == 4
+        s.execute(text("DELETE FROM audit_records WHERE id = 4"))
+        s.commit()
+        report = audit.verify(s)
+    assert not report.ok and report.first_bad_id == 4 and "missing" in (report.reason or "")
+
+
+def test_audit_chain_rewritten_without_the_key_is_caught(runtime):
+    """Whoever writes the database can recompute a keyless chain; not the keyed one."""
+    _append(runtime, 3)
+    with runtime.sessions() as s:
+        rows = s.scalars(select(audit.AuditRecord).order_by(audit.AuditRecord.id)).all()
+        prev = audit.GENESIS
+        for r in rows:  # rewrite every record with the keyless rule, as a forger could
+            r.actor = "mallory"
+            r.prev_hash = prev
+            r.hash = audit.record_hash(prev, r.at, r.actor, r.action, r.target, r.result, r.detail)
+            prev = r.hash
+            s.flush()
+        s.commit()
+        report = audit.verify(s)
+    assert len(rows) == 3
+    assert not report.ok and "rewritten" in (report.reason or "")
+
+
+def test_audit_restore_of_an_older_database_is_caught(runtime, tmp_path):
+    import shutil
+
+    _append(runtime, 2)
+    db = runtime.settings.data_dir / "govops.db"
+    runtime.engine.dispose()
+    shutil.copy(db, tmp_path / "old.db")
+    _append(runtime, 2)
+    runtime.engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        (runtime.settings.data_dir / f"govops.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(tmp_path / "old.db", db)
+    with runtime.sessions() as s:
+        report = audit.verify(s)
+    assert not report.ok and "older copy" in (report.reason or "")
+
+
+def test_audit_records_before_keyed_chaining_keep_verifying(runtime):
+    """Records hashed with the v1 (keyless) rule verify with it, up to the first keyed one."""
+    from datetime import UTC, datetime
+
+    with runtime.transaction() as s:
+        prev = audit.GENESIS
+        for i in range(3):
+            at = datetime.now(UTC)
+            h = audit.record_hash(prev, at, "ops", "legacy", f"t{i}", "success", {"i": i})
+            s.add(
+                audit.AuditRecord(
+                    at=at,
+                    actor="ops",
+                    action="legacy",
+                    target=f"t{i}",
+                    result="success",
+                    detail={"i": i},
+                    prev_hash=prev,
+                    hash=h,
+                )
+            )
+            prev = h
+    with runtime.sessions() as s:
+        before = audit.verify(s)
+    assert before.ok and before.records == 3 and before.keyed_from is None
+    _append(runtime, 2)
+    with runtime.sessions() as s:
+        after = audit.verify(s)
+        assert after.ok and after.records == 5 and after.keyed_from == 4
+        # a keyless record after the keyed ones is a forgery
+        last = s.scalars(select(audit.AuditRecord).order_by(audit.AuditRecord.id.desc())).first()
+        at = last.at
+        s.add(
+            audit.AuditRecord(
+                at=at,
+                actor="x",
+                action="forged",
+                target="t",
+                result="success",
+                detail={},
+                prev_hash=last.hash,
+                hash=audit.record_hash(last.hash, at, "x", "forged", "t", "success", {}),
+            )
+        )
+        s.commit()
+        forged = audit.verify(s)
+    assert not forged.ok and forged.first_bad_id == 6
+
+
+@pytest.mark.parametrize(
+    "column, raw",
+    [("detail", "{not json"), ("at", "yesterday at noon"), ("detail", "[1, 2]")],
+)
+def test_audit_verify_on_a_broken_row_is_a_tamper_report(runtime, column, raw):
+    _append(runtime, 3)
+    with runtime.sessions() as s:
+        s.execute(text(f"UPDATE audit_records SET {column} = :raw WHERE id = 2"), {"raw": raw})
+        s.commit()
+        report = audit.verify(s)
+    assert not report.ok and report.first_bad_id == 2 and "altered" in (report.reason or "")
+
+
+def test_audit_checkpoint_is_signed(runtime):
+    _append(runtime, 2)
+    path = runtime.settings.data_dir / "audit.checkpoint"
+    doc = json.loads(path.read_text())
+    doc["last_id"] = 1  # roll the anchor back by hand
+    path.write_text(json.dumps(doc))
+    with runtime.sessions() as s:
+        report = audit.verify(s)
+    assert not report.ok and "not genuine" in (report.reason or "")
+
+
+def test_audit_key_lives_outside_the_database_with_mode_0600(runtime):
+    _append(runtime, 1)
+    key = runtime.settings.data_dir / "audit.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    with runtime.engine.connect() as conn:
+        dump = "\n".join(str(r) for r in conn.execute(text("SELECT * FROM audit_records")))
+    assert key.read_text().strip() not in dump
+
+
+def test_audit_rolled_back_append_does_not_move_the_checkpoint(runtime):
+    _append(runtime, 1)
+    with pytest.raises(RuntimeError), runtime.transaction() as s:
+        audit.append(s, actor="ops", action="x", target="y")
+        raise RuntimeError("the audited change failed")
+    with runtime.sessions() as s:
+        report = audit.verify(s)
+    assert report.ok and report.checkpoint_id == 1
+
+
+def test_audit_export_verifies_offline_and_catches_edits(runtime):
+    _append(runtime, 5)
+    with runtime.sessions() as s:
+        doc = audit.export(s, 2, 4)
+        public = audit.public_key_of(s)
+    doc = json.loads(json.dumps(doc))  # as written to a file and read on another machine
+    assert [r["id"] for r in doc["records"]] == [2, 3, 4]
+    good = audit.verify_export(doc, public)
+    assert good.ok and good.trusted_key and good.records == 3
+    edited = json.loads(json.dumps(doc))
+    edited["records"][1]["actor"] = "mallory"
+    assert not audit.verify_export(edited, public).ok
+    dropped = json.loads(json.dumps(doc))
+    del dropped["records"][1]
+    assert not audit.verify_export(dropped, public).ok
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    other = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    assert not audit.verify_export(doc, other).ok
+
+
+def test_sqlite_write_units_take_the_write_lock_at_begin(runtime):
+    """Two writers that both read first must not fail with 'database is locked' (#15 item 11):
+    a unit of work that writes holds the write lock from BEGIN, so the second one waits."""
+    import sqlite3
+
+    from govops.db import transaction
+
+    probe = sqlite3.connect(runtime.settings.data_dir / "govops.db", timeout=0, isolation_level=None)
+    try:
+        with runtime.sessions.begin() as s:
+            s.execute(text("SELECT 1"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                probe.execute("BEGIN IMMEDIATE")
+        with transaction(runtime.sessions, write=True), pytest.raises(sqlite3.OperationalError, match="locked"):
+            probe.execute("BEGIN IMMEDIATE")
+        with transaction(runtime.sessions) as s:  # a read-only unit stays deferred
+            s.execute(text("SELECT 1"))
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+    finally:
+        probe.close()
+
+
+def test_sqlite_timestamps_come_back_aware_utc(runtime):
+    with runtime.transaction() as s:
+        rec = audit.append(s, actor="ops", action="x", target="y")
+        rid = rec.id
+    with runtime.sessions() as s:
+        at = s.get(audit.AuditRecord, rid).at
+    assert at.tzinfo is not None and at.utcoffset().total_seconds() == 0

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from video.onvif.errors import DeviceError
     from video.onvif.inspection import inspect_device
+    from video.onvif.maintenance import system_reboot
     from video.onvif.models import DeviceFacts, StreamProfile
     from video.onvif.onboarding import Credentials, OnboardResult, inspect_many
     from video.onvif.ptz import PtzControl, ptz_control
@@ -60,6 +61,7 @@ __all__ = [
     "probe",
     "ptz_control",
     "strip_credentials",
+    "system_reboot",
     "with_credentials",
 ]
 
@@ -85,6 +87,7 @@ _HOME = {
     "inspect_many": "onboarding",
     "PtzControl": "ptz",
     "ptz_control": "ptz",
+    "system_reboot": "maintenance",
 }
 assert set(_HOME) == set(__all__)
 

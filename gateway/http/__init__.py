@@ -1,0 +1,18 @@
+"""The gateway's HTTP edge: versioning, problem responses, request IDs, security headers,
+CSRF and body limits. Every route gets these from `install(app)`, none by itself."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from govops.settings import Settings
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Error handlers, the OpenAPI additions and the two middlewares (the edge outermost)."""
+    from gateway.http import edge, guard, openapi, problems
+
+    problems.install(app)
+    openapi.install(app)
+    app.add_middleware(guard.GuardMiddleware, public_url=settings.public_url)
+    app.add_middleware(edge.EdgeMiddleware, public_url=settings.public_url)
