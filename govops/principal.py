@@ -54,17 +54,17 @@ def separated_roles_held(roles: frozenset[str] | set[str]) -> list[str]:
 # earlier audit records use for the embedded administrator).
 LOCAL_SYSTEM_ADMIN = Principal(
     subject="local-admin",
-    name="本机系统管理员 (local system admin)",
+    name="本机管理员 · 系统管理员 (local system admin)",
     roles=frozenset({OPS_ENGINEER}),
 )
 LOCAL_SECURITY_ADMIN = Principal(
     subject="local-secadmin",
-    name="本机安全管理员 (local security admin)",
+    name="本机管理员 · 安全管理员 (local security admin)",
     roles=frozenset({SEC_ADMIN}),
 )
 LOCAL_AUDITOR = Principal(
     subject="local-auditor",
-    name="本机审计管理员 (local auditor)",
+    name="本机管理员 · 审计管理员 (local auditor)",
     roles=frozenset({AUDITOR}),
 )
 # account name (as printed by `govops serve`) → principal
