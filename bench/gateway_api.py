@@ -60,11 +60,11 @@ def serve_gateway(port: int, sid_file: Path) -> None:
     from gateway.app import create_app
     from gateway.runtime import Runtime
     from govops.files import write_private
-    from govops.principal import LOCAL_ADMIN
+    from govops.principal import LOCAL_SYSTEM_ADMIN
     from govops.settings import load_settings
 
     app = create_app(Runtime.build(load_settings()))
-    write_private(sid_file, app.state.local_login.open_session(LOCAL_ADMIN).encode())
+    write_private(sid_file, app.state.local_login.open_session(LOCAL_SYSTEM_ADMIN).encode())
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -28,7 +28,7 @@ from video_catalogue import load
 from gateway.app import create_app
 from gateway.auth import SESSION_COOKIE
 from gateway.runtime import Runtime
-from govops.principal import LOCAL_ADMIN
+from govops.principal import LOCAL_SYSTEM_ADMIN
 from govops.settings import load_settings
 from tests.e2e.map_load import measure_map
 from tools.components import system_binary
@@ -56,7 +56,11 @@ def case(browser: Any, n: int, pans: int) -> dict[str, Any]:
         load_s = time.perf_counter() - t
         url, app, server = serve(rt)
         try:
-            cookie = {"name": SESSION_COOKIE, "value": app.state.local_login.open_session(LOCAL_ADMIN), "url": url}
+            cookie = {
+                "name": SESSION_COOKIE,
+                "value": app.state.local_login.open_session(LOCAL_SYSTEM_ADMIN),
+                "url": url,
+            }
             t = time.perf_counter()
             import httpx
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from gateway.auth import SESSION_COOKIE
-from govops.principal import LOCAL_ADMIN
+from govops.principal import LOCAL_SYSTEM_ADMIN
 from tools.lab.process import ManagedProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -194,7 +194,7 @@ def main() -> None:
 
             app = create_app(rt)
             url, server = serve(app)
-            sid = app.state.local_login.open_session(LOCAL_ADMIN)
+            sid = app.state.local_login.open_session(LOCAL_SYSTEM_ADMIN)
             with httpx.Client(base_url=url, cookies={SESSION_COOKIE: sid}, timeout=30) as c:
                 deadline = time.monotonic() + 120  # the first answers (Keycloak's drift takes longest)
                 while time.monotonic() < deadline:

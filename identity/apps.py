@@ -11,8 +11,10 @@
 - The app's access tokens carry its own audience (its client ID), not the gateway's: a token a
   department app's backend holds works at that app and is refused by the platform.
 - The client secret is sealed (SecretBox) and waits for the department to collect it, exactly
-  once; an ops engineer who approves or rotates never sees it (separation of duties). Rotation
-  makes a new secret in Keycloak and waits for collection again.
+  once; an ops engineer who approves or rotates never sees it (separation of duties). Only an
+  ops engineer rotates (a dept-admin who needs a new secret, e.g. after a leak, asks one: the
+  one who holds a secret never also makes the next one). Rotation makes a new secret in Keycloak
+  and waits for collection again.
 - Every request, decision, rotation and collection is in the audit log.
 
 Visibility: a dept-admin sees and acts on their own department's apps only (another
@@ -400,6 +402,11 @@ def collect_secret(
 def rotate_secret(
     session: Session, principal: Principal, app_id: int, kc: KeycloakAdapter, box: SecretBox
 ) -> DepartmentApp:
+    if not principal.has(OPS_ENGINEER):
+        raise PermissionDenied(
+            "only an ops engineer rotates an app's secret",
+            hint="ask the platform's ops engineers to rotate it; then collect the new secret once",
+        )
     app = get_app(session, principal, app_id)
     if app.status != "approved" or not app.keycloak_id:
         raise Conflict(f"app {app.id} is {app.status}; only an approved app has a secret")

@@ -62,6 +62,20 @@ def client_as(app, principal: Principal | None) -> TestClient:  # type: ignore[n
     return client
 
 
+def cli_role_env(args: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The `GOVOPS_CLI_ROLE` an operator sets up to run `govops ARGS` (三员分立: the CLI acts as
+    one administrator role per OS user). For tests about something else than who may run what;
+    tests/unit/test_cli_roles.py checks the refusals."""
+    from gateway.cli.roles import needed_role
+
+    words = [a for a in args if not a.startswith("-")][:2]
+    try:
+        role = needed_role(" ".join(words)) if words else None
+    except KeyError:  # not a command: the usage error is the test's point
+        role = None
+    return {"GOVOPS_CLI_ROLE": role} if role else {}
+
+
 @pytest.fixture
 def anonymous(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with client_as(app, None) as c:

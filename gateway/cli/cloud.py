@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gateway.cli.operator import operator as cli_principal
 from gateway.cli.output import console, emit, progress_bar, table
-from govops.principal import cli_principal
 
 if TYPE_CHECKING:
     from infra.provisioning.contract import Watch

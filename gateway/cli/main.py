@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, alerts, cloud, cluster, lab, serve, video, workorders
+from gateway.cli import admin, alerts, cloud, cluster, lab, roles, serve, video, workorders
 from gateway.cli import apps as apps_cli
 from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli
@@ -40,6 +40,8 @@ app.add_typer(workorders.app, name="workorders")
 app.add_typer(ca_cli.ca_app, name="ca")
 app.add_typer(realm_cli.identity_app, name="identity")
 app.add_typer(apps_cli.apps_app, name="apps")
+# 三员分立: every command declares the MLPS administrator role it needs (gateway/cli/roles.py).
+roles.guard(app)
 
 
 def _print_version(value: bool) -> None:

@@ -1,19 +1,18 @@
 """What the identity commands (`govops ca`, `identity`, `apps`) share: who the CLI acts as and
 a migrated runtime.
 
-The CLI runs on the gateway host as its operator: it acts with every platform role (and is
-audited as `cli:<os user>`), like the one-time local admin login of the console.
+The CLI acts as `cli:<os user>` with the one MLPS administrator role that user is configured for
+(GOVOPS_CLI_ROLE, gateway/cli/roles.py); a command needing another role stops before it runs.
 """
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from govops.principal import ROLES, Principal
+from govops.principal import Principal
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -22,7 +21,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def operator() -> Principal:
-    return Principal(subject=f"cli:{getpass.getuser()}", name="本机运维 (local operator)", roles=frozenset(ROLES))
+    from gateway.cli.roles import operator as configured
+
+    return configured()
 
 
 def migrated_runtime() -> Runtime:

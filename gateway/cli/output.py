@@ -21,6 +21,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from govops.principal import Principal
+
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
@@ -71,3 +73,10 @@ def progress_bar(label: str, enabled: bool = True) -> Progress:
         transient=True,
         disable=not (enabled and err_console.is_terminal),
     )
+
+
+def role_line(principal: Principal) -> None:
+    """Which MLPS administrator role a command acts as (三员分立): one dim line on stderr, so a
+    `--json` stdout stays one document."""
+    roles = ", ".join(sorted(principal.roles))
+    err_console.print(f"[dim]acting as {roles} ({principal.subject}; GOVOPS_CLI_ROLE)[/]", highlight=False)

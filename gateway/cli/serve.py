@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import socket
 from contextlib import nullcontext
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -29,6 +29,23 @@ def check_port_free(host: str, port: int) -> None:
             raise ConfigError(
                 f"cannot listen on {host}:{port}: {exc.strerror}", hint="pass another --host/--port"
             ) from None
+
+
+ACCOUNT_TITLES = {
+    "system-admin": "系统管理员 system admin (ops-engineer)",
+    "security-admin": "安全管理员 security admin (sec-admin)",
+    "auditor": "审计管理员 auditor (auditor)",
+}
+
+
+def _show(facts: dict[str, Any]) -> None:
+    lines = [
+        f"[bold]govops[/] gateway on [cyan]{facts['url']}[/] (database {facts['database']})",
+        "One-time login URLs, one per account (each valid once, for this run only):",
+    ]
+    for account, url in facts["login_urls"].items():
+        lines.append(f"  {ACCOUNT_TITLES[account]}:\n    [bold green]{url}[/]")
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 def serve(
@@ -61,22 +78,16 @@ def serve(
             added = runtime.load_sample_district()
     login = LocalLogin(runtime.signins)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
-    url = f"http://{shown_host}:{port}/login?token={login.token}"
+    base = f"http://{shown_host}:{port}"
+    # One one-time URL per MLPS administrator (三员分立): system admin, security admin, auditor.
+    urls = {account: f"{base}/login?token={token}" for account, token in login.tokens.items()}
     facts = {
-        "url": f"http://{shown_host}:{port}/",
-        "login_url": url,
+        "url": f"{base}/",
+        "login_url": urls["system-admin"],
+        "login_urls": urls,
         "database": runtime.engine.url.render_as_string(hide_password=True),
         "data_dir": str(settings.data_dir),
         "sample_added": added,
     }
-    emit(
-        facts,
-        json_out,
-        lambda f: console.print(
-            f"[bold]govops[/] gateway on [cyan]{f['url']}[/] (database {f['database']})\n"
-            f"Open this one-time login URL (valid once, for this run only):\n    [bold green]{f['login_url']}[/]",
-            highlight=False,
-            soft_wrap=True,
-        ),
-    )
+    emit(facts, json_out, _show)
     uvicorn.run(create_app(runtime, local_login=login), host=host, port=port, log_level="warning", access_log=False)

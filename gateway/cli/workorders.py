@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gateway.cli.operator import operator as cli_principal
 from gateway.cli.output import console, emit, progress_bar, table
 from govops.errors import ValidationFailed
-from govops.principal import cli_principal
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime

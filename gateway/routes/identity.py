@@ -5,7 +5,8 @@ Who may do what (MLPS three-role separation):
 - PUBLIC: /pki/* (relying parties fetch the CRL without credentials), /login/sso, /login/callback;
 - sec-admin: certificates (issue, revoke) and the realm (diff, apply, status);
 - dept-admin: request apps for, and collect secrets of, their own department only;
-- ops-engineer: approve or reject requests, rotate secrets, see every app.
+- ops-engineer: approve or reject requests, rotate secrets (ops only: a dept-admin who needs a
+  new secret asks an ops engineer, then collects it once), see every app.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def collect_secret(app_id: IntId, session: SessionDep, principal: DeptAdmin, run
 
 
 @router.post("/api/identity/apps/{app_id}/rotate-secret")
-def rotate_secret(app_id: IntId, session: SessionDep, principal: AppsViewer, runtime: RuntimeDep) -> dict[str, Any]:
+def rotate_secret(app_id: IntId, session: SessionDep, principal: Ops, runtime: RuntimeDep) -> dict[str, Any]:
     app_onboarding.get_app(session, principal, app_id)  # a missing app is a 404 before any Keycloak call
     app = app_onboarding.rotate_secret(session, principal, app_id, keycloak(runtime), runtime.box)
     return app.as_dict()

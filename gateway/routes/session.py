@@ -1,4 +1,4 @@
-"""Signing in and out: the one-time login URL, the sign-in page, logout and whoami.
+"""Signing in and out: the one-time login URLs (one per local account), the sign-in page, logout and whoami.
 
 The sessions these routes open and close live in the database (gateway.auth.LocalLogin over
 govops.sessions), so a cookie issued by one gateway replica is honoured by every other.
@@ -40,8 +40,10 @@ def signin(request: Request) -> HTMLResponse:
     return HTMLResponse(
         "<!doctype html><meta charset=utf-8><title>govops · 请登录</title>"
         "<link rel=stylesheet href=/static/console.css><main class=card><h1>govops 运维平台</h1>"
-        "<p>请使用 <code>govops serve</code> 打印的一次性登录链接登录，或通过统一身份认证登录。</p>"
-        f"{sso}<p>Sign in with the one-time login URL printed by <code>govops serve</code>.</p></main>",
+        "<p>请使用 <code>govops serve</code> 打印的一次性登录链接登录（系统管理员、安全管理员、审计管理员各一个），"
+        "或通过统一身份认证登录。</p>"
+        f"{sso}<p>Sign in with one of the one-time login URLs printed by <code>govops serve</code> "
+        "(one each for the system admin, the security admin and the auditor).</p></main>",
         status_code=401,
     )
 

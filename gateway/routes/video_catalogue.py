@@ -197,14 +197,10 @@ async def import_cameras(
     """Cameras from CSV (columns as in the export) or a GeoJSON FeatureCollection of Points.
     Nothing is written unless every row is valid, or skip_invalid is set."""
     data = await _body(request)
-    rows: Iterator[dict[str, Any] | RowProblem]
-    if format == "csv":
-        try:
-            rows = catalogue_io.read_csv(data.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            raise ValidationFailed("the CSV is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
-    else:
-        rows = catalogue_io.read_geojson_cameras(_json(data))
+    # a CSV is read row by row, never decoded as one string
+    rows: Iterator[dict[str, Any] | RowProblem] = (
+        catalogue_io.read_csv(data) if format == "csv" else catalogue_io.read_geojson_cameras(_json(data))
+    )
 
     def work() -> catalogue_io.ImportReport:
         with runtime.transaction() as session:

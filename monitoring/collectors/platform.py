@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from infra.provisioning.models import CloudRun
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops.audit import AuditRecord
 from identity.models import IssuedCertificate, PublishedCrl
+from infra.provisioning.models import CloudRun
 from monitoring.collectors.base import ScrapeCollector
 
 EXPIRY_WINDOW = timedelta(days=30)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from gateway.runtime import Runtime
-from govops.principal import LOCAL_ADMIN
+from govops.principal import LOCAL_SYSTEM_ADMIN
 from govops.settings import load_settings
 from infra.provisioning.contract import Watch
 from infra.provisioning.quota import QuotaDesk
@@ -99,13 +99,13 @@ def test_4_quota_change_updates_only_that_quota(cloud, kube):
     with kube.client() as c:
         before = _quota_rv(c)
     desk = QuotaDesk(cloud)
-    req = desk.request(LOCAL_ADMIN, "zzb", {"cpu": "6"}, "综治 video wall")
-    preview = desk.preview(LOCAL_ADMIN, req["id"])
+    req = desk.request(LOCAL_SYSTEM_ADMIN, "zzb", {"cpu": "6"}, "综治 video wall")
+    preview = desk.preview(LOCAL_SYSTEM_ADMIN, req["id"])
     assert preview.ok, preview.error
     # The approver reads exactly one change: that tenant's quota, old value -> new value.
     assert [(c.op, c.name) for c in preview.changes] == [("update", "zzb-quota")]
     assert ('spec.hard["requests.cpu"]', "4", "6") in {(p.path, p.old, p.new) for p in preview.changes[0].properties}
-    request, run = desk.approve(LOCAL_ADMIN, req["id"])
+    request, run = desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
     assert request["status"] == "applied", run.error
     assert run.counts.get("update") == 1
     with kube.client() as c:

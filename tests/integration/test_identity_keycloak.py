@@ -48,6 +48,7 @@ from identity.keycloak_adapter import (
 )
 from identity.login import CertificateLoginRefused, certificate_login, pkce_pair
 from identity.pki import CertificateAuthority, CivilServant, new_key, policy
+from tests.conftest import cli_role_env
 from tests.fixtures.platform import need
 from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
 from tools.lab.pki import make_lab_pki
@@ -346,6 +347,7 @@ def _cli(lab: Lab, *args: str) -> tuple[int, str, str]:
         "GOVOPS_KEYCLOAK_ADMIN_PASSWORD": lab.keycloak.admin_password,
         "GOVOPS_KEYCLOAK_CA_FILE": str(lab.trust),
         "GOVOPS_ENVIRONMENT": "test",
+        **cli_role_env(args),
     }
     out = subprocess.run(
         [sys.executable, "-m", "gateway.cli.main", *args],

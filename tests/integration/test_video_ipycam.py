@@ -26,7 +26,7 @@ import cv2
 import httpx
 import pytest
 
-from govops.principal import LOCAL_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 from tests.fixtures.platform import need
 from tools.lab.onvif import OnvifCameraHandle, start_onvif_camera
@@ -168,7 +168,7 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
         assert all(ok for ok, _ in frames) and frames[0][1].shape == (360, 640, 3)
 
     app_client = __import__("gateway.app", fromlist=["create_app"]).create_app(district)
-    ops = client_as(app_client, LOCAL_ADMIN)
+    ops = client_as(app_client, LOCAL_SYSTEM_ADMIN)
     first_address = addresses[0]
     cam_id = by_address[first_address].id
     handle = handles[first_address]

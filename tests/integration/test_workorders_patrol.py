@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gateway.runtime import Runtime
 from govops.alerts import Alert
-from govops.principal import CONTRACTOR, LOCAL_ADMIN, Principal
+from govops.principal import CONTRACTOR, LOCAL_SYSTEM_ADMIN, Principal
 from monitoring.workorders import contractors, lifecycle
 from monitoring.workorders.models import WorkOrder
 from monitoring.workorders.settings import WorkOrderSettings
@@ -86,7 +86,7 @@ def test_a_held_fault_opens_one_order_and_the_next_patrol_judges_the_repair(
     assert (order.state, order.contractor_code, order.sla_hours, order.verdict) == ("open", "a-tech", 24, "offline")
 
     with rt.transaction() as s:
-        lifecycle.dispatch(s, LOCAL_ADMIN, oid)
+        lifecycle.dispatch(s, LOCAL_SYSTEM_ADMIN, oid)
         lifecycle.repair(s, WORKER, oid, "更换光纤收发器")
     # The contractor says it is fixed, but the next patrol still finds no picture: reopened.
     assert _sync(rt).reopened == []  # no patrol since the report yet

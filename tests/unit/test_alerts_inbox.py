@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from govops import alerts, audit
-from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
 from monitoring.inbox import actions
 from tests.conftest import client_as
 
@@ -80,7 +80,7 @@ def test_receiver_is_idempotent_and_replay_safe(app, hook):
     # ... but a new occurrence (a new startsAt) is a new alert.
     assert hook(_payload(_am_alert("f1", starts="2026-12-05T10:00:00Z", camera=CAM_GA))).json()["created"] == 1
     assert _count(app) == 3
-    admin = client_as(app, LOCAL_ADMIN)
+    admin = client_as(app, LOCAL_SYSTEM_ADMIN)
     items = admin.get("/api/v1/alerts", params={"state": "resolved"}).json()["items"]
     assert [a["fingerprint"] for a in items] == ["am:f1"] and items[0]["ends_at"].startswith("2026-12-05T09:00")
     with app.state.runtime.sessions() as s:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from gateway.auth import SESSION_COOKIE
 from govops import audit
-from govops.principal import AUDITOR, LOCAL_ADMIN, Principal
+from govops.principal import AUDITOR, LOCAL_SYSTEM_ADMIN, Principal
 from tests.conftest import client_as
 
 AUDITOR_P = Principal("a1", "审计员", frozenset({AUDITOR}))
@@ -74,7 +74,7 @@ def test_an_unauthenticated_150_mb_post_is_not_read(app):
 
 
 def test_a_declared_body_over_the_limit_is_refused_before_reading(app):
-    sid = app.state.local_login.open_session(LOCAL_ADMIN)
+    sid = app.state.local_login.open_session(LOCAL_SYSTEM_ADMIN)
     upload = Upload(150 * MiB)
     headers = {
         "content-type": "application/json",
@@ -86,7 +86,7 @@ def test_a_declared_body_over_the_limit_is_refused_before_reading(app):
 
 
 def test_a_streamed_body_is_cut_off_at_the_limit(app):
-    sid = app.state.local_login.open_session(LOCAL_ADMIN)
+    sid = app.state.local_login.open_session(LOCAL_SYSTEM_ADMIN)
     upload = Upload(150 * MiB)
     headers = {"content-type": "application/json", "cookie": f"{SESSION_COOKIE}={sid}"}  # no length: chunked
     status, body = _call(app, "/api/v1/video/platforms", upload, headers)
@@ -107,7 +107,7 @@ def test_imports_have_a_generous_limit(app):
 def test_cross_site_cookie_posts_are_refused(app, district):
     from video.catalogue.models import Camera
 
-    c = client_as(app, LOCAL_ADMIN)
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
     with district.sessions() as s:
         before = len(s.scalars(select(Camera)).all())
     csv_body = "id,name\n31011600001320009999,evil\n"
@@ -139,7 +139,7 @@ def test_security_headers_on_every_answer(app, anonymous):
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["referrer-policy"] == "same-origin"
-    assert client_as(app, LOCAL_ADMIN).get("/api/v1/whoami").headers["cache-control"] == "no-store"
+    assert client_as(app, LOCAL_SYSTEM_ADMIN).get("/api/v1/whoami").headers["cache-control"] == "no-store"
 
 
 def test_redirects_never_follow_the_host_header(anonymous):

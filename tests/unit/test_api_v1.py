@@ -7,7 +7,7 @@ import re
 import pytest
 
 from gateway.http import versioning
-from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, OPS_ENGINEER, Principal
+from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_SECURITY_ADMIN, LOCAL_SYSTEM_ADMIN, OPS_ENGINEER, Principal
 from tests.conftest import client_as
 
 OPS = Principal("ops1", "运维工程师", frozenset({OPS_ENGINEER}))
@@ -24,7 +24,7 @@ def test_every_api_route_is_under_v1(app):
 
 
 def test_v1_answers_and_old_paths_redirect_with_308(app):
-    c = client_as(app, LOCAL_ADMIN)
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
     assert c.get("/api/v1/whoami").json()["subject"] == "local-admin"
     r = c.get("/api/cameras?limit=2&status=online", follow_redirects=False)
     assert r.status_code == 308 and r.headers["location"] == "/api/v1/cameras?limit=2&status=online"
@@ -47,7 +47,7 @@ def _assert_problem(r, status, code):  # type: ignore[no-untyped-def]
 
 def test_errors_are_problem_details_with_the_request_id(app, anonymous):
     _assert_problem(anonymous.get("/api/v1/cameras"), 401, "unauthenticated")
-    c = client_as(app, LOCAL_ADMIN)
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
     body = _assert_problem(c.get("/api/v1/nosuch"), 404, "not_found")
     assert body["hint"]
     body = _assert_problem(c.get("/api/v1/cameras", params={"limit": 0}), 422, "validation_failed")
@@ -80,16 +80,16 @@ def test_log_lines_carry_the_request_id():
     ],
 )
 def test_path_ids_out_of_range_are_422(app, path):
-    _assert_problem(client_as(app, LOCAL_ADMIN).get(path), 422, "validation_failed")
+    _assert_problem(client_as(app, LOCAL_SYSTEM_ADMIN).get(path), 422, "validation_failed")
 
 
 def test_share_revoke_with_a_huge_id_is_422(app):
-    r = client_as(app, LOCAL_ADMIN).post(f"/api/v1/video/shares/{BIG}/revoke", json={"reason": "test it"})
+    r = client_as(app, LOCAL_SYSTEM_ADMIN).post(f"/api/v1/video/shares/{BIG}/revoke", json={"reason": "test it"})
     _assert_problem(r, 422, "validation_failed")
 
 
 def test_keycloak_not_configured_is_503_with_a_hint_and_missing_app_404_first(app):
-    ops = client_as(app, LOCAL_ADMIN)
+    ops = client_as(app, LOCAL_SYSTEM_ADMIN)
     _assert_problem(ops.post("/api/v1/identity/apps/999/approve", json={}), 404, "not_found")
     gaj = client_as(app, GAJ_ADMIN)
     made = gaj.post(
@@ -122,7 +122,7 @@ def _walk(client, path, limit, **filters):  # type: ignore[no-untyped-def]
 
 
 def test_lists_page_with_one_cursor(app):
-    ops = client_as(app, LOCAL_ADMIN)
+    ops = client_as(app, LOCAL_SYSTEM_ADMIN)
     tenants, pages = _walk(ops, "/api/v1/cloud/tenants", 2)
     assert len(tenants) == 5 and pages == 3 and len({t["code"] for t in tenants}) == 5
     cams, pages = _walk(ops, "/api/v1/cameras", 3)
@@ -139,7 +139,9 @@ def test_lists_page_with_one_cursor(app):
         "/api/v1/video/patrol/rounds",
         f"/api/v1/cameras/{cams[0]['id']}/diagnoses",
     ):
-        items, _ = _walk(ops, path, 2)
+        # the CA's certificates are the security admin's (三员分立), the rest the system admin's
+        who = client_as(app, LOCAL_SECURITY_ADMIN) if "/identity/certificates" in path else ops
+        items, _ = _walk(who, path, 2)
         assert isinstance(items, list), path
     _assert_problem(ops.get("/api/v1/cloud/tenants", params={"cursor": "bm90LWEtY3Vyc29y"}), 422, "validation_failed")
 
@@ -176,7 +178,7 @@ def test_every_timestamp_is_utc_with_an_offset(app, district):
 
     with district.transaction() as s:
         audit.append(s, actor="ops1", action="test.x", target="t")
-    ops = client_as(app, LOCAL_ADMIN)
+    ops = client_as(app, LOCAL_SYSTEM_ADMIN)
     cam = ops.get("/api/v1/cameras").json()["items"][0]["id"]
     bodies = [
         client_as(app, AUDITOR_P).get("/api/v1/audit").json(),
@@ -210,6 +212,6 @@ def test_openapi_documents_problems_and_security(app, anonymous):
 
 
 def test_request_metrics_label_the_v1_route_template(app, anonymous):
-    client_as(app, LOCAL_ADMIN).get("/api/v1/cameras/31011600001320000001")
+    client_as(app, LOCAL_SYSTEM_ADMIN).get("/api/v1/cameras/31011600001320000001")
     text = anonymous.get("/metrics").text
     assert 'route="/api/v1/cameras/{camera_id}"' in text

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import cli_role_env
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -20,7 +22,7 @@ def govops(*args: str, env: dict[str, str] | None = None, timeout: float = 120) 
         capture_output=True,
         text=True,
         cwd=REPO,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **cli_role_env(args), **(env or {})},
         timeout=timeout,
     )
 
@@ -136,7 +138,7 @@ def test_cloud_commands_act_as_the_cli_user(tmp_path):
     import getpass
 
     from gateway.runtime import Runtime
-    from govops.principal import LOCAL_ADMIN
+    from govops.principal import LOCAL_SYSTEM_ADMIN
     from govops.settings import load_settings
     from infra.provisioning.quota import QuotaDesk
     from infra.provisioning.service import Provisioning
@@ -144,7 +146,9 @@ def test_cloud_commands_act_as_the_cli_user(tmp_path):
     env = {"GOVOPS_DATA_DIR": str(tmp_path)}
     assert govops("db", "upgrade", env=env).returncode == 0
     rt = Runtime.build(load_settings(data_dir=tmp_path, environment="test"))
-    req = QuotaDesk(Provisioning(rt.settings, rt.sessions)).request(LOCAL_ADMIN, "gaj", {"cpu": "24"}, "analytics")
+    req = QuotaDesk(Provisioning(rt.settings, rt.sessions)).request(
+        LOCAL_SYSTEM_ADMIN, "gaj", {"cpu": "24"}, "analytics"
+    )
     out = govops("cloud", "reject-quota", str(req["id"]), "--note", "not this year", "--json", env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["decided_by"] == f"cli:{getpass.getuser()}"

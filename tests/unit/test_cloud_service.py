@@ -10,7 +10,7 @@ import yaml
 
 from govops import alerts, audit
 from govops.errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationFailed
-from govops.principal import DEPT_ADMIN, LOCAL_ADMIN, Principal
+from govops.principal import DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, Principal
 from infra.provisioning import service as service_module
 from infra.provisioning.binaries import PulumiBinaries
 from infra.provisioning.changes import PropertyChange, ResourceChange, property_changes, step_change
@@ -229,19 +229,19 @@ def test_quota_request_is_previewed_then_approved(service, runtime):
     assert req["status"] == "pending" and req["quota"]["cpu"] == "24"
     assert [r["id"] for r in desk.list(GAJ)] == [req["id"]]
     with pytest.raises(Conflict, match="no current preview"):
-        desk.approve(LOCAL_ADMIN, req["id"])
+        desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
     change = ResourceChange(QUOTA_URN, "kubernetes:core/v1:ResourceQuota", "update")
     service.box["changes"] = {"preview": [change]}
-    preview = desk.preview(LOCAL_ADMIN, req["id"])
+    preview = desk.preview(LOCAL_SYSTEM_ADMIN, req["id"])
     assert preview.kind is RunKind.PREVIEW and preview.target == "gaj" and preview.changes == (change,)
-    shown = desk.show(LOCAL_ADMIN, req["id"])
+    shown = desk.show(LOCAL_SYSTEM_ADMIN, req["id"])
     assert shown["preview_current"] and shown["preview"]["changes"][0]["name"] == "gaj-quota"
     assert service.engines[-1].seen["departments"][0]["quota"]["cpu"] == "24"  # previewed the candidate
-    request, run = desk.approve(LOCAL_ADMIN, req["id"])
+    request, run = desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
     assert run.ok and run.kind is RunKind.UP and request["status"] == "applied"
     assert next(t for t in service.tenants() if t["code"] == "gaj")["quota"]["cpu"] == "24"
     with pytest.raises(Conflict):
-        desk.approve(LOCAL_ADMIN, req["id"])
+        desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
     with runtime.sessions() as s:
         actions = [r.action for r in s.query(audit.AuditRecord).order_by(audit.AuditRecord.id)]
     for step in ("cloud.quota.request", "cloud.quota.preview", "cloud.quota.approve", "cloud.quota.apply"):
@@ -250,26 +250,26 @@ def test_quota_request_is_previewed_then_approved(service, runtime):
 
 def test_a_stale_preview_is_not_approvable(service):
     desk = QuotaDesk(service)
-    req = desk.request(LOCAL_ADMIN, "gaj", {"cpu": "24"}, "more")
-    desk.preview(LOCAL_ADMIN, req["id"])
+    req = desk.request(LOCAL_SYSTEM_ADMIN, "gaj", {"cpu": "24"}, "more")
+    desk.preview(LOCAL_SYSTEM_ADMIN, req["id"])
     service.destroy_tenant("cgj", "ops")  # the declared cloud changed since the preview
-    assert not desk.show(LOCAL_ADMIN, req["id"])["preview_current"]
+    assert not desk.show(LOCAL_SYSTEM_ADMIN, req["id"])["preview_current"]
     with pytest.raises(Conflict, match="no current preview"):
-        desk.approve(LOCAL_ADMIN, req["id"])
+        desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
 
 
 def test_a_failed_apply_leaves_the_request_approvable(service):
     desk = QuotaDesk(service)
-    req = desk.request(LOCAL_ADMIN, "gaj", {"pods": 80}, "more pods")
-    desk.preview(LOCAL_ADMIN, req["id"])
+    req = desk.request(LOCAL_SYSTEM_ADMIN, "gaj", {"pods": 80}, "more pods")
+    desk.preview(LOCAL_SYSTEM_ADMIN, req["id"])
     service.box["ok"] = False
-    _, run = desk.approve(LOCAL_ADMIN, req["id"])
+    _, run = desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
     assert not run.ok
-    again = desk.show(LOCAL_ADMIN, req["id"])
+    again = desk.show(LOCAL_SYSTEM_ADMIN, req["id"])
     assert again["status"] == "pending" and "boom" in again["decision_note"] and again["preview_current"]
     service.box["ok"] = True
-    _, run = desk.approve(LOCAL_ADMIN, req["id"])
-    assert run.ok and desk.show(LOCAL_ADMIN, req["id"])["status"] == "applied"
+    _, run = desk.approve(LOCAL_SYSTEM_ADMIN, req["id"])
+    assert run.ok and desk.show(LOCAL_SYSTEM_ADMIN, req["id"])["status"] == "applied"
 
 
 def test_cloud_api_roles_and_background_approval(app, district, binaries, monkeypatch, tmp_path):
@@ -280,7 +280,7 @@ def test_cloud_api_roles_and_background_approval(app, district, binaries, monkey
     district.settings.kubeconfig = kubeconfig
     box: dict = {"ok": True, "gate": None, "changes": {"preview": [DRIFTED]}}
     monkeypatch.setattr(service_module, "_pulumi_engine", lambda cfg: FakeEngine(cfg, box))
-    gaj, ops = client_as(app, GAJ), client_as(app, LOCAL_ADMIN)
+    gaj, ops = client_as(app, GAJ), client_as(app, LOCAL_SYSTEM_ADMIN)
     assert [t["code"] for t in gaj.get("/api/cloud/tenants").json()["items"]] == ["gaj"]
     assert gaj.get("/api/cloud/runs").status_code == 403
     assert gaj.post("/api/cloud/up").status_code == 403

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount
 from gateway.app import create_app
 from gateway.auth import SESSION_COOKIE, Allow
 from gateway.runtime import Runtime
-from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 
 GAJ_ADMIN = Principal("u1", "公安管理员", frozenset({DEPT_ADMIN}), department="gaj")
@@ -118,7 +118,7 @@ def _ids(client, **params) -> set[str]:
 
 
 def test_camera_isolation_matrix(app):
-    everything = _ids(client_as(app, LOCAL_ADMIN))
+    everything = _ids(client_as(app, LOCAL_SYSTEM_ADMIN))
     assert len(everything) == 8
     gaj = _ids(client_as(app, GAJ_ADMIN))
     cgj = _ids(client_as(app, CGJ_ADMIN))
@@ -126,7 +126,7 @@ def test_camera_isolation_matrix(app):
     ga = _ids(client_as(app, GA_STAFF))
     assert gaj and cgj and zz and ga
     assert not gaj & cgj  # a department admin never sees another department's cameras
-    admin = client_as(app, LOCAL_ADMIN)
+    admin = client_as(app, LOCAL_SYSTEM_ADMIN)
     depts = {c["id"]: c["department"] for c in admin.get("/api/cameras").json()["items"]}
     assert {depts[i] for i in gaj} == {"gaj"} and {depts[i] for i in cgj} == {"cgj"}
     only_gongan = ga - zz
@@ -152,18 +152,18 @@ def test_camera_view_never_leaks_credentials(app, district):
     with district.transaction() as s:
         cam = s.query(Camera).first()
         cam.username, cam.password_enc = "admin", SecretBox.from_settings(district.settings).encrypt("Cam#2026")
-    body = client_as(app, LOCAL_ADMIN).get("/api/cameras?limit=500").text
+    body = client_as(app, LOCAL_SYSTEM_ADMIN).get("/api/cameras?limit=500").text
     assert "Cam#2026" not in body and "fernet:" not in body and "password" not in body
 
 
 def test_bad_query_is_a_clean_422(app):
-    r = client_as(app, LOCAL_ADMIN).get("/api/cameras", params={"limit": 100000, "after": "x"})
+    r = client_as(app, LOCAL_SYSTEM_ADMIN).get("/api/cameras", params={"limit": 100000, "after": "x"})
     assert r.status_code == 422 and r.json()["error"] == "validation_failed"
     assert {d["field"] for d in r.json()["details"]} == {"query.limit", "query.after"}
 
 
 def test_keyset_paging_walks_every_camera(app):
-    c = client_as(app, LOCAL_ADMIN)
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
     seen, after = [], None
     while True:
         page = c.get("/api/cameras", params={"limit": 3, **({"after": after} if after else {})}).json()
@@ -175,7 +175,7 @@ def test_keyset_paging_walks_every_camera(app):
 
 
 def test_snapshot_is_a_jpeg_of_the_sample_clip(app):
-    c = client_as(app, LOCAL_ADMIN)
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
     cam = c.get("/api/cameras").json()["items"][0]["id"]
     r = c.get(f"/api/cameras/{cam}/snapshot.jpg")
     assert r.status_code == 200 and r.content[:2] == b"\xff\xd8" and len(r.content) > 5000
@@ -190,13 +190,13 @@ def test_metrics_exposes_bounded_camera_series(anonymous):
 
 
 def test_console_home_lists_the_sample_cameras(app):
-    html = client_as(app, LOCAL_ADMIN).get("/").text
+    html = client_as(app, LOCAL_SYSTEM_ADMIN).get("/").text
     assert html.count("data-camera-id=") == 8 and "卫零路与龙胜路口" in html
 
 
 @pytest.mark.parametrize("path", ["/api/cameras/../../etc/passwd", "/api/cameras/%00"])
 def test_hostile_paths_do_not_traceback(app, path):
-    r = client_as(app, LOCAL_ADMIN).get(path)
+    r = client_as(app, LOCAL_SYSTEM_ADMIN).get(path)
     assert r.status_code in (404, 422) and "Traceback" not in r.text
 
 
@@ -243,3 +243,38 @@ def test_a_session_works_on_a_second_replica_and_after_a_restart(app, district, 
     assert _whoami(app, sso_sid).status_code == 401
     assert _whoami(restarted, sso_sid).status_code == 401
     assert _whoami(app, admin_sid).status_code == 200
+
+
+def test_three_local_accounts_each_with_one_administrator_role(app):
+    from govops.principal import LOCAL_ACCOUNTS
+
+    tokens = dict(app.state.local_login.tokens)
+    assert set(tokens) == {"system-admin", "security-admin", "auditor"} and len(set(tokens.values())) == 3
+    seen = {}
+    for account, token in tokens.items():
+        c = TestClient(app, raise_server_exceptions=False)
+        assert c.get(f"/login?token={token}", follow_redirects=False).status_code == 303
+        seen[account] = c.get("/api/whoami").json()["roles"]
+        assert seen[account] == sorted(LOCAL_ACCOUNTS[account].roles)
+    assert seen == {"system-admin": ["ops-engineer"], "security-admin": ["sec-admin"], "auditor": ["auditor"]}
+    # each account reaches its own duties only
+    sec = client_as(app, LOCAL_ACCOUNTS["security-admin"])
+    assert sec.get("/api/v1/audit").status_code == 403 and sec.get("/api/v1/cloud/runs").status_code == 403
+    aud = client_as(app, LOCAL_ACCOUNTS["auditor"])
+    assert aud.get("/api/v1/audit").status_code == 200 and aud.get("/api/v1/identity/ca").status_code == 403
+    ops = client_as(app, LOCAL_ACCOUNTS["system-admin"])
+    assert ops.get("/api/v1/audit").status_code == 403 and ops.get("/api/v1/identity/ca").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "roles", [{"ops-engineer", "sec-admin"}, {"sec-admin", "auditor"}, {"ops-engineer", "auditor"}]
+)
+def test_a_session_holding_two_administrator_roles_is_refused(app, roles):
+    # e.g. the all-in-one local admin session of an earlier version, still in the database
+    both = Principal("old-admin", "旧管理员", frozenset(roles))
+    c = client_as(app, both)
+    r = c.get("/api/whoami")
+    assert r.status_code == 401 and "三员分立" in r.json()["message"] and r.json()["hint"]
+    assert c.get("/api/whoami").status_code == 401  # and the session is closed
+    sid = c.cookies[SESSION_COOKIE]
+    assert app.state.local_login.lookup(sid) is None

@@ -14,7 +14,7 @@ from gateway.app import create_app
 from gateway.routes import identity as identity_routes
 from govops import audit
 from govops.errors import ValidationFailed
-from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, OPS_ENGINEER, SEC_ADMIN, Principal
+from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, OPS_ENGINEER, SEC_ADMIN, Principal
 from identity.apps import validate_redirect_uris
 from identity.models import DepartmentApp
 from tests.conftest import client_as
@@ -220,7 +220,9 @@ def test_department_isolation_matrix(web, kc):
     assert {x["id"] for x in cgj.get("/api/identity/apps").json()["items"]} == {b["id"]}
     # another department's app does not exist for you, whatever you try
     assert gaj.get(f"/api/identity/apps/{b['id']}").status_code == 404
-    assert gaj.post(f"/api/identity/apps/{b['id']}/rotate-secret").status_code == 404
+    # rotation is for ops engineers only, own department's app or not
+    assert gaj.post(f"/api/identity/apps/{b['id']}/rotate-secret").status_code == 403
+    assert gaj.post(f"/api/identity/apps/{a['id']}/rotate-secret").status_code == 403
     assert gaj.post(f"/api/identity/apps/{b['id']}/secret").status_code == 404
     assert gaj.get("/api/identity/apps", params={"department": "cgj"}).json()["items"] == []
     ops = client_as(web, OPS)
@@ -246,7 +248,7 @@ def test_bad_requests_are_clean(web, kc):
     assert dup.status_code == 409 and "taken" in dup.json()["message"]
     r = _request(gaj, department="nope", client_id="nope-x")
     assert r.status_code == 403  # not their department, so not even validated further
-    r = client_as(web, LOCAL_ADMIN).post("/api/identity/apps", json={"name": "x"})
+    r = client_as(web, LOCAL_SYSTEM_ADMIN).post("/api/identity/apps", json={"name": "x"})
     assert r.status_code == 422 and r.json()["error"] == "validation_failed"
 
 

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from gateway.cli.main import main
+from tests.conftest import cli_role_env
 from tests.unit.test_cli import assert_clean_failure
 from tools.lab.process import free_port
 
@@ -29,7 +30,7 @@ def govops(monkeypatch, capsys):
         with monkeypatch.context() as m:
             for k in [k for k in os.environ if k.startswith("GOVOPS_")]:
                 m.delenv(k)
-            for k, v in (env or {}).items():
+            for k, v in {**cli_role_env(args), **(env or {})}.items():
                 m.setenv(k, v)
             m.setattr(sys, "argv", ["govops", *args])
             capsys.readouterr()

@@ -205,39 +205,40 @@ def test_utc_column_stores_and_returns_aware_utc(runtime):
 
 
 def test_sign_in_sessions_expire_and_close(runtime):
-    from govops.principal import LOCAL_ADMIN
+    from govops.principal import LOCAL_SYSTEM_ADMIN
     from govops.sessions import SessionStore, SignInSession
 
     store = SessionStore(runtime.sessions)
-    sid = store.open(LOCAL_ADMIN)
-    assert store.lookup(sid) == LOCAL_ADMIN
+    sid = store.open(LOCAL_SYSTEM_ADMIN)
+    assert store.lookup(sid) == LOCAL_SYSTEM_ADMIN
     assert store.lookup(sid + "x") is None
     store.close(sid)
     assert store.lookup(sid) is None
-    stale = SessionStore(runtime.sessions, ttl=-1).open(LOCAL_ADMIN)
+    stale = SessionStore(runtime.sessions, ttl=-1).open(LOCAL_SYSTEM_ADMIN)
     assert store.lookup(stale) is None  # expired, and swept on the way
-    store.open(LOCAL_ADMIN)
+    store.open(LOCAL_SYSTEM_ADMIN)
     with runtime.transaction() as s:
         assert len(s.scalars(select(SignInSession)).all()) == 1
 
 
 def test_sign_in_sessions_on_an_unmigrated_database_are_a_clean_503(settings):
     from govops.db import make_sessionmaker
-    from govops.principal import LOCAL_ADMIN
+    from govops.principal import LOCAL_SYSTEM_ADMIN
     from govops.sessions import SessionStore
 
     engine = make_engine(settings)
     with pytest.raises(ServiceUnavailable, match="sign-in sessions") as caught:
-        SessionStore(make_sessionmaker(engine)).open(LOCAL_ADMIN)
+        SessionStore(make_sessionmaker(engine)).open(LOCAL_SYSTEM_ADMIN)
     assert "govops db upgrade" in (caught.value.hint or "")
 
 
 def test_cli_acts_as_cli_user(monkeypatch):
-    from govops.principal import ROLES, cli_principal
+    from govops.principal import AUDITOR, OPS_ENGINEER, cli_principal
 
     monkeypatch.setattr("getpass.getuser", lambda: "zhangwei")
     who = cli_principal()
-    assert who.subject == "cli:zhangwei" and who.roles == frozenset(ROLES)
+    assert who.subject == "cli:zhangwei" and who.roles == frozenset({OPS_ENGINEER})  # one role only: 三员分立
+    assert cli_principal(AUDITOR).roles == frozenset({AUDITOR})
 
 
 # --- the audit log cannot lose its tail (#15 items 4 and 14) ------------------------------------

@@ -16,7 +16,7 @@ from gateway.runtime import Runtime
 from govops import audit
 from govops.alerts import Alert
 from govops.errors import ConfigError, ValidationFailed
-from govops.principal import DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 from tests.support.synthetic import ClipSpec, write_condition_clip
 from video.catalogue.models import Camera
@@ -264,7 +264,7 @@ def test_the_api_keeps_each_viewer_to_their_cameras(district: Runtime, app, tmp_
         client_as(app, ZZ) as zz,
         client_as(app, GA) as ga,
         client_as(app, CGJ_ADMIN) as cgj,
-        client_as(app, LOCAL_ADMIN) as ops,
+        client_as(app, LOCAL_SYSTEM_ADMIN) as ops,
     ):
         assert {c["id"] for c in ops.get("/api/video/faults").json()["items"]} == {road, park}
         assert [c["id"] for c in zz.get("/api/video/faults").json()["items"]] == [park]
@@ -321,7 +321,7 @@ def test_console_faults_page_and_camera_history(district: Runtime, app, tmp_path
     _set_stream(district, road, str(tmp_path / "gone.mp4"))
     _patrol(district, policy=Policy(raise_after=1)).run_round()
     html = {"Accept": "text/html"}
-    with client_as(app, ZZ) as zz, client_as(app, LOCAL_ADMIN) as ops:
+    with client_as(app, ZZ) as zz, client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
         page = zz.get("/video/faults", headers=html).text
         assert f'data-camera="{park}"' in page and f'data-camera="{road}"' not in page
         assert "雪花噪声" in page and "/picture.jpg" in page and "最近巡检" not in page
@@ -399,7 +399,7 @@ def test_cli_patrol_and_api_give_one_verdict_for_one_picture(
     normal = write_clip(tmp_path / "normal.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12))
     blurred = write_clip(tmp_path / "blurred.mp4", Clip("defocus", "riverside", 0.5, seed=2, frames=12, t0=7))
     _set_stream(district, cam, str(normal))
-    with client_as(app, LOCAL_ADMIN) as ops:
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
         taken = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
         assert taken.status_code == 200, taken.text
         assert taken.json()["baseline"]["mode"] == "day" and taken.json()["verdict"] == "ok"

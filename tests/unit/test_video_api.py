@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from govops import audit
-from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import AUDITOR, DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
 from tools.lab.fake_onvif import DeviceSpec, FakeOnvifFleet
 from video.catalogue.models import Camera
@@ -91,7 +91,8 @@ def test_zongzhi_staff_cannot_list_snapshot_or_move_a_gongan_only_camera(app, fl
 def test_department_admin_sees_only_its_cameras_and_cannot_steer(app, gongan_only):
     gaj, cgj = client_as(app, GAJ_ADMIN), client_as(app, CGJ_ADMIN)
     admin = {
-        c["id"]: c["department"] for c in client_as(app, LOCAL_ADMIN).get("/api/cameras?limit=500").json()["items"]
+        c["id"]: c["department"]
+        for c in client_as(app, LOCAL_SYSTEM_ADMIN).get("/api/cameras?limit=500").json()["items"]
     }
     assert {admin[i] for i in _ids(gaj)} == {"gaj"} and {admin[i] for i in _ids(cgj)} == {"cgj"}
     assert cgj.get(f"/api/cameras/{gongan_only}").status_code == 404
@@ -139,7 +140,7 @@ def test_console_ptz_form(app, fleet, gongan_only):
 
 
 def test_ops_grant_and_revoke_through_the_api(app, district, gongan_only):
-    ops, zz = client_as(app, LOCAL_ADMIN), client_as(app, ZZ)
+    ops, zz = client_as(app, LOCAL_SYSTEM_ADMIN), client_as(app, ZZ)
     body = {
         "platform": "zongzhi",
         "subject_kind": "camera",
@@ -169,7 +170,7 @@ def test_ops_grant_and_revoke_through_the_api(app, district, gongan_only):
 
 
 def test_onboarding_api_with_hostile_peers(app, district, fleet):
-    ops = client_as(app, LOCAL_ADMIN)
+    ops = client_as(app, LOCAL_SYSTEM_ADMIN)
     r = ops.post(
         "/api/video/onboard",
         json={
@@ -203,7 +204,7 @@ def test_onboarding_api_with_hostile_peers(app, district, fleet):
 
 
 def test_import_export_and_catalog_api(app):
-    ops, zz = client_as(app, LOCAL_ADMIN), client_as(app, ZZ)
+    ops, zz = client_as(app, LOCAL_SYSTEM_ADMIN), client_as(app, ZZ)
     csv_text = ops.get("/api/video/export.csv").text
     assert csv_text.count("\n") == 9
     zz_csv = zz.get("/api/video/export.csv").text
@@ -223,7 +224,7 @@ def test_import_export_and_catalog_api(app):
 
 
 def test_kpi_api_and_metrics(app, anonymous):
-    ops, zz = client_as(app, LOCAL_ADMIN), client_as(app, ZZ)
+    ops, zz = client_as(app, LOCAL_SYSTEM_ADMIN), client_as(app, ZZ)
     body = ops.get("/api/video/kpi").json()
     assert body["targets"]["intact_key_place"] == 0.98 and body["items"][0]["cameras"] == 8
     assert {k["key"] for k in ops.get("/api/video/kpi?by=platform").json()["items"]} >= {"zongzhi", "gongan"}
@@ -236,7 +237,7 @@ def test_kpi_api_and_metrics(app, anonymous):
 
 
 def test_console_pages_respect_visibility(app, gongan_only):
-    zz, ops = client_as(app, ZZ), client_as(app, LOCAL_ADMIN)
+    zz, ops = client_as(app, ZZ), client_as(app, LOCAL_SYSTEM_ADMIN)
     page = zz.get("/video/map").text
     dots = zz.get("/video/map/cameras.json").json()["rows"]
     assert len(dots) == len(_ids(zz)) and gongan_only not in {d[0] for d in dots}
@@ -256,7 +257,7 @@ def test_console_pages_respect_visibility(app, gongan_only):
 
 
 def test_camera_patch_by_ops_only(app, gongan_only):
-    ops = client_as(app, LOCAL_ADMIN)
+    ops = client_as(app, LOCAL_SYSTEM_ADMIN)
     r = ops.patch(f"/api/cameras/{gongan_only}", json={"install_address": "卫零路 100 号", "lat": 30.7205})
     assert r.status_code == 200 and r.json()["install_address"] == "卫零路 100 号"
     assert ops.patch(f"/api/cameras/{gongan_only}", json={"area": "nowhere"}).status_code == 422

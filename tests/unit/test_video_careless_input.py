@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from govops.audit import AuditRecord
 from govops.errors import ValidationFailed
-from govops.principal import LOCAL_ADMIN
+from govops.principal import LOCAL_SYSTEM_ADMIN
 from tests.conftest import client_as
 from tests.unit.test_cli import assert_clean_failure, govops
 from video import gbt28181
@@ -20,7 +20,7 @@ from video.coverage import Coverage
 
 
 def test_unknown_area_or_group_gives_an_empty_list(app):
-    ops = client_as(app, LOCAL_ADMIN)
+    ops = client_as(app, LOCAL_SYSTEM_ADMIN)
     for params in ({"area": "0"}, {"area": "999999"}, {"group": "31011600002160000999"}):
         r = ops.get("/api/cameras", params=params)
         assert r.status_code == 200, (params, r.text)
@@ -30,8 +30,8 @@ def test_unknown_area_or_group_gives_an_empty_list(app):
 
 def test_empty_in_list_in_the_domain(district):
     with district.sessions() as s:
-        assert list_cameras(s, LOCAL_ADMIN, CameraFilter(area="nosuch")) == []
-        assert list_cameras(s, LOCAL_ADMIN, CameraFilter(group="31011600002160000999")) == []
+        assert list_cameras(s, LOCAL_SYSTEM_ADMIN, CameraFilter(area="nosuch")) == []
+        assert list_cameras(s, LOCAL_SYSTEM_ADMIN, CameraFilter(group="31011600002160000999")) == []
 
 
 # --- imports -------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_a_dry_run_counts_what_it_would_create(district):
     report = _import_csv(district, HEADER + f"{GOOD_ID},新建路口,gaj,\n", dry_run=True)
     assert (report.created, report.updated, report.written) == (1, 0, False)
     with district.sessions() as s:
-        assert list_cameras(s, LOCAL_ADMIN, CameraFilter(q="新建路口")) == []
+        assert list_cameras(s, LOCAL_SYSTEM_ADMIN, CameraFilter(q="新建路口")) == []
 
 
 def test_unknown_status_and_level_are_refused(district):

@@ -14,7 +14,7 @@ from gateway.runtime import Runtime
 from govops import audit
 from govops.alerts import Alert, raise_alert, resolve_alert
 from govops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from govops.principal import CONTRACTOR, LOCAL_ADMIN, Principal
+from govops.principal import CONTRACTOR, LOCAL_SYSTEM_ADMIN, Principal
 from monitoring.workorders import contractors, lifecycle, report
 from monitoring.workorders.models import WorkOrder
 from monitoring.workorders.settings import WorkOrderSettings
@@ -104,7 +104,7 @@ def test_lifecycle_confirmed_repair_closes_and_refuted_repair_reopens(areas: Run
         with pytest.raises(Conflict, match="is open; cannot repair") as err:
             lifecycle.repair(s, worker, oid, "done", now=T0)
         assert "dispatch" in (err.value.hint or "")
-        lifecycle.dispatch(s, LOCAL_ADMIN, oid, now=T0 + timedelta(hours=1))
+        lifecycle.dispatch(s, LOCAL_SYSTEM_ADMIN, oid, now=T0 + timedelta(hours=1))
         with pytest.raises(ValidationFailed, match="note"):
             lifecycle.repair(s, worker, oid, "  ")
         lifecycle.repair(s, worker, oid, "更换电源", now=T0 + timedelta(hours=5))
@@ -134,7 +134,7 @@ def test_lifecycle_confirmed_repair_closes_and_refuted_repair_reopens(areas: Run
             ("close", "closed"),
         ]
         with pytest.raises(Conflict, match="closed"):
-            lifecycle.close(s, LOCAL_ADMIN, oid)
+            lifecycle.close(s, LOCAL_SYSTEM_ADMIN, oid)
     # The patrol's alert still fires until its own hysteresis clears: no new order for it.
     assert run(areas, T0 + timedelta(hours=9))["opened"] == []
     # A new fault later (a new alert) opens a new order.
@@ -155,8 +155,8 @@ def test_an_order_past_its_sla_raises_one_alert_and_closing_resolves_it(areas: R
         [a] = s.scalars(select(Alert).where(Alert.source == "monitoring.workorders")).all()
         assert a.status == "firing" and a.fingerprint == f"monitoring.workorder:{oid}"
         assert a.labels["contractor"] == "b-tech" and "超时" in a.summary
-        lifecycle.dispatch(s, LOCAL_ADMIN, oid)
-        lifecycle.repair(s, LOCAL_ADMIN, oid, "清洁镜头", now=T0 + timedelta(hours=51))
+        lifecycle.dispatch(s, LOCAL_SYSTEM_ADMIN, oid)
+        lifecycle.repair(s, LOCAL_SYSTEM_ADMIN, oid, "清洁镜头", now=T0 + timedelta(hours=51))
     diagnosis(areas, park.id, "ok", T0 + timedelta(hours=52))
     run(areas, T0 + timedelta(hours=53))
     with areas.transaction() as s:
@@ -193,7 +193,7 @@ def test_cursor_pages_cover_every_order_once(areas: Runtime) -> None:
     after = None
     with areas.transaction() as s:
         for _ in range(10):
-            page, after = lifecycle.list_orders(s, LOCAL_ADMIN, after=after, limit=3)
+            page, after = lifecycle.list_orders(s, LOCAL_SYSTEM_ADMIN, after=after, limit=3)
             seen += [o.id for o in page]
             if after is None:
                 break

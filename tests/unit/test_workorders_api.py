@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from gateway.runtime import Runtime
 from govops.alerts import raise_alert
-from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, LOCAL_ADMIN, SECURITY_STAFF, Principal
+from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from monitoring.workorders import contractors
 from monitoring.workorders.settings import WorkOrderSettings
 from monitoring.workorders.sync import sync
@@ -151,7 +151,7 @@ def test_dispatch_needs_a_contractor_and_the_right_state(app, district: Runtime)
         assert c.post(f"/api/v1/workorders/{oid}/dispatch").status_code == 409
         page = c.get("/workorders")
         assert page.status_code == 200 and f"#{oid}" in page.text
-    assert LOCAL_ADMIN.has("ops-engineer")
+    assert LOCAL_SYSTEM_ADMIN.has("ops-engineer")
 
 
 def test_the_gateway_runs_sync_in_the_background(district: Runtime) -> None:

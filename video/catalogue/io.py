@@ -58,6 +58,9 @@ __all__ = [
     "read_geojson_cameras",
 ]
 MAX_ROWS = 2_000_000
+# An import that will not be written (errors, no --skip-invalid) stops reading after this many
+# errors: a huge broken file fails early, and nothing of it is kept but the errors.
+MAX_ERRORS = 1000
 
 
 @dataclass
@@ -70,13 +73,14 @@ class ImportReport:
     errors: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
     written: bool = False
+    stopped_early: bool = False  # a broken file: reading stopped at MAX_ERRORS errors
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
     def error(self, row: int, fld: str, message: str) -> None:
-        if len(self.errors) < 1000:
+        if len(self.errors) < MAX_ERRORS:
             self.errors.append({"row": row, "field": fld, "message": message})
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,6 +92,7 @@ class ImportReport:
             "skipped": self.skipped,
             "dry_run": self.dry_run,
             "written": self.written,
+            "stopped_early": self.stopped_early,
             "ok": self.ok,
             "errors": self.errors,
         }
@@ -183,6 +188,11 @@ def import_cameras(
     seen: set[str] = set()
     digest = hashlib.sha256()
     for n, row in enumerate(rows, start=2):  # row 1 is the header
+        if report.errors and not skip_invalid:
+            clean.clear()  # the file will not be written: keep its errors, not its rows
+            if len(report.errors) >= MAX_ERRORS:
+                report.stopped_early = True
+                break
         report.rows += 1
         if report.rows > MAX_ROWS:
             raise ValidationFailed(f"more than {MAX_ROWS} rows; split the file")
@@ -200,7 +210,8 @@ def import_cameras(
             report.error(n, "id", f"{values['id']} appears twice in the file")
             continue
         seen.add(values["id"])
-        clean.append(values)
+        if skip_invalid or not report.errors:
+            clean.append(values)
     if report.errors and not skip_invalid:
         return report
     report.skipped = report.rows - len(clean)

@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from govops.errors import ValidationFailed
@@ -68,8 +68,18 @@ def _cell_in(value: Any) -> str:
     return s
 
 
-def read_csv(text: str) -> Iterator[dict[str, str]]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+def read_csv(source: str | bytes | IO[str]) -> Iterator[dict[str, str]]:
+    """Rows of a camera CSV, read as they come: from a text, the bytes of an upload, or an open
+    text file (opened with `newline=""`). A file or bytes are never held as one decoded string,
+    so memory stays bounded by a row, whatever the file's size."""
+    stream: IO[str]
+    if isinstance(source, bytes):
+        stream = io.TextIOWrapper(io.BytesIO(source), encoding="utf-8-sig", newline="")
+    elif isinstance(source, str):
+        stream = io.StringIO(source.lstrip("\ufeff"))
+    else:
+        stream = source
+    reader = csv.DictReader(stream)
     try:
         fieldnames = reader.fieldnames
         missing = {"id", "name", "department"} - set(fieldnames or [])
@@ -82,6 +92,10 @@ def read_csv(text: str) -> Iterator[dict[str, str]]:
     except csv.Error as exc:
         why = f"a field is over {MAX_FIELD_CHARS // 1024} KiB" if "field limit" in str(exc) else str(exc)
         raise ValidationFailed(f"the CSV cannot be read at line {reader.line_num}: {why}") from None
+    except UnicodeDecodeError:
+        raise ValidationFailed(
+            f"the CSV is not UTF-8 (at line {reader.line_num + 1})", hint="save it as UTF-8 (not GBK)"
+        ) from None
 
 
 def _point(geom: Any) -> tuple[Any, Any] | RowProblem | None:

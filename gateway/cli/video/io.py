@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -95,26 +95,45 @@ def import_(
     if fmt not in ("csv", "geojson", "areas"):
         raise ValidationFailed("--format must be csv, geojson or areas")
     rt = runtime()
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed(f"{path} is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
     with rt.transaction() as s:
-        if fmt == "areas":
-            doc = catalogue_io.load_json(text)
-            report = catalogue_io.import_areas(s, doc, actor=actor(), source=str(path), dry_run=dry_run)
+        if fmt == "csv":  # streamed: a huge broken file fails early with bounded memory
+            with _open_text(path) as f:
+                report = catalogue_io.import_cameras(
+                    s,
+                    catalogue_io.read_csv(f),
+                    actor=actor(),
+                    source=str(path),
+                    dry_run=dry_run,
+                    skip_invalid=skip_invalid,
+                )
         else:
-            rows = (
-                catalogue_io.read_csv(text)
-                if fmt == "csv"
-                else catalogue_io.read_geojson_cameras(catalogue_io.load_json(text))
-            )
-            report = catalogue_io.import_cameras(
-                s, rows, actor=actor(), source=str(path), dry_run=dry_run, skip_invalid=skip_invalid
-            )
+            try:
+                with _open_text(path) as f:
+                    text = f.read()
+            except UnicodeDecodeError:
+                raise ValidationFailed(f"{path} is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
+            doc = catalogue_io.load_json(text)
+            if fmt == "areas":
+                report = catalogue_io.import_areas(s, doc, actor=actor(), source=str(path), dry_run=dry_run)
+            else:
+                report = catalogue_io.import_cameras(
+                    s,
+                    catalogue_io.read_geojson_cameras(doc),
+                    actor=actor(),
+                    source=str(path),
+                    dry_run=dry_run,
+                    skip_invalid=skip_invalid,
+                )
     emit(report.as_dict(), json_out, _print_report)
     if report.errors and not (skip_invalid and report.written):
         raise typer.Exit(1)
+
+
+def _open_text(path: Path) -> TextIO:
+    try:
+        return path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ValidationFailed(f"cannot read {path}: {exc.strerror or exc}", hint="check the path") from None
 
 
 def _print_report(d: dict[str, Any]) -> None:

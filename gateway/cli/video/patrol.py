@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gateway.cli.operator import operator
 from gateway.cli.output import console, emit, progress_bar, table
 from gateway.cli.video.common import JsonOpt
 from gateway.cli.video.common import actor as _actor
 from gateway.cli.video.common import runtime as _runtime
 from govops.errors import ValidationFailed
-from govops.principal import LOCAL_ADMIN
 
 if TYPE_CHECKING:  # the patrol and diagnosis load OpenCV and PyAV: only in the commands that run them
     from video.diagnosis import DiagnosisResult
@@ -111,7 +111,7 @@ def faults(json_out: JsonOpt = False) -> None:
 
     rt = _runtime()
     with rt.transaction() as session:
-        items = queries.faults_now(session, LOCAL_ADMIN)
+        items = queries.faults_now(session, operator())
     emit(
         {"items": items},
         json_out,
@@ -129,7 +129,7 @@ def history(camera: str, limit: Annotated[int, typer.Option(min=1, max=200)] = 2
 
     rt = _runtime()
     with rt.transaction() as session:
-        data = queries.history(session, LOCAL_ADMIN, camera, limit=limit)
+        data = queries.history(session, operator(), camera, limit=limit)
     emit(
         data,
         json_out,
@@ -196,7 +196,7 @@ def thresholds(
         if overrides or clear:
             watch = ondemand.set_thresholds(session, camera, overrides, actor=_actor(), base=rt.thresholds)
         else:
-            watch = queries.history(session, LOCAL_ADMIN, camera, limit=1)["watch"] or {"thresholds": {}}
+            watch = queries.history(session, operator(), camera, limit=1)["watch"] or {"thresholds": {}}
     emit(
         {"camera": camera, "thresholds": watch["thresholds"]},
         json_out,
