@@ -87,10 +87,16 @@ def preview(json_out: JsonOpt = False) -> None:
 
 
 @app.command("up")
-def up(json_out: JsonOpt = False) -> None:
-    """Make the cloud match the declared departments (reverts drift)."""
+def up(
+    revert_drift: Annotated[
+        bool,
+        typer.Option("--revert-drift", help="Read the cluster first; put back changes made outside Pulumi."),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make the cloud match the declared departments."""
     svc, who = _service(), cli_principal().subject
-    _finish(_with_progress(json_out, "up", lambda w: svc.up(who, watch=w)), json_out)
+    _finish(_with_progress(json_out, "up", lambda w: svc.up(who, watch=w, revert_drift=revert_drift)), json_out)
 
 
 @app.command("refresh")
@@ -103,7 +109,7 @@ def refresh(json_out: JsonOpt = False) -> None:
 @app.command("drift")
 def drift(json_out: JsonOpt = False) -> None:
     """Report what was changed outside Pulumi, with the diff; changes nothing. Exit 1 when drift
-    exists (raised as an alert); `up` reverts it, `refresh` accepts it."""
+    exists (raised as an alert); `up --revert-drift` reverts it, `refresh` accepts it."""
     svc, who = _service(), cli_principal().subject
     run = _with_progress(json_out, "drift", lambda w: svc.drift(who, watch=w))
     emit(run.as_dict(), json_out, _render_drift)
@@ -119,7 +125,7 @@ def _render_drift(run: dict[str, Any]) -> None:
     else:
         console.print(f"run #{run['id']}: [yellow]{len(run['changes'])} resource(s) changed outside Pulumi[/]")
         _render_changes(run)
-        console.print("revert with `govops cloud up`, or accept with `govops cloud refresh`")
+        console.print("revert with `govops cloud up --revert-drift`, or accept with `govops cloud refresh`")
 
 
 @app.command("destroy-tenant")

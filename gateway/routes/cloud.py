@@ -76,8 +76,9 @@ def preview(svc: Svc, principal: Ops) -> dict[str, Any]:
 
 
 @router.post("/up", status_code=202)
-def up(svc: Svc, principal: Ops) -> dict[str, Any]:
-    return _accepted(svc.up(principal.subject, wait=False))
+def up(svc: Svc, principal: Ops, revert_drift: bool = False) -> dict[str, Any]:
+    """Apply the declared cloud; with revert_drift=true, also put back what changed outside Pulumi."""
+    return _accepted(svc.up(principal.subject, wait=False, revert_drift=revert_drift))
 
 
 @router.post("/refresh", status_code=202)

@@ -216,14 +216,21 @@ class PulumiEngine:
             return f.failed(exc)
         return EngineResult(True, _summary_counts(r.change_summary), "".join(f.out), None, f.changes)
 
-    def up(self, watch: Watch | None = None) -> EngineResult:
+    def up(self, watch: Watch | None = None, *, refresh: bool = False) -> EngineResult:
+        """Apply the program. With refresh, read the live objects first, so that what was changed
+        outside Pulumi differs from the program again and is put back (reverting drift)."""
         f = _Follower(watch or Watch(), live=False)
         stack, created = self._stack()
         if not created:  # a new stack has no interrupted run to recover from
             self._recover_interrupted(stack, f.output)
         try:
             r = stack.up(
-                policy_packs=[str(POLICY_PACK)], on_output=f.output, on_event=f.event, color="never", parallel=PARALLEL
+                policy_packs=[str(POLICY_PACK)],
+                on_output=f.output,
+                on_event=f.event,
+                color="never",
+                parallel=PARALLEL,
+                refresh=refresh or None,
             )
         except auto.CommandError as exc:
             return f.failed(exc)

@@ -167,12 +167,15 @@ class Provisioning:
         watch: Watch | None = None,
         wait: bool = True,
         after: AfterRun | None = None,
+        revert_drift: bool = False,
     ) -> Run:
-        """Make the cloud match the declared departments (or the candidate, which becomes declared)."""
+        """Make the cloud match the declared departments (or the candidate, which becomes declared).
+        With revert_drift, the live objects are read first, so changes made outside Pulumi are
+        put back too (a plain up compares the program with the recorded state only)."""
         return self._start(
             RunKind.UP,
             actor,
-            lambda e, w: e.up(w),
+            lambda e, w: e.up(w, refresh=revert_drift),
             candidate=candidate,
             target=target,
             watch=watch,

@@ -119,7 +119,7 @@ def _quota_hard(c, ns: str) -> dict[str, str]:
     return c.get(f"/api/v1/namespaces/{ns}/resourcequotas/tenant-quota").json()["spec"]["hard"]
 
 
-def test_4b_drift_is_reported_not_applied_then_reverted_by_up(cloud, kube):
+def test_4b_drift_is_reported_not_applied_then_reverted_by_up_revert_drift(cloud, kube):
     from govops import alerts
 
     quiet = cloud.drift("ops")
@@ -144,7 +144,11 @@ def test_4b_drift_is_reported_not_applied_then_reverted_by_up(cloud, kube):
     with cloud.sessions() as s:
         alert = alerts.open_alert(s, "cloud-drift-it")
         assert alert is not None and "gaj-quota" in alert.summary
-    reverted = cloud.up("ops")
+    # A plain up compares the program with the recorded state, which still says 16: nothing to do.
+    plain = cloud.up("ops")
+    assert plain.ok and set(plain.counts) == {"same"}, plain.counts
+    reverted = cloud.up("ops", revert_drift=True)
+    assert reverted.counts.get("update") == 1, reverted.counts
     assert reverted.ok, reverted.error
     with kube.client() as c:
         assert _quota_hard(c, "dept-gaj")["requests.cpu"] == "16"

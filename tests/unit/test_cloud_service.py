@@ -53,8 +53,8 @@ class FakeEngine:
     def preview(self, watch=None):
         return self._go("preview", watch)
 
-    def up(self, watch=None):
-        return self._go("up", watch)
+    def up(self, watch=None, *, refresh=False):
+        return self._go("up+refresh" if refresh else "up", watch)
 
     def refresh(self, watch=None):
         return self._go("refresh", watch)
@@ -191,6 +191,7 @@ def test_drift_reports_changes_and_raises_then_resolves_an_alert(service, runtim
         alert = alerts.open_alert(s, f"cloud-drift-{service.stack}")
         assert alert is not None and "gaj-quota" in alert.summary and alert.source == "cloud"
     service.box["changes"] = {}
+    assert service.up("ops", revert_drift=True).ok and service.engines[-1].calls == ["up+refresh"]
     assert service.drift("ops").changes == ()
     with runtime.sessions() as s:
         assert alerts.open_alert(s, f"cloud-drift-{service.stack}") is None
