@@ -88,9 +88,9 @@ def test_2_second_up_changes_nothing(cloud):
 def test_3_platform_deployment_ready_on_kwok(cloud, kube):
     with kube.client() as c:
         d = wait_deployment_ready(c, "govops-system", "govops-gateway", timeout=180)
-        assert d["status"]["readyReplicas"] == 1
+        assert d["status"]["readyReplicas"] == 2  # stateless: sessions live in the database
         # The gateway Service (not awaited by the provider) selects exactly those Ready pods.
-        wait_for(lambda: _ready_addresses(c, "govops-gateway") == 1, timeout=60, what="gateway Service endpoints")
+        wait_for(lambda: _ready_addresses(c, "govops-gateway") == 2, timeout=60, what="gateway Service endpoints")
         sts = c.get("/apis/apps/v1/namespaces/govops-system/statefulsets/govops-diagnosis").json()
         assert sts["spec"]["replicas"] == 2
 
