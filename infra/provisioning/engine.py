@@ -71,6 +71,14 @@ class _Follower:
             self.watch.on_output(line)
 
     def event(self, ev: auto.events.EngineEvent) -> None:
+        # The Automation API calls this on its event-log thread: an exception there stops the
+        # tailing, and the engine call then never returns. Record it and keep reading.
+        try:
+            self._event(ev)
+        except Exception as exc:
+            self.out.append(f"[govops] event not understood ({exc.__class__.__name__}: {exc})\n")
+
+    def _event(self, ev: auto.events.EngineEvent) -> None:
         meta, kind = None, ""
         if ev.policy_event:
             pe = ev.policy_event
