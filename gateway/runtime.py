@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import identity
+import infra.cluster
 import infra.provisioning
 import monitoring.kpi_history
 import video
@@ -42,6 +43,7 @@ DOMAIN_MIGRATIONS: tuple[Path, ...] = (
     identity.MIGRATIONS,
     infra.provisioning.MIGRATIONS,
     monitoring.kpi_history.MIGRATIONS,
+    infra.cluster.MIGRATIONS,
 )
 
 
