@@ -99,6 +99,11 @@ class _Follower:
                 what = "changed"
             if text := diff_text(res):
                 outcome.diffs.append({"task": task, "diff": text})
+            # set_stats per_host: the runner's stats event carries only the global ("_run") stats,
+            # so the host's own evidence is taken from the set_stats result itself
+            stats = (res.get("ansible_stats") or {}).get("data") or {}
+            if isinstance(stats.get("baseline_controls"), dict):
+                outcome.controls = stats["baseline_controls"]
         if self.on_event:
             self.on_event(name, task, what)
         return False
@@ -109,10 +114,11 @@ class _Follower:
                 self.stats.setdefault(name, {})[key] = n
         for name, counts in self.stats.items():
             self.host(name).count(counts)
-        custom = data.get("artifact_data") or {}
-        for name, stats in custom.items():  # set_stats per_host: {host: {baseline_controls: …}}
-            if isinstance(stats, dict) and name in self.hosts and "baseline_controls" in stats:
-                self.hosts[name].controls = stats["baseline_controls"]
+        # global set_stats keyed by host ({baseline_controls: {host: …}}), if a role uses that form
+        by_host = (data.get("artifact_data") or {}).get("baseline_controls") or {}
+        for name, controls in by_host.items() if isinstance(by_host, dict) else ():
+            if name in self.hosts and isinstance(controls, dict) and self.hosts[name].controls is None:
+                self.hosts[name].controls = controls
 
 
 def check_inventory(inventory: Path) -> None:

@@ -74,6 +74,12 @@ def test_follower_keeps_one_line_per_host_and_the_baseline_evidence() -> None:
         ("unreachable", "ghost", "Directories exist", UNREACHABLE_LOOP),
         ("failed", "bare", "Gathering Facts", NO_PYTHON),
         ("failed", "bare", "later", {"msg": "a consequence"}),
+        (
+            "ok",
+            "tgt1",
+            "Evidence for the run history",
+            {"ansible_stats": {"data": {"baseline_controls": {"controls": [{"id": "ssh", "status": "applied"}]}}}},
+        ),
     ):
         follow(ev)
     follow(
@@ -84,7 +90,7 @@ def test_follower_keeps_one_line_per_host_and_the_baseline_evidence() -> None:
                 "changed": {"tgt1": 1},
                 "dark": {"ghost": 1},
                 "failures": {"bare": 1},
-                "artifact_data": {"tgt1": {"baseline_controls": {"controls": [{"id": "ssh", "status": "applied"}]}}},
+                "artifact_data": {},
             },
         }
     )
