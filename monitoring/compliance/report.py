@@ -238,7 +238,11 @@ def audit_log(session: Session, now: datetime) -> list[Control]:
         "审计记录保护 audit chain",
         "subsystem:audit",
         PASS if report.ok else FAIL,
-        str(report.as_dict())[:500],
+        (
+            f"{report.records} records, hash chain intact"
+            if report.ok
+            else f"chain broken at record {report.first_bad_id}: {report.reason}"
+        )[:500],
         at,
     )
     kept = f"oldest record {oldest.isoformat() if oldest else 'none'}; append-only, never pruned by govops"
