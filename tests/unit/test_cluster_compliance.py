@@ -116,3 +116,25 @@ def test_cli_report_json_and_html(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     data = json.loads(out.stdout)
     assert data["controls"] and set(data["summary"]) == set(STATUSES)
     assert "取证时间" in (tmp_path / "r.html").read_text()
+
+
+def test_cluster_metrics_come_from_the_run_history_and_the_backup_dir(runtime: Runtime) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from infra.cluster.backup import target_dir_of
+    from monitoring.collectors import ClusterCollector
+
+    controls = {"controls": [{"id": "a", "status": "applied"}, {"id": "b", "status": "missing"}]}
+    store_run(runtime, "apply", {"tgt1": {"status": "ok", "controls": controls}})
+    store_run(runtime, "apply", {"ghost": {"status": "unreachable", "failure": "unreachable: x"}})
+    target = target_dir_of(runtime.settings)
+    target.mkdir(parents=True)
+    (target / "govops-20261205T000000Z.gvbackup").write_bytes(b"x")
+    registry = CollectorRegistry()
+    registry.register(ClusterCollector(runtime.sessions, target))
+    text = generate_latest(registry).decode()
+    assert "govops_cluster_run_history_available 1.0" in text
+    assert 'govops_cluster_host_reachable{host="ghost"} 0.0' in text
+    assert 'govops_cluster_host_reachable{host="tgt1"} 1.0' in text
+    assert 'govops_cluster_baseline_controls_failing{host="tgt1"} 1.0' in text
+    assert "govops_backup_last_success_timestamp_seconds{" in text
