@@ -140,7 +140,11 @@ def main() -> None:
             2,  # type: ignore[arg-type]
         )
 
-        # -- etcd ----------------------------------------------------------------------------
+        # -- etcd (with an empty platform database, so the archive is the snapshot's) ------------
+        settings = load_settings(data_dir=work / "data-etcd", environment="test")
+        rt = Runtime.build(settings)
+        rt.migrate()
+        rt.engine.dispose()
         etcd, url = start_etcd(work / "etcd", work / "etcd.log")
         try:
             out["etcd_load_s"] = round(load_etcd(url, args.keys), 2)
