@@ -38,7 +38,14 @@ def direct(inventory: Path) -> tuple[float, int]:
     done = subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), "site.yml"],
         cwd=PLAYBOOKS, capture_output=True, text=True,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0"},
+        # its own ssh ControlPath directory: ~/.ansible/cp is keyed by address and user only, so a
+        # master left from another lab (or another test) on 10.213.0.11 would be reused and hang
+        env={
+            **os.environ,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": str(inventory.parent / f"cp-{inventory.stem}"),
+        },
     )  # fmt: skip
     return time.perf_counter() - t0, done.returncode
 
