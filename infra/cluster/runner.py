@@ -186,6 +186,9 @@ def run_playbook(
             envvars={
                 "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                # ssh masters of this run only: ~/.ansible/cp is keyed by address and user, so a
+                # master left by another run on the same address (a lab reused) would hang this one
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private / "cp"),
                 # ansible-playbook comes with our own environment, not the system's
                 "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
             },
