@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import identity
+import infra.cluster
 import infra.provisioning
 import monitoring
 import monitoring.kpi_history
@@ -44,6 +45,7 @@ DOMAIN_MIGRATIONS: tuple[Path, ...] = (
     infra.provisioning.MIGRATIONS,
     monitoring.kpi_history.MIGRATIONS,
     monitoring.MIGRATIONS,  # fault work orders
+    infra.cluster.MIGRATIONS,
 )
 
 

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     # the cached build whose version equals the installed pip package (the two are pinned equal).
     pulumi_bin_dir: Path | None = None
     pulumi_kubernetes_bin_dir: Path | None = None
+    # Cluster backups: the target directory (default <data_dir>/backups), the operator's public key
+    # (PEM) archives are encrypted to, how many archives to keep, and the etcd to snapshot.
+    backup_dir: Path | None = None
+    backup_recipient: Path | None = None
+    backup_keep: int = Field(default=14, ge=1)
+    etcd_endpoints: str | None = None
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

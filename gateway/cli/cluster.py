@@ -1,60 +1,334 @@
-"""`govops cluster …`: build and harden the data-centre cluster with the Ansible playbooks."""
+"""`govops cluster …`: build and harden the data-centre cluster with the Ansible playbooks, keep
+the run history, and back up and restore what the platform cannot lose."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from gateway.cli.output import console, emit, table
+from gateway.cli.output import console, emit, progress_bar, table
+from govops.errors import ValidationFailed
+from govops.principal import cli_principal
 from infra.cluster import PLAYBOOKS
 
-app = typer.Typer(help="Data-centre cluster (数据中心集群): Ansible baseline and hardening.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
+
+app = typer.Typer(
+    help="Data-centre cluster (数据中心集群): Ansible baseline, run history, backups.", no_args_is_help=True
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+SAMPLE = PLAYBOOKS / "inventory" / "sample" / "hosts.yml"
+InventoryOpt = Annotated[Path, typer.Option(help="Inventory file (YAML or INI).")]
+LimitOpt = Annotated[str | None, typer.Option(help="Only these hosts or groups.")]
+PlaybookOpt = Annotated[str, typer.Option(help="Playbook in playbooks/ (site.yml, runtime.yml, …).")]
+RootOpt = Annotated[Path | None, typer.Option(help="Manage files under this directory instead of /.")]
+STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
 
 
-@app.command("harden")
-def harden(
-    inventory: Annotated[Path, typer.Option(help="Inventory file.")] = PLAYBOOKS / "inventory" / "sample" / "hosts.yml",
-    limit: Annotated[str | None, typer.Option(help="Only these hosts or groups.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
-    root: Annotated[Path | None, typer.Option(help="Manage files under this directory instead of /.")] = None,
+def _runtime() -> Runtime:
+    from gateway.runtime import Runtime
+
+    rt = Runtime.build()
+    rt.migrate()
+    return rt
+
+
+def _run(kind: str, inventory: Path, playbook: str, limit: str | None, root: Path | None, json_out: bool) -> None:
+    from infra.cluster import history
+
+    rt = _runtime()
+    with rt.transaction() as session:
+        run_id = history.start_run(session, cli_principal(), inventory, kind=kind, playbook=playbook, limit=limit)
+    extravars = {"govops_root": str(root)} if root else {}
+    with progress_bar(f"cluster {kind} #{run_id}", enabled=not json_out) as bar:
+        rows: dict[str, Any] = {}
+
+        def on_event(host: str, task: str, what: str) -> None:
+            if host not in rows:
+                rows[host] = bar.add_task(host, total=None, last="")
+            if what == "start":
+                bar.update(rows[host], last=f"{host}: {task}")
+            else:
+                bar.update(rows[host], advance=1, last=f"{host}: [{STYLE.get(what, 'dim')}]{what}[/] {task}")
+
+        result = history.execute(rt.sessions, run_id, extravars=extravars, on_event=on_event)
+    emit(result, json_out, _render_run)
+    if result["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command("check")
+def check(
+    inventory: InventoryOpt = SAMPLE,
+    playbook: PlaybookOpt = "site.yml",
+    limit: LimitOpt = None,
+    root: RootOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Apply the MLPS 2.0 baseline (site.yml). A second run reports changed=0."""
-    from infra.cluster.runner import run_playbook  # ansible-runner loads only for this command
+    """Dry run (--check --diff): what would change, per host and task. Stored and audited."""
+    _run("check", inventory, playbook, limit, root, json_out)
 
-    extravars = {"govops_root": str(root)} if root else {}
-    if json_out or not console.is_terminal:
-        result = run_playbook(inventory, extravars=extravars, limit=limit, check=check)
-    else:
-        with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
-        ) as progress:
-            task = progress.add_task("starting ansible …")
-            result = run_playbook(
-                inventory,
-                extravars=extravars,
-                limit=limit,
-                check=check,
-                on_task=lambda host, name: progress.update(task, description=f"{host}: {name}"),
-            )
-    emit(result.as_dict(), json_out, _render)
+
+@app.command("apply")
+def apply(
+    inventory: InventoryOpt = SAMPLE,
+    playbook: PlaybookOpt = "site.yml",
+    limit: LimitOpt = None,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Apply the playbook (site.yml: the MLPS 2.0 baseline). A second run reports changed=0."""
+    _run("apply", inventory, playbook, limit, root, json_out)
+
+
+@app.command("harden", hidden=True)
+def harden(
+    inventory: InventoryOpt = SAMPLE,
+    limit: LimitOpt = None,
+    check: Annotated[bool, typer.Option("--check", help="Dry run: report what would change.")] = False,
+    root: RootOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The old name of `apply` (and of `check` with --check)."""
+    _run("check" if check else "apply", inventory, "site.yml", limit, root, json_out)
+
+
+@app.command("runs")
+def runs(
+    run_id: Annotated[int | None, typer.Argument(help="Show this run with its hosts.")] = None,
+    after: Annotated[int | None, typer.Option(help="Cursor: runs older than this id.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+    json_out: JsonOpt = False,
+) -> None:
+    """The stored run history, newest first, or one run per host."""
+    from infra.cluster import history
+
+    with _runtime().transaction() as session:
+        if run_id is not None:
+            emit(history.get_run(session, run_id), json_out, _render_run)
+            return
+        page = history.list_runs(session, after=after, limit=limit)
+    emit(page, json_out, _render_runs)
+
+
+@app.command("report")
+def report(json_out: JsonOpt = False) -> None:
+    """Each host's latest run: status, failure, and the baseline controls it reported."""
+    from infra.cluster import history
+
+    with _runtime().transaction() as session:
+        hosts = [
+            {
+                **history.host_dict(h),
+                "run": r.id,
+                "kind": r.kind,
+                "at": r.finished_at.isoformat() if r.finished_at else None,
+            }
+            for h, r in history.latest_per_host(session)
+        ]
+    emit({"hosts": hosts}, json_out, _render_report)
+
+
+# -- backups ------------------------------------------------------------------------------------
+
+
+def _read(path: Path | None, what: str, hint: str) -> bytes:
+    if path is None:
+        raise ValidationFailed(f"no {what} given", hint=hint)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ValidationFailed(f"cannot read {what} {path}: {exc.strerror}", hint=hint) from None
+
+
+@app.command("backup")
+def backup(
+    recipient: Annotated[Path | None, typer.Option(help="Operator public key (PEM); GOVOPS_BACKUP_RECIPIENT.")] = None,
+    target: Annotated[Path | None, typer.Option(help="Backup directory; GOVOPS_BACKUP_DIR.")] = None,
+    keep: Annotated[int | None, typer.Option(min=1, help="Archives to keep; GOVOPS_BACKUP_KEEP.")] = None,
+    etcd: Annotated[str | None, typer.Option(help="etcd endpoints to snapshot; GOVOPS_ETCD_ENDPOINTS.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One encrypted archive: the database, the CA and secret-box keys, the Pulumi state, etcd."""
+    from infra.cluster.backup import create_backup, target_dir_of
+
+    settings = _runtime().settings
+    pem = _read(
+        recipient or settings.backup_recipient, "recipient key", "make one with `govops cluster backup-key -o FILE`"
+    )
+    with progress_bar("备份 backup", enabled=not json_out) as bar:
+        bar.add_task(
+            "backup", total=None, last="database, keys, pulumi" + (", etcd" if etcd or settings.etcd_endpoints else "")
+        )
+        result = create_backup(
+            settings,
+            pem,
+            target or target_dir_of(settings),
+            etcd_endpoints=etcd or settings.etcd_endpoints,
+            keep=keep or settings.backup_keep,
+        )
+    emit(
+        result.as_dict(),
+        json_out,
+        lambda r: console.print(f"wrote {r['path']} ({r['size']} bytes), pruned {len(r['pruned'])}"),
+    )
+
+
+@app.command("backups")
+def backups(
+    target: Annotated[Path | None, typer.Option(help="Backup directory; GOVOPS_BACKUP_DIR.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The archives in the backup directory, newest first, and the last successful restore drill."""
+    from infra.cluster.backup import describe, last_drill, list_backups, target_dir_of
+
+    where = target or target_dir_of(_runtime().settings)
+    data = {"target": str(where), "items": [describe(p) for p in list_backups(where)], "last_drill": last_drill(where)}
+
+    def render(d: dict[str, Any]) -> None:
+        table("backups", ["created", "size", "path"], [[b["created"], b["size"], b["path"]] for b in d["items"]])
+        drill = d["last_drill"]
+        console.print(f"last successful restore drill: {drill['at'] if drill else 'never'}")
+
+    emit(data, json_out, render)
+
+
+@app.command("backup-key")
+def backup_key(
+    out: Annotated[
+        Path, typer.Option("-o", "--out", help="Private key file to create (0600); .pub written next to it.")
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """A new operator key pair: keep the private key offline; give the public key to GOVOPS_BACKUP_RECIPIENT."""
+    from govops.files import write_private
+    from infra.cluster.envelope import new_operator_key
+
+    private, public = new_operator_key()
+    pub = out.with_name(out.name + ".pub")
+    try:
+        write_private(out, private, exclusive=True)
+    except FileExistsError:
+        raise ValidationFailed(
+            f"{out} exists", hint="choose another file; an operator key is never overwritten"
+        ) from None
+    pub.write_bytes(public)
+    emit(
+        {"private": str(out), "public": str(pub)},
+        json_out,
+        lambda d: console.print(f"private {d['private']}, public {d['public']}"),
+    )
+
+
+@app.command("restore")
+def restore(
+    archive: Annotated[Path, typer.Argument(help="The .gvbackup archive.")],
+    key: Annotated[Path, typer.Option(help="Operator private key (PEM).")],
+    items: Annotated[str, typer.Option(help="Comma-separated: database,keys,pulumi,etcd.")] = "database,keys,pulumi",
+    etcd_data_dir: Annotated[Path | None, typer.Option(help="A fresh etcd data directory to restore into.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put an archive back (stop the gateway first); hashes and row counts are checked."""
+    from infra.cluster.backup import restore_backup
+
+    settings = _runtime().settings
+    pem = _read(key, "private key", "pass --key with the operator key `backup-key` made")
+    with progress_bar("恢复 restore", enabled=not json_out) as bar:
+        bar.add_task("restore", total=None, last=items)
+        result = restore_backup(
+            settings,
+            archive,
+            pem,
+            items=tuple(i.strip() for i in items.split(",") if i.strip()),
+            etcd_data_dir=etcd_data_dir,
+        )
+    emit(result.as_dict(), json_out, _render_restore)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _render(r: dict[str, Any]) -> None:
+@app.command("drill")
+def drill(
+    key: Annotated[Path, typer.Option(help="Operator private key (PEM).")],
+    target: Annotated[Path | None, typer.Option(help="Backup directory; GOVOPS_BACKUP_DIR.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Restore the newest archive into a scratch place, check it, and record the drill (恢复演练)."""
+    from infra.cluster.backup import restore_drill, target_dir_of
+
+    settings = _runtime().settings
+    pem = _read(key, "private key", "pass --key with the operator key `backup-key` made")
+    with progress_bar("恢复演练 drill", enabled=not json_out) as bar:
+        bar.add_task("drill", total=None, last="newest archive")
+        result = restore_drill(settings, target or target_dir_of(settings), pem)
+    emit(result.as_dict(), json_out, _render_restore)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def _render_restore(r: dict[str, Any]) -> None:
+    table("checks", ["check", "result"], list(r["checks"].items()))
+    console.print(f"{'ok' if r['ok'] else 'FAILED'}: restored {', '.join(r['restored'])} from {r['archive']}")
+
+
+def _render_run(r: dict[str, Any]) -> None:
     table(
-        "hosts",
-        ["host", "ok", "changed", "failed", "unreachable"],
+        f"run #{r['id']} {r['kind']} {r['playbook']}: {r['status']}",
+        ["host", "status", "ok", "changed", "failed", "unreachable", "s", "cause"],
         [
-            [h, s.get("ok", 0), s.get("changed", 0), s.get("failures", 0), s.get("dark", 0)]
-            for h, s in r["stats"].items()
+            [
+                h["host"],
+                f"[{STYLE.get(h['status'], 'dim')}]{h['status']}[/]",
+                h["ok"],
+                h["changed"],
+                h["failed"],
+                h["unreachable"],
+                f"{h['duration_s']:.0f}",
+                h["failure"] or "",
+            ]
+            for h in r.get("hosts", [])
         ],
     )
-    for f in r["failures"]:
-        console.print(f"[red]{f}[/]", highlight=False)
-    console.print(f"{r['status']}: {r['changed']} changed")
+    for h in r.get("hosts", []):
+        for d in h["diffs"]:
+            console.print(f"[bold]{h['host']}[/] · {d['task']}", highlight=False)
+            console.print(d["diff"], markup=False, highlight=False)
+    if r.get("error") and not r.get("hosts"):
+        console.print(f"[red]{r['error']}[/]", highlight=False)
+
+
+def _render_runs(page: dict[str, Any]) -> None:
+    table(
+        "cluster runs",
+        ["id", "kind", "status", "hosts", "actor", "started", "error"],
+        [
+            [r["id"], r["kind"], r["status"], r["hosts"], r["actor"], r["started_at"], (r["error"] or "")[:80]]
+            for r in page["items"]
+        ],
+    )
+    if page["next_cursor"]:
+        console.print(f"more: --after {page['next_cursor']}")
+
+
+def _render_report(d: dict[str, Any]) -> None:
+    table(
+        "hosts (latest run)",
+        ["host", "status", "run", "at", "controls", "cause"],
+        [
+            [
+                h["host"],
+                h["status"],
+                h["run"],
+                h["at"],
+                len((h["controls"] or {}).get("controls", [])),
+                h["failure"] or "",
+            ]
+            for h in d["hosts"]
+        ],
+    )

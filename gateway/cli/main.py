@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, alerts, cloud, cluster, lab, roles, serve, video, workorders
+from gateway.cli import admin, alerts, cloud, cluster, compliance, lab, roles, serve, video, workorders
 from gateway.cli import apps as apps_cli
 from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli
@@ -34,6 +34,7 @@ app.add_typer(video.app, name="video")
 app.add_typer(lab.app, name="lab")
 app.add_typer(cloud.app, name="cloud")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(compliance.app, name="compliance")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(workorders.app, name="workorders")
 

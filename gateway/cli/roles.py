@@ -42,6 +42,7 @@ COMMAND_ROLES: dict[str, str | None] = {
     "lab": ANY,  # local test components on loopback
     "cloud": OPS_ENGINEER,
     "cluster": OPS_ENGINEER,
+    "compliance": OPS_ENGINEER,  # the evidence report for the 等保测评 assessor
     "alerts": OPS_ENGINEER,
     "workorders": OPS_ENGINEER,  # dispatch, verify, close; contractors act through the API
     "ca": SEC_ADMIN,

@@ -90,6 +90,20 @@ def cluster_page(request: Request, principal: Ops) -> HTMLResponse:
     return templates.TemplateResponse(request, "cluster.html", {"principal": principal, "check": check})
 
 
+def _compliance(runtime: RuntimeDep, session: SessionDep) -> dict[str, object]:
+    from monitoring.compliance.report import build
+
+    return build(session, runtime.settings, runtime.keycloak if runtime.keycloak_admin_configured else None)
+
+
 @router.get("/compliance", response_class=HTMLResponse)
-def compliance_page(request: Request, principal: Ops) -> HTMLResponse:
-    return templates.TemplateResponse(request, "compliance.html", {"principal": principal})
+def compliance_page(request: Request, principal: Ops, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
+    report = _compliance(runtime, session)
+    return templates.TemplateResponse(request, "compliance.html", {"principal": principal, "report": report})
+
+
+@router.get("/compliance/print", response_class=HTMLResponse)
+def compliance_print(request: Request, _: Ops, runtime: RuntimeDep, session: SessionDep) -> HTMLResponse:
+    """The printable evidence for the 等保测评 assessor: no navigation, one table."""
+    report = _compliance(runtime, session)
+    return templates.TemplateResponse(request, "compliance_print.html", {"report": report, "site": request.url.netloc})

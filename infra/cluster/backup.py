@@ -360,3 +360,16 @@ def last_drill(target_dir: Path) -> dict[str, Any] | None:
         return None
     good = [d for d in map(json.loads, log.read_text().splitlines()) if d.get("ok")]
     return good[-1] if good else None
+
+
+def target_dir_of(settings: Settings) -> Path:
+    """Where backups go: GOVOPS_BACKUP_DIR, else `<data_dir>/backups`."""
+    return settings.backup_dir or settings.data_dir / "backups"
+
+
+def newest_age_s(target_dir: Path, now: datetime | None = None) -> float | None:
+    """Seconds since the newest archive was written (its file time), or None without one."""
+    newest = next(iter(list_backups(target_dir)), None)
+    if newest is None:
+        return None
+    return max(0.0, (now or datetime.now(UTC)).timestamp() - newest.stat().st_mtime)

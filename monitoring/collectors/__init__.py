@@ -34,7 +34,7 @@ def register_collectors(
         VideoCoverageCollector(sessions, video),
         PatrolCollector(sessions, video),
         CloudCollector(sessions),
-        ClusterCollector(),
+        ClusterCollector(sessions, settings.backup_dir or settings.data_dir / "backups"),
         IdentityCollector(sessions, settings.data_dir / "ca"),
         KeycloakProbe(
             settings.keycloak_admin_url or settings.keycloak_url, settings.keycloak_realm, verify=keycloak_ca

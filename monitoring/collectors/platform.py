@@ -82,9 +82,12 @@ class CloudCollector(ScrapeCollector):
 
 
 class ClusterCollector(ScrapeCollector):
-    """The data-centre cluster's hosts. `govops cluster harden` does not store its runs yet, so
-    these families are described and exported without samples (and
-    govops_cluster_run_history_available is 0) until it does; the rules are ready for them."""
+    """The data-centre cluster's hosts, from each host's latest stored run (`govops cluster
+    apply|check`), and the backup directory's newest archive."""
+
+    def __init__(self, sessions: Callable[[], Session] | None = None, backup_dir: Path | None = None) -> None:
+        self._sessions = sessions
+        self._backup_dir = backup_dir
 
     def families(self) -> dict[str, Metric]:
         return {
@@ -104,7 +107,7 @@ class ClusterCollector(ScrapeCollector):
             ),
             "backup": GaugeMetricFamily(
                 "govops_backup_last_success_timestamp_seconds",
-                "When the target's latest backup succeeded (no backup job stores runs yet)",
+                "When the target's newest backup archive was written",
                 labels=["target"],
             ),
             "backup_max": GaugeMetricFamily(
@@ -113,7 +116,24 @@ class ClusterCollector(ScrapeCollector):
         }
 
     def fill(self, fams: dict[str, Any]) -> None:
-        fams["available"].add_metric([], 0)
+        from infra.cluster.backup import list_backups
+        from infra.cluster.history import latest_per_host
+
+        if self._sessions is None:
+            fams["available"].add_metric([], 0)
+            return
+        fams["available"].add_metric([], 1)
+        with self._sessions() as session:
+            for host, run in latest_per_host(session):
+                fams["reachable"].add_metric([host.host], 0 if host.status == "unreachable" else 1)
+                if (t := _ts(run.finished_at)) is not None:
+                    fams["last"].add_metric([host.host], t)
+                controls = (host.controls or {}).get("controls") or []
+                failing = sum(1 for c in controls if not str(c.get("status", "")).startswith(("applied", "configured")))
+                fams["failing"].add_metric([host.host], failing)
+        newest = next(iter(list_backups(self._backup_dir)), None) if self._backup_dir else None
+        if newest is not None:
+            fams["backup"].add_metric([str(self._backup_dir)], newest.stat().st_mtime)
 
 
 class IdentityCollector(ScrapeCollector):

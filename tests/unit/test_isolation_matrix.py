@@ -128,6 +128,11 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cloud/quota/{request_id}/reject"): OPS,
     ("GET", "/cluster"): OPS,
     ("GET", "/compliance"): OPS,
+    ("GET", "/compliance/print"): OPS,
+    # cluster runs (Ansible): ops only
+    ("POST", "/api/v1/cluster/runs"): OPS,
+    ("GET", "/api/v1/cluster/runs"): OPS,
+    ("GET", "/api/v1/cluster/runs/{run_id}"): OPS,
     # alerts: viewers see their own; only ops silence and escalate
     ("POST", "/api/v1/alerts/alertmanager"): ALL,  # its own bearer token, checked in the route
     ("GET", "/api/v1/alerts"): VIEW,
