@@ -41,7 +41,7 @@ from gateway.auth import SESSION_COOKIE
 from tools.lab.process import ManagedProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
-LIST = "/api/cameras"
+LIST = "/api/v1/cameras"
 PAGE = 50
 SAMPLES = 200  # distinct list cursors and detail ids the clients pick from
 

@@ -136,7 +136,7 @@ def _through_gateway(verifier: JwksTokenVerifier, tokens: list[str], seconds: fl
         started = time.perf_counter()
         while time.perf_counter() < started + seconds:
             for t in tokens[:50]:
-                r = client.get("/api/whoami", headers={"authorization": f"Bearer {t}"})
+                r = client.get("/api/v1/whoami", headers={"authorization": f"Bearer {t}"})
                 assert r.status_code == 200
             n += 50
         elapsed = time.perf_counter() - started

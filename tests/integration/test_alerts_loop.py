@@ -109,7 +109,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory, sample_clips: Path) -> Iterat
         started.append(prom)
         client = httpx.Client(base_url=gw.url, timeout=30)
         client.get(gw.login_url.removeprefix(gw.url), follow_redirects=False)  # the one-time login: a cookie
-        assert client.get("/api/whoami").status_code == 200
+        assert client.get("/api/v1/whoami").status_code == 200
         yield Loop(gw, am, token, client)
         client.close()
     finally:

@@ -117,7 +117,7 @@ def test_every_role_of_both_departments_gets_a_session(stack: Stack, tmp_path: P
     signed_in = set()
     for person in people:
         token = _session(stack, person, tmp_path)
-        r = httpx.get(f"{gateway}/api/whoami", headers={"authorization": f"Bearer {token}"}, timeout=30)
+        r = httpx.get(f"{gateway}/api/v1/whoami", headers={"authorization": f"Bearer {token}"}, timeout=30)
         assert r.status_code == 200, r.text
         me = r.json()
         assert me["roles"] == [person["role"]] and me["department"] == person["department"], me
@@ -130,7 +130,7 @@ def test_cameras_are_in_the_gateways_catalogue(stack: Stack, tmp_path: Path) -> 
     token = _session(stack, ops, tmp_path)
     gateway = stack.rows["gateway"]["endpoint"]
     with httpx.Client(base_url=gateway, headers={"authorization": f"Bearer {token}"}, timeout=30) as c:
-        rtsp = c.get("/api/cameras", params={"q": "实验室RTSP", "limit": 10})
+        rtsp = c.get("/api/v1/cameras", params={"q": "实验室RTSP", "limit": 10})
         assert rtsp.status_code == 200, rtsp.text
         assert len(rtsp.json()["items"]) == 2
 
