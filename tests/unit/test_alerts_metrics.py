@@ -110,7 +110,7 @@ def test_every_subsystem_is_exported_with_bounded_labels(app, district):
     assert _value(m["govops_ca_certificates_valid"], kind="civil_servant") == 3
     assert 29 * 3600 < _value(m["govops_ca_crl_age_seconds"]) < 31 * 3600
     assert _value(m["govops_login_failures_total"], action="identity.login.certificate") == 1
-    assert _value(m["govops_cluster_run_history_available"]) == 0  # no run history stored yet
+    assert _value(m["govops_cluster_run_history_available"]) == 1  # runs are stored (none yet: no host series)
     assert "govops_cluster_host_reachable" in text  # described (HELP/TYPE), no samples yet
     assert _value(m["govops_keycloak_configured"]) == 0
     assert "govops_http_requests_total" in m and "govops_http_request_seconds_bucket" in m
