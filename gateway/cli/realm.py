@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gateway.cli.operator import JsonOpt, migrated_runtime, operator
-from gateway.cli.output import console, emit
+from gateway.cli.output import console, emit, progress_bar
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -102,19 +101,12 @@ def identity_import(
     parsed = directory.parse(file)
     kc = rt.keycloak
     ca = rt.ca if issue_certs else None
-    progress_cb = None
-    progress = None
-    if not json_out and sys.stdout.isatty():
-        from rich.progress import Progress
-
-        progress = Progress(console=console)
-        task = progress.add_task("importing", total=len(parsed.people))
-        progress.start()
+    with progress_bar("导入 directory import", enabled=not json_out) as bar:
+        task = bar.add_task("import", total=len(parsed.people))
 
         def progress_cb(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+            bar.update(task, completed=done, total=total)
 
-    try:
         with rt.transaction() as s:
             report = directory.import_directory(
                 s,
@@ -128,9 +120,6 @@ def identity_import(
                 cert_dir=issue_certs,
                 progress=progress_cb,
             )
-    finally:
-        if progress is not None:
-            progress.stop()
     data = report.as_dict()
     emit(
         data,
