@@ -177,7 +177,6 @@ def tls(settings: Settings, now: datetime) -> list[Control]:
 
 def separation(session: Session, settings: Settings, now: datetime) -> list[Control]:
     """三员分立: no signed-in principal holds two of ops-engineer / sec-admin / auditor."""
-    from govops.principal import LOCAL_ADMIN
     from govops.sessions import SignInSession
     from identity.separation import HINT, conflicting, describe
 
@@ -199,20 +198,6 @@ def separation(session: Session, settings: Settings, now: datetime) -> list[Cont
                 at,
             )
         ]
-    if not settings.keycloak_url:
-        return [
-            Control(
-                "three-role-separation",
-                "8.1.10.2",
-                title,
-                "subsystem:identity",
-                NOT_APPLIED,
-                f"{len(live)} active sign-in(s) checked, none mixed; the one-time local login "
-                f"({LOCAL_ADMIN.subject}) holds {' + '.join(sorted(conflicting(LOCAL_ADMIN.roles)))}",
-                at,
-                "embedded default until Keycloak SSO is configured",
-            )
-        ]
     return [
         Control(
             "three-role-separation",
@@ -220,7 +205,8 @@ def separation(session: Session, settings: Settings, now: datetime) -> list[Cont
             title,
             "subsystem:identity",
             PASS,
-            f"{len(live)} active sign-in(s) checked; the API's role matrix gives each MLPS role its own door",
+            f"{len(live)} active sign-in(s) checked, none holds two of the three roles; the local accounts are "
+            "three (系统/安全/审计管理员), and a session or token holding two is refused at the door",
             at,
         )
     ]
