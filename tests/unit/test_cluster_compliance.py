@@ -30,7 +30,7 @@ def test_the_embedded_default_reads_honestly(runtime: Runtime) -> None:
     assert got[("identity-password-policy", "subsystem:identity")]["status"] == "not configured"
     assert got[("tls-gateway", "subsystem:gateway")]["status"] == "not configured"
     sep = got[("three-role-separation", "subsystem:identity")]
-    assert sep["status"] == "configured, not applied" and "local-admin" in sep["evidence"]
+    assert sep["status"] == "pass" and "none holds two" in sep["evidence"]  # three local accounts now
     assert got[("audit-chain", "subsystem:audit")]["status"] == "pass"
     assert got[("backup-freshness", "subsystem:backup")]["status"] == "fail"
     assert got[("restore-drill", "subsystem:backup")]["status"] == "fail"
