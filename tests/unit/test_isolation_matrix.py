@@ -165,6 +165,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cameras/{camera_id}/diagnoses"): VIEW,
     ("GET", "/api/v1/cameras/{camera_id}/diagnoses/{record_id}/picture.jpg"): VIEW,
     ("GET", "/api/v1/cameras/{camera_id}/diagnosis/reference.jpg"): VIEW,
+    ("GET", "/api/v1/cameras/{camera_id}/diagnosis/baselines/{mode}/reference.jpg"): VIEW,
     ("POST", "/api/v1/cameras/{camera_id}/diagnose"): O_ST,
     ("POST", "/api/v1/cameras/{camera_id}/diagnosis/reference"): OPS,
     ("PUT", "/api/v1/cameras/{camera_id}/diagnosis/thresholds"): OPS,
@@ -268,7 +269,7 @@ def _visible(app: Any) -> dict[str, set[str]]:
 
 def _fill(path: str, who: str, seen: dict[str, set[str]]) -> str:
     camera = sorted(seen.get(who) or seen["ops"])[0]  # one the caller may see
-    values = {"camera_id": camera, "name": "issuing", "token": "p1", "serial": "01"}
+    values = {"camera_id": camera, "name": "issuing", "token": "p1", "serial": "01", "mode": "day"}
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), MISSING), path)
 
 
