@@ -607,8 +607,8 @@ def test_app_onboarding_to_pkce_login_scoped_to_the_department(lab: Lab) -> None
     with lab.api(wang) as c:  # the same person's platform token (CLI client) works
         assert c.get("/api/v1/whoami").json()["department"] == "gaj"
         assert [a["client_id"] for a in c.get("/api/v1/identity/apps").json()["items"]] == ["gaj-case-portal"]
-        assert c.get(f"/api/v1/v1/identity/apps/{cgj_app['id']}").status_code == 404
-        assert c.get(f"/api/v1/v1/identity/apps/{gaj_app['id']}").json()["status"] == "approved"
+        assert c.get(f"/api/v1/identity/apps/{cgj_app['id']}").status_code == 404
+        assert c.get(f"/api/v1/identity/apps/{gaj_app['id']}").json()["status"] == "approved"
 
     # a wrong PKCE verifier, or a redirect URI the app did not register, gets nothing
     assert _pkce_login(lab, "wang", "gaj-case-portal", redirect, secret, verifier_override="x" * 50).status_code == 400
