@@ -72,9 +72,10 @@ def test_chromium_renders_the_console_home_page(gateway_server, browser, tmp_pat
         assert page.locator("[data-camera-id]").count() == 8
         assert page.locator("[data-testid=camera-count]").inner_text() == "8"
         # Snapshots below the fold load lazily; the first one proves the snapshot path renders.
+        # A function (not a string expression): Playwright would eval() a string, which the
+        # console's CSP refuses.
         page.wait_for_function(
-            "(() => { const i = document.querySelector('.camera img');"
-            " return i && i.complete && i.naturalWidth > 0 })()",
+            "() => { const i = document.querySelector('.camera img'); return i && i.complete && i.naturalWidth > 0 }",
             timeout=90_000,
         )
         png = tmp_path / "console-home.png"

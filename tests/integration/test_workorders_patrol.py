@@ -60,7 +60,13 @@ def patrolled(district: Runtime, tmp_path: Path) -> tuple[Runtime, Patrol, str, 
     with district.transaction() as s:
         contractors.add_contractor(s, "a-tech", "甲运维", None, actor="test")
         contractors.assign_area(s, "a-tech", cam.area_code[:9] + "000", key_area=True, actor="test")
-    patrol = Patrol(district.sessions, district.box, concurrency=4, policy=Policy(raise_after=RAISE_AFTER))
+    patrol = Patrol(
+        district.sessions,
+        district.box,
+        concurrency=4,
+        policy=Policy(raise_after=RAISE_AFTER),
+        thresholds=district.thresholds,
+    )
     assert patrol.run_round([cam.id]).counts["ok"] == 1
     _stream(district, cam.id, str(tmp_path / "cable-cut.mp4"))
     return district, patrol, cam.id, cam.stream_url
