@@ -123,10 +123,6 @@ class Runtime:
             return self._thresholds
 
     @property
-    def pulumi_bin_dirs(self) -> list[Path]:
-        return self.settings.pulumi_bin_dirs
-
-    @property
     def snapshots_dir(self) -> Path:
         return self.settings.data_dir / "snapshots"
 
