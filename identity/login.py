@@ -12,6 +12,8 @@ import base64
 import hashlib
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,11 @@ from govops.errors import Unauthenticated, ValidationFailed
 from govops.logs import log
 from identity.keycloak_adapter import (
     ClientCertificateRefused,
+    DeviceAuthorization,
     OidcEndpoints,
     TokenResponse,
+    device_authorization,
+    poll_device_token,
     tls_context,
     token_request,
 )
@@ -95,6 +100,44 @@ def certificate_login(
         ) from None
     log(logger, "x509 login", subject=subject, client=client_id)
     return response
+
+
+def device_login(
+    endpoints: OidcEndpoints,
+    *,
+    client_id: str,
+    ca_file: Path | None,
+    prompt: Callable[[DeviceAuthorization], None],
+    scope: str = "openid",
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> TokenResponse:
+    """RFC 8628 device flow: `prompt` shows the person where to confirm (the browser step is the
+    realm's X.509 browser login), then the token endpoint is polled at the pace Keycloak sets."""
+    ctx = tls_context(ca_file)
+    auth = device_authorization(endpoints, client_id, scope=scope, verify=ctx)
+    prompt(auth)
+    interval = float(auth.interval)
+    deadline = clock() + auth.expires_in
+    while clock() < deadline:
+        sleep(interval)
+        got = poll_device_token(endpoints, client_id, auth.device_code, verify=ctx)
+        if isinstance(got, TokenResponse):
+            log(logger, "device login", client=client_id)
+            return got
+        if got == "slow_down":
+            interval += 5  # RFC 8628 3.5
+    raise Unauthenticated(
+        f"the device login was not confirmed within {auth.expires_in} s", hint="start it again and confirm sooner"
+    )
+
+
+def refresh_login(
+    endpoints: OidcEndpoints, refresh_token: str, *, client_id: str, ca_file: Path | None
+) -> TokenResponse:
+    """A new access token for a session that is still alive (Keycloak rotates the refresh token)."""
+    data = {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token}
+    return token_request(endpoints, data, verify=tls_context(ca_file))
 
 
 # -- browser: authorization code + PKCE -------------------------------------------------------

@@ -5,10 +5,13 @@ package imports `keycloak` or knows a Keycloak URL path."""
 from identity.keycloak_adapter.admin import KeycloakAdapter
 from identity.keycloak_adapter.oidc import (
     ClientCertificateRefused,
+    DeviceAuthorization,
     OidcEndpoints,
     TokenResponse,
+    device_authorization,
     fetch_jwks,
     ping,
+    poll_device_token,
     tls_context,
     token_request,
     unreachable,
@@ -16,11 +19,14 @@ from identity.keycloak_adapter.oidc import (
 
 __all__ = [
     "ClientCertificateRefused",
+    "DeviceAuthorization",
     "KeycloakAdapter",
     "OidcEndpoints",
     "TokenResponse",
+    "device_authorization",
     "fetch_jwks",
     "ping",
+    "poll_device_token",
     "tls_context",
     "token_request",
     "unreachable",

@@ -47,6 +47,11 @@ class OidcEndpoints:
     def logout(self) -> str:
         return f"{self.issuer}/protocol/openid-connect/logout"
 
+    @property
+    def device(self) -> str:
+        """RFC 8628 device authorization endpoint."""
+        return f"{self.issuer}/protocol/openid-connect/auth/device"
+
 
 def tls_context(ca_file: Path | str | None = None, cert: tuple[Path, Path] | None = None) -> ssl.SSLContext:
     """A client TLS context: verify Keycloak against `ca_file` (or the system store) and, for
@@ -170,3 +175,83 @@ def token_request(
             raise ServiceUnavailable(f"Keycloak failed the token request: {reason}")
         raise Unauthenticated(f"Keycloak refused the login: {reason}", hint="see Keycloak's login events for the user")
     return TokenResponse(body["access_token"], body)
+
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    """RFC 8628: what the person opens (and the code they confirm) while the client polls."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: int
+    interval: int
+
+
+def device_authorization(
+    endpoints: OidcEndpoints,
+    client_id: str,
+    *,
+    scope: str = "openid",
+    verify: ssl.SSLContext | bool = True,
+    timeout: float = 10.0,
+) -> DeviceAuthorization:
+    try:
+        r = httpx.post(endpoints.device, data={"client_id": client_id, "scope": scope}, verify=verify, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise unreachable(endpoints.base_url, exc) from None
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if r.status_code != 200 or "device_code" not in body:
+        reason = body.get("error_description") or body.get("error") or f"HTTP {r.status_code}"
+        if r.status_code >= 500:
+            raise ServiceUnavailable(f"Keycloak failed the device authorization: {reason}")
+        raise Unauthenticated(
+            f"Keycloak refused the device login for {client_id!r}: {reason}",
+            hint="the realm's client may lack the device flow; `govops identity apply` declares it",
+        )
+    return DeviceAuthorization(
+        device_code=str(body["device_code"]),
+        user_code=str(body.get("user_code", "")),
+        verification_uri=str(body.get("verification_uri", "")),
+        verification_uri_complete=body.get("verification_uri_complete"),
+        expires_in=int(body.get("expires_in", 600)),
+        interval=max(1, int(body.get("interval", 5))),
+    )
+
+
+def poll_device_token(
+    endpoints: OidcEndpoints,
+    client_id: str,
+    device_code: str,
+    *,
+    verify: ssl.SSLContext | bool = True,
+    timeout: float = 10.0,
+) -> TokenResponse | str:
+    """One poll of the token endpoint: the tokens, or `authorization_pending` / `slow_down`
+    while the person has not confirmed yet. A denial or an expired code is Unauthenticated."""
+    data = {"grant_type": DEVICE_GRANT, "client_id": client_id, "device_code": device_code}
+    try:
+        r = httpx.post(endpoints.token, data=data, verify=verify, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise unreachable(endpoints.base_url, exc) from None
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if r.status_code == 200 and "access_token" in body:
+        return TokenResponse(body["access_token"], body)
+    error = str(body.get("error") or f"HTTP {r.status_code}")
+    if error in ("authorization_pending", "slow_down"):
+        return error
+    if r.status_code >= 500:
+        raise ServiceUnavailable(f"Keycloak failed the device login: {error}")
+    reason = body.get("error_description") or error
+    log(logger, "device login refused", logging.WARNING, status=r.status_code, error=error)
+    raise Unauthenticated(f"the device login ended: {reason}", hint="start it again and confirm in the browser")

@@ -11,7 +11,8 @@ What the realm declares:
 - the X.509 flows: browser (X509/Validate Username Form, then a break-glass password + OTP branch
   that only accounts holding a password can pass) and direct grant (X509/Validate Username only);
 - client scopes that put department groups, the civil servant ID and the gateway's audience in
-  tokens, and the gateway's own clients (console: code + PKCE; CLI: X.509 direct grant).
+  tokens, and the gateway's own clients (console: code + PKCE; CLI: X.509 direct grant);
+- the `kubernetes` client, whose tokens (and only whose) carry the cloud apiserver's audience.
 
 `plan()` reads the realm and lists what differs; `apply()` runs the plan, then plans again and
 reports what (if anything) still differs. Nothing is ever deleted except a flow that has to be
@@ -26,6 +27,8 @@ from identity.realm.document import (
     DIRECT_GRANT_FLOW,
     GATEWAY_CLIENT,
     ID_ATTRIBUTE,
+    KUBERNETES_AUDIENCE_SCOPE,
+    KUBERNETES_CLIENT,
     PLATFORM_ROOT,
     REALM_SETTINGS,
     ROLE_DESCRIPTIONS,
@@ -52,6 +55,8 @@ __all__ = [
     "DIRECT_GRANT_FLOW",
     "GATEWAY_CLIENT",
     "ID_ATTRIBUTE",
+    "KUBERNETES_AUDIENCE_SCOPE",
+    "KUBERNETES_CLIENT",
     "PLATFORM_ROOT",
     "REALM_SETTINGS",
     "ROLE_DESCRIPTIONS",

@@ -13,6 +13,10 @@ ID_ATTRIBUTE = "civil_servant_id"
 SOURCE_ATTRIBUTE = "govops_source"  # "directory" on users the directory import manages
 GATEWAY_CLIENT = "govops-gateway"
 CLI_CLIENT = "govops-cli"
+# The e-government cloud's apiserver trusts tokens issued to this client (its audience); kubectl
+# gets them through `govops cloud credential` (X.509 direct grant or the device flow).
+KUBERNETES_CLIENT = "kubernetes"
+KUBERNETES_AUDIENCE_SCOPE = "kubernetes-audience"
 PLATFORM_ROOT = "platforms"
 BROWSER_FLOW = "x509-browser"
 DIRECT_GRANT_FLOW = "x509-direct-grant"
@@ -166,6 +170,27 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "protocolMapper": "oidc-audience-mapper",
                 "config": {
                     "included.custom.audience": GATEWAY_CLIENT,
+                    "access.token.claim": "true",
+                    "id.token.claim": "false",
+                    "introspection.token.claim": "true",
+                },
+            }
+        ],
+    },
+    {
+        # Only the kubernetes client links this scope, so only its tokens name the apiserver as
+        # their audience: a console or CLI token is refused by the cluster, and the other way round.
+        "name": KUBERNETES_AUDIENCE_SCOPE,
+        "description": "lets the token call the e-government cloud's Kubernetes apiserver",
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        "protocolMappers": [
+            {
+                "name": "kubernetes audience",
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-audience-mapper",
+                "config": {
+                    "included.custom.audience": KUBERNETES_CLIENT,
                     "access.token.claim": "true",
                     "id.token.claim": "false",
                     "introspection.token.claim": "true",

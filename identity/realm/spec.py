@@ -16,6 +16,8 @@ from identity.realm.document import (
     DEFAULT_DEFAULT_SCOPES,
     DIRECT_GRANT_FLOW,
     GATEWAY_CLIENT,
+    KUBERNETES_AUDIENCE_SCOPE,
+    KUBERNETES_CLIENT,
     PLATFORM_ROOT,
     REALM_SETTINGS,
     ROLE_DESCRIPTIONS,
@@ -151,6 +153,24 @@ def build_spec(
             "webOrigins": [],
             "attributes": {},
             "defaultClientScopes": api_scopes,
+        },
+        {
+            # kubectl's exec credential plugin (`govops cloud credential`): the certificate on
+            # the direct grant (the realm's X.509-only flow) or the device flow, whose browser
+            # step is the same X.509 browser login. Public: a workstation keeps no secret.
+            "clientId": KUBERNETES_CLIENT,
+            "name": "政务云 Kubernetes (kubectl)",
+            "enabled": True,
+            "protocol": "openid-connect",
+            "publicClient": True,
+            "standardFlowEnabled": False,
+            "implicitFlowEnabled": False,
+            "directAccessGrantsEnabled": True,
+            "serviceAccountsEnabled": False,
+            "redirectUris": [],
+            "webOrigins": [],
+            "attributes": {"oauth2.device.authorization.grant.enabled": "true"},
+            "defaultClientScopes": [KUBERNETES_AUDIENCE_SCOPE],
         },
     ]
     cfg = x509_config(crl_url)

@@ -1,5 +1,9 @@
 """A real Kubernetes control plane on loopback: etcd, kube-apiserver, controller-manager,
-scheduler, and kwok so that fake nodes run pods (flags follow controller-runtime's envtest)."""
+scheduler, and kwok so that fake nodes run pods (flags follow controller-runtime's envtest).
+
+`authentication_config` (a file) is passed as `--authentication-config`: the structured JWT
+authentication through which the apiserver trusts an OIDC issuer (the platform's Keycloak; the
+file comes from identity.kubeauth, this launcher never writes or reads it)."""
 
 from __future__ import annotations
 
@@ -103,18 +107,22 @@ def _apiserver(h: KubeHandle, argv: list[str]) -> ManagedProcess:
     return proc
 
 
-def start_kube(workdir: Path, *, controllers: bool = True, kwok_nodes: int = 1) -> KubeHandle:
+def start_kube(
+    workdir: Path, *, controllers: bool = True, kwok_nodes: int = 1, authentication_config: Path | None = None
+) -> KubeHandle:
     """Start the control plane; if any step fails, stop what was started (by PID) and re-raise."""
     workdir.mkdir(parents=True, exist_ok=True)
     handle = KubeHandle(workdir, "", workdir / "kubeconfig", "")
     try:
-        return _start_kube(handle, controllers, kwok_nodes)
+        return _start_kube(handle, controllers, kwok_nodes, authentication_config)
     except BaseException:
         handle.stop()
         raise
 
 
-def _start_kube(h: KubeHandle, controllers: bool, kwok_nodes: int) -> KubeHandle:
+def _start_kube(
+    h: KubeHandle, controllers: bool, kwok_nodes: int, authentication_config: Path | None = None
+) -> KubeHandle:
     workdir = h.workdir
     certs = make_lab_pki(workdir / "pki")
     etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
@@ -172,6 +180,11 @@ def _start_kube(h: KubeHandle, controllers: bool, kwok_nodes: int) -> KubeHandle
                 # restarted its pod informer after a growing backoff, and a new pod waited up to
                 # ~12 s to be run. Plain watches, as the apiserver serves them on such an etcd.
                 "--feature-gates=WatchList=false",
+                *(
+                    [f"--authentication-config={Path(authentication_config).resolve()}"]
+                    if authentication_config
+                    else ()
+                ),
             ]
         ],
     )
