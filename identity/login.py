@@ -33,8 +33,6 @@ from identity.keycloak_adapter import (
     tls_context,
     token_request,
 )
-from identity.pki import PROBLEMS, diagnose, parse_pem_chain
-from identity.realm import CLI_CLIENT
 
 logger = logging.getLogger("govops.identity.login")
 
@@ -50,6 +48,8 @@ class CertificateLoginRefused(Unauthenticated):
 
 
 def _trusted_issuers(ca_file: Path | None) -> list[x509.Certificate]:
+    from identity.pki import parse_pem_chain
+
     if ca_file is None or not Path(ca_file).is_file():
         return []
     return [c for c in parse_pem_chain(Path(ca_file).read_bytes()) if _is_ca(c)]
@@ -68,10 +68,17 @@ def certificate_login(
     key_file: Path,
     *,
     ca_file: Path | None,
-    client_id: str = CLI_CLIENT,
+    client_id: str | None = None,
     scope: str = "openid",
 ) -> TokenResponse:
-    """X.509 direct grant: present the certificate on Keycloak's mTLS port, no password."""
+    """X.509 direct grant: present the certificate on Keycloak's mTLS port, no password.
+    `client_id` defaults to the platform's CLI client."""
+    # Loaded here, not at import: kubectl's credential plugin imports this module on every call,
+    # and the CA code (SQLAlchemy models) would add seconds to each.
+    from identity.pki import PROBLEMS, diagnose, parse_pem_chain
+    from identity.realm import CLI_CLIENT
+
+    client_id = client_id or CLI_CLIENT
     try:
         chain = parse_pem_chain(Path(cert_file).read_bytes())
     except OSError as exc:

@@ -64,7 +64,8 @@ def _extra(name: str, row: dict[str, Any]) -> str:
             f" certificate sign-in at {d.get('https_url')}/realms/civil-servants/account"
         )
     if name == "kube":
-        return f"  (kubeconfig {d.get('kubeconfig')})"
+        sso = "; SSO: govops cloud kubeconfig --cert … --key …" if d.get("sso") else ""
+        return f"  (admin kubeconfig {d.get('kubeconfig')}{sso})"
     if name == "onvif":
         return f"  (user {d.get('user')}, password in {d.get('password_file')})"
     return ""
@@ -99,6 +100,7 @@ def _lab(with_steps: bool) -> Lab:
         webhook_token=webhook_token(load_alert_settings(), settings.data_dir),
         steps=lab_steps.STEPS,
         gateway_env=lab_steps.gateway_env,
+        kube_auth=lab_steps.kube_authentication,
     )
 
 

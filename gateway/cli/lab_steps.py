@@ -3,7 +3,8 @@
 pki: migrate the lab's PostgreSQL, load the sample district, create the CA (once) and Keycloak's
 HTTPS certificate; realm: apply the realm, import sample civil servants of every role in two
 departments and issue each a PKCS#12 (0600, its password in a 0600 file beside it); cameras:
-onboard the lab's ONVIF camera and register its RTSP streams. tools/ never imports the kernel or
+onboard the lab's ONVIF camera and register its RTSP streams; kube_authentication: the apiserver's
+trust in the lab's Keycloak (SSO). tools/ never imports the kernel or
 the domains, so these live at the CLI front door and call the same domain functions as the CLI.
 """
 
@@ -208,6 +209,29 @@ def _parsed(row: dict[str, Any]) -> Any:
     w.writeheader()
     w.writerow(row)
     return next(iter(catalogue_io.read_csv(buf.getvalue())))
+
+
+def kube_authentication(lab: Lab) -> Path | None:
+    """The apiserver's trust in the lab's Keycloak (`--authentication-config`), once the realm
+    is applied: the same identity.kubeauth configuration a real cloud gets. The auditors group
+    comes from the cloud's declared departments (the one the tenants' RoleBindings name)."""
+    from identity.kubeauth import authentication_config_for, write_authentication_config
+    from infra.model import load_cloud
+
+    if not lab.details("realm"):
+        return None
+    s = lab_settings(lab)
+    declared = s.data_dir / "cloud" / "departments.yaml"  # the provisioning service's copy
+    cloud = load_cloud(
+        declared if declared.is_file() else Path(__file__).resolve().parents[2] / "infra" / "departments.yaml"
+    )
+    config = authentication_config_for(
+        keycloak_url=s.keycloak_url,
+        realm=s.keycloak_realm,
+        ca_file=s.keycloak_ca_file,
+        auditors_group=cloud.auditors_group,
+    )
+    return write_authentication_config(lab.root / "kube-authentication.yaml", config)
 
 
 STEPS = {"pki": pki, "realm": realm, "cameras": cameras}

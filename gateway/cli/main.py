@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, alerts, cloud, cluster, compliance, lab, roles, serve, video, workorders
+from gateway.cli import admin, alerts, cloud, cloud_sso, cluster, compliance, lab, roles, serve, video, workorders
 from gateway.cli import apps as apps_cli
 from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli
@@ -32,6 +32,8 @@ app.add_typer(admin.audit_app, name="audit")
 app.command("secret-key")(admin.secret_key)
 app.add_typer(video.app, name="video")
 app.add_typer(lab.app, name="lab")
+cloud.app.command("kubeconfig")(cloud_sso.kubeconfig)
+cloud.app.command("credential")(cloud_sso.credential)
 app.add_typer(cloud.app, name="cloud")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(compliance.app, name="compliance")

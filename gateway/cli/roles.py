@@ -41,6 +41,9 @@ COMMAND_ROLES: dict[str, str | None] = {
     "video": OPS_ENGINEER,
     "lab": ANY,  # local test components on loopback
     "cloud": OPS_ENGINEER,
+    # A civil servant reaching their own namespace with kubectl (SSO): the apiserver decides.
+    "cloud kubeconfig": ANY,
+    "cloud credential": ANY,
     "cluster": OPS_ENGINEER,
     "compliance": OPS_ENGINEER,  # the evidence report for the 等保测评 assessor
     "alerts": OPS_ENGINEER,

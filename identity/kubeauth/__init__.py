@@ -1,0 +1,54 @@
+"""Single sign-on into the e-government cloud's Kubernetes.
+
+- `authn`: the apiserver's structured authentication configuration that trusts the platform's
+  Keycloak (issuer, CA, the `kubernetes` audience, `oidc:` username and role-gated groups);
+- `credential`: kubectl's exec credential plugin (token from the certificate or the device
+  flow, refreshed, cached encrypted and 0600);
+- `kubeconfig`: the civil servant's kubeconfig whose user is that plugin.
+"""
+
+from identity.kubeauth.authn import (
+    GROUPS_PREFIX,
+    USERNAME_PREFIX,
+    authentication_config,
+    authentication_config_for,
+    write_authentication_config,
+)
+from identity.kubeauth.credential import (
+    EXEC_API_VERSION,
+    Credential,
+    Login,
+    TokenCache,
+    Tokens,
+    default_cache_dir,
+    exec_credential,
+    get_credential,
+    token_problem,
+)
+from identity.kubeauth.kubeconfig import (
+    cluster_from_kubeconfig,
+    credential_args,
+    kubeconfig_document,
+    write_kubeconfig,
+)
+
+__all__ = [
+    "EXEC_API_VERSION",
+    "GROUPS_PREFIX",
+    "USERNAME_PREFIX",
+    "Credential",
+    "Login",
+    "TokenCache",
+    "Tokens",
+    "authentication_config",
+    "authentication_config_for",
+    "cluster_from_kubeconfig",
+    "credential_args",
+    "default_cache_dir",
+    "exec_credential",
+    "get_credential",
+    "kubeconfig_document",
+    "token_problem",
+    "write_authentication_config",
+    "write_kubeconfig",
+]

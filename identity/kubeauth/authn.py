@@ -27,7 +27,7 @@ from govops.errors import ConfigError
 from govops.files import write_private
 from govops.principal import AUDITOR, DEPT_ADMIN, SEPARATED_ROLES
 from identity.keycloak_adapter import OidcEndpoints
-from identity.realm import KUBERNETES_CLIENT
+from identity.kubeauth.credential import KUBERNETES_CLIENT
 
 API_VERSION = "apiserver.config.k8s.io/v1"
 # The tenants bind `<prefix><SSO group>` (infra/tenant.py DepartmentTenantArgs.oidc_groups_prefix).

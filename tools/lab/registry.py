@@ -7,7 +7,9 @@ process we started: a reused PID is never signalled); `status` shows what is ali
 Besides processes the lab has *steps* (pki, realm, cameras): work on the platform's own data
 (its CA, the Keycloak realm, the camera catalogue). The lab cannot do them itself (tools/ never
 imports the kernel or the domains), so the caller — the CLI front door — passes them as `steps`,
-and the gateway's GOVOPS_* environment as `gateway_env`. A component's dependencies start first.
+and the gateway's GOVOPS_* environment as `gateway_env`, and the apiserver's authentication
+configuration (SSO through the lab's Keycloak) as `kube_auth`. A component's dependencies start
+first; kube comes after the realm, so a full `lab up` gives a cluster that trusts the realm.
 """
 
 from __future__ import annotations
@@ -87,11 +89,17 @@ def _gateway(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, An
     return [h.process], h.url, details
 
 
-def _kube(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
+def _kube(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
     from tools.lab.kube import start_kube
 
-    h = start_kube(d)
-    return list(h.processes.values()), h.apiserver_url, {"kubeconfig": str(h.kubeconfig)}
+    # SSO: once the realm is applied, the caller's kube_auth writes the apiserver's authentication
+    # configuration (trust in the lab's Keycloak); without it the cluster knows only certificates.
+    auth = lab.kube_auth(lab) if lab.kube_auth is not None else None
+    h = start_kube(d, authentication_config=auth)
+    details = {"kubeconfig": str(h.kubeconfig), "ca": str(h.certs["ca.crt"]), "sso": auth is not None}
+    if auth is not None:
+        details["authentication_config"] = str(auth)
+    return list(h.processes.values()), h.apiserver_url, details
 
 
 def _rtsp(d: Path) -> tuple[list[ManagedProcess], str, dict[str, Any]]:
@@ -154,7 +162,7 @@ STARTERS: dict[str, Callable[[Path, Lab], Started]] = {
     "gateway": _gateway,
     "alertmanager": _alertmanager,  # before prometheus, which sends it the alerts
     "prometheus": _prometheus,
-    "kube": lambda d, _: _kube(d),
+    "kube": _kube,
     "rtsp": lambda d, _: _rtsp(d),
     "onvif": lambda d, _: _onvif(d),
 }
@@ -240,6 +248,7 @@ class Lab:
         webhook_token: str | None = None,
         steps: Mapping[str, Step] | None = None,
         gateway_env: Callable[[Lab], dict[str, str]] | None = None,
+        kube_auth: Callable[[Lab], Path | None] | None = None,
     ) -> None:
         self.root = root
         self.gateway = gateway
@@ -247,6 +256,7 @@ class Lab:
         self.webhook_token = webhook_token
         self.steps = dict(steps or {})
         self.gateway_env = gateway_env
+        self.kube_auth = kube_auth
         self.state_file = root / "state.json"
         gw = self._load().get("gateway", {})
         if gw.get("state") == "running":
