@@ -428,3 +428,34 @@ def test_plugin_path_loads_no_database_code() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cluster_comes_from_the_admin_kubeconfig_without_its_credentials(tmp_path: Path) -> None:
+    import base64
+
+    from identity.kubeauth import cluster_from_kubeconfig
+
+    ca = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    admin = tmp_path / "admin.yaml"
+    admin.write_text(
+        yaml.safe_dump(
+            {
+                "current-context": "lab",
+                "clusters": [
+                    {
+                        "name": "lab",
+                        "cluster": {
+                            "server": "https://127.0.0.1:6443",
+                            "certificate-authority-data": base64.b64encode(ca).decode(),
+                        },
+                    }
+                ],
+                "users": [{"name": "admin", "user": {"client-key-data": "SECRET"}}],
+                "contexts": [{"name": "lab", "context": {"cluster": "lab", "user": "admin"}}],
+            }
+        )
+    )
+    assert cluster_from_kubeconfig(admin) == ("https://127.0.0.1:6443", ca)
+    (tmp_path / "bad.yaml").write_text("current-context: nowhere\n")
+    with pytest.raises(ConfigError, match="--server"):
+        cluster_from_kubeconfig(tmp_path / "bad.yaml")
