@@ -7,18 +7,12 @@ is the ExecCredential JSON and nothing else, errors go to stderr as one line (ex
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-
-from gateway.cli.output import console, emit
-
-if TYPE_CHECKING:
-    from identity.kubeauth import Login
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 KeycloakUrlOpt = Annotated[
@@ -35,37 +29,6 @@ DeviceOpt = Annotated[bool, typer.Option("--device", help="Sign in through the b
 CacheOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Token cache (default ~/.config/govops/kube-credentials).")
 ]
-
-
-def _login(
-    keycloak_url: str | None,
-    realm: str | None,
-    client_id: str,
-    ca_file: Path | None,
-    cert: Path | None,
-    key: Path | None,
-    device: bool,
-) -> Login:
-    from govops.errors import ConfigError, ValidationFailed
-    from identity.kubeauth import Login
-
-    if device and cert is not None:
-        raise ValidationFailed("choose --cert/--key or --device, not both")
-    if keycloak_url is None or realm is None or ca_file is None:
-        from govops.settings import Settings, load_or_explain
-
-        settings = load_or_explain(Settings)
-        keycloak_url = keycloak_url or settings.keycloak_url
-        realm = realm or settings.keycloak_realm
-        ca_file = ca_file or settings.keycloak_ca_file
-    if not keycloak_url:
-        raise ConfigError("Keycloak is not configured", hint="give --keycloak-url or set GOVOPS_KEYCLOAK_URL")
-    if not keycloak_url.startswith("https://"):
-        raise ValidationFailed(
-            f"the cloud trusts tokens from Keycloak's HTTPS URL only, not {keycloak_url}",
-            hint="give Keycloak's https:// URL",
-        )
-    return Login(keycloak_url, str(realm), client_id, ca_file, cert, key)
 
 
 def _govops_command() -> list[str]:
@@ -100,11 +63,12 @@ def kubeconfig(
     json_out: JsonOpt = False,
 ) -> None:
     """Write a kubeconfig whose user signs in through the platform (exec plugin `govops cloud credential`)."""
+    from gateway.cli.credential_plugin import login_from
     from govops.errors import ConfigError
     from govops.settings import Settings, load_or_explain
     from identity.kubeauth import cluster_from_kubeconfig, credential_args, kubeconfig_document, write_kubeconfig
 
-    login = _login(keycloak_url, realm, client_id, ca_file, cert, key, device)
+    login = login_from(keycloak_url, realm, client_id, ca_file, cert, key, device)
     if server is None or certificate_authority is None:
         admin = load_or_explain(Settings).kubeconfig
         if admin is None:
@@ -127,6 +91,8 @@ def kubeconfig(
         namespace=namespace,
     )
     path = write_kubeconfig(output, doc, force=force)
+    from gateway.cli.output import console, emit
+
     result = {
         "kubeconfig": str(path),
         "server": server,
@@ -161,29 +127,6 @@ def credential(
     ] = False,
 ) -> None:
     """kubectl's exec credential plugin: prints a client.authentication.k8s.io/v1 ExecCredential."""
-    from identity.kubeauth import TokenCache, default_cache_dir, get_credential
+    from gateway.cli.credential_plugin import issue_credential
 
-    login = _login(keycloak_url, realm, client_id, ca_file, cert, key, device)
-    got = get_credential(login, TokenCache(cache_dir or default_cache_dir(), login))
-    doc: dict[str, Any] = got.exec_credential()
-    sys.stdout.write(json.dumps(doc) + "\n")
-
-
-def run_credential_plugin(args: list[str]) -> None:
-    """`govops cloud credential ARGS` on its own (gateway/cli/entry.py): the same command and the
-    same one-line errors as the full CLI, without loading it."""
-    from gateway.cli.output import err_console
-    from govops.errors import GovopsError
-
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    app.command()(credential)
-    try:
-        app(args=args, prog_name="govops cloud credential", standalone_mode=True)
-    except GovopsError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            err_console.print(f"  [dim]→ {exc.hint}[/]", highlight=False)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        err_console.print("interrupted")
-        sys.exit(130)
+    issue_credential(keycloak_url, realm, client_id, ca_file, cert, key, device, cache_dir)

@@ -13,7 +13,7 @@ import sys
 
 def main() -> None:
     if sys.argv[1:3] == ["cloud", "credential"]:
-        from gateway.cli.cloud_sso import run_credential_plugin
+        from gateway.cli.credential_plugin import run_credential_plugin
 
         run_credential_plugin(sys.argv[3:])
         return

@@ -304,20 +304,23 @@ def test_login_needs_both_cert_and_key(certificate: tuple[Path, Path]) -> None:
 # -- the CLI: Keycloak down, stdout contract -----------------------------------------------------
 
 
-def _govops(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+def _govops(*args: str, home: Path, entry: str = "gateway.cli.entry") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
     env |= {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "GOVOPS_DATA_DIR": str(home / "data")}
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli.main", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
+        [sys.executable, "-m", entry, *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60
     )
 
 
-def test_keycloak_unreachable_is_one_line_and_exit_1(certificate: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("entry", ["gateway.cli.entry", "gateway.cli.main"])  # kubectl's fast path, the full CLI
+def test_keycloak_unreachable_is_one_line_and_exit_1(
+    certificate: tuple[Path, Path], tmp_path: Path, entry: str
+) -> None:
     port = free_port()  # nothing listens there
     cert, key = certificate
     out = _govops(
         "cloud", "credential", "--keycloak-url", f"https://127.0.0.1:{port}", "--realm", REALM,
-        "--cert", str(cert), "--key", str(key), home=tmp_path,
+        "--cert", str(cert), "--key", str(key), home=tmp_path, entry=entry,
     )  # fmt: skip
     assert out.returncode == 1
     assert out.stdout == ""  # kubectl reads stdout as the ExecCredential: nothing half-written
@@ -421,10 +424,12 @@ def test_client_id_is_the_realms() -> None:
 
 
 def test_plugin_path_loads_no_database_code() -> None:
-    # kubectl runs the plugin for every command: it must not pay for SQLAlchemy or the runtime
+    # kubectl runs the plugin for every command: a cached token must cost no SQLAlchemy, runtime,
+    # HTTP client, Typer or JWT library
     code = (
-        "import sys, gateway.cli.cloud_sso, identity.kubeauth, identity.login; "
-        "print(sorted(m for m in ('sqlalchemy', 'gateway.runtime', 'keycloak', 'identity.pki') if m in sys.modules))"
+        "import sys, gateway.cli.credential_plugin, identity.kubeauth.credential; "
+        "print(sorted(m for m in ('sqlalchemy', 'gateway.runtime', 'keycloak', 'identity.pki', 'httpx', 'typer', "
+        "'jwt', 'rich', 'pydantic') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "[]"
