@@ -73,16 +73,18 @@ def certificate_login(
 ) -> TokenResponse:
     """X.509 direct grant: present the certificate on Keycloak's mTLS port, no password.
     `client_id` defaults to the platform's CLI client."""
-    # Loaded here, not at import: kubectl's credential plugin imports this module on every call,
-    # and the CA code (SQLAlchemy models) would add seconds to each.
-    from identity.pki import PROBLEMS, diagnose, parse_pem_chain
-    from identity.realm import CLI_CLIENT
+    # The realm's and the CA's code (SQLAlchemy models behind them) load only when needed:
+    # kubectl's credential plugin signs in through here and names its client.
+    if client_id is None:
+        from identity.realm import CLI_CLIENT
 
-    client_id = client_id or CLI_CLIENT
+        client_id = CLI_CLIENT
     try:
-        chain = parse_pem_chain(Path(cert_file).read_bytes())
+        chain = x509.load_pem_x509_certificates(Path(cert_file).read_bytes())
     except OSError as exc:
         raise ValidationFailed(f"cannot read {cert_file}: {exc.strerror}") from None
+    except ValueError:
+        raise ValidationFailed(f"{cert_file} is not a PEM certificate", hint="give a PEM file") from None
     subject = chain[0].subject.rfc4514_string()
     ctx = tls_context(ca_file, (Path(cert_file), Path(key_file)))
     try:
@@ -90,6 +92,8 @@ def certificate_login(
             endpoints, {"grant_type": "password", "client_id": client_id, "scope": scope}, verify=ctx
         )
     except ClientCertificateRefused:
+        from identity.pki import PROBLEMS, diagnose
+
         problems = diagnose(chain[0], _trusted_issuers(ca_file)) or ["unknown"]
         reasons = [PROBLEMS.get(p, "refused by the TLS layer") for p in problems]
         log(logger, "x509 login refused", logging.WARNING, stage="tls", subject=subject, reason=",".join(problems))
