@@ -94,7 +94,10 @@ def _kube(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, Any]]
 
     # SSO: once the realm is applied, the caller's kube_auth writes the apiserver's authentication
     # configuration (trust in the lab's Keycloak); without it the cluster knows only certificates.
-    auth = lab.kube_auth(lab) if lab.kube_auth is not None else None
+    try:
+        auth = lab.kube_auth(lab) if lab.kube_auth is not None else None
+    except Exception as exc:  # the caller's platform code: one line in the lab's state, no traceback
+        raise StartupFailed(f"the apiserver's SSO configuration: {exc}") from None
     h = start_kube(d, authentication_config=auth)
     details = {"kubeconfig": str(h.kubeconfig), "ca": str(h.certs["ca.crt"]), "sso": auth is not None}
     if auth is not None:
