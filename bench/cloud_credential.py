@@ -19,6 +19,12 @@ with their certificate (X.509 direct grant to the `kubernetes` client).
 
 Prints one JSON object: p50/p95/mean (ms) per case, ratios to the baseline, peak RSS of the
 plugin processes. Usage: python bench/cloud_credential.py [--runs 20]
+
+Measured 2026-12-05 on the shared 2-core build machine (load average ~17, so absolute numbers
+are pessimistic), 20 runs each, p50/p95 ms: direct token 184/361; plugin cold 1242/1534, refresh
+1232/1563, cached 388/466 (ratios to the direct request 6.8, 6.7, 2.1); `python -c pass` 55/128;
+peak RSS 44 MB cold, 30 MB cached. Before the plugin got its own light front door (Typer, the
+whole CLI and the CA's SQLAlchemy code on every call): cold 9856, cached 2840.
 """
 
 from __future__ import annotations

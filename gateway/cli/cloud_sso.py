@@ -39,7 +39,7 @@ def _govops_command() -> list[str]:
     found = shutil.which("govops")
     if found:
         return [str(Path(found).resolve())]
-    return [sys.executable, "-m", "gateway.cli.main"]
+    return [sys.executable, "-m", "gateway.cli.entry"]
 
 
 def kubeconfig(
