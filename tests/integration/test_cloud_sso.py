@@ -38,7 +38,9 @@ from infra.provisioning.service import Provisioning
 from tests.fixtures.platform import need
 from tools.components import component_dir
 
-pytestmark = pytest.mark.integration
+# The module's set-up is a whole lab (Keycloak, PostgreSQL, the apiserver) and a real `pulumi up`:
+# ~3.5 min on a quiet 2-core machine, more than the suite's 600 s default when it is shared.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 REPO = Path(__file__).resolve().parents[2]
 GOVOPS = Path(sys.executable).with_name("govops")  # the installed console script kubectl will run
 A, B = "dept-gaj", "dept-cgj"  # 金山公安分局, 区城管执法局
