@@ -13,7 +13,7 @@ from sqlalchemy import select
 from gateway.auth import PUBLIC
 from gateway.deps import Ops, OpsOrSecAdmin, RuntimeDep, SessionDep, SignedIn
 from govops.org import Department
-from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF
+from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import list_cameras
 
@@ -26,7 +26,9 @@ VENDOR = Path(__file__).parent.parent / "static" / "vendor"
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: SignedIn) -> Response:
     if not principal.has(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF):  # no cameras to show: their own page
-        return RedirectResponse("/audit" if principal.has(AUDITOR) else "/identity", status_code=303)
+        # A contractor's one page is its work orders (/identity would be a 403 page for it).
+        own = "/audit" if principal.has(AUDITOR) else "/workorders" if principal.has(CONTRACTOR) else "/identity"
+        return RedirectResponse(own, status_code=303)
     cams = list_cameras(session, principal, limit=200)
     departments = {d.code: d.name for d in session.scalars(select(Department))}
     areas = {a.code: a.name for a in session.scalars(select(AdminArea))}
