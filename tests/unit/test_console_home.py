@@ -8,9 +8,7 @@ from govops.principal import AUDITOR, CONTRACTOR, SEC_ADMIN, Principal
 from tests.conftest import client_as
 
 
-@pytest.mark.parametrize(
-    ("role", "home"), [(AUDITOR, "/audit"), (SEC_ADMIN, "/identity"), (CONTRACTOR, "/workorders")]
-)
+@pytest.mark.parametrize(("role", "home"), [(AUDITOR, "/audit"), (SEC_ADMIN, "/identity"), (CONTRACTOR, "/workorders")])
 def test_home_redirects_to_a_page_the_role_may_open(app, role, home) -> None:  # type: ignore[no-untyped-def]
     extra = {"contractor": "c-01"} if role == CONTRACTOR else {}
     with client_as(app, Principal("u-1", "someone", frozenset({role}), **extra)) as c:
