@@ -166,6 +166,7 @@ def test_every_operation_answers_as_documented(app, operations) -> None:  # type
         cookie = {SESSION_COOKIE: app.state.local_login.open_session(principal)}
         for op in operations:
             _run(op, cookie, OTHER_ROLE_EXAMPLES[0], schemathesis.GenerationMode.POSITIVE, tally)
+    print(f"schemathesis: {tally.cases} cases, statuses {dict(sorted(tally.statuses.items()))}")  # shown with -s
     report = "\n\n".join(f"{k}\n{v}" for k, v in sorted(tally.failures.items()))
     assert not tally.failures, f"{len(tally.failures)} kinds of failure in {tally.cases} cases:\n\n{report}"
     assert tally.cases >= MIN_CASES, tally.cases
