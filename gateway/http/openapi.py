@@ -1,5 +1,6 @@
 """The OpenAPI document states what every route can answer besides 200: problem details for
-401, 403, 404, 409, 413, 422 and 503, and how a caller authenticates (session cookie, bearer)."""
+400 (a body that does not parse), 401, 403, 404, 409, 413, 422 and 503, and how a caller
+authenticates (session cookie, bearer)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 ERRORS = {
+    "400": "The body does not parse (not JSON, or not the declared media type)",
     "401": "Not signed in, or the token was refused",
     "403": "Signed in without the role this needs, or a cross-site request",
     "404": "No such resource (or not visible to the caller)",
@@ -63,6 +65,23 @@ def _problem_response(description: str) -> dict[str, Any]:
     }
 
 
+def problems(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a public route that can still refuse: its problem+json answers, documented
+    (a route behind the guard gets every code of ERRORS without asking)."""
+    return {code: _problem_response(ERRORS[code]) for code in codes}
+
+
+def media(*types: str, description: str = "The file") -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that answers a file (CSV, GeoJSON, XML, DER …), not JSON: with
+    `response_class=Response`, the only media types documented for 200 are these (with the default
+    JSON response class, these come next to application/json)."""
+
+    def schema(media_type: str) -> dict[str, str]:
+        return {"type": "object"} if media_type.endswith("json") else {"type": "string"}
+
+    return {200: {"description": description, "content": {t: {"schema": schema(t)} for t in types}}}
+
+
 def augment(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {})
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
@@ -81,7 +100,9 @@ def augment(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            codes = ["422"] if (path, method) in public else list(ERRORS)
+            codes = ["422"] if (path, method) in public else [c for c in ERRORS if c != "400"]
+            if "requestBody" in operation:  # FastAPI answers 400 to a body it cannot parse
+                codes.append("400")
             if method.upper() in UNSAFE:
                 codes.append("413")
             for code in codes:

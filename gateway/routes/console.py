@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from gateway.auth import PUBLIC
 from gateway.deps import Ops, OpsOrSecAdmin, RuntimeDep, SessionDep, SignedIn
 from govops.org import Department
-from govops.principal import AUDITOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF
+from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import list_cameras
 
@@ -26,7 +25,9 @@ VENDOR = Path(__file__).parent.parent / "static" / "vendor"
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, principal: SignedIn) -> Response:
     if not principal.has(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF):  # no cameras to show: their own page
-        return RedirectResponse("/audit" if principal.has(AUDITOR) else "/identity", status_code=303)
+        # A contractor's one page is its work orders (/identity would be a 403 page for it).
+        own = "/audit" if principal.has(AUDITOR) else "/workorders" if principal.has(CONTRACTOR) else "/identity"
+        return RedirectResponse(own, status_code=303)
     cams = list_cameras(session, principal, limit=200)
     departments = {d.code: d.name for d in session.scalars(select(Department))}
     areas = {a.code: a.name for a in session.scalars(select(AdminArea))}
@@ -56,12 +57,14 @@ def api_docs() -> Response:
             "<a href=/openapi.json>/openapi.json</a>.</p></main>",
             status_code=503,
         )
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="govops API",
-        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-        swagger_favicon_url="/static/vendor/swagger-ui/favicon-32x32.png",
+    # FastAPI's get_swagger_ui_html starts Swagger UI with an inline script, which the CSP refuses.
+    return HTMLResponse(
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>govops API</title>"
+        "<link rel=stylesheet href=/static/vendor/swagger-ui/swagger-ui.css>"
+        "<link rel=icon href=/static/vendor/swagger-ui/favicon-32x32.png></head>"
+        "<body><div id=swagger-ui></div>"
+        "<script src=/static/vendor/swagger-ui/swagger-ui-bundle.js></script>"
+        "<script src=/static/swagger_init.js></script></body></html>"
     )
 
 

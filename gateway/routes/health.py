@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.auth import PUBLIC
 from gateway.deps import RuntimeDep
+from gateway.http.openapi import media, problems
 from gateway.runtime import DOMAIN_MIGRATIONS
 from govops.db import pending_heads
 from govops.errors import GovopsError
@@ -21,7 +22,22 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", dependencies=[Depends(PUBLIC)], tags=["health"])
+READINESS = {
+    "type": "object",
+    "required": ["status", "database"],
+    "properties": {"status": {"enum": ["ready", "unavailable"]}, "database": {"type": "string"}},
+}
+
+
+@router.get(
+    "/readyz",
+    dependencies=[Depends(PUBLIC)],
+    tags=["health"],
+    responses={
+        200: {"content": {"application/json": {"schema": READINESS}}},
+        503: {"description": "Not ready: the database", "content": {"application/json": {"schema": READINESS}}},
+    },
+)
 def readyz(runtime: RuntimeDep) -> Response:
     try:
         runtime.check()
@@ -35,7 +51,16 @@ def readyz(runtime: RuntimeDep) -> Response:
     return JSONResponse({"status": "ready", "database": "ok"})
 
 
-@router.get("/metrics", dependencies=[Depends(PUBLIC)], tags=["health"])
+@router.get(
+    "/metrics",
+    dependencies=[Depends(PUBLIC)],
+    tags=["health"],
+    response_class=Response,
+    responses={
+        **media("text/plain", "application/openmetrics-text", description="Prometheus exposition"),
+        **problems("401", "503"),
+    },
+)
 def metrics(request: Request, runtime: RuntimeDep) -> Response:
     check_scrape(runtime.settings, request.headers.get("authorization", ""))
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -25,6 +25,7 @@ from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL
 from gateway.deps import DeptAdmin, Ops, RuntimeDep, SecAdmin, SessionDep
 from gateway.deps import OpsOrDeptAdmin as AppsViewer
 from gateway.http import audit_events
+from gateway.http.openapi import media, problems
 from gateway.http.params import IntId
 from gateway.pagination import Page, PageDep, page_of
 from gateway.runtime import Runtime
@@ -65,7 +66,12 @@ CaDep = Annotated[CertificateAuthority, Depends(certificate_authority)]
 # -- the CA's public files -------------------------------------------------------------------
 
 
-@router.get("/pki/issuing.crl", dependencies=[Depends(PUBLIC)], response_class=Response)
+@router.get(
+    "/pki/issuing.crl",
+    dependencies=[Depends(PUBLIC)],
+    response_class=Response,
+    responses={**media("application/pkix-crl", description="The current CRL (DER)"), **problems("404")},
+)
 def crl(session: SessionDep, ca: CaDep) -> Response:
     current = ca.current_crl(session)
     return Response(
@@ -75,17 +81,27 @@ def crl(session: SessionDep, ca: CaDep) -> Response:
     )
 
 
-@router.get("/pki/{name}.crt", dependencies=[Depends(PUBLIC)], response_class=Response)
+@router.get(
+    "/pki/{name}.crt",
+    dependencies=[Depends(PUBLIC)],
+    response_class=Response,
+    responses={**media("application/pkix-cert", description="root or issuing (DER)"), **problems("404")},
+)
 def ca_certificate(name: str, ca: CaDep) -> Response:
     from cryptography.hazmat.primitives import serialization
 
     if name not in ("root", "issuing"):
-        return JSONResponse({"error": "not_found", "message": "no such CA certificate"}, 404)
+        raise NotFound(f"no CA certificate named {name!r}", hint="ask for /pki/root.crt or /pki/issuing.crt")
     cert = ca.certificate(name)  # type: ignore[arg-type]
     return Response(cert.public_bytes(serialization.Encoding.DER), media_type="application/pkix-cert")
 
 
-@router.get("/pki/chain.pem", dependencies=[Depends(PUBLIC)], response_class=Response)
+@router.get(
+    "/pki/chain.pem",
+    dependencies=[Depends(PUBLIC)],
+    response_class=Response,
+    responses={**media("application/x-pem-file", description="issuing + root (PEM)"), **problems("404")},
+)
 def chain(ca: CaDep) -> Response:
     return Response(ca.chain_pem(), media_type="application/x-pem-file")
 

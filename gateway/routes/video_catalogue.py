@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import CameraOperator as Watcher
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.http.openapi import media
 from gateway.http.params import IntId
 from gateway.pagination import Page, PageDep, page_of
 from govops.errors import PermissionDenied, ValidationFailed
@@ -232,7 +233,7 @@ def _stream(runtime: RuntimeDep, produce: Any, media_type: str, filename: str) -
     )
 
 
-@router.get("/export.csv")
+@router.get("/export.csv", response_class=Response, responses=media("text/csv", description="The catalogue (CSV)"))
 def export_csv(
     runtime: RuntimeDep,
     principal: Viewer,
@@ -245,7 +246,9 @@ def export_csv(
     )
 
 
-@router.get("/export.geojson")
+@router.get(
+    "/export.geojson", response_class=Response, responses=media("application/geo+json", description="The catalogue")
+)
 def export_geojson(
     runtime: RuntimeDep,
     principal: Viewer,
@@ -258,7 +261,11 @@ def export_geojson(
     )
 
 
-@router.get("/catalog.xml")
+@router.get(
+    "/catalog.xml",
+    response_class=Response,
+    responses=media("application/MANSCDP+xml", description="GB/T 28181 catalogue (MANSCDP)"),
+)
 def catalog_xml(
     session: SessionDep,
     runtime: RuntimeDep,

@@ -22,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from gateway.deps import Ops, OpsOrContractor, RuntimeDep, SessionDep, WorkOrderViewer
+from gateway.http.openapi import media
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, ValidationFailed
 from govops.logs import log
@@ -163,7 +164,7 @@ def _this_month() -> str:
     return datetime.now(UTC).strftime("%Y-%m")
 
 
-@router.get(f"{API}/report")
+@router.get(f"{API}/report", responses=media("text/csv", description="JSON, or CSV with format=csv"))
 def monthly_report(
     session: SessionDep,
     principal: OpsOrContractor,
