@@ -43,6 +43,8 @@ def cluster_inventory(lab: TargetLab, pki_dir: Path, binaries: ClusterBinaries) 
         "all": {
             "vars": {
                 "cluster_name": f"{lab.prefix}-cluster",
+                # one SSH round trip per task instead of three (sudo needs no tty on Debian)
+                "ansible_pipelining": True,
                 "cluster_pki_dir": str(pki_dir),
                 "kube_version": pins["KUBERNETES_VERSION"],
                 "kube_binaries_controller_dir": str(binaries.kubernetes),
