@@ -123,3 +123,41 @@ def test_a_second_apply_changes_nothing(cluster: Cluster) -> None:
     assert counts == {"localhost": 0, "tgt1": 0, "tgt2": 0}, changed
     ready = cluster.kubectl("get", "node", "tgt2", "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
     assert ready == "True"
+
+
+def test_the_projects_pulumi_tenants_apply_to_this_cluster(cluster: Cluster, tmp_path: Path) -> None:
+    """The cloud's department tenants (namespaces, quotas, network policies, RBAC) on the real
+    cluster, through the provisioning engine. The platform's own workloads are left out: their
+    image (registry.gov.local/govops/govops) is in no registry the lab can reach."""
+    from infra.provisioning.binaries import load_binaries
+    from infra.provisioning.contract import EngineConfig
+    from infra.provisioning.engine import PulumiEngine
+    from tools.lab.cluster_targets import apiserver_relay, loopback_kubeconfig
+
+    relay, port = apiserver_relay(cluster.lab, tmp_path)
+    try:
+        kubeconfig = loopback_kubeconfig(cluster.pki / "admin.conf", port, tmp_path / "kubeconfig")
+        engine = PulumiEngine(
+            EngineConfig(
+                stack="cluster-it",
+                backend_url=f"file://{tmp_path / 'state'}",
+                passphrase="integration-pass",
+                kubeconfig=kubeconfig,
+                departments_file=Path(__file__).resolve().parents[2] / "infra" / "departments.yaml",
+                pulumi_home=tmp_path / "pulumi-home",
+                bin_dirs=load_binaries().dirs(),
+                platform=False,
+            )
+        )
+        (tmp_path / "state").mkdir()
+        run = engine.up()
+        assert run.ok, run.error
+        assert run.counts.get("create", 0) >= 5 * 9
+    finally:
+        relay.stop()
+    namespaces = cluster.kubectl("get", "namespaces", "-l", "govops.cn/tenant=true", "-o", "name").split()
+    assert sorted(namespaces) == [f"namespace/dept-{d}" for d in ("cgj", "dsjj", "gaj", "xzspj", "zzb")]
+    quota = cluster.kubectl(
+        "get", "resourcequota", "tenant-quota", "-n", "dept-gaj", "-o", "jsonpath={.spec.hard.requests\\.cpu}"
+    )
+    assert quota == "16"

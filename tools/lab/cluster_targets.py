@@ -2,15 +2,21 @@
 a TargetLab into etcd + control plane on the first target and kubelets on the others, with every
 binary and image copied from this machine's component cache (the targets reach no mirror and no
 registry). Used by the cluster integration test; `kubectl()` runs kubectl inside the lab's hub
-namespace, the only place the targets' addresses exist."""
+namespace, the only place the targets' addresses exist; `apiserver_relay()` gives tools that run
+on this machine (the Pulumi engine) a loopback port to the API server."""
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from tools.components import ComponentMissing, component_dir, system_binary, versions
+from tools.lab.process import ManagedProcess, free_port
 from tools.lab.targets import TargetLab
 
 
@@ -83,3 +89,37 @@ def kubectl(
         timeout=timeout,
         check=False,
     )
+
+
+def apiserver_relay(lab: TargetLab, workdir: Path, port: int = 6443) -> tuple[ManagedProcess, int]:
+    """A loopback port on this machine that reaches the API server on the first target through the
+    hub namespace, for tools that cannot run inside the namespace (the Pulumi engine). The API
+    server's certificate names 127.0.0.1, so TLS verification holds. Stop it by its PID."""
+    if shutil.which("socat") is None:
+        raise ComponentMissing("debian", "socat is missing")
+    local = free_port()
+    relay = ManagedProcess(
+        "apiserver relay",
+        [
+            "socat", f"TCP-LISTEN:{local},bind=127.0.0.1,reuseaddr,fork",
+            f"EXEC:ip netns exec {lab.hub} nc {lab.targets[0].address} {port}",
+        ],
+        workdir / "apiserver-relay.log",
+    )  # fmt: skip
+    relay.wait_until(lambda: _listening(local), 30, "listening")
+    return relay, local
+
+
+def _listening(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        return True
+
+
+def loopback_kubeconfig(admin_conf: Path, port: int, out: Path) -> Path:
+    """admin.conf with the server at the relay's loopback port."""
+    config = yaml.safe_load(admin_conf.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = f"https://127.0.0.1:{port}"
+    out.write_text(yaml.safe_dump(config))
+    out.chmod(0o600)
+    return out

@@ -198,7 +198,7 @@ class TargetLab:
         named after this lab so that two labs on one machine never share one; stop() removes it."""
         return f"/{self.prefix}-{target.name}"
 
-    def _remove_cgroups(self, target: Target, wait: float = 10) -> None:
+    def _remove_cgroups(self, target: Target, wait: float = 30) -> None:
         base = Path("/sys/fs/cgroup")
         roots = (
             [h / self.cgroup_root(target).lstrip("/") for h in base.iterdir() if not h.is_symlink()]
