@@ -125,6 +125,13 @@ def test_a_second_apply_changes_nothing(cluster: Cluster) -> None:
     assert ready == "True"
 
 
+def test_check_mode_on_the_applied_cluster_changes_nothing(cluster: Cluster) -> None:
+    """`govops cluster check --playbook cluster.yml`: --check --diff on a cluster as it should be."""
+    check = run_playbook(cluster.inventory, "cluster.yml", check=True)
+    assert check.ok, check.failures
+    assert check.changed == 0, {h: o.diffs for h, o in check.hosts.items() if o.diffs}
+
+
 def test_the_projects_pulumi_tenants_apply_to_this_cluster(cluster: Cluster, tmp_path: Path) -> None:
     """The cloud's department tenants (namespaces, quotas, network policies, RBAC) on the real
     cluster, through the provisioning engine. The platform's own workloads are left out: their

@@ -82,3 +82,16 @@ def test_service_account_keypair(pki: Path) -> None:
     assert cluster_cert.ensure_keypair(pki, params(name="sa", kind="keypair"))
     assert (pki / "sa.pub").read_text().startswith("-----BEGIN PUBLIC KEY-----")
     assert not cluster_cert.ensure_keypair(pki, params(name="sa", kind="keypair"))
+
+
+def test_check_mode_says_what_would_change_and_writes_nothing(tmp_path: Path) -> None:
+    assert cluster_cert.ensure_ca(tmp_path, params(name="ca", kind="ca", common_name="lab-ca"), dry=True)
+    assert cluster_cert.ensure_cert(tmp_path, params(), dry=True)
+    assert cluster_cert.ensure_keypair(tmp_path, params(name="sa", kind="keypair"), dry=True)
+    assert list(tmp_path.iterdir()) == []
+    cluster_cert.ensure_ca(tmp_path, params(name="ca", kind="ca", common_name="lab-ca"))
+    cluster_cert.ensure_cert(tmp_path, params())
+    assert not cluster_cert.ensure_cert(tmp_path, params(), dry=True)
+    before = (tmp_path / "apiserver.crt").read_bytes()
+    assert cluster_cert.ensure_cert(tmp_path, params(dns_names=["kubernetes"]), dry=True)
+    assert (tmp_path / "apiserver.crt").read_bytes() == before

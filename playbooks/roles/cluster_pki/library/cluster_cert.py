@@ -97,7 +97,7 @@ EKU = {
 }
 
 
-def ensure_ca(d: Path, p: dict) -> bool:
+def ensure_ca(d: Path, p: dict, dry: bool = False) -> bool:
     crt, key = d / f"{p['name']}.crt", d / f"{p['name']}.key"
     if crt.exists() and key.exists():
         cert = x509.load_pem_x509_certificate(crt.read_bytes())
@@ -105,6 +105,8 @@ def ensure_ca(d: Path, p: dict) -> bool:
             return False
         # an expiring CA is an operator's decision (every node trusts it): never rotate it silently
         raise ValueError(f"the CA {crt} expires {cert.not_valid_after_utc:%Y-%m-%d}: rotate it by hand")
+    if dry:
+        return True
     private = ec.generate_private_key(ec.SECP256R1())
     subject = _name(p["common_name"] or "govops-cluster-ca", p["organization"])
     cert = (
@@ -127,7 +129,9 @@ def ensure_ca(d: Path, p: dict) -> bool:
     return True
 
 
-def ensure_cert(d: Path, p: dict) -> bool:
+def ensure_cert(d: Path, p: dict, dry: bool = False) -> bool:
+    if dry and not (d / f"{p['ca']}.crt").exists():
+        return True  # the CA itself is still to be made
     ca_crt = x509.load_pem_x509_certificate((d / f"{p['ca']}.crt").read_bytes())
     ca_key = serialization.load_pem_private_key((d / f"{p['ca']}.key").read_bytes(), password=None)
     crt, key = d / f"{p['name']}.crt", d / f"{p['name']}.key"
@@ -146,6 +150,8 @@ def ensure_cert(d: Path, p: dict) -> bool:
             and _issued_by(cert, ca_crt)
         ):
             return False
+    if dry:
+        return True
     private = ec.generate_private_key(ec.SECP256R1())
     builder = (
         x509.CertificateBuilder()
@@ -172,10 +178,12 @@ def ensure_cert(d: Path, p: dict) -> bool:
     return True
 
 
-def ensure_keypair(d: Path, p: dict) -> bool:
+def ensure_keypair(d: Path, p: dict, dry: bool = False) -> bool:
     key, pub = d / f"{p['name']}.key", d / f"{p['name']}.pub"
     if key.exists() and pub.exists():
         return False
+    if dry:
+        return True
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write(key, _key_pem(private), 0o600)
     public = private.public_key().public_bytes(
@@ -201,15 +209,17 @@ def main() -> None:
             "renew_before_days": {"type": "int", "default": 30},
         },
         required_if=[("kind", "cert", ["common_name"])],
-        supports_check_mode=False,
+        supports_check_mode=True,
     )
     if not HAVE_CRYPTOGRAPHY:
         module.fail_json(msg="the cryptography library is missing on the controller: run `make deps`")
     p = module.params
     d = Path(p["pki_dir"])
-    d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not module.check_mode:
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        changed = {"ca": ensure_ca, "cert": ensure_cert, "keypair": ensure_keypair}[p["kind"]](d, p)
+        ensure = {"ca": ensure_ca, "cert": ensure_cert, "keypair": ensure_keypair}[p["kind"]]
+        changed = ensure(d, p, dry=module.check_mode)
     except (OSError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=changed, path=str(d / p["name"]))
