@@ -25,14 +25,27 @@ export GOFLAGS="-buildvcs=false -mod=mod"
 export CGO_ENABLED=0
 export GOWORK=off
 
-# golib_start <component> <version>: sets DEST and WORK; prints RESULT and exits 0 if already built.
+# golib_start <component> <version> [binary ...]: sets DEST and WORK; prints RESULT and exits 0 if
+# already built. With binaries named, a finished cache that lacks some of them is not finished: the
+# build goes on and GOLIB_MISSING lists what to build (GOLIB_KEEP: the cached ones, copied into
+# $WORK/out/bin so the finished dir holds all of them). That lets a component grow a binary (the
+# kubelet joined the control-plane build) without rebuilding a warm cache from scratch.
 golib_start() {
-  COMPONENT="$1"; VERSION="$2"
+  COMPONENT="$1"; VERSION="$2"; shift 2
   DEST="$GOVOPS_CACHE/$COMPONENT-$VERSION"
+  GOLIB_MISSING=("$@"); GOLIB_KEEP=()
   if [ -f "$DEST/.done" ]; then
-    echo "cached: $DEST"
-    golib_result
-    exit 0
+    GOLIB_MISSING=()
+    local b
+    for b in "$@"; do
+      if [ -x "$DEST/bin/$b" ]; then GOLIB_KEEP+=("$b"); else GOLIB_MISSING+=("$b"); fi
+    done
+    if [ ${#GOLIB_MISSING[@]} -eq 0 ]; then
+      echo "cached: $DEST"
+      golib_result
+      exit 0
+    fi
+    echo "cached: $DEST lacks ${GOLIB_MISSING[*]}: building only those"
   fi
   mkdir -p "$GOVOPS_CACHE/tmp" "$GOMODCACHE" "$GOCACHE"
   WORK="$(mktemp -d "$GOVOPS_CACHE/tmp/$COMPONENT-$VERSION.XXXXXX")"
@@ -40,6 +53,10 @@ golib_start() {
   GOLIB_T0=$(date +%s)
   echo "building $COMPONENT $VERSION in $WORK with $(go version)"
   echo "GOPROXY=$GOPROXY GOMODCACHE=$GOMODCACHE GOCACHE=$GOCACHE"
+  if [ ${#GOLIB_KEEP[@]} -gt 0 ]; then
+    mkdir -p "$WORK/out/bin"
+    for b in "${GOLIB_KEEP[@]}"; do cp -a "$DEST/bin/$b" "$WORK/out/bin/"; done
+  fi
 }
 
 # golib_step <text>: a timestamped progress line in the log.

@@ -192,12 +192,40 @@ class TargetLab:
             check=False, timeout=timeout,
         )  # fmt: skip
 
+    def cgroup_root(self, target: Target) -> str:
+        """The cgroup a kubelet in this target puts its pods under (the node role's node_cgroup_root).
+        The cgroup v1 tree inside a target is the host's: each kubelet needs a subtree of its own,
+        named after this lab so that two labs on one machine never share one; stop() removes it."""
+        return f"/{self.prefix}-{target.name}"
+
+    def _remove_cgroups(self, target: Target, wait: float = 30) -> None:
+        base = Path("/sys/fs/cgroup")
+        roots = (
+            [h / self.cgroup_root(target).lstrip("/") for h in base.iterdir() if not h.is_symlink()]
+            if base.is_dir()
+            else []
+        )
+        deadline = time.monotonic() + wait
+        for root in (r for r in roots if r.is_dir()):
+            for dirpath, _dirs, _files in os.walk(root, topdown=False):
+                while True:  # a cgroup is removable once the killed target's last task has exited
+                    try:
+                        os.rmdir(dirpath)
+                        break
+                    except FileNotFoundError:
+                        break
+                    except OSError:
+                        if time.monotonic() > deadline:
+                            break
+                        time.sleep(0.2)
+
     def stop(self) -> None:
         for t in self.targets:
             if t.process is not None:
                 # The container's init ignores SIGTERM while pods or slow units run: stop() escalates to
                 # SIGKILL for the whole process group it started.
                 t.process.stop(grace=15)
+            self._remove_cgroups(t)
             with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
                 _run("umount", "-l", str(t.merged), check=False)
             _run("ip", "netns", "del", t.netns, check=False)
