@@ -83,10 +83,11 @@ class Settings(BaseSettings):
     pulumi_bin_dir: Path | None = None
     pulumi_kubernetes_bin_dir: Path | None = None
     # Cluster backups: the target directory (default <data_dir>/backups), the operator's public key
-    # (PEM) archives are encrypted to, how many archives to keep, and the etcd to snapshot.
+    # (PEM) archives are encrypted to, how many archives (and days) to keep, and the etcd to snapshot.
     backup_dir: Path | None = None
     backup_recipient: Path | None = None
     backup_keep: int = Field(default=14, ge=1)
+    backup_keep_days: int | None = Field(default=None, ge=1)  # also drop archives older than this
     etcd_endpoints: str | None = None
 
     @model_validator(mode="after")

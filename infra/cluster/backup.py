@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +146,13 @@ def create_backup(
     *,
     etcd_endpoints: str | None = None,
     keep: int = 14,
+    keep_days: int | None = None,
 ) -> BackupResult:
-    """Write one encrypted archive into `target_dir` and keep the newest `keep` archives there."""
+    """Write one encrypted archive into `target_dir`, then apply the retention (see `prune`)."""
     if keep < 1:
         raise ValidationFailed("keep must be at least 1", hint="pass --keep N with N ≥ 1")
+    if keep_days is not None and keep_days < 1:
+        raise ValidationFailed("keep-days must be at least 1", hint="pass --keep-days D with D ≥ 1, or leave it out")
     recipient = load_public(recipient_pem)
     target_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
@@ -193,10 +196,30 @@ def create_backup(
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, final)  # a crash mid-backup leaves a .partial, never a short archive
-    pruned = [p.name for p in list_backups(target_dir)[keep:]]
-    for name in pruned:
-        (target_dir / name).unlink(missing_ok=True)
+    pruned = prune(target_dir, keep=keep, keep_days=keep_days, now=now)
     return BackupResult(final, created, sizes, final.stat().st_size, pruned)
+
+
+def archive_time(archive: Path) -> datetime:
+    """When an archive was taken: from its name (govops-YYYYmmddTHHMMSSZ), else its file time."""
+    stamp = archive.name.removeprefix("govops-").removesuffix(SUFFIX)
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.fromtimestamp(archive.stat().st_mtime, UTC)
+
+
+def prune(target_dir: Path, *, keep: int, keep_days: int | None = None, now: datetime | None = None) -> list[str]:
+    """The retention (保留策略): keep the newest `keep` archives and, with `keep_days`, none older than
+    that many days, except that the newest archive is never removed. Returns the names removed."""
+    archives = list_backups(target_dir)
+    limit = (now or datetime.now(UTC)) - timedelta(days=keep_days) if keep_days else None
+    gone = [
+        p for i, p in enumerate(archives) if i > 0 and (i >= keep or (limit is not None and archive_time(p) < limit))
+    ]
+    for path in gone:
+        path.unlink(missing_ok=True)
+    return [p.name for p in gone]
 
 
 def list_backups(target_dir: Path) -> list[Path]:
@@ -254,6 +277,14 @@ def restore_backup(
         data = settings.ensure_data_dir()
         if "database" in items:
             _restore_database(settings, staged / "database")
+            # The audit checkpoint anchors the chain's head: it goes back with the database (or
+            # goes, when the archive's database had none), else the restored chain reads as cut.
+            # The restore itself is audited into the restored chain (backup_jobs.restore).
+            checkpoint = staged / "keys" / CHECKPOINT_FILE
+            if checkpoint.is_file():
+                write_private(data / CHECKPOINT_FILE, checkpoint.read_bytes())
+            else:
+                (data / CHECKPOINT_FILE).unlink(missing_ok=True)
             restored.append("database")
         if "keys" in items and (staged / "keys").is_dir():
             for path in _files(staged / "keys"):
