@@ -267,9 +267,9 @@ def restore(
     if inventory is not None:
         if key is None or not key.is_file():
             raise ValidationFailed(f"no readable operator key at {key}", hint=pem_hint)
-        extravars = {"restore_operator_key_file": str(key.resolve()), "restore_items": items}
+        extravars = {"backup_restore_operator_key_file": str(key.resolve()), "backup_restore_items": items}
         if archive:
-            extravars["restore_archive"] = Path(archive).name
+            extravars["backup_restore_archive"] = Path(archive).name
         _run("restore", inventory, "restore.yml", limit, None, json_out, extravars)
         return
     from infra.cluster import backup_jobs

@@ -246,13 +246,27 @@ def _open(archive: Path, private_pem: bytes, into: Path) -> dict[str, Any]:
         raise ValidationFailed(f"no backup archive at {archive}", hint="list them with `govops cluster backups`")
     private = load_private(private_pem)
     with archive.open("rb") as f, tarfile.open(fileobj=OpeningReader(f, private), mode="r|gz") as tar:
-        tar.extractall(into, filter="data")
+        for member in tar:
+            _extract(tar, member, into)
     manifest = json.loads((into / "manifest.json").read_text())
     for name, digest in manifest["files"].items():
         member = into / name
         if not member.is_file() or _sha256(member) != digest:
             raise ValidationFailed(f"backup member {name} does not match its manifest", hint="use another backup")
     return manifest
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, into: Path) -> None:
+    """Only plain files and directories under `into`: an archive is checked by its manifest after
+    unpacking, so nothing in it may write elsewhere first. (tarfile's own "data" filter is missing
+    from Python 3.11 before 3.11.4, which Debian bookworm ships.)"""
+    name = Path(member.name)
+    if name.is_absolute() or ".." in name.parts or not (member.isfile() or member.isdir()):
+        raise ValidationFailed(f"backup member {member.name} is not a plain file", hint="use another backup")
+    if hasattr(tarfile, "data_filter"):
+        tar.extract(member, into, filter="data")
+    else:  # pragma: no cover - Python < 3.11.4
+        tar.extract(member, into)
 
 
 def restore_backup(
