@@ -9,6 +9,7 @@ chain: the chain then says when and from which archive it came back.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,8 +44,10 @@ def _audited(
     """Run `work`; a failure is audited (with its one-line cause) before it reaches the caller."""
     try:
         return work()
-    except GovopsError as exc:
-        _audit(settings, actor, action, target, "failure", {**detail, "error": exc.message[:500]})
+    except Exception as exc:  # audited whatever it was, then raised to the caller as it was
+        cause = exc.message if isinstance(exc, GovopsError) else f"{type(exc).__name__}: {exc}"
+        with contextlib.suppress(Exception):  # a database that is gone must not hide the cause
+            _audit(settings, actor, action, target, "failure", {**detail, "error": cause[:500]})
         raise
 
 

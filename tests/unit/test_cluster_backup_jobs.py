@@ -92,3 +92,20 @@ def test_retention_keeps_n_and_days_but_never_the_newest(tmp_path: Path) -> None
     assert prune(tmp_path, keep=2, now=now) == [oldest] and len(list_backups(tmp_path)) == 2
     assert prune(tmp_path, keep=1, keep_days=1, now=now + timedelta(days=30)) != []
     assert len(list_backups(tmp_path)) == 1  # the newest stays even when it is older than the limit
+
+
+def test_restore_and_drill_front_doors_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    from tests.unit.test_cli import assert_clean_failure, govops
+
+    env = {"GOVOPS_DATA_DIR": str(tmp_path / "data")}
+    assert_clean_failure(govops("cluster", "restore", "--key", str(tmp_path / "k"), env=env), 2, "no archive given")
+    out = govops("cluster", "restore", "--inventory", str(tmp_path / "hosts.yml"), env=env)
+    assert_clean_failure(out, 2, "no readable operator key")
+    private, _ = new_operator_key()
+    (tmp_path / "k").write_bytes(private)
+    out = govops("cluster", "restore", "--inventory", str(tmp_path / "hosts.yml"), "--key", str(tmp_path / "k"), env=env)
+    assert_clean_failure(out, 2, "does not exist")
+    out = govops("cluster", "drill", "--key", str(tmp_path / "k"), "--target", str(tmp_path / "none"), env=env)
+    assert_clean_failure(out, 2, "no backups in")
+    out = govops("cluster", "backup", "--keep-days", "0", env=env)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
