@@ -88,6 +88,11 @@ class Settings(BaseSettings):
     backup_recipient: Path | None = None
     backup_keep: int = Field(default=14, ge=1)
     backup_keep_days: int | None = Field(default=None, ge=1)  # also drop archives older than this
+    # A backup host as the target: each archive is copied to user@host:/dir over ssh (with this key
+    # and the host's pinned key), the same retention applied there.
+    backup_ship_to: str | None = None
+    backup_ssh_key: Path | None = None
+    backup_known_hosts: Path | None = None
     etcd_endpoints: str | None = None
 
     @model_validator(mode="after")

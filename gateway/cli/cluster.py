@@ -161,6 +161,9 @@ def backup(
         int | None, typer.Option(min=1, help="Also drop archives older than this; GOVOPS_BACKUP_KEEP_DAYS.")
     ] = None,
     etcd: Annotated[str | None, typer.Option(help="etcd endpoints to snapshot; GOVOPS_ETCD_ENDPOINTS.")] = None,
+    ship_to: Annotated[
+        str | None, typer.Option(help="Also copy to a backup host, user@host:/dir; GOVOPS_BACKUP_SHIP_TO.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """One encrypted archive: the database, the CA and secret-box keys, the Pulumi state, etcd.
@@ -187,11 +190,15 @@ def backup(
             keep=keep or settings.backup_keep,
             keep_days=keep_days or settings.backup_keep_days,
             via="systemd" if os.environ.get("INVOCATION_ID") else "cli",  # systemd sets it for a service
+            ship_to=ship_to or settings.backup_ship_to,
         )
     emit(
         result.as_dict(),
         json_out,
-        lambda r: console.print(f"wrote {r['path']} ({r['size']} bytes), pruned {len(r['pruned'])}"),
+        lambda r: console.print(
+            f"wrote {r['path']} ({r['size']} bytes), pruned {len(r['pruned'])}"
+            + (f"; copied to {r['shipped_to']}, pruned {len(r['remote_pruned'])} there" if r["shipped_to"] else "")
+        ),
     )
 
 

@@ -50,6 +50,8 @@ class BackupResult:
     items: dict[str, int]  # item -> bytes before encryption
     size: int  # bytes of the archive
     pruned: list[str] = field(default_factory=list)
+    shipped_to: str | None = None  # user@host:/dir of a backup host, when copied there
+    remote_pruned: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -200,26 +202,35 @@ def create_backup(
     return BackupResult(final, created, sizes, final.stat().st_size, pruned)
 
 
-def archive_time(archive: Path) -> datetime:
-    """When an archive was taken: from its name (govops-YYYYmmddTHHMMSSZ), else its file time."""
-    stamp = archive.name.removeprefix("govops-").removesuffix(SUFFIX)
+def archive_time(name: str) -> datetime | None:
+    """When an archive was taken, from its name (govops-YYYYmmddTHHMMSSZ.gvbackup)."""
     try:
-        return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        return datetime.strptime(name.removeprefix("govops-").removesuffix(SUFFIX), "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=UTC
+        )
     except ValueError:
-        return datetime.fromtimestamp(archive.stat().st_mtime, UTC)
+        return None
+
+
+def expired(names: list[str], *, keep: int, keep_days: int | None = None, now: datetime | None = None) -> list[str]:
+    """The retention (保留策略), for a directory here or on a backup host alike: keep the newest `keep`
+    archives and, with `keep_days`, none older than that many days, except that the newest archive is
+    never removed. Returns the names to remove; names that are not archives are never touched."""
+    archives = sorted((n for n in names if n.startswith("govops-") and n.endswith(SUFFIX)), reverse=True)
+    limit = (now or datetime.now(UTC)) - timedelta(days=keep_days) if keep_days else None
+    return [
+        name
+        for i, name in enumerate(archives)
+        if i > 0 and (i >= keep or (limit is not None and (archive_time(name) or limit) < limit))
+    ]
 
 
 def prune(target_dir: Path, *, keep: int, keep_days: int | None = None, now: datetime | None = None) -> list[str]:
-    """The retention (保留策略): keep the newest `keep` archives and, with `keep_days`, none older than
-    that many days, except that the newest archive is never removed. Returns the names removed."""
-    archives = list_backups(target_dir)
-    limit = (now or datetime.now(UTC)) - timedelta(days=keep_days) if keep_days else None
-    gone = [
-        p for i, p in enumerate(archives) if i > 0 and (i >= keep or (limit is not None and archive_time(p) < limit))
-    ]
-    for path in gone:
-        path.unlink(missing_ok=True)
-    return [p.name for p in gone]
+    """Apply the retention to `target_dir`; returns the names removed."""
+    gone = expired([p.name for p in list_backups(target_dir)], keep=keep, keep_days=keep_days, now=now)
+    for name in gone:
+        (target_dir / name).unlink(missing_ok=True)
+    return gone
 
 
 def list_backups(target_dir: Path) -> list[Path]:

@@ -61,20 +61,30 @@ def backup(
     keep: int = 14,
     keep_days: int | None = None,
     via: str = "cli",
+    ship_to: str | None = None,
 ) -> store.BackupResult:
-    """One encrypted archive with the retention applied, audited as `cluster.backup`."""
+    """One encrypted archive with the retention applied, audited as `cluster.backup`; with `ship_to`
+    (user@host:/dir, a backup host) copied there too, with the same retention there."""
+    from infra.cluster.backup_ship import Destination, ship
+
     detail: dict[str, Any] = {"target": str(target_dir), "via": via, "keep": keep, "keep_days": keep_days}
-    result = _audited(
-        settings,
-        actor,
-        BACKUP,
-        f"dir:{target_dir}",
-        lambda: store.create_backup(
+    destination = Destination.parse(ship_to) if ship_to else None
+
+    def work() -> tuple[store.BackupResult, list[str]]:
+        made = store.create_backup(
             settings, recipient_pem, target_dir, etcd_endpoints=etcd_endpoints, keep=keep, keep_days=keep_days
-        ),
-        detail,
-    )
+        )
+        if destination is None:
+            return made, []
+        detail.update(archive=made.path.name, shipped_to=str(destination))
+        key, known = settings.backup_ssh_key, settings.backup_known_hosts
+        return made, ship(made.path, destination, keep=keep, keep_days=keep_days, key=key, known_hosts=known)
+
+    result, remote_pruned = _audited(settings, actor, BACKUP, f"dir:{target_dir}", work, detail)
     detail |= {"archive": result.path.name, "size": result.size, "items": result.items, "pruned": result.pruned}
+    if destination is not None:
+        result.shipped_to, result.remote_pruned = str(destination), remote_pruned
+        detail |= {"shipped_to": str(destination), "remote_pruned": remote_pruned}
     _audit(settings, actor, BACKUP, f"archive:{result.path.name}", "success", detail)
     return result
 

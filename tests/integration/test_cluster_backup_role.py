@@ -1,11 +1,13 @@
-"""The `backup` role and the restore playbook on a real host: a systemd-nspawn lab target (real
-systemd, real sshd, in network namespaces this test creates) that carries the platform (its CLI under
-/opt/govops, its data under /var/lib/govops: the sample district's database, the secret-box and audit
-keys, a CA key).
+"""The `backup` role and the restore playbook on real hosts: systemd-nspawn lab targets (real
+systemd, real sshd, in network namespaces this test creates). tgt1 carries the platform (its CLI
+under /opt/govops, its data under /var/lib/govops: the sample district's database, the secret-box
+and audit keys, a CA key); tgt2 is the backup host.
 
 The role installs a timer that is enabled and running; starting its service writes an archive that
-only the operator's key opens, with the retention applied; then the data directory is wiped and
-`govops cluster restore --inventory` (playbooks/restore.yml) brings the database and the keys back."""
+only the operator's key opens into the local directory and onto the backup host, with the retention
+applied in both places; then the data directory and the local archives are wiped and
+`govops cluster restore --inventory` (playbooks/restore.yml) brings the database and the keys back
+from the backup host."""
 
 from __future__ import annotations
 
@@ -37,12 +39,13 @@ pytestmark = pytest.mark.integration
 
 DATA = "var/lib/govops"
 TARGET = "var/backups/govops"
+REMOTE = "srv/backup/govops"  # on tgt2, the backup host
 CA_KEY = b"issuing CA key material \x00\x01\x02"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetLab]:
-    lab = TargetLab(tmp_path_factory.mktemp("targets"), count=1)
+    lab = TargetLab(tmp_path_factory.mktemp("targets"), count=2)
     need(lab.start)
     yield lab
     lab.stop()
@@ -98,6 +101,8 @@ def inventory(lab: TargetLab, operator: dict[str, Any], tmp_path_factory: pytest
             "backup_target_dir": f"/{TARGET}",
             "backup_keep": 3,
             "backup_keep_days": 30,
+            "backup_host": "tgt2",
+            "backup_host_dir": f"/{REMOTE}",
         },
     }
     path = tmp_path_factory.mktemp("inv") / "hosts.yml"
@@ -134,16 +139,17 @@ def test_the_role_installs_an_enabled_timer_and_changes_nothing_the_second_time(
 @pytest.fixture(scope="module")
 def archive(lab: TargetLab, scheduled: dict[str, Any]) -> dict[str, Any]:
     """Two archives older than this run (one past the 30 days), then the service started once."""
-    target = lab.targets[0].merged / TARGET
+    target, remote = lab.targets[0].merged / TARGET, lab.targets[1].merged / REMOTE
     now = datetime.now(UTC)
     old = {}
     for days in (10, 40):
         name = f"govops-{(now - timedelta(days=days)).strftime('%Y%m%dT%H%M%SZ')}.gvbackup"
-        (target / name).write_bytes(b"an older archive")
+        for where in (target, remote):
+            (where / name).write_bytes(b"an older archive")
         old[days] = name
     started = sh(lab, "systemctl", "start", "govops-backup.service")
     assert started.returncode == 0, started.stderr + sh(lab, "journalctl", "-u", "govops-backup", "--no-pager").stdout
-    return {"target": target, "old": old, "archives": list_backups(target)}
+    return {"target": target, "remote": remote, "old": old, "archives": list_backups(target)}
 
 
 def test_the_service_writes_an_archive_only_the_operator_key_opens(
@@ -167,6 +173,14 @@ def test_retention_pruned_past_the_days_and_kept_the_rest(archive: dict[str, Any
     assert archive["old"][10] in names and len(names) == 2  # within backup_keep and the days
 
 
+def test_the_archive_is_on_the_backup_host_with_the_same_retention(archive: dict[str, Any]) -> None:
+    newest = archive["archives"][0]
+    there = list_backups(archive["remote"])
+    assert [p.name for p in there] == [newest.name, archive["old"][10]]
+    assert there[0].read_bytes() == newest.read_bytes()
+    assert not list(archive["remote"].glob(".*.partial"))
+
+
 def test_the_timer_run_is_audited_on_the_host(archive: dict[str, Any], platform: dict[str, Any]) -> None:
     with sqlite3.connect(platform["database"]) as db:
         rows = db.execute(
@@ -177,14 +191,17 @@ def test_the_timer_run_is_audited_on_the_host(archive: dict[str, Any], platform:
     assert result == "success" and actor == "cli:root"
     assert json.loads(detail)["via"] == "systemd" and json.loads(detail)["archive"] == archive["archives"][0].name
     assert json.loads(detail)["pruned"] == [archive["old"][40]]
+    assert json.loads(detail)["shipped_to"] == f"govops-backup@10.213.0.12:/{REMOTE}"
+    assert json.loads(detail)["remote_pruned"] == [archive["old"][40]]
 
 
-def test_wipe_then_restore_playbook_brings_back_the_database_and_the_keys(
+def test_wipe_then_restore_playbook_brings_back_the_database_and_the_keys_from_the_backup_host(
     lab: TargetLab, archive: dict[str, Any], platform: dict[str, Any], operator: dict[str, Any], inventory: Path,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    assert sh(lab, "rm", "-rf", f"/{DATA}").returncode == 0  # the disaster
-    assert not platform["database"].exists()
+    newest = archive["archives"][0].name
+    assert sh(lab, "rm", "-rf", f"/{DATA}", f"/{TARGET}/{newest}").returncode == 0  # the disaster, spool too
+    assert not platform["database"].exists() and not (archive["target"] / newest).exists()
     env = {**os.environ, "GOVOPS_DATA_DIR": str(tmp_path / "controller"), "GOVOPS_ENVIRONMENT": "test"}
     done = subprocess.run(
         [str(Path(sys.executable).parent / "govops"), "cluster", "restore", "--inventory", str(inventory),
@@ -195,6 +212,7 @@ def test_wipe_then_restore_playbook_brings_back_the_database_and_the_keys(
     run = json.loads(done.stdout)
     assert run["kind"] == "restore" and run["status"] == "succeeded"
     assert [h["host"] for h in run["hosts"]] == ["tgt1"] and run["hosts"][0]["changed"] >= 1
+    assert (archive["target"] / newest).read_bytes() == (archive["remote"] / newest).read_bytes()  # fetched
     restored = row_counts(f"sqlite:///{platform['database']}")
     assert restored == {**platform["rows"], "audit_records": platform["rows"]["audit_records"] + 1}
     assert (platform["database"].parent / "ca" / "issuing.key.enc").read_bytes() == CA_KEY
