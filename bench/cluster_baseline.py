@@ -12,6 +12,12 @@ swings with everybody else's load; the controller's CPU time (ansible-playbook a
 govops' own process) is reported too, and so is the time spent in govops' event handler itself.
 Needs root and the `targets` component.
 
+Measured 2026-12-05 on 2 shared CPUs (load average 17-26 from other sessions), 3 rounds, before
+ssh pipelining (both arms without it): re-apply median govops / ansible-playbook 82.8/91.8 s (1
+target), 190.8/173.2 s (4), 194.0/191.0 s (8); controller CPU ratio 1.03, 1.07, 1.17; govops' own
+event handler 1, 6 and 11 ms per run (110, 341, 649 events). The extra CPU is ansible-runner's
+event plumbing (its awx_display callback and the partial-event files), not the handler.
+
 Prints one JSON object. Usage: python bench/cluster_baseline.py [--sizes 1,4,8] [--rounds 2]
 """
 
