@@ -83,10 +83,16 @@ class Settings(BaseSettings):
     pulumi_bin_dir: Path | None = None
     pulumi_kubernetes_bin_dir: Path | None = None
     # Cluster backups: the target directory (default <data_dir>/backups), the operator's public key
-    # (PEM) archives are encrypted to, how many archives to keep, and the etcd to snapshot.
+    # (PEM) archives are encrypted to, how many archives (and days) to keep, and the etcd to snapshot.
     backup_dir: Path | None = None
     backup_recipient: Path | None = None
     backup_keep: int = Field(default=14, ge=1)
+    backup_keep_days: int | None = Field(default=None, ge=1)  # also drop archives older than this
+    # A backup host as the target: each archive is copied to user@host:/dir over ssh (with this key
+    # and the host's pinned key), the same retention applied there.
+    backup_ship_to: str | None = None
+    backup_ssh_key: Path | None = None
+    backup_known_hosts: Path | None = None
     etcd_endpoints: str | None = None
 
     @model_validator(mode="after")

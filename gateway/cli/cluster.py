@@ -36,13 +36,21 @@ def _runtime() -> Runtime:
     return rt
 
 
-def _run(kind: str, inventory: Path, playbook: str, limit: str | None, root: Path | None, json_out: bool) -> None:
+def _run(
+    kind: str,
+    inventory: Path,
+    playbook: str,
+    limit: str | None,
+    root: Path | None,
+    json_out: bool,
+    extravars: dict[str, Any] | None = None,
+) -> None:
     from infra.cluster import history
 
     rt = _runtime()
     with rt.transaction() as session:
         run_id = history.start_run(session, cli_principal(), inventory, kind=kind, playbook=playbook, limit=limit)
-    extravars = {"govops_root": str(root)} if root else {}
+    extravars = {**(extravars or {}), **({"govops_root": str(root)} if root else {})}
     with progress_bar(f"cluster {kind} #{run_id}", enabled=not json_out) as bar:
         rows: dict[str, Any] = {}
 
@@ -149,11 +157,21 @@ def backup(
     recipient: Annotated[Path | None, typer.Option(help="Operator public key (PEM); GOVOPS_BACKUP_RECIPIENT.")] = None,
     target: Annotated[Path | None, typer.Option(help="Backup directory; GOVOPS_BACKUP_DIR.")] = None,
     keep: Annotated[int | None, typer.Option(min=1, help="Archives to keep; GOVOPS_BACKUP_KEEP.")] = None,
+    keep_days: Annotated[
+        int | None, typer.Option(min=1, help="Also drop archives older than this; GOVOPS_BACKUP_KEEP_DAYS.")
+    ] = None,
     etcd: Annotated[str | None, typer.Option(help="etcd endpoints to snapshot; GOVOPS_ETCD_ENDPOINTS.")] = None,
+    ship_to: Annotated[
+        str | None, typer.Option(help="Also copy to a backup host, user@host:/dir; GOVOPS_BACKUP_SHIP_TO.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """One encrypted archive: the database, the CA and secret-box keys, the Pulumi state, etcd."""
-    from infra.cluster.backup import create_backup, target_dir_of
+    """One encrypted archive: the database, the CA and secret-box keys, the Pulumi state, etcd.
+    Audited; the `backup` role's systemd timer runs exactly this command on schedule."""
+    import os
+
+    from infra.cluster import backup_jobs
+    from infra.cluster.backup import target_dir_of
 
     settings = _runtime().settings
     pem = _read(
@@ -163,17 +181,24 @@ def backup(
         bar.add_task(
             "backup", total=None, last="database, keys, pulumi" + (", etcd" if etcd or settings.etcd_endpoints else "")
         )
-        result = create_backup(
+        result = backup_jobs.backup(
             settings,
+            cli_principal().subject,
             pem,
             target or target_dir_of(settings),
             etcd_endpoints=etcd or settings.etcd_endpoints,
             keep=keep or settings.backup_keep,
+            keep_days=keep_days or settings.backup_keep_days,
+            via="systemd" if os.environ.get("INVOCATION_ID") else "cli",  # systemd sets it for a service
+            ship_to=ship_to or settings.backup_ship_to,
         )
     emit(
         result.as_dict(),
         json_out,
-        lambda r: console.print(f"wrote {r['path']} ({r['size']} bytes), pruned {len(r['pruned'])}"),
+        lambda r: console.print(
+            f"wrote {r['path']} ({r['size']} bytes), pruned {len(r['pruned'])}"
+            + (f"; copied to {r['shipped_to']}, pruned {len(r['remote_pruned'])} there" if r["shipped_to"] else "")
+        ),
     )
 
 
@@ -183,10 +208,14 @@ def backups(
     json_out: JsonOpt = False,
 ) -> None:
     """The archives in the backup directory, newest first, and the last successful restore drill."""
-    from infra.cluster.backup import describe, last_drill, list_backups, target_dir_of
+    from infra.cluster.backup import describe, list_backups, target_dir_of
+    from infra.cluster.backup_jobs import last_drill
 
-    where = target or target_dir_of(_runtime().settings)
-    data = {"target": str(where), "items": [describe(p) for p in list_backups(where)], "last_drill": last_drill(where)}
+    rt = _runtime()
+    where = target or target_dir_of(rt.settings)
+    with rt.transaction() as session:
+        drilled = last_drill(session, where)
+    data = {"target": str(where), "items": [describe(p) for p in list_backups(where)], "last_drill": drilled}
 
     def render(d: dict[str, Any]) -> None:
         table("backups", ["created", "size", "path"], [[b["created"], b["size"], b["path"]] for b in d["items"]])
@@ -225,22 +254,44 @@ def backup_key(
 
 @app.command("restore")
 def restore(
-    archive: Annotated[Path, typer.Argument(help="The .gvbackup archive.")],
-    key: Annotated[Path, typer.Option(help="Operator private key (PEM).")],
+    archive: Annotated[
+        str | None,
+        typer.Argument(help="The .gvbackup archive (with --inventory: its name on the host; newest if left out)."),
+    ] = None,
+    key: Annotated[Path | None, typer.Option(help="Operator private key (PEM).")] = None,
     items: Annotated[str, typer.Option(help="Comma-separated: database,keys,pulumi,etcd.")] = "database,keys,pulumi",
     etcd_data_dir: Annotated[Path | None, typer.Option(help="A fresh etcd data directory to restore into.")] = None,
+    inventory: Annotated[
+        Path | None, typer.Option(help="Restore on the inventory's platform hosts with playbooks/restore.yml.")
+    ] = None,
+    limit: LimitOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Put an archive back (stop the gateway first); hashes and row counts are checked."""
-    from infra.cluster.backup import restore_backup
+    """Put an archive back; hashes and row counts are checked, and the restore is audited.
+    Here: stop the gateway first. With --inventory: the restore playbook stops the platform's
+    services on each host, restores from the host's backup target and starts them again."""
+    pem_hint = "pass --key with the operator key `backup-key` made"
+    if inventory is not None:
+        if key is None or not key.is_file():
+            raise ValidationFailed(f"no readable operator key at {key}", hint=pem_hint)
+        extravars = {"backup_restore_operator_key_file": str(key.resolve()), "backup_restore_items": items}
+        if archive:
+            extravars["backup_restore_archive"] = Path(archive).name
+        _run("restore", inventory, "restore.yml", limit, None, json_out, extravars)
+        return
+    from infra.cluster import backup_jobs
 
-    settings = _runtime().settings
-    pem = _read(key, "private key", "pass --key with the operator key `backup-key` made")
+    if archive is None:
+        raise ValidationFailed("no archive given", hint="name the .gvbackup file, or pass --inventory")
+    pem = _read(key, "private key", pem_hint)
+    rt = _runtime()
+    rt.engine.dispose()  # the database is replaced whole: no connection may hold the old file
     with progress_bar("恢复 restore", enabled=not json_out) as bar:
         bar.add_task("restore", total=None, last=items)
-        result = restore_backup(
-            settings,
-            archive,
+        result = backup_jobs.restore(
+            rt.settings,
+            cli_principal().subject,
+            Path(archive),
             pem,
             items=tuple(i.strip() for i in items.split(",") if i.strip()),
             etcd_data_dir=etcd_data_dir,
@@ -257,13 +308,14 @@ def drill(
     json_out: JsonOpt = False,
 ) -> None:
     """Restore the newest archive into a scratch place, check it, and record the drill (恢复演练)."""
-    from infra.cluster.backup import restore_drill, target_dir_of
+    from infra.cluster import backup_jobs
+    from infra.cluster.backup import target_dir_of
 
     settings = _runtime().settings
     pem = _read(key, "private key", "pass --key with the operator key `backup-key` made")
     with progress_bar("恢复演练 drill", enabled=not json_out) as bar:
         bar.add_task("drill", total=None, last="newest archive")
-        result = restore_drill(settings, target or target_dir_of(settings), pem)
+        result = backup_jobs.drill(settings, cli_principal().subject, target or target_dir_of(settings), pem)
     emit(result.as_dict(), json_out, _render_restore)
     if not result.ok:
         raise typer.Exit(1)

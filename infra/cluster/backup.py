@@ -26,7 +26,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,8 @@ class BackupResult:
     items: dict[str, int]  # item -> bytes before encryption
     size: int  # bytes of the archive
     pruned: list[str] = field(default_factory=list)
+    shipped_to: str | None = None  # user@host:/dir of a backup host, when copied there
+    remote_pruned: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "path": str(self.path)}
@@ -146,10 +148,13 @@ def create_backup(
     *,
     etcd_endpoints: str | None = None,
     keep: int = 14,
+    keep_days: int | None = None,
 ) -> BackupResult:
-    """Write one encrypted archive into `target_dir` and keep the newest `keep` archives there."""
+    """Write one encrypted archive into `target_dir`, then apply the retention (see `prune`)."""
     if keep < 1:
         raise ValidationFailed("keep must be at least 1", hint="pass --keep N with N ≥ 1")
+    if keep_days is not None and keep_days < 1:
+        raise ValidationFailed("keep-days must be at least 1", hint="pass --keep-days D with D ≥ 1, or leave it out")
     recipient = load_public(recipient_pem)
     target_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
@@ -193,10 +198,39 @@ def create_backup(
             out.flush()
             os.fsync(out.fileno())
         os.replace(partial, final)  # a crash mid-backup leaves a .partial, never a short archive
-    pruned = [p.name for p in list_backups(target_dir)[keep:]]
-    for name in pruned:
-        (target_dir / name).unlink(missing_ok=True)
+    pruned = prune(target_dir, keep=keep, keep_days=keep_days, now=now)
     return BackupResult(final, created, sizes, final.stat().st_size, pruned)
+
+
+def archive_time(name: str) -> datetime | None:
+    """When an archive was taken, from its name (govops-YYYYmmddTHHMMSSZ.gvbackup)."""
+    try:
+        return datetime.strptime(name.removeprefix("govops-").removesuffix(SUFFIX), "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=UTC
+        )
+    except ValueError:
+        return None
+
+
+def expired(names: list[str], *, keep: int, keep_days: int | None = None, now: datetime | None = None) -> list[str]:
+    """The retention (保留策略), for a directory here or on a backup host alike: keep the newest `keep`
+    archives and, with `keep_days`, none older than that many days, except that the newest archive is
+    never removed. Returns the names to remove; names that are not archives are never touched."""
+    archives = sorted((n for n in names if n.startswith("govops-") and n.endswith(SUFFIX)), reverse=True)
+    limit = (now or datetime.now(UTC)) - timedelta(days=keep_days) if keep_days else None
+    return [
+        name
+        for i, name in enumerate(archives)
+        if i > 0 and (i >= keep or (limit is not None and (archive_time(name) or limit) < limit))
+    ]
+
+
+def prune(target_dir: Path, *, keep: int, keep_days: int | None = None, now: datetime | None = None) -> list[str]:
+    """Apply the retention to `target_dir`; returns the names removed."""
+    gone = expired([p.name for p in list_backups(target_dir)], keep=keep, keep_days=keep_days, now=now)
+    for name in gone:
+        (target_dir / name).unlink(missing_ok=True)
+    return gone
 
 
 def list_backups(target_dir: Path) -> list[Path]:
@@ -223,13 +257,27 @@ def _open(archive: Path, private_pem: bytes, into: Path) -> dict[str, Any]:
         raise ValidationFailed(f"no backup archive at {archive}", hint="list them with `govops cluster backups`")
     private = load_private(private_pem)
     with archive.open("rb") as f, tarfile.open(fileobj=OpeningReader(f, private), mode="r|gz") as tar:
-        tar.extractall(into, filter="data")
+        for member in tar:
+            _extract(tar, member, into)
     manifest = json.loads((into / "manifest.json").read_text())
     for name, digest in manifest["files"].items():
         member = into / name
         if not member.is_file() or _sha256(member) != digest:
             raise ValidationFailed(f"backup member {name} does not match its manifest", hint="use another backup")
     return manifest
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, into: Path) -> None:
+    """Only plain files and directories under `into`: an archive is checked by its manifest after
+    unpacking, so nothing in it may write elsewhere first. (tarfile's own "data" filter is missing
+    from Python 3.11 before 3.11.4, which Debian bookworm ships.)"""
+    name = Path(member.name)
+    if name.is_absolute() or ".." in name.parts or not (member.isfile() or member.isdir()):
+        raise ValidationFailed(f"backup member {member.name} is not a plain file", hint="use another backup")
+    if hasattr(tarfile, "data_filter"):
+        tar.extract(member, into, filter="data")
+    else:  # pragma: no cover - Python < 3.11.4
+        tar.extract(member, into)
 
 
 def restore_backup(
@@ -254,6 +302,14 @@ def restore_backup(
         data = settings.ensure_data_dir()
         if "database" in items:
             _restore_database(settings, staged / "database")
+            # The audit checkpoint anchors the chain's head: it goes back with the database (or
+            # goes, when the archive's database had none), else the restored chain reads as cut.
+            # The restore itself is audited into the restored chain (backup_jobs.restore).
+            checkpoint = staged / "keys" / CHECKPOINT_FILE
+            if checkpoint.is_file():
+                write_private(data / CHECKPOINT_FILE, checkpoint.read_bytes())
+            else:
+                (data / CHECKPOINT_FILE).unlink(missing_ok=True)
             restored.append("database")
         if "keys" in items and (staged / "keys").is_dir():
             for path in _files(staged / "keys"):

@@ -60,6 +60,11 @@ def _cause(res: dict[str, Any]) -> str:
         return f"{msg.splitlines()[0] if msg else 'module failure'}: {last[0] if last else stderr}"
     if not msg and res.get("stderr"):
         return str(res["stderr"])
+    if "rc" in res and (res.get("stderr") or res.get("stdout")):
+        # a command: "non-zero return code" says nothing; its own error line does
+        lines = [ln.strip() for ln in str(res.get("stderr") or res.get("stdout")).splitlines() if ln.strip()]
+        said = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
+        return f"{msg or 'failed'} (rc {res['rc']}): {said}"
     return msg or "failed without a message"
 
 

@@ -18,7 +18,7 @@ from govops.errors import NotFound, ValidationFailed
 from govops.principal import Principal
 from infra.cluster.models import ClusterHostResult, ClusterRun
 
-KINDS = {"check": True, "apply": False}  # kind -> ansible --check
+KINDS = {"check": True, "apply": False, "restore": False}  # kind -> ansible --check
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -72,7 +72,7 @@ def start_run(
     from infra.cluster.runner import check_inventory
 
     if kind not in KINDS:
-        raise ValidationFailed(f"unknown run kind {kind!r}", hint="use check or apply")
+        raise ValidationFailed(f"unknown run kind {kind!r}", hint="use check, apply or restore")
     if "/" in playbook or not playbook.endswith(".yml"):
         raise ValidationFailed(f"unknown playbook {playbook!r}", hint="name a playbook in playbooks/, e.g. site.yml")
     check_inventory(inventory)

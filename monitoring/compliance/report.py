@@ -244,8 +244,9 @@ def audit_log(session: Session, now: datetime) -> list[Control]:
     return [chain, retention]
 
 
-def backups(backup_dir: Path, now: datetime) -> list[Control]:
+def backups(backup_dir: Path, now: datetime, session: Session | None = None) -> list[Control]:
     from infra.cluster.backup import last_drill, newest_age_s
+    from infra.cluster.backup_jobs import last_drill as audited_drill
 
     at = _iso(now)
     age = newest_age_s(backup_dir, now)
@@ -270,7 +271,8 @@ def backups(backup_dir: Path, now: datetime) -> list[Control]:
             f"newest archive {age / 3600:.1f} h old in {backup_dir} (limit {BACKUP_MAX_AGE})",
             at,
         )
-    drill = last_drill(backup_dir)
+    # the audit chain's record of the drill (tamper-evident), else the drill log beside the archives
+    drill = audited_drill(session, backup_dir) if session is not None else last_drill(backup_dir)
     if drill is None:
         drilled = Control(
             "restore-drill",
@@ -290,7 +292,8 @@ def backups(backup_dir: Path, now: datetime) -> list[Control]:
             "恢复演练 restore drill",
             "subsystem:backup",
             PASS if ok else FAIL,
-            f"last successful drill {drill['at']} of {drill.get('archive')}",
+            f"last successful drill {drill['at']} of {drill.get('archive')}"
+            + (f" ({drill['source']})" if drill.get("source") else ""),
             at,
         )
     return [fresh, drilled]
@@ -339,7 +342,7 @@ def gather(
         *tls(settings, now),
         *separation(session, settings, now),
         *audit_log(session, now),
-        *backups(backup_dir, now),
+        *backups(backup_dir, now, session),
         *tenants(session, now),
     ]
     summary = {s: sum(1 for c in controls if c.status == s) for s in STATUSES}

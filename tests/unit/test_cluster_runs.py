@@ -55,6 +55,17 @@ def test_a_failed_task_reads_task_and_message() -> None:
     assert failure_line("failed", "Packages present", res) == "Packages present: No package matching 'chronyx'"
 
 
+def test_a_failed_command_reads_its_own_error_line() -> None:
+    res = {
+        "msg": "non-zero return code",
+        "rc": 2,
+        "stdout": "",
+        "stderr": "acting as ops-engineer (cli:root)\nerror: no backup archive at /x\n  → list them\n",
+    }
+    line = failure_line("failed", "Restore the archive", res)
+    assert line == "Restore the archive: non-zero return code (rc 2): error: no backup archive at /x"
+
+
 def test_diff_text_from_before_after_and_loops() -> None:
     res = {
         "results": [{"diff": [{"before": "a\n", "after": "b\n", "before_header": "/etc/x", "after_header": "/etc/x"}]}]
