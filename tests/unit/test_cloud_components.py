@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pulumi
@@ -29,10 +31,15 @@ class Recorder(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks() -> Recorder:
+def mocks() -> Iterator[Recorder]:
+    # Pulumi's mocks need the thread's current event loop; an earlier test's asyncio.run may have cleared it.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     rec = Recorder()
     pulumi.runtime.set_mocks(rec, preview=False)
-    return rec
+    yield rec
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yaml") -> list[tuple[str, str, dict]]:

@@ -129,7 +129,7 @@ def test_contractors_api_and_report(app, orders: dict[str, int]) -> None:
         assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("contractor,")
         assert c.get("/api/v1/workorders/report", params={"month": "2026-13"}).status_code == 422
         html = c.get("/workorders/report", params={"month": month, "print": 1})
-        assert html.status_code == 200 and "运维考核" in html.text and "window.print" in html.text
+        assert html.status_code == 200 and "运维考核" in html.text and "/static/print.js" in html.text
     with client_as(app, C) as c:
         rows = c.get("/api/v1/workorders/report").json()["items"]
         assert {r["contractor"] for r in rows} == {"c-tech"}
