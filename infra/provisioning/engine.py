@@ -1,7 +1,7 @@
 """The one adapter over Pulumi's Automation API (LocalWorkspace on the repo's Pulumi.yaml).
 
 Local file backend by default, passphrase-encrypted secrets, the policy pack on every preview and
-up, the Pulumi CLI and provider from the directories settings name (infra/provisioning/binaries.py),
+up, the Pulumi CLI and provider from the directories the settings resolve to (infra/provisioning/binaries.py),
 progress through callbacks. One method per engine operation, each with a typed result.
 """
 
