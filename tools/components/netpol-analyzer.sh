@@ -3,7 +3,7 @@
 # $GOVOPS_CACHE/netpol-analyzer-$NETPOL_ANALYZER_VERSION/bin/k8snetpolicy. A third-party reading of
 # NetworkPolicies: tests/integration/test_cloud_pulumi.py exports the live objects of a real `up` and
 # compares its connectivity list with the zone table (issue #16). The proxy refuses this module's
-# version list, but serves the zip (and .mod) of the pinned tag. ~1-2 min on 2 cores with cold caches.
+# version list, but serves the zip (and .mod) of the pinned tag. ~6 min on 2 cores with cold caches.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/_golib.sh"
 : "${NETPOL_ANALYZER_VERSION:?set in tools/versions.env}"
