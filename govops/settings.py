@@ -28,15 +28,6 @@ def default_components_dir() -> Path:
     return Path.home() / ".cache" / "govops"
 
 
-def _installed_version(distribution: str) -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
 
@@ -73,15 +64,22 @@ class Settings(BaseSettings):
     pulumi_backend_url: str | None = None  # default file://<data_dir>/pulumi
     pulumi_stack: str = "lab"
     kubeconfig: Path | None = None
-    # Where `make tools` caches the real components (GOVOPS_CACHE is what tools/ reads too).
+    # Where `make tools` caches the real components (GOVOPS_CACHE is what tools/ reads too). The
+    # one setting for component paths: each room resolves its binaries from it (the Pulumi CLI and
+    # provider: infra/provisioning/binaries.py), unless one of the explicit directories below is set.
     components_dir: Path = Field(
         default_factory=default_components_dir,
         validation_alias=AliasChoices("GOVOPS_COMPONENTS_DIR", "GOVOPS_CACHE", "components_dir"),
     )
-    # The Pulumi CLI (with its Python language host) and the Kubernetes provider plugin. Unset:
-    # the cached build whose version equals the installed pip package (the two are pinned equal).
+    # The Pulumi CLI (with its Python language host) and the Kubernetes provider plugin, when not
+    # in the cache. Unset: <components_dir>/pulumi-<v>/bin and pulumi-kubernetes-<v>/bin.
     pulumi_bin_dir: Path | None = None
-    pulumi_kubernetes_bin_dir: Path | None = None
+    pulumi_provider_dir: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "GOVOPS_PULUMI_PROVIDER_DIR", "GOVOPS_PULUMI_KUBERNETES_BIN_DIR", "pulumi_provider_dir"
+        ),
+    )
     # Cluster backups: the target directory (default <data_dir>/backups), the operator's public key
     # (PEM) archives are encrypted to, how many archives (and days) to keep, and the etcd to snapshot.
     backup_dir: Path | None = None
@@ -109,20 +107,6 @@ class Settings(BaseSettings):
     @cached_property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'govops.db'}"
-
-    @property
-    def pulumi_bin_dirs(self) -> list[Path]:
-        """Directories holding `pulumi` and `pulumi-resource-kubernetes`, in search order."""
-        dirs = []
-        for explicit, component, package in (
-            (self.pulumi_bin_dir, "pulumi", "pulumi"),
-            (self.pulumi_kubernetes_bin_dir, "pulumi-kubernetes", "pulumi_kubernetes"),
-        ):
-            if explicit is not None:
-                dirs.append(explicit)
-            elif (version := _installed_version(package)) is not None:
-                dirs.append(self.components_dir / f"{component}-{version}" / "bin")
-        return dirs
 
     @property
     def key_file(self) -> Path:

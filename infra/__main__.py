@@ -26,6 +26,7 @@ if config.get_bool("platform") is not False:
             gateway_replicas=config.get_int("gatewayReplicas") or 2,
             diagnosis_workers=config.get_int("diagnosisWorkers") or 2,
             alert_rules=rules,
+            networks={zone: net.cidrs for zone, net in cloud.networks.items()},
         ),
     )
 tenants = {

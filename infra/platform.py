@@ -13,8 +13,10 @@ from typing import Any
 import pulumi
 
 from infra.k8s_object import K8sObject
-from infra.tenant import PLATFORM_NAMESPACE
+from infra.platform_network import platform_network_policies
+from infra.tenant import LABEL_PREFIX, PLATFORM_NAMESPACE
 
+GATEWAY_PORT, METRICS_PORT = 8080, 9100
 RESTRICTED = {
     "allowPrivilegeEscalation": False,
     "runAsNonRoot": True,
@@ -32,6 +34,8 @@ class PlatformServicesArgs:
     database_secret: str = "govops-database"  # noqa: S105 - a Secret's name (key `url`), made outside Pulumi state
     alert_rules: dict[str, str] = field(default_factory=dict)  # file name -> rules YAML
     namespace: str = PLATFORM_NAMESPACE
+    # zone -> its CIDRs (the departments file's `networks`): who reaches the platform, and what it reaches
+    networks: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _container(name: str, image: str, args: list[str], env: list[dict], port: int | None = None) -> dict:
@@ -60,7 +64,11 @@ class PlatformServices(pulumi.ComponentResource):
             {
                 "metadata": {
                     "name": args.namespace,
-                    "labels": {"govops.cn/platform": "true", "pod-security.kubernetes.io/enforce": "restricted"},
+                    "labels": {
+                        f"{LABEL_PREFIX}/platform": "true",
+                        f"{LABEL_PREFIX}/zone": "management",  # never a tenant zone: no same-zone peer
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                    },
                 }
             },
             child,
@@ -91,9 +99,9 @@ class PlatformServices(pulumi.ComponentResource):
                                 _container(
                                     "gateway",
                                     args.image,
-                                    ["serve", "--host", "0.0.0.0", "--port", "8080", "--no-sample"],  # noqa: S104 - in a pod
+                                    ["serve", "--host", "0.0.0.0", "--port", str(GATEWAY_PORT), "--no-sample"],  # noqa: S104 - in a pod
                                     db_env,
-                                    8080,
+                                    GATEWAY_PORT,
                                 )
                             ],
                         },
@@ -118,7 +126,7 @@ class PlatformServices(pulumi.ComponentResource):
                 "spec": {
                     "type": "ClusterIP",
                     "selector": labels,
-                    "ports": [{"name": "http", "port": 80, "targetPort": 8080}],
+                    "ports": [{"name": "http", "port": 80, "targetPort": GATEWAY_PORT}],
                 },
             },
             in_ns,
@@ -134,7 +142,7 @@ class PlatformServices(pulumi.ComponentResource):
             f"{name}-diagnosis-headless",
             {
                 "metadata": {"name": "govops-diagnosis", "namespace": args.namespace},
-                "spec": {"clusterIP": "None", "selector": wl, "ports": [{"name": "metrics", "port": 9100}]},
+                "spec": {"clusterIP": "None", "selector": wl, "ports": [{"name": "metrics", "port": METRICS_PORT}]},
             },
             in_ns,
         )
@@ -176,5 +184,14 @@ class PlatformServices(pulumi.ComponentResource):
                 "data": args.alert_rules,
             },
             in_ns,
+        )
+        platform_network_policies(
+            args.namespace,
+            args.networks,
+            gateway_labels=labels,
+            gateway_port=GATEWAY_PORT,
+            workers_labels=wl,
+            metrics_port=METRICS_PORT,
+            opts=in_ns,
         )
         self.register_outputs({"gateway": self.gateway.metadata.apply(lambda m: m["name"])})

@@ -30,7 +30,25 @@ class DepartmentTenantArgs:
     zone_cidrs: tuple[str, ...] = ()  # the tenant's zone's address ranges, reachable from its pods
 
 
-def _np(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> K8sObject:
+# The cluster's DNS, the one shared service every namespace needs.
+DNS_EGRESS = {
+    "podSelector": {},
+    "policyTypes": ["Egress"],
+    "egress": [
+        {
+            "to": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                }
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        }
+    ],
+}
+
+
+def network_policy(name: str, ns: pulumi.Input[str], spec: dict, opts: pulumi.ResourceOptions) -> K8sObject:
     return K8sObject(
         "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         name,
@@ -112,8 +130,10 @@ class DepartmentTenant(pulumi.ComponentResource):
             },
             in_ns,
         )
-        _np(f"{name}/default-deny", ns_name, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, in_ns)
-        _np(
+        network_policy(
+            f"{name}/default-deny", ns_name, {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}, in_ns
+        )
+        network_policy(
             f"{name}/allow-same-namespace",
             ns_name,
             {
@@ -124,7 +144,7 @@ class DepartmentTenant(pulumi.ComponentResource):
             },
             in_ns,
         )
-        _np(
+        network_policy(
             f"{name}/allow-from-platform",
             ns_name,
             {
@@ -144,30 +164,11 @@ class DepartmentTenant(pulumi.ComponentResource):
             },
             in_ns,
         )
-        _np(
-            f"{name}/allow-dns",
-            ns_name,
-            {
-                "podSelector": {},
-                "policyTypes": ["Egress"],
-                "egress": [
-                    {
-                        "to": [
-                            {
-                                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
-                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
-                    }
-                ],
-            },
-            in_ns,
-        )
+        network_policy(f"{name}/allow-dns", ns_name, DNS_EGRESS, in_ns)
         if d.zone in INTRA_ZONE_ALLOWED:
             # Peers only from the same zone: a 互联网区 tenant never matches a 视频专网 selector.
             same_zone = {"namespaceSelector": {"matchLabels": {f"{LABEL_PREFIX}/zone": d.zone}}}
-            _np(
+            network_policy(
                 f"{name}/allow-same-zone",
                 ns_name,
                 {
@@ -181,7 +182,7 @@ class DepartmentTenant(pulumi.ComponentResource):
         if args.zone_cidrs:
             # Out of the cluster, only to the own zone's ranges: zones never share addresses (the
             # model refuses overlaps), so a 互联网区 tenant can never reach 政务外网 or 视频专网.
-            _np(
+            network_policy(
                 f"{name}/allow-zone-networks",
                 ns_name,
                 {

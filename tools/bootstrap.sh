@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 set -a; source "$here/versions.env"; set +a
 export GOVOPS_CACHE="${GOVOPS_CACHE:-$HOME/.cache/govops}"
 mkdir -p "$GOVOPS_CACHE/logs"
-all=(debian targets keycloak kubernetes kubectl kwok pulumi pulumi-kubernetes lab-images)
+all=(debian targets keycloak kubernetes kubectl kwok pulumi pulumi-kubernetes lab-images netpol-analyzer)
 components=("$@"); [ ${#components[@]} -eq 0 ] && components=("${all[@]}")
 n=${#components[@]}; i=0; failed=()
 for c in "${components[@]}"; do

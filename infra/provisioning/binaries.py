@@ -1,42 +1,45 @@
-"""Where the Pulumi CLI and its Kubernetes provider are: settings, never an import of tools/.
+"""Where the Pulumi CLI and its Kubernetes provider are, resolved from the kernel's settings.
 
-GOVOPS_PULUMI_BIN_DIR holds `pulumi` and the Python language host, GOVOPS_PULUMI_PROVIDER_DIR holds
-`pulumi-resource-kubernetes`. By default both are found in the layout `make tools` builds:
-<GOVOPS_CACHE, default ~/.cache/govops>/pulumi-<v>/bin and pulumi-kubernetes-<v>/bin, where <v> is
-the version of the installed pip package (the CLI and the provider must equal those pins).
+The kernel holds the paths (govops.settings: GOVOPS_COMPONENTS_DIR / GOVOPS_CACHE, the cache that
+`make tools` fills, and the explicit GOVOPS_PULUMI_BIN_DIR / GOVOPS_PULUMI_PROVIDER_DIR); this module
+knows the layout: <cache>/pulumi-<v>/bin holds `pulumi` and the Python language host,
+<cache>/pulumi-kubernetes-<v>/bin holds `pulumi-resource-kubernetes`, where <v> is the version of
+the installed pip package (the CLI and the provider must equal those pins). Never an import of tools/.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import version
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from govops.errors import ConfigError, ServiceUnavailable
+from govops.errors import ServiceUnavailable
+from govops.settings import Settings
 
 BUILD_HINT = "run `make tools`, or point GOVOPS_PULUMI_BIN_DIR / GOVOPS_PULUMI_PROVIDER_DIR at them"
 
 
-def _default_cache() -> Path:
-    return Path.home() / ".cache" / "govops"
+def _cached(cache: Path, component: str, distribution: str) -> Path:
+    try:
+        return cache / f"{component}-{version(distribution)}" / "bin"
+    except PackageNotFoundError:
+        raise ServiceUnavailable(
+            f"the Python package {distribution} is not installed", hint="run `make deps`"
+        ) from None
 
 
-class PulumiBinaries(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+@dataclass(frozen=True)
+class PulumiBinaries:
+    cli_dir: Path
+    provider_dir: Path
 
-    cache: Path = Field(default_factory=_default_cache)
-    pulumi_bin_dir: Path | None = None
-    pulumi_provider_dir: Path | None = None
-
-    @property
-    def cli_dir(self) -> Path:
-        return self.pulumi_bin_dir or self.cache / f"pulumi-{version('pulumi')}" / "bin"
-
-    @property
-    def provider_dir(self) -> Path:
-        return self.pulumi_provider_dir or self.cache / f"pulumi-kubernetes-{version('pulumi_kubernetes')}" / "bin"
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PulumiBinaries:
+        cache = settings.components_dir
+        return cls(
+            settings.pulumi_bin_dir or _cached(cache, "pulumi", "pulumi"),
+            settings.pulumi_provider_dir or _cached(cache, "pulumi-kubernetes", "pulumi_kubernetes"),
+        )
 
     def dirs(self) -> list[Path]:
         """The directories to put first on the engine's PATH; refuses if a binary is missing."""
@@ -44,11 +47,3 @@ class PulumiBinaries(BaseSettings):
             if not (directory / binary).is_file():
                 raise ServiceUnavailable(f"{binary} is not installed in {directory}", hint=BUILD_HINT)
         return [self.cli_dir, self.provider_dir]
-
-
-def load_binaries(**overrides: object) -> PulumiBinaries:
-    try:
-        return PulumiBinaries(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"GOVOPS_{'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}") from None

@@ -1,12 +1,14 @@
 """The one adapter over Pulumi's Automation API (LocalWorkspace on the repo's Pulumi.yaml).
 
 Local file backend by default, passphrase-encrypted secrets, the policy pack on every preview and
-up, the Pulumi CLI and provider from the directories settings name (infra/provisioning/binaries.py),
+up, the Pulumi CLI and provider from the directories the settings resolve to (infra/provisioning/binaries.py),
 progress through callbacks. One method per engine operation, each with a typed result.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import sys
@@ -176,17 +178,24 @@ class PulumiEngine:
                 stack, created = auto.select_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts), False
             except auto.StackNotFoundError:
                 stack, created = auto.create_stack(stack_name=cfg.stack, work_dir=str(workspace), opts=opts), True
-            stack.set_all_config(
-                {
-                    "govops:departmentsFile": auto.ConfigValue(str(cfg.departments_file)),
-                    "govops:platform": auto.ConfigValue("true" if cfg.platform else "false"),
-                    # Sign-in sessions live in the database (govops.sessions), so any replica
-                    # serves any user: two, as the design's stateless gateway promises.
-                    "govops:gatewayReplicas": auto.ConfigValue("2"),
-                    "kubernetes:kubeconfig": auto.ConfigValue(str(cfg.kubeconfig)),
-                    "govops:workloadsDir": auto.ConfigValue(str(cfg.workloads_dir or "")),
-                }
-            )
+            config = {
+                "govops:departmentsFile": str(cfg.departments_file),
+                "govops:platform": "true" if cfg.platform else "false",
+                # Sign-in sessions live in the database (govops.sessions), so any replica
+                # serves any user: two, as the design's stateless gateway promises.
+                "govops:gatewayReplicas": "2",
+                "kubernetes:kubeconfig": str(cfg.kubeconfig),
+                "govops:workloadsDir": str(cfg.workloads_dir or ""),
+            }
+            # Writing the config is a CLI run of its own (~1.2 s): only when it differs from what
+            # this workspace last wrote for the stack (a drift check every few minutes writes none).
+            marker = workspace / f".govops-config-{cfg.stack}"
+            digest = hashlib.sha256(json.dumps([cfg.backend_url, config], sort_keys=True).encode()).hexdigest()
+            stack_file = workspace / f"Pulumi.{cfg.stack}.yaml"
+            if created or not stack_file.exists() or not marker.exists() or marker.read_text() != digest:
+                marker.unlink(missing_ok=True)
+                stack.set_all_config({k: auto.ConfigValue(v) for k, v in config.items()})
+                marker.write_text(digest)
         except auto.CommandError as exc:
             raise ServiceUnavailable(
                 f"cannot open Pulumi stack {cfg.stack}: {_short_error(exc)}",

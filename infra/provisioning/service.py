@@ -33,7 +33,7 @@ from govops.errors import Conflict, GovopsError, NotFound, ServiceUnavailable, V
 from govops.settings import Settings
 from infra.model import CloudSpec, DepartmentsInvalid, WorkloadInvalid, load_cloud, load_workloads, parse_cloud
 from infra.provisioning.apiserver import Apiserver
-from infra.provisioning.binaries import PulumiBinaries, load_binaries
+from infra.provisioning.binaries import PulumiBinaries
 from infra.provisioning.contract import Engine, EngineConfig, EngineResult, Watch
 from infra.provisioning.models import CloudRun
 from infra.provisioning.runs import Run, RunKind, RunStatus
@@ -171,7 +171,8 @@ class Provisioning:
     ) -> Run:
         """Make the cloud match the declared departments (or the candidate, which becomes declared).
         With revert_drift, the live objects are read first, so changes made outside Pulumi are
-        put back too (a plain up compares the program with the recorded state only)."""
+        put back too (a plain up compares the program with the recorded state only). The run is
+        an up; its audit record is `cloud.revert-drift`, naming what was put back."""
         return self._start(
             RunKind.UP,
             actor,
@@ -181,6 +182,7 @@ class Provisioning:
             watch=watch,
             wait=wait,
             after=after,
+            audit_action="cloud.revert-drift" if revert_drift else None,
         )
 
     def refresh(self, actor: str, *, watch: Watch | None = None, wait: bool = True) -> Run:
@@ -279,7 +281,7 @@ class Provisioning:
             kubeconfig=kubeconfig,
             departments_file=departments_file,
             pulumi_home=s.data_dir / "pulumi-home",
-            bin_dirs=(self.binaries or load_binaries()).dirs(),
+            bin_dirs=(self.binaries or PulumiBinaries.from_settings(s)).dirs(),
             registry=self.declared().registry,
             workloads_dir=self.workloads_dir,
         )
@@ -369,11 +371,13 @@ class Provisioning:
         watch: Watch | None = None,
         wait: bool = True,
         after: AfterRun | None = None,
+        audit_action: str | None = None,
     ) -> Run:
         started = self._begin(kind, actor, candidate, target)
+        action = audit_action or f"cloud.{kind.value}"
 
         def execute() -> Run:
-            run = self._execute(kind, actor, target, operation, started, watch or Watch())
+            run = self._execute(kind, action, actor, target, operation, started, watch or Watch())
             if after is not None:
                 try:
                     after(run)
@@ -389,7 +393,14 @@ class Provisioning:
         return self.get_run(started.run_id)
 
     def _execute(
-        self, kind: RunKind, actor: str, target: str | None, operation: Operation, started: _Started, watch: Watch
+        self,
+        kind: RunKind,
+        action: str,
+        actor: str,
+        target: str | None,
+        operation: Operation,
+        started: _Started,
+        watch: Watch,
     ) -> Run:
         try:
             progress = _Progress(self.sessions, started.run_id, watch)
@@ -417,10 +428,15 @@ class Provisioning:
                 audit.append(
                     s,
                     actor=actor,
-                    action=f"cloud.{kind.value}",
+                    action=action,
                     target=target or self.stack,
                     result="success" if result.ok else "failure",
-                    detail={"run": started.run_id, "changes": result.counts},
+                    detail={
+                        "run": started.run_id,
+                        "changes": result.counts,
+                        # Which objects changed, by name: for a revert, what was put back.
+                        "resources": sorted(c.name for c in result.changes)[:50],
+                    },
                 )
                 s.flush()
                 return Run.of(row)

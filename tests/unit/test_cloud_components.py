@@ -62,7 +62,9 @@ def _build(mocks: Recorder, cloud_yaml: Path = REPO / "infra" / "departments.yam
         PlatformServices(
             "platform",
             PlatformServicesArgs(
-                image="registry.gov.local/govops/govops:0.1.0", alert_rules={"platform.yml": "groups: []"}
+                image="registry.gov.local/govops/govops:0.1.0",
+                alert_rules={"platform.yml": "groups: []"},
+                networks={zone: net.cidrs for zone, net in cloud.networks.items()},
             ),
         )
         return pulumi.Output.all(*[t.namespace for t in tenants])
@@ -124,10 +126,32 @@ def test_zones_never_meet(mocks):
     }
     assert egress["dept-gaj"] == ["10.40.0.0/16"] and egress["dept-xzspj"] == ["172.20.0.0/20"]
     assert egress["dept-zzb"] == ["10.16.0.0/14"]
-    assert all("10.255.0.0/24" not in cidrs for cidrs in egress.values())  # the management network: nobody
-    for ns_policies in by_ns.values():
+    # The management network: no tenant (only the platform, which is the management zone in the cluster).
+    assert all("10.255.0.0/24" not in cidrs for ns, cidrs in egress.items() if ns.startswith("dept-"))
+    tenants = {ns: ps for ns, ps in by_ns.items() if ns.startswith("dept-")}
+    assert len(tenants) == 5
+    for ns_policies in tenants.values():
         names = {p["metadata"]["name"] for p in ns_policies}
         assert {"default-deny", "allow-same-namespace", "allow-from-platform", "allow-dns"} <= names
+
+
+def test_the_platform_is_fenced_as_the_management_zone(mocks):
+    res = _build(mocks)
+    ns = next(n for n in _of(res, "kubernetes:core/v1:Namespace") if n["metadata"]["name"] == "govops-system")
+    assert ns["metadata"]["labels"]["govops.cn/zone"] == "management"
+    policies = {
+        p["metadata"]["name"]: p["spec"]
+        for p in _of(res, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "govops-system")
+    }
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    egress = [b["ipBlock"]["cidr"] for b in policies["allow-zone-networks"]["egress"][0]["to"]]
+    assert egress == ["10.255.0.0/24", "10.16.0.0/14", "10.40.0.0/16"]  # never the 互联网区 (172.20.0.0/20)
+    clients = policies["allow-gateway-clients"]
+    assert clients["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "govops-gateway"}}
+    assert [b["ipBlock"]["cidr"] for b in clients["ingress"][0]["from"]] == egress
+    assert clients["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    scrape = policies["allow-metrics-scrape"]["ingress"][0]
+    assert [b["ipBlock"]["cidr"] for b in scrape["from"]] == ["10.255.0.0/24"]
 
 
 def test_platform_services(mocks):

@@ -69,7 +69,7 @@ def binaries(tmp_path) -> PulumiBinaries:
     d.mkdir()
     for name in ("pulumi", "pulumi-resource-kubernetes"):
         (d / name).write_text("")
-    return PulumiBinaries(pulumi_bin_dir=d, pulumi_provider_dir=d)
+    return PulumiBinaries(cli_dir=d, provider_dir=d)
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_one_busy_check_for_waiting_and_background_runs(service):
 
 
 def test_missing_binaries_or_kubeconfig_refuse_before_a_run_exists(service, runtime, tmp_path):
-    service.binaries = PulumiBinaries(pulumi_bin_dir=tmp_path / "nowhere", pulumi_provider_dir=tmp_path / "nowhere")
+    service.binaries = PulumiBinaries(cli_dir=tmp_path / "nowhere", provider_dir=tmp_path / "nowhere")
     with pytest.raises(ServiceUnavailable, match="pulumi is not installed") as exc:
         service.up("ops", wait=False)
     assert "GOVOPS_PULUMI_BIN_DIR" in (exc.value.hint or "")
@@ -156,13 +156,29 @@ def test_missing_binaries_or_kubeconfig_refuse_before_a_run_exists(service, runt
     assert service.runs() == []
 
 
-def test_binaries_default_to_the_tools_cache_layout(monkeypatch, tmp_path):
+def test_binaries_are_resolved_from_the_kernel_settings(monkeypatch, tmp_path):
+    from importlib.metadata import version
+
+    from govops.settings import load_settings
+
     monkeypatch.setenv("GOVOPS_CACHE", str(tmp_path))
-    b = PulumiBinaries()
-    assert b.cli_dir.parent.name.startswith("pulumi-3.") and b.cli_dir.parent.parent == tmp_path
-    assert b.provider_dir.parent.name.startswith("pulumi-kubernetes-4.")
+    b = PulumiBinaries.from_settings(load_settings(data_dir=tmp_path))
+    assert b.cli_dir == tmp_path / f"pulumi-{version('pulumi')}" / "bin"
+    assert b.provider_dir == tmp_path / f"pulumi-kubernetes-{version('pulumi_kubernetes')}" / "bin"
     monkeypatch.setenv("GOVOPS_PULUMI_BIN_DIR", str(tmp_path / "x"))
-    assert PulumiBinaries().cli_dir == tmp_path / "x"
+    monkeypatch.setenv("GOVOPS_PULUMI_PROVIDER_DIR", str(tmp_path / "y"))
+    explicit = PulumiBinaries.from_settings(load_settings(data_dir=tmp_path))
+    assert explicit == PulumiBinaries(tmp_path / "x", tmp_path / "y")
+
+
+def test_the_service_takes_its_binaries_from_its_settings(runtime, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\n")
+    runtime.settings.kubeconfig = kubeconfig
+    runtime.settings.components_dir = tmp_path / "empty-cache"
+    svc = Provisioning(runtime.settings, runtime.sessions, engine_factory=lambda cfg: FakeEngine(cfg, {}))
+    with pytest.raises(ServiceUnavailable, match="empty-cache"):
+        svc.preview("ops")
 
 
 def test_a_run_left_running_by_a_dead_process_is_closed(service, runtime):
@@ -191,7 +207,11 @@ def test_drift_reports_changes_and_raises_then_resolves_an_alert(service, runtim
         alert = alerts.open_alert(s, f"cloud-drift-{service.stack}")
         assert alert is not None and "gaj-quota" in alert.summary and alert.source == "cloud"
     service.box["changes"] = {}
-    assert service.up("ops", revert_drift=True).ok and service.engines[-1].calls == ["up+refresh"]
+    reverted = service.up("ops", revert_drift=True)
+    assert reverted.ok and reverted.kind is RunKind.UP and service.engines[-1].calls == ["up+refresh"]
+    with runtime.sessions() as s:
+        (record,) = audit.query(s, action="cloud.revert-drift")  # its own audited action, not a plain up
+        assert record.actor == "ops" and record.detail["run"] == reverted.id
     assert service.drift("ops").changes == ()
     with runtime.sessions() as s:
         assert alerts.open_alert(s, f"cloud-drift-{service.stack}") is None
@@ -274,11 +294,10 @@ def test_a_failed_apply_leaves_the_request_approvable(service):
 
 
 def test_cloud_api_roles_and_background_approval(app, district, binaries, monkeypatch, tmp_path):
-    monkeypatch.setenv("GOVOPS_PULUMI_BIN_DIR", str(binaries.cli_dir))
-    monkeypatch.setenv("GOVOPS_PULUMI_PROVIDER_DIR", str(binaries.provider_dir))
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text("apiVersion: v1\n")
     district.settings.kubeconfig = kubeconfig
+    district.settings.pulumi_bin_dir, district.settings.pulumi_provider_dir = binaries.cli_dir, binaries.provider_dir
     box: dict = {"ok": True, "gate": None, "changes": {"preview": [DRIFTED]}}
     monkeypatch.setattr(service_module, "_pulumi_engine", lambda cfg: FakeEngine(cfg, box))
     gaj, ops = client_as(app, GAJ), client_as(app, LOCAL_SYSTEM_ADMIN)

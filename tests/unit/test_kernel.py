@@ -175,16 +175,14 @@ def test_one_settings_translator_names_the_prefixed_variable(monkeypatch):
     assert load_settings().components_dir == Path("/opt/govops-components")
 
 
-def test_pulumi_binaries_come_from_settings(tmp_path):
-    from importlib.metadata import version
-
-    explicit = load_settings(data_dir=tmp_path, pulumi_bin_dir=tmp_path / "p", pulumi_kubernetes_bin_dir=tmp_path / "k")
-    assert explicit.pulumi_bin_dirs == [tmp_path / "p", tmp_path / "k"]
-    cached = load_settings(data_dir=tmp_path, components_dir=tmp_path / "cache")
-    assert cached.pulumi_bin_dirs == [
-        tmp_path / "cache" / f"pulumi-{version('pulumi')}" / "bin",
-        tmp_path / "cache" / f"pulumi-kubernetes-{version('pulumi_kubernetes')}" / "bin",
-    ]
+def test_component_paths_are_kernel_settings(tmp_path, monkeypatch):
+    explicit = load_settings(data_dir=tmp_path, pulumi_bin_dir=tmp_path / "p", pulumi_provider_dir=tmp_path / "k")
+    assert (explicit.pulumi_bin_dir, explicit.pulumi_provider_dir) == (tmp_path / "p", tmp_path / "k")
+    assert load_settings(data_dir=tmp_path, components_dir=tmp_path / "cache").components_dir == tmp_path / "cache"
+    monkeypatch.setenv("GOVOPS_CACHE", str(tmp_path / "c"))  # what tools/bootstrap.sh reads
+    monkeypatch.setenv("GOVOPS_PULUMI_KUBERNETES_BIN_DIR", str(tmp_path / "old-name"))  # the former name
+    s = load_settings(data_dir=tmp_path)
+    assert (s.components_dir, s.pulumi_provider_dir) == (tmp_path / "c", tmp_path / "old-name")
 
 
 def test_utc_column_stores_and_returns_aware_utc(runtime):

@@ -233,6 +233,13 @@ def _start_kube(
                 "--manage-nodes-with-label-selector=",
                 "--disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom",
                 "--disregard-status-with-label-selector=",
+                # Heartbeat through a node Lease renewed every 10 s, as a kubelet does. Without
+                # one, kwok patches the node's status about every 55 s, past the node lifecycle
+                # controller's 50 s grace period: the node flapped NotReady each minute, the
+                # controller marked every pod on it not Ready, and kwok, whose pod stages had
+                # already run, never made them Ready again. Deployments then lost their
+                # availability a minute after `up`, and the next `up --refresh` waited forever.
+                "--node-lease-duration-seconds=40",
                 "--cidr=10.0.0.1/24",
                 "--node-ip=10.0.0.1",
                 f"--server-address=127.0.0.1:{free_port()}",
