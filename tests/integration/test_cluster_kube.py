@@ -136,7 +136,8 @@ def test_the_projects_pulumi_tenants_apply_to_this_cluster(cluster: Cluster, tmp
     """The cloud's department tenants (namespaces, quotas, network policies, RBAC) on the real
     cluster, through the provisioning engine. The platform's own workloads are left out: their
     image (registry.gov.local/govops/govops) is in no registry the lab can reach."""
-    from infra.provisioning.binaries import load_binaries
+    from govops.settings import load_settings
+    from infra.provisioning.binaries import PulumiBinaries
     from infra.provisioning.contract import EngineConfig
     from infra.provisioning.engine import PulumiEngine
     from tools.lab.cluster_targets import apiserver_relay, loopback_kubeconfig
@@ -152,7 +153,7 @@ def test_the_projects_pulumi_tenants_apply_to_this_cluster(cluster: Cluster, tmp
                 kubeconfig=kubeconfig,
                 departments_file=Path(__file__).resolve().parents[2] / "infra" / "departments.yaml",
                 pulumi_home=tmp_path / "pulumi-home",
-                bin_dirs=load_binaries().dirs(),
+                bin_dirs=PulumiBinaries.from_settings(load_settings(data_dir=tmp_path / "data")).dirs(),
                 platform=False,
             )
         )
