@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from govops.settings import Settings
 from monitoring.collectors.platform import CloudCollector, ClusterCollector, IdentityCollector, KeycloakProbe
-from monitoring.collectors.video import CatalogueCollector, PatrolCollector, VideoCoverageCollector
+from monitoring.collectors.video import CatalogueCollector, PatrolCollector, VideoCollector, VideoCoverageCollector
 from video.catalogue.settings import VideoSettings
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "IdentityCollector",
     "KeycloakProbe",
     "PatrolCollector",
+    "VideoCollector",
     "VideoCoverageCollector",
     "register_collectors",
 ]
@@ -30,8 +31,7 @@ def register_collectors(
     """Register every subsystem's collector; no database query runs here (they describe())."""
     keycloak_ca = str(settings.keycloak_ca_file) if settings.keycloak_ca_file else True
     for collector in (
-        CatalogueCollector(sessions, video),
-        VideoCoverageCollector(sessions, video),
+        VideoCollector(sessions, video),  # the catalogue and its KPIs, one pass
         PatrolCollector(sessions, video),
         CloudCollector(sessions),
         ClusterCollector(sessions, settings.backup_dir or settings.data_dir / "backups"),
