@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from govops.settings import Settings
 from monitoring.collectors.platform import CloudCollector, ClusterCollector, IdentityCollector, KeycloakProbe
 from monitoring.collectors.video import CatalogueCollector, PatrolCollector, VideoCollector, VideoCoverageCollector
+from monitoring.collectors.workorders import WorkOrderCollector
 from video.catalogue.settings import VideoSettings
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "PatrolCollector",
     "VideoCollector",
     "VideoCoverageCollector",
+    "WorkOrderCollector",
     "register_collectors",
 ]
 
@@ -33,6 +35,7 @@ def register_collectors(
     for collector in (
         VideoCollector(sessions, video),  # the catalogue and its KPIs, one pass
         PatrolCollector(sessions, video),
+        WorkOrderCollector(sessions),
         CloudCollector(sessions),
         ClusterCollector(sessions, settings.backup_dir or settings.data_dir / "backups"),
         IdentityCollector(sessions, settings.data_dir / "ca"),
