@@ -144,8 +144,8 @@ def fill(rt: Runtime, n_cameras: int, n_alerts: int, n_orders: int) -> dict[str,
                 }
             )
         s.execute(insert(WorkOrder), orders)
-    with rt.engine.begin() as c:
-        c.execute(text("ANALYZE"))
+    with rt.engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
     return {**info, "fill_s": round(time.perf_counter() - t0, 1)}
 
 

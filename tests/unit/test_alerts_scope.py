@@ -23,7 +23,7 @@ BOTH = Principal("u-2", "两个角色", frozenset({SECURITY_STAFF, DEPT_ADMIN}),
 
 
 @pytest.fixture
-def seeded(district):  # type: ignore[no-untyped-def]
+def seeded(district):
     """Every sample camera with three alerts and one order, an area grant for 综治, platform alerts."""
     now = datetime.now(UTC)
     with district.transaction() as s:
@@ -70,7 +70,7 @@ def seeded(district):  # type: ignore[no-untyped-def]
     return district
 
 
-def _all_pages(session, principal, limit: int) -> list[int]:  # type: ignore[no-untyped-def]
+def _all_pages(session, principal, limit: int) -> list[int]:
     got: list[int] = []
     cursor = None
     for _ in range(100):

@@ -33,7 +33,7 @@ def verifier(realm: Realm) -> JwksTokenVerifier:
     return JwksTokenVerifier(issuer=ISSUER, audience=AUDIENCE, fetch_keys=realm.jwks, min_refetch_interval=0.0)
 
 
-def _contractor_token(realm: Realm, **claims) -> str:  # type: ignore[no-untyped-def]
+def _contractor_token(realm: Realm, **claims) -> str:
     return realm.token(realm_access={"roles": [CONTRACTOR]}, groups=None, **claims)
 
 
