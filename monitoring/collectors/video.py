@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from govops.alerts import Alert
@@ -73,39 +73,42 @@ def _coverage_families() -> dict[str, Metric]:
     return fams
 
 
+def _count_if(cond: Any) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
 @dataclass
 class _Grids:
-    """One pass over the catalogue's KPI index: per grid, cameras by status and the KPI counts."""
+    """One pass over the catalogue's KPI index: per grid, cameras by status and the KPI counts,
+    summed in SQL (one row per grid, a few thousand whatever the camera count)."""
 
     status: dict[str, dict[str, int]]
     counts: dict[str | None, Counts]
 
     @classmethod
     def read(cls, session: Session) -> _Grids:
-        status: dict[str, dict[str, int]] = defaultdict(dict)
-        counts: dict[str | None, Counts] = defaultdict(Counts)
-        # Grouped in the order of ix_cameras_kpi, so the database streams the covering index.
-        cols = (Camera.area_code, Camera.status, Camera.key_place, Camera.networked, Camera.picture_fault)
-        for area, st, key, networked, fault, n in session.execute(select(*cols, func.count()).group_by(*cols)):
+        intact = and_(Camera.status == "online", Camera.picture_fault.is_(False))
+        key = Camera.key_place.is_(True)
+        stmt = select(
+            Camera.area_code,
+            func.count(),
+            _count_if(Camera.status.in_(("online", "faulty"))),
+            _count_if(intact),
+            _count_if(Camera.networked.is_(True)),
+            _count_if(key),
+            _count_if(and_(key, intact)),
+            *(_count_if(Camera.status == st) for st in CAMERA_STATUSES),
+        ).group_by(Camera.area_code)
+        status: dict[str, dict[str, int]] = {}
+        counts: dict[str | None, Counts] = {}
+        for area, n, online, n_intact, networked, n_key, key_intact, *by_status in session.execute(stmt):
+            c = Counts(n, int(online or 0), int(n_intact or 0), int(networked or 0), int(n_key or 0))
+            c.key_intact = int(key_intact or 0)
+            if online and area is not None:
+                c.covered_grids.add(area)
+            counts[area] = c
             if area is not None:
-                by = status[area]
-                by[st] = by.get(st, 0) + n
-            c = counts[area]
-            c.cameras += n
-            online = st in ("online", "faulty")
-            intact = st == "online" and not fault
-            if online:
-                c.online += n
-                if area is not None:
-                    c.covered_grids.add(area)
-            if intact:
-                c.intact += n
-            if networked:
-                c.networked += n
-            if key:
-                c.key_cameras += n
-                if intact:
-                    c.key_intact += n
+                status[area] = {st: int(k or 0) for st, k in zip(CAMERA_STATUSES, by_status, strict=True)}
         return cls(status, counts)
 
 
@@ -150,12 +153,13 @@ class VideoCollector(ScrapeCollector):
             fams["cams"].add_metric([status, dept], n)
         level = self._settings.kpi_area_level
         by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CAMERA_STATUSES, 0))
+        up = {d: a.code for a in tree.at_level(level) for d in tree.descendants(a.code)}  # one walk down
         for area, counts in grids.status.items():
-            for anc in tree.ancestors(area):
-                if tree.areas[anc].level == level:
-                    rolled = by_area[anc]
-                    for status, n in counts.items():
-                        rolled[status] = rolled.get(status, 0) + n
+            at = up.get(area)
+            if at is not None:
+                rolled = by_area[at]
+                for status, n in counts.items():
+                    rolled[status] = rolled.get(status, 0) + n
         for area, counts in sorted(by_area.items()):
             for status, n in counts.items():
                 fams["area"].add_metric([area, status], n)
