@@ -7,11 +7,12 @@
    record, history events). Baseline, measured in the same run: a bare FastAPI endpoint that
    parses the same body and stores the same rows (one multi-row INSERT + commit) in its own SQLite
    database with the same pragmas. Reports alerts/s, batch p50/p95 and the ratio.
-2. Inbox: GET /api/v1/alerts with 100,000 alerts on SQLite, as an ops engineer (unfiltered,
-   filtered by severity+state, a later page by cursor), a department admin and security staff
-   (visibility through the catalogue's share grants). Goal p95 <= 50 ms.
-3. /metrics with 100,000 cameras and every subsystem's collector (bench/video_metrics.py's
-   catalogue). Goal <= 1 s and <= 20 MB. Skipped with --cameras 0.
+2. Inbox, quick look: GET /api/v1/alerts with 100,000 alerts over the sample district's few
+   cameras, on SQLite. The full case (a 100,000-camera catalogue, 10,000 orders, every role,
+   SQLite and PostgreSQL) is bench/alerts_inbox.py. Goal p95 <= 50 ms.
+3. /metrics with 100,000 cameras (bench/video_metrics.py's catalogue); with every subsystem and
+   10,000 orders it is bench/metrics_scrape.py. Goal <= 1 s and <= 20 MB. Skipped with
+   --cameras 0.
 
 Prints one JSON object.
 """

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, select
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from govops.db import Base
@@ -40,7 +40,16 @@ class Alert(Base):
         Index("ix_alerts_department_id", "department", "id"),
         Index("ix_alerts_camera_id", "camera_id", "id"),
         Index("ix_alerts_area_id", "area", "id"),
-        Index("ix_alerts_platform_id", "platform", "id"),
+        # partial: most alerts name no platform (monitoring_0002_alert_scope_idx)
+        Index(
+            "ix_alerts_platform_id",
+            "platform",
+            "id",
+            sqlite_where=text("platform IS NOT NULL"),
+            postgresql_where=text("platform IS NOT NULL"),
+        ),
+        # the scrape's count of firing alerts reads this index alone (monitoring_0002)
+        Index("ix_alerts_status_counts", "status", "source", "severity", "claimed_by"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

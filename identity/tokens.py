@@ -12,7 +12,10 @@ access token). A token holding two of the MLPS-separated roles (三员分立) is
 
 Realm roles become the Principal's roles (only the five platform roles count); the `groups`
 claim (full paths) gives the department — the longest department SSO group that is a prefix —
-and `/platforms/<code>` gives a security-staff member's share platform.
+and `/platforms/<code>` gives a security-staff member's share platform. The `contractor` claim
+(a user attribute only realm admins set, mapped by the govops-contractor scope) gives a
+contractor's code (运维单位), and only to a holder of the contractor role; a claim that is not one
+well-formed code is ignored, so such a contractor sees no work orders (deny, never all).
 """
 
 from __future__ import annotations
@@ -37,11 +40,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govops.errors import ServiceUnavailable, Unauthenticated
 from govops.org import Department
-from govops.principal import ROLES, Principal
+from govops.principal import CONTRACTOR, ROLES, Principal
 from govops.settings import Settings
 from identity import separation
 from identity.keycloak_adapter import OidcEndpoints, fetch_jwks, tls_context
-from identity.realm import CLI_CLIENT, GATEWAY_CLIENT, ID_ATTRIBUTE, PLATFORM_ROOT
+from identity.realm import (
+    CLI_CLIENT,
+    CONTRACTOR_ATTRIBUTE,
+    CONTRACTOR_CODE_PATTERN,
+    GATEWAY_CLIENT,
+    ID_ATTRIBUTE,
+    PLATFORM_ROOT,
+)
 
 logger = logging.getLogger("govops.identity.tokens")
 ALLOWED_ALGORITHMS = frozenset(
@@ -52,6 +62,7 @@ PLATFORM_CLIENTS = frozenset({GATEWAY_CLIENT, CLI_CLIENT})
 _SEPARATED = frozenset(separation.SEPARATED_ROLES)  # the only clients whose tokens the gateway takes
 _ALGORITHMS = jwt.algorithms.get_default_algorithms()
 _B64URL = re.compile(rb"[A-Za-z0-9_-]*")
+_CONTRACTOR_CODE = re.compile(CONTRACTOR_CODE_PATTERN)
 
 
 def _b64decode(segment: str) -> bytes:
@@ -325,8 +336,22 @@ class JwksTokenVerifier:
                 break
         name = claims.get("name") or claims.get("preferred_username") or claims["sub"]
         return Principal(
-            subject=str(claims["sub"]), name=str(name), roles=roles, department=department, platform=platform
+            subject=str(claims["sub"]),
+            name=str(name),
+            roles=roles,
+            department=department,
+            platform=platform,
+            contractor=contractor_code(claims) if CONTRACTOR in roles else None,
         )
+
+
+def contractor_code(claims: Mapping[str, Any]) -> str | None:
+    """The `contractor` claim when it is exactly one well-formed code; anything else (absent,
+    empty, a list, a number, an injected string) is no code at all."""
+    value = claims.get(CONTRACTOR_ATTRIBUTE)
+    if isinstance(value, str) and _CONTRACTOR_CODE.fullmatch(value):
+        return value
+    return None
 
 
 def department_groups(sessions: sessionmaker[Session]) -> Callable[[], dict[str, str]]:

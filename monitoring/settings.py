@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -24,6 +24,9 @@ class AlertSettings(BaseSettings):
     check_interval_s: float = 60.0
     # Notification channels (YAML, see monitoring/notify/config.py); unset means none.
     channels_file: Path | None = None
+    # How old the newest cluster backup may grow before BackupTooOld fires (a daily schedule
+    # plus slack); exported as govops_backup_max_age_seconds next to the newest archive's time.
+    backup_max_age_h: float = Field(default=26.0, gt=0)
 
 
 def load_alert_settings() -> AlertSettings:

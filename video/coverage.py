@@ -114,12 +114,20 @@ def _counts_by_area(session: Session, scope: ColumnElement[bool]) -> dict[str | 
 
 
 class Coverage:
-    def __init__(self, session: Session, settings: VideoSettings, tree: AreaTree | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: VideoSettings,
+        tree: AreaTree | None = None,
+        counts: dict[str | None, Counts] | None = None,
+    ) -> None:
+        """`counts`: the whole catalogue's counts per area, when the caller read them already
+        (the metrics scrape reads the KPI index once for several families)."""
         self.session = session
         self.settings = settings
         self.tree = tree or AreaTree.load(session)
         self.key_grids = {c for c, a in self.tree.areas.items() if a.level == "grid" and a.key_place}
-        self._all: dict[str | None, Counts] | None = None
+        self._all: dict[str | None, Counts] | None = counts
 
     def _counts(self, scope: ColumnElement[bool] | None) -> dict[str | None, Counts]:
         if scope is not None:

@@ -67,4 +67,5 @@ def whoami(principal: SignedIn) -> dict[str, object]:
         "roles": sorted(principal.roles),
         "department": principal.department,
         "platform": principal.platform,
+        "contractor": principal.contractor,
     }

@@ -18,6 +18,12 @@ CLI_CLIENT = "govops-cli"
 KUBERNETES_CLIENT = "kubernetes"
 KUBERNETES_AUDIENCE_SCOPE = "kubernetes-audience"
 PLATFORM_ROOT = "platforms"
+# A maintenance contractor's (运维单位) code, e.g. "c1": a user attribute only realm admins may
+# set, carried into platform tokens as the `contractor` claim (scope govops-contractor). The
+# gateway takes it only from a verified token of a user holding the contractor role; without it
+# a contractor sees no work orders.
+CONTRACTOR_ATTRIBUTE = "contractor"
+CONTRACTOR_CODE_PATTERN = "^[a-z0-9][a-z0-9_-]{1,49}$"  # monitoring.workorders.contractors.CODE
 BROWSER_FLOW = "x509-browser"
 DIRECT_GRANT_FLOW = "x509-direct-grant"
 
@@ -108,6 +114,19 @@ USER_PROFILE_ATTRIBUTES: list[dict[str, Any]] = [
         "multivalued": False,
     },
     {
+        "name": CONTRACTOR_ATTRIBUTE,
+        "displayName": "运维单位代码 (maintenance contractor code)",
+        "validations": {
+            "pattern": {
+                "pattern": CONTRACTOR_CODE_PATTERN,
+                "error-message": "lower-case letters, digits, - and _ (the contractor's code in govops)",
+            }
+        },
+        # the user may see it, never change it: it decides which work orders they see
+        "permissions": {"view": ["admin", "user"], "edit": ["admin"]},
+        "multivalued": False,
+    },
+    {
         "name": SOURCE_ATTRIBUTE,
         "displayName": "managed by",
         "validations": {"length": {"max": 32}},
@@ -151,6 +170,26 @@ CLIENT_SCOPES: list[dict[str, Any]] = [
                 "config": {
                     "user.attribute": ID_ATTRIBUTE,
                     "claim.name": ID_ATTRIBUTE,
+                    "jsonType.label": "String",
+                    "multivalued": "false",
+                    **_CLAIM_EVERYWHERE,
+                },
+            }
+        ],
+    },
+    {
+        "name": "govops-contractor",
+        "description": "the maintenance contractor's code (运维单位), for the contractor role",
+        "protocol": "openid-connect",
+        "attributes": {"include.in.token.scope": "false", "display.on.consent.screen": "false"},
+        "protocolMappers": [
+            {
+                "name": CONTRACTOR_ATTRIBUTE,
+                "protocol": "openid-connect",
+                "protocolMapper": "oidc-usermodel-attribute-mapper",
+                "config": {
+                    "user.attribute": CONTRACTOR_ATTRIBUTE,
+                    "claim.name": CONTRACTOR_ATTRIBUTE,
                     "jsonType.label": "String",
                     "multivalued": "false",
                     **_CLAIM_EVERYWHERE,

@@ -121,7 +121,7 @@ def build_spec(
                 [GroupSpec(c, n, "platform") for c, n in platforms.items()],
             )
         )
-    api_scopes = ["govops-api"]
+    api_scopes = ["govops-api", "govops-contractor"]  # the platform's own clients only
     clients = [
         {
             "clientId": GATEWAY_CLIENT,

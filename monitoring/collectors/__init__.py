@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from govops.settings import Settings
 from monitoring.collectors.platform import CloudCollector, ClusterCollector, IdentityCollector, KeycloakProbe
-from monitoring.collectors.video import CatalogueCollector, PatrolCollector, VideoCoverageCollector
+from monitoring.collectors.video import CatalogueCollector, PatrolCollector, VideoCollector, VideoCoverageCollector
+from monitoring.collectors.workorders import WorkOrderCollector
+from monitoring.settings import load_alert_settings
 from video.catalogue.settings import VideoSettings
 
 __all__ = [
@@ -19,7 +21,9 @@ __all__ = [
     "IdentityCollector",
     "KeycloakProbe",
     "PatrolCollector",
+    "VideoCollector",
     "VideoCoverageCollector",
+    "WorkOrderCollector",
     "register_collectors",
 ]
 
@@ -29,12 +33,15 @@ def register_collectors(
 ) -> None:
     """Register every subsystem's collector; no database query runs here (they describe())."""
     keycloak_ca = str(settings.keycloak_ca_file) if settings.keycloak_ca_file else True
+    alerts = load_alert_settings()
     for collector in (
-        CatalogueCollector(sessions, video),
-        VideoCoverageCollector(sessions, video),
+        VideoCollector(sessions, video),  # the catalogue and its KPIs, one pass
         PatrolCollector(sessions, video),
+        WorkOrderCollector(sessions),
         CloudCollector(sessions),
-        ClusterCollector(sessions, settings.backup_dir or settings.data_dir / "backups"),
+        ClusterCollector(
+            sessions, settings.backup_dir or settings.data_dir / "backups", alerts.backup_max_age_h * 3600
+        ),
         IdentityCollector(sessions, settings.data_dir / "ca"),
         KeycloakProbe(
             settings.keycloak_admin_url or settings.keycloak_url, settings.keycloak_realm, verify=keycloak_ca

@@ -85,9 +85,15 @@ class ClusterCollector(ScrapeCollector):
     """The data-centre cluster's hosts, from each host's latest stored run (`govops cluster
     apply|check`), and the backup directory's newest archive."""
 
-    def __init__(self, sessions: Callable[[], Session] | None = None, backup_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        sessions: Callable[[], Session] | None = None,
+        backup_dir: Path | None = None,
+        backup_max_age_s: float | None = None,
+    ) -> None:
         self._sessions = sessions
         self._backup_dir = backup_dir
+        self._backup_max_age_s = backup_max_age_s
 
     def families(self) -> dict[str, Metric]:
         return {
@@ -134,6 +140,9 @@ class ClusterCollector(ScrapeCollector):
         newest = next(iter(list_backups(self._backup_dir)), None) if self._backup_dir else None
         if newest is not None:
             fams["backup"].add_metric([str(self._backup_dir)], newest.stat().st_mtime)
+        if self._backup_dir is not None and self._backup_max_age_s is not None:
+            # the schedule, which BackupTooOld compares with the newest archive's time
+            fams["backup_max"].add_metric([str(self._backup_dir)], self._backup_max_age_s)
 
 
 class IdentityCollector(ScrapeCollector):

@@ -7,12 +7,14 @@ settings' KPI level), platforms and statuses, never by cameras.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select
+from sqlalchemy import Text, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from govops.alerts import Alert
@@ -20,74 +22,28 @@ from monitoring.collectors.base import ScrapeCollector
 from video.catalogue.models import CAMERA_STATUSES, Camera
 from video.catalogue.settings import VideoSettings
 from video.catalogue.tree import AreaTree
-from video.coverage import Coverage
+from video.coverage import Counts, Coverage
 from video.diagnosis.result import FAULT_CODES
 from video.patrol.models import PatrolRound
 
 
-class CatalogueCollector(ScrapeCollector):
-    """Cameras by status and department, by status and area (the fault rate per area), and the
-    inbox's open alerts."""
-
-    def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
-        self._sessions = sessions
-        self._settings = settings or VideoSettings()
-
-    def families(self) -> dict[str, Metric]:
-        return {
-            "cams": GaugeMetricFamily(
-                "govops_cameras", "Cameras in the catalogue by status and department", labels=["status", "department"]
-            ),
-            "area": GaugeMetricFamily(
-                "govops_video_area_cameras_by_status",
-                "Cameras by status in each admin area at the KPI level (streets by default)",
-                labels=["area", "status"],
-            ),
-            "alerts": GaugeMetricFamily(
-                "govops_alerts_firing", "Open alerts by source and severity", labels=["source", "severity"]
-            ),
-            "unclaimed": GaugeMetricFamily(
-                "govops_alerts_unclaimed_critical", "Critical open alerts nobody has claimed (认领)"
-            ),
-        }
-
-    def fill(self, fams: dict[str, Any]) -> None:
-        level = self._settings.kpi_area_level
-        with self._sessions() as session:
-            # Two grouped queries, each answered from a covering index (ix_cameras_department_status,
-            # ix_cameras_kpi); grids are rolled up to the KPI level here, not in SQL.
-            for status, dept, n in session.execute(
-                select(Camera.status, Camera.department_code, func.count()).group_by(
-                    Camera.department_code, Camera.status
-                )
-            ):
-                fams["cams"].add_metric([status, dept], n)
-            rows = session.execute(
-                select(Camera.area_code, Camera.status, func.count()).group_by(Camera.area_code, Camera.status)
-            ).all()
-            tree = AreaTree.load(session)
-            by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CAMERA_STATUSES, 0))
-            for area, status, n in rows:
-                if area is None:
-                    continue
-                for anc in tree.ancestors(area):
-                    if tree.areas[anc].level == level:
-                        by_area[anc][status] = by_area[anc].get(status, 0) + n
-            for area, counts in sorted(by_area.items()):
-                for status, n in counts.items():
-                    fams["area"].add_metric([area, status], n)
-            for source, severity, n in session.execute(
-                select(Alert.source, Alert.severity, func.count())
-                .where(Alert.status == "firing")
-                .group_by(Alert.source, Alert.severity)
-            ):
-                fams["alerts"].add_metric([source, severity], n)
-            unclaimed = session.scalar(
-                select(func.count()).where(
-                    Alert.status == "firing", Alert.severity == "critical", Alert.claimed_by.is_(None)
-                )
-            )
-            fams["unclaimed"].add_metric([], unclaimed or 0)
+def _catalogue_families() -> dict[str, Metric]:
+    return {
+        "cams": GaugeMetricFamily(
+            "govops_cameras", "Cameras in the catalogue by status and department", labels=["status", "department"]
+        ),
+        "area": GaugeMetricFamily(
+            "govops_video_area_cameras_by_status",
+            "Cameras by status in each admin area at the KPI level (streets by default)",
+            labels=["area", "status"],
+        ),
+        "alerts": GaugeMetricFamily(
+            "govops_alerts_firing", "Open alerts by source and severity", labels=["source", "severity"]
+        ),
+        "unclaimed": GaugeMetricFamily(
+            "govops_alerts_unclaimed_critical", "Critical open alerts nobody has claimed (认领)"
+        ),
+    }
 
 
 # name suffix, help, Kpi attribute
@@ -102,12 +58,72 @@ _AREA_GAUGES = [
 ]
 
 
-class VideoCoverageCollector(ScrapeCollector):
-    """Video KPIs per admin area (settings' level, streets by default) and per sharing platform.
+def _coverage_families() -> dict[str, Metric]:
+    fams: dict[str, Metric] = {}
+    for name, help_, attr in _AREA_GAUGES:
+        fams[f"area:{attr}"] = GaugeMetricFamily(f"govops_video_{name}", help_, labels=["area"])
+    fams["density"] = GaugeMetricFamily(
+        "govops_video_density_per_km2", "Cameras per km² of the area, measured from its grid polygons", labels=["area"]
+    )
+    for name, help_, attr in _AREA_GAUGES:
+        fams[f"platform:{attr}"] = GaugeMetricFamily(
+            f"govops_video_platform_{name}", f"{help_} (per platform)", labels=["platform"]
+        )
+    fams["targets"] = GaugeMetricFamily("govops_video_kpi_target", "KPI targets from settings", labels=["kpi"])
+    return fams
 
-    Labels are `area` and `platform` only: their values are bounded by the admin tree and the
-    platform list, never by the camera count.
+
+def _count_if(cond: Any) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+@dataclass
+class _Grids:
+    """One pass over the catalogue's KPI index: per grid, cameras by status and the KPI counts,
+    summed in SQL (one row per grid, a few thousand whatever the camera count)."""
+
+    status: dict[str, dict[str, int]]
+    counts: dict[str | None, Counts]
+
+    @classmethod
+    def read(cls, session: Session) -> _Grids:
+        intact = and_(Camera.status == "online", Camera.picture_fault.is_(False))
+        key = Camera.key_place.is_(True)
+        stmt = select(
+            Camera.area_code,
+            func.count(),
+            _count_if(Camera.status.in_(("online", "faulty"))),
+            _count_if(intact),
+            _count_if(Camera.networked.is_(True)),
+            _count_if(key),
+            _count_if(and_(key, intact)),
+            *(_count_if(Camera.status == st) for st in CAMERA_STATUSES),
+        ).group_by(Camera.area_code)
+        status: dict[str, dict[str, int]] = {}
+        counts: dict[str | None, Counts] = {}
+        for area, n, online, n_intact, networked, n_key, key_intact, *by_status in session.execute(stmt):
+            c = Counts(n, int(online or 0), int(n_intact or 0), int(networked or 0), int(n_key or 0))
+            c.key_intact = int(key_intact or 0)
+            if online and area is not None:
+                c.covered_grids.add(area)
+            counts[area] = c
+            if area is not None:
+                status[area] = {st: int(k or 0) for st, k in zip(CAMERA_STATUSES, by_status, strict=True)}
+        return cls(status, counts)
+
+
+class VideoCollector(ScrapeCollector):
+    """The catalogue and its KPIs in one pass per scrape: cameras by status and department, by
+    status and area (the fault rate per area), the inbox's open alerts, and the video KPIs per
+    admin area (settings' level, streets by default) and per sharing platform.
+
+    One grouped query per family's source (departments; the KPI index; firing alerts), the admin
+    tree read once and shared. Labels are bounded by departments, the admin tree, platforms and
+    statuses, never by cameras. Nothing is kept between scrapes.
     """
+
+    catalogue = True
+    coverage = True
 
     def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
         self._sessions = sessions
@@ -115,37 +131,78 @@ class VideoCoverageCollector(ScrapeCollector):
 
     def families(self) -> dict[str, Metric]:
         fams: dict[str, Metric] = {}
-        for name, help_, attr in _AREA_GAUGES:
-            fams[f"area:{attr}"] = GaugeMetricFamily(f"govops_video_{name}", help_, labels=["area"])
-        fams["density"] = GaugeMetricFamily(
-            "govops_video_density_per_km2",
-            "Cameras per km² of the area, measured from its grid polygons",
-            labels=["area"],
-        )
-        for name, help_, attr in _AREA_GAUGES:
-            fams[f"platform:{attr}"] = GaugeMetricFamily(
-                f"govops_video_platform_{name}", f"{help_} (per platform)", labels=["platform"]
-            )
-        fams["targets"] = GaugeMetricFamily("govops_video_kpi_target", "KPI targets from settings", labels=["kpi"])
+        if self.catalogue:
+            fams.update(_catalogue_families())
+        if self.coverage:
+            fams.update(_coverage_families())
         return fams
 
     def fill(self, fams: dict[str, Any]) -> None:
         with self._sessions() as session:
-            coverage = Coverage(session, self._settings)
-            for kpi in coverage.by_area():
-                for _name, _help, attr in _AREA_GAUGES:
-                    value = getattr(kpi, attr)
-                    if value is not None:
-                        fams[f"area:{attr}"].add_metric([kpi.key], value)
-                if kpi.density_per_km2 is not None:
-                    fams["density"].add_metric([kpi.key], kpi.density_per_km2)
-            for kpi in coverage.by_platform():
-                for _name, _help, attr in _AREA_GAUGES:
-                    value = getattr(kpi, attr)
-                    if value is not None:
-                        fams[f"platform:{attr}"].add_metric([kpi.key], value)
-            for name, value in coverage.targets().items():
-                fams["targets"].add_metric([name], value)
+            tree = AreaTree.load(session)
+            grids = _Grids.read(session)
+            if self.catalogue:
+                self._fill_catalogue(session, tree, grids, fams)
+            if self.coverage:
+                self._fill_coverage(Coverage(session, self._settings, tree, counts=grids.counts), fams)
+
+    def _fill_catalogue(self, session: Session, tree: AreaTree, grids: _Grids, fams: dict[str, Any]) -> None:
+        for status, dept, n in session.execute(  # covering index ix_cameras_department_status
+            select(Camera.status, Camera.department_code, func.count()).group_by(Camera.department_code, Camera.status)
+        ):
+            fams["cams"].add_metric([status, dept], n)
+        level = self._settings.kpi_area_level
+        by_area: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(CAMERA_STATUSES, 0))
+        up = {d: a.code for a in tree.at_level(level) for d in tree.descendants(a.code)}  # one walk down
+        for area, counts in grids.status.items():
+            at = up.get(area)
+            if at is not None:
+                rolled = by_area[at]
+                for status, n in counts.items():
+                    rolled[status] = rolled.get(status, 0) + n
+        for area, counts in sorted(by_area.items()):
+            for status, n in counts.items():
+                fams["area"].add_metric([area, status], n)
+        # One grouped query over the firing alerts, read from the covering index
+        # ix_alerts_status_counts (monitoring_0002) in its own order: no sort, no table.
+        unclaimed = 0
+        for source, severity, n, claimed in session.execute(
+            select(Alert.source, Alert.severity, func.count(), func.count(Alert.claimed_by))
+            .where(Alert.status == "firing")
+            .group_by(Alert.source, Alert.severity)
+        ):
+            fams["alerts"].add_metric([source, severity], n)
+            if severity == "critical":
+                unclaimed += n - claimed
+        fams["unclaimed"].add_metric([], unclaimed)
+
+    def _fill_coverage(self, coverage: Coverage, fams: dict[str, Any]) -> None:
+        for kpi in coverage.by_area():
+            for _name, _help, attr in _AREA_GAUGES:
+                value = getattr(kpi, attr)
+                if value is not None:
+                    fams[f"area:{attr}"].add_metric([kpi.key], value)
+            if kpi.density_per_km2 is not None:
+                fams["density"].add_metric([kpi.key], kpi.density_per_km2)
+        for kpi in coverage.by_platform():
+            for _name, _help, attr in _AREA_GAUGES:
+                value = getattr(kpi, attr)
+                if value is not None:
+                    fams[f"platform:{attr}"].add_metric([kpi.key], value)
+        for name, value in coverage.targets().items():
+            fams["targets"].add_metric([name], value)
+
+
+class CatalogueCollector(VideoCollector):
+    """Only the catalogue's families (cameras by status, per area; open alerts)."""
+
+    coverage = False
+
+
+class VideoCoverageCollector(VideoCollector):
+    """Only the KPI families (per area and per platform)."""
+
+    catalogue = False
 
 
 class PatrolCollector(ScrapeCollector):
@@ -205,14 +262,20 @@ class PatrolCollector(ScrapeCollector):
                     fams["per_camera"].add_metric([shard], (rnd.elapsed_s or 0.0) / total)
                 for verdict in ("ok", "faulty", "offline"):
                     fams["verdicts"].add_metric([shard, verdict], getattr(rnd, verdict))
+            # Grouped by the fault list itself: a few distinct lists, each parsed once, instead
+            # of every faulty camera's list decoded in Python.
             counts = dict.fromkeys(FAULT_CODES, 0)
-            for codes in session.scalars(
-                select(Camera.diagnosis_faults).where(
-                    Camera.diagnosis_faults.is_not(None), Camera.status.in_(("faulty", "offline"))
-                )
+            for raw, n in session.execute(
+                select(cast(Camera.diagnosis_faults, Text), func.count())
+                .where(Camera.diagnosis_faults.is_not(None), Camera.status.in_(("faulty", "offline")))
+                .group_by(cast(Camera.diagnosis_faults, Text))
             ):
-                for code in codes or []:
+                try:
+                    codes = json.loads(raw) if raw else []
+                except ValueError:
+                    continue
+                for code in codes if isinstance(codes, list) else []:
                     if code in counts:
-                        counts[code] += 1
+                        counts[code] += n
             for code, n in counts.items():
                 fams["faults"].add_metric([code], n)

@@ -2,8 +2,9 @@
 
 Visibility follows the data, as in the catalogue: an ops engineer sees every alert; a department
 admin the alerts of the department's cameras and services (the `department` column); security
-staff the alerts of cameras shared to their platform (the catalogue's own grant rules) and of
-the platform itself. Everything else (Keycloak, the CA, the cloud) is for ops engineers only.
+staff the alerts of cameras shared to their platform (the catalogue's own grant rules, phrased
+for a newest-first page by monitoring.scope) and of the platform itself. Everything else
+(Keycloak, the CA, the cloud) is for ops engineers only.
 """
 
 from __future__ import annotations
@@ -13,17 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, false, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, String, literal_column, select, true
 from sqlalchemy.orm import Session
 
 from govops.alerts import SEVERITIES, STATES, Alert, AlertEvent
 from govops.errors import NotFound, ValidationFailed
 from govops.principal import DEPT_ADMIN, SECURITY_STAFF, Principal
-from video.catalogue.models import Camera
-from video.catalogue.queries import grants_condition, platform_grants
+from monitoring.scope import any_of, newest_first, shared_camera_parts
 
 MAX_LIMIT = 500
-INLINE_CAMERAS = 5000
 
 
 @dataclass(frozen=True)
@@ -45,22 +44,24 @@ class AlertFilter:
             raise ValidationFailed(f"state must be one of {', '.join(STATES)}")
 
 
-def visible(session: Session, principal: Principal) -> ColumnElement[bool]:
+def scopes(session: Session, principal: Principal) -> list[ColumnElement[bool]]:
+    """What the caller may see, as separate conditions whose union is the scope. Each one has an
+    index of its own; `list_alerts` pages each and merges, because one OR of them is where the
+    planner goes wrong (the `platform` column is NULL on most alerts, so SQLite's statistics
+    call its index useless and it reads every alert instead of a few hundred)."""
     if principal.sees_all_cameras:
-        return true()
+        return [true()]
     parts: list[ColumnElement[bool]] = []
     if principal.has(DEPT_ADMIN) and principal.department:
         parts.append(Alert.department == principal.department)
     if principal.has(SECURITY_STAFF) and principal.platform:
-        grants = grants_condition(session, platform_grants(session, principal.platform))
-        shared = select(Camera.id).where(grants.clause())
-        # The camera IDs themselves when there are not too many: each OR term then has its own
-        # index ((camera_id, id), (platform, id)) and the database reads only the platform's
-        # alerts, instead of walking every alert newest-first to test membership.
-        ids = list(session.scalars(shared.limit(INLINE_CAMERAS + 1)))
-        parts.append(Alert.camera_id.in_(ids if len(ids) <= INLINE_CAMERAS else shared))
+        parts.extend(shared_camera_parts(session, principal, Alert.camera_id))
         parts.append(Alert.platform == principal.platform)
-    return or_(*parts) if parts else false()
+    return parts
+
+
+def visible(session: Session, principal: Principal) -> ColumnElement[bool]:
+    return any_of(scopes(session, principal))
 
 
 def _filtered(f: AlertFilter, sqlite: bool = False) -> list[ColumnElement[bool]]:
@@ -111,10 +112,10 @@ def list_alerts(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed(f"limit must be between 1 and {MAX_LIMIT}")
     sqlite = session.get_bind().dialect.name == "sqlite"
-    stmt = select(Alert).where(visible(session, principal), *_filtered(f, sqlite))
+    conds = _filtered(f, sqlite)
     if cursor:
-        stmt = stmt.where(Alert.id < decode_cursor(cursor))
-    rows = list(session.scalars(stmt.order_by(Alert.id.desc()).limit(limit + 1)))
+        conds.append(Alert.id < decode_cursor(cursor))
+    rows = newest_first(session, select(Alert).where(*conds), Alert.id, scopes(session, principal), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return {

@@ -11,15 +11,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, select, true
 from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from govops.principal import CONTRACTOR, OPS_ENGINEER, Principal
+from monitoring.scope import any_of, camera_row_parts, newest_first
 from monitoring.workorders.models import STATES, WorkOrder, WorkOrderEvent
-from video.catalogue.models import Camera
-from video.catalogue.queries import visibility
 
 MAX_PAGE = 200
 NEXT_STEP = {
@@ -34,24 +33,21 @@ ALLOWED = {"dispatch": ("open",), "repair": ("dispatched",), "verify": ("repaire
 IMAGE_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
-def scope(session: Session, principal: Principal) -> ColumnElement[bool]:
-    """The orders `principal` may see: ops all; a contractor its own; dept-admin and security
-    staff those of the cameras they may see in the catalogue."""
+def scope_parts(session: Session, principal: Principal) -> list[ColumnElement[bool]]:
+    """The orders `principal` may see, as parts to OR: ops all; a contractor its own (none
+    without its code: deny, not all); dept-admin and security staff those of the cameras they
+    may see in the catalogue."""
     if principal.has(OPS_ENGINEER):
-        return true()
+        return [true()]
     parts: list[ColumnElement[bool]] = []
     if principal.has(CONTRACTOR) and principal.contractor:
         parts.append(WorkOrder.contractor_code == principal.contractor)
-    business = Principal(
-        principal.subject,
-        principal.name,
-        principal.roles - {CONTRACTOR},
-        department=principal.department,
-        platform=principal.platform,
-    )
-    if business.roles:
-        parts.append(WorkOrder.camera_id.in_(select(Camera.id).where(visibility(session, business))))
-    return or_(*parts) if parts else false()
+    parts.extend(camera_row_parts(session, principal, WorkOrder.camera_id))
+    return parts
+
+
+def scope(session: Session, principal: Principal) -> ColumnElement[bool]:
+    return any_of(scope_parts(session, principal))
 
 
 def list_orders(
@@ -68,7 +64,7 @@ def list_orders(
     if state and state not in STATES:
         raise ValidationFailed(f"unknown state {state!r}", hint=f"one of {', '.join(STATES)}")
     limit = max(1, min(limit, MAX_PAGE))
-    stmt = select(WorkOrder).where(scope(session, principal))
+    stmt = select(WorkOrder)
     if state:
         stmt = stmt.where(WorkOrder.state == state)
     if contractor:
@@ -77,7 +73,7 @@ def list_orders(
         stmt = stmt.where(WorkOrder.camera_id == camera)
     if after is not None:
         stmt = stmt.where(WorkOrder.id < after)
-    rows = list(session.scalars(stmt.order_by(WorkOrder.id.desc()).limit(limit + 1)))
+    rows = newest_first(session, stmt, WorkOrder.id, scope_parts(session, principal), limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)

@@ -36,7 +36,7 @@ from gateway.runtime import Runtime
 from gateway.sample_district import DEPARTMENTS, DISTRICT
 from govops.errors import Unauthenticated
 from govops.org import Department
-from govops.principal import DEPT_ADMIN, OPS_ENGINEER
+from govops.principal import CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER
 from govops.settings import Settings, load_settings
 from identity import directory, realm
 from identity.keycloak_adapter import (
@@ -48,6 +48,8 @@ from identity.keycloak_adapter import (
 )
 from identity.login import CertificateLoginRefused, certificate_login, pkce_pair
 from identity.pki import CertificateAuthority, CivilServant, new_key, policy
+from monitoring.workorders import contractors
+from monitoring.workorders.models import WorkOrder
 from tests.conftest import cli_role_env
 from tests.fixtures.platform import need
 from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
@@ -409,6 +411,55 @@ def test_x509_direct_grant_carries_roles_and_department(lab: Lab) -> None:
     cert, key = lab.certs["li"]
     code, out, _ = _cli(lab, "identity", "login", "--cert", str(cert), "--key", str(key), "--json")
     assert code == 0 and json.loads(out)["groups"] == ["/310116/cgj"]
+
+
+def test_a_contractors_real_token_shows_only_its_orders(lab: Lab) -> None:
+    """Issue #12: the contractor code (运维单位) comes from the realm (a user attribute only
+    admins edit, mapped into the token), and the gateway scopes work orders by it; a contractor
+    whose token lacks it sees none (deny, not all)."""
+    now = dt.datetime.now(dt.UTC)
+    with lab.runtime.transaction() as s:
+        for code in ("c1", "c2"):
+            contractors.add_contractor(s, code, f"运维单位 {code}", None, actor="test")
+        for i in range(6):
+            s.add(
+                WorkOrder(
+                    camera_id=f"3101160000132600{i:04d}",
+                    camera_name=f"摄像机 {i}",
+                    area_code="310116001",
+                    contractor_code="c1" if i % 2 else "c2",
+                    state="open",
+                    fault="offline",
+                    verdict="offline",
+                    sla_hours=48,
+                    opened_at=now,
+                    due_at=now + dt.timedelta(hours=48),
+                )
+            )
+    profile = {a["name"]: a for a in lab.kc.user_profile()["attributes"]}
+    assert profile[realm.CONTRACTOR_ATTRIBUTE]["permissions"]["edit"] == ["admin"]
+    role = lab.kc.realm_role(CONTRACTOR)
+    tokens = {}
+    for pid, name, code in (("C00000001", "运维甲", "c1"), ("C00000002", "运维乙", None)):
+        attributes = {realm.ID_ATTRIBUTE: [pid], **({realm.CONTRACTOR_ATTRIBUTE: [code]} if code else {})}
+        uid = lab.kc.create_user(
+            {"username": pid.lower(), "enabled": True, "firstName": name, "attributes": attributes}
+        )
+        lab.kc.add_user_realm_roles(uid, [role])
+        with lab.runtime.transaction() as s:
+            b = lab.ca.issue(s, CivilServant(pid, name, "金山公安分局"), actor="test")
+        cert, key = _write_pem(lab.root / "pki", pid, b.chain_pem, b.key_pem)
+        tokens[pid] = certificate_login(lab.endpoints, cert, key, ca_file=lab.trust).access_token
+    claims = jwt.decode(tokens["C00000001"], options={"verify_signature": False})
+    assert claims["contractor"] == "c1" and CONTRACTOR in claims["realm_access"]["roles"]
+    assert "contractor" not in jwt.decode(tokens["C00000002"], options={"verify_signature": False})
+    with lab.api(tokens["C00000001"]) as c:
+        assert c.get("/api/v1/whoami").json()["contractor"] == "c1"
+        mine = c.get("/api/v1/workorders").json()["items"]
+    assert len(mine) == 3 and {o["contractor"] for o in mine} == {"c1"}
+    with lab.api(tokens["C00000002"]) as c:
+        r = c.get("/api/v1/workorders")
+    assert r.status_code == 200 and r.json()["items"] == []
 
 
 @pytest.mark.parametrize(

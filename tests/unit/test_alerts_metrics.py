@@ -16,6 +16,7 @@ from govops.settings import load_settings
 from identity.models import IssuedCertificate, PublishedCrl
 from infra.provisioning.models import CloudRun
 from monitoring.collectors import KeycloakProbe, register_collectors
+from monitoring.workorders.models import WorkOrder
 from tests.conftest import client_as
 from video.catalogue.models import Camera
 
@@ -92,6 +93,20 @@ def test_every_subsystem_is_exported_with_bounded_labels(app, district):
         )
         audit.append(s, actor="u1", action="identity.login.certificate", target="u1", result="failure")
         audit.append(s, actor="u1", action="identity.login.certificate", target="u1", result="success")
+        for state, due in (("open", -1), ("dispatched", 5), ("closed", -9)):
+            s.add(
+                WorkOrder(
+                    camera_id="31011600001326000001",
+                    camera_name="cam",
+                    contractor_code="c1",
+                    state=state,
+                    fault="offline",
+                    verdict="offline",
+                    sla_hours=24,
+                    opened_at=now - timedelta(hours=30),
+                    due_at=now + timedelta(hours=due),
+                )
+            )
     client = client_as(app, None)
     client.get("/healthz")
     text = client.get("/metrics").text
@@ -113,6 +128,12 @@ def test_every_subsystem_is_exported_with_bounded_labels(app, district):
     assert _value(m["govops_cluster_run_history_available"]) == 1  # runs are stored (none yet: no host series)
     assert "govops_cluster_host_reachable" in text  # described (HELP/TYPE), no samples yet
     assert _value(m["govops_keycloak_configured"]) == 0
+    # the backup schedule BackupTooOld compares with (GOVOPS_ALERTS_BACKUP_MAX_AGE_H, 26 h)
+    assert [s.value for s in m["govops_backup_max_age_seconds"]] == [26 * 3600]
+    # work orders by state and contractor; the open one past its due time is overdue
+    assert _value(m["govops_workorders"], state="open", contractor="c1") == 1
+    assert _value(m["govops_workorders"], state="closed", contractor="c1") == 1
+    assert _value(m["govops_workorders_overdue"], contractor="c1") == 1
     assert "govops_http_requests_total" in m and "govops_http_request_seconds_bucket" in m
     # bounded: no label carries a camera id
     assert "31011600001326" not in text

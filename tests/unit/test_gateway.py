@@ -224,6 +224,7 @@ def test_a_session_works_on_a_second_replica_and_after_a_restart(app, district, 
         "roles": [DEPT_ADMIN],
         "department": "gaj",
         "platform": None,
+        "contractor": None,
     }
 
     # A restart: the first replica's process state is gone, the database is not.
