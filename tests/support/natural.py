@@ -1,10 +1,11 @@
 """Labelled camera-like clips made from natural photographs and procedural street scenes.
 
-The photographs are the ones bundled in installable packages: scikit-learn's sample images
-(china.jpg, flower.jpg) and matplotlib's sample data (grace_hopper.jpg). scikit-image's bundled
-photographs are never used here: they are kept for checks from outside.
+The pictures (`tests.support.scenes`) are photographs bundled in installable packages
+(scikit-learn, matplotlib, mahotas), a shaded terrain from matplotlib's sample elevation data and
+procedural textured scenes (brick wall, lawn, autumn leaves). scikit-image's bundled photographs
+are never used here: they are kept for checks from outside.
 
-A clip is a photograph (or a street scene of `video.clips`) seen by a camera: the view pans
+A clip is such a picture (or a street scene of `video.clips`) seen by a camera: the view pans
 slowly, a small object moves through it and the sensor adds noise. One condition is applied:
 a healthy hard case (IR night, dusk, fog, rain on the lens, backlight, a strong single-colour
 scene, low bit rate, a vehicle filling the view, warm street light, a naturally soft view, a
@@ -18,37 +19,68 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tests.support.scenes import picture
 from tests.support.synthetic import write_frames
 from video.clips import frames as street_frames
 
 W, H = 640, 360
 
-# name → (photograph, crop box as fractions x0, y0, x1, y1 of the photograph).
+# name → (picture of tests.support.scenes, crop box as fractions x0, y0, x1, y1 of it).
 PHOTO_VIEWS: dict[str, tuple[str, tuple[float, float, float, float]]] = {
     "flower-wide": ("flower", (0.0, 0.08, 1.0, 0.92)),
     "flower-close": ("flower", (0.25, 0.15, 0.85, 0.85)),
     "flower-corner": ("flower", (0.0, 0.0, 0.6, 0.55)),
+    "store-wide": ("DepartmentStore", (0.0, 0.1, 1.0, 0.9)),
+    "store-corner": ("DepartmentStore", (0.45, 0.4, 1.0, 1.0)),
+    "luis-portrait": ("luispedro", (0.0, 0.1, 1.0, 0.75)),
+    "terrain-west": ("terrain", (0.0, 0.0, 0.5, 0.6)),
+    "brick-a": ("brick-1", (0.0, 0.0, 1.0, 1.0)),
+    "lawn-a": ("lawn-1", (0.0, 0.0, 1.0, 1.0)),
+    "autumn-a": ("autumn-1", (0.0, 0.0, 1.0, 1.0)),
     "china-wide": ("china", (0.0, 0.1, 1.0, 0.94)),
     "china-tower": ("china", (0.2, 0.0, 0.8, 0.6)),
     "china-trees": ("china", (0.3, 0.4, 1.0, 1.0)),
     "grace-portrait": ("grace_hopper", (0.0, 0.0, 1.0, 0.6)),
     "grace-flag": ("grace_hopper", (0.0, 0.0, 0.7, 0.4)),
+    "terrain-east": ("terrain", (0.5, 0.4, 1.0, 1.0)),
+    "brick-b": ("brick-2", (0.0, 0.0, 1.0, 1.0)),
+    "lawn-b": ("lawn-2", (0.0, 0.0, 1.0, 1.0)),
+    "autumn-b": ("autumn-2", (0.0, 0.0, 1.0, 1.0)),
 }
 STREET = ("road", "crossroad", "plaza", "riverside", "gate", "market", "park", "parking")
-FIT_SCENES = ("flower-wide", "flower-close", "flower-corner", "road", "plaza", "gate", "market")
+# No picture is in both: the photographs differ (flower, DepartmentStore, luispedro against china,
+# grace_hopper), the terrain crops do not overlap, procedural instances and street layouts differ.
+FIT_SCENES = (
+    "flower-wide",
+    "flower-close",
+    "flower-corner",
+    "store-wide",
+    "store-corner",
+    "luis-portrait",
+    "terrain-west",
+    "brick-a",
+    "lawn-a",
+    "autumn-a",
+    "road",
+    "plaza",
+    "gate",
+    "market",
+)
 HELD_OUT_SCENES = (
     "china-wide",
     "china-tower",
     "china-trees",
     "grace-portrait",
     "grace-flag",
+    "terrain-east",
+    "brick-b",
+    "lawn-b",
+    "autumn-b",
     "crossroad",
     "riverside",
     "park",
@@ -116,18 +148,8 @@ class Clip:
         return LOW_KBPS * self.width // W if self.condition == "low_bitrate" else None
 
 
-def _photo_path(name: str) -> Path:
-    if name in ("china", "flower"):
-        return Path(str(resources.files("sklearn.datasets") / "images" / f"{name}.jpg"))
-    return Path(str(resources.files("matplotlib") / "mpl-data" / "sample_data" / f"{name}.jpg"))
-
-
-@cache
 def photo(name: str) -> np.ndarray:
-    image = cv2.imread(str(_photo_path(name)), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"sample photograph {name} not found; install the dev dependencies (make deps)")
-    return image
+    return picture(name)
 
 
 def _lerp(a: float, b: float, s: float) -> float:
