@@ -264,7 +264,18 @@ def arguments(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--details", action="store_true", help="the measurements of every mismatch")
     ap.add_argument("--raw", action="store_true", help="skip the H.264 encode and decode (quick runs)")
     ap.add_argument("--frames", type=int, default=10, help="frames per clip (the freeze window needs 2)")
+    ap.add_argument("--workdir", default=None, help="keep the encoded clips here and reuse them on the next run")
+    ap.add_argument("--prepare", action="store_true", help="only encode the clips into --workdir")
     return ap
+
+
+def prepare(clip: Clip, workdir: str) -> None:
+    """Encode a clip and its camera's commissioning views ahead of a run (they do not depend on
+    any threshold)."""
+    for view in (clip, normal_clip(clip), night_clip(clip)):
+        path = Path(workdir) / f"{view.name}-{view.t0}.mp4"
+        if not path.exists():
+            write_clip(path, view)
 
 
 def chosen(scenes: tuple[str, ...], args: Any) -> list[Clip]:
@@ -283,7 +294,13 @@ def main() -> None:
     args = arguments(__doc__.splitlines()[0]).parse_args()
     clips = chosen(HELD_OUT_SCENES, args)
     started = time.perf_counter()
-    rows = run(clips, args.workers, args.raw)
+    if args.prepare:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
+        (Path(args.workdir) / KEEP).touch()
+        with ProcessPoolExecutor(args.workers) as pool:
+            list(pool.map(prepare, clips, [args.workdir] * len(clips), chunksize=4))
+        return
+    rows = run(clips, args.workers, args.raw, workdir=args.workdir)
     out = report("vqd_accuracy", "held_out", HELD_OUT_SCENES, clips, rows, args)
     out["thresholds_fitted_on"] = FITTED_ON
     out["wall_s"] = round(time.perf_counter() - started, 1)

@@ -30,6 +30,8 @@ FITTED_ON: dict[str, Any] = _FITTED["fitted_on"]
 
 
 class Thresholds(BaseSettings):
+    """Every value set from FITTED comes from bench/vqd_fit.py (fit scenes only)."""
+
     model_config = SettingsConfigDict(env_prefix="GOVOPS_VQD_", extra="forbid", frozen=True)
 
     # signal_loss: share of the picture within `flat_tolerance` of its median colour.
@@ -41,8 +43,7 @@ class Thresholds(BaseSettings):
     freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
     freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.6
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
-    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred. Without a baseline only a
-    # clearly blurred picture is a fault: a naturally soft view reaches 0.4.
+    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred (the absolute fallback).
     blur_effect: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_effect"]
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]

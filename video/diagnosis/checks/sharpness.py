@@ -47,7 +47,7 @@ def blur_effect_map(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             cv2.absdiff(gray[:bh, 1 : n + 1], gray[:bh, :n], dst=d_f[:, :n])
             cv2.absdiff(blurred[:bh, 1 : n + 1], blurred[:bh, :n], dst=d_b[:, :n])
         s_f += _block_sums(d_f)
-        s_v += _block_sums(cv2.max(cv2.subtract(d_f, d_b), 0.0))
+        s_v += _block_sums(np.maximum(d_f - d_b, 0.0))
         s_b += _block_sums(d_b)
     blur = 1.0 - s_v / np.maximum(s_f, 1e-6)
     return blur, s_b / (2 * BLOCK * BLOCK)
