@@ -1,6 +1,6 @@
 """Fit the diagnosis decision thresholds on the fit scenes only, and write them with their record.
 
-    .venv/bin/python bench/vqd_fit.py [--workers 2] [--strengths 0,1] [--dry-run]
+    .venv/bin/python bench/vqd_fit.py --write [--workers 2] [--strengths boundary] [--frames 3]
 
 Reads only `tests.support.natural.FIT_SCENES` (never a held-out scene): every labelled clip of
 those scenes is measured with and without its camera's baselines, as `bench/vqd_accuracy.py`
@@ -12,8 +12,8 @@ its measurement meaningless). The cut minimises misses + FALSE_ALARM_COST × fal
 equally good cuts the one in the widest gap between two measured values wins, and the
 threshold is the middle of that gap.
 
-Writes video/diagnosis/fitted.json: the values, `fitted_on` (split, scenes, clips, strengths,
-encoded) and the separation each cut reached on the fit set. Then judges the fit set again with
+With --write (not in `make bench`), writes video/diagnosis/fitted.json: the values, `fitted_on`
+(split, scenes, clips, strengths, encoded) and the separation each cut reached on the fit set. Then judges the fit set again with
 the fitted values and prints the fit-set figures (per-code precision and recall, false alarms,
 confusion) as JSON: these are fit figures, not a measure of accuracy; the accuracy bench
 reports on the held-out scenes.
@@ -146,12 +146,12 @@ def fit(rule: Rule, pos: list[float], neg: list[float]) -> dict[str, Any]:
 
 def main() -> None:
     ap = arguments(__doc__.splitlines()[0])
-    ap.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
+    ap.add_argument("--write", action="store_true", help="write video/diagnosis/fitted.json (else only print)")
     args = ap.parse_args()
     assert not set(FIT_SCENES) & set(HELD_OUT_SCENES), "a scene is in both splits"
     clips = chosen(FIT_SCENES, args)
     started = time.perf_counter()
-    workdir = tempfile.mkdtemp(prefix="vqd-fit-")
+    workdir = args.workdir or tempfile.mkdtemp(prefix="vqd-fit-")
     rows = run(clips, args.workers, args.raw, workdir=workdir)
     separation = {}
     values = {}
@@ -171,14 +171,15 @@ def main() -> None:
         "false_alarm_cost": FALSE_ALARM_COST,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
-    if not args.dry_run:
+    if args.write:
         record = {"fitted_on": fitted_on, "values": values, "separation": separation}
         FITTED_PATH.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     t = Thresholds(**values)
     again = run(clips, args.workers, args.raw, t, workdir=workdir)
-    shutil.rmtree(workdir, ignore_errors=True)
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
     out = report("vqd_fit", "fit", FIT_SCENES, clips, again, args)
-    out["fitted"] = {"values": values, "separation": separation, "written": not args.dry_run}
+    out["fitted"] = {"values": values, "separation": separation, "written": args.write}
     out["wall_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(out, indent=2, ensure_ascii=False))
 
