@@ -13,10 +13,10 @@ equally good cuts the one in the widest gap between two measured values wins, an
 threshold is the middle of that gap.
 
 With --write (not in `make bench`), writes video/diagnosis/fitted.json: the values, `fitted_on`
-(split, scenes, clips, strengths, encoded) and the separation each cut reached on the fit set. Then judges the fit set again with
-the fitted values and prints the fit-set figures (per-code precision and recall, false alarms,
-confusion) as JSON: these are fit figures, not a measure of accuracy; the accuracy bench
-reports on the held-out scenes.
+(split, scenes, clips, strengths, encoded) and the separation each cut reached on the fit set.
+Then judges the fit set again with the fitted values and prints the fit-set figures (per-code
+precision and recall, false alarms, confusion) as JSON: these are fit figures, not a measure of
+accuracy; the accuracy bench reports on the held-out scenes.
 """
 
 from __future__ import annotations
