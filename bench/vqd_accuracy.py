@@ -76,6 +76,7 @@ KEEP_METRICS = (
     "reference_similarity",
     "reference_coarse",
     "stripe_prominence",
+    "stripe_amplitude",
     "freeze_diff",
     "baseline_blur_effect",
     "baseline_noise_sigma",
