@@ -105,3 +105,54 @@ def test_a_server_that_dies_mid_round_loses_no_camera(district: Runtime, tmp_pat
         errors = [r.error for r in rows if r.verdict == "offline"]
         assert all(e and "Traceback" not in e and "rtsp stream" in e for e in errors), errors
         assert s.scalar(select(func.count()).select_from(DiagnosisRecord)) == 8
+
+
+def test_commissioned_at_onboarding_then_a_fault_mid_patrol_is_raised_within_raise_after(
+    district: Runtime, tmp_path: Path
+) -> None:
+    """A camera accepted at onboarding (建档: its reference picture and baseline taken from its
+    live stream), patrolled healthy, then defocused while the patrol goes on: the patrol judges
+    it against its own baseline and raises `blur` within RAISE_AFTER faulty rounds."""
+    from tests.support.natural import Clip
+    from tests.support.natural import write_clip as write_natural
+    from video.patrol.ondemand import refresh_reference
+
+    raise_after = 2
+    normal = write_natural(tmp_path / "normal.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=36))
+    defocused = write_natural(tmp_path / "defocus.mp4", Clip("defocus", "riverside", 0.5, seed=2, frames=36, t0=7))
+    handle = need(start_rtsp_server, tmp_path, {"normal": f"copy:{normal}", "defocused": f"copy:{defocused}"})
+    try:
+        for url in handle.urls.values():
+            diagnose_source(url, CameraSettings(Thresholds()))  # the mounts are up
+        cam = _point(district, [handle.url("normal")])[0]
+        taken = refresh_reference(district.sessions, district.box, cam, actor="installer", base=Thresholds())
+        assert taken["verdict"] == "ok" and taken["baseline"]["mode"] == "day", taken
+        patrol = Patrol(
+            district.sessions,
+            district.box,
+            concurrency=2,
+            policy=Policy(raise_after=raise_after),
+            thresholds=Thresholds(),
+        )
+        healthy = patrol.run_round([cam])
+        assert healthy.counts.get("ok") == 1, healthy.counts
+        _point(district, [handle.url("defocused")])  # the lens is knocked out of focus mid-patrol
+        rounds = 0
+        while rounds < raise_after:
+            rounds += 1
+            report = patrol.run_round([cam])
+            with district.transaction() as s:
+                firing = [a for a in s.scalars(select(Alert).where(Alert.status == "firing"))]
+            if firing:
+                break
+        assert rounds >= 1 and report.alerts_raised == 1, (rounds, report.counts)
+        with district.transaction() as s:
+            camera = s.get(Camera, cam)
+            assert camera is not None and "blur" in camera.diagnosis_faults
+            last = s.scalars(
+                select(DiagnosisRecord).where(DiagnosisRecord.camera_id == cam).order_by(DiagnosisRecord.id.desc())
+            ).first()
+            assert last is not None and last.metrics["basis"] == "baseline"
+        assert [a.labels["camera"] for a in firing] == [cam]
+    finally:
+        handle.stop()

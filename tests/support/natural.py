@@ -1,10 +1,11 @@
 """Labelled camera-like clips made from natural photographs and procedural street scenes.
 
-The photographs are the ones bundled in installable packages: scikit-learn's sample images
-(china.jpg, flower.jpg) and matplotlib's sample data (grace_hopper.jpg). scikit-image's bundled
-photographs are never used here: they are kept for checks from outside.
+The pictures (`tests.support.scenes`) are photographs bundled in installable packages
+(scikit-learn, matplotlib, mahotas), a shaded terrain from matplotlib's sample elevation data and
+procedural textured scenes (brick wall, lawn, autumn leaves). scikit-image's bundled photographs
+are never used here: they are kept for checks from outside.
 
-A clip is a photograph (or a street scene of `video.clips`) seen by a camera: the view pans
+A clip is such a picture (or a street scene of `video.clips`) seen by a camera: the view pans
 slowly, a small object moves through it and the sensor adds noise. One condition is applied:
 a healthy hard case (IR night, dusk, fog, rain on the lens, backlight, a strong single-colour
 scene, low bit rate, a vehicle filling the view, warm street light, a naturally soft view, a
@@ -16,39 +17,71 @@ no fitting ever looks at.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tests.support.scenes import picture
 from tests.support.synthetic import write_frames
 from video.clips import frames as street_frames
 
 W, H = 640, 360
 
-# name → (photograph, crop box as fractions x0, y0, x1, y1 of the photograph).
+# name → (picture of tests.support.scenes, crop box as fractions x0, y0, x1, y1 of it).
 PHOTO_VIEWS: dict[str, tuple[str, tuple[float, float, float, float]]] = {
     "flower-wide": ("flower", (0.0, 0.08, 1.0, 0.92)),
     "flower-close": ("flower", (0.25, 0.15, 0.85, 0.85)),
     "flower-corner": ("flower", (0.0, 0.0, 0.6, 0.55)),
+    "store-wide": ("DepartmentStore", (0.0, 0.1, 1.0, 0.9)),
+    "store-corner": ("DepartmentStore", (0.45, 0.4, 1.0, 1.0)),
+    "luis-portrait": ("luispedro", (0.0, 0.1, 1.0, 0.75)),
+    "terrain-west": ("terrain", (0.0, 0.0, 0.5, 0.6)),
+    "brick-a": ("brick-1", (0.0, 0.0, 1.0, 1.0)),
+    "lawn-a": ("lawn-1", (0.0, 0.0, 1.0, 1.0)),
+    "autumn-a": ("autumn-1", (0.0, 0.0, 1.0, 1.0)),
     "china-wide": ("china", (0.0, 0.1, 1.0, 0.94)),
     "china-tower": ("china", (0.2, 0.0, 0.8, 0.6)),
     "china-trees": ("china", (0.3, 0.4, 1.0, 1.0)),
     "grace-portrait": ("grace_hopper", (0.0, 0.0, 1.0, 0.6)),
     "grace-flag": ("grace_hopper", (0.0, 0.0, 0.7, 0.4)),
+    "terrain-east": ("terrain", (0.5, 0.4, 1.0, 1.0)),
+    "brick-b": ("brick-2", (0.0, 0.0, 1.0, 1.0)),
+    "lawn-b": ("lawn-2", (0.0, 0.0, 1.0, 1.0)),
+    "autumn-b": ("autumn-2", (0.0, 0.0, 1.0, 1.0)),
 }
 STREET = ("road", "crossroad", "plaza", "riverside", "gate", "market", "park", "parking")
-FIT_SCENES = ("flower-wide", "flower-close", "flower-corner", "road", "plaza", "gate", "market")
+# No picture is in both: the photographs differ (flower, DepartmentStore, luispedro against china,
+# grace_hopper), the terrain crops do not overlap, procedural instances and street layouts differ.
+FIT_SCENES = (
+    "flower-wide",
+    "flower-close",
+    "flower-corner",
+    "store-wide",
+    "store-corner",
+    "luis-portrait",
+    "terrain-west",
+    "brick-a",
+    "lawn-a",
+    "autumn-a",
+    "road",
+    "plaza",
+    "gate",
+    "market",
+)
 HELD_OUT_SCENES = (
     "china-wide",
     "china-tower",
     "china-trees",
     "grace-portrait",
     "grace-flag",
+    "terrain-east",
+    "brick-b",
+    "lawn-b",
+    "autumn-b",
     "crossroad",
     "riverside",
     "park",
@@ -116,22 +149,17 @@ class Clip:
         return LOW_KBPS * self.width // W if self.condition == "low_bitrate" else None
 
 
-def _photo_path(name: str) -> Path:
-    if name in ("china", "flower"):
-        return Path(str(resources.files("sklearn.datasets") / "images" / f"{name}.jpg"))
-    return Path(str(resources.files("matplotlib") / "mpl-data" / "sample_data" / f"{name}.jpg"))
-
-
-@cache
 def photo(name: str) -> np.ndarray:
-    image = cv2.imread(str(_photo_path(name)), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f"sample photograph {name} not found; install the dev dependencies (make deps)")
-    return image
+    return picture(name)
 
 
 def _lerp(a: float, b: float, s: float) -> float:
     return a + (b - a) * float(np.clip(s, 0.0, 1.0))
+
+
+def _gauss(rng: np.random.Generator, sigma: float, shape: tuple[int, ...]) -> np.ndarray:
+    """Sensor noise as float32 (float64 noise on every frame made the clips slow to build)."""
+    return rng.standard_normal(shape, dtype=np.float32) * np.float32(sigma)
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
@@ -142,7 +170,7 @@ def _view(scene: str, w: int, h: int, n: int, seed: int, t0: int, pan: float = 0
     """The clean view of a scene: a slow pan over the photograph with a small mover and noise."""
     rng = np.random.default_rng(seed)
     if scene in STREET:
-        yield from street_frames(scene, w, h, n + t0, seed)
+        yield from itertools.islice(street_frames(scene, w, h, n + t0, seed), t0, None)
         return
     name, (x0, y0, x1, y1) = PHOTO_VIEWS[scene]
     img = photo(name)
@@ -159,10 +187,10 @@ def _view(scene: str, w: int, h: int, n: int, seed: int, t0: int, pan: float = 0
     for i in range(t0, t0 + n):
         dx = ox + pan * (i % 40 - 20) * w / W
         m = np.float32([[1, 0, -dx], [0, 1, -oy]])
-        frame = cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frame = cv2.warpAffine(big, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT).astype(np.float32)
         x = int((i * 9 * w / W) % (w + 60)) - 30
         cv2.rectangle(frame, (x, int(my)), (x + w // 22, int(my) + h // 30), tuple(int(c) for c in mover), -1)
-        yield _u8(frame + rng.normal(0, 2.5, frame.shape))
+        yield _u8(frame + _gauss(rng, 2.5, frame.shape))
 
 
 def _disc_psf(radius: float) -> np.ndarray:
@@ -222,13 +250,13 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
         return [
             _u8(
                 cv2.cvtColor(_u8(cv2.GaussianBlur(g, (0, 0), 0.6 * k) * mean / grey[0].mean()), cv2.COLOR_GRAY2BGR)
-                + rng.normal(0, 2.5, (h, w, 1))
+                + _gauss(rng, 2.5, (h, w, 1))
             )
             for g in grey
         ]
     if c == "dusk":
         warm = np.array([0.88, 0.97, 1.08], np.float32)
-        return _scale_to_mean([_u8(f * warm + rng.normal(0, 2.0, f.shape)) for f in frames], _lerp(60, 48, s))
+        return _scale_to_mean([_u8(f * warm + _gauss(rng, 2.0, f.shape)) for f in frames], _lerp(60, 48, s))
     if c == "fog":
         f_ = _lerp(0.3, 0.5, s)
         return [_u8(f * (1 - f_) + 205 * f_) for f in frames]
@@ -271,7 +299,7 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
             cv2.rectangle(body, (x0, y0 + vh // 5), (x0 + vw, h), 1.0, -1)
             cv2.rectangle(body, (x0 + vw // 6, y0), (x0 + vw * 5 // 6, y0 + vh // 5), 1.0, -1)
             grad = np.linspace(1.1, 0.8, h, dtype=np.float32)[:, None, None]
-            paint = colour * grad + rng.normal(0, 2, (h, w, 3))
+            paint = colour * grad + _gauss(rng, 2, (h, w, 3))
             g = f.copy()
             b = body[..., None]
             g = g * (1 - b) + paint * b
@@ -289,7 +317,7 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
         return [
             _u8(
                 cv2.resize(cv2.resize(f, small, interpolation=cv2.INTER_AREA), (w, h), interpolation=cv2.INTER_CUBIC)
-                + rng.normal(0, 1.5, f.shape)
+                + _gauss(rng, 1.5, f.shape)
             )
             for f in frames
         ]
@@ -300,10 +328,10 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
         return [_u8(cv2.warpAffine(f, m, (w, h), borderMode=cv2.BORDER_REFLECT)) for f in frames]
     if c == "defocus":
         psf = _disc_psf(_lerp(2.2, 5.0, s) * k)
-        return [_u8(cv2.filter2D(f, -1, psf) + rng.normal(0, 2.0, f.shape)) for f in frames]
+        return [_u8(cv2.filter2D(f, -1, psf) + _gauss(rng, 2.0, f.shape)) for f in frames]
     if c == "gauss_blur":
         sigma = _lerp(1.8, 4.0, s) * k
-        return [_u8(cv2.GaussianBlur(f, (0, 0), sigma) + rng.normal(0, 2.0, f.shape)) for f in frames]
+        return [_u8(cv2.GaussianBlur(f, (0, 0), sigma) + _gauss(rng, 2.0, f.shape)) for f in frames]
     if c == "ir_cut":
         # Without the IR-cut filter, infrared reaches the red and blue pixels: pink or purple.
         ir = _lerp(0.35, 0.6, s)
@@ -329,12 +357,12 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
         return [_u8(f * gain + lo) for f in frames]
     if c == "noise":
         sigma = _lerp(12, 30, s)
-        return [_u8(f + rng.normal(0, sigma, (h, w, 1))) for f in frames]
+        return [_u8(f + _gauss(rng, sigma, (h, w, 1))) for f in frames]
     if c in ("dirt", "grey_occluder", "thin_occluder"):
         area = _lerp(0.28, 0.5, s)
         mask = _blob_mask(rng, w, h, area, 0.012)
         if c == "dirt":
-            blotch = cv2.GaussianBlur(rng.normal(0, 1, (h // 8, w // 8)).astype(np.float32), (0, 0), 2)
+            blotch = cv2.GaussianBlur(_gauss(rng, 1.0, (h // 8, w // 8)), (0, 0), 2)
             blotch = cv2.resize(blotch, (w, h))[..., None]
             picture = np.array([40, 55, 70], np.float32) + 12 * blotch
             alpha = 0.92
@@ -346,7 +374,7 @@ def condition_frames(clip: Clip) -> list[np.ndarray]:
         for f in frames:
             under = cv2.GaussianBlur(f, (0, 0), 6 * k)
             mixed = under * (1 - alpha) + picture * alpha
-            out.append(_u8(f * (1 - mask) + mixed * mask + rng.normal(0, 1.5, f.shape) * mask))
+            out.append(_u8(f * (1 - mask) + mixed * mask + _gauss(rng, 1.5, f.shape) * mask))
         return out
     if c == "stripes":
         amp, period = _lerp(8, 25, s), float(rng.uniform(8, 36)) * k

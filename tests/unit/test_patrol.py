@@ -339,7 +339,8 @@ def test_console_faults_page_and_camera_history(district: Runtime, app, tmp_path
 
 def test_metrics_show_each_shard_and_fault_code(district: Runtime, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     road = _camera_id(district, ROAD)
-    _set_stream(district, road, str(write_condition_clip(tmp_path / "blur.mp4", ClipSpec("blur", strength=0.9))))
+    # A dark lens: judged on the absolute limits in the camera's first round (not yet commissioned).
+    _set_stream(district, road, str(write_condition_clip(tmp_path / "dark.mp4", ClipSpec("dark", strength=0.9))))
     for k in range(2):
         Patrol(
             district.sessions, district.box, shard=Shard(k, 2), policy=Policy(raise_after=1), thresholds=T
@@ -347,7 +348,7 @@ def test_metrics_show_each_shard_and_fault_code(district: Runtime, app, tmp_path
     text = client_as(app, None).get("/metrics").text
     assert 'govops_video_patrol_round_cameras{shard="0/2",verdict="ok"}' in text
     assert 'govops_video_patrol_last_round_timestamp_seconds{shard="1/2"}' in text
-    assert 'govops_video_picture_faults{code="blur"} 1.0' in text
+    assert 'govops_video_picture_faults{code="too_dark"} 1.0' in text
     assert 'govops_video_picture_faults{code="freeze"} 0.0' in text
 
 

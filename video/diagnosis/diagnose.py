@@ -128,6 +128,8 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     metrics["basis"] = "baseline" if base is not None else "absolute"
     if base is not None:
         metrics["baseline_samples"] = base.samples
+        metrics["baseline_blur_effect"] = r(base.blur_effect)
+        metrics["baseline_noise_sigma"] = r(base.noise_sigma, 2)
     per_frame = [measure_frame(f, t, ref, base) for f in sample.frames]
     scores = {code: float(np.median([m.scores[code] for m in per_frame])) for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)

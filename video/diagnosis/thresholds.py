@@ -4,11 +4,19 @@ A threshold is the measurement at which a fault is reported (its score is then 0
 camera that is dark on purpose gets its own `dark_mean`, for example, through `thresholds_for`.
 The environment is read once, by whoever composes the program (the runtime, a CLI command, a
 benchmark); domain code receives the object and never builds one itself.
+
+The decision thresholds set from FITTED are not chosen by hand: `bench/vqd_fit.py` measures the
+labelled clips of the fit scenes only and writes the cut that best separates each fault from
+the pictures that must not raise it into fitted.json, with the scenes it came from
+(`FITTED_ON`). The held-out scenes of the accuracy bench are never read while fitting. The
+other values are design constants of the measurements.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from importlib import resources
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
@@ -16,8 +24,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govops.errors import ValidationFailed
 
+_FITTED = json.loads((resources.files("video.diagnosis") / "fitted.json").read_text(encoding="utf-8"))
+FITTED: dict[str, float] = _FITTED["values"]
+FITTED_ON: dict[str, Any] = _FITTED["fitted_on"]
+
 
 class Thresholds(BaseSettings):
+    """Every value set from FITTED comes from bench/vqd_fit.py (fit scenes only)."""
+
     model_config = SettingsConfigDict(env_prefix="GOVOPS_VQD_", extra="forbid", frozen=True)
 
     # signal_loss: share of the picture within `flat_tolerance` of its median colour.
@@ -29,28 +43,27 @@ class Thresholds(BaseSettings):
     freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
     freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.6
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
-    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred. Without a baseline only a
-    # clearly blurred picture is a fault: a naturally soft view reaches 0.4.
-    blur_effect: Annotated[float, Field(gt=0, lt=1)] = 0.45
+    # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred (the absolute fallback).
+    blur_effect: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_effect"]
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
-    dark_mean: Annotated[float, Field(ge=0, le=255)] = 40.0
+    dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
     bright_clipped_fraction: Annotated[float, Field(gt=0, le=1)] = 0.4
     # color_cast: how far all four estimates of the light's colour agree on one non-neutral
     # direction (Lab units), from neutral without a baseline, from the baseline's with one.
-    cast_offset: Annotated[float, Field(gt=0)] = 18.0
-    cast_shift: Annotated[float, Field(gt=0)] = 10.0
+    cast_offset: Annotated[float, Field(gt=0)] = FITTED["cast_offset"]
+    cast_shift: Annotated[float, Field(gt=0)] = FITTED["cast_shift"]
     # noise: estimated luma noise sigma at the analysis size.
-    noise_sigma: Annotated[float, Field(gt=0)] = 4.0
+    noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # occlusion: share of the picture covered by one dark, textureless, static region.
-    occlusion_area: Annotated[float, Field(gt=0, le=1)] = 0.2
+    occlusion_area: Annotated[float, Field(gt=0, le=1)] = FITTED["occlusion_area"]
     occlusion_dark_ratio: Annotated[float, Field(gt=0, le=1)] = 0.45
     # stripes: how far one frequency of the row/column profile stands above its neighbours,
     # in every tile (the weakest tile counts), and its amplitude in grey levels.
-    stripe_prominence: Annotated[float, Field(gt=1)] = 6.0
+    stripe_prominence: Annotated[float, Field(gt=1)] = FITTED["stripe_prominence"]
     stripe_amplitude: Annotated[float, Field(gt=0)] = 4.0
     # scene_change: share of the reference picture's edges still found in place (0 … 1).
-    scene_similarity: Annotated[float, Field(ge=0, le=1)] = 0.4
+    scene_similarity: Annotated[float, Field(ge=0, le=1)] = FITTED["scene_similarity"]
     # A blurred picture whose coarse layout still matches the reference is blur, not a new view.
     scene_coarse: Annotated[float, Field(ge=0, le=1)] = 0.75
     # Below this coarse layout correlation the camera looks elsewhere: the view changed, and the
@@ -61,8 +74,8 @@ class Thresholds(BaseSettings):
     # baseline's (never below noise_floor × noise_sigma); dark below dark_ratio × its
     # brightness (never above dark_mean), bright above its brightness + bright_rise; occlusion
     # where a textured block kept less than occlusion_texture_loss of its texture.
-    blur_rise: Annotated[float, Field(gt=0, lt=1)] = 0.12
-    noise_ratio: Annotated[float, Field(gt=1)] = 2.0
+    blur_rise: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_rise"]
+    noise_ratio: Annotated[float, Field(gt=1)] = FITTED["noise_ratio"]
     noise_floor: Annotated[float, Field(gt=0)] = 0.75
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
     bright_rise: Annotated[float, Field(gt=0)] = 40.0

@@ -51,29 +51,35 @@ def _ab(bgr: np.ndarray) -> tuple[float, float]:
     return float(lab[1]), float(lab[2])
 
 
+def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return np.asarray(cv2.mean(img, mask=mask), np.float64)[: img.shape[2]]
+
+
 def illuminants(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
-    """The four estimates of the light's colour, as (a*, b*)."""
-    bgr = frame.half.astype(np.float32)
+    """The four estimates of the light's colour, as (a*, b*). Masked means are OpenCV's (one
+    pass, no copies of the selected pixels); the grey edge is the root of the mean squared
+    gradient, so the gradient's magnitude is never taken."""
+    half = frame.half
     lab = frame.lab
-    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (bgr.max(axis=2) < 250)
-    if int(valid.sum()) < 200:
+    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (half.max(axis=2) < 250)
+    if int(np.count_nonzero(valid)) < 200:
         valid = np.ones(valid.shape, bool)
-    pixels = bgr[valid]
+    mask = valid.view(np.uint8)
+    bgr = half.astype(np.float32)
     smooth = cv2.GaussianBlur(bgr, (0, 0), 1.0)
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
-    edges = np.sqrt(gx * gx + gy * gy)[valid]
-    edge_light = np.sqrt((edges**2).mean(axis=0))  # Minkowski p = 2
-    bright = pixels.sum(axis=1)
-    top = pixels[bright >= np.percentile(bright, 97)]
-    chroma = frame.chroma[valid]
-    ab = lab[..., 1:][valid]
-    neutral = ab[chroma <= np.percentile(chroma, 10)]
+    edge_light = np.sqrt(_masked_mean(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), mask))  # Minkowski p = 2
+    bright = cv2.transform(bgr, np.ones((1, 3), np.float32))  # B + G + R
+    top = valid & (bright >= np.percentile(bright[valid], 97))
+    chroma = frame.chroma
+    neutral = valid & (chroma <= np.percentile(chroma[valid], 10))
+    ab = _masked_mean(np.ascontiguousarray(lab[..., 1:]), neutral.view(np.uint8))
     return {
-        "grey_world": _ab(pixels.mean(axis=0)),
+        "grey_world": _ab(_masked_mean(half, mask)),
         "grey_edge": _ab(edge_light),
-        "white_patch": _ab(top.mean(axis=0)),
-        "near_neutral": (float(neutral[:, 0].mean()), float(neutral[:, 1].mean())),
+        "white_patch": _ab(_masked_mean(half, top.view(np.uint8))),
+        "near_neutral": (float(ab[0]), float(ab[1])),
     }
 
 

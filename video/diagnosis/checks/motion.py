@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
@@ -28,12 +29,12 @@ STRONG = 24  # grey levels: more than an encoder's refinement of a still picture
 
 
 def _changes(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    diff = np.abs(a.astype(np.int16) - b).astype(np.float32)
+    diff = cv2.absdiff(a, b)  # uint8, no widening copies
     h, w = diff.shape
     bh, bw = max(1, h // BLOCK), max(1, w // BLOCK)
     bs_h, bs_w = h // bh, w // bw
-    blocks = diff[: bh * bs_h, : bw * bs_w].reshape(bh, bs_h, bw, bs_w).mean(axis=(1, 3))
-    return float(diff.mean()), float(blocks.max()), float((diff > STRONG).sum())
+    blocks = diff[: bh * bs_h, : bw * bs_w].reshape(bh, bs_h, bw, bs_w).sum(axis=(1, 3), dtype=np.uint32)
+    return float(cv2.mean(diff)[0]), float(blocks.max()) / (bs_h * bs_w), float(np.count_nonzero(diff > STRONG))
 
 
 def freeze(lumas: Sequence[np.ndarray], t: Thresholds, window_s: float | None = None) -> Measurement:

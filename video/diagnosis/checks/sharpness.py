@@ -21,23 +21,33 @@ BLOCK = 32
 def _block_sums(img: np.ndarray) -> np.ndarray:
     h, w = img.shape
     bh, bw = h // BLOCK, w // BLOCK
-    return img[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).sum(axis=(1, 3))
+    return img[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).sum(axis=(1, 3), dtype=np.float64)
 
 
 def blur_effect_map(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(blur per block 0 sharp … 1 blurred, structure per block: variation surviving re-blur)."""
+    """(blur per block 0 sharp … 1 blurred, structure per block: variation surviving re-blur).
+
+    Only the whole blocks are read, so the differences are taken on that crop (with the row or
+    column past its edge when there is one): float32 throughout, no padded copies."""
     h, w = gray.shape
+    bh, bw = (h // BLOCK) * BLOCK, (w // BLOCK) * BLOCK
     s_f = np.zeros((h // BLOCK, w // BLOCK), np.float64)
     s_v = np.zeros_like(s_f)
     s_b = np.zeros_like(s_f)
     for axis, ksize in ((0, (1, 9)), (1, (9, 1))):
         blurred = cv2.blur(gray, ksize)
-        d_f = np.abs(np.diff(gray, axis=axis))
-        d_b = np.abs(np.diff(blurred, axis=axis))
-        pad = ((0, 1), (0, 0)) if axis == 0 else ((0, 0), (0, 1))
-        d_f, d_b = np.pad(d_f, pad), np.pad(d_b, pad)
+        d_f = np.zeros((bh, bw), np.float32)
+        d_b = np.zeros((bh, bw), np.float32)
+        if axis == 0:
+            n = min(bh, h - 1)
+            cv2.absdiff(gray[1 : n + 1, :bw], gray[:n, :bw], dst=d_f[:n])
+            cv2.absdiff(blurred[1 : n + 1, :bw], blurred[:n, :bw], dst=d_b[:n])
+        else:
+            n = min(bw, w - 1)
+            cv2.absdiff(gray[:bh, 1 : n + 1], gray[:bh, :n], dst=d_f[:, :n])
+            cv2.absdiff(blurred[:bh, 1 : n + 1], blurred[:bh, :n], dst=d_b[:, :n])
         s_f += _block_sums(d_f)
-        s_v += _block_sums(np.maximum(0.0, d_f - d_b))
+        s_v += _block_sums(np.maximum(d_f - d_b, 0.0))
         s_b += _block_sums(d_b)
     blur = 1.0 - s_v / np.maximum(s_f, 1e-6)
     return blur, s_b / (2 * BLOCK * BLOCK)
