@@ -10,8 +10,10 @@ Rules:
 - a user is keyed by the civil servant ID (attribute `civil_servant_id`; username = ID lower-cased);
 - a user sits in exactly one group of the district tree (section if given, else department);
   groups outside the tree (e.g. /platforms/…) are left alone;
-- when the file has a `roles` column/key, the five platform roles follow it; otherwise roles
+- when the file has a `roles` column/key, the platform roles follow it; otherwise roles
   are not touched;
+- a `contractor` column/key sets a contractor's staff member's 运维单位 code (the token's
+  `contractor` claim, which scopes their work orders); an empty cell leaves it as it is;
 - `status: inactive` disables a user; with `prune`, directory users absent from the file are
   disabled too. Nobody is ever deleted (their audit trail and certificates stay meaningful);
 - every row is validated before anything is written: a bad file changes nothing (that includes
@@ -47,7 +49,7 @@ from identity.directory_file import (
 )
 from identity.keycloak_adapter import KeycloakAdapter
 from identity.pki import CertificateAuthority, CivilServant
-from identity.realm import ID_ATTRIBUTE, SOURCE_ATTRIBUTE
+from identity.realm import CONTRACTOR_ATTRIBUTE, ID_ATTRIBUTE, SOURCE_ATTRIBUTE
 
 BATCH = 500
 __all__ = [
@@ -254,7 +256,8 @@ def import_directory(
                     "firstName": p.name,
                     "email": p.email,
                     "emailVerified": bool(p.email),
-                    "attributes": {ID_ATTRIBUTE: [p.id], SOURCE_ATTRIBUTE: ["directory"]},
+                    "attributes": {ID_ATTRIBUTE: [p.id], SOURCE_ATTRIBUTE: ["directory"]}
+                    | ({CONTRACTOR_ATTRIBUTE: [p.contractor]} if p.contractor else {}),
                     "groups": [path],
                     "realmRoles": list(p.roles or []),
                 }
@@ -277,6 +280,10 @@ def import_directory(
         if attrs.get(SOURCE_ATTRIBUTE) != ["directory"]:
             fields.append("source")
             attrs[SOURCE_ATTRIBUTE] = ["directory"]
+            rep["attributes"] = attrs
+        if p.contractor is not None and attrs.get(CONTRACTOR_ATTRIBUTE) != [p.contractor]:
+            fields.append("contractor")
+            attrs[CONTRACTOR_ATTRIBUTE] = [p.contractor]
             rep["attributes"] = attrs
         current_groups = member_of.get(have["id"], set())
         join = path not in current_groups

@@ -21,11 +21,13 @@ from typing import Any
 
 from govops.errors import ValidationFailed
 from govops.org import Department
-from govops.principal import ROLES
+from govops.principal import CONTRACTOR, ROLES
 from identity import separation
 from identity.pki import EMAIL_PATTERN, ID_PATTERN
+from identity.realm import CONTRACTOR_CODE_PATTERN
 
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_CONTRACTOR_CODE = re.compile(CONTRACTOR_CODE_PATTERN)
 PROHIBITED_NAME_CHARS = set('<>&"$%!#?§;*~/\\|^=[]{}()')
 
 
@@ -52,6 +54,7 @@ class CivilServantRow:
     email: str | None
     roles: list[str] | None  # None: the file says nothing about roles
     active: bool
+    contractor: str | None = None  # 运维单位 code of a contractor's staff; None: the file says nothing
 
 
 @dataclass
@@ -105,6 +108,7 @@ def parse_json(text: str) -> DirectoryFile:
                 email=(str(p["email"]).strip().lower() or None) if p.get("email") else None,
                 roles=_split_roles(p["roles"]) if "roles" in p else None,
                 active=str(p.get("status", "active")).strip().lower() != "inactive",
+                contractor=(str(p["contractor"]).strip() or None) if p.get("contractor") else None,
             )
         )
     return DirectoryFile(departments, people)
@@ -117,7 +121,7 @@ def parse_csv(text: str) -> DirectoryFile:
     if missing:
         raise ValidationFailed(
             f"the CSV lacks the column(s): {', '.join(sorted(missing))}",
-            hint="header: id,name,department[,department_name,section,section_name,email,roles,status]",
+            hint="header: id,name,department[,department_name,section,section_name,email,roles,status,contractor]",
         )
     has_roles = "roles" in columns
     departments: dict[str, DepartmentRow] = {}
@@ -141,6 +145,7 @@ def parse_csv(text: str) -> DirectoryFile:
                 email=row.get("email", "").lower() or None,
                 roles=_split_roles(row.get("roles", "")) if has_roles else None,
                 active=row.get("status", "active").lower() != "inactive",
+                contractor=row.get("contractor") or None,
             )
         )
     return DirectoryFile(departments, people)
@@ -173,6 +178,10 @@ def validate(file: DirectoryFile, known: dict[str, Department]) -> list[str]:
         bad = [r for r in p.roles or [] if r not in ROLES]
         if bad:
             errors.append(f"{where}: unknown role(s) {', '.join(bad)} (use {', '.join(ROLES)})")
+        if p.contractor is not None and not _CONTRACTOR_CODE.match(p.contractor):
+            errors.append(f"{where}: contractor code {p.contractor!r} must be lower-case letters, digits, - or _")
+        elif p.contractor is not None and p.roles is not None and CONTRACTOR not in p.roles:
+            errors.append(f"{where}: a contractor code needs the {CONTRACTOR} role in the roles column")
         if held := separation.conflicting(p.roles or []):
             errors.append(f"{where}: {p.id} would hold {separation.describe(held)}; {separation.HINT}")
     return errors
@@ -180,7 +189,18 @@ def validate(file: DirectoryFile, known: dict[str, Department]) -> list[str]:
 
 def write_csv(rows: Iterable[dict[str, str]], path: Path) -> None:
     """Write a directory CSV (used by the tests and the import benchmark)."""
-    cols = ["id", "name", "department", "department_name", "section", "section_name", "email", "roles", "status"]
+    cols = [
+        "id",
+        "name",
+        "department",
+        "department_name",
+        "section",
+        "section_name",
+        "email",
+        "roles",
+        "status",
+        "contractor",
+    ]
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from govops.errors import Conflict
 from govops.files import write_private
-from govops.principal import ROLES
+from govops.principal import CONTRACTOR, ROLES
 from govops.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -24,6 +24,12 @@ if TYPE_CHECKING:
 
 ACTOR = "cli:lab"
 LAB_DEPARTMENTS = ("gaj", "cgj")  # 金山公安分局, 区城管执法局 (from the sample district)
+# One maintenance contractor (运维单位) per lab department, each answering for one sample street;
+# the lab's contractor staff carry its code (the token's `contractor` claim scopes their orders).
+LAB_CONTRACTORS = {
+    "gaj": ("lab-zhujing", "朱泾运维服务部", "310116101"),
+    "cgj": ("lab-jsw", "金山卫运维服务部", "310116109"),
+}
 ROLE_NAMES = {
     "ops-engineer": "运维工程师",
     "dept-admin": "部门管理员",
@@ -140,10 +146,19 @@ def realm(lab: Lab) -> dict[str, Any]:
         applied = realm_code.apply(kc, spec)
     rows = [
         directory.CivilServantRow(
-            line=i, id=pid, name=name, department=dept, section=None, email=None, roles=[role], active=True
+            line=i,
+            id=pid,
+            name=name,
+            department=dept,
+            section=None,
+            email=None,
+            roles=[role],
+            active=True,
+            contractor=LAB_CONTRACTORS[dept][0] if role == CONTRACTOR else None,
         )
         for i, (pid, name, dept, role) in enumerate(people(), 1)
     ]
+    _contractors(rt)
     with rt.transaction() as s:
         report = directory.import_directory(s, kc, directory.DirectoryFile(departments={}, people=rows), actor=ACTOR)
     ca = CertificateAuthority.from_settings(settings, rt.box)
@@ -170,6 +185,17 @@ def realm(lab: Lab) -> dict[str, Any]:
                 }
             )
     return {"changed": applied["changed"], "people": report.as_dict().get("created"), "signin": signin}
+
+
+def _contractors(rt: Runtime) -> None:
+    """The lab's contractors and the street each answers for (once; a re-run keeps them)."""
+    from monitoring.workorders import contractors
+
+    with rt.transaction() as s:
+        for code, name, street in LAB_CONTRACTORS.values():
+            if s.get(contractors.Contractor, code) is None:
+                contractors.add_contractor(s, code, name, None, actor=ACTOR)
+                contractors.assign_area(s, code, street, key_area=False, actor=ACTOR)
 
 
 def cameras(lab: Lab) -> dict[str, Any]:

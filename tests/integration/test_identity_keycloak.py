@@ -438,14 +438,28 @@ def test_a_contractors_real_token_shows_only_its_orders(lab: Lab) -> None:
             )
     profile = {a["name"]: a for a in lab.kc.user_profile()["attributes"]}
     assert profile[realm.CONTRACTOR_ATTRIBUTE]["permissions"]["edit"] == ["admin"]
-    role = lab.kc.realm_role(CONTRACTOR)
-    tokens = {}
-    for pid, name, code in (("C00000001", "运维甲", "c1"), ("C00000002", "运维乙", None)):
-        attributes = {realm.ID_ATTRIBUTE: [pid], **({realm.CONTRACTOR_ATTRIBUTE: [code]} if code else {})}
-        uid = lab.kc.create_user(
-            {"username": pid.lower(), "enabled": True, "firstName": name, "attributes": attributes}
+    # the contractor's staff come from the organisation directory, its `contractor` column included
+    staff = (("C00000001", "运维甲", "c1"), ("C00000002", "运维乙", None))
+    rows = [
+        directory.CivilServantRow(
+            line=i,
+            id=pid,
+            name=name,
+            department="gaj",
+            section=None,
+            email=None,
+            roles=[CONTRACTOR],
+            active=True,
+            contractor=code,
         )
-        lab.kc.add_user_realm_roles(uid, [role])
+        for i, (pid, name, code) in enumerate(staff, 1)
+    ]
+    with lab.runtime.transaction() as s:
+        report = directory.import_directory(s, lab.kc, directory.DirectoryFile({}, rows), actor="test")
+    assert report.created == 2, report.as_dict()
+    assert [u["username"] for u in lab.kc.find_users_by_attribute(realm.CONTRACTOR_ATTRIBUTE, "c1")] == ["c00000001"]
+    tokens = {}
+    for pid, name, _code in staff:
         with lab.runtime.transaction() as s:
             b = lab.ca.issue(s, CivilServant(pid, name, "金山公安分局"), actor="test")
         cert, key = _write_pem(lab.root / "pki", pid, b.chain_pem, b.key_pem)

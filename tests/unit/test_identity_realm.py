@@ -203,3 +203,26 @@ def test_every_real_apply_is_audited_even_without_changes(district, monkeypatch)
     with district.sessions() as s:
         records = [r for r in s.query(audit.AuditRecord).all() if r.action == "identity.realm_apply"]
     assert len(records) == 1 and records[0].actor == "cli:ops" and records[0].detail["changed"] == 0
+
+
+def test_contractor_column_is_parsed_and_checked(tmp_path):
+    f = tmp_path / "p.csv"
+    f.write_text(
+        "id,name,department,roles,contractor\n"
+        "J00000011,运维甲,gaj,contractor,c-tech\n"
+        "J00000012,王明,gaj,dept-admin,\n"
+        "J00000013,李娜,gaj,dept-admin,c-tech\n"
+        "J00000014,张伟,gaj,contractor,Bad Code\n",
+        encoding="utf-8",
+    )
+    parsed = directory.parse(f)
+    assert [p.contractor for p in parsed.people] == ["c-tech", None, "c-tech", "Bad Code"]
+    text = "\n".join(directory.validate(parsed, KNOWN))
+    assert "row 4: a contractor code needs the contractor role" in text
+    assert "row 5: contractor code 'Bad Code'" in text
+    assert "row 2" not in text and "row 3" not in text
+    j = tmp_path / "p.json"
+    j.write_text(
+        '{"civil_servants": [{"id": "J00000011", "name": "运维甲", "department": "gaj", "contractor": "c-tech"}]}'
+    )
+    assert directory.parse(j).people[0].contractor == "c-tech"
