@@ -39,7 +39,7 @@ def test_baseline_applies_then_is_idempotent(local_inventory, tmp_path):
         local_inventory, extravars={"govops_root": str(root)}, on_task=lambda host, task: tasks.append(task)
     )
     assert first.ok, first.failures
-    assert first.changed >= 8 and "sshd hardening drop-in" in tasks
+    assert first.changed >= 8 and "SSH daemon hardening drop-in" in tasks
     sshd = (root / "etc/ssh/sshd_config.d/50-govops-hardening.conf").read_text()
     assert "PermitRootLogin no" in sshd and "MaxAuthTries 3" in sshd
     assert (root / "etc/ssh/sshd_config.d/50-govops-hardening.conf").stat().st_mode & 0o777 == 0o600
