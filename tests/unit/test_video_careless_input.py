@@ -203,3 +203,35 @@ def test_cli_onboard_nothing_listening_and_camera_edit(env):
     assert json.loads(edited.stdout)["name"] == "改名路口"
     assert_clean_failure(govops("video", "edit", cam, "--area", "nowhere", env=env), 2, "nowhere")
     assert_clean_failure(govops("video", "edit", cam, "--name", "a\x01b", env=env), 2, "control characters")
+
+
+def test_a_failed_onboarding_lands_in_the_alert_inbox_once_and_resolves(district):
+    """#12: alerts the platform raises itself (onboarding) share the inbox, scoped to the department."""
+    from govops.alerts import Alert
+    from video.catalogue.registry import Placement
+    from video.onvif import service as device_service
+
+    placement = Placement(department="gaj")
+    for _ in range(2):  # a retry of the same failure refreshes the alert, it does not add one
+        with district.transaction() as s:
+            out = device_service.onboard(
+                s,
+                ["127.0.0.1:1"],
+                user="admin",
+                password="secret-pw",
+                placement=placement,
+                box=district.box,
+                settings=district.video,
+                actor="t",
+                device_timeout_s=10,
+            )
+        assert out["failed"] == 1
+    with district.sessions() as s:
+        [alert] = s.scalars(select(Alert).where(Alert.source == device_service.ONBOARDING_ALERT_SOURCE)).all()
+        assert alert.status == "firing" and alert.department == "gaj"
+        assert "127.0.0.1:1" in alert.summary and "secret-pw" not in json.dumps(alert.as_dict(), default=str)
+        target = alert.labels["target"]
+    with district.transaction() as s:
+        device_service._onboarding_alerts(s, [{"target": target, "ok": True}], placement)
+    with district.sessions() as s:
+        assert s.scalar(select(Alert.status).where(Alert.id == alert.id)) == "resolved"

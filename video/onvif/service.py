@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govops import audit
+from govops.alerts import raise_alert, resolve_alert
 from govops.errors import Conflict, ValidationFailed
 from govops.secretbox import SecretBox
 from video.catalogue.models import Camera
@@ -179,12 +180,42 @@ def onboard(
         r = by_target.get(s["target"])
         if r is not None:
             s["elapsed_ms"] = round(r.elapsed_ms, 1)
+    _onboarding_alerts(session, summaries, placement)
     return {
         "total": len(summaries),
         "onboarded": sum(1 for s in summaries if s["ok"]),
         "failed": sum(1 for s in summaries if not s["ok"]),
         "results": summaries,
     }
+
+
+ONBOARDING_ALERT_SOURCE = "video.onboarding"
+
+
+def _onboarding_alerts(session: Session, summaries: list[dict[str, Any]], placement: Placement) -> None:
+    """A device that could not be onboarded lands in the alert inbox, scoped to the department and
+    area it was meant for; onboarding it later resolves that alert."""
+    for s in summaries:
+        fingerprint = f"{ONBOARDING_ALERT_SOURCE}:{s['target']}"
+        if s["ok"]:
+            resolve_alert(session, fingerprint)
+            continue
+        error = s.get("error") or {}
+        raise_alert(
+            session,
+            fingerprint=fingerprint,
+            source=ONBOARDING_ALERT_SOURCE,
+            summary=f"接入失败 onboarding failed: {s['target']}: {error.get('message', 'unknown error')}",
+            labels={
+                "alertname": "CameraOnboardingFailed",
+                "target": s["target"],
+                "camera": s.get("camera"),
+                "department": placement.department,
+                "area": placement.area,
+                "step": error.get("step"),
+            },
+            runbook=error.get("hint") or "check the address and credentials, then `govops video onboard` again",
+        )
 
 
 def probe_catalogue(
