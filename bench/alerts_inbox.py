@@ -25,11 +25,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -38,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from databases import on_each_database
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 from video_catalogue import STREETS, load
@@ -47,7 +45,6 @@ from gateway.auth import SESSION_COOKIE
 from gateway.runtime import Runtime
 from govops.alerts import Alert
 from govops.principal import CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
-from govops.settings import load_settings
 from monitoring.inbox.queries import encode_cursor
 from monitoring.workorders import contractors
 from monitoring.workorders.models import WorkOrder
@@ -268,24 +265,7 @@ def main() -> None:
         "page": LIMIT,
         "goal": "p95 <= 50 ms for every role",
     }
-    if args.only != "postgresql":
-        with tempfile.TemporaryDirectory(prefix="govops-bench-inbox-") as d:
-            rt = Runtime.build(load_settings(data_dir=Path(d), environment="test"))
-            out["sqlite"] = run(rt, args)
-            rt.engine.dispose()
-    if args.only != "sqlite":
-        from tools.lab.postgres import start_postgres
-
-        with tempfile.TemporaryDirectory(prefix="govops-bench-inbox-pg-") as d:
-            pg = start_postgres(Path(d))
-            try:
-                rt = Runtime.build(load_settings(data_dir=Path(d) / "data", environment="test", database_url=pg.url))
-                out["postgresql"] = run(rt, args)
-                rt.engine.dispose()
-            finally:
-                pg.stop()
-    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out["load_average_1m"] = round(os.getloadavg()[0], 1)
+    out |= on_each_database(args.only, "inbox", lambda rt: run(rt, args))
     print(json.dumps(out, ensure_ascii=False))
 
 

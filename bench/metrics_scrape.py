@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import resource
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -39,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from alerts_inbox import fill as fill_inbox
+from databases import on_each_database
 from fastapi.testclient import TestClient
 from sqlalchemy import event, insert, select, text, update
 
 from gateway.app import create_app
 from gateway.runtime import Runtime
-from govops.settings import load_settings
 from identity.models import IssuedCertificate, PublishedCrl
 from infra.cluster.models import ClusterHostResult, ClusterRun
 from infra.provisioning.models import CloudRun
@@ -259,24 +256,7 @@ def main() -> None:
         "orders": args.orders,
         "goal": "scrape <= 1 s and <= 20 MB",
     }
-    if args.only != "postgresql":
-        with tempfile.TemporaryDirectory(prefix="govops-bench-metrics-") as d:
-            rt = Runtime.build(load_settings(data_dir=Path(d), environment="test"))
-            out["sqlite"] = run(rt, args)
-            rt.engine.dispose()
-    if args.only != "sqlite":
-        from tools.lab.postgres import start_postgres
-
-        with tempfile.TemporaryDirectory(prefix="govops-bench-metrics-pg-") as d:
-            pg = start_postgres(Path(d))
-            try:
-                rt = Runtime.build(load_settings(data_dir=Path(d) / "data", environment="test", database_url=pg.url))
-                out["postgresql"] = run(rt, args)
-                rt.engine.dispose()
-            finally:
-                pg.stop()
-    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out["load_average_1m"] = round(os.getloadavg()[0], 1)
+    out |= on_each_database(args.only, "metrics", lambda rt: run(rt, args))
     print(json.dumps(out, ensure_ascii=False))
 
 
