@@ -13,7 +13,7 @@ import pytest
 from gateway.app import create_app
 from govops.errors import Unauthenticated
 from govops.principal import CONTRACTOR, DEPT_ADMIN
-from identity.realm import CONTRACTOR_ATTRIBUTE, CONTRACTOR_CODE_PATTERN, build_spec
+from identity.realm import CONTRACTOR_ATTRIBUTE, CONTRACTOR_CODE_PATTERN, KUBERNETES_CLIENT, build_spec
 from identity.tokens import JwksTokenVerifier, contractor_code
 from monitoring.workorders import contractors
 from monitoring.workorders.models import WorkOrder
@@ -47,8 +47,12 @@ def test_the_realm_declares_the_attribute_its_mapper_and_admin_only_edits():
     assert mapper["protocolMapper"] == "oidc-usermodel-attribute-mapper"
     assert mapper["config"]["user.attribute"] == mapper["config"]["claim.name"] == CONTRACTOR_ATTRIBUTE
     assert mapper["config"]["access.token.claim"] == "true"
-    for client in spec.clients:  # both platform clients carry it; department apps do not
+    platform = [c for c in spec.clients if c["clientId"] != KUBERNETES_CLIENT]
+    assert len(platform) == 2  # the gateway and the CLI carry it; kubectl's client and department apps do not
+    for client in platform:
         assert "govops-contractor" in client["defaultClientScopes"]
+    [kube] = [c for c in spec.clients if c["clientId"] == KUBERNETES_CLIENT]
+    assert "govops-contractor" not in kube["defaultClientScopes"]
     assert "govops-contractor" not in spec.default_default_scopes
 
 
