@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from govops.errors import NotFound
+from govops.errors import Conflict, NotFound
 from identity.keycloak_adapter import KeycloakAdapter
 from identity.realm.diff import Change, differences
 from identity.realm.document import PROFILE_KEYS, SOURCE_ATTRIBUTE
@@ -40,11 +40,19 @@ class RealmPlanner:
     def _realm(self, realm: dict[str, Any] | None) -> list[Change]:
         desired = {**self.spec.settings, "displayName": self.spec.display_name}
         if realm is None:
-            return [Change("create", "realm", self.spec.realm, op=lambda: self.kc.create_realm(desired))]
+            return [Change("create", "realm", self.spec.realm, op=partial(self._create_realm, desired))]
         diff = differences(desired, realm)
         if not diff:
             return []
         return [Change("update", "realm", self.spec.realm, diff, op=lambda: self.kc.update_realm(desired))]
+
+    def _create_realm(self, desired: dict[str, Any]) -> None:
+        try:
+            self.kc.create_realm(desired)
+        except Conflict:
+            # Created meanwhile: an earlier attempt whose answer was lost (a timeout on a loaded
+            # Keycloak) or another apply. The realm is empty but for its settings: set them.
+            self.kc.update_realm(desired)
 
     def _roles(self, exists: bool) -> list[Change]:
         actual = {r["name"]: r for r in self.kc.realm_roles()} if exists else {}

@@ -226,3 +226,30 @@ def test_contractor_column_is_parsed_and_checked(tmp_path):
         '{"civil_servants": [{"id": "J00000011", "name": "运维甲", "department": "gaj", "contractor": "c-tech"}]}'
     )
     assert directory.parse(j).people[0].contractor == "c-tech"
+
+
+def test_a_realm_created_meanwhile_is_updated_not_an_error():
+    """A loaded Keycloak may create the realm and lose the answer: the retried create gets a 409,
+    and the apply goes on by setting the realm's settings."""
+    from govops.errors import Conflict
+    from identity.realm.planner import RealmPlanner
+
+    calls: list[str] = []
+
+    class Keycloak:
+        def get_realm(self):
+            return None
+
+        def create_realm(self, rep):
+            calls.append("create")
+            raise Conflict("Keycloak: create realm: conflict (Conflict detected)")
+
+        def update_realm(self, rep):
+            calls.append(f"update {rep['displayName']}")
+
+    spec = build_spec(realm="civil-servants", departments=[], crl_url=None, gateway_redirect_uris=[])
+    planner = RealmPlanner(Keycloak(), spec)  # type: ignore[arg-type]
+    first = planner._realm(None)
+    assert [c.action for c in first] == ["create"]
+    first[0].op()
+    assert calls == ["create", f"update {spec.display_name}"]
