@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import ROLES
-from tests.e2e.test_console_roles import PAGES
+from tests.e2e.pages import PAGES
 
 pytestmark = pytest.mark.e2e
 

@@ -10,58 +10,15 @@ import time
 import pytest
 
 from tests.e2e.conftest import ROLES
+from tests.e2e.pages import PAGES, walk_pages
 
 pytestmark = pytest.mark.e2e
-# Every console page and the role(s) whose navigation should list it.
-PAGES = {
-    "/status": {"ops-engineer"},
-    "/cloud/tenants": {"ops-engineer"},
-    "/cloud/runs": {"ops-engineer"},
-    "/cloud/quota": {"ops-engineer", "dept-admin"},
-    "/cluster": {"ops-engineer"},
-    "/identity": {"ops-engineer"},
-    "/identity/apps": {"ops-engineer", "dept-admin"},
-    "/compliance": {"ops-engineer"},
-    "/video/cameras": {"ops-engineer", "dept-admin", "security-staff"},
-    "/video/wall": {"ops-engineer", "dept-admin", "security-staff"},
-    "/video/faults": {"ops-engineer", "dept-admin", "security-staff"},
-    "/video/map": {"ops-engineer", "dept-admin", "security-staff"},
-    "/video/kpi": {"ops-engineer", "dept-admin", "security-staff"},
-    "/alerts": {"ops-engineer", "dept-admin", "security-staff"},  # each sees the alerts of their own scope
-    "/workorders": {"ops-engineer", "dept-admin", "security-staff"},
-    "/screen": {"ops-engineer", "security-staff"},
-    "/audit": {"auditor"},
-}
-# Text each page must show (Chinese first).
-TEXT = {
-    "/status": "统一运维总览",
-    "/cloud/tenants": "政务云租户",
-    "/cloud/runs": "编排记录",
-    "/cloud/quota": "配额申请",
-    "/cluster": "数据中心集群",
-    "/identity": "证书与统一身份",
-    "/identity/apps": "应用接入",
-    "/compliance": "等保合规",
-    "/video/cameras": "视频资源目录",
-    "/video/wall": "视频墙",
-    "/video/faults": "故障",
-    "/video/map": "视频地图",
-    "/video/kpi": "视频联网指标",
-    "/screen": "指挥中心",
-    "/alerts": "告警收件箱",
-    "/workorders": "运维工单",
-    "/audit": "审计日志",
-}
 
 
 def _context(browser, console_server, role: str, **kw):  # type: ignore[no-untyped-def]
     ctx = browser.new_context(**{"viewport": {"width": 1440, "height": 900}, "locale": "zh-CN", **kw})
     ctx.add_cookies([console_server.cookie_for(ROLES[role])])
     return ctx
-
-
-def _slug(path: str) -> str:
-    return path.strip("/").replace("/", "_") or "home"
 
 
 @pytest.mark.parametrize("role", list(ROLES))
@@ -72,30 +29,7 @@ def test_each_role_sees_its_pages_and_a_403_for_the_others(browser, console_serv
     out.mkdir(exist_ok=True)
     try:
         page.goto(console_server.url + "/")
-        links = {a.get_attribute("href") for a in page.locator("[data-testid=nav] a").all()} - {"/docs"}
-        assert links == {p for p, roles in PAGES.items() if role in roles}
-        visited = 0
-        for path in sorted(links):
-            resp = page.goto(console_server.url + path)
-            assert resp is not None
-            assert resp.status == 200, (path, resp.status)
-            assert TEXT[path] in page.locator("h1").first.inner_text(), path
-            if path in ("/video/map", "/screen"):
-                page.wait_for_selector("[data-testid=map][data-ready=true]", timeout=60_000)
-            page.screenshot(path=str(out / f"{_slug(path)}.png"), full_page=path != "/screen")
-            visited += 1
-        assert visited >= 1
-        refused = 0
-        for path in sorted(set(PAGES) - links):
-            resp = page.goto(console_server.url + path)
-            assert resp is not None and resp.status == 403, (path, resp and resp.status)
-            assert "无权访问" in page.locator("h1").inner_text()
-            needed = page.locator("[data-testid=roles-needed]").inner_text()
-            assert any(r in needed for r in PAGES[path]), (path, needed)
-            if refused == 0:
-                page.screenshot(path=str(out / f"403_{_slug(path)}.png"))
-            refused += 1
-        assert refused >= 1
+        walk_pages(page, console_server.url, role, PAGES, out)
     finally:
         ctx.close()
 

@@ -18,21 +18,15 @@ HTML 403 page naming the needed role for every other page. Screenshots go to
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from govops.principal import ROLES
-from tests.e2e.test_console_roles import PAGES, TEXT
-from tests.fixtures.platform import REPO
+from tests.e2e.pages import PAGES, walk_pages
+from tests.support.lab import lab_cli, person_pem
 
 pytestmark = pytest.mark.e2e
 
@@ -40,23 +34,6 @@ pytestmark = pytest.mark.e2e
 EXTRA_ROLES = {"/status": {"sec-admin"}, "/identity": {"sec-admin"}, "/workorders": {"contractor"}}
 NAV = {path: roles | EXTRA_ROLES.get(path, set()) for path, roles in PAGES.items()}
 HOME = {"auditor": "/audit", "sec-admin": "/identity", "contractor": "/workorders"}  # "/" sends them there
-SLOW_PAGES = ("/video/map", "/screen")  # they draw the map client-side: wait until it is ready
-
-
-def _lab(data_dir: Path, *args: str, timeout: float) -> tuple[int, Any, str]:
-    env = {**os.environ, "GOVOPS_DATA_DIR": str(data_dir), "GOVOPS_ENVIRONMENT": "test"}
-    for k in [k for k in env if k.startswith("GOVOPS_") and k not in ("GOVOPS_DATA_DIR", "GOVOPS_ENVIRONMENT")]:
-        del env[k]  # the lab gets nothing from the caller's platform settings
-    out = subprocess.run(
-        [sys.executable, "-m", "gateway.cli.main", "lab", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-    )
-    assert "Traceback" not in out.stderr, out.stderr
-    return out.returncode, json.loads(out.stdout) if out.stdout.strip() else None, out.stderr
 
 
 @dataclass
@@ -67,22 +44,6 @@ class SignInLab:
     certs: dict[tuple[str, str], tuple[Path, Path]]  # (role, department) → (certificate chain, key) PEM
 
 
-def _pem_from_pkcs12(person: dict[str, str], out: Path) -> tuple[Path, Path]:
-    """What a person does with the lab's PKCS#12: open it with its password file."""
-    key, cert, chain = pkcs12.load_key_and_certificates(
-        Path(person["pkcs12"]).read_bytes(), Path(person["pkcs12_password_file"]).read_bytes()
-    )
-    assert key is not None and cert is not None
-    stem = f"{person['role']}-{person['department']}"
-    crt, pem = out / f"{stem}.crt", out / f"{stem}.key"
-    crt.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *chain]))
-    pem.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    pem.chmod(0o600)
-    return crt, pem
-
-
 @pytest.fixture(scope="module")
 def signin_lab(tmp_path_factory: pytest.TempPathFactory, sample_clips: Path) -> Iterator[SignInLab]:
     root = tmp_path_factory.mktemp("signin-lab")
@@ -90,7 +51,7 @@ def signin_lab(tmp_path_factory: pytest.TempPathFactory, sample_clips: Path) -> 
     data_dir.mkdir()
     (data_dir / "clips").symlink_to(sample_clips, target_is_directory=True)  # not generated again
     try:
-        code, up, err = _lab(data_dir, "up", "gateway", timeout=900)
+        code, up, err = lab_cli(data_dir, "up", "gateway", timeout=900)
         assert up is not None, err
         rows = {r["component"]: r for r in up}
         failed = {n: r.get("error") for n, r in rows.items() if r["state"] == "failed"}
@@ -99,7 +60,7 @@ def signin_lab(tmp_path_factory: pytest.TempPathFactory, sample_clips: Path) -> 
         people = state["realm"]["details"]["signin"]
         pem_dir = root / "pem"
         pem_dir.mkdir()
-        certs = {(p["role"], p["department"]): _pem_from_pkcs12(p, pem_dir) for p in people}
+        certs = {(p["role"], p["department"]): person_pem(p, pem_dir) for p in people}
         yield SignInLab(
             gateway=rows["gateway"]["endpoint"],
             keycloak_origin=state["keycloak"]["details"]["https_url"],
@@ -107,7 +68,7 @@ def signin_lab(tmp_path_factory: pytest.TempPathFactory, sample_clips: Path) -> 
             certs=certs,
         )
     finally:
-        _lab(data_dir, "down", timeout=300)
+        lab_cli(data_dir, "down", timeout=300)
 
 
 def _signed_in_context(browser, lab: SignInLab, role: str, department: str):  # type: ignore[no-untyped-def]
@@ -120,10 +81,6 @@ def _signed_in_context(browser, lab: SignInLab, role: str, department: str):  # 
         ignore_https_errors=True,
         client_certificates=[{"origin": lab.keycloak_origin, "certPath": str(cert), "keyPath": str(key)}],
     )
-
-
-def _slug(path: str) -> str:
-    return path.strip("/").replace("/", "_") or "home"
 
 
 def _sign_in(page, lab: SignInLab, out: Path) -> list[str]:  # type: ignore[no-untyped-def]
@@ -160,29 +117,7 @@ def test_each_role_signs_in_through_keycloak_and_sees_only_its_pages(browser, si
         assert role in who and "gaj" in who, who
         page.screenshot(path=str(out / "home.png"))
 
-        links = {a.get_attribute("href") for a in page.locator("[data-testid=nav] a").all()} - {"/docs"}
-        assert links == {p for p, roles in NAV.items() if role in roles}
-        visited = 0
-        for path in sorted(links):
-            resp = page.goto(signin_lab.gateway + path)
-            assert resp is not None and resp.status == 200, (path, resp and resp.status)
-            assert TEXT[path] in page.locator("h1").first.inner_text(), path
-            if path in SLOW_PAGES:
-                page.wait_for_selector("[data-testid=map][data-ready=true]", timeout=60_000)
-            page.screenshot(path=str(out / f"{_slug(path)}.png"), full_page=path != "/screen")
-            visited += 1
-        assert visited >= 1
-        refused = 0
-        for path in sorted(set(NAV) - links):
-            resp = page.goto(signin_lab.gateway + path)
-            assert resp is not None and resp.status == 403, (path, resp and resp.status)
-            assert "无权访问" in page.locator("h1").inner_text()
-            needed = page.locator("[data-testid=roles-needed]").inner_text()
-            assert any(r in needed for r in NAV[path]), (path, needed)
-            if refused == 0:
-                page.screenshot(path=str(out / f"403_{_slug(path)}.png"))
-            refused += 1
-        assert refused >= 1
+        walk_pages(page, signin_lab.gateway, role, NAV, out)
     finally:
         ctx.close()
 

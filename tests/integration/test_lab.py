@@ -4,9 +4,6 @@ no process behind. One bring-up for the module (Keycloak, kube, PostgreSQL … t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,31 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from govops.principal import ROLES
 from identity.keycloak_adapter import OidcEndpoints
 from identity.login import certificate_login
+from tests.support.lab import lab_cli, person_pem
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _cli(data_dir: Path, *args: str, timeout: float = 60) -> tuple[int, Any, str]:
-    env = {**os.environ, "GOVOPS_DATA_DIR": str(data_dir), "GOVOPS_ENVIRONMENT": "test"}
-    for k in [k for k in env if k.startswith("GOVOPS_") and k not in ("GOVOPS_DATA_DIR", "GOVOPS_ENVIRONMENT")]:
-        del env[k]  # the lab gets nothing from the caller's platform settings
-    out = subprocess.run(
-        [sys.executable, "-m", "gateway.cli.main", "lab", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        cwd=REPO,
-    )
-    assert "Traceback" not in out.stderr, out.stderr
-    return out.returncode, json.loads(out.stdout) if out.stdout.strip() else None, out.stderr
 
 
 def _process_groups() -> dict[int, int]:
@@ -68,18 +48,18 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     data_dir = tmp_path_factory.mktemp("lab") / "data"
-    code, up, err = _cli(data_dir, "up", timeout=1800)
+    code, up, err = lab_cli(data_dir, "up", timeout=1800)
     try:
         assert up is not None, err
         failed = {r["component"]: r.get("error") for r in up if r["state"] == "failed"}
         assert code == 0 and not failed, failed
         yield Stack(data_dir, up)
     finally:
-        _cli(data_dir, "down", timeout=300)
+        lab_cli(data_dir, "down", timeout=300)
 
 
 def test_lab_up_reaches_all_healthy(stack: Stack) -> None:
-    code, status, _ = _cli(stack.data_dir, "status")
+    code, status, _ = lab_cli(stack.data_dir, "status")
     assert code == 0 and all(r["health"] == "healthy" for r in status), status  # "all healthy"
     states = {r["component"]: r["state"] for r in status}
     assert set(states) == {
@@ -95,16 +75,7 @@ def _session(stack: Stack, person: dict[str, str], tmp: Path) -> str:
     """Sign in as the lab prints it: the PKCS#12 and its password file, through Keycloak's mTLS port."""
     p12 = Path(person["pkcs12"])
     assert p12.stat().st_mode & 0o777 == 0o600 and Path(person["pkcs12_password_file"]).stat().st_mode & 0o777 == 0o600
-    key, cert, chain = pkcs12.load_key_and_certificates(
-        p12.read_bytes(), Path(person["pkcs12_password_file"]).read_bytes()
-    )
-    assert key is not None and cert is not None
-    crt, pem = tmp / f"{p12.stem}.crt", tmp / f"{p12.stem}.key"
-    crt.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in [cert, *chain[:1]]))
-    pem.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    pem.chmod(0o600)
+    crt, pem = person_pem(person, tmp)
     kc = stack.details("keycloak")
     endpoints = OidcEndpoints(kc["https_url"], "civil-servants")
     return certificate_login(endpoints, crt, pem, ca_file=Path(stack.details("pki")["truststore"])).access_token
@@ -153,7 +124,7 @@ def test_prometheus_scrapes_the_lab_gateway(stack: Stack) -> None:
 
 def test_lab_down_leaves_no_process_behind(stack: Stack) -> None:
     assert stack.pids, "the lab recorded the PIDs it started"
-    code, rows, _ = _cli(stack.data_dir, "down", timeout=300)
+    code, rows, _ = lab_cli(stack.data_dir, "down", timeout=300)
     assert code == 0 and {r["state"] for r in rows} == {"stopped"}
     groups = _process_groups()
     assert not [p for p in stack.pids if p in groups], "a recorded PID is still alive"
