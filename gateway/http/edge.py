@@ -11,9 +11,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -25,10 +28,22 @@ from govops.logs import request_id as request_id_var
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Scripts only from the gateway itself: no inline <script>, no on* attributes (the templates pass
-# data to gateway/static/*.js in data-* attributes). Styles keep 'unsafe-inline' for the templates'
-# style attributes (legend swatches, chart sizes); everything else is closed.
+# data to gateway/static/*.js in data-* attributes). Styles likewise, but for the <style> elements
+# of the templates that must stand alone (the printable compliance report is also a file the CLI
+# writes), each allowed by the hash of its exact text; no style attributes anywhere.
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+
+
+def _style_hashes() -> str:
+    found = set()
+    for template in sorted(TEMPLATES.glob("*.html")):
+        for text in re.findall(r"<style>(.*?)</style>", template.read_text(encoding="utf-8"), re.S):
+            found.add("'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'")
+    return " ".join(sorted(found))
+
+
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    f"default-src 'self'; script-src 'self'; style-src 'self' {_style_hashes()}; "
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )

@@ -1,6 +1,7 @@
-"""The console under its Content-Security-Policy: scripts from the gateway only ('unsafe-inline'
-gone for scripts). Chromium reports every refused script or handler as a console message; no
-page may have one, and the pages whose behaviour is script (the map, the API docs, the apps
+"""The console under its Content-Security-Policy: scripts and styles from the gateway only
+('unsafe-inline' gone for both; the printable pages' own <style> elements are allowed by their
+hash). Chromium reports every refused script, handler or style as a console message; no page
+may have one, and the pages whose behaviour is script (the map, the API docs, the apps
 page's buttons and form) still work."""
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _context(browser, console_server, role: str):  # type: ignore[no-untyped-def
     return ctx
 
 
-def test_scripts_come_from_the_gateway_only(browser, console_server):  # type: ignore[no-untyped-def]
+def test_scripts_and_styles_come_from_the_gateway_only(browser, console_server):  # type: ignore[no-untyped-def]
     ctx = _context(browser, console_server, "ops-engineer")
     page = ctx.new_page()
     refused = _watch(page)
@@ -39,15 +40,24 @@ def test_scripts_come_from_the_gateway_only(browser, console_server):  # type: i
         csp = resp.headers["content-security-policy"]
         script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
         assert script_src.split() == ["script-src", "'self'"], csp
+        style_src = next(d for d in csp.split(";") if d.strip().startswith("style-src")).split()
+        assert style_src[:2] == ["style-src", "'self'"] and all(s.startswith("'sha256-") for s in style_src[2:]), csp
         visited = 0
         for path in sorted(p for p, roles in PAGES.items() if "ops-engineer" in roles):
             page.goto(console_server.url + path)
             if path in ("/video/map", "/screen"):  # drawn by map_page.js from data-map-options
                 page.wait_for_selector("[data-testid=map][data-ready=true]", timeout=60_000)
             visited += 1
+        # Pages outside the navigation that had style attributes or <style> elements.
+        page.goto(console_server.url + "/video/cameras")
+        camera = page.locator("table a[href^='/video/cameras/']").first.get_attribute("href")
+        for path in (camera, "/compliance/print", "/workorders/report"):
+            resp = page.goto(console_server.url + str(path))
+            assert resp is not None and resp.status == 200, (path, resp and resp.status)
+            visited += 1
         page.goto(console_server.url + "/docs")
         page.wait_for_selector(".swagger-ui .info .title", timeout=60_000)
-        assert visited >= 10
+        assert visited >= 13
         assert refused == [], refused
     finally:
         ctx.close()
