@@ -143,3 +143,18 @@ def test_the_cli_names_the_missing_key_in_one_line(tls: EtcdClientTLS, tmp_path:
     assert done.returncode == 2, done.stderr
     assert f"error: no etcd client key at {tls.key}" in done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_an_unreadable_key_names_the_account_to_run_as(tls: EtcdClientTLS, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_open = Path.open
+
+    def refuse_key(self: Path, *args: Any, **kw: Any) -> Any:
+        if self == tls.key:  # what a backup not run as backup_user meets (tests run as root: no chmod)
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "open", refuse_key)
+    with pytest.raises(ValidationFailed) as refused:
+        tls.check()
+    assert refused.value.message == f"cannot read the etcd client key {tls.key}: Permission denied"
+    assert "backup_user" in (refused.value.hint or "")
