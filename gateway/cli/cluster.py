@@ -161,6 +161,15 @@ def backup(
         int | None, typer.Option(min=1, help="Also drop archives older than this; GOVOPS_BACKUP_KEEP_DAYS.")
     ] = None,
     etcd: Annotated[str | None, typer.Option(help="etcd endpoints to snapshot; GOVOPS_ETCD_ENDPOINTS.")] = None,
+    etcd_cacert: Annotated[
+        Path | None, typer.Option(envvar="GOVOPS_ETCD_CACERT", help="CA of etcd's TLS (the cluster CA's ca.crt).")
+    ] = None,
+    etcd_cert: Annotated[
+        Path | None, typer.Option(envvar="GOVOPS_ETCD_CERT", help="The backup's etcd client certificate (PEM).")
+    ] = None,
+    etcd_key: Annotated[
+        Path | None, typer.Option(envvar="GOVOPS_ETCD_KEY", help="Its private key (PEM, 0600; passed as a path).")
+    ] = None,
     ship_to: Annotated[
         str | None, typer.Option(help="Also copy to a backup host, user@host:/dir; GOVOPS_BACKUP_SHIP_TO.")
     ] = None,
@@ -172,7 +181,9 @@ def backup(
 
     from infra.cluster import backup_jobs
     from infra.cluster.backup import target_dir_of
+    from infra.cluster.backup_etcd import EtcdClientTLS
 
+    tls = EtcdClientTLS.from_options(etcd_cacert, etcd_cert, etcd_key)
     settings = _runtime().settings
     pem = _read(
         recipient or settings.backup_recipient, "recipient key", "make one with `govops cluster backup-key -o FILE`"
@@ -187,6 +198,7 @@ def backup(
             pem,
             target or target_dir_of(settings),
             etcd_endpoints=etcd or settings.etcd_endpoints,
+            etcd_tls=tls,
             keep=keep or settings.backup_keep,
             keep_days=keep_days or settings.backup_keep_days,
             via="systemd" if os.environ.get("INVOCATION_ID") else "cli",  # systemd sets it for a service

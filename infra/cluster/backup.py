@@ -4,7 +4,8 @@ One archive holds, as of one moment:
 - the database: SQLite through its online backup API, PostgreSQL through `pg_dump --format=custom`;
 - the keys: the secret box key and the CA's key store (`<data_dir>/ca`);
 - the Pulumi stack state (the file backend under `<data_dir>/pulumi`);
-- optionally an etcd snapshot (`etcdctl snapshot save`) of the cluster the platform provisions.
+- optionally an etcd snapshot (`etcdctl snapshot save`) of the cluster the platform provisions,
+  over TLS with the backup's own client certificate when etcd requires one (backup_etcd.py).
 A manifest inside lists every file with its SHA-256 and the database's row counts; the archive is
 encrypted to the operator's key (see envelope.py), so the backup target never holds a readable key.
 
@@ -36,6 +37,8 @@ from govops.audit_keys import CHECKPOINT_FILE, KEY_FILE
 from govops.errors import ServiceUnavailable, ValidationFailed
 from govops.files import write_private
 from govops.settings import Settings
+from infra.cluster.backup_etcd import EtcdClientTLS
+from infra.cluster.backup_etcd import snapshot as etcd_snapshot
 from infra.cluster.envelope import OpeningReader, SealingWriter, load_private, load_public, read_header
 
 SUFFIX = ".gvbackup"
@@ -128,12 +131,6 @@ def _dump_database(settings: Settings, into: Path) -> tuple[Path, dict[str, int]
     return target, row_counts(url)
 
 
-def _etcd_snapshot(endpoints: str, into: Path) -> Path:
-    target = into / "snapshot.db"
-    _run(["etcdctl", "--endpoints", endpoints, "snapshot", "save", str(target)], "etcd snapshot", {"ETCDCTL_API": "3"})
-    return target
-
-
 def _files(root: Path) -> Iterator[Path]:
     if root.is_file():
         yield root
@@ -147,15 +144,23 @@ def create_backup(
     target_dir: Path,
     *,
     etcd_endpoints: str | None = None,
+    etcd_tls: EtcdClientTLS | None = None,
     keep: int = 14,
     keep_days: int | None = None,
 ) -> BackupResult:
-    """Write one encrypted archive into `target_dir`, then apply the retention (see `prune`)."""
+    """Write one encrypted archive into `target_dir`, then apply the retention (see `prune`).
+    With `etcd_endpoints`, an etcd snapshot too, over TLS with `etcd_tls` (backup_etcd.py)."""
     if keep < 1:
         raise ValidationFailed("keep must be at least 1", hint="pass --keep N with N ≥ 1")
     if keep_days is not None and keep_days < 1:
         raise ValidationFailed("keep-days must be at least 1", hint="pass --keep-days D with D ≥ 1, or leave it out")
+    if etcd_tls is not None and not etcd_endpoints:
+        raise ValidationFailed(
+            "etcd TLS files given but no etcd endpoint", hint="pass --etcd https://HOST:2379 as well"
+        )
     recipient = load_public(recipient_pem)
+    if etcd_tls is not None:
+        etcd_tls.check()  # a missing certificate fails before anything is dumped
     target_dir.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     created = now.isoformat(timespec="seconds")
@@ -172,7 +177,7 @@ def create_backup(
                 members.append((f"keys/{path.relative_to(data)}", path))
         members += [(f"pulumi/{p.relative_to(data / 'pulumi')}", p) for p in _files(data / "pulumi")]
         if etcd_endpoints:
-            members.append(("etcd/snapshot.db", _etcd_snapshot(etcd_endpoints, work)))
+            members.append(("etcd/snapshot.db", etcd_snapshot(etcd_endpoints, work, etcd_tls)))
         sizes: dict[str, int] = {}
         for name, path in members:
             item = name.split("/", 1)[0]

@@ -22,6 +22,7 @@ from govops import audit
 from govops.errors import GovopsError
 from govops.settings import Settings
 from infra.cluster import backup as store
+from infra.cluster.backup_etcd import EtcdClientTLS
 
 T = TypeVar("T")
 BACKUP, RESTORE, DRILL = "cluster.backup", "cluster.restore", "cluster.drill"
@@ -58,6 +59,7 @@ def backup(
     target_dir: Path,
     *,
     etcd_endpoints: str | None = None,
+    etcd_tls: EtcdClientTLS | None = None,
     keep: int = 14,
     keep_days: int | None = None,
     via: str = "cli",
@@ -69,10 +71,18 @@ def backup(
 
     detail: dict[str, Any] = {"target": str(target_dir), "via": via, "keep": keep, "keep_days": keep_days}
     destination = Destination.parse(ship_to) if ship_to else None
+    if etcd_endpoints:  # which etcd, and as whom: paths only, never a key's contents
+        detail["etcd"] = {"endpoints": etcd_endpoints, "client_cert": str(etcd_tls.cert) if etcd_tls else None}
 
     def work() -> tuple[store.BackupResult, list[str]]:
         made = store.create_backup(
-            settings, recipient_pem, target_dir, etcd_endpoints=etcd_endpoints, keep=keep, keep_days=keep_days
+            settings,
+            recipient_pem,
+            target_dir,
+            etcd_endpoints=etcd_endpoints,
+            etcd_tls=etcd_tls,
+            keep=keep,
+            keep_days=keep_days,
         )
         if destination is None:
             return made, []

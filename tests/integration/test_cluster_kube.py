@@ -2,6 +2,7 @@
 creates (10.213.0.0/24 exists nowhere else). playbooks/cluster.yml makes the cluster CA on the
 controller, etcd and the control plane on the first target and a kubelet on the second; the node
 turns Ready, a scheduled host-network pod runs and answers, and a second run changes nothing.
+Last, the backup role's service snapshots this cluster's TLS etcd and the snapshot restores.
 Every binary and image is this project's own (the targets reach no mirror and no registry)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import yaml
 from infra.cluster.runner import PlaybookResult, run_playbook
 from tests.fixtures.platform import need
 from tools.lab.cluster_targets import ClusterBinaries, cluster_inventory, kubectl
+from tools.lab.process import ManagedProcess, free_port
 from tools.lab.targets import TargetLab
 
 # a cold first apply copies ~350 MB of binaries into the targets; a loaded machine needs the margin
@@ -169,3 +171,109 @@ def test_the_projects_pulumi_tenants_apply_to_this_cluster(cluster: Cluster, tmp
         "get", "resourcequota", "tenant-quota", "-n", "dept-gaj", "-o", "jsonpath={.spec.hard.requests\\.cpu}"
     )
     assert quota == "16"
+
+
+def _restored_etcd(etcd_bin: Path, data_dir: Path, log: Path) -> tuple[ManagedProcess, str]:
+    """A throw-away etcd on loopback over a restored data directory (stopped by its PID)."""
+    port, peer = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = ManagedProcess(
+        "restored etcd",
+        [
+            etcd_bin, "--data-dir", data_dir, "--listen-client-urls", url, "--advertise-client-urls", url,
+            "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+            "--initial-cluster", f"default=http://127.0.0.1:{peer}", "--unsafe-no-fsync",
+        ],
+        log,
+    )  # fmt: skip
+    proc.wait_http(f"{url}/health", timeout=120, ok=lambda r: r.status_code == 200)
+    return proc, url
+
+
+def test_the_scheduled_backup_snapshots_the_tls_etcd_and_the_snapshot_restores(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The `backup` role on the control-plane target, pointed at the etcd role's TLS endpoint with the
+    backup's own client certificate (cluster_pki: etcd-backup-client). Starting its service (what the
+    timer runs) writes an archive with etcd/snapshot.db; `govops cluster restore --items etcd` puts
+    the snapshot into a new data directory, and a throw-away etcd on it holds the cluster's
+    namespaces (the Pulumi tenants' too, when that test ran first)."""
+    import json
+    import sqlite3
+    import subprocess
+    import sys
+
+    from infra.cluster.backup import describe, list_backups
+    from infra.cluster.envelope import new_operator_key
+    from tests.support.platform_host import install_platform
+
+    t0 = time.monotonic()
+    lab, host = cluster.lab, cluster.lab.targets[0]
+    cluster.kubectl("create", "namespace", "backup-drill")  # an object of this test's own
+    live = {n.removeprefix("namespace/") for n in cluster.kubectl("get", "namespaces", "-o", "name").split()}
+    assert {"backup-drill", "default", "kube-system"} <= live
+    install_platform(host.merged)
+    private, public = new_operator_key()
+    (tmp_path / "operator.key").write_bytes(private)
+    (tmp_path / "operator.key").chmod(0o600)
+    inventory = yaml.safe_load(cluster.inventory.read_text())
+    inventory["all"]["children"]["platform"] = {
+        "hosts": {host.name: {}},
+        "vars": {
+            "backup_recipient_pem": public.decode(),
+            "backup_platform_environment": {"GOVOPS_DATA_DIR": "/var/lib/govops"},
+            "backup_etcd_endpoints": "https://127.0.0.1:2379",  # the etcd role's TLS endpoint
+            "backup_etcd_pki_controller_dir": str(cluster.pki),
+        },
+    }
+    backup_inventory = tmp_path / "hosts.yml"
+    backup_inventory.write_text(yaml.safe_dump(inventory))
+    applied = run_playbook(backup_inventory, "backup.yml")
+    assert applied.ok, applied.failures
+    key = host.merged / "etc/govops/etcd-backup/client.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and key.stat().st_uid == 0  # backup_user: root
+    assert key.read_bytes() == (cluster.pki / "etcd-backup-client.key").read_bytes()
+    env = (host.merged / "etc/govops/backup.env").read_text()
+    assert "GOVOPS_ETCD_KEY=/etc/govops/etcd-backup/client.key" in env and "PRIVATE KEY" not in env
+
+    started = lab.exec(host, "systemctl", "start", "govops-backup.service", timeout=600)
+    journal = lab.exec(host, "journalctl", "-u", "govops-backup", "--no-pager", "-o", "cat").stdout
+    assert started.returncode == 0, started.stderr + journal
+    assert key.read_text().strip().splitlines()[1] not in journal  # the key's contents are never logged
+    [archive] = list_backups(host.merged / "var/backups/govops")
+    assert describe(archive)["items"]["etcd"] > 0
+    with sqlite3.connect(host.merged / "var/lib/govops/govops.db") as db:  # audited, as whom towards etcd
+        [(detail,)] = db.execute("SELECT detail FROM audit_records WHERE action = 'cluster.backup'").fetchall()
+    assert json.loads(detail)["via"] == "systemd"
+    assert json.loads(detail)["etcd"] == {
+        "endpoints": "https://127.0.0.1:2379",
+        "client_cert": "/etc/govops/etcd-backup/client.crt",
+    }
+    backed_up = time.monotonic() - t0
+
+    restored = tmp_path / "etcd-restored"
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "govops"), "cluster", "restore", str(archive), "--key",
+         str(tmp_path / "operator.key"), "--items", "etcd", "--etcd-data-dir", str(restored), "--json"],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={"PATH": f"{cluster.binaries.etcd}:/usr/bin:/bin", "GOVOPS_DATA_DIR": str(tmp_path / "controller"),
+             "GOVOPS_ENVIRONMENT": "test"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(done.stdout)
+    assert result["restored"] == ["etcd"] and result["checks"] == {"hashes": "ok"}  # etcd/snapshot.db as written
+    etcd, url = _restored_etcd(cluster.binaries.etcd / "etcd", restored, tmp_path / "etcd.log")
+    try:
+        keys = subprocess.run(
+            [str(cluster.binaries.etcd / "etcdctl"), "--endpoints", url, "get", "--prefix", "--keys-only",
+             "/registry/namespaces/"],
+            capture_output=True, text=True, timeout=120, check=False, env={"ETCDCTL_API": "3"},
+        )  # fmt: skip
+    finally:
+        etcd.stop()
+    assert keys.returncode == 0, keys.stderr
+    assert {k.removeprefix("/registry/namespaces/") for k in keys.stdout.split()} == live
+    print(f"\nnamespaces restored from the TLS etcd's snapshot: {sorted(live)}")
+    cluster.seconds["backup_tls_etcd"] = backed_up
+    cluster.seconds["backup_and_restore_tls_etcd"] = time.monotonic() - t0
+    print(f"\ncluster timings: {cluster.seconds}")
