@@ -67,6 +67,7 @@ KEEP = ".keep-clips"
 KEEP_METRICS = (
     "mode",
     "blur_effect",
+    "edge_sharpness",
     "noise_sigma",
     "brightness_mean",
     "cast_offset",

@@ -45,6 +45,9 @@ class Thresholds(BaseSettings):
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
     # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred (the absolute fallback).
     blur_effect: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_effect"]
+    # blur without a baseline: the sharpest edges' step over their contrast (about 1 / width in
+    # pixels) below this, every edge of the view is wide.
+    blur_edge_sharpness: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_sharpness", 0.25)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
