@@ -72,6 +72,8 @@ KEEP_METRICS = (
     "brightness_mean",
     "cast_offset",
     "cast_shift",
+    "cast_tint",
+    "cast_shift_tint",
     "occlusion_fraction",
     "texture_lost",
     "reference_similarity",

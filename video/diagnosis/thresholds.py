@@ -56,6 +56,9 @@ class Thresholds(BaseSettings):
     # direction (Lab units), from neutral without a baseline, from the baseline's with one.
     cast_offset: Annotated[float, Field(gt=0)] = FITTED["cast_offset"]
     cast_shift: Annotated[float, Field(gt=0)] = FITTED["cast_shift"]
+    # The same, across the daylight locus only (green or magenta: no natural light is).
+    cast_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint", 15.0)
+    cast_shift_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_tint", 10.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # occlusion: share of the picture covered by one dark, textureless, static region.

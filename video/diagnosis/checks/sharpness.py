@@ -76,10 +76,8 @@ def edge_sharpness(gray: np.ndarray) -> float | None:
     for along, across in (((1, 5), (1, EDGE_WINDOW)), ((5, 1), (EDGE_WINDOW, 1))):
         # Averaged along the edge, then the one-pixel step and the contrast across it.
         g = cv2.blur(gray, along)
-        if across[1] > 1:  # steps between columns: vertical edges
-            step = cv2.absdiff(g[:-1, 1:], g[:-1, :-1])
-        else:
-            step = cv2.absdiff(g[1:, :-1], g[:-1, :-1])
+        vertical = across[1] > 1  # steps between columns: vertical edges
+        step = cv2.absdiff(g[:-1, 1:], g[:-1, :-1]) if vertical else cv2.absdiff(g[1:, :-1], g[:-1, :-1])
         k = np.ones((across[0], across[1]), np.uint8)
         contrast = cv2.subtract(cv2.dilate(g, k), cv2.erode(g, k))[:-1, :-1]
         # Weak edges get no contrast, and OpenCV's division by 0 gives 0.
