@@ -195,7 +195,7 @@ def main() -> None:
         if saved is not None:
             saved.write_text(json.dumps(rows), encoding="utf-8")
     separation: dict[str, Any] = {}
-    values: dict[str, float] = {}
+    values: dict[str, Any] = {}
     only = set(filter(None, args.rules.split(",")))
     if only:
         unknown = only - {rule.threshold for rule in RULES}
