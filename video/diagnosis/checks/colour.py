@@ -23,9 +23,9 @@ No natural light is green or magenta: a stuck IR-cut filter (pink, purple) or a 
 balance towards green or cyan moves the light *off* the locus. So each estimate (or its shift
 from the baseline) is split into its component along the locus and its tint across it (the axis
 through the blackbody colours of 3000 K … 10000 K, physical data, not fitted), and the tint is
-judged on its own, tighter, threshold. One estimate may be fooled by the scene (the grey world
-by a lawn, the grey edge by a textured coloured surface), so the tint is the consensus of all
-but one estimate.
+judged on its own, tighter, threshold. Like the cast, the tint is the consensus of every
+estimate: a lawn or a park is green in its grey world, its highlights and even in its least
+saturated pixels when it has no grey at all, but not along its edges.
 """
 
 from __future__ import annotations
@@ -84,10 +84,10 @@ LOCUS_NORMAL = _locus_normal()
 
 
 def tint(vectors: Sequence[tuple[float, float]]) -> float:
-    """How far all but one of the vectors go off the daylight locus on the same side."""
+    """How far all the vectors go off the daylight locus on the same side (the smallest)."""
     across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
-    side = float(np.sign(np.median(across)))
-    return max(0.0, float(np.sort(across * side)[1])) if side and across.size >= 2 else 0.0
+    side = float(np.sign(across.mean()))
+    return max(0.0, float((across * side).min())) if side else 0.0
 
 
 def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
