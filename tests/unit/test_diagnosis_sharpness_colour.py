@@ -81,3 +81,4 @@ def test_magenta_and_green_casts_are_off_the_locus_warm_light_is_not() -> None:
     assert warm["cast_tint"] < 3.0, warm
     assert magenta["cast_tint"] > 3 * max(warm["cast_tint"], 1.0), magenta
     assert green["cast_tint"] > 3 * max(warm["cast_tint"], 1.0), green
+    assert magenta["cast_rule"] == "cast_tint"  # the verdict says which threshold decided

@@ -167,13 +167,19 @@ def color_cast(
         off_locus = tint(shifts)
         metrics["cast_shift"] = r(offset, 2)
         metrics["cast_shift_tint"] = r(off_locus, 2)
-        score = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
-        score = max(score, ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5))
+        rules = {
+            "cast_shift": ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5),
+            "cast_shift_tint": ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5),
+        }
     else:
         offset = consensus(list(estimates.values()))
         off_locus = tint(list(estimates.values()))
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
-        score = ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5)
-        score = max(score, ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5))
-    return Measurement({"color_cast": score}, metrics)
+        rules = {
+            "cast_offset": ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5),
+            "cast_tint": ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5),
+        }
+    decided_by = max(rules, key=lambda k: rules[k])
+    metrics["cast_rule"] = decided_by  # the threshold that gave the colour-cast score
+    return Measurement({"color_cast": rules[decided_by]}, metrics)

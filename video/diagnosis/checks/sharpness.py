@@ -111,6 +111,7 @@ def blur(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> 
     lap_var = float(frame.laplacian.var())
     edge = float(frame.gradient.mean())
     sharpest = edge_sharpness(frame.gray) if baseline is None else None
+    decided_by = "blur_rise" if baseline is not None else "blur_effect"
     if structured.size < 4:
         score = 0.0
     elif baseline is not None:
@@ -120,7 +121,9 @@ def blur(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> 
         score = ramp(effect, clean=t.blur_effect - 0.25, fault=t.blur_effect, severe=min(0.95, t.blur_effect + 0.25))
         if sharpest is not None:  # every edge as wide as a blur disc: nothing in the view is in focus
             edge_t = t.blur_edge_sharpness
-            score = max(score, ramp(sharpest, clean=min(1.0, edge_t * 2), fault=edge_t, severe=edge_t / 2))
+            by_edges = ramp(sharpest, clean=min(1.0, edge_t * 2), fault=edge_t, severe=edge_t / 2)
+            if by_edges > score:
+                score, decided_by = by_edges, "blur_edge_sharpness"
     return Measurement(
         {"blur": score},
         {
@@ -129,5 +132,6 @@ def blur(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> 
             "edge_strength": r(edge, 2),
             "structured_blocks": int(structured.size),
             **({"edge_sharpness": r(sharpest)} if sharpest is not None else {}),
+            "blur_rule": decided_by,  # the threshold that gave the blur score
         },
     )
