@@ -68,6 +68,7 @@ KEEP_METRICS = (
     "mode",
     "blur_effect",
     "edge_sharpness",
+    "edge_kept",
     "noise_sigma",
     "brightness_mean",
     "cast_offset",

@@ -49,6 +49,7 @@ DESIGN = {
     "blur_effect": 0.33,
     "blur_rise": 0.12,
     "blur_edge_sharpness": 0.25,
+    "blur_edge_kept": 0.5,
     "cast_offset": 13.0,
     "cast_shift": 6.0,
     "cast_tint": 15.0,
@@ -111,6 +112,7 @@ class Rule:
 RULES = (
     Rule("blur_effect", "blur", ("no_reference",), _get("blur_effect")),
     Rule("blur_edge_sharpness", "blur", ("no_reference",), _get("edge_sharpness"), above=False),
+    Rule("blur_edge_kept", "blur", ("reference",), _get("edge_kept"), above=False),
     Rule("blur_rise", "blur", ("reference",), _rise),
     Rule("cast_offset", "color_cast", ("no_reference",), _day_only(_get("cast_offset")), digits=3),
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),

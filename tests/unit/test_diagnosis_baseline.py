@@ -81,6 +81,10 @@ def test_a_baseline_survives_storage_and_refines_over_healthy_rounds() -> None:
     assert again.mode == first.mode and again.samples == 1
     assert again.texture.shape == first.texture.shape
     assert abs(again.blur_effect - first.blur_effect) < 1e-3
+    assert first.edge_sharpness is not None and again.edge_sharpness is not None
+    assert abs(again.edge_sharpness - first.edge_sharpness) < 1e-3
+    stored_before = {k: v for k, v in first.as_dict().items() if k != "edge_sharpness"}
+    assert Baseline.from_dict(stored_before).edge_sharpness is None  # an older stored baseline still loads
     later = Baseline.measure(AnalysedFrame.from_bgr(pictures(Clip("clean", "china-wide", 0.0, 5, t0=13))[0], 640), T)
     refined = first
     for _ in range(T.baseline_rounds + 2):

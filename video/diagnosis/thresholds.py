@@ -81,6 +81,8 @@ class Thresholds(BaseSettings):
     # brightness (never above dark_mean), bright above its brightness + bright_rise; occlusion
     # where a textured block kept less than occlusion_texture_loss of its texture.
     blur_rise: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_rise"]
+    # blur against the baseline: the picture's edge sharpness over the baseline's below this.
+    blur_edge_kept: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_kept", 0.5)
     noise_ratio: Annotated[float, Field(gt=1)] = FITTED["noise_ratio"]
     noise_floor: Annotated[float, Field(gt=0)] = 0.75
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5

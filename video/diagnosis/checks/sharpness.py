@@ -102,21 +102,31 @@ def blur_effect(frame: AnalysedFrame) -> float:
     return float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
 
 
-def blur(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
+def blur(
+    frame: AnalysedFrame, t: Thresholds, baseline: float | None = None, baseline_edges: float | None = None
+) -> Measurement:
     """Absolute without a baseline (the blur effect, or the sharpest edges being too wide); with
     one, the rise above the camera's own normal sharpness (a naturally soft view is not a fault,
-    a softer one than usual is)."""
+    a softer one than usual is, and so are sharpest edges much wider than the camera's own)."""
     structured = _structured(frame)
     effect = float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
     lap_var = float(frame.laplacian.var())
     edge = float(frame.gradient.mean())
-    sharpest = edge_sharpness(frame.gray) if baseline is None else None
+    sharpest = edge_sharpness(frame.gray) if baseline is None or baseline_edges else None
     decided_by = "blur_rise" if baseline is not None else "blur_effect"
+    # The share of the baseline's edge sharpness the picture kept (not judged when the picture
+    # has no strong edge left to read: fog or dusk can take the contrast, the blur effect judges).
+    kept = sharpest / baseline_edges if baseline is not None and baseline_edges and sharpest is not None else None
     if structured.size < 4:
         score = 0.0
     elif baseline is not None:
         fault = min(0.9, baseline + t.blur_rise)
         score = ramp(effect, clean=baseline, fault=fault, severe=min(0.97, fault + 0.2))
+        if kept is not None:  # the camera's sharpest edges widened
+            k_t = t.blur_edge_kept
+            by_edges = ramp(kept, clean=1.0, fault=k_t, severe=k_t / 2)
+            if by_edges > score:
+                score, decided_by = by_edges, "blur_edge_kept"
     else:
         score = ramp(effect, clean=t.blur_effect - 0.25, fault=t.blur_effect, severe=min(0.95, t.blur_effect + 0.25))
         if sharpest is not None:  # every edge as wide as a blur disc: nothing in the view is in focus
@@ -132,6 +142,7 @@ def blur(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> 
             "edge_strength": r(edge, 2),
             "structured_blocks": int(structured.size),
             **({"edge_sharpness": r(sharpest)} if sharpest is not None else {}),
+            **({"edge_kept": r(kept)} if kept is not None else {}),
             "blur_rule": decided_by,  # the threshold that gave the blur score
         },
     )
