@@ -27,7 +27,11 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 32
-EDGE_CONTRAST = 40.0  # grey levels across an edge for it to count (far above sensor noise)
+# An edge counts when its contrast spans a fifth of the picture's own grey range (1st to 99th
+# percentile: dusk and fog shrink the range, and keep the same edges), and never less than 20
+# grey levels (far above sensor noise).
+EDGE_CONTRAST_SHARE = 0.2
+EDGE_CONTRAST_FLOOR = 20.0
 EDGE_WINDOW = 9  # the contrast is read over ±4 pixels across the edge
 EDGE_PERCENTILE = 90.0
 
@@ -72,6 +76,9 @@ def edge_sharpness(gray: np.ndarray) -> float | None:
 
     On the 8-bit grey picture throughout (the ratio in 1/255 steps): about 3 ms at 640 px."""
     h, w = gray.shape
+    cdf = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel())
+    lo, hi = np.searchsorted(cdf, (0.01 * cdf[-1], 0.99 * cdf[-1]))
+    least = max(EDGE_CONTRAST_FLOOR, EDGE_CONTRAST_SHARE * float(hi - lo))
     best = np.zeros((h - 1, w - 1), np.uint8)
     for along, across in (((1, 5), (1, EDGE_WINDOW)), ((5, 1), (EDGE_WINDOW, 1))):
         # Averaged along the edge, then the one-pixel step and the contrast across it.
@@ -81,7 +88,7 @@ def edge_sharpness(gray: np.ndarray) -> float | None:
         k = np.ones((across[0], across[1]), np.uint8)
         contrast = cv2.subtract(cv2.dilate(g, k), cv2.erode(g, k))[:-1, :-1]
         # Weak edges get no contrast, and OpenCV's division by 0 gives 0.
-        _, contrast = cv2.threshold(contrast, EDGE_CONTRAST - 1, 255, cv2.THRESH_TOZERO)
+        _, contrast = cv2.threshold(contrast, least - 1, 255, cv2.THRESH_TOZERO)
         cv2.max(best, cv2.divide(step, contrast, scale=255), dst=best)
     bh, bw = (h - 1) // BLOCK, (w - 1) // BLOCK
     blocks = best[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).max(axis=(1, 3)).ravel()
