@@ -48,8 +48,12 @@ AMPLITUDE = Thresholds().stripe_amplitude
 DESIGN = {
     "blur_effect": 0.33,
     "blur_rise": 0.12,
+    "blur_edge_sharpness": 0.25,
+    "blur_edge_kept": 0.5,
     "cast_offset": 13.0,
     "cast_shift": 6.0,
+    "cast_tint": 15.0,
+    "cast_shift_tint": 10.0,
     "noise_sigma": 4.0,
     "noise_ratio": 2.0,
     "occlusion_area": 0.2,
@@ -107,9 +111,13 @@ class Rule:
 
 RULES = (
     Rule("blur_effect", "blur", ("no_reference",), _get("blur_effect")),
+    Rule("blur_edge_sharpness", "blur", ("no_reference",), _get("edge_sharpness"), above=False),
+    Rule("blur_edge_kept", "blur", ("reference",), _get("edge_kept"), above=False),
     Rule("blur_rise", "blur", ("reference",), _rise),
     Rule("cast_offset", "color_cast", ("no_reference",), _day_only(_get("cast_offset")), digits=3),
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),
+    Rule("cast_tint", "color_cast", ("no_reference",), _day_only(_get("cast_tint")), digits=3),
+    Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
     Rule("noise_ratio", "noise", ("reference",), _noise_ratio),
     Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _get("occlusion_fraction")),
@@ -170,6 +178,12 @@ def main() -> None:
     ap.add_argument("--rows", default="", help="keep the measurements in this JSON file, and fit from it if it exists")
     ap.add_argument("--check", action="store_true", help="judge the fit set again with the fitted values")
     ap.add_argument("--write", action="store_true", help="write video/diagnosis/fitted.json (else only print)")
+    ap.add_argument(
+        "--rules",
+        default="",
+        help="refit only these thresholds (comma-separated; with --conditions covering their faults and every "
+        "healthy condition), keeping the others and their record from fitted.json",
+    )
     args = ap.parse_args()
     assert not set(FIT_SCENES) & set(HELD_OUT_SCENES), "a scene is in both splits"
     clips = chosen(FIT_SCENES, args)
@@ -182,9 +196,19 @@ def main() -> None:
         rows = run(clips, args.workers, args.raw, workdir=workdir)
         if saved is not None:
             saved.write_text(json.dumps(rows), encoding="utf-8")
-    separation = {}
-    values = {}
+    separation: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    only = set(filter(None, args.rules.split(",")))
+    if only:
+        unknown = only - {rule.threshold for rule in RULES}
+        if unknown:
+            raise SystemExit(f"unknown rule(s): {', '.join(sorted(unknown))}")
+        kept = json.loads(FITTED_PATH.read_text(encoding="utf-8"))
+        values = {k: v for k, v in kept["values"].items() if k not in only}
+        separation = {k: v for k, v in kept["separation"].items() if k not in only}
     for rule in RULES:
+        if only and rule.threshold not in only:
+            continue
         pos, neg = samples(rule, rows)
         if not pos or not neg:
             continue
@@ -206,6 +230,9 @@ def main() -> None:
         "false_alarm_cost": FALSE_ALARM_COST,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
+    if only:
+        fitted_on["refitted"] = {"rules": sorted(only), "conditions": args.conditions, "clips": len(clips)}
+        fitted_on["clips"] = kept["fitted_on"]["clips"]
     if args.write:
         record = {"fitted_on": fitted_on, "values": values, "separation": separation}
         FITTED_PATH.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -28,7 +28,7 @@ from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_stats
 from video.diagnosis.checks.scene import Reference
-from video.diagnosis.checks.sharpness import blur_effect
+from video.diagnosis.checks.sharpness import blur_effect, edge_sharpness
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -54,6 +54,9 @@ class Baseline:
     texture: np.ndarray = field(repr=False, compare=False)  # block standard deviations
     samples: int = 1
     reference: Reference | None = field(default=None, repr=False, compare=False)
+    # The sharpest edges' sharpness (checks.sharpness.edge_sharpness); None for a baseline
+    # stored before it was measured, or a picture without strong edges.
+    edge_sharpness: float | None = None
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
@@ -66,6 +69,7 @@ class Baseline:
             illuminants=illuminants(frame),
             texture=block_stats(frame.gray)[1],
             reference=Reference.from_frame(frame),
+            edge_sharpness=edge_sharpness(frame.gray),
         )
 
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
@@ -96,6 +100,11 @@ class Baseline:
             illuminants=ill,
             texture=texture,
             samples=n + 1,
+            edge_sharpness=(
+                mix(self.edge_sharpness, newer.edge_sharpness)
+                if self.edge_sharpness is not None and newer.edge_sharpness is not None
+                else self.edge_sharpness
+            ),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,6 +117,7 @@ class Baseline:
             "illuminants": {k: [round(a, 3), round(b, 3)] for k, (a, b) in self.illuminants.items()},
             "texture": np.round(self.texture, 2).tolist(),
             "samples": self.samples,
+            **({"edge_sharpness": round(self.edge_sharpness, 4)} if self.edge_sharpness is not None else {}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -133,6 +143,7 @@ class Baseline:
             texture=np.asarray(data["texture"], np.float32),
             samples=int(data.get("samples", 1)),
             reference=reference,
+            edge_sharpness=None if data.get("edge_sharpness") is None else float(data["edge_sharpness"]),
         )
 
 

@@ -45,6 +45,9 @@ class Thresholds(BaseSettings):
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
     # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred (the absolute fallback).
     blur_effect: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_effect"]
+    # blur without a baseline: the sharpest edges' step over their contrast (about 1 / width in
+    # pixels) below this, every edge of the view is wide.
+    blur_edge_sharpness: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_sharpness", 0.25)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
@@ -53,6 +56,9 @@ class Thresholds(BaseSettings):
     # direction (Lab units), from neutral without a baseline, from the baseline's with one.
     cast_offset: Annotated[float, Field(gt=0)] = FITTED["cast_offset"]
     cast_shift: Annotated[float, Field(gt=0)] = FITTED["cast_shift"]
+    # The same, across the daylight locus only (green or magenta: no natural light is).
+    cast_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint", 15.0)
+    cast_shift_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_tint", 10.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # occlusion: share of the picture covered by one dark, textureless, static region.
@@ -75,6 +81,8 @@ class Thresholds(BaseSettings):
     # brightness (never above dark_mean), bright above its brightness + bright_rise; occlusion
     # where a textured block kept less than occlusion_texture_loss of its texture.
     blur_rise: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_rise"]
+    # blur against the baseline: the picture's edge sharpness over the baseline's below this.
+    blur_edge_kept: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_kept", 0.5)
     noise_ratio: Annotated[float, Field(gt=1)] = FITTED["noise_ratio"]
     noise_floor: Annotated[float, Field(gt=0)] = 0.75
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5

@@ -16,6 +16,16 @@ Without a baseline the estimates are measured from neutral; with the camera's ow
 stays clean (the least saturated pixels are other pixels once the light's colour changes, so
 that estimate only counts without a baseline).
 A grayscale picture (IR night mode) has no colour to cast.
+
+Natural light varies along the Planckian (daylight) locus: warm street light, dusk and a blue
+sky's shade move the light's colour along the orange-blue axis, and so does an orange scene.
+No natural light is green or magenta: a stuck IR-cut filter (pink, purple) or a drifted white
+balance towards green or cyan moves the light *off* the locus. So each estimate (or its shift
+from the baseline) is split into its component along the locus and its tint across it (the axis
+through the blackbody colours of 3000 K … 10000 K, physical data, not fitted), and the tint is
+judged on its own, tighter, threshold. Like the cast, the tint is the consensus of every
+estimate: a lawn or a park is green in its grey world, its highlights and even in its least
+saturated pixels when it has no grey at all, but not along its edges.
 """
 
 from __future__ import annotations
@@ -30,6 +40,16 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
+# sRGB colour of a blackbody radiator (CIE 1964 10°, white point D65), by temperature in K.
+BLACKBODY = {
+    3000: (255, 180, 107),
+    3500: (255, 196, 137),
+    4000: (255, 209, 163),
+    5000: (255, 228, 206),
+    6500: (255, 249, 253),
+    8000: (227, 233, 255),
+    10000: (204, 219, 255),
+}
 
 
 def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
@@ -49,6 +69,25 @@ def _ab(bgr: np.ndarray) -> tuple[float, float]:
     pixel = (e / float(e.max()) * 0.7).reshape(1, 1, 3).astype(np.float32)
     lab = cv2.cvtColor(pixel, cv2.COLOR_BGR2LAB)[0, 0]
     return float(lab[1]), float(lab[2])
+
+
+def _locus_normal() -> np.ndarray:
+    """Unit vector across the Planckian locus in the a*b* plane (towards green, -a*): the
+    normal of the principal axis of the blackbody colours."""
+    pts = np.array([_ab(np.array(rgb[::-1], np.float32)) for rgb in BLACKBODY.values()], np.float64)
+    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0))
+    along = vt[0] if vt[0][1] > 0 else -vt[0]
+    return np.array([-along[1], along[0]])
+
+
+LOCUS_NORMAL = _locus_normal()
+
+
+def tint(vectors: Sequence[tuple[float, float]]) -> float:
+    """How far all the vectors go off the daylight locus on the same side (the smallest)."""
+    across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
+    side = float(np.sign(across.mean()))
+    return max(0.0, float((across * side).min())) if side else 0.0
 
 
 def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -125,10 +164,22 @@ def color_cast(
             if k != "near_neutral"
         ]
         offset = consensus(shifts)
+        off_locus = tint(shifts)
         metrics["cast_shift"] = r(offset, 2)
-        score = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
+        metrics["cast_shift_tint"] = r(off_locus, 2)
+        rules = {
+            "cast_shift": ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5),
+            "cast_shift_tint": ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5),
+        }
     else:
         offset = consensus(list(estimates.values()))
+        off_locus = tint(list(estimates.values()))
         metrics["cast_offset"] = r(offset, 2)
-        score = ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5)
-    return Measurement({"color_cast": score}, metrics)
+        metrics["cast_tint"] = r(off_locus, 2)
+        rules = {
+            "cast_offset": ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5),
+            "cast_tint": ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5),
+        }
+    decided_by = max(rules, key=lambda k: rules[k])
+    metrics["cast_rule"] = decided_by  # the threshold that gave the colour-cast score
+    return Measurement({"color_cast": rules[decided_by]}, metrics)
