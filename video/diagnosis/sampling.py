@@ -45,8 +45,9 @@ DECODE_SLOTS = threading.BoundedSemaphore(4 * max(1, os.cpu_count() or 1))
 # Opening a container probes its streams, and FFmpeg's probe decodes the first picture to learn
 # its format (about 7 ms of CPU at 1080p), which the decode below does again anyway. Probing
 # with the decoder told to skip every picture reads the format from the container and the
-# bitstream's headers only. A format that names its streams only while probing (MPEG-TS) is
-# probed the usual way.
+# bitstream's headers only. Files only: a live stream probed that way waits for more of the
+# stream instead (seconds of latency), and a format that names its streams only while probing
+# (MPEG-TS) is probed the usual way.
 PROBE = {"skip_frame": "all", "threads": "1"}
 # The frames of the freeze window are compared as thumbnails: the deblocking filter on them (a
 # sixth of H.264 decoding) changes nothing the comparison sees. The judged keyframe is deblocked.
@@ -101,7 +102,8 @@ def sample_container(target: str, kind: str, t: Thresholds, options: dict[str, s
     timeout = (t.open_timeout_s, t.read_timeout_s)
     try:
         try:
-            container = av.open(target, options=options or {}, stream_options=[PROBE], timeout=timeout)
+            probe = [PROBE] if kind == "file" else []
+            container = av.open(target, options=options or {}, stream_options=probe, timeout=timeout)
         except ValueError:  # the format has no streams before probing
             container = av.open(target, options=options or {}, timeout=timeout)
     except (av.error.FFmpegError, OSError) as exc:
