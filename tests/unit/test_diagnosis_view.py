@@ -30,14 +30,7 @@ def commissioned(clip: Clip, picture: np.ndarray | None = None) -> CameraSetting
     [
         Clip("turned_away", "grace-portrait", 0.0, seed=3),  # a flag's stripes in the new view
         Clip("turned_away", "terrain-east", 1.0, seed=0),
-        pytest.param(
-            Clip("turned_away", "lawn-b", 0.0, seed=3),
-            marks=pytest.mark.xfail(
-                reason="a lawn's dense texture: the best quarter of the tiles keeps 0.65 of its edges by "
-                "chance in the new view (scene_similarity fitted at 0.556); its layout is lost (coarse 0.23)",
-                strict=False,
-            ),
-        ),
+        Clip("turned_away", "lawn-b", 0.0, seed=3),  # a lawn's dense texture matches anything a little
         Clip("turned_away", "crossroad", 0.0, seed=7),  # another street: the same kind of layout
     ],
     ids=lambda c: getattr(c, "name", None),
