@@ -102,7 +102,8 @@ def sample_container(target: str, kind: str, t: Thresholds, options: dict[str, s
     timeout = (t.open_timeout_s, t.read_timeout_s)
     try:
         try:
-            probe = [PROBE] if kind == "file" else []
+            # PyAV takes one dict of options per stream (its stub says list[str]).
+            probe: Any = [PROBE] if kind == "file" else []
             container = av.open(target, options=options or {}, stream_options=probe, timeout=timeout)
         except ValueError:  # the format has no streams before probing
             container = av.open(target, options=options or {}, timeout=timeout)
