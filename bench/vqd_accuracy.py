@@ -79,6 +79,8 @@ KEEP_METRICS = (
     "texture_lost",
     "reference_similarity",
     "reference_coarse",
+    "reference_lost",
+    "noise_excess",
     "stripe_prominence",
     "stripe_amplitude",
     "freeze_diff",

@@ -39,6 +39,7 @@ from vqd_accuracy import arguments, chosen, report, run
 
 from tests.support.natural import FIT_SCENES, HELD_OUT_SCENES
 from video.diagnosis import Thresholds
+from video.diagnosis.checks.noise import excess
 from video.diagnosis.diagnose import HIDES, TURNED_HIDES
 
 FITTED_PATH = Path(__file__).resolve().parents[1] / "video" / "diagnosis" / "fitted.json"
@@ -55,7 +56,7 @@ DESIGN = {
     "cast_tint": 15.0,
     "cast_shift_tint": 10.0,
     "noise_sigma": 4.0,
-    "noise_ratio": 2.0,
+    "noise_excess": 4.0,
     "occlusion_area": 0.2,
     "stripe_prominence": 6.0,
     "scene_similarity": 0.4,
@@ -79,10 +80,11 @@ def _rise(m: dict[str, Any]) -> float | None:
     return float(m["blur_effect"]) - float(m["baseline_blur_effect"])
 
 
-def _noise_ratio(m: dict[str, Any]) -> float | None:
-    if m.get("noise_sigma") is None or not m.get("baseline_noise_sigma"):
+def _noise_excess(m: dict[str, Any]) -> float | None:
+    """The noise added to the baseline's (video.diagnosis.checks.noise.excess)."""
+    if m.get("noise_sigma") is None or m.get("baseline_noise_sigma") is None:
         return None
-    return float(m["noise_sigma"]) / max(0.3, float(m["baseline_noise_sigma"]))
+    return excess(float(m["noise_sigma"]), float(m["baseline_noise_sigma"]))
 
 
 def _stripes(m: dict[str, Any]) -> float | None:
@@ -119,7 +121,7 @@ RULES = (
     Rule("cast_tint", "color_cast", ("no_reference",), _day_only(_get("cast_tint")), digits=3),
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
-    Rule("noise_ratio", "noise", ("reference",), _noise_ratio),
+    Rule("noise_excess", "noise", ("reference",), _noise_excess),
     Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _get("occlusion_fraction")),
     Rule("stripe_prominence", "stripes", ("no_reference",), _stripes),
     Rule("scene_similarity", "scene_change", ("reference",), _get("reference_similarity"), above=False),

@@ -83,17 +83,18 @@ def test_fault_is_found_alone(tmp_path: Path, s: ClipSpec) -> None:
 
 
 def _moved(measured: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(reason=f"{measured} > the fitted scene_similarity 0.181", strict=False)
+    return pytest.mark.xfail(reason=f"{measured} > the fitted scene_similarity 0.721", strict=False)
 
 
 @pytest.mark.parametrize(
     "s",
     [
-        # Measured with scene_similarity fitted on the natural fit scenes (0.181): a synthetic
-        # street panned by part of its width keeps 0.19 … 0.31 of its edges in place.
-        pytest.param(spec("moved", "road", 0.3, seed=1), marks=_moved("similarity 0.307")),
-        pytest.param(spec("moved", "market", 0.8, HD, seed=2), marks=_moved("similarity 0.194")),
-        pytest.param(spec("moved", "riverside", 0.5, codec="mpeg4", seed=3), marks=_moved("similarity 0.201")),
+        # Measured with scene_similarity fitted on the natural fit scenes (0.721): the best quarter
+        # of the re-aligned tiles keeps 0.46 of the view moved along the street. The riverside
+        # view, zoomed into its own corner, keeps the river bank's long straight lines (0.86).
+        spec("moved", "road", 0.3, seed=1),
+        spec("moved", "market", 0.8, HD, seed=2),
+        pytest.param(spec("moved", "riverside", 0.5, codec="mpeg4", seed=3), marks=_moved("similarity 0.857")),
     ],
     ids=lambda s: s.name,
 )
@@ -110,7 +111,7 @@ def test_scene_change_against_the_reference(tmp_path: Path, s: ClipSpec) -> None
             spec("snow", "road", 0.0, FHD, max_kbps=4096),
             marks=pytest.mark.xfail(
                 reason="faint snow at 1080p under a 4 Mbit/s cap measures sigma 7.2; noise_sigma fitted on the "
-                "natural fit scenes is 9.85 (a camera with a baseline judges it by noise_ratio instead)",
+                "natural fit scenes is 11.3 (a camera with a baseline judges the noise added to its own)",
                 strict=False,
             ),
         ),

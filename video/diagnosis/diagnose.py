@@ -48,16 +48,26 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # edge, and changes the view; a picture too dark or too bright has no judgeable sharpness,
 # colour, cover, motion or view; a new view has new colours, sharpness and texture, so the
 # camera's baseline no longer applies; bands and snow wipe out or swamp the edges that
-# sharpness and the view are judged on. Hidden scores stay in the metrics.
+# sharpness and the view are judged on; snow also swamps the texture a cover is told by. A
+# cover may hide the part of the view where things move (the road, not the sky above it): a
+# still picture is then no evidence of a frozen stream. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
-    "occlusion": ("too_dark", "blur", "color_cast", "scene_change"),
+    "occlusion": ("too_dark", "blur", "color_cast", "scene_change", "freeze"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
     "too_bright": ("blur", "color_cast", "scene_change"),
     "scene_change": ("color_cast", "blur", "noise"),
     "stripes": ("blur", "scene_change"),
-    "noise": ("blur", "scene_change"),
+    "noise": ("blur", "scene_change", "occlusion"),
 }
-TURNED_HIDES = ("occlusion", "blur", "color_cast", "noise")
+# Against the reference, a view that is kept but of which at least this share of the tiles kept
+# next to none of their edges is partly covered (or filled by something close): the moving part
+# may be behind it, so freeze is not judged (see HIDES). A frozen picture of the view itself
+# loses one tile at most (where a mover stood in the reference), on the fit scenes.
+COVERED_TILES = 0.25
+# Turned away, the camera sees another view: the baseline's texture, sharpness, colour and noise
+# no longer apply, and a striped thing in the new view (a flag, railings) is no interference
+# (real bands over the camera's own view keep its layout, so they never meet this).
+TURNED_HIDES = ("occlusion", "blur", "color_cast", "noise", "stripes")
 
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
@@ -146,6 +156,9 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     metrics["scores"] = {code: r(scores[code]) for code in FAULT_CODES if code in scores}
     found = {code for code, score in scores.items() if score >= 0.5}
     hidden: set[str] = set()
+    if "freeze" in found and "scene_change" not in found and metrics.get("reference_lost", 0) >= COVERED_TILES:
+        hidden.add("freeze")
+        found.discard("freeze")
     if "scene_change" in found and coarse is not None and coarse < t.scene_turned:
         # Turned away: what differs from the baseline is the view itself.
         hidden |= found & set(TURNED_HIDES)

@@ -23,7 +23,11 @@ def analysis_size(width: int, height: int, analysis_width: int) -> tuple[int, in
 def luma_thumb(gray: np.ndarray, analysis_width: int) -> np.ndarray:
     """A cheap luma picture for frame-to-frame comparison: every n-th pixel, no filtering."""
     step = max(1, -(-gray.shape[1] // analysis_width))
-    return np.ascontiguousarray(gray[::step, ::step])
+    if step == 1:
+        return np.ascontiguousarray(gray)
+    h, w = gray.shape
+    # Nearest-neighbour at an integer step is that sampling, without numpy's strided copy.
+    return cv2.resize(gray, (-(-w // step), -(-h // step)), interpolation=cv2.INTER_NEAREST)
 
 
 class AnalysedFrame:

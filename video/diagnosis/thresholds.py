@@ -76,15 +76,14 @@ class Thresholds(BaseSettings):
     # baseline's texture, sharpness and colour no longer apply (no occlusion, blur or cast).
     scene_turned: Annotated[float, Field(ge=-1, le=1)] = 0.5
 
-    # Against the camera's own baseline (建档): blur effect rise; noise as a multiple of the
-    # baseline's (never below noise_floor × noise_sigma); dark below dark_ratio × its
+    # Against the camera's own baseline (建档): blur effect rise; noise added to the baseline's
+    # (sigma, the baseline's taken out in quadrature); dark below dark_ratio × its
     # brightness (never above dark_mean), bright above its brightness + bright_rise; occlusion
     # where a textured block kept less than occlusion_texture_loss of its texture.
     blur_rise: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_rise"]
     # blur against the baseline: the picture's edge sharpness over the baseline's below this.
     blur_edge_kept: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_kept", 0.5)
-    noise_ratio: Annotated[float, Field(gt=1)] = FITTED["noise_ratio"]
-    noise_floor: Annotated[float, Field(gt=0)] = 0.75
+    noise_excess: Annotated[float, Field(gt=0)] = FITTED["noise_excess"]
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
     bright_rise: Annotated[float, Field(gt=0)] = 40.0
     occlusion_texture_loss: Annotated[float, Field(gt=0, lt=1)] = 0.3

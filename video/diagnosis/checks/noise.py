@@ -36,10 +36,24 @@ def noise_sigma(gray: np.ndarray) -> tuple[float, float]:
     return float(response[flat].mean()) * MEAN_SCALE, share
 
 
+def excess(sigma: float, baseline: float) -> float:
+    """The noise added since the baseline: independent noises add their variances, so what the
+    camera's normal picture already measured (its own sensor noise, and the fine texture that
+    the estimate cannot tell from noise) is taken out in quadrature. A ratio would not do: a
+    compressed stream's normal picture measures almost no noise (sigma 0.2), so any ratio is
+    either crossed by a healthy picture's small changes or needs a large one, while a textured
+    scene's normal picture measures 6 and snow of sigma 12 adds up to only 14."""
+    return float(np.sqrt(max(0.0, sigma * sigma - baseline * baseline)))
+
+
 def noise(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
-    """Absolute without a baseline; with one, judged against the camera's own noise level (a
-    night picture is noisier than a day one, and its night baseline knows it)."""
+    """Absolute without a baseline; with one, the noise added to the camera's own normal level
+    (a night picture is noisier than a day one, and its night baseline knows it)."""
     sigma, share = noise_sigma(frame.gray_f)
-    fault = t.noise_sigma if baseline is None else max(t.noise_sigma * t.noise_floor, baseline * t.noise_ratio)
-    score = ramp(sigma, clean=fault * 0.3, fault=fault, severe=fault * 2.5)
-    return Measurement({"noise": score}, {"noise_sigma": r(sigma, 2), "noise_area": r(share)})
+    metrics = {"noise_sigma": r(sigma, 2), "noise_area": r(share)}
+    value, fault = sigma, t.noise_sigma
+    if baseline is not None:
+        value, fault = excess(sigma, baseline), t.noise_excess
+        metrics["noise_excess"] = r(value, 2)
+    score = ramp(value, clean=fault * 0.3, fault=fault, severe=fault * 2.5)
+    return Measurement({"noise": score}, metrics)

@@ -2,11 +2,19 @@
 
 Both pictures are reduced to 320 pixels wide and turned into edge maps: the strongest 12 % of
 gradients, each with its orientation (8 bins). The share of the reference's edge pixels that
-find an edge of about the same orientation within one pixel in the current picture is the
-similarity. Passing cars and people add edges but remove few of the reference's, so a busy
-street keeps its score; a camera turned, zoomed or re-aimed loses most of them. The overall
-level of light does not matter (edges are ranked, not thresholded), and a camera that sways by
-a few pixels is first re-aligned on the coarse edge picture.
+find an edge of about the same orientation within one pixel in the current picture measures
+how much of the view is kept. Passing cars and people add edges but remove few of the
+reference's, so a busy street keeps its score; a camera turned, zoomed or re-aimed loses most of
+them. The overall level of light does not matter (edges are ranked, not thresholded).
+
+The share is taken in each of 4 × 3 tiles, each tile first re-aligned on its own (within 8 % of
+the width): a camera knocked slightly is shifted and rotated by a degree or two, which moves
+each part of the picture by a few pixels in its own direction, so one shift for the whole
+picture loses the edges far from its centre while each tile still finds its own. The similarity
+is the mean of the best quarter of the tiles that have edges in the reference: a vehicle
+filling most of the view, or a cover over part of the lens, takes away the tiles it hides, and
+what is still visible is the same view; a camera turned away keeps no part of it (its best
+tiles keep a third of their edges by chance, on the texture of the new view).
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ WIDTH = 320
 EDGE_SHARE = 0.12
 BINS = 8
 MARGIN = 0.08  # share of the width/height the view may sway and still be re-aligned
-NEAR = np.ones((3, 3), np.uint8)
 COARSE = 48
 
 
@@ -35,10 +42,13 @@ def edge_maps(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     g = cv2.GaussianBlur(cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32), (0, 0), 1.0)
     gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    magnitude = np.asarray(cv2.magnitude(gx, gy), np.float32)
-    strong = magnitude >= max(float(np.percentile(magnitude, 100 * (1 - EDGE_SHARE))), 8.0)
-    bins = (np.floor((np.arctan2(gy, gx) % np.pi) / np.pi * BINS).astype(np.int8)) % BINS
-    return np.where(strong, bins, -1).astype(np.int8), cv2.GaussianBlur(magnitude, (0, 0), 2.0)
+    magnitude, angle = cv2.cartToPolar(gx, gy)  # angle 0 … 2π; an edge's orientation is modulo π
+    flat = magnitude.ravel()
+    k = min(flat.size - 1, int(flat.size * (1 - EDGE_SHARE)))
+    strong = magnitude >= max(float(np.partition(flat, k)[k]), 8.0)
+    bins = (angle * np.float32(BINS / np.pi)).astype(np.int8) & (BINS - 1)
+    bins[~strong] = -1
+    return bins, cv2.GaussianBlur(magnitude, (0, 0), 2.0)
 
 
 @dataclass(frozen=True)
@@ -77,46 +87,140 @@ def coarse_similarity(frame: AnalysedFrame, ref: Reference) -> float:
     return float(cv2.matchTemplate(cur, template, cv2.TM_CCOEFF_NORMED).max())
 
 
-def _shift(ref: np.ndarray, cur: np.ndarray) -> tuple[int, int]:
-    """(dx, dy) that moves the reference onto the current picture, within MARGIN."""
-    h, w = ref.shape
-    my, mx = max(1, int(h * MARGIN)), max(1, int(w * MARGIN))
-    template = ref[my : h - my, mx : w - mx]
-    if float(template.std()) < 1e-3 or float(cur.std()) < 1e-3:
-        return 0, 0
-    _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(cur, template, cv2.TM_CCOEFF_NORMED))
-    return x - mx, y - my
+TILES = (4, 3)
+SPREAD = 0.02  # share of the width the tiles' shifts may differ by (a knock's rotation)
+# A tile that kept less than this share of its edges is covered: a part of an unrelated view
+# keeps 0.2 … 0.4 of them by chance (the tiles of a camera turned away, on the fit scenes).
+LOST_TILE = 0.1
+BEST = 0.25  # the share of the tiles the similarity is the mean of (the best ones)
+MIN_TILE_EDGES = 20
+
+
+# Orientation bin (-1 … BINS-1, offset by one) → its bit; → the bits of the bins it matches.
+ONE_HOT = np.array([0] + [1 << b for b in range(BINS)], np.uint8)
+ACCEPT = np.array([0] + [(1 << b) | (1 << (b + 1) % BINS) | (1 << (b - 1) % BINS) for b in range(BINS)], np.uint8)
+
+
+def _near_bits(orientation: np.ndarray) -> np.ndarray:
+    """For each pixel, the orientation bins (one bit each) of the edges within one pixel."""
+    onehot = ONE_HOT[orientation + 1]
+    padded = np.pad(onehot, 1)
+    h, w = onehot.shape
+    near = np.zeros_like(onehot)
+    for dy in range(3):
+        for dx in range(3):
+            np.bitwise_or(near, padded[dy : dy + h, dx : dx + w], out=near)
+    return near
+
+
+def _flat(image: np.ndarray) -> bool:
+    return float(cv2.meanStdDev(image)[1][0, 0]) < 1e-3
+
+
+def _half(image: np.ndarray) -> np.ndarray:
+    return np.asarray(cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA))
+
+
+def _match(
+    cur: np.ndarray, ref: np.ndarray, box: tuple[int, int, int, int], reach: int, around: tuple[int, int]
+) -> tuple[int, int] | None:
+    """(dx, dy) within `reach` of `around` that best moves the reference's `box` onto the current
+    picture, kept inside it; None when the current picture is flat there."""
+    x0, x1, y0, y1 = box
+    h, w = cur.shape
+    ax0 = min(max(0, x0 + around[0] - reach), w - (x1 - x0))
+    ay0 = min(max(0, y0 + around[1] - reach), h - (y1 - y0))
+    area = cur[ay0 : min(h, y1 + around[1] + reach), ax0 : min(w, x1 + around[0] + reach)]
+    if area.shape[0] < y1 - y0 or area.shape[1] < x1 - x0 or _flat(area):
+        return None
+    _, _, _, (x, y) = cv2.minMaxLoc(cv2.matchTemplate(area, ref[y0:y1, x0:x1], cv2.TM_CCOEFF_NORMED))
+    return ax0 + x - x0, ay0 + y - y0
 
 
 def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, int]]:
+    """(share of the reference's edges kept in its best re-aligned tiles, median tile shift)."""
+    shares, shift = tile_similarities(frame, ref)
+    return kept(shares), shift
+
+
+def kept(shares: list[float]) -> float:
+    """The mean of the best quarter of the tiles' shares (0 without any)."""
+    if not shares:
+        return 0.0
+    best = sorted(shares, reverse=True)[: max(1, round(len(shares) * BEST))]
+    return float(np.mean(best))
+
+
+def tile_similarities(
+    frame: AnalysedFrame, ref: Reference, tiles: tuple[int, int] = TILES
+) -> tuple[list[float], tuple[int, int]]:
+    """(share of the reference's edges kept in each re-aligned tile that has edges, median
+    tile shift)."""
     orientation, magnitude = edge_maps(frame.gray)
-    if orientation.shape != ref.orientation.shape:
-        h, w = ref.orientation.shape
+    h, w = ref.orientation.shape
+    if orientation.shape != (h, w):
         orientation = cv2.resize(orientation, (w, h), interpolation=cv2.INTER_NEAREST)
         magnitude = cv2.resize(magnitude, (w, h), interpolation=cv2.INTER_AREA)
-    dx, dy = _shift(ref.magnitude, magnitude)
-    if dx or dy:  # bring the current picture back onto the reference
-        back = np.array([[1, 0, -dx], [0, 1, -dy]], np.float32)
-        size = (orientation.shape[1], orientation.shape[0])
-        orientation = np.asarray(
-            cv2.warpAffine(orientation.astype(np.float32), back, size, flags=cv2.INTER_NEAREST, borderValue=-1), np.int8
-        )
-    ref_edges = ref.orientation >= 0
-    total = int(ref_edges.sum())
-    if total < 50:
-        return 0.0, (dx, dy)  # the reference has no structure to compare
-    found = 0
-    for b in range(BINS):
-        mine = ref.orientation == b
-        if not mine.any():
+    if int((ref.orientation >= 0).sum()) < 50:
+        return [], (0, 0)  # the reference has no structure to compare
+    near = _near_bits(orientation)
+    accept = ACCEPT[ref.orientation + 1]  # per reference edge: its own bin and both neighbours
+    m = max(1, int(w * MARGIN))
+    halves = (_half(magnitude), _half(ref.magnitude))
+    quarters = (_half(halves[0]), _half(halves[1]))
+    nx, ny = tiles
+    found: list[tuple[tuple[int, int, int, int], np.ndarray, int, tuple[int, int] | None]] = []
+    for j in range(ny):
+        for i in range(nx):
+            x0, x1, y0, y1 = i * w // nx, (i + 1) * w // nx, j * h // ny, (j + 1) * h // ny
+            wanted = accept[y0:y1, x0:x1]
+            edges = int(np.count_nonzero(wanted))
+            if edges < MIN_TILE_EDGES or _flat(ref.magnitude[y0:y1, x0:x1]):
+                continue
+            # Found at a quarter of the size over the whole margin, then at half the size
+            # around that (then to the pixel, below).
+            q = _match(*quarters, (x0 // 4, x1 // 4, y0 // 4, y1 // 4), max(1, m // 4), (0, 0))
+            hf = None if q is None else _match(*halves, (x0 // 2, x1 // 2, y0 // 2, y1 // 2), 1, (2 * q[0], 2 * q[1]))
+            if q is not None and hf is None:
+                hf = (2 * q[0], 2 * q[1])
+            found.append(((x0, x1, y0, y1), wanted, edges, None if hf is None else (2 * hf[0], 2 * hf[1])))
+    moved = [f[3] for f in found if f[3] is not None]
+    if not found:
+        return [], (0, 0)
+    # A knocked camera moves every part of its view by about the same shift (a rotation of a
+    # degree or two adds a few pixels); a tile that found its edges far from where most tiles
+    # moved matched some other structure by chance (a straight line matches anywhere along
+    # it), so it is judged where most of them say the view went: the shift that the most tiles
+    # agree with (a vehicle filling most of the view leaves the visible tiles agreeing).
+    spread = max(2, round(w * SPREAD))
+
+    def agreeing(a: tuple[int, int]) -> int:
+        return sum(1 for b in moved if abs(a[0] - b[0]) <= spread and abs(a[1] - b[1]) <= spread)
+
+    dx, dy = max(moved, key=agreeing) if moved else (0, 0)
+    shares: list[float] = []
+    for (x0, x1, y0, y1), wanted, edges, shift in found:
+        if shift is None:
+            shares.append(0.0)  # nothing at all where this part of the view was
             continue
-        near_bins = (orientation == b) | (orientation == (b + 1) % BINS) | (orientation == (b - 1) % BINS)
-        found += int((mine & (cv2.dilate(near_bins.astype(np.uint8), NEAR) > 0)).sum())
-    return found / total, (dx, dy)
+        if abs(shift[0] - dx) > spread or abs(shift[1] - dy) > spread:
+            shift = (dx, dy)
+        best = 0
+        for sy in range(shift[1] - 1, shift[1] + 2):
+            for sx in range(shift[0] - 1, shift[0] + 2):
+                if y0 + sy < 0 or x0 + sx < 0 or y1 + sy > h or x1 + sx > w:
+                    continue
+                best = max(best, int(np.count_nonzero(near[y0 + sy : y1 + sy, x0 + sx : x1 + sx] & wanted)))
+        shares.append(best / edges)
+    return shares, (dx, dy)
 
 
 def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measurement:
-    sim, (dx, dy) = similarity(frame, ref)
+    """The view kept (in the best tiles); also the share of tiles that kept next to none of
+    their edges (`reference_lost`: a cover over part of the lens, when the rest is kept)."""
+    shares, (dx, dy) = tile_similarities(frame, ref)
+    sim = kept(shares)
+    lost = sum(1 for x in shares if x < LOST_TILE) / len(shares) if shares else 1.0
     coarse = coarse_similarity(frame, ref)
     score = ramp(
         sim,
@@ -126,5 +230,10 @@ def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measure
     )
     return Measurement(
         {"scene_change": score},
-        {"reference_similarity": r(sim), "reference_coarse": r(coarse), "reference_shift_px": [dx, dy]},
+        {
+            "reference_similarity": r(sim),
+            "reference_lost": r(lost),
+            "reference_coarse": r(coarse),
+            "reference_shift_px": [dx, dy],
+        },
     )
