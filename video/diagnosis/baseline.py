@@ -29,6 +29,7 @@ from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_stats
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.checks.sharpness import blur_effect
+from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -54,6 +55,9 @@ class Baseline:
     texture: np.ndarray = field(repr=False, compare=False)  # block standard deviations
     samples: int = 1
     reference: Reference | None = field(default=None, repr=False, compare=False)
+    # The periodic patterns of the normal picture (axis, cycles, prominence): a brick wall or a
+    # fence is texture, not stripes. None for a baseline stored before they were kept.
+    periodic: tuple[Peak, ...] | None = None
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
@@ -66,6 +70,7 @@ class Baseline:
             illuminants=illuminants(frame),
             texture=block_stats(frame.gray)[1],
             reference=Reference.from_frame(frame),
+            periodic=periodic_peaks(frame),
         )
 
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
@@ -96,6 +101,7 @@ class Baseline:
             illuminants=ill,
             texture=texture,
             samples=n + 1,
+            periodic=self.periodic if newer.periodic is None else merge_peaks(self.periodic or (), newer.periodic),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -108,6 +114,7 @@ class Baseline:
             "illuminants": {k: [round(a, 3), round(b, 3)] for k, (a, b) in self.illuminants.items()},
             "texture": np.round(self.texture, 2).tolist(),
             "samples": self.samples,
+            **({} if self.periodic is None else {"periodic": [list(p) for p in self.periodic]}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -133,6 +140,9 @@ class Baseline:
             texture=np.asarray(data["texture"], np.float32),
             samples=int(data.get("samples", 1)),
             reference=reference,
+            periodic=None
+            if data.get("periodic") is None
+            else tuple((str(a), float(c), float(p)) for a, c, p in data["periodic"]),
         )
 
 

@@ -1,16 +1,32 @@
 """stripes: periodic bands, found in the spectrum of row means (horizontal bands) and column
-means (vertical bands).
+means (vertical bands), and told from periodic scene texture by how they behave.
 
 The picture is cut into tiles and each tile's profile (its mean, row by row) gives a power
 spectrum. A band pattern is a narrow peak standing high above the spectrum around it
 (prominence); a scene's edges and textures give a smooth spectrum. Interference crosses the
 whole picture, so a peak counts only when the same frequency stands out in every tile: the
-windows of one building or the dashes of one road line do not. Rolling bands move between
-frames but are periodic in each, so one frame is enough.
+windows of one building or the dashes of one road line do not.
+
+A brick wall, a fence, a flag or rows of windows are periodic too, in every tile. What sets
+interference apart is physical:
+- it rolls: electrical interference and hum bars are not locked to the frame rate, so their
+  phase drifts from frame to frame. A pattern anchored to the scene keeps its phase once the
+  scene's own motion (camera shake, a pan) is taken out (`drift`, measured on the profiles of the
+  window's luma thumbnails);
+- it is new: the camera's commissioned picture (its baseline) did not have it. A static pattern
+  the baseline already had is the scene's texture.
+Without a baseline, a static pattern is ambiguous (a brick wall, or fixed-pattern interference)
+and needs the stronger evidence of `stripe_static_prominence`. The metrics say which rule
+decided (`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern
+is the baseline's).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
@@ -21,6 +37,33 @@ MIN_PERIOD = 4.0  # pixels at the analysis size; finer patterns are noise or com
 MIN_CYCLES = 8  # a band pattern repeats at least this often across the picture
 GAP, REACH = 3, 14  # the baseline is the spectrum 3 … 14 bins away on either side
 TILES = 4
+MIN_PROMINENCE = 3.0  # a peak weaker than this is part of the scene's smooth spectrum
+PEAKS = 3  # candidates per axis
+SPREAD = 3  # bins: one peak (a peak may fall between bins, and the Hann lobe is 3 wide)
+# A candidate is the baseline's texture when the baseline had a peak on the same axis within
+# this many cycles, at least KNOWN_SHARE as prominent (the pattern's strength varies with the
+# light and the view's small moves; a new pattern at the texture's exact frequency is rare).
+KNOWN_CYCLES = 2.0
+KNOWN_SHARE = 0.25
+BASELINE_PEAKS = 12  # periodic patterns kept in a camera's baseline
+AXES = ("horizontal", "vertical")
+
+Peak = tuple[str, float, float]  # (axis, cycles across the picture, prominence)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    axis: str
+    cycles: int  # frequency: cycles across the picture's height (horizontal) or width
+    length: int  # the profile length at the analysis size
+    prominence: float
+    amplitude: float  # grey levels
+    drift: float | None = None  # radians per frame once the scene's motion is taken out
+    known: bool = False
+
+    @property
+    def period(self) -> float:
+        return self.length / self.cycles
 
 
 def _around(x: np.ndarray) -> np.ndarray:
@@ -35,9 +78,9 @@ def _side_median(power: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.nd
     return np.nanmedian(vals, axis=2)
 
 
-def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
-    """(prominence, period in pixels, amplitude in grey levels) of the strongest horizontal
-    band pattern present in every tile; each tile is a quarter of the width, full height."""
+def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(bins, prominence common to every tile, per-tile amplitude spectrum, window sum) of the
+    row profiles of `gray`; each tile is a quarter of the width, full height."""
     h, w = gray.shape
     quarter = w // TILES
     profiles = np.stack([gray[:, j * quarter : (j + 1) * quarter].mean(axis=1) for j in range(TILES)])
@@ -47,7 +90,7 @@ def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
     n = power.shape[1]
     ks = np.arange(MIN_CYCLES, min(n - 2, int(h / MIN_PERIOD)) + 1)
     if ks.size == 0:
-        return 0.0, 0.0, 0.0
+        return ks, np.zeros(0), np.abs(spectrum), np.asarray(window.sum())
     lobe = power[:, ks - 1] + power[:, ks] + power[:, ks + 1]  # Hann main lobe
     reach = np.arange(GAP, REACH + 1)
     left, right = ks[:, None] - reach[None, :], ks[:, None] + reach[None, :]
@@ -58,27 +101,166 @@ def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
     above = _side_median(power, np.clip(right, 0, n - 1), right <= n - 1)
     baseline = np.sqrt(np.maximum(below, 1e-9) * np.maximum(above, 1e-9))
     prominence = lobe / (3 * baseline)
-    common = _around(prominence).min(axis=0)
-    i = int(np.argmax(common))
-    k = int(ks[i])
-    magnitude = 2 * np.abs(spectrum[:, k - 1 : k + 2]).max(axis=1) / window.sum()
-    return float(common[i]), float(h / k), float(np.median(magnitude))
+    return ks, _around(prominence).min(axis=0), np.abs(spectrum), np.asarray(window.sum())
 
 
-def stripes(frame: AnalysedFrame, t: Thresholds) -> Measurement:
+def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
+    """The `count` strongest distinct peaks of one axis, strongest first."""
+    ks, common, magnitude, wsum = _spectrum(gray)
+    found: list[Candidate] = []
+    left = common.copy()
+    while len(found) < count and left.size and float(left.max()) >= MIN_PROMINENCE:
+        i = int(np.argmax(left))
+        lo, hi = max(0, i - SPREAD), i + SPREAD + 1
+        # The peak's own bin: the strongest of the plateau that `_around` spreads it over.
+        k = int(ks[i] + np.argmax(magnitude[:, ks[i] - 1 : ks[i] + 2].sum(axis=0)) - 1)
+        amplitude = 2 * magnitude[:, k - 1 : k + 2].max(axis=1) / float(wsum)
+        found.append(Candidate(axis, k, gray.shape[0], float(left[i]), float(np.median(amplitude))))
+        left[lo:hi] = 0.0
+    return found
+
+
+def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
+    """(prominence, period in pixels, amplitude in grey levels) of the strongest horizontal
+    band pattern present in every tile."""
+    peaks = _peaks(gray, "horizontal", 1)
+    if not peaks:
+        common = _spectrum(gray)[1]
+        return (float(common.max()) if common.size else 0.0), 0.0, 0.0
+    p = peaks[0]
+    return p.prominence, p.period, p.amplitude
+
+
+def periodic_peaks(frame: AnalysedFrame) -> tuple[Peak, ...]:
+    """The periodic patterns of a picture (for a camera's baseline): (axis, cycles, prominence)."""
     gray = frame.gray_f
-    axis, (prominence, period, amplitude) = max(
-        (("horizontal", periodicity(gray)), ("vertical", periodicity(gray.T))), key=lambda x: x[1][0]
+    peaks = _peaks(gray, "horizontal") + _peaks(gray.T, "vertical")
+    peaks.sort(key=lambda p: -p.prominence)
+    return tuple((p.axis, float(p.cycles), round(p.prominence, 1)) for p in peaks[:BASELINE_PEAKS])
+
+
+def merge_peaks(old: Sequence[Peak], new: Sequence[Peak]) -> tuple[Peak, ...]:
+    """The patterns of both pictures: one entry per axis and frequency, the stronger kept."""
+    kept: list[Peak] = []
+    for peak in sorted([*old, *new], key=lambda p: -p[2]):
+        if not any(q[0] == peak[0] and abs(q[1] - peak[1]) <= KNOWN_CYCLES for q in kept):
+            kept.append(peak)
+    return tuple(kept[:BASELINE_PEAKS])
+
+
+def _profile(luma: np.ndarray, axis: str) -> np.ndarray:
+    """Row means (horizontal bands) or column means (vertical bands) of a luma picture."""
+    dim = 1 if axis == "horizontal" else 0
+    return cv2.reduce(luma, dim, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel().astype(np.float64)
+
+
+def _shift(a: np.ndarray, b: np.ndarray, exclude: int) -> float:
+    """How far the scene moved from profile `a` to profile `b` (pixels, b(n) = a(n - s)): phase
+    correlation for the whole pixels, then the slope of the cross spectrum's phase for the
+    fraction. The bins around the band's frequency `exclude` are left out: a rolling band is
+    not the scene."""
+    n = a.size
+    window = np.hanning(n)
+    fa, fb = np.fft.rfft((a - a.mean()) * window), np.fft.rfft((b - b.mean()) * window)
+    cross = fb * np.conj(fa)
+    cross[max(0, exclude - SPREAD) : exclude + SPREAD + 1] = 0
+    cross[:2] = 0
+    whole = np.fft.irfft(cross / np.maximum(np.abs(cross), 1e-9), n)
+    s = int(np.argmax(whole))
+    s = s - n if s > n // 2 else s
+    f = np.arange(cross.size)
+    rest = cross * np.exp(2j * np.pi * f * s / n)  # what is left to explain: under a pixel
+    use = (f >= 2) & (f <= n // 4) & (np.abs(cross) > 0)
+    weight = np.abs(rest[use])
+    slope = np.sum(weight * f[use] * np.angle(rest[use])) / max(1e-9, np.sum(weight * f[use] ** 2))
+    return float(s - slope * n / (2 * np.pi))
+
+
+def drift(lumas: Sequence[np.ndarray], axis: str, cycles: int) -> float | None:
+    """Median phase change per frame (radians, 0 … π) of the pattern at `cycles`, over the
+    window's consecutive frames, once the scene's own motion along the axis is taken out. None
+    without a window."""
+    if len(lumas) < 2:
+        return None
+    profiles = [_profile(luma, axis) for luma in lumas]
+    n = profiles[0].size
+    if any(p.size != n for p in profiles) or cycles >= n // 2:
+        return None
+    window = np.hanning(n)
+    basis = window * np.exp(-2j * np.pi * cycles * np.arange(n) / n)
+    coeff = [np.dot(p - p.mean(), basis) for p in profiles]
+    moves = []
+    for a, b, ca, cb in zip(profiles, profiles[1:], coeff, coeff[1:], strict=False):
+        s = _shift(a, b, cycles)
+        # A pattern anchored to the scene moves with it: its phase turns by -2π·k·s/n.
+        moves.append(abs(float(np.angle(cb * np.conj(ca) * np.exp(2j * np.pi * cycles * s / n)))))
+    return float(np.median(moves))
+
+
+def _known(c: Candidate, peaks: Sequence[Peak]) -> bool:
+    return any(
+        axis == c.axis and abs(cycles - c.cycles) <= KNOWN_CYCLES and prominence >= KNOWN_SHARE * c.prominence
+        for axis, cycles, prominence in peaks
     )
-    score = ramp(prominence, clean=t.stripe_prominence * 0.3, fault=t.stripe_prominence, severe=t.stripe_prominence * 3)
-    if amplitude < t.stripe_amplitude:  # periodic but too faint to see
-        score = min(score, 0.5 * amplitude / t.stripe_amplitude)
-    return Measurement(
-        {"stripes": score},
-        {
-            "stripe_prominence": r(prominence, 2),
-            "stripe_period_px": r(period, 1),
-            "stripe_amplitude": r(amplitude, 2),
-            "stripe_axis": axis,
-        },
-    )
+
+
+def candidates(
+    frame: AnalysedFrame, lumas: Sequence[np.ndarray] = (), known: Sequence[Peak] | None = None
+) -> list[Candidate]:
+    """The picture's periodic patterns, with how they move and whether the baseline had them."""
+    gray = frame.gray_f
+    found = _peaks(gray, "horizontal") + _peaks(gray.T, "vertical")
+    out = []
+    for c in found:
+        d = drift(lumas, c.axis, c.cycles) if lumas else None
+        out.append(Candidate(c.axis, c.cycles, c.length, c.prominence, c.amplitude, d, _known(c, known or ())))
+    return out
+
+
+def stripes(
+    frame: AnalysedFrame,
+    t: Thresholds,
+    lumas: Sequence[np.ndarray] = (),
+    known: Sequence[Peak] | None = None,
+) -> Measurement:
+    """Score the strongest band pattern that behaves like interference. `lumas` is the window
+    (for the drift), `known` the baseline's periodic patterns (None: no baseline, or one stored
+    before the baseline kept them)."""
+    scored: list[tuple[float, str, Candidate]] = []
+    for c in candidates(frame, lumas, known):
+        if c.drift is not None and c.drift >= t.stripe_drift:
+            rule, threshold = "drift", t.stripe_prominence
+        elif known is not None:
+            rule, threshold = ("known_texture", 0.0) if c.known else ("new_since_baseline", t.stripe_prominence)
+        else:
+            rule, threshold = "static", t.stripe_static_prominence
+        score = ramp(c.prominence, clean=threshold * 0.3, fault=threshold, severe=threshold * 3) if threshold else 0.0
+        if c.amplitude < t.stripe_amplitude:  # periodic but too faint to see
+            score = min(score, 0.5 * c.amplitude / t.stripe_amplitude)
+        scored.append((score, rule, c))
+    metrics: dict[str, object] = {"stripe_rule": None, "stripe_candidates": len(scored)}
+    if not scored:
+        return Measurement(
+            {"stripes": 0.0},
+            {**metrics, "stripe_prominence": 0.0, "stripe_period_px": 0.0, "stripe_amplitude": 0.0},
+        )
+    visible = [(rule, c) for _, rule, c in scored if c.amplitude >= t.stripe_amplitude]
+    drifts = [c.drift for _, c in visible if c.drift is not None and c.prominence >= t.stripe_prominence]
+    score, rule, best = max(scored, key=lambda x: (x[0], x[2].prominence))
+    metrics |= {
+        "stripe_rule": rule,
+        "stripe_prominence": r(best.prominence, 2),
+        "stripe_period_px": r(best.period, 1),
+        "stripe_amplitude": r(best.amplitude, 2),
+        "stripe_axis": best.axis,
+        "stripe_drift": None if best.drift is None else r(best.drift, 3),
+        # For the fit (bench/vqd_fit.py): the largest drift of a visible pattern prominent
+        # enough to be stripes, the strongest visible pattern, and the strongest each rule judges.
+        "stripe_max_drift": r(max(drifts), 3) if drifts else None,
+        "stripe_visible_prominence": r(max((c.prominence for _, c in visible), default=0.0), 2),
+        "stripe_moving_prominence": r(
+            max((c.prominence for rule, c in visible if rule in ("drift", "new_since_baseline")), default=0.0), 2
+        ),
+        "stripe_static_prominence": r(max((c.prominence for rule, c in visible if rule == "static"), default=0.0), 2),
+    }
+    return Measurement({"stripes": score}, metrics)
