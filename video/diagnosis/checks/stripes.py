@@ -38,7 +38,7 @@ MIN_CYCLES = 8  # a band pattern repeats at least this often across the picture
 GAP, REACH = 3, 14  # the baseline is the spectrum 3 … 14 bins away on either side
 TILES = 4
 MIN_PROMINENCE = 3.0  # a peak weaker than this is part of the scene's smooth spectrum
-PEAKS = 3  # candidates per axis
+PEAKS = 6  # candidates per axis
 SPREAD = 3  # bins: one peak (a peak may fall between bins, and the Hann lobe is 3 wide)
 # A candidate is the baseline's texture when the baseline had a peak on the same axis within
 # this many cycles, at least KNOWN_SHARE as prominent (the pattern's strength varies with the
@@ -105,18 +105,22 @@ def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
-    """The `count` strongest distinct peaks of one axis, strongest first."""
+    """The `count` strongest distinct peaks of one axis, strongest first. A bin on the flank of
+    a stronger neighbour is that neighbour's leakage, not a pattern of its own."""
     ks, common, magnitude, wsum = _spectrum(gray)
+    total = magnitude.sum(axis=0)
     found: list[Candidate] = []
     left = common.copy()
     while len(found) < count and left.size and float(left.max()) >= MIN_PROMINENCE:
         i = int(np.argmax(left))
-        lo, hi = max(0, i - SPREAD), i + SPREAD + 1
         # The peak's own bin: the strongest of the plateau that `_around` spreads it over.
-        k = int(ks[i] + np.argmax(magnitude[:, ks[i] - 1 : ks[i] + 2].sum(axis=0)) - 1)
+        k = int(ks[i] + np.argmax(total[ks[i] - 1 : ks[i] + 2]) - 1)
+        left[np.abs(ks - k) <= SPREAD] = 0.0
+        left[i] = 0.0
+        if total[k] < total[max(0, k - 2) : k + 3].max():
+            continue
         amplitude = 2 * magnitude[:, k - 1 : k + 2].max(axis=1) / float(wsum)
-        found.append(Candidate(axis, k, gray.shape[0], float(left[i]), float(np.median(amplitude))))
-        left[lo:hi] = 0.0
+        found.append(Candidate(axis, k, gray.shape[0], float(common[i]), float(np.median(amplitude))))
     return found
 
 
@@ -135,8 +139,7 @@ def periodic_peaks(frame: AnalysedFrame) -> tuple[Peak, ...]:
     """The periodic patterns of a picture (for a camera's baseline): (axis, cycles, prominence)."""
     gray = frame.gray_f
     peaks = _peaks(gray, "horizontal") + _peaks(gray.T, "vertical")
-    peaks.sort(key=lambda p: -p.prominence)
-    return tuple((p.axis, float(p.cycles), round(p.prominence, 1)) for p in peaks[:BASELINE_PEAKS])
+    return merge_peaks((), [(p.axis, float(p.cycles), round(p.prominence, 1)) for p in peaks])
 
 
 def merge_peaks(old: Sequence[Peak], new: Sequence[Peak]) -> tuple[Peak, ...]:
@@ -154,47 +157,60 @@ def _profile(luma: np.ndarray, axis: str) -> np.ndarray:
     return cv2.reduce(luma, dim, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel().astype(np.float64)
 
 
-def _shift(a: np.ndarray, b: np.ndarray, exclude: int) -> float:
-    """How far the scene moved from profile `a` to profile `b` (pixels, b(n) = a(n - s)): phase
-    correlation for the whole pixels, then the slope of the cross spectrum's phase for the
-    fraction. The bins around the band's frequency `exclude` are left out: a rolling band is
-    not the scene."""
+def _shifts(a: np.ndarray, b: np.ndarray, cycles: Sequence[int]) -> np.ndarray:
+    """How far the scene moved from profile `a` to profile `b` (pixels, b(n) = a(n - s)), once
+    for each band of `cycles`, leaving that band's own bins out: a rolling band is not the scene.
+    Phase correlation gives the whole pixels; the median of what each frequency's phase change
+    says (weighted by the square root of its magnitude) gives the fraction. The scene's
+    frequencies agree with each other, one band's do not."""
     n = a.size
     window = np.hanning(n)
     fa, fb = np.fft.rfft((a - a.mean()) * window), np.fft.rfft((b - b.mean()) * window)
     cross = fb * np.conj(fa)
-    cross[max(0, exclude - SPREAD) : exclude + SPREAD + 1] = 0
     cross[:2] = 0
-    whole = np.fft.irfft(cross / np.maximum(np.abs(cross), 1e-9), n)
+    whole = np.fft.irfft(cross / np.sqrt(np.maximum(np.abs(cross), 1e-9)), n)  # half whitened
     s = int(np.argmax(whole))
     s = s - n if s > n // 2 else s
     f = np.arange(cross.size)
     rest = cross * np.exp(2j * np.pi * f * s / n)  # what is left to explain: under a pixel
-    use = (f >= 2) & (f <= n // 4) & (np.abs(cross) > 0)
-    weight = np.abs(rest[use])
-    slope = np.sum(weight * f[use] * np.angle(rest[use])) / max(1e-9, np.sum(weight * f[use] ** 2))
-    return float(s - slope * n / (2 * np.pi))
+    use = (f >= 2) & (f <= n // 4)
+    said = -np.angle(rest[use]) * n / (2 * np.pi * f[use])
+    order = np.argsort(said)
+    said, weight, freq = said[order], np.sqrt(np.abs(rest[use]))[order], f[use][order]
+    out = np.full(len(cycles), float(s))
+    for i, k in enumerate(cycles):
+        w = np.where(np.abs(freq - k) <= 1, 0.0, weight)
+        cumulative = np.cumsum(w)
+        if cumulative[-1] > 0:
+            out[i] = s + said[int(np.searchsorted(cumulative, cumulative[-1] / 2))]
+    return out
+
+
+def drifts(lumas: Sequence[np.ndarray], axis: str, cycles: Sequence[int]) -> list[float | None]:
+    """For each frequency of `cycles`, the median phase change per frame (radians, 0 … π) of the
+    pattern there, over the window's consecutive frames, once the scene's own motion along the
+    axis is taken out. None without a window."""
+    if len(lumas) < 2 or not cycles:
+        return [None] * len(cycles)
+    profiles = [_profile(luma, axis) for luma in lumas]
+    n = profiles[0].size
+    if any(p.size != n for p in profiles):
+        return [None] * len(cycles)
+    ks = np.asarray(cycles, np.float64)
+    basis = np.hanning(n)[None, :] * np.exp(-2j * np.pi * ks[:, None] * np.arange(n)[None, :] / n)
+    coeff = [basis @ (p - p.mean()) for p in profiles]
+    moves = []
+    for a, b, ca, cb in zip(profiles, profiles[1:], coeff, coeff[1:], strict=False):
+        s = _shifts(a, b, cycles)
+        # A pattern anchored to the scene moves with it: its phase turns by -2π·k·s/n.
+        moves.append(np.abs(np.angle(cb * np.conj(ca) * np.exp(2j * np.pi * ks * s / n))))
+    median = np.median(np.stack(moves), axis=0)
+    return [float(m) if k < n // 2 else None for m, k in zip(median, cycles, strict=True)]
 
 
 def drift(lumas: Sequence[np.ndarray], axis: str, cycles: int) -> float | None:
-    """Median phase change per frame (radians, 0 … π) of the pattern at `cycles`, over the
-    window's consecutive frames, once the scene's own motion along the axis is taken out. None
-    without a window."""
-    if len(lumas) < 2:
-        return None
-    profiles = [_profile(luma, axis) for luma in lumas]
-    n = profiles[0].size
-    if any(p.size != n for p in profiles) or cycles >= n // 2:
-        return None
-    window = np.hanning(n)
-    basis = window * np.exp(-2j * np.pi * cycles * np.arange(n) / n)
-    coeff = [np.dot(p - p.mean(), basis) for p in profiles]
-    moves = []
-    for a, b, ca, cb in zip(profiles, profiles[1:], coeff, coeff[1:], strict=False):
-        s = _shift(a, b, cycles)
-        # A pattern anchored to the scene moves with it: its phase turns by -2π·k·s/n.
-        moves.append(abs(float(np.angle(cb * np.conj(ca) * np.exp(2j * np.pi * cycles * s / n)))))
-    return float(np.median(moves))
+    """The drift of one frequency (see `drifts`)."""
+    return drifts(lumas, axis, [cycles])[0]
 
 
 def _known(c: Candidate, peaks: Sequence[Peak]) -> bool:
@@ -209,11 +225,12 @@ def candidates(
 ) -> list[Candidate]:
     """The picture's periodic patterns, with how they move and whether the baseline had them."""
     gray = frame.gray_f
-    found = _peaks(gray, "horizontal") + _peaks(gray.T, "vertical")
     out = []
-    for c in found:
-        d = drift(lumas, c.axis, c.cycles) if lumas else None
-        out.append(Candidate(c.axis, c.cycles, c.length, c.prominence, c.amplitude, d, _known(c, known or ())))
+    for axis, picture in zip(AXES, (gray, gray.T), strict=True):
+        found = _peaks(picture, axis)
+        moved = drifts(lumas, axis, [c.cycles for c in found])
+        for c, d in zip(found, moved, strict=True):
+            out.append(Candidate(c.axis, c.cycles, c.length, c.prominence, c.amplitude, d, _known(c, known or ())))
     return out
 
 
@@ -246,7 +263,8 @@ def stripes(
         )
     visible = [(rule, c) for _, rule, c in scored if c.amplitude >= t.stripe_amplitude]
     drifts = [c.drift for _, c in visible if c.drift is not None and c.prominence >= t.stripe_prominence]
-    score, rule, best = max(scored, key=lambda x: (x[0], x[2].prominence))
+    # The decisive pattern: the best scored of those bright enough to see, if any.
+    score, rule, best = max(scored, key=lambda x: (x[2].amplitude >= t.stripe_amplitude, x[0], x[2].prominence))
     metrics |= {
         "stripe_rule": rule,
         "stripe_prominence": r(best.prominence, 2),
