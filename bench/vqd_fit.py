@@ -110,6 +110,9 @@ class Rule:
     metric: Metric
     above: bool = True  # fault when the measurement is at or above the threshold
     digits: int = 3
+    # When no cut finds any of the fault without too many false alarms, keep the design value
+    # (False: keep the fitted cut; the code is found by its other rules, this one only guards).
+    design_fallback: bool = True
 
 
 RULES = (
@@ -126,7 +129,16 @@ RULES = (
     Rule("stripe_drift", "stripes", ("no_reference",), _get("stripe_max_drift")),
     # Without a baseline a static pattern needs stronger evidence: how prominent the strongest
     # visible periodic pattern is, stripes against brick walls, fences and flags.
-    Rule("stripe_static_prominence", "stripes", ("no_reference",), _get("stripe_visible_prominence"), digits=2),
+    # Stripes are expected to be missed here (they roll, or are new since the baseline): the cut
+    # then sits just above the most prominent texture of the fit scenes, and is kept.
+    Rule(
+        "stripe_static_prominence",
+        "stripes",
+        ("no_reference",),
+        _get("stripe_visible_prominence"),
+        digits=2,
+        design_fallback=False,
+    ),
     Rule("scene_similarity", "scene_change", ("reference",), _get("reference_similarity"), above=False),
     Rule("dark_mean", "too_dark", ("no_reference",), _get("brightness_mean"), above=False),
 )
@@ -202,7 +214,7 @@ def main() -> None:
         if not pos or not neg:
             continue
         found = fit(rule, pos, neg)
-        if found["missed"] == found["positives"]:
+        if found["missed"] == found["positives"] and rule.design_fallback:
             # No cut finds any of the fault without more false alarms than it is worth: the
             # measurement cannot tell it from healthy scenes of the fit set. Switching the code
             # off would hide that; the design value is kept and the record says so.

@@ -34,6 +34,17 @@ def bricks(x0: float = 0.0) -> np.ndarray:
     return cv2.warpAffine(wall, m, (W, H), flags=cv2.INTER_LINEAR)
 
 
+def courses(contrast: float = 16.0) -> np.ndarray:
+    """A weathered wall: darker courses about 18 px apart (not exactly), over the scene."""
+    rng = np.random.default_rng(3)
+    rows = np.zeros(H, np.float32)
+    y = 0.0
+    while y < H:
+        rows[int(y) : int(y) + 6] = -contrast
+        y += 18 + rng.uniform(-1.5, 1.5)
+    return scene() + cv2.GaussianBlur(rows[:, None], (0, 0), 1.5)
+
+
 def frames(pictures: list[np.ndarray], seed: int = 1) -> tuple[AnalysedFrame, list[np.ndarray]]:
     """The judged picture and the window's luma pictures, with sensor noise, as the sampler gives them."""
     rng = np.random.default_rng(seed)
@@ -74,7 +85,7 @@ def test_a_brick_wall_is_texture_with_its_baseline() -> None:
 
 
 def test_a_static_pattern_without_a_baseline_needs_the_static_threshold() -> None:
-    frame, lumas = frames([bricks(0.6 * i) for i in range(8)])
+    frame, lumas = frames([courses() for _ in range(8)])
     m = stripes(frame, T, lumas)
     assert m.metrics["stripe_rule"] == "static", m.metrics
     # Prominent enough for a rolling band, not for the ambiguous static case.

@@ -40,12 +40,15 @@ TILES = 4
 MIN_PROMINENCE = 3.0  # a peak weaker than this is part of the scene's smooth spectrum
 PEAKS = 6  # candidates per axis
 SPREAD = 3  # bins: one peak (a peak may fall between bins, and the Hann lobe is 3 wide)
-# A candidate is the baseline's texture when the baseline had a peak on the same axis within
-# this many cycles, at least KNOWN_SHARE as prominent (the pattern's strength varies with the
-# light and the view's small moves; a new pattern at the texture's exact frequency is rare).
+# A candidate is the baseline's texture when the baseline had a peak on the same axis at its
+# frequency, or at a harmonic or subharmonic of it (a wall's courses give a fundamental and its
+# multiples, whose relative strengths change with the light, blur and compression), within
+# KNOWN_CYCLES, at least KNOWN_SHARE as prominent: a pattern's prominence varies by an order of
+# magnitude with the light and the view's small moves, its presence does not.
 KNOWN_CYCLES = 2.0
-KNOWN_SHARE = 0.25
-BASELINE_PEAKS = 12  # periodic patterns kept in a camera's baseline
+KNOWN_HARMONICS = (1, 2, 3)
+KNOWN_SHARE = 0.05
+BASELINE_PEAKS = 24  # periodic patterns kept in a camera's baseline (both axes)
 AXES = ("horizontal", "vertical")
 
 Peak = tuple[str, float, float]  # (axis, cycles across the picture, prominence)
@@ -138,7 +141,8 @@ def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
 def periodic_peaks(frame: AnalysedFrame) -> tuple[Peak, ...]:
     """The periodic patterns of a picture (for a camera's baseline): (axis, cycles, prominence)."""
     gray = frame.gray_f
-    peaks = _peaks(gray, "horizontal") + _peaks(gray.T, "vertical")
+    half = BASELINE_PEAKS // 2
+    peaks = _peaks(gray, "horizontal", half) + _peaks(gray.T, "vertical", half)
     return merge_peaks((), [(p.axis, float(p.cycles), round(p.prominence, 1)) for p in peaks])
 
 
@@ -215,7 +219,12 @@ def drift(lumas: Sequence[np.ndarray], axis: str, cycles: int) -> float | None:
 
 def _known(c: Candidate, peaks: Sequence[Peak]) -> bool:
     return any(
-        axis == c.axis and abs(cycles - c.cycles) <= KNOWN_CYCLES and prominence >= KNOWN_SHARE * c.prominence
+        axis == c.axis
+        and prominence >= KNOWN_SHARE * c.prominence
+        and any(
+            abs(c.cycles - m * cycles) <= KNOWN_CYCLES or abs(cycles - m * c.cycles) <= KNOWN_CYCLES
+            for m in KNOWN_HARMONICS
+        )
         for axis, cycles, prominence in peaks
     )
 
