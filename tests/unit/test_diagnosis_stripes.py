@@ -17,7 +17,9 @@ W, H = 640, 360
 def scene(seed: int = 0) -> np.ndarray:
     """A smooth, textured grey scene without any periodic pattern (float, 0-255)."""
     rng = np.random.default_rng(seed)
-    coarse = cv2.resize(rng.uniform(60, 190, (H // 24, W // 24)).astype(np.float32), (W, H), cv2.INTER_CUBIC)
+    coarse = cv2.resize(
+        rng.uniform(60, 190, (H // 24, W // 24)).astype(np.float32), (W, H), interpolation=cv2.INTER_CUBIC
+    )
     fine = cv2.GaussianBlur(rng.normal(0, 12, (H, W)).astype(np.float32), (0, 0), 2.0)
     return coarse + fine
 
@@ -30,7 +32,7 @@ def bricks(x0: float = 0.0) -> np.ndarray:
     joint_y = (yy % 18) < 2
     joint_x = ((xx + (course % 2) * 20) % 40) < 2
     wall = cv2.GaussianBlur(np.where(joint_y | joint_x, 90.0, 150.0).astype(np.float32), (0, 0), 1.2)
-    m = np.float32([[1, 0, -32 - x0], [0, 1, 0]])
+    m = np.array([[1, 0, -32 - x0], [0, 1, 0]], np.float32)
     return cv2.warpAffine(wall, m, (W, H), flags=cv2.INTER_LINEAR)
 
 

@@ -23,8 +23,10 @@ is the baseline's).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -161,30 +163,30 @@ def _profile(luma: np.ndarray, axis: str) -> np.ndarray:
     return cv2.reduce(luma, dim, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel().astype(np.float64)
 
 
-def _shifts(a: np.ndarray, b: np.ndarray, cycles: Sequence[int]) -> np.ndarray:
-    """How far the scene moved from profile `a` to profile `b` (pixels, b(n) = a(n - s)), once
-    for each band of `cycles`, leaving that band's own bins out: a rolling band is not the scene.
-    Phase correlation gives the whole pixels; the median of what each frequency's phase change
-    says (weighted by the square root of its magnitude) gives the fraction. The scene's
-    frequencies agree with each other, one band's do not."""
-    n = a.size
-    window = np.hanning(n)
-    fa, fb = np.fft.rfft((a - a.mean()) * window), np.fft.rfft((b - b.mean()) * window)
+@lru_cache(maxsize=8)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n)
+
+
+def _shifts(fa: np.ndarray, fb: np.ndarray, n: int, cycles: Sequence[int]) -> np.ndarray:
+    """How far the scene moved from one profile to the next (spectra `fa`, `fb` of profiles of
+    length n; pixels, b(n) = a(n - s)), once for each band of `cycles`, leaving that band's own
+    bins out: a rolling band is not the scene. Phase correlation gives the whole pixels; the
+    median of what each frequency's phase change says (weighted by the square root of its
+    magnitude) gives the fraction. The scene's frequencies agree with each other, one band's do not."""
     cross = fb * np.conj(fa)
     cross[:2] = 0
     whole = np.fft.irfft(cross / np.sqrt(np.maximum(np.abs(cross), 1e-9)), n)  # half whitened
     s = int(np.argmax(whole))
     s = s - n if s > n // 2 else s
-    f = np.arange(cross.size)
-    rest = cross * np.exp(2j * np.pi * f * s / n)  # what is left to explain: under a pixel
-    use = (f >= 2) & (f <= n // 4)
-    said = -np.angle(rest[use]) * n / (2 * np.pi * f[use])
+    f = np.arange(2, n // 4 + 1)
+    rest = cross[2 : n // 4 + 1] * np.exp(2j * np.pi * f * s / n)  # what is left: under a pixel
+    said = -np.angle(rest) * n / (2 * np.pi * f)
     order = np.argsort(said)
-    said, weight, freq = said[order], np.sqrt(np.abs(rest[use]))[order], f[use][order]
+    said, weight, freq = said[order], np.sqrt(np.abs(rest))[order], f[order]
     out = np.full(len(cycles), float(s))
     for i, k in enumerate(cycles):
-        w = np.where(np.abs(freq - k) <= 1, 0.0, weight)
-        cumulative = np.cumsum(w)
+        cumulative = np.cumsum(np.where(np.abs(freq - k) <= 1, 0.0, weight))
         if cumulative[-1] > 0:
             out[i] = s + said[int(np.searchsorted(cumulative, cumulative[-1] / 2))]
     return out
@@ -200,14 +202,15 @@ def drifts(lumas: Sequence[np.ndarray], axis: str, cycles: Sequence[int]) -> lis
     n = profiles[0].size
     if any(p.size != n for p in profiles):
         return [None] * len(cycles)
-    ks = np.asarray(cycles, np.float64)
-    basis = np.hanning(n)[None, :] * np.exp(-2j * np.pi * ks[:, None] * np.arange(n)[None, :] / n)
-    coeff = [basis @ (p - p.mean()) for p in profiles]
+    window = _hann(n)
+    spectra = [np.fft.rfft((p - p.mean()) * window) for p in profiles]
+    ks = np.asarray(cycles, np.int64)
     moves = []
-    for a, b, ca, cb in zip(profiles, profiles[1:], coeff, coeff[1:], strict=False):
-        s = _shifts(a, b, cycles)
+    for fa, fb in itertools.pairwise(spectra):
+        s = _shifts(fa, fb, n, cycles)
         # A pattern anchored to the scene moves with it: its phase turns by -2π·k·s/n.
-        moves.append(np.abs(np.angle(cb * np.conj(ca) * np.exp(2j * np.pi * ks * s / n))))
+        turn = fb[ks] * np.conj(fa[ks]) * np.exp(2j * np.pi * ks * s / n)
+        moves.append(np.abs(np.angle(turn)))
     median = np.median(np.stack(moves), axis=0)
     return [float(m) if k < n // 2 else None for m, k in zip(median, cycles, strict=True)]
 
@@ -230,15 +233,21 @@ def _known(c: Candidate, peaks: Sequence[Peak]) -> bool:
 
 
 def candidates(
-    frame: AnalysedFrame, lumas: Sequence[np.ndarray] = (), known: Sequence[Peak] | None = None
+    frame: AnalysedFrame,
+    lumas: Sequence[np.ndarray] = (),
+    known: Sequence[Peak] | None = None,
+    min_amplitude: float = 0.0,
 ) -> list[Candidate]:
-    """The picture's periodic patterns, with how they move and whether the baseline had them."""
+    """The picture's periodic patterns, with whether the baseline had them and, for those of
+    at least `min_amplitude` (fainter ones never raise stripes), how they move."""
     gray = frame.gray_f
     out = []
     for axis, picture in zip(AXES, (gray, gray.T), strict=True):
         found = _peaks(picture, axis)
-        moved = drifts(lumas, axis, [c.cycles for c in found])
-        for c, d in zip(found, moved, strict=True):
+        seen = [c for c in found if c.amplitude >= min_amplitude]
+        moved = dict(zip([c.cycles for c in seen], drifts(lumas, axis, [c.cycles for c in seen]), strict=True))
+        for c in found:
+            d = moved.get(c.cycles)
             out.append(Candidate(c.axis, c.cycles, c.length, c.prominence, c.amplitude, d, _known(c, known or ())))
     return out
 
@@ -253,7 +262,7 @@ def stripes(
     (for the drift), `known` the baseline's periodic patterns (None: no baseline, or one stored
     before the baseline kept them)."""
     scored: list[tuple[float, str, Candidate]] = []
-    for c in candidates(frame, lumas, known):
+    for c in candidates(frame, lumas, known, t.stripe_amplitude):
         if c.drift is not None and c.drift >= t.stripe_drift:
             rule, threshold = "drift", t.stripe_prominence
         elif known is not None:
