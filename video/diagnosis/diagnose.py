@@ -95,7 +95,11 @@ def measure_frame(
     found = Measurement()
     view = scene_change(frame, t, ref) if ref is not None else None
     # A camera turned away sees another scene: its baseline's periodic texture no longer applies.
-    turned = view is not None and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
+    turned = (
+        view is not None
+        and view.scores.get("scene_change", 0.0) >= 0.5
+        and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
+    )
     noise_m = noise(frame, t, base.noise_sigma if base else None)
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (

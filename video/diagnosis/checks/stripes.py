@@ -119,7 +119,8 @@ def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
     while len(found) < count and left.size and float(left.max()) >= MIN_PROMINENCE:
         i = int(np.argmax(left))
         # The peak's own bin: the strongest of the plateau that `_around` spreads it over.
-        k = int(ks[i] + np.argmax(total[ks[i] - 1 : ks[i] + 2]) - 1)
+        lo = max(1, int(ks[i]) - 2)
+        k = int(lo + np.argmax(total[lo : ks[i] + 3]))
         left[np.abs(ks - k) <= SPREAD] = 0.0
         left[i] = 0.0
         if total[k] < total[max(0, k - 2) : k + 3].max():
@@ -186,7 +187,7 @@ def _shifts(fa: np.ndarray, fb: np.ndarray, n: int, cycles: Sequence[int]) -> np
     said, weight, freq = said[order], np.sqrt(np.abs(rest))[order], f[order]
     out = np.full(len(cycles), float(s))
     for i, k in enumerate(cycles):
-        cumulative = np.cumsum(np.where(np.abs(freq - k) <= 1, 0.0, weight))
+        cumulative = np.cumsum(np.where(np.abs(freq - k) <= 2, 0.0, weight))  # the Hann main lobe
         if cumulative[-1] > 0:
             out[i] = s + said[int(np.searchsorted(cumulative, cumulative[-1] / 2))]
     return out
