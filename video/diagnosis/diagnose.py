@@ -95,10 +95,12 @@ def measure_frame(
     found = Measurement()
     view = scene_change(frame, t, ref) if ref is not None else None
     # A camera turned away sees another scene: its baseline's periodic texture no longer applies.
+    # Turned: the layout is gone and so are most of the reference's edges (backlight or fog
+    # change the layout, not the edges).
     turned = (
         view is not None
-        and view.scores.get("scene_change", 0.0) >= 0.5
         and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
+        and float(view.metrics.get("reference_similarity", 1.0)) < t.scene_turned
     )
     noise_m = noise(frame, t, base.noise_sigma if base else None)
     sigma = float(noise_m.metrics["noise_sigma"])
