@@ -59,6 +59,8 @@ DESIGN = {
     "noise_excess": 4.0,
     "occlusion_area": 0.2,
     "stripe_prominence": 6.0,
+    "stripe_drift": 0.3,
+    "stripe_static_prominence": 24.0,
     "scene_similarity": 0.4,
     "dark_mean": 40.0,
 }
@@ -88,9 +90,14 @@ def _noise_excess(m: dict[str, Any]) -> float | None:
 
 
 def _stripes(m: dict[str, Any]) -> float | None:
-    """Prominence of a band pattern bright enough to see (fainter ones never raise stripes)."""
+    """Prominence of the strongest band pattern bright enough to see that rolls or is new since
+    the baseline (fainter ones never raise stripes; static ones are judged on their own)."""
+    if m.get("stripe_moving_prominence") is not None:
+        return float(m["stripe_moving_prominence"])
     if m.get("stripe_prominence") is None:
         return None
+    if "stripe_candidates" in m or "stripe_rule" in m:
+        return 0.0  # no visible pattern
     return float(m["stripe_prominence"]) if float(m.get("stripe_amplitude") or 0) >= AMPLITUDE else 0.0
 
 
@@ -109,6 +116,9 @@ class Rule:
     metric: Metric
     above: bool = True  # fault when the measurement is at or above the threshold
     digits: int = 3
+    # When no cut finds any of the fault without too many false alarms, keep the design value
+    # (False: keep the fitted cut; the code is found by its other rules, this one only guards).
+    design_fallback: bool = True
 
 
 RULES = (
@@ -123,7 +133,22 @@ RULES = (
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
     Rule("noise_excess", "noise", ("reference",), _noise_excess),
     Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _get("occlusion_fraction")),
-    Rule("stripe_prominence", "stripes", ("no_reference",), _stripes),
+    Rule("stripe_prominence", "stripes", ("no_reference", "reference"), _stripes),
+    # How far a visible, prominent pattern's phase moves per frame (the scene's motion taken out):
+    # rolling interference against texture anchored to the scene. The same in both modes.
+    Rule("stripe_drift", "stripes", ("no_reference",), _get("stripe_max_drift")),
+    # Without a baseline a static pattern needs stronger evidence: how prominent the strongest
+    # visible periodic pattern is, stripes against brick walls, fences and flags.
+    # Stripes are expected to be missed here (they roll, or are new since the baseline): the cut
+    # then sits just above the most prominent texture of the fit scenes, and is kept.
+    Rule(
+        "stripe_static_prominence",
+        "stripes",
+        ("no_reference",),
+        _get("stripe_visible_prominence"),
+        digits=2,
+        design_fallback=False,
+    ),
     Rule("scene_similarity", "scene_change", ("reference",), _get("reference_similarity"), above=False),
     Rule("dark_mean", "too_dark", ("no_reference",), _get("brightness_mean"), above=False),
 )
@@ -215,7 +240,7 @@ def main() -> None:
         if not pos or not neg:
             continue
         found = fit(rule, pos, neg)
-        if found["missed"] == found["positives"]:
+        if found["missed"] == found["positives"] and rule.design_fallback:
             # No cut finds any of the fault without more false alarms than it is worth: the
             # measurement cannot tell it from healthy scenes of the fit set. Switching the code
             # off would hide that; the design value is kept and the record says so.

@@ -29,6 +29,7 @@ from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_stats
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.checks.sharpness import blur_effect, edge_sharpness
+from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -57,6 +58,9 @@ class Baseline:
     # The sharpest edges' sharpness (checks.sharpness.edge_sharpness); None for a baseline
     # stored before it was measured, or a picture without strong edges.
     edge_sharpness: float | None = None
+    # The periodic patterns of the normal picture (axis, cycles, prominence): a brick wall or a
+    # fence is texture, not stripes. None for a baseline stored before they were kept.
+    periodic: tuple[Peak, ...] | None = None
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
@@ -70,6 +74,7 @@ class Baseline:
             texture=block_stats(frame.gray)[1],
             reference=Reference.from_frame(frame),
             edge_sharpness=edge_sharpness(frame.gray),
+            periodic=periodic_peaks(frame),
         )
 
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
@@ -105,6 +110,7 @@ class Baseline:
                 if self.edge_sharpness is not None and newer.edge_sharpness is not None
                 else self.edge_sharpness
             ),
+            periodic=self.periodic if newer.periodic is None else merge_peaks(self.periodic or (), newer.periodic),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,6 +124,7 @@ class Baseline:
             "texture": np.round(self.texture, 2).tolist(),
             "samples": self.samples,
             **({"edge_sharpness": round(self.edge_sharpness, 4)} if self.edge_sharpness is not None else {}),
+            **({} if self.periodic is None else {"periodic": [list(p) for p in self.periodic]}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -144,6 +151,9 @@ class Baseline:
             samples=int(data.get("samples", 1)),
             reference=reference,
             edge_sharpness=None if data.get("edge_sharpness") is None else float(data["edge_sharpness"]),
+            periodic=None
+            if data.get("periodic") is None
+            else tuple((str(a), float(c), float(p)) for a, c, p in data["periodic"]),
         )
 
 

@@ -93,11 +93,25 @@ def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Referenc
 
 
 def measure_frame(
-    frame: AnalysedFrame, t: Thresholds, ref: Reference | None = None, base: Baseline | None = None
+    frame: AnalysedFrame,
+    t: Thresholds,
+    ref: Reference | None = None,
+    base: Baseline | None = None,
+    lumas: Sequence[np.ndarray] = (),
 ) -> Measurement:
     """Every per-picture check on one picture (all but signal_loss and freeze), against the
-    camera's baseline for the picture's mode when there is one."""
+    camera's baseline for the picture's mode when there is one. `lumas` is the window after it
+    (stripes: a band that rolls between frames is interference)."""
     found = Measurement()
+    view = scene_change(frame, t, ref) if ref is not None else None
+    # A camera turned away sees another scene: its baseline's periodic texture no longer applies.
+    # Turned: the layout is gone and so are most of the reference's edges (backlight or fog
+    # change the layout, not the edges).
+    turned = (
+        view is not None
+        and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
+        and float(view.metrics.get("reference_similarity", 1.0)) < t.scene_turned
+    )
     noise_m = noise(frame, t, base.noise_sigma if base else None)
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (
@@ -106,14 +120,13 @@ def measure_frame(
         color_cast(frame, t, base.illuminants if base else None),
         noise_m,
         occlusion(frame, t, sigma, base.texture if base else None, base.brightness if base else None),
-        stripes(frame, t),
+        stripes(frame, t, lumas, None if base is None or turned else base.periodic),
     ):
         found.scores.update(m.scores)
         found.metrics.update(m.metrics)
-    if ref is not None:
-        m = scene_change(frame, t, ref)
-        found.scores.update(m.scores)
-        found.metrics.update(m.metrics)
+    if view is not None:
+        found.scores.update(view.scores)
+        found.metrics.update(view.metrics)
     return found
 
 
@@ -140,7 +153,7 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
         metrics["baseline_samples"] = base.samples
         metrics["baseline_blur_effect"] = r(base.blur_effect)
         metrics["baseline_noise_sigma"] = r(base.noise_sigma, 2)
-    per_frame = [measure_frame(f, t, ref, base) for f in sample.frames]
+    per_frame = [measure_frame(f, t, ref, base, sample.lumas) for f in sample.frames]
     scores = {code: float(np.median([m.scores[code] for m in per_frame])) for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)
     motion = freeze(sample.lumas, t, sample.window_s)
