@@ -110,7 +110,7 @@ def measure_frame(
     turned = (
         view is not None
         and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
-        and float(view.metrics.get("reference_similarity", 1.0)) < t.scene_turned
+        and float(view.metrics.get("reference_similarity", 1.0)) < t.scene_similarity
     )
     noise_m = noise(frame, t, base.noise_sigma if base else None)
     sigma = float(noise_m.metrics["noise_sigma"])
