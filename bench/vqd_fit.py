@@ -53,6 +53,7 @@ DESIGN = {
     "noise_sigma": 4.0,
     "noise_ratio": 2.0,
     "occlusion_area": 0.2,
+    "occlusion_edge_ratio": 2.0,
     "stripe_prominence": 6.0,
     "scene_similarity": 0.4,
     "dark_mean": 40.0,
@@ -88,6 +89,33 @@ def _stripes(m: dict[str, Any]) -> float | None:
     return float(m["stripe_prominence"]) if float(m.get("stripe_amplitude") or 0) >= AMPLITUDE else 0.0
 
 
+# Values fitted so far in this run: a rule may read those fitted before it.
+FITTING: dict[str, float] = {}
+
+
+def _current(name: str) -> float:
+    return FITTING.get(name, DESIGN[name])
+
+
+def _cover_edge(m: dict[str, Any]) -> float | None:
+    """Boundary softness (its width over the scene's edges') of the largest textureless region
+    large enough to count (None: none is)."""
+    regions = m.get("occlusion_regions")
+    if regions is None:
+        return None
+    large = [w for a, w in regions if a >= _current("occlusion_area")]
+    return float(large[0]) if large else None
+
+
+def _cover_area(m: dict[str, Any]) -> float | None:
+    """Share of the picture of the largest region with a soft boundary (the fitted softness)."""
+    regions = m.get("occlusion_regions")
+    if regions is None:
+        return None
+    soft = [a for a, w in regions if w >= _current("occlusion_edge_ratio")]
+    return float(max(soft, default=0.0))
+
+
 def _day_only(metric: Metric) -> Metric:
     def inner(m: dict[str, Any]) -> float | None:
         return metric(m) if m.get("mode") == "day" else None
@@ -112,7 +140,9 @@ RULES = (
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
     Rule("noise_ratio", "noise", ("reference",), _noise_ratio),
-    Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _get("occlusion_fraction")),
+    # The soft boundary first (on regions of the design area), then the area of soft regions.
+    Rule("occlusion_edge_ratio", "occlusion", ("no_reference", "reference"), _cover_edge, digits=2),
+    Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _cover_area),
     Rule("stripe_prominence", "stripes", ("no_reference",), _stripes),
     Rule("scene_similarity", "scene_change", ("reference",), _get("reference_similarity"), above=False),
     Rule("dark_mean", "too_dark", ("no_reference",), _get("brightness_mean"), above=False),
@@ -170,6 +200,9 @@ def main() -> None:
     ap.add_argument("--rows", default="", help="keep the measurements in this JSON file, and fit from it if it exists")
     ap.add_argument("--check", action="store_true", help="judge the fit set again with the fitted values")
     ap.add_argument("--write", action="store_true", help="write video/diagnosis/fitted.json (else only print)")
+    ap.add_argument(
+        "--rules", default="", help="refit only these thresholds (comma-separated); the others keep their stored fit"
+    )
     args = ap.parse_args()
     assert not set(FIT_SCENES) & set(HELD_OUT_SCENES), "a scene is in both splits"
     clips = chosen(FIT_SCENES, args)
@@ -182,9 +215,16 @@ def main() -> None:
         rows = run(clips, args.workers, args.raw, workdir=workdir)
         if saved is not None:
             saved.write_text(json.dumps(rows), encoding="utf-8")
-    separation = {}
-    values = {}
+    only = {x for x in args.rules.split(",") if x}
+    unknown = only - {rule.threshold for rule in RULES}
+    assert not unknown, f"unknown rules: {sorted(unknown)}"
+    stored = json.loads(FITTED_PATH.read_text(encoding="utf-8")) if only else {"values": {}, "separation": {}}
+    separation = dict(stored.get("separation", {}))
+    values = dict(stored["values"])
+    FITTING.update(values)
     for rule in RULES:
+        if only and rule.threshold not in only:
+            continue
         pos, neg = samples(rule, rows)
         if not pos or not neg:
             continue
@@ -196,6 +236,7 @@ def main() -> None:
             found |= {"separable": False, "fitted_value": found["value"], "value": DESIGN[rule.threshold]}
         separation[rule.threshold] = found
         values[rule.threshold] = found["value"]
+        FITTING[rule.threshold] = found["value"]
     fitted_on = {
         "split": "fit",
         "script": "bench/vqd_fit.py",
@@ -206,6 +247,8 @@ def main() -> None:
         "false_alarm_cost": FALSE_ALARM_COST,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
+    if only:  # a partial refit: the record keeps the run the other values came from
+        fitted_on = {**stored["fitted_on"], "refit": {"rules": sorted(only), **fitted_on}}
     if args.write:
         record = {"fitted_on": fitted_on, "values": values, "separation": separation}
         FITTED_PATH.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -26,7 +26,7 @@ import numpy as np
 from video.diagnosis.checks.colour import ESTIMATES, illuminants, saturation
 from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
-from video.diagnosis.checks.occlusion import block_stats
+from video.diagnosis.checks.occlusion import block_means, block_stats
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.checks.sharpness import blur_effect
 from video.diagnosis.frame import AnalysedFrame
@@ -54,6 +54,9 @@ class Baseline:
     texture: np.ndarray = field(repr=False, compare=False)  # block standard deviations
     samples: int = 1
     reference: Reference | None = field(default=None, repr=False, compare=False)
+    # Each block's look (mean luma, a*, b*), for a cover over plain parts; None in a baseline
+    # stored before it was kept.
+    blocks: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
@@ -66,6 +69,7 @@ class Baseline:
             illuminants=illuminants(frame),
             texture=block_stats(frame.gray)[1],
             reference=Reference.from_frame(frame),
+            blocks=block_means(frame),
         )
 
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
@@ -88,6 +92,9 @@ class Baseline:
         texture = self.texture
         if newer.texture.shape == self.texture.shape:
             texture = self.texture * (1 - w) + newer.texture * w
+        blocks = self.blocks
+        if blocks is not None and newer.blocks is not None and newer.blocks.shape == blocks.shape:
+            blocks = blocks * (1 - w) + newer.blocks * w
         return replace(
             self,
             blur_effect=mix(self.blur_effect, newer.blur_effect),
@@ -95,6 +102,7 @@ class Baseline:
             brightness=mix(self.brightness, newer.brightness),
             illuminants=ill,
             texture=texture,
+            blocks=blocks,
             samples=n + 1,
         )
 
@@ -108,6 +116,7 @@ class Baseline:
             "illuminants": {k: [round(a, 3), round(b, 3)] for k, (a, b) in self.illuminants.items()},
             "texture": np.round(self.texture, 2).tolist(),
             "samples": self.samples,
+            **({"blocks": np.round(self.blocks, 1).tolist()} if self.blocks is not None else {}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -133,6 +142,7 @@ class Baseline:
             texture=np.asarray(data["texture"], np.float32),
             samples=int(data.get("samples", 1)),
             reference=reference,
+            blocks=np.asarray(data["blocks"], np.float32) if data.get("blocks") is not None else None,
         )
 
 

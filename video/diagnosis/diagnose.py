@@ -48,14 +48,16 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # edge, and changes the view; a picture too dark or too bright has no judgeable sharpness,
 # colour, cover, motion or view; a new view has new colours, sharpness and texture, so the
 # camera's baseline no longer applies; bands and snow wipe out or swamp the edges that
-# sharpness and the view are judged on. Hidden scores stay in the metrics.
+# sharpness and the view are judged on. A washed-out picture has flat clipped areas and snow
+# buries the texture and boundaries a cover is judged on: neither is a cover. Hidden scores stay
+# in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
     "occlusion": ("too_dark", "blur", "color_cast", "scene_change"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
-    "too_bright": ("blur", "color_cast", "scene_change"),
+    "too_bright": ("blur", "color_cast", "scene_change", "occlusion"),
     "scene_change": ("color_cast", "blur", "noise"),
     "stripes": ("blur", "scene_change"),
-    "noise": ("blur", "scene_change"),
+    "noise": ("blur", "scene_change", "occlusion"),
 }
 TURNED_HIDES = ("occlusion", "blur", "color_cast", "noise")
 
@@ -95,7 +97,14 @@ def measure_frame(
         blur(frame, t, base.blur_effect if base else None),
         color_cast(frame, t, base.illuminants if base else None),
         noise_m,
-        occlusion(frame, t, sigma, base.texture if base else None, base.brightness if base else None),
+        occlusion(
+            frame,
+            t,
+            sigma,
+            base.texture if base else None,
+            base.brightness if base else None,
+            base.blocks if base else None,
+        ),
         stripes(frame, t),
     ):
         found.scores.update(m.scores)
