@@ -65,10 +65,12 @@ def test_the_boundary_of_a_cover_is_wide_and_of_a_wall_sharp() -> None:
     widths = []
     for blur in (0.0, W * 0.012):  # a wall in focus, a sheet on the lens
         mask = cv2.GaussianBlur(inside, (0, 0), blur) if blur else inside
-        picture = 160.0 * mask + texture * (1 - mask)
-        widths.append(boundary_width(np.clip(picture, 0, 255).astype(np.uint8), mask > 0.97))
+        picture = np.clip(160.0 * mask + texture * (1 - mask), 0, 255).astype(np.uint8)
+        half = (W // 2, H // 2)  # boundaries are measured on the half-size picture
+        small = cv2.resize(picture, half, interpolation=cv2.INTER_AREA)
+        widths.append(boundary_width(small, cv2.resize(mask, half, interpolation=cv2.INTER_AREA) > 0.97))
     sharp, soft = widths
-    assert 0 < sharp <= 5.0 and soft >= 2 * sharp, widths
+    assert 0 < sharp <= 6.0 and soft >= 2 * sharp, widths
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])  # orange, red, yellow and blue paint
@@ -83,7 +85,7 @@ def test_a_vehicle_filling_the_view_is_not_a_cover(seed: int) -> None:
 
 @pytest.mark.parametrize(
     "clip",
-    [Clip("grey_occluder", "china-wide", 1.0, seed=3), Clip("dirt", "terrain-east", 1.0, seed=5)],
+    [Clip("grey_occluder", "china-wide", 1.0, seed=3), Clip("dirt", "china-wide", 1.0, seed=5)],
     ids=lambda c: c.name,
 )
 def test_a_cover_is_found_without_a_baseline(clip: Clip) -> None:

@@ -29,7 +29,10 @@ from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 20
 # Boundary profile: distances (pixels) from a region's edge over which the contrast is followed.
-FAR, STEP, RISE = 32, 4, 12
+# Boundaries are measured on the half-size picture (cheap), in its pixels: segments of HALF
+# pixels, followed FAR pixels out, the slope over STEP pixels and the rise RISE pixels past it.
+HALF = BLOCK // 2
+FAR, STEP, RISE = 16, 2, 6
 # A block holds an edge of the scene from this contrast (grey levels).
 EDGE_CONTRAST = 30.0
 CLIPPED = 235.0
@@ -72,9 +75,10 @@ def block_means(frame: AnalysedFrame) -> np.ndarray:
 
 def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     """Transition width (pixels) of a region's boundary with the scene around it: the median
-    over the boundary's segments (one per BLOCK×BLOCK block of the region's edge).
+    over the boundary's segments (one per HALF×HALF block of the region's edge).
 
-    `region` is a pixel mask. Each pixel outside is compared with the region's (smoothed) value
+    `region` is a pixel mask. Measured on the half-size picture, returned in pixels of the
+    analysis picture. Each pixel outside is compared with the region's (smoothed) value
     at its nearest region pixel, and grouped by the block of that pixel (a segment of the
     boundary). In each segment the mean absolute difference is followed outward with the
     distance: the width is its rise over its steepest rise per pixel (over STEP pixels). An edge
@@ -94,8 +98,8 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     flat = dist.ravel()
     band = np.flatnonzero((flat > 0) & (flat <= FAR))  # the scene up to FAR pixels out
     src = nearest[labels.ravel()[band]]  # each one's nearest region pixel
-    bw = -(-w // BLOCK)
-    segment = (src // w) // BLOCK * bw + (src % w) // BLOCK
+    bw = -(-w // HALF)
+    segment = (src // w) // HALF * bw + (src % w) // HALF
     d = np.minimum(flat[band], FAR).astype(np.int64)
     level = smooth.ravel()[src].astype(np.float32)
     diff = np.abs(gray.ravel()[band].astype(np.float32) - level)
@@ -106,7 +110,7 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     weights = np.concatenate([diff, inside])
     counts = np.bincount(index, minlength=nseg * bins).reshape(nseg, bins)
     sums = np.bincount(index, weights=weights, minlength=nseg * bins).reshape(nseg, bins)
-    judged = (counts[:, 0] > 0) & (counts[:, FAR - 8 :].sum(axis=1) >= 20)
+    judged = (counts[:, 0] > 0) & (counts[:, FAR - 4 :].sum(axis=1) >= 10)
     if not judged.any():
         return 0.0  # no scene around the region: nothing to measure a boundary against
     profile = sums[judged] / np.maximum(counts[judged], 1)
@@ -125,7 +129,7 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     if not keep.any():
         return 0.0
     widths = np.minimum(rise[keep] / np.maximum(slope[rows, steepest][keep], 0.25), FAR)
-    return _weighted_median(widths, rise[keep])
+    return 2.0 * _weighted_median(widths, rise[keep])
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -137,7 +141,7 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
     """The width (pixels) of the scene's own edges outside `exclude` (blocks): in each block
     with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
-    About 2 for a picture in focus, 2.5 σ for one blurred by σ; STEP when there is no edge."""
+    About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
     h, w = frame.gray.shape
     bh, bw = h // BLOCK, w // BLOCK
     g = cv2.blur(frame.gray, (3, 3))
@@ -145,7 +149,7 @@ def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
     slope = _block_max(frame.gradient, bh, bw) / 8.0
     edges = (contrast >= EDGE_CONTRAST) & ~exclude
     if not edges.any():
-        return float(STEP)
+        return 2.0 * STEP
     return _weighted_median(contrast[edges] / np.maximum(slope[edges], 0.5), contrast[edges])
 
 
@@ -164,16 +168,16 @@ def linked_regions(candidate: np.ndarray, look: np.ndarray, link: float) -> tupl
     return n, labels[::2, ::2]
 
 
-def _fine_smooth(frame: AnalysedFrame, t: Thresholds, noise_sigma: float) -> np.ndarray:
-    """Pixels whose 7×7 neighbourhood has no texture beyond the sensor noise."""
-    g = frame.gray_f
-    m = cv2.blur(g, (7, 7))
-    var = cv2.blur(g * g, (7, 7)) - m * m
+def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndarray:
+    """Pixels of the half-size picture whose 5×5 neighbourhood has no texture beyond the noise."""
+    g = gray.astype(np.float32)
+    m = cv2.blur(g, (5, 5))
+    var = cv2.blur(g * g, (5, 5)) - m * m
     # Half the block test: a cover's soft ramp is not smooth enough to join, an edge in focus
-    # stops it a few pixels before the step.
-    smooth = (var - noise_sigma**2 < (0.5 * t.occlusion_texture) ** 2).astype(np.uint8)
+    # stops it a pixel or two before the step. The half-size picture has half the noise.
+    smooth = (var - (noise_sigma / 2) ** 2 < (0.5 * t.occlusion_texture) ** 2).astype(np.uint8)
     # Smooth specks of a textured scene are not part of a region: only what survives an opening.
-    return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((9, 9), np.uint8)).astype(bool)
+    return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
 
 
 def occlusion(
@@ -218,15 +222,14 @@ def occlusion(
     best = region_area = 0.0
     width = ratio = 0.0
     regions: list[list[float]] = []  # [share of the picture, boundary softness] of the largest
-    scene_width = float(STEP)
+    scene_width = 2.0 * STEP
     if candidate.any():
-        scene_width = scene_edge_width(frame, candidate)
         look = np.concatenate([means[None], ab])
         n, labels = linked_regions(candidate, look, t.occlusion_link)
         sizes = np.bincount(labels.ravel(), minlength=n)
         rows = candidate.shape[0]
-        h, w = gray.shape
         bh, bw = candidate.shape
+        small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
         fine: np.ndarray | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
         for i in order[:3]:
@@ -237,20 +240,24 @@ def occlusion(
             if in_rows[0] == 0 and in_rows[-1] < rows // 2:
                 continue  # a sky: the top of the picture, ending above the middle
             if fine is None:
-                fine = _fine_smooth(frame, t, noise_sigma)
-            blocks = np.zeros((h, w), np.uint8)
-            blocks[: bh * BLOCK, : bw * BLOCK] = cv2.resize(
-                (labels == i).astype(np.uint8), (bw * BLOCK, bh * BLOCK), interpolation=cv2.INTER_NEAREST
-            )
+                fine = _fine_smooth(small, t, noise_sigma)
+                scene_width = scene_edge_width(frame, candidate)
+            blocks = np.zeros(small.shape, np.uint8)
+            hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
+            blocks[:hh, :hw] = cv2.resize(
+                (labels == i).astype(np.uint8), (bw * HALF, bh * HALF), interpolation=cv2.INTER_NEAREST
+            )[:hh, :hw]
             # The region to the pixel: its smooth pixels, up to a block beyond its blocks.
-            near = cv2.dilate(blocks, np.ones((2 * BLOCK + 1, 2 * BLOCK + 1), np.uint8)).astype(bool)
+            near = cv2.dilate(blocks, np.ones((2 * HALF + 1, 2 * HALF + 1), np.uint8)).astype(bool)
             pixels = ((near & fine) | blocks.astype(bool)).astype(np.uint8)
             # Only what is joined to the region's blocks: smooth ground across its edge is not it.
-            _, parts = cv2.connectedComponents(pixels, connectivity=4)
-            edge = boundary_width(gray, np.isin(parts, np.unique(parts[blocks.astype(bool)])))
+            count, parts = cv2.connectedComponents(pixels, connectivity=4)
+            joined = np.zeros(count, bool)
+            joined[parts[blocks.astype(bool)]] = True
+            edge = boundary_width(small, joined[parts])
             # Soft against the scene's own edges: a defocused picture softens every boundary.
-            # (A boundary's width is read over STEP pixels, so no edge is narrower than that.)
-            softness = edge / max(scene_width, float(STEP))
+            # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
+            softness = edge / max(scene_width, 2.0 * STEP)
             regions.append([r(area), r(softness, 2)])
             if area > region_area:
                 region_area, width, ratio = area, edge, softness
