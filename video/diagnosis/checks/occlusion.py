@@ -3,7 +3,8 @@
 A hand, a bag, a leaf, dirt, a sticker or a sheet on the lens is far out of focus: the region it
 covers has no texture, little colour, and a soft, wide boundary with the scene (the lens blurs
 its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
-focus, so their boundary with the rest of the scene is sharp; fog lowers the contrast of the
+focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
+and bright or ending above its middle, is never a cover); fog lowers the contrast of the
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
@@ -139,7 +140,7 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 
 
 def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
-    """The width (pixels) of the scene's own edges outside `exclude` (blocks): in each block
+    """The width (pixels) of the scene's own edges away from `exclude` (blocks): in each block
     with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
     About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
     h, w = frame.gray.shape
@@ -147,7 +148,9 @@ def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
     g = cv2.blur(frame.gray, (3, 3))
     contrast = _block_max(g, bh, bw).astype(np.float32) - (255 - _block_max(255 - g, bh, bw))
     slope = _block_max(frame.gradient, bh, bw) / 8.0
-    edges = (contrast >= EDGE_CONTRAST) & ~exclude
+    # Not the blocks next to a candidate region either: a cover's own ramp is no scene edge.
+    around = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    edges = (contrast >= EDGE_CONTRAST) & ~around
     if not edges.any():
         return 2.0 * STEP
     return _weighted_median(contrast[edges] / np.maximum(slope[edges], 0.5), contrast[edges])
@@ -230,15 +233,19 @@ def occlusion(
         rows = candidate.shape[0]
         bh, bw = candidate.shape
         small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
+        sky = float(np.percentile(means, 75))  # the brightest quarter of the picture
         fine: np.ndarray | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
         for i in order[:3]:
             area = sizes[i] / candidate.size
             if area < MIN_REGION:
                 break
-            in_rows = np.flatnonzero((labels == i).any(axis=1))
-            if in_rows[0] == 0 and in_rows[-1] < rows // 2:
-                continue  # a sky: the top of the picture, ending above the middle
+            inside = labels == i
+            in_rows = np.flatnonzero(inside.any(axis=1))
+            if in_rows[0] == 0 and (
+                in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and means[inside].mean() >= sky)
+            ):
+                continue  # a sky: the top of the picture, ending above the middle or bright
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
                 scene_width = scene_edge_width(frame, candidate)
