@@ -36,6 +36,8 @@ HALF = BLOCK // 2
 FAR, STEP, RISE = 16, 2, 6
 # A block holds an edge of the scene from this contrast (grey levels).
 EDGE_CONTRAST = 30.0
+# Without scene edges to compare with, a cover must be this dark against the scene's bright part.
+DARK_RATIO = 0.45
 CLIPPED = 235.0
 # Regions smaller than this share of the picture are never measured (noise in the decision).
 MIN_REGION = 0.1
@@ -152,7 +154,7 @@ def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
     around = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     edges = (contrast >= EDGE_CONTRAST) & ~around
     if not edges.any():
-        return 2.0 * STEP
+        return 0.0  # no edge of the scene to compare with
     return _weighted_median(contrast[edges] / np.maximum(slope[edges], 0.5), contrast[edges])
 
 
@@ -265,6 +267,10 @@ def occlusion(
             # Soft against the scene's own edges: a defocused picture softens every boundary.
             # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
             softness = edge / max(scene_width, 2.0 * STEP)
+            if scene_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
+                # No edge of the scene to tell a cover from a blurred view by: only a region
+                # that also blocks the light (dark against the rest) is taken for a cover.
+                softness = 0.0
             regions.append([r(area), r(softness, 2)])
             if area > region_area:
                 region_area, width, ratio = area, edge, softness
