@@ -58,6 +58,7 @@ DESIGN = {
     "noise_sigma": 4.0,
     "noise_excess": 4.0,
     "occlusion_area": 0.2,
+    "occlusion_edge_ratio": 2.0,
     "stripe_prominence": 6.0,
     "stripe_drift": 0.3,
     "stripe_static_prominence": 24.0,
@@ -101,6 +102,33 @@ def _stripes(m: dict[str, Any]) -> float | None:
     return float(m["stripe_prominence"]) if float(m.get("stripe_amplitude") or 0) >= AMPLITUDE else 0.0
 
 
+# Values fitted so far in this run: a rule may read those fitted before it.
+FITTING: dict[str, float] = {}
+
+
+def _current(name: str) -> float:
+    return FITTING.get(name, DESIGN[name])
+
+
+def _cover_edge(m: dict[str, Any]) -> float | None:
+    """Boundary softness (its width over the scene's edges') of the largest textureless region
+    large enough to count (None: none is)."""
+    regions = m.get("occlusion_regions")
+    if regions is None:
+        return None
+    large = [w for a, w in regions if a >= _current("occlusion_area")]
+    return float(large[0]) if large else None
+
+
+def _cover_area(m: dict[str, Any]) -> float | None:
+    """Share of the picture of the largest region with a soft boundary (the fitted softness)."""
+    regions = m.get("occlusion_regions")
+    if regions is None:
+        return None
+    soft = [a for a, w in regions if w >= _current("occlusion_edge_ratio")]
+    return float(max(soft, default=0.0))
+
+
 def _day_only(metric: Metric) -> Metric:
     def inner(m: dict[str, Any]) -> float | None:
         return metric(m) if m.get("mode") == "day" else None
@@ -132,7 +160,9 @@ RULES = (
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
     Rule("noise_excess", "noise", ("reference",), _noise_excess),
-    Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _get("occlusion_fraction")),
+    # The soft boundary first (on regions of the design area), then the area of soft regions.
+    Rule("occlusion_edge_ratio", "occlusion", ("no_reference", "reference"), _cover_edge, digits=2),
+    Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _cover_area),
     Rule("stripe_prominence", "stripes", ("no_reference", "reference"), _stripes),
     # How far a visible, prominent pattern's phase moves per frame (the scene's motion taken out):
     # rolling interference against texture anchored to the scene. The same in both modes.
@@ -233,6 +263,7 @@ def main() -> None:
         kept = json.loads(FITTED_PATH.read_text(encoding="utf-8"))
         values = {k: v for k, v in kept["values"].items() if k not in only}
         separation = {k: v for k, v in kept["separation"].items() if k not in only}
+    FITTING.update(values)
     for rule in RULES:
         if only and rule.threshold not in only:
             continue
@@ -247,6 +278,7 @@ def main() -> None:
             found |= {"separable": False, "fitted_value": found["value"], "value": DESIGN[rule.threshold]}
         separation[rule.threshold] = found
         values[rule.threshold] = found["value"]
+        FITTING[rule.threshold] = found["value"]
     fitted_on = {
         "split": "fit",
         "script": "bench/vqd_fit.py",

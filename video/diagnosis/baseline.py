@@ -26,7 +26,7 @@ import numpy as np
 from video.diagnosis.checks.colour import ESTIMATES, illuminants, saturation
 from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
-from video.diagnosis.checks.occlusion import block_stats
+from video.diagnosis.checks.occlusion import block_means, block_stats
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.checks.sharpness import blur_effect, edge_sharpness
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
@@ -61,6 +61,9 @@ class Baseline:
     # The periodic patterns of the normal picture (axis, cycles, prominence): a brick wall or a
     # fence is texture, not stripes. None for a baseline stored before they were kept.
     periodic: tuple[Peak, ...] | None = None
+    # Each block's look (mean luma, a*, b*), for a cover over plain parts; None in a baseline
+    # stored before it was kept.
+    blocks: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
@@ -75,6 +78,7 @@ class Baseline:
             reference=Reference.from_frame(frame),
             edge_sharpness=edge_sharpness(frame.gray),
             periodic=periodic_peaks(frame),
+            blocks=block_means(frame),
         )
 
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
@@ -97,6 +101,9 @@ class Baseline:
         texture = self.texture
         if newer.texture.shape == self.texture.shape:
             texture = self.texture * (1 - w) + newer.texture * w
+        blocks = self.blocks
+        if blocks is not None and newer.blocks is not None and newer.blocks.shape == blocks.shape:
+            blocks = blocks * (1 - w) + newer.blocks * w
         return replace(
             self,
             blur_effect=mix(self.blur_effect, newer.blur_effect),
@@ -104,6 +111,7 @@ class Baseline:
             brightness=mix(self.brightness, newer.brightness),
             illuminants=ill,
             texture=texture,
+            blocks=blocks,
             samples=n + 1,
             edge_sharpness=(
                 mix(self.edge_sharpness, newer.edge_sharpness)
@@ -125,6 +133,7 @@ class Baseline:
             "samples": self.samples,
             **({"edge_sharpness": round(self.edge_sharpness, 4)} if self.edge_sharpness is not None else {}),
             **({} if self.periodic is None else {"periodic": [list(p) for p in self.periodic]}),
+            **({"blocks": np.round(self.blocks, 1).tolist()} if self.blocks is not None else {}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -154,6 +163,7 @@ class Baseline:
             periodic=None
             if data.get("periodic") is None
             else tuple((str(a), float(c), float(p)) for a, c, p in data["periodic"]),
+            blocks=np.asarray(data["blocks"], np.float32) if data.get("blocks") is not None else None,
         )
 
 

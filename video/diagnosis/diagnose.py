@@ -48,13 +48,14 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # edge, and changes the view; a picture too dark or too bright has no judgeable sharpness,
 # colour, cover, motion or view; a new view has new colours, sharpness and texture, so the
 # camera's baseline no longer applies; bands and snow wipe out or swamp the edges that
-# sharpness and the view are judged on; snow also swamps the texture a cover is told by. A
-# cover may hide the part of the view where things move (the road, not the sky above it): a
-# still picture is then no evidence of a frozen stream. Hidden scores stay in the metrics.
+# sharpness and the view are judged on; a washed-out picture has flat clipped areas and snow
+# buries the texture and boundaries a cover is judged on: neither is a cover. A cover may hide
+# the part of the view where things move (the road, not the sky above it): a still picture is
+# then no evidence of a frozen stream. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
     "occlusion": ("too_dark", "blur", "color_cast", "scene_change", "freeze"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
-    "too_bright": ("blur", "color_cast", "scene_change"),
+    "too_bright": ("blur", "color_cast", "scene_change", "occlusion"),
     "scene_change": ("color_cast", "blur", "noise"),
     "stripes": ("blur", "scene_change"),
     "noise": ("blur", "scene_change", "occlusion"),
@@ -119,7 +120,14 @@ def measure_frame(
         blur(frame, t, base.blur_effect if base else None, base.edge_sharpness if base else None),
         color_cast(frame, t, base.illuminants if base else None),
         noise_m,
-        occlusion(frame, t, sigma, base.texture if base else None, base.brightness if base else None),
+        occlusion(
+            frame,
+            t,
+            sigma,
+            base.texture if base else None,
+            base.brightness if base else None,
+            base.blocks if base else None,
+        ),
         stripes(frame, t, lumas, None if base is None or turned else base.periodic),
     ):
         found.scores.update(m.scores)

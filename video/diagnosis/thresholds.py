@@ -61,9 +61,17 @@ class Thresholds(BaseSettings):
     cast_shift_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_tint", 10.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
-    # occlusion: share of the picture covered by one dark, textureless, static region.
+    # occlusion: share of the picture covered by one textureless, colourless region whose
+    # boundary with the scene is soft (out of focus: a cover on the lens). A block is textureless
+    # below occlusion_texture (grey levels of standard deviation beyond the noise) and colourless
+    # below occlusion_chroma (Lab); a boundary is soft when its transition is occlusion_edge_ratio
+    # times as wide as the scene's own edges.
     occlusion_area: Annotated[float, Field(gt=0, le=1)] = FITTED["occlusion_area"]
-    occlusion_dark_ratio: Annotated[float, Field(gt=0, le=1)] = 0.45
+    occlusion_texture: Annotated[float, Field(gt=0)] = 4.0
+    occlusion_chroma: Annotated[float, Field(gt=0)] = 20.0
+    # Neighbouring candidate blocks are one region when their look differs by less than this.
+    occlusion_link: Annotated[float, Field(gt=0)] = 8.0
+    occlusion_edge_ratio: Annotated[float, Field(gt=0)] = FITTED.get("occlusion_edge_ratio", 2.0)
     # stripes: how far one frequency of the row/column profile stands above its neighbours,
     # in every tile (the weakest tile counts), and its amplitude in grey levels.
     stripe_prominence: Annotated[float, Field(gt=1)] = FITTED["stripe_prominence"]
@@ -85,7 +93,8 @@ class Thresholds(BaseSettings):
     # Against the camera's own baseline (建档): blur effect rise; noise added to the baseline's
     # (sigma, the baseline's taken out in quadrature); dark below dark_ratio × its
     # brightness (never above dark_mean), bright above its brightness + bright_rise; occlusion
-    # where a textured block kept less than occlusion_texture_loss of its texture.
+    # where a textured block kept less than occlusion_texture_loss of its texture, or a smooth
+    # block moved occlusion_shift away from the baseline's look (luma / 2 and a*b*, Lab units).
     blur_rise: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_rise"]
     # blur against the baseline: the picture's edge sharpness over the baseline's below this.
     blur_edge_kept: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_kept", 0.5)
@@ -93,6 +102,7 @@ class Thresholds(BaseSettings):
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
     bright_rise: Annotated[float, Field(gt=0)] = 40.0
     occlusion_texture_loss: Annotated[float, Field(gt=0, lt=1)] = 0.3
+    occlusion_shift: Annotated[float, Field(gt=0)] = FITTED.get("occlusion_shift", 12.0)
     # A picture less saturated than this (mean chroma) is an IR night picture (grayscale).
     night_saturation: Annotated[float, Field(gt=0)] = 3.0
     # Healthy pictures that refine a new baseline before it is settled.

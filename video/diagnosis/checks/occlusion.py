@@ -1,9 +1,22 @@
-"""occlusion: one large, dark, textureless region over the lens.
+"""occlusion: something on or very near the lens covers a large part of the view.
 
-Something held over or stuck on the lens is out of focus (no texture) and blocks light (darker
-than the scene around it). Blocks that are both are joined into regions; the largest region's
-share of the picture is the measurement. A dark, smooth region that touches only the top edge
-and ends above the middle is taken for a night sky, not an occluder.
+A hand, a bag, a leaf, dirt, a sticker or a sheet on the lens is far out of focus: the region it
+covers has no texture, little colour, and a soft, wide boundary with the scene (the lens blurs
+its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
+focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
+and bright or ending above its middle, is never a cover); fog lowers the contrast of the
+whole picture evenly; a clipped white area belongs to too_bright.
+
+Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
+low in chroma and not clipped. With the camera's baseline (建档) also blocks whose brightness or
+colour moved away from the baseline's and became smooth, or that lost the texture they had: a
+mid-grey or translucent cover over a sky or a plain wall, which no texture comparison can see.
+Candidates are joined into regions (neighbours of a like look). For each large region the
+transition width of its boundary is measured — its contrast with the scene over its steepest
+slope: a few pixels for an edge in focus, a wide ramp for a cover on the lens — and compared
+with the width of the scene's own edges (a defocused picture softens every boundary, and is
+blur, not a cover). The measurement is the largest share of the picture covered by one region
+whose boundary is that much softer than the scene's edges.
 """
 
 from __future__ import annotations
@@ -16,14 +29,160 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 20
+# Boundary profile: distances (pixels) from a region's edge over which the contrast is followed.
+# Boundaries are measured on the half-size picture (cheap), in its pixels: segments of HALF
+# pixels, followed FAR pixels out, the slope over STEP pixels and the rise RISE pixels past it.
+HALF = BLOCK // 2
+FAR, STEP, RISE = 16, 2, 6
+# A block holds an edge of the scene from this contrast (grey levels).
+EDGE_CONTRAST = 30.0
+# Without scene edges to compare with, a cover must be this dark against the scene's bright part.
+DARK_RATIO = 0.45
+CLIPPED = 235.0
+# Regions smaller than this share of the picture are never measured (noise in the decision).
+MIN_REGION = 0.1
 
 
 def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, standard deviation) of each BLOCK×BLOCK block."""
     h, w = gray.shape
     bh, bw = h // BLOCK, w // BLOCK
-    blocks = gray[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).astype(np.float32)
-    return blocks.mean(axis=(1, 3)), blocks.std(axis=(1, 3))
+    g = gray[: bh * BLOCK, : bw * BLOCK].astype(np.float32)
+    mean = cv2.resize(g, (bw, bh), interpolation=cv2.INTER_AREA)
+    square = cv2.resize(g * g, (bw, bh), interpolation=cv2.INTER_AREA)
+    return mean, np.sqrt(np.maximum(square - mean * mean, 0.0))
+
+
+def _block_max(img: np.ndarray, bh: int, bw: int) -> np.ndarray:
+    """The maximum of each BLOCK×BLOCK block (rows first: contiguous reductions)."""
+    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh * BLOCK, bw, BLOCK).max(axis=2)
+    return rows.reshape(bh, BLOCK, bw).max(axis=1)
+
+
+def block_colour(frame: AnalysedFrame) -> np.ndarray:
+    """Mean (a*, b*) of each block, shape (2, bh, bw), from the half-size Lab picture."""
+    h, w = frame.gray.shape
+    bh, bw = h // BLOCK, w // BLOCK
+    half = BLOCK // 2
+    ab = cv2.resize(
+        np.ascontiguousarray(frame.lab[: bh * half, : bw * half, 1:]), (bw, bh), interpolation=cv2.INTER_AREA
+    )
+    return np.ascontiguousarray(np.moveaxis(ab.reshape(bh, bw, 2), -1, 0), np.float32)
+
+
+def block_means(frame: AnalysedFrame) -> np.ndarray:
+    """What the baseline keeps of each block's look: (mean luma, mean a*, mean b*), (3, bh, bw)."""
+    means, _ = block_stats(frame.gray)
+    return np.concatenate([means[None], block_colour(frame)]).astype(np.float32)
+
+
+def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
+    """Transition width (pixels) of a region's boundary with the scene around it: the median
+    over the boundary's segments (one per HALF×HALF block of the region's edge).
+
+    `region` is a pixel mask. Measured on the half-size picture, returned in pixels of the
+    analysis picture. Each pixel outside is compared with the region's (smoothed) value
+    at its nearest region pixel, and grouped by the block of that pixel (a segment of the
+    boundary). In each segment the mean absolute difference is followed outward with the
+    distance: the width is its rise over its steepest rise per pixel (over STEP pixels). An edge
+    in focus rises at once (a width of STEP at most); a cover out of focus ramps over many.
+    Segments where the scene around looks like the region have no boundary to judge; the
+    result is the median of the others, each weighted by its contrast."""
+    if not region.any() or region.all():
+        return 0.0
+    w = gray.shape[1]
+    smooth = cv2.blur(gray, (5, 5))
+    dist, labels = cv2.distanceTransformWithLabels(
+        (~region).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    zero = np.flatnonzero(region.ravel())
+    nearest = np.zeros(int(labels.max()) + 1, np.int64)
+    nearest[labels.ravel()[zero]] = zero
+    flat = dist.ravel()
+    band = np.flatnonzero((flat > 0) & (flat <= FAR))  # the scene up to FAR pixels out
+    src = nearest[labels.ravel()[band]]  # each one's nearest region pixel
+    bw = -(-w // HALF)
+    segment = (src // w) // HALF * bw + (src % w) // HALF
+    d = np.minimum(flat[band], FAR).astype(np.int64)
+    level = smooth.ravel()[src].astype(np.float32)
+    diff = np.abs(gray.ravel()[band].astype(np.float32) - level)
+    inside = np.abs(gray.ravel()[src].astype(np.float32) - level)  # the region's edge itself
+    bins = FAR + 1
+    nseg = int(segment.max()) + 1
+    index = np.concatenate([segment * bins + d, segment * bins])
+    weights = np.concatenate([diff, inside])
+    counts = np.bincount(index, minlength=nseg * bins).reshape(nseg, bins)
+    sums = np.bincount(index, weights=weights, minlength=nseg * bins).reshape(nseg, bins)
+    judged = (counts[:, 0] > 0) & (counts[:, FAR - 4 :].sum(axis=1) >= 10)
+    if not judged.any():
+        return 0.0  # no scene around the region: nothing to measure a boundary against
+    profile = sums[judged] / np.maximum(counts[judged], 1)
+    floor = profile[:, 0].copy()
+    outside = cv2.blur(profile[:, 1:].astype(np.float32), (3, 1), borderType=cv2.BORDER_REPLICATE)
+    profile = np.concatenate([floor[:, None].astype(np.float32), outside], axis=1)
+    # The steepest rise over STEP pixels, and the whole rise up to RISE pixels past it: a step
+    # in focus rises all at once, a cover on the lens over many pixels.
+    slope = (profile[:, STEP:] - profile[:, :-STEP]) / STEP
+    steepest = slope.argmax(axis=1)
+    rows = np.arange(len(profile))
+    within = np.arange(profile.shape[1])[None, :] < (steepest + RISE)[:, None]
+    top = np.where(within, profile, -np.inf).max(axis=1)
+    rise = top - floor
+    keep = rise >= 8.0  # a boundary with the scene, not a scene that looks like the region
+    if not keep.any():
+        return 0.0
+    widths = np.minimum(rise[keep] / np.maximum(slope[rows, steepest][keep], 0.25), FAR)
+    return 2.0 * _weighted_median(widths, rise[keep])
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
+    """The width (pixels) of the scene's own edges away from `exclude` (blocks): in each block
+    with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
+    About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
+    h, w = frame.gray.shape
+    bh, bw = h // BLOCK, w // BLOCK
+    g = cv2.blur(frame.gray, (3, 3))
+    contrast = _block_max(g, bh, bw).astype(np.float32) - (255 - _block_max(255 - g, bh, bw))
+    slope = _block_max(frame.gradient, bh, bw) / 8.0
+    # Not the blocks next to a candidate region either: a cover's own ramp is no scene edge.
+    around = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    edges = (contrast >= EDGE_CONTRAST) & ~around
+    if not edges.any():
+        return 0.0  # no edge of the scene to compare with
+    return _weighted_median(contrast[edges] / np.maximum(slope[edges], 0.5), contrast[edges])
+
+
+def linked_regions(candidate: np.ndarray, look: np.ndarray, link: float) -> tuple[int, np.ndarray]:
+    """Connected regions of candidate blocks, joining two neighbours only when their look
+    (luma, a*, b*) differs by less than `link`: a cover next to a plain road of another shade
+    stays a region of its own. Returns (count including the background 0, labels per block)."""
+    bh, bw = candidate.shape
+    grid = np.zeros((2 * bh - 1, 2 * bw - 1), np.uint8)
+    grid[::2, ::2] = candidate
+    near_h = np.sqrt(((look[:, :, 1:] - look[:, :, :-1]) ** 2).sum(axis=0)) < link
+    near_v = np.sqrt(((look[:, 1:, :] - look[:, :-1, :]) ** 2).sum(axis=0)) < link
+    grid[::2, 1::2] = candidate[:, 1:] & candidate[:, :-1] & near_h
+    grid[1::2, ::2] = candidate[1:, :] & candidate[:-1, :] & near_v
+    n, labels = cv2.connectedComponents(grid, connectivity=4)
+    return n, labels[::2, ::2]
+
+
+def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndarray:
+    """Pixels of the half-size picture whose 5×5 neighbourhood has no texture beyond the noise."""
+    g = gray.astype(np.float32)
+    m = cv2.blur(g, (5, 5))
+    var = cv2.blur(g * g, (5, 5)) - m * m
+    # Half the block test: a cover's soft ramp is not smooth enough to join, an edge in focus
+    # stops it a pixel or two before the step. The half-size picture has half the noise.
+    smooth = (var - (noise_sigma / 2) ** 2 < (0.5 * t.occlusion_texture) ** 2).astype(np.uint8)
+    # Smooth specks of a textured scene are not part of a region: only what survives an opening.
+    return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
 
 
 def occlusion(
@@ -32,39 +191,101 @@ def occlusion(
     noise_sigma: float = 0.0,
     baseline: np.ndarray | None = None,
     baseline_brightness: float | None = None,
+    baseline_blocks: np.ndarray | None = None,
 ) -> Measurement:
-    """Without a baseline: dark, textureless blocks. With the camera's baseline also blocks of
-    any brightness that were textured in its normal picture and have lost their texture (a
-    mid-grey or translucent cover), allowing for the picture being dimmer than its normal."""
-    means, stds = block_stats(frame.gray)
-    smooth = stds < max(4.0, 2.5 * noise_sigma)
-    textured = means[~smooth]
-    # The scene's own brightness: its textured part, or, in a scene of plain surfaces, its
-    # brighter part (an occluder is the darker part).
-    scene = float(np.median(textured)) if textured.size >= 0.1 * means.size else float(np.percentile(means, 80))
-    candidate = smooth & (means < t.occlusion_dark_ratio * scene) & (means < 100)
-    lost = 0.0
+    """The largest share of the picture covered by one textureless, colourless region with a
+    soft boundary; with the camera's baseline also regions that lost their texture or moved
+    away from the baseline's look and became smooth."""
+    gray = frame.gray
+    means, stds = block_stats(gray)
+    signal = np.sqrt(np.maximum(stds**2 - noise_sigma**2, 0.0))
+    smooth = signal < t.occlusion_texture
+    ab = block_colour(frame)
+    chroma = np.hypot(ab[0], ab[1])
+    plain = smooth & (chroma < t.occlusion_chroma)
+    candidate = plain & (means < CLIPPED)
+    lost = moved = 0.0
     if baseline is not None and baseline.shape == stds.shape:
         dimmer = 1.0
         if baseline_brightness:
-            dimmer = float(np.clip(frame.gray.mean() / baseline_brightness, 0.3, 1.0))
+            dimmer = float(np.clip(gray.mean() / baseline_brightness, 0.3, 1.0))
         was_textured = baseline >= max(6.0, 3.0 * noise_sigma)
-        gone = was_textured & smooth & (stds < t.occlusion_texture_loss * baseline * dimmer)
+        gone = was_textured & plain & (stds < t.occlusion_texture_loss * baseline * dimmer) & (means < CLIPPED)
         lost = float(gone.mean())
-        candidate = candidate | gone
-    best = 0.0
-    # When the visible scene is itself dark, darkness is the fault (too_dark), not a cover.
-    if candidate.any() and scene >= t.dark_mean:
-        n, _, stats, _ = cv2.connectedComponentsWithStats(candidate.astype(np.uint8), connectivity=8)
+        candidate |= gone
+        if baseline_blocks is not None and baseline_blocks.shape[1:] == stds.shape:
+            # The picture as a whole may be brighter or dimmer than the baseline; a cover moves
+            # its blocks away from that common change.
+            gain = float(np.median(means / np.maximum(baseline_blocks[0], 1.0)))
+            shift = np.hypot(
+                np.abs(means - baseline_blocks[0] * gain) / 2.0,
+                np.hypot(ab[0] - baseline_blocks[1], ab[1] - baseline_blocks[2]),
+            )
+            away = plain & (shift >= t.occlusion_shift) & (means < CLIPPED)
+            moved = float(away.mean())
+            candidate |= away
+    best = region_area = 0.0
+    width = ratio = 0.0
+    regions: list[list[float]] = []  # [share of the picture, boundary softness] of the largest
+    scene_width = 2.0 * STEP
+    if candidate.any():
+        look = np.concatenate([means[None], ab])
+        n, labels = linked_regions(candidate, look, t.occlusion_link)
+        sizes = np.bincount(labels.ravel(), minlength=n)
         rows = candidate.shape[0]
-        for i in range(1, n):
-            top, height = stats[i, cv2.CC_STAT_TOP], stats[i, cv2.CC_STAT_HEIGHT]
-            area = stats[i, cv2.CC_STAT_AREA]
-            if top == 0 and top + height <= rows // 2:
-                continue  # night sky
-            best = max(best, area / candidate.size)
+        bh, bw = candidate.shape
+        small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
+        sky = float(np.percentile(means, 75))  # the brightest quarter of the picture
+        fine: np.ndarray | None = None
+        order = sorted(range(1, n), key=lambda i: -sizes[i])
+        for i in order[:3]:
+            area = sizes[i] / candidate.size
+            if area < MIN_REGION:
+                break
+            inside = labels == i
+            in_rows = np.flatnonzero(inside.any(axis=1))
+            if in_rows[0] == 0 and (
+                in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and means[inside].mean() >= sky)
+            ):
+                continue  # a sky: the top of the picture, ending above the middle or bright
+            if fine is None:
+                fine = _fine_smooth(small, t, noise_sigma)
+                scene_width = scene_edge_width(frame, candidate)
+            blocks = np.zeros(small.shape, np.uint8)
+            hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
+            blocks[:hh, :hw] = cv2.resize(
+                (labels == i).astype(np.uint8), (bw * HALF, bh * HALF), interpolation=cv2.INTER_NEAREST
+            )[:hh, :hw]
+            # The region to the pixel: its smooth pixels, up to a block beyond its blocks.
+            near = cv2.dilate(blocks, np.ones((2 * HALF + 1, 2 * HALF + 1), np.uint8)).astype(bool)
+            pixels = ((near & fine) | blocks.astype(bool)).astype(np.uint8)
+            # Only what is joined to the region's blocks: smooth ground across its edge is not it.
+            count, parts = cv2.connectedComponents(pixels, connectivity=4)
+            joined = np.zeros(count, bool)
+            joined[parts[blocks.astype(bool)]] = True
+            edge = boundary_width(small, joined[parts])
+            # Soft against the scene's own edges: a defocused picture softens every boundary.
+            # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
+            softness = edge / max(scene_width, 2.0 * STEP)
+            if scene_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
+                # No edge of the scene to tell a cover from a blurred view by: only a region
+                # that also blocks the light (dark against the rest) is taken for a cover.
+                softness = 0.0
+            regions.append([r(area), r(softness, 2)])
+            if area > region_area:
+                region_area, width, ratio = area, edge, softness
+            if softness >= t.occlusion_edge_ratio:
+                best = max(best, area)
     score = ramp(best, clean=0.0, fault=t.occlusion_area, severe=min(1.0, t.occlusion_area * 2.5))
-    metrics = {"occlusion_fraction": r(best), "scene_luma": r(scene, 1)}
+    metrics = {
+        "occlusion_fraction": r(best),
+        "occlusion_region": r(region_area),
+        "occlusion_edge_width": r(width, 1),
+        "occlusion_scene_width": r(scene_width, 1),
+        "occlusion_softness": r(ratio, 2),
+        "occlusion_regions": regions,
+    }
     if baseline is not None:
         metrics["texture_lost"] = r(lost)
+        metrics["look_moved"] = r(moved)
     return Measurement({"occlusion": score}, metrics)

@@ -1,0 +1,109 @@
+"""occlusion: a cover on the lens (textureless, colourless, soft boundary) is found with and
+without the camera's baseline; a vehicle filling the view (sharp boundary, saturated paint) is
+not; an old stored baseline without the block looks still loads. Pictures of natural scenes come
+from the held-out scenes only."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.support.natural import Clip, condition_frames, normal_clip
+from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames
+from video.diagnosis.checks.occlusion import boundary_width, occlusion
+from video.diagnosis.frame import AnalysedFrame
+
+T = Thresholds()
+W, H = 640, 360
+
+
+def analysed(picture: np.ndarray) -> AnalysedFrame:
+    return AnalysedFrame.from_bgr(picture, T.analysis_width)
+
+
+def baseline_of(clip: Clip) -> Baseline:
+    return Baseline.measure(analysed(condition_frames(normal_clip(clip))[0]), T)
+
+
+def wall_scene(seed: int = 0) -> np.ndarray:
+    """A plain, slightly warm wall over the upper-left part, a textured scene elsewhere."""
+    rng = np.random.default_rng(seed)
+    texture = cv2.GaussianBlur(rng.normal(120, 40, (H, W)).astype(np.float32), (0, 0), 1.2)
+    picture = np.repeat(texture[..., None], 3, axis=2)
+    picture[: H * 2 // 3, : W // 2] = (150, 160, 172)  # the wall (BGR), in focus: a sharp edge
+    return np.clip(picture + rng.normal(0, 1.5, picture.shape), 0, 255).astype(np.uint8)
+
+
+def covered(picture: np.ndarray, luma: float) -> np.ndarray:
+    """A mid-grey sheet near the lens over the top-left corner: out of focus, a wide soft edge."""
+    mask = np.zeros((H, W), np.float32)
+    cv2.ellipse(mask, (0, 0), (int(W * 0.55), int(H * 0.8)), 0, 0, 360, 1.0, -1)
+    soft = cv2.GaussianBlur(mask, (0, 0), W * 0.012)[..., None]
+    out = picture.astype(np.float32) * (1 - soft) + luma * soft
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def test_a_grey_cover_over_a_plain_wall_is_found_against_the_baseline() -> None:
+    normal = wall_scene()
+    base = Baseline.measure(analysed(normal), T)
+    assert base.blocks is not None
+    settings = CameraSettings(T, None, {base.mode: base})
+    assert diagnose_frames([wall_scene(1), wall_scene(2)], settings).codes == []
+    cover = covered(wall_scene(1), 118.0)
+    m = occlusion(analysed(cover), T, 1.5, base.texture, base.brightness, base.blocks)
+    assert m.metrics["look_moved"] > 0.2, m.metrics
+    result = diagnose_frames([cover, covered(wall_scene(2), 118.0)], settings)
+    assert result.codes == ["occlusion"], result.metrics
+
+
+def test_the_boundary_of_a_cover_is_wide_and_of_a_wall_sharp() -> None:
+    rng = np.random.default_rng(4)
+    texture = cv2.GaussianBlur(rng.normal(120, 40, (H, W)).astype(np.float32), (0, 0), 1.2)
+    inside = np.zeros((H, W), np.float32)
+    inside[: H * 2 // 3, : W // 2] = 1.0
+    widths = []
+    for blur in (0.0, W * 0.012):  # a wall in focus, a sheet on the lens
+        mask = cv2.GaussianBlur(inside, (0, 0), blur) if blur else inside
+        picture = np.clip(160.0 * mask + texture * (1 - mask), 0, 255).astype(np.uint8)
+        half = (W // 2, H // 2)  # boundaries are measured on the half-size picture
+        small = cv2.resize(picture, half, interpolation=cv2.INTER_AREA)
+        widths.append(boundary_width(small, cv2.resize(mask, half, interpolation=cv2.INTER_AREA) > 0.97))
+    sharp, soft = widths
+    assert 0 < sharp <= 6.0 and soft >= 2 * sharp, widths
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])  # orange, red, yellow and blue paint
+def test_a_vehicle_filling_the_view_is_not_a_cover(seed: int) -> None:
+    clip = Clip("vehicle", "crossroad", 1.0, seed=seed)
+    frames = condition_frames(clip)
+    plain = diagnose_frames(frames, CameraSettings(T))
+    assert "occlusion" not in plain.codes, plain.metrics
+    judged = diagnose_frames(frames, CameraSettings(T, None, {"day": baseline_of(clip)}))
+    assert "occlusion" not in judged.codes, judged.metrics
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [Clip("grey_occluder", "china-wide", 1.0, seed=3), Clip("dirt", "china-wide", 1.0, seed=5)],
+    ids=lambda c: c.name,
+)
+def test_a_cover_is_found_without_a_baseline(clip: Clip) -> None:
+    result = diagnose_frames(condition_frames(clip), CameraSettings(T))
+    assert result.codes == ["occlusion"], result.metrics
+    assert result.metrics["basis"] == "absolute"
+
+
+def test_an_old_stored_baseline_without_block_looks_still_loads_and_judges() -> None:
+    clip = Clip("grey_occluder", "china-trees", 1.0, seed=2)
+    base = baseline_of(clip)
+    stored = base.as_dict()
+    again = Baseline.from_dict(stored).blocks
+    assert again is not None and base.blocks is not None
+    assert np.allclose(again, base.blocks, atol=0.06)
+    old = {k: v for k, v in stored.items() if k != "blocks"}
+    loaded = Baseline.from_dict(old, base.reference)
+    assert loaded.blocks is None
+    assert loaded.refined(base, T.baseline_rounds).blocks is None
+    result = diagnose_frames(condition_frames(clip), CameraSettings(T, None, {loaded.mode: loaded}))
+    assert result.error is None and "look_moved" in result.metrics
