@@ -11,8 +11,9 @@ Candidate blocks are textureless (their standard deviation, less the sensor nois
 low in chroma and not clipped. With the camera's baseline (建档) also blocks whose brightness or
 colour moved away from the baseline's and became smooth, or that lost the texture they had: a
 mid-grey or translucent cover over a sky or a plain wall, which no texture comparison can see.
-Candidates are joined into regions (neighbours of a like look). For each large region the
-transition width of its boundary is measured — its contrast with the scene over its steepest
+Candidates are joined into regions (neighbours of a like look); against the baseline, a region
+most of which has not changed since commissioning is the camera's normal view. For each large
+region the transition width of its boundary is measured — its contrast with the scene over its steepest
 slope: a few pixels for an edge in focus, a wide ramp for a cover on the lens — and compared
 with the width of the scene's own edges (a defocused picture softens every boundary, and is
 blur, not a cover). The measurement is the largest share of the picture covered by one region
@@ -41,6 +42,10 @@ DARK_RATIO = 0.45
 CLIPPED = 235.0
 # Regions smaller than this share of the picture are never measured (noise in the decision).
 MIN_REGION = 0.1
+# Against the baseline's block looks, a region is a cover only when at least this share of it
+# changed since commissioning (lost its texture or moved away from its look): a plain sky or
+# wall the camera always had is its normal view, however soft its boundary.
+NEW_SHARE = 0.5
 
 
 def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -205,6 +210,7 @@ def occlusion(
     plain = smooth & (chroma < t.occlusion_chroma)
     candidate = plain & (means < CLIPPED)
     lost = moved = 0.0
+    changed: np.ndarray | None = None  # blocks that differ from the baseline's
     if baseline is not None and baseline.shape == stds.shape:
         dimmer = 1.0
         if baseline_brightness:
@@ -224,6 +230,7 @@ def occlusion(
             away = plain & (shift >= t.occlusion_shift) & (means < CLIPPED)
             moved = float(away.mean())
             candidate |= away
+            changed = gone | away
     best = region_area = 0.0
     width = ratio = 0.0
     regions: list[list[float]] = []  # [share of the picture, boundary softness] of the largest
@@ -248,6 +255,8 @@ def occlusion(
                 in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and means[inside].mean() >= sky)
             ):
                 continue  # a sky: the top of the picture, ending above the middle or bright
+            if changed is not None and float(changed[inside].mean()) < NEW_SHARE:
+                continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
                 scene_width = scene_edge_width(frame, candidate)
