@@ -242,7 +242,6 @@ def occlusion(
         rows = candidate.shape[0]
         bh, bw = candidate.shape
         small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
-        sky = float(np.percentile(means, 75))  # the brightest quarter of the picture
         fine: np.ndarray | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
         for i in order[:3]:
@@ -251,10 +250,13 @@ def occlusion(
                 break
             inside = labels == i
             in_rows = np.flatnonzero(inside.any(axis=1))
-            if in_rows[0] == 0 and (
-                in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and means[inside].mean() >= sky)
-            ):
-                continue  # a sky: the top of the picture, ending above the middle or bright
+            # A sky: from the top of the picture, ending above the middle, or as bright as the
+            # brightest quarter of the rest of the picture (the region itself left out: a sky
+            # may be more than a quarter of the view).
+            rest = means[~inside]
+            bright = rest.size == 0 or means[inside].mean() >= float(np.percentile(rest, 75))
+            if in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
+                continue
             if changed is not None and float(changed[inside].mean()) < NEW_SHARE:
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
