@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops import audit
-from govops.errors import ValidationFailed
+from govops.errors import ServiceUnavailable, ValidationFailed
 from govops.files import write_private
 from govops.org import Department
 from govops.principal import ROLES
@@ -52,6 +52,9 @@ from identity.pki import CertificateAuthority, CivilServant
 from identity.realm import CONTRACTOR_ATTRIBUTE, ID_ATTRIBUTE, SOURCE_ATTRIBUTE
 
 BATCH = 500
+# A batch Keycloak did not answer is sent again (its users are keyed by username and the import
+# skips existing ones, so a repeat is harmless) after these pauses; then the import stops.
+RETRY_PAUSES_S = (2.0, 8.0)
 __all__ = [
     "CivilServantRow",
     "DepartmentRow",
@@ -80,6 +83,7 @@ class ImportReport:
     items: list[dict[str, Any]] = field(default_factory=list)
     certificates: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
+    stopped: str | None = None  # why the creation of new users stopped part-way (Keycloak gone)
 
     @property
     def changed(self) -> int:
@@ -107,6 +111,7 @@ class ImportReport:
             "summary": "no changes"
             if not self.changed
             else f"{self.created} created, {self.updated} updated, {self.disabled} disabled",
+            "stopped": self.stopped,
             "items": self.items[:max_items],
             "items_total": len(self.items),
             "certificates": self.certificates,
@@ -331,18 +336,7 @@ def import_directory(
                     kc.update_user(u["id"], {**_writable(u), "enabled": False})
 
     if not dry_run:
-        for i in range(0, len(to_create), BATCH):
-            chunk = to_create[i : i + BATCH]
-            result = kc.partial_import({"ifResourceExists": "SKIP", "users": chunk})
-            skipped = int(result.get("skipped", 0) or 0)
-            if skipped:
-                # a username clash with a user that lacks our ID attribute: say so, don't guess
-                report.items.append(
-                    {"action": "skipped", "count": skipped, "reason": "username exists without civil_servant_id"}
-                )
-                report.created -= skipped
-            if progress:
-                progress(min(total, i + len(chunk)), total)
+        created_people = _create_users(kc, to_create, created_people, report, progress, total)
         if ca is not None and cert_dir is not None and created_people:
             cert_dir.mkdir(parents=True, exist_ok=True)
             for p in created_people:
@@ -370,11 +364,78 @@ def import_directory(
             detail={
                 k: v
                 for k, v in report.as_dict().items()
-                if k in ("created", "updated", "disabled", "unchanged", "departments_created", "groups_created")
+                if k
+                in ("created", "updated", "disabled", "unchanged", "departments_created", "groups_created", "stopped")
             },
         )
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _create_users(
+    kc: KeycloakAdapter,
+    to_create: list[dict[str, Any]],
+    people: list[CivilServantRow],
+    report: ImportReport,
+    progress: Callable[[int, int], None] | None,
+    total: int,
+) -> list[CivilServantRow]:
+    """Create the new users in batches; the people that now exist as ours.
+
+    A user Keycloak skipped is ours when it carries this person's ID: an earlier attempt of the
+    same batch created it and its answer was lost (a timeout under load). Otherwise the username
+    belongs to someone else: reported, never guessed at. When Keycloak stops answering, the
+    batches not sent are reported (`stopped`) and what was created is kept, certificates and
+    audit included: the same import again continues where this one stopped.
+    """
+    created: set[str] = set()
+    for i in range(0, len(to_create), BATCH):
+        chunk = to_create[i : i + BATCH]
+        try:
+            result = _partial_import(kc, chunk)
+        except ServiceUnavailable as exc:
+            report.stopped = (
+                f"{exc.message}; {len(created)} of {len(to_create)} new users were created, "
+                "run the same import again to create the rest"
+            )
+            break
+        ours = {u["username"]: u["attributes"][ID_ATTRIBUTE][0] for u in chunk}
+        added = {r["resourceName"] for r in result.get("results") or [] if r.get("action") == "ADDED"}
+        clashes = []
+        for name in sorted(set(ours) - added):
+            have = kc.find_user(name) or {}
+            if ((have.get("attributes") or {}).get(ID_ATTRIBUTE) or [None])[0] == ours[name]:
+                added.add(name)
+            else:
+                clashes.append(name)
+        if clashes:
+            report.items.append(
+                {
+                    "action": "skipped",
+                    "count": len(clashes),
+                    "usernames": clashes[:20],
+                    "reason": "username exists without this civil_servant_id",
+                }
+            )
+        created |= added
+        if progress:
+            progress(min(total, i + len(chunk)), total)
+    missing = {p.id for p in people if p.id.lower() not in created}
+    report.created -= len(missing)
+    for item in report.items:
+        if item.get("action") == "created" and item.get("id") in missing:
+            item["action"] = "not_created"
+    return [p for p in people if p.id.lower() in created]
+
+
+def _partial_import(kc: KeycloakAdapter, chunk: list[dict[str, Any]]) -> dict[str, Any]:
+    request = {"ifResourceExists": "SKIP", "users": chunk}
+    for pause in RETRY_PAUSES_S:
+        try:
+            return kc.partial_import(request)
+        except ServiceUnavailable:
+            time.sleep(pause)
+    return kc.partial_import(request)
 
 
 def _writable(user: dict[str, Any]) -> dict[str, Any]:

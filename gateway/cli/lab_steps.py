@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from govops.errors import Conflict
+from govops.errors import Conflict, ServiceUnavailable
 from govops.files import write_private
 from govops.principal import CONTRACTOR, ROLES
 from govops.settings import Settings, load_settings
@@ -161,6 +161,8 @@ def realm(lab: Lab) -> dict[str, Any]:
     _contractors(rt)
     with rt.transaction() as s:
         report = directory.import_directory(s, kc, directory.DirectoryFile(departments={}, people=rows), actor=ACTOR)
+    if report.stopped:
+        raise ServiceUnavailable(report.stopped)
     ca = CertificateAuthority.from_settings(settings, rt.box)
     d = lab.root / "people"
     signin: list[dict[str, str]] = []

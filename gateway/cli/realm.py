@@ -95,6 +95,7 @@ def identity_import(
     json_out: JsonOpt = False,
 ) -> None:
     """Import departments and civil servants; a second import of the same file changes nothing."""
+    from govops.errors import ServiceUnavailable
     from identity import directory
 
     rt = migrated_runtime()
@@ -132,6 +133,8 @@ def identity_import(
             + "".join(f"\n  certificate {c['id']}: {c['file']} password {c['password']}" for c in d["certificates"])
         ),
     )
+    if report.stopped:
+        raise ServiceUnavailable(report.stopped, hint="check that Keycloak answers (govops identity status)")
 
 
 @identity_app.command("login")
