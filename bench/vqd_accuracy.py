@@ -69,6 +69,8 @@ KEEP_METRICS = (
     "blur_effect",
     "edge_sharpness",
     "edge_kept",
+    "step_edge_sharpness",
+    "blur_rule",
     "noise_sigma",
     "brightness_mean",
     "cast_offset",

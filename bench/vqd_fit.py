@@ -51,6 +51,10 @@ DESIGN = {
     "blur_rise": 0.12,
     "blur_edge_sharpness": 0.25,
     "blur_edge_kept": 0.5,
+    # An isolated step edge whose one-pixel step is a fifth of its contrast is 5 pixels wide at
+    # the 640-pixel analysis width (a defocus disc of about 6 pixels): nothing sharper in the
+    # window, nothing is in focus.
+    "blur_step_edges": 0.2,
     "cast_offset": 13.0,
     "cast_shift": 6.0,
     "cast_tint": 15.0,
@@ -153,6 +157,8 @@ RULES = (
     Rule("blur_effect", "blur", ("no_reference",), _get("blur_effect")),
     Rule("blur_edge_sharpness", "blur", ("no_reference",), _get("edge_sharpness"), above=False),
     Rule("blur_edge_kept", "blur", ("reference",), _get("edge_kept"), above=False),
+    # The window's sharpest isolated step edges (video/diagnosis/checks/edges.py).
+    Rule("blur_step_edges", "blur", ("no_reference",), _get("step_edge_sharpness"), above=False),
     Rule("blur_rise", "blur", ("reference",), _rise),
     Rule("cast_offset", "color_cast", ("no_reference",), _day_only(_get("cast_offset")), digits=3),
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),

@@ -48,6 +48,9 @@ class Thresholds(BaseSettings):
     # blur without a baseline: the sharpest edges' step over their contrast (about 1 / width in
     # pixels) below this, every edge of the view is wide.
     blur_edge_sharpness: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_sharpness", 0.25)
+    # blur without a baseline: the window's sharpest isolated step edges (checks/edges.py, step
+    # over contrast, about 1 / width in pixels) below this, nothing in the view is in focus.
+    blur_step_edges: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_step_edges", 0.2)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0

@@ -19,10 +19,13 @@ blocks that have a strong edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks.edges import window_edge_sharpness
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -109,12 +112,22 @@ def blur_effect(frame: AnalysedFrame) -> float:
     return float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
 
 
+# Without a baseline, the window's sharpest isolated step edges are read on every third picture
+# of it (checks/edges.py: about 2 ms per 640-pixel picture).
+WINDOW_STEP = 3
+
+
 def blur(
-    frame: AnalysedFrame, t: Thresholds, baseline: float | None = None, baseline_edges: float | None = None
+    frame: AnalysedFrame,
+    t: Thresholds,
+    baseline: float | None = None,
+    baseline_edges: float | None = None,
+    window: Sequence[np.ndarray] = (),
 ) -> Measurement:
-    """Absolute without a baseline (the blur effect, or the sharpest edges being too wide); with
-    one, the rise above the camera's own normal sharpness (a naturally soft view is not a fault,
-    a softer one than usual is, and so are sharpest edges much wider than the camera's own)."""
+    """Absolute without a baseline (the blur effect, or the sharpest edges being too wide, in the
+    picture or in any picture of the `window`, its luma pictures); with one, the rise above the
+    camera's own normal sharpness (a naturally soft view is not a fault, a softer one than usual
+    is, and so are sharpest edges much wider than the camera's own)."""
     structured = _structured(frame)
     effect = float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
     lap_var = float(frame.laplacian.var())
@@ -141,6 +154,15 @@ def blur(
             by_edges = ramp(sharpest, clean=min(1.0, edge_t * 2), fault=edge_t, severe=edge_t / 2)
             if by_edges > score:
                 score, decided_by = by_edges, "blur_edge_sharpness"
+    steps = None
+    if baseline is None and structured.size >= 4:
+        # No isolated step edge anywhere in the window narrower than a blur disc: out of focus.
+        steps = window_edge_sharpness(list(window[::WINDOW_STEP]) or [frame.gray])
+        if steps is not None:
+            s_t = t.blur_step_edges
+            by_steps = ramp(steps, clean=min(1.0, s_t * 2), fault=s_t, severe=s_t / 2)
+            if by_steps > score:
+                score, decided_by = by_steps, "blur_step_edges"
     return Measurement(
         {"blur": score},
         {
@@ -150,6 +172,7 @@ def blur(
             "structured_blocks": int(structured.size),
             **({"edge_sharpness": r(sharpest)} if sharpest is not None else {}),
             **({"edge_kept": r(kept)} if kept is not None else {}),
+            **({"step_edge_sharpness": r(steps)} if steps is not None else {}),
             "blur_rule": decided_by,  # the threshold that gave the blur score
         },
     )
