@@ -20,8 +20,9 @@ blur, not a cover). A cover is on the lens: when the scene pans over the window 
 the cover stays put while the scene moves behind it, and a sky, a plain background or a wall
 moves with the rest of the view. So when the scene moved, a region counts only when its
 boundary standing still explains at least `occlusion_fixed` of what changed along it (a still
-camera gives no such evidence, and the region is judged by its look alone). The measurement is the largest share of the picture covered by one region
-whose boundary is that much softer than the scene's edges.
+camera gives no such evidence, and the region is judged by its look alone). The measurement
+is the largest share of the picture covered by one region whose boundary is that much softer
+than the scene's edges.
 """
 
 from __future__ import annotations
