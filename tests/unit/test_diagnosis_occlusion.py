@@ -166,3 +166,20 @@ def test_a_cover_over_a_still_view_is_still_found_without_a_baseline() -> None:
     result = diagnose_frames(still, CameraSettings(T))
     assert "occlusion" in result.codes, result.metrics
     assert all(m[2] is None for m in result.metrics["occlusion_motion"]), result.metrics
+
+
+@pytest.mark.parametrize(
+    "clip",
+    # Held-out scenes at their weakest: covers from the top of the view, bright against the rest
+    # as a sky would be, but new since commissioning.
+    [
+        Clip("thin_occluder", "crossroad", 0.0, seed=1),
+        Clip("grey_occluder", "brick-b", 0.0, seed=5),
+        Clip("grey_occluder", "riverside", 0.0, seed=5),
+        Clip("thin_occluder", "terrain-east", 0.0, seed=5),
+    ],
+    ids=lambda c: c.name,
+)
+def test_a_cover_from_the_top_new_since_commissioning_is_no_sky(clip: Clip) -> None:
+    result = diagnose_frames(condition_frames(clip), CameraSettings(T, None, {"day": baseline_of(clip)}))
+    assert result.codes == ["occlusion"], result.metrics

@@ -4,7 +4,8 @@ A hand, a bag, a leaf, dirt, a sticker or a sheet on the lens is far out of focu
 covers has no texture, little colour, and a soft, wide boundary with the scene (the lens blurs
 its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
 focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
-and bright or ending above its middle, is never a cover); fog lowers the contrast of the
+and bright or ending above its middle, is never a cover, unless against the baseline it is new
+since commissioning); fog lowers the contrast of the
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
@@ -327,9 +328,12 @@ def occlusion(
             # may be more than a quarter of the view).
             rest = means[~inside]
             bright = rest.size == 0 or means[inside].mean() >= float(np.percentile(rest, 75))
-            if in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
+            # Against the baseline, a region mostly new since commissioning is no sky the camera
+            # always had, wherever it lies.
+            new = changed is not None and float(changed[inside].mean()) >= NEW_SHARE
+            if not new and in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
-            if changed is not None and float(changed[inside].mean()) < NEW_SHARE:
+            if changed is not None and not new:
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
@@ -351,8 +355,13 @@ def occlusion(
             edge = boundary_width(small, region)
             # Soft against the scene's own edges: a defocused picture softens every boundary.
             # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
-            softness = edge / max(scene_width, 2.0 * STEP)
-            if scene_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
+            own_width = scene_width
+            if own_width == 0.0 and new:
+                # Plain parts everywhere leave no scene edge clear of them: against the baseline
+                # the region is known to be new, and the scene's edges away from it alone judge it.
+                own_width = scene_edge_width(frame, inside)
+            softness = edge / max(own_width, 2.0 * STEP)
+            if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
                 # No edge of the scene to tell a cover from a blurred view by: only a region
                 # that also blocks the light (dark against the rest) is taken for a cover.
                 softness = 0.0
