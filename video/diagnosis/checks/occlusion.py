@@ -328,10 +328,12 @@ def occlusion(
             # may be more than a quarter of the view).
             rest = means[~inside]
             bright = rest.size == 0 or means[inside].mean() >= float(np.percentile(rest, 75))
-            # Against the baseline, a region mostly new since commissioning is no sky the camera
-            # always had, wherever it lies.
             new = changed is not None and float(changed[inside].mean()) >= NEW_SHARE
-            if not new and in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
+            # Against the baseline, a region mostly new since commissioning while the rest of the
+            # view mostly is not (a cover changes its part of the view; a change of exposure or
+            # light changes all of it) is no sky the camera always had, wherever it lies.
+            local = new and changed is not None and float(changed[~inside].mean()) < NEW_SHARE
+            if not local and in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
             if changed is not None and not new:
                 continue  # the camera's normal view, as commissioned: not a cover
@@ -356,9 +358,9 @@ def occlusion(
             # Soft against the scene's own edges: a defocused picture softens every boundary.
             # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
             own_width = scene_width
-            if own_width == 0.0 and new:
+            if own_width == 0.0 and local:
                 # Plain parts everywhere leave no scene edge clear of them: against the baseline
-                # the region is known to be new, and the scene's edges away from it alone judge it.
+                # the region alone is new, and the scene's edges away from it judge it.
                 own_width = scene_edge_width(frame, inside)
             softness = edge / max(own_width, 2.0 * STEP)
             if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
