@@ -79,6 +79,7 @@ KEEP_METRICS = (
     "cast_shift_tint",
     "occlusion_fraction",
     "occlusion_regions",
+    "occlusion_motion",
     "texture_lost",
     "look_moved",
     "reference_similarity",

@@ -63,6 +63,7 @@ DESIGN = {
     "noise_excess": 4.0,
     "occlusion_area": 0.2,
     "occlusion_edge_ratio": 2.0,
+    "occlusion_fixed": 0.1,
     "stripe_prominence": 6.0,
     "stripe_drift": 0.3,
     "stripe_static_prominence": 24.0,
@@ -133,6 +134,21 @@ def _cover_area(m: dict[str, Any]) -> float | None:
     return float(max(soft, default=0.0))
 
 
+def _cover_fixed(m: dict[str, Any]) -> float | None:
+    """When the scene panned: how much of the change along the boundary of the soft regions
+    large enough to count the boundary standing still explains (the most of them; None: no such
+    region, or a still scene)."""
+    measured = m.get("occlusion_motion")
+    if not measured:
+        return None
+    counted = [
+        f
+        for a, w, f in measured
+        if f is not None and a >= _current("occlusion_area") and w >= _current("occlusion_edge_ratio")
+    ]
+    return float(max(counted)) if counted else None
+
+
 def _day_only(metric: Metric) -> Metric:
     def inner(m: dict[str, Any]) -> float | None:
         return metric(m) if m.get("mode") == "day" else None
@@ -169,6 +185,8 @@ RULES = (
     # The soft boundary first (on regions of the design area), then the area of soft regions.
     Rule("occlusion_edge_ratio", "occlusion", ("no_reference", "reference"), _cover_edge, digits=2),
     Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _cover_area),
+    # A cover stays put on the lens while the scene pans behind it; a sky or a wall pans with it.
+    Rule("occlusion_fixed", "occlusion", ("no_reference", "reference"), _cover_fixed),
     Rule("stripe_prominence", "stripes", ("no_reference", "reference"), _stripes),
     # How far a visible, prominent pattern's phase moves per frame (the scene's motion taken out):
     # rolling interference against texture anchored to the scene. The same in both modes.

@@ -127,6 +127,7 @@ def measure_frame(
             base.texture if base else None,
             base.brightness if base else None,
             base.blocks if base else None,
+            lumas,
         ),
         stripes(frame, t, lumas, None if base is None or turned else base.periodic),
     ):

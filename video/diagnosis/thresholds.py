@@ -75,6 +75,10 @@ class Thresholds(BaseSettings):
     # Neighbouring candidate blocks are one region when their look differs by less than this.
     occlusion_link: Annotated[float, Field(gt=0)] = 8.0
     occlusion_edge_ratio: Annotated[float, Field(gt=0)] = FITTED.get("occlusion_edge_ratio", 2.0)
+    # When the scene pans over the window, a region is a cover only when at least this share of
+    # the change along its boundary is better explained by the boundary standing still than by
+    # it moving with the scene (a cover stays put on the lens; a sky or a wall pans with the view).
+    occlusion_fixed: Annotated[float, Field(ge=0, le=1)] = FITTED.get("occlusion_fixed", 0.08)
     # stripes: how far one frequency of the row/column profile stands above its neighbours,
     # in every tile (the weakest tile counts), and its amplitude in grey levels.
     stripe_prominence: Annotated[float, Field(gt=1)] = FITTED["stripe_prominence"]

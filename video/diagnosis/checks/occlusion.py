@@ -4,7 +4,8 @@ A hand, a bag, a leaf, dirt, a sticker or a sheet on the lens is far out of focu
 covers has no texture, little colour, and a soft, wide boundary with the scene (the lens blurs
 its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
 focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
-and bright or ending above its middle, is never a cover); fog lowers the contrast of the
+and bright or ending above its middle, is never a cover, unless against the baseline it is new
+since commissioning); fog lowers the contrast of the
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
@@ -16,11 +17,18 @@ most of which has not changed since commissioning is the camera's normal view. F
 region the transition width of its boundary is measured — its contrast with the scene over its steepest
 slope: a few pixels for an edge in focus, a wide ramp for a cover on the lens — and compared
 with the width of the scene's own edges (a defocused picture softens every boundary, and is
-blur, not a cover). The measurement is the largest share of the picture covered by one region
-whose boundary is that much softer than the scene's edges.
+blur, not a cover). A cover is on the lens: when the scene pans over the window of pictures,
+the cover stays put while the scene moves behind it, and a sky, a plain background or a wall
+moves with the rest of the view. So when the scene moved, a region counts only when its
+boundary standing still explains at least `occlusion_fixed` of what changed along it (a still
+camera gives no such evidence, and the region is judged by its look alone). The measurement
+is the largest share of the picture covered by one region whose boundary is that much softer
+than the scene's edges.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -46,6 +54,10 @@ MIN_REGION = 0.1
 # changed since commissioning (lost its texture or moved away from its look): a plain sky or
 # wall the camera always had is its normal view, however soft its boundary.
 NEW_SHARE = 0.5
+# The scene moved (a pan) when the first and last pictures of the window are this many pixels
+# (half-size picture) apart; a pixel tells a still boundary from a moving one when the two
+# explanations differ by this many grey levels (the smoothed sensor noise is about 1).
+MIN_PAN = 1.0
 
 
 def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +190,64 @@ def linked_regions(candidate: np.ndarray, look: np.ndarray, link: float) -> tupl
     return n, labels[::2, ::2]
 
 
+Motion = tuple[np.ndarray, np.ndarray, float, float]  # first and last picture, dx, dy
+
+
+def scene_motion(lumas: Sequence[np.ndarray], size: tuple[int, int]) -> Motion | None:
+    """How the scene moved over the window: (first, last picture smoothed, at `size`; dx, dy in
+    pixels of `size`), from the phase correlation of the first and last pictures' column and
+    row profiles (whitened: the scene's fine detail decides, not a cover's smooth shading).
+    None without a window, or when the pictures do not match in size."""
+    if len(lumas) < 2 or lumas[0].shape != lumas[-1].shape:
+        return None
+    w, h = size
+    a, b = (
+        cv2.GaussianBlur(cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32), (0, 0), 1.0)
+        for x in (lumas[0], lumas[-1])
+    )
+    shift = []
+    for dim in (0, 1):  # column profiles (dx), row profiles (dy)
+        pa, pb = (cv2.reduce(x, dim, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel().astype(np.float64) for x in (a, b))
+        n = pa.size
+        win = np.hanning(n)
+        fa, fb = np.fft.rfft((pa - pa.mean()) * win), np.fft.rfft((pb - pb.mean()) * win)
+        cross = fb * np.conj(fa)
+        cross[:2] = 0
+        corr = np.fft.irfft(cross / np.maximum(np.abs(cross), 1e-9), n)
+        k = int(np.argmax(corr))
+        y0, y1, y2 = corr[k - 1], corr[k], corr[(k + 1) % n]
+        frac = 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2) if (y0 - 2 * y1 + y2) < 0 else 0.0
+        s = k + frac
+        shift.append(s - n if s > n / 2 else s)
+    return a, b, float(shift[0]), float(shift[1])
+
+
+def fixed_share(motion: Motion, region: np.ndarray) -> float | None:
+    """How much of what changed along a region's boundary over the window the boundary standing
+    still explains, rather than its moving with the scene: the energy of the change left once
+    the scene's motion is taken out, over that and the change itself. Near 0 for a part of the
+    scene (a sky's edge with a tower pans with the view), high for a cover on the lens (its ramp
+    stays put while the scene moves behind it). None when the scene did not move (a still
+    camera gives no evidence either way) or the boundary has nothing that changed."""
+    a, b, dx, dy = motion
+    if np.hypot(dx, dy) < MIN_PAN:
+        return None
+    h, w = a.shape
+    moved = cv2.warpAffine(a, np.array([[1, 0, dx], [0, 1, dy]], np.float32), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    reach = int(np.ceil(np.hypot(dx, dy))) + 3
+    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
+    mask = region.astype(np.uint8)
+    ring = cv2.dilate(mask, kernel) > cv2.erode(mask, kernel)
+    ring[:reach], ring[-reach:], ring[:, :reach], ring[:, -reach:] = False, False, False, False
+    if not ring.any():
+        return None
+    still = float(np.square(b - a)[ring].sum())
+    panned = float(np.square(b - moved)[ring].sum())
+    if still + panned <= 0:
+        return None
+    return panned / (still + panned)
+
+
 def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndarray:
     """Pixels of the half-size picture whose 5×5 neighbourhood has no texture beyond the noise."""
     g = gray.astype(np.float32)
@@ -197,6 +267,7 @@ def occlusion(
     baseline: np.ndarray | None = None,
     baseline_brightness: float | None = None,
     baseline_blocks: np.ndarray | None = None,
+    lumas: Sequence[np.ndarray] = (),
 ) -> Measurement:
     """The largest share of the picture covered by one textureless, colourless region with a
     soft boundary; with the camera's baseline also regions that lost their texture or moved
@@ -234,6 +305,7 @@ def occlusion(
     best = region_area = 0.0
     width = ratio = 0.0
     regions: list[list[float]] = []  # [share of the picture, boundary softness] of the largest
+    measured: list[list[float | None]] = []  # [share, softness, fixed share] of each measured
     scene_width = 2.0 * STEP
     if candidate.any():
         look = np.concatenate([means[None], ab])
@@ -243,6 +315,7 @@ def occlusion(
         bh, bw = candidate.shape
         small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
         fine: np.ndarray | None = None
+        motion: Motion | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
         for i in order[:3]:
             area = sizes[i] / candidate.size
@@ -255,13 +328,19 @@ def occlusion(
             # may be more than a quarter of the view).
             rest = means[~inside]
             bright = rest.size == 0 or means[inside].mean() >= float(np.percentile(rest, 75))
-            if in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
+            new = changed is not None and float(changed[inside].mean()) >= NEW_SHARE
+            # Against the baseline, a region mostly new since commissioning while the rest of the
+            # view mostly is not (a cover changes its part of the view; a change of exposure or
+            # light changes all of it) is no sky the camera always had, wherever it lies.
+            local = new and changed is not None and float(changed[~inside].mean()) < NEW_SHARE
+            if not local and in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
-            if changed is not None and float(changed[inside].mean()) < NEW_SHARE:
+            if changed is not None and not new:
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
                 scene_width = scene_edge_width(frame, candidate)
+                motion = scene_motion(lumas, (small.shape[1], small.shape[0]))
             blocks = np.zeros(small.shape, np.uint8)
             hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
             blocks[:hh, :hw] = cv2.resize(
@@ -274,14 +353,24 @@ def occlusion(
             count, parts = cv2.connectedComponents(pixels, connectivity=4)
             joined = np.zeros(count, bool)
             joined[parts[blocks.astype(bool)]] = True
-            edge = boundary_width(small, joined[parts])
+            region = joined[parts]
+            edge = boundary_width(small, region)
             # Soft against the scene's own edges: a defocused picture softens every boundary.
             # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
-            softness = edge / max(scene_width, 2.0 * STEP)
-            if scene_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
+            own_width = scene_width
+            if own_width == 0.0 and local:
+                # Plain parts everywhere leave no scene edge clear of them: against the baseline
+                # the region alone is new, and the scene's edges away from it judge it.
+                own_width = scene_edge_width(frame, inside)
+            softness = edge / max(own_width, 2.0 * STEP)
+            if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
                 # No edge of the scene to tell a cover from a blurred view by: only a region
                 # that also blocks the light (dark against the rest) is taken for a cover.
                 softness = 0.0
+            fixed = fixed_share(motion, region) if motion is not None else None
+            measured.append([r(area), r(softness, 2), None if fixed is None else r(fixed, 3)])
+            if fixed is not None and fixed < t.occlusion_fixed:
+                continue  # its boundary pans with the scene: part of the view, not on the lens
             regions.append([r(area), r(softness, 2)])
             if area > region_area:
                 region_area, width, ratio = area, edge, softness
@@ -296,6 +385,8 @@ def occlusion(
         "occlusion_softness": r(ratio, 2),
         "occlusion_regions": regions,
     }
+    if measured:
+        metrics["occlusion_motion"] = measured
     if baseline is not None:
         metrics["texture_lost"] = r(lost)
         metrics["look_moved"] = r(moved)
