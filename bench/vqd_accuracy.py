@@ -70,6 +70,7 @@ KEEP_METRICS = (
     "edge_sharpness",
     "edge_kept",
     "noise_sigma",
+    "noise_temporal",
     "brightness_mean",
     "cast_offset",
     "cast_shift",
