@@ -55,8 +55,8 @@ def noise_sigma(gray: np.ndarray) -> tuple[float, float]:
 # median over them ignores a pair with a knock or a refresh.
 PAIRS = 4
 LEVELS = 1  # the shift and the scene's edges are found at half the size
-SMALL_EDGE = 40.0  # Sobel magnitude at half the size: the scene's edge of the single-picture estimate (SCENE_EDGE)
-MIN_FLAT = 0.25  # below this share of flat pixels, the flattest quarter is measured instead
+FLAT = 0.25  # share of the pixels measured: the flattest
+CONTRAST_STEPS = 4  # histogram bins per grey level of local contrast (up to 64 per pixel)
 STEPS = 4  # histogram bins per grey level of difference (up to 64 grey levels)
 BORDER = 4  # pixels left out at the picture's border (warped in from outside)
 # |a - b| of two independent noises of sigma s has median 0.6745·√2·s
@@ -113,11 +113,25 @@ def _smoothing(shift: float) -> float:
     return float(np.sqrt((1 - f) ** 2 + f**2))
 
 
+def _flattest(total: np.ndarray) -> np.ndarray:
+    """The FLAT share of the pixels where the sum of the two aligned pictures has the least
+    local contrast: where a small error of the alignment changes least. For noise, the sum and
+    the difference of two pictures are independent, so choosing pixels by the sum does not bias
+    the noise measured on the difference (a choice by the difference would)."""
+    gx = cv2.Sobel(total, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 16)
+    gy = cv2.Sobel(total, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 16)
+    contrast = cv2.blur(cv2.magnitude(gx, gy), (3, 3))
+    c8 = cv2.convertScaleAbs(contrast, alpha=CONTRAST_STEPS)
+    counts = np.cumsum(cv2.calcHist([c8], [0], None, [256], [0, 256]).ravel())
+    cut = int(np.searchsorted(counts, FLAT * counts[-1]))
+    return (c8 <= cut).astype(np.uint8)
+
+
 def temporal_sigma(lumas: Sequence[np.ndarray]) -> float | None:
     """The noise sigma that is new in every picture of the window (None: fewer than two
-    pictures of one size). Each judged pair is aligned, half-way each, and the median absolute
-    difference where the scene is flat (edges found on a smoothed half-size picture, where
-    snow has faded) gives the sigma; the median over the pairs is the estimate. A pair without
+    pictures of one size). Each judged pair is aligned, half-way each (the shift found on the
+    half-size pictures, where snow has faded), and the median absolute difference where the
+    scene is flattest (`_flattest`) gives the sigma; the median over the pairs is the estimate. A pair without
     any difference (a repeated picture) says nothing of noise and is skipped; a window of only
     repeated pictures is frozen and has no new noise (0.0)."""
     pairs = [(a, b) for a, b in itertools.pairwise(lumas) if a.shape == b.shape and min(a.shape) > 8 * BORDER]
@@ -135,24 +149,16 @@ def temporal_sigma(lumas: Sequence[np.ndarray]) -> float | None:
     h, w = pairs[0][0].shape
     size = ((w - 2 * BORDER) // 2, (h - 2 * BORDER) // 2)
     sigmas: list[float] = []
-    flat: np.ndarray | None = None
     for a, b in pairs:
         if cv2.norm(a, b, cv2.NORM_INF) == 0:
             continue
         (fa, sa), (fb, sb) = prepared(a), prepared(b)
-        if flat is None:
-            g = cv2.magnitude(cv2.Sobel(sb, cv2.CV_32F, 1, 0), cv2.Sobel(sb, cv2.CV_32F, 0, 1))
-            flat = g < SMALL_EDGE
-            if flat.mean() < MIN_FLAT:
-                flat = g <= float(np.percentile(np.asarray(g, np.float32), 100 * MIN_FLAT))
-            # to the sampled grid: sample (i, j) is pixel (BORDER + 2i, BORDER + 2j)
-            flat = cv2.resize(flat.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-            flat = np.ascontiguousarray(flat[BORDER : BORDER + 2 * size[1] : 2, BORDER : BORDER + 2 * size[0] : 2])
         sx, sy = _shift(sa, sb)
         dx, dy = sx * 2**LEVELS, sy * 2**LEVELS  # at the full size of the window's pictures
-        diff = cv2.subtract(_sampled(fb, -dx / 2, -dy / 2, size), _sampled(fa, dx / 2, dy / 2, size))
+        pa, pb = _sampled(fa, dx / 2, dy / 2, size), _sampled(fb, -dx / 2, -dy / 2, size)
+        flat = _flattest(pa + pb)
         # The median from a histogram of |difference| in steps of 1 / STEPS grey level (cheap).
-        counts = cv2.calcHist([cv2.convertScaleAbs(diff, alpha=STEPS)], [0], flat, [256], [0, 256]).ravel()
+        counts = cv2.calcHist([cv2.convertScaleAbs(pb - pa, alpha=STEPS)], [0], flat, [256], [0, 256]).ravel()
         total = float(counts.sum())
         if total == 0:
             continue
