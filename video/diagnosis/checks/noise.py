@@ -157,8 +157,13 @@ def temporal_sigma(lumas: Sequence[np.ndarray]) -> float | None:
         dx, dy = sx * 2**LEVELS, sy * 2**LEVELS  # at the full size of the window's pictures
         pa, pb = _sampled(fa, dx / 2, dy / 2, size), _sampled(fb, -dx / 2, -dy / 2, size)
         flat = _flattest(pa + pb)
+        # What a whole row or column changed by together is not snow: a band rolling through the
+        # picture (interference) or a change of exposure or flicker.
+        diff = pb - pa
+        diff -= cv2.reduce(diff, 1, cv2.REDUCE_AVG)
+        diff -= cv2.reduce(diff, 0, cv2.REDUCE_AVG)
         # The median from a histogram of |difference| in steps of 1 / STEPS grey level (cheap).
-        counts = cv2.calcHist([cv2.convertScaleAbs(pb - pa, alpha=STEPS)], [0], flat, [256], [0, 256]).ravel()
+        counts = cv2.calcHist([cv2.convertScaleAbs(diff, alpha=STEPS)], [0], flat, [256], [0, 256]).ravel()
         total = float(counts.sum())
         if total == 0:
             continue
