@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.support.natural import HELD_OUT_SCENES, Clip, write_clip
-from video.diagnosis import CameraSettings, Thresholds, diagnose_frames, diagnose_source
+from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, diagnose_frames, diagnose_source
 from video.diagnosis.checks.noise import noise, temporal_sigma
 from video.diagnosis.frame import AnalysedFrame
 
@@ -73,7 +73,7 @@ def test_repeated_pictures_are_skipped_not_counted_as_quiet() -> None:
     assert a is not None and b is not None and abs(a - b) < 0.25 * a
 
 
-def clip_result(tmp_path: Path, clip: Clip):  # type: ignore[no-untyped-def]
+def clip_result(tmp_path: Path, clip: Clip) -> DiagnosisResult:
     assert clip.scene in HELD_OUT_SCENES
     return diagnose_source(str(write_clip(tmp_path / f"{clip.name}.mp4", clip)), CameraSettings(T))
 
