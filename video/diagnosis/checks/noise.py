@@ -131,9 +131,9 @@ def temporal_sigma(lumas: Sequence[np.ndarray]) -> float | None:
     """The noise sigma that is new in every picture of the window (None: fewer than two
     pictures of one size). Each judged pair is aligned, half-way each (the shift found on the
     half-size pictures, where snow has faded), and the median absolute difference where the
-    scene is flattest (`_flattest`) gives the sigma; the median over the pairs is the estimate. A pair without
-    any difference (a repeated picture) says nothing of noise and is skipped; a window of only
-    repeated pictures is frozen and has no new noise (0.0)."""
+    scene is flattest (`_flattest`) gives the sigma; the median over the pairs is the estimate.
+    A pair without any difference (a repeated picture) says nothing of noise and is skipped; a
+    window of only repeated pictures is frozen and has no new noise (0.0)."""
     pairs = [(a, b) for a, b in itertools.pairwise(lumas) if a.shape == b.shape and min(a.shape) > 8 * BORDER]
     if not pairs:
         return None
