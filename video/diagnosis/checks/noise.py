@@ -64,10 +64,15 @@ DIFF_SCALE = 1.0 / (0.6745 * float(np.sqrt(2.0)))
 
 
 def _small(luma: np.ndarray) -> np.ndarray:
-    """A smaller copy (pyrDown: smoothed, snow averaged away), float."""
+    """A smaller copy to align on (pyrDown: smoothed, snow averaged away), float, without what
+    is common to a whole row or column: bands rolling through the picture would pull the
+    alignment along with them, and a change of exposure would bias it."""
     for _ in range(LEVELS):
         luma = cv2.pyrDown(luma)
-    return luma.astype(np.float32)
+    small = luma.astype(np.float32)
+    small -= cv2.reduce(small, 1, cv2.REDUCE_AVG)
+    small -= cv2.reduce(small, 0, cv2.REDUCE_AVG)
+    return small
 
 
 def _shift(a: np.ndarray, b: np.ndarray, steps: int = 1) -> tuple[float, float]:
