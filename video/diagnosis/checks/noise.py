@@ -70,9 +70,8 @@ def _small(luma: np.ndarray) -> np.ndarray:
     for _ in range(LEVELS):
         luma = cv2.pyrDown(luma)
     small = luma.astype(np.float32)
-    small -= cv2.reduce(small, 1, cv2.REDUCE_AVG)
-    small -= cv2.reduce(small, 0, cv2.REDUCE_AVG)
-    return small
+    small = small - np.asarray(cv2.reduce(small, 1, cv2.REDUCE_AVG), np.float32)
+    return small - np.asarray(cv2.reduce(small, 0, cv2.REDUCE_AVG), np.float32)
 
 
 def _shift(a: np.ndarray, b: np.ndarray, steps: int = 1) -> tuple[float, float]:
