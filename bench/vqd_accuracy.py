@@ -72,6 +72,7 @@ KEEP_METRICS = (
     "step_edge_sharpness",
     "blur_rule",
     "noise_sigma",
+    "noise_temporal",
     "brightness_mean",
     "cast_offset",
     "cast_shift",

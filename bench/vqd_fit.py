@@ -61,6 +61,7 @@ DESIGN = {
     "cast_shift_tint": 10.0,
     "noise_sigma": 4.0,
     "noise_excess": 4.0,
+    "noise_temporal": 4.0,
     "occlusion_area": 0.2,
     "occlusion_edge_ratio": 2.0,
     "occlusion_fixed": 0.1,
@@ -182,6 +183,8 @@ RULES = (
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
     Rule("noise_excess", "noise", ("reference",), _noise_excess),
+    # What is new in every picture of the window (snow), with and without a baseline alike.
+    Rule("noise_temporal", "noise", ("no_reference", "reference"), _get("noise_temporal")),
     # The soft boundary first (on regions of the design area), then the area of soft regions.
     Rule("occlusion_edge_ratio", "occlusion", ("no_reference", "reference"), _cover_edge, digits=2),
     Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _cover_area),

@@ -113,7 +113,7 @@ def measure_frame(
         and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
         and float(view.metrics.get("reference_similarity", 1.0)) < t.scene_similarity
     )
-    noise_m = noise(frame, t, base.noise_sigma if base else None)
+    noise_m = noise(frame, t, base.noise_sigma if base else None, lumas)
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (
         brightness(frame, t, base.brightness if base else None),

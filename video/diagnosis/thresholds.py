@@ -64,6 +64,9 @@ class Thresholds(BaseSettings):
     cast_shift_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_tint", 10.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
+    # noise over the window: the sigma of what is new in every picture once consecutive pictures
+    # are aligned, where the scene is flat (snow; a scene's texture is not new).
+    noise_temporal: Annotated[float, Field(gt=0)] = FITTED.get("noise_temporal", 4.0)
     # occlusion: share of the picture covered by one textureless, colourless region whose
     # boundary with the scene is soft (out of focus: a cover on the lens). A block is textureless
     # below occlusion_texture (grey levels of standard deviation beyond the noise) and colourless
