@@ -75,7 +75,6 @@ KEEP_METRICS = (
     "cast_shift",
     "cast_tint",
     "cast_shift_tint",
-    "cast_tint_green",
     "cast_tint_magenta",
     "occlusion_fraction",
     "occlusion_regions",
