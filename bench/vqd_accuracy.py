@@ -78,6 +78,7 @@ KEEP_METRICS = (
     "cast_shift",
     "cast_tint",
     "cast_shift_tint",
+    "cast_tint_magenta",
     "occlusion_fraction",
     "occlusion_regions",
     "occlusion_motion",

@@ -182,3 +182,39 @@ def test_weakest_off_locus_casts_are_found_without_a_baseline(clip: Clip) -> Non
     plain = diagnose_frames(pictures(clip), CameraSettings(T))
     assert plain.codes == ["color_cast"] and plain.metrics["basis"] == "absolute", plain.metrics
     assert plain.metrics["cast_tint"] >= T.cast_tint, plain.metrics
+
+
+# Without any baseline: a stuck IR-cut filter's magenta that one of the four estimates of the
+# light misses (the grey edge of a tree's foliage, the grey world of a terrain), found by the
+# other three agreeing towards magenta.
+WEAKEST_MAGENTA_CASTS = [
+    Clip("ir_cut", "china-trees", 0.0, seed=1),
+    Clip("ir_cut", "china-wide", 0.0, seed=5),
+    Clip("ir_cut", "terrain-east", 0.0, seed=7),
+]
+
+
+@pytest.mark.parametrize("clip", WEAKEST_MAGENTA_CASTS, ids=lambda c: c.name)
+def test_a_magenta_cast_most_estimates_agree_on_is_found_without_a_baseline(clip: Clip) -> None:
+    assert clip.scene in HELD_OUT_SCENES and clip.strength == 0.0
+    plain = diagnose_frames(pictures(clip), CameraSettings(T))
+    assert plain.codes == ["color_cast"] and plain.metrics["basis"] == "absolute", plain.metrics
+    assert plain.metrics["cast_tint_magenta"] >= T.cast_tint_magenta, plain.metrics
+
+
+# Green parks (three of the four estimates far towards green), warm light on autumn leaves and a
+# plain road (towards magenta only a little): clean without a baseline.
+HEALTHY_WITHOUT_BASELINE = [
+    Clip("soft", "park", 0.0, seed=3),
+    Clip("warm_light", "park", 0.0, seed=1),
+    Clip("warm_light", "autumn-b", 1.0, seed=4, width=1280, height=720),
+    Clip("single_colour", "crossroad", 0.0, seed=7),
+]
+
+
+@pytest.mark.parametrize("clip", HEALTHY_WITHOUT_BASELINE, ids=lambda c: c.name)
+def test_green_and_warm_scenes_are_no_cast_without_a_baseline(clip: Clip) -> None:
+    assert clip.scene in HELD_OUT_SCENES and clip.expected is None
+    plain = diagnose_frames(pictures(clip), CameraSettings(T))
+    assert "color_cast" not in plain.codes, plain.metrics
+    assert plain.metrics["cast_tint_magenta"] < T.cast_tint_magenta, plain.metrics

@@ -9,7 +9,7 @@ import numpy as np
 
 from tests.support.natural import _disc_psf
 from video.diagnosis import Thresholds
-from video.diagnosis.checks.colour import LOCUS_NORMAL, _ab, color_cast, tint
+from video.diagnosis.checks.colour import LOCUS_NORMAL, _ab, color_cast, side_tint, tint
 from video.diagnosis.checks.sharpness import edge_sharpness
 from video.diagnosis.frame import AnalysedFrame
 
@@ -81,4 +81,24 @@ def test_magenta_and_green_casts_are_off_the_locus_warm_light_is_not() -> None:
     assert warm["cast_tint"] < 3.0, warm
     assert magenta["cast_tint"] > 3 * max(warm["cast_tint"], 1.0), magenta
     assert green["cast_tint"] > 3 * max(warm["cast_tint"], 1.0), green
-    assert magenta["cast_rule"] == "cast_tint"  # the verdict says which threshold decided
+    assert magenta["cast_rule"] in ("cast_tint", "cast_tint_magenta")  # the verdict says which threshold decided
+
+
+def test_the_majority_tint_sees_a_cast_one_estimate_is_pulled_away_from() -> None:
+    # Three estimates 10 Lab units towards magenta, one (a lawn's grey world under a pink light)
+    # 5 towards green: the consensus of all four is nothing, the majority is magenta.
+    n = np.asarray(LOCUS_NORMAL)
+    vectors = [tuple(-10.0 * n), tuple(-10.0 * n + np.array([-n[1], n[0]]) * 30.0), tuple(-12.0 * n), tuple(5.0 * n)]
+    assert tint(vectors) == 0.0
+    assert abs(side_tint(vectors, -1.0) - 10.0) < 1e-6
+    assert side_tint(vectors, 1.0) == 0.0  # one estimate is no majority
+    assert abs(side_tint(vectors, 1.0, agree=1) - 5.0) < 1e-6
+    assert side_tint([(0.0, 0.0)] * 4, -1.0) == 0.0
+
+
+def test_only_a_magenta_majority_is_judged_on_its_own() -> None:
+    scene = _grey_scene()
+    magenta = color_cast(AnalysedFrame.from_bgr(_gains(scene, (1.3, 0.85, 1.25)), 640), T).metrics
+    green = color_cast(AnalysedFrame.from_bgr(_gains(scene, (0.8, 1.2, 0.8)), 640), T).metrics
+    assert magenta["cast_tint_magenta"] >= T.cast_tint_magenta, magenta
+    assert green["cast_tint_magenta"] == 0.0 and "cast_tint_green" not in green, green

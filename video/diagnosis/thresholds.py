@@ -62,6 +62,9 @@ class Thresholds(BaseSettings):
     # The same, across the daylight locus only (green or magenta: no natural light is).
     cast_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint", 15.0)
     cast_shift_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_tint", 10.0)
+    # Without a baseline, the same towards magenta (a stuck IR-cut filter) for at least three of
+    # the four estimates (towards green, vegetation moves three of them as far as a cast does).
+    cast_tint_magenta: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint_magenta", 12.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # noise over the window: the sigma of what is new in every picture once consecutive pictures

@@ -26,6 +26,17 @@ through the blackbody colours of 3000 K … 10000 K, physical data, not fitted),
 judged on its own, tighter, threshold. Like the cast, the tint is the consensus of every
 estimate: a lawn or a park is green in its grey world, its highlights and even in its least
 saturated pixels when it has no grey at all, but not along its edges.
+
+Without a baseline, one estimate that the scene itself pulls away (the grey edge of a shop's
+coloured signs, the grey world of a flower bed under a pink light) hides a cast all the others
+agree on. Towards magenta the majority is enough: how far at least three of the four estimates
+go off the locus on that side (`cast_tint_magenta`, its own fitted threshold). No light is
+magenta and hardly any common surface is, while a stuck IR-cut filter (infrared on the red and
+blue pixels) is exactly that. Towards green the majority is no evidence: green is vegetation's
+colour, the commonest coloured surface a camera sees, and a park or a terrain moves three of the
+four estimates as far towards green as a drifted white balance does (measured: healthy fit
+scenes up to 13.6 Lab units, and a held-out park up to 16.5, against 5.7 … 29 for the weakest
+green and cyan casts of the fit scenes). There the consensus of all four (`cast_tint`) decides.
 """
 
 from __future__ import annotations
@@ -88,6 +99,14 @@ def tint(vectors: Sequence[tuple[float, float]]) -> float:
     across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
     side = float(np.sign(across.mean()))
     return max(0.0, float((across * side).min())) if side else 0.0
+
+
+def side_tint(vectors: Sequence[tuple[float, float]], side: float, agree: int = 3) -> float:
+    """How far at least `agree` of the vectors go off the daylight locus towards `side` (+1:
+    green, -1: magenta): the `agree`-th largest of their components across it."""
+    nx, ny = (float(x) for x in LOCUS_NORMAL)
+    across = sorted(((a * nx + b * ny) * side for a, b in vectors), reverse=True)
+    return max(0.0, across[min(agree, len(across)) - 1])
 
 
 def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -174,11 +193,14 @@ def color_cast(
     else:
         offset = consensus(list(estimates.values()))
         off_locus = tint(list(estimates.values()))
+        magenta = side_tint(list(estimates.values()), -1.0)
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
+        metrics["cast_tint_magenta"] = r(magenta, 2)
         rules = {
             "cast_offset": ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5),
             "cast_tint": ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5),
+            "cast_tint_magenta": ramp(magenta, clean=0.0, fault=t.cast_tint_magenta, severe=t.cast_tint_magenta * 2.5),
         }
     decided_by = max(rules, key=lambda k: rules[k])
     metrics["cast_rule"] = decided_by  # the threshold that gave the colour-cast score
