@@ -91,6 +91,7 @@ KEEP_METRICS = (
     "stripe_visible_prominence",
     "stripe_moving_prominence",
     "stripe_static_prominence",
+    "stripe_static_share",
     "freeze_diff",
     "baseline_blur_effect",
     "baseline_noise_sigma",

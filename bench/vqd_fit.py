@@ -62,6 +62,7 @@ DESIGN = {
     "stripe_prominence": 6.0,
     "stripe_drift": 0.3,
     "stripe_static_prominence": 24.0,
+    "stripe_static_share": 0.5,
     "scene_similarity": 0.4,
     "dark_mean": 40.0,
 }
@@ -177,6 +178,17 @@ RULES = (
         ("no_reference",),
         _get("stripe_visible_prominence"),
         digits=2,
+        design_fallback=False,
+    ),
+    # And the share of the picture's variation across rows that the strongest visible, prominent
+    # static pattern carries (a share: the same at any resolution, unlike the prominence). The
+    # same kind of cut, just above the most dominant texture of the fit scenes.
+    Rule(
+        "stripe_static_share",
+        "stripes",
+        ("no_reference",),
+        _get("stripe_static_share"),
+        digits=3,
         design_fallback=False,
     ),
     Rule("scene_similarity", "scene_change", ("reference",), _get("reference_similarity"), above=False),
