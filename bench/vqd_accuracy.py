@@ -73,6 +73,7 @@ KEEP_METRICS = (
     "brightness_mean",
     "cast_offset",
     "cast_shift",
+    "cast_light_shift",
     "cast_tint",
     "cast_shift_tint",
     "occlusion_fraction",

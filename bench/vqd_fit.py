@@ -53,6 +53,7 @@ DESIGN = {
     "blur_edge_kept": 0.5,
     "cast_offset": 13.0,
     "cast_shift": 6.0,
+    "cast_light_shift": 0.2,
     "cast_tint": 15.0,
     "cast_shift_tint": 10.0,
     "noise_sigma": 4.0,
@@ -157,6 +158,8 @@ RULES = (
     Rule("blur_rise", "blur", ("reference",), _rise),
     Rule("cast_offset", "color_cast", ("no_reference",), _day_only(_get("cast_offset")), digits=3),
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),
+    # The light's log chromaticity moved since the baseline (a baseline that kept it).
+    Rule("cast_light_shift", "color_cast", ("reference",), _day_only(_get("cast_light_shift")), digits=3),
     Rule("cast_tint", "color_cast", ("no_reference",), _day_only(_get("cast_tint")), digits=3),
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
