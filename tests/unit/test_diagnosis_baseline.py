@@ -141,7 +141,7 @@ WEAKEST_FAULTS = [
         Clip("wb_cast", "crossroad", 0.0, seed=2),
         marks=pytest.mark.xfail(
             reason="the weakest push towards blue moves the light along the daylight locus, as a blue sky's "
-            "shade does: its channel gains moved by 0.141 in log chromaticity against the fitted cast_light_shift "
+            "shade does: its channel gains moved by 0.207 in log chromaticity against the fitted cast_light_shift "
             "0.238 (healthy warm street light on the fit scenes moves them up to 0.231), and its tint across the "
             "locus is only 1.6",
             strict=False,
