@@ -57,6 +57,7 @@ DESIGN = {
     "blur_step_edges": 0.2,
     "cast_offset": 13.0,
     "cast_shift": 6.0,
+    "cast_light_shift": 0.2,
     "cast_tint": 15.0,
     "cast_shift_tint": 10.0,
     "cast_tint_magenta": 12.0,
@@ -69,6 +70,7 @@ DESIGN = {
     "stripe_prominence": 6.0,
     "stripe_drift": 0.3,
     "stripe_static_prominence": 24.0,
+    "stripe_static_share": 0.5,
     "scene_similarity": 0.4,
     "dark_mean": 40.0,
 }
@@ -180,6 +182,8 @@ RULES = (
     Rule("blur_rise", "blur", ("reference",), _rise),
     Rule("cast_offset", "color_cast", ("no_reference",), _day_only(_get("cast_offset")), digits=3),
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),
+    # The light's log chromaticity moved since the baseline (a baseline that kept it).
+    Rule("cast_light_shift", "color_cast", ("reference",), _day_only(_get("cast_light_shift")), digits=3),
     Rule("cast_tint", "color_cast", ("no_reference",), _day_only(_get("cast_tint")), digits=3),
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     # Without a baseline: three of the four estimates off the locus towards magenta.
@@ -207,6 +211,17 @@ RULES = (
         ("no_reference",),
         _get("stripe_visible_prominence"),
         digits=2,
+        design_fallback=False,
+    ),
+    # And the share of the picture's variation across rows that the strongest visible, prominent
+    # static pattern carries (a share: the same at any resolution, unlike the prominence). The
+    # same kind of cut, just above the most dominant texture of the fit scenes.
+    Rule(
+        "stripe_static_share",
+        "stripes",
+        ("no_reference",),
+        _get("stripe_static_share"),
+        digits=3,
         design_fallback=False,
     ),
     Rule("scene_similarity", "scene_change", ("reference",), _get("reference_similarity"), above=False),

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from video.diagnosis.checks.colour import ESTIMATES, illuminants, saturation
+from video.diagnosis.checks.colour import ESTIMATES, estimates, saturation
 from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_means, block_stats
 from video.diagnosis.checks.scene import Reference
-from video.diagnosis.checks.sharpness import blur_effect, edge_sharpness
+from video.diagnosis.checks.sharpness import blur_effect, edge_blocks, sharpness_of
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
@@ -43,6 +43,10 @@ NEVER_NORMAL = ("signal_loss", "freeze", "stripes", "occlusion", "scene_change")
 def picture_mode(frame: AnalysedFrame, t: Thresholds) -> str:
     """day (colour) or night (IR grayscale), from the picture's saturation."""
     return "night" if saturation(frame) < t.night_saturation else "day"
+
+
+def _rounded(pairs: Mapping[str, tuple[float, float]], digits: int) -> dict[str, list[float]]:
+    return {k: [round(a, digits), round(b, digits)] for k, (a, b) in pairs.items()}
 
 
 @dataclass(frozen=True)
@@ -64,19 +68,29 @@ class Baseline:
     # Each block's look (mean luma, a*, b*), for a cover over plain parts; None in a baseline
     # stored before it was kept.
     blocks: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Each block's sharpest edge (checks.sharpness.edge_blocks), to compare the edges where they
+    # are; None in a baseline stored before it was kept.
+    edge_blocks: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # The light's log chromaticity by three estimates (checks.colour.light_chroma); None in a
+    # baseline stored before it was kept.
+    light: Mapping[str, tuple[float, float]] | None = None
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
         sigma, _ = noise_sigma(frame.gray_f)
+        edges = edge_blocks(frame.gray)
+        ab, light = estimates(frame)
         return cls(
             mode=mode or picture_mode(frame, t),
             blur_effect=blur_effect(frame),
             noise_sigma=sigma,
             brightness=brightness_mean(frame),
-            illuminants=illuminants(frame),
+            illuminants=ab,
             texture=block_stats(frame.gray)[1],
             reference=Reference.from_frame(frame),
-            edge_sharpness=edge_sharpness(frame.gray),
+            edge_sharpness=sharpness_of(edges),
+            edge_blocks=edges,
+            light=light,
             periodic=periodic_peaks(frame),
             blocks=block_means(frame),
         )
@@ -104,8 +118,19 @@ class Baseline:
         blocks = self.blocks
         if blocks is not None and newer.blocks is not None and newer.blocks.shape == blocks.shape:
             blocks = blocks * (1 - w) + newer.blocks * w
+        edges = self.edge_blocks
+        if edges is not None and newer.edge_blocks is not None and newer.edge_blocks.shape == edges.shape:
+            edges = edges * (1 - w) + newer.edge_blocks * w
+        light = self.light
+        if light is not None and newer.light is not None:
+            light = {
+                k: (mix(v[0], newer.light[k][0]), mix(v[1], newer.light[k][1])) if k in newer.light else v
+                for k, v in light.items()
+            }
         return replace(
             self,
+            edge_blocks=edges,
+            light=light,
             blur_effect=mix(self.blur_effect, newer.blur_effect),
             noise_sigma=mix(self.noise_sigma, newer.noise_sigma),
             brightness=mix(self.brightness, newer.brightness),
@@ -134,6 +159,8 @@ class Baseline:
             **({"edge_sharpness": round(self.edge_sharpness, 4)} if self.edge_sharpness is not None else {}),
             **({} if self.periodic is None else {"periodic": [list(p) for p in self.periodic]}),
             **({"blocks": np.round(self.blocks, 1).tolist()} if self.blocks is not None else {}),
+            **({"edge_blocks": np.round(self.edge_blocks, 3).tolist()} if self.edge_blocks is not None else {}),
+            **({} if self.light is None else {"light": _rounded(self.light, 4)}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -164,6 +191,10 @@ class Baseline:
             if data.get("periodic") is None
             else tuple((str(a), float(c), float(p)) for a, c, p in data["periodic"]),
             blocks=np.asarray(data["blocks"], np.float32) if data.get("blocks") is not None else None,
+            edge_blocks=np.asarray(data["edge_blocks"], np.float32) if data.get("edge_blocks") is not None else None,
+            light=None
+            if data.get("light") is None
+            else {k: (float(v[0]), float(v[1])) for k, v in data["light"].items()},
         )
 
 

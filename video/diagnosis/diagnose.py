@@ -117,8 +117,15 @@ def measure_frame(
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (
         brightness(frame, t, base.brightness if base else None),
-        blur(frame, t, base.blur_effect if base else None, base.edge_sharpness if base else None, lumas),
-        color_cast(frame, t, base.illuminants if base else None),
+        blur(
+            frame,
+            t,
+            base.blur_effect if base else None,
+            base.edge_sharpness if base else None,
+            base.edge_blocks if base else None,
+            lumas,
+        ),
+        color_cast(frame, t, base.illuminants if base else None, base.light if base else None),
         noise_m,
         occlusion(
             frame,

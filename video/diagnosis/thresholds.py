@@ -59,6 +59,10 @@ class Thresholds(BaseSettings):
     # direction (Lab units), from neutral without a baseline, from the baseline's with one.
     cast_offset: Annotated[float, Field(gt=0)] = FITTED["cast_offset"]
     cast_shift: Annotated[float, Field(gt=0)] = FITTED["cast_shift"]
+    # With a baseline that kept the light's log chromaticity: how far all three estimates of
+    # the light (the white patch left out where a channel clips) moved in log(R/G), log(B/G)
+    # (the ratio of the channel gains, the same on any scene).
+    cast_light_shift: Annotated[float, Field(gt=0)] = FITTED.get("cast_light_shift", 0.2)
     # The same, across the daylight locus only (green or magenta: no natural light is).
     cast_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint", 15.0)
     cast_shift_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_tint", 10.0)
@@ -92,9 +96,14 @@ class Thresholds(BaseSettings):
     # A pattern that rolls (its phase moves by at least stripe_drift radians per frame once the
     # scene's motion is taken out) or is new since the baseline is judged on stripe_prominence;
     # a static one without a baseline (a brick wall, or fixed interference) on the stronger
-    # stripe_static_prominence. A static pattern the baseline had is the scene's texture.
+    # stripe_static_prominence (how far it stands above the picture's grain), and it must also
+    # carry stripe_static_share of the picture's variation across it (its share of the row
+    # profile's power, which does not depend on the grain: a sharper, cleaner camera of higher
+    # resolution raises a wall's prominence, not its share). A static pattern the baseline had
+    # is the scene's texture.
     stripe_drift: Annotated[float, Field(gt=0, le=3.1416)] = FITTED["stripe_drift"]
     stripe_static_prominence: Annotated[float, Field(gt=1)] = FITTED["stripe_static_prominence"]
+    stripe_static_share: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("stripe_static_share", 0.5)
     # scene_change: share of the reference picture's edges still found in place (0 … 1).
     scene_similarity: Annotated[float, Field(ge=0, le=1)] = FITTED["scene_similarity"]
     # A blurred picture whose coarse layout still matches the reference is blur, not a new view.

@@ -17,6 +17,13 @@ stays clean (the least saturated pixels are other pixels once the light's colour
 that estimate only counts without a baseline).
 A grayscale picture (IR night mode) has no colour to cast.
 
+How far the light's colour moved since the baseline is read as the ratio of the channel gains:
+a change of the light (or of the white balance) multiplies each channel of every estimate by
+the same factor, so the shift of log(R/G) and log(B/G) is that factor whatever the scene. In
+a*b* the same change reads larger on a blue, dark scene (a river at dusk) than on a grey one, so
+a warm light that is no fault on the fit scenes crossed the threshold there. The Lab shift is
+still reported, and judges a baseline stored before it kept the light's log chromaticity.
+
 Natural light varies along the Planckian (daylight) locus: warm street light, dusk and a blue
 sky's shade move the light's colour along the orange-blue axis, and so does an orange scene.
 No natural light is green or magenta: a stuck IR-cut filter (pink, purple) or a drifted white
@@ -51,6 +58,9 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
+GAIN_ESTIMATES = ("grey_world", "grey_edge")  # and the white patch unless clipped (see `estimates`)
+WHITE_PATCH_SHARE = 0.03  # the brightest unclipped share of the picture
+CLIPPED = 250
 # sRGB colour of a blackbody radiator (CIE 1964 10°, white point D65), by temperature in K.
 BLACKBODY = {
     3000: (255, 180, 107),
@@ -114,9 +124,25 @@ def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def illuminants(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
-    """The four estimates of the light's colour, as (a*, b*). Masked means are OpenCV's (one
-    pass, no copies of the selected pixels); the grey edge is the root of the mean squared
-    gradient, so the gradient's magnitude is never taken."""
+    """The four estimates of the light's colour, as (a*, b*)."""
+    return estimates(frame)[0]
+
+
+def light_chroma(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
+    """The light's log chromaticity (log R/G, log B/G) by grey world, grey edge and (unless a
+    channel clips) white patch."""
+    return estimates(frame)[1]
+
+
+def _log_chroma(bgr: np.ndarray) -> tuple[float, float]:
+    b, g, r_ = np.maximum(np.asarray(bgr, np.float64), 1e-3)
+    return float(np.log(r_ / g)), float(np.log(b / g))
+
+
+def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """(the four estimates as a*b*, the first three as log chromaticity). Masked means are
+    OpenCV's (one pass, no copies of the selected pixels); the grey edge is the root of the mean
+    squared gradient, so the gradient's magnitude is never taken."""
     half = frame.half
     lab = frame.lab
     valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (half.max(axis=2) < 250)
@@ -129,16 +155,26 @@ def illuminants(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
     edge_light = np.sqrt(_masked_mean(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), mask))  # Minkowski p = 2
     bright = cv2.transform(bgr, np.ones((1, 3), np.float32))  # B + G + R
-    top = valid & (bright >= np.percentile(bright[valid], 97))
+    top = valid & (bright >= np.percentile(bright[valid], 100 * (1 - WHITE_PATCH_SHARE)))
     chroma = frame.chroma
     neutral = valid & (chroma <= np.percentile(chroma[valid], 10))
     ab = _masked_mean(np.ascontiguousarray(lab[..., 1:]), neutral.view(np.uint8))
-    return {
-        "grey_world": _ab(_masked_mean(half, mask)),
-        "grey_edge": _ab(edge_light),
-        "white_patch": _ab(_masked_mean(half, top.view(np.uint8))),
-        "near_neutral": (float(ab[0]), float(ab[1])),
+    lights = {
+        "grey_world": _masked_mean(half, mask),
+        "grey_edge": edge_light,
+        "white_patch": _masked_mean(half, top.view(np.uint8)),
     }
+    # A gain above 1 pushes bright pixels into clipping in that channel (not in the others):
+    # the brightest unclipped pixels are then those the gain raised least, and the white patch
+    # under-reads exactly the casts that saturate. When more of the picture than the white
+    # patch's own share has a channel clipped, it is left out of the light's gains.
+    top_channel = half.max(axis=2)
+    coloured_clip = (top_channel >= CLIPPED) & (half.min(axis=2) < CLIPPED)
+    gains = GAIN_ESTIMATES if float(coloured_clip.mean()) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
+    return (
+        {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
+        {k: _log_chroma(lights[k]) for k in gains},
+    )
 
 
 def consensus(vectors: Sequence[tuple[float, float]]) -> float:
@@ -160,40 +196,55 @@ def saturation(frame: AnalysedFrame) -> float:
 
 
 def color_cast(
-    frame: AnalysedFrame, t: Thresholds, baseline: Mapping[str, Sequence[float]] | None = None
+    frame: AnalysedFrame,
+    t: Thresholds,
+    baseline: Mapping[str, Sequence[float]] | None = None,
+    baseline_light: Mapping[str, Sequence[float]] | None = None,
 ) -> Measurement:
+    """Without a baseline, from neutral; with one, from the baseline's estimates (the light's
+    log chromaticity when the baseline kept it, `baseline_light`)."""
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    estimates = illuminants(frame)
+    found, light = estimates(frame)
     metrics: dict = {
         "cast_k": r(d / m),
         "cast_d": r(d, 2),
         "cast_m": r(m, 2),
         "a_mean": r(da, 2),
         "b_mean": r(db, 2),
-        "illuminants": {k: [r(a, 2), r(b, 2)] for k, (a, b) in estimates.items()},
+        "illuminants": {k: [r(a, 2), r(b, 2)] for k, (a, b) in found.items()},
     }
     if baseline is not None:
         # The least saturated pixels are other pixels once the light changes colour, so the
         # near-neutral estimate is compared with neutral, not with the baseline's.
         shifts = [
-            (a - float(baseline[k][0]), b - float(baseline[k][1]))
-            for k, (a, b) in estimates.items()
-            if k != "near_neutral"
+            (a - float(baseline[k][0]), b - float(baseline[k][1])) for k, (a, b) in found.items() if k != "near_neutral"
         ]
         offset = consensus(shifts)
         off_locus = tint(shifts)
         metrics["cast_shift"] = r(offset, 2)
         metrics["cast_shift_tint"] = r(off_locus, 2)
         rules = {
-            "cast_shift": ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5),
             "cast_shift_tint": ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5),
         }
+        if baseline_light is not None and all(k in baseline_light for k in GAIN_ESTIMATES):
+            gains = consensus(
+                [
+                    (a - float(baseline_light[k][0]), b - float(baseline_light[k][1]))
+                    for k, (a, b) in light.items()
+                    if k in baseline_light
+                ]
+            )
+            metrics["cast_light_shift"] = r(gains, 3)
+            c_t = t.cast_light_shift
+            rules["cast_light_shift"] = ramp(gains, clean=0.0, fault=c_t, severe=c_t * 2.5)
+        else:
+            rules["cast_shift"] = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
     else:
-        offset = consensus(list(estimates.values()))
-        off_locus = tint(list(estimates.values()))
-        magenta = side_tint(list(estimates.values()), -1.0)
+        offset = consensus(list(found.values()))
+        off_locus = tint(list(found.values()))
+        magenta = side_tint(list(found.values()), -1.0)
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
         metrics["cast_tint_magenta"] = r(magenta, 2)

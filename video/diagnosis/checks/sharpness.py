@@ -15,6 +15,14 @@ crisp edge, 1/w for a w-pixel ramp). The picture is first averaged over 5 pixels
 edge direction, which calms sensor noise without widening the edge being measured. Per block
 the sharpest such edge counts, and the picture's edge sharpness is an upper percentile over the
 blocks that have a strong edge.
+
+Against the camera's baseline, the sharpest edges are also compared where they are: a view
+that is soft by nature has few crisp edges (a kerb, the border of a lawn, a passing car), and
+whether a passer-by is in the picture decides whether its upper percentile is a crisp edge or
+the soft rest. So the baseline keeps each block's sharpest edge, and the picture's edges are
+read in the blocks that held the baseline's sharpest edges (its top tenth; a block's
+neighbours count too, for a pan or a knock): defocus widens every one of them, a passer-by
+leaving widens one. Blur needs both readings to have widened (see `blur`).
 """
 
 from __future__ import annotations
@@ -75,7 +83,18 @@ def blur_effect_map(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def edge_sharpness(gray: np.ndarray) -> float | None:
-    """About 1 / width in pixels of the picture's sharpest edges (None when it has too few).
+    """About 1 / width in pixels of the picture's sharpest edges (None when it has too few)."""
+    return sharpness_of(edge_blocks(gray))
+
+
+def sharpness_of(blocks: np.ndarray) -> float | None:
+    """The upper percentile of the blocks' sharpest edges (None when fewer than 3 have one)."""
+    found = blocks[blocks > 0]
+    return float(np.percentile(found, EDGE_PERCENTILE)) if found.size >= 3 else None
+
+
+def edge_blocks(gray: np.ndarray) -> np.ndarray:
+    """Each 32-pixel block's sharpest strong edge, about 1 / its width in pixels (0: none).
 
     On the 8-bit grey picture throughout (the ratio in 1/255 steps): about 3 ms at 640 px."""
     h, w = gray.shape
@@ -94,9 +113,22 @@ def edge_sharpness(gray: np.ndarray) -> float | None:
         _, contrast = cv2.threshold(contrast, least - 1, 255, cv2.THRESH_TOZERO)
         cv2.max(best, cv2.divide(step, contrast, scale=255), dst=best)
     bh, bw = (h - 1) // BLOCK, (w - 1) // BLOCK
-    blocks = best[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).max(axis=(1, 3)).ravel()
-    blocks = blocks[blocks > 0]
-    return float(np.percentile(blocks, EDGE_PERCENTILE)) / 255 if blocks.size >= 3 else None
+    return best[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).max(axis=(1, 3)).astype(np.float32) / 255
+
+
+def edges_kept(blocks: np.ndarray, baseline: np.ndarray) -> float | None:
+    """The median share of the baseline's sharpest edges kept where they were (None when the
+    maps differ in size or fewer than 3 of those places still have a strong edge)."""
+    if blocks.shape != baseline.shape:
+        return None
+    top = sharpness_of(baseline)
+    if top is None:
+        return None
+    near = cv2.dilate(blocks, np.ones((3, 3), np.uint8))  # the edge may have moved a block
+    where = (baseline >= top) & (near > 0)
+    if int(where.sum()) < 3:
+        return None
+    return float(np.median(near[where] / baseline[where]))
 
 
 def _structured(frame: AnalysedFrame) -> np.ndarray:
@@ -122,6 +154,7 @@ def blur(
     t: Thresholds,
     baseline: float | None = None,
     baseline_edges: float | None = None,
+    baseline_blocks: np.ndarray | None = None,
     window: Sequence[np.ndarray] = (),
 ) -> Measurement:
     """Absolute without a baseline (the blur effect, or the sharpest edges being too wide, in the
@@ -132,11 +165,23 @@ def blur(
     effect = float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
     lap_var = float(frame.laplacian.var())
     edge = float(frame.gradient.mean())
-    sharpest = edge_sharpness(frame.gray) if baseline is None or baseline_edges else None
+    blocks = edge_blocks(frame.gray) if baseline is None or baseline_edges or baseline_blocks is not None else None
+    sharpest = sharpness_of(blocks) if blocks is not None else None
     decided_by = "blur_rise" if baseline is not None else "blur_effect"
     # The share of the baseline's edge sharpness the picture kept (not judged when the picture
-    # has no strong edge left to read: fog or dusk can take the contrast, the blur effect judges).
-    kept = sharpest / baseline_edges if baseline is not None and baseline_edges and sharpest is not None else None
+    # has no strong edge left to read: fog or dusk can take the contrast, the blur effect judges):
+    # where the baseline's sharpest edges were when it kept them, else over the whole picture.
+    # A defocus widens every edge: the sharpest of the picture and those where the baseline's
+    # sharpest were. Either alone is not enough: a passer-by who walked off takes the first
+    # with him; backlight or fog, which leave only the highest-contrast edges above the floor,
+    # change which edges the second reads. So the larger share counts.
+    kept = None
+    if baseline is not None and baseline_edges and sharpest is not None:
+        kept = sharpest / baseline_edges
+    if baseline is not None and blocks is not None and baseline_blocks is not None:
+        where = edges_kept(blocks, baseline_blocks)
+        if where is not None:
+            kept = where if kept is None else max(kept, where)
     if structured.size < 4:
         score = 0.0
     elif baseline is not None:

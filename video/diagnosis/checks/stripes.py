@@ -16,7 +16,15 @@ interference apart is physical:
 - it is new: the camera's commissioned picture (its baseline) did not have it. A static pattern
   the baseline already had is the scene's texture.
 Without a baseline, a static pattern is ambiguous (a brick wall, or fixed-pattern interference)
-and needs the stronger evidence of `stripe_static_prominence`. The metrics say which rule
+and needs two kinds of stronger evidence. It must stand far above the spectrum's floor
+(`stripe_static_prominence`); but that floor is the grain of the picture (sensor noise,
+compression), which a camera of higher resolution, downscaled to the analysis size, averages
+away: the same wall is up to twice as prominent at 1280 as at 640 px. So it must also carry a
+large share of the picture's variation from row to row (`stripe_static_share`, the peak's part
+of the profile's power, the same at any resolution): interference is laid over the whole
+picture, a crisp wall's courses share it with their harmonics and the rest of the scene (a
+soft wall, reduced to its fundamental, has the share but not the prominence). The metrics say
+which rule
 decided (`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern
 is the baseline's).
 """
@@ -25,7 +33,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import cv2
@@ -65,6 +73,7 @@ class Candidate:
     amplitude: float  # grey levels
     drift: float | None = None  # radians per frame once the scene's motion is taken out
     known: bool = False
+    share: float = 0.0  # of the profile's power (above its slope), in every tile
 
     @property
     def period(self) -> float:
@@ -83,9 +92,11 @@ def _side_median(power: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.nd
     return np.nanmedian(vals, axis=2)
 
 
-def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(bins, prominence common to every tile, per-tile amplitude spectrum, window sum) of the
-    row profiles of `gray`; each tile is a quarter of the width, full height."""
+def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(bins, prominence common to every tile, per-tile amplitude spectrum, window sum, share
+    common to every tile) of the row profiles of `gray`; each tile is a quarter of the width,
+    full height. The share is the Hann lobe's part of the tile's power above bin 1 (0 … 1): it
+    does not depend on the picture's grain, which sets the prominence's floor."""
     h, w = gray.shape
     quarter = w // TILES
     profiles = np.stack([gray[:, j * quarter : (j + 1) * quarter].mean(axis=1) for j in range(TILES)])
@@ -95,7 +106,7 @@ def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     n = power.shape[1]
     ks = np.arange(MIN_CYCLES, min(n - 2, int(h / MIN_PERIOD)) + 1)
     if ks.size == 0:
-        return ks, np.zeros(0), np.abs(spectrum), np.asarray(window.sum())
+        return ks, np.zeros(0), np.abs(spectrum), np.asarray(window.sum()), np.zeros(0)
     lobe = power[:, ks - 1] + power[:, ks] + power[:, ks + 1]  # Hann main lobe
     reach = np.arange(GAP, REACH + 1)
     left, right = ks[:, None] - reach[None, :], ks[:, None] + reach[None, :]
@@ -106,13 +117,14 @@ def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     above = _side_median(power, np.clip(right, 0, n - 1), right <= n - 1)
     baseline = np.sqrt(np.maximum(below, 1e-9) * np.maximum(above, 1e-9))
     prominence = lobe / (3 * baseline)
-    return ks, _around(prominence).min(axis=0), np.abs(spectrum), np.asarray(window.sum())
+    share = lobe / np.maximum(power[:, 2:].sum(axis=1, keepdims=True), 1e-9)
+    return ks, _around(prominence).min(axis=0), np.abs(spectrum), np.asarray(window.sum()), _around(share).min(axis=0)
 
 
 def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
     """The `count` strongest distinct peaks of one axis, strongest first. A bin on the flank of
     a stronger neighbour is that neighbour's leakage, not a pattern of its own."""
-    ks, common, magnitude, wsum = _spectrum(gray)
+    ks, common, magnitude, wsum, share = _spectrum(gray)
     total = magnitude.sum(axis=0)
     found: list[Candidate] = []
     left = common.copy()
@@ -126,7 +138,9 @@ def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
         if total[k] < total[max(0, k - 2) : k + 3].max():
             continue
         amplitude = 2 * magnitude[:, k - 1 : k + 2].max(axis=1) / float(wsum)
-        found.append(Candidate(axis, k, gray.shape[0], float(common[i]), float(np.median(amplitude))))
+        found.append(
+            Candidate(axis, k, gray.shape[0], float(common[i]), float(np.median(amplitude)), share=float(share[i]))
+        )
     return found
 
 
@@ -249,7 +263,7 @@ def candidates(
         moved = dict(zip([c.cycles for c in seen], drifts(lumas, axis, [c.cycles for c in seen]), strict=True))
         for c in found:
             d = moved.get(c.cycles)
-            out.append(Candidate(c.axis, c.cycles, c.length, c.prominence, c.amplitude, d, _known(c, known or ())))
+            out.append(replace(c, drift=d, known=_known(c, known or ())))
     return out
 
 
@@ -271,6 +285,9 @@ def stripes(
         else:
             rule, threshold = "static", t.stripe_static_prominence
         score = ramp(c.prominence, clean=threshold * 0.3, fault=threshold, severe=threshold * 3) if threshold else 0.0
+        if rule == "static":  # far above the grain, and much of the picture's variation across it
+            s_t = t.stripe_static_share
+            score = min(score, ramp(c.share, clean=s_t * 0.3, fault=s_t, severe=(1.0 + s_t) / 2))
         if c.amplitude < t.stripe_amplitude:  # periodic but too faint to see
             score = min(score, 0.5 * c.amplitude / t.stripe_amplitude)
         scored.append((score, rule, c))
@@ -299,5 +316,13 @@ def stripes(
             max((c.prominence for rule, c in visible if rule in ("drift", "new_since_baseline")), default=0.0), 2
         ),
         "stripe_static_prominence": r(max((c.prominence for rule, c in visible if rule == "static"), default=0.0), 2),
+        # The largest share of a visible static pattern prominent enough to be stripes.
+        "stripe_static_share": r(
+            max(
+                (c.share for rule, c in visible if rule == "static" and c.prominence >= t.stripe_prominence),
+                default=0.0,
+            ),
+            3,
+        ),
     }
     return Measurement({"stripes": score}, metrics)
