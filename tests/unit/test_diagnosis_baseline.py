@@ -166,15 +166,9 @@ WEAKEST_FAULTS = [
     Clip("freeze", "grace-portrait", 0.0, seed=4),
     Clip("black", "crossroad", 0.0, seed=5),
     Clip("blue", "china-trees", 0.0, seed=6),
-    pytest.param(
-        Clip("turned_away", "china-wide", 0.0, seed=2),
-        marks=pytest.mark.xfail(
-            reason="the new view keeps the coarse layout (0.85) and has a plain region of 0.27 whose boundary is 2.08 "
-            "times softer than its edges (fitted cut 1.84): occlusion is raised and hides scene_change (edge "
-            "similarity 0.41, 0.55 of the tiles lost)",
-            strict=False,
-        ),
-    ),
+    # The new view keeps the coarse layout and has a plain, soft region that reads as a cover; the
+    # view outside it does not match the reference either: turned, not covered.
+    Clip("turned_away", "china-wide", 0.0, seed=2),
 ]
 
 
