@@ -110,3 +110,12 @@ def test_a_cover_or_a_turned_camera_is_decided_by_the_view_outside_the_hidden_ti
     # A quarter of the tiles lost is a partly covered view only if the picture changed there.
     still = {"reference_lost": COVERED_TILES, "texture_lost": 0.01, "look_moved": 0.02}
     assert not partly_covered(still) and partly_covered({**still, "look_moved": 0.3})
+
+
+def test_a_large_cover_that_takes_the_best_tiles_is_occlusion_not_a_new_view() -> None:
+    # Half the view covered: even the best quarter of the tiles is partly under the cover and the
+    # view kept reads low, but where the picture still shows anything it is the reference's view.
+    clip = Clip("grey_occluder", "china-tower", 1.0, seed=4)
+    judged = diagnose_frames(condition_frames(clip), commissioned(clip))
+    assert judged.codes == ["occlusion"], judged.metrics
+    assert judged.metrics["reference_outside"] >= T.scene_similarity, judged.metrics

@@ -89,7 +89,8 @@ def turned(metrics: Mapping[str, Any], t: Thresholds) -> bool:
 def covered_not_turned(metrics: Mapping[str, Any], t: Thresholds) -> bool:
     """When both a cover and a new view are found: a cover hides part of the view while the rest
     still matches the reference; a camera turned away loses the reference's edges outside the
-    plain region too. So the view kept outside the hidden tiles decides."""
+    plain region too. So the share of the reference's edges kept where the picture still shows
+    structure of its own decides, on the view-kept scale."""
     return float(metrics.get("reference_outside", 0.0)) >= t.scene_similarity
 
 

@@ -20,9 +20,11 @@ A tile whose edges all run one way (a horizon, a kerb, a river bank) is found an
 them: another view with the same horizon keeps it too. Such a tile says the view may be kept,
 not that it is, so the best quarter is taken over the tiles whose edges run in more than one
 direction (all of them when none does). Tiles that lost their edges and show next to none of
-their own are hidden (a cover, or something plain close to the lens); the view kept outside
-them (`reference_outside`) tells a cover, which leaves the rest of the view in place, from a
-camera turned towards a plain wall or sky, which does not.
+their own are hidden (`reference_hidden`: a cover, or something plain close to the lens). The
+share of the reference's edges found in place among those where the picture still shows
+structure of its own (`reference_outside`, over all tiles) tells a cover, which leaves the
+rest of the view in place, from a camera turned towards a view with a plain region, which
+does not: on the fit scenes covers keep 0.75 or more, turned views 0.61 at most.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ MIN_TILE_EDGES = 20
 ONE_WAY = 0.85
 # A lost tile is hidden when it shows fewer edges of its own than this share of the reference's.
 HIDDEN_EDGES = 0.25
+SHOWS = 3  # pixels around the picture's own edges that count as showing structure
 
 
 # Orientation bin (-1 … BINS-1, offset by one) → its bit; → the bits of the bins it matches.
@@ -158,6 +161,8 @@ class Tile:
     share: float  # share of the reference's edges found in place (0 … 1)
     one_way: bool  # its edges all run one way: found anywhere along them
     hidden: bool  # lost, with next to none of its own edges (a cover, something plain)
+    seen: int = 0  # reference edges where the picture still shows structure of its own
+    seen_kept: int = 0  # of those, found in place
 
 
 def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, int]]:
@@ -166,18 +171,13 @@ def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, 
     return kept(tiles), shift
 
 
-def kept(tiles: list[Tile], outside: bool = False) -> float:
+def kept(tiles: list[Tile]) -> float:
     """The mean of the best quarter of the tiles whose edges run more than one way (of all of
-    them when none does); 0 without any tile. `outside`: of the tiles that are not hidden (as
-    many as a quarter of all of them, while there are)."""
-    telling = [x for x in tiles if not x.one_way] or tiles
+    them when none does); 0 without any tile."""
+    telling = [x.share for x in tiles if not x.one_way] or [x.share for x in tiles]
     if not telling:
         return 0.0
-    count = max(1, round(len(telling) * BEST))
-    shares = [x.share for x in telling if not (outside and x.hidden)]
-    if not shares:
-        return 0.0
-    return float(np.mean(sorted(shares, reverse=True)[:count]))
+    return float(np.mean(sorted(telling, reverse=True)[: max(1, round(len(telling) * BEST))]))
 
 
 def _one_way(orientation: np.ndarray) -> bool:
@@ -256,6 +256,9 @@ def tile_similarities(
         group = agreeing(max(moved, key=lambda a: len(agreeing(a))))
         dx, dy = int(np.median([b[0] for b in group])), int(np.median([b[1] for b in group]))
     own = orientation >= 0
+    # Where the picture shows structure of its own (its edges, and a few pixels around them):
+    # not under a plain cover.
+    shows = cv2.dilate(own.astype(np.uint8), np.ones((2 * SHOWS + 1, 2 * SHOWS + 1), np.uint8)).astype(bool)
     out: list[Tile] = []
     for box, shift in found:
         x0, x1, y0, y1 = box
@@ -279,19 +282,23 @@ def tile_similarities(
         hidden = (
             share < LOST_TILE and np.count_nonzero(own[cy0 + sy : cy1 + sy, cx0 + sx : cx1 + sx]) < HIDDEN_EDGES * edges
         )
-        out.append(Tile(share, one_way, bool(hidden)))
+        seen = accept[cy0:cy1, cx0:cx1] * shows[cy0 + sy : cy1 + sy, cx0 + sx : cx1 + sx]
+        found_seen = near[cy0 + sy : cy1 + sy, cx0 + sx : cx1 + sx] & seen
+        out.append(Tile(share, one_way, bool(hidden), int(np.count_nonzero(seen)), int(np.count_nonzero(found_seen))))
     return out, (dx, dy)
 
 
 def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measurement:
     """The view kept (in the best tiles); also the share of tiles that kept next to none of
     their edges (`reference_lost`), of those hidden (lost, with next to no edges of their own:
-    `reference_hidden`), and the view kept outside the hidden tiles (`reference_outside`)."""
+    `reference_hidden`), and the share of the reference's edges kept where the picture still
+    shows structure (`reference_outside`: outside a cover)."""
     tiles, (dx, dy) = tile_similarities(frame, ref)
     sim = kept(tiles)
     lost = sum(1 for x in tiles if x.share < LOST_TILE) / len(tiles) if tiles else 1.0
     hidden = sum(1 for x in tiles if x.hidden) / len(tiles) if tiles else 1.0
-    outside = kept(tiles, outside=True)
+    seen = sum(x.seen for x in tiles)
+    outside = sum(x.seen_kept for x in tiles) / seen if seen else 0.0
     coarse = coarse_similarity(frame, ref)
     score = ramp(
         sim,
