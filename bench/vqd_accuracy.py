@@ -88,6 +88,8 @@ KEEP_METRICS = (
     "reference_similarity",
     "reference_coarse",
     "reference_lost",
+    "reference_hidden",
+    "reference_outside",
     "noise_excess",
     "stripe_prominence",
     "stripe_amplitude",

@@ -84,19 +84,15 @@ def test_fault_is_found_alone(tmp_path: Path, s: ClipSpec) -> None:
     assert 0.5 <= result.score(s.expected) <= 1.0
 
 
-def _moved(measured: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(reason=f"{measured} > the fitted scene_similarity 0.721", strict=False)
-
-
 @pytest.mark.parametrize(
     "s",
     [
-        # Measured with scene_similarity fitted on the natural fit scenes (0.721): the best quarter
-        # of the re-aligned tiles keeps 0.46 of the view moved along the street. The riverside
-        # view, zoomed into its own corner, keeps the river bank's long straight lines (0.86).
+        # The best quarter of the re-aligned tiles keeps under half of the view moved along the
+        # street. The riverside view, zoomed into its own corner, keeps the river bank's long
+        # straight lines: tiles whose edges all run one way do not count as the view kept.
         spec("moved", "road", 0.3, seed=1),
         spec("moved", "market", 0.8, HD, seed=2),
-        pytest.param(spec("moved", "riverside", 0.5, codec="mpeg4", seed=3), marks=_moved("similarity 0.857")),
+        spec("moved", "riverside", 0.5, codec="mpeg4", seed=3),
     ],
     ids=lambda s: s.name,
 )

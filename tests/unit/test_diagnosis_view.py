@@ -12,7 +12,7 @@ import pytest
 from tests.support.natural import HELD_OUT_SCENES, Clip, condition_frames, normal_clip, write_clip
 from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames, diagnose_source
 from video.diagnosis.checks.noise import excess
-from video.diagnosis.diagnose import COVERED_TILES
+from video.diagnosis.diagnose import COVERED_TILES, covered_not_turned, partly_covered, turned
 from video.diagnosis.frame import AnalysedFrame
 
 T = Thresholds()
@@ -32,6 +32,9 @@ def commissioned(clip: Clip, picture: np.ndarray | None = None) -> CameraSetting
         Clip("turned_away", "terrain-east", 1.0, seed=0),
         Clip("turned_away", "lawn-b", 0.0, seed=3),  # a lawn's dense texture matches anything a little
         Clip("turned_away", "crossroad", 0.0, seed=7),  # another street: the same kind of layout
+        # Another street along the same horizon: the tiles that keep it hold only that one line,
+        # which any view along it keeps, and do not count as the view kept.
+        Clip("turned_away", "riverside", 0.0, seed=1),
     ],
     ids=lambda c: getattr(c, "name", None),
 )
@@ -78,3 +81,41 @@ def test_noise_is_judged_as_what_was_added_to_the_baseline() -> None:
     # and snow of sigma 12 measure about 13.4 together; 12 is what was added.
     assert excess(float(np.hypot(6.0, 12.0)), 6.0) == pytest.approx(12.0)
     assert excess(0.1, 0.2) == 0.0  # less than the baseline: nothing was added
+
+
+def test_a_vehicle_filling_part_of_a_lawn_is_not_a_new_view() -> None:
+    # The lawn above the vehicle keeps its texture in place; the tiles the vehicle fills are lost.
+    clip = Clip("vehicle", "lawn-b", 1.0, seed=0)
+    judged = diagnose_frames(condition_frames(clip), commissioned(clip))
+    assert judged.codes == [], judged.metrics
+    assert judged.metrics["reference_similarity"] > T.scene_similarity
+
+
+def test_a_frozen_street_whose_reference_held_passing_cars_is_still_freeze() -> None:
+    # The reference's road tiles held only cars that have since gone: a third of the tiles lost
+    # their edges, but nothing in the picture changed since commissioning, so no cover hides
+    # the moving part.
+    clip = Clip("freeze", "riverside", 0.0, seed=3)
+    judged = diagnose_frames(condition_frames(clip), commissioned(clip))
+    assert judged.codes == ["freeze"], judged.metrics
+
+
+def test_a_cover_or_a_turned_camera_is_decided_by_the_view_outside_the_hidden_tiles() -> None:
+    cover = {"reference_similarity": 0.3, "reference_outside": T.scene_similarity + 0.1, "reference_coarse": 0.8}
+    away = {"reference_similarity": 0.3, "reference_outside": 0.35, "reference_coarse": 0.8}
+    assert covered_not_turned(cover, T) and not covered_not_turned(away, T)
+    # Turned needs the layout gone too (a defocus or backlight keeps it); never without a reference.
+    assert not turned(away, T) and turned({**away, "reference_coarse": T.scene_turned - 0.1}, T)
+    assert not turned({}, T)
+    # A quarter of the tiles lost is a partly covered view only if the picture changed there.
+    still = {"reference_lost": COVERED_TILES, "texture_lost": 0.01, "look_moved": 0.02}
+    assert not partly_covered(still) and partly_covered({**still, "look_moved": 0.3})
+
+
+def test_a_large_cover_that_takes_the_best_tiles_is_occlusion_not_a_new_view() -> None:
+    # Half the view covered: even the best quarter of the tiles is partly under the cover and the
+    # view kept reads low, but where the picture still shows anything it is the reference's view.
+    clip = Clip("grey_occluder", "china-tower", 1.0, seed=4)
+    judged = diagnose_frames(condition_frames(clip), commissioned(clip))
+    assert judged.codes == ["occlusion"], judged.metrics
+    assert judged.metrics["reference_outside"] >= T.scene_similarity, judged.metrics

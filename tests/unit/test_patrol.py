@@ -317,7 +317,8 @@ def test_cli_patrol_once_json(district: Runtime, monkeypatch: pytest.MonkeyPatch
 def test_console_faults_page_and_camera_history(district: Runtime, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     road, park = _camera_id(district, ROAD), _camera_id(district, PARK)
     _patrol(district).run_round()
-    _set_stream(district, park, str(write_condition_clip(tmp_path / "snow.mp4", ClipSpec("snow", strength=0.8))))
+    # Snow over the park camera's own view (a clip of the road would be another view: scene_change).
+    _set_stream(district, park, str(write_condition_clip(tmp_path / "snow.mp4", ClipSpec("snow", "park", 0.8))))
     _set_stream(district, road, str(tmp_path / "gone.mp4"))
     _patrol(district, policy=Policy(raise_after=1)).run_round()
     html = {"Accept": "text/html"}

@@ -11,8 +11,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from video.diagnosis.checks.colour import color_cast
 from video.diagnosis.checks.exposure import brightness, flat_screen
 from video.diagnosis.checks.motion import freeze
 from video.diagnosis.checks.noise import noise
-from video.diagnosis.checks.occlusion import occlusion
+from video.diagnosis.checks.occlusion import MIN_REGION, occlusion
 from video.diagnosis.checks.scene import Reference, scene_change
 from video.diagnosis.checks.sharpness import blur
 from video.diagnosis.checks.stripes import stripes
@@ -44,8 +45,9 @@ ANALYSIS_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 ReferenceLike = Reference | np.ndarray | str | Path | None
 
 # A fault that makes another code's measurement meaningless hides that code, in this order (a
-# hidden fault hides nothing). An occluder darkens the picture, brings its own colour and soft
-# edge, and changes the view; a picture too dark or too bright has no judgeable sharpness,
+# hidden fault hides nothing). An occluder darkens the picture and brings its own colour and soft
+# edge (whether it or a new view explains the lost edges is decided first, see
+# covered_not_turned); a picture too dark or too bright has no judgeable sharpness,
 # colour, cover, motion or view; a new view has new colours, sharpness and texture, so the
 # camera's baseline no longer applies; bands and snow wipe out or swamp the edges that
 # sharpness and the view are judged on; a washed-out picture has flat clipped areas and snow
@@ -53,7 +55,7 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # the part of the view where things move (the road, not the sky above it): a still picture is
 # then no evidence of a frozen stream. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
-    "occlusion": ("too_dark", "blur", "color_cast", "scene_change", "freeze"),
+    "occlusion": ("too_dark", "blur", "color_cast", "freeze"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
     "too_bright": ("blur", "color_cast", "scene_change", "occlusion"),
     "scene_change": ("color_cast", "blur", "noise"),
@@ -63,12 +65,40 @@ HIDES: dict[str, tuple[str, ...]] = {
 # Against the reference, a view that is kept but of which at least this share of the tiles kept
 # next to none of their edges is partly covered (or filled by something close): the moving part
 # may be behind it, so freeze is not judged (see HIDES). A frozen picture of the view itself
-# loses one tile at most (where a mover stood in the reference), on the fit scenes.
+# loses one tile at most (where a mover stood in the reference), on the fit scenes; in a street
+# whose reference tiles held only passing cars, more. A cover also changes how that part of the
+# picture looks since commissioning (its blocks lost their texture or moved away from their
+# look), over at least the smallest region a cover is measured on: a frozen picture of the
+# view itself does not (at most 0.054 of the blocks on the fit scenes).
 COVERED_TILES = 0.25
+COVER_CHANGED = MIN_REGION
 # Turned away, the camera sees another view: the baseline's texture, sharpness, colour and noise
 # no longer apply, and a striped thing in the new view (a flag, railings) is no interference
 # (real bands over the camera's own view keep its layout, so they never meet this).
 TURNED_HIDES = ("occlusion", "blur", "color_cast", "noise", "stripes")
+
+
+def turned(metrics: Mapping[str, Any], t: Thresholds) -> bool:
+    """The camera is turned away: the layout of light and dark is gone and so are most of the
+    reference's edges (backlight or fog change the layout, not the edges; a defocus wipes out
+    the edges, not the layout). False without a reference."""
+    coarse, kept = metrics.get("reference_coarse"), metrics.get("reference_similarity")
+    return coarse is not None and kept is not None and coarse < t.scene_turned and kept < t.scene_similarity
+
+
+def covered_not_turned(metrics: Mapping[str, Any], t: Thresholds) -> bool:
+    """When both a cover and a new view are found: a cover hides part of the view while the rest
+    still matches the reference; a camera turned away loses the reference's edges outside the
+    plain region too. So the share of the reference's edges kept where the picture still shows
+    structure of its own decides, on the view-kept scale."""
+    return float(metrics.get("reference_outside", 0.0)) >= t.scene_similarity
+
+
+def partly_covered(metrics: Mapping[str, Any]) -> bool:
+    """A quarter of the reference's tiles lost, and the picture changed since commissioning over
+    a region a cover could be (see COVERED_TILES): the moving part may be behind a cover."""
+    changed = max(float(metrics.get("texture_lost", 0.0)), float(metrics.get("look_moved", 0.0)))
+    return float(metrics.get("reference_lost", 0.0)) >= COVERED_TILES and changed >= COVER_CHANGED
 
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
@@ -106,13 +136,7 @@ def measure_frame(
     found = Measurement()
     view = scene_change(frame, t, ref) if ref is not None else None
     # A camera turned away sees another scene: its baseline's periodic texture no longer applies.
-    # Turned: the layout is gone and so are most of the reference's edges (backlight or fog
-    # change the layout, not the edges).
-    turned = (
-        view is not None
-        and float(view.metrics.get("reference_coarse", 1.0)) < t.scene_turned
-        and float(view.metrics.get("reference_similarity", 1.0)) < t.scene_similarity
-    )
+    away = view is not None and turned(view.metrics, t)
     noise_m = noise(frame, t, base.noise_sigma if base else None, lumas)
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (
@@ -136,7 +160,7 @@ def measure_frame(
             base.blocks if base else None,
             lumas,
         ),
-        stripes(frame, t, lumas, None if base is None or turned else base.periodic),
+        stripes(frame, t, lumas, None if base is None or away else base.periodic),
     ):
         found.scores.update(m.scores)
         found.metrics.update(m.metrics)
@@ -185,10 +209,15 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     metrics["scores"] = {code: r(scores[code]) for code in FAULT_CODES if code in scores}
     found = {code for code, score in scores.items() if score >= 0.5}
     hidden: set[str] = set()
-    if "freeze" in found and "scene_change" not in found and metrics.get("reference_lost", 0) >= COVERED_TILES:
+    if "freeze" in found and "scene_change" not in found and partly_covered(metrics):
         hidden.add("freeze")
         found.discard("freeze")
-    if "scene_change" in found and coarse is not None and coarse < t.scene_turned:
+    if {"scene_change", "occlusion"} <= found:
+        # A cover, or a camera turned towards a view with a plain, soft region?
+        loser = "scene_change" if covered_not_turned(metrics, t) else "occlusion"
+        hidden.add(loser)
+        found.discard(loser)
+    if "scene_change" in found and turned(metrics, t):
         # Turned away: what differs from the baseline is the view itself.
         hidden |= found & set(TURNED_HIDES)
         found -= set(TURNED_HIDES)

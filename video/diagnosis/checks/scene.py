@@ -15,6 +15,16 @@ is the mean of the best quarter of the tiles that have edges in the reference: a
 filling most of the view, or a cover over part of the lens, takes away the tiles it hides, and
 what is still visible is the same view; a camera turned away keeps no part of it (its best
 tiles keep a third of their edges by chance, on the texture of the new view).
+
+A tile whose edges all run one way (a horizon, a kerb, a river bank) is found anywhere along
+them: another view with the same horizon keeps it too. Such a tile says the view may be kept,
+not that it is, so the best quarter is taken over the tiles whose edges run in more than one
+direction (all of them when none does). Tiles that lost their edges and show next to none of
+their own are hidden (`reference_hidden`: a cover, or something plain close to the lens). The
+share of the reference's edges found in place among those where the picture still shows
+structure of its own (`reference_outside`, over all tiles) tells a cover, which leaves the
+rest of the view in place, from a camera turned towards a view with a plain region, which
+does not: on the fit scenes covers keep 0.75 or more, turned views 0.61 at most.
 """
 
 from __future__ import annotations
@@ -94,10 +104,19 @@ SPREAD = 0.02  # share of the width the tiles' shifts may differ by (a knock's r
 LOST_TILE = 0.1
 BEST = 0.25  # the share of the tiles the similarity is the mean of (the best ones)
 MIN_TILE_EDGES = 20
+# A tile's edges run one way when the mean of their doubled orientation angles is this long (1:
+# all parallel, 0: every direction alike). Chosen on the fit scenes: a horizon or a row of
+# parallel lines measures 0.85 … 0.97; textures, foliage, windows and corners stay below 0.85.
+ONE_WAY = 0.85
+# A lost tile is hidden when it shows fewer edges of its own than this share of the reference's.
+HIDDEN_EDGES = 0.25
+SHOWS = 3  # pixels around the picture's own edges that count as showing structure
 
 
 # Orientation bin (-1 … BINS-1, offset by one) → its bit; → the bits of the bins it matches.
 ONE_HOT = np.array([0] + [1 << b for b in range(BINS)], np.uint8)
+# Each bin's orientation as a doubled angle (an edge's orientation is modulo π).
+DOUBLED = np.exp(2j * (np.arange(BINS) + 0.5) * np.pi / BINS)
 ACCEPT = np.array([0] + [(1 << b) | (1 << (b + 1) % BINS) | (1 << (b - 1) % BINS) for b in range(BINS)], np.uint8)
 
 
@@ -137,25 +156,61 @@ def _match(
     return ax0 + x - x0, ay0 + y - y0
 
 
+@dataclass(frozen=True)
+class Tile:
+    share: float  # share of the reference's edges found in place (0 … 1)
+    one_way: bool  # its edges all run one way: found anywhere along them
+    hidden: bool  # lost, with next to none of its own edges (a cover, something plain)
+    seen: int = 0  # reference edges where the picture still shows structure of its own
+    seen_kept: int = 0  # of those, found in place
+
+
 def similarity(frame: AnalysedFrame, ref: Reference) -> tuple[float, tuple[int, int]]:
     """(share of the reference's edges kept in its best re-aligned tiles, median tile shift)."""
-    shares, shift = tile_similarities(frame, ref)
-    return kept(shares), shift
+    tiles, shift = tile_similarities(frame, ref)
+    return kept(tiles), shift
 
 
-def kept(shares: list[float]) -> float:
-    """The mean of the best quarter of the tiles' shares (0 without any)."""
-    if not shares:
+def kept(tiles: list[Tile]) -> float:
+    """The mean of the best quarter of the tiles whose edges run more than one way (of all of
+    them when none does); 0 without any tile."""
+    telling = [x.share for x in tiles if not x.one_way] or [x.share for x in tiles]
+    if not telling:
         return 0.0
-    best = sorted(shares, reverse=True)[: max(1, round(len(shares) * BEST))]
-    return float(np.mean(best))
+    return float(np.mean(sorted(telling, reverse=True)[: max(1, round(len(telling) * BEST))]))
+
+
+def _one_way(orientation: np.ndarray) -> bool:
+    counts = np.bincount((orientation + 1).ravel(), minlength=BINS + 1)[1:]  # -1 (no edge) left out
+    total = int(counts.sum())
+    return total == 0 or abs(complex(counts @ DOUBLED)) >= ONE_WAY * total
+
+
+def _kept_at(
+    near: np.ndarray, accept: np.ndarray, box: tuple[int, int, int, int], shift: tuple[int, int]
+) -> tuple[int, int, tuple[int, int, int, int]] | None:
+    """(reference edges found, reference edges, the part of the box judged) with the tile moved
+    by `shift`; only the part that lands inside the picture is judged (a knocked camera moves
+    the border tiles partly out of view). None when too little of it does."""
+    x0, x1, y0, y1 = box
+    h, w = near.shape
+    cx0, cx1 = max(x0, -shift[0]), min(x1, w - shift[0])
+    cy0, cy1 = max(y0, -shift[1]), min(y1, h - shift[1])
+    if cx1 - cx0 < (x1 - x0) // 2 or cy1 - cy0 < (y1 - y0) // 2:
+        return None
+    wanted = accept[cy0:cy1, cx0:cx1]
+    edges = int(np.count_nonzero(wanted))
+    if edges < MIN_TILE_EDGES // 2:
+        return None
+    moved = near[cy0 + shift[1] : cy1 + shift[1], cx0 + shift[0] : cx1 + shift[0]]
+    return int(np.count_nonzero(moved & wanted)), edges, (cx0, cx1, cy0, cy1)
 
 
 def tile_similarities(
     frame: AnalysedFrame, ref: Reference, tiles: tuple[int, int] = TILES
-) -> tuple[list[float], tuple[int, int]]:
-    """(share of the reference's edges kept in each re-aligned tile that has edges, median
-    tile shift)."""
+) -> tuple[list[Tile], tuple[int, int]]:
+    """Each re-aligned tile that has edges in the reference (share of them kept, whether they
+    run one way, whether it is hidden), and the shift most tiles agree on."""
     orientation, magnitude = edge_maps(frame.gray)
     h, w = ref.orientation.shape
     if orientation.shape != (h, w):
@@ -169,13 +224,11 @@ def tile_similarities(
     halves = (_half(magnitude), _half(ref.magnitude))
     quarters = (_half(halves[0]), _half(halves[1]))
     nx, ny = tiles
-    found: list[tuple[tuple[int, int, int, int], np.ndarray, int, tuple[int, int] | None]] = []
+    found: list[tuple[tuple[int, int, int, int], tuple[int, int] | None]] = []
     for j in range(ny):
         for i in range(nx):
             x0, x1, y0, y1 = i * w // nx, (i + 1) * w // nx, j * h // ny, (j + 1) * h // ny
-            wanted = accept[y0:y1, x0:x1]
-            edges = int(np.count_nonzero(wanted))
-            if edges < MIN_TILE_EDGES or _flat(ref.magnitude[y0:y1, x0:x1]):
+            if int(np.count_nonzero(accept[y0:y1, x0:x1])) < MIN_TILE_EDGES or _flat(ref.magnitude[y0:y1, x0:x1]):
                 continue
             # Found at a quarter of the size over the whole margin, then at half the size
             # around that (then to the pixel, below).
@@ -183,44 +236,69 @@ def tile_similarities(
             hf = None if q is None else _match(*halves, (x0 // 2, x1 // 2, y0 // 2, y1 // 2), 1, (2 * q[0], 2 * q[1]))
             if q is not None and hf is None:
                 hf = (2 * q[0], 2 * q[1])
-            found.append(((x0, x1, y0, y1), wanted, edges, None if hf is None else (2 * hf[0], 2 * hf[1])))
-    moved = [f[3] for f in found if f[3] is not None]
+            found.append(((x0, x1, y0, y1), None if hf is None else (2 * hf[0], 2 * hf[1])))
+    moved = [f[1] for f in found if f[1] is not None]
     if not found:
         return [], (0, 0)
     # A knocked camera moves every part of its view by about the same shift (a rotation of a
     # degree or two adds a few pixels); a tile that found its edges far from where most tiles
     # moved matched some other structure by chance (a straight line matches anywhere along
-    # it), so it is judged where most of them say the view went: the shift that the most tiles
-    # agree with (a vehicle filling most of the view leaves the visible tiles agreeing).
+    # it), so it is judged where most of them say the view went: the middle (median) of the
+    # shifts of the largest group of tiles that agree (a vehicle filling most of the view
+    # leaves the visible tiles agreeing).
     spread = max(2, round(w * SPREAD))
 
-    def agreeing(a: tuple[int, int]) -> int:
-        return sum(1 for b in moved if abs(a[0] - b[0]) <= spread and abs(a[1] - b[1]) <= spread)
+    def agreeing(a: tuple[int, int]) -> list[tuple[int, int]]:
+        return [b for b in moved if abs(a[0] - b[0]) <= spread and abs(a[1] - b[1]) <= spread]
 
-    dx, dy = max(moved, key=agreeing) if moved else (0, 0)
-    shares: list[float] = []
-    for (x0, x1, y0, y1), wanted, edges, shift in found:
+    dx, dy = 0, 0
+    if moved:
+        group = agreeing(max(moved, key=lambda a: len(agreeing(a))))
+        dx, dy = int(np.median([b[0] for b in group])), int(np.median([b[1] for b in group]))
+    own = orientation >= 0
+    # Where the picture shows structure of its own (its edges, and a few pixels around them):
+    # not under a plain cover.
+    shows = cv2.dilate(own.astype(np.uint8), np.ones((2 * SHOWS + 1, 2 * SHOWS + 1), np.uint8)).astype(bool)
+    out: list[Tile] = []
+    for box, shift in found:
+        x0, x1, y0, y1 = box
+        one_way = _one_way(ref.orientation[y0:y1, x0:x1])
         if shift is None:
-            shares.append(0.0)  # nothing at all where this part of the view was
+            # Nothing at all where this part of the view was.
+            out.append(Tile(0.0, one_way, True))
             continue
         if abs(shift[0] - dx) > spread or abs(shift[1] - dy) > spread:
             shift = (dx, dy)
-        best = 0
+        best: tuple[float, int, tuple[int, int], tuple[int, int, int, int]] | None = None
         for sy in range(shift[1] - 1, shift[1] + 2):
             for sx in range(shift[0] - 1, shift[0] + 2):
-                if y0 + sy < 0 or x0 + sx < 0 or y1 + sy > h or x1 + sx > w:
-                    continue
-                best = max(best, int(np.count_nonzero(near[y0 + sy : y1 + sy, x0 + sx : x1 + sx] & wanted)))
-        shares.append(best / edges)
-    return shares, (dx, dy)
+                at = _kept_at(near, accept, box, (sx, sy))
+                if at is not None and (best is None or at[0] / at[1] > best[0]):
+                    best = (at[0] / at[1], at[1], (sx, sy), at[2])
+        if best is None:
+            out.append(Tile(0.0, one_way, True))
+            continue
+        share, edges, (sx, sy), (cx0, cx1, cy0, cy1) = best
+        hidden = (
+            share < LOST_TILE and np.count_nonzero(own[cy0 + sy : cy1 + sy, cx0 + sx : cx1 + sx]) < HIDDEN_EDGES * edges
+        )
+        seen = accept[cy0:cy1, cx0:cx1] * shows[cy0 + sy : cy1 + sy, cx0 + sx : cx1 + sx]
+        found_seen = near[cy0 + sy : cy1 + sy, cx0 + sx : cx1 + sx] & seen
+        out.append(Tile(share, one_way, bool(hidden), int(np.count_nonzero(seen)), int(np.count_nonzero(found_seen))))
+    return out, (dx, dy)
 
 
 def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measurement:
     """The view kept (in the best tiles); also the share of tiles that kept next to none of
-    their edges (`reference_lost`: a cover over part of the lens, when the rest is kept)."""
-    shares, (dx, dy) = tile_similarities(frame, ref)
-    sim = kept(shares)
-    lost = sum(1 for x in shares if x < LOST_TILE) / len(shares) if shares else 1.0
+    their edges (`reference_lost`), of those hidden (lost, with next to no edges of their own:
+    `reference_hidden`), and the share of the reference's edges kept where the picture still
+    shows structure (`reference_outside`: outside a cover)."""
+    tiles, (dx, dy) = tile_similarities(frame, ref)
+    sim = kept(tiles)
+    lost = sum(1 for x in tiles if x.share < LOST_TILE) / len(tiles) if tiles else 1.0
+    hidden = sum(1 for x in tiles if x.hidden) / len(tiles) if tiles else 1.0
+    seen = sum(x.seen for x in tiles)
+    outside = sum(x.seen_kept for x in tiles) / seen if seen else 0.0
     coarse = coarse_similarity(frame, ref)
     score = ramp(
         sim,
@@ -233,6 +311,8 @@ def scene_change(frame: AnalysedFrame, t: Thresholds, ref: Reference) -> Measure
         {
             "reference_similarity": r(sim),
             "reference_lost": r(lost),
+            "reference_hidden": r(hidden),
+            "reference_outside": r(outside),
             "reference_coarse": r(coarse),
             "reference_shift_px": [dx, dy],
         },
