@@ -138,10 +138,13 @@ def _structured(frame: AnalysedFrame) -> np.ndarray:
     return blur_map[structure >= floor]
 
 
+def _effect(structured: np.ndarray) -> float:
+    return float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
+
+
 def blur_effect(frame: AnalysedFrame) -> float:
     """The picture's blur effect, 0 sharp … 1 fully blurred (0 when it has no structure)."""
-    structured = _structured(frame)
-    return float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
+    return _effect(_structured(frame))
 
 
 # Without a baseline, the window's sharpest isolated step edges are read on every third picture
@@ -162,7 +165,7 @@ def blur(
     camera's own normal sharpness (a naturally soft view is not a fault, a softer one than usual
     is, and so are sharpest edges much wider than the camera's own)."""
     structured = _structured(frame)
-    effect = float(np.percentile(structured, 30)) if structured.size >= 4 else 0.0
+    effect = _effect(structured)
     lap_var = float(frame.laplacian.var())
     edge = float(frame.gradient.mean())
     blocks = edge_blocks(frame.gray) if baseline is None or baseline_edges or baseline_blocks is not None else None
