@@ -39,8 +39,8 @@ from infra.cluster import PLAYBOOKS  # noqa: E402
 from infra.cluster.backup import create_backup, restore_backup  # noqa: E402
 from infra.cluster.backup_etcd import EtcdClientTLS  # noqa: E402
 from infra.cluster.envelope import new_operator_key  # noqa: E402
-from tools.components import system_binary  # noqa: E402
-from tools.lab.process import ManagedProcess, free_port  # noqa: E402
+from tools.lab.etcd import start_etcd as etcd_member  # noqa: E402
+from tools.lab.process import ManagedProcess  # noqa: E402
 
 
 def b64(s: str) -> str:
@@ -70,20 +70,15 @@ def make_pki(d: Path) -> tuple[EtcdClientTLS, Path, Path]:
 
 def start_etcd(data: Path, log: Path, pki: tuple[EtcdClientTLS, Path, Path]) -> tuple[ManagedProcess, str]:
     tls, member_crt, member_key = pki
-    port, peer = free_port(), free_port()
-    url = f"https://127.0.0.1:{port}"
-    proc = ManagedProcess(
-        "etcd",
-        [
-            system_binary("etcd", "etcd", "/usr/bin/etcd"), "--data-dir", data,
-            "--listen-client-urls", url, "--advertise-client-urls", url,
-            "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-            "--initial-cluster", f"default=http://127.0.0.1:{peer}", "--unsafe-no-fsync",
+    proc, url = etcd_member(
+        data,
+        log,
+        scheme="https",
+        extra=(
             "--quota-backend-bytes", str(4 << 30),
             "--cert-file", member_crt, "--key-file", member_key, "--trusted-ca-file", tls.cacert,
             "--client-cert-auth=true",
-        ],
-        log,
+        ),
     )  # fmt: skip
     proc.wait_until(lambda: httpx.get(f"{url}/health", timeout=2, verify=_ssl(tls)).status_code == 200, 60, "healthy")
     return proc, url

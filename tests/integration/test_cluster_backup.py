@@ -24,8 +24,7 @@ from infra.cluster.backup import (
     row_counts,
 )
 from infra.cluster.envelope import BackupUnreadable, new_operator_key
-from tools.components import system_binary
-from tools.lab.process import ManagedProcess, free_port
+from tools.lab.etcd import start_plain_etcd
 
 pytestmark = pytest.mark.integration
 
@@ -130,23 +129,6 @@ def test_postgresql_backup_wipe_restore(postgres, operator_key, tmp_path: Path, 
     assert row_counts(url) == before
 
 
-def _etcd(data_dir: Path, log: Path) -> tuple[ManagedProcess, str]:
-    port, peer = free_port(), free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = ManagedProcess(
-        "etcd",
-        [
-            system_binary("etcd", "etcd", "/usr/bin/etcd"), "--data-dir", data_dir,
-            "--listen-client-urls", url, "--advertise-client-urls", url,
-            "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-            "--initial-cluster", f"default=http://127.0.0.1:{peer}", "--unsafe-no-fsync",
-        ],
-        log,
-    )  # fmt: skip
-    proc.wait_http(f"{url}/health", timeout=60, ok=lambda r: r.status_code == 200)
-    return proc, url
-
-
 def _b64(s: str) -> str:
     return base64.b64encode(s.encode()).decode()
 
@@ -159,7 +141,7 @@ def _keys(url: str) -> dict[str, str]:
 
 def test_etcd_snapshot_wipe_restore(runtime: Runtime, operator_key, tmp_path: Path) -> None:
     private, public = operator_key
-    etcd, url = _etcd(tmp_path / "etcd", tmp_path / "etcd.log")
+    etcd, url = start_plain_etcd(tmp_path / "etcd", tmp_path / "etcd.log")
     try:
         with httpx.Client(timeout=30) as client:
             for i in range(200):
@@ -172,7 +154,7 @@ def test_etcd_snapshot_wipe_restore(runtime: Runtime, operator_key, tmp_path: Pa
         etcd.stop()
     shutil.rmtree(tmp_path / "etcd")  # the disaster
     restore_backup(runtime.settings, result.path, private, items=("etcd",), etcd_data_dir=tmp_path / "etcd-restored")
-    etcd, url = _etcd(tmp_path / "etcd-restored", tmp_path / "etcd2.log")
+    etcd, url = start_plain_etcd(tmp_path / "etcd-restored", tmp_path / "etcd2.log")
     try:
         assert _keys(url) == before
     finally:

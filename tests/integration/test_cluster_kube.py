@@ -17,7 +17,7 @@ import yaml
 from infra.cluster.runner import PlaybookResult, run_playbook
 from tests.fixtures.platform import need
 from tools.lab.cluster_targets import ClusterBinaries, cluster_inventory, kubectl
-from tools.lab.process import ManagedProcess, free_port
+from tools.lab.etcd import start_plain_etcd
 from tools.lab.targets import TargetLab
 
 # a cold first apply copies ~350 MB of binaries into the targets; a loaded machine needs the margin
@@ -173,23 +173,6 @@ def test_the_projects_pulumi_tenants_apply_to_this_cluster(cluster: Cluster, tmp
     assert quota == "16"
 
 
-def _restored_etcd(etcd_bin: Path, data_dir: Path, log: Path) -> tuple[ManagedProcess, str]:
-    """A throw-away etcd on loopback over a restored data directory (stopped by its PID)."""
-    port, peer = free_port(), free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = ManagedProcess(
-        "restored etcd",
-        [
-            etcd_bin, "--data-dir", data_dir, "--listen-client-urls", url, "--advertise-client-urls", url,
-            "--listen-peer-urls", f"http://127.0.0.1:{peer}", "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-            "--initial-cluster", f"default=http://127.0.0.1:{peer}", "--unsafe-no-fsync",
-        ],
-        log,
-    )  # fmt: skip
-    proc.wait_http(f"{url}/health", timeout=120, ok=lambda r: r.status_code == 200)
-    return proc, url
-
-
 def test_the_scheduled_backup_snapshots_the_tls_etcd_and_the_snapshot_restores(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -262,7 +245,7 @@ def test_the_scheduled_backup_snapshots_the_tls_etcd_and_the_snapshot_restores(
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
     assert result["restored"] == ["etcd"] and result["checks"] == {"hashes": "ok"}  # etcd/snapshot.db as written
-    etcd, url = _restored_etcd(cluster.binaries.etcd / "etcd", restored, tmp_path / "etcd.log")
+    etcd, url = start_plain_etcd(restored, tmp_path / "etcd.log", binary=cluster.binaries.etcd / "etcd")
     try:
         keys = subprocess.run(
             [str(cluster.binaries.etcd / "etcdctl"), "--endpoints", url, "get", "--prefix", "--keys-only",

@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from tools.components import component_dir, system_binary
+from tools.components import component_dir
+from tools.lab.etcd import start_etcd
 from tools.lab.pki import make_lab_pki
 from tools.lab.process import ManagedProcess, free_port
 
@@ -125,32 +126,14 @@ def _start_kube(
 ) -> KubeHandle:
     workdir = h.workdir
     certs = make_lab_pki(workdir / "pki")
-    etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
-    etcd_url = f"http://127.0.0.1:{etcd_port}"
-    h.apiserver_url, h.etcd_url, h.certs = f"https://127.0.0.1:{api_port}", etcd_url, certs
-    etcd = ManagedProcess(
-        "etcd",
-        [
-            system_binary("etcd", "etcd", "/usr/bin/etcd"),
-            "--data-dir",
-            workdir / "etcd",
-            "--listen-client-urls",
-            etcd_url,
-            "--advertise-client-urls",
-            etcd_url,
-            "--listen-peer-urls",
-            f"http://127.0.0.1:{peer_port}",
-            "--initial-advertise-peer-urls",
-            f"http://127.0.0.1:{peer_port}",
-            "--initial-cluster",
-            f"default=http://127.0.0.1:{peer_port}",
-            "--unsafe-no-fsync",
-            "--quota-backend-bytes",
-            str(4 * 1024**3),
-        ],
+    api_port = free_port()
+    etcd, etcd_url = start_etcd(
+        workdir / "etcd",
         workdir / "etcd.log",
+        extra=("--quota-backend-bytes", str(4 * 1024**3)),
         env={"ETCD_UNSUPPORTED_ARCH": "arm64"},
     )
+    h.apiserver_url, h.etcd_url, h.certs = f"https://127.0.0.1:{api_port}", etcd_url, certs
     h.processes["etcd"] = etcd
     etcd.wait_http(f"{etcd_url}/health", timeout=30, ok=lambda r: r.status_code == 200)
     h.processes["kube-apiserver"] = _apiserver(
