@@ -29,7 +29,7 @@ from video.diagnosis.checks.occlusion import MIN_REGION, occlusion
 from video.diagnosis.checks.scene import Reference, scene_change
 from video.diagnosis.checks.sharpness import blur
 from video.diagnosis.checks.stripes import stripes
-from video.diagnosis.frame import AnalysedFrame, luma_thumb
+from video.diagnosis.frame import AnalysedFrame, Window, luma_thumb
 from video.diagnosis.result import FAULT_CODES, DiagnosisResult, Fault
 from video.diagnosis.sampling import Sample, SourceError
 from video.diagnosis.sources import read_source, redact
@@ -252,10 +252,9 @@ def diagnose_frames(frames: Sequence[np.ndarray], settings: CameraSettings, sour
     if not frames:
         return _lost(source, "no pictures to diagnose", started)
     first = AnalysedFrame.from_bgr(frames[0], t.analysis_width)
-    lumas = (
-        [luma_thumb(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) if f.ndim == 3 else f, t.analysis_width) for f in frames]
-        if len(frames) > 1
-        else []
+    lumas = Window(
+        luma_thumb(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) if f.ndim == 3 else f, t.analysis_width)
+        for f in (frames if len(frames) > 1 else ())
     )
     h, w = frames[0].shape[:2]
     sample = Sample([first], lumas, None, {"codec": "frames", "width": w, "height": h, "frames_decoded": len(frames)})

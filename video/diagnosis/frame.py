@@ -1,12 +1,16 @@
 """One picture prepared once for every check: downscaled BGR, grey, Lab and gradients.
 
 Each derived image is computed on first use and kept, so checks that need the same grey or
-Laplacian share the work instead of redoing it.
+Laplacian share the work instead of redoing it. The window of pictures after it is kept the
+same way (`Window`): what is measured on the whole window is measured once, however many of
+its keyframes are judged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from functools import cached_property
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -28,6 +32,29 @@ def luma_thumb(gray: np.ndarray, analysis_width: int) -> np.ndarray:
     h, w = gray.shape
     # Nearest-neighbour at an integer step is that sampling, without numpy's strided copy.
     return cv2.resize(gray, (-(-w // step), -(-h // step)), interpolation=cv2.INTER_NEAREST)
+
+
+M = TypeVar("M")
+
+
+class Window(tuple[np.ndarray, ...]):
+    """The window's luma pictures, in display order. A keyframe's checks read the whole window
+    (the snow new in every picture, the sharpest step edges of any picture): `once` keeps what
+    a measurement gave, so judging a second keyframe of the same window does not redo it."""
+
+    def once(self, measure: Callable[..., M], *args: Hashable) -> M:
+        kept: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_kept", {})
+        key = (measure, *args)
+        if key not in kept:
+            kept[key] = measure(self, *args)
+        return kept[key]
+
+
+def per_window(lumas: Sequence[np.ndarray], measure: Callable[..., M], *args: Hashable) -> M:
+    """measure(lumas, *args): once per `Window`, every time for a plain sequence of pictures."""
+    if isinstance(lumas, Window):
+        return lumas.once(measure, *args)
+    return measure(lumas, *args)
 
 
 class AnalysedFrame:

@@ -18,7 +18,7 @@ from typing import Any
 import av
 import numpy as np
 
-from video.diagnosis.frame import AnalysedFrame, analysis_size, luma_thumb
+from video.diagnosis.frame import AnalysedFrame, Window, analysis_size, luma_thumb
 from video.diagnosis.thresholds import Thresholds
 
 PLANAR_LUMA = {
@@ -61,7 +61,7 @@ class SourceError(Exception):
 @dataclass
 class Sample:
     frames: list[AnalysedFrame]  # judged pictures: the first keyframe, then later keyframes
-    lumas: list[np.ndarray] = field(default_factory=list)  # the window, in display order
+    lumas: Window = field(default_factory=Window)  # the window, in display order
     window_s: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
 
@@ -145,7 +145,7 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
         if not frames:
             frames.append(_picture(frame, t))
         elif window_done:
-            if frame.key_frame:
+            if frame.key_frame and len(frames) < t.keyframes:  # a decoder may hand over two at once
                 frames.append(_picture(frame, t))
             return
         lumas.append(luma_thumb(_luma(frame), t.analysis_width))
@@ -206,4 +206,4 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
         "frames_decoded": decoded,
         "packets_read": packets,
     }
-    return Sample(frames, lumas, window_s, info)
+    return Sample(frames, Window(lumas), window_s, info)

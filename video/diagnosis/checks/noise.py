@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
-from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
 
 KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
@@ -200,7 +200,7 @@ def noise(
     new noise: it never raises noise from the window (freeze says what is wrong)."""
     sigma, share = noise_sigma(frame.gray_f)
     metrics: dict[str, float | None] = {"noise_sigma": r(sigma, 2), "noise_area": r(share)}
-    temporal = temporal_sigma(lumas) if len(lumas) >= 2 else None
+    temporal = per_window(lumas, temporal_sigma) if len(lumas) >= 2 else None
     scores: list[float] = []
     if temporal is not None:
         metrics["noise_temporal"] = r(temporal, 2)

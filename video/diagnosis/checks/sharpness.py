@@ -34,7 +34,7 @@ import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
 from video.diagnosis.checks.edges import window_edge_sharpness
-from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 32
@@ -152,6 +152,10 @@ def blur_effect(frame: AnalysedFrame) -> float:
 WINDOW_STEP = 3
 
 
+def _window_steps(window: Sequence[np.ndarray]) -> float | None:
+    return window_edge_sharpness(list(window[::WINDOW_STEP]))
+
+
 def blur(
     frame: AnalysedFrame,
     t: Thresholds,
@@ -205,7 +209,7 @@ def blur(
     steps = None
     if baseline is None and structured.size >= 4:
         # No isolated step edge anywhere in the window narrower than a blur disc: out of focus.
-        steps = window_edge_sharpness(list(window[::WINDOW_STEP]) or [frame.gray])
+        steps = per_window(window, _window_steps) if window else window_edge_sharpness([frame.gray])
         if steps is not None:
             s_t = t.blur_step_edges
             by_steps = ramp(steps, clean=min(1.0, s_t * 2), fault=s_t, severe=s_t / 2)
