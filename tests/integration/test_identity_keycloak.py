@@ -52,6 +52,7 @@ from monitoring.workorders import contractors
 from monitoring.workorders.models import WorkOrder
 from tests.conftest import cli_role_env
 from tests.fixtures.platform import need
+from tests.support.lossy_proxy import lossy_proxy
 from tools.lab.keycloak import KeycloakHandle, KeycloakTLS, start_keycloak
 from tools.lab.pki import make_lab_pki
 from tools.lab.process import free_port
@@ -816,3 +817,34 @@ def test_directory_import_2000_users_twice(lab: Lab) -> None:
     third = json.loads(_cli(lab, "identity", "import", str(f), "--json")[1])
     assert (third["updated"], third["disabled"], third["created"]) == (1, 1, 0), third
     assert lab.kc.count_users() >= 2000 + len(PEOPLE)
+
+
+def test_directory_import_counts_users_whose_answer_was_lost(lab: Lab) -> None:
+    """Keycloak creates a batch but its answer never arrives, twice: python-keycloak's own
+    transport sends the POST again at once, then the import does after a pause. Both repeats
+    come back as "skipped" users; they carry these people's IDs, so they are counted as created,
+    not reported as username clashes."""
+    admin = urlsplit(lab.keycloak.base_url)
+    rows = [
+        directory.CivilServantRow(
+            line=n,
+            id=f"L{n:08d}",
+            name="钱孙"[n % 2] + "强",
+            department="dsjj",
+            section=None,
+            email=None,
+            roles=[],
+            active=True,
+        )
+        for n in range(1, 601)  # two batches
+    ]
+    with lossy_proxy((admin.hostname or "127.0.0.1", admin.port or 80), rb"POST [^ ]*/partialImport ", 2) as proxy:
+        settings = lab.settings.model_copy(update={"keycloak_admin_url": proxy.url})
+        kc = KeycloakAdapter.from_settings(settings)
+        with lab.runtime.transaction() as s:
+            report = directory.import_directory(s, kc, directory.DirectoryFile({}, rows), actor="test")
+    assert proxy.lost == 2
+    summary = report.as_dict()
+    assert report.created == 600 and report.stopped is None, summary
+    assert not [i for i in report.items if i.get("action") in ("skipped", "not_created")], summary
+    assert lab.kc.find_user("l00000600") is not None
