@@ -819,26 +819,34 @@ def test_directory_import_2000_users_twice(lab: Lab) -> None:
     assert lab.kc.count_users() >= 2000 + len(PEOPLE)
 
 
-def test_directory_import_counts_users_whose_answer_was_lost(lab: Lab) -> None:
-    """Keycloak creates a batch but its answer never arrives, twice: python-keycloak's own
-    transport sends the POST again at once, then the import does after a pause. Both repeats
-    come back as "skipped" users; they carry these people's IDs, so they are counted as created,
-    not reported as username clashes."""
-    admin = urlsplit(lab.keycloak.base_url)
-    rows = [
+def _people(prefix: str, n: int) -> list[directory.CivilServantRow]:
+    return [
         directory.CivilServantRow(
-            line=n,
-            id=f"L{n:08d}",
-            name="钱孙"[n % 2] + "强",
+            line=i,
+            id=f"{prefix}{i:08d}",
+            name="钱孙"[i % 2] + "强",
             department="dsjj",
             section=None,
             email=None,
             roles=[],
             active=True,
         )
-        for n in range(1, 601)  # two batches
+        for i in range(1, n + 1)
     ]
-    with lossy_proxy((admin.hostname or "127.0.0.1", admin.port or 80), rb"POST [^ ]*/partialImport ", 2) as proxy:
+
+
+def _admin_address(lab: Lab) -> tuple[str, int]:
+    admin = urlsplit(lab.keycloak.base_url)
+    return admin.hostname or "127.0.0.1", admin.port or 80
+
+
+def test_directory_import_counts_users_whose_answer_was_lost(lab: Lab) -> None:
+    """Keycloak creates a batch but its answer never arrives, twice: python-keycloak's own
+    transport sends the POST again at once, then the import does after a pause. Both repeats
+    come back as "skipped" users; they carry these people's IDs, so they are counted as created,
+    not reported as username clashes."""
+    rows = _people("L", 600)  # two batches
+    with lossy_proxy(_admin_address(lab), rb"POST [^ ]*/partialImport ", 2) as proxy:
         settings = lab.settings.model_copy(update={"keycloak_admin_url": proxy.url})
         kc = KeycloakAdapter.from_settings(settings)
         with lab.runtime.transaction() as s:
@@ -848,3 +856,24 @@ def test_directory_import_counts_users_whose_answer_was_lost(lab: Lab) -> None:
     assert report.created == 600 and report.stopped is None, summary
     assert not [i for i in report.items if i.get("action") in ("skipped", "not_created")], summary
     assert lab.kc.find_user("l00000600") is not None
+
+
+def test_directory_import_stopped_by_lost_answers_finishes_when_run_again(lab: Lab) -> None:
+    """No answer to any batch comes back: the import stops after its repeats and says so, with
+    nobody counted as created; the same import run again (answers arriving) finds the users
+    Keycloak did create as its own and completes, with no clash."""
+    rows = _people("S", 300)
+    with lossy_proxy(_admin_address(lab), rb"POST [^ ]*/partialImport ", 100) as proxy:
+        settings = lab.settings.model_copy(update={"keycloak_admin_url": proxy.url})
+        kc = KeycloakAdapter.from_settings(settings)
+        with lab.runtime.transaction() as s:
+            stopped = directory.import_directory(s, kc, directory.DirectoryFile({}, rows), actor="test")
+    assert proxy.lost >= 3  # ours and the transport's repeats
+    assert stopped.stopped and "run the same import again" in stopped.stopped, stopped.as_dict()
+    assert stopped.created == 0
+    assert len([i for i in stopped.items if i.get("action") == "not_created"]) == 300
+    with lab.runtime.transaction() as s:
+        again = directory.import_directory(s, lab.kc, directory.DirectoryFile({}, rows), actor="test")
+    summary = again.as_dict()
+    assert again.stopped is None and again.created + again.updated + again.unchanged == 300, summary
+    assert not [i for i in again.items if i.get("action") in ("skipped", "not_created")], summary
