@@ -424,6 +424,48 @@ def test_cli_patrol_and_api_give_one_verdict_for_one_picture(
     assert "video.reference.refresh" in actions  # re-taking the baseline is audited
 
 
+def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_seen(district: Runtime, app) -> None:  # type: ignore[no-untyped-def]
+    """Commissioning records the hour's brightness; once the baseline is settled, a healthy
+    picture at a new hour of the day adds that hour, and nothing else of the baseline moves."""
+    from datetime import UTC, timedelta
+
+    from video.diagnosis import diagnose_source
+    from video.diagnosis.baseline import local_hour
+    from video.patrol import baselines
+    from video.patrol.models import CameraBaseline
+
+    cam = _camera_id(district, PARK)
+    _patrol(district).run_round([cam])
+    with district.transaction() as s:
+        row = s.get(CameraBaseline, (cam, "day"))
+        assert row is not None and row.taken_at is not None
+        commissioned_at = row.taken_at.replace(tzinfo=UTC) if row.taken_at.tzinfo is None else row.taken_at
+        assert list(row.stats["hours"]) == [str(local_hour(commissioned_at))]
+        row.stats = {**row.stats, "samples": T.baseline_rounds}  # settled
+        row.samples = T.baseline_rounds
+        stream = s.get(Camera, cam).stream_url  # type: ignore[union-attr]
+    assert stream
+    later = commissioned_at + timedelta(hours=6)
+    outcomes = []
+    for _ in range(T.baseline_rounds + 1):
+        with district.transaction() as s:
+            current = s.get(CameraBaseline, (cam, "day"))
+            assert current is not None
+            settings, _ = baselines.settings_for(s.get(CameraWatch, cam), [current], T)
+            result = diagnose_source(stream, settings)
+            assert result.healthy, result.as_dict()
+            outcomes.append(baselines.learn(s, cam, settings, result, later))
+    assert outcomes == ["hour_learned"] * T.baseline_rounds + [None]  # each hour up to its rounds
+    with district.transaction() as s:
+        row = s.get(CameraBaseline, (cam, "day"))
+        assert row is not None and row.samples == T.baseline_rounds
+        assert sorted(map(int, row.stats["hours"])) == sorted({local_hour(commissioned_at), local_hour(later)})
+        assert row.stats["hours"][str(local_hour(later))][1] == T.baseline_rounds
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:  # the camera page shows the hours learned
+        page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
+    assert f'data-hour="{local_hour(later)}"' in page and "按时段 by hour" in page
+
+
 def test_a_camera_never_commissioned_is_judged_on_the_absolute_thresholds(district: Runtime) -> None:
     """The patrol's first healthy picture commissions the camera (day baseline with its picture)."""
     from video.patrol.models import CameraBaseline

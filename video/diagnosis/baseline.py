@@ -8,7 +8,11 @@ scene_change). It is refined over the first healthy rounds (a running mean of `s
 up to `Thresholds.baseline_rounds`).
 
 The mode is read from the picture, not the clock: a camera in IR night mode gives a grayscale
-picture (saturation near 0), and gets its own night baseline.
+picture (saturation near 0), and gets its own night baseline. Brightness is also kept by the hour
+of the day (China Standard Time) the picture was taken at: a street is dimmer at dusk than at
+noon while still in colour, and a noon picture as dim as dusk is not that camera's normal. The
+hours keep learning after the rest of the baseline is complete, each from its own healthy
+pictures, until every hour the camera is watched at has `baseline_rounds` of them.
 
 `CameraSettings` is everything one camera is judged with — thresholds, the scene reference and
 the baselines — so the CLI, the patrol, the API's re-diagnose and the console pass the same
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -38,6 +43,15 @@ MODES = ("day", "night")
 RELATIVE = ("blur", "color_cast", "noise", "too_dark", "too_bright", "occlusion")
 # Codes a commissioning picture may never show: they are not anyone's normal.
 NEVER_NORMAL = ("signal_loss", "freeze", "stripes", "occlusion", "scene_change")
+# Every camera of a Chinese district keeps China Standard Time (UTC+8, no summer time).
+CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def local_hour(at: datetime) -> int:
+    """The hour of the day (0-23, China Standard Time) of an aware or UTC-naive moment."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(CHINA_STANDARD_TIME).hour
 
 
 def picture_mode(frame: AnalysedFrame, t: Thresholds) -> str:
@@ -74,17 +88,22 @@ class Baseline:
     # The light's log chromaticity by three estimates (checks.colour.light_chroma); None in a
     # baseline stored before it was kept.
     light: Mapping[str, tuple[float, float]] | None = None
+    # The normal brightness by hour of the day (local_hour): hour → (mean brightness, pictures);
+    # None in a baseline stored before it was kept.
+    hours: Mapping[int, tuple[float, int]] | None = None
 
     @classmethod
-    def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None) -> Baseline:
+    def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None, hour: int | None = None) -> Baseline:
+        """The statistics of one normal picture; `hour` (local_hour) when it was taken, if known."""
         sigma, _ = noise_sigma(frame.gray_f)
+        luma = brightness_mean(frame)
         edges = edge_blocks(frame.gray)
         ab, light = estimates(frame)
         return cls(
             mode=mode or picture_mode(frame, t),
             blur_effect=blur_effect(frame),
             noise_sigma=sigma,
-            brightness=brightness_mean(frame),
+            brightness=luma,
             illuminants=ab,
             texture=block_stats(frame.gray)[1],
             reference=Reference.from_frame(frame),
@@ -93,7 +112,25 @@ class Baseline:
             light=light,
             periodic=periodic_peaks(frame),
             blocks=block_means(frame),
+            hours=None if hour is None else {hour: (luma, 1)},
         )
+
+    def brightness_at(self, hour: int | None) -> tuple[float, str]:
+        """The normal brightness at that hour when the hour was learned, else the mode's; and
+        which one it is ("hour 18" or "mode")."""
+        if hour is not None and self.hours and hour in self.hours:
+            return self.hours[hour][0], f"hour {hour}"
+        return self.brightness, "mode"
+
+    def with_hour(self, hour: int, luma: float, rounds: int) -> Baseline | None:
+        """The baseline with one more healthy picture's brightness at that hour; None when the
+        hour already has `rounds` pictures."""
+        hours = dict(self.hours or {})
+        mean, n = hours.get(hour, (0.0, 0))
+        if n >= rounds:
+            return None
+        hours[hour] = ((mean * n + luma) / (n + 1), n + 1)
+        return replace(self, hours=hours)
 
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
         """A running mean with a newer healthy picture of the same mode, over `rounds` pictures."""
@@ -121,6 +158,9 @@ class Baseline:
         edges = self.edge_blocks
         if edges is not None and newer.edge_blocks is not None and newer.edge_blocks.shape == edges.shape:
             edges = edges * (1 - w) + newer.edge_blocks * w
+        by_hour = self
+        for hour, (luma, _) in (newer.hours or {}).items():
+            by_hour = by_hour.with_hour(hour, luma, rounds) or by_hour
         light = self.light
         if light is not None and newer.light is not None:
             light = {
@@ -131,6 +171,7 @@ class Baseline:
             self,
             edge_blocks=edges,
             light=light,
+            hours=by_hour.hours,
             blur_effect=mix(self.blur_effect, newer.blur_effect),
             noise_sigma=mix(self.noise_sigma, newer.noise_sigma),
             brightness=mix(self.brightness, newer.brightness),
@@ -161,6 +202,7 @@ class Baseline:
             **({"blocks": np.round(self.blocks, 1).tolist()} if self.blocks is not None else {}),
             **({"edge_blocks": np.round(self.edge_blocks, 3).tolist()} if self.edge_blocks is not None else {}),
             **({} if self.light is None else {"light": _rounded(self.light, 4)}),
+            **({} if self.hours is None else {"hours": {str(h): [round(b, 2), n] for h, (b, n) in self.hours.items()}}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -172,6 +214,7 @@ class Baseline:
             "blur_effect": round(self.blur_effect, 3),
             "noise_sigma": round(self.noise_sigma, 2),
             "brightness": round(self.brightness, 1),
+            "brightness_by_hour": {h: round(b) for h, (b, _) in sorted((self.hours or {}).items())},
             "colour": [round(gw[0], 1), round(gw[1], 1)],
         }
 
@@ -195,6 +238,9 @@ class Baseline:
             light=None
             if data.get("light") is None
             else {k: (float(v[0]), float(v[1])) for k, v in data["light"].items()},
+            hours=None
+            if data.get("hours") is None
+            else {int(h): (float(v[0]), int(v[1])) for h, v in data["hours"].items() if 0 <= int(h) < 24},
         )
 
 

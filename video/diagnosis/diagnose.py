@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from govops.errors import ValidationFailed
-from video.diagnosis.baseline import Baseline, CameraSettings, picture_mode
+from video.diagnosis.baseline import Baseline, CameraSettings, local_hour, picture_mode
 from video.diagnosis.checks import Measurement, r
 from video.diagnosis.checks.colour import color_cast
 from video.diagnosis.checks.exposure import brightness, flat_screen
@@ -129,18 +129,21 @@ def measure_frame(
     ref: Reference | None = None,
     base: Baseline | None = None,
     lumas: Sequence[np.ndarray] = (),
+    hour: int | None = None,
 ) -> Measurement:
     """Every per-picture check on one picture (all but signal_loss and freeze), against the
     camera's baseline for the picture's mode when there is one. `lumas` is the window after it
-    (stripes: a band that rolls between frames is interference)."""
+    (stripes: a band that rolls between frames is interference); `hour` the hour of the day it
+    was taken at (local_hour), for the baseline's brightness at that hour."""
     found = Measurement()
+    luma, luma_basis = base.brightness_at(hour) if base else (None, None)
     view = scene_change(frame, t, ref) if ref is not None else None
     # A camera turned away sees another scene: its baseline's periodic texture no longer applies.
     away = view is not None and turned(view.metrics, t)
     noise_m = noise(frame, t, base.noise_sigma if base else None, lumas)
     sigma = float(noise_m.metrics["noise_sigma"])
     for m in (
-        brightness(frame, t, base.brightness if base else None),
+        brightness(frame, t, luma, hourly=luma_basis not in (None, "mode")),
         blur(
             frame,
             t,
@@ -164,6 +167,8 @@ def measure_frame(
     ):
         found.scores.update(m.scores)
         found.metrics.update(m.metrics)
+    if luma_basis is not None:
+        found.metrics["brightness_basis"] = luma_basis
     if view is not None:
         found.scores.update(view.scores)
         found.metrics.update(view.metrics)
@@ -193,7 +198,8 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
         metrics["baseline_samples"] = base.samples
         metrics["baseline_blur_effect"] = r(base.blur_effect)
         metrics["baseline_noise_sigma"] = r(base.noise_sigma, 2)
-    per_frame = [measure_frame(f, t, ref, base, sample.lumas) for f in sample.frames]
+    hour = local_hour(sample.taken_at)
+    per_frame = [measure_frame(f, t, ref, base, sample.lumas, hour) for f in sample.frames]
     scores = {code: float(np.median([m.scores[code] for m in per_frame])) for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)
     motion = freeze(sample.lumas, t, sample.window_s)

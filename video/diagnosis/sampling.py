@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import av
@@ -64,6 +65,7 @@ class Sample:
     lumas: Window = field(default_factory=Window)  # the window, in display order
     window_s: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    taken_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when it was read
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:

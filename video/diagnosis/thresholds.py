@@ -122,6 +122,11 @@ class Thresholds(BaseSettings):
     blur_edge_kept: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_kept", 0.5)
     noise_excess: Annotated[float, Field(gt=0)] = FITTED["noise_excess"]
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    # Against the camera's normal brightness at that hour of the day: a picture below this share
+    # of it is too dark even above dark_mean (a noon picture as dim as dusk: a stuck iris or
+    # exposure, a failed lamp). A design value: the labelled clips carry no time of day to fit
+    # it on; auto-exposure keeps an overcast day well above it.
+    hour_dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.35
     bright_rise: Annotated[float, Field(gt=0)] = 40.0
     occlusion_texture_loss: Annotated[float, Field(gt=0, lt=1)] = 0.3
     occlusion_shift: Annotated[float, Field(gt=0)] = FITTED.get("occlusion_shift", 12.0)

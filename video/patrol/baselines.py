@@ -6,7 +6,8 @@ night baselines); the patrol, the API's re-diagnose, the console and `govops vid
 
 The patrol commissions a camera by itself: its first healthy picture of a mode (day or night),
 judged on the conservative absolute thresholds, becomes that mode's baseline, and the next healthy
-rounds refine it. A camera whose normal view the absolute thresholds call faulty (a naturally soft
+rounds refine it. Its brightness by hour of the day keeps learning after that, one hour at a
+time. A camera whose normal view the absolute thresholds call faulty (a naturally soft
 lens, a scene of one colour) is commissioned by a person, as an installer accepts a camera at
 onboarding (验收); so is a baseline re-taken after a deliberate change (camera moved or replaced).
 Both are audited, in `ondemand`.
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from govops.errors import NotFound, ValidationFailed
 from video.catalogue.models import Camera
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, load_reference
+from video.diagnosis.baseline import local_hour
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import thresholds_for
@@ -86,11 +88,11 @@ def camera_settings(session: Session, camera_id: str, base: Thresholds) -> Camer
     return settings
 
 
-def _measure(result: DiagnosisResult, t: Thresholds) -> Baseline | None:
+def _measure(result: DiagnosisResult, t: Thresholds, at: datetime) -> Baseline | None:
     if result.error is not None or result.frame is None:
         return None
     frame = AnalysedFrame(result.frame)
-    return Baseline.measure(frame, t, result.metrics.get("mode"))
+    return Baseline.measure(frame, t, result.metrics.get("mode"), local_hour(at))
 
 
 def store(
@@ -112,29 +114,32 @@ def learn(
     session: Session, camera_id: str, settings: CameraSettings, result: DiagnosisResult, at: datetime | None = None
 ) -> str | None:
     """After a patrol diagnosis: commission the picture's mode if it has no baseline yet, or
-    refine a young baseline, with a healthy picture. Returns "commissioned", "refined" or None."""
+    refine a young baseline, with a healthy picture; a settled one still learns its brightness
+    at an hour of the day it has not seen enough of. Returns "commissioned", "refined",
+    "hour_learned" or None."""
     mode = result.metrics.get("mode")
     if mode is None or result.error is not None or result.frame is None or result.faults:
         return None
+    at = at or datetime.now(UTC)
     t = settings.thresholds
     current = settings.baseline_for(mode)
-    if current is None:
-        fresh = _measure(result, t)
-        if fresh is None:
+    if current is not None and current.samples >= t.baseline_rounds:
+        luma = result.metrics.get("brightness_mean")
+        changed = None if luma is None else current.with_hour(local_hour(at), float(luma), t.baseline_rounds)
+        outcome = "hour_learned"
+    else:
+        newer = _measure(result, t, at)
+        if newer is None:
             return None
-        store(session, camera_id, fresh, result.frame, at or datetime.now(UTC), PATROL)
-        return "commissioned"
-    if current.samples >= t.baseline_rounds:
-        return None
-    newer = _measure(result, t)
-    if newer is None:
-        return None
-    refined = current.refined(newer, t.baseline_rounds)
+        if current is None:
+            store(session, camera_id, newer, result.frame, at, PATROL)
+            return "commissioned"
+        changed, outcome = current.refined(newer, t.baseline_rounds), "refined"
     row = session.get(CameraBaseline, (camera_id, mode))
-    if row is None:
+    if changed is None or row is None:
         return None
-    row.stats, row.samples, row.updated_at = refined.as_dict(), refined.samples, at or datetime.now(UTC)
-    return "refined"
+    row.stats, row.samples, row.updated_at = changed.as_dict(), changed.samples, at
+    return outcome
 
 
 def summaries(session: Session, camera_id: str) -> list[dict[str, Any]]:

@@ -120,6 +120,10 @@ class CameraBaseline(Base):
             "blur_effect": stats.get("blur_effect"),
             "noise_sigma": stats.get("noise_sigma"),
             "brightness": stats.get("brightness"),
+            # hour of the day (China Standard Time) → the normal brightness learned at it
+            "brightness_by_hour": {
+                int(h): round(v[0]) for h, v in sorted((stats.get("hours") or {}).items(), key=lambda kv: int(kv[0]))
+            },
             "colour": gw,
         }
 

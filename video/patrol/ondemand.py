@@ -18,7 +18,7 @@ from govops.errors import NotFound, ServiceUnavailable
 from govops.secretbox import SecretBox
 from video.catalogue.models import Camera
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_frames
-from video.diagnosis.baseline import NEVER_NORMAL
+from video.diagnosis.baseline import NEVER_NORMAL, local_hour
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import thresholds_for
 from video.patrol import baselines
@@ -107,7 +107,8 @@ def refresh_reference(
             hint=first.error or "check the camera, then try again",
         )
     t = target.settings.thresholds
-    baseline = Baseline.measure(AnalysedFrame(first.frame), t, first.metrics.get("mode"))
+    hour = local_hour(datetime.now(UTC))
+    baseline = Baseline.measure(AnalysedFrame(first.frame), t, first.metrics.get("mode"), hour)
     # The picture judged against its own new baseline: what the next round will see.
     fresh = CameraSettings(t, None, {baseline.mode: baseline})
     result = diagnose_frames([first.frame], fresh, first.source)

@@ -51,15 +51,19 @@ def brightness_mean(frame: AnalysedFrame) -> float:
     return float(frame.gray.mean())
 
 
-def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
+def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None, hourly: bool = False) -> Measurement:
     """Absolute limits; a camera whose normal picture is dim (or bright) has them moved towards
-    its own brightness, never past it: a night street is dark on purpose, a dead lamp is not."""
+    its own brightness, never past it: a night street is dark on purpose, a dead lamp is not.
+    When `baseline` is the camera's normal brightness at this hour of the day (`hourly`), a
+    picture far dimmer than that is too dark even above the absolute limit."""
     gray = frame.gray
     mean = float(gray.mean())
     clipped = float((gray >= 250).mean())
     dark_mean, bright_mean = t.dark_mean, t.bright_mean
     if baseline is not None:
         dark_mean = min(t.dark_mean, baseline * t.dark_ratio)
+        if hourly:
+            dark_mean = max(dark_mean, baseline * t.hour_dark_ratio)
         bright_mean = min(250.0, max(t.bright_mean, baseline + t.bright_rise))
     dark = ramp(mean, clean=dark_mean * 1.8, fault=dark_mean, severe=dark_mean * 0.4)
     bright_by_mean = ramp(mean, clean=bright_mean - 60, fault=bright_mean, severe=min(254.0, bright_mean + 35))
