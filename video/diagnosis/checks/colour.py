@@ -145,7 +145,11 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     squared gradient, so the gradient's magnitude is never taken."""
     half = frame.half
     lab = frame.lab
-    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (half.max(axis=2) < 250)
+    # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
+    # reduction over the last axis of an interleaved picture is ten times slower).
+    b, g, r_ = cv2.split(half)
+    top_channel = cv2.max(cv2.max(b, g), r_)
+    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (top_channel < 250)
     if int(np.count_nonzero(valid)) < 200:
         valid = np.ones(valid.shape, bool)
     mask = valid.view(np.uint8)
@@ -158,7 +162,7 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     top = valid & (bright >= np.percentile(bright[valid], 100 * (1 - WHITE_PATCH_SHARE)))
     chroma = frame.chroma
     neutral = valid & (chroma <= np.percentile(chroma[valid], 10))
-    ab = _masked_mean(np.ascontiguousarray(lab[..., 1:]), neutral.view(np.uint8))
+    ab = _masked_mean(lab, neutral.view(np.uint8))[1:]  # L, a*, b* (integers: exact sums)
     lights = {
         "grey_world": _masked_mean(half, mask),
         "grey_edge": edge_light,
@@ -168,8 +172,7 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # the brightest unclipped pixels are then those the gain raised least, and the white patch
     # under-reads exactly the casts that saturate. When more of the picture than the white
     # patch's own share has a channel clipped, it is left out of the light's gains.
-    top_channel = half.max(axis=2)
-    coloured_clip = (top_channel >= CLIPPED) & (half.min(axis=2) < CLIPPED)
+    coloured_clip = (top_channel >= CLIPPED) & (cv2.min(cv2.min(b, g), r_) < CLIPPED)
     gains = GAIN_ESTIMATES if float(coloured_clip.mean()) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},

@@ -87,9 +87,18 @@ def _around(x: np.ndarray) -> np.ndarray:
 
 
 def _side_median(power: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The median over the last axis of power[:, idx] where `valid` (numpy's nanmedian with the
+    invalid ones as NaN, without its masked-array detour: the invalid values sort last as
+    infinity, and the middle one, or the mean of the middle two, of the valid ones is taken)."""
     vals = power[:, idx]
-    vals[:, ~valid] = np.nan
-    return np.nanmedian(vals, axis=2)
+    vals[:, ~valid] = np.inf
+    vals.sort(axis=2)
+    counts = np.count_nonzero(valid, axis=1)
+    high = counts // 2
+    low = np.where(counts % 2 == 1, high, high - 1)
+    pick = np.broadcast_to(np.stack([low, high], axis=1)[None], (*vals.shape[:2], 2))
+    ends = np.take_along_axis(vals, pick, axis=2)
+    return np.where(counts > 0, (ends[..., 0] + ends[..., 1]) / 2.0, np.nan)  # none valid: NaN, as nanmedian
 
 
 def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
