@@ -148,7 +148,7 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
     # reduction over the last axis of an interleaved picture is ten times slower).
     b, g, r_ = cv2.split(half)
-    top_channel = cv2.max(cv2.max(b, g), r_)
+    top_channel = np.asarray(cv2.max(cv2.max(b, g), r_))
     valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (top_channel < 250)
     if int(np.count_nonzero(valid)) < 200:
         valid = np.ones(valid.shape, bool)
@@ -159,7 +159,7 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
     edge_light = np.sqrt(_masked_mean(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), mask))  # Minkowski p = 2
     bright = cv2.transform(bgr, np.ones((1, 3), np.float32))  # B + G + R
-    top = valid & (bright >= np.percentile(bright[valid], 100 * (1 - WHITE_PATCH_SHARE)))
+    top = valid & (bright >= np.percentile(np.asarray(bright[valid], np.float32), 100 * (1 - WHITE_PATCH_SHARE)))
     chroma = frame.chroma
     neutral = valid & (chroma <= np.percentile(chroma[valid], 10))
     ab = _masked_mean(lab, neutral.view(np.uint8))[1:]  # L, a*, b* (integers: exact sums)
