@@ -26,12 +26,14 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     the median colour, and edges, if any, sit in a few places. A dark or foggy picture of a
     scene still varies more than that, or has its edges all over."""
     lab = frame.lab[::2, ::2]  # a quarter of the analysis size is plenty for a share
-    median = np.median(lab.reshape(-1, 3), axis=0)
+    median = [np.median(lab[..., c]) for c in range(3)]  # per plane: no reduction over interleaved pixels
     # L is 0-255 in OpenCV's 8-bit Lab; a* and b* are centred. One tolerance for the three,
     # narrower on a dark picture, whose content lives in a few grey levels: a night scene is
     # dark, not flat.
     tolerance = float(np.clip(0.5 * median[0], 3.0, t.flat_tolerance))
-    deviation = np.abs(lab - median).max(axis=2)
+    deviation = np.abs(lab[..., 0] - median[0])
+    for c in (1, 2):
+        np.maximum(deviation, np.abs(lab[..., c] - median[c]), out=deviation)
     flat = float((deviation <= tolerance).mean())
     score = (
         ramp(flat, clean=t.flat_fraction - 0.35, fault=t.flat_fraction, severe=1.0)

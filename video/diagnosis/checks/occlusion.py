@@ -71,9 +71,9 @@ def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _block_max(img: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """The maximum of each BLOCK×BLOCK block (rows first: contiguous reductions)."""
-    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh * BLOCK, bw, BLOCK).max(axis=2)
-    return rows.reshape(bh, BLOCK, bw).max(axis=1)
+    """The maximum of each BLOCK×BLOCK block (down the rows first: whole rows at once)."""
+    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw * BLOCK).max(axis=1)
+    return rows.reshape(bh, bw, BLOCK).max(axis=2)
 
 
 def block_colour(frame: AnalysedFrame) -> np.ndarray:

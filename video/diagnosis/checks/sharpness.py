@@ -113,7 +113,8 @@ def edge_blocks(gray: np.ndarray) -> np.ndarray:
         _, contrast = cv2.threshold(contrast, least - 1, 255, cv2.THRESH_TOZERO)
         cv2.max(best, cv2.divide(step, contrast, scale=255), dst=best)
     bh, bw = (h - 1) // BLOCK, (w - 1) // BLOCK
-    return best[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).max(axis=(1, 3)).astype(np.float32) / 255
+    rows = best[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw * BLOCK).max(axis=1)  # down the rows first
+    return rows.reshape(bh, bw, BLOCK).max(axis=2).astype(np.float32) / 255
 
 
 def edges_kept(blocks: np.ndarray, baseline: np.ndarray) -> float | None:
