@@ -75,11 +75,11 @@ BLACKBODY = {
 
 def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
     """(mean a*, mean b*, M_a, M_b) over pixels that are neither black nor clipped."""
-    sub = lab.reshape(-1, 3)
-    keep = (sub[:, 0] > 20) & (sub[:, 0] < 250)
-    if keep.sum() < 100:
+    light, a_star, b_star = cv2.split(lab)  # planes: the selections below read contiguous pixels
+    keep = (light > 20) & (light < 250)
+    if np.count_nonzero(keep) < 100:
         keep[:] = True
-    a, b = sub[keep, 1], sub[keep, 2]
+    a, b = a_star[keep], b_star[keep]
     da, db = float(a.mean()), float(b.mean())
     return da, db, float(np.abs(a - da).mean()), float(np.abs(b - db).mean())
 
