@@ -53,7 +53,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, r, ramp, share
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -173,7 +173,7 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # under-reads exactly the casts that saturate. When more of the picture than the white
     # patch's own share has a channel clipped, it is left out of the light's gains.
     coloured_clip = (top_channel >= CLIPPED) & (cv2.min(cv2.min(b, g), r_) < CLIPPED)
-    gains = GAIN_ESTIMATES if float(coloured_clip.mean()) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
+    gains = GAIN_ESTIMATES if share(coloured_clip) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
         {k: _log_chroma(lights[k]) for k in gains},

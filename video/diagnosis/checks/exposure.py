@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, grey_mean, r, ramp, share
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -34,7 +34,7 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     deviation = np.abs(lab[..., 0] - median[0])
     for c in (1, 2):
         np.maximum(deviation, np.abs(lab[..., c] - median[c]), out=deviation)
-    flat = float((deviation <= tolerance).mean())
+    flat = share(deviation <= tolerance)
     score = (
         ramp(flat, clean=t.flat_fraction - 0.35, fault=t.flat_fraction, severe=1.0)
         if t.flat_fraction < 1
@@ -50,15 +50,15 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
 
 
 def brightness_mean(frame: AnalysedFrame) -> float:
-    return float(frame.gray.mean())
+    return grey_mean(frame.gray)
 
 
 def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None) -> Measurement:
     """Absolute limits; a camera whose normal picture is dim (or bright) has them moved towards
     its own brightness, never past it: a night street is dark on purpose, a dead lamp is not."""
     gray = frame.gray
-    mean = float(gray.mean())
-    clipped = float((gray >= 250).mean())
+    mean = grey_mean(gray)
+    clipped = share(gray >= 250)
     dark_mean, bright_mean = t.dark_mean, t.bright_mean
     if baseline is not None:
         dark_mean = min(t.dark_mean, baseline * t.dark_ratio)
@@ -70,5 +70,5 @@ def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = Non
     )
     return Measurement(
         {"too_dark": dark, "too_bright": max(bright_by_mean, bright_by_clip)},
-        {"brightness_mean": r(mean, 1), "dark_fraction": r(float((gray < 30).mean())), "clipped_fraction": r(clipped)},
+        {"brightness_mean": r(mean, 1), "dark_fraction": r(share(gray < 30)), "clipped_fraction": r(clipped)},
     )
