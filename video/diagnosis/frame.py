@@ -99,6 +99,11 @@ class AnalysedFrame:
         return lab
 
     @cached_property
+    def lightness(self) -> np.ndarray:
+        """L* of `lab` as its own contiguous plane (masks on it read one value per pixel)."""
+        return np.ascontiguousarray(self.lab[..., 0])
+
+    @cached_property
     def chroma(self) -> np.ndarray:
         """Chroma (distance from neutral in the a*b* plane) per pixel of `lab`."""
         return np.hypot(self.lab[..., 1], self.lab[..., 2])

@@ -149,7 +149,8 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # reduction over the last axis of an interleaved picture is ten times slower).
     b, g, r_ = cv2.split(half)
     top_channel = np.asarray(cv2.max(cv2.max(b, g), r_))
-    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (top_channel < 250)
+    light = frame.lightness
+    valid = (light > 25) & (light < 245) & (top_channel < 250)
     if int(np.count_nonzero(valid)) < 200:
         valid = np.ones(valid.shape, bool)
     mask = valid.view(np.uint8)
@@ -192,9 +193,9 @@ def consensus(vectors: Sequence[tuple[float, float]]) -> float:
 
 def saturation(frame: AnalysedFrame) -> float:
     """Mean chroma of the picture: near 0 for an IR night (grayscale) picture."""
-    lab = frame.lab
-    mid = (lab[..., 0] > 25) & (lab[..., 0] < 245)
-    chroma = frame.chroma[mid] if int(mid.sum()) >= 200 else frame.chroma
+    light = frame.lightness
+    mid = (light > 25) & (light < 245)
+    chroma = frame.chroma[mid] if np.count_nonzero(mid) >= 200 else frame.chroma
     return float(chroma.mean())
 
 
