@@ -36,11 +36,12 @@ def r(value: float, digits: int = 3) -> float:
 
 
 def share(mask: np.ndarray) -> float:
-    """The share of true pixels: what `mask.mean()` gives (an exact count over the size), without
-    numpy's float pass over the whole picture."""
-    return np.count_nonzero(mask) / mask.size
+    """The share of true pixels, as `mask.mean()` gives it (an exact count over the size, without
+    numpy's float pass over the picture; NaN for an empty mask, as numpy)."""
+    return np.count_nonzero(mask) / mask.size if mask.size else float("nan")
 
 
 def grey_mean(gray: np.ndarray) -> float:
-    """The mean of an 8-bit picture: what `gray.mean()` gives (an exact sum over the size)."""
-    return float(cv2.sumElems(gray)[0]) / gray.size
+    """The mean of an 8-bit picture: what `gray.mean()` gives (an exact sum over the size; NaN
+    for an empty one)."""
+    return float(cv2.sumElems(gray)[0]) / gray.size if gray.size else float("nan")
