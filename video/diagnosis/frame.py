@@ -95,8 +95,13 @@ class AnalysedFrame:
         """Lab at half the analysis size, as float32 with a* and b* centred on 0 (OpenCV's
         8-bit Lab stores them +128)."""
         lab = cv2.cvtColor(self.half, cv2.COLOR_BGR2LAB).astype(np.float32)
-        lab[..., 1:] -= 128.0
+        cv2.subtract(lab, (0.0, 128.0, 128.0, 0.0), dst=lab)  # type: ignore[call-overload]  # one pass
         return lab
+
+    @cached_property
+    def lightness(self) -> np.ndarray:
+        """L* of `lab` as its own contiguous plane (masks on it read one value per pixel)."""
+        return np.ascontiguousarray(self.lab[..., 0])
 
     @cached_property
     def chroma(self) -> np.ndarray:

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
+import numpy as np
+
 
 @dataclass
 class Measurement:
@@ -30,3 +33,15 @@ def ramp(value: float, clean: float, fault: float, severe: float) -> float:
 def r(value: float, digits: int = 3) -> float:
     """A JSON-friendly number."""
     return round(float(value), digits)
+
+
+def share(mask: np.ndarray) -> float:
+    """The share of true pixels, as `mask.mean()` gives it (an exact count over the size, without
+    numpy's float pass over the picture; NaN for an empty mask, as numpy)."""
+    return np.count_nonzero(mask) / mask.size if mask.size else float("nan")
+
+
+def grey_mean(gray: np.ndarray) -> float:
+    """The mean of an 8-bit picture: what `gray.mean()` gives (an exact sum over the size; NaN
+    for an empty one)."""
+    return float(cv2.sumElems(gray)[0]) / gray.size if gray.size else float("nan")

@@ -53,7 +53,7 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, r, ramp, share
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -75,11 +75,11 @@ BLACKBODY = {
 
 def chroma_stats(lab: np.ndarray) -> tuple[float, float, float, float]:
     """(mean a*, mean b*, M_a, M_b) over pixels that are neither black nor clipped."""
-    sub = lab.reshape(-1, 3)
-    keep = (sub[:, 0] > 20) & (sub[:, 0] < 250)
-    if keep.sum() < 100:
+    light, a_star, b_star = cv2.split(lab)  # planes: the selections below read contiguous pixels
+    keep = (light > 20) & (light < 250)
+    if np.count_nonzero(keep) < 100:
         keep[:] = True
-    a, b = sub[keep, 1], sub[keep, 2]
+    a, b = a_star[keep], b_star[keep]
     da, db = float(a.mean()), float(b.mean())
     return da, db, float(np.abs(a - da).mean()), float(np.abs(b - db).mean())
 
@@ -145,7 +145,12 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     squared gradient, so the gradient's magnitude is never taken."""
     half = frame.half
     lab = frame.lab
-    valid = (lab[..., 0] > 25) & (lab[..., 0] < 245) & (half.max(axis=2) < 250)
+    # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
+    # reduction over the last axis of an interleaved picture is ten times slower).
+    b, g, r_ = cv2.split(half)
+    top_channel = np.asarray(cv2.max(cv2.max(b, g), r_))
+    light = frame.lightness
+    valid = (light > 25) & (light < 245) & (top_channel < 250)
     if int(np.count_nonzero(valid)) < 200:
         valid = np.ones(valid.shape, bool)
     mask = valid.view(np.uint8)
@@ -155,10 +160,10 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
     edge_light = np.sqrt(_masked_mean(cv2.add(cv2.multiply(gx, gx), cv2.multiply(gy, gy)), mask))  # Minkowski p = 2
     bright = cv2.transform(bgr, np.ones((1, 3), np.float32))  # B + G + R
-    top = valid & (bright >= np.percentile(bright[valid], 100 * (1 - WHITE_PATCH_SHARE)))
+    top = valid & (bright >= np.percentile(np.asarray(bright[valid], np.float32), 100 * (1 - WHITE_PATCH_SHARE)))
     chroma = frame.chroma
     neutral = valid & (chroma <= np.percentile(chroma[valid], 10))
-    ab = _masked_mean(np.ascontiguousarray(lab[..., 1:]), neutral.view(np.uint8))
+    ab = _masked_mean(lab, neutral.view(np.uint8))[1:]  # L, a*, b* (integers: exact sums)
     lights = {
         "grey_world": _masked_mean(half, mask),
         "grey_edge": edge_light,
@@ -168,9 +173,8 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # the brightest unclipped pixels are then those the gain raised least, and the white patch
     # under-reads exactly the casts that saturate. When more of the picture than the white
     # patch's own share has a channel clipped, it is left out of the light's gains.
-    top_channel = half.max(axis=2)
-    coloured_clip = (top_channel >= CLIPPED) & (half.min(axis=2) < CLIPPED)
-    gains = GAIN_ESTIMATES if float(coloured_clip.mean()) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
+    coloured_clip = (top_channel >= CLIPPED) & (cv2.min(cv2.min(b, g), r_) < CLIPPED)
+    gains = GAIN_ESTIMATES if share(coloured_clip) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
         {k: _log_chroma(lights[k]) for k in gains},
@@ -189,9 +193,9 @@ def consensus(vectors: Sequence[tuple[float, float]]) -> float:
 
 def saturation(frame: AnalysedFrame) -> float:
     """Mean chroma of the picture: near 0 for an IR night (grayscale) picture."""
-    lab = frame.lab
-    mid = (lab[..., 0] > 25) & (lab[..., 0] < 245)
-    chroma = frame.chroma[mid] if int(mid.sum()) >= 200 else frame.chroma
+    light = frame.lightness
+    mid = (light > 25) & (light < 245)
+    chroma = frame.chroma[mid] if np.count_nonzero(mid) >= 200 else frame.chroma
     return float(chroma.mean())
 
 

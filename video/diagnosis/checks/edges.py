@@ -49,8 +49,9 @@ def _cut(a: np.ndarray, lo: int, hi: int, axis: int) -> np.ndarray:
 
 
 def _steps(g: np.ndarray, least: int, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(step over contrast × 255, where an isolated step edge is, offset) for the steps across
-    `axis` (1: between columns, vertical edges) of `g` (uint8, averaged along the edges)."""
+    """(step over contrast × 255, where an isolated step edge is (255, else 0), offset) for the
+    steps across `axis` (1: between columns, vertical edges) of `g` (uint8, averaged along the
+    edges)."""
     n = g.shape[axis]
     half = SIDE // 2
     left, right = GAP + half, GAP + half + 1  # centres of the flat levels, from step x|x+1
@@ -66,20 +67,26 @@ def _steps(g: np.ndarray, least: int, axis: int) -> tuple[np.ndarray, np.ndarray
     between = cv2.subtract(cv2.dilate(g, kt, anchor=anchor), cv2.erode(g, kt, anchor=anchor))
     contrast = cv2.absdiff(_cut(level, x0 + right, x1 + right, axis), _cut(level, x0 - left, x1 - left, axis))
     quarter = np.right_shift(contrast, 2)  # a quarter of it
-    ok = contrast >= least
-    ok &= _cut(spread, x0 - left, x1 - left, axis) <= quarter
-    ok &= _cut(spread, x0 + right, x1 + right, axis) <= quarter
-    ok &= _cut(between, x0, x1, axis) <= cv2.add(contrast, quarter)
+    # The conditions as OpenCV masks (255 where true), combined in place: one pass each.
+    ok = cv2.threshold(contrast, least - 1, 255, cv2.THRESH_BINARY)[1]  # contrast >= least
+    for cond in (
+        cv2.compare(_cut(spread, x0 - left, x1 - left, axis), quarter, cv2.CMP_LE),
+        cv2.compare(_cut(spread, x0 + right, x1 + right, axis), quarter, cv2.CMP_LE),
+        cv2.compare(_cut(between, x0, x1, axis), cv2.add(contrast, quarter), cv2.CMP_LE),
+    ):
+        cv2.bitwise_and(ok, cond, dst=ok)
     kc = np.ones((1, 2 * GAP + 1) if axis == 1 else (2 * GAP + 1, 1), np.uint8)
-    ok &= step >= _cut(cv2.dilate(d, kc), x0, x1, axis)  # its centre: the steepest step between the levels
-    ratio = cv2.divide(step, contrast, scale=255)
-    ratio[~ok] = 0
+    # Its centre: the steepest step between the levels.
+    cv2.bitwise_and(ok, cv2.compare(step, _cut(cv2.dilate(d, kc), x0, x1, axis), cv2.CMP_GE), dst=ok)
+    ratio = cv2.bitwise_and(cv2.divide(step, contrast, scale=255), ok)
     return ratio, ok, x0
 
 
-def _to_blocks(values: np.ndarray, x0: int, axis: int, grid: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
-    """Sum of `values` (cut at x0 along `axis`, a picture of `shape`) per block of `grid`."""
-    full = np.zeros(shape, np.float32)
+def _sum_blocks(values: np.ndarray, x0: int, axis: int, grid: tuple[int, int], shape: tuple[int, int]) -> np.ndarray:
+    """Sum of `values` (uint8, cut at x0 along `axis`, a picture of `shape`) per block of `grid`,
+    as integers (down the rows first): exact, and what an area-averaging resize times the block's
+    area gave before (blocks of 512 pixels, BLOCK² over STRIDE: a power of two, no rounding)."""
+    full = np.zeros(shape, np.uint8)
     h, w = shape
     if axis == 1:
         ww = min(w - x0, values.shape[1])
@@ -88,9 +95,9 @@ def _to_blocks(values: np.ndarray, x0: int, axis: int, grid: tuple[int, int], sh
         hh = min(h - x0, values.shape[0])
         full[x0 : x0 + hh] = values[:hh, :w]
     bh, bw = grid
-    ch, cw = h - h % bh, w - w % bw
-    area = (ch // bh) * (cw // bw)
-    return cv2.resize(full[:ch, :cw], (bw, bh), interpolation=cv2.INTER_AREA) * area
+    sh, sw = h // bh, w // bw
+    rows = full[: bh * sh, : bw * sw].reshape(bh, sh, bw * sw).sum(axis=1, dtype=np.int32)
+    return rows.reshape(bh, bw, sw).sum(axis=2).astype(np.float32)
 
 
 def step_blocks(gray: np.ndarray) -> np.ndarray:
@@ -112,9 +119,8 @@ def step_blocks(gray: np.ndarray) -> np.ndarray:
     for g, axis in ((vertical, 1), (horizontal, 0)):
         ratio, ok, x0 = _steps(g, least, axis)
         shape = (g.shape[0], g.shape[1])
-        total += _to_blocks(ratio.astype(np.float32), x0, axis, (bh, bw), shape)
-        count += _to_blocks(ok.astype(np.float32), x0, axis, (bh, bw), shape)
-    count = np.rint(count)
+        total += _sum_blocks(ratio, x0, axis, (bh, bw), shape)
+        count += _sum_blocks(ok & 1, x0, axis, (bh, bw), shape)  # ok is 255 where true
     return np.where(count >= READINGS, total / np.maximum(count, 1) / 255, 0.0).astype(np.float32)
 
 

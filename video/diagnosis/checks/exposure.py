@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, grey_mean, r, ramp, share
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
@@ -26,13 +26,15 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
     the median colour, and edges, if any, sit in a few places. A dark or foggy picture of a
     scene still varies more than that, or has its edges all over."""
     lab = frame.lab[::2, ::2]  # a quarter of the analysis size is plenty for a share
-    median = np.median(lab.reshape(-1, 3), axis=0)
+    median = [np.median(lab[..., c]) for c in range(3)]  # per plane: no reduction over interleaved pixels
     # L is 0-255 in OpenCV's 8-bit Lab; a* and b* are centred. One tolerance for the three,
     # narrower on a dark picture, whose content lives in a few grey levels: a night scene is
     # dark, not flat.
     tolerance = float(np.clip(0.5 * median[0], 3.0, t.flat_tolerance))
-    deviation = np.abs(lab - median).max(axis=2)
-    flat = float((deviation <= tolerance).mean())
+    deviation = np.abs(lab[..., 0] - median[0])
+    for c in (1, 2):
+        np.maximum(deviation, np.abs(lab[..., c] - median[c]), out=deviation)
+    flat = share(deviation <= tolerance)
     score = (
         ramp(flat, clean=t.flat_fraction - 0.35, fault=t.flat_fraction, severe=1.0)
         if t.flat_fraction < 1
@@ -48,7 +50,7 @@ def flat_screen(frame: AnalysedFrame, t: Thresholds) -> Measurement:
 
 
 def brightness_mean(frame: AnalysedFrame) -> float:
-    return float(frame.gray.mean())
+    return grey_mean(frame.gray)
 
 
 def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = None, hourly: bool = False) -> Measurement:
@@ -57,8 +59,8 @@ def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = Non
     When `baseline` is the camera's normal brightness at this hour of the day (`hourly`), a
     picture far dimmer than that is too dark even above the absolute limit."""
     gray = frame.gray
-    mean = float(gray.mean())
-    clipped = float((gray >= 250).mean())
+    mean = grey_mean(gray)
+    clipped = share(gray >= 250)
     dark_mean, bright_mean = t.dark_mean, t.bright_mean
     if baseline is not None:
         dark_mean = min(t.dark_mean, baseline * t.dark_ratio)
@@ -72,5 +74,5 @@ def brightness(frame: AnalysedFrame, t: Thresholds, baseline: float | None = Non
     )
     return Measurement(
         {"too_dark": dark, "too_bright": max(bright_by_mean, bright_by_clip)},
-        {"brightness_mean": r(mean, 1), "dark_fraction": r(float((gray < 30).mean())), "clipped_fraction": r(clipped)},
+        {"brightness_mean": r(mean, 1), "dark_fraction": r(share(gray < 30)), "clipped_fraction": r(clipped)},
     )

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, r, ramp, share
 from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
 
@@ -44,10 +44,10 @@ def noise_sigma(gray: np.ndarray) -> tuple[float, float]:
     smooth = cv2.GaussianBlur(gray, (0, 0), 2.0)
     edges = cv2.magnitude(cv2.Sobel(smooth, cv2.CV_32F, 1, 0), cv2.Sobel(smooth, cv2.CV_32F, 0, 1))
     flat = cv2.dilate((edges > SCENE_EDGE).astype(np.uint8), NEAR)[1:-1, 1:-1] == 0
-    share = float(flat.mean())
-    if share < 0.05:  # edges everywhere (bands, a busy texture): fall back to the median
-        return float(np.median(response[::2, ::2])) * MEDIAN_SCALE, share
-    return float(response[flat].mean()) * MEAN_SCALE, share
+    measured = share(flat)
+    if measured < 0.05:  # edges everywhere (bands, a busy texture): fall back to the median
+        return float(np.median(response[::2, ::2])) * MEDIAN_SCALE, measured
+    return float(response[flat].mean()) * MEAN_SCALE, measured
 
 
 # Temporal estimate. The last pairs of the window are judged (consecutive, so each picture is
@@ -198,8 +198,8 @@ def noise(
     night picture is noisier than a day one, and its night baseline knows it). A still picture
     without a baseline is judged on the absolute single-picture estimate. A frozen window has no
     new noise: it never raises noise from the window (freeze says what is wrong)."""
-    sigma, share = noise_sigma(frame.gray_f)
-    metrics: dict[str, float | None] = {"noise_sigma": r(sigma, 2), "noise_area": r(share)}
+    sigma, area = noise_sigma(frame.gray_f)
+    metrics: dict[str, float | None] = {"noise_sigma": r(sigma, 2), "noise_area": r(area)}
     temporal = per_window(lumas, temporal_sigma) if len(lumas) >= 2 else None
     scores: list[float] = []
     if temporal is not None:

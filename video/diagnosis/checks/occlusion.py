@@ -71,9 +71,9 @@ def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _block_max(img: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """The maximum of each BLOCK×BLOCK block (rows first: contiguous reductions)."""
-    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh * BLOCK, bw, BLOCK).max(axis=2)
-    return rows.reshape(bh, BLOCK, bw).max(axis=1)
+    """The maximum of each BLOCK×BLOCK block (down the rows first: whole rows at once)."""
+    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw * BLOCK).max(axis=1)
+    return rows.reshape(bh, bw, BLOCK).max(axis=2)
 
 
 def block_colour(frame: AnalysedFrame) -> np.ndarray:
@@ -81,10 +81,10 @@ def block_colour(frame: AnalysedFrame) -> np.ndarray:
     h, w = frame.gray.shape
     bh, bw = h // BLOCK, w // BLOCK
     half = BLOCK // 2
-    ab = cv2.resize(
-        np.ascontiguousarray(frame.lab[: bh * half, : bw * half, 1:]), (bw, bh), interpolation=cv2.INTER_AREA
-    )
-    return np.ascontiguousarray(np.moveaxis(ab.reshape(bh, bw, 2), -1, 0), np.float32)
+    # All three planes (no strided copy of two); a* and b* are integers, so each block's mean is
+    # the same whichever planes are averaged with them.
+    lab = cv2.resize(frame.lab[: bh * half, : bw * half], (bw, bh), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(np.moveaxis(lab.reshape(bh, bw, 3)[..., 1:], -1, 0), np.float32)
 
 
 def block_means(frame: AnalysedFrame) -> np.ndarray:

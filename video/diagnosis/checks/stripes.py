@@ -87,9 +87,18 @@ def _around(x: np.ndarray) -> np.ndarray:
 
 
 def _side_median(power: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The median over the last axis of power[:, idx] where `valid` (numpy's nanmedian with the
+    invalid ones as NaN, without its masked-array detour: the invalid values sort last as
+    infinity, and the middle one, or the mean of the middle two, of the valid ones is taken)."""
     vals = power[:, idx]
-    vals[:, ~valid] = np.nan
-    return np.nanmedian(vals, axis=2)
+    vals[:, ~valid] = np.inf
+    vals.sort(axis=2)
+    counts = np.count_nonzero(valid, axis=1)
+    high = counts // 2
+    low = np.where(counts % 2 == 1, high, high - 1)
+    pick = np.broadcast_to(np.stack([low, high], axis=1)[None], (*vals.shape[:2], 2))
+    ends = np.take_along_axis(vals, pick, axis=2)
+    return np.where(counts > 0, (ends[..., 0] + ends[..., 1]) / 2.0, np.nan)  # none valid: NaN, as nanmedian
 
 
 def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -199,12 +208,14 @@ def _shifts(fa: np.ndarray, fb: np.ndarray, n: int, cycles: Sequence[int]) -> np
     said = -np.angle(rest) * n / (2 * np.pi * f)
     order = np.argsort(said)
     said, weight, freq = said[order], np.sqrt(np.abs(rest))[order], f[order]
-    out = np.full(len(cycles), float(s))
-    for i, k in enumerate(cycles):
-        cumulative = np.cumsum(np.where(np.abs(freq - k) <= 2, 0.0, weight))  # the Hann main lobe
-        if cumulative[-1] > 0:
-            out[i] = s + said[int(np.searchsorted(cumulative, cumulative[-1] / 2))]
-    return out
+    # For every band at once: its own bins (the Hann main lobe) weigh nothing, and the weighted
+    # median is the first reading whose running weight reaches half the total (the running
+    # weights never fall, so that is how many stay below half).
+    ks = np.asarray(cycles, np.int64)[:, None]
+    cumulative = np.cumsum(np.where(np.abs(freq[None, :] - ks) <= 2, 0.0, weight[None, :]), axis=1)
+    total = cumulative[:, -1]
+    median = np.minimum(np.count_nonzero(cumulative < (total / 2)[:, None], axis=1), len(said) - 1)
+    return np.where(total > 0, s + said[median], float(s))
 
 
 def drifts(lumas: Sequence[np.ndarray], axis: str, cycles: Sequence[int]) -> list[float | None]:
