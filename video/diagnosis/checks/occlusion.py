@@ -5,7 +5,7 @@ covers has no texture, little colour, and a soft, wide boundary with the scene (
 its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
 focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
 and bright or ending above its middle, is never a cover, unless against the baseline it is new
-since commissioning); fog lowers the contrast of the
+since commissioning or it is clearly darker than the rest of the top of the view); fog lowers the contrast of the
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
@@ -105,8 +105,18 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     in focus rises at once (a width of STEP at most); a cover out of focus ramps over many.
     Segments where the scene around looks like the region have no boundary to judge; the
     result is the median of the others, each weighted by its contrast."""
-    if not region.any() or region.all():
+    widths, rises = segment_widths(gray, region)
+    if widths.size == 0:
         return 0.0
+    return 2.0 * _weighted_median(widths, rises)
+
+
+def segment_widths(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(transition width, contrast) of each judged segment of a region's boundary, in half-size
+    pixels (see boundary_width); empty when there is no boundary with the scene to judge."""
+    none = np.zeros(0, np.float32)
+    if not region.any() or region.all():
+        return none, none
     w = gray.shape[1]
     smooth = cv2.blur(gray, (5, 5))
     dist, labels = cv2.distanceTransformWithLabels(
@@ -132,7 +142,7 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     sums = np.bincount(index, weights=weights, minlength=nseg * bins).reshape(nseg, bins)
     judged = (counts[:, 0] > 0) & (counts[:, FAR - 4 :].sum(axis=1) >= 10)
     if not judged.any():
-        return 0.0  # no scene around the region: nothing to measure a boundary against
+        return none, none  # no scene around the region: nothing to measure a boundary against
     profile = sums[judged] / np.maximum(counts[judged], 1)
     floor = profile[:, 0].copy()
     outside = cv2.blur(profile[:, 1:].astype(np.float32), (3, 1), borderType=cv2.BORDER_REPLICATE)
@@ -146,10 +156,13 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     top = np.where(within, profile, -np.inf).max(axis=1)
     rise = top - floor
     keep = rise >= 8.0  # a boundary with the scene, not a scene that looks like the region
-    if not keep.any():
-        return 0.0
     widths = np.minimum(rise[keep] / np.maximum(slope[rows, steepest][keep], 0.25), FAR)
-    return 2.0 * _weighted_median(widths, rise[keep])
+    # A step in focus of a modest contrast rises little past the region's edge: its smoothed
+    # level already straddles the step. The contrast is there right at the edge: one pixel wide.
+    at_once = ~keep & (profile[:, 1] >= 8.0)
+    return np.concatenate([widths, np.ones(int(at_once.sum()), np.float32)]), np.concatenate(
+        [rise[keep], profile[at_once, 1]]
+    )
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -333,7 +346,13 @@ def occlusion(
             # view mostly is not (a cover changes its part of the view; a change of exposure or
             # light changes all of it) is no sky the camera always had, wherever it lies.
             local = new and changed is not None and float(changed[~inside].mean()) < NEW_SHARE
-            if not local and in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
+            # The sky is the brightest part of the top of the view: a region clearly darker than
+            # the rest of the picture's top row (a cover hanging from the top edge of the lens,
+            # against the sky beside it) is judged by its boundary, as any other region.
+            top = means[0][~inside[0]]
+            dimmer = top.size > 0 and means[inside].mean() < float(np.median(top)) - t.occlusion_link
+            skylike = in_rows[0] == 0 and not dimmer
+            if not local and skylike and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
             if changed is not None and not new:
                 continue  # the camera's normal view, as commissioned: not a cover
@@ -358,9 +377,9 @@ def occlusion(
             # Soft against the scene's own edges: a defocused picture softens every boundary.
             # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
             own_width = scene_width
-            if own_width == 0.0 and local:
-                # Plain parts everywhere leave no scene edge clear of them: against the baseline
-                # the region alone is new, and the scene's edges away from it judge it.
+            if own_width == 0.0:
+                # Plain parts everywhere (a road, a sky, a wall) leave no scene edge clear of all
+                # of them: the scene's edges away from this region alone judge it.
                 own_width = scene_edge_width(frame, inside)
             softness = edge / max(own_width, 2.0 * STEP)
             if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
