@@ -273,6 +273,14 @@ def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndar
     return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
 
 
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The largest 4-connected part of a block mask."""
+    n, parts = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return np.zeros_like(mask, bool)
+    return parts == 1 + int(np.argmax(np.bincount(parts.ravel(), minlength=n)[1:]))
+
+
 def occlusion(
     frame: AnalysedFrame,
     t: Thresholds,
@@ -335,6 +343,13 @@ def occlusion(
             if area < MIN_REGION:
                 break
             inside = labels == i
+            if changed is not None and float(changed[inside].mean()) < NEW_SHARE:
+                # Against the baseline, mostly the camera's normal view; but a cover of the
+                # road's shade joins the plain road it lies on: what is new of it is the cover.
+                inside = _largest(inside & changed)
+                area = float(inside.mean())
+                if area < MIN_REGION:
+                    continue
             in_rows = np.flatnonzero(inside.any(axis=1))
             # A sky: from the top of the picture, ending above the middle, or as bright as the
             # brightest quarter of the rest of the picture (the region itself left out: a sky
@@ -363,7 +378,7 @@ def occlusion(
             blocks = np.zeros(small.shape, np.uint8)
             hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
             blocks[:hh, :hw] = cv2.resize(
-                (labels == i).astype(np.uint8), (bw * HALF, bh * HALF), interpolation=cv2.INTER_NEAREST
+                inside.astype(np.uint8), (bw * HALF, bh * HALF), interpolation=cv2.INTER_NEAREST
             )[:hh, :hw]
             # The region to the pixel: its smooth pixels, up to a block beyond its blocks.
             near = cv2.dilate(blocks, np.ones((2 * HALF + 1, 2 * HALF + 1), np.uint8)).astype(bool)
