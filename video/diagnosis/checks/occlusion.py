@@ -28,7 +28,8 @@ than the scene's edges.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -171,15 +172,22 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
-def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
-    """The width (pixels) of the scene's own edges away from `exclude` (blocks): in each block
-    with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
-    About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
+def _edge_blocks(frame: AnalysedFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The contrast and steepest slope of each block (for scene_edge_width)."""
     h, w = frame.gray.shape
     bh, bw = h // BLOCK, w // BLOCK
     g = cv2.blur(frame.gray, (3, 3))
     contrast = _block_max(g, bh, bw).astype(np.float32) - (255 - _block_max(255 - g, bh, bw))
-    slope = _block_max(frame.gradient, bh, bw) / 8.0
+    return contrast, _block_max(frame.gradient, bh, bw) / 8.0
+
+
+def scene_edge_width(
+    frame: AnalysedFrame, exclude: np.ndarray, edge_blocks: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
+    """The width (pixels) of the scene's own edges away from `exclude` (blocks): in each block
+    with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
+    About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
+    contrast, slope = edge_blocks if edge_blocks is not None else _edge_blocks(frame)
     # Not the blocks next to a candidate region either: a cover's own ramp is no scene edge.
     around = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     edges = (contrast >= EDGE_CONTRAST) & ~around
@@ -281,6 +289,16 @@ def _largest(mask: np.ndarray) -> np.ndarray:
     return parts == 1 + int(np.argmax(np.bincount(parts.ravel(), minlength=n)[1:]))
 
 
+def held_still(metrics: Mapping[str, Any], t: Thresholds) -> bool:
+    """A region that counts as a cover (large and soft enough) stood still on the picture while
+    the scene panned behind it: it is on the lens. A camera turned away sees a new view whose
+    plain parts pan with it; so this decides a cover against a new view (see diagnose)."""
+    return any(
+        f is not None and a >= t.occlusion_area and w >= t.occlusion_edge_ratio and f >= t.occlusion_fixed
+        for a, w, f in metrics.get("occlusion_motion") or ()
+    )
+
+
 def occlusion(
     frame: AnalysedFrame,
     t: Thresholds,
@@ -336,6 +354,7 @@ def occlusion(
         bh, bw = candidate.shape
         small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
         fine: np.ndarray | None = None
+        edges: tuple[np.ndarray, np.ndarray] | None = None
         motion: Motion | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
         for i in order[:3]:
@@ -373,7 +392,8 @@ def occlusion(
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
-                scene_width = scene_edge_width(frame, candidate)
+                edges = _edge_blocks(frame)
+                scene_width = scene_edge_width(frame, candidate, edges)
                 motion = scene_motion(lumas, (small.shape[1], small.shape[0]))
             blocks = np.zeros(small.shape, np.uint8)
             hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
@@ -395,7 +415,7 @@ def occlusion(
             if own_width == 0.0:
                 # Plain parts everywhere (a road, a sky, a wall) leave no scene edge clear of all
                 # of them: the scene's edges away from this region alone judge it.
-                own_width = scene_edge_width(frame, inside)
+                own_width = scene_edge_width(frame, inside, edges)
             softness = edge / max(own_width, 2.0 * STEP)
             if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
                 # No edge of the scene to tell a cover from a blurred view by: only a region
