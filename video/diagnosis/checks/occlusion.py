@@ -118,6 +118,12 @@ def segment_widths(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np
     none = np.zeros(0, np.float32)
     if not region.any() or region.all():
         return none, none
+    # Only the region and the scene up to FAR pixels around it (cropped on the segments' grid:
+    # the same segments, the same distances, less to compute for a small region).
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    y0, x0 = (max(0, int(v[0]) - FAR - 2) // HALF * HALF for v in (rows, cols))
+    gray = gray[y0 : int(rows[-1]) + FAR + 3, x0 : int(cols[-1]) + FAR + 3]
+    region = region[y0 : int(rows[-1]) + FAR + 3, x0 : int(cols[-1]) + FAR + 3]
     w = gray.shape[1]
     smooth = cv2.blur(gray, (5, 5))
     dist, labels = cv2.distanceTransformWithLabels(
@@ -128,6 +134,8 @@ def segment_widths(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np
     nearest[labels.ravel()[zero]] = zero
     flat = dist.ravel()
     band = np.flatnonzero((flat > 0) & (flat <= FAR))  # the scene up to FAR pixels out
+    if band.size == 0:
+        return none, none
     src = nearest[labels.ravel()[band]]  # each one's nearest region pixel
     bw = -(-w // HALF)
     segment = (src // w) // HALF * bw + (src % w) // HALF
