@@ -192,3 +192,43 @@ def test_a_darker_picture_is_no_new_region_however_plain_the_view() -> None:
     clip = Clip("dark", "park", 0.0, seed=5)
     result = diagnose_frames(condition_frames(clip), CameraSettings(T, None, {"day": baseline_of(clip)}))
     assert result.codes == ["too_dark"], result.metrics
+
+
+@pytest.mark.parametrize(
+    "clip",
+    # Held-out still street cameras at their weakest: the plain road and sky leave no scene edge
+    # clear of every plain part, and a cover hanging from the top is darker than the sky beside it.
+    [
+        Clip("dirt", "crossroad", 0.0, seed=1),
+        Clip("grey_occluder", "parking", 0.0, seed=1),
+        Clip("grey_occluder", "riverside", 0.0, seed=5),
+        Clip("thin_occluder", "crossroad", 0.0, seed=5),
+    ],
+    ids=lambda c: c.name,
+)
+def test_a_cover_on_a_still_street_camera_is_found_without_a_baseline(clip: Clip) -> None:
+    result = diagnose_frames(condition_frames(clip), CameraSettings(T))
+    assert result.codes == ["occlusion"], result.metrics
+
+
+def test_a_cover_joined_to_the_plain_road_it_lies_on_is_found_against_the_baseline() -> None:
+    # Held-out: a large grey cover of the road's shade joins the plain road into one region that
+    # is mostly the normal view; its part new since commissioning is the cover. (At strength 0
+    # the cover is smaller, stays a region of its own and was found before.)
+    clip = Clip("grey_occluder", "crossroad", 1.0, seed=4)
+    result = diagnose_frames(condition_frames(clip), CameraSettings(T, None, {"day": baseline_of(clip)}))
+    assert result.codes == ["occlusion"], result.metrics
+
+
+@pytest.mark.parametrize(
+    "clip",
+    # Held-out: large covers hide so much of the reference's edges that the view reads as new
+    # (at strength 0 the view kept enough of them); their boundary stands still while the scene
+    # pans behind them.
+    [Clip("dirt", "park", 1.0, seed=6), Clip("grey_occluder", "riverside", 1.0, seed=6)],
+    ids=lambda c: c.name,
+)
+def test_a_cover_that_stands_still_while_the_view_pans_is_no_new_view(clip: Clip) -> None:
+    result = diagnose_frames(condition_frames(clip), CameraSettings(T, None, {"day": baseline_of(clip)}))
+    assert result.codes == ["occlusion"], result.metrics
+    assert "scene_change" in result.metrics["hidden"], result.metrics

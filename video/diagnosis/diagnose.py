@@ -25,7 +25,7 @@ from video.diagnosis.checks.colour import color_cast
 from video.diagnosis.checks.exposure import brightness, flat_screen
 from video.diagnosis.checks.motion import freeze
 from video.diagnosis.checks.noise import noise
-from video.diagnosis.checks.occlusion import MIN_REGION, occlusion
+from video.diagnosis.checks.occlusion import MIN_REGION, held_still, occlusion
 from video.diagnosis.checks.scene import Reference, scene_change
 from video.diagnosis.checks.sharpness import blur
 from video.diagnosis.checks.stripes import stripes
@@ -90,8 +90,9 @@ def covered_not_turned(metrics: Mapping[str, Any], t: Thresholds) -> bool:
     """When both a cover and a new view are found: a cover hides part of the view while the rest
     still matches the reference; a camera turned away loses the reference's edges outside the
     plain region too. So the share of the reference's edges kept where the picture still shows
-    structure of its own decides, on the view-kept scale."""
-    return float(metrics.get("reference_outside", 0.0)) >= t.scene_similarity
+    structure of its own decides, on the view-kept scale; or the cover's boundary standing still
+    on the picture while the scene panned behind it (it is on the lens)."""
+    return float(metrics.get("reference_outside", 0.0)) >= t.scene_similarity or held_still(metrics, t)
 
 
 def partly_covered(metrics: Mapping[str, Any]) -> bool:

@@ -5,7 +5,7 @@ covers has no texture, little colour, and a soft, wide boundary with the scene (
 its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
 focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
 and bright or ending above its middle, is never a cover, unless against the baseline it is new
-since commissioning); fog lowers the contrast of the
+since commissioning or it is clearly darker than the rest of the top of the view); fog lowers the contrast of the
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
@@ -28,7 +28,8 @@ than the scene's edges.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -105,8 +106,24 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     in focus rises at once (a width of STEP at most); a cover out of focus ramps over many.
     Segments where the scene around looks like the region have no boundary to judge; the
     result is the median of the others, each weighted by its contrast."""
-    if not region.any() or region.all():
+    widths, rises = segment_widths(gray, region)
+    if widths.size == 0:
         return 0.0
+    return 2.0 * _weighted_median(widths, rises)
+
+
+def segment_widths(gray: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(transition width, contrast) of each judged segment of a region's boundary, in half-size
+    pixels (see boundary_width); empty when there is no boundary with the scene to judge."""
+    none = np.zeros(0, np.float32)
+    if not region.any() or region.all():
+        return none, none
+    # Only the region and the scene up to FAR pixels around it (cropped on the segments' grid:
+    # the same segments, the same distances, less to compute for a small region).
+    rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
+    y0, x0 = (max(0, int(v[0]) - FAR - 2) // HALF * HALF for v in (rows, cols))
+    gray = gray[y0 : int(rows[-1]) + FAR + 3, x0 : int(cols[-1]) + FAR + 3]
+    region = region[y0 : int(rows[-1]) + FAR + 3, x0 : int(cols[-1]) + FAR + 3]
     w = gray.shape[1]
     smooth = cv2.blur(gray, (5, 5))
     dist, labels = cv2.distanceTransformWithLabels(
@@ -117,6 +134,8 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     nearest[labels.ravel()[zero]] = zero
     flat = dist.ravel()
     band = np.flatnonzero((flat > 0) & (flat <= FAR))  # the scene up to FAR pixels out
+    if band.size == 0:
+        return none, none
     src = nearest[labels.ravel()[band]]  # each one's nearest region pixel
     bw = -(-w // HALF)
     segment = (src // w) // HALF * bw + (src % w) // HALF
@@ -132,7 +151,7 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     sums = np.bincount(index, weights=weights, minlength=nseg * bins).reshape(nseg, bins)
     judged = (counts[:, 0] > 0) & (counts[:, FAR - 4 :].sum(axis=1) >= 10)
     if not judged.any():
-        return 0.0  # no scene around the region: nothing to measure a boundary against
+        return none, none  # no scene around the region: nothing to measure a boundary against
     profile = sums[judged] / np.maximum(counts[judged], 1)
     floor = profile[:, 0].copy()
     outside = cv2.blur(profile[:, 1:].astype(np.float32), (3, 1), borderType=cv2.BORDER_REPLICATE)
@@ -146,10 +165,13 @@ def boundary_width(gray: np.ndarray, region: np.ndarray) -> float:
     top = np.where(within, profile, -np.inf).max(axis=1)
     rise = top - floor
     keep = rise >= 8.0  # a boundary with the scene, not a scene that looks like the region
-    if not keep.any():
-        return 0.0
     widths = np.minimum(rise[keep] / np.maximum(slope[rows, steepest][keep], 0.25), FAR)
-    return 2.0 * _weighted_median(widths, rise[keep])
+    # A step in focus of a modest contrast rises little past the region's edge: its smoothed
+    # level already straddles the step. The contrast is there right at the edge: one pixel wide.
+    at_once = ~keep & (profile[:, 1] >= 8.0)
+    return np.concatenate([widths, np.ones(int(at_once.sum()), np.float32)]), np.concatenate(
+        [rise[keep], profile[at_once, 1]]
+    )
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
@@ -158,15 +180,22 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
-def scene_edge_width(frame: AnalysedFrame, exclude: np.ndarray) -> float:
-    """The width (pixels) of the scene's own edges away from `exclude` (blocks): in each block
-    with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
-    About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
+def _edge_blocks(frame: AnalysedFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The contrast and steepest slope of each block (for scene_edge_width)."""
     h, w = frame.gray.shape
     bh, bw = h // BLOCK, w // BLOCK
     g = cv2.blur(frame.gray, (3, 3))
     contrast = _block_max(g, bh, bw).astype(np.float32) - (255 - _block_max(255 - g, bh, bw))
-    slope = _block_max(frame.gradient, bh, bw) / 8.0
+    return contrast, _block_max(frame.gradient, bh, bw) / 8.0
+
+
+def scene_edge_width(
+    frame: AnalysedFrame, exclude: np.ndarray, edge_blocks: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
+    """The width (pixels) of the scene's own edges away from `exclude` (blocks): in each block
+    with a clear edge, its contrast over its steepest slope, the median weighted by contrast.
+    About 2 for a picture in focus, 2.5 σ for one blurred by σ; 2 STEP when there is no edge."""
+    contrast, slope = edge_blocks if edge_blocks is not None else _edge_blocks(frame)
     # Not the blocks next to a candidate region either: a cover's own ramp is no scene edge.
     around = cv2.dilate(exclude.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     edges = (contrast >= EDGE_CONTRAST) & ~around
@@ -260,6 +289,24 @@ def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndar
     return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
 
 
+def _largest(mask: np.ndarray) -> np.ndarray:
+    """The largest 4-connected part of a block mask."""
+    n, parts = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+    if n <= 1:
+        return np.zeros_like(mask, bool)
+    return parts == 1 + int(np.argmax(np.bincount(parts.ravel(), minlength=n)[1:]))
+
+
+def held_still(metrics: Mapping[str, Any], t: Thresholds) -> bool:
+    """A region that counts as a cover (large and soft enough) stood still on the picture while
+    the scene panned behind it: it is on the lens. A camera turned away sees a new view whose
+    plain parts pan with it; so this decides a cover against a new view (see diagnose)."""
+    return any(
+        f is not None and a >= t.occlusion_area and w >= t.occlusion_edge_ratio and f >= t.occlusion_fixed
+        for a, w, f in metrics.get("occlusion_motion") or ()
+    )
+
+
 def occlusion(
     frame: AnalysedFrame,
     t: Thresholds,
@@ -315,6 +362,7 @@ def occlusion(
         bh, bw = candidate.shape
         small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
         fine: np.ndarray | None = None
+        edges: tuple[np.ndarray, np.ndarray] | None = None
         motion: Motion | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
         for i in order[:3]:
@@ -322,6 +370,13 @@ def occlusion(
             if area < MIN_REGION:
                 break
             inside = labels == i
+            if changed is not None and float(changed[inside].mean()) < NEW_SHARE:
+                # Against the baseline, mostly the camera's normal view; but a cover of the
+                # road's shade joins the plain road it lies on: what is new of it is the cover.
+                inside = _largest(inside & changed)
+                area = float(inside.mean())
+                if area < MIN_REGION:
+                    continue
             in_rows = np.flatnonzero(inside.any(axis=1))
             # A sky: from the top of the picture, ending above the middle, or as bright as the
             # brightest quarter of the rest of the picture (the region itself left out: a sky
@@ -333,18 +388,25 @@ def occlusion(
             # view mostly is not (a cover changes its part of the view; a change of exposure or
             # light changes all of it) is no sky the camera always had, wherever it lies.
             local = new and changed is not None and float(changed[~inside].mean()) < NEW_SHARE
-            if not local and in_rows[0] == 0 and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
+            # The sky is the brightest part of the top of the view: a region clearly darker than
+            # the rest of the picture's top row (a cover hanging from the top edge of the lens,
+            # against the sky beside it) is judged by its boundary, as any other region.
+            top = means[0][~inside[0]]
+            dimmer = top.size > 0 and means[inside].mean() < float(np.median(top)) - t.occlusion_link
+            skylike = in_rows[0] == 0 and not dimmer
+            if not local and skylike and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
             if changed is not None and not new:
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
-                scene_width = scene_edge_width(frame, candidate)
+                edges = _edge_blocks(frame)
+                scene_width = scene_edge_width(frame, candidate, edges)
                 motion = scene_motion(lumas, (small.shape[1], small.shape[0]))
             blocks = np.zeros(small.shape, np.uint8)
             hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
             blocks[:hh, :hw] = cv2.resize(
-                (labels == i).astype(np.uint8), (bw * HALF, bh * HALF), interpolation=cv2.INTER_NEAREST
+                inside.astype(np.uint8), (bw * HALF, bh * HALF), interpolation=cv2.INTER_NEAREST
             )[:hh, :hw]
             # The region to the pixel: its smooth pixels, up to a block beyond its blocks.
             near = cv2.dilate(blocks, np.ones((2 * HALF + 1, 2 * HALF + 1), np.uint8)).astype(bool)
@@ -358,10 +420,10 @@ def occlusion(
             # Soft against the scene's own edges: a defocused picture softens every boundary.
             # (A boundary's width is read over STEP half-size pixels: none is narrower than that.)
             own_width = scene_width
-            if own_width == 0.0 and local:
-                # Plain parts everywhere leave no scene edge clear of them: against the baseline
-                # the region alone is new, and the scene's edges away from it judge it.
-                own_width = scene_edge_width(frame, inside)
+            if own_width == 0.0:
+                # Plain parts everywhere (a road, a sky, a wall) leave no scene edge clear of all
+                # of them: the scene's edges away from this region alone judge it.
+                own_width = scene_edge_width(frame, inside, edges)
             softness = edge / max(own_width, 2.0 * STEP)
             if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
                 # No edge of the scene to tell a cover from a blurred view by: only a region
