@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
-from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 20
@@ -402,7 +402,7 @@ def occlusion(
                 fine = _fine_smooth(small, t, noise_sigma)
                 edges = _edge_blocks(frame)
                 scene_width = scene_edge_width(frame, candidate, edges)
-                motion = scene_motion(lumas, (small.shape[1], small.shape[0]))
+                motion = per_window(lumas, scene_motion, (small.shape[1], small.shape[0]))
             blocks = np.zeros(small.shape, np.uint8)
             hh, hw = min(bh * HALF, small.shape[0]), min(bw * HALF, small.shape[1])
             blocks[:hh, :hw] = cv2.resize(
