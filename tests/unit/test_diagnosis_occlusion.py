@@ -5,12 +5,15 @@ from the held-out scenes only."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 from tests.support.natural import Clip, condition_frames, normal_clip
-from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames
+from tests.support.synthetic import ClipSpec, write_condition_clip
+from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames, diagnose_source
 from video.diagnosis.checks.occlusion import boundary_width, fixed_share, occlusion, scene_motion
 from video.diagnosis.frame import AnalysedFrame
 
@@ -232,3 +235,15 @@ def test_a_cover_that_stands_still_while_the_view_pans_is_no_new_view(clip: Clip
     result = diagnose_frames(condition_frames(clip), CameraSettings(T, None, {"day": baseline_of(clip)}))
     assert result.codes == ["occlusion"], result.metrics
     assert "scene_change" in result.metrics["hidden"], result.metrics
+
+
+def test_a_blurred_still_street_is_blur_not_a_cover_without_a_baseline(tmp_path: Path) -> None:
+    """The patrol bench's defocused gate camera (1280×720, H.264): its plain road reads as a soft
+    region, but the structure around it is blurred too: out of focus, not covered."""
+    clip = write_condition_clip(
+        tmp_path / "blur.mp4",
+        ClipSpec("blur", "gate", 0.6, width=1280, height=720, fps=25, seconds=2, seed=4, max_kbps=2048),
+    )
+    result = diagnose_source(str(clip), CameraSettings(T))
+    assert result.codes == ["blur"], result.metrics
+    assert "occlusion" in result.metrics["hidden"]  # the soft region was seen, and judged

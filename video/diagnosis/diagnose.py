@@ -219,6 +219,13 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     if "freeze" in found and "scene_change" not in found and partly_covered(metrics):
         hidden.add("freeze")
         found.discard("freeze")
+    if base is None and {"blur", "occlusion"} <= found and not held_still(metrics, t):
+        # Without a baseline: the view is blurred where it shows structure (a cover hides the
+        # structure behind it; it does not blur the rest). Out of focus, a plain region's soft
+        # boundary is no evidence of something on the lens, unless it stood still while the
+        # view panned.
+        hidden.add("occlusion")
+        found.discard("occlusion")
     if {"scene_change", "occlusion"} <= found:
         # A cover, or a camera turned towards a view with a plain, soft region?
         loser = "scene_change" if covered_not_turned(metrics, t) else "occlusion"
