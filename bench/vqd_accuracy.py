@@ -18,7 +18,8 @@ as `thresholds_fitted_on`). Each clip is diagnosed twice:
 - without reference: the absolute thresholds, as `govops video diagnose` without --camera;
 - with reference: against the camera's baselines (建档), a day baseline and reference picture
   from its normal view and a night baseline from its IR picture, both taken at other moments and
-  through the same encode and decode, as the patrol commissions a camera.
+  through the same encode and decode, as the patrol commissions a camera (`govops video diagnose
+  --reference` takes the day one the same way, from the picture it is given).
 scene_change can only be judged with a reference, so turned-away clips count only in that mode.
 
 Prints one JSON object: per-code precision and recall, the false-alarm rate on healthy clips

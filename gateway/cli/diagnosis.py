@@ -4,7 +4,9 @@ The batch always exits 0 when its arguments were usable: an unreadable source is
 (signal_loss with an `error`), not a failure of the command. A bad reference picture, an unknown
 camera or bad GOVOPS_VQD_* settings are usage errors (exit 2). With `--camera` the sources are
 judged with that camera's settings (its baselines, reference and thresholds), exactly as the
-patrol judges it.
+patrol judges it. `--reference` is the camera's normal picture: the sources are judged against a
+baseline taken on it (建档, not stored), as the patrol judges a commissioned camera; with
+`--camera` too, it stands in for that camera's baseline of its mode.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 
 import typer
 from rich.table import Table
@@ -22,7 +23,7 @@ from rich.table import Table
 from gateway.cli.output import console, err_console, progress_bar
 from govops.errors import GovopsError
 from govops.settings import load_or_explain
-from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, diagnose_source, load_reference
+from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, commissioned_on, diagnose_source
 
 # Sources wait on the network as much as they decode: a few in flight at once.
 MAX_WORKERS = 8
@@ -85,7 +86,7 @@ def _settings(reference: str | None, camera: str | None) -> CameraSettings:
             with rt.transaction() as session:
                 settings = camera_settings(session, camera, t)
         if reference is not None:
-            settings = replace(settings, reference=load_reference(reference, settings.thresholds))
+            settings = commissioned_on(settings, reference)
     except GovopsError as exc:
         raise _fail(exc.message, exc.hint) from None
     return settings

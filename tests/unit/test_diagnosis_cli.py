@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
-from tests.support.synthetic import ClipSpec, reference_picture, write_condition_clip
+from tests.support.natural import Clip, _disc_psf, condition_frames, normal_clip, write_clip
+from tests.support.synthetic import ClipSpec, reference_picture, write_condition_clip, write_frames
 
 runner = CliRunner()
 
@@ -115,3 +118,32 @@ def test_bad_threshold_setting_is_a_usage_error(clips: dict[str, Path], monkeypa
 def test_no_source_is_a_usage_error() -> None:
     out = runner.invoke(app, ["video", "diagnose", "--json"])
     assert out.exit_code == 2
+
+
+def test_the_reference_is_the_cameras_normal_picture(tmp_path: Path) -> None:
+    """`--reference` commissions the camera on that picture (建档, not stored): a naturally soft
+    camera given its own normal picture is healthy, judged against its baseline; defocused
+    further, it is blur. The same command as the patrol's verdict of a commissioned camera."""
+    soft = Clip("soft", "china-wide", 1.0, seed=1)
+    reference = tmp_path / "normal.png"
+    cv2.imwrite(str(reference), condition_frames(normal_clip(soft))[0])
+    later = replace(soft, t0=11)
+    healthy = write_clip(tmp_path / "soft.mp4", later)
+    defocused = write_frames(
+        tmp_path / "defocused.mp4", [cv2.filter2D(p, -1, _disc_psf(3.0)) for p in condition_frames(later)]
+    )
+    args = ["video", "diagnose", str(healthy), str(defocused), "--reference", str(reference), "--json"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    ok, blurred = (json.loads(line) for line in out.stdout.splitlines())
+    assert ok["faults"] == [] and ok["metrics"]["basis"] == "baseline", ok["metrics"]
+    assert [f["code"] for f in blurred["faults"]] == ["blur"] and blurred["metrics"]["basis"] == "baseline"
+
+
+def test_a_flat_reference_picture_is_a_usage_error(clips: dict[str, Path], tmp_path: Path) -> None:
+    black = tmp_path / "black.png"
+    cv2.imwrite(str(black), np.zeros((360, 640, 3), np.uint8))
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "--reference", str(black), "--json"])
+    assert out.exit_code == 2 and out.stdout == ""
+    assert "shows no signal" in out.stderr and "normal view" in out.stderr
+    assert "Traceback" not in out.output

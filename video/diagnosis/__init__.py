@@ -10,12 +10,14 @@ Ten fault codes (`FAULT_CODES`), each with a score in [0, 1] (0.5 is the thresho
 is judged against its own baseline (建档, `Baseline`) for the picture's mode (day or IR night);
 without one, against the absolute thresholds. Thresholds come from GOVOPS_VQD_* settings, read
 once by the caller, and can be overridden per camera with `thresholds_for`.
-`diagnose_frames` judges pictures that were decoded elsewhere.
+`diagnose_frames` judges pictures that were decoded elsewhere; `commissioned_on` gives the
+settings of a camera commissioned on a reference picture (`govops video diagnose --reference`).
 """
 
 from video.diagnosis.baseline import Baseline, CameraSettings, picture_mode
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.diagnose import (
+    commissioned_on,
     diagnose_frames,
     diagnose_sample,
     diagnose_source,
@@ -34,6 +36,7 @@ __all__ = [
     "Reference",
     "SourceError",
     "Thresholds",
+    "commissioned_on",
     "diagnose_frames",
     "diagnose_sample",
     "diagnose_source",

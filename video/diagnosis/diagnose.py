@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -102,26 +103,45 @@ def partly_covered(metrics: Mapping[str, Any]) -> bool:
     return float(metrics.get("reference_lost", 0.0)) >= COVERED_TILES and changed >= COVER_CHANGED
 
 
-def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
-    """A `Reference` from a picture, an image file or a clip (its first keyframe).
-
-    A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed.
-    """
-    if reference is None or isinstance(reference, Reference):
-        return reference
-    t = thresholds
+def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds) -> AnalysedFrame:
+    """The picture of a reference: a picture, an image file or a clip (its first keyframe).
+    A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed."""
     if isinstance(reference, np.ndarray):
-        return Reference.from_frame(AnalysedFrame.from_bgr(reference, t.analysis_width))
+        return AnalysedFrame.from_bgr(reference, t.analysis_width)
     image = cv2.imread(str(reference), cv2.IMREAD_COLOR)
     if image is not None:
-        return load_reference(image, t)
+        return AnalysedFrame.from_bgr(image, t.analysis_width)
     try:
         sample = read_source(str(reference), t)
     except SourceError as exc:
         raise ValidationFailed(
             f"cannot read the reference picture {reference}: {exc}", hint="give an image file (JPEG, PNG) or a clip"
         ) from None
-    return Reference.from_frame(sample.frames[0])
+    return sample.frames[0]
+
+
+def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
+    """A scene `Reference` from a picture, an image file or a clip (its first keyframe)."""
+    if reference is None or isinstance(reference, Reference):
+        return reference
+    return Reference.from_frame(_reference_frame(reference, thresholds))
+
+
+def commissioned_on(settings: CameraSettings, reference: str | Path | np.ndarray) -> CameraSettings:
+    """The settings with `reference` as the camera's normal picture (建档 on it, not stored): the
+    baseline of its mode (day or IR night) and the scene reference, so blur, colour, noise,
+    brightness and covers are judged against that camera's own normal, as the patrol judges a
+    commissioned camera. A flat screen (no signal) is no one's normal: ValidationFailed."""
+    t = settings.thresholds
+    frame = _reference_frame(reference, t)
+    if flat_screen(frame, t).scores["signal_loss"] >= 0.5:
+        name = "" if isinstance(reference, np.ndarray) else f" {reference}"
+        raise ValidationFailed(
+            f"the reference picture{name} shows no signal (a flat screen)",
+            hint="give a picture of the camera's normal view",
+        )
+    base = Baseline.measure(frame, t)
+    return replace(settings, reference=base.reference, baselines={**settings.baselines, base.mode: base})
 
 
 def measure_frame(

@@ -12,7 +12,13 @@ from gateway.cli.video.common import JsonOpt
 
 def diagnose(
     sources: Annotated[list[str], typer.Argument(help="File paths, rtsp:// URLs or http(s):// snapshot URLs.")],
-    reference: Annotated[str | None, typer.Option(help="Reference image for scene_change.")] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The camera's normal picture (image or clip): judged against a baseline taken on it "
+            "(建档, not stored) and for scene_change."
+        ),
+    ] = None,
     camera: Annotated[str | None, typer.Option(help="Judge with this camera's baselines and thresholds.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
