@@ -35,6 +35,23 @@ def r(value: float, digits: int = 3) -> float:
     return round(float(value), digits)
 
 
+def block_sums(img: np.ndarray, grid: tuple[int, int], size: tuple[int, int], dtype: type) -> np.ndarray:
+    """Each block's sum, for a `grid` of blocks (rows, columns) of `size` pixels from the top left
+    (the rest cut off), in `dtype`: down the rows first (whole rows added at once), then along each
+    block's columns. Exact sums (integers, or values float64 adds exactly) are the same as one
+    reduction over both axes, which is about three times slower."""
+    (gh, gw), (sh, sw) = grid, size
+    rows = img[: gh * sh, : gw * sw].reshape(gh, sh, gw * sw).sum(axis=1, dtype=dtype)
+    return rows.reshape(gh, gw, sw).sum(axis=2, dtype=dtype)
+
+
+def block_max(img: np.ndarray, grid: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """Each block's maximum, blocks as in `block_sums` (down the rows first)."""
+    (gh, gw), (sh, sw) = grid, size
+    rows = img[: gh * sh, : gw * sw].reshape(gh, sh, gw * sw).max(axis=1)
+    return rows.reshape(gh, gw, sw).max(axis=2)
+
+
 def share(mask: np.ndarray) -> float:
     """The share of true pixels, as `mask.mean()` gives it (an exact count over the size, without
     numpy's float pass over the picture; NaN for an empty mask, as numpy)."""

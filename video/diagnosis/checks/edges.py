@@ -34,6 +34,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from video.diagnosis.checks import block_sums
+
 BLOCK = 32
 GAP = 3  # the flat levels start this many pixels from the step
 SIDE = 5  # and are this many pixels long
@@ -96,8 +98,7 @@ def _sum_blocks(values: np.ndarray, x0: int, axis: int, grid: tuple[int, int], s
         full[x0 : x0 + hh] = values[:hh, :w]
     bh, bw = grid
     sh, sw = h // bh, w // bw
-    rows = full[: bh * sh, : bw * sw].reshape(bh, sh, bw * sw).sum(axis=1, dtype=np.int32)
-    return rows.reshape(bh, bw, sw).sum(axis=2).astype(np.float32)
+    return block_sums(full, (bh, bw), (sh, sw), np.int32).astype(np.float32)
 
 
 def step_blocks(gray: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, block_sums, r, ramp
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 40
@@ -33,10 +33,7 @@ def _changes(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     h, w = diff.shape
     bh, bw = max(1, h // BLOCK), max(1, w // BLOCK)
     bs_h, bs_w = h // bh, w // bw
-    # Down the rows first (whole rows added at once), then along each block's columns: integer
-    # sums, the same in any order, three times faster than one reduction over both axes.
-    rows = diff[: bh * bs_h, : bw * bs_w].reshape(bh, bs_h, bw * bs_w).sum(axis=1, dtype=np.uint32)
-    blocks = rows.reshape(bh, bw, bs_w).sum(axis=2, dtype=np.uint32)
+    blocks = block_sums(diff, (bh, bw), (bs_h, bs_w), np.uint32)
     return float(cv2.mean(diff)[0]), float(blocks.max()) / (bs_h * bs_w), float(np.count_nonzero(diff > STRONG))
 
 

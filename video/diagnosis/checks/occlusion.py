@@ -34,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, block_max, r, ramp
 from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
 
@@ -69,12 +69,6 @@ def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = cv2.resize(g, (bw, bh), interpolation=cv2.INTER_AREA)
     square = cv2.resize(g * g, (bw, bh), interpolation=cv2.INTER_AREA)
     return mean, np.sqrt(np.maximum(square - mean * mean, 0.0))
-
-
-def _block_max(img: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """The maximum of each BLOCK×BLOCK block (down the rows first: whole rows at once)."""
-    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw * BLOCK).max(axis=1)
-    return rows.reshape(bh, bw, BLOCK).max(axis=2)
 
 
 def block_colour(frame: AnalysedFrame) -> np.ndarray:
@@ -185,8 +179,9 @@ def _edge_blocks(frame: AnalysedFrame) -> tuple[np.ndarray, np.ndarray]:
     h, w = frame.gray.shape
     bh, bw = h // BLOCK, w // BLOCK
     g = cv2.blur(frame.gray, (3, 3))
-    contrast = _block_max(g, bh, bw).astype(np.float32) - (255 - _block_max(255 - g, bh, bw))
-    return contrast, _block_max(frame.gradient, bh, bw) / 8.0
+    grid, size = (bh, bw), (BLOCK, BLOCK)
+    contrast = block_max(g, grid, size).astype(np.float32) - (255 - block_max(255 - g, grid, size))
+    return contrast, block_max(frame.gradient, grid, size) / 8.0
 
 
 def scene_edge_width(
@@ -389,8 +384,9 @@ def occlusion(
             # light changes all of it) is no sky the camera always had, wherever it lies.
             local = new and changed is not None and float(changed[~inside].mean()) < NEW_SHARE
             # The sky is the brightest part of the top of the view: a region clearly darker than
-            # the rest of the picture's top row (a cover hanging from the top edge of the lens,
-            # against the sky beside it) is judged by its boundary, as any other region.
+            # the rest of the picture's top row (by more than keeps two blocks one region,
+            # occlusion_link: a cover hanging from the top edge of the lens, against the sky
+            # beside it) is judged by its boundary, as any other region.
             top = means[0][~inside[0]]
             dimmer = top.size > 0 and means[inside].mean() < float(np.median(top)) - t.occlusion_link
             skylike = in_rows[0] == 0 and not dimmer

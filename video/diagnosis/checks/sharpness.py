@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks import Measurement, block_max, block_sums, r, ramp
 from video.diagnosis.checks.edges import window_edge_sharpness
 from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
@@ -50,11 +50,9 @@ EDGE_PERCENTILE = 90.0
 def _block_sums(img: np.ndarray) -> np.ndarray:
     h, w = img.shape
     bh, bw = h // BLOCK, w // BLOCK
-    # Down the rows first (whole rows added at once), then along each block's columns. The
-    # order does not change the sums: the differences of a grey picture (integers) and of its
-    # 9-pixel box average (multiples of 2**-27 below 256) add up exactly in float64.
-    rows = img[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw * BLOCK).sum(axis=1, dtype=np.float64)
-    return rows.reshape(bh, bw, BLOCK).sum(axis=2)
+    # The differences of a grey picture (integers) and of its 9-pixel box average (multiples of
+    # 2**-27 below 256) add up exactly in float64, in any order.
+    return block_sums(img, (bh, bw), (BLOCK, BLOCK), np.float64)
 
 
 def blur_effect_map(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -117,8 +115,7 @@ def edge_blocks(gray: np.ndarray) -> np.ndarray:
         _, contrast = cv2.threshold(contrast, least - 1, 255, cv2.THRESH_TOZERO)
         cv2.max(best, cv2.divide(step, contrast, scale=255), dst=best)
     bh, bw = (h - 1) // BLOCK, (w - 1) // BLOCK
-    rows = best[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw * BLOCK).max(axis=1)  # down the rows first
-    return rows.reshape(bh, bw, BLOCK).max(axis=2).astype(np.float32) / 255
+    return block_max(best, (bh, bw), (BLOCK, BLOCK)).astype(np.float32) / 255
 
 
 def edges_kept(blocks: np.ndarray, baseline: np.ndarray) -> float | None:
