@@ -15,9 +15,11 @@ from tests.fixtures.platform import REPO
 
 pytestmark = pytest.mark.e2e
 BROKEN = "龙山路主干道"
+HEALTHY = "朱泾公园"
 
 
-def _break_camera(data_dir) -> str:  # type: ignore[no-untyped-def]
+def _break_camera(data_dir) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(the broken camera's ID, a healthy one's)."""
     from gateway.runtime import Runtime
     from video.catalogue.models import Camera
 
@@ -25,11 +27,12 @@ def _break_camera(data_dir) -> str:  # type: ignore[no-untyped-def]
     with rt.transaction() as s:
         cam = s.scalars(select(Camera).where(Camera.name == BROKEN)).one()
         cam.stream_url = str(data_dir / "clips" / "unplugged.mp4")
-        return cam.id
+        healthy = s.scalars(select(Camera.id).where(Camera.name == HEALTHY)).one()
+        return cam.id, healthy
 
 
 def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser, tmp_path):
-    cam_id = _break_camera(gateway_server.data_dir)
+    cam_id, healthy_id = _break_camera(gateway_server.data_dir)
     env = {
         "GOVOPS_DATA_DIR": str(gateway_server.data_dir),
         "GOVOPS_ENVIRONMENT": "test",
@@ -67,5 +70,9 @@ def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser,
         assert "诊断完成" in flash.inner_text() and "signal_loss" not in flash.inner_text()  # names in Chinese
         assert page.locator("[data-testid=history] figure").count() == 2
         page.screenshot(path=str(tmp_path / "camera.png"), full_page=True)
+        # A healthy camera, commissioned by that round: its baseline with the hour it was taken at.
+        page.goto(f"{gateway_server.url}/video/cameras/{healthy_id}")
+        day = page.wait_for_selector("[data-baseline=day]")
+        assert "按时段 by hour" in day.inner_text() and page.locator("[data-baseline=day] [data-hour]").count() == 1
     finally:
         ctx.close()
