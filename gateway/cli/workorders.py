@@ -176,7 +176,8 @@ def sync_cmd(json_out: JsonOpt = False) -> None:
         json_out,
         lambda d: console.print(
             f"opened {len(d['opened'])}, dispatched {len(d['dispatched'])}, verified {len(d['verified'])}, "
-            f"closed {len(d['closed'])}, reopened {len(d['reopened'])}, SLA breached {len(d['breached'])}, "
+            f"closed {len(d['closed'])}, reopened {len(d['reopened'])}, withdrawn as false alarms "
+            f"{len(d['withdrawn'])}, SLA breached {len(d['breached'])}, "
             f"self-healing {len(d['selfheal'])}",
             highlight=False,
         ),

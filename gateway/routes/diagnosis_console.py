@@ -1,7 +1,8 @@
 """Console pages of the patrol: "faults now" (故障摄像机) and the diagnosis buttons of a camera.
 
 The camera page itself (video_console) shows the history; this module adds the faults page and
-the two form posts, re-diagnose and refresh the reference, which answer with a redirect back.
+the form posts, re-diagnose, refresh the reference and accept a false alarm (误报确认), which
+answer with a redirect back.
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def faults_page(request: Request, session: SessionDep, principal: Viewer) -> HTM
     )
 
 
+# What the camera learned from a picture a person accepted as normal (ondemand.accept_normal).
+LEARNED = {
+    "hour": "已学习该时段亮度 brightness of this hour learned",
+    "statistics": "已按此画面更新基准 baseline statistics re-taken",
+    "commissioned": "已按此画面建档 commissioned on this picture",
+}
+
+
 def _back(camera_id: str, ok: bool, text: str) -> RedirectResponse:
     return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:280])}", status_code=303)
 
@@ -63,3 +72,16 @@ async def reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, pr
     except GovopsError as exc:
         return _back(camera_id, False, f"参考图未更新 reference not taken: {exc.message}")
     return _back(camera_id, True, "参考图已更新 reference picture taken")
+
+
+@router.post("/video/cameras/{camera_id}/accept")
+async def accept_normal(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> RedirectResponse:
+    try:
+        out = await on_camera(ondemand.accept_normal, camera_id, session, runtime, principal)
+    except NotFound:
+        raise
+    except GovopsError as exc:
+        return _back(camera_id, False, f"未确认 not accepted: {exc.message}")
+    learned = LEARNED.get(out["learned"], out["learned"])
+    accepted = ", ".join(FAULT_NAMES.get(c, c) for c in out["accepted"])
+    return _back(camera_id, True, f"已确认误报 accepted as normal: {accepted} — {learned}")

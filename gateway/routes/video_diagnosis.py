@@ -114,6 +114,13 @@ async def refresh_reference(camera_id: str, session: SessionDep, runtime: Runtim
     return await on_camera(ondemand.refresh_reference, camera_id, session, runtime, principal)
 
 
+@router.post("/cameras/{camera_id}/diagnosis/accept")
+async def accept_normal(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
+    """误报确认: the camera's current picture is its normal; the fault it shows is a false alarm
+    that the camera learns (the hour's brightness, or its statistics). Audited."""
+    return await on_camera(ondemand.accept_normal, camera_id, session, runtime, principal)
+
+
 class ThresholdsIn(BaseModel):
     thresholds: dict[str, float] = Field(default_factory=dict, max_length=40)
 

@@ -222,11 +222,14 @@ def close(session: Session, principal: Principal, order_id: int, *, now: datetim
     return finish(session, order, actor=principal.subject, at=now or datetime.now(UTC))
 
 
-def finish(session: Session, order: WorkOrder, *, actor: str, at: datetime) -> WorkOrder:
+def finish(
+    session: Session, order: WorkOrder, *, actor: str, at: datetime, action: str = "close", note: str | None = None
+) -> WorkOrder:
+    """Close the order (`action` "withdraw": as a false alarm, from open or dispatched)."""
     from govops.alerts import resolve_alert
 
     order.closed_at = at
-    step(session, order, "close", "closed", actor=actor, at=at)
+    step(session, order, action, "closed", actor=actor, at=at, note=note)
     resolve_alert(session, breach_fingerprint(order.id))
     return order
 

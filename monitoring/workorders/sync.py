@@ -5,8 +5,11 @@
    hysteresis, RAISE_AFTER rounds) and has no order yet opens one, for the area's contractor;
 2. every repaired order is checked against the newest diagnosis of its camera made after the
    repair report: healthy → verified (and closed), anything else → reopened;
-3. every open or dispatched order past its due time raises one SLA-breach alert;
-4. with self-healing on, a camera that stopped answering gets one ONVIF SystemReboot.
+3. every open or dispatched order whose camera a person has since accepted as normal (误报确认,
+   `govops video accept`) and that is still healthy is withdrawn: closed as a false alarm, so no
+   contractor is sent to a camera with nothing wrong;
+4. every open or dispatched order past its due time raises one SLA-breach alert;
+5. with self-healing on, a camera that stopped answering gets one ONVIF SystemReboot.
 
 The step reads the kernel's alerts and the video room's tables and writes only its own tables,
 the audit log and its own alerts; calling it twice in a row changes nothing the second time.
@@ -46,6 +49,7 @@ class SyncReport:
     verified: list[int] = field(default_factory=list)
     closed: list[int] = field(default_factory=list)
     reopened: list[int] = field(default_factory=list)
+    withdrawn: list[int] = field(default_factory=list)
     breached: list[int] = field(default_factory=list)
     selfheal: list[dict[str, Any]] = field(default_factory=list)
 
@@ -66,6 +70,7 @@ def sync(
     report = SyncReport()
     open_new(session, now, settings, report)
     verify_repaired(session, now, settings, report)
+    withdraw_false_alarms(session, now, report)
     check_sla(session, now, report)
     if settings.selfheal:
         from monitoring.workorders.selfheal import heal
@@ -190,6 +195,41 @@ def verify_repaired(session: Session, now: datetime, settings: WorkOrderSettings
                 report.closed.append(order.id)
         elif outcome == "reopened":
             report.reopened.append(order.id)
+
+
+FALSE_ALARM_ACTION = "video.baseline.accept"  # video/patrol/ondemand.py accept_normal's audit action
+
+
+def withdraw_false_alarms(session: Session, now: datetime, report: SyncReport) -> None:
+    """Close, as a false alarm, each open or dispatched order whose camera a person accepted as
+    normal after the order opened, while the camera's newest diagnosis is still healthy."""
+    from govops.audit import AuditRecord
+
+    for order in list(session.scalars(select(WorkOrder).where(WorkOrder.state.in_(("open", "dispatched"))))):
+        accepted = session.scalar(
+            select(AuditRecord)
+            .where(
+                AuditRecord.action == FALSE_ALARM_ACTION,
+                AuditRecord.target == f"camera:{order.camera_id}",
+                AuditRecord.at > order.opened_at,
+            )
+            .order_by(AuditRecord.id.desc())
+            .limit(1)
+        )
+        newest = latest_diagnosis_after(session, order.camera_id, order.opened_at)
+        if accepted is None or newest is None or newest.verdict != "ok":
+            continue
+        codes = ", ".join((accepted.detail or {}).get("accepted") or []) or "?"
+        finish(
+            session,
+            order,
+            actor=ACTOR,
+            at=now,
+            action="withdraw",
+            note=f"误报 false alarm: {accepted.actor} accepted the camera's picture ({codes}) as normal"[:1000],
+        )
+        report.withdrawn.append(order.id)
+    session.flush()
 
 
 def check_sla(session: Session, now: datetime, report: SyncReport) -> None:

@@ -31,6 +31,28 @@ def _break_camera(data_dir) -> tuple[str, str]:  # type: ignore[no-untyped-def]
         return cam.id, healthy
 
 
+def _show_green(data_dir, camera_id: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Point the camera at its own clip with the green channel pushed (a drifted white balance)."""
+    import cv2
+    import numpy as np
+
+    from gateway.runtime import Runtime
+    from tests.support.synthetic import write_frames
+    from video.catalogue.models import Camera
+
+    rt = Runtime.build(load_settings(data_dir=data_dir, environment="test"))
+    with rt.transaction() as s:
+        cam = s.get(Camera, camera_id)
+        assert cam is not None and cam.stream_url
+        cap = cv2.VideoCapture(cam.stream_url)
+        frames = []
+        while (got := cap.read())[0]:
+            frames.append(np.clip(got[1] * np.float32([0.8, 1.25, 0.8]), 0, 255).astype(np.uint8))
+        cap.release()
+        assert frames
+        cam.stream_url = str(write_frames(tmp_path / "green.mp4", frames, fps=12))
+
+
 def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser, tmp_path):
     cam_id, healthy_id = _break_camera(gateway_server.data_dir)
     env = {
@@ -74,5 +96,17 @@ def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser,
         page.goto(f"{gateway_server.url}/video/cameras/{healthy_id}")
         day = page.wait_for_selector("[data-baseline=day]")
         assert "按时段 by hour" in day.inner_text() and page.locator("[data-baseline=day] [data-hour]").count() == 1
+        # Its white balance drifts green: a fault on re-diagnose, then a person accepts the new
+        # picture as the camera's normal (误报确认) and the camera learns it.
+        _show_green(gateway_server.data_dir, healthy_id, tmp_path)
+        assert page.locator("[data-testid=accept-normal]").count() == 0  # nothing to accept yet
+        page.click("[data-testid=rediagnose]")
+        flash = page.wait_for_selector("[data-testid=flash]")
+        assert "偏色" in flash.inner_text(), flash.inner_text()
+        page.click("[data-testid=accept-normal]")
+        flash = page.wait_for_selector("[data-testid=flash]")
+        assert "已确认误报" in flash.inner_text() and "已按此画面更新基准" in flash.inner_text(), flash.inner_text()
+        assert page.locator("[data-testid=accept-normal]").count() == 0
+        page.screenshot(path=str(tmp_path / "accepted.png"), full_page=True)
     finally:
         ctx.close()

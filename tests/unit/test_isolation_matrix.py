@@ -168,6 +168,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/v1/cameras/{camera_id}/diagnosis/baselines/{mode}/reference.jpg"): VIEW,
     ("POST", "/api/v1/cameras/{camera_id}/diagnose"): O_ST,
     ("POST", "/api/v1/cameras/{camera_id}/diagnosis/reference"): OPS,
+    ("POST", "/api/v1/cameras/{camera_id}/diagnosis/accept"): OPS,
     ("PUT", "/api/v1/cameras/{camera_id}/diagnosis/thresholds"): OPS,
     # the catalogue: ops change it; viewers read their part
     ("POST", "/api/v1/video/discover"): OPS,
@@ -199,6 +200,7 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/video/faults"): VIEW,
     ("POST", "/video/cameras/{camera_id}/diagnose"): O_ST,
     ("POST", "/video/cameras/{camera_id}/reference"): OPS,
+    ("POST", "/video/cameras/{camera_id}/accept"): OPS,
     ("GET", "/video/map"): VIEW,
     ("GET", "/video/map/areas.geojson"): VIEW,
     ("GET", "/video/map/cameras.json"): VIEW,

@@ -132,6 +132,11 @@ class Baseline:
         hours[hour] = ((mean * n + luma) / (n + 1), n + 1)
         return replace(self, hours=hours)
 
+    def normal_at(self, hour: int, luma: float) -> Baseline:
+        """The baseline with `luma` as the normal brightness at that hour, as one picture (a
+        person said so): the other hours are kept, and the patrol refines this one again."""
+        return replace(self, hours={**(self.hours or {}), hour: (luma, 1)})
+
     def refined(self, newer: Baseline, rounds: int) -> Baseline:
         """A running mean with a newer healthy picture of the same mode, over `rounds` pictures."""
         if self.samples >= rounds or newer.mode != self.mode:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -278,9 +279,12 @@ def diagnose_sample(sample: Sample, source: str, settings: CameraSettings) -> Di
     return DiagnosisResult(source, faults, metrics, (time.perf_counter() - started) * 1000, frame=sample.frames[0].bgr)
 
 
-def diagnose_frames(frames: Sequence[np.ndarray], settings: CameraSettings, source: str = "frames") -> DiagnosisResult:
+def diagnose_frames(
+    frames: Sequence[np.ndarray], settings: CameraSettings, source: str = "frames", taken_at: datetime | None = None
+) -> DiagnosisResult:
     """Diagnose pictures already decoded (BGR, consecutive, any size): the first is judged,
-    all of them form the freeze window. For the patrol, which reads snapshots itself."""
+    all of them form the freeze window. For the patrol, which reads snapshots itself.
+    `taken_at`: when they were taken (now when not given), for the brightness of that hour."""
     started = time.perf_counter()
     t = settings.thresholds
     if not frames:
@@ -291,7 +295,8 @@ def diagnose_frames(frames: Sequence[np.ndarray], settings: CameraSettings, sour
         for f in (frames if len(frames) > 1 else ())
     )
     h, w = frames[0].shape[:2]
-    sample = Sample([first], lumas, None, {"codec": "frames", "width": w, "height": h, "frames_decoded": len(frames)})
+    info = {"codec": "frames", "width": w, "height": h, "frames_decoded": len(frames)}
+    sample = Sample([first], lumas, None, info, taken_at) if taken_at else Sample([first], lumas, None, info)
     result = diagnose_sample(sample, source, settings)
     result.elapsed_ms = (time.perf_counter() - started) * 1000
     return result

@@ -135,11 +135,17 @@ def learn(
             store(session, camera_id, newer, result.frame, at, PATROL)
             return "commissioned"
         changed, outcome = current.refined(newer, t.baseline_rounds), "refined"
-    row = session.get(CameraBaseline, (camera_id, mode))
-    if changed is None or row is None:
-        return None
-    row.stats, row.samples, row.updated_at = changed.as_dict(), changed.samples, at
-    return outcome
+    return outcome if changed is not None and update(session, camera_id, changed, at) else None
+
+
+def update(session: Session, camera_id: str, baseline: Baseline, at: datetime) -> bool:
+    """Write what a stored baseline learned (its picture and who took it stay); False when the
+    camera has no baseline of that mode."""
+    row = session.get(CameraBaseline, (camera_id, baseline.mode))
+    if row is None:
+        return False
+    row.stats, row.samples, row.updated_at = baseline.as_dict(), baseline.samples, at
+    return True
 
 
 def summaries(session: Session, camera_id: str) -> list[dict[str, Any]]:

@@ -1,11 +1,13 @@
 """What a person asks of one camera: diagnose it now, re-take its baseline (建档: the reference
-picture and the statistics of its normal view), set its thresholds. Each reads the camera in one
+picture and the statistics of its normal view), accept a false alarm as its normal (误报确认),
+set its thresholds. Each reads the camera in one
 short transaction, looks at it with none open (a stream can take seconds) and writes the outcome
 in another, audited. The thresholds (`base`) are the runtime's, passed down by the front door.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govops import audit
 from govops.db import transaction
-from govops.errors import NotFound, ServiceUnavailable
+from govops.errors import Conflict, NotFound, ServiceUnavailable
 from govops.secretbox import SecretBox
 from video.catalogue.models import Camera
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_frames
@@ -36,6 +38,10 @@ def _target(sessions: sessionmaker[Session], box: SecretBox, camera_id: str, bas
         return target_for(cam, session.get(CameraWatch, camera_id), box, base, rows)
 
 
+# What an action keeps of the picture, in the transaction that records it: details for the audit.
+Keep = Callable[[Session, datetime], dict[str, Any]]
+
+
 def _write(
     sessions: sessionmaker[Session],
     camera_id: str,
@@ -43,9 +49,7 @@ def _write(
     policy: Policy,
     actor: str,
     action: str,
-    *,
-    baseline: Baseline | None = None,
-    settings: CameraSettings | None = None,
+    keep: Keep,
 ) -> tuple[Outcome, dict[str, Any]]:
     with transaction(sessions) as session:
         cam = session.get(Camera, camera_id)
@@ -53,13 +57,7 @@ def _write(
             raise NotFound(f"camera {camera_id} was removed while it was being diagnosed")
         outcome = record(session, cam, result, origin="on_demand", policy=policy)
         detail: dict[str, Any] = {"verdict": outcome.verdict, "faults": result.codes}
-        now = datetime.now(UTC)
-        if baseline is not None and result.frame is not None:
-            store_reference(session, camera_id, result.frame, now)
-            baselines.store(session, camera_id, baseline, result.frame, now, actor)
-            detail["baseline"] = baseline.summary()
-        elif settings is not None:
-            baselines.learn(session, camera_id, settings, result, now)
+        detail.update(keep(session, datetime.now(UTC)))
         audit.append(session, actor=actor, action=action, target=f"camera:{camera_id}", detail=detail)
         watch = session.get(CameraWatch, camera_id).as_dict()  # type: ignore[union-attr]
         return outcome, {**watch, "baselines": baselines.summaries(session, camera_id)}
@@ -78,7 +76,12 @@ def diagnose_now(
     repaired camera clears its alert."""
     target = _target(sessions, box, camera_id, base)
     result = diagnose_target(target)
-    outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.diagnose", settings=target.settings)
+
+    def learn(session: Session, now: datetime) -> dict[str, Any]:
+        baselines.learn(session, camera_id, target.settings, result, now)
+        return {}
+
+    outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.diagnose", learn)
     return {"record": outcome.record_id, "verdict": outcome.verdict, **result.as_dict(), "watch": watch}
 
 
@@ -113,12 +116,109 @@ def refresh_reference(
     fresh = CameraSettings(t, None, {baseline.mode: baseline})
     result = diagnose_frames([first.frame], fresh, first.source)
     result.metrics["taken_from"] = {"faults": first.codes, "basis": first.metrics.get("basis")}
-    outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.reference.refresh", baseline=baseline)
+
+    def retake(session: Session, now: datetime) -> dict[str, Any]:
+        if result.frame is None:
+            return {}
+        store_reference(session, camera_id, result.frame, now)
+        baselines.store(session, camera_id, baseline, result.frame, now, actor)
+        return {"baseline": baseline.summary()}
+
+    outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.reference.refresh", retake)
     return {
         "record": outcome.record_id,
         "verdict": outcome.verdict,
         "faults": result.codes,
         "baseline": baseline.summary(),
+        "watch": watch,
+    }
+
+
+# A false alarm of these alone is the hour of the day, not the camera's whole normal picture.
+BRIGHTNESS = frozenset({"too_dark", "too_bright"})
+
+
+def accept_normal(
+    sessions: sessionmaker[Session],
+    box: SecretBox,
+    camera_id: str,
+    *,
+    actor: str,
+    base: Thresholds,
+    policy: Policy = Policy(),
+) -> dict[str, Any]:
+    """误报确认: a person says the camera's current picture is its normal, and the fault it shows
+    is a false alarm (the first dusk of a camera commissioned at noon, a new warm street lamp, a
+    lens that is soft by nature). The camera learns that picture without forgetting the rest:
+    - brightness faults only (too_dark, too_bright): the picture's brightness becomes the normal
+      of this hour of the day (China Standard Time); the baseline's picture and statistics stay;
+    - any other fault judged against the baseline (blur, color_cast, noise): the statistics are
+      re-taken from this picture, the brightness of every other hour kept;
+    - a mode (day, night) with no baseline yet: commissioned on this picture.
+    The picture is judged again against what was learned, recorded (believed at once: the alert
+    clears) and audited. Nothing is learned, and nothing written, when the picture shows a fault
+    that is nobody's normal (no signal, frozen, striped, covered, turned away: a camera moved on
+    purpose is re-taken with `refresh_reference`), when it shows none, or when learning it would
+    not clear the fault (an absolute limit: the camera's own thresholds are the way)."""
+    target = _target(sessions, box, camera_id, base)
+    first = diagnose_target(target)
+    if first.error is not None or first.frame is None:
+        raise ServiceUnavailable(
+            f"camera {camera_id} gives no picture; nothing was learned",
+            hint=first.error or "check the camera, then try again",
+        )
+    shown = first.codes
+    refused = sorted(set(shown) & set(NEVER_NORMAL))
+    if refused:
+        raise Conflict(
+            f"camera {camera_id} shows {', '.join(refused)}, which is no camera's normal; nothing was learned",
+            hint="raise a work order for it; a camera moved on purpose is re-taken with `govops video reference`",
+        )
+    if not shown:
+        raise Conflict(
+            f"camera {camera_id} shows no fault now: there is no false alarm to accept",
+            hint="accept a false alarm while the camera shows it (`govops video rediagnose` reads it again)",
+        )
+    at = datetime.now(UTC)
+    hour = local_hour(at)
+    t = target.settings.thresholds
+    mode = str(first.metrics.get("mode") or "day")
+    current = target.settings.baseline_for(mode)
+    luma = first.metrics.get("brightness_mean")
+    if current is not None and luma is not None and set(shown) <= BRIGHTNESS:
+        learned, how = current.normal_at(hour, float(luma)), "hour"
+    else:
+        learned = Baseline.measure(AnalysedFrame(first.frame), t, mode, hour)
+        how = "commissioned" if current is None else "statistics"
+        if current is not None:
+            learned = replace(learned, hours={**(current.hours or {}), **(learned.hours or {})})
+    fresh = replace(target.settings, baselines={**target.settings.baselines, mode: learned})
+    result = diagnose_frames([first.frame], fresh, first.source, taken_at=at)
+    left = sorted(set(result.codes) & set(shown))
+    if left:
+        raise Conflict(
+            f"camera {camera_id}: {', '.join(left)} is judged on an absolute limit that its normal picture "
+            "does not move; nothing was learned",
+            hint="set the camera's own limit with `govops video thresholds` (e.g. dark_mean=15 for a dark view)",
+        )
+    result.metrics["accepted"] = {"faults": shown, "learned": how, "hour": hour}
+
+    def keep(session: Session, now: datetime) -> dict[str, Any]:
+        if how == "hour":
+            baselines.update(session, camera_id, learned, now)
+        else:
+            baselines.store(session, camera_id, learned, first.frame, now, actor)  # type: ignore[arg-type]
+        return {"accepted": shown, "learned": how, "hour": hour, "mode": mode}
+
+    outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.baseline.accept", keep)
+    return {
+        "record": outcome.record_id,
+        "verdict": outcome.verdict,
+        "faults": result.codes,
+        "accepted": shown,
+        "learned": how,
+        "hour": hour,
+        "baseline": learned.summary(),
         "watch": watch,
     }
 

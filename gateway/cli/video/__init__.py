@@ -44,6 +44,7 @@ app.command("faults")(patrol.faults)
 app.command("history")(patrol.history)
 app.command("rediagnose")(patrol.rediagnose)
 app.command("reference")(patrol.reference)
+app.command("accept")(patrol.accept)
 app.command("thresholds")(patrol.thresholds)
 app.command("rounds")(patrol.rounds)
 

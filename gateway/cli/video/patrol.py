@@ -150,12 +150,14 @@ def _print_one(d: dict[str, Any]) -> None:
     console.print(f"camera now {d['watch']['stable']} since {d['watch']['stable_since']}", highlight=False)
 
 
-def _on_camera(action: Callable[..., dict[str, Any]], camera: str, json_out: bool) -> None:
+def _on_camera(
+    action: Callable[..., dict[str, Any]], camera: str, json_out: bool, show: Callable[[Any], None] = _print_one
+) -> None:
     from video.patrol import Policy
 
     rt = _runtime()
     out = action(rt.sessions, rt.box, camera, actor=_actor(), base=rt.thresholds, policy=Policy.from_settings(rt.video))
-    emit(out, json_out, _print_one)
+    emit(out, json_out, show)
 
 
 def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
@@ -171,6 +173,21 @@ def reference(camera: str, json_out: JsonOpt = False) -> None:
     from video.patrol import ondemand
 
     _on_camera(ondemand.refresh_reference, camera, json_out)
+
+
+def accept(camera: str, json_out: JsonOpt = False) -> None:
+    """误报确认: the camera's current picture is its normal, and the fault it shows a false alarm.
+    The camera learns it (the hour's brightness, or its baseline statistics) and the alert clears.
+    Refused for no signal, freeze, stripes, covers and a camera turned away. Audited."""
+    from video.patrol import ondemand
+
+    def show(d: dict[str, Any]) -> None:
+        learned = {"hour": f"the brightness of hour {d['hour']}", "statistics": "its baseline statistics"}
+        what = learned.get(d["learned"], "a new baseline")
+        console.print(f"accepted as normal: {', '.join(d['accepted'])}; learned {what}", highlight=False)
+        _print_one(d)
+
+    _on_camera(ondemand.accept_normal, camera, json_out, show)
 
 
 def thresholds(

@@ -1,0 +1,190 @@
+"""误报确认: a person accepts the picture a camera shows now as its normal. The camera learns it
+(the hour's brightness, or its baseline statistics) without forgetting the rest, the alert
+clears and the action is audited; a picture that is nobody's normal teaches nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from gateway.runtime import Runtime
+from govops import audit
+from govops.alerts import Alert
+from govops.errors import Conflict
+from govops.principal import LOCAL_SYSTEM_ADMIN
+from tests.conftest import client_as
+from tests.support.synthetic import ClipSpec, write_condition_clip
+from tests.unit.test_patrol import ROAD, T, _alerts, _camera_id, _patrol, _set_stream
+from video.diagnosis.baseline import local_hour
+from video.patrol import Policy
+from video.patrol.models import CameraBaseline
+from video.patrol.ondemand import accept_normal, diagnose_now
+
+ONCE = Policy(raise_after=1, clear_after=1)
+
+
+def _commissioned(rt: Runtime, tmp_path: Path, name: str = "healthy") -> str:
+    """The road camera, commissioned by the patrol on a healthy picture of its road."""
+    cam = _camera_id(rt, ROAD)
+    _set_stream(rt, cam, str(write_condition_clip(tmp_path / f"{name}.mp4", ClipSpec(name, scene="road"))))
+    report = _patrol(rt, policy=ONCE).run_round([cam])
+    assert report.counts["ok"] == 1
+    return cam
+
+
+def _baseline(rt: Runtime, cam: str) -> SimpleNamespace:
+    with rt.transaction() as s:
+        row = s.get(CameraBaseline, (cam, "day"))
+        assert row is not None
+        names = ("stats", "samples", "reference", "taken_at", "taken_by", "updated_at")
+        return SimpleNamespace(**{k: getattr(row, k) for k in names})
+
+
+def _show(rt: Runtime, tmp_path: Path, cam: str, condition: str, strength: float = 0.5) -> dict:  # type: ignore[type-arg]
+    clip = write_condition_clip(tmp_path / f"{condition}.mp4", ClipSpec(condition, scene="road", strength=strength))
+    _set_stream(rt, cam, str(clip))
+    return diagnose_now(rt.sessions, rt.box, cam, actor="ops-1", base=T, policy=ONCE)
+
+
+def test_a_dim_hour_accepted_is_learned_as_that_hours_brightness(district: Runtime, tmp_path: Path) -> None:
+    cam = _commissioned(district, tmp_path)
+    before = _baseline(district, cam)
+    shown = _show(district, tmp_path, cam, "dark", 0.2)
+    assert [f["code"] for f in shown["faults"]] == ["too_dark"] and shown["watch"]["stable"] == "faulty"
+    assert _alerts(district, cam)[0].status == "firing"
+
+    out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+
+    assert (out["accepted"], out["learned"], out["faults"]) == (["too_dark"], "hour", [])
+    assert out["watch"]["stable"] == "ok" and _alerts(district, cam)[0].status == "resolved"
+    after = _baseline(district, cam)
+    hour = str(out["hour"])
+    assert after.stats["hours"][hour][0] == pytest.approx(shown["metrics"]["brightness_mean"], abs=1.0)
+    assert after.stats["hours"][hour][1] == 1
+    # Only the hour moved: the picture, who took it and every other statistic stay.
+    assert (after.reference, after.taken_by, after.taken_at) == (before.reference, before.taken_by, before.taken_at)
+    assert {k: v for k, v in after.stats.items() if k != "hours"} == {
+        k: v for k, v in before.stats.items() if k != "hours"
+    }
+    # The same picture is healthy from now on, wherever it is judged.
+    again = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert again["faults"] == [] and again["metrics"]["brightness_basis"] == f"hour {hour}"
+    with district.transaction() as s:
+        [entry] = s.scalars(select(audit.AuditRecord).where(audit.AuditRecord.action == "video.baseline.accept"))
+        assert entry.actor == "ops-1" and entry.detail["accepted"] == ["too_dark"]
+        assert entry.detail["learned"] == "hour"
+
+
+def test_a_cast_accepted_retakes_the_statistics_and_keeps_the_hours(
+    district: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+
+    cam = _commissioned(district, tmp_path)
+    before = _baseline(district, cam)
+    shown = _show(district, tmp_path, cam, "cast")
+    assert [f["code"] for f in shown["faults"]] == ["color_cast"]
+
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
+    runner = CliRunner()
+    done = runner.invoke(cli, ["video", "accept", cam, "--json"])
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert (out["accepted"], out["learned"], out["faults"], out["verdict"]) == (["color_cast"], "statistics", [], "ok")
+    after = _baseline(district, cam)
+    assert after.taken_by.startswith("cli:") and after.samples == 1 and after.reference != before.reference
+    assert after.stats["illuminants"] != before.stats["illuminants"]
+    assert set(before.stats["hours"]) <= set(after.stats["hours"])
+    again = runner.invoke(cli, ["video", "accept", cam])  # nothing left to accept: a clear refusal (exit 1)
+    assert isinstance(again.exception, Conflict) and "no fault now" in again.exception.message
+
+
+def test_a_fault_on_an_absolute_limit_is_not_learned(district: Runtime, tmp_path: Path) -> None:
+    """A picture whose highlights clip stays too bright whatever its normal brightness is: the
+    clipped share is an absolute limit, moved only by the camera's own thresholds."""
+    cam = _commissioned(district, tmp_path)
+    before = _baseline(district, cam)
+    shown = _show(district, tmp_path, cam, "bright", 1.0)
+    assert [f["code"] for f in shown["faults"]] == ["too_bright"]
+    with pytest.raises(Conflict, match="absolute limit"):
+        accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert _baseline(district, cam).stats == before.stats
+
+
+@pytest.mark.parametrize("condition", ["black", "freeze", "occlusion"])
+def test_a_fault_that_is_nobodys_normal_teaches_nothing(district: Runtime, tmp_path: Path, condition: str) -> None:
+    cam = _commissioned(district, tmp_path)
+    before = _baseline(district, cam)
+    shown = _show(district, tmp_path, cam, condition, 0.8)
+    assert shown["faults"], shown
+    with pytest.raises(Conflict, match="no camera's normal; nothing was learned"):
+        accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    after = _baseline(district, cam)
+    assert (after.stats, after.reference, after.updated_at) == (before.stats, before.reference, before.updated_at)
+    with district.transaction() as s:
+        assert not list(s.scalars(select(audit.AuditRecord).where(audit.AuditRecord.action == "video.baseline.accept")))
+
+
+def test_a_healthy_picture_has_no_false_alarm_to_accept(district: Runtime, tmp_path: Path) -> None:
+    cam = _commissioned(district, tmp_path)
+    with pytest.raises(Conflict, match="no fault now"):
+        accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+
+
+def test_the_console_button_accepts_and_says_what_was_learned(district: Runtime, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    cam = _commissioned(district, tmp_path)
+    _show(district, tmp_path, cam, "dark", 0.2)
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
+        page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
+        assert 'data-testid="accept-normal"' in page and "误报确认" in page
+        r = ops.post(f"/video/cameras/{cam}/accept", follow_redirects=False)
+        assert r.status_code == 303 and "msg=" in r.headers["location"]
+        page = ops.get(r.headers["location"], headers={"Accept": "text/html"}).text
+        assert "已确认误报" in page and "已学习该时段亮度" in page
+        assert 'data-testid="accept-normal"' not in page  # healthy now: nothing left to accept
+        r = ops.post(f"/api/v1/cameras/{cam}/diagnosis/accept")
+        assert r.status_code == 409 and "no fault now" in r.json()["detail"]
+    hour = local_hour(_baseline(district, cam).updated_at)
+    assert f'data-hour="{hour}"' in page
+    with district.transaction() as s:
+        assert not list(s.scalars(select(Alert).where(Alert.status == "firing")))
+
+
+def test_an_order_for_a_false_alarm_is_withdrawn_not_dispatched(district: Runtime, tmp_path: Path) -> None:
+    """The work-order engine opens an order for the firing alert; once a person accepts the
+    picture as normal (and the camera stays healthy) the next sync closes it as a false alarm."""
+    from datetime import UTC, datetime
+
+    from monitoring.workorders.models import WorkOrder, WorkOrderEvent
+    from monitoring.workorders.settings import WorkOrderSettings
+    from monitoring.workorders.sync import sync
+
+    def sync_now() -> dict:  # type: ignore[type-arg]
+        with district.transaction() as s:
+            return sync(s, datetime.now(UTC), WorkOrderSettings()).as_dict()
+
+    cam = _commissioned(district, tmp_path)
+    _show(district, tmp_path, cam, "dark", 0.2)
+    [order_id] = sync_now()["opened"]
+    # Accepted, but the camera is faulty again by the next diagnosis: the order stays.
+    accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    _show(district, tmp_path, cam, "black", 0.8)
+    assert sync_now()["withdrawn"] == []
+    # The picture is accepted while the camera still shows it: the order is withdrawn, once.
+    _show(district, tmp_path, cam, "cast")
+    accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert sync_now()["withdrawn"] == [order_id]
+    assert sync_now()["withdrawn"] == []
+    with district.transaction() as s:
+        order = s.get(WorkOrder, order_id)
+        assert order is not None and order.state == "closed" and order.closed_at is not None
+        last = s.scalars(select(WorkOrderEvent).where(WorkOrderEvent.order_id == order_id)).all()[-1]
+        assert (last.action, last.from_state, last.actor) == ("withdraw", "open", "system:workorders")
+        assert "误报 false alarm: ops-1" in (last.note or "") and "color_cast" in (last.note or "")
