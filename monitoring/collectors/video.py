@@ -11,6 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -18,6 +19,7 @@ from sqlalchemy import Text, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from govops.alerts import Alert
+from govops.audit import AuditRecord
 from monitoring.collectors.base import ScrapeCollector
 from video.catalogue.models import CAMERA_STATUSES, Camera
 from video.catalogue.settings import VideoSettings
@@ -25,6 +27,7 @@ from video.catalogue.tree import AreaTree
 from video.coverage import Counts, Coverage
 from video.diagnosis.result import FAULT_CODES
 from video.patrol.models import PatrolRound
+from video.patrol.ondemand import ACCEPT_ACTION
 
 
 def _catalogue_families() -> dict[str, Metric]:
@@ -205,10 +208,13 @@ class VideoCoverageCollector(VideoCollector):
     catalogue = False
 
 
+FALSE_ALARM_DAYS = 7
+
+
 class PatrolCollector(ScrapeCollector):
-    """The patrol (巡检) at scrape time: each shard's latest finished round, and how many cameras
-    have each picture fault now. Labels: `shard` (i/n, bounded by the worker count), `verdict`
-    (three values) and `code` (the ten fault codes)."""
+    """The patrol (巡检) at scrape time: each shard's latest finished round, how many cameras have
+    each picture fault now, and the false alarms people accepted lately. Labels: `shard` (i/n,
+    bounded by the worker count), `verdict` (three values) and `code` (the ten fault codes)."""
 
     def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
         self._sessions = sessions
@@ -241,6 +247,12 @@ class PatrolCollector(ScrapeCollector):
             ),
             "interval": GaugeMetricFamily(
                 "govops_video_patrol_interval_seconds", "Seconds between patrol rounds (settings)"
+            ),
+            "false_alarms": GaugeMetricFamily(
+                "govops_video_false_alarms_accepted",
+                f"Faults a person accepted as the camera's normal picture (误报确认) in the last "
+                f"{FALSE_ALARM_DAYS} days, by fault code: the codes that cry wolf in this district",
+                labels=["code"],
             ),
         }
 
@@ -279,3 +291,13 @@ class PatrolCollector(ScrapeCollector):
                         counts[code] += n
             for code, n in counts.items():
                 fams["faults"].add_metric([code], n)
+            accepted = dict.fromkeys(FAULT_CODES, 0)
+            since = datetime.now(UTC) - timedelta(days=FALSE_ALARM_DAYS)
+            for detail in session.scalars(
+                select(AuditRecord.detail).where(AuditRecord.action == ACCEPT_ACTION, AuditRecord.at >= since)
+            ):
+                for code in (detail or {}).get("accepted") or []:
+                    if code in accepted:
+                        accepted[code] += 1
+            for code, n in accepted.items():
+                fams["false_alarms"].add_metric([code], n)

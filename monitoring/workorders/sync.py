@@ -33,6 +33,7 @@ from monitoring.workorders.models import WorkOrder, WorkOrderEvent
 from monitoring.workorders.settings import WorkOrderSettings
 from video.catalogue.models import Camera
 from video.patrol.models import DiagnosisRecord
+from video.patrol.ondemand import ACCEPT_ACTION
 
 CAMERA_ALERT_SOURCE = "video.diagnosis"  # video/patrol/ledger.py ALERT_SOURCE
 CAMERA_FINGERPRINT = "video.camera:"
@@ -197,9 +198,6 @@ def verify_repaired(session: Session, now: datetime, settings: WorkOrderSettings
             report.reopened.append(order.id)
 
 
-FALSE_ALARM_ACTION = "video.baseline.accept"  # video/patrol/ondemand.py accept_normal's audit action
-
-
 def withdraw_false_alarms(session: Session, now: datetime, report: SyncReport) -> None:
     """Close, as a false alarm, each open or dispatched order whose camera a person accepted as
     normal after the order opened, while the camera's newest diagnosis is still healthy."""
@@ -209,7 +207,7 @@ def withdraw_false_alarms(session: Session, now: datetime, report: SyncReport) -
         accepted = session.scalar(
             select(AuditRecord)
             .where(
-                AuditRecord.action == FALSE_ALARM_ACTION,
+                AuditRecord.action == ACCEPT_ACTION,
                 AuditRecord.target == f"camera:{order.camera_id}",
                 AuditRecord.at > order.opened_at,
             )

@@ -74,6 +74,10 @@ tests:
         values: '60x120'
       - series: 'govops_video_patrol_round_cameras{{shard="1/2", verdict="offline"}}'
         values: '40x120'
+      - series: 'govops_video_false_alarms_accepted{{code="color_cast"}}'
+        values: '2x10 6x110'
+      - series: 'govops_video_false_alarms_accepted{{code="blur"}}'
+        values: '4x120'
     alert_rule_test:
       - eval_time: 40m
         alertname: VideoPatrolStale
@@ -92,6 +96,16 @@ tests:
             exp_annotations:
               summary: "40% of the cameras of patrol shard 1/2 are offline"
               runbook: "shared cause likely: check the video network (视频专网) and sub-platform; govops video rounds"
+      - eval_time: 30m
+        alertname: VideoDiagnosisCriesWolf
+        exp_alerts: []
+      - eval_time: 60m
+        alertname: VideoDiagnosisCriesWolf
+        exp_alerts:
+          - exp_labels: {{severity: warning, code: "color_cast"}}
+            exp_annotations:
+              summary: "6 color_cast alarms accepted as false in 7 days"
+              runbook: "audit action video.baseline.accept names the cameras; govops video thresholds"
 """
 
 
@@ -110,5 +124,5 @@ def test_video_kpi_rules_fire_where_targets_are_missed(tmp_path: Path) -> None:
     _promtool_test(KPI_TEST, "video-kpi.yml", tmp_path)
 
 
-def test_patrol_rules_fire_on_a_stale_shard_and_a_mass_outage(tmp_path: Path) -> None:
+def test_patrol_rules_fire_on_a_stale_shard_a_mass_outage_and_a_check_that_cries_wolf(tmp_path: Path) -> None:
     _promtool_test(PATROL_TEST, "video-patrol.yml", tmp_path)

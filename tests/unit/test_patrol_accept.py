@@ -153,6 +153,9 @@ def test_the_console_button_accepts_and_says_what_was_learned(district: Runtime,
         assert r.status_code == 409 and "no fault now" in r.json()["detail"]
     hour = local_hour(_baseline(district, cam).updated_at)
     assert f'data-hour="{hour}"' in page
+    metrics = client_as(app, None).get("/metrics").text  # the codes that cry wolf, for Prometheus
+    assert 'govops_video_false_alarms_accepted{code="too_dark"} 1.0' in metrics
+    assert 'govops_video_false_alarms_accepted{code="blur"} 0.0' in metrics
     with district.transaction() as s:
         assert not list(s.scalars(select(Alert).where(Alert.status == "firing")))
 

@@ -136,6 +136,8 @@ def refresh_reference(
 
 # A false alarm of these alone is the hour of the day, not the camera's whole normal picture.
 BRIGHTNESS = frozenset({"too_dark", "too_bright"})
+# The audit action of an accepted false alarm; its detail lists the codes (`accepted`).
+ACCEPT_ACTION = "video.baseline.accept"
 
 
 def accept_normal(
@@ -210,7 +212,7 @@ def accept_normal(
             baselines.store(session, camera_id, learned, first.frame, now, actor)  # type: ignore[arg-type]
         return {"accepted": shown, "learned": how, "hour": hour, "mode": mode}
 
-    outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.baseline.accept", keep)
+    outcome, watch = _write(sessions, camera_id, result, policy, actor, ACCEPT_ACTION, keep)
     return {
         "record": outcome.record_id,
         "verdict": outcome.verdict,
