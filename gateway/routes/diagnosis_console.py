@@ -7,6 +7,8 @@ answer with a redirect back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -18,7 +20,7 @@ from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.routes.video_console import templates
 from gateway.routes.video_diagnosis import on_camera
 from govops.errors import GovopsError, NotFound
-from govops.principal import OPS_ENGINEER
+from govops.principal import OPS_ENGINEER, Principal
 from video.patrol import ondemand, queries
 from video.patrol.ledger import FAULT_NAMES
 
@@ -51,37 +53,55 @@ def _back(camera_id: str, ok: bool, text: str) -> RedirectResponse:
     return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:280])}", status_code=303)
 
 
-@router.post("/video/cameras/{camera_id}/diagnose")
-async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> RedirectResponse:
+async def _act(
+    action: Callable[..., dict[str, Any]],
+    camera_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Principal,
+    failed: str,
+    done: Callable[[dict[str, Any]], str],
+) -> RedirectResponse:
+    """Run an on-demand action and go back to the camera page saying what happened."""
     try:
-        out = await on_camera(ondemand.diagnose_now, camera_id, session, runtime, principal)
+        out = await on_camera(action, camera_id, session, runtime, principal)
     except NotFound:
         raise
     except GovopsError as exc:
-        return _back(camera_id, False, f"诊断失败 diagnosis failed: {exc.message}")
+        return _back(camera_id, False, f"{failed}: {exc.message}")
+    return _back(camera_id, True, done(out))
+
+
+def _diagnosed(out: dict[str, Any]) -> str:
     found = ", ".join(FAULT_NAMES.get(f["code"], f["code"]) for f in out["faults"]) or "正常 no fault"
-    return _back(camera_id, True, f"诊断完成 diagnosed: {found}" + (f" ({out['error']})" if out.get("error") else ""))
+    return f"诊断完成 diagnosed: {found}" + (f" ({out['error']})" if out.get("error") else "")
+
+
+def _accepted(out: dict[str, Any]) -> str:
+    accepted = ", ".join(FAULT_NAMES.get(c, c) for c in out["accepted"])
+    return f"已确认误报 accepted as normal: {accepted} — {LEARNED.get(out['learned'], out['learned'])}"
+
+
+@router.post("/video/cameras/{camera_id}/diagnose")
+async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Operator) -> RedirectResponse:
+    return await _act(
+        ondemand.diagnose_now, camera_id, session, runtime, principal, "诊断失败 diagnosis failed", _diagnosed
+    )
 
 
 @router.post("/video/cameras/{camera_id}/reference")
 async def reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> RedirectResponse:
-    try:
-        await on_camera(ondemand.refresh_reference, camera_id, session, runtime, principal)
-    except NotFound:
-        raise
-    except GovopsError as exc:
-        return _back(camera_id, False, f"参考图未更新 reference not taken: {exc.message}")
-    return _back(camera_id, True, "参考图已更新 reference picture taken")
+    return await _act(
+        ondemand.refresh_reference,
+        camera_id,
+        session,
+        runtime,
+        principal,
+        "参考图未更新 reference not taken",
+        lambda _: "参考图已更新 reference picture taken",
+    )
 
 
 @router.post("/video/cameras/{camera_id}/accept")
 async def accept_normal(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> RedirectResponse:
-    try:
-        out = await on_camera(ondemand.accept_normal, camera_id, session, runtime, principal)
-    except NotFound:
-        raise
-    except GovopsError as exc:
-        return _back(camera_id, False, f"未确认 not accepted: {exc.message}")
-    learned = LEARNED.get(out["learned"], out["learned"])
-    accepted = ", ".join(FAULT_NAMES.get(c, c) for c in out["accepted"])
-    return _back(camera_id, True, f"已确认误报 accepted as normal: {accepted} — {learned}")
+    return await _act(ondemand.accept_normal, camera_id, session, runtime, principal, "未确认 not accepted", _accepted)
