@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops.alerts import Alert, raise_alert
+from govops.db import as_utc
 from govops.secretbox import SecretBox
 from monitoring.workorders.contractors import responsible
 from monitoring.workorders.lifecycle import breach_fingerprint, due, finish, sla_hours, step
@@ -200,22 +201,26 @@ def verify_repaired(session: Session, now: datetime, settings: WorkOrderSettings
 
 def withdraw_false_alarms(session: Session, now: datetime, report: SyncReport) -> None:
     """Close, as a false alarm, each open or dispatched order whose camera a person accepted as
-    normal after the order opened, while the camera's newest diagnosis is still healthy."""
+    normal after the order opened, while the camera's newest diagnosis is still healthy. One
+    query for the acceptances since the oldest such order (a handful), then one per match."""
     from govops.audit import AuditRecord
 
-    for order in list(session.scalars(select(WorkOrder).where(WorkOrder.state.in_(("open", "dispatched"))))):
-        accepted = session.scalar(
-            select(AuditRecord)
-            .where(
-                AuditRecord.action == ACCEPT_ACTION,
-                AuditRecord.target == f"camera:{order.camera_id}",
-                AuditRecord.at > order.opened_at,
-            )
-            .order_by(AuditRecord.id.desc())
-            .limit(1)
-        )
+    orders = list(session.scalars(select(WorkOrder).where(WorkOrder.state.in_(("open", "dispatched")))))
+    if not orders:
+        return
+    newest_accept: dict[str, AuditRecord] = {}
+    for entry in session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.action == ACCEPT_ACTION, AuditRecord.at > min(o.opened_at for o in orders))
+        .order_by(AuditRecord.id)
+    ):
+        newest_accept[entry.target.removeprefix("camera:")] = entry
+    for order in orders:
+        accepted = newest_accept.get(order.camera_id)
+        if accepted is None or as_utc(accepted.at) <= as_utc(order.opened_at):
+            continue
         newest = latest_diagnosis_after(session, order.camera_id, order.opened_at)
-        if accepted is None or newest is None or newest.verdict != "ok":
+        if newest is None or newest.verdict != "ok":
             continue
         codes = ", ".join((accepted.detail or {}).get("accepted") or []) or "?"
         finish(
