@@ -148,6 +148,7 @@ def test_the_console_button_accepts_and_says_what_was_learned(district: Runtime,
         assert r.status_code == 303 and "msg=" in r.headers["location"]
         page = ops.get(r.headers["location"], headers={"Accept": "text/html"}).text
         assert "已确认误报" in page and "已学习该时段亮度" in page
+        assert "<small data-accepted>误报确认 accepted as normal: 画面过暗" in page  # the history says so
         assert 'data-testid="accept-normal"' not in page  # healthy now: nothing left to accept
         r = ops.post(f"/api/v1/cameras/{cam}/diagnosis/accept")
         assert r.status_code == 409 and "no fault now" in r.json()["detail"]
