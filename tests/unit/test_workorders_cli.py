@@ -31,6 +31,7 @@ def test_workorders_cli(tmp_path: Path) -> None:
         "verified": [],
         "closed": [],
         "reopened": [],
+        "withdrawn": [],
         "breached": [],
         "selfheal": [],
     }
