@@ -61,6 +61,11 @@ ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
 GAIN_ESTIMATES = ("grey_world", "grey_edge")  # and the white patch unless clipped (see `estimates`)
 WHITE_PATCH_SHARE = 0.03  # the brightest unclipped share of the picture
 CLIPPED = 250
+# Grey pixels: the greyest share of the pixels whose local log contrast is above the contrast
+# that sensor noise (a sigma of about 2 levels at mid-grey) gives on a flat surface.
+GREY_PIXEL_SHARE = 0.05
+GREY_PIXEL_CONTRAST = 0.02
+LOG_LEVELS = np.log(np.arange(1, 257, dtype=np.float32)).reshape(1, 256)  # log(level + 1), by table
 # sRGB colour of a blackbody radiator (CIE 1964 10°, white point D65), by temperature in K.
 BLACKBODY = {
     3000: (255, 180, 107),
@@ -102,6 +107,7 @@ def _locus_normal() -> np.ndarray:
 
 
 LOCUS_NORMAL = _locus_normal()
+LOCUS_WARM = np.array([LOCUS_NORMAL[1], -LOCUS_NORMAL[0]])  # along the locus, towards 3000 K (+b*)
 
 
 def tint(vectors: Sequence[tuple[float, float]]) -> float:
@@ -109,6 +115,13 @@ def tint(vectors: Sequence[tuple[float, float]]) -> float:
     across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
     side = float(np.sign(across.mean()))
     return max(0.0, float((across * side).min())) if side else 0.0
+
+
+def cool_consensus(vectors: Sequence[tuple[float, float]]) -> float:
+    """The consensus of the vectors when their common direction is on the blue side of the
+    daylight locus (bluer than the light of 6500 K), else 0."""
+    mean = np.asarray(vectors, np.float64).mean(axis=0)
+    return consensus(vectors) if float(mean @ LOCUS_WARM) < 0 else 0.0
 
 
 def side_tint(vectors: Sequence[tuple[float, float]], side: float, agree: int = 3) -> float:
@@ -143,6 +156,38 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     """(the four estimates as a*b*, the first three as log chromaticity). Masked means are
     OpenCV's (one pass, no copies of the selected pixels); the grey edge is the root of the mean
     squared gradient, so the gradient's magnitude is never taken."""
+    found, light, _ = _measure(frame, grey=False)
+    return found, light
+
+
+def grey_pixel_light(half: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
+    """The light's colour (BGR) as the mean of the greyest pixels found by their local contrast
+    (grey pixels, Yang, Gao & Li, CVPR 2015): on a grey surface the contrast of log R, log G and
+    log B around a pixel is the same, whatever the light, because a light (or a white balance)
+    multiplies each channel by one factor and the log takes that factor out. The selection is
+    therefore blind to a cast, unlike the least saturated pixels, which a cast turns into the
+    surfaces of its complementary colour. None when too few pixels have contrast to judge."""
+    logs = cv2.LUT(half, LOG_LEVELS)
+    contrast = np.abs(cv2.Laplacian(cv2.GaussianBlur(logs, (5, 5), 1.0), cv2.CV_32F, ksize=3))
+    third = np.full((1, 3), 1 / 3, np.float32)
+    mean = cv2.transform(contrast, third)
+    # The mean square of the three contrasts over their squared mean: 1 when they are equal
+    # (grey), up to 3 when one channel carries all the contrast.
+    spread = cv2.divide(cv2.transform(cv2.multiply(contrast, contrast), third), cv2.multiply(mean, mean))
+    judged = valid & (mean > GREY_PIXEL_CONTRAST)
+    greyness = spread[judged]
+    if greyness.size < 200:
+        return None
+    k = max(1, int(greyness.size * GREY_PIXEL_SHARE))
+    chosen = judged & (spread <= float(np.partition(greyness, k - 1)[k - 1]))
+    return _masked_mean(half, chosen.view(np.uint8))
+
+
+def _measure(
+    frame: AnalysedFrame, grey: bool
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]], tuple[float, float] | None]:
+    """`estimates`, and (when `grey`) the grey-pixel estimate as a*b* (None without enough
+    contrast), on the same mask of valid pixels."""
     half = frame.half
     lab = frame.lab
     # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
@@ -175,9 +220,11 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # patch's own share has a channel clipped, it is left out of the light's gains.
     coloured_clip = (top_channel >= CLIPPED) & (cv2.min(cv2.min(b, g), r_) < CLIPPED)
     gains = GAIN_ESTIMATES if share(coloured_clip) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
+    grey_light = grey_pixel_light(half, valid) if grey else None
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
         {k: _log_chroma(lights[k]) for k in gains},
+        _ab(grey_light) if grey_light is not None else None,
     )
 
 
@@ -210,7 +257,7 @@ def color_cast(
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    found, light = estimates(frame)
+    found, light, grey = _measure(frame, grey=baseline is None)
     metrics: dict = {
         "cast_k": r(d / m),
         "cast_d": r(d, 2),
@@ -247,15 +294,23 @@ def color_cast(
             rules["cast_shift"] = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
     else:
         offset = consensus(list(found.values()))
-        off_locus = tint(list(found.values()))
         magenta = side_tint(list(found.values()), -1.0)
+        # The light by the grey pixels in place of the least saturated ones (see the module's
+        # text): the tint and the cool side are judged on these four.
+        if grey is not None:
+            metrics["illuminants"]["grey_pixels"] = [r(grey[0], 2), r(grey[1], 2)]
+        lights = [v for k, v in found.items() if k != "near_neutral"] + [grey if grey is not None else found["near_neutral"]]
+        off_locus = tint(lights)
+        cool = cool_consensus(lights)
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
         metrics["cast_tint_magenta"] = r(magenta, 2)
+        metrics["cast_cool"] = r(cool, 2)
         rules = {
             "cast_offset": ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5),
             "cast_tint": ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5),
             "cast_tint_magenta": ramp(magenta, clean=0.0, fault=t.cast_tint_magenta, severe=t.cast_tint_magenta * 2.5),
+            "cast_cool": ramp(cool, clean=0.0, fault=t.cast_cool, severe=t.cast_cool * 2.5),
         }
     decided_by = max(rules, key=lambda k: rules[k])
     metrics["cast_rule"] = decided_by  # the threshold that gave the colour-cast score
