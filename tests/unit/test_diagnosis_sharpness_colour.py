@@ -102,3 +102,37 @@ def test_only_a_magenta_majority_is_judged_on_its_own() -> None:
     green = color_cast(AnalysedFrame.from_bgr(_gains(scene, (0.8, 1.2, 0.8)), 640), T).metrics
     assert magenta["cast_tint_magenta"] >= T.cast_tint_magenta, magenta
     assert green["cast_tint_magenta"] == 0.0 and "cast_tint_green" not in green, green
+
+
+def _grey_and_orange_scene(gains: tuple[float, float, float]) -> np.ndarray:
+    """Grey and orange tiles (four in ten orange) under smooth shading, seen through BGR `gains`."""
+    rng = np.random.default_rng(3)
+    levels = rng.uniform(0.35, 0.85, (9, 16, 1))
+    orange = rng.random((9, 16, 1)) < 0.4
+    colour = np.where(orange, np.array([0.45, 0.75, 1.0]), np.array([1.0, 1.0, 1.0]))
+    tiles = cv2.resize((levels * colour).astype(np.float32), (640, 360), interpolation=cv2.INTER_NEAREST)
+    shading = cv2.resize(
+        rng.uniform(0.75, 1.0, (90, 160)).astype(np.float32), (640, 360), interpolation=cv2.INTER_CUBIC
+    )
+    img = tiles * 230 * shading[..., None] * np.array(gains, np.float32)
+    return np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_grey_pixels_see_the_blue_cast_the_least_saturated_pixels_are_blind_to() -> None:
+    # A strong blue white balance (blue ×1.32, red ×0.72, as wb_cast at strength 1) turns the
+    # orange tiles neutral: the least saturated tenth of the picture is then those tiles, the
+    # near-neutral estimate reads no blue at all and the consensus of the four estimates is 0.
+    # The grey tiles' log contrast is the same in R, G and B whatever the gains: the grey
+    # pixels find them, and read the light's blue.
+    blue = color_cast(AnalysedFrame.from_bgr(_grey_and_orange_scene((1.32, 1.0, 0.72)), 640), T)
+    cast = np.asarray(_ab(np.array([1.32, 1.0, 0.72])))  # the colour of a grey surface under it
+    near = np.asarray(blue.metrics["illuminants"]["near_neutral"])
+    grey = np.asarray(blue.metrics["illuminants"]["grey_pixels"])
+    direction = cast / np.hypot(*cast)
+    assert float(near @ direction) < 0.1 * float(np.hypot(*cast)), blue.metrics  # the bias
+    assert blue.metrics["cast_offset"] == 0.0, blue.metrics  # what the four estimates gave
+    assert float(grey @ direction) > 0.7 * float(np.hypot(*cast)), blue.metrics
+    assert blue.metrics["cast_cool"] >= T.cast_cool and blue.scores["color_cast"] >= 0.5, blue.metrics
+    assert blue.metrics["cast_rule"] == "cast_cool"
+    plain = color_cast(AnalysedFrame.from_bgr(_grey_and_orange_scene((1.0, 1.0, 1.0)), 640), T)
+    assert plain.metrics["cast_cool"] < 0.2 * T.cast_cool and plain.scores["color_cast"] < 0.5, plain.metrics
