@@ -104,35 +104,33 @@ def test_only_a_magenta_majority_is_judged_on_its_own() -> None:
     assert green["cast_tint_magenta"] == 0.0 and "cast_tint_green" not in green, green
 
 
-def _grey_and_orange_scene(gains: tuple[float, float, float]) -> np.ndarray:
-    """Grey and orange tiles (four in ten orange) under smooth shading, seen through BGR `gains`."""
+def _grey_and_pink_scene(gains: tuple[float, float, float]) -> np.ndarray:
+    """Grey and pink tiles (four in ten pink) under smooth shading, seen through BGR `gains`."""
     rng = np.random.default_rng(3)
     levels = rng.uniform(0.35, 0.85, (9, 16, 1))
-    orange = rng.random((9, 16, 1)) < 0.4
-    colour = np.where(orange, np.array([0.45, 0.75, 1.0]), np.array([1.0, 1.0, 1.0]))
+    pink = rng.random((9, 16, 1)) < 0.4
+    colour = np.where(pink, np.array([1.0, 0.7, 1.0]), np.array([1.0, 1.0, 1.0]))
     tiles = cv2.resize((levels * colour).astype(np.float32), (640, 360), interpolation=cv2.INTER_NEAREST)
-    shading = cv2.resize(
-        rng.uniform(0.75, 1.0, (90, 160)).astype(np.float32), (640, 360), interpolation=cv2.INTER_CUBIC
-    )
-    img = tiles * 230 * shading[..., None] * np.array(gains, np.float32)
+    shade = cv2.resize(rng.uniform(0.75, 1.0, (90, 160)).astype(np.float32), (640, 360), interpolation=cv2.INTER_CUBIC)
+    img = tiles * 230 * shade[..., None] * np.array(gains, np.float32)
     return np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
 
 
-def test_grey_pixels_see_the_blue_cast_the_least_saturated_pixels_are_blind_to() -> None:
-    # A strong blue white balance (blue ×1.32, red ×0.72, as wb_cast at strength 1) turns the
-    # orange tiles neutral: the least saturated tenth of the picture is then those tiles, the
-    # near-neutral estimate reads no blue at all and the consensus of the four estimates is 0.
-    # The grey tiles' log contrast is the same in R, G and B whatever the gains: the grey
-    # pixels find them, and read the light's blue.
-    blue = color_cast(AnalysedFrame.from_bgr(_grey_and_orange_scene((1.32, 1.0, 0.72)), 640), T)
-    cast = np.asarray(_ab(np.array([1.32, 1.0, 0.72])))  # the colour of a grey surface under it
-    near = np.asarray(blue.metrics["illuminants"]["near_neutral"])
-    grey = np.asarray(blue.metrics["illuminants"]["grey_pixels"])
-    direction = cast / np.hypot(*cast)
-    assert float(near @ direction) < 0.1 * float(np.hypot(*cast)), blue.metrics  # the bias
-    assert blue.metrics["cast_offset"] == 0.0, blue.metrics  # what the four estimates gave
-    assert float(grey @ direction) > 0.7 * float(np.hypot(*cast)), blue.metrics
-    assert blue.metrics["cast_cool"] >= T.cast_cool and blue.scores["color_cast"] >= 0.5, blue.metrics
-    assert blue.metrics["cast_rule"] == "cast_cool"
-    plain = color_cast(AnalysedFrame.from_bgr(_grey_and_orange_scene((1.0, 1.0, 1.0)), 640), T)
-    assert plain.metrics["cast_cool"] < 0.2 * T.cast_cool and plain.scores["color_cast"] < 0.5, plain.metrics
+def test_grey_pixels_see_the_green_cast_the_least_saturated_pixels_are_blind_to() -> None:
+    # A strong green white balance (green x1.2, red and blue x0.8) turns the pink tiles neutral:
+    # the least saturated tenth of the picture is then those tiles, the near-neutral estimate
+    # reads no green and the tint of the four estimates (their consensus) is about 0. The grey
+    # tiles' log contrast is the same in R, G and B whatever the gains: the grey pixels find
+    # them and read the light's green, and the tint judged with them finds the cast.
+    green = color_cast(AnalysedFrame.from_bgr(_grey_and_pink_scene((0.8, 1.2, 0.8)), 640), T)
+    found = green.metrics["illuminants"]
+    cast = np.asarray(_ab(np.array([0.8, 1.2, 0.8])))  # the colour of a grey surface under it
+    size = float(np.hypot(*cast))
+    assert float(np.asarray(found["near_neutral"]) @ cast) / size < 0.1 * size, found  # the bias
+    old = [found[k] for k in ("grey_world", "grey_edge", "white_patch", "near_neutral")]
+    assert tint(old) < 0.3 * T.cast_tint and green.metrics["cast_offset"] < 0.3 * T.cast_offset, green.metrics
+    assert float(np.asarray(found["grey_pixels"]) @ cast) / size > 0.7 * size, found
+    assert green.metrics["cast_tint"] >= T.cast_tint and green.scores["color_cast"] >= 0.5, green.metrics
+    assert green.metrics["cast_rule"] == "cast_tint"
+    plain = color_cast(AnalysedFrame.from_bgr(_grey_and_pink_scene((1.0, 1.0, 1.0)), 640), T)
+    assert plain.metrics["cast_tint"] < 0.2 * T.cast_tint and plain.scores["color_cast"] < 0.5, plain.metrics

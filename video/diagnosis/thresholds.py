@@ -69,9 +69,6 @@ class Thresholds(BaseSettings):
     # Without a baseline, the same towards magenta (a stuck IR-cut filter) for at least three of
     # the four estimates (towards green, vegetation moves three of them as far as a cast does).
     cast_tint_magenta: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint_magenta", 12.0)
-    # Without a baseline, the consensus of the light's estimates (grey pixels in place of the
-    # least saturated ones) when it lies on the blue side of the daylight locus.
-    cast_cool: Annotated[float, Field(gt=0)] = FITTED.get("cast_cool", 13.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # noise over the window: the sigma of what is new in every picture once consecutive pictures

@@ -24,22 +24,21 @@ clips of the fit scenes (ir_cut and wb_cast at strengths 0 and 1), as the share 
 each estimate reads along it: the near-neutral estimate a median of 0.49, under a quarter on 15
 clips (0.01 … 0.05 under a strong blue or yellow-red white balance on flowers, a shop and a
 lawn); the grey world 0.80 and 4 clips; the grey pixels (below) 0.78 and 4 clips. Without a
-baseline, the light's tint and its blue side are therefore judged with a fifth estimate in its
-place, the grey pixels (`grey_pixel_light`): pixels are ranked by how equal the local contrast
-of log R, log G and log B is, which no channel gain changes, so the selection does not depend
-on the cast. The least saturated tenth still takes part in `cast_offset` and `cast_tint_magenta`
-(the grey pixels of a large plain red vehicle are its own shaded paint, which made a magenta
-majority there). Where a channel clips, the white patch has the same bias (the brightest
-unclipped pixels are those the gain raised least); taking the clipped pixels in, or leaving the
-white patch out there, found fewer casts on the fit scenes, so it is kept as it was.
+baseline, the light's tint (`cast_tint`) is therefore judged with a fifth estimate in its place,
+the grey pixels (`grey_pixel_light`): pixels are ranked by how equal the local contrast of log R,
+log G and log B is, which no channel gain changes, so the selection does not depend on the cast.
+The least saturated tenth still takes part in `cast_offset` and `cast_tint_magenta` (the grey
+pixels of a large plain red vehicle are its own shaded paint, which made a magenta majority
+there). Where a channel clips, the white patch has the same bias (the brightest unclipped pixels
+are those the gain raised least); taking the clipped pixels in, or leaving the white patch out
+there, found fewer casts on the fit scenes, so it is kept as it was.
 
-Along the locus a warm cast and a warm scene (autumn leaves, brick, warm light) stay alike for
-every estimate: with the grey pixels, warm light on autumn leaves reads 55 Lab units, more than
-any warm cast of the fit scenes. On the blue side fewer common surfaces and no kept light (a
-camera's white balance corrects a blue shade; warm street light it keeps) are as blue:
-`cast_cool` is the consensus of the light's four estimates when it points to the blue side of
-6500 K, on its own fitted threshold (the bluest healthy fit scenes, a river filling most of the
-view, read up to 9.8; a stuck IR-cut filter's pink-purple and a blue white balance above it).
+Along the locus a cast stays physically ambiguous without a baseline: with the grey pixels,
+warm light on autumn leaves reads 55 Lab units, more than any warm cast of the fit scenes. A
+rule on the blue side only (the consensus of the four when it points bluer than 6500 K), fitted
+at 10.5 above the bluest healthy fit scene (a river filling most of the view, 9.8), found blue
+white balances on the fit scenes but read 12 … 18 on a held-out riverside scene, healthy or
+with a blur or noise fault: a river under a blue sky is as blue as a cast. It is not used.
 
 How far the light's colour moved since the baseline is read as the ratio of the channel gains:
 a change of the light (or of the white balance) multiplies each channel of every estimate by
@@ -131,7 +130,6 @@ def _locus_normal() -> np.ndarray:
 
 
 LOCUS_NORMAL = _locus_normal()
-LOCUS_WARM = np.array([LOCUS_NORMAL[1], -LOCUS_NORMAL[0]])  # along the locus, towards 3000 K (+b*)
 
 
 def tint(vectors: Sequence[tuple[float, float]]) -> float:
@@ -139,13 +137,6 @@ def tint(vectors: Sequence[tuple[float, float]]) -> float:
     across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
     side = float(np.sign(across.mean()))
     return max(0.0, float((across * side).min())) if side else 0.0
-
-
-def cool_consensus(vectors: Sequence[tuple[float, float]]) -> float:
-    """The consensus of the vectors when their common direction is on the blue side of the
-    daylight locus (bluer than the light of 6500 K), else 0."""
-    mean = np.asarray(vectors, np.float64).mean(axis=0)
-    return consensus(vectors) if float(mean @ LOCUS_WARM) < 0 else 0.0
 
 
 def side_tint(vectors: Sequence[tuple[float, float]], side: float, agree: int = 3) -> float:
@@ -320,23 +311,20 @@ def color_cast(
         offset = consensus(list(found.values()))
         magenta = side_tint(list(found.values()), -1.0)
         # The light by the grey pixels in place of the least saturated ones (see the module's
-        # text): the tint and the cool side are judged on these four.
+        # text): the tint is judged on these four.
         if grey is not None:
             metrics["illuminants"]["grey_pixels"] = [r(grey[0], 2), r(grey[1], 2)]
         lights = [v for k, v in found.items() if k != "near_neutral"] + [
             grey if grey is not None else found["near_neutral"]
         ]
         off_locus = tint(lights)
-        cool = cool_consensus(lights)
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
         metrics["cast_tint_magenta"] = r(magenta, 2)
-        metrics["cast_cool"] = r(cool, 2)
         rules = {
             "cast_offset": ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5),
             "cast_tint": ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5),
             "cast_tint_magenta": ramp(magenta, clean=0.0, fault=t.cast_tint_magenta, severe=t.cast_tint_magenta * 2.5),
-            "cast_cool": ramp(cool, clean=0.0, fault=t.cast_cool, severe=t.cast_cool * 2.5),
         }
     decided_by = max(rules, key=lambda k: rules[k])
     metrics["cast_rule"] = decided_by  # the threshold that gave the colour-cast score
