@@ -102,3 +102,35 @@ def test_only_a_magenta_majority_is_judged_on_its_own() -> None:
     green = color_cast(AnalysedFrame.from_bgr(_gains(scene, (0.8, 1.2, 0.8)), 640), T).metrics
     assert magenta["cast_tint_magenta"] >= T.cast_tint_magenta, magenta
     assert green["cast_tint_magenta"] == 0.0 and "cast_tint_green" not in green, green
+
+
+def _grey_and_pink_scene(gains: tuple[float, float, float]) -> np.ndarray:
+    """Grey and pink tiles (four in ten pink) under smooth shading, seen through BGR `gains`."""
+    rng = np.random.default_rng(3)
+    levels = rng.uniform(0.35, 0.85, (9, 16, 1))
+    pink = rng.random((9, 16, 1)) < 0.4
+    colour = np.where(pink, np.array([1.0, 0.7, 1.0]), np.array([1.0, 1.0, 1.0]))
+    tiles = cv2.resize((levels * colour).astype(np.float32), (640, 360), interpolation=cv2.INTER_NEAREST)
+    shade = cv2.resize(rng.uniform(0.75, 1.0, (90, 160)).astype(np.float32), (640, 360), interpolation=cv2.INTER_CUBIC)
+    img = tiles * 230 * shade[..., None] * np.array(gains, np.float32)
+    return np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
+
+
+def test_grey_pixels_see_the_green_cast_the_least_saturated_pixels_are_blind_to() -> None:
+    # A strong green white balance (green x1.2, red and blue x0.8) turns the pink tiles neutral:
+    # the least saturated tenth of the picture is then those tiles, the near-neutral estimate
+    # reads no green and the tint of the four estimates (their consensus) is about 0. The grey
+    # tiles' log contrast is the same in R, G and B whatever the gains: the grey pixels find
+    # them and read the light's green, and the tint judged with them finds the cast.
+    green = color_cast(AnalysedFrame.from_bgr(_grey_and_pink_scene((0.8, 1.2, 0.8)), 640), T)
+    found = green.metrics["illuminants"]
+    cast = np.asarray(_ab(np.array([0.8, 1.2, 0.8])))  # the colour of a grey surface under it
+    size = float(np.hypot(*cast))
+    assert float(np.asarray(found["near_neutral"]) @ cast) / size < 0.1 * size, found  # the bias
+    old = [found[k] for k in ("grey_world", "grey_edge", "white_patch", "near_neutral")]
+    assert tint(old) < 0.3 * T.cast_tint and green.metrics["cast_offset"] < 0.3 * T.cast_offset, green.metrics
+    assert float(np.asarray(found["grey_pixels"]) @ cast) / size > 0.7 * size, found
+    assert green.metrics["cast_tint"] >= T.cast_tint and green.scores["color_cast"] >= 0.5, green.metrics
+    assert green.metrics["cast_rule"] == "cast_tint"
+    plain = color_cast(AnalysedFrame.from_bgr(_grey_and_pink_scene((1.0, 1.0, 1.0)), 640), T)
+    assert plain.metrics["cast_tint"] < 0.2 * T.cast_tint and plain.scores["color_cast"] < 0.5, plain.metrics

@@ -9,13 +9,37 @@ colour the same way; a colourful scene moves only some of them. Four estimates a
   coloured surface (a car body, a lawn) hardly contributes to;
 - white patch: the mean colour of the brightest unclipped pixels (highlights, white paint, sky);
 - near-neutral: the mean chroma of the least saturated tenth of the picture (roads, walls,
-  shadows), the objects a cast tints first.
+  shadows), the objects a cast tints first (but see the grey pixels below).
 The cast is their consensus: the smallest projection of the four onto their common direction.
 Without a baseline the estimates are measured from neutral; with the camera's own baseline
 (建档), the first three from the baseline's estimates, so a camera whose normal view is green
 stays clean (the least saturated pixels are other pixels once the light's colour changes, so
 that estimate only counts without a baseline).
 A grayscale picture (IR night mode) has no colour to cast.
+
+The least saturated tenth is biased to neutral by construction under a cast: once the light is
+blue, the pixels nearest neutral are the orange surfaces the blue cancelled, so that estimate
+reads no blue, and the consensus collapses to 0 whatever the cast. Measured on the 56 cast
+clips of the fit scenes (ir_cut and wb_cast at strengths 0 and 1), as the share of the true cast
+each estimate reads along it: the near-neutral estimate a median of 0.49, under a quarter on 15
+clips (0.01 … 0.05 under a strong blue or yellow-red white balance on flowers, a shop and a
+lawn); the grey world 0.80 and 4 clips; the grey pixels (below) 0.82 and 2 clips. Without a
+baseline, the light's tint (`cast_tint`) is therefore judged with a fifth estimate in its place,
+the grey pixels (`grey_pixel_light`): pixels are ranked by how equal the local contrast of log R,
+log G and log B is, which no channel gain changes, so the selection does not depend on the cast.
+The least saturated tenth still takes part in `cast_offset` and `cast_tint_magenta` (the grey
+pixels of a large plain red vehicle are its own shaded paint, which made a magenta majority
+there). Where a channel clips, the white patch has the same bias (the brightest unclipped pixels
+are those the gain raised least); taking the clipped pixels in, or leaving the white patch out
+there, found fewer casts on the fit scenes, so it is kept as it was.
+
+Along the locus a cast stays physically ambiguous without a baseline: with the grey pixels,
+warm light on autumn leaves reads 55 Lab units, more than any warm cast of the fit scenes. A
+rule on the blue side only (the consensus of the four when it points bluer than 6500 K, with
+the grey pixels judged at twice their size now), fitted at 10.5 above the bluest healthy fit
+scene (a river filling most of the view, 9.8), found blue white balances on the fit scenes but
+read 12 … 18 on a held-out riverside scene, healthy or with a blur or noise fault: a river
+under a blue sky is as blue as a cast. It is not used.
 
 How far the light's colour moved since the baseline is read as the ratio of the channel gains:
 a change of the light (or of the white balance) multiplies each channel of every estimate by
@@ -61,6 +85,11 @@ ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
 GAIN_ESTIMATES = ("grey_world", "grey_edge")  # and the white patch unless clipped (see `estimates`)
 WHITE_PATCH_SHARE = 0.03  # the brightest unclipped share of the picture
 CLIPPED = 250
+# Grey pixels: the greyest share of the pixels whose local log contrast is above the contrast
+# that sensor noise (a sigma of about 2 levels at mid-grey) gives on a flat surface.
+GREY_PIXEL_SHARE = 0.05
+GREY_PIXEL_CONTRAST = 0.02
+LOG_LEVELS = np.log(np.arange(1, 257, dtype=np.float32)).reshape(1, 256)  # log(level + 1), by table
 # sRGB colour of a blackbody radiator (CIE 1964 10°, white point D65), by temperature in K.
 BLACKBODY = {
     3000: (255, 180, 107),
@@ -143,6 +172,43 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     """(the four estimates as a*b*, the first three as log chromaticity). Masked means are
     OpenCV's (one pass, no copies of the selected pixels); the grey edge is the root of the mean
     squared gradient, so the gradient's magnitude is never taken."""
+    found, light, _ = _measure(frame, grey=False)
+    return found, light
+
+
+def grey_pixel_light(half: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
+    """The light's colour (BGR) as the mean of the greyest pixels found by their local contrast
+    (grey pixels, Yang, Gao & Li, CVPR 2015): on a grey surface the contrast of log R, log G and
+    log B around a pixel is the same, whatever the light, because a light (or a white balance)
+    multiplies each channel by one factor and the log takes that factor out. The selection is
+    therefore blind to a cast, unlike the least saturated pixels, which a cast turns into the
+    surfaces of its complementary colour. None when too few pixels have contrast to judge.
+    Judged at half the size of `half` (a whole-picture statistic: a sixth of the cost, the same
+    casts found on the fit scenes), on the pixels whose 2 x 2 block is all valid."""
+    h, w = (half.shape[0] // 2) * 2, (half.shape[1] // 2) * 2
+    half = cv2.resize(half, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    valid = valid[0:h:2, 0:w:2] & valid[1:h:2, 1:w:2] & valid[0:h:2, 1:w:2] & valid[1:h:2, 0:w:2]
+    logs = cv2.LUT(half, LOG_LEVELS)
+    contrast = np.abs(cv2.Laplacian(cv2.GaussianBlur(logs, (5, 5), 1.0), cv2.CV_32F, ksize=3))
+    third = np.full((1, 3), 1 / 3, np.float32)
+    mean = cv2.transform(contrast, third)
+    # The mean square of the three contrasts over their squared mean: 1 when they are equal
+    # (grey), up to 3 when one channel carries all the contrast.
+    spread = cv2.divide(cv2.transform(cv2.multiply(contrast, contrast), third), cv2.multiply(mean, mean))
+    judged = valid & (mean > GREY_PIXEL_CONTRAST)
+    greyness = spread[judged]
+    if greyness.size < 200:
+        return None
+    k = max(1, int(greyness.size * GREY_PIXEL_SHARE))
+    chosen = judged & (spread <= float(np.partition(greyness, k - 1)[k - 1]))
+    return _masked_mean(half, chosen.view(np.uint8))
+
+
+def _measure(
+    frame: AnalysedFrame, grey: bool
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]], tuple[float, float] | None]:
+    """`estimates`, and (when `grey`) the grey-pixel estimate as a*b* (None without enough
+    contrast), on the same mask of valid pixels."""
     half = frame.half
     lab = frame.lab
     # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
@@ -175,9 +241,11 @@ def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dic
     # patch's own share has a channel clipped, it is left out of the light's gains.
     coloured_clip = (top_channel >= CLIPPED) & (cv2.min(cv2.min(b, g), r_) < CLIPPED)
     gains = GAIN_ESTIMATES if share(coloured_clip) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
+    grey_light = grey_pixel_light(half, valid) if grey else None
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
         {k: _log_chroma(lights[k]) for k in gains},
+        _ab(grey_light) if grey_light is not None else None,
     )
 
 
@@ -210,7 +278,7 @@ def color_cast(
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    found, light = estimates(frame)
+    found, light, grey = _measure(frame, grey=baseline is None)
     metrics: dict = {
         "cast_k": r(d / m),
         "cast_d": r(d, 2),
@@ -247,8 +315,15 @@ def color_cast(
             rules["cast_shift"] = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
     else:
         offset = consensus(list(found.values()))
-        off_locus = tint(list(found.values()))
         magenta = side_tint(list(found.values()), -1.0)
+        # The light by the grey pixels in place of the least saturated ones (see the module's
+        # text): the tint is judged on these four.
+        if grey is not None:
+            metrics["illuminants"]["grey_pixels"] = [r(grey[0], 2), r(grey[1], 2)]
+        lights = [v for k, v in found.items() if k != "near_neutral"] + [
+            grey if grey is not None else found["near_neutral"]
+        ]
+        off_locus = tint(lights)
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
         metrics["cast_tint_magenta"] = r(magenta, 2)
