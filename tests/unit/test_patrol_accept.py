@@ -192,3 +192,29 @@ def test_an_order_for_a_false_alarm_is_withdrawn_not_dispatched(district: Runtim
         last = s.scalars(select(WorkOrderEvent).where(WorkOrderEvent.order_id == order_id)).all()[-1]
         assert (last.action, last.from_state, last.actor) == ("withdraw", "open", "system:workorders")
         assert "误报 false alarm: ops-1" in (last.note or "") and "color_cast" in (last.note or "")
+
+
+def test_what_the_patrol_learned_while_the_camera_was_read_is_kept(
+    district: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The acceptance is applied to the baseline as it is when written, not as it was read: a
+    patrol round that learned another hour meanwhile keeps it."""
+    from video.patrol import ondemand
+
+    cam = _commissioned(district, tmp_path)
+    _show(district, tmp_path, cam, "dark", 0.2)
+    meanwhile = (int(next(iter(_baseline(district, cam).stats["hours"]))) + 12) % 24
+    read = ondemand.diagnose_target
+
+    def read_while_the_patrol_learns(target):  # type: ignore[no-untyped-def]
+        result = read(target)
+        with district.transaction() as s:
+            row = s.get(CameraBaseline, (cam, "day"))
+            assert row is not None
+            row.stats = {**row.stats, "hours": {**row.stats["hours"], str(meanwhile): [90.0, 3]}}
+        return result
+
+    monkeypatch.setattr(ondemand, "diagnose_target", read_while_the_patrol_learns)
+    out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    hours = _baseline(district, cam).stats["hours"]
+    assert out["learned"] == "hour" and hours[str(meanwhile)] == [90.0, 3] and hours[str(out["hour"])][1] == 1

@@ -138,6 +138,16 @@ def learn(
     return outcome if changed is not None and update(session, camera_id, changed, at) else None
 
 
+def stored(session: Session, camera_id: str, mode: str) -> Baseline | None:
+    """The statistics of the camera's baseline of `mode` as the database holds them now (None:
+    none, or a damaged row)."""
+    row = session.get(CameraBaseline, (camera_id, mode))
+    try:
+        return Baseline.from_dict(row.stats) if row is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def update(session: Session, camera_id: str, baseline: Baseline, at: datetime) -> bool:
     """Write what a stored baseline learned (its picture and who took it stay); False when the
     camera has no baseline of that mode."""

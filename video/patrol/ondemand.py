@@ -188,12 +188,11 @@ def accept_normal(
     current = target.settings.baseline_for(mode)
     luma = first.metrics.get("brightness_mean")
     if current is not None and luma is not None and set(shown) <= BRIGHTNESS:
-        learned, how = current.normal_at(hour, float(luma)), "hour"
+        luma = float(luma)
+        learned, how = current.normal_at(hour, luma), "hour"
     else:
         learned = Baseline.measure(AnalysedFrame(first.frame), t, mode, hour)
         how = "commissioned" if current is None else "statistics"
-        if current is not None:
-            learned = replace(learned, hours={**(current.hours or {}), **(learned.hours or {})})
     fresh = replace(target.settings, baselines={**target.settings.baselines, mode: learned})
     result = diagnose_frames([first.frame], fresh, first.source, taken_at=at)
     left = sorted(set(result.codes) & set(shown))
@@ -206,10 +205,14 @@ def accept_normal(
     result.metrics["accepted"] = {"faults": shown, "learned": how, "hour": hour}
 
     def keep(session: Session, now: datetime) -> dict[str, Any]:
-        if how == "hour":
-            baselines.update(session, camera_id, learned, now)
+        # Applied to the baseline as it is now: the patrol may have refined it while the camera
+        # was being read, and that is kept.
+        latest = baselines.stored(session, camera_id, mode) or current
+        if how == "hour" and latest is not None and luma is not None:
+            baselines.update(session, camera_id, latest.normal_at(hour, luma), now)
         else:
-            baselines.store(session, camera_id, learned, first.frame, now, actor)  # type: ignore[arg-type]
+            hours = {**((latest.hours or {}) if latest is not None else {}), **(learned.hours or {})}
+            baselines.store(session, camera_id, replace(learned, hours=hours), first.frame, now, actor)  # type: ignore[arg-type]
         return {"accepted": shown, "learned": how, "hour": hour, "mode": mode}
 
     outcome, watch = _write(sessions, camera_id, result, policy, actor, ACCEPT_ACTION, keep)
