@@ -218,3 +218,4 @@ def test_what_the_patrol_learned_while_the_camera_was_read_is_kept(
     out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     hours = _baseline(district, cam).stats["hours"]
     assert out["learned"] == "hour" and hours[str(meanwhile)] == [90.0, 3] and hours[str(out["hour"])][1] == 1
+    assert meanwhile in out["baseline"]["brightness_by_hour"]  # and the answer says what was written

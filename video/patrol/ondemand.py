@@ -204,15 +204,20 @@ def accept_normal(
         )
     result.metrics["accepted"] = {"faults": shown, "learned": how, "hour": hour}
 
+    written: dict[str, Any] = {}
+
     def keep(session: Session, now: datetime) -> dict[str, Any]:
         # Applied to the baseline as it is now: the patrol may have refined it while the camera
         # was being read, and that is kept.
         latest = baselines.stored(session, camera_id, mode) or current
         if how == "hour" and latest is not None and luma is not None:
-            baselines.update(session, camera_id, latest.normal_at(hour, luma), now)
+            final = latest.normal_at(hour, luma)
+            baselines.update(session, camera_id, final, now)
         else:
             hours = {**((latest.hours or {}) if latest is not None else {}), **(learned.hours or {})}
-            baselines.store(session, camera_id, replace(learned, hours=hours), first.frame, now, actor)  # type: ignore[arg-type]
+            final = replace(learned, hours=hours)
+            baselines.store(session, camera_id, final, first.frame, now, actor)  # type: ignore[arg-type]
+        written["baseline"] = final.summary()
         return {"accepted": shown, "learned": how, "hour": hour, "mode": mode}
 
     outcome, watch = _write(sessions, camera_id, result, policy, actor, ACCEPT_ACTION, keep)
@@ -223,7 +228,7 @@ def accept_normal(
         "accepted": shown,
         "learned": how,
         "hour": hour,
-        "baseline": learned.summary(),
+        **written,
         "watch": watch,
     }
 
