@@ -15,10 +15,10 @@ from gateway.runtime import Runtime
 from govops import audit
 from govops.alerts import Alert
 from govops.errors import Conflict
-from govops.principal import LOCAL_SYSTEM_ADMIN
+from govops.principal import DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, Principal
 from tests.conftest import client_as
 from tests.support.synthetic import ClipSpec, write_condition_clip
-from tests.unit.test_patrol import ROAD, T, _alerts, _camera_id, _patrol, _set_stream
+from tests.unit.test_patrol import GA, ROAD, T, _alerts, _camera_id, _patrol, _set_stream
 from video.diagnosis.baseline import local_hour
 from video.patrol import Policy
 from video.patrol.models import CameraBaseline
@@ -141,6 +141,15 @@ def test_a_healthy_picture_has_no_false_alarm_to_accept(district: Runtime, tmp_p
 def test_the_console_button_accepts_and_says_what_was_learned(district: Runtime, app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cam = _commissioned(district, tmp_path)
     _show(district, tmp_path, cam, "dark", 0.2)
+    # Those who may open the road camera's page but not change its baseline: no button, a 403.
+    gaj_admin = Principal("u-gaj", "公安管理员", frozenset({DEPT_ADMIN}), department="gaj")
+    for viewer in (gaj_admin, GA):
+        with client_as(app, viewer) as c:
+            page = c.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"})
+            assert page.status_code == 200 and 'data-testid="history"' in page.text
+            assert 'data-testid="accept-normal"' not in page.text
+            assert c.post(f"/video/cameras/{cam}/accept", follow_redirects=False).status_code == 403
+            assert c.post(f"/api/v1/cameras/{cam}/diagnosis/accept").status_code == 403
     with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
         page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
         assert 'data-testid="accept-normal"' in page and "误报确认" in page
