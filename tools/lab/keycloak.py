@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.components import ComponentMissing, component_dir
-from tools.lab.process import ManagedProcess, free_port
+from tools.lab.process import ManagedProcess, StartupFailed, free_port
 
 # Build-time options (`kc.sh build --help-all`): equal to BUILD_OPTIONS in
 # tools/components/keycloak.sh, which primed the cached distribution with them (recorded in its
@@ -47,6 +47,7 @@ BUILD_OPTIONS = (
 )
 ADMIN_USER = "lab-admin"
 STARTUP_TIMEOUT = 240.0  # cold JVM on a busy 2-core machine
+PORT_ATTEMPTS = 3
 # C1 JIT only: halves start-up on a loaded 2-core machine (measured 27 s vs 58-65 s warm).
 JVM_OPTS = "-XX:TieredStopAtLevel=1"
 
@@ -146,13 +147,49 @@ def start_keycloak(
     build.update({_option_name(a): a for a in build_args})
     if tuple(build.values()) != BUILD_OPTIONS:
         home = _private_dist(home, workdir)
-    http_port, mgmt_port = free_port(), free_port()
     password = admin_password or secrets.token_urlsafe(18)
+    data = workdir / "data"
+    if java_security:
+        props = workdir / "java.security"
+        props.write_text("".join(f"{k}={v}\n" for k, v in java_security.items()), encoding="utf-8")
+        jvm_opts = f"{jvm_opts} -Djava.security.properties={props}"
+    env = {
+        "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
+        "KC_BOOTSTRAP_ADMIN_PASSWORD": password,
+        # Keep the H2 database and the transaction object store out of the shared distribution.
+        "JAVA_OPTS_APPEND": (
+            f"-Dkc.db-url-path={workdir} "
+            f"-Dquarkus.transaction-manager.object-store.directory={data / 'transaction-logs'} "
+            f"-Djava.io.tmpdir={workdir / 'tmp'} {jvm_opts}"
+        ),
+        "JAVA_OPTS_KC_HEAP": heap,
+    }
+    (workdir / "tmp").mkdir(exist_ok=True)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return _launch(home, [*build.values()], tls, extra_args, env, workdir, password, timeout)
+        except StartupFailed as exc:
+            # Ports are picked free, then bound ~15 s later: another process can take one meanwhile.
+            if "Address already in use" not in str(exc) or attempt == PORT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
+
+def _launch(
+    home: Path,
+    build: list[str],
+    tls: KeycloakTLS | None,
+    extra_args: tuple[str, ...],
+    env: dict[str, str],
+    workdir: Path,
+    password: str,
+    timeout: float,
+) -> KeycloakHandle:
+    http_port, mgmt_port = free_port(), free_port()
     args: list[str] = [
         str(home / "bin" / "kc.sh"),
         "start-dev",
-        *build.values(),
+        *build,
         "--http-enabled=true",
         "--http-host=127.0.0.1",
         f"--http-port={http_port}",
@@ -171,24 +208,6 @@ def start_keycloak(
         if tls.truststore is not None:
             args += [f"--https-trust-store-file={Path(tls.truststore).resolve()}", "--https-trust-store-type=pem"]
     args += list(extra_args)
-
-    data = workdir / "data"
-    if java_security:
-        props = workdir / "java.security"
-        props.write_text("".join(f"{k}={v}\n" for k, v in java_security.items()), encoding="utf-8")
-        jvm_opts = f"{jvm_opts} -Djava.security.properties={props}"
-    env = {
-        "KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
-        "KC_BOOTSTRAP_ADMIN_PASSWORD": password,
-        # Keep the H2 database and the transaction object store out of the shared distribution.
-        "JAVA_OPTS_APPEND": (
-            f"-Dkc.db-url-path={workdir} "
-            f"-Dquarkus.transaction-manager.object-store.directory={data / 'transaction-logs'} "
-            f"-Djava.io.tmpdir={workdir / 'tmp'} {jvm_opts}"
-        ),
-        "JAVA_OPTS_KC_HEAP": heap,
-    }
-    (workdir / "tmp").mkdir(exist_ok=True)
     started = time.monotonic()
     proc = ManagedProcess("keycloak", args, workdir / "keycloak.log", env=env, cwd=workdir)
     handle = KeycloakHandle(
@@ -202,13 +221,17 @@ def start_keycloak(
         https_url=f"https://127.0.0.1:{https_port}" if https_port else None,
         https_port=https_port,
     )
-    proc.wait_http(
-        handle.health_url, timeout=timeout, ok=lambda r: r.status_code == 200 and r.json().get("status") == "UP"
-    )
-    # The management interface (health) can answer before the main listeners accept.
-    remaining = max(30.0, timeout - (time.monotonic() - started))
-    proc.wait_http(f"{handle.base_url}/realms/master", timeout=remaining, ok=lambda r: r.status_code == 200)
-    if https_port is not None:
-        proc.wait_port(https_port, timeout=remaining)
+    try:
+        proc.wait_http(
+            handle.health_url, timeout=timeout, ok=lambda r: r.status_code == 200 and r.json().get("status") == "UP"
+        )
+        # The management interface (health) can answer before the main listeners accept.
+        remaining = max(30.0, timeout - (time.monotonic() - started))
+        proc.wait_http(f"{handle.base_url}/realms/master", timeout=remaining, ok=lambda r: r.status_code == 200)
+        if https_port is not None:
+            proc.wait_port(https_port, timeout=remaining)
+    except StartupFailed:
+        proc.stop()
+        raise
     handle.startup_seconds = time.monotonic() - started
     return handle

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -18,7 +19,35 @@ class StartupFailed(RuntimeError):
     """A component did not become healthy; the message carries the tail of its log."""
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
+    """A free 127.0.0.1 port below the kernel's ephemeral range.
+
+    A port handed out by bind(0) lies in the ephemeral range, where any outgoing connection on the
+    machine may take it as its source port before a slow server (Keycloak binds ~15 s after start)
+    gets to it. Below that range only a listener can take it.
+    """
+    floor = _ephemeral_floor()
+    if floor > 12000:
+        for _ in range(50):
+            port = random.randrange(10000, floor)  # noqa: S311 - not a secret
+            if _bindable(port):
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
