@@ -156,3 +156,45 @@ def test_commissioned_at_onboarding_then_a_fault_mid_patrol_is_raised_within_rai
         assert [a.labels["camera"] for a in firing] == [cam]
     finally:
         handle.stop()
+
+
+def test_a_false_alarm_accepted_over_a_live_stream_clears_and_stays_clear(district: Runtime, tmp_path: Path) -> None:
+    """误报确认 over RTSP: a camera commissioned on its live stream is re-lit with a colour cast (a
+    new street lamp), the patrol raises `color_cast`; an operator accepts the picture as normal,
+    the alert clears at once and the next patrol round over the same stream stays healthy."""
+    from video.patrol.ledger import alert_fingerprint
+    from video.patrol.ondemand import accept_normal, refresh_reference
+
+    def clip(condition: str) -> str:
+        spec = ClipSpec(condition, "road", 0.5, fps=15, seconds=10)
+        return f"copy:{write_condition_clip(tmp_path / f'{spec.name}.mp4', spec)}"
+
+    handle = need(start_rtsp_server, tmp_path, {"normal": clip("healthy"), "lamp": clip("cast")})
+    once = Policy(raise_after=1, clear_after=1)
+    try:
+        for url in handle.urls.values():
+            diagnose_source(url, CameraSettings(Thresholds()))  # the mounts are up
+        cam = _point(district, [handle.url("normal")])[0]
+        taken = refresh_reference(district.sessions, district.box, cam, actor="installer", base=Thresholds())
+        assert taken["verdict"] == "ok", taken
+        patrol = Patrol(district.sessions, district.box, concurrency=1, policy=once, thresholds=Thresholds())
+        _point(district, [handle.url("lamp")])
+        raised = patrol.run_round([cam])
+        assert raised.alerts_raised == 1, raised.counts
+        with district.transaction() as s:
+            camera = s.get(Camera, cam)
+            assert camera is not None and camera.diagnosis_faults == ["color_cast"]
+
+        out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=Thresholds(), policy=once)
+        assert (out["accepted"], out["learned"], out["faults"]) == (["color_cast"], "statistics", []), out
+        with district.transaction() as s:
+            alerts = s.scalars(select(Alert).where(Alert.fingerprint == alert_fingerprint(cam)))
+            assert [a.status for a in alerts] == ["resolved"]
+
+        after = patrol.run_round([cam])
+        assert after.counts.get("ok") == 1 and after.alerts_raised == 0, after.counts
+        with district.transaction() as s:
+            camera = s.get(Camera, cam)
+            assert camera is not None and camera.diagnosis_faults == [] and camera.status == "online"
+    finally:
+        handle.stop()
