@@ -81,7 +81,6 @@ KEEP_METRICS = (
     "cast_tint",
     "cast_shift_tint",
     "cast_tint_magenta",
-    "cast_cool",
     "occlusion_fraction",
     "occlusion_regions",
     "occlusion_motion",

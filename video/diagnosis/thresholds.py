@@ -69,11 +69,6 @@ class Thresholds(BaseSettings):
     # Without a baseline, the same towards magenta (a stuck IR-cut filter) for at least three of
     # the four estimates (towards green, vegetation moves three of them as far as a cast does).
     cast_tint_magenta: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint_magenta", 12.0)
-    # Without a baseline, along the daylight locus on the blue side: how far the grey world, the
-    # first- and second-order grey edges and the grey pixels all read bluer than neutral (the
-    # nearest of them, log chromaticity along the blackbody axis: 0.3 is a gain of about 1.35
-    # of blue over red).
-    cast_cool: Annotated[float, Field(gt=0)] = FITTED.get("cast_cool", 0.3)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # noise over the window: the sigma of what is new in every picture once consecutive pictures

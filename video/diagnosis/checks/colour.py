@@ -41,26 +41,6 @@ scene (a river filling most of the view, 9.8), found blue white balances on the 
 read 12 … 18 on a held-out riverside scene, healthy or with a blur or noise fault: a river
 under a blue sky is as blue as a cast. It is not used.
 
-What is used on the blue side instead (`cast_cool`) is read as the channel gain itself: each
-estimate's log chromaticity along the blackbody axis (a gain of blue over red moves every
-estimate along it by the same amount, whatever the scene; 10000 K shade light reads 0.17, a
-strong blue white balance 0.41), for the estimates a large plain surface hardly moves or a cast
-cannot hide. Its size is read on the first- and second-order grey edges (the colour of the
-picture's gradients and of its curvature, van de Weijer et al.): a river or a lawn is a plain
-surface with few edges, so a river filling most of the view moves the grey world and the grey
-pixels far towards blue and the grey edges little. Its side must be confirmed by the grey world
-and the grey pixels: a brick wall's edges are blue (grey mortar against red brick) and so are a
-lawn's, but their grey world is not. The cast is how far the nearer of the two grey edges reads
-bluer than neutral, when the grey world and the grey pixels are bluer than neutral too. Taking
-the nearest of all four instead (the plain consensus) left a gap of 0.01 on the fit scenes (a
-river 0.087, a blue cast on a shop 0.109). The least saturated tenth (biased, above) and the
-white patch (under-reads a gain that clips) are left out. Measured on the fit scenes at
-strengths 0 and 1 (first picture, encoded): the blue white balances read 0.24 … 0.51 (six of
-seven; the seventh, a lawn, keeps its grey pixels green-yellow), a river filling most of the
-view 0.16 at most, warm light and dusk 0. On the
-warm side no such rule holds: warm light on autumn leaves reads 1.2 … 1.5 in every estimate,
-more than all but one strong yellow-red white balance of the fit scenes (0.3 … 1.4).
-
 How far the light's colour moved since the baseline is read as the ratio of the channel gains:
 a change of the light (or of the white balance) multiplies each channel of every estimate by
 the same factor, so the shift of log(R/G) and log(B/G) is that factor whatever the scene. In
@@ -153,16 +133,6 @@ def _locus_normal() -> np.ndarray:
 LOCUS_NORMAL = _locus_normal()
 
 
-def _locus_warm() -> np.ndarray:
-    """Unit vector along the Planckian locus in the log chromaticity plane (log R/G, log B/G),
-    towards the warm (low temperature) end: the principal axis of the blackbody colours. A
-    white balance error along the locus is a gain of R against B, which moves every estimate
-    of the light along this axis by the same amount whatever the scene."""
-    pts = np.array([_log_chroma(np.array(rgb[::-1], np.float64)) for rgb in BLACKBODY.values()])
-    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0))
-    return vt[0] if vt[0][0] > 0 else -vt[0]
-
-
 def tint(vectors: Sequence[tuple[float, float]]) -> float:
     """How far all the vectors go off the daylight locus on the same side (the smallest)."""
     across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
@@ -198,14 +168,11 @@ def _log_chroma(bgr: np.ndarray) -> tuple[float, float]:
     return float(np.log(r_ / g)), float(np.log(b / g))
 
 
-LOCUS_WARM = _locus_warm()
-
-
 def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
     """(the four estimates as a*b*, the first three as log chromaticity). Masked means are
     OpenCV's (one pass, no copies of the selected pixels); the grey edge is the root of the mean
     squared gradient, so the gradient's magnitude is never taken."""
-    found, light, _, _ = _measure(frame, grey=False)
+    found, light, _ = _measure(frame, grey=False)
     return found, light
 
 
@@ -239,12 +206,9 @@ def grey_pixel_light(half: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
 
 def _measure(
     frame: AnalysedFrame, grey: bool
-) -> tuple[
-    dict[str, tuple[float, float]], dict[str, tuple[float, float]], tuple[float, float] | None, dict[str, float]
-]:
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]], tuple[float, float] | None]:
     """`estimates`, and (when `grey`) the grey-pixel estimate as a*b* (None without enough
-    contrast) and the cool-side estimates along the locus (`cool_estimates`), on the same mask
-    of valid pixels."""
+    contrast), on the same mask of valid pixels."""
     half = frame.half
     lab = frame.lab
     # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
@@ -278,24 +242,10 @@ def _measure(
     coloured_clip = (top_channel >= CLIPPED) & (cv2.min(cv2.min(b, g), r_) < CLIPPED)
     gains = GAIN_ESTIMATES if share(coloured_clip) >= WHITE_PATCH_SHARE else (*GAIN_ESTIMATES, "white_patch")
     grey_light = grey_pixel_light(half, valid) if grey else None
-    along: dict[str, float] = {}
-    if grey:
-        # Second-order grey edge (van de Weijer et al.): the colour of the picture's curvature,
-        # here its Laplacian (a third of the cost of the Hessian's norm), Minkowski p = 2.
-        curvature = cv2.Laplacian(smooth, cv2.CV_32F, ksize=1)
-        cool = {
-            "grey_world": lights["grey_world"],
-            "grey_edge": edge_light,
-            "grey_edge_2": np.sqrt(_masked_mean(cv2.multiply(curvature, curvature), mask)),
-        }
-        if grey_light is not None:
-            cool["grey_pixels"] = grey_light
-        along = {k: float(np.dot(_log_chroma(v), LOCUS_WARM)) for k, v in cool.items()}
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
         {k: _log_chroma(lights[k]) for k in gains},
         _ab(grey_light) if grey_light is not None else None,
-        along,
     )
 
 
@@ -307,16 +257,6 @@ def consensus(vectors: Sequence[tuple[float, float]]) -> float:
     if norm < 1e-6:
         return 0.0
     return max(0.0, float((v @ (mean / norm)).min()))
-
-
-def cool_cast(along: Mapping[str, float]) -> float:
-    """How far a white balance reads bluer than neutral along the daylight locus, from the
-    estimates' log chromaticity along it (`_measure`; warm positive): the nearer to neutral of
-    the two grey edges, provided the grey world and the grey pixels (where found) agree that
-    the light is bluer than neutral."""
-    if not along or max(v for k, v in along.items() if k in ("grey_world", "grey_pixels")) >= 0.0:
-        return 0.0
-    return max(0.0, -max(along["grey_edge"], along["grey_edge_2"]))
 
 
 def saturation(frame: AnalysedFrame) -> float:
@@ -338,7 +278,7 @@ def color_cast(
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    found, light, grey, along = _measure(frame, grey=baseline is None)
+    found, light, grey = _measure(frame, grey=baseline is None)
     metrics: dict = {
         "cast_k": r(d / m),
         "cast_d": r(d, 2),
@@ -387,16 +327,10 @@ def color_cast(
         metrics["cast_offset"] = r(offset, 2)
         metrics["cast_tint"] = r(off_locus, 2)
         metrics["cast_tint_magenta"] = r(magenta, 2)
-        # Along the locus, on the blue side: how far both grey edges read bluer than neutral
-        # (log chromaticity, the nearer of them), when the grey world and the grey pixels are
-        # bluer than neutral too (a cast moves them all; see the module's text).
-        cool = cool_cast(along)
-        metrics["cast_cool"] = r(cool, 3)
         rules = {
             "cast_offset": ramp(offset, clean=0.0, fault=t.cast_offset, severe=t.cast_offset * 2.5),
             "cast_tint": ramp(off_locus, clean=0.0, fault=t.cast_tint, severe=t.cast_tint * 2.5),
             "cast_tint_magenta": ramp(magenta, clean=0.0, fault=t.cast_tint_magenta, severe=t.cast_tint_magenta * 2.5),
-            "cast_cool": ramp(cool, clean=0.0, fault=t.cast_cool, severe=t.cast_cool * 2.5),
         }
     decided_by = max(rules, key=lambda k: rules[k])
     metrics["cast_rule"] = decided_by  # the threshold that gave the colour-cast score
