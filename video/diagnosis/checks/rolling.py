@@ -60,17 +60,20 @@ class Roll:
 def _profiles(lumas: Sequence[np.ndarray], axis: str) -> np.ndarray:
     """(frames, tiles, length): row means of each quarter of the width (horizontal), or column
     means of each quarter of the height (vertical)."""
-    out = []
+    out: list[np.ndarray] = []
     for luma in lumas:
         h, w = luma.shape
-        if axis == "horizontal":
+        if axis == "horizontal":  # each row cut in quarters: one reduction over the rows of quarters
             q = w // TILES
-            tiles = [luma[:, j * q : (j + 1) * q] for j in range(TILES)]
+            quarters = np.ascontiguousarray(luma[:, : TILES * q]).reshape(h * TILES, q)
+            out.append(cv2.reduce(quarters, 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).reshape(h, TILES).T)
         else:
             q = h // TILES
-            tiles = [luma[j * q : (j + 1) * q] for j in range(TILES)]
-        dim = 1 if axis == "horizontal" else 0
-        out.append([cv2.reduce(tile, dim, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel() for tile in tiles])
+            out.append(
+                np.vstack(
+                    [cv2.reduce(luma[j * q : (j + 1) * q], 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F) for j in range(TILES)]
+                )
+            )
     return np.asarray(out, np.float64)
 
 
@@ -139,8 +142,9 @@ def _axis(lumas: Sequence[np.ndarray], axis: str, min_amplitude: float, min_step
     whole = np.fft.rfft(relative.mean(axis=1) * window, axis=1)
     bins, level, wsum = spectra.shape[2], float(levels.mean()), float(window.sum())
     a, b = spectra[:-1], spectra[1:]
-    moves = np.broadcast_to(_shifts(whole[:-1], whole[1:], n)[:, None], (frames - 1, tiles))
-    diff = b - a * _turn(moves, bins, n)
+    view = _shifts(whole[:-1], whole[1:], n)
+    moves = np.broadcast_to(view[:, None], (frames - 1, tiles))
+    diff = b - a * _turn(view, bins, n)[:, None, :]
     ks, common = _common(diff, n)
     total = (np.abs(diff) ** 2).sum(axis=(0, 1))
     left, best = common.copy(), None
