@@ -13,8 +13,11 @@ taken out (the best shift of one profile onto the next): what is left of a still
 scene is grain, a moving object and the edges a pan brings in, none of them periodic. Rolling
 bars leave a periodic difference of one frequency, in every tile across the picture (the tiles
 are quarters of the width for row profiles, of the height for column profiles), in every pair.
-Their phase turns by the same step from pair to pair (`step`, radians per frame); the bars'
-amplitude is the difference's amplitude over 2·sin(step / 2).
+Their difference turns by the same angle from pair to pair: how far they move through the
+picture per frame. Relative to the scene, which moved by s pixels, they move by that angle plus
+2π·k·s/n (`step`, radians per frame): bars fixed in the picture while the view pans or tilts
+move relative to the scene too, texture anchored to the scene does not. The bars' amplitude is
+the difference's amplitude over 2·sin(step / 2).
 
 A candidate is checked again against the motion of each tile (a vehicle moves otherwise than
 the panning scene behind it: the one shift of the whole profile does not take out a periodic
@@ -128,7 +131,7 @@ def _motion(diff: np.ndarray, k: int, n: int, shift: np.ndarray, level: float, w
     step = abs(float(np.angle(np.exp(1j * (in_frame + 2 * np.pi * k * shift / n)).sum())))
     lobe = (np.abs(diff[:, :, k - 1 : k + 2]) ** 2).sum(axis=2)
     changed = float(np.median(2 * np.sqrt(lobe / 1.5) / wsum)) * level  # the Hann lobe of a sinusoid: 1.5 × its peak²
-    return step, changed / (2 * np.sin(max(step, 1e-3) / 2))
+    return step, changed / (2 * float(np.sin(max(step, 1e-3) / 2)))
 
 
 def _axis(lumas: Sequence[np.ndarray], axis: str, min_amplitude: float, min_step: float) -> Roll | None:

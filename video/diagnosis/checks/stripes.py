@@ -26,7 +26,12 @@ picture, a crisp wall's courses share it with their harmonics and the rest of th
 soft wall, reduced to its fundamental, has the share but not the prominence). The metrics say
 which rule
 decided (`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern
-is the baseline's).
+is the baseline's; rolling, below).
+
+Faint bars under a scene's strong horizontal edges (kerbs, roofs, road markings) do not stand
+out of the picture's spectrum at all: those edges spread their power over every frequency.
+Rolling bars are then found in the change from one picture of the window to the next, where
+the still or panning scene is taken out (checks/rolling.py; `stripe_roll`, rule `rolling`).
 """
 
 from __future__ import annotations
