@@ -101,6 +101,7 @@ KEEP_METRICS = (
     "stripe_moving_prominence",
     "stripe_static_prominence",
     "stripe_static_share",
+    "stripe_roll_prominence",
     "freeze_diff",
     "baseline_blur_effect",
     "baseline_noise_sigma",

@@ -71,6 +71,7 @@ DESIGN = {
     "stripe_drift": 0.3,
     "stripe_static_prominence": 24.0,
     "stripe_static_share": 0.5,
+    "stripe_roll": 24.0,
     "scene_similarity": 0.4,
     "dark_mean": 40.0,
 }
@@ -201,6 +202,10 @@ RULES = (
     # How far a visible, prominent pattern's phase moves per frame (the scene's motion taken out):
     # rolling interference against texture anchored to the scene. The same in both modes.
     Rule("stripe_drift", "stripes", ("no_reference",), _get("stripe_max_drift")),
+    # A pattern rolling through the window (video/diagnosis/checks/rolling.py): how far it stands
+    # above the spectrum of the frame-to-frame change, in every tile (0: none rolls by
+    # stripe_drift per frame with bars of stripe_amplitude). The same with and without a baseline.
+    Rule("stripe_roll", "stripes", ("no_reference", "reference"), _get("stripe_roll_prominence"), digits=1),
     # Without a baseline a static pattern needs stronger evidence: how prominent the strongest
     # visible periodic pattern is, stripes against brick walls, fences and flags.
     # Stripes are expected to be missed here (they roll, or are new since the baseline): the cut

@@ -104,6 +104,10 @@ class Thresholds(BaseSettings):
     stripe_drift: Annotated[float, Field(gt=0, le=3.1416)] = FITTED["stripe_drift"]
     stripe_static_prominence: Annotated[float, Field(gt=1)] = FITTED["stripe_static_prominence"]
     stripe_static_share: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("stripe_static_share", 0.5)
+    # A pattern rolling through the window's pictures (checks/rolling.py: by at least stripe_drift
+    # radians per frame relative to the scene, bars of at least stripe_amplitude): how far it
+    # stands above the spectrum of the change from one picture to the next, in every tile.
+    stripe_roll: Annotated[float, Field(gt=1)] = FITTED.get("stripe_roll", 24.0)
     # scene_change: share of the reference picture's edges still found in place (0 … 1).
     scene_similarity: Annotated[float, Field(ge=0, le=1)] = FITTED["scene_similarity"]
     # A blurred picture whose coarse layout still matches the reference is blur, not a new view.

@@ -26,7 +26,12 @@ picture, a crisp wall's courses share it with their harmonics and the rest of th
 soft wall, reduced to its fundamental, has the share but not the prominence). The metrics say
 which rule
 decided (`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern
-is the baseline's).
+is the baseline's; rolling, below).
+
+Faint bars under a scene's strong horizontal edges (kerbs, roofs, road markings) do not stand
+out of the picture's spectrum at all: those edges spread their power over every frequency.
+Rolling bars are then found in the change from one picture of the window to the next, where
+the still or panning scene is taken out (checks/rolling.py; `stripe_roll`, rule `rolling`).
 """
 
 from __future__ import annotations
@@ -40,16 +45,18 @@ import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, r, ramp
+from video.diagnosis.checks.rolling import rolling
+from video.diagnosis.checks.spectrum import (
+    MIN_PROMINENCE,
+    SPREAD,
+    TILES,
+    around,
+    prominences,
+)
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
-MIN_PERIOD = 4.0  # pixels at the analysis size; finer patterns are noise or compression
-MIN_CYCLES = 8  # a band pattern repeats at least this often across the picture
-GAP, REACH = 3, 14  # the baseline is the spectrum 3 … 14 bins away on either side
-TILES = 4
-MIN_PROMINENCE = 3.0  # a peak weaker than this is part of the scene's smooth spectrum
 PEAKS = 6  # candidates per axis
-SPREAD = 3  # bins: one peak (a peak may fall between bins, and the Hann lobe is 3 wide)
 # A candidate is the baseline's texture when the baseline had a peak on the same axis at its
 # frequency, or at a harmonic or subharmonic of it (a wall's courses give a fundamental and its
 # multiples, whose relative strengths change with the light, blur and compression), within
@@ -80,27 +87,6 @@ class Candidate:
         return self.length / self.cycles
 
 
-def _around(x: np.ndarray) -> np.ndarray:
-    """Maximum over each bin and its neighbours: a peak may fall between two bins."""
-    padded = np.pad(x, ((0, 0), (1, 1)), mode="edge")
-    return np.maximum(np.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
-
-
-def _side_median(power: np.ndarray, idx: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """The median over the last axis of power[:, idx] where `valid` (numpy's nanmedian with the
-    invalid ones as NaN, without its masked-array detour: the invalid values sort last as
-    infinity, and the middle one, or the mean of the middle two, of the valid ones is taken)."""
-    vals = power[:, idx]
-    vals[:, ~valid] = np.inf
-    vals.sort(axis=2)
-    counts = np.count_nonzero(valid, axis=1)
-    high = counts // 2
-    low = np.where(counts % 2 == 1, high, high - 1)
-    pick = np.broadcast_to(np.stack([low, high], axis=1)[None], (*vals.shape[:2], 2))
-    ends = np.take_along_axis(vals, pick, axis=2)
-    return np.where(counts > 0, (ends[..., 0] + ends[..., 1]) / 2.0, np.nan)  # none valid: NaN, as nanmedian
-
-
 def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(bins, prominence common to every tile, per-tile amplitude spectrum, window sum, share
     common to every tile) of the row profiles of `gray`; each tile is a quarter of the width,
@@ -112,22 +98,11 @@ def _spectrum(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     window = np.hanning(h)
     spectrum = np.fft.rfft((profiles - profiles.mean(axis=1, keepdims=True)) * window, axis=1)
     power = np.abs(spectrum) ** 2
-    n = power.shape[1]
-    ks = np.arange(MIN_CYCLES, min(n - 2, int(h / MIN_PERIOD)) + 1)
+    ks, lobe, prominence = prominences(power, h)
     if ks.size == 0:
         return ks, np.zeros(0), np.abs(spectrum), np.asarray(window.sum()), np.zeros(0)
-    lobe = power[:, ks - 1] + power[:, ks] + power[:, ks + 1]  # Hann main lobe
-    reach = np.arange(GAP, REACH + 1)
-    left, right = ks[:, None] - reach[None, :], ks[:, None] + reach[None, :]
-    # The spectrum of a scene falls steeply; interpolate the baseline between both sides
-    # (geometric mean) instead of taking one median over a slope. Bins 0 and 1 are the
-    # picture's overall slope, not texture.
-    below = _side_median(power, np.clip(left, 0, n - 1), left >= 2)
-    above = _side_median(power, np.clip(right, 0, n - 1), right <= n - 1)
-    baseline = np.sqrt(np.maximum(below, 1e-9) * np.maximum(above, 1e-9))
-    prominence = lobe / (3 * baseline)
     share = lobe / np.maximum(power[:, 2:].sum(axis=1, keepdims=True), 1e-9)
-    return ks, _around(prominence).min(axis=0), np.abs(spectrum), np.asarray(window.sum()), _around(share).min(axis=0)
+    return ks, around(prominence).min(axis=0), np.abs(spectrum), np.asarray(window.sum()), around(share).min(axis=0)
 
 
 def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
@@ -284,9 +259,39 @@ def stripes(
     lumas: Sequence[np.ndarray] = (),
     known: Sequence[Peak] | None = None,
 ) -> Measurement:
-    """Score the strongest band pattern that behaves like interference. `lumas` is the window
-    (for the drift), `known` the baseline's periodic patterns (None: no baseline, or one stored
-    before the baseline kept them)."""
+    """Score the strongest band pattern that behaves like interference: in the picture's
+    spectrum (`in_the_picture`), or rolling through the window's pictures (`rolling`: found in
+    the change from one picture to the next, where a scene's strong edges do not hide it).
+    `lumas` is the window, `known` the baseline's periodic patterns (None: no baseline, or one
+    stored before the baseline kept them)."""
+    found = in_the_picture(frame, t, lumas, known)
+    roll = rolling(lumas, t.stripe_amplitude, t.stripe_drift)
+    found.metrics["stripe_roll_prominence"] = 0.0 if roll is None else r(roll.prominence, 1)
+    if roll is None:
+        return found
+    found.metrics |= {
+        "stripe_roll_axis": roll.axis,
+        "stripe_roll_period_px": r(roll.period, 1),
+        "stripe_roll_amplitude": r(roll.amplitude, 2),
+        "stripe_roll_step": r(roll.step, 3),
+    }
+    s_t = t.stripe_roll
+    score = ramp(roll.prominence, clean=s_t * 0.3, fault=s_t, severe=s_t * 3)
+    if score > found.scores["stripes"]:
+        found.scores["stripes"] = score
+        found.metrics["stripe_rule"] = "rolling"
+    return found
+
+
+def in_the_picture(
+    frame: AnalysedFrame,
+    t: Thresholds,
+    lumas: Sequence[np.ndarray] = (),
+    known: Sequence[Peak] | None = None,
+) -> Measurement:
+    """Score the strongest band pattern of the picture's spectrum that behaves like
+    interference: it drifts over the window `lumas`, or it is new since the baseline (`known`),
+    or it is static and dominant."""
     scored: list[tuple[float, str, Candidate]] = []
     for c in candidates(frame, lumas, known, t.stripe_amplitude):
         if c.drift is not None and c.drift >= t.stripe_drift:
