@@ -8,12 +8,10 @@ and bright or ending above its middle, is never a cover, unless against the base
 since commissioning or it is clearly darker than the rest of the top of the view); fog lowers the contrast of the
 whole picture evenly; a clipped white area belongs to too_bright.
 
-Candidate blocks are textureless (their standard deviation, less the sensor noise, is small) or
-veiled (a translucent cover lets a dimmed, blurred scene through: no fine detail, and a fraction
-of the contrast of the scene's textured blocks), low in chroma and not clipped. With the
-camera's baseline (建档) also blocks whose brightness or colour moved away from the baseline's
-and became smooth, or that lost the texture they had: a mid-grey or translucent cover over a sky
-or a plain wall, which no texture comparison can see.
+Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
+low in chroma and not clipped. With the camera's baseline (建档) also blocks whose brightness or
+colour moved away from the baseline's and became smooth, or that lost the texture they had: a
+mid-grey or translucent cover over a sky or a plain wall, which no texture comparison can see.
 Candidates are joined into regions (neighbours of a like look); against the baseline, a region
 most of which has not changed since commissioning is the camera's normal view. For each large
 region the transition width of its boundary is measured — its contrast with the scene over its steepest
@@ -61,14 +59,6 @@ NEW_SHARE = 0.5
 # (half-size picture) apart; a pixel tells a still boundary from a moving one when the two
 # explanations differ by this many grey levels (the smoothed sensor noise is about 1).
 MIN_PAN = 1.0
-# A translucent cover (a plastic bag, a sheet, a smear) lets some of the scene through, so its
-# blocks keep some contrast: but the cover is far out of focus, so nothing fine of the scene
-# survives behind it (the Laplacian's RMS is the sensor noise's, beyond it below FINE grey levels),
-# and what shows through is dimmed by its opacity, to at most VEIL of the contrast of the scene's
-# textured blocks (an opacity of 0.8 leaves a fifth). A view in focus keeps its fine detail; a
-# fog or dusk dims the contrast of the whole view, the scene's textured blocks with it.
-FINE = 3.0
-VEIL = 0.2
 
 
 def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,22 +69,6 @@ def block_stats(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = cv2.resize(g, (bw, bh), interpolation=cv2.INTER_AREA)
     square = cv2.resize(g * g, (bw, bh), interpolation=cv2.INTER_AREA)
     return mean, np.sqrt(np.maximum(square - mean * mean, 0.0))
-
-
-def veiled(frame: AnalysedFrame, signal: np.ndarray, noise_sigma: float, t: Thresholds) -> np.ndarray:
-    """Blocks behind a translucent cover (see FINE, VEIL): no fine detail beyond the noise, and
-    a contrast (`signal`, per block, beyond the noise) at most VEIL of the textured blocks'."""
-    textured = signal >= t.occlusion_texture
-    if not textured.any():
-        return np.zeros(signal.shape, bool)
-    ceiling = VEIL * float(np.median(signal[textured]))
-    if ceiling <= t.occlusion_texture:
-        return np.zeros(signal.shape, bool)  # a scene of little contrast: the texture floor decides
-    bh, bw = signal.shape
-    lap = frame.laplacian[: bh * BLOCK, : bw * BLOCK]
-    fine = cv2.resize(lap * lap, (bw, bh), interpolation=cv2.INTER_AREA)
-    # The 3×3 Laplacian of white noise of σ has a variance of 20 σ².
-    return (fine - 20.0 * noise_sigma**2 < FINE**2) & (signal < ceiling)
 
 
 def block_colour(frame: AnalysedFrame) -> np.ndarray:
@@ -343,7 +317,7 @@ def occlusion(
     gray = frame.gray
     means, stds = block_stats(gray)
     signal = np.sqrt(np.maximum(stds**2 - noise_sigma**2, 0.0))
-    smooth = (signal < t.occlusion_texture) | veiled(frame, signal, noise_sigma, t)
+    smooth = signal < t.occlusion_texture
     ab = block_colour(frame)
     chroma = np.hypot(ab[0], ab[1])
     plain = smooth & (chroma < t.occlusion_chroma)
