@@ -32,7 +32,7 @@ tools:             ## fetch or build every real component into $(GOVOPS_CACHE)
 	tools/bootstrap.sh
 
 test: deps tools   ## the one command CI runs: install, bootstrap, unit + integration tests
-	.venv/bin/pytest -p no:cacheprovider tests/unit tests/integration tests/e2e
+	.venv/bin/pytest -p no:cacheprovider --durations=40 tests/unit tests/integration tests/e2e
 
 unit: deps
 	.venv/bin/pytest tests/unit
