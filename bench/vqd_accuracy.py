@@ -71,6 +71,7 @@ KEEP_METRICS = (
     "edge_sharpness",
     "edge_kept",
     "step_edge_sharpness",
+    "edge_spread",
     "blur_rule",
     "noise_sigma",
     "noise_temporal",

@@ -51,6 +51,12 @@ class Thresholds(BaseSettings):
     # blur without a baseline: the window's sharpest isolated step edges (checks/edges.py, step
     # over contrast, about 1 / width in pixels) below this, nothing in the view is in focus.
     blur_step_edges: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_step_edges", 0.2)
+    # blur without a baseline: the blur sigma in pixels (at the analysis width) of the window's
+    # crispest edges (checks/spread.py) above this, nothing in the view is in focus. Not fitted at
+    # the boundary (no weakest blur is wider than every healthy view there): set from the fit
+    # scenes at strengths 0 and 1, the middle of the gap between the widest healthy window (1.83,
+    # a shaded terrain at night) and the next blurred one (1.92, a disc of radius 5).
+    blur_edge_spread: Annotated[float, Field(gt=0, le=10)] = FITTED.get("blur_edge_spread", 1.88)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0
