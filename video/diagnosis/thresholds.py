@@ -55,7 +55,7 @@ class Thresholds(BaseSettings):
     # crispest edges (checks/spread.py) above this, nothing in the view is in focus. Not fitted at
     # the boundary (no weakest blur is wider than every healthy view there): set from the fit
     # scenes at strengths 0 and 1, the middle of the gap between the widest healthy window (1.83,
-    # a shaded terrain at night) and the next blurred one (1.92, a disc of radius 5).
+    # a shaded terrain at night) and the next blurred one (1.93, a disc of radius 5).
     blur_edge_spread: Annotated[float, Field(gt=0, le=10)] = FITTED.get("blur_edge_spread", 1.88)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
