@@ -72,6 +72,7 @@ KEEP_METRICS = (
     "edge_kept",
     "step_edge_sharpness",
     "edge_spread",
+    "defocus_ring",
     "blur_rule",
     "noise_sigma",
     "noise_temporal",

@@ -57,6 +57,12 @@ class Thresholds(BaseSettings):
     # scenes at strengths 0 and 1, the middle of the gap between the widest healthy window (1.83,
     # a shaded terrain at night) and the next blurred one (1.93, a disc of radius 5).
     blur_edge_spread: Annotated[float, Field(gt=0, le=10)] = FITTED.get("blur_edge_spread", 1.88)
+    # blur without a baseline, in a window soft all over (checks/ring.py): a dark ring in the
+    # spectrum, seen across the rows and down the columns at the same frequency, with the power
+    # coming back beyond it by more than this (log10): a defocus disc's. Not fitted at the
+    # boundary either: the middle of the gap on the fit scenes at strengths 0 and 1 between the
+    # healthy windows (0.05 at most) and the defocus discs it found (0.15 and above).
+    blur_defocus_ring: Annotated[float, Field(gt=0, le=3)] = FITTED.get("blur_defocus_ring", 0.1)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]
     bright_mean: Annotated[float, Field(ge=0, le=255)] = 205.0

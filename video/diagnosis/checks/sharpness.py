@@ -20,7 +20,9 @@ A one-pixel step reads the noise: on a blurred picture the crispest of some 200 
 one whose noise made it look crisp (a Gaussian blur of sigma 4 read 0.17 to 0.24, as sharp as a
 healthy soft view). So a window with no crisp isolated step is read again through gradients at
 two scales (checks/spread.py, the blur sigma of its crispest edges), which average the noise
-out: that is what finds a strong blur without a baseline.
+out: that is what finds a strong blur without a baseline. A window soft all over but not that
+soft is looked at once more for what only a lens out of focus does: the dark ring a disc leaves
+in the spectrum (checks/ring.py).
 
 Against the camera's baseline, the sharpest edges are also compared where they are: a view
 that is soft by nature has few crisp edges (a kerb, the border of a lawn, a passing car), and
@@ -40,6 +42,7 @@ import numpy as np
 
 from video.diagnosis.checks import Measurement, block_max, block_sums, r, ramp
 from video.diagnosis.checks.edges import window_edge_sharpness
+from video.diagnosis.checks.ring import defocus_ring
 from video.diagnosis.checks.spread import window_edge_spread
 from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
@@ -169,9 +172,18 @@ def _window_spread(window: Sequence[np.ndarray]) -> float | None:
     return window_edge_spread(list(window[::WINDOW_STEP]))
 
 
+def _window_ring(window: Sequence[np.ndarray]) -> float | None:
+    return defocus_ring(list(window[::WINDOW_STEP]))
+
+
 # A window whose sharpest isolated step is at least this sharp (under 2 pixels wide) has an edge
 # in focus: its blur sigma is not read (checks/spread.py costs about 3 ms a picture).
 SPREAD_GATE = 0.5
+# A window whose crispest edges are at least this wide (blur sigma in pixels) is soft all over:
+# below the spread's threshold, a defocus disc's ring in its spectrum is looked for
+# (checks/ring.py, about 4 ms a picture). On the fit scenes no healthy window this soft showed
+# one; the softest with any (0.05) read 0.99 and 1.07.
+RING_SPREAD = 1.2
 
 
 def blur(
@@ -224,7 +236,7 @@ def blur(
             by_edges = ramp(sharpest, clean=min(1.0, edge_t * 2), fault=edge_t, severe=edge_t / 2)
             if by_edges > score:
                 score, decided_by = by_edges, "blur_edge_sharpness"
-    steps = spread = None
+    steps = spread = ring = None
     if baseline is None and structured.size >= 4:
         # No isolated step edge anywhere in the window narrower than a blur disc: out of focus.
         steps = per_window(window, _window_steps) if window else window_edge_sharpness([frame.gray])
@@ -242,6 +254,14 @@ def blur(
                 by_spread = ramp(spread, clean=sp_t / 2, fault=sp_t, severe=sp_t * 1.5)
                 if by_spread > score:
                     score, decided_by = by_spread, "blur_edge_spread"
+                if RING_SPREAD <= spread < sp_t:
+                    # Soft all over, but not that soft: is it a disc (a lens out of focus)?
+                    ring = per_window(window, _window_ring) if window else defocus_ring([frame.gray])
+                    if ring is not None:
+                        r_t = t.blur_defocus_ring
+                        by_ring = ramp(ring, clean=0.0, fault=r_t, severe=2 * r_t)
+                        if by_ring > score:
+                            score, decided_by = by_ring, "blur_defocus_ring"
     return Measurement(
         {"blur": score},
         {
@@ -253,6 +273,7 @@ def blur(
             **({"edge_kept": r(kept)} if kept is not None else {}),
             **({"step_edge_sharpness": r(steps)} if steps is not None else {}),
             **({"edge_spread": r(spread, 2)} if spread is not None else {}),
+            **({"defocus_ring": r(ring)} if ring is not None else {}),
             "blur_rule": decided_by,  # the threshold that gave the blur score
         },
     )
