@@ -35,7 +35,7 @@ leaving widens one. Blur needs both readings to have widened (see `blur`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -159,21 +159,21 @@ def blur_effect(frame: AnalysedFrame) -> float:
     return _effect(_structured(frame))
 
 
-# Without a baseline, the window's sharpest isolated step edges are read on every third picture
-# of it (checks/edges.py: about 2 ms per 640-pixel picture).
+# Without a baseline, the window's measurements (its sharpest isolated steps, checks/edges.py,
+# about 2 ms per 640-pixel picture; its spread and ring when those are needed) are read on every
+# third picture of it.
 WINDOW_STEP = 3
 
 
-def _window_steps(window: Sequence[np.ndarray]) -> float | None:
-    return window_edge_sharpness(list(window[::WINDOW_STEP]))
+def _every_third(window: Sequence[np.ndarray], measure: Callable[[list[np.ndarray]], float | None]) -> float | None:
+    return measure(list(window[::WINDOW_STEP]))
 
 
-def _window_spread(window: Sequence[np.ndarray]) -> float | None:
-    return window_edge_spread(list(window[::WINDOW_STEP]))
-
-
-def _window_ring(window: Sequence[np.ndarray]) -> float | None:
-    return defocus_ring(list(window[::WINDOW_STEP]))
+def _read(
+    window: Sequence[np.ndarray], frame: AnalysedFrame, measure: Callable[[list[np.ndarray]], float | None]
+) -> float | None:
+    """A window measurement on every third picture of it (once per window), else on the frame."""
+    return per_window(window, _every_third, measure) if window else measure([frame.gray])
 
 
 # A window whose sharpest isolated step is at least this sharp (under 2 pixels wide) has an edge
@@ -239,7 +239,7 @@ def blur(
     steps = spread = ring = None
     if baseline is None and structured.size >= 4:
         # No isolated step edge anywhere in the window narrower than a blur disc: out of focus.
-        steps = per_window(window, _window_steps) if window else window_edge_sharpness([frame.gray])
+        steps = _read(window, frame, window_edge_sharpness)
         if steps is not None:
             s_t = t.blur_step_edges
             by_steps = ramp(steps, clean=min(1.0, s_t * 2), fault=s_t, severe=s_t / 2)
@@ -248,7 +248,7 @@ def blur(
         if steps is None or steps < SPREAD_GATE:
             # The blur sigma of the window's crispest edges, read from gradients at two scales:
             # noise does not make a blurred edge read crisp there as it does a one-pixel step.
-            spread = per_window(window, _window_spread) if window else window_edge_spread([frame.gray])
+            spread = _read(window, frame, window_edge_spread)
             if spread is not None:
                 sp_t = t.blur_edge_spread
                 by_spread = ramp(spread, clean=sp_t / 2, fault=sp_t, severe=sp_t * 1.5)
@@ -256,7 +256,7 @@ def blur(
                     score, decided_by = by_spread, "blur_edge_spread"
                 if RING_SPREAD <= spread < sp_t:
                     # Soft all over, but not that soft: is it a disc (a lens out of focus)?
-                    ring = per_window(window, _window_ring) if window else defocus_ring([frame.gray])
+                    ring = _read(window, frame, defocus_ring)
                     if ring is not None:
                         r_t = t.blur_defocus_ring
                         by_ring = ramp(ring, clean=0.0, fault=r_t, severe=2 * r_t)
