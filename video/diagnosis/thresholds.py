@@ -61,7 +61,7 @@ class Thresholds(BaseSettings):
     # spectrum, seen across the rows and down the columns at the same frequency, with the power
     # coming back beyond it by more than this (log10): a defocus disc's. Not fitted at the
     # boundary either: the middle of the gap on the fit scenes at strengths 0 and 1 between the
-    # healthy windows (0.05 at most) and the defocus discs it found (0.15 and above).
+    # healthy windows (0.05 at most) and the defocus discs it found (0.147 and above).
     blur_defocus_ring: Annotated[float, Field(gt=0, le=3)] = FITTED.get("blur_defocus_ring", 0.1)
     # too_dark / too_bright: mean luma (0-255); bright also fires on a large clipped share.
     dark_mean: Annotated[float, Field(ge=0, le=255)] = FITTED["dark_mean"]

@@ -14,13 +14,14 @@ averaged over rings of 1/64 cycle a pixel, as log10 power. At each dip between 0
 cycles a pixel (a disc of radius 1.7 to 7.6 pixels), the rebound is how far the power rises
 again within the next 5 rings. The picture's ring is the largest rebound both sectors show at
 the same dip (within a ring of each other): the weaker sector's. Read only where no edge of the
-window is crisp (`sharpness.blur`), at about 1 ms a picture.
+window is crisp (`sharpness.blur`), at about 1.3 ms a picture.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 TILE = 64
@@ -28,7 +29,7 @@ LOWEST, HIGHEST = 5, 23  # dips looked for between 5/64 and 22/64 cycles a pixel
 AHEAD = 5  # rings after the dip the power may come back in
 
 _fy = np.fft.fftfreq(TILE)[:, None]
-_fx = np.fft.rfftfreq(TILE)[None, :]
+_fx = np.fft.fftfreq(TILE)[None, :]
 _RING = np.round(np.hypot(_fx, _fy) * TILE).astype(np.int64)
 _ACROSS = np.abs(_fx) >= np.abs(_fy)  # mostly across the rows (vertical structure)
 _SECTORS = [m.astype(np.float64).ravel() for m in (_ACROSS, ~_ACROSS)]
@@ -49,9 +50,15 @@ def _sector_spectra(pictures: Sequence[np.ndarray]) -> list[np.ndarray] | None:
         return None
     t = np.concatenate(tiles)
     t -= t.mean(axis=(1, 2), keepdims=True)
-    power = (np.abs(np.fft.rfft2(t * _WINDOW)) ** 2).mean(axis=0)
-    out = []
+    t *= _WINDOW
+    # OpenCV's transform one tile at a time, its squares added up in place: twice as fast as
+    # numpy's batched one on 150 tiles.
+    acc = np.zeros((TILE, TILE, 2), np.float32)
+    for tile in t:
+        cv2.accumulateSquare(cv2.dft(tile, flags=cv2.DFT_COMPLEX_OUTPUT), acc)
+    power = acc.sum(axis=2, dtype=np.float64) / len(t)
     rings = _RING.ravel()
+    out = []
     for mask in _SECTORS:
         sums = np.bincount(rings, weights=power.ravel() * mask, minlength=_BINS)[:_BINS]
         counts = np.bincount(rings, weights=mask, minlength=_BINS)[:_BINS]

@@ -181,7 +181,7 @@ def _read(
 SPREAD_GATE = 0.5
 # A window whose crispest edges are at least this wide (blur sigma in pixels) is soft all over:
 # below the spread's threshold, a defocus disc's ring in its spectrum is looked for
-# (checks/ring.py, about 4 ms a picture). On the fit scenes no healthy window this soft showed
+# (checks/ring.py, about 1.3 ms a picture). On the fit scenes no healthy window this soft showed
 # one; the softest with any (0.05) read 0.99 and 1.07.
 RING_SPREAD = 1.2
 
