@@ -57,9 +57,12 @@ def test_a_periodic_structure_along_one_direction_is_no_ring() -> None:
     assert ring is not None and ring < T.blur_defocus_ring, ring
 
 
-def test_pictures_smaller_than_a_tile_have_no_spectrum() -> None:
+def test_too_few_tiles_make_no_spectrum() -> None:
     assert defocus_ring([np.zeros((32, 32), np.uint8)]) is None
     assert defocus_ring([]) is None
+    small = _camera(cv2.resize(_scene(), (256, 192), interpolation=cv2.INTER_AREA))  # 12 tiles
+    assert defocus_ring([small]) is None
+    assert defocus_ring([small, small]) is not None  # 24
 
 
 @pytest.mark.parametrize(

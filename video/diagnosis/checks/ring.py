@@ -27,6 +27,9 @@ import numpy as np
 TILE = 64
 LOWEST, HIGHEST = 5, 23  # dips looked for between 5/64 and 22/64 cycles a pixel
 AHEAD = 5  # rings after the dip the power may come back in
+# Fewer tiles than this make too rough a spectrum: on blurred noise, 12 tiles read rings up to
+# 0.074 and 6 up to 0.11 (24 and more: 0.03 at most).
+MIN_TILES = 24
 
 _fy = np.fft.fftfreq(TILE)[:, None]
 _fx = np.fft.fftfreq(TILE)[None, :]
@@ -46,7 +49,7 @@ def _tiles(gray: np.ndarray) -> np.ndarray:
 
 def _sector_spectra(pictures: Sequence[np.ndarray]) -> list[np.ndarray] | None:
     tiles = [t for t in (_tiles(g) for g in pictures) if t.size]
-    if not tiles:
+    if sum(len(t) for t in tiles) < MIN_TILES:
         return None
     t = np.concatenate(tiles)
     t -= t.mean(axis=(1, 2), keepdims=True)
@@ -78,7 +81,7 @@ def _rebounds(spectrum: np.ndarray) -> np.ndarray:
 def defocus_ring(pictures: Sequence[np.ndarray]) -> float | None:
     """The rebound (log10 power) after a dip both sectors of the spectrum show at the same
     frequency: about 0 for a scene or a Gaussian blur, larger for a defocus disc (None when the
-    pictures are smaller than a tile)."""
+    pictures hold fewer than MIN_TILES tiles)."""
     spectra = _sector_spectra(pictures)
     if spectra is None:
         return None
