@@ -62,3 +62,11 @@ def grey_mean(gray: np.ndarray) -> float:
     """The mean of an 8-bit picture: what `gray.mean()` gives (an exact sum over the size; NaN
     for an empty one)."""
     return float(cv2.sumElems(gray)[0]) / gray.size if gray.size else float("nan")
+
+
+def grey_range(gray: np.ndarray) -> int:
+    """The grey range of an 8-bit picture, its 1st to its 99th percentile (dusk and fog shrink
+    it, and keep the same edges)."""
+    cdf = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel())
+    lo, hi = np.searchsorted(cdf, (0.01 * cdf[-1], 0.99 * cdf[-1]))
+    return int(hi - lo)

@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import block_sums
+from video.diagnosis.checks import block_sums, grey_range
 
 BLOCK = 32
 GAP = 3  # the flat levels start this many pixels from the step
@@ -108,9 +108,7 @@ def step_blocks(gray: np.ndarray) -> np.ndarray:
     bh, bw = h // BLOCK, w // BLOCK
     if bh < 1 or bw < 1:
         return np.zeros((0, 0), np.float32)
-    cdf = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel())
-    lo, hi = np.searchsorted(cdf, (0.01 * cdf[-1], 0.99 * cdf[-1]))
-    least = int(np.ceil(max(CONTRAST_FLOOR, CONTRAST_SHARE * float(hi - lo))))
+    least = int(np.ceil(max(CONTRAST_FLOOR, CONTRAST_SHARE * grey_range(gray))))
     gray = gray[: bh * BLOCK, : bw * BLOCK]
     total = np.zeros((bh, bw), np.float32)
     count = np.zeros((bh, bw), np.float32)

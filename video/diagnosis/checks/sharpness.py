@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from video.diagnosis.checks import Measurement, block_max, block_sums, r, ramp
+from video.diagnosis.checks import Measurement, block_max, block_sums, grey_range, r, ramp
 from video.diagnosis.checks.edges import window_edge_sharpness
 from video.diagnosis.checks.ring import defocus_ring
 from video.diagnosis.checks.spread import window_edge_spread
@@ -110,9 +110,7 @@ def edge_blocks(gray: np.ndarray) -> np.ndarray:
 
     On the 8-bit grey picture throughout (the ratio in 1/255 steps): about 3 ms at 640 px."""
     h, w = gray.shape
-    cdf = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel())
-    lo, hi = np.searchsorted(cdf, (0.01 * cdf[-1], 0.99 * cdf[-1]))
-    least = max(EDGE_CONTRAST_FLOOR, EDGE_CONTRAST_SHARE * float(hi - lo))
+    least = max(EDGE_CONTRAST_FLOOR, EDGE_CONTRAST_SHARE * grey_range(gray))
     best = np.zeros((h - 1, w - 1), np.uint8)
     for along, across in (((1, 5), (1, EDGE_WINDOW)), ((5, 1), (EDGE_WINDOW, 1))):
         # Averaged along the edge, then the one-pixel step and the contrast across it.

@@ -40,6 +40,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from video.diagnosis.checks import grey_range
+
 BLOCK = 32
 S1, S2 = 1.0, 3.0
 PEAK = 7  # the coarse gradient is the largest within ±3 pixels across the edge
@@ -58,9 +60,7 @@ _FAINTEST = 1.0 / (_ROOT_2PI * float(np.hypot(5.0, S2)))
 
 
 def _least(gray: np.ndarray) -> float:
-    cdf = np.cumsum(cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel())
-    lo, hi = np.searchsorted(cdf, (0.01 * cdf[-1], 0.99 * cdf[-1]))
-    return max(CONTRAST_FLOOR, CONTRAST_SHARE * float(hi - lo))
+    return max(CONTRAST_FLOOR, CONTRAST_SHARE * grey_range(gray))
 
 
 def _gather(a: np.ndarray, ys: np.ndarray, xs: np.ndarray, offsets: range) -> np.ndarray:
