@@ -1,7 +1,7 @@
 """The dark ring of a defocused lens in the picture's spectrum: a disc, not a soft scene.
 
-A defocused lens spreads each point over a disc of radius r. The disc's transfer function (an
-Airy pattern, 2 J1(x) / x with x = 2 pi r f) falls to zero at f = 0.61 / r cycles a pixel and
+A defocused lens spreads each point over a disc of radius r. The disc's transfer function (a
+jinc, 2 J1(x) / x with x = 2 pi r f) falls to zero at f = 0.61 / r cycles a pixel and
 comes back in side lobes: the spectrum of a defocused picture has a dark ring there, with power
 beyond it again (Cannon's blur identification from spectral zeros). A scene soft by nature (an
 upscaled or distant view) or a Gaussian blur fall off without a ring. A scene's own periodic
