@@ -11,24 +11,13 @@ import numpy as np
 import pytest
 
 from tests.support.natural import HELD_OUT_SCENES, Clip, _disc_psf, write_clip
+from tests.unit.test_diagnosis_step_edges import _noisy, _tiles
 from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, diagnose_source
 from video.diagnosis.checks.sharpness import blur
 from video.diagnosis.checks.spread import spread_blocks, window_edge_spread
 from video.diagnosis.frame import AnalysedFrame
 
 T = Thresholds()
-
-
-def _noisy(img: np.ndarray, seed: int = 0, sigma: float = 2.0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return np.clip(img.astype(np.float32) + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
-
-
-def _tiles() -> np.ndarray:
-    """Flat grey tiles of 48 pixels: long step edges between levels."""
-    rng = np.random.default_rng(3)
-    levels = rng.integers(50, 210, (8, 14)).astype(np.uint8)
-    return cv2.resize(levels, (14 * 48, 8 * 48), interpolation=cv2.INTER_NEAREST)[:360, :640]
 
 
 @pytest.mark.parametrize("sigma", [1.0, 2.0, 3.0, 4.0])

@@ -16,9 +16,9 @@ from video.diagnosis.frame import AnalysedFrame
 T = Thresholds()
 
 
-def _noisy(img: np.ndarray, seed: int = 0) -> np.ndarray:
+def _noisy(img: np.ndarray, seed: int = 0, sigma: float = 2.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return np.clip(img.astype(np.float32) + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
+    return np.clip(img.astype(np.float32) + rng.normal(0, sigma, img.shape), 0, 255).astype(np.uint8)
 
 
 def _tiles() -> np.ndarray:

@@ -121,7 +121,7 @@ def spread_blocks(gray: np.ndarray) -> np.ndarray:
     bh, bw = h // BLOCK, w // BLOCK
     out = np.full(bh * bw, np.nan, np.float32)
     if bh < 1 or bw < 1:
-        return out.reshape(max(bh, 0), max(bw, 0))
+        return out.reshape(bh, bw)
     ys, xs, sig = _readings(gray)
     inside = (ys < bh * BLOCK) & (xs < bw * BLOCK)
     block = (ys[inside] // BLOCK) * bw + xs[inside] // BLOCK
