@@ -6,6 +6,7 @@ scenes)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import cv2
@@ -59,6 +60,20 @@ def test_a_grey_cover_over_a_plain_wall_is_found_against_the_baseline() -> None:
     assert m.metrics["look_moved"] > 0.2, m.metrics
     result = diagnose_frames([cover, covered(wall_scene(2), 118.0)], settings)
     assert result.codes == ["occlusion"], result.metrics
+
+
+def test_a_view_covered_whole_against_the_baseline_is_judged_without_a_warning() -> None:
+    """One plain region over the whole view leaves nothing outside it to compare with the
+    baseline: that is no cover of a part of the view (the flat picture is signal_loss)."""
+    base = Baseline.measure(analysed(wall_scene()), T)
+    noise = np.random.default_rng(3).normal(0, 1.5, (H, W, 3))
+    grey = np.clip(118.0 + noise, 0, 255).astype(np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = occlusion(analysed(grey), T, 1.5, base.texture, base.brightness, base.blocks)
+        result = diagnose_frames([grey, grey], CameraSettings(T, None, {base.mode: base}))
+    assert m.metrics["occlusion_region"] == 1.0 and m.scores["occlusion"] == 0.0, m.metrics
+    assert result.codes == ["signal_loss"], result.metrics
 
 
 def test_the_boundary_of_a_cover_is_wide_and_of_a_wall_sharp() -> None:

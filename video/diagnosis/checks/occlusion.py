@@ -382,7 +382,8 @@ def occlusion(
             # Against the baseline, a region mostly new since commissioning while the rest of the
             # view mostly is not (a cover changes its part of the view; a change of exposure or
             # light changes all of it) is no sky the camera always had, wherever it lies.
-            local = new and changed is not None and float(changed[~inside].mean()) < NEW_SHARE
+            outside = changed[~inside] if changed is not None else None
+            local = new and outside is not None and outside.size > 0 and float(outside.mean()) < NEW_SHARE
             # The sky is the brightest part of the top of the view: a region clearly darker than
             # the rest of the picture's top row (by more than keeps two blocks one region,
             # occlusion_link: a cover hanging from the top edge of the lens, against the sky
