@@ -73,6 +73,8 @@ KEEP_METRICS = (
     "step_edge_sharpness",
     "edge_spread",
     "defocus_ring",
+    "baseline_edge_spread",
+    "edge_spread_added",
     "blur_rule",
     "noise_sigma",
     "noise_temporal",

@@ -4,6 +4,8 @@ scenes the thresholds were fitted on."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -40,6 +42,36 @@ def test_a_soft_camera_stays_healthy_after_commissioning_then_blur_when_defocuse
     defocused = [cv2.filter2D(p, -1, _disc_psf(3.0)) for p in pictures(Clip("soft", "china-wide", 1.0, seed=1, t0=11))]
     result = diagnose_frames(defocused, settings)
     assert result.codes == ["blur"], result.metrics
+
+
+# A view soft by nature: the shaded terrain (its edges a blur sigma of about 2.8 px). Its
+# one-pixel steps read the noise, so a blur is read as the sigma added to its own edges.
+SOFT_TERRAIN_HEALTHY = [
+    Clip("clean", "terrain-east", 0.0, seed=1),
+    Clip("dusk", "terrain-east", 1.0, seed=4),
+    Clip("ir_night", "terrain-east", 0.0, seed=5),
+    Clip("fog", "terrain-east", 1.0, seed=6),
+    Clip("knocked", "terrain-east", 1.0, seed=1),
+]
+
+
+@pytest.mark.parametrize("clip", SOFT_TERRAIN_HEALTHY, ids=lambda c: c.name)
+def test_a_view_soft_by_nature_stays_healthy_against_its_baseline(clip: Clip) -> None:
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == [] and judged.metrics["baseline_edge_spread"] >= 2.0, judged.metrics
+    assert judged.metrics["edge_spread_added"] < T.blur_spread_added, judged.metrics
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [Clip("gauss_blur", "terrain-east", 0.0, seed=5), Clip("defocus", "terrain-east", 1.0, seed=2)],
+    ids=lambda c: c.name,
+)
+def test_a_view_soft_by_nature_blurred_further_is_blur_against_its_baseline(clip: Clip) -> None:
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == ["blur"] and judged.metrics["blur_rule"] == "blur_spread_added", judged.metrics
+    if clip.condition == "gauss_blur":  # its sharpest edges alone kept more than blur_edge_kept
+        assert judged.metrics["edge_kept"] > T.blur_edge_kept, judged.metrics
 
 
 def test_a_warm_scene_stays_healthy_then_color_cast_when_white_balance_is_pushed() -> None:
@@ -94,6 +126,13 @@ def test_a_baseline_survives_storage_and_refines_over_healthy_rounds() -> None:
     assert abs(again.edge_sharpness - first.edge_sharpness) < 1e-3
     stored_before = {k: v for k, v in first.as_dict().items() if k != "edge_sharpness"}
     assert Baseline.from_dict(stored_before).edge_sharpness is None  # an older stored baseline still loads
+    # Blocks without an isolated step are NaN in the blur-sigma map: stored as null, read back as NaN.
+    assert first.edge_spread is not None and again.edge_spread is not None
+    assert np.isnan(first.edge_spread).any() and not np.isnan(first.edge_spread).all()
+    assert json.loads(json.dumps(first.as_dict(), allow_nan=False))["edge_spread"] == first.as_dict()["edge_spread"]
+    assert np.array_equal(np.isnan(again.edge_spread), np.isnan(first.edge_spread))
+    assert np.allclose(again.edge_spread, first.edge_spread, atol=0.005, equal_nan=True)
+    assert Baseline.from_dict({k: v for k, v in first.as_dict().items() if k != "edge_spread"}).edge_spread is None
     later = Baseline.measure(AnalysedFrame.from_bgr(pictures(Clip("clean", "china-wide", 0.0, 5, t0=13))[0], 640), T)
     refined = first
     for _ in range(T.baseline_rounds + 2):

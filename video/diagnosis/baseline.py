@@ -34,6 +34,7 @@ from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_means, block_stats
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.checks.sharpness import blur_effect, edge_blocks, sharpness_of
+from video.diagnosis.checks.spread import spread_blocks
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
@@ -61,6 +62,11 @@ def picture_mode(frame: AnalysedFrame, t: Thresholds) -> str:
 
 def _rounded(pairs: Mapping[str, tuple[float, float]], digits: int) -> dict[str, list[float]]:
     return {k: [round(a, digits), round(b, digits)] for k, (a, b) in pairs.items()}
+
+
+def _nullable(blocks: np.ndarray) -> list[list[float | None]]:
+    """A block map as JSON: NaN (nothing read) as null."""
+    return [[None if np.isnan(v) else round(float(v), 2) for v in row] for row in blocks]
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,9 @@ class Baseline:
     # The normal brightness by hour of the day (local_hour): hour → (mean brightness, pictures);
     # None in a baseline stored before it was kept.
     hours: Mapping[int, tuple[float, int]] | None = None
+    # Each block's blur sigma (checks.spread.spread_blocks, NaN where it has no isolated step),
+    # for the blur added to a view soft by nature; None in a baseline stored before it was kept.
+    edge_spread: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None, hour: int | None = None) -> Baseline:
@@ -113,6 +122,7 @@ class Baseline:
             periodic=periodic_peaks(frame),
             blocks=block_means(frame),
             hours=None if hour is None else {hour: (luma, 1)},
+            edge_spread=spread_blocks(frame.gray),
         )
 
     def brightness_at(self, hour: int | None) -> tuple[float, str]:
@@ -163,6 +173,11 @@ class Baseline:
         edges = self.edge_blocks
         if edges is not None and newer.edge_blocks is not None and newer.edge_blocks.shape == edges.shape:
             edges = edges * (1 - w) + newer.edge_blocks * w
+        spread = self.edge_spread
+        if spread is not None and newer.edge_spread is not None and newer.edge_spread.shape == spread.shape:
+            # A block read in one picture only keeps that reading.
+            mixed = spread * (1 - w) + newer.edge_spread * w
+            spread = np.where(np.isnan(spread), newer.edge_spread, np.where(np.isnan(newer.edge_spread), spread, mixed))
         by_hour = self
         for hour, (luma, _) in (newer.hours or {}).items():
             by_hour = by_hour.with_hour(hour, luma, rounds) or by_hour
@@ -175,6 +190,7 @@ class Baseline:
         return replace(
             self,
             edge_blocks=edges,
+            edge_spread=spread,
             light=light,
             hours=by_hour.hours,
             blur_effect=mix(self.blur_effect, newer.blur_effect),
@@ -208,6 +224,7 @@ class Baseline:
             **({"edge_blocks": np.round(self.edge_blocks, 3).tolist()} if self.edge_blocks is not None else {}),
             **({} if self.light is None else {"light": _rounded(self.light, 4)}),
             **({} if self.hours is None else {"hours": {str(h): [round(b, 2), n] for h, (b, n) in self.hours.items()}}),
+            **({} if self.edge_spread is None else {"edge_spread": _nullable(self.edge_spread)}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -246,6 +263,9 @@ class Baseline:
             hours=None
             if data.get("hours") is None
             else {int(h): (float(v[0]), int(v[1])) for h, v in data["hours"].items() if 0 <= int(h) < 24},
+            edge_spread=None
+            if data.get("edge_spread") is None
+            else np.asarray(data["edge_spread"], np.float64).astype(np.float32),
         )
 
 

@@ -173,6 +173,7 @@ def measure_frame(
             base.edge_sharpness if base else None,
             base.edge_blocks if base else None,
             lumas,
+            base.edge_spread if base else None,
         ),
         color_cast(frame, t, base.illuminants if base else None, base.light if base else None),
         noise_m,

@@ -136,6 +136,14 @@ class Thresholds(BaseSettings):
     blur_rise: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_rise"]
     # blur against the baseline: the picture's edge sharpness over the baseline's below this.
     blur_edge_kept: Annotated[float, Field(gt=0, lt=1)] = FITTED.get("blur_edge_kept", 0.5)
+    # blur against the baseline of a view soft by nature (checks/spread.py): the blur added to
+    # its edges, sigma_now² - sigma_base² in square pixels at the analysis width, above this.
+    # Not fitted at the boundary: it put the cut at 0.57 (healthy at most 0.39 there), under a
+    # healthy window of the fit scenes at strengths 0 and 1 (a portrait, knocked, 0.60). Set
+    # from those like blur_edge_spread: the middle of the gap between that window and the next
+    # blurred one (a disc of radius 2.2, 0.75); the weakest blurs of the shaded terrain, which
+    # only this rule finds, read 0.89 (that disc) and 2.64 (a Gaussian of sigma 1.8).
+    blur_spread_added: Annotated[float, Field(gt=0)] = FITTED.get("blur_spread_added", 0.68)
     noise_excess: Annotated[float, Field(gt=0)] = FITTED["noise_excess"]
     dark_ratio: Annotated[float, Field(gt=0, lt=1)] = 0.5
     # Against the camera's normal brightness at that hour of the day: a picture below this share

@@ -43,7 +43,7 @@ import numpy as np
 from video.diagnosis.checks import Measurement, block_max, block_sums, grey_range, r, ramp
 from video.diagnosis.checks.edges import window_edge_sharpness
 from video.diagnosis.checks.ring import defocus_ring
-from video.diagnosis.checks.spread import window_edge_spread
+from video.diagnosis.checks.spread import median_sigma, spread_added, spread_blocks, window_edge_spread
 from video.diagnosis.frame import AnalysedFrame, per_window
 from video.diagnosis.thresholds import Thresholds
 
@@ -182,6 +182,11 @@ SPREAD_GATE = 0.5
 # (checks/ring.py, about 1.3 ms a picture). On the fit scenes no healthy window this soft showed
 # one; the softest with any (0.05) read 0.99 and 1.07.
 RING_SPREAD = 1.2
+# A baseline whose edges are typically this wide (the median blur sigma of its blocks) is a view
+# soft by nature: its one-pixel steps read the noise, so the blur added to its edges is read on
+# the judged picture (checks/spread.py, about 6 ms at 640 px), and only there. On the fit scenes
+# the shaded terrain's baseline reads 2.6, a portrait 2.2, the street scenes 0 to 0.9.
+SOFT_VIEW = 1.2
 
 
 def blur(
@@ -191,11 +196,13 @@ def blur(
     baseline_edges: float | None = None,
     baseline_blocks: np.ndarray | None = None,
     window: Sequence[np.ndarray] = (),
+    baseline_spread: np.ndarray | None = None,
 ) -> Measurement:
     """Absolute without a baseline (the blur effect, or the sharpest edges being too wide, in the
     picture or in any picture of the `window`, its luma pictures); with one, the rise above the
     camera's own normal sharpness (a naturally soft view is not a fault, a softer one than usual
-    is, and so are sharpest edges much wider than the camera's own)."""
+    is, and so are sharpest edges much wider than the camera's own, or, on a view soft by nature,
+    edges more blurred than the camera's own: `baseline_spread`, its blocks' blur sigma)."""
     structured = _structured(frame)
     effect = _effect(structured)
     lap_var = float(frame.laplacian.var())
@@ -234,7 +241,16 @@ def blur(
             by_edges = ramp(sharpest, clean=min(1.0, edge_t * 2), fault=edge_t, severe=edge_t / 2)
             if by_edges > score:
                 score, decided_by = by_edges, "blur_edge_sharpness"
-    steps = spread = ring = None
+    steps = spread = ring = added = soft = None
+    if baseline is not None and baseline_spread is not None and structured.size >= 4:
+        soft = median_sigma(baseline_spread)
+        if soft is not None and soft >= SOFT_VIEW:
+            added = spread_added(spread_blocks(frame.gray), baseline_spread)
+            if added is not None:
+                a_t = t.blur_spread_added
+                by_added = ramp(added, clean=0.0, fault=a_t, severe=3 * a_t)
+                if by_added > score:
+                    score, decided_by = by_added, "blur_spread_added"
     if baseline is None and structured.size >= 4:
         # No isolated step edge anywhere in the window narrower than a blur disc: out of focus.
         steps = _read(window, frame, window_edge_sharpness)
@@ -272,6 +288,8 @@ def blur(
             **({"step_edge_sharpness": r(steps)} if steps is not None else {}),
             **({"edge_spread": r(spread, 2)} if spread is not None else {}),
             **({"defocus_ring": r(ring)} if ring is not None else {}),
+            **({"baseline_edge_spread": r(soft, 2)} if soft is not None else {}),
+            **({"edge_spread_added": r(added, 2)} if added is not None else {}),
             "blur_rule": decided_by,  # the threshold that gave the blur score
         },
     )
