@@ -27,6 +27,13 @@ from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, commiss
 
 # Sources wait on the network as much as they decode: a few in flight at once.
 MAX_WORKERS = 8
+# Without a baseline (建档) the absolute thresholds judge: what they cannot see, and what to do.
+ABSOLUTE_HINT = (
+    "{n} source(s) judged on the absolute thresholds (no baseline, 未建档): a slight defocus of a "
+    "view soft by nature, or a white balance pushed along daylight colours (bluer or warmer), "
+    "reads like the scene itself there.\n  → judge against the camera's normal picture: "
+    "--reference PICTURE, or --camera ID of a commissioned camera"
+)
 
 
 def _fail(message: str, hint: str | None = None) -> typer.Exit:
@@ -112,3 +119,6 @@ def run_diagnose(sources: list[str], reference: str | None, json_out: bool, came
         console.print(
             f"{len(results)} source(s): {len(results) - faulty - lost} ok, {faulty} faulty, {lost} unreadable"
         )
+        absolute = sum(1 for r in results if r.metrics.get("basis") == "absolute")
+        if absolute:
+            console.print(f"[dim]{ABSOLUTE_HINT.format(n=absolute)}[/]", highlight=False)

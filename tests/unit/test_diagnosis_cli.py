@@ -67,6 +67,15 @@ def test_json_lines_one_per_source_and_exit_0(clips: dict[str, Path], monkeypatc
         assert lost["error"]
 
 
+def test_the_table_says_when_no_baseline_judged_and_what_to_do(clips: dict[str, Path]) -> None:
+    plain = runner.invoke(app, ["video", "diagnose", str(clips["healthy"])])
+    assert plain.exit_code == 0 and "Traceback" not in plain.output, plain.output
+    assert "1 source(s) judged on the absolute thresholds" in plain.output
+    assert "--reference PICTURE" in plain.output
+    judged = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "--reference", str(clips["reference"])])
+    assert judged.exit_code == 0 and "absolute thresholds" not in judged.output, judged.output
+
+
 def test_reference_gives_scene_change(clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     for k, v in DEPLOYMENT.items():
         monkeypatch.setenv(k, v)
