@@ -52,6 +52,9 @@ SOFT_TERRAIN_HEALTHY = [
     Clip("ir_night", "terrain-east", 0.0, seed=5),
     Clip("fog", "terrain-east", 1.0, seed=6),
     Clip("knocked", "terrain-east", 1.0, seed=1),
+    # The glow takes the contrast of many edges: too few of the baseline's are read to measure
+    # the added blur, and the one-pixel steps (which read the noise on such a view) do not judge.
+    Clip("backlight", "terrain-east", 1.0, seed=6),
 ]
 
 
@@ -59,7 +62,9 @@ SOFT_TERRAIN_HEALTHY = [
 def test_a_view_soft_by_nature_stays_healthy_against_its_baseline(clip: Clip) -> None:
     judged = diagnose_frames(pictures(clip), commissioned(clip))
     assert judged.codes == [] and judged.metrics["baseline_edge_spread"] >= 2.0, judged.metrics
-    assert judged.metrics["edge_spread_added"] < T.blur_spread_added, judged.metrics
+    added = judged.metrics.get("edge_spread_added")
+    assert added is None or added < T.blur_spread_added, judged.metrics
+    assert judged.metrics["blur_rule"] != "blur_edge_kept", judged.metrics
 
 
 @pytest.mark.parametrize(
