@@ -464,6 +464,7 @@ def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_se
     with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:  # the camera page shows the hours learned
         page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
     assert f'data-hour="{local_hour(later)}"' in page and "按时段 by hour" in page
+    assert "data-edge-sigma" in page and "边缘 edges σ" in page  # the typical blur of its edges
 
 
 def test_a_camera_never_commissioned_is_judged_on_the_absolute_thresholds(district: Runtime) -> None:

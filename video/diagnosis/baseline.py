@@ -33,8 +33,8 @@ from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_means, block_stats
 from video.diagnosis.checks.scene import Reference
-from video.diagnosis.checks.sharpness import blur_effect, edge_blocks, sharpness_of
-from video.diagnosis.checks.spread import spread_blocks
+from video.diagnosis.checks.sharpness import SOFT_VIEW, blur_effect, edge_blocks, sharpness_of
+from video.diagnosis.checks.spread import median_sigma, spread_blocks
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
@@ -62,6 +62,16 @@ def picture_mode(frame: AnalysedFrame, t: Thresholds) -> str:
 
 def _rounded(pairs: Mapping[str, tuple[float, float]], digits: int) -> dict[str, list[float]]:
     return {k: [round(a, digits), round(b, digits)] for k, (a, b) in pairs.items()}
+
+
+def edge_sigma(blocks: Any) -> dict[str, Any]:
+    """For the camera page: the typical blur sigma of the baseline's edges in pixels (a stored
+    block map, JSON nulls allowed) and whether that makes it a view soft by nature, whose blur is
+    judged by the blur added to its edges. Empty without a map."""
+    if blocks is None:
+        return {}
+    sigma = median_sigma(np.asarray(blocks, np.float64))
+    return {} if sigma is None else {"edge_sigma": round(sigma, 2), "soft_view": sigma >= SOFT_VIEW}
 
 
 def _nullable(blocks: np.ndarray) -> list[list[float | None]]:
@@ -238,6 +248,7 @@ class Baseline:
             "brightness": round(self.brightness, 1),
             "brightness_by_hour": {h: round(b) for h, (b, _) in sorted((self.hours or {}).items())},
             "colour": [round(gw[0], 1), round(gw[1], 1)],
+            **edge_sigma(self.edge_spread),
         }
 
     @classmethod

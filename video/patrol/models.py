@@ -14,6 +14,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, LargeB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govops.db import Base
+from video.diagnosis.baseline import edge_sigma
 
 VERDICTS = ("ok", "faulty", "offline")
 ORIGINS = ("patrol", "on_demand", "onvif_event")
@@ -125,6 +126,7 @@ class CameraBaseline(Base):
                 int(h): round(v[0]) for h, v in sorted((stats.get("hours") or {}).items(), key=lambda kv: int(kv[0]))
             },
             "colour": gw,
+            **edge_sigma(stats.get("edge_spread")),
         }
 
 
