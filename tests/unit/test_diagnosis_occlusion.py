@@ -76,6 +76,27 @@ def test_a_view_covered_whole_against_the_baseline_is_judged_without_a_warning()
     assert result.codes == ["signal_loss"], result.metrics
 
 
+def test_a_cover_over_most_of_the_view_is_what_moved_not_the_rest_of_it() -> None:
+    """Against the baseline the common change of brightness is read where the view kept its
+    texture: a dark sheet over the lower two thirds is not taken for a dimmer exposure (which
+    would leave the rest of the view looking moved, and the sheet unchanged)."""
+    texture = cv2.GaussianBlur(np.random.default_rng(0).normal(120, 40, (H, W)).astype(np.float32), (0, 0), 1.2)
+
+    def view(seed: int, cover: bool) -> np.ndarray:
+        picture = np.repeat(texture[..., None], 3, axis=2) + np.random.default_rng(seed).normal(0, 1.5, (H, W, 3))
+        if cover:
+            mask = np.zeros((H, W), np.float32)
+            mask[int(H * 0.35) :] = 1.0
+            soft = cv2.GaussianBlur(mask, (0, 0), W * 0.012)[..., None]
+            picture = picture * (1 - soft) + 90.0 * soft
+        return np.clip(picture, 0, 255).astype(np.uint8)
+
+    base = Baseline.measure(analysed(view(0, False)), T)
+    result = diagnose_frames([view(1, True), view(2, True)], CameraSettings(T, None, {base.mode: base}))
+    assert result.codes == ["occlusion"], result.metrics
+    assert result.metrics["look_moved"] >= 0.55 and result.metrics["occlusion_fraction"] >= 0.55, result.metrics
+
+
 def test_the_boundary_of_a_cover_is_wide_and_of_a_wall_sharp() -> None:
     rng = np.random.default_rng(4)
     texture = cv2.GaussianBlur(rng.normal(120, 40, (H, W)).astype(np.float32), (0, 0), 1.2)

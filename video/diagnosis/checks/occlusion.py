@@ -55,6 +55,10 @@ MIN_REGION = 0.1
 # changed since commissioning (lost its texture or moved away from its look): a plain sky or
 # wall the camera always had is its normal view, however soft its boundary.
 NEW_SHARE = 0.5
+# Against the baseline, the common change of brightness is read on the blocks that kept this
+# share of their texture, when there are at least MIN_SEEN of them (else on all blocks).
+KEPT_TEXTURE = 0.5
+MIN_SEEN = 8
 # The scene moved (a pan) when the first and last pictures of the window are this many pixels
 # (half-size picture) apart; a pixel tells a still boundary from a moving one when the two
 # explanations differ by this many grey levels (the smoothed sensor noise is about 1).
@@ -334,8 +338,12 @@ def occlusion(
         candidate |= gone
         if baseline_blocks is not None and baseline_blocks.shape[1:] == stds.shape:
             # The picture as a whole may be brighter or dimmer than the baseline; a cover moves
-            # its blocks away from that common change.
-            gain = float(np.median(means / np.maximum(baseline_blocks[0], 1.0)))
+            # its blocks away from that common change. The change is read where the view still
+            # shows its texture (a cover takes it), so a cover over most of the view is not
+            # taken for the common change, with the rest of the view then moved away from it.
+            ratio = means / np.maximum(baseline_blocks[0], 1.0)
+            seen = was_textured & (stds >= KEPT_TEXTURE * baseline * dimmer)
+            gain = float(np.median(ratio[seen] if int(seen.sum()) >= MIN_SEEN else ratio))
             shift = np.hypot(
                 np.abs(means - baseline_blocks[0] * gain) / 2.0,
                 np.hypot(ab[0] - baseline_blocks[1], ab[1] - baseline_blocks[2]),
