@@ -33,15 +33,16 @@ instead of 4, or a block's upper quartile instead of its median did not widen th
 terrain's blocks rise with the blurred ones.
 
 Against the camera's baseline, a view soft by nature is judged by how much blur was added to
-its own edges: a defocus adds its sigma to every edge's in quadrature (sigma_now² = sigma_base² +
-sigma_blur²). Each block's sigma in the judged picture is compared with the baseline's block
-where both have isolated steps, and the median over those blocks of sigma_now² - sigma_base² is
-the blur added, in square pixels (`spread_added`). Both are read on a keyframe: the pictures
-between keyframes are coded more coarsely, and on a dark, noisy view (a terrain in IR night or
-at dusk) their edges read up to 1.2 square pixels wider than the baseline's keyframe. The one-pixel steps of
-`sharpness.edges_kept` read the noise on such a view: on the fit scenes with a baseline, every
-blur missed was on the shaded terrain (its blocks a median of 2.6 px), among them a defocus disc
-of radius 5 whose sharpest edges read 0.83 of the baseline's.
+its own edges: a defocus adds its sigma to every edge's in quadrature (sigma_now² =
+sigma_base² + sigma_blur²). Each block's sigma in the judged picture is compared with the
+baseline's block where both have isolated steps, and the median over those blocks of
+sigma_now² - sigma_base² is the blur added, in square pixels (`spread_added`). Both are read on
+a keyframe: the pictures between keyframes are coded more coarsely, and on a dark, noisy view
+(a terrain in IR night or at dusk) their edges read up to 1.2 square pixels wider than the
+baseline's keyframe. The one-pixel steps of `sharpness.edges_kept` read the noise on such a
+view: on the fit scenes with a baseline, every blur missed was on the shaded terrain (its blocks
+a median of 2.6 px), among them a defocus disc of radius 5 whose sharpest edges kept 0.83 of
+the baseline's.
 """
 
 from __future__ import annotations
