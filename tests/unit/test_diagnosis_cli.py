@@ -116,6 +116,21 @@ def test_unreadable_reference_is_a_usage_error(clips: dict[str, Path], tmp_path:
     assert out.stdout == ""
 
 
+def test_a_picture_too_small_to_judge_is_said_so(clips: dict[str, Path], tmp_path: Path) -> None:
+    """A 16-pixel thumbnail is no camera picture: as a source it is unreadable (signal_loss, with
+    why), as a reference a usage error; never a library's error text or a traceback."""
+    tiny = tmp_path / "tiny.png"
+    cv2.imwrite(str(tiny), np.full((16, 16, 3), 120, np.uint8))
+    out = runner.invoke(app, ["video", "diagnose", str(tiny), "--json"])
+    assert out.exit_code == 0 and "Traceback" not in out.output, out.output
+    (line,) = (json.loads(x) for x in out.stdout.splitlines())
+    assert line["faults"] == [{"code": "signal_loss", "score": 1.0}]
+    assert "16×16 pixels, too small to diagnose" in line["error"] and "Error" not in line["error"], line
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "--reference", str(tiny), "--json"])
+    assert out.exit_code == 2 and "Traceback" not in out.output, out.output
+    assert "too small to diagnose" in out.stderr and out.stdout == ""
+
+
 def test_bad_threshold_setting_is_a_usage_error(clips: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GOVOPS_VQD_BLUR_EFFECT", "very")
     out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "--json"])

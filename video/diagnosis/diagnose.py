@@ -104,21 +104,38 @@ def partly_covered(metrics: Mapping[str, Any]) -> bool:
     return float(metrics.get("reference_lost", 0.0)) >= COVERED_TILES and changed >= COVER_CHANGED
 
 
+# The smallest picture the checks judge (its blocks are 20 and 32 pixels, its spectra's tiles
+# 64): a camera's smallest sub-stream (QCIF, 176 x 144) is well above it.
+MIN_WIDTH, MIN_HEIGHT = 64, 48
+
+
+def too_small(frame: AnalysedFrame) -> str | None:
+    """Why a picture cannot be judged (too few pixels), or None."""
+    w, h = frame.size
+    if w >= MIN_WIDTH and h >= MIN_HEIGHT:
+        return None
+    sw, sh = frame.source_size
+    return f"the picture is {sw}×{sh} pixels, too small to diagnose (at least {MIN_WIDTH}×{MIN_HEIGHT})"
+
+
 def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds) -> AnalysedFrame:
     """The picture of a reference: a picture, an image file or a clip (its first keyframe).
     A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed."""
     if isinstance(reference, np.ndarray):
-        return AnalysedFrame.from_bgr(reference, t.analysis_width)
-    image = cv2.imread(str(reference), cv2.IMREAD_COLOR)
-    if image is not None:
-        return AnalysedFrame.from_bgr(image, t.analysis_width)
-    try:
-        sample = read_source(str(reference), t)
-    except SourceError as exc:
-        raise ValidationFailed(
-            f"cannot read the reference picture {reference}: {exc}", hint="give an image file (JPEG, PNG) or a clip"
-        ) from None
-    return sample.frames[0]
+        frame = AnalysedFrame.from_bgr(reference, t.analysis_width)
+    elif (image := cv2.imread(str(reference), cv2.IMREAD_COLOR)) is not None:
+        frame = AnalysedFrame.from_bgr(image, t.analysis_width)
+    else:
+        try:
+            frame = read_source(str(reference), t).frames[0]
+        except SourceError as exc:
+            raise ValidationFailed(
+                f"cannot read the reference picture {reference}: {exc}", hint="give an image file (JPEG, PNG) or a clip"
+            ) from None
+    small = too_small(frame)
+    if small is not None:
+        raise ValidationFailed(f"reference: {small}", hint="give a picture of the camera's normal view at its own size")
+    return frame
 
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
@@ -291,6 +308,9 @@ def diagnose_frames(
     if not frames:
         return _lost(source, "no pictures to diagnose", started)
     first = AnalysedFrame.from_bgr(frames[0], t.analysis_width)
+    small = too_small(first)
+    if small is not None:
+        return _lost(source, small, started)
     lumas = Window(
         luma_thumb(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) if f.ndim == 3 else f, t.analysis_width)
         for f in (frames if len(frames) > 1 else ())
@@ -313,6 +333,9 @@ def diagnose_source(source: str, settings: CameraSettings) -> DiagnosisResult:
     shown = redact(source)  # camera passwords never reach a log or a printed result
     try:
         sample = read_source(source, t)
+        small = too_small(sample.frames[0])
+        if small is not None:
+            raise SourceError(f"{small}: check that the source gives the camera's picture")
         with ANALYSIS_SLOTS:
             faults, metrics = judge(sample, settings)
     except SourceError as exc:
