@@ -25,6 +25,7 @@ import httpx
 import numpy as np
 
 from govops.errors import ServiceUnavailable
+from video import pictures
 from video.catalogue.models import Camera
 from video.fetcher import SnapshotFetcher
 
@@ -63,7 +64,12 @@ def frame_from_stream(url: str, timeout_s: float = 8.0) -> np.ndarray:
 def fetch_snapshot(url: str, user: str | None, password: str | None, timeout_s: float = 5.0) -> np.ndarray:
     """GET the snapshot (video.fetcher's policy: no redirect to another host) and decode it."""
     body = SnapshotFetcher(max_bytes=MAX_BYTES, timeout_s=timeout_s).get(url, user, password).body
-    img = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        img = pictures.decode(body)
+    except pictures.PictureTooLarge as exc:
+        raise ServiceUnavailable(
+            f"the snapshot URL returned no camera picture: {exc}", hint="check the snapshot URL is the camera's"
+        ) from None
     if img is None:
         raise ServiceUnavailable("the snapshot URL did not return an image")
     return img

@@ -5,7 +5,9 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +18,7 @@ import pytest
 
 from govops.errors import ValidationFailed
 from tests.support.synthetic import ClipSpec, condition_frames, write_condition_clip
+from video import pictures
 from video.diagnosis import CameraSettings, Thresholds, diagnose_source, load_reference, thresholds_for
 
 FAST = Thresholds(open_timeout_s=1.0, read_timeout_s=1.0)
@@ -67,6 +70,7 @@ def web() -> Iterator[str]:
         "/untyped": (200, "application/octet-stream", b"<html><body>camera</body></html>"),
         "/big.jpg": (200, "image/jpeg", b"\xff" * (2 * 1024 * 1024)),
         "/garbage.jpg": (200, "image/jpeg", b"not really a jpeg"),
+        "/bomb.png": (200, "image/png", png_claiming(30000, 30000)),
     }
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -102,6 +106,18 @@ def silent_rtsp() -> Iterator[str]:
     for conn in accepted:
         conn.close()
     listener.close()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A small PNG whose header claims `width` x `height` pixels (a decompression bomb's header,
+    without its pixels: the guard must refuse it from the header alone)."""
+    ok, buf = cv2.imencode(".png", np.zeros((8, 8, 3), np.uint8))
+    assert ok
+    data = bytearray(buf.tobytes())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -183,6 +199,21 @@ def test_snapshot_size_cap(web: str) -> None:
 
 def test_snapshot_not_an_image(web: str) -> None:
     assert_lost(diagnose_source(f"{web}/garbage.jpg", CameraSettings(FAST)), "readable image")
+
+
+def test_a_picture_larger_than_any_cameras_is_refused_before_it_is_decoded(web: str, tmp_path: Path) -> None:
+    """A plain PNG of 30000 x 30000 pixels fits in a snapshot of a few megabytes and would decode
+    to 2.7 GB: its header is read first, and the picture refused."""
+    assert_lost(diagnose_source(f"{web}/bomb.png", CameraSettings(FAST)), "no camera picture")
+    large = tmp_path / "large.png"
+    large.write_bytes(png_claiming(9000, 9000))  # under Pillow's own limit, over ours
+    result = diagnose_source(str(large), CameraSettings(FAST))
+    assert_lost(result, "9000×9000 pixels, larger than any camera's")
+    with pytest.raises(pictures.PictureTooLarge):
+        pictures.decode(png_claiming(30000, 30000))
+    _, small = cv2.imencode(".png", np.full((48, 64, 3), 90, np.uint8))
+    picture = pictures.decode(small.tobytes())
+    assert picture is not None and picture.shape == (48, 64, 3)
 
 
 def test_snapshot_nobody_listening() -> None:

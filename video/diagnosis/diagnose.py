@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from govops.errors import ValidationFailed
+from video import pictures
 from video.diagnosis.baseline import Baseline, CameraSettings, local_hour, picture_mode
 from video.diagnosis.checks import Measurement, r
 from video.diagnosis.checks.colour import color_cast
@@ -118,12 +119,20 @@ def too_small(frame: AnalysedFrame) -> str | None:
     return f"the picture is {sw}×{sh} pixels, too small to diagnose (at least {MIN_WIDTH}×{MIN_HEIGHT})"
 
 
+def _read_picture(path: Path) -> np.ndarray | None:
+    try:
+        return pictures.read(path) if path.is_file() else None
+    except pictures.PictureTooLarge as exc:
+        hint = "give a picture of the camera's normal view"
+        raise ValidationFailed(f"reference {path.name}: {exc}", hint=hint) from None
+
+
 def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds) -> AnalysedFrame:
     """The picture of a reference: a picture, an image file or a clip (its first keyframe).
     A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed."""
     if isinstance(reference, np.ndarray):
         frame = AnalysedFrame.from_bgr(reference, t.analysis_width)
-    elif (image := cv2.imread(str(reference), cv2.IMREAD_COLOR)) is not None:
+    elif (image := _read_picture(Path(reference))) is not None:
         frame = AnalysedFrame.from_bgr(image, t.analysis_width)
     else:
         try:

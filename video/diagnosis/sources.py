@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from video import pictures
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.sampling import Sample, SourceError, sample_container
 from video.diagnosis.thresholds import Thresholds
@@ -52,7 +52,10 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
         fetched = fetcher.get(url)
     except FetchError as exc:
         raise SourceError(exc.message) from None
-    image = cv2.imdecode(np.frombuffer(fetched.body, np.uint8), cv2.IMREAD_COLOR)
+    try:
+        image = pictures.decode(fetched.body)
+    except pictures.PictureTooLarge as exc:
+        raise SourceError(f"the snapshot URL returned no camera picture: {exc}") from None
     if image is None:
         raise SourceError(f"the snapshot URL did not return a readable image ({fetched.content_type or 'no type'})")
     return image_sample(image, t, "snapshot")
@@ -65,7 +68,10 @@ def read_file(source: str, t: Thresholds) -> Sample:
     if path.is_dir():
         raise SourceError(f"{path} is a directory, not a video file")
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        try:
+            image = pictures.read(path)
+        except pictures.PictureTooLarge as exc:
+            raise SourceError(f"{path.name}: {exc}") from None
         if image is None:
             raise SourceError(f"{path.name} is not a readable image")
         return image_sample(image, t)
