@@ -96,6 +96,8 @@ def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser,
         page.goto(f"{gateway_server.url}/video/cameras/{healthy_id}")
         day = page.wait_for_selector("[data-baseline=day]")
         assert "按时段 by hour" in day.inner_text() and page.locator("[data-baseline=day] [data-hour]").count() == 1
+        # How blurred the baseline's edges are (a view soft by nature is judged by the blur added).
+        assert "边缘 edges σ" in day.inner_text() and page.locator("[data-baseline=day] [data-edge-sigma]").count() == 1
         # Its white balance drifts green: a fault on re-diagnose, then a person accepts the new
         # picture as the camera's normal (误报确认) and the camera learns it.
         _show_green(gateway_server.data_dir, healthy_id, tmp_path)
