@@ -85,6 +85,7 @@ KEEP_METRICS = (
     "cast_tint",
     "cast_shift_tint",
     "cast_tint_magenta",
+    "cast_shift_magenta",
     "occlusion_fraction",
     "occlusion_regions",
     "occlusion_motion",

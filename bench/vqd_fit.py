@@ -61,6 +61,7 @@ DESIGN = {
     "cast_tint": 15.0,
     "cast_shift_tint": 10.0,
     "cast_tint_magenta": 12.0,
+    "cast_shift_magenta": 12.0,
     "noise_sigma": 4.0,
     "noise_excess": 4.0,
     "noise_temporal": 4.0,
@@ -189,6 +190,7 @@ RULES = (
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),
     # Without a baseline: three of the four estimates off the locus towards magenta.
     Rule("cast_tint_magenta", "color_cast", ("no_reference",), _day_only(_get("cast_tint_magenta")), digits=3),
+    Rule("cast_shift_magenta", "color_cast", ("reference",), _day_only(_get("cast_shift_magenta")), digits=3),
     Rule("noise_sigma", "noise", ("no_reference",), _get("noise_sigma")),
     Rule("noise_excess", "noise", ("reference",), _noise_excess),
     # What is new in every picture of the window (snow), with and without a baseline alike.

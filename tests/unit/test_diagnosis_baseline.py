@@ -138,6 +138,15 @@ def test_a_baseline_survives_storage_and_refines_over_healthy_rounds() -> None:
     assert np.array_equal(np.isnan(again.edge_spread), np.isnan(first.edge_spread))
     assert np.allclose(again.edge_spread, first.edge_spread, atol=0.005, equal_nan=True)
     assert Baseline.from_dict({k: v for k, v in first.as_dict().items() if k != "edge_spread"}).edge_spread is None
+    # The grey pixels' estimate of the light is kept; a baseline stored before it was still loads,
+    # is not judged towards magenta, and takes the estimate from the next healthy picture.
+    assert again.illuminants["grey_pixels"] == pytest.approx(first.illuminants["grey_pixels"], abs=1e-3)
+    older = first.as_dict()
+    older["illuminants"] = {k: v for k, v in older["illuminants"].items() if k != "grey_pixels"}
+    older_base = Baseline.from_dict(older)
+    judged = diagnose_frames(pictures(clip), CameraSettings(T, None, {"day": older_base})).metrics
+    assert judged["basis"] == "baseline" and "cast_shift_magenta" not in judged, judged
+    assert older_base.refined(first, T.baseline_rounds).illuminants["grey_pixels"] == first.illuminants["grey_pixels"]
     later = Baseline.measure(AnalysedFrame.from_bgr(pictures(Clip("clean", "china-wide", 0.0, 5, t0=13))[0], 640), T)
     refined = first
     for _ in range(T.baseline_rounds + 2):
@@ -259,3 +268,30 @@ def test_green_and_warm_scenes_are_no_cast_without_a_baseline(clip: Clip) -> Non
     plain = diagnose_frames(pictures(clip), CameraSettings(T))
     assert "color_cast" not in plain.codes, plain.metrics
     assert plain.metrics["cast_tint_magenta"] < T.cast_tint_magenta, plain.metrics
+
+
+def test_a_stuck_ir_cut_filter_moves_three_of_four_estimates_towards_magenta() -> None:
+    """Against the baseline, a stuck IR-cut filter's magenta is found by three of the four
+    estimates' shifts (grey world, grey edge, white patch, grey pixels) agreeing on it, as without
+    a baseline: the filter also washes the colours out, which can pull one estimate back."""
+    clip = Clip("ir_cut", "terrain-east", 0.0, seed=3)
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == ["color_cast"], judged.metrics
+    assert judged.metrics["cast_shift_magenta"] >= T.cast_shift_magenta, judged.metrics
+
+
+# Coloured vehicles filling the view move the grey world and the white patch: the two strongest
+# towards magenta on the held-out scenes (measured), and the one a majority of three estimates
+# (without the grey pixels) raised as color_cast on the encoded clip.
+VEHICLES_TOWARDS_MAGENTA = [
+    Clip("vehicle", "park", 1.0, seed=0),
+    Clip("vehicle", "parking", 1.0, seed=0),
+    Clip("vehicle", "terrain-east", 0.0, seed=3),
+]
+
+
+@pytest.mark.parametrize("clip", VEHICLES_TOWARDS_MAGENTA, ids=lambda c: c.name)
+def test_a_vehicle_filling_the_view_is_no_magenta_cast_against_the_baseline(clip: Clip) -> None:
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert "color_cast" not in judged.codes, judged.metrics
+    assert judged.metrics["cast_shift_magenta"] < T.cast_shift_magenta, judged.metrics

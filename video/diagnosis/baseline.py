@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from video.diagnosis.checks.colour import ESTIMATES, estimates, saturation
+from video.diagnosis.checks.colour import estimates, saturation
 from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
 from video.diagnosis.checks.occlusion import block_means, block_stats
@@ -117,7 +117,7 @@ class Baseline:
         sigma, _ = noise_sigma(frame.gray_f)
         luma = brightness_mean(frame)
         edges = edge_blocks(frame.gray)
-        ab, light = estimates(frame)
+        ab, light = estimates(frame, grey=True)
         return cls(
             mode=mode or picture_mode(frame, t),
             blur_effect=blur_effect(frame),
@@ -167,13 +167,12 @@ class Baseline:
         def mix(a: float, b: float) -> float:
             return a * (1 - w) + b * w
 
-        ill = {
-            k: (
-                mix(self.illuminants[k][0], newer.illuminants[k][0]),
-                mix(self.illuminants[k][1], newer.illuminants[k][1]),
-            )
-            for k in ESTIMATES
-        }
+        # An estimate one of the pictures lacks (the grey pixels: too little contrast, or a
+        # baseline stored before it kept them) keeps the other's reading.
+        was, now = self.illuminants, newer.illuminants
+        ill = {**now, **was}
+        for k in was.keys() & now.keys():
+            ill[k] = (mix(was[k][0], now[k][0]), mix(was[k][1], now[k][1]))
         texture = self.texture
         if newer.texture.shape == self.texture.shape:
             texture = self.texture * (1 - w) + newer.texture * w

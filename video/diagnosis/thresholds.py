@@ -81,6 +81,8 @@ class Thresholds(BaseSettings):
     # Without a baseline, the same towards magenta (a stuck IR-cut filter) for at least three of
     # the four estimates (towards green, vegetation moves three of them as far as a cast does).
     cast_tint_magenta: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint_magenta", 12.0)
+    # With a baseline, the same towards magenta for all but one of the three estimates' shifts.
+    cast_shift_magenta: Annotated[float, Field(gt=0)] = FITTED.get("cast_shift_magenta", 12.0)
     # noise: estimated luma noise sigma at the analysis size.
     noise_sigma: Annotated[float, Field(gt=0)] = FITTED["noise_sigma"]
     # noise over the window: the sigma of what is new in every picture once consecutive pictures

@@ -83,6 +83,17 @@ colour, the commonest coloured surface a camera sees, and a park or a terrain mo
 four estimates as far towards green as a drifted white balance does (measured: healthy fit
 scenes up to 13.6 Lab units, and a held-out park up to 16.5, against 5.7 … 29 for the weakest
 green and cyan casts of the fit scenes). There the consensus of all four (`cast_tint`) decides.
+
+Against the baseline the same holds towards magenta (`cast_shift_magenta`). A stuck IR-cut
+filter also washes the colours out (the infrared reaches every channel), and on a colourful
+scene that moves the grey edge back towards neutral, against the tint: on the fit scenes the
+grey edge of two shop interiors moved towards green while the grey world and the white patch
+moved far towards magenta, so the consensus of all three read 0 and four of their stuck filters
+were missed with a baseline (found without one). A majority of three estimates is not enough:
+a coloured vehicle filling the view moves the grey world and the white patch the same way. So
+the baseline keeps the grey pixels' estimate too (the selection does not depend on the light,
+and a plain vehicle body has no contrast to be chosen), and three of the four shifts must agree
+towards magenta. A baseline stored before it kept the grey pixels is not judged by this rule.
 """
 
 from __future__ import annotations
@@ -97,6 +108,7 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
+GREY_PIXELS = "grey_pixels"  # the fifth estimate (`grey_pixel_light`), kept by a baseline
 GAIN_ESTIMATES = ("grey_world", "grey_edge")  # and the white patch unless clipped (see `estimates`)
 WHITE_PATCH_SHARE = 0.03  # the brightest unclipped share of the picture
 CLIPPED = 250
@@ -183,12 +195,15 @@ def _log_chroma(bgr: np.ndarray) -> tuple[float, float]:
     return float(np.log(r_ / g)), float(np.log(b / g))
 
 
-def estimates(frame: AnalysedFrame) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
-    """(the four estimates as a*b*, the first three as log chromaticity). Masked means are
-    OpenCV's (one pass, no copies of the selected pixels); the grey edge is the root of the mean
-    squared gradient, so the gradient's magnitude is never taken."""
-    found, light, _ = _measure(frame, grey=False)
-    return found, light
+def estimates(
+    frame: AnalysedFrame, grey: bool = False
+) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    """(the four estimates as a*b*, and with `grey` the grey pixels' as GREY_PIXELS when found;
+    the first three as log chromaticity). Masked means are OpenCV's (one pass, no copies of the
+    selected pixels); the grey edge is the root of the mean squared gradient, so the gradient's
+    magnitude is never taken."""
+    found, light, grey_light = _measure(frame, grey=grey)
+    return ({**found, GREY_PIXELS: grey_light} if grey_light is not None else found), light
 
 
 def grey_pixel_light(half: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
@@ -293,7 +308,7 @@ def color_cast(
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    found, light, grey = _measure(frame, grey=baseline is None)
+    found, light, grey = _measure(frame, grey=baseline is None or GREY_PIXELS in baseline)
     metrics: dict = {
         "cast_k": r(d / m),
         "cast_d": r(d, 2),
@@ -315,6 +330,13 @@ def color_cast(
         rules = {
             "cast_shift_tint": ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5),
         }
+        if grey is not None and GREY_PIXELS in baseline:
+            # Towards magenta, three of the four shifts with the grey pixels' (see the module's text).
+            g0 = baseline[GREY_PIXELS]
+            magenta = side_tint([*shifts, (grey[0] - float(g0[0]), grey[1] - float(g0[1]))], -1.0)
+            metrics["cast_shift_magenta"] = r(magenta, 2)
+            c_m = t.cast_shift_magenta
+            rules["cast_shift_magenta"] = ramp(magenta, clean=0.0, fault=c_m, severe=c_m * 2.5)
         if baseline_light is not None and all(k in baseline_light for k in GAIN_ESTIMATES):
             gains = consensus(
                 [
