@@ -44,7 +44,6 @@ from video.diagnosis.diagnose import HIDES, TURNED_HIDES
 
 FITTED_PATH = Path(__file__).resolve().parents[1] / "video" / "diagnosis" / "fitted.json"
 FALSE_ALARM_COST = 3.0
-AMPLITUDE = Thresholds().stripe_amplitude
 # The values the measurements were designed with, before any fit (never tuned on held-out scenes).
 DESIGN = {
     "blur_effect": 0.33,
@@ -68,7 +67,6 @@ DESIGN = {
     "occlusion_area": 0.2,
     "occlusion_edge_ratio": 2.0,
     "occlusion_fixed": 0.1,
-    "stripe_prominence": 6.0,
     "stripe_drift": 0.3,
     "stripe_static_prominence": 24.0,
     "stripe_static_share": 0.5,
@@ -99,18 +97,6 @@ def _noise_excess(m: dict[str, Any]) -> float | None:
     if m.get("noise_sigma") is None or m.get("baseline_noise_sigma") is None:
         return None
     return excess(float(m["noise_sigma"]), float(m["baseline_noise_sigma"]))
-
-
-def _stripes(m: dict[str, Any]) -> float | None:
-    """Prominence of the strongest band pattern bright enough to see that rolls or is new since
-    the baseline (fainter ones never raise stripes; static ones are judged on their own)."""
-    if m.get("stripe_moving_prominence") is not None:
-        return float(m["stripe_moving_prominence"])
-    if m.get("stripe_prominence") is None:
-        return None
-    if "stripe_candidates" in m or "stripe_rule" in m:
-        return 0.0  # no visible pattern
-    return float(m["stripe_prominence"]) if float(m.get("stripe_amplitude") or 0) >= AMPLITUDE else 0.0
 
 
 # Values fitted so far in this run: a rule may read those fitted before it.
@@ -200,7 +186,6 @@ RULES = (
     Rule("occlusion_area", "occlusion", ("no_reference", "reference"), _cover_area),
     # A cover stays put on the lens while the scene pans behind it; a sky or a wall pans with it.
     Rule("occlusion_fixed", "occlusion", ("no_reference", "reference"), _cover_fixed),
-    Rule("stripe_prominence", "stripes", ("no_reference", "reference"), _stripes),
     # How far a visible, prominent pattern's phase moves per frame (the scene's motion taken out):
     # rolling interference against texture anchored to the scene. The same in both modes.
     Rule("stripe_drift", "stripes", ("no_reference",), _get("stripe_max_drift")),

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from tests.support.natural import FIT_SCENES, Clip, condition_frames
-from video.diagnosis import Baseline, Thresholds
+from tests.unit.test_diagnosis_baseline import commissioned
+from video.diagnosis import Baseline, Thresholds, diagnose_frames
 from video.diagnosis.checks.rolling import rolling
+from video.diagnosis.checks.spectrum import MIN_PROMINENCE
 from video.diagnosis.checks.stripes import drift, in_the_picture, periodic_peaks, stripes
 from video.diagnosis.frame import AnalysedFrame
 
@@ -206,3 +208,17 @@ def test_rolling_needs_a_window() -> None:
     assert rolling(lumas, T.stripe_amplitude, T.stripe_drift) is not None
     assert rolling(lumas[:2], T.stripe_amplitude, T.stripe_drift) is None
     assert rolling([], T.stripe_amplitude, T.stripe_drift) is None
+
+
+def test_a_pattern_a_defocus_raises_just_above_the_floor_is_no_stripes() -> None:
+    """A defocused road of the fit scenes: the defocus takes the road's broadband edges and a
+    pattern the baseline had below the floor at which a peak is kept (3.0) now stands just
+    above it. New since the baseline, but not as prominent as any stripes of the fit scenes
+    (stripe_prominence, the middle of that gap): blur, not stripes that would hide it."""
+    clip = Clip("defocus", "road", 1.0, seed=6)
+    assert clip.scene in FIT_SCENES
+    judged = diagnose_frames(condition_frames(clip), commissioned(clip))
+    m = judged.metrics
+    assert m["stripe_rule"] == "new_since_baseline" and m["stripe_amplitude"] >= T.stripe_amplitude, m
+    assert MIN_PROMINENCE <= m["stripe_prominence"] < T.stripe_prominence, m
+    assert judged.codes == ["blur"], m
