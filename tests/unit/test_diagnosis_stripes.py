@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.natural import FIT_SCENES, Clip, condition_frames
 from tests.unit.test_diagnosis_baseline import commissioned
-from video.diagnosis import Baseline, Thresholds, diagnose_frames
+from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames
 from video.diagnosis.checks.rolling import rolling
 from video.diagnosis.checks.spectrum import MIN_PROMINENCE
 from video.diagnosis.checks.stripes import drift, in_the_picture, periodic_peaks, stripes
@@ -222,3 +222,13 @@ def test_a_pattern_a_defocus_raises_just_above_the_floor_is_no_stripes() -> None
     assert m["stripe_rule"] == "new_since_baseline" and m["stripe_amplitude"] >= T.stripe_amplitude, m
     assert MIN_PROMINENCE <= m["stripe_prominence"] < T.stripe_prominence, m
     assert judged.codes == ["blur"], m
+
+
+def test_rolling_bands_over_a_flat_shop_front_are_stripes_not_noise() -> None:
+    """Bands that roll are new in every picture, as snow is: over the flat parts of a shop front
+    of the fit scenes, the noise read over the window counts them. Stripes hides noise."""
+    clip = Clip("stripes", "store-wide", 1.0, seed=0)
+    assert clip.scene in FIT_SCENES
+    judged = diagnose_frames(condition_frames(clip), CameraSettings(T))
+    assert judged.metrics["noise_temporal"] >= T.noise_temporal, judged.metrics
+    assert judged.codes == ["stripes"], judged.metrics

@@ -53,16 +53,17 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # covered_not_turned); a picture too dark or too bright has no judgeable sharpness,
 # colour, cover, motion or view; a new view has new colours, sharpness and texture, so the
 # camera's baseline no longer applies; bands and snow wipe out or swamp the edges that
-# sharpness and the view are judged on; a washed-out picture has flat clipped areas and snow
-# buries the texture and boundaries a cover is judged on: neither is a cover. A cover may hide
-# the part of the view where things move (the road, not the sky above it): a still picture is
-# then no evidence of a frozen stream. Hidden scores stay in the metrics.
+# sharpness and the view are judged on, and bands that roll are new in every picture, as snow
+# is, so the noise read over the window counts them; a washed-out picture has flat clipped
+# areas and snow buries the texture and boundaries a cover is judged on: neither is a cover. A
+# cover may hide the part of the view where things move (the road, not the sky above it): a
+# still picture is then no evidence of a frozen stream. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
     "occlusion": ("too_dark", "blur", "color_cast", "freeze"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
     "too_bright": ("blur", "color_cast", "scene_change", "occlusion"),
     "scene_change": ("color_cast", "blur", "noise"),
-    "stripes": ("blur", "scene_change"),
+    "stripes": ("blur", "scene_change", "noise"),
     "noise": ("blur", "scene_change", "occlusion"),
 }
 # Against the reference, a view that is kept but of which at least this share of the tiles kept
