@@ -128,6 +128,17 @@ def test_directory_is_not_a_video(tmp_path: Path) -> None:
     assert_lost(diagnose_source(str(tmp_path), CameraSettings(FAST)), "directory")
 
 
+def test_an_empty_source_says_what_a_source_is() -> None:
+    assert_lost(diagnose_source("", CameraSettings(FAST)), "an empty source: give a file path")
+    assert_lost(diagnose_source("  ", CameraSettings(FAST)), "an empty source: give a file path")
+
+
+def test_a_netpbm_picture_is_an_image_and_its_header_is_checked(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.ppm"
+    bomb.write_bytes(b"P6\n99999 99999\n255\n")  # a header claiming 10 gigapixels, no pixels
+    assert_lost(diagnose_source(str(bomb), CameraSettings(FAST)), "bomb.ppm: the picture has more than 67 megapixels")
+
+
 def test_non_video_file(tmp_path: Path) -> None:
     path = tmp_path / "notes.mp4"
     path.write_text("minutes of the camera network meeting\n" * 50)

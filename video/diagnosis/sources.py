@@ -13,7 +13,7 @@ from video.diagnosis.sampling import Sample, SourceError, sample_container
 from video.diagnosis.thresholds import Thresholds
 from video.fetcher import FetchError, SnapshotFetcher
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 
 
 def redact(source: str) -> str:
@@ -62,6 +62,8 @@ def read_snapshot(url: str, t: Thresholds) -> Sample:
 
 
 def read_file(source: str, t: Thresholds) -> Sample:
+    if not source.strip():
+        raise SourceError("an empty source: give a file path, an rtsp:// URL or an http(s):// snapshot URL")
     path = Path(source[len("file://") :] if source.startswith("file://") else source)
     if not path.exists():
         raise SourceError(f"no such file: {path}")
