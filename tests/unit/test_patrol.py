@@ -441,13 +441,15 @@ def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_se
         assert row is not None and row.taken_at is not None
         commissioned_at = row.taken_at.replace(tzinfo=UTC) if row.taken_at.tzinfo is None else row.taken_at
         assert list(row.stats["hours"]) == [str(local_hour(commissioned_at))]
-        row.stats = {**row.stats, "samples": T.baseline_rounds}  # settled
+        # Settled, and stored before the baseline kept the grey pixels' estimate of the light.
+        older = {k: v for k, v in row.stats["illuminants"].items() if k != "grey_pixels"}
+        row.stats = {**row.stats, "samples": T.baseline_rounds, "illuminants": older}
         row.samples = T.baseline_rounds
         stream = s.get(Camera, cam).stream_url  # type: ignore[union-attr]
     assert stream
     later = commissioned_at + timedelta(hours=6)
     outcomes = []
-    for _ in range(T.baseline_rounds + 1):
+    for _ in range(T.baseline_rounds + 2):
         with district.transaction() as s:
             current = s.get(CameraBaseline, (cam, "day"))
             assert current is not None
@@ -455,10 +457,12 @@ def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_se
             result = diagnose_source(stream, settings)
             assert result.healthy, result.as_dict()
             outcomes.append(baselines.learn(s, cam, settings, result, later))
-    assert outcomes == ["hour_learned"] * T.baseline_rounds + [None]  # each hour up to its rounds
+    # The missing estimate first (once), then each hour up to its rounds.
+    assert outcomes == ["refined"] + ["hour_learned"] * T.baseline_rounds + [None]
     with district.transaction() as s:
         row = s.get(CameraBaseline, (cam, "day"))
         assert row is not None and row.samples == T.baseline_rounds
+        assert "grey_pixels" in row.stats["illuminants"]
         assert sorted(map(int, row.stats["hours"])) == sorted({local_hour(commissioned_at), local_hour(later)})
         assert row.stats["hours"][str(local_hour(later))][1] == T.baseline_rounds
     with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:  # the camera page shows the hours learned

@@ -16,6 +16,7 @@ Both are audited, in `ondemand`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from govops.errors import NotFound, ValidationFailed
 from video.catalogue.models import Camera
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, load_reference
 from video.diagnosis.baseline import local_hour
+from video.diagnosis.checks.colour import GREY_PIXELS
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import thresholds_for
@@ -115,14 +117,22 @@ def learn(
 ) -> str | None:
     """After a patrol diagnosis: commission the picture's mode if it has no baseline yet, or
     refine a young baseline, with a healthy picture; a settled one still learns its brightness
-    at an hour of the day it has not seen enough of. Returns "commissioned", "refined",
-    "hour_learned" or None."""
+    at an hour of the day it has not seen enough of, and the grey pixels' estimate of the light
+    when it was stored without it. Returns "commissioned", "refined", "hour_learned" or None."""
     mode = result.metrics.get("mode")
     if mode is None or result.error is not None or result.frame is None or result.faults:
         return None
     at = at or datetime.now(UTC)
     t = settings.thresholds
     current = settings.baseline_for(mode)
+    if current is not None and current.samples >= t.baseline_rounds and GREY_PIXELS not in current.illuminants:
+        # Settled before the baseline kept the grey pixels' estimate of the light: it takes it
+        # from this healthy picture, and is judged towards magenta from then on.
+        newer = _measure(result, t, at)
+        if newer is not None and GREY_PIXELS in newer.illuminants:
+            grey = newer.illuminants[GREY_PIXELS]
+            learned = replace(current, illuminants={**current.illuminants, GREY_PIXELS: grey})
+            return "refined" if update(session, camera_id, learned, at) else None
     if current is not None and current.samples >= t.baseline_rounds:
         luma = result.metrics.get("brightness_mean")
         changed = None if luma is None else current.with_hour(local_hour(at), float(luma), t.baseline_rounds)
