@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.support.natural import HELD_OUT_SCENES, Clip, normal_clip, write_clip
-from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_source
+from tests.support.natural import FIT_SCENES, HELD_OUT_SCENES, Clip, condition_frames, normal_clip, write_clip
+from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_frames, diagnose_source
 from video.diagnosis.checks.colour import color_cast
 from video.diagnosis.checks.stripes import candidates
 from video.diagnosis.frame import AnalysedFrame
@@ -157,3 +157,15 @@ def test_the_baseline_keeps_its_edge_blocks_and_light_and_an_old_one_loads_witho
     assert refined.edge_blocks is None and refined.light is None
     mixed = base.refined(base, T.baseline_rounds)
     assert mixed.light is not None and np.allclose(mixed.light["grey_world"], base.light["grey_world"])
+
+
+def test_a_blurred_autumn_scene_is_blur_and_its_colour_is_not_judged() -> None:
+    """The grey edge assumes the scene's fine detail averages to grey; a blur leaves only its
+    large coloured boundaries, so a blurred warm scene's estimates all lean to its colour (on
+    the fit scenes, autumn leaves under a Gaussian of sigma 2 crossed cast_offset). Blur hides
+    color_cast; the hidden score stays in the metrics."""
+    clip = Clip("gauss_blur", "autumn-a", 1.0, seed=0)
+    assert clip.scene in FIT_SCENES
+    judged = diagnose_frames(condition_frames(clip), CameraSettings(T))
+    assert judged.metrics["cast_offset"] >= T.cast_offset, judged.metrics
+    assert judged.codes == ["blur"] and judged.metrics["hidden"] == ["color_cast"], judged.metrics

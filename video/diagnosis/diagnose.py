@@ -57,7 +57,9 @@ ReferenceLike = Reference | np.ndarray | str | Path | None
 # is, so the noise read over the window counts them; a washed-out picture has flat clipped
 # areas and snow buries the texture and boundaries a cover is judged on: neither is a cover. A
 # cover may hide the part of the view where things move (the road, not the sky above it): a
-# still picture is then no evidence of a frozen stream. Hidden scores stay in the metrics.
+# still picture is then no evidence of a frozen stream. The grey edge takes a scene's fine
+# detail to average to grey, and a blur leaves only its large coloured boundaries: a blurred
+# picture's colour is not judged. Hidden scores stay in the metrics.
 HIDES: dict[str, tuple[str, ...]] = {
     "occlusion": ("too_dark", "blur", "color_cast", "freeze"),
     "too_dark": ("blur", "color_cast", "occlusion", "freeze", "scene_change"),
@@ -65,6 +67,7 @@ HIDES: dict[str, tuple[str, ...]] = {
     "scene_change": ("color_cast", "blur", "noise"),
     "stripes": ("blur", "scene_change", "noise"),
     "noise": ("blur", "scene_change", "occlusion"),
+    "blur": ("color_cast",),
 }
 # Against the reference, a view that is kept but of which at least this share of the tiles kept
 # next to none of their edges is partly covered (or filled by something close): the moving part
