@@ -101,8 +101,8 @@ class Baseline:
     # Each block's sharpest edge (checks.sharpness.edge_blocks), to compare the edges where they
     # are; None in a baseline stored before it was kept.
     edge_blocks: np.ndarray | None = field(default=None, repr=False, compare=False)
-    # The light's log chromaticity by three estimates (checks.colour.light_chroma); None in a
-    # baseline stored before it was kept.
+    # The light's log chromaticity by grey world, grey edge and, unless a channel clipped, white
+    # patch (checks.colour.estimates); None in a baseline stored before it was kept.
     light: Mapping[str, tuple[float, float]] | None = None
     # The normal brightness by hour of the day (local_hour): hour → (mean brightness, pictures);
     # None in a baseline stored before it was kept.

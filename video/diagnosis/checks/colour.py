@@ -62,6 +62,10 @@ the same factor, so the shift of log(R/G) and log(B/G) is that factor whatever t
 a*b* the same change reads larger on a blue, dark scene (a river at dusk) than on a grey one, so
 a warm light that is no fault on the fit scenes crossed the threshold there. The Lab shift is
 still reported, and judges a baseline stored before it kept the light's log chromaticity.
+The grey pixels do not take part in it: under a strong white balance their selection is no
+longer blind to the gain (clipped and dark pixels), and on a held-out riverside pushed
+yellow-red they moved the other way, so the consensus lost that cast (a trial that also removed
+two false casts of coloured vehicles filling the view on the fit scenes).
 
 Natural light varies along the Planckian (daylight) locus: warm street light, dusk and a blue
 sky's shade move the light's colour along the orange-blue axis, and so does an orange scene.
@@ -179,17 +183,6 @@ def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.mean(img, mask=mask), np.float64)[: img.shape[2]]
 
 
-def illuminants(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
-    """The four estimates of the light's colour, as (a*, b*)."""
-    return estimates(frame)[0]
-
-
-def light_chroma(frame: AnalysedFrame) -> dict[str, tuple[float, float]]:
-    """The light's log chromaticity (log R/G, log B/G) by grey world, grey edge and (unless a
-    channel clips) white patch."""
-    return estimates(frame)[1]
-
-
 def _log_chroma(bgr: np.ndarray) -> tuple[float, float]:
     b, g, r_ = np.maximum(np.asarray(bgr, np.float64), 1e-3)
     return float(np.log(r_ / g)), float(np.log(b / g))
@@ -199,9 +192,9 @@ def estimates(
     frame: AnalysedFrame, grey: bool = False
 ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
     """(the four estimates as a*b*, and with `grey` the grey pixels' as GREY_PIXELS when found;
-    the first three as log chromaticity). Masked means are OpenCV's (one pass, no copies of the
-    selected pixels); the grey edge is the root of the mean squared gradient, so the gradient's
-    magnitude is never taken."""
+    the light's log chromaticity by grey world, grey edge and, unless a channel clips, white
+    patch). Masked means are OpenCV's (one pass, no copies of the selected pixels); the grey
+    edge is the root of the mean squared gradient, so the gradient's magnitude is never taken."""
     found, light, grey_light = _measure(frame, grey=grey)
     return ({**found, GREY_PIXELS: grey_light} if grey_light is not None else found), light
 
