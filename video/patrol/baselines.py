@@ -29,7 +29,7 @@ from govops.errors import NotFound, ValidationFailed
 from video.catalogue.models import Camera
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, load_reference
 from video.diagnosis.baseline import local_hour
-from video.diagnosis.checks.colour import GREY_PIXELS
+from video.diagnosis.checks.colour import GREY_PIXELS, estimates
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import thresholds_for
@@ -128,10 +128,9 @@ def learn(
     if current is not None and current.samples >= t.baseline_rounds and GREY_PIXELS not in current.illuminants:
         # Settled before the baseline kept the grey pixels' estimate of the light: it takes it
         # from this healthy picture, and is judged towards magenta from then on.
-        newer = _measure(result, t, at)
-        if newer is not None and GREY_PIXELS in newer.illuminants:
-            grey = newer.illuminants[GREY_PIXELS]
-            learned = replace(current, illuminants={**current.illuminants, GREY_PIXELS: grey})
+        found, _ = estimates(AnalysedFrame(result.frame), grey=True)
+        if GREY_PIXELS in found:
+            learned = replace(current, illuminants={**current.illuminants, GREY_PIXELS: found[GREY_PIXELS]})
             return "refined" if update(session, camera_id, learned, at) else None
     if current is not None and current.samples >= t.baseline_rounds:
         luma = result.metrics.get("brightness_mean")

@@ -111,7 +111,6 @@ from video.diagnosis.checks import Measurement, r, ramp, share
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
-ESTIMATES = ("grey_world", "grey_edge", "white_patch", "near_neutral")
 GREY_PIXELS = "grey_pixels"  # the fifth estimate (`grey_pixel_light`), kept by a baseline
 GAIN_ESTIMATES = ("grey_world", "grey_edge")  # and the white patch unless clipped (see `estimates`)
 WHITE_PATCH_SHARE = 0.03  # the brightest unclipped share of the picture
