@@ -129,6 +129,9 @@ def map_cameras(session: SessionDep, principal: Viewer, problems: Annotated[bool
     return Response(body, media_type="application/json")
 
 
+SCREEN_FACTS = ("online_rate", "intact_rate", "target_online", "target_intact", "cameras", "faults_now")
+
+
 @router.get("/screen", response_class=HTMLResponse)
 def command_screen(request: Request, session: SessionDep, runtime: RuntimeDep, principal: Watcher) -> HTMLResponse:
     """The command centre's wall display: the same numbers as /api/v1/status, readable at 3 m."""
@@ -136,13 +139,16 @@ def command_screen(request: Request, session: SessionDep, runtime: RuntimeDep, p
 
     board = status_board(request).snapshot()
     video = next((c for c in board["subsystems"] if c["subsystem"] == "video"), None)
+    # Until the video probe has answered (a loaded machine, the first request) it has no facts:
+    # the wall shows a dash for each number.
+    facts = dict.fromkeys(SCREEN_FACTS) | (video or {}).get("facts", {})
     alerts = _newest_alerts(session, principal)
     return templates.TemplateResponse(
         request,
         "screen.html",
         {
             "principal": principal,
-            "video": video,
+            "facts": facts,
             "board": board,
             "faults": patrol_queries.faults_now(session, principal, limit=8),
             "alerts": alerts,

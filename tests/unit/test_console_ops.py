@@ -268,3 +268,27 @@ def test_screen_map_loads_only_cameras_needing_attention(app, district):
         faulty = cam.id
     rows = client_as(app, OPS).get("/video/map/cameras.json?problems=true").json()["rows"]
     assert [r[0] for r in rows if r[3] != 0] == [r[0] for r in rows] and faulty in {r[0] for r in rows}
+
+
+def test_the_screen_opens_while_the_video_probe_has_not_answered(app, runtime):
+    """On a loaded machine the video probe may not answer within the board's budget: the wall
+    display shows dashes for the numbers it does not have yet, not a 500."""
+    release = __import__("threading").Event()
+
+    def hung(ctx):  # type: ignore[no-untyped-def]
+        release.wait(30)
+        return Check("video", "video", "ok", "late")
+
+    ctx = StatusContext(runtime.settings, runtime.sessions, runtime.video, runtime.box, StatusSettings())
+    board = StatusBoard(ctx, (Probe("video", "雪亮工程 video", hung),))
+    previous = getattr(app.state, "status_board", None)
+    app.state.status_board = board
+    try:
+        for principal in (OPS, SEC):
+            r = client_as(app, principal).get("/screen", headers=HTML)
+            assert r.status_code == 200, r.text[:300]
+            assert 'data-testid="online-rate" data-value="None"' in r.text and "—<i>%</i>" in r.text
+    finally:
+        release.set()
+        board.close()
+        app.state.status_board = previous
