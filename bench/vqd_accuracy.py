@@ -82,6 +82,8 @@ KEEP_METRICS = (
     "cast_offset",
     "cast_shift",
     "cast_light_shift",
+    "cast_light_reach",
+    "cast_light_whole",
     "cast_tint",
     "cast_shift_tint",
     "cast_tint_magenta",

@@ -170,7 +170,8 @@ RULES = (
     Rule("blur_rise", "blur", ("reference",), _rise),
     Rule("cast_offset", "color_cast", ("no_reference",), _day_only(_get("cast_offset")), digits=3),
     Rule("cast_shift", "color_cast", ("reference",), _day_only(_get("cast_shift")), digits=3),
-    # The light's log chromaticity moved since the baseline (a baseline that kept it).
+    # The light's log chromaticity moved since the baseline, in three quarters of the picture's parts
+    # and in every whole-picture estimate (a baseline that kept it).
     Rule("cast_light_shift", "color_cast", ("reference",), _day_only(_get("cast_light_shift")), digits=3),
     Rule("cast_tint", "color_cast", ("no_reference",), _day_only(_get("cast_tint")), digits=3),
     Rule("cast_shift_tint", "color_cast", ("reference",), _day_only(_get("cast_shift_tint")), digits=3),

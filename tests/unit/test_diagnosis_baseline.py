@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.natural import HELD_OUT_SCENES, Clip, condition_frames, night_clip, normal_clip
 from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames, picture_mode
+from video.diagnosis.checks.colour import light_moved
 from video.diagnosis.frame import AnalysedFrame
 
 T = Thresholds()
@@ -295,3 +296,54 @@ def test_a_vehicle_filling_the_view_is_no_magenta_cast_against_the_baseline(clip
     judged = diagnose_frames(pictures(clip), commissioned(clip))
     assert "color_cast" not in judged.codes, judged.metrics
     assert judged.metrics["cast_shift_magenta"] < T.cast_shift_magenta, judged.metrics
+
+
+def test_the_light_moved_where_every_part_of_the_picture_moved() -> None:
+    """`light_moved` on shifts of log chromaticity: a gain moves every part by itself, a vehicle
+    filling the view moves its own parts only, and fog moves the parts but not the edges."""
+    gain = (-0.22, -0.26)
+    size = float(np.hypot(*gain))
+    moved, reach, whole = light_moved([gain, (-0.17, -0.17), gain], [gain] * 12)
+    assert reach == pytest.approx(size) and whole > size / 2 and moved == pytest.approx(size)
+    # A blue vehicle over two thirds of the parts: the whole picture's estimates moved as far.
+    vehicle = [gain] * 8 + [(0.0, 0.0)] * 4
+    moved, reach, whole = light_moved([gain, gain, gain], vehicle)
+    assert whole == pytest.approx(size) and reach == moved == 0.0
+    # Fog: every part towards the grey it adds, the grey edge not at all.
+    moved, reach, whole = light_moved([gain, (0.0, 0.0), gain], [gain] * 12)
+    assert reach == pytest.approx(size) and whole == moved == 0.0
+    # Too few parts read (a picture mostly clipped): the whole picture's consensus decides.
+    moved, reach, whole = light_moved([gain, gain], [gain, gain])
+    assert reach is None and moved == pytest.approx(size)
+
+
+def test_a_vehicle_filling_the_view_is_no_change_of_the_light_against_the_baseline() -> None:
+    """On the fit scenes a blue vehicle over autumn leaves moved all three whole-picture
+    estimates of the light past the threshold (its edges against the leaves are new edges
+    too); the parts of the picture it does not cover kept their colour."""
+    clip = Clip("vehicle", "autumn-a", 0.0, seed=3)
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert "color_cast" not in judged.codes, judged.metrics
+    assert judged.metrics["cast_light_whole"] >= T.cast_light_shift, judged.metrics
+    assert judged.metrics["cast_light_reach"] < T.cast_light_shift, judged.metrics
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [
+        Clip("wb_cast", "store-wide", 0.0, seed=3),  # fit scene: the grey edge read 0.19
+        Clip("wb_cast", "china-tower", 1.0, seed=2),  # held out: mostly sky, 5 parts readable
+    ],
+    ids=lambda c: c.name,
+)
+def test_a_white_balance_moves_every_part_of_the_picture(clip: Clip) -> None:
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert judged.codes == ["color_cast"], judged.metrics
+    assert judged.metrics["cast_light_shift"] >= T.cast_light_shift, judged.metrics
+
+
+def test_fog_moves_every_part_but_not_the_light() -> None:
+    clip = Clip("fog", "autumn-a", 1.0, seed=0)
+    judged = diagnose_frames(pictures(clip), commissioned(clip))
+    assert "color_cast" not in judged.codes, judged.metrics
+    assert judged.metrics["cast_light_reach"] >= T.cast_light_shift > judged.metrics["cast_light_shift"]

@@ -137,9 +137,11 @@ def test_the_lights_log_chromaticity_shift_is_the_gain_whatever_the_scene() -> N
     (log_grey, lab_grey), (log_blue, lab_blue) = shifts
     expected = float(np.hypot(np.log(1.1 / 0.98), np.log(0.84 / 0.98)))
     assert abs(log_grey - expected) < 0.02 and abs(log_blue - expected) < 0.02, shifts
-    # In a*b* the same light reads about a sixth apart on the two pictures; as gains, the same.
+    # In a*b* the same light reads about a sixth apart on the two pictures; as gains, the same
+    # within a twentieth (the light's move is what three quarters of the picture's parts reach,
+    # and on the dark blue picture the warm light pushes some pixels under the darkness limit).
     assert abs(lab_blue - lab_grey) > 0.1 * lab_grey, shifts
-    assert abs(log_blue - log_grey) < 0.03 * log_grey, shifts
+    assert abs(log_blue - log_grey) < 0.05 * log_grey, shifts
 
 
 def test_the_baseline_keeps_its_edge_blocks_and_light_and_an_old_one_loads_without_them() -> None:

@@ -441,9 +441,12 @@ def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_se
         assert row is not None and row.taken_at is not None
         commissioned_at = row.taken_at.replace(tzinfo=UTC) if row.taken_at.tzinfo is None else row.taken_at
         assert list(row.stats["hours"]) == [str(local_hour(commissioned_at))]
-        # Settled, and stored before the baseline kept the grey pixels' estimate of the light.
+        # Settled, and stored before the baseline kept the grey pixels' estimate of the light
+        # and the light of each part of the picture.
         older = {k: v for k, v in row.stats["illuminants"].items() if k != "grey_pixels"}
-        row.stats = {**row.stats, "samples": T.baseline_rounds, "illuminants": older}
+        whole = {k: v for k, v in row.stats["light"].items() if not k.startswith("part ")}
+        assert len(whole) < len(row.stats["light"])
+        row.stats = {**row.stats, "samples": T.baseline_rounds, "illuminants": older, "light": whole}
         row.samples = T.baseline_rounds
         stream = s.get(Camera, cam).stream_url  # type: ignore[union-attr]
     assert stream
@@ -457,12 +460,13 @@ def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_se
             result = diagnose_source(stream, settings)
             assert result.healthy, result.as_dict()
             outcomes.append(baselines.learn(s, cam, settings, result, later))
-    # The missing estimate first (once), then each hour up to its rounds.
+    # The missing estimates first (once), then each hour up to its rounds.
     assert outcomes == ["refined"] + ["hour_learned"] * T.baseline_rounds + [None]
     with district.transaction() as s:
         row = s.get(CameraBaseline, (cam, "day"))
         assert row is not None and row.samples == T.baseline_rounds
         assert "grey_pixels" in row.stats["illuminants"]
+        assert any(k.startswith("part ") for k in row.stats["light"])
         assert sorted(map(int, row.stats["hours"])) == sorted({local_hour(commissioned_at), local_hour(later)})
         assert row.stats["hours"][str(local_hour(later))][1] == T.baseline_rounds
     with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:  # the camera page shows the hours learned

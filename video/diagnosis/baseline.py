@@ -192,9 +192,14 @@ class Baseline:
             by_hour = by_hour.with_hour(hour, luma, rounds) or by_hour
         light = self.light
         if light is not None and newer.light is not None:
+            # As for the estimates above: one the baseline lacks (the parts, in a baseline stored
+            # before it kept them) is taken from the newer picture.
             light = {
-                k: (mix(v[0], newer.light[k][0]), mix(v[1], newer.light[k][1])) if k in newer.light else v
-                for k, v in light.items()
+                **newer.light,
+                **{
+                    k: (mix(v[0], newer.light[k][0]), mix(v[1], newer.light[k][1])) if k in newer.light else v
+                    for k, v in light.items()
+                },
             }
         return replace(
             self,

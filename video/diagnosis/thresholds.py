@@ -71,9 +71,10 @@ class Thresholds(BaseSettings):
     # direction (Lab units), from neutral without a baseline, from the baseline's with one.
     cast_offset: Annotated[float, Field(gt=0)] = FITTED["cast_offset"]
     cast_shift: Annotated[float, Field(gt=0)] = FITTED["cast_shift"]
-    # With a baseline that kept the light's log chromaticity: how far all three estimates of
-    # the light (the white patch left out where a channel clips) moved in log(R/G), log(B/G)
-    # (the ratio of the channel gains, the same on any scene).
+    # With a baseline that kept the light's log chromaticity: how far the light moved in
+    # log(R/G), log(B/G) (the ratio of the channel gains, the same on any scene), in three
+    # quarters of the picture's parts and at least half as far in every whole-picture estimate
+    # (the white patch left out where a channel clips): checks.colour.light_moved.
     cast_light_shift: Annotated[float, Field(gt=0)] = FITTED.get("cast_light_shift", 0.2)
     # The same, across the daylight locus only (green or magenta: no natural light is).
     cast_tint: Annotated[float, Field(gt=0)] = FITTED.get("cast_tint", 15.0)

@@ -29,7 +29,7 @@ from govops.errors import NotFound, ValidationFailed
 from video.catalogue.models import Camera
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, load_reference
 from video.diagnosis.baseline import local_hour
-from video.diagnosis.checks.colour import GREY_PIXELS, estimates
+from video.diagnosis.checks.colour import GREY_PIXELS, PART, estimates
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import thresholds_for
@@ -112,25 +112,43 @@ def store(
     return row
 
 
+def _with_new_estimates(current: Baseline, frame: np.ndarray) -> Baseline | None:
+    """A settled baseline stored before it kept the grey pixels' estimate of the light (judged
+    towards magenta with it) or the light of each part of the picture (a change of the light
+    reaches every part): with them, from this healthy picture. None when it lacks neither, or
+    the picture gives neither (too little contrast, too much of it clipped)."""
+    lacks_grey = GREY_PIXELS not in current.illuminants
+    lacks_parts = current.light is not None and not any(k.startswith(PART) for k in current.light)
+    if not (lacks_grey or lacks_parts):
+        return None
+    found, light = estimates(AnalysedFrame(frame), grey=True)
+    grey = {GREY_PIXELS: found[GREY_PIXELS]} if lacks_grey and GREY_PIXELS in found else {}
+    parts = {k: v for k, v in light.items() if k.startswith(PART)} if lacks_parts else {}
+    if not (grey or parts):
+        return None
+    return replace(
+        current,
+        illuminants={**current.illuminants, **grey},
+        light={**current.light, **parts} if current.light is not None else None,
+    )
+
+
 def learn(
     session: Session, camera_id: str, settings: CameraSettings, result: DiagnosisResult, at: datetime | None = None
 ) -> str | None:
     """After a patrol diagnosis: commission the picture's mode if it has no baseline yet, or
     refine a young baseline, with a healthy picture; a settled one still learns its brightness
-    at an hour of the day it has not seen enough of, and the grey pixels' estimate of the light
-    when it was stored without it. Returns "commissioned", "refined", "hour_learned" or None."""
+    at an hour of the day it has not seen enough of, and the estimates of the light it was stored
+    without (`_with_new_estimates`). Returns "commissioned", "refined", "hour_learned" or None."""
     mode = result.metrics.get("mode")
     if mode is None or result.error is not None or result.frame is None or result.faults:
         return None
     at = at or datetime.now(UTC)
     t = settings.thresholds
     current = settings.baseline_for(mode)
-    if current is not None and current.samples >= t.baseline_rounds and GREY_PIXELS not in current.illuminants:
-        # Settled before the baseline kept the grey pixels' estimate of the light: it takes it
-        # from this healthy picture, and is judged towards magenta from then on.
-        found, _ = estimates(AnalysedFrame(result.frame), grey=True)
-        if GREY_PIXELS in found:
-            learned = replace(current, illuminants={**current.illuminants, GREY_PIXELS: found[GREY_PIXELS]})
+    if current is not None and current.samples >= t.baseline_rounds:
+        learned = _with_new_estimates(current, result.frame)
+        if learned is not None:
             return "refined" if update(session, camera_id, learned, at) else None
     if current is not None and current.samples >= t.baseline_rounds:
         luma = result.metrics.get("brightness_mean")

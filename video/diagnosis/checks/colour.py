@@ -62,6 +62,23 @@ the same factor, so the shift of log(R/G) and log(B/G) is that factor whatever t
 a*b* the same change reads larger on a blue, dark scene (a river at dusk) than on a grey one, so
 a warm light that is no fault on the fit scenes crossed the threshold there. The Lab shift is
 still reported, and judges a baseline stored before it kept the light's log chromaticity.
+
+A change of the light (or of the white balance) reaches every part of the picture; a coloured
+vehicle filling the view, a banner or a lit shop window reaches only its own. On the fit scenes a
+blue vehicle over autumn leaves moved all three whole-picture estimates 0.72 (the threshold was
+0.24), and its grey edge too: blue-against-orange edges are new edges. So the baseline also keeps
+the grey world of each of 3 x 4 parts of the picture, and the light's move is read there: along
+the parts' mean move, how far three quarters of the parts went (`cast_light_reach`; the vehicle:
+0). Under a pure gain every part moves by exactly the gain, so for a cast the reach is the gain
+itself. Fog and backlight also move every part the same way (towards the grey they add), but
+they add the same grey to every channel, which leaves the edges' colour as it was: every
+whole-picture estimate must therefore have moved at least half as far along it
+(`cast_light_whole`; a fog over autumn leaves: reach 0.71, whole 0). Half, because the grey edge
+under-reads a gain: the brightest edges are the first to clip in the channel a gain raises, and
+leave the mask; on the fit scenes' weakest casts it read 0.59 … 0.80 of the parts' reach. The
+light moved `cast_light_shift` = min(reach, 2 x whole). The weakest casts of the fit scenes then
+read 0.279 and more (the smallest of the three estimates read as little as 0.141), the strongest
+healthy light 0.242 (dusk on autumn leaves): a gap of 0.037 where there was 0.014.
 The grey pixels do not take part in it: under a strong white balance their selection is no
 longer blind to the gain (clipped and dark pixels), and on a held-out riverside pushed
 yellow-red they moved the other way, so the consensus lost that cast (a trial that also removed
@@ -119,6 +136,13 @@ CLIPPED = 250
 # that sensor noise (a sigma of about 2 levels at mid-grey) gives on a flat surface.
 GREY_PIXEL_SHARE = 0.05
 GREY_PIXEL_CONTRAST = 0.02
+# The parts of the picture a change of the light must reach (rows, columns), each part's grey
+# world kept in the light's estimates as "part r,c" when enough of it is valid.
+PARTS = (3, 4)
+PART = "part "
+PART_VALID = 0.25
+MIN_PARTS = 3  # fewer valid parts (a dark or clipped picture): the whole picture decides
+WHOLE_AGREES = 2.0  # every whole-picture estimate moved at least half as far as the parts
 LOG_LEVELS = np.log(np.arange(1, 257, dtype=np.float32)).reshape(1, 256)  # log(level + 1), by table
 # sRGB colour of a blackbody radiator (CIE 1964 10°, white point D65), by temperature in K.
 BLACKBODY = {
@@ -226,6 +250,21 @@ def grey_pixel_light(half: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
     return _masked_mean(half, chosen.view(np.uint8))
 
 
+def part_light(half: np.ndarray, valid: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Each part's grey world as log chromaticity (the valid pixels' mean, by area averaging of
+    the masked picture and of the mask), for the parts with PART_VALID of their pixels valid."""
+    rows, cols = PARTS
+    m = valid.astype(np.float32)
+    sums = cv2.resize(half.astype(np.float32) * m[..., None], (cols, rows), interpolation=cv2.INTER_AREA)
+    shares = cv2.resize(m, (cols, rows), interpolation=cv2.INTER_AREA)
+    return {
+        f"{PART}{i},{j}": _log_chroma(sums[i, j] / shares[i, j])
+        for i in range(rows)
+        for j in range(cols)
+        if shares[i, j] >= PART_VALID
+    }
+
+
 def _measure(
     frame: AnalysedFrame, grey: bool
 ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]], tuple[float, float] | None]:
@@ -266,7 +305,7 @@ def _measure(
     grey_light = grey_pixel_light(half, valid) if grey else None
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
-        {k: _log_chroma(lights[k]) for k in gains},
+        {**{k: _log_chroma(lights[k]) for k in gains}, **part_light(half, valid)},
         _ab(grey_light) if grey_light is not None else None,
     )
 
@@ -279,6 +318,25 @@ def consensus(vectors: Sequence[tuple[float, float]]) -> float:
     if norm < 1e-6:
         return 0.0
     return max(0.0, float((v @ (mean / norm)).min()))
+
+
+def light_moved(
+    whole: Sequence[tuple[float, float]], parts: Sequence[tuple[float, float]]
+) -> tuple[float, float | None, float]:
+    """(how far the light moved, how far three quarters of the parts moved along the parts' mean
+    move or None when too few parts are valid, how far every whole-picture estimate moved along
+    it), from the shifts of log chromaticity since the baseline (see the module's text)."""
+    if len(parts) < MIN_PARTS:
+        return consensus(whole), None, consensus(whole)
+    p = np.asarray(parts, np.float64)
+    mean = p.mean(axis=0)
+    norm = float(np.hypot(*mean))
+    if norm < 1e-6:
+        return 0.0, 0.0, 0.0
+    along = np.sort(p @ (mean / norm))
+    reach = max(0.0, float(along[len(along) // 4]))
+    agree = max(0.0, float((np.asarray(whole, np.float64) @ (mean / norm)).min()))
+    return min(reach, WHOLE_AGREES * agree), reach, agree
 
 
 def saturation(frame: AnalysedFrame) -> float:
@@ -330,13 +388,17 @@ def color_cast(
             c_m = t.cast_shift_magenta
             rules["cast_shift_magenta"] = ramp(magenta, clean=0.0, fault=c_m, severe=c_m * 2.5)
         if baseline_light is not None and all(k in baseline_light for k in GAIN_ESTIMATES):
-            gains = consensus(
-                [
-                    (a - float(baseline_light[k][0]), b - float(baseline_light[k][1]))
-                    for k, (a, b) in light.items()
-                    if k in baseline_light
-                ]
-            )
+            moved = {
+                k: (a - float(baseline_light[k][0]), b - float(baseline_light[k][1]))
+                for k, (a, b) in light.items()
+                if k in baseline_light
+            }
+            whole = [v for k, v in moved.items() if not k.startswith(PART)]
+            parts = [v for k, v in moved.items() if k.startswith(PART)]
+            gains, reach, agree = light_moved(whole, parts)
+            if reach is not None:
+                metrics["cast_light_reach"] = r(reach, 3)
+                metrics["cast_light_whole"] = r(agree, 3)
             metrics["cast_light_shift"] = r(gains, 3)
             c_t = t.cast_light_shift
             rules["cast_light_shift"] = ramp(gains, clean=0.0, fault=c_t, severe=c_t * 2.5)
