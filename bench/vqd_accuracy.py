@@ -84,6 +84,8 @@ KEEP_METRICS = (
     "cast_light_shift",
     "cast_light_reach",
     "cast_light_whole",
+    "cast_parts_green",
+    "cast_parts_magenta",
     "cast_tint",
     "cast_shift_tint",
     "cast_tint_magenta",
@@ -324,7 +326,9 @@ def chosen(scenes: tuple[str, ...], args: Any) -> list[Clip]:
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0]).parse_args()
+    ap = arguments(__doc__.splitlines()[0])
+    ap.add_argument("--rows", default=None, help="also write every clip's verdicts and measurements here (JSON)")
+    args = ap.parse_args()
     clips = chosen(HELD_OUT_SCENES, args)
     started = time.perf_counter()
     if args.prepare:
@@ -334,6 +338,8 @@ def main() -> None:
             list(pool.map(prepare, clips, [args.workdir] * len(clips), chunksize=4))
         return
     rows = run(clips, args.workers, args.raw, workdir=args.workdir)
+    if args.rows:
+        Path(args.rows).write_text(json.dumps(rows))
     out = report("vqd_accuracy", "held_out", HELD_OUT_SCENES, clips, rows, args)
     out["thresholds_fitted_on"] = FITTED_ON
     out["wall_s"] = round(time.perf_counter() - started, 1)

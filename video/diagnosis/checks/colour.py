@@ -79,6 +79,19 @@ leave the mask; on the fit scenes' weakest casts it read 0.59 … 0.80 of the pa
 light moved `cast_light_shift` = min(reach, 2 x whole). The weakest casts of the fit scenes then
 read 0.279 and more (the smallest of the three estimates read as little as 0.141), the strongest
 healthy light 0.242 (dusk on autumn leaves): a gap of 0.037 where there was 0.014.
+
+Off the locus the parts decide too. A stuck IR-cut filter, or a white balance drifted towards
+green or cyan, moves every part across the locus (in log chromaticity, along the normal of the
+blackbody colours' axis): on the fit scenes at strengths 0 and 1, encoded, three quarters of the
+parts moved at least 0.266 towards green under the weakest green and cyan casts and 0.376
+towards magenta under the stuck filters, and at most 0.074 under a coloured vehicle filling the
+view, which had moved the Lab estimates up to 9.4 towards magenta (the threshold was 10.26). So
+the two tint rules against the baseline (`cast_shift_tint`, `cast_shift_magenta`) count only
+when three quarters of the parts moved at least PART_TINT = 0.17 to the rule's side
+(`cast_parts_green`, `cast_parts_magenta`): a design value, the middle of that gap; the rules'
+own thresholds are then fitted over what passes it. What still passes on a healthy picture is
+fog or backlight over a green terrain (the grey they add moves every part towards magenta, up
+to 0.45) but not every estimate: its Lab readings stay at 8.1 and under, against 9.59.
 The grey pixels do not take part in it: under a strong white balance their selection is no
 longer blind to the gain (clipped and dark pixels), and on a held-out riverside pushed
 yellow-red they moved the other way, so the consensus lost that cast (a trial that also removed
@@ -142,6 +155,7 @@ PARTS = (3, 4)
 PART = "part "
 PART_VALID = 0.25
 MIN_PARTS = 3  # fewer valid parts (a dark or clipped picture): the whole picture decides
+PART_TINT = 0.17  # off the locus, three quarters of the parts moved at least this far (see the text)
 WHOLE_AGREES = 2.0  # every whole-picture estimate moved at least half as far as the parts
 LOG_LEVELS = np.log(np.arange(1, 257, dtype=np.float32)).reshape(1, 256)  # log(level + 1), by table
 # sRGB colour of a blackbody radiator (CIE 1964 10°, white point D65), by temperature in K.
@@ -187,6 +201,22 @@ def _locus_normal() -> np.ndarray:
 LOCUS_NORMAL = _locus_normal()
 
 
+def _log_chroma(bgr: np.ndarray) -> tuple[float, float]:
+    b, g, r_ = np.maximum(np.asarray(bgr, np.float64), 1e-3)
+    return float(np.log(r_ / g)), float(np.log(b / g))
+
+
+def _log_locus_normal() -> np.ndarray:
+    """The same normal in log chromaticity (log R/G, log B/G), towards green."""
+    pts = np.array([_log_chroma(np.array(rgb[::-1], np.float64)) for rgb in BLACKBODY.values()])
+    _, _, vt = np.linalg.svd(pts - pts.mean(axis=0))
+    normal = np.array([vt[0][1], -vt[0][0]])
+    return normal if normal.sum() < 0 else -normal
+
+
+LOG_LOCUS_NORMAL = _log_locus_normal()
+
+
 def tint(vectors: Sequence[tuple[float, float]]) -> float:
     """How far all the vectors go off the daylight locus on the same side (the smallest)."""
     across = np.asarray(vectors, np.float64) @ LOCUS_NORMAL
@@ -204,11 +234,6 @@ def side_tint(vectors: Sequence[tuple[float, float]], side: float, agree: int = 
 
 def _masked_mean(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.mean(img, mask=mask), np.float64)[: img.shape[2]]
-
-
-def _log_chroma(bgr: np.ndarray) -> tuple[float, float]:
-    b, g, r_ = np.maximum(np.asarray(bgr, np.float64), 1e-3)
-    return float(np.log(r_ / g)), float(np.log(b / g))
 
 
 def estimates(
@@ -339,12 +364,81 @@ def light_moved(
     return min(reach, WHOLE_AGREES * agree), reach, agree
 
 
+def across_reach(parts: Sequence[tuple[float, float]], side: float) -> float:
+    """How far three quarters of the parts moved off the daylight locus towards `side` (+1:
+    green, -1: magenta), in log chromaticity."""
+    across = np.sort(np.asarray(parts, np.float64) @ LOG_LOCUS_NORMAL * side)
+    return max(0.0, float(across[len(across) // 4]))
+
+
 def saturation(frame: AnalysedFrame) -> float:
     """Mean chroma of the picture: near 0 for an IR night (grayscale) picture."""
     light = frame.lightness
     mid = (light > 25) & (light < 245)
     chroma = frame.chroma[mid] if np.count_nonzero(mid) >= 200 else frame.chroma
     return float(chroma.mean())
+
+
+def _against_baseline(
+    found: Mapping[str, tuple[float, float]],
+    light: Mapping[str, tuple[float, float]],
+    grey: tuple[float, float] | None,
+    baseline: Mapping[str, Sequence[float]],
+    baseline_light: Mapping[str, Sequence[float]] | None,
+    t: Thresholds,
+    metrics: dict,
+) -> dict[str, float]:
+    """The colour-cast rules against the camera's baseline (their readings into `metrics`)."""
+    # The least saturated pixels are other pixels once the light changes colour, so the
+    # near-neutral estimate is compared with neutral, not with the baseline's.
+    shifts = [
+        (a - float(baseline[k][0]), b - float(baseline[k][1])) for k, (a, b) in found.items() if k != "near_neutral"
+    ]
+    offset = consensus(shifts)
+    off_locus = tint(shifts)
+    magenta = None
+    if grey is not None and GREY_PIXELS in baseline:
+        # Towards magenta, three of the four shifts with the grey pixels' (see the module's text).
+        g0 = baseline[GREY_PIXELS]
+        magenta = side_tint([*shifts, (grey[0] - float(g0[0]), grey[1] - float(g0[1]))], -1.0)
+    moved = (
+        {}
+        if baseline_light is None
+        else {
+            k: (a - float(baseline_light[k][0]), b - float(baseline_light[k][1]))
+            for k, (a, b) in light.items()
+            if k in baseline_light
+        }
+    )
+    parts = [v for k, v in moved.items() if k.startswith(PART)]
+    if len(parts) >= MIN_PARTS:
+        # Off the locus too, a cast reaches three quarters of the parts (see the module's text).
+        side = float(np.sign((np.asarray(shifts, np.float64) @ LOCUS_NORMAL).mean()))
+        towards = {1.0: across_reach(parts, 1.0), -1.0: across_reach(parts, -1.0)}
+        metrics["cast_parts_green"], metrics["cast_parts_magenta"] = r(towards[1.0], 3), r(towards[-1.0], 3)
+        if side and towards[side] < PART_TINT:
+            off_locus = 0.0
+        if magenta is not None and towards[-1.0] < PART_TINT:
+            magenta = 0.0
+    metrics["cast_shift"] = r(offset, 2)
+    metrics["cast_shift_tint"] = r(off_locus, 2)
+    rules = {"cast_shift_tint": ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5)}
+    if magenta is not None:
+        metrics["cast_shift_magenta"] = r(magenta, 2)
+        c_m = t.cast_shift_magenta
+        rules["cast_shift_magenta"] = ramp(magenta, clean=0.0, fault=c_m, severe=c_m * 2.5)
+    if baseline_light is not None and all(k in baseline_light for k in GAIN_ESTIMATES):
+        whole = [v for k, v in moved.items() if not k.startswith(PART)]
+        gains, reach, agree = light_moved(whole, parts)
+        if reach is not None:
+            metrics["cast_light_reach"] = r(reach, 3)
+            metrics["cast_light_whole"] = r(agree, 3)
+        metrics["cast_light_shift"] = r(gains, 3)
+        c_t = t.cast_light_shift
+        rules["cast_light_shift"] = ramp(gains, clean=0.0, fault=c_t, severe=c_t * 2.5)
+    else:
+        rules["cast_shift"] = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
+    return rules
 
 
 def color_cast(
@@ -368,42 +462,7 @@ def color_cast(
         "illuminants": {k: [r(a, 2), r(b, 2)] for k, (a, b) in found.items()},
     }
     if baseline is not None:
-        # The least saturated pixels are other pixels once the light changes colour, so the
-        # near-neutral estimate is compared with neutral, not with the baseline's.
-        shifts = [
-            (a - float(baseline[k][0]), b - float(baseline[k][1])) for k, (a, b) in found.items() if k != "near_neutral"
-        ]
-        offset = consensus(shifts)
-        off_locus = tint(shifts)
-        metrics["cast_shift"] = r(offset, 2)
-        metrics["cast_shift_tint"] = r(off_locus, 2)
-        rules = {
-            "cast_shift_tint": ramp(off_locus, clean=0.0, fault=t.cast_shift_tint, severe=t.cast_shift_tint * 2.5),
-        }
-        if grey is not None and GREY_PIXELS in baseline:
-            # Towards magenta, three of the four shifts with the grey pixels' (see the module's text).
-            g0 = baseline[GREY_PIXELS]
-            magenta = side_tint([*shifts, (grey[0] - float(g0[0]), grey[1] - float(g0[1]))], -1.0)
-            metrics["cast_shift_magenta"] = r(magenta, 2)
-            c_m = t.cast_shift_magenta
-            rules["cast_shift_magenta"] = ramp(magenta, clean=0.0, fault=c_m, severe=c_m * 2.5)
-        if baseline_light is not None and all(k in baseline_light for k in GAIN_ESTIMATES):
-            moved = {
-                k: (a - float(baseline_light[k][0]), b - float(baseline_light[k][1]))
-                for k, (a, b) in light.items()
-                if k in baseline_light
-            }
-            whole = [v for k, v in moved.items() if not k.startswith(PART)]
-            parts = [v for k, v in moved.items() if k.startswith(PART)]
-            gains, reach, agree = light_moved(whole, parts)
-            if reach is not None:
-                metrics["cast_light_reach"] = r(reach, 3)
-                metrics["cast_light_whole"] = r(agree, 3)
-            metrics["cast_light_shift"] = r(gains, 3)
-            c_t = t.cast_light_shift
-            rules["cast_light_shift"] = ramp(gains, clean=0.0, fault=c_t, severe=c_t * 2.5)
-        else:
-            rules["cast_shift"] = ramp(offset, clean=0.0, fault=t.cast_shift, severe=t.cast_shift * 2.5)
+        rules = _against_baseline(found, light, grey, baseline, baseline_light, t, metrics)
     else:
         offset = consensus(list(found.values()))
         magenta = side_tint(list(found.values()), -1.0)
