@@ -276,25 +276,26 @@ def grey_pixel_light(half: np.ndarray, valid: np.ndarray) -> np.ndarray | None:
 
 
 def part_light(half: np.ndarray, valid: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Each part's grey world as log chromaticity (the valid pixels' mean, by area averaging of
-    the masked picture and of the mask), for the parts with PART_VALID of their pixels valid."""
+    """Each part's grey world as log chromaticity (the mean of its valid pixels), for the parts
+    with PART_VALID of their pixels valid."""
     rows, cols = PARTS
-    m = valid.astype(np.float32)
-    sums = cv2.resize(half.astype(np.float32) * m[..., None], (cols, rows), interpolation=cv2.INTER_AREA)
-    shares = cv2.resize(m, (cols, rows), interpolation=cv2.INTER_AREA)
-    return {
-        f"{PART}{i},{j}": _log_chroma(sums[i, j] / shares[i, j])
-        for i in range(rows)
-        for j in range(cols)
-        if shares[i, j] >= PART_VALID
-    }
+    h, w = valid.shape
+    mask = valid.view(np.uint8)
+    out = {}
+    for i in range(rows):
+        for j in range(cols):
+            ys, xs = slice(i * h // rows, (i + 1) * h // rows), slice(j * w // cols, (j + 1) * w // cols)
+            part = mask[ys, xs]
+            if cv2.countNonZero(part) >= PART_VALID * part.size:
+                out[f"{PART}{i},{j}"] = _log_chroma(_masked_mean(half[ys, xs], part))
+    return out
 
 
 def _measure(
-    frame: AnalysedFrame, grey: bool
+    frame: AnalysedFrame, grey: bool, parts: bool = True
 ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]], tuple[float, float] | None]:
     """`estimates`, and (when `grey`) the grey-pixel estimate as a*b* (None without enough
-    contrast), on the same mask of valid pixels."""
+    contrast), on the same mask of valid pixels; the parts' light only when `parts`."""
     half = frame.half
     lab = frame.lab
     # The brightest and darkest channel of each pixel, by OpenCV on the planes (numpy's
@@ -330,7 +331,7 @@ def _measure(
     grey_light = grey_pixel_light(half, valid) if grey else None
     return (
         {**{k: _ab(v) for k, v in lights.items()}, "near_neutral": (float(ab[0]), float(ab[1]))},
-        {**{k: _log_chroma(lights[k]) for k in gains}, **part_light(half, valid)},
+        {**{k: _log_chroma(lights[k]) for k in gains}, **(part_light(half, valid) if parts else {})},
         _ab(grey_light) if grey_light is not None else None,
     )
 
@@ -452,7 +453,7 @@ def color_cast(
     da, db, ma, mb = chroma_stats(frame.lab)
     m = max(float(np.hypot(ma, mb)), 1.0)
     d = float(np.hypot(da, db))
-    found, light, grey = _measure(frame, grey=baseline is None or GREY_PIXELS in baseline)
+    found, light, grey = _measure(frame, grey=baseline is None or GREY_PIXELS in baseline, parts=baseline is not None)
     metrics: dict = {
         "cast_k": r(d / m),
         "cast_d": r(d, 2),
