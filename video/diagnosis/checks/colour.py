@@ -62,6 +62,10 @@ the same factor, so the shift of log(R/G) and log(B/G) is that factor whatever t
 a*b* the same change reads larger on a blue, dark scene (a river at dusk) than on a grey one, so
 a warm light that is no fault on the fit scenes crossed the threshold there. The Lab shift is
 still reported, and judges a baseline stored before it kept the light's log chromaticity.
+The grey pixels do not take part in it: under a strong white balance their selection is no
+longer blind to the gain (clipped and dark pixels), and on a held-out riverside pushed
+yellow-red they moved the other way, so the consensus lost that cast (a trial that also removed
+two false casts of coloured vehicles filling the view on the fit scenes).
 
 A change of the light (or of the white balance) reaches every part of the picture; a coloured
 vehicle filling the view, a banner or a lit shop window reaches only its own. On the fit scenes a
@@ -79,23 +83,6 @@ leave the mask; on the fit scenes' weakest casts it read 0.59 … 0.80 of the pa
 light moved `cast_light_shift` = min(reach, 2 x whole). The weakest casts of the fit scenes then
 read 0.279 and more (the smallest of the three estimates read as little as 0.141), the strongest
 healthy light 0.242 (dusk on autumn leaves): a gap of 0.037 where there was 0.014.
-
-Off the locus the parts decide too. A stuck IR-cut filter, or a white balance drifted towards
-green or cyan, moves every part across the locus (in log chromaticity, along the normal of the
-blackbody colours' axis): on the fit scenes at strengths 0 and 1, encoded, three quarters of the
-parts moved at least 0.266 towards green under the weakest green and cyan casts and 0.376
-towards magenta under the stuck filters, and at most 0.074 under a coloured vehicle filling the
-view, which had moved the Lab estimates up to 9.4 towards magenta (the threshold was 10.26). So
-the two tint rules against the baseline (`cast_shift_tint`, `cast_shift_magenta`) count only
-when three quarters of the parts moved at least PART_TINT = 0.17 to the rule's side
-(`cast_parts_green`, `cast_parts_magenta`): a design value, the middle of that gap; the rules'
-own thresholds are then fitted over what passes it. What still passes on a healthy picture is
-fog or backlight over a green terrain (the grey they add moves every part towards magenta, up
-to 0.45) but not every estimate: its Lab readings stay at 8.1 and under, against 9.59.
-The grey pixels do not take part in it: under a strong white balance their selection is no
-longer blind to the gain (clipped and dark pixels), and on a held-out riverside pushed
-yellow-red they moved the other way, so the consensus lost that cast (a trial that also removed
-two false casts of coloured vehicles filling the view on the fit scenes).
 
 Natural light varies along the Planckian (daylight) locus: warm street light, dusk and a blue
 sky's shade move the light's colour along the orange-blue axis, and so does an orange scene.
@@ -128,6 +115,19 @@ a coloured vehicle filling the view moves the grey world and the white patch the
 the baseline keeps the grey pixels' estimate too (the selection does not depend on the light,
 and a plain vehicle body has no contrast to be chosen), and three of the four shifts must agree
 towards magenta. A baseline stored before it kept the grey pixels is not judged by this rule.
+
+Off the locus the parts decide too. A stuck IR-cut filter, or a white balance drifted towards
+green or cyan, moves every part across the locus (in log chromaticity, along the normal of the
+blackbody colours' axis): on the fit scenes at strengths 0 and 1, encoded, three quarters of the
+parts moved at least 0.266 towards green under the weakest green and cyan casts and 0.376
+towards magenta under the stuck filters, and at most 0.074 under a coloured vehicle filling the
+view, which had moved the Lab estimates up to 9.4 towards magenta (the threshold was 10.26). So
+the two tint rules against the baseline (`cast_shift_tint`, `cast_shift_magenta`) count only
+when three quarters of the parts moved at least PART_TINT = 0.17 to the rule's side
+(`cast_parts_green`, `cast_parts_magenta`): a design value, the middle of that gap; the rules'
+own thresholds are then fitted over what passes it. What still passes on a healthy picture is
+fog or backlight over a green terrain (the grey they add moves every part towards magenta, up
+to 0.45) but not every estimate: its Lab readings stay at 8.1 and under, against 9.59.
 """
 
 from __future__ import annotations
