@@ -21,6 +21,9 @@ as `thresholds_fitted_on`). Each clip is diagnosed twice:
   through the same encode and decode, as the patrol commissions a camera (`govops video diagnose
   --reference` takes the day one the same way, from the picture it is given).
 scene_change can only be judged with a reference, so turned-away clips count only in that mode.
+With `--reference-picture` the reference is instead a still picture, as an operator hands one to
+`govops video diagnose --reference`: the normal view's picture before any encoding (a PNG),
+a day baseline only, while the clips still go through H.264 (every sixth at 720p).
 
 Prints one JSON object: per-code precision and recall, the false-alarm rate on healthy clips
 (any fault), a confusion matrix (expected → reported), macro-F1 over the codes, and every clip
@@ -58,6 +61,7 @@ from video.diagnosis import (
     CameraSettings,
     DiagnosisResult,
     Thresholds,
+    commissioned_on,
     diagnose_frames,
     diagnose_source,
 )
@@ -146,10 +150,16 @@ def camera_key(clip: Clip) -> tuple[Any, ...]:
     return (normal_clip(clip).condition, clip.scene, clip.seed, clip.width, clip.height)
 
 
-def commission(clip: Clip, workdir: str, raw: bool, t: Thresholds | None = None) -> dict[str, Baseline]:
+def commission(
+    clip: Clip, workdir: str, raw: bool, t: Thresholds | None = None, picture: bool = False
+) -> dict[str, Baseline]:
     """The camera's baselines after commissioning: day baseline (with its reference picture) from
-    its normal view, night baseline from its IR picture, each taken at another moment."""
+    its normal view, night baseline from its IR picture, each taken at another moment. With
+    `picture`, only the day baseline, from the normal view's picture before any encoding, as
+    `govops video diagnose --reference PICTURE` takes it."""
     t = t or Thresholds()
+    if picture:
+        return dict(commissioned_on(CameraSettings(t), condition_frames(normal_clip(clip))[0]).baselines)
     baselines: dict[str, Baseline] = {}
     for view in (normal_clip(clip), night_clip(clip)):
         result = _diagnose(view, Path(workdir), CameraSettings(t), raw)
@@ -247,7 +257,12 @@ def score(rows: list[dict[str, Any]], mode: str, details: bool) -> dict[str, Any
 
 
 def run(
-    clips: list[Clip], workers: int, raw: bool, t: Thresholds | None = None, workdir: str | None = None
+    clips: list[Clip],
+    workers: int,
+    raw: bool,
+    t: Thresholds | None = None,
+    workdir: str | None = None,
+    picture: bool = False,
 ) -> list[dict[str, Any]]:
     """Commission every camera of `clips` once, then judge every clip both ways. With a
     `workdir`, the encoded clips stay there for another pass."""
@@ -258,7 +273,7 @@ def run(
         cameras = {camera_key(c): c for c in clips}
         keys = list(cameras)
         k = len(keys)
-        made = pool.map(commission, [cameras[x] for x in keys], [tmp] * k, [raw] * k, [t] * k)
+        made = pool.map(commission, [cameras[x] for x in keys], [tmp] * k, [raw] * k, [t] * k, [picture] * k)
         commissioned = dict(zip(keys, made, strict=True))
         n = len(clips)
         return list(
@@ -283,6 +298,7 @@ def report(
             "strengths": args.strengths,
             "unreadable": sum(1 for r in rows if r["error"]),
             "encoded": not args.raw,
+            "reference": "picture (not encoded)" if getattr(args, "reference_picture", False) else "clip",
             "frames_per_clip": args.frames,
             "sizes": dict(Counter(f"{c.width}x{c.height}" for c in clips)),
         },
@@ -328,6 +344,9 @@ def chosen(scenes: tuple[str, ...], args: Any) -> list[Clip]:
 def main() -> None:
     ap = arguments(__doc__.splitlines()[0])
     ap.add_argument("--rows", default=None, help="also write every clip's verdicts and measurements here (JSON)")
+    ap.add_argument(
+        "--reference-picture", action="store_true", help="the reference is the normal view's picture, not encoded"
+    )
     args = ap.parse_args()
     clips = chosen(HELD_OUT_SCENES, args)
     started = time.perf_counter()
@@ -337,7 +356,7 @@ def main() -> None:
         with ProcessPoolExecutor(args.workers) as pool:
             list(pool.map(prepare, clips, [args.workdir] * len(clips), chunksize=4))
         return
-    rows = run(clips, args.workers, args.raw, workdir=args.workdir)
+    rows = run(clips, args.workers, args.raw, workdir=args.workdir, picture=args.reference_picture)
     if args.rows:
         Path(args.rows).write_text(json.dumps(rows))
     out = report("vqd_accuracy", "held_out", HELD_OUT_SCENES, clips, rows, args)
