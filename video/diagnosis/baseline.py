@@ -2,10 +2,10 @@
 
 Vendors' VQD learns each camera's normal view at commissioning and judges later pictures
 against it. A `Baseline` keeps, for one picture mode, the measurements that the relative checks
-need — sharpness (blur effect), noise sigma, brightness, the four estimates of the light's colour,
-the texture of each block (for occlusion) — and the reference picture's edge maps (for
-scene_change). It is refined over the first healthy rounds (a running mean of `samples` pictures,
-up to `Thresholds.baseline_rounds`).
+need — sharpness (blur effect), noise sigma, brightness, the estimates of the light's colour (of
+the whole picture and of each of its parts), the texture of each block (for occlusion) — and
+the reference picture's edge maps (for scene_change). It is refined over the first healthy
+rounds (a running mean of `samples` pictures, up to `Thresholds.baseline_rounds`).
 
 The mode is read from the picture, not the clock: a camera in IR night mode gives a grayscale
 picture (saturation near 0), and gets its own night baseline. Brightness is also kept by the hour
@@ -102,7 +102,8 @@ class Baseline:
     # are; None in a baseline stored before it was kept.
     edge_blocks: np.ndarray | None = field(default=None, repr=False, compare=False)
     # The light's log chromaticity by grey world, grey edge and, unless a channel clipped, white
-    # patch (checks.colour.estimates); None in a baseline stored before it was kept.
+    # patch, and by the grey world of each part of the picture ("part r,c", where enough of it
+    # is valid; checks.colour.estimates); None in a baseline stored before it was kept.
     light: Mapping[str, tuple[float, float]] | None = None
     # The normal brightness by hour of the day (local_hour): hour → (mean brightness, pictures);
     # None in a baseline stored before it was kept.

@@ -150,7 +150,6 @@ def learn(
         learned = _with_new_estimates(current, result.frame)
         if learned is not None:
             return "refined" if update(session, camera_id, learned, at) else None
-    if current is not None and current.samples >= t.baseline_rounds:
         luma = result.metrics.get("brightness_mean")
         changed = None if luma is None else current.with_hour(local_hour(at), float(luma), t.baseline_rounds)
         outcome = "hour_learned"
