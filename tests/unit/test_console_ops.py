@@ -5,6 +5,7 @@ command-centre screen, the audit viewer and the offline API docs."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -104,7 +105,7 @@ def test_status_board_reports_every_subsystem_and_what_configures_it(app):
 
 
 def test_a_dead_probe_cannot_stall_the_board(runtime):
-    release = __import__("threading").Event()
+    release = threading.Event()
 
     def hung(ctx):  # type: ignore[no-untyped-def]
         release.wait(30)
@@ -273,7 +274,7 @@ def test_screen_map_loads_only_cameras_needing_attention(app, district):
 def test_the_screen_opens_while_the_video_probe_has_not_answered(app, runtime):
     """On a loaded machine the video probe may not answer within the board's budget: the wall
     display shows dashes for the numbers it does not have yet, not a 500."""
-    release = __import__("threading").Event()
+    release = threading.Event()
 
     def hung(ctx):  # type: ignore[no-untyped-def]
         release.wait(30)

@@ -353,7 +353,8 @@ def light_moved(
     move or None when too few parts are valid, how far every whole-picture estimate moved along
     it), from the shifts of log chromaticity since the baseline (see the module's text)."""
     if len(parts) < MIN_PARTS:
-        return consensus(whole), None, consensus(whole)
+        agree = consensus(whole)
+        return agree, None, agree
     p = np.asarray(parts, np.float64)
     mean = p.mean(axis=0)
     norm = float(np.hypot(*mean))
