@@ -121,14 +121,26 @@ KEEP_METRICS = (
 )
 
 
-def labelled_set(scenes: tuple[str, ...], strengths: list[float], frames: int = 10) -> list[Clip]:
+SIZES = {"640x360": (640, 360), "1280x720": (1280, 720)}
+
+
+def labelled_set(
+    scenes: tuple[str, ...], strengths: list[float], frames: int = 10, size_name: str = "mixed"
+) -> list[Clip]:
+    """Every condition on every scene at every strength. `size_name` "mixed" makes every sixth
+    clip 720p and the rest 640x360, "each" makes every clip at both sizes, else every clip has
+    the size named."""
     clips, i = [], 0
     for condition in CONDITIONS:
         for scene in scenes:
             for strength in strengths:
                 i += 1
-                size = (1280, 720) if i % 6 == 0 else (640, 360)
-                clips.append(Clip(condition, scene, strength, seed=i % 8, frames=frames, width=size[0], height=size[1]))
+                if size_name == "each":
+                    sizes = list(SIZES.values())
+                else:
+                    sizes = [SIZES.get(size_name) or ((1280, 720) if i % 6 == 0 else (640, 360))]
+                for w, h in sizes:
+                    clips.append(Clip(condition, scene, strength, seed=i % 8, frames=frames, width=w, height=h))
     return clips
 
 
@@ -182,6 +194,7 @@ def judge(
         "condition": clip.condition,
         "scene": clip.scene,
         "strength": clip.strength,
+        "size": f"{clip.width}x{clip.height}",
         "expected": clip.expected,
         "no_reference": plain.codes,
         "reference": with_ref.codes,
@@ -304,7 +317,24 @@ def report(
         },
         "with_reference": score(rows, "reference", args.details),
         "without_reference": score(rows, "no_reference", args.details),
+        "by_size": by_size(rows),
     }
+
+
+def by_size(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Macro-F1 and the false-alarm rate of each picture size on its own, both ways."""
+    sizes = sorted({r["size"] for r in rows})
+    out = {}
+    for size in sizes:
+        subset = [r for r in rows if r["size"] == size]
+        out[size] = {
+            mode: {k: s[k] for k in ("clips", "macro_f1", "healthy_clips", "false_alarm_rate")}
+            for mode, s in (
+                ("with_reference", score(subset, "reference", False)),
+                ("without_reference", score(subset, "no_reference", False)),
+            )
+        }
+    return out
 
 
 def arguments(description: str) -> argparse.ArgumentParser:
@@ -317,6 +347,12 @@ def arguments(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--frames", type=int, default=10, help="frames per clip (the freeze window needs 2)")
     ap.add_argument("--workdir", default=None, help="keep the encoded clips here and reuse them on the next run")
     ap.add_argument("--prepare", action="store_true", help="only encode the clips into --workdir")
+    ap.add_argument(
+        "--size",
+        default="mixed",
+        choices=["mixed", "each", *SIZES],
+        help="mixed (the default): every sixth clip 720p, the rest 640x360; each: every clip at both sizes",
+    )
     return ap
 
 
@@ -331,10 +367,10 @@ def prepare(clip: Clip, workdir: str) -> None:
 
 def chosen(scenes: tuple[str, ...], args: Any) -> list[Clip]:
     if args.strengths == "boundary":  # the hardest of each: faults at their weakest, healthy at their strongest
-        clips = labelled_set(scenes, [0.0, 1.0], args.frames)
+        clips = labelled_set(scenes, [0.0, 1.0], args.frames, args.size)
         clips = [c for c in clips if c.strength == (0.0 if c.expected else 1.0)]
     else:
-        clips = labelled_set(scenes, [float(s) for s in args.strengths.split(",")], args.frames)
+        clips = labelled_set(scenes, [float(s) for s in args.strengths.split(",")], args.frames, args.size)
     if args.conditions:
         wanted = set(args.conditions.split(","))
         clips = [c for c in clips if c.condition in wanted]

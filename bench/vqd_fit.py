@@ -323,6 +323,7 @@ def main() -> None:
         "scenes": list(FIT_SCENES),
         "clips": len(clips),
         "strengths": args.strengths,
+        "sizes": args.size,
         "encoded": not args.raw,
         "false_alarm_cost": FALSE_ALARM_COST,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),

@@ -24,9 +24,10 @@ The window's spread is its crispest block over the pictures read (a block needs 
 pixels): a passing car or a kerb crisp in any picture proves the lens is in focus, while a
 defocused lens widens every edge of every picture. On tiles under sensor noise it reads a
 Gaussian blur's sigma to within a fifth (median of the blocks: 1.22 for sigma 1, 2.05 for 2,
-3.66 for 4). On the fit scenes at strengths 0 and 1, encoded, a view soft by nature with no crisp
-edge anywhere reads up to 1.83 (an upscaled, shaded terrain at night), a Gaussian blur of sigma 4
-at least 2.30, a defocus disc of radius 5 1.40 to 2.98 (10 of 14 above every healthy view); the
+3.66 for 4). On the fit scenes at strengths 0 and 1, encoded at 640x360 and at 720p, a view soft
+by nature with no crisp edge anywhere reads up to 2.03 (an upscaled, shaded terrain at dusk at
+720p; 1.83 at 640x360, at night), a Gaussian blur of sigma 4 at least 2.13, a defocus disc of
+radius 5 1.40 to 2.98 (15 of 24 above every healthy view); the
 weakest blurs (sigma 1.8, radius 2.2) read as sharp as healthy soft views and are not caught
 here. Taking the third or fifth crispest block instead of the crispest, 8 or 12 readings a block
 instead of 4, or a block's upper quartile instead of its median did not widen the gap: the soft
