@@ -13,6 +13,7 @@ import pytest
 from tests.support.natural import FIT_SCENES, HELD_OUT_SCENES, Clip, condition_frames, normal_clip, write_clip
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_frames, diagnose_source
 from video.diagnosis.checks.colour import color_cast
+from video.diagnosis.checks.sharpness import EDGES_IN_FOCUS
 from video.diagnosis.checks.stripes import candidates
 from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.sources import read_source
@@ -89,6 +90,7 @@ def test_a_soft_view_whose_crisp_edge_walked_off_is_not_blurred(tmp_path: Path, 
     "clip",
     [
         Clip("defocus", "china-wide", 0.0, seed=1),
+        Clip("defocus", "china-wide", 0.0, seed=1, width=1280, height=720),
         Clip("gauss_blur", "grace-portrait", 0.0, seed=2),
     ],
     ids=lambda c: c.name,
@@ -96,6 +98,39 @@ def test_a_soft_view_whose_crisp_edge_walked_off_is_not_blurred(tmp_path: Path, 
 def test_a_defocus_still_widens_the_baselines_sharpest_edges(tmp_path: Path, clip: Clip) -> None:
     result = judged(tmp_path, clip, with_baseline=True)
     assert result.codes == ["blur"], result.metrics
+    assert result.metrics["edge_kept"] < EDGES_IN_FOCUS, result.metrics
+
+
+def test_a_picture_darker_than_its_baseline_loses_texture_not_its_sharpest_edges(tmp_path: Path) -> None:
+    """A lawn at dusk at 720p against its daylight baseline: the encoder takes the dark grass's
+    fine texture, and the blur effect rises as much as under a weak defocus, but the sharpest
+    edges stay as sharp as the baseline's, which a lens out of focus would have widened."""
+    result = judged(tmp_path, Clip("dusk", "lawn-b", 1.0, seed=4, width=1280, height=720), with_baseline=True)
+    m = result.metrics
+    assert "blur" not in result.codes, m
+    assert m["blur_effect"] - m["baseline_blur_effect"] > T.blur_rise, m
+    assert m["edge_kept"] >= EDGES_IN_FOCUS, m
+
+
+def test_a_soft_terrain_at_dusk_at_720p_is_not_blurred_without_a_baseline(tmp_path: Path) -> None:
+    """The crispest edges of a shaded terrain at dusk are wide (few edges keep enough contrast),
+    but not as wide as a lens out of focus makes every edge."""
+    result = judged(tmp_path, Clip("dusk", "terrain-east", 1.0, seed=0, width=1280, height=720), with_baseline=False)
+    assert "blur" not in result.codes, result.metrics
+    assert result.metrics["edge_spread"] < T.blur_edge_spread, result.metrics
+
+
+def test_a_dim_small_mover_at_dusk_keeps_a_720p_street_live(tmp_path: Path) -> None:
+    """The fit scene that set freeze_max_block_diff: a plaza at dusk at 720p, the encoder has
+    flattened its noise, and its mover is dim (no pixel changes by 24 grey levels) and small
+    once downscaled to the analysis width. Only the most changed block shows it is live."""
+    clip = Clip("dusk", "plaza", 1.0, seed=0, width=1280, height=720)
+    assert clip.scene in FIT_SCENES
+    result = diagnose_source(str(write_clip(tmp_path / "dusk.mp4", clip)), CameraSettings(T))
+    m = result.metrics
+    assert "freeze" not in result.codes, m
+    assert m["freeze_diff"] < T.freeze_max_diff and m["freeze_moving_px"] < T.freeze_max_moving_px, m
+    assert T.freeze_max_block_diff < m["freeze_block_diff"] < 0.6, m
 
 
 def test_warm_street_light_on_a_blue_river_is_no_cast(tmp_path: Path) -> None:
