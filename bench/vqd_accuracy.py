@@ -25,9 +25,12 @@ With `--reference-picture` the reference is instead a still picture, as an opera
 `govops video diagnose --reference`: the normal view's picture before any encoding (a PNG),
 a day baseline only, while the clips still go through H.264 (every sixth at 720p).
 
+With `--size 1280x720` every clip is 720p, the size of the issue's own labelled set and of most
+cameras' main streams (`--size each`: every clip at both sizes).
+
 Prints one JSON object: per-code precision and recall, the false-alarm rate on healthy clips
-(any fault), a confusion matrix (expected → reported), macro-F1 over the codes, and every clip
-whose result differs from its label.
+(any fault), a confusion matrix (expected → reported), macro-F1 over the codes, the same two
+figures for each picture size (`by_size`), and every clip whose result differs from its label.
 """
 
 from __future__ import annotations

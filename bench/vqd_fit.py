@@ -13,7 +13,9 @@ equally good cuts the one in the widest gap between two measured values wins, an
 threshold is the middle of that gap.
 
 With --write (not in `make bench`), writes video/diagnosis/fitted.json: the values, `fitted_on`
-(split, scenes, clips, strengths, encoded) and the separation each cut reached on the fit set.
+(split, scenes, clips, strengths, sizes, encoded) and the separation each cut reached on the fit
+set. With --rules, only those thresholds are fitted again (on the clips this run chose), and
+`fitted_on.refitted` lists each such refit after the full fit.
 Then judges the fit set again with the fitted values and prints the fit-set figures (per-code
 precision and recall, false alarms, confusion) as JSON: these are fit figures, not a measure of
 accuracy; the accuracy bench reports on the held-out scenes.
@@ -328,9 +330,12 @@ def main() -> None:
         "false_alarm_cost": FALSE_ALARM_COST,
         "date": time.strftime("%Y-%m-%d", time.gmtime()),
     }
-    if only:
-        fitted_on["refitted"] = {"rules": sorted(only), "conditions": args.conditions, "clips": len(clips)}
-        fitted_on["clips"] = kept["fitted_on"]["clips"]
+    if only:  # the record still describes the full fit; each refit since then describes itself
+        refit = {"rules": sorted(only), "conditions": args.conditions}
+        refit |= {k: fitted_on[k] for k in ("clips", "strengths", "sizes", "date")}
+        earlier = kept["fitted_on"].get("refitted", [])
+        fitted_on = {"sizes": "mixed"} | kept["fitted_on"]
+        fitted_on["refitted"] = [*(earlier if isinstance(earlier, list) else [earlier]), refit]
     if args.write:
         record = {"fitted_on": fitted_on, "values": values, "separation": separation}
         FITTED_PATH.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
