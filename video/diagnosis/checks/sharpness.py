@@ -234,7 +234,7 @@ def blur(
             kept = where if kept is None else max(kept, where)
     # A view soft by nature: the blur added to its own edges (checks/spread.py).
     added = soft = None
-    soft_view = False
+    soft_view = texture_only = False
     if baseline is not None and baseline_spread is not None and structured.size >= 4:
         soft = median_sigma(baseline_spread)
         soft_view = soft is not None and soft >= SOFT_VIEW
@@ -245,7 +245,8 @@ def blur(
     elif baseline is not None:
         fault = min(0.9, baseline + t.blur_rise)
         score = ramp(effect, clean=baseline, fault=fault, severe=min(0.97, fault + 0.2))
-        if kept is not None and kept >= EDGES_IN_FOCUS and not soft_view:
+        texture_only = kept is not None and kept >= EDGES_IN_FOCUS and not soft_view
+        if texture_only:
             score = min(score, 0.25)  # the texture went, the edges stayed: not the lens
         if added is not None:
             a_t = t.blur_spread_added
@@ -304,6 +305,7 @@ def blur(
             "structured_blocks": int(structured.size),
             **({"edge_sharpness": r(sharpest)} if sharpest is not None else {}),
             **({"edge_kept": r(kept)} if kept is not None else {}),
+            **({"blur_texture_only": True} if texture_only else {}),  # the rise did not count
             **({"step_edge_sharpness": r(steps)} if steps is not None else {}),
             **({"edge_spread": r(spread, 2)} if spread is not None else {}),
             **({"defocus_ring": r(ring)} if ring is not None else {}),

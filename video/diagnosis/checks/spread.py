@@ -27,11 +27,11 @@ Gaussian blur's sigma to within a fifth (median of the blocks: 1.22 for sigma 1,
 3.66 for 4). On the fit scenes at strengths 0 and 1, encoded at 640x360 and at 720p, a view soft
 by nature with no crisp edge anywhere reads up to 2.03 (an upscaled, shaded terrain at dusk at
 720p; 1.83 at 640x360, at night), a Gaussian blur of sigma 4 at least 2.13, a defocus disc of
-radius 5 1.40 to 2.98 (15 of 24 above every healthy view); the
-weakest blurs (sigma 1.8, radius 2.2) read as sharp as healthy soft views and are not caught
-here. Taking the third or fifth crispest block instead of the crispest, 8 or 12 readings a block
-instead of 4, or a block's upper quartile instead of its median did not widen the gap: the soft
-terrain's blocks rise with the blurred ones.
+radius 5 1.40 to 2.98 (15 of 24 above every healthy view); the weakest blurs (sigma 1.8, radius
+2.2) read as sharp as healthy soft views and are not caught here. Taking the third or fifth
+crispest block instead of the crispest, 8 or 12 readings a block instead of 4, or a block's upper
+quartile instead of its median did not widen the gap: the soft terrain's blocks rise with the
+blurred ones.
 
 Against the camera's baseline, a view soft by nature is judged by how much blur was added to
 its own edges: a defocus adds its sigma to every edge's in quadrature (sigma_now² =
