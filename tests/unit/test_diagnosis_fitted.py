@@ -24,3 +24,14 @@ def test_the_default_thresholds_are_the_fitted_values() -> None:
     assert FITTED
     for name, value in FITTED.items():
         assert getattr(t, name) == value, name
+
+
+def test_each_partial_refit_is_recorded_with_what_it_read() -> None:
+    """A refit of some rules (`bench/vqd_fit.py --rules`) keeps the full fit's record and lists
+    itself: which fitted values it changed, on how many fit clips, at which strengths and sizes."""
+    refits = FITTED_ON.get("refitted", [])
+    assert isinstance(refits, list)
+    for refit in refits:
+        assert refit["rules"] and set(refit["rules"]) <= set(FITTED), refit
+        assert refit["clips"] > 0 and refit["strengths"] and refit["sizes"], refit
+    assert FITTED_ON["strengths"] and FITTED_ON["sizes"]
