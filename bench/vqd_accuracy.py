@@ -138,10 +138,10 @@ def labelled_set(
         for scene in scenes:
             for strength in strengths:
                 i += 1
-                if size_name == "each":
-                    sizes = list(SIZES.values())
+                if size_name == "mixed":
+                    sizes = [SIZES["1280x720" if i % 6 == 0 else "640x360"]]
                 else:
-                    sizes = [SIZES.get(size_name) or ((1280, 720) if i % 6 == 0 else (640, 360))]
+                    sizes = list(SIZES.values()) if size_name == "each" else [SIZES[size_name]]
                 for w, h in sizes:
                     clips.append(Clip(condition, scene, strength, seed=i % 8, frames=frames, width=w, height=h))
     return clips
