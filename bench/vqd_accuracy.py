@@ -58,6 +58,7 @@ from tests.support.natural import (
     normal_clip,
     write_clip,
 )
+from tests.support.osd import osd_frames, write_osd_clip
 from video.diagnosis import (
     FAULT_CODES,
     Baseline,
@@ -118,6 +119,7 @@ KEEP_METRICS = (
     "stripe_static_prominence",
     "stripe_static_share",
     "stripe_roll_prominence",
+    "osd_lines",
     "freeze_diff",
     "baseline_blur_effect",
     "baseline_noise_sigma",
@@ -147,13 +149,26 @@ def labelled_set(
     return clips
 
 
-def _diagnose(clip: Clip, workdir: Path, settings: CameraSettings, raw: bool) -> DiagnosisResult:
+def _path(workdir: Path, clip: Clip, osd: str | None) -> Path:
+    return workdir / f"{clip.name}-{clip.t0}{f'-osd-{osd}' if osd else ''}.mp4"
+
+
+def _write(path: Path, clip: Clip, osd: str | None) -> None:
+    if osd:
+        write_osd_clip(path, clip, osd)
+    else:
+        write_clip(path, clip)
+
+
+def _diagnose(
+    clip: Clip, workdir: Path, settings: CameraSettings, raw: bool, osd: str | None = None
+) -> DiagnosisResult:
     if raw:  # the pictures as the camera made them, without the encode and decode
-        return diagnose_frames(condition_frames(clip), settings, clip.name)
-    path = workdir / f"{clip.name}-{clip.t0}.mp4"
+        return diagnose_frames(osd_frames(clip, osd) if osd else condition_frames(clip), settings, clip.name)
+    path = _path(workdir, clip, osd)
     keep = (workdir / KEEP).exists()  # a second pass over the same clips reads them again
     if not (keep and path.exists()):
-        write_clip(path, clip)
+        _write(path, clip, osd)
     try:
         return diagnose_source(str(path), settings)
     finally:
@@ -166,18 +181,20 @@ def camera_key(clip: Clip) -> tuple[Any, ...]:
 
 
 def commission(
-    clip: Clip, workdir: str, raw: bool, t: Thresholds | None = None, picture: bool = False
+    clip: Clip, workdir: str, raw: bool, t: Thresholds | None = None, picture: bool = False, osd: str | None = None
 ) -> dict[str, Baseline]:
     """The camera's baselines after commissioning: day baseline (with its reference picture) from
     its normal view, night baseline from its IR picture, each taken at another moment. With
     `picture`, only the day baseline, from the normal view's picture before any encoding, as
-    `govops video diagnose --reference PICTURE` takes it."""
+    `govops video diagnose --reference PICTURE` takes it. With `osd`, every picture shows the
+    camera's OSD (tests.support.osd)."""
     t = t or Thresholds()
     if picture:
-        return dict(commissioned_on(CameraSettings(t), condition_frames(normal_clip(clip))[0]).baselines)
+        normal = (osd_frames(normal_clip(clip), osd) if osd else condition_frames(normal_clip(clip)))[0]
+        return dict(commissioned_on(CameraSettings(t), normal).baselines)
     baselines: dict[str, Baseline] = {}
     for view in (normal_clip(clip), night_clip(clip)):
-        result = _diagnose(view, Path(workdir), CameraSettings(t), raw)
+        result = _diagnose(view, Path(workdir), CameraSettings(t), raw, osd)
         if result.frame is None:
             continue
         base = Baseline.measure(AnalysedFrame(result.frame), t)
@@ -186,12 +203,17 @@ def commission(
 
 
 def judge(
-    clip: Clip, workdir: str, baselines: dict[str, Baseline], raw: bool, t: Thresholds | None = None
+    clip: Clip,
+    workdir: str,
+    baselines: dict[str, Baseline],
+    raw: bool,
+    t: Thresholds | None = None,
+    osd: str | None = None,
 ) -> dict[str, Any]:
     t = t or Thresholds()
     d = Path(workdir)
-    plain = _diagnose(clip, d, CameraSettings(t), raw)
-    with_ref = _diagnose(clip, d, CameraSettings(t, None, baselines), raw)
+    plain = _diagnose(clip, d, CameraSettings(t), raw, osd)
+    with_ref = _diagnose(clip, d, CameraSettings(t, None, baselines), raw, osd)
     return {
         "clip": clip.name,
         "condition": clip.condition,
@@ -279,6 +301,7 @@ def run(
     t: Thresholds | None = None,
     workdir: str | None = None,
     picture: bool = False,
+    osd: str | None = None,
 ) -> list[dict[str, Any]]:
     """Commission every camera of `clips` once, then judge every clip both ways. With a
     `workdir`, the encoded clips stay there for another pass."""
@@ -289,12 +312,19 @@ def run(
         cameras = {camera_key(c): c for c in clips}
         keys = list(cameras)
         k = len(keys)
-        made = pool.map(commission, [cameras[x] for x in keys], [tmp] * k, [raw] * k, [t] * k, [picture] * k)
+        made = pool.map(commission, [cameras[x] for x in keys], [tmp] * k, [raw] * k, [t] * k, [picture] * k, [osd] * k)
         commissioned = dict(zip(keys, made, strict=True))
         n = len(clips)
         return list(
             pool.map(
-                judge, clips, [tmp] * n, [commissioned[camera_key(c)] for c in clips], [raw] * n, [t] * n, chunksize=4
+                judge,
+                clips,
+                [tmp] * n,
+                [commissioned[camera_key(c)] for c in clips],
+                [raw] * n,
+                [t] * n,
+                [osd] * n,
+                chunksize=4,
             )
         )
 
@@ -316,6 +346,7 @@ def report(
             "encoded": not args.raw,
             "reference": "picture (not encoded)" if getattr(args, "reference_picture", False) else "clip",
             "frames_per_clip": args.frames,
+            "osd": args.osd,
             "sizes": dict(Counter(f"{c.width}x{c.height}" for c in clips)),
         },
         "with_reference": score(rows, "reference", args.details),
@@ -351,6 +382,14 @@ def arguments(description: str) -> argparse.ArgumentParser:
     ap.add_argument("--workdir", default=None, help="keep the encoded clips here and reuse them on the next run")
     ap.add_argument("--prepare", action="store_true", help="only encode the clips into --workdir")
     ap.add_argument(
+        "--osd",
+        nargs="?",
+        const="zh",
+        choices=["zh", "en"],
+        help="every picture shows the camera's OSD, date and time (ticking) and channel name: Chinese (the default) "
+        "or ASCII in another typeface",
+    )
+    ap.add_argument(
         "--size",
         default="mixed",
         choices=["mixed", "each", *SIZES],
@@ -359,13 +398,13 @@ def arguments(description: str) -> argparse.ArgumentParser:
     return ap
 
 
-def prepare(clip: Clip, workdir: str) -> None:
+def prepare(clip: Clip, workdir: str, osd: str | None = None) -> None:
     """Encode a clip and its camera's commissioning views ahead of a run (they do not depend on
     any threshold)."""
     for view in (clip, normal_clip(clip), night_clip(clip)):
-        path = Path(workdir) / f"{view.name}-{view.t0}.mp4"
+        path = _path(Path(workdir), view, osd)
         if not path.exists():
-            write_clip(path, view)
+            _write(path, view, osd)
 
 
 def chosen(scenes: tuple[str, ...], args: Any) -> list[Clip]:
@@ -393,9 +432,9 @@ def main() -> None:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
         (Path(args.workdir) / KEEP).touch()
         with ProcessPoolExecutor(args.workers) as pool:
-            list(pool.map(prepare, clips, [args.workdir] * len(clips), chunksize=4))
+            list(pool.map(prepare, clips, [args.workdir] * len(clips), [args.osd] * len(clips), chunksize=4))
         return
-    rows = run(clips, args.workers, args.raw, workdir=args.workdir, picture=args.reference_picture)
+    rows = run(clips, args.workers, args.raw, workdir=args.workdir, picture=args.reference_picture, osd=args.osd)
     if args.rows:
         Path(args.rows).write_text(json.dumps(rows))
     out = report("vqd_accuracy", "held_out", HELD_OUT_SCENES, clips, rows, args)

@@ -37,6 +37,7 @@ from video.diagnosis.checks.sharpness import SOFT_VIEW, blur_effect, edge_blocks
 from video.diagnosis.checks.spread import median_sigma, spread_blocks
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.overlay import without_osd
 from video.diagnosis.thresholds import Thresholds
 
 MODES = ("day", "night")
@@ -114,7 +115,9 @@ class Baseline:
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None, hour: int | None = None) -> Baseline:
-        """The statistics of one normal picture; `hour` (local_hour) when it was taken, if known."""
+        """The statistics of one normal picture (its OSD lines filled in first); `hour`
+        (local_hour) when it was taken, if known."""
+        frame = without_osd(frame)
         sigma, _ = noise_sigma(frame.gray_f)
         luma = brightness_mean(frame)
         edges = edge_blocks(frame.gray)

@@ -33,6 +33,7 @@ from video.diagnosis.checks.scene import Reference, scene_change
 from video.diagnosis.checks.sharpness import blur
 from video.diagnosis.checks.stripes import stripes
 from video.diagnosis.frame import AnalysedFrame, Window, luma_thumb
+from video.diagnosis.overlay import filled_window, where, without_osd, without_osd_at
 from video.diagnosis.result import FAULT_CODES, DiagnosisResult, Fault
 from video.diagnosis.sampling import Sample, SourceError
 from video.diagnosis.sources import read_source, redact
@@ -148,7 +149,7 @@ def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds) -> Analy
     small = too_small(frame)
     if small is not None:
         raise ValidationFailed(f"reference: {small}", hint="give a picture of the camera's normal view at its own size")
-    return frame
+    return without_osd(frame)
 
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
@@ -228,12 +229,29 @@ def measure_frame(
     return found
 
 
+def without_overlay(sample: Sample) -> Sample:
+    """The sample with the OSD lines of its first picture filled in, in every picture of it
+    (video.diagnosis.overlay): the checks judge the camera's picture, not the text over it."""
+    first = without_osd(sample.frames[0], sample.lumas[-1] if sample.lumas else None)
+    if not first.osd:
+        return sample
+    shape = first.gray.shape
+    return replace(
+        sample,
+        frames=[first] + [without_osd_at(f, first.osd, shape) for f in sample.frames[1:]],
+        lumas=filled_window(sample.lumas, first.osd, shape),
+    )
+
+
 def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     """The faults and measurements for a decoded sample, judged with one camera's settings."""
     t = settings.thresholds
+    sample = without_overlay(sample)
     judged = sample.frames[0]
     w, h = judged.size
     metrics: dict = {**sample.info, "analysis_width": w, "analysis_height": h, "keyframes": len(sample.frames)}
+    if judged.osd:
+        metrics["osd_lines"] = where(judged.osd, (h, w))
     flat = flat_screen(judged, t)
     metrics.update(flat.metrics)
     if flat.scores["signal_loss"] >= 0.5:

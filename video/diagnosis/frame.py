@@ -63,6 +63,8 @@ class AnalysedFrame:
         h, w = bgr.shape[:2]
         self.size = (w, h)
         self.source_size = source_size or (w, h)
+        # The OSD lines filled in (overlay.without_osd), [] when it had none; None: not looked for.
+        self.osd: list[tuple[int, int, int, int]] | None = None
 
     @classmethod
     def from_bgr(cls, image: np.ndarray, analysis_width: int) -> AnalysedFrame:

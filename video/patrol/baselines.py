@@ -32,6 +32,7 @@ from video.diagnosis.baseline import local_hour
 from video.diagnosis.checks.colour import GREY_PIXELS, PART, estimates
 from video.diagnosis.checks.scene import Reference
 from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.overlay import without_osd
 from video.diagnosis.thresholds import thresholds_for
 from video.patrol.ledger import thumbnail
 from video.patrol.models import CameraBaseline, CameraWatch
@@ -121,7 +122,7 @@ def _with_new_estimates(current: Baseline, frame: np.ndarray) -> Baseline | None
     lacks_parts = current.light is not None and not any(k.startswith(PART) for k in current.light)
     if not (lacks_grey or lacks_parts):
         return None
-    found, light = estimates(AnalysedFrame(frame), grey=True)
+    found, light = estimates(without_osd(AnalysedFrame(frame)), grey=True)
     grey = {GREY_PIXELS: found[GREY_PIXELS]} if lacks_grey and GREY_PIXELS in found else {}
     parts = {k: v for k, v in light.items() if k.startswith(PART)} if lacks_parts else {}
     if not (grey or parts):

@@ -1,0 +1,90 @@
+"""A camera's OSD over a clip's pictures: the date, weekday and time at the top left, ticking,
+and the channel name at the bottom right, white with a black outline, as cameras draw them by
+default. Chinese ("zh", the default: 2026-12-06 星期日 17:30:05, 雪亮-03 …) in the WenQuanYi font
+that the project installs for the console (fonts-wqy-microhei); or ASCII in OpenCV's Hershey
+font ("en"), a second typeface.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from tests.support.natural import Clip, condition_frames
+from tests.support.synthetic import write_frames
+
+START = datetime.datetime(2026, 12, 6, 17, 30, 0)
+TICK = 5  # pictures per second of the clock (a clip has 10 pictures: the clock ticks in it)
+FONT_FILE = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+WEEKDAYS = "一二三四五六日"
+HERSHEY = cv2.FONT_HERSHEY_SIMPLEX
+OUTLINE = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(FONT_FILE), size)
+
+
+def _clock(when: datetime.datetime, language: str) -> str:
+    if language == "zh":
+        return when.strftime("%Y-%m-%d ") + "星期" + WEEKDAYS[when.weekday()] + when.strftime(" %H:%M:%S")
+    return when.strftime("%Y-%m-%d %a %H:%M:%S")
+
+
+def _draw_zh(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+    h, w = frame.shape[:2]
+    font = _font(max(10, round(h / 24)))
+    image = Image.fromarray(frame[..., ::-1])
+    pen = ImageDraw.Draw(image)
+    clock, name = lines
+    width = pen.textlength(name, font=font)
+    margin = round(w * 0.02)
+    for text, at in ((clock, (margin, round(h * 0.03))), (name, (w - width - margin, round(h * 0.92)))):
+        pen.text(at, text, font=font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(0, 0, 0))
+    return np.ascontiguousarray(np.asarray(image)[..., ::-1])
+
+
+def _draw_en(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+    frame = frame.copy()
+    h, w = frame.shape[:2]
+    scale, thick = w / 1100, max(1, round(w / 640))
+    clock, name = lines
+    (tw, _), _ = cv2.getTextSize(name, HERSHEY, scale, thick)
+    corners = (round(w * 0.02), round(h * 0.07)), (w - tw - round(w * 0.02), round(h * 0.96))
+    for text, (x, y) in zip((clock, name), corners, strict=True):
+        for dx, dy in OUTLINE:  # a thicker stroke would also space the glyphs wider
+            cv2.putText(frame, text, (x + dx, y + dy), HERSHEY, scale, (0, 0, 0), thick, cv2.LINE_AA)
+        cv2.putText(frame, text, (x, y), HERSHEY, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    return frame
+
+
+def draw(
+    frames: Sequence[np.ndarray], name: str, start: datetime.datetime = START, language: str = "zh"
+) -> list[np.ndarray]:
+    painter = _draw_zh if language == "zh" else _draw_en
+    return [
+        painter(frame, (_clock(start + datetime.timedelta(seconds=i // TICK), language), name))
+        for i, frame in enumerate(frames)
+    ]
+
+
+def channel(clip: Clip, language: str = "zh") -> str:
+    return f"{'雪亮' if language == 'zh' else 'CAM'}-{clip.seed:02d} {clip.scene.upper()}"
+
+
+def osd_frames(clip: Clip, language: str = "zh") -> list[np.ndarray]:
+    """The clip's pictures with its camera's OSD; commissioning views (another `t0`) show
+    another time."""
+    start = START + datetime.timedelta(seconds=7 * clip.t0)
+    return draw(condition_frames(clip), channel(clip, language), start, language)
+
+
+def write_osd_clip(path: Path, clip: Clip, language: str = "zh") -> Path:
+    return write_frames(path, osd_frames(clip, language), fps=12, codec="libx264", max_kbps=clip.max_kbps)

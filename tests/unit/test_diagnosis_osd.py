@@ -1,0 +1,117 @@
+"""The camera's OSD (date and time, channel name) is filled in before any check reads the
+picture: it tells nothing about the lens, the sensor or the stream. Clips come from held-out
+natural scenes with the OSD of tests.support.osd, encoded and decoded as the accuracy bench does
+(`bench/vqd_accuracy.py --osd`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.natural import HELD_OUT_SCENES, Clip, normal_clip, write_clip
+from tests.support.osd import write_osd_clip
+from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_source
+from video.diagnosis.overlay import fill, find_lines, without_osd
+from video.diagnosis.sources import read_source
+
+T = Thresholds()
+
+
+def encoded(tmp_path: Path, clip: Clip, osd: bool = True) -> str:
+    assert clip.scene in HELD_OUT_SCENES
+    path = tmp_path / f"{clip.name}-{clip.t0}{'-osd' if osd else ''}.mp4"
+    return str((write_osd_clip if osd else write_clip)(path, clip))
+
+
+def judged(tmp_path: Path, clip: Clip, with_baseline: bool) -> DiagnosisResult:
+    """The clip, OSD and all, judged on the absolute thresholds or against the day baseline
+    that its camera's normal view (with the OSD, at another time) gave at commissioning."""
+    settings = CameraSettings(T)
+    if with_baseline:
+        base = Baseline.measure(read_source(encoded(tmp_path, normal_clip(clip)), T).frames[0], T)
+        settings = CameraSettings(T, None, {base.mode: base})
+    return diagnose_source(encoded(tmp_path, clip), settings)
+
+
+def covers(boxes: list[list[float]], x: float, y: float) -> bool:
+    return any(bx <= x <= bx + bw and by <= y <= by + bh for bx, by, bw, bh in boxes)
+
+
+@pytest.mark.parametrize("width", [640, 1280])
+@pytest.mark.parametrize("scene", ["crossroad", "grace-portrait", "autumn-b"])
+def test_both_lines_are_found_and_filled_in(tmp_path: Path, scene: str, width: int) -> None:
+    clip = Clip("clean", scene, 0.0, seed=3, width=width, height=width * 9 // 16)
+    result = diagnose_source(encoded(tmp_path, clip), CameraSettings(T))
+    lines = result.metrics["osd_lines"]
+    assert covers(lines, 0.1, 0.055), lines  # the date, top left
+    assert covers(lines, 0.9, 0.945), lines  # the channel name, bottom right
+    assert result.codes == []
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [
+        Clip("clean", "crossroad", 0.0, seed=1),  # lane markings: white dashes in a row
+        Clip("clean", "china-wide", 1.0, seed=2, width=1280, height=720),
+        Clip("clean", "brick-b", 0.0, seed=4),  # pale mortar between bricks
+        Clip("backlight", "riverside", 1.0, seed=5),
+        Clip("single_colour", "lawn-b", 0.0, seed=6),
+        Clip("rain", "parking", 1.0, seed=7),
+    ],
+    ids=lambda c: c.name,
+)
+def test_a_view_without_an_osd_has_none_found(tmp_path: Path, clip: Clip) -> None:
+    sample = read_source(encoded(tmp_path, clip, osd=False), T)
+    assert without_osd(sample.frames[0], sample.lumas[-1]).osd == []
+
+
+def test_a_dead_sensors_black_picture_under_its_osd_is_signal_loss(tmp_path: Path) -> None:
+    """The sensor died; the camera still draws its clock and name. That is no scene, too dark:
+    it is signal loss, and the work order goes to the camera, not to its lighting."""
+    clip = Clip("black", "crossroad", 1.0, seed=3)
+    for with_baseline in (False, True):
+        result = judged(tmp_path, clip, with_baseline)
+        assert result.codes == ["signal_loss"], result.metrics
+
+
+def test_a_frozen_picture_under_a_ticking_clock_is_freeze(tmp_path: Path) -> None:
+    clip = Clip("freeze", "riverside", 0.0, seed=2)
+    result = judged(tmp_path, clip, False)
+    assert result.metrics["osd_lines"]
+    assert result.codes == ["freeze"], result.metrics
+
+
+@pytest.mark.parametrize("with_baseline", [False, True])
+def test_a_defocus_is_not_hidden_by_the_osds_sharp_glyphs(tmp_path: Path, with_baseline: bool) -> None:
+    clip = Clip("defocus", "parking", 1.0, seed=2)
+    result = judged(tmp_path, clip, with_baseline)
+    assert "blur" in result.codes, result.metrics
+
+
+@pytest.mark.parametrize("with_baseline", [False, True])
+def test_a_cast_is_not_hidden_by_the_osds_white(tmp_path: Path, with_baseline: bool) -> None:
+    clip = Clip("ir_cut", "riverside", 0.0, seed=1)
+    result = judged(tmp_path, clip, with_baseline)
+    assert result.codes == ["color_cast"], result.metrics
+
+
+def test_a_camera_turned_away_keeps_its_osd_but_not_its_view(tmp_path: Path) -> None:
+    clip = Clip("turned_away", "riverside", 0.0, seed=5)
+    result = judged(tmp_path, clip, True)
+    assert "scene_change" in result.codes, result.metrics
+
+
+def test_a_fill_leaves_no_edge_and_the_pictures_noise() -> None:
+    rng = np.random.default_rng(1)
+    ramp = np.tile(np.linspace(60, 180, 200, dtype=np.float32), (120, 1))
+    picture = np.clip(ramp + rng.normal(0, 3, ramp.shape), 0, 255).astype(np.uint8)
+    text = picture.copy()
+    text[50:62, 40:160:6] = 255  # glyph-like white strokes
+    painted = fill(text, [(38, 48, 124, 16)])
+    inside = painted[48:64, 38:162].astype(np.float32)
+    truth = picture[48:64, 38:162].astype(np.float32)
+    assert abs(float(inside.mean()) - float(truth.mean())) < 2
+    assert 1.5 < float(np.std(np.diff(inside, axis=0))) < 8  # noise like the picture's, no stroke
+    assert find_lines(np.dstack([painted] * 3), painted) == []
