@@ -16,7 +16,9 @@ the patrol spreads cameras over cores.
 
 `diagnose` judges against a commissioned camera's day baseline and reference picture (the
 patrol's steady state: every check including scene_change); `diagnose_absolute` against the
-absolute thresholds only (a camera not yet commissioned, or the CLI without --camera).
+absolute thresholds only (a camera not yet commissioned, or the CLI without --camera);
+`diagnose_osd` as `diagnose`, on the same clips with a camera's OSD drawn over them (date and
+time, channel name: found and filled in before the checks, see video.diagnosis.overlay).
 `cli_batch` runs `govops video diagnose` once over 60 clip paths, as a patrol shelling out
 would, and reports the CPU per clip of the child process, start-up included (and a one-clip
 call, to show the start-up's share).
@@ -51,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import av
 import cv2
 
+from tests.support.osd import draw
 from tests.support.synthetic import ClipSpec, condition_frames, write_frames
 from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_source
 from video.diagnosis.checks.exposure import flat_screen
@@ -150,10 +153,12 @@ def make_clips(tmp: str, count: int, seconds: float) -> dict[str, list[Path]]:
         clips[label] = []
         for i, (condition, scene, strength) in enumerate(MIX[:count]):
             spec = ClipSpec(condition, scene, strength, w, h, fps=25, seconds=seconds, seed=i)
-            clips[label].append(
-                write_frames(
-                    Path(tmp) / f"{label}-{spec.name}.mp4", condition_frames(spec), fps=25, max_kbps=CAMERA_KBPS[label]
-                )
+            kbps = CAMERA_KBPS[label]
+            path = Path(tmp) / f"{label}-{spec.name}.mp4"
+            clips[label].append(write_frames(path, condition_frames(spec), fps=25, max_kbps=kbps))
+            with_osd = draw(condition_frames(spec), f"雪亮-{i:02d} {scene}")  # the same pictures again
+            clips.setdefault(f"{label} osd", []).append(
+                write_frames(Path(tmp) / f"{label}-{spec.name}-osd.mp4", with_osd, fps=25, max_kbps=kbps)
             )
     return clips
 
@@ -221,6 +226,7 @@ def main() -> None:
         report["peak_rss_mib_before"] = peak_rss_mib()
         for label in RESOLUTIONS:
             commissioned = {str(p): commissioned_settings(p, t) for p in clips[label]}
+            osd_commissioned = {str(p): commissioned_settings(p, t) for p in clips[f"{label} osd"]}
             report[label] = {
                 "diagnose": measure(
                     clips[label],
@@ -230,6 +236,13 @@ def main() -> None:
                 ),
                 "diagnose_absolute": measure(
                     clips[label], args.runs, lambda p: diagnose_source(str(p), plain), f"{label} absolute"
+                ),
+                # The same clips with a camera's OSD (date, time, channel name): found and filled in.
+                "diagnose_osd": measure(
+                    clips[f"{label} osd"],
+                    args.runs,
+                    lambda p, c=osd_commissioned: diagnose_source(str(p), c[str(p)]),
+                    f"{label} with OSD",
                 ),
                 # The decoding part alone (open, demux, decode, scale the judged picture).
                 "decode_only_cpu_ms": measure(

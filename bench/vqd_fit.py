@@ -290,7 +290,7 @@ def main() -> None:
     if saved is not None and saved.exists():
         rows = json.loads(saved.read_text(encoding="utf-8"))  # measured before: fit again only
     else:
-        rows = run(clips, args.workers, args.raw, workdir=workdir)
+        rows = run(clips, args.workers, args.raw, workdir=workdir, osd=args.osd)
         if saved is not None:
             saved.write_text(json.dumps(rows), encoding="utf-8")
     separation: dict[str, Any] = {}
@@ -341,7 +341,7 @@ def main() -> None:
         FITTED_PATH.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     out: dict[str, Any] = {"bench": "vqd_fit", "fitted_on": fitted_on}
     if args.check:  # the fit set judged again with the fitted values
-        again = run(clips, args.workers, args.raw, Thresholds(**values), workdir=workdir)
+        again = run(clips, args.workers, args.raw, Thresholds(**values), workdir=workdir, osd=args.osd)
         out = report("vqd_fit", "fit", FIT_SCENES, clips, again, args)
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -8,7 +8,7 @@ font ("en"), a second typeface.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -66,13 +66,11 @@ def _draw_en(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
 
 
 def draw(
-    frames: Sequence[np.ndarray], name: str, start: datetime.datetime = START, language: str = "zh"
-) -> list[np.ndarray]:
+    frames: Iterable[np.ndarray], name: str, start: datetime.datetime = START, language: str = "zh"
+) -> Iterator[np.ndarray]:
     painter = _draw_zh if language == "zh" else _draw_en
-    return [
-        painter(frame, (_clock(start + datetime.timedelta(seconds=i // TICK), language), name))
-        for i, frame in enumerate(frames)
-    ]
+    for i, frame in enumerate(frames):
+        yield painter(frame, (_clock(start + datetime.timedelta(seconds=i // TICK), language), name))
 
 
 def channel(clip: Clip, language: str = "zh") -> str:
@@ -83,7 +81,7 @@ def osd_frames(clip: Clip, language: str = "zh") -> list[np.ndarray]:
     """The clip's pictures with its camera's OSD; commissioning views (another `t0`) show
     another time."""
     start = START + datetime.timedelta(seconds=7 * clip.t0)
-    return draw(condition_frames(clip), channel(clip, language), start, language)
+    return list(draw(condition_frames(clip), channel(clip, language), start, language))
 
 
 def write_osd_clip(path: Path, clip: Clip, language: str = "zh") -> Path:

@@ -9,17 +9,23 @@ balance, so it tells nothing about them, and it misleads every check:
 - it stays where it was when the camera is turned away, so part of the view seems kept;
 - its clock ticks, so a frozen picture seems to change.
 
-So the OSD lines are found and filled in from the picture around them before any check reads
-the picture, on the judged pictures, on the window after them and on the commissioning picture
-alike. A line is a row of at least `MIN_GLYPHS` bright strokes, each thin against what is behind
-it (a white top-hat), between `MIN_HEIGHT` and `MAX_HEIGHT` tall on a 360-line picture and at
-least `WIDE` times as wide as tall, which stands where it was in the last picture of the window
-(the scene pans and moves, the OSD does not). A fill is an inpainting, with the noise of the
-picture around it added back, the same in every picture of the window: a ticking clock is no
-motion.
+So the OSD lines are found and filled in before any check reads the picture: on the judged
+pictures, on every picture of the window after them and on the commissioning picture alike.
+- Glyphs: white, grey-neutral strokes, thin against what is behind them (a white top-hat),
+  between `MIN_HEIGHT` and `MAX_HEIGHT` tall on a 360-line picture, not much wider than tall.
+- Lines: at least `MIN_GLYPHS` glyphs of about one height, on one baseline, each close to the
+  one before; words of one row join; a line is widened over glyphs the white strokes missed
+  (faint, or only their dark outline left over a bright sky).
+- Steady: the line's box looks the same in the window's last picture (correlation): a scene
+  that pans, or snow new in every picture, does not; the OSD does, but for a clock digit.
+- Fill: each box is painted in from the picture around it (a Coons patch, which meets the
+  picture on all four sides) with the picture's noise added back. Every picture of the window
+  is filled from its own surroundings with the same noise, so a ticking clock is no motion and
+  a filled box is no still patch on a moving picture (which would read as something on the lens).
+  The picture shown to the operator keeps its OSD.
 
-White text is found; black or outlined-only OSD (some cameras invert the colour over a bright
-sky) is not.
+White text is found, as cameras draw it by default, in any script; black text, or text that
+cameras invert over a bright sky, is not, and neither is a line of fewer than `MIN_GLYPHS`.
 """
 
 from __future__ import annotations
@@ -39,16 +45,19 @@ MIN_HEIGHT, MAX_HEIGHT = 6, 40  # pixels of a glyph on a 360-line picture
 MIN_GLYPHS = 4
 STEADY = 0.6  # correlation of a line's box with the same box in the window's last picture
 WHITE = 170  # a stroke pixel's brightest channel: OSD text is white
+BRIGHTEST = 230  # the brightest tenth of a line's stroke pixels: their cores are white
 NEUTRAL = 40  # a stroke pixel's spread of channels: and has no colour of its own
 GLYPH_WIDTH = 1.5  # a glyph is at most this many times as wide as it is tall
 SAME_HEIGHT = 0.35  # glyphs of a line differ in height by at most this share
 BASELINE = 0.2  # of a glyph's height: how far its foot may stand off the one before it
 GAP = 1.2  # of a glyph's height: the widest gap between two glyphs of a word
 WORD_GAP = 3.0  # of a line's height: the widest gap between two words of a line
-LONGEST = 16  # of a line's height: how far a line is widened over faint glyphs
-MARGIN = 3  # pixels around the strokes filled too
+LONGEST = 6  # of a line's height: how far a line is widened over faint glyphs
+# Pixels around the strokes filled too: the outline, and the encoder's ringing (half an 8x8
+# transform block at 640 wide; set on the fit scenes with their OSD, 3, 5 and 8 tried).
+MARGIN = 5
 EDGE = 3  # rows (columns) beyond a box that give the picture along its side
-SMOOTH = 5  # pixels along a side that its values are smoothed over (the outline, the encoder's ringing)
+SMOOTH = 5  # pixels along a side that its values are smoothed over
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the picture searched
 
@@ -131,6 +140,9 @@ def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = Non
         g = glyphs[line]
         x0, y0 = int(g[:, 0].min()), int(g[:, 1].min())
         x1, y1 = int((g[:, 0] + g[:, 2]).max()), int((g[:, 1] + g[:, 3]).max())
+        on = strokes[y0:y1, x0:x1].astype(bool)
+        if np.percentile(bgr[y0:y1, x0:x1][on].max(axis=1), 90) < BRIGHTEST:
+            continue  # pale strokes: a scene's (the OSD's cores are white even when thin)
         if later is not None and _likeness(gray[y0:y1, x0:x1], later[y0:y1, x0:x1]) < STEADY:
             continue
         boxes.append((x0, y0, x1 - x0, y1 - y0))
