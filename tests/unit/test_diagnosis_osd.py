@@ -5,13 +5,17 @@ natural scenes with the OSD of tests.support.osd, encoded and decoded as the acc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from gateway.cli.main import app
 from tests.support.natural import HELD_OUT_SCENES, Clip, normal_clip, write_clip
-from tests.support.osd import write_osd_clip
+from tests.support.osd import osd_frames, write_osd_clip
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_source
 from video.diagnosis.overlay import fill, find_lines, without_osd
 from video.diagnosis.sources import read_source
@@ -115,3 +119,19 @@ def test_a_fill_leaves_no_edge_and_the_pictures_noise() -> None:
     assert abs(float(inside.mean()) - float(truth.mean())) < 2
     assert 1.5 < float(np.std(np.diff(inside, axis=0))) < 8  # noise like the picture's, no stroke
     assert find_lines(np.dstack([painted] * 3), painted) == []
+
+
+def test_the_cli_says_where_the_osd_was_and_judges_what_is_under_it(tmp_path: Path) -> None:
+    """`govops video diagnose --reference --json`, as an operator runs it: the reference picture
+    (a PNG with the camera's OSD, at another time) is commissioned without its OSD, and the
+    defocused clip is blur, with the OSD lines in the metrics."""
+    clip = Clip("defocus", "parking", 1.0, seed=2, width=1280, height=720)
+    reference = tmp_path / "normal.png"
+    cv2.imwrite(str(reference), osd_frames(normal_clip(clip))[0])
+    out = CliRunner().invoke(
+        app, ["video", "diagnose", encoded(tmp_path, clip), "--reference", str(reference), "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    line = json.loads(out.stdout.splitlines()[0])
+    assert [f["code"] for f in line["faults"]] == ["blur"], line
+    assert covers(line["metrics"]["osd_lines"], 0.1, 0.055)

@@ -66,16 +66,15 @@ def _odd(n: float) -> int:
     return max(3, round(n) | 1)
 
 
-def _strokes(gray: np.ndarray, scale: float, bgr: np.ndarray | None = None) -> np.ndarray:
-    """Thin bright strokes; with the colour picture, only white ones."""
+def _strokes(gray: np.ndarray, bgr: np.ndarray, scale: float) -> np.ndarray:
+    """Thin white strokes: bright against what is just around them, and without a colour."""
     k = _odd(7 * scale)
     tophat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     on = (tophat >= STROKE_CONTRAST) & (gray >= STROKE_BRIGHT)
-    if bgr is not None:
-        ys, xs = np.nonzero(on)
-        pixels = bgr[ys, xs].astype(np.int16)
-        coloured = (pixels.max(axis=1) < WHITE) | (np.ptp(pixels, axis=1) > NEUTRAL)
-        on[ys[coloured], xs[coloured]] = False
+    ys, xs = np.nonzero(on)
+    pixels = bgr[ys, xs].astype(np.int16)
+    coloured = (pixels.max(axis=1) < WHITE) | (np.ptp(pixels, axis=1) > NEUTRAL)
+    on[ys[coloured], xs[coloured]] = False
     # A thin stroke, anti-aliased and downscaled, breaks where it runs along a pixel row: mend
     # it across rows only, so that glyphs side by side stay apart.
     return cv2.morphologyEx(on.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8))
@@ -122,11 +121,12 @@ def _likeness(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = None) -> list[Box]:
-    """The OSD lines of a picture (BGR and its grey); with `later` (the grey of a later picture
-    of the same stream, any size), only those whose strokes are still there."""
+    """The OSD lines of a picture (BGR and its grey), each a box with half its height to spare
+    at either end (a colon, a dash); with `later` (the grey of a later picture of the same
+    stream, any size), only those that look the same there."""
     h, w = gray.shape
     scale = h / 360
-    strokes = _strokes(gray, scale, bgr)
+    strokes = _strokes(gray, bgr, scale)
     n, _, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
     tall = stats[1:n, cv2.CC_STAT_HEIGHT]
     wide = stats[1:n, cv2.CC_STAT_WIDTH]
@@ -147,7 +147,7 @@ def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = Non
             continue
         boxes.append((x0, y0, x1 - x0, y1 - y0))
     lines = _joined([_extended(bgr, gray, box) for box in _joined(boxes)])
-    return [(max(0, x - h // 2), y, w + 2 * (h // 2), h) for x, y, w, h in lines]
+    return [(max(0, lx - lh // 2), ly, lw + 2 * (lh // 2), lh) for lx, ly, lw, lh in lines]
 
 
 def _extended(bgr: np.ndarray, gray: np.ndarray, box: Box) -> Box:
