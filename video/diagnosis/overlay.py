@@ -70,11 +70,10 @@ def _strokes(gray: np.ndarray, bgr: np.ndarray, scale: float) -> np.ndarray:
     """Thin white strokes: bright against what is just around them, and without a colour."""
     k = _odd(7 * scale)
     tophat = cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    on = (tophat >= STROKE_CONTRAST) & (gray >= STROKE_BRIGHT)
-    ys, xs = np.nonzero(on)
-    pixels = bgr[ys, xs].astype(np.int16)
-    coloured = (pixels.max(axis=1) < WHITE) | (np.ptp(pixels, axis=1) > NEUTRAL)
-    on[ys[coloured], xs[coloured]] = False
+    b, g, r = cv2.split(bgr)
+    brightest, darkest = cv2.max(cv2.max(b, g), r), cv2.min(cv2.min(b, g), r)
+    on = (tophat >= STROKE_CONTRAST) & (gray >= STROKE_BRIGHT) & (brightest >= WHITE)
+    on &= cv2.subtract(brightest, darkest) <= NEUTRAL
     # A thin stroke, anti-aliased and downscaled, breaks where it runs along a pixel row: mend
     # it across rows only, so that glyphs side by side stay apart.
     return cv2.morphologyEx(on.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 1), np.uint8))
