@@ -26,7 +26,9 @@ With `--reference-picture` the reference is instead a still picture, as an opera
 a day baseline only, while the clips still go through H.264 (every sixth at 720p).
 
 With `--size 1280x720` every clip is 720p, the size of the issue's own labelled set and of most
-cameras' main streams (`--size each`: every clip at both sizes).
+cameras' main streams (`--size each`: every clip at both sizes). With `--osd` every picture, the
+commissioning views' too, carries a camera's OSD (tests.support.osd: the date and time ticking at
+the top left, the channel name at the bottom right, Chinese; `--osd en`: ASCII, another typeface).
 
 Prints one JSON object: per-code precision and recall, the false-alarm rate on healthy clips
 (any fault), a confusion matrix (expected → reported), macro-F1 over the codes, the same two
