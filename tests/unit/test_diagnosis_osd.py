@@ -6,6 +6,7 @@ natural scenes with the OSD of tests.support.osd, encoded and decoded as the acc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,8 @@ from gateway.cli.main import app
 from tests.support.natural import HELD_OUT_SCENES, Clip, normal_clip, write_clip
 from tests.support.osd import osd_frames, write_osd_clip
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_source
-from video.diagnosis.overlay import fill, find_lines, without_osd
+from video.diagnosis.frame import AnalysedFrame
+from video.diagnosis.overlay import fill, find_lines, where, without_osd
 from video.diagnosis.sources import read_source
 
 T = Thresholds()
@@ -135,3 +137,34 @@ def test_the_cli_says_where_the_osd_was_and_judges_what_is_under_it(tmp_path: Pa
     line = json.loads(out.stdout.splitlines()[0])
     assert [f["code"] for f in line["faults"]] == ["blur"], line
     assert covers(line["metrics"]["osd_lines"], 0.1, 0.055)
+
+
+def test_commissioning_learns_where_the_osd_is_and_keeps_it(tmp_path: Path) -> None:
+    """The baseline records the OSD's lines, stores them, and adds lines that a later healthy
+    picture shows; a baseline stored before it kept them still loads."""
+    clip = Clip("clean", "riverside", 0.0, seed=3, width=1280, height=720)
+    base = Baseline.measure(read_source(encoded(tmp_path, clip), T).frames[0], T)
+    assert base.osd is not None and len(base.osd) == 2
+    assert Baseline.from_dict(json.loads(json.dumps(base.as_dict()))).osd == base.osd
+    older = {k: v for k, v in base.as_dict().items() if k != "osd"}
+    assert Baseline.from_dict(older).osd is None
+    assert base.summary()["osd_lines"] == 2
+    date_only = replace(base, osd=base.osd[:1], samples=1)
+    assert date_only.refined(replace(base, osd=base.osd[1:]), rounds=5).osd == base.osd
+
+
+def test_a_line_commissioning_found_is_filled_in_where_the_picture_hides_it() -> None:
+    """Where the camera's OSD is known from commissioning, its line is filled in even when a
+    picture does not show it clearly enough to be found (fog, a bright sky)."""
+    clip = Clip("clean", "riverside", 0.0, seed=3)
+    frame = AnalysedFrame.from_bgr(osd_frames(clip)[0], T.analysis_width)
+    found = without_osd(AnalysedFrame.from_bgr(osd_frames(clip)[0], T.analysis_width))
+    known = where(found.osd or [], frame.gray.shape)
+    assert len(known) == 2
+    faint = frame.bgr.copy()
+    faint[: frame.size[1] // 8] = cv2.addWeighted(faint[: frame.size[1] // 8], 0.3, 200, 0.7, 0)  # fog over the date
+    hidden = AnalysedFrame(faint)
+    assert len(without_osd(AnalysedFrame(faint)).osd or []) == 1  # the name only
+    date = min(found.osd or [], key=lambda box: box[1])
+    filled = without_osd(hidden, known=known).osd or []
+    assert len(filled) == 2 and date in filled  # the date where commissioning found it, the name as found

@@ -37,7 +37,7 @@ from video.diagnosis.checks.sharpness import SOFT_VIEW, blur_effect, edge_blocks
 from video.diagnosis.checks.spread import median_sigma, spread_blocks
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
-from video.diagnosis.overlay import without_osd
+from video.diagnosis.overlay import merged, where, without_osd
 from video.diagnosis.thresholds import Thresholds
 
 MODES = ("day", "night")
@@ -112,6 +112,9 @@ class Baseline:
     # Each block's blur sigma (checks.spread.spread_blocks, NaN where it has no isolated step),
     # for the blur added to a view soft by nature; None in a baseline stored before it was kept.
     edge_spread: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # Where the camera draws its OSD (overlay.where: x, y, width, height as shares of the
+    # picture), filled in on every later picture too; None in a baseline stored before it was kept.
+    osd: tuple[tuple[float, float, float, float], ...] | None = None
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None, hour: int | None = None) -> Baseline:
@@ -137,6 +140,7 @@ class Baseline:
             blocks=block_means(frame),
             hours=None if hour is None else {hour: (luma, 1)},
             edge_spread=spread_blocks(frame.gray),
+            osd=tuple((a, b, c, d) for a, b, c, d in where(frame.osd or [], frame.gray.shape)),
         )
 
     def brightness_at(self, hour: int | None) -> tuple[float, str]:
@@ -207,6 +211,7 @@ class Baseline:
             }
         return replace(
             self,
+            osd=_osd_union(self.osd, newer.osd),
             edge_blocks=edges,
             edge_spread=spread,
             light=light,
@@ -243,6 +248,7 @@ class Baseline:
             **({} if self.light is None else {"light": _rounded(self.light, 4)}),
             **({} if self.hours is None else {"hours": {str(h): [round(b, 2), n] for h, (b, n) in self.hours.items()}}),
             **({} if self.edge_spread is None else {"edge_spread": _nullable(self.edge_spread)}),
+            **({} if self.osd is None else {"osd": [list(box) for box in self.osd]}),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -257,6 +263,7 @@ class Baseline:
             "brightness_by_hour": {h: round(b) for h, (b, _) in sorted((self.hours or {}).items())},
             "colour": [round(gw[0], 1), round(gw[1], 1)],
             **edge_sigma(self.edge_spread),
+            "osd_lines": len(self.osd or ()),
         }
 
     @classmethod
@@ -285,7 +292,22 @@ class Baseline:
             edge_spread=None
             if data.get("edge_spread") is None
             else np.asarray(data["edge_spread"], np.float64).astype(np.float32),
+            osd=None
+            if data.get("osd") is None
+            else tuple((float(a), float(b), float(c), float(d)) for a, b, c, d in data["osd"]),
         )
+
+
+def _osd_union(
+    a: tuple[tuple[float, float, float, float], ...] | None, b: tuple[tuple[float, float, float, float], ...] | None
+) -> tuple[tuple[float, float, float, float], ...] | None:
+    """The OSD lines of two pictures of one camera: a line found in either (one that both found,
+    as one box)."""
+    if a is None or b is None:
+        return a if b is None else b
+    k = 10_000  # shares to integer units and back, for overlay.merged
+    boxes = merged([(round(x * k), round(y * k), round(w * k), round(h * k)) for x, y, w, h in (*a, *b)])
+    return tuple((x / k, y / k, w / k, h / k) for x, y, w, h in boxes)
 
 
 @dataclass(frozen=True)

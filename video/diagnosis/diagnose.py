@@ -229,10 +229,12 @@ def measure_frame(
     return found
 
 
-def without_overlay(sample: Sample) -> Sample:
-    """The sample with the OSD lines of its first picture filled in, in every picture of it
-    (video.diagnosis.overlay): the checks judge the camera's picture, not the text over it."""
-    first = without_osd(sample.frames[0], sample.lumas[-1] if sample.lumas else None)
+def without_overlay(sample: Sample, settings: CameraSettings) -> Sample:
+    """The sample with the OSD lines of its first picture, and those the camera showed at
+    commissioning, filled in, in every picture of it (video.diagnosis.overlay): the checks judge
+    the camera's picture, not the text over it."""
+    known = [box for base in settings.baselines.values() for box in base.osd or ()]
+    first = without_osd(sample.frames[0], sample.lumas[-1] if sample.lumas else None, known)
     if not first.osd:
         return sample
     shape = first.gray.shape
@@ -246,7 +248,7 @@ def without_overlay(sample: Sample) -> Sample:
 def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     """The faults and measurements for a decoded sample, judged with one camera's settings."""
     t = settings.thresholds
-    sample = without_overlay(sample)
+    sample = without_overlay(sample, settings)
     judged = sample.frames[0]
     w, h = judged.size
     metrics: dict = {**sample.info, "analysis_width": w, "analysis_height": h, "keyframes": len(sample.frames)}

@@ -265,12 +265,39 @@ def fill(image: np.ndarray, boxes: Sequence[Box], noise: Sequence[float] | None 
     return out
 
 
-def without_osd(frame: AnalysedFrame, later: np.ndarray | None = None) -> AnalysedFrame:
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def merged(boxes: Sequence[Box]) -> list[Box]:
+    """Boxes that overlap as one box (their bounds)."""
+    out: list[Box] = []
+    for box in sorted(boxes):
+        x, y, w, h = box
+        for i, (ox, oy, ow, oh) in enumerate(out):
+            if _overlap(box, out[i]):
+                x0, y0 = min(x, ox), min(y, oy)
+                out[i] = (x0, y0, max(x + w, ox + ow) - x0, max(y + h, oy + oh) - y0)
+                break
+        else:
+            out.append(box)
+    return out if len(out) == len(boxes) else merged(out)
+
+
+def without_osd(
+    frame: AnalysedFrame, later: np.ndarray | None = None, known: Sequence[Sequence[float]] = ()
+) -> AnalysedFrame:
     """The picture with its OSD lines filled in (`osd` says where they were, on the picture);
-    the picture itself when it has none, or was cleaned already."""
+    the picture itself when it has none, or was cleaned already. `known`: where the camera's
+    OSD was at commissioning (shares of the picture, as `where` gives them), filled in where no
+    line of this picture is: the OSD does not move, and a line over fog or a bright sky is not
+    found in every picture."""
     if frame.osd is not None:
         return frame
-    boxes = find_lines(frame.bgr, frame.gray, later)
+    h, w = frame.gray.shape
+    found = find_lines(frame.bgr, frame.gray, later)
+    places = [(round(x * w), round(y * h), round(bw * w), round(bh * h)) for x, y, bw, bh in known]
+    boxes = found + [box for box in places if not any(_overlap(box, other) for other in found)]
     if boxes:
         return without_osd_at(frame, boxes, frame.gray.shape)
     frame.osd = []
