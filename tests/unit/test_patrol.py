@@ -424,6 +424,43 @@ def test_cli_patrol_and_api_give_one_verdict_for_one_picture(
     assert "video.reference.refresh" in actions  # re-taking the baseline is audited
 
 
+def test_a_camera_with_an_osd_is_commissioned_without_it_and_one_verdict_holds(
+    district: Runtime, app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A camera draws its clock and name over its picture. Commissioning learns where they are
+    (the camera page says so), and when the sensor dies under them, the patrol, the API and the
+    CLI all say signal_loss, not a dark scene."""
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+    from tests.support.natural import Clip
+    from tests.support.osd import write_osd_clip
+    from video.patrol.models import CameraBaseline
+
+    cam = _camera_id(district, ROAD)
+    normal = write_osd_clip(tmp_path / "normal.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12))
+    dead = write_osd_clip(tmp_path / "dead.mp4", Clip("black", "riverside", 1.0, seed=2, frames=12, t0=7))
+    _set_stream(district, cam, str(normal))
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
+        taken = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
+        assert taken.status_code == 200, taken.text
+        assert taken.json()["baseline"]["osd_lines"] == 2 and taken.json()["verdict"] == "ok"
+        page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
+        assert "data-osd" in page and "字符叠加 OSD 2 行" in page
+        _set_stream(district, cam, str(dead))
+        report = _patrol(district, policy=Policy(raise_after=1)).run_round([cam])
+        api = ops.post(f"/api/cameras/{cam}/diagnose").json()
+    with district.transaction() as s:
+        assert len(s.get(CameraBaseline, (cam, "day")).stats["osd"]) == 2  # type: ignore[union-attr]
+        patrol_rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id)).one()
+        patrol_codes = [f["code"] for f in patrol_rec.faults]
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
+    out = CliRunner().invoke(cli, ["video", "diagnose", str(dead), "--camera", cam, "--json"])
+    assert out.exit_code == 0, out.output
+    cli_codes = [f["code"] for f in json.loads(out.stdout.strip().splitlines()[-1])["faults"]]
+    assert patrol_codes == [f["code"] for f in api["faults"]] == cli_codes == ["signal_loss"]
+
+
 def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_seen(district: Runtime, app) -> None:  # type: ignore[no-untyped-def]
     """Commissioning records the hour's brightness; once the baseline is settled, a healthy
     picture at a new hour of the day adds that hour, and nothing else of the baseline moves."""

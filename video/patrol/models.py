@@ -127,6 +127,8 @@ class CameraBaseline(Base):
             },
             "colour": gw,
             **edge_sigma(stats.get("edge_spread")),
+            # where the camera draws its OSD, filled in before diagnosis (shares of the picture)
+            "osd": stats.get("osd") or [],
         }
 
 
