@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -392,36 +393,55 @@ def test_cli_patrol_and_api_give_one_verdict_for_one_picture(
     """Commissioned on its normal view, the camera then shows a defocused picture: the patrol,
     the API's re-diagnose and `govops video diagnose --camera` judge it with the same settings
     and agree, fault by fault; the stored record says what the log said."""
-    from typer.testing import CliRunner
-
-    from gateway.cli.main import app as cli
     from tests.support.natural import Clip, write_clip
 
     cam = _camera_id(district, ROAD)
     normal = write_clip(tmp_path / "normal.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12))
     blurred = write_clip(tmp_path / "blurred.mp4", Clip("defocus", "riverside", 0.5, seed=2, frames=12, t0=7))
+    taken, patrol_rec, api, line = _three_verdicts(district, app, monkeypatch, cam, normal, blurred)
+    assert taken["baseline"]["mode"] == "day"
+    with district.transaction() as s:
+        actions = [r.action for r in s.scalars(select(audit.AuditRecord))]
+    assert patrol_rec["codes"] == [f["code"] for f in api["faults"]] == [f["code"] for f in line["faults"]] == ["blur"]
+    assert patrol_rec["basis"] == line["metrics"]["basis"] == api["metrics"]["basis"] == "baseline"
+    assert "video.reference.refresh" in actions  # re-taking the baseline is audited
+
+
+def _three_verdicts(
+    district: Runtime,
+    app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    cam: str,
+    normal: Path,
+    faulty: Path,
+    page: bool = False,
+) -> tuple[dict, dict, dict, dict]:
+    """Commission `cam` on its `normal` stream through the API (healthy), switch it to `faulty`,
+    and judge that once each by the patrol, the API's re-diagnose and `govops video diagnose
+    --camera`: (the commissioning response, the patrol's stored record's codes and basis, the
+    API's verdict, the CLI's JSON line); with `page`, the camera page after commissioning too."""
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+
     _set_stream(district, cam, str(normal))
     with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
         taken = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
         assert taken.status_code == 200, taken.text
-        assert taken.json()["baseline"]["mode"] == "day" and taken.json()["verdict"] == "ok"
-        _set_stream(district, cam, str(blurred))
+        assert taken.json()["verdict"] == "ok"
+        commissioned = {**taken.json()}
+        if page:
+            commissioned["page"] = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
+        _set_stream(district, cam, str(faulty))
         report = _patrol(district, policy=Policy(raise_after=1)).run_round([cam])
         api = ops.post(f"/api/cameras/{cam}/diagnose").json()
     monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
-    out = CliRunner().invoke(cli, ["video", "diagnose", str(blurred), "--camera", cam, "--json"])
+    out = CliRunner().invoke(cli, ["video", "diagnose", str(faulty), "--camera", cam, "--json"])
     assert out.exit_code == 0, out.output
-    line = json.loads(out.stdout.strip().splitlines()[-1])
     with district.transaction() as s:
-        patrol_rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id)).one()
-        patrol_codes = [f["code"] for f in patrol_rec.faults]
-        basis = patrol_rec.metrics["basis"]
-        actions = [r.action for r in s.scalars(select(audit.AuditRecord))]
-    cli_codes = [f["code"] for f in line["faults"]]
-    api_codes = [f["code"] for f in api["faults"]]
-    assert patrol_codes == api_codes == cli_codes == ["blur"]
-    assert basis == line["metrics"]["basis"] == api["metrics"]["basis"] == "baseline"
-    assert "video.reference.refresh" in actions  # re-taking the baseline is audited
+        rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id)).one()
+        patrol_rec = {"codes": [f["code"] for f in rec.faults], "basis": rec.metrics.get("basis")}
+    return commissioned, patrol_rec, api, json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_a_camera_with_an_osd_is_commissioned_without_it_and_one_verdict_holds(
@@ -430,9 +450,6 @@ def test_a_camera_with_an_osd_is_commissioned_without_it_and_one_verdict_holds(
     """A camera draws its clock and name over its picture. Commissioning learns where they are
     (the camera page says so), and when the sensor dies under them, the patrol, the API and the
     CLI all say signal_loss, not a dark scene."""
-    from typer.testing import CliRunner
-
-    from gateway.cli.main import app as cli
     from tests.support.natural import Clip
     from tests.support.osd import write_osd_clip
     from video.patrol.models import CameraBaseline
@@ -440,25 +457,13 @@ def test_a_camera_with_an_osd_is_commissioned_without_it_and_one_verdict_holds(
     cam = _camera_id(district, ROAD)
     normal = write_osd_clip(tmp_path / "normal.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12))
     dead = write_osd_clip(tmp_path / "dead.mp4", Clip("black", "riverside", 1.0, seed=2, frames=12, t0=7))
-    _set_stream(district, cam, str(normal))
-    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
-        taken = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
-        assert taken.status_code == 200, taken.text
-        assert taken.json()["baseline"]["osd_lines"] == 2 and taken.json()["verdict"] == "ok"
-        page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
-        assert "data-osd" in page and "字符叠加 OSD 2 行" in page
-        _set_stream(district, cam, str(dead))
-        report = _patrol(district, policy=Policy(raise_after=1)).run_round([cam])
-        api = ops.post(f"/api/cameras/{cam}/diagnose").json()
+    taken, patrol_rec, api, line = _three_verdicts(district, app, monkeypatch, cam, normal, dead, page=True)
+    assert taken["baseline"]["osd_lines"] == 2
+    assert "data-osd" in taken["page"] and "字符叠加 OSD 2 行" in taken["page"]
     with district.transaction() as s:
         assert len(s.get(CameraBaseline, (cam, "day")).stats["osd"]) == 2  # type: ignore[union-attr]
-        patrol_rec = s.scalars(select(DiagnosisRecord).where(DiagnosisRecord.round_id == report.round_id)).one()
-        patrol_codes = [f["code"] for f in patrol_rec.faults]
-    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
-    out = CliRunner().invoke(cli, ["video", "diagnose", str(dead), "--camera", cam, "--json"])
-    assert out.exit_code == 0, out.output
-    cli_codes = [f["code"] for f in json.loads(out.stdout.strip().splitlines()[-1])["faults"]]
-    assert patrol_codes == [f["code"] for f in api["faults"]] == cli_codes == ["signal_loss"]
+    codes = [f["code"] for f in line["faults"]]
+    assert patrol_rec["codes"] == [f["code"] for f in api["faults"]] == codes == ["signal_loss"]
 
 
 def test_a_settled_baseline_still_learns_its_brightness_at_an_hour_it_has_not_seen(district: Runtime, app) -> None:  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ from video.diagnosis.checks.sharpness import SOFT_VIEW, blur_effect, edge_blocks
 from video.diagnosis.checks.spread import median_sigma, spread_blocks
 from video.diagnosis.checks.stripes import Peak, merge_peaks, periodic_peaks
 from video.diagnosis.frame import AnalysedFrame
-from video.diagnosis.overlay import merged, where, without_osd
+from video.diagnosis.overlay import Share, merged, where, without_osd
 from video.diagnosis.thresholds import Thresholds
 
 MODES = ("day", "night")
@@ -114,7 +114,7 @@ class Baseline:
     edge_spread: np.ndarray | None = field(default=None, repr=False, compare=False)
     # Where the camera draws its OSD (overlay.where: x, y, width, height as shares of the
     # picture), filled in on every later picture too; None in a baseline stored before it was kept.
-    osd: tuple[tuple[float, float, float, float], ...] | None = None
+    osd: tuple[Share, ...] | None = None
 
     @classmethod
     def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None, hour: int | None = None) -> Baseline:
@@ -298,16 +298,12 @@ class Baseline:
         )
 
 
-def _osd_union(
-    a: tuple[tuple[float, float, float, float], ...] | None, b: tuple[tuple[float, float, float, float], ...] | None
-) -> tuple[tuple[float, float, float, float], ...] | None:
+def _osd_union(a: tuple[Share, ...] | None, b: tuple[Share, ...] | None) -> tuple[Share, ...] | None:
     """The OSD lines of two pictures of one camera: a line found in either (one that both found,
     as one box)."""
     if a is None or b is None:
         return a if b is None else b
-    k = 10_000  # shares to integer units and back, for overlay.merged
-    boxes = merged([(round(x * k), round(y * k), round(w * k), round(h * k)) for x, y, w, h in (*a, *b)])
-    return tuple((x / k, y / k, w / k, h / k) for x, y, w, h in boxes)
+    return tuple(merged([*a, *b]))
 
 
 @dataclass(frozen=True)

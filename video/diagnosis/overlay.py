@@ -60,6 +60,7 @@ EDGE = 3  # rows (columns) beyond a box that give the picture along its side
 SMOOTH = 5  # pixels along a side that its values are smoothed over
 
 Box = tuple[int, int, int, int]  # x, y, width, height in pixels of the picture searched
+Share = tuple[float, float, float, float]  # the same as shares of the picture (or a Box)
 
 
 def _odd(n: float) -> int:
@@ -265,13 +266,13 @@ def fill(image: np.ndarray, boxes: Sequence[Box], noise: Sequence[float] | None 
     return out
 
 
-def _overlap(a: Box, b: Box) -> bool:
+def _overlap(a: Share, b: Share) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def merged(boxes: Sequence[Box]) -> list[Box]:
+def merged(boxes: Sequence[Share]) -> list[Share]:
     """Boxes that overlap as one box (their bounds)."""
-    out: list[Box] = []
+    out: list[Share] = []
     for box in sorted(boxes):
         x, y, w, h = box
         for i, (ox, oy, ow, oh) in enumerate(out):
