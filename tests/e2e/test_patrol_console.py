@@ -53,6 +53,20 @@ def _show_green(data_dir, camera_id: str, tmp_path) -> None:  # type: ignore[no-
         cam.stream_url = str(write_frames(tmp_path / "green.mp4", frames, fps=12))
 
 
+def _show_osd(data_dir, camera_id: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Point the camera at a clip with a camera's OSD (date and time, channel name)."""
+    from gateway.runtime import Runtime
+    from tests.support.natural import Clip
+    from tests.support.osd import write_osd_clip
+    from video.catalogue.models import Camera
+
+    rt = Runtime.build(load_settings(data_dir=data_dir, environment="test"))
+    with rt.transaction() as s:
+        cam = s.get(Camera, camera_id)
+        assert cam is not None
+        cam.stream_url = str(write_osd_clip(tmp_path / "osd.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12)))
+
+
 def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser, tmp_path):
     cam_id, healthy_id = _break_camera(gateway_server.data_dir)
     env = {
@@ -110,5 +124,12 @@ def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser,
         assert "已确认误报" in flash.inner_text() and "已按此画面更新基准" in flash.inner_text(), flash.inner_text()
         assert page.locator("[data-testid=accept-normal]").count() == 0
         page.screenshot(path=str(tmp_path / "accepted.png"), full_page=True)
+        # The camera now draws its clock and name over the picture; re-taken, the baseline
+        # learns where they are (they are filled in before every diagnosis).
+        _show_osd(gateway_server.data_dir, healthy_id, tmp_path)
+        page.click("text=更新参考图 refresh reference")
+        page.wait_for_selector("[data-testid=flash]")
+        osd = page.wait_for_selector("[data-baseline=day] [data-osd]")
+        assert "字符叠加 OSD 2 行" in osd.inner_text(), osd.inner_text()
     finally:
         ctx.close()
