@@ -28,7 +28,8 @@ a day baseline only, while the clips still go through H.264 (every sixth at 720p
 With `--size 1280x720` every clip is 720p, the size of the issue's own labelled set and of most
 cameras' main streams (`--size each`: every clip at both sizes). With `--osd` every picture, the
 commissioning views' too, carries a camera's OSD (tests.support.osd: the date and time ticking at
-the top left, the channel name at the bottom right, Chinese; `--osd en`: ASCII, another typeface).
+the top left, the channel name at the bottom right, Chinese; `--osd en`: ASCII, another typeface;
+`--osd zh-black`: black text; `--osd zh-auto`: black over a bright picture, white over a dark one).
 
 Prints one JSON object: per-code precision and recall, the false-alarm rate on healthy clips
 (any fault), a confusion matrix (expected → reported), macro-F1 over the codes, the same two
@@ -60,7 +61,7 @@ from tests.support.natural import (
     normal_clip,
     write_clip,
 )
-from tests.support.osd import osd_frames, write_osd_clip
+from tests.support.osd import STYLES, osd_frames, write_osd_clip
 from video.diagnosis import (
     FAULT_CODES,
     Baseline,
@@ -387,9 +388,9 @@ def arguments(description: str) -> argparse.ArgumentParser:
         "--osd",
         nargs="?",
         const="zh",
-        choices=["zh", "en"],
-        help="every picture shows the camera's OSD, date and time (ticking) and channel name: Chinese (the default) "
-        "or ASCII in another typeface",
+        choices=STYLES,
+        help="every picture shows the camera's OSD, date and time (ticking) and channel name: Chinese (the default), "
+        "ASCII in another typeface, Chinese in black, or Chinese black or white by what is behind each line",
     )
     ap.add_argument(
         "--size",

@@ -2,7 +2,9 @@
 and the channel name at the bottom right, white with a black outline, as cameras draw them by
 default. Chinese ("zh", the default: 2026-12-06 星期日 17:30:05, 雪亮-03 …) in the WenQuanYi font
 that the project installs for the console (fonts-wqy-microhei); or ASCII in OpenCV's Hershey
-font ("en"), a second typeface.
+font ("en"), a second typeface. Cameras can also draw it black ("zh-black": black with a white
+outline, 字体颜色 黑色), or choose per line by what is behind it ("zh-auto": 黑白自动, black over
+a bright picture, white over a dark one).
 """
 
 from __future__ import annotations
@@ -38,7 +40,12 @@ def _clock(when: datetime.datetime, language: str) -> str:
     return when.strftime("%Y-%m-%d %a %H:%M:%S")
 
 
-def _draw_zh(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
+STYLES = ("zh", "en", "zh-black", "zh-auto")
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+AUTO_BRIGHT = 150  # zh-auto: the mean grey behind a line above which it is drawn black
+
+
+def _draw_zh(frame: np.ndarray, lines: Sequence[str], colour: str = "white") -> np.ndarray:
     h, w = frame.shape[:2]
     font = _font(max(10, round(h / 24)))
     image = Image.fromarray(frame[..., ::-1])
@@ -47,7 +54,12 @@ def _draw_zh(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
     width = pen.textlength(name, font=font)
     margin = round(w * 0.02)
     for text, at in ((clock, (margin, round(h * 0.03))), (name, (w - width - margin, round(h * 0.92)))):
-        pen.text(at, text, font=font, fill=(255, 255, 255), stroke_width=1, stroke_fill=(0, 0, 0))
+        black = colour == "black"
+        if colour == "auto":
+            x0, y0, x1, y1 = (int(v) for v in pen.textbbox(at, text, font=font))
+            black = float(cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).mean()) > AUTO_BRIGHT
+        ink, edge = (BLACK, WHITE) if black else (WHITE, BLACK)
+        pen.text(at, text, font=font, fill=ink, stroke_width=1, stroke_fill=edge)
     return np.ascontiguousarray(np.asarray(image)[..., ::-1])
 
 
@@ -68,13 +80,15 @@ def _draw_en(frame: np.ndarray, lines: Sequence[str]) -> np.ndarray:
 def draw(
     frames: Iterable[np.ndarray], name: str, start: datetime.datetime = START, language: str = "zh"
 ) -> Iterator[np.ndarray]:
-    painter = _draw_zh if language == "zh" else _draw_en
+    """The pictures with the OSD of `language`, one of STYLES."""
+    script, _, colour = language.partition("-")
     for i, frame in enumerate(frames):
-        yield painter(frame, (_clock(start + datetime.timedelta(seconds=i // TICK), language), name))
+        lines = (_clock(start + datetime.timedelta(seconds=i // TICK), script), name)
+        yield _draw_zh(frame, lines, colour or "white") if script == "zh" else _draw_en(frame, lines)
 
 
 def channel(clip: Clip, language: str = "zh") -> str:
-    return f"{'雪亮' if language == 'zh' else 'CAM'}-{clip.seed:02d} {clip.scene.upper()}"
+    return f"{'CAM' if language == 'en' else '雪亮'}-{clip.seed:02d} {clip.scene.upper()}"
 
 
 def osd_frames(clip: Clip, language: str = "zh") -> list[np.ndarray]:

@@ -25,20 +25,21 @@ from video.diagnosis.sources import read_source
 T = Thresholds()
 
 
-def encoded(tmp_path: Path, clip: Clip, osd: bool = True) -> str:
+def encoded(tmp_path: Path, clip: Clip, osd: str | None = "zh") -> str:
+    """The clip with the OSD of style `osd` (tests.support.osd.STYLES; None: without one)."""
     assert clip.scene in HELD_OUT_SCENES
-    path = tmp_path / f"{clip.name}-{clip.t0}{'-osd' if osd else ''}.mp4"
-    return str((write_osd_clip if osd else write_clip)(path, clip))
+    path = tmp_path / f"{clip.name}-{clip.t0}-osd-{osd}.mp4"
+    return str(write_osd_clip(path, clip, osd) if osd else write_clip(path, clip))
 
 
-def judged(tmp_path: Path, clip: Clip, with_baseline: bool) -> DiagnosisResult:
+def judged(tmp_path: Path, clip: Clip, with_baseline: bool, osd: str = "zh") -> DiagnosisResult:
     """The clip, OSD and all, judged on the absolute thresholds or against the day baseline
     that its camera's normal view (with the OSD, at another time) gave at commissioning."""
     settings = CameraSettings(T)
     if with_baseline:
-        base = Baseline.measure(read_source(encoded(tmp_path, normal_clip(clip)), T).frames[0], T)
+        base = Baseline.measure(read_source(encoded(tmp_path, normal_clip(clip), osd), T).frames[0], T)
         settings = CameraSettings(T, None, {base.mode: base})
-    return diagnose_source(encoded(tmp_path, clip), settings)
+    return diagnose_source(encoded(tmp_path, clip, osd), settings)
 
 
 def covers(boxes: list[list[float]], x: float, y: float) -> bool:
@@ -56,11 +57,26 @@ def test_both_lines_are_found_and_filled_in(tmp_path: Path, scene: str, width: i
     assert result.codes == []
 
 
+@pytest.mark.parametrize("width", [640, 1280])
+@pytest.mark.parametrize("scene", ["parking", "terrain-east"])
+def test_black_lines_are_found_and_filled_in(tmp_path: Path, scene: str, width: int) -> None:
+    """Black text (字体颜色 黑色, with a white outline) is found by its clock at the top."""
+    clip = Clip("clean", scene, 0.0, seed=3, width=width, height=width * 9 // 16)
+    result = diagnose_source(encoded(tmp_path, clip, "zh-black"), CameraSettings(T))
+    lines = result.metrics["osd_lines"]
+    assert covers(lines, 0.1, 0.055), lines
+    assert covers(lines, 0.9, 0.945), lines
+    assert result.codes == []
+
+
 @pytest.mark.parametrize(
     "clip",
     [
         Clip("clean", "crossroad", 0.0, seed=1),  # lane markings: white dashes in a row
         Clip("clean", "china-wide", 1.0, seed=2, width=1280, height=720),
+        # Rows of dark roof tiles, inside the view and at its foot: like black glyphs, but no clock.
+        Clip("clean", "china-wide", 1.0, seed=2, t0=17, width=1280, height=720),
+        Clip("warm_light", "china-wide", 0.0, seed=3),
         Clip("clean", "brick-b", 0.0, seed=4),  # pale mortar between bricks
         Clip("backlight", "riverside", 1.0, seed=5),
         Clip("single_colour", "lawn-b", 0.0, seed=6),
@@ -69,7 +85,7 @@ def test_both_lines_are_found_and_filled_in(tmp_path: Path, scene: str, width: i
     ids=lambda c: c.name,
 )
 def test_a_view_without_an_osd_has_none_found(tmp_path: Path, clip: Clip) -> None:
-    sample = read_source(encoded(tmp_path, clip, osd=False), T)
+    sample = read_source(encoded(tmp_path, clip, osd=None), T)
     assert without_osd(sample.frames[0], sample.lumas[-1]).osd == []
 
 
@@ -93,6 +109,14 @@ def test_a_frozen_picture_under_a_ticking_clock_is_freeze(tmp_path: Path) -> Non
 def test_a_defocus_is_not_hidden_by_the_osds_sharp_glyphs(tmp_path: Path, with_baseline: bool) -> None:
     clip = Clip("defocus", "parking", 1.0, seed=2)
     result = judged(tmp_path, clip, with_baseline)
+    assert "blur" in result.codes, result.metrics
+
+
+@pytest.mark.parametrize("with_baseline", [False, True])
+def test_a_defocus_is_not_hidden_by_a_black_osd(tmp_path: Path, with_baseline: bool) -> None:
+    clip = Clip("defocus", "parking", 1.0, seed=2)
+    result = judged(tmp_path, clip, with_baseline, "zh-black")
+    assert result.metrics["osd_lines"]
     assert "blur" in result.codes, result.metrics
 
 

@@ -43,9 +43,16 @@ FAINT = 35  # grey levels: a stroke that the white strokes missed, next to a lin
 STROKE_BRIGHT = 150  # OSD text is white, or near it after the encoder
 MIN_HEIGHT, MAX_HEIGHT = 6, 40  # pixels of a glyph on a 360-line picture
 MIN_GLYPHS = 4
+# Black text is taken with its clock only: a row of this many dark glyphs at least (the date and
+# time, 2026-12-06 星期日 17:30:05, has 18 at 640 wide) in the top or bottom CLOCK_BAND of the
+# picture, where cameras put it. The dark rows of a scene (roof tiles, a railing, windows) are
+# shorter, or stand inside the view.
+CLOCK_GLYPHS = 12
+CLOCK_BAND = 0.15
 STEADY = 0.6  # correlation of a line's box with the same box in the window's last picture
 WHITE = 170  # a stroke pixel's brightest channel: OSD text is white
 BRIGHTEST = 230  # the brightest tenth of a line's stroke pixels: their cores are white
+BLACKEST = 8  # and of a black line's, the darkest tenth: black ink, darker than a scene's shadows
 NEUTRAL = 40  # a stroke pixel's spread of channels: and has no colour of its own
 GLYPH_WIDTH = 1.5  # a glyph is at most this many times as wide as it is tall
 SAME_HEIGHT = 0.35  # glyphs of a line differ in height by at most this share
@@ -123,7 +130,22 @@ def _likeness(a: np.ndarray, b: np.ndarray) -> float:
 def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = None) -> list[Box]:
     """The OSD lines of a picture (BGR and its grey), each a box with half its height to spare
     at either end (a colon, a dash); with `later` (the grey of a later picture of the same
-    stream, any size), only those that look the same there."""
+    stream, any size), only those that look the same there. White lines, and black ones: the
+    white lines of the picture's negative."""
+    white, _ = _white_lines(bgr, gray, later)
+    black, longest = _white_lines(
+        cv2.bitwise_not(bgr), cv2.bitwise_not(gray), None if later is None else cv2.bitwise_not(later), 255 - BLACKEST
+    )
+    if longest < CLOCK_GLYPHS:
+        return white  # no black clock: dark rows of a scene (roof tiles, a railing) are no OSD
+    return _joined(white + black)
+
+
+def _white_lines(
+    bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None, brightest: int = BRIGHTEST
+) -> tuple[list[Box], int]:
+    """The white lines (the brightest tenth of their strokes at least `brightest`), and the most
+    glyphs in one of them at the top or the bottom of the picture."""
     h, w = gray.shape
     scale = h / 360
     strokes = _strokes(gray, bgr, scale)
@@ -132,22 +154,34 @@ def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = Non
     wide = stats[1:n, cv2.CC_STAT_WIDTH]
     glyphs = stats[1:n, :4][(tall >= MIN_HEIGHT * scale) & (tall <= MAX_HEIGHT * scale) & (wide <= GLYPH_WIDTH * tall)]
     if len(glyphs) < MIN_GLYPHS:
-        return []
+        return [], 0
     if later is not None and later.shape != gray.shape:
         later = cv2.resize(later, (w, h), interpolation=cv2.INTER_LINEAR)
     boxes: list[Box] = []
+    counts: list[int] = []
     for line in _lines(glyphs):
         g = glyphs[line]
         x0, y0 = int(g[:, 0].min()), int(g[:, 1].min())
         x1, y1 = int((g[:, 0] + g[:, 2]).max()), int((g[:, 1] + g[:, 3]).max())
         on = strokes[y0:y1, x0:x1].astype(bool)
-        if np.percentile(bgr[y0:y1, x0:x1][on].max(axis=1), 90) < BRIGHTEST:
+        if np.percentile(bgr[y0:y1, x0:x1][on].max(axis=1), 90) < brightest:
             continue  # pale strokes: a scene's (the OSD's cores are white even when thin)
         if later is not None and _likeness(gray[y0:y1, x0:x1], later[y0:y1, x0:x1]) < STEADY:
             continue
         boxes.append((x0, y0, x1 - x0, y1 - y0))
-    lines = _joined([_extended(bgr, gray, box) for box in _joined(boxes)])
-    return [(max(0, lx - lh // 2), ly, lw + 2 * (lh // 2), lh) for lx, ly, lw, lh in lines]
+        counts.append(len(line))
+    rows = _joined(boxes)
+    edge = round(CLOCK_BAND * h)
+    longest = max(
+        (
+            sum(n for box, n in zip(boxes, counts, strict=True) if _overlap(box, row))
+            for row in rows
+            if row[1] + row[3] <= edge or row[1] >= h - edge
+        ),
+        default=0,
+    )
+    lines = _joined([_extended(bgr, gray, box) for box in rows])
+    return [(max(0, lx - lh // 2), ly, lw + 2 * (lh // 2), lh) for lx, ly, lw, lh in lines], longest
 
 
 def _extended(bgr: np.ndarray, gray: np.ndarray, box: Box) -> Box:
