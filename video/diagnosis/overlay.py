@@ -24,8 +24,13 @@ pictures, on every picture of the window after them and on the commissioning pic
   a filled box is no still patch on a moving picture (which would read as something on the lens).
   The picture shown to the operator keeps its OSD.
 
-White text is found, as cameras draw it by default, in any script; black text, or text that
-cameras invert over a bright sky, is not, and neither is a line of fewer than `MIN_GLYPHS`.
+White text is found, as cameras draw it by default, in any script. Black text (a camera set to
+draw it black, or one that inverts its text over a bright sky, 黑白自动) is found as the white
+text of the picture's negative, with black ink's darker cores (`BLACKEST`), and only with its
+clock: a row of `CLOCK_GLYPHS` glyphs at least at the top or bottom of the picture, where the
+date and time stand. A scene has many more dark thin strokes than white ones, and rows of them
+(roof tiles, railings) look like glyphs; none is that long where the clock stands. A line of
+fewer than `MIN_GLYPHS` glyphs is not found.
 """
 
 from __future__ import annotations
