@@ -135,24 +135,35 @@ def _likeness(a: np.ndarray, b: np.ndarray) -> float:
 def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = None) -> list[Box]:
     """The OSD lines of a picture (BGR and its grey), each a box with half its height to spare
     at either end (a colon, a dash); with `later` (the grey of a later picture of the same
-    stream, any size), only those that look the same there. White lines, and black ones: the
-    white lines of the picture's negative."""
-    white, _ = _white_lines(bgr, gray, later)
-    black, longest = _white_lines(
-        cv2.bitwise_not(bgr), cv2.bitwise_not(gray), None if later is None else cv2.bitwise_not(later), 255 - BLACKEST
-    )
+    stream, any size), only those that look the same there. White lines anywhere, and black
+    ones (the white lines of the picture's negative) where the clock stands, with a clock."""
+    h, w = gray.shape
+    if later is not None and later.shape != gray.shape:
+        later = cv2.resize(later, (w, h), interpolation=cv2.INTER_LINEAR)
+    scale = h / 360
+    white, _ = _white_lines(bgr, gray, later, scale)
+    band = round(CLOCK_BAND * h)
+    black: list[Box] = []
+    longest = 0
+    for top in (0, h - band):
+        rows = slice(top, top + band)
+        negative = None if later is None else cv2.bitwise_not(later[rows])
+        lines, most = _white_lines(
+            cv2.bitwise_not(bgr[rows]), cv2.bitwise_not(gray[rows]), negative, scale, 255 - BLACKEST
+        )
+        black += [(x, y + top, bw, bh) for x, y, bw, bh in lines]
+        longest = max(longest, most)
     if longest < CLOCK_GLYPHS:
         return white  # no black clock: dark rows of a scene (roof tiles, a railing) are no OSD
     return _joined(white + black)
 
 
 def _white_lines(
-    bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None, brightest: int = BRIGHTEST
+    bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None, scale: float, brightest: int = BRIGHTEST
 ) -> tuple[list[Box], int]:
-    """The white lines (the brightest tenth of their strokes at least `brightest`), and the most
-    glyphs in one of them at the top or the bottom of the picture."""
-    h, w = gray.shape
-    scale = h / 360
+    """The white lines (the brightest tenth of their strokes at least `brightest`) of a picture
+    or a band of one (`later`: the same band of a later picture, or None), and the most glyphs
+    in one of them; `scale`: the picture's height / 360."""
     strokes = _strokes(gray, bgr, scale)
     n, _, stats, _ = cv2.connectedComponentsWithStats(strokes, connectivity=8)
     tall = stats[1:n, cv2.CC_STAT_HEIGHT]
@@ -160,8 +171,6 @@ def _white_lines(
     glyphs = stats[1:n, :4][(tall >= MIN_HEIGHT * scale) & (tall <= MAX_HEIGHT * scale) & (wide <= GLYPH_WIDTH * tall)]
     if len(glyphs) < MIN_GLYPHS:
         return [], 0
-    if later is not None and later.shape != gray.shape:
-        later = cv2.resize(later, (w, h), interpolation=cv2.INTER_LINEAR)
     boxes: list[Box] = []
     counts: list[int] = []
     for line in _lines(glyphs):
@@ -176,25 +185,19 @@ def _white_lines(
         boxes.append((x0, y0, x1 - x0, y1 - y0))
         counts.append(len(line))
     rows = _joined(boxes)
-    edge = round(CLOCK_BAND * h)
     longest = max(
-        (
-            sum(n for box, n in zip(boxes, counts, strict=True) if _overlap(box, row))
-            for row in rows
-            if row[1] + row[3] <= edge or row[1] >= h - edge
-        ),
-        default=0,
+        (sum(n for box, n in zip(boxes, counts, strict=True) if _overlap(box, row)) for row in rows), default=0
     )
-    lines = _joined([_extended(bgr, gray, box) for box in rows])
+    lines = _joined([_extended(bgr, gray, box, scale) for box in rows])
     return [(max(0, lx - lh // 2), ly, lw + 2 * (lh // 2), lh) for lx, ly, lw, lh in lines], longest
 
 
-def _extended(bgr: np.ndarray, gray: np.ndarray, box: Box) -> Box:
+def _extended(bgr: np.ndarray, gray: np.ndarray, box: Box, scale: float) -> Box:
     """The line's box, widened along its row over the glyphs that the white strokes missed
     (a glyph over a bright sky has little contrast left): columns with a faint stroke, a few
     apart at most, as far as a line of `LONGEST` glyphs reaches or the line's own width."""
     x, y, w, h = box
-    k = _odd(7 * gray.shape[0] / 360)
+    k = _odd(7 * scale)
     band = gray[y : y + h]
     square = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     white = (cv2.morphologyEx(band, cv2.MORPH_TOPHAT, square) >= FAINT) & (band >= STROKE_BRIGHT - 20)
