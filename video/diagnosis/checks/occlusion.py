@@ -9,9 +9,11 @@ since commissioning or it is clearly darker than the rest of the top of the view
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
-low in chroma and not clipped. With the camera's baseline (建档) also blocks whose brightness or
-colour moved away from the baseline's and became smooth, or that lost the texture they had: a
-mid-grey or translucent cover over a sky or a plain wall, which no texture comparison can see.
+low in chroma and not clipped; blocks where the OSD was filled in (overlay.py) are smooth by
+making and are no candidates, nor are their pixels part of a region. With the camera's
+baseline (建档) also blocks whose brightness or colour moved away from the baseline's and
+became smooth, or that lost the texture they had: a mid-grey or translucent cover over a sky
+or a plain wall, which no texture comparison can see.
 Candidates are joined into regions (neighbours of a like look); against the baseline, a region
 most of which has not changed since commissioning is the camera's normal view. For each large
 region the transition width of its boundary is measured — its contrast with the scene over its steepest
@@ -36,6 +38,7 @@ import numpy as np
 
 from video.diagnosis.checks import Measurement, block_max, r, ramp
 from video.diagnosis.frame import AnalysedFrame, per_window
+from video.diagnosis.overlay import scaled
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 20
@@ -250,13 +253,14 @@ def scene_motion(lumas: Sequence[np.ndarray], size: tuple[int, int]) -> Motion |
     return a, b, float(shift[0]), float(shift[1])
 
 
-def fixed_share(motion: Motion, region: np.ndarray) -> float | None:
+def fixed_share(motion: Motion, region: np.ndarray, unknown: np.ndarray | None = None) -> float | None:
     """How much of what changed along a region's boundary over the window the boundary standing
     still explains, rather than its moving with the scene: the energy of the change left once
     the scene's motion is taken out, over that and the change itself. Near 0 for a part of the
     scene (a sky's edge with a tower pans with the view), high for a cover on the lens (its ramp
     stays put while the scene moves behind it). None when the scene did not move (a still
-    camera gives no evidence either way) or the boundary has nothing that changed."""
+    camera gives no evidence either way) or the boundary has nothing that changed. Pixels of
+    `unknown` (the OSD filled in: it neither stays nor pans as the scene does) are left out."""
     a, b, dx, dy = motion
     if np.hypot(dx, dy) < MIN_PAN:
         return None
@@ -267,6 +271,8 @@ def fixed_share(motion: Motion, region: np.ndarray) -> float | None:
     mask = region.astype(np.uint8)
     ring = cv2.dilate(mask, kernel) > cv2.erode(mask, kernel)
     ring[:reach], ring[-reach:], ring[:, :reach], ring[:, -reach:] = False, False, False, False
+    if unknown is not None:
+        ring &= cv2.dilate(unknown.astype(np.uint8), kernel) == 0
     if not ring.any():
         return None
     still = float(np.square(b - a)[ring].sum())
@@ -286,6 +292,15 @@ def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndar
     smooth = (var - (noise_sigma / 2) ** 2 < (0.5 * t.occlusion_texture) ** 2).astype(np.uint8)
     # Smooth specks of a textured scene are not part of a region: only what survives an opening.
     return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
+
+
+def filled(frame: AnalysedFrame, shape: tuple[int, int]) -> np.ndarray:
+    """Where the picture's OSD lines were filled in, on a picture of `shape`: painted from
+    around them, smooth by making, they are no evidence of a cover (nor of its absence)."""
+    mask = np.zeros(shape, bool)
+    for x, y, w, h in scaled(frame.osd or [], frame.gray.shape, shape):
+        mask[y : y + h, x : x + w] = True
+    return mask
 
 
 def _largest(mask: np.ndarray) -> np.ndarray:
@@ -352,6 +367,12 @@ def occlusion(
             moved = float(away.mean())
             candidate |= away
             changed = gone | away
+    painted = np.zeros(candidate.shape, bool)  # blocks where the OSD was filled in
+    if frame.osd:
+        bh, bw = candidate.shape
+        share = filled(frame, gray.shape)[: bh * BLOCK, : bw * BLOCK].astype(np.float32)
+        painted = cv2.resize(share, (bw, bh), interpolation=cv2.INTER_AREA) >= 0.5
+        candidate &= ~painted
     best = region_area = 0.0
     width = ratio = 0.0
     regions: list[list[float]] = []  # [share of the picture, boundary softness] of the largest
@@ -365,6 +386,7 @@ def occlusion(
         bh, bw = candidate.shape
         small = cv2.cvtColor(frame.half, cv2.COLOR_BGR2GRAY)
         fine: np.ndarray | None = None
+        unknown: np.ndarray | None = None  # the OSD filled in, on the half-size picture
         edges: tuple[np.ndarray, np.ndarray] | None = None
         motion: Motion | None = None
         order = sorted(range(1, n), key=lambda i: -sizes[i])
@@ -398,13 +420,19 @@ def occlusion(
             # beside it) is judged by its boundary, as any other region.
             top = means[0][~inside[0]]
             dimmer = top.size > 0 and means[inside].mean() < float(np.median(top)) - t.occlusion_link
-            skylike = in_rows[0] == 0 and not dimmer
+            # From the top: its first row is the picture's, or only the OSD stands above it.
+            first = int(in_rows[0])
+            from_top = first == 0 or bool(painted[:first][:, inside[first]].all(axis=0).any())
+            skylike = from_top and not dimmer
             if not local and skylike and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
             if changed is not None and not new:
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
+                unknown = filled(frame, small.shape) if frame.osd else None
+                if unknown is not None:
+                    fine &= ~unknown
                 edges = _edge_blocks(frame)
                 scene_width = scene_edge_width(frame, candidate, edges)
                 motion = per_window(lumas, scene_motion, (small.shape[1], small.shape[0]))
@@ -434,7 +462,7 @@ def occlusion(
                 # No edge of the scene to tell a cover from a blurred view by: only a region
                 # that also blocks the light (dark against the rest) is taken for a cover.
                 softness = 0.0
-            fixed = fixed_share(motion, region) if motion is not None else None
+            fixed = fixed_share(motion, region, unknown) if motion is not None else None
             measured.append([r(area), r(softness, 2), None if fixed is None else r(fixed, 3)])
             if fixed is not None and fixed < t.occlusion_fixed:
                 continue  # its boundary pans with the scene: part of the view, not on the lens
