@@ -192,3 +192,28 @@ def test_a_line_commissioning_found_is_filled_in_where_the_picture_hides_it() ->
     date = min(found.osd or [], key=lambda box: box[1])
     filled = without_osd(hidden, known=known).osd or []
     assert len(filled) == 2 and date in filled  # the date where commissioning found it, the name as found
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [
+        Clip("ir_night", "grace-portrait", 1.0, seed=2, width=1280, height=720),
+        Clip("dusk", "grace-portrait", 0.0, seed=3, width=1280, height=720),
+    ],
+    ids=lambda c: c.name,
+)
+def test_where_the_osd_was_filled_in_is_no_cover(tmp_path: Path, clip: Clip) -> None:
+    """A plain dark background reaches the filled OSD lines. A fill is painted from around it
+    and does not pan with the scene: judged as part of the background's boundary it made a soft
+    edge that stayed put, a cover on the lens. It is left out, so the view is healthy."""
+    result = judged(tmp_path, clip, False)
+    assert result.metrics["osd_lines"]
+    assert result.metrics.get("occlusion_motion"), result.metrics  # the background was measured
+    assert result.codes == [], result.metrics
+
+
+@pytest.mark.parametrize("osd", ["zh", "zh-black"])
+def test_dirt_on_the_lens_under_the_osd_is_still_a_cover(tmp_path: Path, osd: str) -> None:
+    clip = Clip("dirt", "crossroad", 0.0, seed=1)
+    result = judged(tmp_path, clip, False, osd)
+    assert result.codes == ["occlusion"], result.metrics
