@@ -30,7 +30,7 @@ OUTLINE = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
 
 
 @cache
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONT_FILE), size)
 
 
@@ -47,19 +47,19 @@ AUTO_BRIGHT = 150  # zh-auto: the mean grey behind a line above which it is draw
 
 def _draw_zh(frame: np.ndarray, lines: Sequence[str], colour: str = "white") -> np.ndarray:
     h, w = frame.shape[:2]
-    font = _font(max(10, round(h / 24)))
+    face = font(max(10, round(h / 24)))
     image = Image.fromarray(frame[..., ::-1])
     pen = ImageDraw.Draw(image)
     clock, name = lines
-    width = pen.textlength(name, font=font)
+    width = pen.textlength(name, font=face)
     margin = round(w * 0.02)
     for text, at in ((clock, (margin, round(h * 0.03))), (name, (w - width - margin, round(h * 0.92)))):
         black = colour == "black"
         if colour == "auto":
-            x0, y0, x1, y1 = (int(v) for v in pen.textbbox(at, text, font=font))
+            x0, y0, x1, y1 = (int(v) for v in pen.textbbox(at, text, font=face))
             black = float(cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).mean()) > AUTO_BRIGHT
         ink, edge = (BLACK, WHITE) if black else (WHITE, BLACK)
-        pen.text(at, text, font=font, fill=ink, stroke_width=1, stroke_fill=edge)
+        pen.text(at, text, font=face, fill=ink, stroke_width=1, stroke_fill=edge)
     return np.ascontiguousarray(np.asarray(image)[..., ::-1])
 
 

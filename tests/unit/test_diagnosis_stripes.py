@@ -6,8 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from tests.support.natural import FIT_SCENES, Clip, condition_frames
+from tests.support.osd import font
 from tests.unit.test_diagnosis_baseline import commissioned
 from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames
 from video.diagnosis.checks.rolling import rolling
@@ -25,7 +27,7 @@ def scene(seed: int = 0) -> np.ndarray:
     coarse = cv2.resize(
         rng.uniform(60, 190, (H // 24, W // 24)).astype(np.float32), (W, H), interpolation=cv2.INTER_CUBIC
     )
-    fine = cv2.GaussianBlur(rng.normal(0, 12, (H, W)).astype(np.float32), (0, 0), 2.0)
+    fine = cv2.GaussianBlur(rng.normal(0, 12, (H, W)).astype(np.float32), (0, 0), 3.0)
     return coarse + fine
 
 
@@ -36,7 +38,7 @@ def bricks(x0: float = 0.0) -> np.ndarray:
     course = (yy // 18).astype(int)
     joint_y = (yy % 18) < 2
     joint_x = ((xx + (course % 2) * 20) % 40) < 2
-    wall = cv2.GaussianBlur(np.where(joint_y | joint_x, 90.0, 150.0).astype(np.float32), (0, 0), 1.2)
+    wall = cv2.GaussianBlur(np.where(joint_y | joint_x, 90.0, 150.0).astype(np.float32), (0, 0), 3.0)
     m = np.array([[1, 0, -32 - x0], [0, 1, 0]], np.float32)
     return cv2.warpAffine(wall, m, (W, H), flags=cv2.INTER_LINEAR)
 
@@ -232,3 +234,38 @@ def test_rolling_bands_over_a_flat_shop_front_are_stripes_not_noise() -> None:
     judged = diagnose_frames(condition_frames(clip), CameraSettings(T))
     assert judged.metrics["noise_temporal"] >= T.noise_temporal, judged.metrics
     assert judged.codes == ["stripes"], judged.metrics
+
+
+def page() -> np.ndarray:
+    """A notice filling the view, out of focus: lines of Chinese text on pale paper, with the
+    paper's margin on the right (float, 0-255)."""
+    paper = Image.new("L", (W, H), 225)
+    pen = ImageDraw.Draw(paper)
+    for i in range(18):
+        pen.text(
+            (28, 8 + i * 20),
+            f"关于进一步加强政务云平台运维管理工作的通知第{i:02d}条各部门应当",
+            font=font(17),
+            fill=10,
+            stroke_width=1,
+            stroke_fill=10,
+        )
+    return cv2.GaussianBlur(np.asarray(paper, np.float32), (0, 0), 3.0)
+
+
+def test_static_interference_over_the_whole_picture_is_found_without_a_baseline() -> None:
+    frame, lumas = frames([scene() + bands(30, 21.0, 0.0) for _ in range(8)])
+    m = stripes(frame, T, lumas)
+    assert m.metrics["stripe_rule"] == "static", m.metrics
+    assert m.scores["stripes"] >= 0.5, m.metrics
+
+
+def test_the_lines_of_a_defocused_page_are_no_stripes() -> None:
+    """Defocused, a page's lines of text are smooth bands as prominent as interference and with
+    all of its share; but they end at the paper's edge, and interference does not."""
+    frame, lumas = frames([page() for _ in range(8)])
+    m = stripes(frame, T, lumas)
+    assert m.metrics["stripe_rule"] == "static", m.metrics
+    assert m.metrics["stripe_static_prominence"] >= T.stripe_static_prominence, m.metrics
+    assert m.metrics["stripe_static_share"] >= T.stripe_static_share, m.metrics
+    assert m.scores["stripes"] < 0.5, m.metrics

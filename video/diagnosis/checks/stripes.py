@@ -23,7 +23,10 @@ away: the same wall is up to twice as prominent at 1280 as at 640 px. So it must
 large share of the picture's variation from row to row (`stripe_static_share`, the peak's part
 of the profile's power, the same at any resolution): interference is laid over the whole
 picture, a crisp wall's courses share it with their harmonics and the rest of the scene (a
-soft wall, reduced to its fundamental, has the share but not the prominence). The metrics say
+soft wall, reduced to its fundamental, has the share but not the prominence). And it must
+span the picture evenly (`evenness`): interference is laid over all of it alike, while the
+lines of a page or the floors of a facade, which a defocus turns into smooth bands with all the
+share, end where the page or the building does. The metrics say
 which rule
 decided (`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern
 is the baseline's; rolling, below).
@@ -57,6 +60,11 @@ from video.diagnosis.frame import AnalysedFrame
 from video.diagnosis.thresholds import Thresholds
 
 PEAKS = 6  # candidates per axis
+STRIPS = 16  # narrow strips across a band pattern, for how evenly it spans the picture
+# A static pattern without a baseline is interference only as even as this (`evenness`): rolling
+# bands on the fit scenes read 0.8 to 1 at their frequency, a page of text that ends inside the
+# view reads 0 (a design value, not fitted: the labelled sets' bands all roll).
+EVEN = 0.4
 # A candidate is the baseline's texture when the baseline had a peak on the same axis at its
 # frequency, or at a harmonic or subharmonic of it (a wall's courses give a fundamental and its
 # multiples, whose relative strengths change with the light, blur and compression), within
@@ -126,6 +134,20 @@ def _peaks(gray: np.ndarray, axis: str, count: int = PEAKS) -> list[Candidate]:
             Candidate(axis, k, gray.shape[0], float(common[i]), float(np.median(amplitude)), share=float(share[i]))
         )
     return found
+
+
+def evenness(gray: np.ndarray, cycles: int) -> float:
+    """How evenly a band pattern of `cycles` (across the picture's height) spans its width: the
+    second weakest of STRIPS narrow strips' amplitudes at that frequency over their median.
+    Interference is laid over the whole picture alike (about 1); a scene's periodic rows (the
+    lines of a page, a facade's floors) end where the object ends (near 0 beyond it)."""
+    h, w = gray.shape
+    strip = w // STRIPS
+    profiles = gray[:, : strip * STRIPS].reshape(h, STRIPS, strip).mean(axis=2, dtype=np.float64).T
+    spectrum = np.abs(np.fft.rfft((profiles - profiles.mean(axis=1, keepdims=True)) * _hann(h), axis=1))
+    amplitude = np.sort(spectrum[:, max(1, cycles - 1) : cycles + 2].max(axis=1))
+    median = float(np.median(amplitude))
+    return float(amplitude[1]) / median if median > 0 else 0.0
 
 
 def periodicity(gray: np.ndarray) -> tuple[float, float, float]:
@@ -304,6 +326,9 @@ def in_the_picture(
         if rule == "static":  # far above the grain, and much of the picture's variation across it
             s_t = t.stripe_static_share
             score = min(score, ramp(c.share, clean=s_t * 0.3, fault=s_t, severe=(1.0 + s_t) / 2))
+            if score > 0:  # and over the whole picture alike
+                even = evenness(frame.gray_f if c.axis == "horizontal" else frame.gray_f.T, c.cycles)
+                score = min(score, ramp(even, clean=EVEN * 0.25, fault=EVEN, severe=(1.0 + EVEN) / 2))
         if c.amplitude < t.stripe_amplitude:  # periodic but too faint to see
             score = min(score, 0.5 * c.amplitude / t.stripe_amplitude)
         scored.append((score, rule, c))
