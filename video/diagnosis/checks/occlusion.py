@@ -9,11 +9,9 @@ since commissioning or it is clearly darker than the rest of the top of the view
 whole picture evenly; a clipped white area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
-low in chroma and not clipped; blocks where the OSD was filled in (overlay.py) are smooth by
-making and are no candidates, nor are their pixels part of a region. With the camera's
-baseline (建档) also blocks whose brightness or colour moved away from the baseline's and
-became smooth, or that lost the texture they had: a mid-grey or translucent cover over a sky
-or a plain wall, which no texture comparison can see.
+low in chroma and not clipped. With the camera's baseline (建档) also blocks whose brightness or
+colour moved away from the baseline's and became smooth, or that lost the texture they had: a
+mid-grey or translucent cover over a sky or a plain wall, which no texture comparison can see.
 Candidates are joined into regions (neighbours of a like look); against the baseline, a region
 most of which has not changed since commissioning is the camera's normal view. For each large
 region the transition width of its boundary is measured — its contrast with the scene over its steepest
@@ -23,7 +21,9 @@ blur, not a cover). A cover is on the lens: when the scene pans over the window 
 the cover stays put while the scene moves behind it, and a sky, a plain background or a wall
 moves with the rest of the view. So when the scene moved, a region counts only when its
 boundary standing still explains at least `occlusion_fixed` of what changed along it (a still
-camera gives no such evidence, and the region is judged by its look alone). The measurement
+camera gives no such evidence, and the region is judged by its look alone). Where the OSD was
+filled in (overlay.py) is left out of that test: a fill neither stays put nor pans with the
+scene, and along a plain background it read as a boundary that stayed. The measurement
 is the largest share of the picture covered by one region whose boundary is that much softer
 than the scene's edges.
 """
@@ -367,12 +367,6 @@ def occlusion(
             moved = float(away.mean())
             candidate |= away
             changed = gone | away
-    painted = np.zeros(candidate.shape, bool)  # blocks where the OSD was filled in
-    if frame.osd:
-        bh, bw = candidate.shape
-        share = filled(frame, gray.shape)[: bh * BLOCK, : bw * BLOCK].astype(np.float32)
-        painted = cv2.resize(share, (bw, bh), interpolation=cv2.INTER_AREA) >= 0.5
-        candidate &= ~painted
     best = region_area = 0.0
     width = ratio = 0.0
     regions: list[list[float]] = []  # [share of the picture, boundary softness] of the largest
@@ -420,10 +414,7 @@ def occlusion(
             # beside it) is judged by its boundary, as any other region.
             top = means[0][~inside[0]]
             dimmer = top.size > 0 and means[inside].mean() < float(np.median(top)) - t.occlusion_link
-            # From the top: its first row is the picture's, or only the OSD stands above it.
-            first = int(in_rows[0])
-            from_top = first == 0 or bool(painted[:first][:, inside[first]].all(axis=0).any())
-            skylike = from_top and not dimmer
+            skylike = in_rows[0] == 0 and not dimmer
             if not local and skylike and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
             if changed is not None and not new:
@@ -431,8 +422,6 @@ def occlusion(
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
                 unknown = filled(frame, small.shape) if frame.osd else None
-                if unknown is not None:
-                    fine &= ~unknown
                 edges = _edge_blocks(frame)
                 scene_width = scene_edge_width(frame, candidate, edges)
                 motion = per_window(lumas, scene_motion, (small.shape[1], small.shape[0]))
