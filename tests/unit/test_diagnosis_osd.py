@@ -58,11 +58,14 @@ def test_both_lines_are_found_and_filled_in(tmp_path: Path, scene: str, width: i
 
 
 @pytest.mark.parametrize("width", [640, 1280])
-@pytest.mark.parametrize("scene", ["parking", "terrain-east"])
-def test_black_lines_are_found_and_filled_in(tmp_path: Path, scene: str, width: int) -> None:
-    """Black text (字体颜色 黑色, with a white outline) is found by its clock at the top."""
+@pytest.mark.parametrize(
+    ("osd", "scene"), [("zh-black", "parking"), ("zh-black", "terrain-east"), ("zh-auto", "riverside")]
+)
+def test_black_lines_are_found_and_filled_in(tmp_path: Path, osd: str, scene: str, width: int) -> None:
+    """Black text (字体颜色 黑色, with a white outline) is found by its clock at the top; so is a
+    camera's 黑白自动, here a black clock over the bright sky and a white name over the river."""
     clip = Clip("clean", scene, 0.0, seed=3, width=width, height=width * 9 // 16)
-    result = diagnose_source(encoded(tmp_path, clip, "zh-black"), CameraSettings(T))
+    result = diagnose_source(encoded(tmp_path, clip, osd), CameraSettings(T))
     lines = result.metrics["osd_lines"]
     assert covers(lines, 0.1, 0.055), lines
     assert covers(lines, 0.9, 0.945), lines
