@@ -26,10 +26,9 @@ picture, a crisp wall's courses share it with their harmonics and the rest of th
 soft wall, reduced to its fundamental, has the share but not the prominence). And it must
 span the picture evenly (`evenness`): interference is laid over all of it alike, while the
 lines of a page or the floors of a facade, which a defocus turns into smooth bands with all the
-share, end where the page or the building does. The metrics say
-which rule
-decided (`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern
-is the baseline's; rolling, below).
+share, end where the page or the building does. The metrics say which rule decided
+(`stripe_rule`: drift, new_since_baseline, static; known_texture when the only pattern is the
+baseline's; rolling, below).
 
 Faint bars under a scene's strong horizontal edges (kerbs, roofs, road markings) do not stand
 out of the picture's spectrum at all: those edges spread their power over every frequency.
