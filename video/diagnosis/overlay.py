@@ -145,7 +145,7 @@ def find_lines(bgr: np.ndarray, gray: np.ndarray, later: np.ndarray | None = Non
     band = round(CLOCK_BAND * h)
     black: list[Box] = []
     longest = 0
-    for top in (0, h - band):
+    for top in (0, h - band) if band else ():
         rows = slice(top, top + band)
         negative = None if later is None else cv2.bitwise_not(later[rows])
         lines, most = _white_lines(
