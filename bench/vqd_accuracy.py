@@ -200,7 +200,7 @@ def commission(
         result = _diagnose(view, Path(workdir), CameraSettings(t), raw, osd)
         if result.frame is None:
             continue
-        base = Baseline.measure(AnalysedFrame(result.frame), t)
+        base = Baseline.measure(AnalysedFrame(result.frame), t, known=CameraSettings(t, None, baselines).osd)
         baselines.setdefault(base.mode, base)
     return baselines
 

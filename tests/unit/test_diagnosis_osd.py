@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli.main import app
-from tests.support.natural import HELD_OUT_SCENES, Clip, normal_clip, write_clip
+from tests.support.natural import HELD_OUT_SCENES, Clip, night_clip, normal_clip, write_clip
 from tests.support.osd import osd_frames, write_osd_clip
 from video.diagnosis import Baseline, CameraSettings, DiagnosisResult, Thresholds, diagnose_source
 from video.diagnosis.frame import AnalysedFrame
@@ -220,3 +220,20 @@ def test_dirt_on_the_lens_under_the_osd_is_still_a_cover(tmp_path: Path, osd: st
     clip = Clip("dirt", "crossroad", 0.0, seed=1)
     result = judged(tmp_path, clip, False, osd)
     assert result.codes == ["occlusion"], result.metrics
+
+
+def test_a_night_baseline_knows_the_osd_its_ir_picture_hides(tmp_path: Path) -> None:
+    """Black text on a dark IR picture escapes the detector. A night baseline taken with it left
+    in keeps the glyphs' sharp edges, while every later night picture is filled in where the
+    day baseline found the OSD (on the fit scenes, one such camera read blur). The OSD stays put
+    from day to night, so the night baseline is taken with the day's OSD filled in too."""
+    clip = Clip("ir_night", "terrain-east", 1.0, seed=6, width=1280, height=720)
+    day = Baseline.measure(read_source(encoded(tmp_path, normal_clip(clip), "zh-black"), T).frames[0], T)
+    night_view = encoded(tmp_path, night_clip(clip), "zh-black")
+    assert day.osd and not Baseline.measure(read_source(night_view, T).frames[0], T).osd
+    known = CameraSettings(T, None, {day.mode: day}).osd
+    night = Baseline.measure(read_source(night_view, T).frames[0], T, known=known)
+    assert night.mode == "night" and night.osd == day.osd
+    result = diagnose_source(encoded(tmp_path, clip, "zh-black"), CameraSettings(T, None, {"day": day, "night": night}))
+    assert result.metrics["mode"] == "night"
+    assert result.codes == [], result.metrics

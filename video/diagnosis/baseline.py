@@ -21,7 +21,7 @@ thing to the same function and get the same verdict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -117,10 +117,18 @@ class Baseline:
     osd: tuple[Share, ...] | None = None
 
     @classmethod
-    def measure(cls, frame: AnalysedFrame, t: Thresholds, mode: str | None = None, hour: int | None = None) -> Baseline:
-        """The statistics of one normal picture (its OSD lines filled in first); `hour`
-        (local_hour) when it was taken, if known."""
-        frame = without_osd(frame)
+    def measure(
+        cls,
+        frame: AnalysedFrame,
+        t: Thresholds,
+        mode: str | None = None,
+        hour: int | None = None,
+        known: Sequence[Share] = (),
+    ) -> Baseline:
+        """The statistics of one normal picture (its OSD lines filled in first, and where the
+        camera's other baselines know its OSD: `known`, CameraSettings.osd); `hour` (local_hour)
+        when it was taken, if known."""
+        frame = without_osd(frame, known=known)
         sigma, _ = noise_sigma(frame.gray_f)
         luma = brightness_mean(frame)
         edges = edge_blocks(frame.gray)
@@ -317,6 +325,12 @@ class CameraSettings:
 
     def baseline_for(self, mode: str) -> Baseline | None:
         return self.baselines.get(mode)
+
+    @property
+    def osd(self) -> list[Share]:
+        """Where the camera draws its OSD, as its baselines of any mode learned it: the OSD stays
+        put from day to night, where an IR picture may hide it from the detector."""
+        return merged([box for base in self.baselines.values() for box in base.osd or ()])
 
     def reference_for(self, mode: str) -> Reference | None:
         base = self.baselines.get(mode)

@@ -33,7 +33,7 @@ from video.diagnosis.checks.scene import Reference, scene_change
 from video.diagnosis.checks.sharpness import blur
 from video.diagnosis.checks.stripes import stripes
 from video.diagnosis.frame import AnalysedFrame, Window, luma_thumb
-from video.diagnosis.overlay import filled_window, where, without_osd, without_osd_at
+from video.diagnosis.overlay import Share, filled_window, where, without_osd, without_osd_at
 from video.diagnosis.result import FAULT_CODES, DiagnosisResult, Fault
 from video.diagnosis.sampling import Sample, SourceError
 from video.diagnosis.sources import read_source, redact
@@ -132,9 +132,10 @@ def _read_picture(path: Path) -> np.ndarray | None:
         raise ValidationFailed(f"reference {path.name}: {exc}", hint=hint) from None
 
 
-def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds) -> AnalysedFrame:
-    """The picture of a reference: a picture, an image file or a clip (its first keyframe).
-    A reference that cannot be read is the caller's mistake, not the camera's: ValidationFailed."""
+def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds, known: Sequence[Share] = ()) -> AnalysedFrame:
+    """The picture of a reference: a picture, an image file or a clip (its first keyframe), its
+    OSD filled in (also where `known` says the camera draws it). A reference that cannot be
+    read is the caller's mistake, not the camera's: ValidationFailed."""
     if isinstance(reference, np.ndarray):
         frame = AnalysedFrame.from_bgr(reference, t.analysis_width)
     elif (image := _read_picture(Path(reference))) is not None:
@@ -149,7 +150,7 @@ def _reference_frame(reference: str | Path | np.ndarray, t: Thresholds) -> Analy
     small = too_small(frame)
     if small is not None:
         raise ValidationFailed(f"reference: {small}", hint="give a picture of the camera's normal view at its own size")
-    return without_osd(frame)
+    return without_osd(frame, known=known)
 
 
 def load_reference(reference: ReferenceLike, thresholds: Thresholds) -> Reference | None:
@@ -165,7 +166,7 @@ def commissioned_on(settings: CameraSettings, reference: str | Path | np.ndarray
     brightness and covers are judged against that camera's own normal, as the patrol judges a
     commissioned camera. A flat screen (no signal) is no one's normal: ValidationFailed."""
     t = settings.thresholds
-    frame = _reference_frame(reference, t)
+    frame = _reference_frame(reference, t, settings.osd)
     if flat_screen(frame, t).scores["signal_loss"] >= 0.5:
         name = "" if isinstance(reference, np.ndarray) else f" {reference}"
         raise ValidationFailed(
@@ -233,8 +234,7 @@ def without_overlay(sample: Sample, settings: CameraSettings) -> Sample:
     """The sample with the OSD lines of its first picture, and those the camera showed at
     commissioning, filled in, in every picture of it (video.diagnosis.overlay): the checks judge
     the camera's picture, not the text over it."""
-    known = [box for base in settings.baselines.values() for box in base.osd or ()]
-    first = without_osd(sample.frames[0], sample.lumas[-1] if sample.lumas else None, known)
+    first = without_osd(sample.frames[0], sample.lumas[-1] if sample.lumas else None, settings.osd)
     if not first.osd:
         return sample
     shape = first.gray.shape

@@ -91,11 +91,11 @@ def camera_settings(session: Session, camera_id: str, base: Thresholds) -> Camer
     return settings
 
 
-def _measure(result: DiagnosisResult, t: Thresholds, at: datetime) -> Baseline | None:
+def _measure(result: DiagnosisResult, settings: CameraSettings, at: datetime) -> Baseline | None:
     if result.error is not None or result.frame is None:
         return None
     frame = AnalysedFrame(result.frame)
-    return Baseline.measure(frame, t, result.metrics.get("mode"), local_hour(at))
+    return Baseline.measure(frame, settings.thresholds, result.metrics.get("mode"), local_hour(at), settings.osd)
 
 
 def store(
@@ -155,7 +155,7 @@ def learn(
         changed = None if luma is None else current.with_hour(local_hour(at), float(luma), t.baseline_rounds)
         outcome = "hour_learned"
     else:
-        newer = _measure(result, t, at)
+        newer = _measure(result, settings, at)
         if newer is None:
             return None
         if current is None:

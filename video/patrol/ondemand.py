@@ -191,7 +191,7 @@ def accept_normal(
         luma = float(luma)
         learned, how = current.normal_at(hour, luma), "hour"
     else:
-        learned = Baseline.measure(AnalysedFrame(first.frame), t, mode, hour)
+        learned = Baseline.measure(AnalysedFrame(first.frame), t, mode, hour, target.settings.osd)
         how = "commissioned" if current is None else "statistics"
     fresh = replace(target.settings, baselines={**target.settings.baselines, mode: learned})
     result = diagnose_frames([first.frame], fresh, first.source, taken_at=at)
