@@ -294,9 +294,8 @@ def _fine_smooth(gray: np.ndarray, t: Thresholds, noise_sigma: float) -> np.ndar
     return cv2.morphologyEx(smooth, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)).astype(bool)
 
 
-def filled(frame: AnalysedFrame, shape: tuple[int, int]) -> np.ndarray:
-    """Where the picture's OSD lines were filled in, on a picture of `shape`: painted from
-    around them, smooth by making, they are no evidence of a cover (nor of its absence)."""
+def _filled(frame: AnalysedFrame, shape: tuple[int, int]) -> np.ndarray:
+    """Where the picture's OSD lines were filled in (overlay.without_osd), on a picture of `shape`."""
     mask = np.zeros(shape, bool)
     for x, y, w, h in scaled(frame.osd or [], frame.gray.shape, shape):
         mask[y : y + h, x : x + w] = True
@@ -421,7 +420,7 @@ def occlusion(
                 continue  # the camera's normal view, as commissioned: not a cover
             if fine is None:
                 fine = _fine_smooth(small, t, noise_sigma)
-                unknown = filled(frame, small.shape) if frame.osd else None
+                unknown = _filled(frame, small.shape) if frame.osd else None
                 edges = _edge_blocks(frame)
                 scene_width = scene_edge_width(frame, candidate, edges)
                 motion = per_window(lumas, scene_motion, (small.shape[1], small.shape[0]))
