@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -39,13 +41,27 @@ def _check_size(source: io.BytesIO | Path) -> None:
         raise PictureTooLarge(f"the picture is {w}×{h} pixels, larger than any camera's")
 
 
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """OpenCV prints its own complaint about a damaged picture to stderr; the caller says what is
+    wrong and what to do instead (None from decode or read)."""
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+
+
 def decode(body: bytes) -> np.ndarray | None:
     """The picture (BGR) in `body`; None when it is no picture. PictureTooLarge when it is."""
     _check_size(io.BytesIO(body))
-    return cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+    with _quiet():
+        return cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
 
 
 def read(path: Path) -> np.ndarray | None:
     """The picture (BGR) in the file; None when it is no picture. PictureTooLarge when it is."""
     _check_size(path)
-    return cv2.imread(str(path), cv2.IMREAD_COLOR)
+    with _quiet():
+        return cv2.imread(str(path), cv2.IMREAD_COLOR)

@@ -178,6 +178,16 @@ def test_unreadable_image_file(tmp_path: Path) -> None:
     assert_lost(diagnose_source(str(path), CameraSettings(FAST)), "not a readable image")
 
 
+def test_a_damaged_picture_is_reported_once_without_opencvs_own_complaint(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "cam.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)  # a PNG signature, no header after it
+    assert_lost(diagnose_source(str(path), CameraSettings(FAST)), "not a readable image")
+    assert pictures.decode(path.read_bytes()) is None
+    assert capfd.readouterr().err == ""
+
+
 def test_image_file_is_judged(tmp_path: Path) -> None:
     path = tmp_path / "cam.png"
     cv2.imwrite(str(path), next(iter(condition_frames(ClipSpec("healthy", "plaza")))))
