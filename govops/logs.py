@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -43,6 +45,31 @@ class KeyValueFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[1] is not None:
             parts.append(f"error={_fmt(record.exc_info[1].__class__.__name__)}")
         return redact(" ".join(parts))
+
+
+def setup_cli_logging() -> None:
+    """A command's log records (warnings and worse, the default level) through the redacting
+    formatter, unless something configured logging already (a test runner, `govops serve`)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(KeyValueFormatter())
+        root.addHandler(handler)
+
+
+@contextmanager
+def root_logging_kept() -> Iterator[None]:
+    """Undo what an import does to the root logger. onvif-zeep-async calls
+    `logging.basicConfig(level=INFO)` when imported: every library's INFO records would then
+    reach stderr unredacted, httpx's request lines with a camera's password in the URL among
+    them."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
 def setup_logging(level: str = "INFO") -> None:

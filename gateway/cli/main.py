@@ -18,6 +18,7 @@ from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli
 from gateway.cli.output import err_console
 from govops.errors import GovopsError
+from govops.logs import setup_cli_logging
 
 app = typer.Typer(
     name="govops",
@@ -74,6 +75,7 @@ def _root(
 
 
 def main() -> None:
+    setup_cli_logging()
     try:
         app(standalone_mode=True)
     except GovopsError as exc:

@@ -20,15 +20,18 @@ from urllib.parse import urljoin
 
 import aiohttp
 from lxml import etree
-from onvif import ONVIFCamera
-from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService, _cached_document
-from onvif.definition import SERVICES
-from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
 from zeep import exceptions as zx
 
+from govops.logs import root_logging_kept
 from video.onvif.address import DeviceAddress, OriginGuard
 from video.onvif.errors import DeviceError, excerpt
 from video.onvif.xmlsafe import MAX_SOAP_BYTES, read_capped, screen
+
+with root_logging_kept():  # onvif configures the root logger when imported
+    from onvif import ONVIFCamera
+    from onvif.client import _WSDL_PATH, AsyncTransportProtocolErrorHandler, ONVIFService, _cached_document
+    from onvif.definition import SERVICES
+    from onvif.exceptions import ONVIFAuthError, ONVIFError, ONVIFTimeoutError
 
 USER_AGENT = "govops-onvif/0.1"
 MAX_REDIRECTS = 3
