@@ -67,6 +67,14 @@ def test_json_lines_one_per_source_and_exit_0(clips: dict[str, Path], monkeypatc
         assert lost["error"]
 
 
+def test_a_mistyped_scheme_gets_its_line_and_exit_1(clips: dict[str, Path]) -> None:
+    out = runner.invoke(app, ["video", "diagnose", str(clips["healthy"]), "rstp://127.0.0.1:554/ch1", "--json"])
+    assert out.exit_code == 1, out.output
+    healthy, typo = (json.loads(line) for line in out.stdout.splitlines())
+    assert "error" not in healthy
+    assert typo["error"].startswith("rstp:// is no source to read: give a file path, an rtsp:// stream"), typo
+
+
 def test_the_table_says_when_no_baseline_judged_and_what_to_do(clips: dict[str, Path]) -> None:
     plain = runner.invoke(app, ["video", "diagnose", str(clips["healthy"])])
     assert plain.exit_code == 0 and "Traceback" not in plain.output, plain.output

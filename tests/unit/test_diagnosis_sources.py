@@ -126,6 +126,11 @@ def test_missing_file(tmp_path: Path) -> None:
     assert_lost(diagnose_source(str(tmp_path / "nope.mp4"), CameraSettings(FAST)), "no such file")
 
 
+@pytest.mark.parametrize("source", ["ftp://cam.local/live.mp4", "rstp://127.0.0.1:554/ch1", "onvif://127.0.0.1"])
+def test_a_url_of_another_scheme_says_which_sources_there_are(source: str) -> None:
+    assert_lost(diagnose_source(source, CameraSettings(FAST)), "is no source to read: give a file path, an rtsp://")
+
+
 def test_directory_is_not_a_video(tmp_path: Path) -> None:
     assert_lost(diagnose_source(str(tmp_path), CameraSettings(FAST)), "directory")
 

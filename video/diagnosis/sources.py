@@ -21,12 +21,17 @@ def redact(source: str) -> str:
     return re.sub(r"(?<=://)([^:/@]+):[^@/]*@", r"\1:***@", source)
 
 
+SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 def source_kind(source: str) -> str:
     lower = source.lower()
     if lower.startswith(("rtsp://", "rtsps://")):
         return "rtsp stream"
     if lower.startswith(("http://", "https://")):
         return "snapshot URL"
+    if SCHEME.match(source) and not lower.startswith("file://"):
+        return "unsupported URL"  # a mistyped scheme, or a protocol cameras are not read over
     return "file"
 
 
@@ -86,4 +91,8 @@ def read_source(source: str, t: Thresholds) -> Sample:
         return read_rtsp(source, t)
     if kind == "snapshot URL":
         return read_snapshot(source, t)
+    if kind == "unsupported URL":
+        scheme = source.split("://", 1)[0]
+        hint = "give a file path, an rtsp:// stream or an http(s):// snapshot URL"
+        raise SourceError(f"{scheme}:// is no source to read: {hint}")
     return read_file(source, t)

@@ -28,7 +28,7 @@ def diagnose(
 
     run_diagnose(sources, reference, json_out, camera)
     # DESIGN.md: a local path that does not exist still gets its line, then the command exits 1
-    # (the user's mistake, not a camera's fault).
+    # (the user's mistake, not a camera's fault); so does a URL of a scheme no camera is read over.
     local = (s.removeprefix("file://") for s in sources if source_kind(s) == "file")
-    if any(not Path(p).exists() for p in local):
+    if any(not Path(p).exists() for p in local) or any(source_kind(s) == "unsupported URL" for s in sources):
         raise typer.Exit(1)
