@@ -287,6 +287,13 @@ def test_the_api_keeps_each_viewer_to_their_cameras(district: Runtime, app, tmp_
         assert pic.status_code == 200 and pic.content[:2] == b"\xff\xd8"
         bad = ops.put(f"/api/cameras/{road}/diagnosis/thresholds", json={"thresholds": {"dark_meen": 1}})
         assert bad.status_code == 422 and "dark_meen" in bad.json()["message"]
+        # 1e999 is valid JSON and reads as infinity: a timeout of it would hang the patrol.
+        endless = ops.put(
+            f"/api/cameras/{road}/diagnosis/thresholds",
+            content=b'{"thresholds": {"read_timeout_s": 1e999}}',
+            headers={"content-type": "application/json"},
+        )
+        assert endless.status_code == 422 and "read_timeout_s" in endless.json()["message"], endless.text
         assert (
             zz.put(f"/api/cameras/{park}/diagnosis/thresholds", json={"thresholds": {"dark_mean": 9}}).status_code
             == 403

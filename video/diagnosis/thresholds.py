@@ -32,7 +32,9 @@ FITTED_ON: dict[str, Any] = _FITTED["fitted_on"]
 class Thresholds(BaseSettings):
     """Every value set from FITTED comes from bench/vqd_fit.py (fit scenes only)."""
 
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_VQD_", extra="forbid", frozen=True)
+    # allow_inf_nan: a threshold of 1e999 (JSON reads it as infinity) would switch a check off in
+    # disguise, a timeout of it would hang a patrol, and no API answer can carry it.
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_VQD_", extra="forbid", frozen=True, allow_inf_nan=False)
 
     # signal_loss: share of the picture within `flat_tolerance` of its median colour.
     flat_fraction: Annotated[float, Field(gt=0, le=1)] = 0.95
