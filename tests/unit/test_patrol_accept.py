@@ -22,7 +22,7 @@ from tests.unit.test_patrol import GA, ROAD, T, _alerts, _camera_id, _patrol, _s
 from video.diagnosis.baseline import local_hour
 from video.patrol import Policy
 from video.patrol.models import CameraBaseline
-from video.patrol.ondemand import accept_normal, diagnose_now
+from video.patrol.ondemand import accept_normal, diagnose_now, set_thresholds
 
 ONCE = Policy(raise_after=1, clear_after=1)
 
@@ -130,6 +130,26 @@ def test_a_fault_that_is_nobodys_normal_teaches_nothing(district: Runtime, tmp_p
     assert (after.stats, after.reference, after.updated_at) == (before.stats, before.reference, before.updated_at)
     with district.transaction() as s:
         assert not list(s.scalars(select(audit.AuditRecord).where(audit.AuditRecord.action == "video.baseline.accept")))
+
+
+def test_a_still_view_that_reads_frozen_is_told_its_own_freeze_limit(district: Runtime, tmp_path: Path) -> None:
+    """Nothing moves, and at 128 kbit/s the encoder smooths the sensor's noise away: the live
+    picture reads frozen. Accepting it teaches nothing (a frozen stream reads the same); the
+    refusal says how the camera's own freeze limit lets a live, still view through."""
+    cam = _commissioned(district, tmp_path)
+    still = ClipSpec("static", scene="road", strength=0.8, max_kbps=128)
+    _set_stream(district, cam, str(write_condition_clip(tmp_path / "still.mp4", still)))
+    shown = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert [f["code"] for f in shown["faults"]] == ["freeze"], shown
+    with pytest.raises(Conflict, match="no camera's normal") as refused:
+        accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert refused.value.hint and f"govops video thresholds {cam} freeze_max_block_diff=" in refused.value.hint
+    # The advice works: below what the view shows, the live, still view is healthy.
+    with district.transaction() as s:
+        limit = shown["metrics"]["freeze_block_diff"] / 2
+        set_thresholds(s, cam, {"freeze_max_block_diff": limit}, actor="ops-1", base=T)
+    again = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert again["faults"] == [], again
 
 
 def test_a_healthy_picture_has_no_false_alarm_to_accept(district: Runtime, tmp_path: Path) -> None:

@@ -140,6 +140,19 @@ BRIGHTNESS = frozenset({"too_dark", "too_bright"})
 ACCEPT_ACTION = "video.baseline.accept"
 
 
+def _still_view_hint(camera_id: str, metrics: dict[str, Any]) -> str:
+    """What to do when a picture reads frozen: a live view where nothing moves reads so once the
+    encoder smooths the sensor's noise away (a low bit rate), and only a person who sees the
+    camera's clock tick can tell. Its own freeze limit then, below what it shows."""
+    shows = metrics.get("freeze_block_diff")
+    return (
+        "a live view where nothing moves reads frozen when a low bit rate smooths its noise away: if the "
+        "camera's OSD clock ticks, raise its bit rate or set its own freeze limit below what it shows "
+        f"(`govops video thresholds {camera_id} freeze_max_block_diff=…`; it shows {shows}); "
+        "else raise a work order for it"
+    )
+
+
 def accept_normal(
     sessions: sessionmaker[Session],
     box: SecretBox,
@@ -172,9 +185,12 @@ def accept_normal(
     shown = first.codes
     refused = sorted(set(shown) & set(NEVER_NORMAL))
     if refused:
+        hint = "raise a work order for it; a camera moved on purpose is re-taken with `govops video reference`"
+        if refused == ["freeze"]:
+            hint = _still_view_hint(camera_id, first.metrics)
         raise Conflict(
             f"camera {camera_id} shows {', '.join(refused)}, which is no camera's normal; nothing was learned",
-            hint="raise a work order for it; a camera moved on purpose is re-taken with `govops video reference`",
+            hint=hint,
         )
     if not shown:
         raise Conflict(
