@@ -179,8 +179,9 @@ def test_a_night_camera_dark_on_purpose(district: Runtime, tmp_path: Path) -> No
         set_thresholds(s, cam, {"dark_mean": 5}, actor="test", base=T)
     report = _patrol(district, policy=Policy(raise_after=1)).run_round([cam])
     assert report.counts["ok"] == 1
-    with district.transaction() as s, pytest.raises(ValidationFailed, match="dark_meen"):
+    with district.transaction() as s, pytest.raises(ValidationFailed, match="dark_meen") as typo:
         set_thresholds(s, cam, {"dark_meen": 5}, actor="test", base=T)
+    assert typo.value.hint == "did you mean dark_mean?"
 
 
 class SilentServer:

@@ -14,6 +14,7 @@ other values are design constants of the measurements.
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -191,9 +192,10 @@ def thresholds_for(overrides: Mapping[str, Any] | None, base: Thresholds) -> Thr
         return base
     unknown = sorted(set(overrides) - set(Thresholds.model_fields))
     if unknown:
+        close = [m for name in unknown for m in difflib.get_close_matches(name, Thresholds.model_fields, n=1)]
         raise ValidationFailed(
             f"unknown diagnosis threshold(s): {', '.join(unknown)}",
-            hint=f"known: {', '.join(Thresholds.model_fields)}",
+            hint=f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(Thresholds.model_fields)}",
         )
     try:
         return Thresholds(**{**base.model_dump(), **dict(overrides)})
