@@ -44,7 +44,9 @@ def _check_size(source: io.BytesIO | Path) -> None:
 @contextmanager
 def _quiet() -> Iterator[None]:
     """OpenCV prints its own complaint about a damaged picture to stderr; the caller says what is
-    wrong and what to do instead (None from decode or read)."""
+    wrong and what to do instead (None from decode or read). The level is OpenCV's, for the whole
+    process: two threads decoding at once may leave it silent, which only ever hides OpenCV's own
+    messages (no lock: the patrol decodes snapshots in parallel)."""
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     try:
