@@ -6,9 +6,9 @@ import os
 import tempfile
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govops.errors import ConfigError
@@ -26,6 +26,10 @@ def default_data_dir() -> Path:
 
 def default_components_dir() -> Path:
     return Path.home() / ".cache" / "govops"
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
 
 
 class Settings(BaseSettings):
@@ -58,7 +62,7 @@ class Settings(BaseSettings):
     ca_key_algorithm: Literal["ecdsa-p256", "rsa-3072"] = "ecdsa-p256"
     ca_cert_days: int = 730
     crl_hours: int = 24
-    log_level: str = "INFO"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)] = "INFO"
     # E-government cloud (Pulumi Automation API on the local file backend by default).
     pulumi_passphrase: SecretStr | None = None
     pulumi_backend_url: str | None = None  # default file://<data_dir>/pulumi

@@ -158,6 +158,17 @@ def test_logs_never_carry_secrets():
     assert redact("token=abc&x=1") == "token=***&x=1"
 
 
+def test_a_log_level_typo_is_a_setting_error_not_a_bug(monkeypatch):
+    from govops.settings import Settings
+
+    monkeypatch.setenv("GOVOPS_LOG_LEVEL", "verbose")
+    with pytest.raises(ConfigError, match="GOVOPS_LOG_LEVEL") as caught:
+        load_or_explain(Settings)
+    assert "'DEBUG', 'INFO', 'WARNING'" in caught.value.message
+    monkeypatch.setenv("GOVOPS_LOG_LEVEL", "warning")  # as logging spells it, in either case
+    assert load_settings().log_level == "WARNING"
+
+
 def test_migrations_are_idempotent(runtime):
     runtime.migrate()
     with runtime.transaction() as s:
