@@ -183,6 +183,9 @@ def alembic_config(engine: Engine, version_locations: Sequence[Path] = ()) -> Co
 
 
 def migrate(engine: Engine, version_locations: Sequence[Path] = (), revision: str = "heads") -> None:
+    # Alembic names each of its own plugins at INFO when it loads ("setup plugin
+    # alembic.autogenerate.schemas", seven lines); the migrations it runs are still logged.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     from alembic import command
 
     check_database(engine)

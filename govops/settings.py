@@ -7,8 +7,9 @@ import tempfile
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govops.errors import ConfigError
@@ -30,6 +31,16 @@ def default_components_dir() -> Path:
 
 def _upper(value: Any) -> Any:
     return value.upper() if isinstance(value, str) else value
+
+
+def _http_url(value: str | None) -> str | None:
+    """A gateway's public URL: the console's origin check compares a browser's Origin with it."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is no http(s) URL: give the gateway's address, e.g. https://govops.jinshan.gov.cn")
+    return value.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -58,7 +69,7 @@ class Settings(BaseSettings):
     keycloak_ca_file: Path | None = None
     keycloak_audience: str = "govops-gateway"
     # The gateway's public URL: the CRL distribution point and the console's SSO callback.
-    public_url: str | None = None
+    public_url: Annotated[str | None, AfterValidator(_http_url)] = None
     ca_key_algorithm: Literal["ecdsa-p256", "rsa-3072"] = "ecdsa-p256"
     ca_cert_days: int = 730
     crl_hours: int = 24

@@ -169,6 +169,19 @@ def test_a_log_level_typo_is_a_setting_error_not_a_bug(monkeypatch):
     assert load_settings().log_level == "WARNING"
 
 
+def test_a_public_url_without_its_scheme_is_a_setting_error(monkeypatch):
+    # The console's origin check compares a browser's Origin with it: "govops.local" alone would
+    # refuse every form the console posts.
+    from govops.settings import Settings
+
+    monkeypatch.setenv("GOVOPS_PUBLIC_URL", "govops.jinshan.gov.cn")
+    with pytest.raises(ConfigError, match="GOVOPS_PUBLIC_URL") as caught:
+        load_or_explain(Settings)
+    assert "is no http(s) URL" in caught.value.message
+    monkeypatch.setenv("GOVOPS_PUBLIC_URL", "https://govops.jinshan.gov.cn/")
+    assert load_settings().public_url == "https://govops.jinshan.gov.cn"
+
+
 def test_migrations_are_idempotent(runtime):
     runtime.migrate()
     with runtime.transaction() as s:
