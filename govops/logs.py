@@ -47,14 +47,18 @@ class KeyValueFormatter(logging.Formatter):
         return redact(" ".join(parts))
 
 
+def _stderr() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    return handler
+
+
 def setup_cli_logging() -> None:
     """A command's log records (warnings and worse, the default level) through the redacting
     formatter, unless something configured logging already (a test runner, `govops serve`)."""
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(KeyValueFormatter())
-        root.addHandler(handler)
+        root.addHandler(_stderr())
 
 
 @contextmanager
@@ -73,10 +77,8 @@ def root_logging_kept() -> Iterator[None]:
 
 
 def setup_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_stderr()]
     root.setLevel(level.upper())
 
 
