@@ -14,7 +14,7 @@ from tests.support.natural import HELD_OUT_SCENES, Clip, _disc_psf, write_clip
 from tests.unit.test_diagnosis_step_edges import _noisy, _tiles
 from video.diagnosis import CameraSettings, DiagnosisResult, Thresholds, diagnose_source
 from video.diagnosis.checks.sharpness import blur
-from video.diagnosis.checks.spread import spread_blocks, window_edge_spread
+from video.diagnosis.checks.spread import spread_added, spread_blocks, window_edge_spread
 from video.diagnosis.frame import AnalysedFrame
 
 T = Thresholds()
@@ -117,3 +117,31 @@ def test_a_held_out_view_soft_by_nature_is_not_blurred(tmp_path: Path, clip: Cli
     result = _judged(tmp_path, clip)
     assert "blur" not in result.codes, result.metrics
     assert result.metrics["edge_spread"] < T.blur_edge_spread, result.metrics
+
+
+def _depth_of_field(crisp: float, soft: float) -> np.ndarray:
+    """A block map of a view with depth of field: a crisp subject (a tenth of the blocks read)
+    before a background out of focus."""
+    blocks = np.full((11, 20), np.nan, np.float32)
+    blocks[2:9, 2:18] = soft
+    blocks[4:6, 6:12] = crisp
+    return blocks
+
+
+def test_a_defocus_adds_its_blur_to_the_typical_and_the_crispest_edges() -> None:
+    base = _depth_of_field(1.2, 2.6)
+    defocused = np.sqrt(base**2 + 1.5**2)
+    added = spread_added(defocused, base)
+    assert added is not None and abs(added - 1.5**2) < 0.01, added
+
+
+def test_the_typical_edge_widening_while_the_crispest_stay_is_no_defocus() -> None:
+    """Dusk, fog or backlight on a view with depth of field: the faint edges of the subject fall
+    under the contrast floor, so the blocks read are more of the soft background; its crispest
+    edges stay as crisp as the baseline's (a fresh photograph of an animal before a soft ground,
+    not among the scenes of tests.support.natural, read 0.9 to 2.3 square pixels added)."""
+    base = _depth_of_field(1.2, 2.6)
+    dusk = _depth_of_field(1.15, 3.0)
+    added = spread_added(dusk, base)
+    assert added is not None and added < 0.1, added
+    assert float(np.nanmedian(dusk**2 - base**2)) > T.blur_spread_added  # what was read before
