@@ -195,6 +195,20 @@ SOFT_VIEW = 1.2
 # fit scenes at strengths 0 and 1, at 640x360 and at 720p, every blurred clip kept at most 0.92
 # of them, every healthy clip over the rise threshold 1.02 or more.
 EDGES_IN_FOCUS = 0.96
+# On a view soft by nature the blur added to its edges is read to within a share of the edges'
+# own blur (sigma² grows with it, and so does the error of each block's reading; blur is also
+# told apart in proportion, as Weber's law has it). So a blur must also add this share of the
+# baseline's own sigma²: on the fit scenes at strengths 0 and 1 every healthy window read at most
+# 0.093 of it, every blurred one read against a view soft by nature 0.128 and more (a disc of
+# radius 2.2 on the shaded terrain). A soft ground behind an animal, from neither split (sigma
+# 3.3: bench/vqd_probe.py), read 0.07 to 0.08 healthy, above blur_spread_added.
+ADDED_SHARE = 0.11
+
+
+def added_threshold(t: Thresholds, soft: float | None) -> float:
+    """The blur added to the edges of a view soft by nature (sigma², square pixels) that is a
+    fault, for a baseline whose edges are typically `soft` wide (their blur sigma)."""
+    return t.blur_spread_added if soft is None else max(t.blur_spread_added, ADDED_SHARE * soft**2)
 
 
 def blur(
@@ -249,7 +263,7 @@ def blur(
         if texture_only:
             score = min(score, 0.25)  # the texture went, the edges stayed: not the lens
         if added is not None:
-            a_t = t.blur_spread_added
+            a_t = added_threshold(t, soft)
             by_added = ramp(added, clean=0.0, fault=a_t, severe=3 * a_t)
             if by_added > score:
                 score, decided_by = by_added, "blur_spread_added"
