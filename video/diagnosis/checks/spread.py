@@ -44,14 +44,14 @@ subject in focus before a soft ground) dusk, fog, backlight or IR night take the
 edges under the contrast floor, and the blocks read are more of the soft ground. On a photograph
 of an animal before a soft ground, taken from neither split of tests.support.natural (imgaug's
 quokka, at 720p), the median alone read 0.9 to 2.3 square pixels added on six healthy clips of
-those kinds, their crispest edges -0.9 to 0.5 (two more, backlit and naturally soft, read 0.76
-and 0.9 both ways: still false blur). Every blur of the fit and held-out scenes kept its verdict. Both are read on
-a keyframe: the pictures between keyframes are coded more coarsely, and on a dark, noisy view
-(a terrain in IR night or at dusk) their edges read up to 1.2 square pixels wider than the
-baseline's keyframe. The one-pixel steps of `sharpness.edges_kept` read the noise on such a
-view: on the fit scenes with a baseline, every blur missed was on the shaded terrain (its blocks
-a median of 2.6 px), among them a defocus disc of radius 5 whose sharpest edges kept 0.83 of
-the baseline's.
+those kinds, their crispest edges -0.9 to 0.5 (two more, backlit and naturally soft, read 0.9
+and 0.76 both ways; sharpness.ADDED_SHARE judges the second). Every blur of the fit and
+held-out scenes kept its verdict. Both are read on a keyframe: the pictures between keyframes
+are coded more coarsely, and on a dark, noisy view (a terrain in IR night or at dusk) their
+edges read up to 1.2 square pixels wider than the baseline's keyframe. The one-pixel steps of
+`sharpness.edges_kept` read the noise on such a view: on the fit scenes with a baseline, every
+blur missed was on the shaded terrain (its blocks a median of 2.6 px), among them a defocus disc
+of radius 5 whose sharpest edges kept 0.83 of the baseline's.
 """
 
 from __future__ import annotations
