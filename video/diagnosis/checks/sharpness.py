@@ -207,10 +207,10 @@ EDGES_IN_FOCUS = 0.96
 ADDED_SHARE = 0.11
 
 
-def added_threshold(t: Thresholds, soft: float | None) -> float:
+def added_threshold(t: Thresholds, soft: float) -> float:
     """The blur added to the edges of a view soft by nature (sigma², square pixels) that is a
     fault, for a baseline whose edges are typically `soft` wide (their blur sigma)."""
-    return t.blur_spread_added if soft is None else max(t.blur_spread_added, ADDED_SHARE * soft**2)
+    return max(t.blur_spread_added, ADDED_SHARE * soft**2)
 
 
 def blur(
@@ -264,7 +264,7 @@ def blur(
         texture_only = kept is not None and kept >= EDGES_IN_FOCUS and not soft_view
         if texture_only:
             score = min(score, 0.25)  # the texture went, the edges stayed: not the lens
-        if added is not None:
+        if added is not None and soft is not None:  # only a view soft by nature has `added`
             a_t = added_threshold(t, soft)
             by_added = ramp(added, clean=0.0, fault=a_t, severe=3 * a_t)
             if by_added > score:
