@@ -4,11 +4,14 @@ one line, and the diff a `--check --diff` task would apply."""
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 MAX_LINE = 300
 MAX_DIFF = 4000
+# What the ssh client itself adds to a command's stderr, never the command's own words.
+SSH_NOISE = re.compile(r"^(ControlSocket .* already exists, disabling multiplexing|Shared connection to .* closed\.?)$")
 
 
 @dataclass
@@ -62,10 +65,14 @@ def _cause(res: dict[str, Any]) -> str:
         return str(res["stderr"])
     if "rc" in res and (res.get("stderr") or res.get("stdout")):
         # a command: "non-zero return code" says nothing; its own error line does
-        lines = [ln.strip() for ln in str(res.get("stderr") or res.get("stdout")).splitlines() if ln.strip()]
+        lines = [ln for ln in _said(res.get("stderr")) if not SSH_NOISE.match(ln)] or _said(res.get("stdout"))
         said = next((ln for ln in lines if "error" in ln.lower()), lines[-1] if lines else "")
         return f"{msg or 'failed'} (rc {res['rc']}): {said}"
     return msg or "failed without a message"
+
+
+def _said(text: Any) -> list[str]:
+    return [ln.strip() for ln in str(text or "").splitlines() if ln.strip()]
 
 
 def failure_line(what: str, task: str, res: dict[str, Any]) -> str:

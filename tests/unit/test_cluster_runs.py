@@ -50,6 +50,18 @@ def test_a_target_without_python_names_the_interpreter() -> None:
     assert "\n" not in line
 
 
+def test_a_raw_probe_names_its_own_words_not_the_ssh_clients() -> None:
+    res = {
+        "msg": "non-zero return code",
+        "rc": 127,
+        "stdout": "",
+        "stderr": "no Python at /usr/bin/python3.99: install python3 on the host\n"
+        "ControlSocket /tmp/cp/a626 already exists, disabling multiplexing\nShared connection to 10.213.0.11 closed.\n",
+    }
+    line = failure_line("failed", "Python is where the inventory says", res)
+    assert line.endswith("(rc 127): no Python at /usr/bin/python3.99: install python3 on the host")
+
+
 def test_a_failed_task_reads_task_and_message() -> None:
     res = {"msg": "One or more items failed", "results": [{"failed": True, "msg": "No package matching 'chronyx'"}]}
     assert failure_line("failed", "Packages present", res) == "Packages present: No package matching 'chronyx'"
