@@ -28,7 +28,7 @@ import pytest
 
 from govops.principal import LOCAL_SYSTEM_ADMIN, SECURITY_STAFF, Principal
 from tests.conftest import client_as
-from tests.fixtures.platform import need
+from tests.fixtures.platform import need, wait_for
 from tools.lab.onvif import OnvifCameraHandle, start_onvif_camera
 from tools.lab.process import StartupFailed
 from video.catalogue.models import Camera
@@ -190,9 +190,10 @@ def test_discover_onboard_stream_snapshot_and_ptz(cameras, district):
     start = _ptz_state(handle)
     others = [h for h in cameras if h is not handle]
     others_before = [_ptz_state(h) for h in others]
-    r = ga.post(f"/api/v1/cameras/{cam_id}/ptz/move", json={"pan": 0.5, "tilt": 0.0, "timeout_s": 5})
+    r = ga.post(f"/api/v1/cameras/{cam_id}/ptz/move", json={"pan": 0.5, "tilt": 0.0, "timeout_s": 60})
     assert r.status_code == 200, r.text
-    time.sleep(0.6)
+    # the camera turns on its own clock: wait until it has, not for a fixed time
+    wait_for(lambda: _ptz_state(handle)["pan"] > start["pan"], timeout=50, interval=0.1, what="the camera to pan")
     moving = _ptz_state(handle)
     assert moving["moving"] is True and moving["pan"] > start["pan"]
     r = ga.post(f"/api/v1/cameras/{cam_id}/ptz/stop")
