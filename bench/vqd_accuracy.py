@@ -31,6 +31,11 @@ commissioning views' too, carries a camera's OSD (tests.support.osd: the date an
 the top left, the channel name at the bottom right, Chinese; `--osd en`: ASCII, another typeface;
 `--osd zh-black`: black text; `--osd zh-auto`: black over a bright picture, white over a dark one).
 
+With `--still` the cameras do not pan: the view stands still with its moving object and its noise,
+as most fixed cameras' views do. The slow pan gives the occlusion check its strongest evidence
+(a cover stays put while the view moves behind it) and the freeze check a picture that always
+changes; a still camera gives neither, so the regions of a view are judged by their look alone.
+
 Prints one JSON object: per-code precision and recall, the false-alarm rate on healthy clips
 (any fault), a confusion matrix (expected → reported), macro-F1 over the codes, the same two
 figures for each picture size (`by_size`), and every clip whose result differs from its label.
@@ -39,6 +44,7 @@ figures for each picture size (`by_size`), and every clip whose result differs f
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -51,6 +57,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import tests.support.natural as natural
 from tests.support.natural import (
     CONDITIONS,
     HEALTHY,
@@ -152,8 +159,18 @@ def labelled_set(
     return clips
 
 
+CAMERAS = {"still": ""}  # "-still" when the cameras stand still (still_cameras)
+
+
+def still_cameras() -> None:
+    """Every view of tests.support.natural without its slow pan, in this process and the workers
+    it forks, and their clips kept apart from the panning ones."""
+    natural._view = functools.partial(natural._view, pan=0.0)
+    CAMERAS["still"] = "-still"
+
+
 def _path(workdir: Path, clip: Clip, osd: str | None) -> Path:
-    return workdir / f"{clip.name}-{clip.t0}{f'-osd-{osd}' if osd else ''}.mp4"
+    return workdir / f"{clip.name}-{clip.t0}{f'-osd-{osd}' if osd else ''}{CAMERAS['still']}.mp4"
 
 
 def _write(path: Path, clip: Clip, osd: str | None) -> None:
@@ -350,6 +367,7 @@ def report(
             "reference": "picture (not encoded)" if getattr(args, "reference_picture", False) else "clip",
             "frames_per_clip": args.frames,
             "osd": args.osd,
+            "cameras": "still" if CAMERAS["still"] else "panning",
             "sizes": dict(Counter(f"{c.width}x{c.height}" for c in clips)),
         },
         "with_reference": score(rows, "reference", args.details),
@@ -398,6 +416,7 @@ def arguments(description: str) -> argparse.ArgumentParser:
         choices=["mixed", "each", *SIZES],
         help="mixed (the default): every sixth clip 720p, the rest 640x360; each: every clip at both sizes",
     )
+    ap.add_argument("--still", action="store_true", help="the cameras stand still: no slow pan of the view")
     return ap
 
 
@@ -429,6 +448,8 @@ def main() -> None:
         "--reference-picture", action="store_true", help="the reference is the normal view's picture, not encoded"
     )
     args = ap.parse_args()
+    if args.still:
+        still_cameras()
     clips = chosen(HELD_OUT_SCENES, args)
     started = time.perf_counter()
     if args.prepare:

@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vqd_accuracy import arguments, chosen, report, run
+from vqd_accuracy import arguments, chosen, report, run, still_cameras
 
 from tests.support.natural import FIT_SCENES, HELD_OUT_SCENES
 from video.diagnosis import Thresholds
@@ -283,6 +283,8 @@ def main() -> None:
     )
     args = ap.parse_args()
     assert not set(FIT_SCENES) & set(HELD_OUT_SCENES), "a scene is in both splits"
+    if args.still:
+        still_cameras()
     clips = chosen(FIT_SCENES, args)
     started = time.perf_counter()
     workdir = args.workdir or tempfile.mkdtemp(prefix="vqd-fit-")

@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vqd_accuracy import FITTED_ON, arguments, chosen, report, run
+from vqd_accuracy import FITTED_ON, arguments, chosen, report, run, still_cameras
 
 import tests.support.natural as natural
 import tests.support.scenes as scenes
@@ -99,6 +99,8 @@ def main() -> None:
     ap = arguments(__doc__.splitlines()[0])
     ap.add_argument("--rows", default=None, help="also write every clip's verdicts and measurements here (JSON)")
     args = ap.parse_args()
+    if args.still:
+        still_cameras()
     for name in SOURCES:
         photo(name)
     known = scenes._photo_path

@@ -4,9 +4,10 @@ A hand, a bag, a leaf, dirt, a sticker or a sheet on the lens is far out of focu
 covers has no texture, little colour, and a soft, wide boundary with the scene (the lens blurs
 its edge over many pixels). What it is not: a vehicle, a plain wall, a road or the sky are in
 focus, so their boundary with the rest of the scene is sharp (a sky, at the top of the picture
-and bright or ending above its middle, is never a cover, unless against the baseline it is new
-since commissioning or it is clearly darker than the rest of the top of the view); fog lowers the contrast of the
-whole picture evenly; a clipped white area belongs to too_bright.
+and bright against the rest or the textured scene, or ending above its middle, is never a cover,
+unless against the baseline it is new since commissioning or it is clearly darker than the rest
+of the top of the view); fog lowers the contrast of the whole picture evenly; a clipped white
+area belongs to too_bright.
 
 Candidate blocks are textureless (their standard deviation, less the sensor noise, is small),
 low in chroma and not clipped. With the camera's baseline (建档) also blocks whose brightness or
@@ -363,6 +364,7 @@ def occlusion(
     candidate = plain & (means < CLIPPED)
     lost = moved = 0.0
     changed: np.ndarray | None = None  # blocks that differ from the baseline's
+    shift: np.ndarray | None = None  # how far each block's look moved from the baseline's
     if baseline is not None and baseline.shape == stds.shape:
         dimmer = 1.0
         if baseline_brightness:
@@ -419,15 +421,32 @@ def occlusion(
             in_rows = np.flatnonzero(inside.any(axis=1))
             # A sky: from the top of the picture, ending above the middle, or as bright as the
             # brightest quarter of the rest of the picture (the region itself left out: a sky
-            # may be more than a quarter of the view).
+            # may be more than a quarter of the view) or of the scene's textured part (the sky's
+            # hazier or bluer part beside the region is plain too, and may be brighter: a tower
+            # against a hazy sky, from a still camera, whose sky no pan shows moving).
             rest = means[~inside]
-            bright = rest.size == 0 or means[inside].mean() >= float(np.percentile(rest, 75))
+            level = means[inside].mean()
+            textured = means[~inside & ~smooth]
+            bright = (
+                rest.size == 0
+                or level >= float(np.percentile(rest, 75))
+                or (textured.size >= MIN_SEEN and level >= float(np.percentile(textured, 75)))
+            )
             new = changed is not None and float(changed[inside].mean()) >= NEW_SHARE
             # Against the baseline, a region mostly new since commissioning while the rest of the
             # view mostly is not (a cover changes its part of the view; a change of exposure or
-            # light changes all of it) is no sky the camera always had, wherever it lies.
+            # light changes all of it) is no sky the camera always had, wherever it lies. The
+            # rest changed too when its plain parts, whatever their colour, moved as far as a
+            # changed block does: fog and warm light move a hazy sky beside the region (a pan,
+            # which moves the rest's textured blocks, does not move its plain ones).
             outside = changed[~inside] if changed is not None else None
-            local = new and outside is not None and outside.size > 0 and float(outside.mean()) < NEW_SHARE
+            plain_rest = ~inside & smooth
+            lit = (
+                shift is not None
+                and int(plain_rest.sum()) >= MIN_SEEN
+                and float(np.median(shift[plain_rest])) >= t.occlusion_shift
+            )
+            local = new and not lit and outside is not None and outside.size > 0 and float(outside.mean()) < NEW_SHARE
             # The sky is the brightest part of the top of the view: a region clearly darker than
             # the rest of the picture's top row (by more than keeps two blocks one region,
             # occlusion_link: a cover hanging from the top edge of the lens, against the sky
