@@ -452,7 +452,7 @@ def occlusion(
             # occlusion_link: a cover hanging from the top edge of the lens, against the sky
             # beside it) is judged by its boundary, as any other region.
             top = means[0][~inside[0]]
-            dimmer = top.size > 0 and means[inside].mean() < float(np.median(top)) - t.occlusion_link
+            dimmer = top.size > 0 and level < float(np.median(top)) - t.occlusion_link
             skylike = in_rows[0] == 0 and not dimmer
             if not local and skylike and (in_rows[-1] < rows // 2 or (in_rows[-1] < rows - 1 and bright)):
                 continue
@@ -486,7 +486,7 @@ def occlusion(
                 # of them: the scene's edges away from this region alone judge it.
                 own_width = scene_edge_width(frame, inside, edges)
             softness = edge / max(own_width, 2.0 * STEP)
-            if own_width == 0.0 and means[inside].mean() >= DARK_RATIO * float(np.percentile(means, 80)):
+            if own_width == 0.0 and level >= DARK_RATIO * float(np.percentile(means, 80)):
                 # No edge of the scene to tell a cover from a blurred view by: only a region
                 # that also blocks the light (dark against the rest) is taken for a cover.
                 softness = 0.0
