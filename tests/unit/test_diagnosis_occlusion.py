@@ -360,6 +360,9 @@ def still_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
         Clip("clean", "china-tower", 0.0, seed=3),
         Clip("soft", "china-tower", 0.0, seed=7),
         Clip("rain", "china-tower", 0.0, seed=3),
+        # Against the light: the flare clips the top of the view beside the sky, which is then
+        # no darker than the top row's blocks that are not clipped.
+        Clip("backlight", "china-wide", 1.0, seed=4),
     ],
     ids=lambda c: c.name,
 )
@@ -380,6 +383,10 @@ def test_a_hazy_sky_seen_by_a_still_camera_is_no_cover(clip: Clip) -> None:
         # beside it as far (a cover's rest keeps its look): the light changed, not the view.
         (Clip("fog", "china-tower", 0.0, seed=1), []),
         (Clip("warm_light", "china-tower", 1.0, seed=6), []),
+        # Against the light the sky dims away from the flare, and the flare clips the rest of
+        # the top row, which was not clipped at commissioning: no darker than the sky beside it.
+        (Clip("backlight", "china-tower", 1.0, seed=6), []),
+        (Clip("backlight", "china-wide", 1.0, seed=4), []),
     ],
     ids=lambda c: c.name if isinstance(c, Clip) else "",
 )
