@@ -19,6 +19,10 @@ patrol's steady state: every check including scene_change); `diagnose_absolute` 
 absolute thresholds only (a camera not yet commissioned, or the CLI without --camera);
 `diagnose_osd` as `diagnose`, on the same clips with a camera's OSD drawn over them (date and
 time, channel name: found and filled in before the checks, see video.diagnosis.overlay).
+`diagnose_frozen` diagnoses a frozen camera (one 3-second clip per resolution): its window reads
+freeze, so the stream is decoded on for `freeze_confirm_s` to confirm it (checks/motion.py);
+`diagnose_frozen_unconfirmed`, the named baseline of that row, stops at the window
+(`freeze_confirm_s = 0`). A quiet view that the window alone took for frozen pays the same.
 `cli_batch` runs `govops video diagnose` once over 60 clip paths, as a patrol shelling out
 would, and reports the CPU per clip of the child process, start-up included (and a one-clip
 call, to show the start-up's share).
@@ -163,6 +167,16 @@ def make_clips(tmp: str, count: int, seconds: float) -> dict[str, list[Path]]:
     return clips
 
 
+def make_frozen(tmp: str) -> dict[str, Path]:
+    """A frozen camera per resolution, three seconds: long enough to confirm the freeze."""
+    out = {}
+    for label, (w, h) in RESOLUTIONS.items():
+        spec = ClipSpec("freeze", "crossroad", 1.0, w, h, fps=25, seconds=3.0, seed=0)
+        path = Path(tmp) / f"{label}-{spec.name}.mp4"
+        out[label] = write_frames(path, condition_frames(spec), fps=25, max_kbps=CAMERA_KBPS[label])
+    return out
+
+
 def measure(paths: list[Path], runs: int, fn: Any, what: str = "") -> dict[str, Any]:
     cpu, wall = [], []
     for run in range(runs):
@@ -219,8 +233,10 @@ def main() -> None:
         progress(f"making {args.clips} clips per resolution")
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             clips = pool.submit(make_clips, tmp, args.clips, args.seconds).result()
+            frozen = pool.submit(make_frozen, tmp).result()
         t = Thresholds()
         plain = CameraSettings(t)
+        unconfirmed = CameraSettings(t.model_copy(update={"freeze_confirm_s": 0.0}))
         # Warm up imports, codecs and OpenCV kernels outside the measurement.
         diagnose_source(str(clips["720p"][0]), plain)
         report["peak_rss_mib_before"] = peak_rss_mib()
@@ -244,11 +260,27 @@ def main() -> None:
                     lambda p, c=osd_commissioned: diagnose_source(str(p), c[str(p)]),
                     f"{label} with OSD",
                 ),
+                # A frozen camera: the window reads freeze and is confirmed over more of the stream.
+                "diagnose_frozen": measure(
+                    [frozen[label]], args.runs, lambda p: diagnose_source(str(p), plain), f"{label} frozen"
+                ),
+                "diagnose_frozen_unconfirmed": measure(
+                    [frozen[label]],
+                    args.runs,
+                    lambda p: diagnose_source(str(p), unconfirmed),
+                    f"{label} frozen, window",
+                ),
                 # The decoding part alone (open, demux, decode, scale the judged picture).
                 "decode_only_cpu_ms": measure(
                     clips[label], args.runs, lambda p: read_source(str(p), t), f"{label} decode only"
                 )["cpu_ms_per_camera"]["mean"],
             }
+            frozen_ms = [
+                report[label][k]["cpu_ms_per_camera"]["mean"]
+                for k in ("diagnose_frozen", "diagnose_frozen_unconfirmed")
+            ]
+            report[label]["frozen_cpu_ratio_confirmed_over_window"] = round(frozen_ms[0] / frozen_ms[1], 2)
+            report[label]["frozen_verdict"] = diagnose_source(str(frozen[label]), plain).codes
         report["peak_rss_mib_after_diagnose"] = peak_rss_mib()
         for label in RESOLUTIONS:
             base = measure(clips[label][: args.naive_clips], 1, lambda p: naive(p, args.naive_frames), f"{label} naive")

@@ -133,22 +133,27 @@ def test_a_fault_that_is_nobodys_normal_teaches_nothing(district: Runtime, tmp_p
 
 
 def test_a_still_view_that_reads_frozen_is_told_its_own_freeze_limit(district: Runtime, tmp_path: Path) -> None:
-    """Nothing moves, and at 128 kbit/s the encoder smooths the sensor's noise away: the live
-    picture reads frozen. Accepting it teaches nothing (a frozen stream reads the same); the
-    refusal says how the camera's own freeze limit lets a live, still view through."""
+    """Nothing moves, and at 128 kbit/s the encoder smooths the sensor's noise away: over the
+    window the live picture reads frozen. The second after it tells the live view from a frozen
+    one (checks/motion.py); a camera whose freeze is not confirmed (freeze_confirm_s = 0) reads
+    frozen. Accepting that teaches nothing (a frozen stream reads the same); the refusal says how
+    the camera's own freeze limit lets a live, still view through."""
     cam = _commissioned(district, tmp_path)
     still = ClipSpec("static", scene="road", strength=0.8, max_kbps=128)
     _set_stream(district, cam, str(write_condition_clip(tmp_path / "still.mp4", still)))
-    shown = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    confirmed = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert confirmed["faults"] == [] and confirmed["metrics"]["freeze_later_frames"] >= 2, confirmed
+    window = T.model_copy(update={"freeze_confirm_s": 0.0})
+    shown = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=window, policy=ONCE)
     assert [f["code"] for f in shown["faults"]] == ["freeze"], shown
     with pytest.raises(Conflict, match="no camera's normal") as refused:
-        accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+        accept_normal(district.sessions, district.box, cam, actor="ops-1", base=window, policy=ONCE)
     assert refused.value.hint and f"govops video thresholds {cam} freeze_max_block_diff=" in refused.value.hint
     # The advice works: below what the view shows, the live, still view is healthy.
     with district.transaction() as s:
         limit = shown["metrics"]["freeze_block_diff"] / 2
-        set_thresholds(s, cam, {"freeze_max_block_diff": limit}, actor="ops-1", base=T)
-    again = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+        set_thresholds(s, cam, {"freeze_max_block_diff": limit}, actor="ops-1", base=window)
+    again = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=window, policy=ONCE)
     assert again["faults"] == [], again
 
 

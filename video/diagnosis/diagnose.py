@@ -242,6 +242,7 @@ def without_overlay(sample: Sample, settings: CameraSettings) -> Sample:
         sample,
         frames=[first] + [without_osd_at(f, first.osd, shape) for f in sample.frames[1:]],
         lumas=filled_window(sample.lumas, first.osd, shape),
+        later=filled_window(sample.later, first.osd, shape),
     )
 
 
@@ -275,7 +276,7 @@ def judge(sample: Sample, settings: CameraSettings) -> tuple[list[Fault], dict]:
     per_frame = [measure_frame(f, t, ref, base, sample.lumas, hour) for f in sample.frames]
     scores = {code: float(np.median([m.scores[code] for m in per_frame])) for code in per_frame[0].scores}
     metrics.update(per_frame[0].metrics)
-    motion = freeze(sample.lumas, t, sample.window_s)
+    motion = freeze(sample.lumas, t, sample.window_s, sample.later, sample.later_s)
     scores.update(motion.scores)
     metrics.update(motion.metrics)
     scores["signal_loss"] = flat.scores["signal_loss"]

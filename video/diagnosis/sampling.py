@@ -3,8 +3,10 @@
 The first keyframe is the judged picture; the few frames right after it form the window for
 freeze. Packets before that keyframe are not decoded at all, and any later keyframes (when
 more than one is asked for) are decoded with `skip_frame = "NONKEY"`, so the decoder never
-spends time on pictures nobody looks at. One decoder thread per source: the patrol runs many
-sources side by side, which uses the cores better than threads inside one decoder.
+spends time on pictures nobody looks at. Only when the window reads freeze is the stream decoded
+on for `freeze_confirm_s`, keeping a picture every `freeze_confirm_gap_s` (checks/motion.py).
+One decoder thread per source: the patrol runs many sources side by side, which uses the cores
+better than threads inside one decoder.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import av
 import numpy as np
 from av.video.reformatter import Interpolation
 
+from video.diagnosis.checks.motion import looks_frozen
 from video.diagnosis.frame import AnalysedFrame, Window, analysis_size, luma_thumb
 from video.diagnosis.thresholds import Thresholds
 
@@ -68,6 +71,8 @@ class Sample:
     window_s: float | None = None
     info: dict[str, Any] = field(default_factory=dict)
     taken_at: datetime = field(default_factory=lambda: datetime.now(UTC))  # when it was read
+    later: Window = field(default_factory=Window)  # pictures confirming a freeze, after the window
+    later_s: float | None = None
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
@@ -144,28 +149,44 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
     frames: list[AnalysedFrame] = []
     lumas: list[np.ndarray] = []
     pts: list[float] = []
-    started = window_done = False
+    later: list[np.ndarray] = []
+    later_pts: list[float] = []
+    started = window_done = confirming = False
     first_ts: float | None = None
     decoded = packets = 0
 
+    def confirm(frame: av.VideoFrame) -> None:
+        """Keep a picture every freeze_confirm_gap_s until freeze_confirm_s past the window."""
+        nonlocal confirming
+        at = frame.pts * tb if frame.pts is not None and tb else None
+        if at is None or at > pts[-1] + t.freeze_confirm_s:
+            confirming = False
+            ctx.skip_frame = "NONKEY"
+        elif at >= (later_pts or pts)[-1] + t.freeze_confirm_gap_s:
+            later.append(luma_thumb(_luma(frame), t.analysis_width))
+            later_pts.append(at)
+
     def take(frame: av.VideoFrame) -> None:
-        nonlocal window_done, decoded
+        nonlocal window_done, confirming, decoded
         decoded += 1
         if not frames:
             frames.append(_picture(frame, t))
         elif window_done:
             if frame.key_frame and len(frames) < t.keyframes:  # a decoder may hand over two at once
                 frames.append(_picture(frame, t))
+            if confirming:
+                confirm(frame)
             return
         lumas.append(luma_thumb(_luma(frame), t.analysis_width))
         if frame.pts is not None:
             pts.append(frame.pts * tb)
         if len(lumas) >= t.window_frames:
             window_done = True
-            ctx.skip_frame = "NONKEY"
+            confirming = bool(pts) and tb > 0 and looks_frozen(lumas, t)
+            ctx.skip_frame = "DEFAULT" if confirming else "NONKEY"
 
     def done() -> bool:
-        return window_done and len(frames) >= t.keyframes
+        return window_done and not confirming and len(frames) >= t.keyframes
 
     try:
         for packet in container.demux(stream):
@@ -186,7 +207,7 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
                     continue  # nothing before the first keyframe is decodable anyway
                 started = True
                 ctx.skip_frame = "DEFAULT"
-            elif window_done and not packet.is_keyframe:
+            elif window_done and not confirming and not packet.is_keyframe:
                 continue
             try:
                 for frame in ctx.decode(packet):
@@ -215,4 +236,5 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
         "frames_decoded": decoded,
         "packets_read": packets,
     }
-    return Sample(frames, Window(lumas), window_s, info)
+    later_s = later_pts[-1] - pts[-1] if later_pts else None
+    return Sample(frames, Window(lumas), window_s, info, later=Window(later), later_s=later_s)

@@ -49,6 +49,13 @@ class Thresholds(BaseSettings):
     freeze_max_diff: Annotated[float, Field(ge=0)] = 0.05
     freeze_max_block_diff: Annotated[float, Field(ge=0)] = 0.48
     freeze_max_moving_px: Annotated[float, Field(ge=0)] = 6.0
+    # A window that reads freeze is confirmed over this much more of the stream (seconds; 0:
+    # not confirmed), by pictures this far apart (checks/motion.py): a small dim mover of a still
+    # camera's quiet view moves its length in half a second, and changes too little from one
+    # picture to the next. Design values (a second or two is what an operator would wait before
+    # calling a picture frozen), not fitted.
+    freeze_confirm_s: Annotated[float, Field(ge=0, le=10)] = 2.0
+    freeze_confirm_gap_s: Annotated[float, Field(gt=0, le=5)] = 0.5
     # blur: blur effect (Crété-Roffet), 0 sharp … 1 fully blurred (the absolute fallback).
     blur_effect: Annotated[float, Field(gt=0, lt=1)] = FITTED["blur_effect"]
     # blur without a baseline: the sharpest edges' step over their contrast (about 1 / width in
