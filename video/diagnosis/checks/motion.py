@@ -15,9 +15,9 @@ frozen; a per-camera `freeze_max_diff` allows for it.
 A short window cannot tell a frozen picture from a quiet scene seen by a still camera: at dusk
 or against the light, a small dim mover changes no pixel by 24 grey levels between consecutive
 pictures, and its block changes as little as the encoder refines a frozen one (on the held-out
-scenes, still cameras: a street at dusk 0.46, frozen pictures up to 0.27). Half a second apart,
-the mover has moved its whole length, while the encoder's refinement of a frozen picture has
-settled. So a window that looks frozen is confirmed (`later`): the pictures of
+scenes, still cameras, 0.8-second clips: a street at dusk 0.47, frozen pictures up to 0.27). Half
+a second apart, the mover has moved its whole length, while the encoder's refinement of a frozen
+picture stays small. So a window that looks frozen is confirmed (`later`): the pictures of
 `freeze_confirm_s` more of the stream, `freeze_confirm_gap_s` apart, must look frozen too, by
 the block and moving-pixel measures (the median over those pairs: a clock that ticks, or a
 keyframe that re-encodes the frozen picture, changes one pair of them), at CONFIRM times the
