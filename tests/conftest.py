@@ -80,3 +80,13 @@ def cli_role_env(args: tuple[str, ...] | list[str]) -> dict[str, str]:
 def anonymous(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with client_as(app, None) as c:
         yield c
+
+
+@pytest.fixture
+def still_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The views of tests.support.natural without their slow pan, as most fixed cameras see."""
+    import functools
+
+    import tests.support.natural as natural
+
+    monkeypatch.setattr(natural, "_view", functools.partial(natural._view, pan=0.0))

@@ -3,12 +3,10 @@ the stream (checks/motion.py), on H.264 clips of the held-out scenes three secon
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 
-import tests.support.natural as natural
 from tests.support.natural import Clip, write_clip
 from video.diagnosis import CameraSettings, Thresholds, diagnose_source
 from video.diagnosis.checks.motion import CONFIRM
@@ -16,12 +14,6 @@ from video.diagnosis.checks.motion import CONFIRM
 T = Thresholds()
 UNCONFIRMED = Thresholds(freeze_confirm_s=0)
 SECONDS_3 = 36  # pictures at the clips' 12 per second
-
-
-@pytest.fixture
-def still_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The views of tests.support.natural without their slow pan, as most fixed cameras see."""
-    monkeypatch.setattr(natural, "_view", functools.partial(natural._view, pan=0.0))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ scenes)."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import cv2
 import numpy as np
 import pytest
 
-import tests.support.natural as natural
 from tests.support.natural import Clip, condition_frames, normal_clip
 from tests.support.synthetic import ClipSpec, write_condition_clip
 from video.diagnosis import Baseline, CameraSettings, Thresholds, diagnose_frames, diagnose_source
@@ -343,12 +341,6 @@ def test_a_soft_ground_out_of_focus_that_pans_with_the_view_is_not_fixed() -> No
     left, changed = float(np.square(b - moved)[ring].sum()), float(np.square(b - a)[ring].sum())
     assert left / (left + changed) >= T.occlusion_fixed, (left, changed)  # the share alone counted it
     assert fixed_share(motion, region) == 0.0
-
-
-@pytest.fixture
-def still_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The views of tests.support.natural without their slow pan, as most fixed cameras see."""
-    monkeypatch.setattr(natural, "_view", functools.partial(natural._view, pan=0.0))
 
 
 @pytest.mark.parametrize(
