@@ -149,6 +149,7 @@ def test_a_still_view_that_reads_frozen_is_told_its_own_freeze_limit(district: R
     with pytest.raises(Conflict, match="no camera's normal") as refused:
         accept_normal(district.sessions, district.box, cam, actor="ops-1", base=window, policy=ONCE)
     assert refused.value.hint and f"govops video thresholds {cam} freeze_max_block_diff=" in refused.value.hint
+    assert f"{cam} freeze_confirm_s=2" in refused.value.hint  # this camera's window was not confirmed
     # The advice works: below what the view shows, the live, still view is healthy.
     with district.transaction() as s:
         limit = shown["metrics"]["freeze_block_diff"] / 2

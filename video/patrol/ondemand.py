@@ -138,6 +138,7 @@ def refresh_reference(
 BRIGHTNESS = frozenset({"too_dark", "too_bright"})
 # The audit action of an accepted false alarm; its detail lists the codes (`accepted`).
 ACCEPT_ACTION = "video.baseline.accept"
+CONFIRM_S = Thresholds.model_fields["freeze_confirm_s"].default  # how long a freeze is watched, by default
 
 
 def _still_view_hint(camera_id: str, metrics: dict[str, Any]) -> str:
@@ -145,10 +146,17 @@ def _still_view_hint(camera_id: str, metrics: dict[str, Any]) -> str:
     encoder smooths the sensor's noise away (a low bit rate), and only a person who sees the
     camera's clock tick can tell. Its own freeze limit then, below what it shows."""
     shows = metrics.get("freeze_block_diff")
+    later = metrics.get("freeze_later_s")
+    watched = (
+        f"this picture also stood still over the {later:g} s of stream after its window"
+        if later
+        else f"this picture was not watched longer: `govops video thresholds {camera_id} "
+        f"freeze_confirm_s={CONFIRM_S:g}` watches a stream {CONFIRM_S:g} s more before calling it frozen"
+    )
     return (
-        "a live view where nothing moves reads frozen when a low bit rate smooths its noise away: if the "
-        "camera's OSD clock ticks, raise its bit rate or set its own freeze limit below what it shows "
-        f"(`govops video thresholds {camera_id} freeze_max_block_diff=…`; it shows {shows}); "
+        "a live view where nothing moves reads frozen when a low bit rate smooths its noise away; "
+        f"{watched}; if the camera's OSD clock ticks, raise its bit rate or set its own freeze limit below what "
+        f"it shows (`govops video thresholds {camera_id} freeze_max_block_diff=…`; it shows {shows}); "
         "else raise a work order for it"
     )
 
