@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.support.natural import Clip, write_clip
 from video.diagnosis import CameraSettings, Thresholds, diagnose_source
+from video.diagnosis.checks import motion
 from video.diagnosis.checks.motion import CONFIRM
 
 T = Thresholds()
@@ -62,3 +64,21 @@ def test_a_lively_window_decodes_no_more_than_it_needs(tmp_path: Path) -> None:
     assert result.codes == [], result.metrics
     assert "freeze_later_frames" not in result.metrics
     assert result.metrics["frames_decoded"] == T.window_frames
+
+
+def test_the_window_is_compared_once_for_the_sampler_and_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = Clip("clean", "china-wide", 0.0, seed=1)
+    path = str(write_clip(tmp_path / "clean.mp4", clip))
+    pairs: list[int] = []
+    measure = motion._changes
+
+    def counted(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+        pairs.append(1)
+        return measure(a, b)
+
+    monkeypatch.setattr(motion, "_changes", counted)
+    result = diagnose_source(path, CameraSettings(T))
+    assert result.metrics["freeze_frames"] == T.window_frames, result.metrics
+    assert len(pairs) == T.window_frames - 1  # looks_frozen measured them; freeze reused it

@@ -148,6 +148,7 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
     tb = float(stream.time_base) if stream.time_base else 0.0
     frames: list[AnalysedFrame] = []
     lumas: list[np.ndarray] = []
+    window = Window()  # the lumas, once complete: the freeze check reuses what looks_frozen measured
     pts: list[float] = []
     later: list[np.ndarray] = []
     later_pts: list[float] = []
@@ -167,7 +168,7 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
             later_pts.append(at)
 
     def take(frame: av.VideoFrame) -> None:
-        nonlocal window_done, confirming, decoded
+        nonlocal window, window_done, confirming, decoded
         decoded += 1
         if not frames:
             frames.append(_picture(frame, t))
@@ -182,7 +183,8 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
             pts.append(frame.pts * tb)
         if len(lumas) >= t.window_frames:
             window_done = True
-            confirming = bool(pts) and tb > 0 and looks_frozen(lumas, t)
+            window = Window(lumas)
+            confirming = bool(pts) and tb > 0 and looks_frozen(window, t)
             ctx.skip_frame = "DEFAULT" if confirming else "NONKEY"
 
     def done() -> bool:
@@ -237,4 +239,5 @@ def _decode(container: Any, kind: str, t: Thresholds, deadline: float) -> Sample
         "packets_read": packets,
     }
     later_s = later_pts[-1] - pts[-1] if later_pts else None
-    return Sample(frames, Window(lumas), window_s, info, later=Window(later), later_s=later_s)
+    window = window if len(window) == len(lumas) else Window(lumas)  # a stream that ended early
+    return Sample(frames, window, window_s, info, later=Window(later), later_s=later_s)

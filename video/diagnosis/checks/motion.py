@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from video.diagnosis.checks import Measurement, block_sums, r, ramp
+from video.diagnosis.frame import per_window
 from video.diagnosis.thresholds import Thresholds
 
 BLOCK = 40
@@ -73,7 +74,7 @@ def freeze(
 ) -> Measurement:
     """The window's freeze score; with `later` (pictures after the window, `later_s` of stream
     apart in all) also what changed between them, from the window's last picture on."""
-    changes = _pairs(lumas)
+    changes = per_window(lumas, _pairs)  # measured once when the sampler already asked (looks_frozen)
     if not len(changes):
         return Measurement({"freeze": 0.0}, {"freeze_diff": None, "freeze_frames": len(lumas)})
     diff = float(np.median(changes[:, 0]))
