@@ -8,10 +8,11 @@ answer with a redirect back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from functools import partial
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.deps import CameraOperator as Operator
@@ -90,15 +91,24 @@ async def diagnose(camera_id: str, session: SessionDep, runtime: RuntimeDep, pri
 
 
 @router.post("/video/cameras/{camera_id}/reference")
-async def reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> RedirectResponse:
+async def reference(
+    camera_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    principal: Ops,
+    plain_is_view: Annotated[bool, Form()] = False,
+) -> RedirectResponse:
     return await _act(
-        ondemand.refresh_reference,
+        partial(ondemand.refresh_reference, plain_is_view=plain_is_view),
         camera_id,
         session,
         runtime,
         principal,
         "参考图未更新 reference not taken",
-        lambda _: "参考图已更新 reference picture taken",
+        lambda out: (
+            "参考图已更新 reference picture taken"
+            + ("（已确认平坦区域是场景本身 the plain region vouched as the view）" if out.get("vouched") else "")
+        ),
     )
 
 

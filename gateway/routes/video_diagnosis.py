@@ -8,6 +8,7 @@ staff get the faults, history and pictures of the cameras shared to their platfo
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -108,10 +109,14 @@ async def diagnose_now(camera_id: str, session: SessionDep, runtime: RuntimeDep,
 
 
 @router.post("/cameras/{camera_id}/diagnosis/reference")
-async def refresh_reference(camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops) -> dict[str, Any]:
+async def refresh_reference(
+    camera_id: str, session: SessionDep, runtime: RuntimeDep, principal: Ops, plain_is_view: bool = False
+) -> dict[str, Any]:
     """Re-take the camera's baseline (建档) and scene reference from its current picture (after a
-    deliberate change: the camera moved or replaced). Audited."""
-    return await on_camera(ondemand.refresh_reference, camera_id, session, runtime, principal)
+    deliberate change: the camera moved or replaced). `plain_is_view`: a plain region the new
+    view reads as a cover is the view itself (a dim sky, a wall), vouched for. Audited."""
+    action = partial(ondemand.refresh_reference, plain_is_view=plain_is_view)
+    return await on_camera(action, camera_id, session, runtime, principal)
 
 
 @router.post("/cameras/{camera_id}/diagnosis/accept")

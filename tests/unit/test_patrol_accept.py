@@ -17,12 +17,13 @@ from govops.alerts import Alert
 from govops.errors import Conflict
 from govops.principal import DEPT_ADMIN, LOCAL_SYSTEM_ADMIN, Principal
 from tests.conftest import client_as
+from tests.support.natural import Clip, write_clip
 from tests.support.synthetic import ClipSpec, write_condition_clip
 from tests.unit.test_patrol import GA, ROAD, T, _alerts, _camera_id, _patrol, _set_stream
 from video.diagnosis.baseline import local_hour
 from video.patrol import Policy
 from video.patrol.models import CameraBaseline
-from video.patrol.ondemand import accept_normal, diagnose_now, set_thresholds
+from video.patrol.ondemand import accept_normal, diagnose_now, refresh_reference, set_thresholds
 
 ONCE = Policy(raise_after=1, clear_after=1)
 
@@ -124,6 +125,7 @@ def test_a_fault_that_is_nobodys_normal_teaches_nothing(district: Runtime, tmp_p
     before = _baseline(district, cam)
     shown = _show(district, tmp_path, cam, condition, 0.8)
     assert shown["faults"], shown
+    assert condition != "occlusion" or shown["metrics"]["basis"] == "baseline"  # a cover here is no guess
     with pytest.raises(Conflict, match="no camera's normal; nothing was learned"):
         accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     after = _baseline(district, cam)
@@ -156,6 +158,65 @@ def test_a_still_view_that_reads_frozen_is_told_its_own_freeze_limit(district: R
         set_thresholds(s, cam, {"freeze_max_block_diff": limit}, actor="ops-1", base=window)
     again = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=window, policy=ONCE)
     assert again["faults"] == [], again
+
+
+# Held-out, a still camera: the tower's sky at dusk is a dim plain region from the top border
+# down, which without a baseline reads as a cover.
+DIM_SKY = Clip("dusk", "china-tower", 0.0, seed=7)
+
+
+def _audits(rt: Runtime, action: str) -> list[dict]:  # type: ignore[type-arg]
+    with rt.transaction() as s:
+        return [a.detail for a in s.scalars(select(audit.AuditRecord).where(audit.AuditRecord.action == action))]
+
+
+@pytest.mark.usefixtures("still_cameras")
+def test_a_cover_read_without_a_baseline_is_a_guess_a_person_may_refuse(district: Runtime, tmp_path: Path) -> None:
+    """A new camera has no baseline: its dim sky reads as a cover, on the absolute rules. The
+    person who sees it accepts the false alarm: the camera is commissioned on that picture and
+    judged against it, and the next round is healthy."""
+    cam = _camera_id(district, ROAD)
+    _set_stream(district, cam, str(write_clip(tmp_path / "sky.mp4", DIM_SKY)))
+    shown = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert [f["code"] for f in shown["faults"]] == ["occlusion"] and shown["metrics"]["basis"] == "absolute", shown
+    out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert (out["accepted"], out["learned"], out["faults"]) == (["occlusion"], "commissioned", []), out
+    assert out["verdict"] == "ok" and [b["mode"] for b in out["watch"]["baselines"]] == ["day"]
+    assert [d["accepted"] for d in _audits(district, "video.baseline.accept")] == [["occlusion"]]
+    report = _patrol(district, policy=ONCE).run_round([cam])
+    assert report.counts["ok"] == 1, report
+
+
+@pytest.mark.usefixtures("still_cameras")
+def test_a_reference_over_a_plain_view_is_taken_only_when_the_person_vouches_for_it(
+    district: Runtime, app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The camera is moved on purpose, to a view with a dim sky: the new view is judged without
+    the old baseline, so its sky reads as a cover. Re-taking refuses it (the API, the console)
+    and says how to vouch for it; vouched (the CLI), the baseline is taken, and the audit says so."""
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+
+    cam = _commissioned(district, tmp_path)
+    before = _baseline(district, cam)
+    _set_stream(district, cam, str(write_clip(tmp_path / "sky.mp4", DIM_SKY)))
+    with pytest.raises(Conflict, match="reads as covered") as refused:
+        refresh_reference(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
+    assert refused.value.hint and f"govops video reference {cam} --plain-is-view" in refused.value.hint
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
+        api = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
+        assert api.status_code == 409 and "--plain-is-view" in api.text, api.text
+        page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
+        assert 'data-testid="plain-is-view"' in page
+    assert _baseline(district, cam).stats == before.stats
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
+    done = CliRunner().invoke(cli, ["video", "reference", cam, "--plain-is-view", "--json"])
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["vouched"] == ["occlusion"] and out["faults"] == [], out
+    assert _baseline(district, cam).stats != before.stats
+    assert [d.get("vouched") for d in _audits(district, "video.reference.refresh")] == [["occlusion"]]
 
 
 def test_a_healthy_picture_has_no_false_alarm_to_accept(district: Runtime, tmp_path: Path) -> None:

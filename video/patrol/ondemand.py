@@ -85,6 +85,30 @@ def diagnose_now(
     return {"record": outcome.record_id, "verdict": outcome.verdict, **result.as_dict(), "watch": watch}
 
 
+# A cover judged without a baseline is read from the picture alone: a large plain region at a
+# border (checks/occlusion.py), which a dim sky, a wall or water filling part of a still view is
+# too. A person who sees the picture may say it is the view, and that is audited. Against a
+# baseline a cover is a change from the camera's own view, and never normal.
+GUESSED_COVER = "occlusion"
+
+
+def _never_normal(result: DiagnosisResult, plain_is_view: bool) -> list[str]:
+    """The codes of `result` that no picture may teach: NEVER_NORMAL, less a cover judged
+    without a baseline when the person vouched that the plain region is the view."""
+    never = set(NEVER_NORMAL)
+    if plain_is_view and result.metrics.get("basis") == "absolute":
+        never.discard(GUESSED_COVER)
+    return sorted(set(result.codes) & never)
+
+
+def _plain_view_hint(camera_id: str, option: str) -> str:
+    return (
+        "a cover judged without a baseline is a large plain region at a border; look at the picture "
+        f"(`govops video history {camera_id}`): if that region is the view itself (a dim sky, a wall, "
+        f"water), {option}; if the lens is covered, raise a work order"
+    )
+
+
 def refresh_reference(
     sessions: sessionmaker[Session],
     box: SecretBox,
@@ -93,22 +117,32 @@ def refresh_reference(
     actor: str,
     base: Thresholds,
     policy: Policy = Policy(),
+    plain_is_view: bool = False,
 ) -> dict[str, Any]:
     """Re-take the camera's baseline (建档) for the mode its picture is in, day or night: its
     reference picture and the statistics of its normal view (after a deliberate change: the
     camera moved or replaced). The person vouches for the picture, but a picture that is no
-    one's normal (no signal, frozen, striped, covered) is refused and the old baseline kept."""
+    one's normal (no signal, frozen, striped, covered) is refused and the old baseline kept.
+    With `plain_is_view` the person also vouches that a plain region read as a cover is the
+    view itself (the new view is judged without a baseline, so a cover there is a guess)."""
     target = _target(sessions, box, camera_id, base)
     # Judge the new view against nothing of the old: that is what is being replaced.
     plain = replace(target, settings=CameraSettings(target.settings.thresholds))
     first = diagnose_target(plain)
-    refused = sorted(set(first.codes) & set(NEVER_NORMAL))
+    refused = _never_normal(first, plain_is_view)
+    if refused == [GUESSED_COVER]:
+        raise Conflict(
+            f"camera {camera_id}: its new view reads as covered without a baseline; the old reference is kept",
+            hint=_plain_view_hint(camera_id, f"take it with `govops video reference {camera_id} --plain-is-view`"),
+        )
     if first.error is not None or first.frame is None or refused:
+        hint = first.error or "check the camera, then try again"
         raise ServiceUnavailable(
             f"camera {camera_id} gives no usable picture ({', '.join(refused) or 'no picture'}); "
             "the old reference is kept",
-            hint=first.error or "check the camera, then try again",
+            hint=hint,
         )
+    vouched = sorted(set(first.codes) & {GUESSED_COVER})
     t = target.settings.thresholds
     hour = local_hour(datetime.now(UTC))
     baseline = Baseline.measure(AnalysedFrame(first.frame), t, first.metrics.get("mode"), hour)
@@ -122,7 +156,7 @@ def refresh_reference(
             return {}
         store_reference(session, camera_id, result.frame, now)
         baselines.store(session, camera_id, baseline, result.frame, now, actor)
-        return {"baseline": baseline.summary()}
+        return {"baseline": baseline.summary(), **({"vouched": vouched} if vouched else {})}
 
     outcome, watch = _write(sessions, camera_id, result, policy, actor, "video.reference.refresh", retake)
     return {
@@ -130,6 +164,7 @@ def refresh_reference(
         "verdict": outcome.verdict,
         "faults": result.codes,
         "baseline": baseline.summary(),
+        **({"vouched": vouched} if vouched else {}),
         "watch": watch,
     }
 
@@ -182,7 +217,9 @@ def accept_normal(
     clears) and audited. Nothing is learned, and nothing written, when the picture shows a fault
     that is nobody's normal (no signal, frozen, striped, covered, turned away: a camera moved on
     purpose is re-taken with `refresh_reference`), when it shows none, or when learning it would
-    not clear the fault (an absolute limit: the camera's own thresholds are the way)."""
+    not clear the fault (an absolute limit: the camera's own thresholds are the way). A cover
+    judged without a baseline is a guess the person may refuse (a still camera's dim sky): the
+    mode is then commissioned on the picture, and a cover against a baseline is never normal."""
     target = _target(sessions, box, camera_id, base)
     first = diagnose_target(target)
     if first.error is not None or first.frame is None:
@@ -191,7 +228,7 @@ def accept_normal(
             hint=first.error or "check the camera, then try again",
         )
     shown = first.codes
-    refused = sorted(set(shown) & set(NEVER_NORMAL))
+    refused = _never_normal(first, plain_is_view=True)
     if refused:
         hint = "raise a work order for it; a camera moved on purpose is re-taken with `govops video reference`"
         if refused == ["freeze"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -167,18 +168,29 @@ def rediagnose(camera: str, json_out: JsonOpt = False) -> None:
     _on_camera(ondemand.diagnose_now, camera, json_out)
 
 
-def reference(camera: str, json_out: JsonOpt = False) -> None:
+def reference(
+    camera: str,
+    plain_is_view: Annotated[
+        bool,
+        typer.Option(
+            "--plain-is-view",
+            help="The plain region the new view reads as a cover is the view itself (a dim sky, a wall, water).",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
     """Re-take the camera's baseline (建档) and scene reference from its current picture (after a
     deliberate change: the camera moved or replaced). Audited."""
     from video.patrol import ondemand
 
-    _on_camera(ondemand.refresh_reference, camera, json_out)
+    _on_camera(partial(ondemand.refresh_reference, plain_is_view=plain_is_view), camera, json_out)
 
 
 def accept(camera: str, json_out: JsonOpt = False) -> None:
     """误报确认: the camera's current picture is its normal, and the fault it shows a false alarm.
     The camera learns it (the hour's brightness, or its baseline statistics) and the alert clears.
-    Refused for no signal, freeze, stripes, covers and a camera turned away. Audited."""
+    Refused for no signal, freeze, stripes, covers and a camera turned away; a cover read without
+    a baseline (a still camera's dim sky) is accepted, and the camera commissioned. Audited."""
     from video.patrol import ondemand
 
     def show(d: dict[str, Any]) -> None:
