@@ -126,6 +126,7 @@ def test_a_fault_that_is_nobodys_normal_teaches_nothing(district: Runtime, tmp_p
     shown = _show(district, tmp_path, cam, condition, 0.8)
     assert shown["faults"], shown
     assert condition != "occlusion" or shown["metrics"]["basis"] == "baseline"  # a cover here is no guess
+    assert all("未建档" not in a.summary for a in _alerts(district, cam))
     with pytest.raises(Conflict, match="no camera's normal; nothing was learned"):
         accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     after = _baseline(district, cam)
@@ -179,8 +180,11 @@ def test_a_cover_read_without_a_baseline_is_a_guess_a_person_may_refuse(district
     _set_stream(district, cam, str(write_clip(tmp_path / "sky.mp4", DIM_SKY)))
     shown = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     assert [f["code"] for f in shown["faults"]] == ["occlusion"] and shown["metrics"]["basis"] == "absolute", shown
+    [alert] = _alerts(district, cam)  # the alert says how the guess is refused
+    assert "未建档" in alert.summary and f"govops video accept {cam}" in alert.summary, alert.summary
     out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     assert (out["accepted"], out["learned"], out["faults"]) == (["occlusion"], "commissioned", []), out
+    assert [a.status for a in _alerts(district, cam)] == ["resolved"]
     assert out["verdict"] == "ok" and [b["mode"] for b in out["watch"]["baselines"]] == ["day"]
     assert [d["accepted"] for d in _audits(district, "video.baseline.accept")] == [["occlusion"]]
     report = _patrol(district, policy=ONCE).run_round([cam])

@@ -20,6 +20,7 @@ from govops.alerts import raise_alert, resolve_alert
 from video.catalogue.models import Camera
 from video.catalogue.settings import VideoSettings
 from video.diagnosis import DiagnosisResult
+from video.diagnosis.baseline import RELATIVE
 from video.patrol.models import CameraWatch, DiagnosisRecord
 from video.patrol.verdict import Step, observe, verdict_of
 
@@ -84,6 +85,13 @@ def _summary(cam: Camera, result: DiagnosisResult, verdict: str) -> str:
         what = f"离线 offline: {result.error or 'no picture'}"
     else:
         what = "画面故障 " + ", ".join(f"{FAULT_NAMES.get(c, c)} {c}" for c in result.codes)
+        if result.metrics.get("basis") == "absolute" and set(result.codes) & set(RELATIVE):
+            # Judged on the conservative absolute limits: a soft lens, a green lawn or a still
+            # camera's dim sky may be the camera's normal, which only a person can say.
+            what += (
+                f" · 未建档，按绝对阈值判断 no baseline yet: if this is the camera's normal view, "
+                f"误报确认 `govops video accept {cam.id}`"
+            )
     return f"摄像机 {cam.name} ({cam.id}) {what}"[:500]
 
 
