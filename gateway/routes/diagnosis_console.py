@@ -51,7 +51,7 @@ LEARNED = {
 
 
 def _back(camera_id: str, ok: bool, text: str) -> RedirectResponse:
-    return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:280])}", status_code=303)
+    return RedirectResponse(f"/video/cameras/{camera_id}?{'msg' if ok else 'err'}={quote(text[:600])}", status_code=303)
 
 
 async def _act(
@@ -69,7 +69,7 @@ async def _act(
     except NotFound:
         raise
     except GovopsError as exc:
-        return _back(camera_id, False, f"{failed}: {exc.message}")
+        return _back(camera_id, False, f"{failed}: {exc.message}" + (f" — {exc.hint}" if exc.hint else ""))
     return _back(camera_id, True, done(out))
 
 

@@ -112,8 +112,8 @@ def camera_detail(
     session: SessionDep,
     runtime: RuntimeDep,
     principal: Viewer,
-    msg: Annotated[str | None, Query(max_length=300)] = None,
-    err: Annotated[str | None, Query(max_length=300)] = None,
+    msg: Annotated[str | None, Query(max_length=600)] = None,
+    err: Annotated[str | None, Query(max_length=600)] = None,
 ) -> HTMLResponse:
     cam = get_camera(session, principal, camera_id)
     grants = sharing.list_grants(session, subject=("camera", cam.id)) if principal.has(OPS_ENGINEER) else []

@@ -67,6 +67,25 @@ def _show_osd(data_dir, camera_id: str, tmp_path) -> None:  # type: ignore[no-un
         cam.stream_url = str(write_osd_clip(tmp_path / "osd.mp4", Clip("clean", "riverside", 0.0, seed=2, frames=12)))
 
 
+def _show_dim_sky(data_dir, camera_id: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Point the camera at a new view (held-out, a still camera): a tower's sky at dusk, which
+    without a baseline reads as a cover."""
+    import functools
+
+    import tests.support.natural as natural
+    from gateway.runtime import Runtime
+    from video.catalogue.models import Camera
+
+    rt = Runtime.build(load_settings(data_dir=data_dir, environment="test"))
+    still = functools.partial(natural._view, pan=0.0)
+    clip = natural.Clip("dusk", "china-tower", 0.0, seed=7)
+    with rt.transaction() as s, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(natural, "_view", still)
+        cam = s.get(Camera, camera_id)
+        assert cam is not None
+        cam.stream_url = str(natural.write_clip(tmp_path / "sky.mp4", clip))
+
+
 def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser, tmp_path):
     cam_id, healthy_id = _break_camera(gateway_server.data_dir)
     env = {
@@ -131,5 +150,15 @@ def test_patrol_then_faults_page_history_and_rediagnose(gateway_server, browser,
         page.wait_for_selector("[data-testid=flash]")
         osd = page.wait_for_selector("[data-baseline=day] [data-osd]")
         assert "字符叠加 OSD 2 行" in osd.inner_text(), osd.inner_text()
+        # Moved on purpose to a view whose dim sky reads as a cover without a baseline: the
+        # re-take is refused until the person ticks that the plain region is the view.
+        _show_dim_sky(gateway_server.data_dir, healthy_id, tmp_path)
+        page.click("text=更新参考图 refresh reference")
+        flash = page.wait_for_selector("[data-testid=flash]")
+        assert "参考图未更新" in flash.inner_text() and "--plain-is-view" in flash.inner_text(), flash.inner_text()
+        page.check("[data-testid=plain-is-view]")
+        page.click("text=更新参考图 refresh reference")
+        flash = page.wait_for_selector("[data-testid=flash]")
+        assert "已确认平坦区域是场景本身" in flash.inner_text(), flash.inner_text()
     finally:
         ctx.close()

@@ -133,7 +133,11 @@ def refresh_reference(
     if refused == [GUESSED_COVER]:
         raise Conflict(
             f"camera {camera_id}: its new view reads as covered without a baseline; the old reference is kept",
-            hint=_plain_view_hint(camera_id, f"take it with `govops video reference {camera_id} --plain-is-view`"),
+            hint=_plain_view_hint(
+                camera_id,
+                f"take it with `govops video reference {camera_id} --plain-is-view` "
+                "(in the console: tick 平坦区域是场景本身)",
+            ),
         )
     if first.error is not None or first.frame is None or refused:
         hint = first.error or "check the camera, then try again"
