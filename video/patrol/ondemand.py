@@ -101,14 +101,6 @@ def _never_normal(result: DiagnosisResult, plain_is_view: bool) -> list[str]:
     return sorted(set(result.codes) & never)
 
 
-def _plain_view_hint(camera_id: str, option: str) -> str:
-    return (
-        "a cover judged without a baseline is a large plain region at a border; look at the picture "
-        f"(`govops video history {camera_id}`): if that region is the view itself (a dim sky, a wall, "
-        f"water), {option}; if the lens is covered, raise a work order"
-    )
-
-
 def refresh_reference(
     sessions: sessionmaker[Session],
     box: SecretBox,
@@ -130,21 +122,19 @@ def refresh_reference(
     plain = replace(target, settings=CameraSettings(target.settings.thresholds))
     first = diagnose_target(plain)
     refused = _never_normal(first, plain_is_view)
-    if refused == [GUESSED_COVER]:
-        raise Conflict(
-            f"camera {camera_id}: its new view reads as covered without a baseline; the old reference is kept",
-            hint=_plain_view_hint(
-                camera_id,
-                f"take it with `govops video reference {camera_id} --plain-is-view` "
-                "(in the console: tick 平坦区域是场景本身)",
-            ),
-        )
-    if first.error is not None or first.frame is None or refused:
-        hint = first.error or "check the camera, then try again"
+    if first.error is not None or first.frame is None or (refused and refused != [GUESSED_COVER]):
         raise ServiceUnavailable(
             f"camera {camera_id} gives no usable picture ({', '.join(refused) or 'no picture'}); "
             "the old reference is kept",
-            hint=hint,
+            hint=first.error or "check the camera, then try again",
+        )
+    if refused:
+        raise Conflict(
+            f"camera {camera_id}: its new view reads as covered without a baseline; the old reference is kept",
+            hint="a cover judged without a baseline is a large plain region at a border; look at the picture "
+            f"(`govops video history {camera_id}`): if that region is the view itself (a dim sky, a wall, "
+            f"water), take it with `govops video reference {camera_id} --plain-is-view` (in the console: "
+            "tick 平坦区域是场景本身); if the lens is covered, raise a work order",
         )
     vouched = sorted(set(first.codes) & {GUESSED_COVER})
     t = target.settings.thresholds
