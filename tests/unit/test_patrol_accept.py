@@ -172,16 +172,30 @@ def _audits(rt: Runtime, action: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 @pytest.mark.usefixtures("still_cameras")
-def test_a_cover_read_without_a_baseline_is_a_guess_a_person_may_refuse(district: Runtime, tmp_path: Path) -> None:
+def test_a_cover_read_without_a_baseline_is_a_guess_a_person_may_refuse(
+    district: Runtime, app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     """A new camera has no baseline: its dim sky reads as a cover, on the absolute rules. The
-    person who sees it accepts the false alarm: the camera is commissioned on that picture and
-    judged against it, and the next round is healthy."""
+    alert and the faults list say so; the person who sees it accepts the false alarm: the camera
+    is commissioned on that picture and judged against it, and the next round is healthy."""
     cam = _camera_id(district, ROAD)
     _set_stream(district, cam, str(write_clip(tmp_path / "sky.mp4", DIM_SKY)))
     shown = diagnose_now(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     assert [f["code"] for f in shown["faults"]] == ["occlusion"] and shown["metrics"]["basis"] == "absolute", shown
     [alert] = _alerts(district, cam)  # the alert says how the guess is refused
     assert "未建档" in alert.summary and f"govops video accept {cam}" in alert.summary, alert.summary
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
+        [row] = [c for c in ops.get("/api/video/faults").json()["items"] if c["id"] == cam]
+        assert row["commissioned"] is False and row["faults"] == ["occlusion"], row
+        page = ops.get("/video/faults", headers={"Accept": "text/html"}).text
+        assert "data-no-baseline" in page and "未建档 no baseline" in page
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app as cli
+
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
+    listed = CliRunner().invoke(cli, ["video", "faults"], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0 and "baseline" in listed.output and "occlusion" in listed.output, listed.output
     out = accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     assert (out["accepted"], out["learned"], out["faults"]) == (["occlusion"], "commissioned", []), out
     assert [a.status for a in _alerts(district, cam)] == ["resolved"]
@@ -189,6 +203,8 @@ def test_a_cover_read_without_a_baseline_is_a_guess_a_person_may_refuse(district
     assert [d["accepted"] for d in _audits(district, "video.baseline.accept")] == [["occlusion"]]
     report = _patrol(district, policy=ONCE).run_round([cam])
     assert report.counts["ok"] == 1, report
+    with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
+        assert cam not in [c["id"] for c in ops.get("/api/video/faults").json()["items"]]
 
 
 @pytest.mark.usefixtures("still_cameras")

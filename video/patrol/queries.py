@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from govops.errors import NotFound
@@ -72,11 +72,14 @@ def baseline_jpeg(session: Session, principal: Principal, camera_id: str, mode: 
 
 
 def faults_now(session: Session, principal: Principal, *, limit: int = 500) -> list[dict[str, Any]]:
-    """Visible cameras whose stable verdict is faulty or offline, longest-standing first."""
+    """Visible cameras whose stable verdict is faulty or offline, longest-standing first; each
+    says whether it is commissioned (建档): without a baseline its faults are judged on the
+    absolute limits, a guess that a person may refuse (误报确认)."""
     # Per faulty camera, one step down the (camera_id, id) index: never a scan of all history.
     latest = select(func.max(DiagnosisRecord.id)).where(DiagnosisRecord.camera_id == Camera.id).scalar_subquery()
+    commissioned = exists().where(CameraBaseline.camera_id == Camera.id)
     stmt = (
-        select(Camera, CameraWatch, latest)
+        select(Camera, CameraWatch, latest, commissioned)
         .join(CameraWatch, CameraWatch.camera_id == Camera.id)
         .where(visibility(session, principal), or_(CameraWatch.stable != "ok", Camera.picture_fault.is_(True)))
         .order_by(CameraWatch.stable_since, Camera.id)
@@ -91,8 +94,9 @@ def faults_now(session: Session, principal: Principal, *, limit: int = 500) -> l
             "error": cam.last_error,
             "diagnosed_at": cam.diagnosed_at.isoformat() if cam.diagnosed_at else None,
             "record": record_id,
+            "commissioned": bool(has_baseline),
         }
-        for cam, watch, record_id in session.execute(stmt)
+        for cam, watch, record_id, has_baseline in session.execute(stmt)
     ]
 
 

@@ -106,8 +106,14 @@ def _round(worker: Patrol, show_progress: bool) -> dict[str, Any]:
         return worker.run_round(on_result=on_result, on_start=lambda n: progress.update(task, total=n)).as_dict()
 
 
+def _fault_row(c: dict[str, Any]) -> list[Any]:
+    baseline = "yes" if c["commissioned"] else "no"
+    return [c["id"], c["name"], c["verdict"], ",".join(c["faults"]), baseline, c["since"], c["error"]]
+
+
 def faults(json_out: JsonOpt = False) -> None:
-    """Cameras faulty or offline now (the patrol's stable verdict), longest-standing first."""
+    """Cameras faulty or offline now (the patrol's stable verdict), longest-standing first; a
+    camera without a baseline (建档) was judged on the absolute limits."""
     from video.patrol import queries
 
     rt = _runtime()
@@ -118,8 +124,8 @@ def faults(json_out: JsonOpt = False) -> None:
         json_out,
         lambda d: table(
             "故障摄像机 cameras with faults now",
-            ["camera", "name", "verdict", "faults", "since", "error"],
-            [[c["id"], c["name"], c["verdict"], ",".join(c["faults"]), c["since"], c["error"]] for c in d["items"]],
+            ["camera", "name", "verdict", "faults", "baseline", "since", "error"],
+            [_fault_row(c) for c in d["items"]],
         ),
     )
 
