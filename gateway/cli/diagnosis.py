@@ -119,6 +119,6 @@ def run_diagnose(sources: list[str], reference: str | None, json_out: bool, came
         console.print(
             f"{len(results)} source(s): {len(results) - faulty - lost} ok, {faulty} faulty, {lost} unreadable"
         )
-        absolute = sum(1 for r in results if r.metrics.get("basis") == "absolute")
+        absolute = sum(1 for r in results if r.without_baseline)
         if absolute:
             console.print(f"[dim]{ABSOLUTE_HINT.format(n=absolute)}[/]", highlight=False)

@@ -49,6 +49,12 @@ class DiagnosisResult:
     def healthy(self) -> bool:
         return not self.faults
 
+    @property
+    def without_baseline(self) -> bool:
+        """Judged on the absolute thresholds (no baseline for the picture's mode): a guess for the
+        codes a baseline makes relative, which a person may refuse."""
+        return self.metrics.get("basis") == "absolute"
+
     def score(self, code: str) -> float:
         return next((f.score for f in self.faults if f.code == code), 0.0)
 

@@ -85,7 +85,7 @@ def _summary(cam: Camera, result: DiagnosisResult, verdict: str) -> str:
         what = f"离线 offline: {result.error or 'no picture'}"
     else:
         what = "画面故障 " + ", ".join(f"{FAULT_NAMES.get(c, c)} {c}" for c in result.codes)
-        if result.metrics.get("basis") == "absolute" and set(result.codes) & set(RELATIVE):
+        if result.without_baseline and set(result.codes) & set(RELATIVE):
             # Judged on the conservative absolute limits: a soft lens, a green lawn or a still
             # camera's dim sky may be the camera's normal, which only a person can say.
             what += (

@@ -96,7 +96,7 @@ def _never_normal(result: DiagnosisResult, plain_is_view: bool) -> list[str]:
     """The codes of `result` that no picture may teach: NEVER_NORMAL, less a cover judged
     without a baseline when the person vouched that the plain region is the view."""
     never = set(NEVER_NORMAL)
-    if plain_is_view and result.metrics.get("basis") == "absolute":
+    if plain_is_view and result.without_baseline:
         never.discard(GUESSED_COVER)
     return sorted(set(result.codes) & never)
 
