@@ -126,7 +126,8 @@ def test_a_fault_that_is_nobodys_normal_teaches_nothing(district: Runtime, tmp_p
     shown = _show(district, tmp_path, cam, condition, 0.8)
     assert shown["faults"], shown
     assert condition != "occlusion" or shown["metrics"]["basis"] == "baseline"  # a cover here is no guess
-    assert all("未建档" not in a.summary for a in _alerts(district, cam))
+    alerts = _alerts(district, cam)
+    assert alerts and all("未建档" not in a.summary for a in alerts)  # judged against the baseline: no guess
     with pytest.raises(Conflict, match="no camera's normal; nothing was learned"):
         accept_normal(district.sessions, district.box, cam, actor="ops-1", base=T, policy=ONCE)
     after = _baseline(district, cam)
@@ -227,6 +228,8 @@ def test_a_reference_over_a_plain_view_is_taken_only_when_the_person_vouches_for
     with client_as(app, LOCAL_SYSTEM_ADMIN) as ops:
         api = ops.post(f"/api/cameras/{cam}/diagnosis/reference")
         assert api.status_code == 409 and "--plain-is-view" in api.text, api.text
+        typo = ops.post(f"/api/cameras/{cam}/diagnosis/reference", params={"plain_is_view": "perhaps"})
+        assert typo.status_code == 422 and "plain_is_view" in typo.text, typo.text
         page = ops.get(f"/video/cameras/{cam}", headers={"Accept": "text/html"}).text
         assert 'data-testid="plain-is-view"' in page
     assert _baseline(district, cam).stats == before.stats
