@@ -36,8 +36,13 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None
         console.print(data)
 
 
+NOTHING = "无 nothing to show"
+
+
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    t = Table(title=title)
+    """A titled table; one with no rows says so under its header instead of ending blank."""
+    rows = list(rows)
+    t = Table(title=title, caption=None if rows else NOTHING)
     for c in columns:
         t.add_column(c)
     for r in rows:

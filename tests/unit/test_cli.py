@@ -173,3 +173,11 @@ def test_audit_export_is_verified_offline_with_the_public_key(tmp_path):
     verify = govops("audit", "verify", "--json", env=env)
     assert verify.returncode == 0 and json.loads(verify.stdout)["ok"] is True
     assert_clean_failure(govops("audit", "export", "-o", str(tmp_path / "nodir" / "x.json"), env=env), 2, "nodir")
+
+
+def test_an_empty_table_says_there_is_nothing_to_show(tmp_path):
+    """`govops video faults` on a district with no faulty camera: the header, then 无 nothing to
+    show, not a blank table a person may take for a failure."""
+    out = govops("video", "faults", env={"GOVOPS_DATA_DIR": str(tmp_path), "COLUMNS": "200"})
+    assert out.returncode == 0, out.stderr
+    assert "故障摄像机 cameras with faults now" in out.stdout and "无 nothing to show" in out.stdout, out.stdout

@@ -240,6 +240,11 @@ def test_a_reference_over_a_plain_view_is_taken_only_when_the_person_vouches_for
     assert out["vouched"] == ["occlusion"] and out["faults"] == [], out
     assert _baseline(district, cam).stats != before.stats
     assert [d.get("vouched") for d in _audits(district, "video.reference.refresh")] == [["occlusion"]]
+    # Without --json the person reads what was taken, and that they vouched for it.
+    said = CliRunner().invoke(cli, ["video", "reference", cam, "--plain-is-view"], env={"COLUMNS": "200"})
+    assert said.exit_code == 0, said.output
+    assert "baseline (建档) re-taken for day mode" in said.stdout, said.stdout
+    assert "vouched for by you: occlusion" in said.stdout, said.stdout
 
 
 def test_a_healthy_picture_has_no_false_alarm_to_accept(district: Runtime, tmp_path: Path) -> None:

@@ -189,7 +189,19 @@ def reference(
     deliberate change: the camera moved or replaced). Audited."""
     from video.patrol import ondemand
 
-    _on_camera(partial(ondemand.refresh_reference, plain_is_view=plain_is_view), camera, json_out)
+    def show(d: dict[str, Any]) -> None:
+        b = d["baseline"]
+        console.print(
+            f"baseline (建档) re-taken for {b['mode']} mode from the current picture, and the scene reference "
+            f"with it: brightness {b['brightness']}, blur effect {b['blur_effect']}, noise σ {b['noise_sigma']} "
+            "(audited; the patrol refines it over its next healthy rounds)",
+            highlight=False,
+        )
+        if d.get("vouched"):
+            console.print(f"vouched for by you: {', '.join(d['vouched'])} is the view itself", highlight=False)
+        _print_one(d)
+
+    _on_camera(partial(ondemand.refresh_reference, plain_is_view=plain_is_view), camera, json_out, show)
 
 
 def accept(camera: str, json_out: JsonOpt = False) -> None:
