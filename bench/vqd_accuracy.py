@@ -328,6 +328,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="vqd-acc-") as scratch, ProcessPoolExecutor(workers) as pool:
         tmp = workdir or scratch
         if workdir:
+            Path(workdir).mkdir(parents=True, exist_ok=True)
             (Path(workdir) / KEEP).touch()
         cameras = {camera_key(c): c for c in clips}
         keys = list(cameras)
