@@ -14,12 +14,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gateway.auth import PUBLIC
 from gateway.deps import CameraOperator as SilenceViewer
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, SessionDep
+from gateway.http.params import RequestBody
 from govops.errors import GovopsError
 from govops.logs import log
 from monitoring.inbox import actions, queries, silences
@@ -68,15 +69,15 @@ LoopDep = Annotated[AlertLoop, Depends(alert_loop)]
 # Role aliases (unified with gateway/deps.py at merge).
 
 
-class AckBody(BaseModel):
+class AckBody(RequestBody):
     comment: str = Field(min_length=1, max_length=1000)
 
 
-class ResolveBody(BaseModel):
+class ResolveBody(RequestBody):
     comment: str | None = Field(default=None, max_length=1000)
 
 
-class SilenceBody(BaseModel):
+class SilenceBody(RequestBody):
     matchers: dict[str, str] = Field(default_factory=dict)
     alert_id: int | None = None
     hours: float = Field(default=2.0, gt=0, le=24 * 30)

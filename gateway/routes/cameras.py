@@ -10,11 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.http.params import RequestBody
 from gateway.pagination import Page, paged
 from govops.errors import ValidationFailed
 from govops.principal import Principal
@@ -71,7 +72,7 @@ def snapshot(
     )
 
 
-class CameraPatch(BaseModel):
+class CameraPatch(RequestBody):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     area: str | None = Field(default=None, max_length=20)
     group: str | None = Field(default=None, pattern=r"^[0-9]{20}$")
@@ -89,14 +90,14 @@ def update_camera(camera_id: str, body: CameraPatch, session: SessionDep, princi
     return edits.update_camera(session, principal, camera_id, changes, actor=principal.subject).camera.detail_dict()
 
 
-class PtzMove(BaseModel):
+class PtzMove(RequestBody):
     pan: float = Field(default=0.0, ge=-1, le=1)
     tilt: float = Field(default=0.0, ge=-1, le=1)
     zoom: float = Field(default=0.0, ge=-1, le=1)
     timeout_s: float = Field(default=5.0, gt=0, le=60)
 
 
-class PtzPreset(BaseModel):
+class PtzPreset(RequestBody):
     name: str = Field(min_length=1, max_length=64)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gateway.deps import Ops, RuntimeDep
 from gateway.deps import OpsOrDeptAdmin as OpsOrDept
-from gateway.http.params import IntId
+from gateway.http.params import IntId, RequestBody
 from gateway.pagination import PageDep, page_of
 from govops.principal import OPS_ENGINEER
 from infra.provisioning.quota import QuotaDesk
@@ -23,13 +23,13 @@ from infra.provisioning.service import Provisioning
 router = APIRouter(prefix="/api/cloud", tags=["cloud"])
 
 
-class QuotaIn(BaseModel):
+class QuotaIn(RequestBody):
     department: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
     quota: dict[str, Any]
     reason: str = Field(min_length=1, max_length=1000)
 
 
-class RejectIn(BaseModel):
+class RejectIn(RequestBody):
     note: str = Field(min_length=1, max_length=1000)
 
 

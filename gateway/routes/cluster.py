@@ -7,15 +7,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.http.params import RequestBody
 from infra.cluster import history
 
 router = APIRouter(prefix="/api/cluster", tags=["cluster"])
 
 
-class RunIn(BaseModel):
+class RunIn(RequestBody):
     kind: Literal["check", "apply"] = "apply"
     inventory: str = Field(default="sample", pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     playbook: str = Field(default="site.yml", pattern=r"^[a-z0-9_-]{1,60}\.yml$")

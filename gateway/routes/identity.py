@@ -19,14 +19,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gateway.auth import PUBLIC, SESSION_COOKIE, SESSION_TTL
 from gateway.deps import DeptAdmin, Ops, RuntimeDep, SecAdmin, SessionDep
 from gateway.deps import OpsOrDeptAdmin as AppsViewer
 from gateway.http import audit_events
 from gateway.http.openapi import media, problems
-from gateway.http.params import IntId
+from gateway.http.params import IntId, RequestBody
 from gateway.pagination import Page, PageDep, page_of
 from gateway.runtime import Runtime
 from govops.errors import ConfigError, GovopsError, NotFound, ServiceUnavailable, Unauthenticated
@@ -109,7 +109,7 @@ def chain(ca: CaDep) -> Response:
 # -- certificates (sec-admin) ----------------------------------------------------------------
 
 
-class IssueBody(BaseModel):
+class IssueBody(RequestBody):
     id: str = Field(min_length=6, max_length=32)
     name: str = Field(min_length=1, max_length=64)
     department: str = Field(min_length=1, max_length=64)
@@ -118,7 +118,7 @@ class IssueBody(BaseModel):
     days: int | None = Field(default=None, ge=1, le=3650)
 
 
-class RevokeBody(BaseModel):
+class RevokeBody(RequestBody):
     reason: str = Field(default="unspecified", max_length=40)
 
 
@@ -203,12 +203,12 @@ def realm_apply(session: SessionDep, principal: SecAdmin, runtime: RuntimeDep, d
 # -- department apps -------------------------------------------------------------------------
 
 
-class RoleBody(BaseModel):
+class RoleBody(RequestBody):
     name: str = Field(min_length=1, max_length=50)
     description: str = Field(default="", max_length=200)
 
 
-class AppRequestBody(BaseModel):
+class AppRequestBody(RequestBody):
     name: str = Field(min_length=1, max_length=100)
     department: str = Field(min_length=1, max_length=50)
     home_url: str = Field(min_length=8, max_length=500)
@@ -219,7 +219,7 @@ class AppRequestBody(BaseModel):
     description: str = Field(default="", max_length=1000)
 
 
-class DecisionBody(BaseModel):
+class DecisionBody(RequestBody):
     note: str = Field(default="", max_length=1000)
 
 

@@ -12,14 +12,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import CameraOperator as Watcher
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.http.openapi import media
-from gateway.http.params import IntId
+from gateway.http.params import IntId, RequestBody
 from gateway.pagination import Page, PageDep, page_of
 from govops.errors import PermissionDenied, ValidationFailed
 from govops.principal import OPS_ENGINEER
@@ -37,7 +37,7 @@ MAX_UPLOAD = 200 * 1024 * 1024
 # --- platforms and grants ------------------------------------------------------------------
 
 
-class PlatformIn(BaseModel):
+class PlatformIn(RequestBody):
     code: str = Field(max_length=50)
     name: str = Field(max_length=200)
     kind: Literal["master", "sub", "x"] = "x"
@@ -64,7 +64,7 @@ def save_platform(body: PlatformIn, session: SessionDep, principal: Ops) -> dict
     ).as_dict()
 
 
-class GrantIn(BaseModel):
+class GrantIn(RequestBody):
     platform: str = Field(max_length=50)
     subject_kind: Literal["camera", "group", "area"]
     subject_id: str = Field(max_length=20)
@@ -72,7 +72,7 @@ class GrantIn(BaseModel):
     expires_at: datetime | None = None
 
 
-class RevokeIn(BaseModel):
+class RevokeIn(RequestBody):
     reason: str = Field(min_length=4, max_length=500)
 
 
@@ -115,7 +115,7 @@ def revoke(grant_id: IntId, body: RevokeIn, session: SessionDep, principal: Ops)
 # --- groups and areas --------------------------------------------------------------------------
 
 
-class GroupIn(BaseModel):
+class GroupIn(RequestBody):
     id: str = Field(pattern=r"^[0-9]{20}$")
     name: str = Field(min_length=1, max_length=200)
     parent: str | None = Field(default=None, pattern=r"^[0-9]{20}$")

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
-from gateway.http.params import MAX_ID, IntId
+from gateway.http.params import MAX_ID, IntId, RequestBody
 from gateway.pagination import PageDep, encode_cursor, page_of
 from gateway.runtime import Runtime
 from govops.principal import Principal
@@ -126,8 +126,9 @@ async def accept_normal(camera_id: str, session: SessionDep, runtime: RuntimeDep
     return await on_camera(ondemand.accept_normal, camera_id, session, runtime, principal)
 
 
-class ThresholdsIn(BaseModel):
-    thresholds: dict[str, float] = Field(default_factory=dict, max_length=40)
+class ThresholdsIn(RequestBody):
+    # Required: a body without it is a mistake, not a request to clear ({"thresholds": {}} clears).
+    thresholds: dict[str, float] = Field(max_length=40)
 
 
 @router.put("/cameras/{camera_id}/diagnosis/thresholds")

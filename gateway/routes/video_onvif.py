@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from gateway.deps import Ops, RuntimeDep, SessionDep
+from gateway.http.params import RequestBody
 from video.catalogue.registry import Placement
 from video.onvif import service as device_service
 
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/video", tags=["video"])
 MAX_TARGETS = 1024
 
 
-class DiscoverRequest(BaseModel):
+class DiscoverRequest(RequestBody):
     targets: list[str] = Field(
         default_factory=list,
         max_length=64,
@@ -31,7 +32,7 @@ class DiscoverRequest(BaseModel):
     timeout_s: float = Field(default=2.0, gt=0, le=30)
 
 
-class OnboardRequest(BaseModel):
+class OnboardRequest(RequestBody):
     targets: list[str] = Field(
         min_length=1, max_length=MAX_TARGETS, description="host:port or device service URLs (XAddrs)"
     )
@@ -50,7 +51,7 @@ class OnboardRequest(BaseModel):
     )
 
 
-class ProbeRequest(BaseModel):
+class ProbeRequest(RequestBody):
     cameras: list[str] = Field(
         default_factory=list, max_length=MAX_TARGETS, description="camera IDs; empty means every ONVIF camera"
     )

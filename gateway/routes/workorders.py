@@ -19,10 +19,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from gateway.deps import Ops, OpsOrContractor, RuntimeDep, SessionDep, WorkOrderViewer
 from gateway.http.openapi import media
+from gateway.http.params import RequestBody
 from gateway.runtime import Runtime
 from govops.errors import GovopsError, ValidationFailed
 from govops.logs import log
@@ -86,18 +87,18 @@ Cursor = Annotated[int | None, Query(ge=1, description="next_cursor of the previ
 Limit = Annotated[int, Query(ge=1, le=lifecycle.MAX_PAGE)]
 
 
-class ContractorIn(BaseModel):
+class ContractorIn(RequestBody):
     code: str = Field(min_length=2, max_length=50)
     name: str = Field(min_length=1, max_length=200)
     contact: str | None = Field(default=None, max_length=200)
 
 
-class AreaIn(BaseModel):
+class AreaIn(RequestBody):
     area: str = Field(min_length=6, max_length=20)
     key_area: bool = False
 
 
-class DispatchIn(BaseModel):
+class DispatchIn(RequestBody):
     contractor: str | None = Field(default=None, max_length=50)
 
 

@@ -215,3 +215,41 @@ def test_request_metrics_label_the_v1_route_template(app, anonymous):
     client_as(app, LOCAL_SYSTEM_ADMIN).get("/api/v1/cameras/31011600001320000001")
     text = anonymous.get("/metrics").text
     assert 'route="/api/v1/cameras/{camera_id}"' in text
+
+
+def _json_bodies(app) -> list[tuple[str, type]]:  # type: ignore[no-untyped-def]
+    """(route, model) of every JSON request body the API reads."""
+    from pydantic import BaseModel
+
+    found = []
+    for _, route in versioning.api_routes(app):
+        for param in route.dependant.body_params:
+            model = param.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                found.append((f"{sorted(route.methods)[0]} {route.path}", model))
+    return found
+
+
+def test_every_json_body_refuses_a_field_it_does_not_know(app):
+    bodies = _json_bodies(app)
+    assert len(bodies) >= 20, bodies  # the walk sees the bodies the API really reads
+    assert [(route, m.__name__) for route, m in bodies if m.model_config.get("extra") != "forbid"] == []
+
+
+def test_a_misspelt_field_is_a_422_naming_it_and_changes_nothing(app, district):
+    from video.patrol.ledger import watch_for
+
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
+    cam = c.get("/api/v1/cameras").json()["items"][0]
+    body = _assert_problem(c.patch(f"/api/v1/cameras/{cam['id']}", json={"nmae": "改名"}), 422, "validation_failed")
+    assert [d["field"] for d in body["details"]] == ["body.nmae"], body
+    assert c.get(f"/api/v1/cameras/{cam['id']}").json()["name"] == cam["name"]
+    # A camera's own thresholds sent without their wrapper: refused, and the overrides it had kept
+    # (it used to read as an empty set, and cleared them).
+    url = f"/api/v1/cameras/{cam['id']}/diagnosis/thresholds"
+    assert c.put(url, json={"thresholds": {"dark_mean": 9}}).json()["thresholds"] == {"dark_mean": 9}
+    for careless in ({"dark_mean": 12}, {}):
+        _assert_problem(c.put(url, json=careless), 422, "validation_failed")
+    with district.sessions() as s:
+        assert watch_for(s, cam["id"]).thresholds == {"dark_mean": 9}
+    assert c.put(url, json={"thresholds": {}}).json()["thresholds"] == {}  # clearing is said outright
