@@ -19,6 +19,7 @@ from typing import Protocol
 
 from fastapi import Request
 
+from gateway.http import query
 from govops.errors import PermissionDenied, Unauthenticated
 from govops.principal import LOCAL_ACCOUNTS, SEPARATION_HINT, Principal, separated_roles_held
 from govops.sessions import SESSION_TTL, SessionStore
@@ -128,6 +129,7 @@ class Allow:
                 hint="ask your security administrator for the role",
             )
         request.state.principal = principal
+        query.refuse_unknown(request)  # after the role check: 401 and 403 come first
         return principal
 
     def __repr__(self) -> str:

@@ -253,3 +253,26 @@ def test_a_misspelt_field_is_a_422_naming_it_and_changes_nothing(app, district):
     with district.sessions() as s:
         assert watch_for(s, cam["id"]).thresholds == {"dark_mean": 9}
     assert c.put(url, json={"thresholds": {}}).json()["thresholds"] == {}  # clearing is said outright
+
+
+def test_a_misspelt_query_parameter_is_a_422_naming_it(app, anonymous):
+    """A typo in a filter used to be no filter: `?stauts=offline` answered every camera."""
+    c = client_as(app, LOCAL_SYSTEM_ADMIN)
+    body = _assert_problem(c.get("/api/v1/cameras", params={"stauts": "offline"}), 422, "validation_failed")
+    assert "stauts" in body["detail"] and "did you mean status?" in body["hint"], body
+    assert c.get("/api/v1/cameras", params={"status": "offline", "limit": 2}).status_code == 200
+    # The role check comes first: no one learns a route's parameters before signing in with its role.
+    assert anonymous.get("/api/v1/cameras", params={"stauts": 1}).status_code == 401
+    assert c.get("/api/v1/audit", params={"acton": "x"}).status_code == 403
+    checked = 0
+    for who in (LOCAL_SYSTEM_ADMIN, LOCAL_SECURITY_ADMIN, AUDITOR_P):
+        caller = client_as(app, who)
+        for _, route in versioning.api_routes(app):
+            if "GET" not in route.methods or "{" in route.path or not route.path.startswith("/api/"):
+                continue
+            r = caller.get(route.path, params={"zz_unknown": "1"})
+            assert r.status_code in (403, 422), (who.subject, route.path, r.status_code, r.text[:200])
+            if r.status_code == 422:
+                assert "zz_unknown" in r.json()["detail"], (route.path, r.text[:200])
+                checked += 1
+    assert checked >= 30, checked  # the walk reached the routes each role may call
