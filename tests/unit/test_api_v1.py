@@ -237,6 +237,9 @@ def test_every_json_body_refuses_a_field_it_does_not_know(app):
 
 
 def test_a_misspelt_field_is_a_422_naming_it_and_changes_nothing(app, district):
+    from sqlalchemy import func, select
+
+    from govops.audit import AuditRecord
     from video.patrol.ledger import watch_for
 
     c = client_as(app, LOCAL_SYSTEM_ADMIN)
@@ -244,6 +247,14 @@ def test_a_misspelt_field_is_a_422_naming_it_and_changes_nothing(app, district):
     body = _assert_problem(c.patch(f"/api/v1/cameras/{cam['id']}", json={"nmae": "改名"}), 422, "validation_failed")
     assert [d["field"] for d in body["details"]] == ["body.nmae"], body
     assert c.get(f"/api/v1/cameras/{cam['id']}").json()["name"] == cam["name"]
+    # An edit of nothing is no edit: a 422, and no audit record of it.
+    updates = select(func.count()).select_from(AuditRecord).where(AuditRecord.action == "video.camera.update")
+    with district.sessions() as s:
+        edits = s.scalar(updates)
+    body = _assert_problem(c.patch(f"/api/v1/cameras/{cam['id']}", json={}), 422, "validation_failed")
+    assert body["detail"] == "nothing to change" and "name" in body["hint"], body
+    with district.sessions() as s:
+        assert s.scalar(updates) == edits
     # A camera's own thresholds sent without their wrapper: refused, and the overrides it had kept
     # (it used to read as an empty set, and cleared them).
     url = f"/api/v1/cameras/{cam['id']}/diagnosis/thresholds"

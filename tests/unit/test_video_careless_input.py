@@ -203,6 +203,7 @@ def test_cli_onboard_nothing_listening_and_camera_edit(env):
     assert json.loads(edited.stdout)["name"] == "改名路口"
     assert_clean_failure(govops("video", "edit", cam, "--area", "nowhere", env=env), 2, "nowhere")
     assert_clean_failure(govops("video", "edit", cam, "--name", "a\x01b", env=env), 2, "control characters")
+    assert_clean_failure(govops("video", "edit", cam, env=env), 2, "nothing to change", "name, area")
 
 
 def test_a_failed_onboarding_lands_in_the_alert_inbox_once_and_resolves(district):

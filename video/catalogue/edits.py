@@ -66,6 +66,8 @@ def update_camera(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationFailed(f"cannot edit {', '.join(sorted(unknown))}", hint=f"editable: {', '.join(EDITABLE)}")
+    if not changes:  # not an edit: no audit record of nothing
+        raise ValidationFailed("nothing to change", hint=f"give at least one of: {', '.join(EDITABLE)}")
     cam = get_camera(session, principal, camera_id)
     checked = {field: _check(session, field, value) for field, value in changes.items()}
     for field, value in checked.items():

@@ -52,7 +52,6 @@ def edit(
     json_out: JsonOpt = False,
 ) -> None:
     """Place or describe a camera (name, area, group, position, flags); audited."""
-    from govops.errors import ValidationFailed
     from video.catalogue import edits
 
     given: dict[str, Any] = {
@@ -66,8 +65,6 @@ def edit(
         "networked": networked,
     }
     changes = {k: v for k, v in given.items() if v is not None}
-    if not changes:
-        raise ValidationFailed("nothing to change", hint="give at least one option, e.g. --name or --area")
     rt = runtime()
     with rt.transaction() as s:
         detail = edits.update_camera(s, SYSTEM, camera, changes, actor=actor()).camera.detail_dict()
