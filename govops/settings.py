@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 from functools import cached_property
@@ -150,10 +151,29 @@ def load_settings(**overrides: object) -> Settings:
 def load_or_explain(cls: type[AnySettings], **overrides: object) -> AnySettings:
     """The one settings-error translator: build `cls` from the environment, or raise a
     ConfigError naming the variable (with the class's env prefix) and what is wrong with it."""
+    prefix = str(cls.model_config.get("env_prefix") or "")
     try:
-        return cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings types its own init keywords
+        settings = cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings types its own init keywords
     except ValidationError as exc:
-        raise settings_error(exc, str(cls.model_config.get("env_prefix") or "")) from None
+        raise settings_error(exc, prefix) from None
+    refuse_unknown_variables(cls, prefix)
+    return settings
+
+
+def refuse_unknown_variables(cls: type[BaseSettings], prefix: str) -> None:
+    """A variable under a class's own prefix that names none of its settings is a typo, and was
+    silently no setting (GOVOPS_VQD_BLUR_EFECT left the default in force). Not for the shared
+    GOVOPS_ prefix, under which the other classes' variables live too."""
+    if not prefix or prefix.upper() == "GOVOPS_":
+        return
+    known = {f"{prefix}{name}".upper() for name in cls.model_fields}
+    unknown = sorted(k for k in os.environ if k.upper().startswith(prefix.upper()) and k.upper() not in known)
+    if unknown:
+        close = [m for name in unknown for m in difflib.get_close_matches(name.upper(), known, n=1)]
+        raise ConfigError(
+            f"unknown setting {', '.join(unknown)}: no {prefix}* setting has that name",
+            hint=(f"did you mean {', '.join(close)}? " if close else "") + "fix or unset the environment variable",
+        )
 
 
 def settings_error(exc: ValidationError, env_prefix: str = "GOVOPS_") -> ConfigError:

@@ -461,3 +461,23 @@ def test_sqlite_timestamps_come_back_aware_utc(runtime):
     with runtime.sessions() as s:
         at = s.get(audit.AuditRecord, rid).at
     assert at.tzinfo is not None and at.utcoffset().total_seconds() == 0
+
+
+def test_a_misspelt_variable_under_a_settings_prefix_is_named_not_ignored(monkeypatch):
+    """GOVOPS_VQD_BLUR_EFECT used to leave the default in force, silently."""
+    from video.catalogue.settings import VideoSettings
+    from video.diagnosis.thresholds import Thresholds
+
+    monkeypatch.setenv("GOVOPS_VQD_BLUR_EFECT", "0.5")
+    with pytest.raises(ConfigError, match="GOVOPS_VQD_BLUR_EFECT") as caught:
+        load_or_explain(Thresholds)
+    assert caught.value.hint and "did you mean GOVOPS_VQD_BLUR_EFFECT?" in caught.value.hint
+    monkeypatch.delenv("GOVOPS_VQD_BLUR_EFECT")
+    monkeypatch.setenv("GOVOPS_VQD_BLUR_EFFECT", "0.5")
+    assert load_or_explain(Thresholds).blur_effect == 0.5
+    monkeypatch.setenv("govops_video_patrol_intervl_s", "60")  # the variables are read in any case
+    with pytest.raises(ConfigError, match="govops_video_patrol_intervl_s"):
+        load_or_explain(VideoSettings)
+    monkeypatch.delenv("govops_video_patrol_intervl_s")
+    monkeypatch.setenv("GOVOPS_NOT_A_SETTING_OF_THIS_CLASS", "1")  # the shared prefix: other classes' too
+    assert load_settings().log_level

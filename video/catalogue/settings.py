@@ -45,19 +45,3 @@ class VideoSettings(BaseSettings):
     # The admin level whose areas become the `area` label of the KPI metrics. Streets keep the
     # series count small (a district has tens of them); grids could be thousands.
     kpi_area_level: Literal["district", "street", "community"] = "street"
-
-
-def load_video_settings(**overrides: object) -> VideoSettings:
-    from pydantic import ValidationError
-
-    from govops.errors import ConfigError
-
-    try:
-        return VideoSettings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(
-            f"invalid setting GOVOPS_VIDEO_{field.upper()}: {first['msg']}",
-            hint="fix the environment variable or .env file",
-        ) from None
