@@ -7,6 +7,8 @@ status. Neither shows a traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
 
@@ -112,3 +114,11 @@ class ServiceUnavailable(GovopsError):
 
     http_status = 503
     code = "service_unavailable"
+
+
+def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
+    """ "did you mean X? " for the known names closest to the unknown ones ("" when none is close):
+    the start of the hint of an error about a misspelt name."""
+    known = list(known)
+    close = [m for name in unknown for m in difflib.get_close_matches(name, known, n=1)]
+    return f"did you mean {', '.join(close)}? " if close else ""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import tempfile
 from functools import cached_property
@@ -13,7 +12,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from govops.errors import ConfigError
+from govops.errors import ConfigError, did_you_mean
 
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "govops"}
 
@@ -169,10 +168,9 @@ def refuse_unknown_variables(cls: type[BaseSettings], prefix: str) -> None:
     known = {f"{prefix}{name}".upper() for name in cls.model_fields}
     unknown = sorted(k for k in os.environ if k.upper().startswith(prefix.upper()) and k.upper() not in known)
     if unknown:
-        close = [m for name in unknown for m in difflib.get_close_matches(name.upper(), known, n=1)]
         raise ConfigError(
             f"unknown setting {', '.join(unknown)}: no {prefix}* setting has that name",
-            hint=(f"did you mean {', '.join(close)}? " if close else "") + "fix or unset the environment variable",
+            hint=did_you_mean([u.upper() for u in unknown], known) + "fix or unset the environment variable",
         )
 
 

@@ -8,12 +8,10 @@ without the role 403, whatever the query says.
 
 from __future__ import annotations
 
-import difflib
-
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
 
-from govops.errors import ValidationFailed
+from govops.errors import ValidationFailed, did_you_mean
 
 
 def declared(dependant: Dependant) -> frozenset[str]:
@@ -44,9 +42,7 @@ def refuse_unknown(request: Request) -> None:
     unknown = sorted(set(request.query_params) - allowed)
     if not unknown:
         return
-    close = [m for name in unknown for m in difflib.get_close_matches(name, allowed, n=1)]
     takes = f"it takes {', '.join(sorted(allowed))}" if allowed else "it takes none"
     raise ValidationFailed(
-        f"unknown query parameter(s): {', '.join(unknown)}",
-        hint=(f"did you mean {', '.join(close)}? " if close else "") + f"{takes} (see /docs)",
+        f"unknown query parameter(s): {', '.join(unknown)}", hint=f"{did_you_mean(unknown, allowed)}{takes} (see /docs)"
     )

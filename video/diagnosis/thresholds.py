@@ -14,7 +14,6 @@ other values are design constants of the measurements.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from importlib import resources
@@ -23,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from govops.errors import ValidationFailed
+from govops.errors import ValidationFailed, did_you_mean
 
 _FITTED = json.loads((resources.files("video.diagnosis") / "fitted.json").read_text(encoding="utf-8"))
 FITTED: dict[str, float] = _FITTED["values"]
@@ -199,10 +198,10 @@ def thresholds_for(overrides: Mapping[str, Any] | None, base: Thresholds) -> Thr
         return base
     unknown = sorted(set(overrides) - set(Thresholds.model_fields))
     if unknown:
-        close = [m for name in unknown for m in difflib.get_close_matches(name, Thresholds.model_fields, n=1)]
         raise ValidationFailed(
             f"unknown diagnosis threshold(s): {', '.join(unknown)}",
-            hint=f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(Thresholds.model_fields)}",
+            hint=did_you_mean(unknown, Thresholds.model_fields).strip()
+            or f"known: {', '.join(Thresholds.model_fields)}",
         )
     try:
         return Thresholds(**{**base.model_dump(), **dict(overrides)})
