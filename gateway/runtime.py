@@ -122,6 +122,18 @@ class Runtime:
                 self._thresholds = load_or_explain(Thresholds)
             return self._thresholds
 
+    def check_settings(self) -> None:
+        """Read every settings class now: a bad or misspelt variable stops the start, named, instead
+        of the first request or background loop that reads it (after the start-up was announced)."""
+        from gateway.routes.console_map import MapSettings
+        from monitoring.settings import AlertSettings
+        from monitoring.status.settings import StatusSettings
+        from monitoring.workorders.settings import WorkOrderSettings
+
+        _ = self.video, self.thresholds
+        for cls in (AlertSettings, StatusSettings, WorkOrderSettings, MapSettings):
+            load_or_explain(cls)
+
     @property
     def snapshots_dir(self) -> Path:
         return self.settings.data_dir / "snapshots"

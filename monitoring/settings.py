@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from govops.settings import load_or_explain
+
 
 class AlertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVOPS_ALERTS_", env_file=".env", extra="ignore")
@@ -30,7 +32,7 @@ class AlertSettings(BaseSettings):
 
 
 def load_alert_settings() -> AlertSettings:
-    return AlertSettings()
+    return load_or_explain(AlertSettings)
 
 
 def webhook_token(settings: AlertSettings, data_dir: Path) -> str:

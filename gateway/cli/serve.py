@@ -66,6 +66,7 @@ def serve(
     port = port or settings.port
     check_port_free(host, port)
     runtime = Runtime.build(settings)
+    runtime.check_settings()
     with console.status("migrating the database…", spinner="dots") if not json_out else nullcontext():
         runtime.migrate()
     added: dict[str, int] = {}

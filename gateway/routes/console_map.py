@@ -18,6 +18,7 @@ from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
 from govops.alerts import Alert
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
+from govops.settings import load_or_explain
 from video.catalogue.models import Camera
 from video.catalogue.queries import visibility
 from video.catalogue.tree import AreaTree
@@ -60,7 +61,7 @@ def video_map(request: Request, runtime: RuntimeDep, principal: Viewer, colour: 
         {
             "principal": principal,
             "colour": colour,
-            "tiles": MapSettings(),
+            "tiles": load_or_explain(MapSettings),
             "missing": _assets_missing(),
             "target_density": runtime.video.target_density_per_km2,
             "target_intact": runtime.video.target_intact_other,
@@ -152,7 +153,7 @@ def command_screen(request: Request, session: SessionDep, runtime: RuntimeDep, p
             "board": board,
             "faults": patrol_queries.faults_now(session, principal, limit=8),
             "alerts": alerts,
-            "tiles": MapSettings(),
+            "tiles": load_or_explain(MapSettings),
             "missing": _assets_missing(),
         },
     )

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from govops.alerts import Alert
 from govops.audit import AuditRecord
+from govops.settings import load_or_explain
 from monitoring.collectors.base import ScrapeCollector
 from video.catalogue.models import CAMERA_STATUSES, Camera
 from video.catalogue.settings import VideoSettings
@@ -130,7 +131,7 @@ class VideoCollector(ScrapeCollector):
 
     def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
         self._sessions = sessions
-        self._settings = settings or VideoSettings()
+        self._settings = settings or load_or_explain(VideoSettings)
 
     def families(self) -> dict[str, Metric]:
         fams: dict[str, Metric] = {}
@@ -218,7 +219,7 @@ class PatrolCollector(ScrapeCollector):
 
     def __init__(self, sessions: Callable[[], Session], settings: VideoSettings | None = None) -> None:
         self._sessions = sessions
-        self._settings = settings or VideoSettings()
+        self._settings = settings or load_or_explain(VideoSettings)
 
     def families(self) -> dict[str, Metric]:
         return {

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from govops.errors import GovopsError
 from govops.logs import log
 from govops.secretbox import SecretBox
-from govops.settings import Settings
+from govops.settings import Settings, load_or_explain
 from monitoring.kpi_history.models import StatusState
 from monitoring.status.model import Check, iso, utcnow, worst
 from monitoring.status.probes import PROBES, Probe
@@ -33,7 +33,7 @@ class StatusContext:
     sessions: sessionmaker[Session]
     video: VideoSettings
     box: SecretBox
-    status: StatusSettings = field(default_factory=StatusSettings)
+    status: StatusSettings = field(default_factory=lambda: load_or_explain(StatusSettings))
 
     _http: httpx.Client | None = field(default=None, init=False, repr=False)
     _clients: dict[str, Any] = field(default_factory=dict, init=False, repr=False)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from govops.alerts import Alert, raise_alert
 from govops.db import as_utc
 from govops.secretbox import SecretBox
+from govops.settings import load_or_explain
 from monitoring.workorders.contractors import responsible
 from monitoring.workorders.lifecycle import breach_fingerprint, due, finish, sla_hours, step
 from monitoring.workorders.models import WorkOrder, WorkOrderEvent
@@ -68,7 +69,7 @@ def sync(
     reboot: Rebooter | None = None,
 ) -> SyncReport:
     now = now or datetime.now(UTC)
-    settings = settings or WorkOrderSettings()
+    settings = settings or load_or_explain(WorkOrderSettings)
     report = SyncReport()
     open_new(session, now, settings, report)
     verify_repaired(session, now, settings, report)

@@ -181,3 +181,22 @@ def test_an_empty_table_says_there_is_nothing_to_show(tmp_path):
     out = govops("video", "faults", env={"GOVOPS_DATA_DIR": str(tmp_path), "COLUMNS": "200"})
     assert out.returncode == 0, out.stderr
     assert "故障摄像机 cameras with faults now" in out.stdout and "无 nothing to show" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "words"),
+    [
+        ("GOVOPS_ALERTS_ESCALATE_AFTER_MIN=abc", "invalid setting GOVOPS_ALERTS_ESCALATE_AFTER_MIN"),
+        ("GOVOPS_STATUS_BUDGET_S=abc", "invalid setting GOVOPS_STATUS_BUDGET_S"),
+        ("GOVOPS_ALERTS_ESCALATE_AFTR_MIN=5", "did you mean GOVOPS_ALERTS_ESCALATE_AFTER_MIN?"),
+    ],
+)
+def test_a_bad_setting_stops_serve_before_it_announces_itself(tmp_path, variable, words):
+    """A typo in the alert loop's settings was "a bug in govops", after the login URLs were out."""
+    name, value = variable.split("=")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = govops("serve", "--port", str(port), "--json", env={"GOVOPS_DATA_DIR": str(tmp_path), name: value})
+    assert_clean_failure(out, 2, words)  # a configuration error, as GOVOPS_PORT=abc is
+    assert "bug" not in out.stderr and "login" not in out.stdout, (out.stdout, out.stderr)
