@@ -142,6 +142,9 @@ def test_cli_careless_input(env, tmp_path):
     deep = tmp_path / "deep.geojson"
     deep.write_text("[" * 100_000 + "]" * 100_000)
     assert_clean_failure(govops("video", "import", str(deep), env=env), 2, "nested too deeply")
+    cam = json.loads(govops("video", "list", "--json", env=env).stdout)[0]["id"]
+    for careless in ("=3", "dark_mean", "dark_mean=abc"):  # "=3" was "unknown threshold(s): " of nothing
+        assert_clean_failure(govops("video", "thresholds", cam, careless, env=env), 2, "bad threshold", "NAME=NUMBER")
 
 
 def test_cli_diagnose_of_a_missing_file_exits_1(env, tmp_path):

@@ -233,11 +233,12 @@ def thresholds(
     for item in values or []:
         name, sep, value = item.partition("=")
         try:
-            overrides[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
-            raise ValidationFailed(f"bad threshold {item!r}", hint="write NAME=NUMBER, e.g. dark_mean=15") from None
-        if not sep:
+            number = None
+        if not (sep and name.strip()) or number is None:
             raise ValidationFailed(f"bad threshold {item!r}", hint="write NAME=NUMBER, e.g. dark_mean=15")
+        overrides[name.strip()] = number
     rt = _runtime()
     with rt.transaction() as session:
         if overrides or clear:
