@@ -117,8 +117,8 @@ class ServiceUnavailable(GovopsError):
 
 
 def did_you_mean(unknown: Iterable[str], known: Iterable[str]) -> str:
-    """ "did you mean X? " for the known names closest to the unknown ones ("" when none is close):
-    the start of the hint of an error about a misspelt name."""
+    """The start of the hint of an error about a misspelt name: `did you mean X? ` for the known
+    names closest to the unknown ones, or nothing when none is close."""
     known = list(known)
     close = [m for name in unknown for m in difflib.get_close_matches(name, known, n=1)]
     return f"did you mean {', '.join(close)}? " if close else ""

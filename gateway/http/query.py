@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from govops.errors import ValidationFailed, did_you_mean
 
@@ -22,23 +23,25 @@ def declared(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-_ALLOWED: dict[int, frozenset[str] | None] = {}  # by route (routes compare by value: no hash)
+_NAMES = "_govops_query_names"  # kept on the route itself: read once, gone with it
 
 
-def _allowed(route: object) -> frozenset[str] | None:
-    if id(route) not in _ALLOWED:
-        dependant = getattr(route, "dependant", None)
-        _ALLOWED[id(route)] = declared(dependant) if isinstance(dependant, Dependant) else None
-    return _ALLOWED[id(route)]
+def _allowed(route: APIRoute) -> frozenset[str]:
+    names: frozenset[str] | None = getattr(route, _NAMES, None)
+    if names is None:
+        names = declared(route.dependant)
+        setattr(route, _NAMES, names)
+    return names
 
 
 def refuse_unknown(request: Request) -> None:
     """Raise ValidationFailed when an API request names a query parameter its route does not take."""
     if not request.url.path.startswith("/api/") or not request.query_params:
         return
-    allowed = _allowed(request.scope.get("route"))
-    if allowed is None:
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
         return
+    allowed = _allowed(route)
     unknown = sorted(set(request.query_params) - allowed)
     if not unknown:
         return
