@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, alerts, cloud, cloud_sso, cluster, compliance, lab, roles, serve, video, workorders
+from gateway.cli import admin, alerts, cloud, cloud_sso, cluster, compliance, lab, roles, serve, tree, video, workorders
 from gateway.cli import apps as apps_cli
 from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli
@@ -46,6 +46,7 @@ app.add_typer(realm_cli.identity_app, name="identity")
 app.add_typer(apps_cli.apps_app, name="apps")
 # 三员分立: every command declares the MLPS administrator role it needs (gateway/cli/roles.py).
 roles.guard(app)
+tree.summarise(app)
 
 
 def _print_version(value: bool) -> None:

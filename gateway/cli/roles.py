@@ -18,6 +18,7 @@ from typing import Any, Literal
 import typer
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.cli import tree
 from govops.errors import PermissionDenied
 from govops.principal import AUDITOR, OPS_ENGINEER, SEC_ADMIN, Principal, cli_principal
 from govops.settings import load_or_explain
@@ -102,19 +103,12 @@ def check(path: str) -> str | None:
     return role
 
 
-def guard(app: typer.Typer, prefix: str = "") -> int:
+def guard(app: typer.Typer) -> int:
     """Wrap every command of `app` (and its sub-apps) with `check`; returns how many."""
     count = 0
-    for info in app.registered_commands:
-        if info.callback is None:
-            continue
-        name = info.name or typer.main.get_command_name(info.callback.__name__)
-        info.callback = _checked(f"{prefix}{name}", info.callback)
+    for path, info in tree.commands(app):
+        info.callback = _checked(path, info.callback)  # type: ignore[arg-type]
         count += 1
-    for group in app.registered_groups:
-        if group.typer_instance is not None:
-            sub = group.name or group.typer_instance.info.name
-            count += guard(group.typer_instance, f"{prefix}{sub} ")
     return count
 
 

@@ -53,6 +53,22 @@ def test_every_command_declares_its_role_and_is_guarded():
         assert getattr(cmd.callback, "__govops_cli_path__", None) == path, path
 
 
+def test_every_command_is_summarised_on_one_line_in_its_group():
+    # Rich help keeps a docstring's line breaks in the group's list of commands ("… longest-
+    # standing first; a" ended a line of `govops video --help`); the summary is one line.
+    root = typer.main.get_command(app)
+    ctx = Context(root)
+    checked = 0
+    for path in _leaves():
+        cmd = root
+        for word in path.split():
+            cmd = cmd.get_command(ctx, word)  # type: ignore[attr-defined]
+        summary = cmd.short_help or cmd.help or ""
+        assert summary.strip() and "\n" not in summary.split("\n\n")[0], path
+        checked += 1
+    assert checked >= KNOWN_COMMANDS
+
+
 def test_the_table_names_each_administrator_where_it_belongs():
     assert roles.needed_role("audit list") == AUDITOR
     assert roles.needed_role("ca issue") == SEC_ADMIN
