@@ -223,8 +223,13 @@ def report_cmd(
     )
 
 
+CodeArg = Annotated[str, typer.Argument(help="Contractor code: lower-case letters, digits, - and _.")]
+AreaArg = Annotated[str, typer.Argument(help="Admin-division code; a street covers its communities and grids.")]
+
+
 @contractors_app.command("list")
 def contractors_list(json_out: JsonOpt = False) -> None:
+    """The contractors and the areas each answers for (重点: a key area, the shorter SLA)."""
     from monitoring.workorders import contractors
 
     with _runtime().transaction() as s:
@@ -250,45 +255,69 @@ def contractors_list(json_out: JsonOpt = False) -> None:
 
 @contractors_app.command("add")
 def contractors_add(
-    code: Annotated[str, typer.Argument()],
-    name: Annotated[str, typer.Option()],
-    contact: Annotated[str | None, typer.Option()] = None,
+    code: CodeArg,
+    name: Annotated[str, typer.Option(help="The contractor's name, e.g. 金山区雪亮工程运维一标段.")],
+    contact: Annotated[str | None, typer.Option(help="Who to call: a name and a phone number.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
+    """Add a maintenance contractor (运维单位); then give it its areas with `assign`. Audited."""
     from monitoring.workorders import contractors
 
     with _runtime().transaction() as s:
         data = contractors.add_contractor(s, code, name, contact, actor=cli_principal().subject).as_dict()
-    emit(data, json_out)
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"added contractor {d['code']} {d['name']}; give it its areas with "
+            f"`govops workorders contractors assign {d['code']} AREA`",
+            highlight=False,
+        ),
+    )
 
 
 @contractors_app.command("remove")
-def contractors_remove(code: Annotated[str, typer.Argument()], json_out: JsonOpt = False) -> None:
+def contractors_remove(code: CodeArg, json_out: JsonOpt = False) -> None:
+    """Remove a contractor that has no open work order, with its areas. Audited."""
     from monitoring.workorders import contractors
 
     with _runtime().transaction() as s:
         contractors.remove_contractor(s, code, actor=cli_principal().subject)
-    emit({"removed": code}, json_out)
+    emit({"removed": code}, json_out, lambda d: console.print(f"removed contractor {d['removed']}", highlight=False))
 
 
 @contractors_app.command("assign")
 def contractors_assign(
-    code: Annotated[str, typer.Argument(help="Contractor code.")],
-    area: Annotated[str, typer.Argument(help="Admin-division code; a street covers its communities and grids.")],
+    code: CodeArg,
+    area: AreaArg,
     key_area: Annotated[bool, typer.Option("--key-area", help="重点区域: the shorter SLA.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
+    """Make a contractor answer for an area: new fault work orders there go to it. Audited."""
     from monitoring.workorders import contractors
 
     with _runtime().transaction() as s:
         data = contractors.assign_area(s, code, area, key_area=key_area, actor=cli_principal().subject).as_dict()
-    emit(data, json_out)
+    emit(
+        data,
+        json_out,
+        lambda d: console.print(
+            f"contractor {d['contractor']} answers for area {d['area']}"
+            + (" (重点区域 key area: the shorter SLA)" if d["key_area"] else ""),
+            highlight=False,
+        ),
+    )
 
 
 @contractors_app.command("unassign")
-def contractors_unassign(area: Annotated[str, typer.Argument()], json_out: JsonOpt = False) -> None:
+def contractors_unassign(area: AreaArg, json_out: JsonOpt = False) -> None:
+    """No contractor answers for an area any more (its open orders keep theirs). Audited."""
     from monitoring.workorders import contractors
 
     with _runtime().transaction() as s:
         contractors.unassign_area(s, area, actor=cli_principal().subject)
-    emit({"unassigned": area}, json_out)
+    emit(
+        {"unassigned": area},
+        json_out,
+        lambda d: console.print(f"no contractor answers for area {d['unassigned']} now", highlight=False),
+    )
