@@ -1,8 +1,11 @@
 """The embedded default's sample district: 上海市金山区 (GB/T 2260 310116).
 
 A few departments, the admin-division tree (district → streets → communities → grids, with
-GeoJSON polygons), the "1+2+X" platforms and eight sample cameras whose streams are short local
-clips generated on first run. Loading is idempotent: an existing row is left as it is.
+GeoJSON polygons), the "1+2+X" platforms, eight sample cameras whose streams are short local
+clips generated on first run, and two maintenance contractors (运维单位) that answer for the
+streets, so a fault's work order has someone to go to. Loading is idempotent: an existing row is
+left as it is, and the contractors come only into an empty list of contractors (one the operator
+removed is not brought back while others remain).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.org import Department
+from monitoring.workorders.models import Contractor, ContractorArea
 from video.catalogue.models import AdminArea, Camera, ShareGrant, SharePlatform
 from video.clips import write_clip
 from video.gbt28181 import make as gb_code
@@ -49,6 +54,11 @@ CAMERAS = [
     ("八二村河道", "dsjj", 10, False, "riverside", ["zongzhi"]),
     ("龙山路主干道", "gaj", 2, True, "road", ["gongan"]),
     ("朱泾公园", "cgj", 6, False, "park", ["zongzhi"]),
+]
+# code, name, streets it answers for (street code, key area: the shorter SLA)
+CONTRACTORS = [
+    ("jsyw-1", "金山区雪亮工程运维一标段", [("310116001", True), ("310116109", False)]),
+    ("jsyw-2", "金山区雪亮工程运维二标段", [("310116101", False)]),
 ]
 GRID_DEG = 0.01  # about 1.0 km × 1.1 km at this latitude
 # Grids that are key public areas (重点公共区域); grid 9 has no camera yet, so the sample's
@@ -125,7 +135,7 @@ def grids() -> list[AdminArea]:
 
 def load(session: Session, clips_dir: Path, actor: str = "system") -> dict[str, int]:
     """Insert what is missing; generate the clips that are missing. Returns counts added."""
-    added = {"departments": 0, "areas": 0, "platforms": 0, "cameras": 0, "clips": 0}
+    added = {"departments": 0, "areas": 0, "platforms": 0, "cameras": 0, "clips": 0, "contractors": 0}
     for code, name, zone in DEPARTMENTS:
         if session.get(Department, code) is None:
             session.add(Department(code=code, name=name, sso_group=f"/{DISTRICT[0]}/{code}", zone=zone))
@@ -183,6 +193,11 @@ def load(session: Session, clips_dir: Path, actor: str = "system") -> dict[str, 
                 )
             )
         added["cameras"] += 1
+    if session.scalar(select(Contractor.code).limit(1)) is None:
+        for code, name, streets in CONTRACTORS:
+            session.add(Contractor(code=code, name=name, contact=None, created_at=now))
+            session.add_all(ContractorArea(prefix=p, contractor_code=code, key_area=key) for p, key in streets)
+            added["contractors"] += 1
     if any(added.values()):
         audit.append(session, actor=actor, action="sample_district.load", target=DISTRICT[0], detail=added)
     return added
