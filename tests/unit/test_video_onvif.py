@@ -118,7 +118,8 @@ async def test_a_whole_run_is_bounded_per_device(fleet):
 
 async def test_ptz_commands_reach_the_device(fleet):
     port = fleet.ports[0]
-    async with ptz_control(fleet.addresses[0], CREDS.user, CREDS.password, "main") as ptz:
+    # A generous request timeout: the first call parses the WSDLs on a loaded CI machine too.
+    async with ptz_control(fleet.addresses[0], CREDS.user, CREDS.password, "main", request_timeout_s=60) as ptz:
         await ptz.continuous_move(0.5, -0.25, 0.1, timeout_s=3)
         assert fleet.state(port)["velocity"] == (0.5, -0.25, 0.1)
         await ptz.stop()
