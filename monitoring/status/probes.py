@@ -205,33 +205,51 @@ def _declared_namespaces(ctx: StatusContext) -> set[str]:
 
 
 def cluster(ctx: StatusContext) -> Check:
-    """Last Ansible run per host. `govops cluster harden` keeps no run history yet; a JSON report
-    it (or an operator) leaves at <data_dir>/cluster/last-run.json is shown when present."""
-    import json
+    """Each host's outcome in its newest finished playbook run, as `govops cluster runs` keeps
+    them: a host that failed or was unreachable, or that a check run found drifted from the
+    baseline (a setting it would change), is a warning."""
+    from infra.cluster.history import latest_per_host
 
     title = "数据中心集群 Cluster hosts"
-    report = ctx.settings.data_dir / "cluster" / "last-run.json"
-    if not report.is_file():
+    with ctx.sessions() as session:
+        latest = latest_per_host(session)
+    if not latest:
         return Check(
             "cluster",
             title,
             "not_configured",
             "没有集群运行记录。No Ansible run is recorded for the data-centre hosts.",
-            hint="govops cluster harden --inventory FILE --json > $GOVOPS_DATA_DIR/cluster/last-run.json",
+            hint="govops cluster harden --inventory FILE (its runs are kept: govops cluster runs)",
         )
-    data = json.loads(report.read_text(encoding="utf-8"))
-    stats: dict[str, dict[str, int]] = data.get("stats") or {}
-    at = report.stat().st_mtime
-    from datetime import UTC, datetime
-
-    when = datetime.fromtimestamp(at, UTC)
-    bad = sorted(h for h, st in stats.items() if st.get("failures") or st.get("dark"))
-    facts = {"hosts": {h: {**st, "at": iso(when)} for h, st in stats.items()}, "status": data.get("status")}
+    hosts = {
+        h.host: {
+            "status": h.status,
+            "ok": h.ok,
+            "changed": h.changed,
+            "failures": h.failed,
+            "dark": h.unreachable,
+            "run": run.id,
+            "kind": run.kind,
+            "at": iso(run.finished_at) if run.finished_at else None,
+        }
+        for h, run in latest
+    }
+    facts = {"hosts": hosts, "newest_run": max(run.id for _, run in latest)}
+    bad = sorted(h.host for h, _ in latest if h.status in ("failed", "unreachable") or h.failed or h.unreachable)
+    drifted = sorted(h.host for h, run in latest if run.kind == "check" and h.changed and h.host not in bad)
     if bad:
+        return Check("cluster", title, "warning", f"baseline failed on {', '.join(bad)}", "govops cluster runs", facts)
+    if drifted:
         return Check(
-            "cluster", title, "warning", f"baseline failed on {', '.join(bad)}", "govops cluster harden", facts
+            "cluster",
+            title,
+            "warning",
+            f"drifted from the baseline on {', '.join(drifted)} (the last check would change settings)",
+            "govops cluster harden (after reading the diff: govops cluster runs)",
+            facts,
         )
-    return Check("cluster", title, "ok", f"{len(stats)} host(s) hardened; last run {iso(when)}", facts=facts)
+    newest = max((run.finished_at for _, run in latest if run.finished_at), default=None)
+    return Check("cluster", title, "ok", f"{len(hosts)} host(s) hold the baseline; last run {iso(newest)}", facts=facts)
 
 
 # -- video -----------------------------------------------------------------------------------

@@ -293,3 +293,37 @@ def test_the_screen_opens_while_the_video_probe_has_not_answered(app, runtime):
         release.set()
         board.close()
         app.state.status_board = previous
+
+
+def test_the_cluster_card_reads_the_runs_the_cluster_commands_keep(app, district):
+    """The status board's cluster card was fed by a JSON file nothing wrote any more: after a
+    real `govops cluster harden` it still said "not configured". It reads the stored runs."""
+    from infra.cluster.models import ClusterHostResult, ClusterRun
+    from monitoring.status.probes import cluster
+
+    ctx = StatusContext(district.settings, district.sessions, district.video, district.box, StatusSettings())
+    assert cluster(ctx).state == "not_configured"
+
+    def run(kind: str, **hosts: dict[str, int | str]) -> None:
+        with district.transaction() as s:
+            now = datetime.now(UTC)
+            row = ClusterRun(
+                kind=kind, playbook="site.yml", inventory="lab", status="succeeded", actor="t",
+                started_at=now, finished_at=now,
+            )  # fmt: skip
+            s.add(row)
+            s.flush()
+            s.add_all(ClusterHostResult(run_id=row.id, host=h, **v) for h, v in hosts.items())
+
+    run("apply", node1={"status": "ok", "ok": 40}, node2={"status": "ok", "ok": 40})
+    check = cluster(ctx)
+    assert check.state == "ok" and set(check.facts["hosts"]) == {"node1", "node2"}, check
+    run("check", node2={"status": "changed", "ok": 38, "changed": 2})  # someone edited a setting by hand
+    check = cluster(ctx)
+    assert check.state == "warning" and "drifted" in check.summary and "node2" in check.summary, check
+    run("apply", node1={"status": "unreachable", "unreachable": 1})
+    check = cluster(ctx)
+    assert check.state == "warning" and "failed on node1" in check.summary, check
+    with client_as(app, OPS) as c:
+        page = c.get("/cluster", headers=HTML)
+    assert page.status_code == 200 and "node1" in page.text and "node2" in page.text
