@@ -10,19 +10,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from fastapi.templating import Jinja2Templates
 
+from gateway.templating import templates
 from govops.errors import GovopsError
 from govops.logs import log
 
 logger = logging.getLogger("govops.console")
 
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 ROLE_NAMES = {

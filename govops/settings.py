@@ -43,6 +43,13 @@ def _http_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+def _zone(value: str) -> str:
+    from govops.localtime import zone_named
+
+    zone_named(value)
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
 
@@ -74,6 +81,8 @@ class Settings(BaseSettings):
     ca_cert_days: int = 730
     crl_hours: int = 24
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)] = "INFO"
+    # The district's time zone: the console and the CLI show times in it (records keep UTC).
+    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
     # E-government cloud (Pulumi Automation API on the local file backend by default).
     pulumi_passphrase: SecretStr | None = None
     pulumi_backend_url: str | None = None  # default file://<data_dir>/pulumi

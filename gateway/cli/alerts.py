@@ -15,6 +15,7 @@ import typer
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
+from govops.localtime import SECOND, shown
 from govops.principal import OPS_ENGINEER, Principal
 from monitoring.inbox import actions, queries, silences
 from monitoring.inbox.service import AlertLoop
@@ -49,7 +50,7 @@ def _render_list(page: dict[str, Any]) -> None:
                 a["status"],
                 a["summary"][:60],
                 " ".join(a[k] for k in ("camera", "area", "department", "platform") if a[k]),
-                (a["starts_at"] or "")[:16],
+                a["starts_at"],
                 a["claimed_by"],
             ]
             for a in page["items"]
@@ -95,7 +96,8 @@ def show(alert_id: int, json_out: JsonOpt = False) -> None:
         console.print(f"runbook: {a['runbook'] or '-'}", highlight=False)
         console.print("labels: " + ", ".join(f"{k}={v}" for k, v in sorted(a["labels"].items())), highlight=False)
         for e in a["history"]:
-            console.print(f"  {e['at'][:19]} {e['action']} by {e['actor']} {e['comment'] or ''}", highlight=False)
+            at = shown(e["at"], fmt=SECOND)
+            console.print(f"  {at} {e['action']} by {e['actor']} {e['comment'] or ''}", highlight=False)
 
     emit(a, json_out, render)
 
@@ -195,8 +197,8 @@ def list_silences(
                     r["state"],
                     " ".join(f"{k}={v}" for k, v in r["matchers"].items()),
                     r["created_by"],
-                    (r["starts_at"] or "")[:16],
-                    (r["ends_at"] or "")[:16],
+                    r["starts_at"],
+                    r["ends_at"],
                     r["comment"],
                 ]
                 for r in rs

@@ -10,6 +10,7 @@ import typer
 
 from gateway.cli.output import console, emit, progress_bar, table
 from govops.errors import ValidationFailed
+from govops.localtime import shown
 from govops.principal import cli_principal
 from infra.cluster import PLAYBOOKS
 
@@ -232,7 +233,7 @@ def backups(
     def render(d: dict[str, Any]) -> None:
         table("backups", ["created", "size", "path"], [[b["created"], b["size"], b["path"]] for b in d["items"]])
         drill = d["last_drill"]
-        console.print(f"last successful restore drill: {drill['at'] if drill else 'never'}")
+        console.print(f"last successful restore drill: {shown(drill['at']) if drill else 'never'}")
 
     emit(data, json_out, render)
 

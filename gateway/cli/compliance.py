@@ -8,17 +8,17 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli.output import console, emit, progress_bar, table
+from govops.localtime import SECOND, shown
 
 app = typer.Typer(help="等保合规 MLPS 2.0 compliance evidence.", no_args_is_help=True)
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 STYLE = {"pass": "green", "fail": "red", "configured, not applied": "yellow", "not configured": "dim"}
 
 
 def render_html(report: dict[str, Any], site: str) -> str:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    """The console's printable page, from the console's own templates (its filters too)."""
+    from gateway.templating import templates
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    return env.get_template("compliance_print.html").render(report=report, site=site)
+    return templates.env.get_template("compliance_print.html").render(report=report, site=site)
 
 
 @app.command("report")
@@ -43,7 +43,7 @@ def report(
 
 def _render(r: dict[str, Any]) -> None:
     table(
-        f"{r['standard']} · {r['generated_at']}",
+        f"{r['standard']} · {shown(r['generated_at'], fmt=SECOND)}",
         ["clause", "control", "subject", "reading", "evidence"],
         [
             [

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
@@ -21,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from govops.localtime import shown
 from govops.principal import Principal
 
 console = Console()
@@ -40,13 +42,19 @@ NOTHING = "无 nothing to show"
 
 
 def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    """A titled table; one with no rows says so under its header instead of ending blank."""
-    rows = list(rows)
-    t = Table(title=title, caption=None if rows else NOTHING)
-    for c in columns:
-        t.add_column(c)
-    for r in rows:
-        t.add_row(*[("" if v is None else str(v)) for v in r])
+    """A titled table; one with no rows says so under its header instead of ending blank. The
+    first column (an ID or a code: what the next command is given) is never cut short when the
+    terminal is narrow; the others give way. An instant (ISO 8601 with its offset, as the records
+    give it) is shown in the district's local time (govops.localtime)."""
+    cells = [[shown(v) if isinstance(v, str) else ("" if v is None else str(v)) for v in r] for r in rows]
+    t = Table(title=title, caption=None if cells else NOTHING)
+    for i, c in enumerate(columns):
+        if i == 0:
+            t.add_column(c, no_wrap=True, min_width=min(40, max((cell_len(r[0]) for r in cells if r), default=0)))
+        else:
+            t.add_column(c)
+    for r in cells:
+        t.add_row(*r)
     console.print(t)
 
 

@@ -11,6 +11,7 @@ import typer
 from gateway.cli.operator import operator as cli_principal
 from gateway.cli.output import console, emit, progress_bar, table
 from govops.errors import ValidationFailed
+from govops.localtime import SECOND, shown
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -46,11 +47,12 @@ def _settings() -> WorkOrderSettings:
 def _show_order(d: dict[str, Any]) -> None:
     console.print(
         f"#{d['id']} [bold]{d['state']}[/] {d['camera_name']} ({d['camera']}) contractor {d['contractor'] or '-'}; "
-        f"SLA {d['sla_hours']} h, due {d['due_at']}{' [red]breached[/]' if d['breached'] else ''}",
+        f"SLA {d['sla_hours']} h, due {shown(d['due_at'])}{' [red]breached[/]' if d['breached'] else ''}",
         highlight=False,
     )
     for e in d.get("history", []):
-        console.print(f"  {e['at']} {e['action']}: {e['from'] or ''} → {e['to']} by {e['actor']} {e['note'] or ''}")
+        at = shown(e["at"], fmt=SECOND)
+        console.print(f"  {at} {e['action']}: {e['from'] or ''} → {e['to']} by {e['actor']} {e['note'] or ''}")
 
 
 @app.command("list")
@@ -77,7 +79,7 @@ def list_cmd(
             "运维工单 work orders",
             ["id", "state", "camera", "contractor", "due", "fault"],
             [
-                [o["id"], o["state"], o["camera_name"], o["contractor"], o["due_at"][:16], o["fault"][:60]]
+                [o["id"], o["state"], o["camera_name"], o["contractor"], o["due_at"], o["fault"][:60]]
                 for o in d["items"]
             ],
         ),

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.deps import SessionDep
 from gateway.routes.alerts import LoopDep, Ops, SilenceViewer, Viewer
-from gateway.routes.console import templates
+from gateway.templating import templates
 from govops.errors import GovopsError, NotFound
 from govops.principal import OPS_ENGINEER
 from monitoring.inbox import actions, queries, silences

@@ -4,21 +4,20 @@ console's viewer, which pages, filters and verifies the hash chain on display.""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from gateway.deps import Auditor, SessionDep
+from gateway.deps import Auditor, RuntimeDep, SessionDep
 from gateway.pagination import PageDep, fetched
+from gateway.templating import templates
 from govops import audit
+from govops.localtime import day_start, zone_named
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 PAGE = 50
 
 
@@ -60,6 +59,7 @@ viewer = APIRouter(include_in_schema=False)
 def audit_page(
     request: Request,
     session: SessionDep,
+    runtime: RuntimeDep,
     principal: Auditor,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
@@ -79,10 +79,11 @@ def audit_page(
         stmt = stmt.where(R.target.contains(target, autoescape=True))
     if result:
         stmt = stmt.where(R.result == result)
+    zone = zone_named(runtime.settings.timezone)  # the dates a person picks are the district's days
     if since:
-        stmt = stmt.where(R.at >= datetime.fromisoformat(since))
+        stmt = stmt.where(R.at >= day_start(since, zone))
     if until:
-        stmt = stmt.where(R.at < datetime.fromisoformat(until).replace(hour=23, minute=59, second=59))
+        stmt = stmt.where(R.at < day_start(until, zone, after=True))
     if before:
         stmt = stmt.where(R.id < before)
     rows = list(session.scalars(stmt))

@@ -6,18 +6,17 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from gateway.auth import PUBLIC
 from gateway.deps import Ops, OpsOrSecAdmin, RuntimeDep, SessionDep, SignedIn
+from gateway.templating import templates
 from govops.org import Department
 from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF
 from video.catalogue.models import AdminArea
 from video.catalogue.queries import list_cameras
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 OpsOrSec = OpsOrSecAdmin
 VENDOR = Path(__file__).parent.parent / "static" / "vendor"
 

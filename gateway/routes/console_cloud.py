@@ -4,16 +4,15 @@ preview shown before the approve button appears."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 
 from gateway.deps import Ops, RuntimeDep
 from gateway.deps import OpsOrDeptAdmin as OpsOrDept
+from gateway.templating import templates
 from govops.errors import GovopsError
 from govops.principal import OPS_ENGINEER, Principal
 from infra.provisioning.quota import QuotaDesk
@@ -21,7 +20,6 @@ from infra.provisioning.service import Provisioning
 from monitoring.status.quota_use import tenant_use
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 Msg = Annotated[str | None, Query(max_length=300)]
 
 

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import case, func, select
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
+from gateway.templating import templates
 from govops.alerts import Alert
 from govops.principal import DEPT_ADMIN, OPS_ENGINEER, SECURITY_STAFF, Principal
 from govops.settings import load_or_explain
@@ -26,7 +26,6 @@ from video.coverage import Coverage
 from video.patrol import queries as patrol_queries
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 Viewer = Annotated[Principal, Depends(Allow(OPS_ENGINEER, DEPT_ADMIN, SECURITY_STAFF))]
 Watcher = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SECURITY_STAFF))]
 STATUSES = ("online", "offline", "faulty", "unknown")

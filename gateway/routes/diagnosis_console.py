@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
-from gateway.routes.video_console import templates
 from gateway.routes.video_diagnosis import on_camera
+from gateway.templating import templates
 from govops.errors import GovopsError, NotFound
 from govops.principal import OPS_ENGINEER, Principal
 from video.patrol import ondemand, queries

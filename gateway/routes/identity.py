@@ -288,14 +288,11 @@ def rotate_secret(app_id: IntId, session: SessionDep, principal: Ops, runtime: R
 
 @router.get("/identity/apps", include_in_schema=False, response_class=HTMLResponse)
 def apps_page(request: Request, session: SessionDep, principal: AppsViewer) -> HTMLResponse:
-    from pathlib import Path
-
-    from fastapi.templating import Jinja2Templates
     from sqlalchemy import select
 
+    from gateway.templating import templates
     from govops.org import Department
 
-    templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
     rows = [a.as_dict() for a in app_onboarding.list_apps(session, principal)]
     departments = {d.code: d.name for d in session.scalars(select(Department))}
     return templates.TemplateResponse(

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from gateway.auth import Allow
 from gateway.deps import RuntimeDep, SessionDep
 from gateway.runtime import Runtime
+from gateway.templating import templates
 from govops.errors import PermissionDenied
 from govops.principal import OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
 from monitoring.kpi_history.record import series
 from monitoring.status import StatusBoard, StatusContext
 
 router = APIRouter()
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 StatusReader = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SEC_ADMIN))]
 # The history is recorded district-wide (not per viewer), so it is for the district's watchers:
 # ops engineers and security staff; per-platform and per-tenant series for ops engineers only.

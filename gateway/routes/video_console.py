@@ -6,18 +6,17 @@ The map and the command-centre screen are in console_map.py.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import RuntimeDep, SessionDep
+from gateway.templating import templates
 from govops.errors import GovopsError
 from govops.org import Department
 from govops.principal import OPS_ENGINEER, SECURITY_STAFF
@@ -30,7 +29,6 @@ from video.patrol import queries as patrol_queries
 from video.patrol.ledger import FAULT_NAMES
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 MAP_WIDTH = 960
 MAX_DOTS = 5000
 

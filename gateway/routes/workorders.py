@@ -12,19 +12,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import Field
 
 from gateway.deps import Ops, OpsOrContractor, RuntimeDep, SessionDep, WorkOrderViewer
 from gateway.http.openapi import media
 from gateway.http.params import RequestBody
 from gateway.runtime import Runtime
+from gateway.templating import templates
 from govops.errors import GovopsError, ValidationFailed
 from govops.logs import log
 from govops.principal import OPS_ENGINEER, Principal
@@ -35,7 +34,6 @@ from monitoring.workorders.settings import WorkOrderSettings
 from monitoring.workorders.sync import sync, verify_now
 
 logger = logging.getLogger("govops.workorders")
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 STATE_NAMES = {
     "open": "待派单 open",
     "dispatched": "维修中 dispatched",

@@ -9,6 +9,7 @@ import typer
 from gateway.cli.output import console, emit, table
 from gateway.cli.video.common import JsonOpt, runtime
 from govops.errors import ValidationFailed
+from govops.localtime import SECOND, shown
 
 
 def kpi(
@@ -27,7 +28,11 @@ def kpi(
 
         rt = runtime()
         done = record_now(rt.sessions, rt.settings, rt.video)
-        emit(done, json_out, lambda d: console.print(f"recorded {d['samples']} KPI samples at {d['recorded_at']}"))
+        emit(
+            done,
+            json_out,
+            lambda d: console.print(f"recorded {d['samples']} KPI samples at {shown(d['recorded_at'], fmt=SECOND)}"),
+        )
         return
     if by not in ("area", "platform"):
         raise ValidationFailed("--by must be area or platform")

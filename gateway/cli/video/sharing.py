@@ -10,6 +10,7 @@ import typer
 from gateway.cli.output import console, emit, table
 from gateway.cli.video.common import JsonOpt, actor, runtime
 from govops.errors import ValidationFailed
+from govops.localtime import shown
 
 
 def share_platforms(json_out: JsonOpt = False) -> None:
@@ -93,7 +94,7 @@ def share_grant(
         json_out,
         lambda d: console.print(
             f"grant {d['id']}: {d['subject_kind']} {d['subject_id']} → {d['platform']}"
-            + (f" until {d['expires_at']}" if d["expires_at"] else "")
+            + (f" until {shown(d['expires_at'])}" if d["expires_at"] else "")
         ),
     )
 

@@ -1,0 +1,31 @@
+"""The console's templates, one environment for every page, with the filters they share.
+
+`local`: an instant (a datetime, or an ISO 8601 string with its offset) as the district's local
+time (govops.localtime; the zone of this gateway's settings), e.g. `{{ a.starts_at|local }}`,
+`{{ r.at|local(SECOND) }}`, `{{ g.expires_at|local(DATE) }}`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+
+from govops.localtime import DATE, MINUTE, SECOND, shown, zone_named
+
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+@pass_context
+def _local(context: Any, value: datetime | str | None, fmt: str = MINUTE) -> str:
+    request = context.get("request")
+    runtime = getattr(getattr(getattr(request, "app", None), "state", None), "runtime", None)
+    zone = zone_named(runtime.settings.timezone) if runtime is not None else None
+    return shown(value, zone, fmt)
+
+
+templates.env.filters["local"] = _local
+templates.env.globals.update(MINUTE=MINUTE, SECOND=SECOND, DATE=DATE)

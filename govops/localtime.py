@@ -1,0 +1,66 @@
+"""The district's wall clock: what people read.
+
+Records, the API and `--json` keep UTC (ISO 8601 with its offset). What a person reads — the
+console's pages and the CLI's tables and lines — is the district's local time (`GOVOPS_TIMEZONE`,
+北京时间 Asia/Shanghai by default): an operator in 金山 reading an alert raised at 23:58 must not
+see 15:58.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MINUTE = "%Y-%m-%d %H:%M"
+SECOND = "%Y-%m-%d %H:%M:%S"
+DATE = "%Y-%m-%d"
+# An instant with its offset, as the records' as_dict() and the API give it.
+INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone `name`, or ValueError saying what to give."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}: give an IANA name such as Asia/Shanghai") from None
+
+
+@lru_cache(maxsize=1)
+def configured_zone() -> ZoneInfo:
+    """The zone of this process's settings (GOVOPS_TIMEZONE), read once: for the CLI."""
+    from govops.settings import Settings, load_or_explain
+
+    return zone_named(load_or_explain(Settings).timezone)
+
+
+def shown(value: datetime | str | None, zone: ZoneInfo | None = None, fmt: str = MINUTE) -> str:
+    """`value` (an aware datetime, or an ISO 8601 instant with its offset) as the district's
+    local time in `fmt`; a naive datetime is UTC, as the records keep it. Anything else (None,
+    a date, "running", free text) is given back as it is, "" for None."""
+    if value is None:
+        return ""
+    moment = value
+    if isinstance(value, str):
+        if not INSTANT.match(value):
+            return value
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    assert isinstance(moment, datetime)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone or configured_zone()).strftime(fmt)
+
+
+def day_start(day: str, zone: ZoneInfo | None = None, *, after: bool = False) -> datetime:
+    """When the district's calendar day `day` (YYYY-MM-DD) begins, in UTC; with `after`, when
+    the next one begins (the end of a range that includes `day`)."""
+    from govops.errors import ValidationFailed
+
+    try:
+        d = date.fromisoformat(day)
+    except ValueError:
+        raise ValidationFailed(f"{day!r} is not a date", hint="give YYYY-MM-DD, e.g. 2026-12-01") from None
+    local = datetime.combine(d + timedelta(days=1 if after else 0), time(), zone or configured_zone())
+    return local.astimezone(UTC)

@@ -1,0 +1,71 @@
+"""Times people read are the district's local time (北京时间 by default); records, the API and
+--json keep UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gateway.cli import output
+from govops.alerts import Alert, raise_alert
+from govops.errors import ConfigError, ValidationFailed
+from govops.localtime import DATE, SECOND, day_start, shown
+from govops.principal import Principal
+from govops.settings import Settings, load_or_explain
+from tests.conftest import client_as
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+OPS = Principal("u-ops", "运维", frozenset({"ops-engineer"}))
+
+
+def test_an_instant_is_shown_in_the_districts_time():
+    assert shown("2026-12-07T15:58:03.123456+00:00", SHANGHAI) == "2026-12-07 23:58"
+    assert shown("2026-12-07T15:58:03Z", SHANGHAI, SECOND) == "2026-12-07 23:58:03"
+    assert shown(datetime(2026, 12, 7, 16, 30, tzinfo=UTC), SHANGHAI, DATE) == "2026-12-08"  # past midnight there
+    assert shown(datetime(2026, 12, 7, 15, 58), SHANGHAI) == "2026-12-07 23:58"  # naive: UTC, as records keep it
+    assert shown("2026-12-07T15:58:03+00:00", ZoneInfo("UTC")) == "2026-12-07 15:58"
+    # what is not an instant is left as it is
+    for other in ("running", "2026-12-07", "jsyw-1", "310116001", ""):
+        assert shown(other, SHANGHAI) == other
+    assert shown(None, SHANGHAI) == ""
+
+
+def test_the_default_zone_is_beijing_time_and_a_bad_one_says_what_to_give(monkeypatch):
+    assert Settings().timezone == "Asia/Shanghai"
+    monkeypatch.setenv("GOVOPS_TIMEZONE", "Beijing")
+    with pytest.raises(ConfigError, match="GOVOPS_TIMEZONE.*Asia/Shanghai"):
+        load_or_explain(Settings)
+
+
+def test_a_day_a_person_picks_is_the_districts_day():
+    assert day_start("2026-12-07", SHANGHAI) == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)
+    assert day_start("2026-12-07", SHANGHAI, after=True) == datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
+    with pytest.raises(ValidationFailed, match="not a date"):
+        day_start("2026-02-31", SHANGHAI)
+
+
+def test_the_console_shows_the_districts_time(app, district):
+    with district.transaction() as s:
+        alert = raise_alert(s, fingerprint="test:clock", source="test", summary="时钟 clock")
+        alert.starts_at = datetime(2026, 12, 7, 15, 58, 3, tzinfo=UTC)
+        alert_id = alert.id
+    with client_as(app, OPS) as c:
+        inbox = c.get("/alerts")
+        detail = c.get(f"/alerts/{alert_id}")
+    assert inbox.status_code == 200 and "2026-12-07 23:58" in inbox.text
+    assert detail.status_code == 200 and "2026-12-07 23:58:03" in detail.text
+    assert "15:58" not in inbox.text and "15:58" not in detail.text
+    # the API keeps UTC
+    with district.transaction() as s:
+        stored = s.get(Alert, alert_id)
+        assert stored is not None and stored.starts_at == datetime(2026, 12, 7, 15, 58, 3, tzinfo=UTC)
+
+
+def test_a_cli_table_shows_the_districts_time_and_keeps_its_ids_whole(monkeypatch):
+    monkeypatch.setattr(output, "shown", lambda v: shown(v, SHANGHAI))
+    with output.console.capture() as captured:
+        output.table("t", ["id", "since"], [["31011600001326000005", "2026-12-07T15:58:03+00:00"]])
+    text = captured.get()
+    assert "31011600001326000005" in text and "23:58" in text and "15:58" not in text
