@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from gateway.auth import Allow
 from gateway.runtime import Runtime
+from govops.localtime import zone_named
 from govops.principal import AUDITOR, CONTRACTOR, DEPT_ADMIN, OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
 from govops.secretbox import SecretBox
 from govops.settings import Settings
@@ -51,6 +53,11 @@ def get_thresholds(request: Request) -> Thresholds:
     return get_runtime(request).thresholds
 
 
+def get_zone(request: Request) -> ZoneInfo:
+    """The district's time zone (GOVOPS_TIMEZONE): its days and months, the times people read."""
+    return zone_named(get_runtime(request).settings.timezone)
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 # Committed before the response leaves (FastAPI's default ends a yield dependency only after the
 # response is sent): a secret shown "once" must be marked shown before anyone sees it, and the
@@ -60,6 +67,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 BoxDep = Annotated[SecretBox, Depends(get_box)]
 VideoSettingsDep = Annotated[VideoSettings, Depends(get_video_settings)]
 ThresholdsDep = Annotated[Thresholds, Depends(get_thresholds)]
+ZoneDep = Annotated[ZoneInfo, Depends(get_zone)]
 
 # -- the role matrix --------------------------------------------------------------------------
 # One role each: the three MLPS administrators and the two business roles.

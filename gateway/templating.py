@@ -14,7 +14,8 @@ from typing import Any
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
-from govops.localtime import DATE, MINUTE, SECOND, shown, zone_named
+from gateway.deps import get_zone
+from govops.localtime import DATE, MINUTE, SECOND, shown
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
@@ -22,9 +23,7 @@ templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 @pass_context
 def _local(context: Any, value: datetime | str | None, fmt: str = MINUTE) -> str:
     request = context.get("request")
-    runtime = getattr(getattr(getattr(request, "app", None), "state", None), "runtime", None)
-    zone = zone_named(runtime.settings.timezone) if runtime is not None else None
-    return shown(value, zone, fmt)
+    return shown(value, get_zone(request) if request is not None else None, fmt)
 
 
 templates.env.filters["local"] = _local

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from gateway.deps import Auditor, RuntimeDep, SessionDep
+from gateway.deps import Auditor, SessionDep, ZoneDep
 from gateway.pagination import PageDep, fetched
 from gateway.templating import templates
 from govops import audit
-from govops.localtime import day_start, zone_named
+from govops.localtime import day_start
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 PAGE = 50
@@ -59,7 +59,7 @@ viewer = APIRouter(include_in_schema=False)
 def audit_page(
     request: Request,
     session: SessionDep,
-    runtime: RuntimeDep,
+    zone: ZoneDep,
     principal: Auditor,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100)] = None,
@@ -79,9 +79,8 @@ def audit_page(
         stmt = stmt.where(R.target.contains(target, autoescape=True))
     if result:
         stmt = stmt.where(R.result == result)
-    zone = zone_named(runtime.settings.timezone)  # the dates a person picks are the district's days
     if since:
-        stmt = stmt.where(R.at >= day_start(since, zone))
+        stmt = stmt.where(R.at >= day_start(since, zone))  # the district's days, as a person picks them
     if until:
         stmt = stmt.where(R.at < day_start(until, zone, after=True))
     if before:

@@ -14,12 +14,13 @@ from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 
-from gateway.deps import Ops, OpsOrContractor, RuntimeDep, SessionDep, WorkOrderViewer
+from gateway.deps import Ops, OpsOrContractor, RuntimeDep, SessionDep, WorkOrderViewer, ZoneDep
 from gateway.http.openapi import media
 from gateway.http.params import RequestBody
 from gateway.runtime import Runtime
@@ -154,24 +155,21 @@ def unassign_area(area: str, session: SessionDep, principal: Ops) -> Response:
     return Response(status_code=204)
 
 
-def _report_rows(session: SessionDep, principal: Principal, month: str) -> list[report.ReportRow]:
+def _report_rows(session: SessionDep, principal: Principal, month: str, zone: ZoneInfo) -> list[report.ReportRow]:
     own = None if principal.has(OPS_ENGINEER) else (principal.contractor or "\0")
-    return report.monthly(session, month, contractor=own)
-
-
-def _this_month() -> str:
-    return datetime.now(UTC).strftime("%Y-%m")
+    return report.monthly(session, month, contractor=own, zone=zone)
 
 
 @router.get(f"{API}/report", responses=media("text/csv", description="JSON, or CSV with format=csv"))
 def monthly_report(
     session: SessionDep,
     principal: OpsOrContractor,
+    zone: ZoneDep,
     month: Annotated[str | None, Query(max_length=7)] = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
-    month = month or _this_month()
-    rows = _report_rows(session, principal, month)
+    month = month or report.this_month(zone)
+    rows = _report_rows(session, principal, month, zone)
     if format == "csv":
         return Response(
             report.to_csv(rows),
@@ -274,12 +272,13 @@ def report_page(
     request: Request,
     session: SessionDep,
     principal: OpsOrContractor,
+    zone: ZoneDep,
     month: Annotated[str | None, Query(max_length=7)] = None,
     print_view: Annotated[bool, Query(alias="print")] = False,
 ) -> HTMLResponse:
-    month = month or _this_month()
+    month = month or report.this_month(zone)
     try:
-        rows = _report_rows(session, principal, month)
+        rows = _report_rows(session, principal, month, zone)
     except ValidationFailed as exc:
         rows, month = [], f"{month} ({exc.message})"
     return templates.TemplateResponse(

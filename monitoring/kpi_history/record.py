@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govops.alerts import Alert
+from govops.localtime import configured_zone
 from govops.settings import Settings
 from monitoring.kpi_history.models import KpiSample
 from video.catalogue.models import Camera
@@ -72,8 +73,10 @@ def series(
     session: Session, *, days: int, scope: str = "district", metrics: tuple[str, ...] = RATES, key: str | None = None
 ) -> dict[str, Any]:
     """Samples since `days` ago, one series per (key, metric), oldest first. With more than one
-    sample a day (an hourly job), the chart gets the day's last, so 90 days stay 90 points."""
+    sample a day (an hourly job), the chart gets the day's last, so 90 days stay 90 points; a day
+    is the district's (GOVOPS_TIMEZONE), not UTC's, whose midnight is 08:00 in Beijing."""
     since = datetime.now(UTC) - timedelta(days=days)
+    zone = configured_zone()
     stmt = (
         select(KpiSample)
         .where(KpiSample.scope == scope, KpiSample.metric.in_(metrics), KpiSample.recorded_at >= since)
@@ -85,7 +88,8 @@ def series(
     names: dict[str, str] = {}
     for s in session.scalars(stmt):
         at = s.recorded_at if s.recorded_at.tzinfo else s.recorded_at.replace(tzinfo=UTC)
-        per_day[(s.key, s.metric)][at.date().isoformat()] = (at.isoformat().replace("+00:00", "Z"), s.value)
+        day = at.astimezone(zone).date().isoformat()
+        per_day[(s.key, s.metric)][day] = (at.isoformat().replace("+00:00", "Z"), s.value)
         names[s.key] = s.name
     out = [
         {

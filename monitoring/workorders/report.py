@@ -1,6 +1,7 @@
 """The monthly report per contractor and area (运维考核).
 
-For each area a contractor answers for, over one calendar month (UTC):
+For each area a contractor answers for, over one calendar month of the district (its time zone,
+GOVOPS_TIMEZONE: an order opened at 03:00 on the 1st, Beijing time, is that month's):
 - 完好率 (intact rate) and 在线率 (online rate) of the area's cameras, as the video KPIs define
   them (intact = online and no picture fault; online = online or faulty), measured over the
   month's patrol diagnoses (share of diagnoses ok / not offline); an area the patrol did not
@@ -20,11 +21,13 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from govops.errors import ValidationFailed
+from govops.localtime import configured_zone
 from monitoring.workorders.models import Contractor, ContractorArea, WorkOrder
 from video.catalogue.models import Camera
 from video.patrol.models import DiagnosisRecord
@@ -66,22 +69,31 @@ class ReportRow:
         return asdict(self)
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
+def month_bounds(month: str, zone: ZoneInfo | None = None) -> tuple[datetime, datetime]:
+    """When the district's calendar month begins and the next one begins, in UTC."""
     m = MONTH.match(month.strip())
     if not m:
         raise ValidationFailed(f"month {month!r} is not YYYY-MM", hint="e.g. --month 2026-11")
     year, mon = int(m.group(1)), int(m.group(2))
-    start = datetime(year, mon, 1, tzinfo=UTC)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
-    return start, end
+    zone = zone or configured_zone()
+    start = datetime(year, mon, 1, tzinfo=zone)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def this_month(zone: ZoneInfo | None = None) -> str:
+    """The district's current month, YYYY-MM."""
+    return datetime.now(zone or configured_zone()).strftime("%Y-%m")
 
 
 def _ratio(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-def monthly(session: Session, month: str, contractor: str | None = None) -> list[ReportRow]:
-    start, end = month_bounds(month)
+def monthly(
+    session: Session, month: str, contractor: str | None = None, zone: ZoneInfo | None = None
+) -> list[ReportRow]:
+    start, end = month_bounds(month, zone)
     names = {c.code: c.name for c in session.scalars(select(Contractor))}
     areas = list(session.scalars(select(ContractorArea).order_by(ContractorArea.prefix)))
     by_len = sorted(areas, key=lambda a: -len(a.prefix))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -260,7 +261,13 @@ def test_contractor_management_guards(areas: Runtime) -> None:
 def test_month_must_be_a_month() -> None:
     with pytest.raises(ValidationFailed, match="YYYY-MM"):
         report.month_bounds("2026-13")
-    assert report.month_bounds("2026-12")[1] == datetime(2027, 1, 1, tzinfo=UTC)
+    assert report.month_bounds("2026-12", ZoneInfo("UTC"))[1] == datetime(2027, 1, 1, tzinfo=UTC)
+    # 运维考核 counts the district's calendar month: Beijing's December begins at 16:00 UTC on 30 Nov
+    assert report.month_bounds("2026-12", ZoneInfo("Asia/Shanghai")) == (
+        datetime(2026, 11, 30, 16, tzinfo=UTC),
+        datetime(2026, 12, 31, 16, tzinfo=UTC),
+    )
+    assert report.month_bounds("2026-12") == report.month_bounds("2026-12", ZoneInfo("Asia/Shanghai"))
 
 
 def test_system_reboot_speaks_onvif_and_reads_the_answer() -> None:
