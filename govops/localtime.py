@@ -30,10 +30,21 @@ def zone_named(name: str) -> ZoneInfo:
 
 @lru_cache(maxsize=1)
 def configured_zone() -> ZoneInfo:
-    """The zone of this process's settings (GOVOPS_TIMEZONE), read once: for the CLI."""
-    from govops.settings import Settings, load_or_explain
+    """The zone of this process's settings (GOVOPS_TIMEZONE, or the .env file), read once: for the
+    CLI and the domains. Only that variable is read: a bad unrelated setting is not this
+    function's to refuse (`govops serve` refuses it, with its name)."""
+    from typing import Annotated
 
-    return zone_named(load_or_explain(Settings).timezone)
+    from pydantic import AfterValidator
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    from govops.settings import load_or_explain
+
+    class Zone(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+        timezone: Annotated[str, AfterValidator(lambda name: zone_named(name).key)] = "Asia/Shanghai"
+
+    return zone_named(load_or_explain(Zone).timezone)
 
 
 def shown(value: datetime | str | None, zone: ZoneInfo | None = None, fmt: str = MINUTE) -> str:

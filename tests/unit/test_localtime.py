@@ -69,3 +69,19 @@ def test_a_cli_table_shows_the_districts_time_and_keeps_its_ids_whole(monkeypatc
         output.table("t", ["id", "since"], [["31011600001326000005", "2026-12-07T15:58:03+00:00"]])
     text = captured.get()
     assert "31011600001326000005" in text and "23:58" in text and "15:58" not in text
+
+
+def test_the_zone_is_read_alone_and_a_bad_one_is_a_config_error(monkeypatch):
+    from govops.localtime import configured_zone
+
+    configured_zone.cache_clear()
+    try:
+        monkeypatch.setenv("GOVOPS_PORT", "abc")  # not the clock's to refuse
+        monkeypatch.setenv("GOVOPS_TIMEZONE", "Europe/Paris")
+        assert configured_zone().key == "Europe/Paris"
+        configured_zone.cache_clear()
+        monkeypatch.setenv("GOVOPS_TIMEZONE", "Nope")
+        with pytest.raises(ConfigError, match="GOVOPS_TIMEZONE"):
+            configured_zone()
+    finally:
+        configured_zone.cache_clear()

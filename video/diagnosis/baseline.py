@@ -23,11 +23,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from govops.localtime import configured_zone
 from video.diagnosis.checks.colour import estimates, saturation
 from video.diagnosis.checks.exposure import brightness_mean
 from video.diagnosis.checks.noise import noise_sigma
@@ -45,15 +46,14 @@ MODES = ("day", "night")
 RELATIVE = ("blur", "color_cast", "noise", "too_dark", "too_bright", "occlusion")
 # Codes a commissioning picture may never show: they are not anyone's normal.
 NEVER_NORMAL = ("signal_loss", "freeze", "stripes", "occlusion", "scene_change")
-# Every camera of a Chinese district keeps China Standard Time (UTC+8, no summer time).
-CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
 
 
 def local_hour(at: datetime) -> int:
-    """The hour of the day (0-23, China Standard Time) of an aware or UTC-naive moment."""
+    """The hour of the day (0-23) on the district's clock (GOVOPS_TIMEZONE, Beijing time by
+    default) of an aware or UTC-naive moment: the light a camera sees follows it."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
-    return at.astimezone(CHINA_STANDARD_TIME).hour
+    return at.astimezone(configured_zone()).hour
 
 
 def picture_mode(frame: AnalysedFrame, t: Thresholds) -> str:
