@@ -35,7 +35,7 @@ def test_an_instant_is_shown_in_the_districts_time():
 def test_the_default_zone_is_beijing_time_and_a_bad_one_says_what_to_give(monkeypatch):
     assert Settings().timezone == "Asia/Shanghai"
     monkeypatch.setenv("GOVOPS_TIMEZONE", "Beijing")
-    with pytest.raises(ConfigError, match="GOVOPS_TIMEZONE.*Asia/Shanghai"):
+    with pytest.raises(ConfigError, match=r"GOVOPS_TIMEZONE.*Asia/Shanghai"):
         load_or_explain(Settings)
 
 
