@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from govops.localtime import shown
+
 EVENTS = {
     "firing": "新告警 (firing)",
     "resolved": "已恢复 (resolved)",
@@ -44,6 +46,8 @@ def _line(a: dict[str, Any], md: bool) -> str:
     text = f"【{sev}】{a.get('summary', '')}"
     if scope:
         text += f"（{scope}）"
+    if a.get("starts_at"):  # the duty officer's clock, not UTC's
+        text += f" · 始于 since {shown(a['starts_at'], fmt='%m-%d %H:%M')}"
     if a.get("runbook"):
         text += f"\n  处置 (runbook): {a['runbook']}"
     return f"- {text}" if md else text

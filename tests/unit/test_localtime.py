@@ -85,3 +85,12 @@ def test_the_zone_is_read_alone_and_a_bad_one_is_a_config_error(monkeypatch):
             configured_zone()
     finally:
         configured_zone.cache_clear()
+
+
+def test_a_notification_says_since_when_on_the_duty_officers_clock(monkeypatch):
+    from monitoring.notify import templates
+
+    monkeypatch.setattr(templates, "shown", lambda v, fmt: shown(v, SHANGHAI, fmt))
+    alert = {"severity": "critical", "summary": "摄像机 石化街道东村 离线", "starts_at": "2026-12-07T15:58:03+00:00"}
+    content = templates.wecom(templates.Message("firing", [alert]))["markdown"]["content"]
+    assert "始于 since 12-07 23:58" in content, content
