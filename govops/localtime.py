@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
 
 MINUTE = "%Y-%m-%d %H:%M"
 SECOND = "%Y-%m-%d %H:%M:%S"
@@ -28,21 +31,22 @@ def zone_named(name: str) -> ZoneInfo:
         raise ValueError(f"unknown time zone {name!r}: give an IANA name such as Asia/Shanghai") from None
 
 
+# A setting that names a time zone (GOVOPS_TIMEZONE): refused at load, with what to give.
+ZoneName = Annotated[str, AfterValidator(lambda name: zone_named(name).key)]
+
+
 @lru_cache(maxsize=1)
 def configured_zone() -> ZoneInfo:
     """The zone of this process's settings (GOVOPS_TIMEZONE, or the .env file), read once: for the
     CLI and the domains. Only that variable is read: a bad unrelated setting is not this
     function's to refuse (`govops serve` refuses it, with its name)."""
-    from typing import Annotated
-
-    from pydantic import AfterValidator
     from pydantic_settings import BaseSettings, SettingsConfigDict
 
     from govops.settings import load_or_explain
 
     class Zone(BaseSettings):
         model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
-        timezone: Annotated[str, AfterValidator(lambda name: zone_named(name).key)] = "Asia/Shanghai"
+        timezone: ZoneName = "Asia/Shanghai"
 
     return zone_named(load_or_explain(Zone).timezone)
 
@@ -53,12 +57,17 @@ def shown(value: datetime | str | None, zone: ZoneInfo | None = None, fmt: str =
     a date, "running", free text) is given back as it is, "" for None."""
     if value is None:
         return ""
-    moment = value
     if isinstance(value, str):
         if not INSTANT.match(value):
             return value
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert isinstance(moment, datetime)
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:  # shaped like an instant, but no real one (month 13)
+            return value
+    elif isinstance(value, datetime):
+        moment = value
+    else:
+        return str(value)  # a date, a number: nothing to convert
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone or configured_zone()).strftime(fmt)

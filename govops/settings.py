@@ -13,6 +13,7 @@ from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, Secre
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govops.errors import ConfigError, did_you_mean
+from govops.localtime import ZoneName
 
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "govops"}
 
@@ -41,13 +42,6 @@ def _http_url(value: str | None) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is no http(s) URL: give the gateway's address, e.g. https://govops.jinshan.gov.cn")
     return value.rstrip("/")
-
-
-def _zone(value: str) -> str:
-    from govops.localtime import zone_named
-
-    zone_named(value)
-    return value
 
 
 class Settings(BaseSettings):
@@ -82,7 +76,7 @@ class Settings(BaseSettings):
     crl_hours: int = 24
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)] = "INFO"
     # The district's time zone: the console and the CLI show times in it (records keep UTC).
-    timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     # E-government cloud (Pulumi Automation API on the local file backend by default).
     pulumi_passphrase: SecretStr | None = None
     pulumi_backend_url: str | None = None  # default file://<data_dir>/pulumi

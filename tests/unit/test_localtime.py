@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,9 +27,10 @@ def test_an_instant_is_shown_in_the_districts_time():
     assert shown(datetime(2026, 12, 7, 15, 58), SHANGHAI) == "2026-12-07 23:58"  # naive: UTC, as records keep it
     assert shown("2026-12-07T15:58:03+00:00", ZoneInfo("UTC")) == "2026-12-07 15:58"
     # what is not an instant is left as it is
-    for other in ("running", "2026-12-07", "jsyw-1", "310116001", ""):
+    for other in ("running", "2026-12-07", "jsyw-1", "310116001", "", "2026-13-45T99:99+00:00"):
         assert shown(other, SHANGHAI) == other
     assert shown(None, SHANGHAI) == ""
+    assert shown(date(2026, 12, 7), SHANGHAI) == "2026-12-07"  # a date has no clock
 
 
 def test_the_default_zone_is_beijing_time_and_a_bad_one_says_what_to_give(monkeypatch):
