@@ -41,16 +41,22 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], object] | None = None
 NOTHING = "无 nothing to show"
 
 
-def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+def percent(v: float | None) -> str:
+    """A rate as people read it: 0.875 → 87.5%; no rate → —."""
+    return "—" if v is None else f"{v:.1%}"
+
+
+def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]], keep: int = 1) -> None:
     """A titled table; one with no rows says so under its header instead of ending blank. The
-    first column (an ID or a code: what the next command is given) is never cut short when the
-    terminal is narrow; the others give way. An instant (ISO 8601 with its offset, as the records
-    give it) is shown in the district's local time (govops.localtime)."""
+    first `keep` columns (an ID or a code: what the next command is given) are never cut short
+    when the terminal is narrow; the others give way. An instant (ISO 8601 with its offset, as
+    the records give it) is shown in the district's local time (govops.localtime)."""
     cells = [[shown(v) if isinstance(v, str) else ("" if v is None else str(v)) for v in r] for r in rows]
     t = Table(title=title, caption=None if cells else NOTHING)
     for i, c in enumerate(columns):
-        if i == 0:
-            t.add_column(c, no_wrap=True, min_width=min(40, max((cell_len(r[0]) for r in cells if r), default=0)))
+        if i < keep:
+            width = max((cell_len(r[i]) for r in cells if len(r) > i), default=0)
+            t.add_column(c, no_wrap=True, min_width=min(40, width))
         else:
             t.add_column(c)
     for r in cells:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator as cli_principal
-from gateway.cli.output import console, emit, progress_bar, table
+from gateway.cli.output import console, emit, percent, progress_bar, table
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, shown
 
@@ -188,14 +188,15 @@ def sync_cmd(json_out: JsonOpt = False) -> None:
 
 @app.command("report")
 def report_cmd(
-    month: Annotated[str, typer.Option(help="YYYY-MM")],
-    contractor: Annotated[str | None, typer.Option()] = None,
+    month: Annotated[str | None, typer.Option(help="YYYY-MM, the district's month (default: this one).")] = None,
+    contractor: Annotated[str | None, typer.Option(help="Only this contractor's areas.")] = None,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="Also write the report as CSV here.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """运维考核: the monthly report per contractor and area."""
     from monitoring.workorders import report
 
+    month = month or report.this_month()
     with _runtime().transaction() as s:
         rows = report.monthly(s, month, contractor)
     if csv_out is not None:
@@ -212,15 +213,16 @@ def report_cmd(
                     r["contractor"],
                     r["area"],
                     r["cameras"],
-                    r["intact_rate"],
-                    r["online_rate"],
+                    percent(r["intact_rate"]),
+                    percent(r["online_rate"]),
                     r["opened"],
                     r["closed"],
-                    r["on_time_rate"],
-                    r["mttr_hours"],
+                    percent(r["on_time_rate"]),
+                    "—" if r["mttr_hours"] is None else r["mttr_hours"],
                 ]
                 for r in d["items"]
             ],
+            keep=2,
         ),
     )
 

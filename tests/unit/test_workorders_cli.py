@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from monitoring.workorders import report
 from tests.unit.test_cli import assert_clean_failure, govops
 
 
@@ -37,6 +38,7 @@ def test_workorders_cli(tmp_path: Path) -> None:
     }
     assert ok("list") == {"items": [], "next_cursor": None}
     assert ok("report", "--month", "2026-11")["items"][0]["contractor"] == "a-tech"
+    assert ok("report")["month"] == report.this_month()  # the district's month by default
     assert_clean_failure(govops("workorders", "show", "7", env=env), 1, "work order 7 not found")
     assert_clean_failure(govops("workorders", "contractors", "assign", "a-tech", "x1", env=env), 2, "admin-division")
     assert_clean_failure(govops("workorders", "report", "--month", "11/2026", env=env), 2, "YYYY-MM")

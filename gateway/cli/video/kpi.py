@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import console, emit, table
+from gateway.cli.output import console, emit, percent, table
 from gateway.cli.video.common import JsonOpt, runtime
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, shown
@@ -42,9 +42,6 @@ def kpi(
         items = cov.by_platform() if by == "platform" else cov.by_area(level)
         data = {"targets": cov.targets(), "items": [k.as_dict() for k in items]}
 
-    def pct(v: float | None) -> str:
-        return "—" if v is None else f"{v:.1%}"
-
     emit(
         data,
         json_out,
@@ -56,11 +53,11 @@ def kpi(
                     k["key"],
                     k["name"],
                     k["cameras"],
-                    pct(k["online_rate"]),
-                    pct(k["intact_rate_key_place"]),
-                    pct(k["intact_rate_other"]),
-                    pct(k["networking_rate"]),
-                    pct(k["key_place_coverage"]),
+                    percent(k["online_rate"]),
+                    percent(k["intact_rate_key_place"]),
+                    percent(k["intact_rate_other"]),
+                    percent(k["networking_rate"]),
+                    percent(k["key_place_coverage"]),
                     "—" if k["density_per_km2"] is None else f"{k['density_per_km2']:.2f}",
                 ]
                 for k in d["items"]
