@@ -45,8 +45,9 @@ def _settings() -> WorkOrderSettings:
 
 
 def _show_order(d: dict[str, Any]) -> None:
+    contractor = " ".join(filter(None, (d["contractor"], d.get("contractor_name")))) or "-"
     console.print(
-        f"#{d['id']} [bold]{d['state']}[/] {d['camera_name']} ({d['camera']}) contractor {d['contractor'] or '-'}; "
+        f"#{d['id']} [bold]{d['state']}[/] {d['camera_name']} ({d['camera']}) contractor {contractor}; "
         f"SLA {d['sla_hours']} h, due {shown(d['due_at'])}{' [red]breached[/]' if d['breached'] else ''}",
         highlight=False,
     )

@@ -308,9 +308,7 @@ def detail_page(
             "o": d,
             "msg": msg,
             "err": err,
-            "contractors": [c["code"] for c in contractors.list_contractors(session)]
-            if principal.has(OPS_ENGINEER)
-            else [],
+            "contractors": contractors.list_contractors(session) if principal.has(OPS_ENGINEER) else [],
             "left_h": _hours_left(order.due_at, now, order.state),
             "names": STATE_NAMES,
             "is_ops": principal.has(OPS_ENGINEER),

@@ -18,7 +18,7 @@ from govops import audit
 from govops.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from govops.principal import CONTRACTOR, OPS_ENGINEER, Principal
 from monitoring.scope import any_of, camera_row_parts, newest_first
-from monitoring.workorders.models import STATES, WorkOrder, WorkOrderEvent
+from monitoring.workorders.models import STATES, Contractor, WorkOrder, WorkOrderEvent
 
 MAX_PAGE = 200
 NEXT_STEP = {
@@ -96,7 +96,13 @@ def history(session: Session, order: WorkOrder) -> list[WorkOrderEvent]:
 def detail(session: Session, order: WorkOrder, now: datetime | None = None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     left = (order.due_at - now).total_seconds() if order.state in ("open", "dispatched") else None
-    return {**order.as_dict(), "sla_seconds_left": left, "history": [e.as_dict() for e in history(session, order)]}
+    contractor = session.get(Contractor, order.contractor_code) if order.contractor_code else None
+    return {
+        **order.as_dict(),
+        "contractor_name": contractor.name if contractor else None,
+        "sla_seconds_left": left,
+        "history": [e.as_dict() for e in history(session, order)],
+    }
 
 
 def step(

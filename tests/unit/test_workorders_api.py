@@ -155,6 +155,8 @@ def test_dispatch_needs_a_contractor_and_the_right_state(app, district: Runtime)
         assert c.post("/api/v1/workorders/contractors", json={"code": "e-tech", "name": "戊"}).status_code == 201
         r = c.post(f"/api/v1/workorders/{oid}/dispatch", json={"contractor": "e-tech"})
         assert r.status_code == 200 and r.json()["state"] == "dispatched"
+        assert c.get(f"/api/v1/workorders/{oid}").json()["contractor_name"] == "戊"  # who, not only a code
+        assert "e-tech · 戊" in c.get(f"/workorders/{oid}").text
         assert c.post(f"/api/v1/workorders/{oid}/dispatch").status_code == 409
         page = c.get("/workorders")
         assert page.status_code == 200 and f"#{oid}" in page.text
