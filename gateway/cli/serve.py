@@ -40,7 +40,8 @@ ACCOUNT_TITLES = {
 
 def _show(facts: dict[str, Any]) -> None:
     lines = [
-        f"[bold]govops[/] gateway on [cyan]{facts['url']}[/] (database {facts['database']})",
+        f"[bold]govops[/] gateway on [cyan]{facts['url']}[/] (database {facts['database']}; "
+        f"times shown in {facts['timezone']}, GOVOPS_TIMEZONE)",
         "One-time login URLs, one per account (each valid once, for this run only):",
     ]
     for account, url in facts["login_urls"].items():
@@ -88,6 +89,7 @@ def serve(
         "login_urls": urls,
         "database": runtime.engine.url.render_as_string(hide_password=True),
         "data_dir": str(settings.data_dir),
+        "timezone": settings.timezone,
         "sample_added": added,
     }
     emit(facts, json_out, _show)
