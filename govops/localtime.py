@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator
 
+from govops.errors import ValidationFailed
+
 MINUTE = "%Y-%m-%d %H:%M"
 SECOND = "%Y-%m-%d %H:%M:%S"
 DATE = "%Y-%m-%d"
@@ -76,8 +78,6 @@ def shown(value: datetime | str | None, zone: ZoneInfo | None = None, fmt: str =
 def day_start(day: str, zone: ZoneInfo | None = None, *, after: bool = False) -> datetime:
     """When the district's calendar day `day` (YYYY-MM-DD) begins, in UTC; with `after`, when
     the next one begins (the end of a range that includes `day`)."""
-    from govops.errors import ValidationFailed
-
     try:
         d = date.fromisoformat(day)
     except ValueError:

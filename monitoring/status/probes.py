@@ -230,7 +230,7 @@ def cluster(ctx: StatusContext) -> Check:
             "dark": h.unreachable,
             "run": run.id,
             "kind": run.kind,
-            "at": iso(run.finished_at) if run.finished_at else None,
+            "at": iso(run.finished_at),
         }
         for h, run in latest
     }

@@ -120,3 +120,13 @@ def test_check_shows_the_diff_of_a_file_changed_by_hand(
     diffs = "\n".join(d["diff"] for d in host["diffs"])
     assert "-tampered" in diffs, host["diffs"]
     assert lab.exec(target, "cat", "/etc/issue.net").stdout.strip() == "tampered"  # check changed nothing
+
+    # The status board's cluster card reads these real runs: each host's newest, the failed first.
+    from monitoring.status import StatusContext
+    from monitoring.status.probes import cluster
+    from monitoring.status.settings import StatusSettings
+
+    card = cluster(StatusContext(runtime.settings, runtime.sessions, runtime.video, runtime.box, StatusSettings()))
+    assert card.state == "warning" and "ghost" in card.summary and "nopython" in card.summary, card
+    assert card.facts["hosts"][target.name]["kind"] == "check", card.facts
+    assert {h["kind"] for n, h in card.facts["hosts"].items() if n != target.name} == {"apply"}, card.facts
