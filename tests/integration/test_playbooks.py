@@ -45,6 +45,9 @@ def test_baseline_applies_then_is_idempotent(local_inventory, tmp_path):
     assert (root / "etc/ssh/sshd_config.d/50-govops-hardening.conf").stat().st_mode & 0o777 == 0o600
     assert "PASS_MAX_DAYS\t90" in (root / "etc/login.defs").read_text()
     assert "-w /etc/shadow -p wa" in (root / "etc/audit/rules.d/60-govops.rules").read_text()
+    # 北京时间 by default: the backup timer's OnCalendar and the journal read the host's zone
+    assert (root / "etc/localtime").readlink() == Path("/usr/share/zoneinfo/Asia/Shanghai")
+    assert (root / "etc/timezone").read_text() == "Asia/Shanghai\n"
     second = run_playbook(local_inventory, extravars={"govops_root": str(root)})
     assert second.ok and second.changed == 0 and second.stats["localhost"]["ok"] >= 8
 
@@ -58,6 +61,16 @@ def test_check_mode_reports_drift_without_changing(local_inventory, tmp_path):
     drift = run_playbook(local_inventory, extravars={"govops_root": str(root)}, check=True)
     assert drift.ok and drift.changed == 1
     assert target.read_text() == "PermitRootLogin yes\n"
+
+
+@pytest.mark.parametrize("zone", ["Beijing", "../../etc/passwd"])
+def test_an_unknown_time_zone_is_a_clear_failure_and_sets_nothing(local_inventory, tmp_path, zone):
+    root = tmp_path / "root"
+    root.mkdir()
+    result = run_playbook(local_inventory, extravars={"govops_root": str(root), "timesync_timezone": zone})
+    assert not result.ok
+    assert any("give an IANA name such as Asia/Shanghai" in f for f in result.failures), result.failures
+    assert not (root / "etc/localtime").is_symlink() and not (root / "etc/timezone").exists()
 
 
 def test_unreachable_host_is_a_clean_failure(tmp_path):
