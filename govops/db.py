@@ -85,8 +85,24 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 class _UTCDateTime(SQLITE_DATETIME):
-    """SQLite keeps no offset: hand `DateTime(timezone=True)` values back as aware UTC, as
-    PostgreSQL does, so that every timestamp the API writes out carries its offset."""
+    """SQLite keeps no offset: store `DateTime(timezone=True)` values as UTC and hand them back as
+    aware UTC, as PostgreSQL does, so that every timestamp the API writes out carries its offset.
+
+    SQLite's own DATETIME formats a value's wall-clock digits and drops its offset, so without the
+    conversion 09:00+08:00 would be stored, compared and read back as 09:00 UTC: a filter or an
+    expiry given in 北京时间 would be eight hours off."""
+
+    def bind_processor(self, dialect: Any) -> Any:
+        process = super().bind_processor(dialect)
+        if not self.timezone:
+            return process
+
+        def convert(value: Any) -> Any:
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                value = value.astimezone(UTC)
+            return process(value) if process is not None else value
+
+        return convert
 
     def result_processor(self, dialect: Any, coltype: Any) -> Any:
         process = super().result_processor(dialect, coltype)

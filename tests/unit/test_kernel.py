@@ -226,6 +226,25 @@ def test_utc_column_stores_and_returns_aware_utc(runtime):
     assert got[1].tzinfo is UTC and got[2].tzinfo is UTC and got[3] is None
 
 
+def test_every_zoned_column_stores_compares_and_returns_utc_on_sqlite(runtime):
+    """A plain DateTime(timezone=True) column (alerts, share grants…) on SQLite: a value or a filter
+    given in 北京时间 means the same instant as on PostgreSQL, not the same wall-clock digits."""
+    from sqlalchemy import Column, DateTime, Integer, MetaData, Table, insert
+
+    table = Table(
+        "zoned_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", DateTime(timezone=True))
+    )
+    table.create(runtime.engine)
+    shanghai = timezone(timedelta(hours=8))
+    with runtime.transaction() as s:
+        s.execute(insert(table), [{"id": 1, "at": datetime(2026, 12, 7, 9, 0, tzinfo=shanghai)}])  # 01:00 UTC
+        s.execute(insert(table), [{"id": 2, "at": datetime(2026, 12, 7, 3, 0, tzinfo=UTC)}])  # 11:00 北京时间
+        got = dict(s.execute(select(table.c.id, table.c.at)).all())
+        after_ten = s.scalars(select(table.c.id).where(table.c.at >= datetime(2026, 12, 7, 10, 0, tzinfo=shanghai)))
+        assert list(after_ten) == [2]
+    assert got == {1: datetime(2026, 12, 7, 1, 0, tzinfo=UTC), 2: datetime(2026, 12, 7, 3, 0, tzinfo=UTC)}
+
+
 def test_sign_in_sessions_expire_and_close(runtime):
     from govops.principal import LOCAL_SYSTEM_ADMIN
     from govops.sessions import SessionStore, SignInSession
