@@ -68,6 +68,8 @@ BoxDep = Annotated[SecretBox, Depends(get_box)]
 VideoSettingsDep = Annotated[VideoSettings, Depends(get_video_settings)]
 ThresholdsDep = Annotated[Thresholds, Depends(get_thresholds)]
 ZoneDep = Annotated[ZoneInfo, Depends(get_zone)]
+# The description of a time the API is given: a program gives the offset, a person may not.
+LOCAL_TIME = "ISO 8601 with its offset; without one, the district's local time (GOVOPS_TIMEZONE)"
 
 # -- the role matrix --------------------------------------------------------------------------
 # One role each: the three MLPS administrators and the two business roles.

@@ -21,6 +21,9 @@ from govops.errors import ValidationFailed
 MINUTE = "%Y-%m-%d %H:%M"
 SECOND = "%Y-%m-%d %H:%M:%S"
 DATE = "%Y-%m-%d"
+# What a person may type for a time (the CLI's help; the hint when it is not one).
+TYPED = "YYYY-MM-DD or 'YYYY-MM-DD HH:MM' in the district's time (GOVOPS_TIMEZONE), or ISO 8601 with its offset"
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # An instant with its offset, as the records' as_dict() and the API give it.
 INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$")
 
@@ -84,3 +87,33 @@ def day_start(day: str, zone: ZoneInfo | None = None, *, after: bool = False) ->
         raise ValidationFailed(f"{day!r} is not a date", hint="give YYYY-MM-DD, e.g. 2026-12-01") from None
     local = datetime.combine(d + timedelta(days=1 if after else 0), time(), zone or configured_zone())
     return local.astimezone(UTC)
+
+
+def assumed_local(moment: datetime | None, zone: ZoneInfo | None = None) -> datetime | None:
+    """A time given to the API or a form: with an offset it is that instant; without one it is
+    the district's wall clock, as a person in 金山 means it (a program gives the offset). In UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone or configured_zone())
+    return moment.astimezone(UTC)
+
+
+def typed(value: str, zone: ZoneInfo | None = None, *, end: bool = False, what: str = "time") -> datetime:
+    """A time a person typed, in UTC. YYYY-MM-DD is the district's day: when it begins, or with
+    `end` when it ends (so that "until 2026-12-07" includes the 7th). YYYY-MM-DD HH:MM[:SS] is the
+    district's wall clock; an ISO 8601 time with its offset (Z, +08:00) is that instant."""
+    zone = zone or configured_zone()
+    text = value.strip()
+    if DAY.match(text):
+        return day_start(text, zone, after=end)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if len(text) >= 16 else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValidationFailed(
+            f"{what} {value!r} is not a date or a time",
+            hint=f"give {TYPED.replace('GOVOPS_TIMEZONE', zone.key)}",
+        )
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(UTC)

@@ -7,7 +7,6 @@ engineer named `cli:<login>` (the audit log records that name).
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +14,7 @@ import typer
 from gateway.cli.output import console, emit, table
 from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
-from govops.localtime import SECOND, shown
+from govops.localtime import SECOND, TYPED, shown, typed
 from govops.principal import OPS_ENGINEER, Principal
 from monitoring.inbox import actions, queries, silences
 from monitoring.inbox.service import AlertLoop
@@ -68,7 +67,8 @@ def list_(
     area: Annotated[str | None, typer.Option()] = None,
     department: Annotated[str | None, typer.Option()] = None,
     platform: Annotated[str | None, typer.Option()] = None,
-    since: Annotated[datetime | None, typer.Option(help="Started at or after (ISO time).")] = None,
+    since: Annotated[str | None, typer.Option(help=f"Started on or after: {TYPED}.", metavar="WHEN")] = None,
+    until: Annotated[str | None, typer.Option(help="Started before; a date includes its day.", metavar="WHEN")] = None,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=queries.MAX_LIMIT)] = 50,
     all_states: Annotated[bool, typer.Option("--all", help="Firing and resolved.")] = False,
@@ -77,7 +77,15 @@ def list_(
     """Alerts, newest first (firing only unless --state/--all)."""
     rt = _runtime()
     f = queries.AlertFilter(
-        severity, source, area, department, platform, None, None if all_states else state, since, None
+        severity,
+        source,
+        area,
+        department,
+        platform,
+        None,
+        None if all_states else state,
+        typed(since, what="--since") if since else None,
+        typed(until, end=True, what="--until") if until else None,
     )
     with rt.sessions() as s:
         page = queries.list_alerts(s, _me(), f, cursor=cursor, limit=limit)

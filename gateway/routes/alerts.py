@@ -17,11 +17,12 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from pydantic import Field
 
 from gateway.auth import PUBLIC
+from gateway.deps import LOCAL_TIME, Ops, SessionDep, ZoneDep
 from gateway.deps import CameraOperator as SilenceViewer
 from gateway.deps import CameraViewer as Viewer
-from gateway.deps import Ops, SessionDep
 from gateway.http.params import RequestBody
 from govops.errors import GovopsError
+from govops.localtime import assumed_local
 from govops.logs import log
 from monitoring.inbox import actions, queries, silences
 from monitoring.inbox.service import AlertLoop, EscalationLoop
@@ -101,6 +102,7 @@ def alertmanager_webhook(
 def list_alerts(
     session: SessionDep,
     principal: Viewer,
+    zone: ZoneDep,
     severity: str | None = None,
     source: Annotated[str | None, Query(max_length=50)] = None,
     area: Annotated[str | None, Query(max_length=50)] = None,
@@ -108,11 +110,12 @@ def list_alerts(
     platform: Annotated[str | None, Query(max_length=50)] = None,
     camera: Annotated[str | None, Query(max_length=50)] = None,
     state: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, Query(description=LOCAL_TIME)] = None,
+    until: Annotated[datetime | None, Query(description=LOCAL_TIME)] = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
 ) -> dict[str, Any]:
+    since, until = assumed_local(since, zone), assumed_local(until, zone)
     f = queries.AlertFilter(severity, source, area, department, platform, camera, state, since, until)
     return queries.list_alerts(session, principal, f, cursor=cursor, limit=limit)
 

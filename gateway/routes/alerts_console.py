@@ -7,17 +7,18 @@ answer with a redirect that carries a one-line message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from gateway.deps import SessionDep
+from gateway.deps import SessionDep, ZoneDep
 from gateway.routes.alerts import LoopDep, Ops, SilenceViewer, Viewer
 from gateway.templating import templates
 from govops.errors import GovopsError, NotFound
+from govops.localtime import shown
 from govops.principal import OPS_ENGINEER
 from monitoring.inbox import actions, queries, silences
 
@@ -145,6 +146,7 @@ def resolve_form(
 @router.post("/alerts/{alert_id}/silence")
 def silence_form(
     session: SessionDep,
+    zone: ZoneDep,
     loop: LoopDep,
     principal: Ops,
     alert_id: int,
@@ -157,5 +159,5 @@ def silence_form(
         raise
     except GovopsError as exc:
         return _back(f"/alerts/{alert_id}", False, f"静默失败 could not silence: {exc.message}")
-    until = datetime.now().isoformat(timespec="minutes")
-    return _back(f"/alerts/{alert_id}", True, f"已静默 silenced {hours:g} h (id {out['id']}, from {until})")
+    until = shown(datetime.now(UTC) + timedelta(hours=hours), zone)
+    return _back(f"/alerts/{alert_id}", True, f"已静默 silenced {hours:g} h, until {until} (id {out['id']})")

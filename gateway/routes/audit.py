@@ -11,11 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from gateway.deps import Auditor, SessionDep, ZoneDep
+from gateway.deps import LOCAL_TIME, Auditor, SessionDep, ZoneDep
 from gateway.pagination import PageDep, fetched
 from gateway.templating import templates
 from govops import audit
-from govops.localtime import day_start
+from govops.localtime import assumed_local, day_start
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 PAGE = 50
@@ -24,13 +24,14 @@ PAGE = 50
 @router.get("")
 def records(
     session: SessionDep,
+    zone: ZoneDep,
     _: Auditor,
     page: PageDep,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=100, description="a prefix, e.g. auth.")] = None,
     result: Annotated[str | None, Query(pattern="^(success|failure|denied)$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[datetime | None, Query(description=LOCAL_TIME)] = None,
+    until: Annotated[datetime | None, Query(description=LOCAL_TIME)] = None,
     before: Annotated[int | None, Query(ge=1, le=2**63 - 1, deprecated=True)] = None,
 ) -> dict[str, Any]:
     """Newest first. `before` is the older way to page; `cursor` is the same for every list."""
@@ -39,8 +40,8 @@ def records(
         actor=actor,
         action=action,
         result=result,
-        since=since,
-        until=until,
+        since=assumed_local(since, zone),
+        until=assumed_local(until, zone),
         before=page.after_id or before,
         limit=page.limit + 1,
     )

@@ -15,13 +15,14 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
+from gateway.deps import LOCAL_TIME, Ops, RuntimeDep, SessionDep, ZoneDep
 from gateway.deps import CameraOperator as Watcher
 from gateway.deps import CameraViewer as Viewer
-from gateway.deps import Ops, RuntimeDep, SessionDep
 from gateway.http.openapi import media
 from gateway.http.params import IntId, RequestBody
 from gateway.pagination import Page, PageDep, page_of
 from govops.errors import PermissionDenied, ValidationFailed
+from govops.localtime import assumed_local
 from govops.principal import OPS_ENGINEER
 from video.catalogue import io as catalogue_io
 from video.catalogue import sharing, tree
@@ -69,7 +70,7 @@ class GrantIn(RequestBody):
     subject_kind: Literal["camera", "group", "area"]
     subject_id: str = Field(max_length=20)
     reason: str = Field(min_length=4, max_length=500)
-    expires_at: datetime | None = None
+    expires_at: datetime | None = Field(default=None, description=LOCAL_TIME)
 
 
 class RevokeIn(RequestBody):
@@ -94,7 +95,7 @@ def list_shares(
 
 
 @router.post("/shares", status_code=201)
-def grant(body: GrantIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
+def grant(body: GrantIn, session: SessionDep, zone: ZoneDep, principal: Ops) -> dict[str, Any]:
     """Share a camera, a group (with its subtree) or an admin area to a platform."""
     return sharing.grant(
         session,
@@ -103,7 +104,7 @@ def grant(body: GrantIn, session: SessionDep, principal: Ops) -> dict[str, Any]:
         subject_id=body.subject_id,
         reason=body.reason,
         actor=principal.subject,
-        expires_at=body.expires_at,
+        expires_at=assumed_local(body.expires_at, zone),
     ).as_dict()
 
 

@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
+from govops.localtime import shown
 from tests.fixtures.platform import GatewayServer, need, start_gateway, wait_for
 from tools.lab.alertmanager import AlertmanagerHandle, start_alertmanager
 from tools.lab.process import free_port
@@ -117,6 +121,9 @@ def loop(tmp_path_factory: pytest.TempPathFactory, sample_clips: Path) -> Iterat
             h.stop()
 
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
 def test_a_camera_fault_fires_through_alertmanager_into_the_inbox(loop: Loop) -> None:
     assert loop.inbox(area=AREA) == []
     loop.set_area_status("offline")
@@ -174,6 +181,15 @@ def test_a_camera_fault_fires_through_alertmanager_into_the_inbox(loop: Loop) ->
     assert loop.client.delete(f"/api/v1/alerts/silences/{silence_id}").status_code == 200
     expired = [s for s in httpx.get(f"{loop.am.url}/api/v2/silences").json() if s["id"] == silence_id]
     assert expired[0]["status"]["state"] == "expired"
+    # The console's form says until when, on the district's clock (北京时间 here), not the server's.
+    before = datetime.now(UTC)
+    form = loop.client.post(f"/alerts/{alert['id']}/silence", data={"hours": "2", "comment": "巡检"})
+    said = unquote(form.headers["location"])
+    assert form.status_code == 303 and "msg=" in said, said
+    ends = [shown(before + timedelta(hours=2, minutes=m), SHANGHAI) for m in (0, 1)]
+    assert any(f"until {e}" in said for e in ends), (said, ends)
+    form_silence = said.rsplit("(id ", 1)[1].rstrip(")")
+    assert loop.client.delete(f"/api/v1/alerts/silences/{form_silence}").status_code == 200
 
     # The cameras come back: Prometheus resolves, Alertmanager sends the resolved notice.
     loop.set_area_status("online")

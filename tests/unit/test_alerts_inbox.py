@@ -238,6 +238,11 @@ def test_cli_lists_claims_and_acks_with_json(runtime, monkeypatch):
     assert r.exit_code == 0 and json.loads(r.stdout)["ack_comment"] == "看过了"
     shown = json.loads(run(cli, ["alerts", "show", str(alert_id), "--json"]).stdout)
     assert [e["action"] for e in shown["history"]] == ["raised", "claimed", "acknowledged"]
+    for window, ids in (([], [alert_id]), (["--since", "2026-01-01"], [alert_id]), (["--until", "2026-01-01"], [])):
+        r = run(cli, ["alerts", "list", "--all", *window, "--json"])
+        assert r.exit_code == 0 and [a["id"] for a in json.loads(r.stdout)["items"]] == ids, (window, r.stdout)
+    bad = run(cli, ["alerts", "list", "--since", "yesterday"])
+    assert type(bad.exception).__name__ == "ValidationFailed" and "YYYY-MM-DD" in bad.exception.hint
     assert run(cli, ["alerts", "resolve", str(alert_id), "--json"]).exit_code == 0
     again = run(cli, ["alerts", "resolve", str(alert_id)])  # already resolved: a Conflict, exit 1 in main()
     assert type(again.exception).__name__ == "Conflict" and again.exception.exit_code == 1

@@ -11,7 +11,7 @@ import pytest
 from gateway.cli import output
 from govops.alerts import Alert, raise_alert
 from govops.errors import ConfigError, ValidationFailed
-from govops.localtime import DATE, SECOND, day_start, shown
+from govops.localtime import DATE, SECOND, assumed_local, day_start, shown, typed
 from govops.principal import Principal
 from govops.settings import Settings, load_or_explain
 from tests.conftest import client_as
@@ -45,6 +45,37 @@ def test_a_day_a_person_picks_is_the_districts_day():
     assert day_start("2026-12-07", SHANGHAI, after=True) == datetime(2026, 12, 7, 16, 0, tzinfo=UTC)
     with pytest.raises(ValidationFailed, match="not a date"):
         day_start("2026-02-31", SHANGHAI)
+
+
+def test_a_time_a_person_types_is_the_districts_time():
+    nine_thirty = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)  # 09:30 北京时间
+    assert typed("2026-12-07 09:30", SHANGHAI) == typed("2026-12-07T09:30:00", SHANGHAI) == nine_thirty
+    assert typed("2026-12-07T09:30+08:00", SHANGHAI) == typed("2026-12-07T01:30Z", SHANGHAI) == nine_thirty
+    assert typed(" 2026-12-07 ", SHANGHAI) == datetime(2026, 12, 6, 16, 0, tzinfo=UTC)  # the day begins
+    assert typed("2026-12-07", SHANGHAI, end=True) == datetime(2026, 12, 7, 16, 0, tzinfo=UTC)  # …and ends
+    for bad in ("yesterday", "20261207", "2026-12-07 25:00", "2026-02-31", "12:00", ""):
+        with pytest.raises(ValidationFailed) as caught:
+            typed(bad, SHANGHAI, what="--since")
+        assert "YYYY-MM-DD" in str(caught.value)
+    assert assumed_local(datetime(2026, 12, 7, 9, 30), SHANGHAI) == nine_thirty  # naive: the district's clock
+    assert assumed_local(nine_thirty, SHANGHAI) == nine_thirty and assumed_local(None, SHANGHAI) is None
+
+
+def test_the_api_reads_a_time_without_offset_as_the_districts(app, district):
+    with district.transaction() as s:
+        alert = raise_alert(s, fingerprint="test:since", source="clock-test", summary="时钟 since")
+        alert.starts_at = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)  # 09:30 北京时间
+    with client_as(app, OPS) as c:
+
+        def found(**params: str) -> bool:
+            page = c.get("/api/v1/alerts", params={"source": "clock-test", **params})
+            assert page.status_code == 200, page.text
+            return [a["summary"] for a in page.json()["items"]] == ["时钟 since"]
+
+        assert found(since="2026-12-07T09:00") and not found(since="2026-12-07T10:00")
+        assert not found(since="2026-12-07T09:00:00+00:00")  # an offset is that instant: 17:00 北京时间
+        assert found(until="2026-12-07T10:00") and not found(until="2026-12-07T09:00")
+        assert c.get("/api/v1/alerts", params={"since": "yesterday"}).status_code == 422
 
 
 def test_the_console_shows_the_districts_time(app, district):

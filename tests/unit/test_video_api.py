@@ -152,6 +152,7 @@ def test_ops_grant_and_revoke_through_the_api(app, district, gongan_only):
     r = ops.post("/api/video/shares", json=body)
     assert r.status_code == 201, r.text
     grant = r.json()
+    assert grant["expires_at"] == "2098-12-31T16:00:00+00:00"  # midnight 北京时间 is that instant, kept in UTC
     assert gongan_only in _ids(zz) and zz.get(f"/api/cameras/{gongan_only}").status_code == 200
     assert ops.post("/api/video/shares", json=body).status_code == 409
     own = zz.get("/api/video/shares").json()["items"]
@@ -160,6 +161,9 @@ def test_ops_grant_and_revoke_through_the_api(app, district, gongan_only):
     r = ops.post(f"/api/video/shares/{grant['id']}/revoke", json={"reason": "值守结束"})
     assert r.status_code == 200 and r.json()["revoked_by"] == "local-admin"
     assert gongan_only not in _ids(zz)
+    # without an offset, an expiry is the district's wall clock
+    again = ops.post("/api/video/shares", json={**body, "expires_at": "2099-01-01T00:00:00"})
+    assert again.status_code == 201 and again.json()["expires_at"] == grant["expires_at"]
     with district.sessions() as s:
         actions = [(r.action, r.actor) for r in s.scalars(select(audit.AuditRecord))]
         assert ("video.share.grant", "local-admin") in actions

@@ -127,6 +127,11 @@ def test_share_grant_list_revoke(env):
     )
     history = json.loads(govops("video", "share", "list", "--all", "--json", env=env).stdout)
     assert any(g["id"] == grant["id"] and g["revoke_reason"] == "值守结束" for g in history)
+    # a date given to --expires is the district's day, and the grant lasts through it
+    share = ("video", "share", "grant", "--platform", "zongzhi", "--camera", cam, "--reason", "春节值守")
+    out = govops(*share, "--expires", "2099-01-31", "--json", env=env)
+    assert out.returncode == 0 and json.loads(out.stdout)["expires_at"] == "2099-01-31T16:00:00+00:00", out.stderr
+    assert_clean_failure(govops(*share, "--expires", "next week", env=env), 2, "YYYY-MM-DD")
 
 
 def test_export_import_and_kpi(env, tmp_path):

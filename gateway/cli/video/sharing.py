@@ -10,7 +10,7 @@ import typer
 from gateway.cli.output import console, emit, table
 from gateway.cli.video.common import JsonOpt, actor, runtime
 from govops.errors import ValidationFailed
-from govops.localtime import shown
+from govops.localtime import TYPED, shown, typed
 
 
 def share_platforms(json_out: JsonOpt = False) -> None:
@@ -53,13 +53,7 @@ def share_platform_add(
 def _expiry(expires: str | None, days: int | None) -> datetime | None:
     if days is not None:
         return datetime.now(UTC) + timedelta(days=days)
-    if expires:
-        try:
-            d = datetime.fromisoformat(expires)
-        except ValueError:
-            raise ValidationFailed(f"--expires {expires!r} is not an ISO date (2027-01-31)") from None
-        return d if d.tzinfo else d.replace(tzinfo=UTC)
-    return None
+    return typed(expires, end=True, what="--expires") if expires else None
 
 
 def share_grant(
@@ -68,7 +62,9 @@ def share_grant(
     camera: Annotated[str | None, typer.Option(help="A camera ID.")] = None,
     group: Annotated[str | None, typer.Option(help="A group ID (with its subtree).")] = None,
     area: Annotated[str | None, typer.Option(help="An admin area (with everything under it).")] = None,
-    expires: Annotated[str | None, typer.Option(help="Expiry date/time, ISO 8601.")] = None,
+    expires: Annotated[
+        str | None, typer.Option(help=f"Ends at: {TYPED}; a date ends when its day ends.", metavar="WHEN")
+    ] = None,
     days: Annotated[int | None, typer.Option(min=1, max=3650, help="Expire after this many days.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
