@@ -82,9 +82,9 @@ def components(work: Path, env: dict[str, str], args: argparse.Namespace, stops:
     try:
         proc, url = start_alertmanager(work / "alertmanager")
         stops.append(proc.stop)
-        env["GOVOPS_ALERTMANAGER_URL"], report["alertmanager"] = url, "live"
+        env["GOVOPS_ALERTS_ALERTMANAGER_URL"], report["alertmanager"] = url, "live"
     except Exception as exc:
-        env["GOVOPS_ALERTMANAGER_URL"], report["alertmanager"] = dead, f"dead: {exc}"
+        env["GOVOPS_ALERTS_ALERTMANAGER_URL"], report["alertmanager"] = dead, f"dead: {exc}"
     if args.kube:
         try:
             from tools.lab.kube import start_kube

@@ -73,6 +73,8 @@ def cli_role_env(args: tuple[str, ...] | list[str]) -> dict[str, str]:
         role = needed_role(" ".join(words)) if words else None
     except KeyError:  # not a command: the usage error is the test's point
         role = None
+    if isinstance(role, tuple):
+        role = role[0]
     return {"GOVOPS_CLI_ROLE": role} if role else {}
 
 

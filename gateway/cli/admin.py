@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, table
 from gateway.runtime import Runtime
 from govops import audit
 from govops.db import current_revisions
@@ -18,7 +18,6 @@ from govops.errors import ValidationFailed as UsageError
 
 db_app = typer.Typer(help="Database: migrate and check.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @db_app.command("upgrade")

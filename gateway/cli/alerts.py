@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, table
 from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, TYPED, shown, typed
@@ -20,7 +20,6 @@ from monitoring.inbox import actions, queries, silences
 from monitoring.inbox.service import AlertLoop
 
 app = typer.Typer(help="Alert inbox (告警收件箱): list, claim, acknowledge, resolve, silence.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _runtime() -> Runtime:

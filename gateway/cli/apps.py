@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.operator import JsonOpt, migrated_runtime, operator
-from gateway.cli.output import console, emit, table
+from gateway.cli.operator import migrated_runtime, operator
+from gateway.cli.output import JsonOpt, console, emit, table
 
 apps_app = typer.Typer(help="Department app onboarding to single sign-on (OIDC clients).", no_args_is_help=True)
 

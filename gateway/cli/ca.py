@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.operator import JsonOpt, migrated_runtime, operator, write_private
-from gateway.cli.output import console, emit, table
+from gateway.cli.operator import migrated_runtime, operator, write_private
+from gateway.cli.output import JsonOpt, console, emit, table
 from govops.errors import ValidationFailed
 
 ca_app = typer.Typer(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator as cli_principal
-from gateway.cli.output import console, emit, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, progress_bar, table
 
 if TYPE_CHECKING:
     from infra.provisioning.contract import Watch
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from infra.provisioning.service import Provisioning
 
 app = typer.Typer(help="E-government cloud (政务云): department tenants on Kubernetes.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _service() -> Provisioning:

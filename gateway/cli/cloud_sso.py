@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+from gateway.cli.output import JsonOpt
+
 KeycloakUrlOpt = Annotated[
     str | None, typer.Option("--keycloak-url", help="Keycloak's HTTPS URL (default GOVOPS_KEYCLOAK_URL).")
 ]

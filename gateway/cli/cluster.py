@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, progress_bar, table
 from govops.errors import ValidationFailed
 from govops.localtime import shown
 from govops.principal import cli_principal
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 app = typer.Typer(
     help="Data-centre cluster (数据中心集群): Ansible baseline, run history, backups.", no_args_is_help=True
 )
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 SAMPLE = PLAYBOOKS / "inventory" / "sample" / "hosts.yml"
 InventoryOpt = Annotated[Path, typer.Option(help="Inventory file (YAML or INI).")]
 LimitOpt = Annotated[str | None, typer.Option(help="Only these hosts or groups.")]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, table
 from govops.files import write_private
 from govops.settings import load_settings
 
@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # the lab launchers (httpx, subprocess plumbing) load only wh
     from tools.lab.registry import Lab
 
 app = typer.Typer(help="A local lab of the real components (Keycloak, apiserver, Prometheus …).", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def _render(rows: list[dict]) -> None:

@@ -12,7 +12,21 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli import admin, alerts, cloud, cloud_sso, cluster, compliance, lab, roles, serve, tree, video, workorders
+from gateway.cli import (
+    admin,
+    alerts,
+    cloud,
+    cloud_sso,
+    cluster,
+    compliance,
+    lab,
+    roles,
+    serve,
+    status,
+    tree,
+    video,
+    workorders,
+)
 from gateway.cli import apps as apps_cli
 from gateway.cli import ca as ca_cli
 from gateway.cli import realm as realm_cli
@@ -28,6 +42,7 @@ app = typer.Typer(
     help="E-government infrastructure platform: cloud tenants, unified identity, Sharp Eyes video, O&M.",
 )
 app.command("serve")(serve.serve)
+app.command("status")(status.status)
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.audit_app, name="audit")
 app.command("secret-key")(admin.secret_key)

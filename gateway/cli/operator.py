@@ -8,16 +8,12 @@ The CLI acts as `cli:<os user>` with the one MLPS administrator role that user i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from govops.principal import Principal
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def operator() -> Principal:

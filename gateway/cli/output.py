@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.progress import (
@@ -24,6 +25,9 @@ from rich.text import Text
 
 from govops.localtime import shown
 from govops.principal import Principal
+
+# Every command's --json (one document on stdout; errors stay on stderr).
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.cli.operator import JsonOpt, migrated_runtime, operator
-from gateway.cli.output import console, emit, progress_bar
+from gateway.cli.operator import migrated_runtime, operator
+from gateway.cli.output import JsonOpt, console, emit, progress_bar
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime

@@ -3,7 +3,8 @@
 The OS user running `govops` acts as ONE of the three administrators: the role configured for
 that user in `GOVOPS_CLI_ROLE` (its environment, or the `.env` file): `ops-engineer` (system
 admin, the default), `sec-admin` (security admin) or `auditor`. Every command declares the role
-it needs in `COMMAND_ROLES` below (the CLI's counterpart of a route's `Allow`); a command run
+it needs in `COMMAND_ROLES` below (the CLI's counterpart of a route's `Allow`; a tuple when it,
+like its route, serves more than one); a command run
 under another role stops before it does anything, saying which role it needs and how to set it.
 A command that acts says on stderr which role it acted as (never on `--json` stdout).
 `tests/unit/test_cli_roles.py` walks every command and fails on one this table does not cover.
@@ -32,8 +33,10 @@ TITLES = {
 
 # The longest matching command path wins: a group's entry covers its commands unless one of
 # them is listed on its own.
-COMMAND_ROLES: dict[str, str | None] = {
+Roles = str | tuple[str, ...] | None
+COMMAND_ROLES: dict[str, Roles] = {
     "serve": OPS_ENGINEER,
+    "status": (OPS_ENGINEER, SEC_ADMIN),  # as GET /api/v1/status: the CA and Keycloak are the security admin's
     "secret-key": ANY,  # prints a fresh key; stores nothing
     "db": OPS_ENGINEER,
     "audit": AUDITOR,
@@ -71,7 +74,7 @@ def operator() -> Principal:
     return cli_principal(configured_role())
 
 
-def needed_role(path: str) -> str | None:
+def needed_role(path: str) -> Roles:
     """The role `govops <path>` needs (ANY: none). KeyError for a command the table misses."""
     words = path.split()
     for n in range(len(words), 0, -1):
@@ -93,11 +96,13 @@ def check(path: str) -> str | None:
         ) from None
     if need is ANY:
         return None
+    needs = (need,) if isinstance(need, str) else need
     role = configured_role()
-    if role != need:
+    if role not in needs:
+        wanted = " or ".join(f"{TITLES[n]} ({n})" for n in needs)
         raise PermissionDenied(
-            f"`govops {path}` needs the {TITLES[need]} role ({need}); this CLI acts as {role} ({TITLES[role]})",
-            hint=f"run it as the OS user configured for {need}, e.g. GOVOPS_CLI_ROLE={need} govops {path} …",
+            f"`govops {path}` needs the {wanted} role; this CLI acts as {role} ({TITLES[role]})",
+            hint=f"run it as the OS user configured for {needs[0]}, e.g. GOVOPS_CLI_ROLE={needs[0]} govops {path} …",
         )
     role_line(operator())
     return role

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator as cli_principal
-from gateway.cli.output import console, emit, percent, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, percent, progress_bar, table
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, shown
 
@@ -25,7 +25,6 @@ contractors_app = typer.Typer(
 )
 app.add_typer(contractors_app, name="contractors")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 OrderArg = Annotated[int, typer.Argument(min=1, help="Work order ID.")]
 
 

@@ -16,6 +16,7 @@ from govops.errors import PermissionDenied
 from govops.principal import OPS_ENGINEER, SEC_ADMIN, SECURITY_STAFF, Principal
 from monitoring.kpi_history.record import series
 from monitoring.status import StatusBoard, StatusContext
+from monitoring.status.model import LABELS
 
 router = APIRouter()
 StatusReader = Annotated[Principal, Depends(Allow(OPS_ENGINEER, SEC_ADMIN))]
@@ -76,5 +77,5 @@ def status_page(request: Request, board: Board, principal: StatusReader, runtime
     return templates.TemplateResponse(
         request,
         "status.html",
-        {"principal": principal, "board": board.snapshot(), "targets": runtime.video},
+        {"principal": principal, "board": board.snapshot(), "targets": runtime.video, "labels": LABELS},
     )

@@ -3,10 +3,12 @@ a short while, and a request that never waits longer than its budget."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -131,12 +133,19 @@ class StatusBoard:
                 started.append(fut)
         return started
 
-    def snapshot(self, *, budget: float | None = None, max_age: float | None = None) -> dict[str, Any]:
-        """Every subsystem's latest state. Waits at most `budget` seconds for fresh answers."""
+    def snapshot(
+        self, *, budget: float | None = None, max_age: float | None = None, answered: Callable[[], None] | None = None
+    ) -> dict[str, Any]:
+        """Every subsystem's latest state. Waits at most `budget` seconds for fresh answers,
+        calling `answered` as each comes in (the CLI's progress bar)."""
         budget = self.ctx.status.status_budget_s if budget is None else budget
         pending = self.refresh(max_age=max_age)
-        if pending:
+        if pending and answered is None:
             wait(pending, timeout=budget)
+        elif pending and answered is not None:
+            with contextlib.suppress(TimeoutError):
+                for _ in as_completed(pending, timeout=budget):
+                    answered()
         checks = []
         with self._lock:
             for p in self.probes:

@@ -9,6 +9,14 @@ from typing import Any, Literal
 State = Literal["ok", "warning", "failing", "not_configured", "unknown"]
 # Worst first: the board's overall state is the worst of its checks (not_configured is not a fault).
 SEVERITY: dict[str, int] = {"failing": 4, "unknown": 3, "warning": 2, "ok": 1, "not_configured": 0}
+# What people read for a state, Chinese first (the page and the CLI).
+LABELS: dict[str, str] = {
+    "ok": "正常 ok",
+    "warning": "注意 warning",
+    "failing": "故障 failing",
+    "not_configured": "未配置 not configured",
+    "unknown": "未知 unknown",
+}
 
 
 def utcnow() -> datetime:

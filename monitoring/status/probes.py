@@ -359,7 +359,7 @@ def alertmanager(ctx: StatusContext) -> Check:
             title,
             "not_configured",
             "未配置 Alertmanager。No Alertmanager is set: alerts are not routed anywhere.",
-            hint="set GOVOPS_ALERTMANAGER_URL (the lab's: `govops lab status`)",
+            hint="set GOVOPS_ALERTS_ALERTMANAGER_URL (the lab's: `govops lab status`)",
         )
     base = url.rstrip("/")
     ready = _get(ctx, base + "/-/ready")

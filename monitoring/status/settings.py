@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class StatusSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore", populate_by_name=True)
 
     prometheus_url: str | None = None
-    alertmanager_url: str | None = None
+    # The inbox's setting (its silences go there); GOVOPS_ALERTMANAGER_URL, the board's older name,
+    # is still read: one Alertmanager, configured once.
+    alertmanager_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("GOVOPS_ALERTS_ALERTMANAGER_URL", "GOVOPS_ALERTMANAGER_URL")
+    )
     # Each probe's own timeout (network calls inside it use this too).
     status_probe_timeout_s: float = 3.0
     # How long a request waits for fresh answers before it shows the last known ones.

@@ -4,6 +4,9 @@ no process behind. One bring-up for the module (Keycloak, kube, PostgreSQL … t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +123,32 @@ def test_prometheus_scrapes_the_lab_gateway(stack: Stack) -> None:
     assert health == ["up"], targets
     rules = httpx.get(f"{prom}/api/v1/rules", timeout=10).json()["data"]["groups"]
     assert rules, "the project's rules are loaded"
+
+
+def test_status_against_the_lab_says_what_runs(stack: Stack) -> None:
+    """`govops status` pointed at the lab as its hint says (`set -a; . gateway.env`, and the URLs
+    `govops lab status` prints): each real component answers through its probe."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
+    for line in (stack.data_dir / "lab" / "gateway.env").read_text().splitlines():
+        key, _, value = line.partition("=")
+        env[key] = value
+    env["GOVOPS_PROMETHEUS_URL"] = stack.rows["prometheus"]["endpoint"]
+    env["GOVOPS_ALERTS_ALERTMANAGER_URL"] = stack.rows["alertmanager"]["endpoint"]
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", "status", "--json", "--wait", "60"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=REPO,
+    )
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    by = {s["subsystem"]: s for s in json.loads(out.stdout)["subsystems"]}
+    running = ("keycloak", "ca", "kubernetes", "prometheus", "alertmanager", "database", "video")
+    assert all(by[k]["state"] in ("ok", "warning") for k in running), {
+        k: (by[k]["state"], by[k]["summary"]) for k in by
+    }
+    assert by["prometheus"]["state"] == "ok" and by["alertmanager"]["state"] == "ok"
 
 
 def test_lab_down_leaves_no_process_behind(stack: Stack) -> None:

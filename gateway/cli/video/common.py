@@ -14,7 +14,6 @@ import typer
 from gateway.cli.output import progress_bar
 from gateway.runtime import Runtime
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 PasswordEnv = Annotated[str, typer.Option(help="Environment variable holding the camera password.")]
 PASSWORD_ENV = "GOVOPS_CAMERA_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 PasswordFile = Annotated[

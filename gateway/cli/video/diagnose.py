@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.video.common import JsonOpt
+from gateway.cli.output import JsonOpt
 
 
 def diagnose(

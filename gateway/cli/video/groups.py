@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import console, emit, table
-from gateway.cli.video.common import JsonOpt, actor, runtime
+from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.video.common import actor, runtime
 
 
 def group_add(

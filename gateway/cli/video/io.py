@@ -10,8 +10,8 @@ from typing import Annotated, Any, TextIO
 
 import typer
 
-from gateway.cli.output import console, emit, err_console
-from gateway.cli.video.common import JsonOpt, actor, runtime
+from gateway.cli.output import JsonOpt, console, emit, err_console
+from gateway.cli.video.common import actor, runtime
 from govops.errors import ValidationFailed
 from govops.principal import SYSTEM
 from video.catalogue.queries import CameraFilter

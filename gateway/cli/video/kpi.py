@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import console, emit, percent, table
-from gateway.cli.video.common import JsonOpt, runtime
+from gateway.cli.output import JsonOpt, console, emit, percent, table
+from gateway.cli.video.common import runtime
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, shown
 

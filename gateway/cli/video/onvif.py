@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, err_console, table
+from gateway.cli.output import JsonOpt, console, emit, err_console, table
 from gateway.cli.video.common import (
     PASSWORD_ENV,
-    JsonOpt,
     PasswordEnv,
     PasswordFile,
     actor,

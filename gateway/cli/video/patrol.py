@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator
-from gateway.cli.output import console, emit, progress_bar, table
-from gateway.cli.video.common import JsonOpt
+from gateway.cli.output import JsonOpt, console, emit, progress_bar, table
 from gateway.cli.video.common import actor as _actor
 from gateway.cli.video.common import runtime as _runtime
 from govops.errors import ValidationFailed
