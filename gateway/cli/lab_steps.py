@@ -86,6 +86,12 @@ def gateway_env(lab: Lab) -> dict[str, str]:
     }
     if lab.metrics_token:
         env["GOVOPS_METRICS_TOKEN"] = lab.metrics_token
+    # They start after the gateway, on ports reserved before it: its status board and the inbox's
+    # silences reach them from the start.
+    for name, key in (("prometheus", "GOVOPS_PROMETHEUS_URL"), ("alertmanager", "GOVOPS_ALERTS_ALERTMANAGER_URL")):
+        address = lab.address(name)
+        if address:
+            env[key] = f"http://{address}"
     write_private(lab.root / "gateway.env", "".join(f"{k}={v}\n" for k, v in env.items()).encode())
     return env
 

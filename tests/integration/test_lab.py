@@ -18,6 +18,7 @@ import pytest
 from govops.principal import ROLES
 from identity.keycloak_adapter import OidcEndpoints
 from identity.login import certificate_login
+from tests.fixtures.platform import wait_for
 from tests.support.lab import lab_cli, person_pem
 
 pytestmark = pytest.mark.integration
@@ -125,15 +126,16 @@ def test_prometheus_scrapes_the_lab_gateway(stack: Stack) -> None:
     assert rules, "the project's rules are loaded"
 
 
-def test_status_against_the_lab_says_what_runs(stack: Stack) -> None:
-    """`govops status` pointed at the lab as its hint says (`set -a; . gateway.env`, and the URLs
-    `govops lab status` prints): each real component answers through its probe."""
+def test_status_against_the_lab_says_what_runs(stack: Stack, tmp_path: Path) -> None:
+    """`govops status` pointed at the lab as `govops lab status` says (`set -a; . gateway.env`):
+    each real component answers through its probe; the lab's gateway sees the same."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVOPS_")}
     for line in (stack.data_dir / "lab" / "gateway.env").read_text().splitlines():
         key, _, value = line.partition("=")
         env[key] = value
-    env["GOVOPS_PROMETHEUS_URL"] = stack.rows["prometheus"]["endpoint"]
-    env["GOVOPS_ALERTS_ALERTMANAGER_URL"] = stack.rows["alertmanager"]["endpoint"]
+    # the lab's own gateway was told where Prometheus and Alertmanager would listen, before they started
+    assert env["GOVOPS_PROMETHEUS_URL"] == stack.rows["prometheus"]["endpoint"]
+    assert env["GOVOPS_ALERTS_ALERTMANAGER_URL"] == stack.rows["alertmanager"]["endpoint"]
     out = subprocess.run(
         [sys.executable, "-m", "gateway.cli.main", "status", "--json", "--wait", "60"],
         capture_output=True,
@@ -149,6 +151,18 @@ def test_status_against_the_lab_says_what_runs(stack: Stack) -> None:
         k: (by[k]["state"], by[k]["summary"]) for k in by
     }
     assert by["prometheus"]["state"] == "ok" and by["alertmanager"]["state"] == "ok"
+    ops = next(p for p in stack.details("realm")["signin"] if p["role"] == "ops-engineer")
+    token = _session(stack, ops, tmp_path)
+
+    def served() -> dict[str, str] | None:  # the board answers within its budget, then from its cache
+        url, auth = f"{stack.rows['gateway']['endpoint']}/api/v1/status", {"authorization": f"Bearer {token}"}
+        r = httpx.get(url, headers=auth, timeout=60)
+        assert r.status_code == 200, r.text
+        board = {s["subsystem"]: s["state"] for s in r.json()["subsystems"]}
+        return board if "unknown" not in (board["prometheus"], board["alertmanager"]) else None
+
+    board = wait_for(served, timeout=120, what="the lab gateway's probes of Prometheus and Alertmanager")
+    assert board["prometheus"] == board["alertmanager"] == "ok", board
 
 
 def test_lab_down_leaves_no_process_behind(stack: Stack) -> None:

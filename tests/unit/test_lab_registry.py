@@ -50,12 +50,13 @@ def test_a_component_whose_dependency_failed_says_so(tmp_path: Path) -> None:
     assert lab.pids() == []
 
 
-def test_down_forgets_the_reserved_gateway_port(tmp_path: Path) -> None:
+def test_down_forgets_the_reserved_ports(tmp_path: Path) -> None:
     lab = registry.Lab(tmp_path)
-    lab._reserve_gateway_port()
-    port = lab.gateway
+    assert lab.address("prometheus") is None  # nothing reserved: the gateway is not told of one
+    ports = {name: lab.reserve(name) for name in registry.RESERVED}
+    assert lab.gateway == ports["gateway"] and len(set(ports.values())) == len(ports)
     lab2 = registry.Lab(tmp_path)
-    lab2._reserve_gateway_port()
-    assert lab2.gateway == port  # the same reservation until down
+    assert {name: lab2.reserve(name) for name in registry.RESERVED} == ports  # the same until down
+    assert lab2.address("alertmanager") == ports["alertmanager"]
     lab2.down()
-    assert not (tmp_path / "gateway.port").exists()
+    assert not list(tmp_path.glob("*.port")) and lab2.address("prometheus") is None

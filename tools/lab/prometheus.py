@@ -57,6 +57,7 @@ def start_prometheus(
     bearer_token: str | None = None,
     alertmanagers: list[str] | None = None,
     interval: str = "2s",
+    port: int | None = None,
 ) -> PrometheusHandle:
     binary = system_binary("prometheus", "prometheus", "/usr/bin/prometheus")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ def start_prometheus(
             scrape_config(targets, rule_files, interval, bearer_token=bearer_token, alertmanagers=alertmanagers)
         )
     )
-    port = free_port()
+    port = port or free_port()
     proc = ManagedProcess(
         "prometheus",
         [

@@ -77,7 +77,7 @@ def _gateway(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str, An
     if lab.gateway_env is None:
         raise StartupFailed("the gateway needs its GOVOPS_* environment (the caller passes gateway_env)")
     d.mkdir(parents=True, exist_ok=True)
-    h = start_gateway(d, lab.gateway_env(lab), port=int(lab.gateway.rsplit(":", 1)[1]))
+    h = start_gateway(d, lab.gateway_env(lab), port=lab._port("gateway"))
     lab.gateway = f"127.0.0.1:{h.port}"  # what Prometheus scrapes and Alertmanager posts to
     details = {
         "health_url": f"{h.url}/healthz",
@@ -133,7 +133,12 @@ def _prometheus(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[str,
 
     rules = sorted((Path(__file__).resolve().parents[2] / "monitoring" / "rules").glob("*.yml"))
     h = start_prometheus(
-        d, {"govops": lab.gateway}, rule_files=rules, bearer_token=lab.metrics_token, alertmanagers=_alertmanagers(lab)
+        d,
+        {"govops": lab.gateway},
+        rule_files=rules,
+        bearer_token=lab.metrics_token,
+        alertmanagers=_alertmanagers(lab),
+        port=lab._port("prometheus"),
     )
     return [h.process], h.url, {"scrapes": lab.gateway, "alertmanagers": _alertmanagers(lab) or []}
 
@@ -151,7 +156,7 @@ def _alertmanager(d: Path, lab: Lab) -> tuple[list[ManagedProcess], str, dict[st
     d.mkdir(parents=True, exist_ok=True)
     token_file = Path(_secret(d, "webhook.token", lab.webhook_token))  # 0600, never in the state file
     hook = f"http://{lab.gateway}/api/v1/alerts/alertmanager"
-    h = start_alertmanager(d, hook, token_file)
+    h = start_alertmanager(d, hook, token_file, port=lab._port("alertmanager"))
     return [h.process], h.url, {"posts_to": hook, "hint": f"GOVOPS_ALERTS_ALERTMANAGER_URL={h.url}"}
 
 
@@ -169,7 +174,9 @@ STARTERS: dict[str, Callable[[Path, Lab], Started]] = {
     "rtsp": lambda d, _: _rtsp(d),
     "onvif": lambda d, _: _onvif(d),
 }
-STEPS = ("pki", "realm", "cameras")  # done by the caller's functions, no process of their own
+STEPS = ("pki", "realm", "cameras")
+# Their ports are chosen before anything starts (Lab.reserve): others are configured with them.
+RESERVED = ("gateway", "alertmanager", "prometheus")  # done by the caller's functions, no process of their own
 # Start order: each entry after what it needs.
 NAMES = (
     "postgres",
@@ -292,8 +299,9 @@ class Lab:
         if unknown:
             raise UnknownComponent(f"unknown lab component(s): {', '.join(unknown)}; choose from: {', '.join(NAMES)}")
         order = with_dependencies(names)
-        if "gateway" in order:
-            self._reserve_gateway_port()
+        for name in RESERVED:
+            if name in order:
+                self.reserve(name)
         for name in order:
             state = self._load()
             if name in state and state[name].get("state") in ("running", "done") and self._alive(state[name]):
@@ -326,19 +334,39 @@ class Lab:
             self._save(state)
         return self.status()
 
-    def _reserve_gateway_port(self) -> None:
-        """The gateway's address is known before anything starts: the CA's CRL URL, the realm and
-        Prometheus name it, and they come first."""
-        if self._load().get("gateway", {}).get("state") == "running":
-            return
-        f = self.root / "gateway.port"
-        try:
-            port = int(f.read_text())
-        except (OSError, ValueError):
-            port = free_port()
-            self.root.mkdir(parents=True, exist_ok=True)
-            f.write_text(str(port))
-        self.gateway = f"127.0.0.1:{port}"
+    def reserve(self, name: str) -> str:
+        """The host:port `name` will listen on, known before anything starts (kept in
+        `<name>.port` until `down`): the CA's CRL URL, the realm and Prometheus name the gateway's,
+        and the gateway is told Prometheus's and Alertmanager's, which start after it."""
+        entry = self._load().get(name, {})
+        if entry.get("state") == "running":
+            address = str(entry["endpoint"]).removeprefix("http://")
+        else:
+            f = self.root / f"{name}.port"
+            try:
+                port = int(f.read_text())
+            except (OSError, ValueError):
+                taken = {self.address(other) for other in RESERVED if other != name}
+                port = free_port()
+                while f"127.0.0.1:{port}" in taken:  # two reservations may not share a port
+                    port = free_port()
+                self.root.mkdir(parents=True, exist_ok=True)
+                f.write_text(str(port))
+            address = f"127.0.0.1:{port}"
+        if name == "gateway":
+            self.gateway = address
+        return address
+
+    def address(self, name: str) -> str | None:
+        """Where `name` listens or will listen (reserved), None if this lab will not start it."""
+        entry = self._load().get(name, {})
+        if entry.get("state") == "running":
+            return str(entry["endpoint"]).removeprefix("http://")
+        f = self.root / f"{name}.port"
+        return f"127.0.0.1:{int(f.read_text())}" if f.exists() else None
+
+    def _port(self, name: str) -> int:
+        return int(self.reserve(name).rsplit(":", 1)[1])
 
     def _step(self, name: str, started: float) -> dict[str, Any]:
         step = self.steps.get(name)
@@ -375,8 +403,9 @@ class Lab:
                 shutil.rmtree(workdir, ignore_errors=True)
             rows.append({"component": name, "state": "stopped"})
         self._save({})
-        with contextlib.suppress(FileNotFoundError):
-            (self.root / "gateway.port").unlink()
+        for name in RESERVED:
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / f"{name}.port").unlink()
         return rows
 
     def status(self) -> list[dict[str, Any]]:
