@@ -31,6 +31,7 @@ from gateway.routes import (
     video_onvif,
 )
 from gateway.routes import identity as identity_routes
+from gateway.routes import reports as report_routes
 from gateway.routes import status as status_routes
 from gateway.routes import workorders as workorder_routes
 from gateway.runtime import Runtime
@@ -91,6 +92,7 @@ def create_app(runtime: Runtime | None = None, *, local_login: LocalLogin | None
     app.include_router(console_map.router)
     app.include_router(audit.viewer)
     app.include_router(workorder_routes.router)
+    app.include_router(report_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     versioning.apply(app)  # every /api/... route under /api/v1 (keep this after the last include_router)
     return app

@@ -20,6 +20,7 @@ from gateway.cli import (
     cluster,
     compliance,
     lab,
+    report,
     roles,
     serve,
     status,
@@ -55,6 +56,7 @@ app.add_typer(cluster.app, name="cluster")
 app.add_typer(compliance.app, name="compliance")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(workorders.app, name="workorders")
+app.add_typer(report.app, name="report")
 
 app.add_typer(ca_cli.ca_app, name="ca")
 app.add_typer(realm_cli.identity_app, name="identity")

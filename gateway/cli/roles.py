@@ -52,6 +52,7 @@ COMMAND_ROLES: dict[str, Roles] = {
     "compliance": OPS_ENGINEER,  # the evidence report for the 等保测评 assessor
     "alerts": OPS_ENGINEER,
     "workorders": OPS_ENGINEER,  # dispatch, verify, close; contractors act through the API
+    "report": OPS_ENGINEER,  # 运维日报, as GET /api/v1/reports/daily
     "ca": SEC_ADMIN,
     "identity": SEC_ADMIN,  # the realm as code and the directory import
     "identity login": ANY,  # a person signing in with their own certificate

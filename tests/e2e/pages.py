@@ -10,6 +10,7 @@ from pathlib import Path
 # Every console page and the role(s) whose navigation should list it.
 PAGES = {
     "/status": {"ops-engineer"},
+    "/reports/daily": {"ops-engineer"},
     "/cloud/tenants": {"ops-engineer"},
     "/cloud/runs": {"ops-engineer"},
     "/cloud/quota": {"ops-engineer", "dept-admin"},
@@ -30,6 +31,7 @@ PAGES = {
 # Text each page must show (Chinese first).
 TEXT = {
     "/status": "统一运维总览",
+    "/reports/daily": "运维日报",
     "/cloud/tenants": "政务云租户",
     "/cloud/runs": "编排记录",
     "/cloud/quota": "配额申请",

@@ -105,3 +105,13 @@ def test_import_export_on_postgres(pg_district):
         assert {f["id"] for f in doc["features"]} == ids(s, ZZ)
         body = cio.export_catalog_xml(s, SYSTEM, rt.video, platform="gongan")
         assert body.decode("gb2312").count("<Item>") == 4
+
+
+def test_the_daily_report_on_postgres(pg_district):
+    """运维日报 on PostgreSQL (timestamptz, JSON faults): the same day, the same counts as on SQLite."""
+    from monitoring.reports.daily import daily
+    from tests.unit.test_daily_report import DAY, SHANGHAI, check_the_first, seed
+
+    seed(pg_district)
+    with pg_district.sessions() as s:
+        check_the_first(daily(s, pg_district.settings, pg_district.video, day=DAY, zone=SHANGHAI))

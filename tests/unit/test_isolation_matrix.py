@@ -102,6 +102,8 @@ TABLE: dict[tuple[str, str], frozenset[str]] = {
     # status board
     ("GET", "/api/v1/status"): O_S,
     ("GET", "/status"): O_S,
+    ("GET", "/api/v1/reports/daily"): OPS,
+    ("GET", "/reports/daily"): OPS,
     ("GET", "/api/v1/kpi/history"): O_ST,
     # cloud: ops; a dept-admin sees tenants and asks for quota
     ("GET", "/api/v1/cloud/tenants"): O_D,

@@ -26,7 +26,11 @@ def _iso(d: datetime | None) -> str | None:
 
 class DiagnosisRecord(Base):
     __tablename__ = "diagnosis_records"
-    __table_args__ = (Index("ix_diagnosis_records_camera_id", "camera_id", "id"),)
+    __table_args__ = (
+        Index("ix_diagnosis_records_camera_id", "camera_id", "id"),
+        # one day's verdicts for the daily report (video_0005_diagnosis_at_idx)
+        Index("ix_diagnosis_records_at", "at", "verdict", "camera_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[str] = mapped_column(ForeignKey("cameras.id", ondelete="CASCADE"))
