@@ -29,6 +29,9 @@ class AlertSettings(BaseSettings):
     # How old the newest cluster backup may grow before BackupTooOld fires (a daily schedule
     # plus slack); exported as govops_backup_max_age_seconds next to the newest archive's time.
     backup_max_age_h: float = Field(default=26.0, gt=0)
+    # 运维日报: when the gateway sends yesterday's report to the channels that take it
+    # (`daily_report` among their events), HH:MM on the district's clock; unset: not sent.
+    daily_report_at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def load_alert_settings() -> AlertSettings:

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
@@ -22,7 +22,7 @@ from gateway.deps import CameraOperator as SilenceViewer
 from gateway.deps import CameraViewer as Viewer
 from gateway.http.params import RequestBody
 from govops.errors import GovopsError
-from govops.localtime import assumed_local
+from govops.localtime import assumed_local, zone_named
 from govops.logs import log
 from monitoring.inbox import actions, queries, silences
 from monitoring.inbox.service import AlertLoop, EscalationLoop
@@ -47,6 +47,27 @@ def _without_channels() -> AlertSettings:
     return load_alert_settings().model_copy(update={"channels_file": None})
 
 
+def _scheduled(runtime: Any, loop: AlertLoop) -> list[Any]:
+    """The background loop's jobs: the daily report, when GOVOPS_ALERTS_DAILY_REPORT_AT is set."""
+    at = loop.settings.daily_report_at
+    if not at:
+        return []
+    from monitoring.reports.scheduled import DailySend
+
+    return [
+        DailySend(
+            runtime.sessions,
+            runtime.settings,
+            runtime.video,
+            loop.notifier,
+            time.fromisoformat(at),
+            zone_named(runtime.settings.timezone),
+            loop.settings.backup_max_age_h,
+            runtime.settings.public_url,
+        )
+    ]
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     runtime = app.state.runtime
@@ -56,7 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         log(logger, "notification channels not loaded", logging.ERROR, error=exc.message, hint=exc.hint or "")
         loop = AlertLoop.build(runtime.settings.data_dir, runtime.transaction, settings=_without_channels())
     app.state.alert_loop = loop
-    checker = EscalationLoop(loop, runtime.transaction)
+    checker = EscalationLoop(loop, runtime.transaction, jobs=_scheduled(runtime, loop))
     checker.start()
     try:
         yield

@@ -98,11 +98,15 @@ class AlertLoop:
 
 class EscalationLoop:
     """The gateway's background loop, every `check_interval_s` seconds: notify what the platform
-    raised itself, then escalate critical alerts nobody claimed."""
+    raised itself, escalate critical alerts nobody claimed, then run the scheduled `jobs` (the
+    daily report)."""
 
-    def __init__(self, loop: AlertLoop, transaction: Callable[[], Any]) -> None:
+    def __init__(
+        self, loop: AlertLoop, transaction: Callable[[], Any], jobs: list[Callable[[], Any]] | None = None
+    ) -> None:
         self.loop = loop
         self.transaction = transaction
+        self.jobs = list(jobs or [])
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -125,6 +129,11 @@ class EscalationLoop:
                     log(logger, "alerts escalated", alerts=len(due))
             except Exception as exc:  # keep checking; the next round may succeed
                 log(logger, "escalation check failed", logging.ERROR, error=type(exc).__name__)
+            for job in self.jobs:
+                try:
+                    job()
+                except Exception as exc:  # one job's failure is logged, the loop goes on
+                    log(logger, "scheduled job failed", logging.ERROR, job=type(job).__name__, error=type(exc).__name__)
 
     def stop(self) -> None:
         self._stop.set()

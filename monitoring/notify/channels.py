@@ -35,6 +35,7 @@ class ChannelConfig(BaseModel):
     url: SecretStr | None = None  # webhook, wecom, dingtalk
     secret: SecretStr | None = None  # DingTalk 加签 secret
     severities: list[str] = Field(default_factory=lambda: ["critical", "warning"])
+    # "daily_report" (运维日报) only where a channel lists it: the duty group's robot, not the pager.
     events: list[str] = Field(default_factory=lambda: ["firing", "resolved", "escalated", "channel"])
     rate_per_minute: int = Field(default=20, ge=1, le=10_000)
     # SMTP
@@ -50,6 +51,9 @@ class ChannelConfig(BaseModel):
     def _complete(self) -> ChannelConfig:
         if self.kind not in KINDS:
             raise ValueError(f"channel kind must be one of {', '.join(KINDS)}")
+        unknown = [e for e in self.events if e not in templates.EVENTS]
+        if unknown:
+            raise ValueError(f"unknown event(s) {', '.join(unknown)}: events are among {', '.join(templates.EVENTS)}")
         if self.kind == "smtp" and not (self.host and self.sender and self.to):
             raise ValueError("an smtp channel needs host, sender and to")
         if self.kind != "smtp" and self.url is None:
@@ -100,6 +104,8 @@ class Channel:
     def wants(self, m: Message) -> bool:
         if m.event not in self.config.events:
             return False
+        if m.event == templates.REPORT:  # a report has no severity: the channel opted in by name
+            return True
         return any(a.get("severity") in self.config.severities for a in m.alerts)
 
     def _url(self) -> str:

@@ -1,8 +1,9 @@
 """One template per channel kind, Chinese first with an English gloss.
 
 A message is about one event (新告警 firing, 已恢复 resolved, 升级 escalated) of one or more
-alerts. Robots take markdown; mail takes plain text; the generic webhook gets JSON with the same
-text and the alerts themselves.
+alerts, or it is the daily operations report (运维日报: its lines in `extra`). Robots take
+markdown; mail takes plain text; the generic webhook gets JSON with the same text and the alerts
+(or the report) themselves.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ EVENTS = {
     "resolved": "已恢复 (resolved)",
     "escalated": "告警升级：超时未认领 (escalated: not claimed)",
     "channel": "通知渠道故障 (notification channel failing)",
+    "daily_report": "运维日报 (daily operations report)",
 }
+REPORT = "daily_report"
 SEVERITY_ZH = {"critical": "严重", "warning": "警告", "info": "提示"}
 MAX_LISTED = 10
 
@@ -32,6 +35,8 @@ class Message:
 
     @property
     def title(self) -> str:
+        if self.event == REPORT:
+            return f"[govops] {EVENTS[REPORT]} {self.extra.get('day', '')}"
         worst = min((a.get("severity", "info") for a in self.alerts), key=_rank, default="info")
         return f"[govops {SEVERITY_ZH.get(worst, worst)}] {EVENTS.get(self.event, self.event)} · {len(self.alerts)} 条"
 
@@ -54,6 +59,8 @@ def _line(a: dict[str, Any], md: bool) -> str:
 
 
 def _body(m: Message, md: bool) -> str:
+    if m.event == REPORT:
+        return _report_body(m, md)
     lines = [f"### {m.title}" if md else m.title, ""]
     lines += [_line(a, md) for a in m.alerts[:MAX_LISTED]]
     if len(m.alerts) > MAX_LISTED:
@@ -64,6 +71,15 @@ def _body(m: Message, md: bool) -> str:
         lines.append(
             f"[告警收件箱 (alert inbox)]({m.console_url})" if md else f"告警收件箱 (alert inbox): {m.console_url}"
         )
+    return "\n".join(lines)
+
+
+def _report_body(m: Message, md: bool) -> str:
+    """The report's own lines; a line that starts indented details the one before it."""
+    lines = [f"### {m.title}" if md else m.title, ""]
+    lines += [f"- {line}" if md and not line.startswith(" ") else line for line in m.extra.get("lines", [])]
+    if m.extra.get("url"):
+        lines.append(f"[运维日报 (console)]({m.extra['url']})" if md else f"运维日报 (console): {m.extra['url']}")
     return "\n".join(lines)
 
 
@@ -84,6 +100,7 @@ def webhook(m: Message) -> dict[str, Any]:
         "text": _body(m, md=False),
         "suppressed": m.suppressed,
         "alerts": m.alerts,
+        **({"report": m.extra["report"]} if m.event == REPORT else {}),
     }
 
 

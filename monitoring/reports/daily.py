@@ -272,3 +272,85 @@ def _backup(settings: Settings, d: Day, max_age_h: float) -> dict[str, Any]:
         "too_old": at is None or (end - at) > timedelta(hours=max_age_h),
         "max_age_h": max_age_h,
     }
+
+
+# -- as text: the CLI's lines and the message sent to the duty group --------------------------
+
+KPI_LABELS = (
+    ("online_rate", "在线率 online"),
+    ("intact_rate", "完好率 intact"),
+    ("networking_rate", "联网率 networked"),
+)
+
+
+def _counts(d: dict[str, int]) -> str:
+    return " · ".join(f"{k} {n}" for k, n in d.items()) or "0"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.1%}"
+
+
+def kpi_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(KPI, end of day, vs the day before, target) per rate, as people read them."""
+    v = report["video"]
+    kpi, change = v["kpi"] or {}, v["kpi_change"]
+    return [
+        (label, _pct(kpi.get(key)), f"{change[key] * 100:+.1f} pt" if key in change else "—", _pct(v["targets"][key]))
+        for key, label in KPI_LABELS
+    ]
+
+
+def lines(report: dict[str, Any], *, kpis: bool = True) -> list[str]:
+    """The report as lines of text, Chinese first, times on the district's clock (without the
+    KPI lines when `kpis` is False: the CLI shows them as a table)."""
+    from govops.localtime import shown
+
+    v, a, w, b = report["video"], report["alerts"], report["workorders"], report["backup"]
+    out: list[str] = []
+    if kpis:
+        out += [
+            f"{label}: {end} (目标 target {target}, 较前日 {change})" for label, end, change, target in kpi_rows(report)
+        ]
+    if not v["kpi"]:
+        out.append("当日未记录指标 no KPI sample that day: govops video kpi --record (a daily timer)")
+    out += [
+        f"摄像机 cameras {v['cameras']} · 当日诊断 diagnosed {v['diagnosed_cameras']} · "
+        f"巡检 rounds {_counts(v['patrol_rounds'])}",
+        f"故障摄像机 cameras with a fault: {_counts(v['faults'])}",
+        f"告警 alerts: 新增 raised {_counts(a['raised'])} · 恢复 resolved {_counts(a['resolved'])} · "
+        f"升级 escalated {a['escalated']} · 日终未恢复 open at the end {_counts(a['open_at_end'])}",
+        *(
+            f"  #{x['id']} {x['summary']} (since {shown(x['since'])}, {x['claimed_by'] or '未认领 unclaimed'})"
+            for x in a["oldest_open_critical"]
+        ),
+        f"工单 work orders: 新开 opened {w['opened']} · 修复 repaired {w['repaired']} · 关闭 closed {w['closed']} "
+        f"(late {w['closed_late']}) · 日终超时 overdue at the end {w['overdue_at_end']}",
+        *(
+            f"  #{o['id']} {o['camera_name']} · {o['contractor_name'] or o['contractor'] or '—'} "
+            f"· due {shown(o['due_at'])}"
+            for o in w["longest_overdue"]
+        ),
+        f"集群 cluster: {_counts(report['cluster']['runs'])} · 政务云 cloud: {_counts(report['cloud']['runs'])}",
+        *(
+            f"  失败 failed: {k} run #{x['id']} {x['kind']}: {x['error'] or ''}"
+            for k in ("cluster", "cloud")
+            for x in report[k]["failed"]
+        ),
+    ]
+    if not b["newest"]:
+        out.append(f"备份 backup: 日终前没有备份 none in {b['target']} before the day's end (govops cluster backup)")
+    else:
+        late = f" · 超过 older than {b['max_age_h']:g} h" if b["too_old"] else ""
+        out.append(f"备份 backup: {b['newest']} · {shown(b['at'])}{late}")
+    return out
+
+
+def send(report: dict[str, Any], notifier: Any, console_url: str | None = None) -> dict[str, str]:
+    """Send the report to every channel that takes it (`daily_report` among its events): channel
+    name → sent, failed or rate_limited; {} when none does."""
+    from monitoring.notify.templates import REPORT, Message
+
+    url = f"{console_url.rstrip('/')}/reports/daily?day={report['day']}" if console_url else None
+    message = Message(REPORT, [], extra={"day": report["day"], "lines": lines(report), "url": url, "report": report})
+    return dict(notifier.send_now(message))

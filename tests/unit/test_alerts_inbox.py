@@ -277,7 +277,14 @@ def test_the_background_loop_escalates_and_notifies(runtime):
     loop.notifier.submit = lambda event, items: items and sent.append((event, items))  # type: ignore[method-assign]
     with runtime.transaction() as s:
         alert_id = alerts.raise_alert(s, fingerprint="esc", source="test", summary="无人认领", severity="critical").id
-    checker = EscalationLoop(loop, runtime.transaction)
+    import threading
+
+    ran = threading.Event()
+
+    def broken() -> None:
+        raise RuntimeError("a job's bug")
+
+    checker = EscalationLoop(loop, runtime.transaction, jobs=[broken, ran.set])  # the daily report's place
     checker.start()
     try:
         with runtime.transaction() as s:  # raised by the platform after start-up: notified as firing
@@ -287,6 +294,7 @@ def test_the_background_loop_escalates_and_notifies(runtime):
         deadline = time.monotonic() + 60
         while len(sent) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert ran.wait(60), "a job after a failing one still runs"
     finally:
         checker.stop()
     events = {event: [a["id"] for a in items] for event, items in sent}

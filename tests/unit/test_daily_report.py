@@ -137,3 +137,94 @@ def test_api_page_and_cli_give_the_same_report(seeded, app, monkeypatch):
     assert human.exit_code == 0 and "运维日报" in human.stdout and "blur 1" in human.stdout
     assert "2026-12-01 07:30" in human.stdout  # the alert's start on the district's clock
     assert the_day(None).end <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+def _channels(tmp_path, *channels: tuple[str, str, list[str] | None]):  # type: ignore[no-untyped-def]
+    from monitoring.notify.channels import load_channels
+
+    path = tmp_path / "channels.yml"
+    path.write_text(
+        json.dumps(
+            {
+                "channels": [
+                    {"name": n, "kind": "wecom", "url": u, **({"events": e} if e else {})} for n, u, e in channels
+                ]
+            }
+        )
+    )
+    path.chmod(0o600)
+    return path, load_channels(path)
+
+
+def test_the_report_goes_only_to_the_channels_that_take_it(seeded, tmp_path):
+    from monitoring.notify.dispatcher import Notifier
+    from monitoring.reports.daily import send
+    from tests.unit.test_alerts_notify import Recorder
+
+    duty, pager = Recorder(), Recorder()
+    try:
+        _, channels = _channels(tmp_path, ("duty", duty.url, ["firing", "daily_report"]), ("pager", pager.url, None))
+        with seeded.sessions() as s:
+            report = daily(s, seeded.settings, seeded.video, day=DAY, zone=SHANGHAI)
+        assert send(report, Notifier(channels, sleep=lambda _: None), "http://127.0.0.1:8080/") == {"duty": "sent"}
+        text = duty.bodies[0]["markdown"]["content"]
+        assert text.startswith("### [govops] 运维日报 (daily operations report) 2026-12-01")
+        assert "早班告警 early" in text and "金山区雪亮工程运维一标段" in text and "在线率 online: 87.5%" in text
+        assert "http://127.0.0.1:8080/reports/daily?day=2026-12-01" in text
+        assert pager.bodies == []  # not opted in: the report is not an alert
+    finally:
+        duty.close()
+        pager.close()
+
+
+def test_a_channel_naming_an_unknown_event_is_refused(tmp_path):
+    from govops.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown event"):
+        _channels(tmp_path, ("duty", "http://127.0.0.1:9/send", ["daily-report"]))
+
+
+def test_the_gateway_sends_yesterdays_report_once_after_its_hour(seeded, tmp_path):
+    from datetime import time
+
+    from monitoring.notify.dispatcher import Notifier
+    from monitoring.reports.scheduled import DailySend
+    from tests.unit.test_alerts_notify import Recorder
+
+    duty = Recorder()
+    try:
+        _, channels = _channels(tmp_path, ("duty", duty.url, ["daily_report"]))
+        job = DailySend(
+            seeded.sessions,
+            seeded.settings,
+            seeded.video,
+            Notifier(channels, sleep=lambda _: None),
+            time(8, 30),
+            SHANGHAI,
+        )
+        assert job(_at("2026-12-02 08:10")) is None  # not yet
+        assert job(_at("2026-12-02 08:40")) == {"duty": "sent"}
+        assert job(_at("2026-12-02 09:40")) is None  # once a day, even after a restart (the marker)
+        assert DailySend(**{**job.__dict__})(_at("2026-12-02 10:00")) is None
+        assert len(duty.bodies) == 1 and "2026-12-01" in duty.bodies[0]["markdown"]["content"]
+    finally:
+        duty.close()
+
+
+def test_cli_sends_the_report_and_says_when_no_channel_takes_it(seeded, tmp_path, monkeypatch):
+    from gateway.cli.main import app as cli
+    from tests.unit.test_alerts_notify import Recorder
+
+    duty = Recorder()
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(seeded.settings.data_dir))
+    try:
+        path, _ = _channels(tmp_path, ("duty", duty.url, ["daily_report"]))
+        monkeypatch.setenv("GOVOPS_ALERTS_CHANNELS_FILE", str(path))
+        out = CliRunner().invoke(cli, ["report", "daily", "--day", DAY, "--send", "--json"])
+        assert out.exit_code == 0, out.output
+        assert json.loads(out.stdout)["sent"] == {"duty": "sent"} and len(duty.bodies) == 1
+        path, _ = _channels(tmp_path, ("pager", duty.url, None))
+        refused = CliRunner().invoke(cli, ["report", "daily", "--day", DAY, "--send"])
+        assert type(refused.exception).__name__ == "ValidationFailed" and "daily_report" in refused.exception.hint
+    finally:
+        duty.close()
