@@ -41,6 +41,7 @@ class Day:
     day: date
     start: datetime  # UTC
     end: datetime  # UTC, exclusive
+    before: datetime  # UTC: when the district's day before began (a day is not always 24 h long)
 
     @property
     def today(self) -> bool:
@@ -58,7 +59,8 @@ def the_day(day: str | None, zone: ZoneInfo | None = None, now: datetime | None 
     start = day_start(day, zone)
     if start > now:
         raise ValidationFailed(f"{day} has not begun in {zone.key}", hint="give today or an earlier day")
-    return Day(date.fromisoformat(day), start, day_start(day, zone, after=True))
+    previous = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    return Day(date.fromisoformat(day), start, day_start(day, zone, after=True), day_start(previous, zone))
 
 
 def daily(
@@ -117,7 +119,7 @@ def _video(session: Session, video: VideoSettings, d: Day) -> dict[str, Any]:
         source = "live"
     else:
         kpis, source = _kpis_at_end(session, d.start, d.end), "recorded"
-    before = _kpis_at_end(session, d.start - timedelta(days=1), d.start) or {}
+    before = _kpis_at_end(session, d.before, d.start) or {}
     change = {}
     for m in RATES:
         now_, then = (kpis or {}).get(m), before.get(m)
