@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import AfterValidator, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from govops.settings import load_or_explain
+
+
+def _hh_mm(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f"{value!r} is not a time of day: give HH:MM on the district's clock, e.g. 08:30")
+    return value
 
 
 class AlertSettings(BaseSettings):
@@ -31,7 +39,7 @@ class AlertSettings(BaseSettings):
     backup_max_age_h: float = Field(default=26.0, gt=0)
     # 运维日报: when the gateway sends yesterday's report to the channels that take it
     # (`daily_report` among their events), HH:MM on the district's clock; unset: not sent.
-    daily_report_at: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    daily_report_at: Annotated[str | None, AfterValidator(_hh_mm)] = None
 
 
 def load_alert_settings() -> AlertSettings:

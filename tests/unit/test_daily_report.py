@@ -228,3 +228,14 @@ def test_cli_sends_the_report_and_says_when_no_channel_takes_it(seeded, tmp_path
         assert type(refused.exception).__name__ == "ValidationFailed" and "daily_report" in refused.exception.hint
     finally:
         duty.close()
+
+
+def test_a_send_time_that_is_not_hh_mm_is_refused_with_what_to_give(monkeypatch):
+    from govops.errors import ConfigError
+    from monitoring.settings import load_alert_settings
+
+    monkeypatch.setenv("GOVOPS_ALERTS_DAILY_REPORT_AT", "8:30")
+    with pytest.raises(ConfigError, match=r"DAILY_REPORT_AT.*give HH:MM"):
+        load_alert_settings()
+    monkeypatch.setenv("GOVOPS_ALERTS_DAILY_REPORT_AT", "08:30")
+    assert load_alert_settings().daily_report_at == "08:30"
