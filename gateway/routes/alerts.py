@@ -21,6 +21,7 @@ from gateway.deps import LOCAL_TIME, Ops, SessionDep, ZoneDep
 from gateway.deps import CameraOperator as SilenceViewer
 from gateway.deps import CameraViewer as Viewer
 from gateway.http.params import RequestBody
+from gateway.runtime import Runtime
 from govops.errors import GovopsError
 from govops.localtime import assumed_local, zone_named
 from govops.logs import log
@@ -47,7 +48,7 @@ def _without_channels() -> AlertSettings:
     return load_alert_settings().model_copy(update={"channels_file": None})
 
 
-def _scheduled(runtime: Any, loop: AlertLoop) -> list[Any]:
+def _scheduled(runtime: Runtime, loop: AlertLoop) -> list[Any]:
     """The background loop's jobs: the daily report, when GOVOPS_ALERTS_DAILY_REPORT_AT is set."""
     at = loop.settings.daily_report_at
     if not at:

@@ -42,10 +42,7 @@ class Day:
     start: datetime  # UTC
     end: datetime  # UTC, exclusive
     before: datetime  # UTC: when the district's day before began (a day is not always 24 h long)
-
-    @property
-    def today(self) -> bool:
-        return self.start <= datetime.now(UTC) < self.end
+    today: bool  # the day is not over yet (at the `now` the_day was given)
 
 
 def the_day(day: str | None, zone: ZoneInfo | None = None, now: datetime | None = None) -> Day:
@@ -60,7 +57,8 @@ def the_day(day: str | None, zone: ZoneInfo | None = None, now: datetime | None 
     if start > now:
         raise ValidationFailed(f"{day} has not begun in {zone.key}", hint="give today or an earlier day")
     previous = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
-    return Day(date.fromisoformat(day), start, day_start(day, zone, after=True), day_start(previous, zone))
+    end = day_start(day, zone, after=True)
+    return Day(date.fromisoformat(day), start, end, day_start(previous, zone), start <= now < end)
 
 
 def daily(
