@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from govops.db import MAX_ID
 from govops.errors import ValidationFailed
 
 MAX_LIMIT = 500
@@ -36,7 +37,7 @@ class Page:
     def after_id(self) -> int | None:
         """`after` for lists keyed by an integer id."""
         after = self.after
-        if after is not None and (not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63):
+        if after is not None and (not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= MAX_ID):
             raise ValidationFailed(
                 "the cursor does not belong to this list", hint="start again without a cursor"
             ) from None

@@ -35,6 +35,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 MIGRATIONS = Path(__file__).with_name("migrations")
+MAX_ID = 2**63 - 1  # the largest BIGINT: a bigger ID is refused at the front door, never an OverflowError in the driver
 THREADS = 40  # anyio's default thread limiter, which runs FastAPI's sync routes and dependencies
 IMMEDIATE = "govops_begin_immediate"
 

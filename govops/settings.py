@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from govops.errors import ConfigError, did_you_mean
 from govops.localtime import ZoneName
 
+# Backup retention: archives kept, and days (a longer span than a century overflows the clock).
+KEEP_MAX = 10_000
+KEEP_DAYS_MAX = 36_500
 PLACEHOLDER_SECRETS = {"changeme", "changethis", "secret", "password", "govops"}
 
 
@@ -102,8 +105,8 @@ class Settings(BaseSettings):
     # (PEM) archives are encrypted to, how many archives (and days) to keep, and the etcd to snapshot.
     backup_dir: Path | None = None
     backup_recipient: Path | None = None
-    backup_keep: int = Field(default=14, ge=1)
-    backup_keep_days: int | None = Field(default=None, ge=1)  # also drop archives older than this
+    backup_keep: int = Field(default=14, ge=1, le=KEEP_MAX)
+    backup_keep_days: int | None = Field(default=None, ge=1, le=KEEP_DAYS_MAX)  # also drop archives older than this
     # A backup host as the target: each archive is copied to user@host:/dir over ssh (with this key
     # and the host's pinned key), the same retention applied there.
     backup_ship_to: str | None = None

@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, table, written
 from gateway.runtime import Runtime
 from govops import audit
-from govops.db import current_revisions
+from govops.db import MAX_ID, current_revisions
 from govops.errors import ValidationFailed as UsageError
 
 db_app = typer.Typer(help="Database: migrate and check.", no_args_is_help=True)
@@ -89,17 +89,17 @@ def audit_list(limit: Annotated[int, typer.Option(min=1, max=1000)] = 20, json_o
 @audit_app.command("export")
 def audit_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The file to write (JSON).")],
-    first: Annotated[int | None, typer.Option("--from", min=1, help="First record id.")] = None,
-    last: Annotated[int | None, typer.Option("--to", min=1, help="Last record id.")] = None,
+    first: Annotated[int | None, typer.Option("--from", min=1, max=MAX_ID, help="First record id.")] = None,
+    last: Annotated[int | None, typer.Option("--to", min=1, max=MAX_ID, help="Last record id.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a signed range of records; another machine checks it with `audit verify-export`."""
     if first is not None and last is not None and first > last:
         raise UsageError("--from is after --to", hint="give the lower record id first")
-    if not output.parent.is_dir():
-        raise UsageError(f"directory {output.parent} does not exist", hint="create it, or write elsewhere with -o")
     rt = Runtime.build()
-    with rt.transaction() as s:
+    # A path that cannot be written is said before anything is done; the file is put in place
+    # only after the export's own audit record commits: no export leaves without its record.
+    with written(output, encoding="utf-8") as f, rt.transaction() as s:
         doc = audit.export(s, first, last)
         audit.append(
             s,
@@ -108,7 +108,7 @@ def audit_export(
             target=str(output),
             detail={"from_id": doc["from_id"], "to_id": doc["to_id"], "count": doc["count"]},
         )
-    output.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+        f.write(json.dumps(doc, ensure_ascii=False, indent=1))
     summary = {
         "file": str(output),
         "count": doc["count"],

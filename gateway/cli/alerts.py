@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, finite, id_arg, table
 from gateway.runtime import Runtime
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, TYPED, shown, typed
@@ -19,6 +19,7 @@ from govops.principal import OPS_ENGINEER, Principal
 from monitoring.inbox import actions, queries, silences
 from monitoring.inbox.service import AlertLoop
 
+AlertArg = Annotated[int, id_arg("Alert ID.")]
 app = typer.Typer(help="Alert inbox (告警收件箱): list, claim, acknowledge, resolve, silence.", no_args_is_help=True)
 
 
@@ -92,7 +93,7 @@ def list_(
 
 
 @app.command("show")
-def show(alert_id: int, json_out: JsonOpt = False) -> None:
+def show(alert_id: AlertArg, json_out: JsonOpt = False) -> None:
     """One alert: labels, runbook, history."""
     rt = _runtime()
     with rt.sessions() as s:
@@ -111,7 +112,7 @@ def show(alert_id: int, json_out: JsonOpt = False) -> None:
 
 @app.command("claim")
 def claim(
-    alert_id: int,
+    alert_id: AlertArg,
     force: Annotated[bool, typer.Option(help="Take over another's claim.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -123,7 +124,7 @@ def claim(
 
 @app.command("ack")
 def ack(
-    alert_id: int,
+    alert_id: AlertArg,
     comment: Annotated[str, typer.Option("--comment", "-m", help="What you found or do.")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -135,7 +136,9 @@ def ack(
 
 @app.command("resolve")
 def resolve(
-    alert_id: int, comment: Annotated[str | None, typer.Option("--comment", "-m")] = None, json_out: JsonOpt = False
+    alert_id: AlertArg,
+    comment: Annotated[str | None, typer.Option("--comment", "-m")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Resolve an alert by hand (a source that still sees the fault raises it again)."""
     with _runtime().transaction() as s:
@@ -155,9 +158,9 @@ def _matchers(pairs: list[str]) -> dict[str, str]:
 
 @app.command("silence")
 def silence(
-    alert_id: Annotated[int | None, typer.Argument(help="Silence what this alert matches.")] = None,
+    alert_id: Annotated[int | None, id_arg("Silence what this alert matches.")] = None,
     match: Annotated[list[str] | None, typer.Option("--match", help="NAME=VALUE (repeatable).")] = None,
-    hours: Annotated[float, typer.Option(help="How long.")] = 2.0,
+    hours: Annotated[float, typer.Option(help="How long.", callback=finite)] = 2.0,
     comment: Annotated[str, typer.Option("--comment", "-m", help="Why (required).")] = "",
     expire: Annotated[str | None, typer.Option(help="Expire this silence id instead.")] = None,
     json_out: JsonOpt = False,

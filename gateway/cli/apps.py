@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli.operator import migrated_runtime, operator
-from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, id_arg, table
 
 apps_app = typer.Typer(help="Department app onboarding to single sign-on (OIDC clients).", no_args_is_help=True)
 
@@ -70,7 +70,7 @@ def apps_request(
 
 @apps_app.command("approve")
 def apps_approve(
-    app_id: Annotated[int, typer.Argument(help="App request ID.")],
+    app_id: Annotated[int, id_arg("App request ID.")],
     note: Annotated[str, typer.Option(help="Note for the record.")] = "",
     json_out: JsonOpt = False,
 ) -> None:
@@ -92,7 +92,7 @@ def apps_approve(
 
 @apps_app.command("reject")
 def apps_reject(
-    app_id: Annotated[int, typer.Argument(help="App request ID.")],
+    app_id: Annotated[int, id_arg("App request ID.")],
     reason: Annotated[str, typer.Option(help="Why (recorded and shown to the requester).")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -122,7 +122,7 @@ def apps_list(
 
 @apps_app.command("rotate-secret")
 def apps_rotate(
-    app_id: Annotated[int, typer.Argument(help="App ID.")],
+    app_id: Annotated[int, id_arg("App ID.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Make a new client secret in Keycloak; it awaits pickup like the first one."""
@@ -143,7 +143,7 @@ def apps_rotate(
 
 @apps_app.command("secret")
 def apps_secret(
-    app_id: Annotated[int, typer.Argument(help="App ID.")],
+    app_id: Annotated[int, id_arg("App ID.")],
     json_out: JsonOpt = False,
 ) -> None:
     """Collect the client secret — it is shown exactly once."""

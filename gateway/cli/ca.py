@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from gateway.cli.operator import migrated_runtime, operator, write_private
-from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, output_dir, table, written
 from govops.errors import ValidationFailed
 
 ca_app = typer.Typer(
@@ -83,6 +83,7 @@ def ca_server_cert(
     json_out: JsonOpt = False,
 ) -> None:
     """A TLS server certificate from the issuing CA (e.g. for Keycloak's mTLS port)."""
+    output_dir(out)  # before the certificate is issued: never one whose key had nowhere to go
     rt = migrated_runtime()
     ca = rt.ca
     with rt.transaction() as s:
@@ -178,7 +179,8 @@ def ca_crl(
             "url": ca.crl_url,
         }
         if out:
-            out.write_bytes(crl.der)
+            with written(out, "wb") as f:
+                f.write(crl.der)
             info["file"] = str(out)
     emit(
         info,

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator as cli_principal
-from gateway.cli.output import JsonOpt, console, emit, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, id_arg, progress_bar, table
+from govops.db import MAX_ID
 
 if TYPE_CHECKING:
     from infra.provisioning.contract import Watch
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from infra.provisioning.runs import Run
     from infra.provisioning.service import Provisioning
 
+RunArg = Annotated[int, id_arg("Run ID.")]
+RequestArg = Annotated[int, id_arg("Quota request ID.")]
 app = typer.Typer(help="E-government cloud (政务云): department tenants on Kubernetes.", no_args_is_help=True)
 
 
@@ -166,7 +169,7 @@ def runs(limit: Annotated[int, typer.Option(min=1, max=500)] = 20, json_out: Jso
 
 @app.command("run")
 def run(
-    run_id: int,
+    run_id: RunArg,
     log: Annotated[bool, typer.Option("--log", help="Print the engine log.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -233,7 +236,7 @@ def quota_request(
     cpu: Annotated[str | None, typer.Option(help="CPU, e.g. 8 or 500m.")] = None,
     memory: Annotated[str | None, typer.Option(help="Memory, e.g. 16Gi.")] = None,
     storage: Annotated[str | None, typer.Option(help="Storage, e.g. 200Gi.")] = None,
-    pods: Annotated[int | None, typer.Option(help="Pods.")] = None,
+    pods: Annotated[int | None, typer.Option(min=0, max=MAX_ID, help="Pods.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Ask for a department's new quota (reviewed and approved by an ops engineer)."""
@@ -260,7 +263,7 @@ def quota_requests(json_out: JsonOpt = False) -> None:
 
 
 @app.command("quota-preview")
-def quota_preview(request_id: int, json_out: JsonOpt = False) -> None:
+def quota_preview(request_id: RequestArg, json_out: JsonOpt = False) -> None:
     """Preview a quota request: the diff of that tenant's change, to read before approving."""
     desk, who = _desk(), cli_principal()
     label = f"preview quota #{request_id}"
@@ -269,7 +272,7 @@ def quota_preview(request_id: int, json_out: JsonOpt = False) -> None:
 
 @app.command("approve-quota")
 def approve_quota(
-    request_id: int,
+    request_id: RequestArg,
     yes: Annotated[bool, typer.Option("--yes", help="Approve the previewed change without asking.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -301,7 +304,9 @@ def _render_applied(r: dict[str, Any]) -> None:
 
 
 @app.command("reject-quota")
-def reject_quota(request_id: int, note: Annotated[str, typer.Option(help="Why.")], json_out: JsonOpt = False) -> None:
+def reject_quota(
+    request_id: RequestArg, note: Annotated[str, typer.Option(help="Why.")], json_out: JsonOpt = False
+) -> None:
     """Reject a quota request."""
     result = _desk().reject(cli_principal(), request_id, note)
     emit(result, json_out, lambda r: console.print(f"quota request #{r['id']} rejected"))

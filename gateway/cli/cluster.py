@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, id_arg, output_dir, progress_bar, table, written
+from govops.db import MAX_ID
 from govops.errors import ValidationFailed
 from govops.localtime import shown
 from govops.principal import cli_principal
+from govops.settings import KEEP_DAYS_MAX, KEEP_MAX
 from infra.cluster import PLAYBOOKS
 
 if TYPE_CHECKING:
@@ -106,8 +108,8 @@ def harden(
 
 @app.command("runs")
 def runs(
-    run_id: Annotated[int | None, typer.Argument(help="Show this run with its hosts.")] = None,
-    after: Annotated[int | None, typer.Option(help="Cursor: runs older than this id.")] = None,
+    run_id: Annotated[int | None, id_arg("Show this run with its hosts.")] = None,
+    after: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="Cursor: runs older than this id.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
     json_out: JsonOpt = False,
 ) -> None:
@@ -156,9 +158,10 @@ def _read(path: Path | None, what: str, hint: str) -> bytes:
 def backup(
     recipient: Annotated[Path | None, typer.Option(help="Operator public key (PEM); GOVOPS_BACKUP_RECIPIENT.")] = None,
     target: Annotated[Path | None, typer.Option(help="Backup directory; GOVOPS_BACKUP_DIR.")] = None,
-    keep: Annotated[int | None, typer.Option(min=1, help="Archives to keep; GOVOPS_BACKUP_KEEP.")] = None,
+    keep: Annotated[int | None, typer.Option(min=1, max=KEEP_MAX, help="Archives to keep; GOVOPS_BACKUP_KEEP.")] = None,
     keep_days: Annotated[
-        int | None, typer.Option(min=1, help="Also drop archives older than this; GOVOPS_BACKUP_KEEP_DAYS.")
+        int | None,
+        typer.Option(min=1, max=KEEP_DAYS_MAX, help="Also drop archives older than this; GOVOPS_BACKUP_KEEP_DAYS."),
     ] = None,
     etcd: Annotated[str | None, typer.Option(help="etcd endpoints to snapshot; GOVOPS_ETCD_ENDPOINTS.")] = None,
     etcd_cacert: Annotated[
@@ -248,6 +251,9 @@ def backup_key(
     from govops.files import write_private
     from infra.cluster.envelope import new_operator_key
 
+    if out.is_dir():
+        raise ValidationFailed(f"{out} is a directory", hint="give the private key's file name, e.g. -o operator.key")
+    output_dir(out.parent)
     private, public = new_operator_key()
     pub = out.with_name(out.name + ".pub")
     try:
@@ -256,7 +262,8 @@ def backup_key(
         raise ValidationFailed(
             f"{out} exists", hint="choose another file; an operator key is never overwritten"
         ) from None
-    pub.write_bytes(public)
+    with written(pub, "wb") as f:
+        f.write(public)
     emit(
         {"private": str(out), "public": str(pub)},
         json_out,

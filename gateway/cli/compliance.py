@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import console, emit, progress_bar, table
+from gateway.cli.output import console, emit, progress_bar, table, written
 from govops.localtime import SECOND, shown
 
 app = typer.Typer(help="等保合规 MLPS 2.0 compliance evidence.", no_args_is_help=True)
@@ -37,7 +37,8 @@ def report(
         with rt.transaction() as session:
             data = build(session, rt.settings, rt.keycloak if rt.keycloak_admin_configured else None)
     if html is not None:
-        html.write_text(render_html(data, rt.settings.public_url or "govops"), encoding="utf-8")
+        with written(html, encoding="utf-8") as f:
+            f.write(render_html(data, rt.settings.public_url or "govops"))
     emit(data, json_out, _render)
 
 

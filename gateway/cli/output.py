@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
-from collections.abc import Callable, Iterable
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Annotated, Any
 
 import typer
 from rich.cells import cell_len
@@ -23,11 +27,69 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from govops.db import MAX_ID
+from govops.errors import ValidationFailed
 from govops.localtime import shown
 from govops.principal import Principal
 
 # Every command's --json (one document on stdout; errors stay on stderr).
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def id_arg(what: str) -> Any:
+    """A record's ID as an argument: a positive integer the database can hold (a typo of twenty
+    nines is a usage error, not an OverflowError in the driver)."""
+    return typer.Argument(min=1, max=MAX_ID, help=what)
+
+
+def finite(value: float | None) -> float | None:
+    """A float option's callback: nan and inf pass every range check (comparisons with nan are
+    false), so they are refused here."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter("give a finite number")
+    return value
+
+
+@contextmanager
+def written(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """The file a command writes, whole or not at all: written into a hidden file beside it and
+    put in its place when the block ends without an error (an earlier file of that name stays
+    as it was until then). A path that cannot be written is a clear error before the block
+    runs: no such directory, a directory, no permission."""
+    if path.is_dir():
+        raise ValidationFailed(f"cannot write {path}: it is a directory", hint="give a file name")
+    part = path.with_name(f".{path.name}.part")
+    f = _open(part, path, mode, **kwargs)
+    try:
+        with f:
+            yield f
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def output_dir(path: Path) -> Path:
+    """A directory a command writes files into, made if need be, before any work is done."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ValidationFailed(f"cannot write into {path}: it is a file", hint="give a directory") from None
+    except OSError as exc:
+        raise ValidationFailed(f"cannot make {path}: {exc.strerror or exc}", hint="check the path") from None
+    return path
+
+
+def _open(part: Path, path: Path, mode: str, **kwargs: Any) -> IO[Any]:
+    try:
+        return part.open(mode, **kwargs)
+    except FileNotFoundError:
+        raise ValidationFailed(
+            f"cannot write {path}: the directory {path.parent} does not exist", hint="create it, or write elsewhere"
+        ) from None
+    except OSError as exc:
+        raise ValidationFailed(f"cannot write {path}: {exc.strerror or exc}", hint="check the path") from None
+
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)

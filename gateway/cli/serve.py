@@ -51,7 +51,7 @@ def _show(facts: dict[str, Any]) -> None:
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind; 127.0.0.1 unless you say otherwise.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8080 or GOVOPS_PORT).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default 8080 or GOVOPS_PORT).")] = None,
     sample: Annotated[bool, typer.Option(help="Load the sample district (金山区) into an empty catalogue.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the start-up facts as one JSON line.")] = False,
 ) -> None:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.text import Text
 
-from gateway.cli.output import JsonOpt, console, emit, progress_bar
+from gateway.cli.output import JsonOpt, console, emit, finite, progress_bar
 from govops.localtime import SECOND, shown
 
 
@@ -20,6 +20,7 @@ def status(
         typer.Option(
             min=0.5,
             max=300,
+            callback=finite,
             help="Seconds to wait for the slowest subsystem (default: its probe timeout "
             "GOVOPS_STATUS_PROBE_TIMEOUT_S, plus 2); one that has not answered by then shows as 未知 unknown.",
         ),

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator as cli_principal
-from gateway.cli.output import JsonOpt, console, emit, percent, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, id_arg, percent, progress_bar, table, written
+from govops.db import MAX_ID
 from govops.errors import ValidationFailed
 from govops.localtime import SECOND, shown
 
@@ -25,7 +26,7 @@ contractors_app = typer.Typer(
 )
 app.add_typer(contractors_app, name="contractors")
 
-OrderArg = Annotated[int, typer.Argument(min=1, help="Work order ID.")]
+OrderArg = Annotated[int, id_arg("Work order ID.")]
 
 
 def _runtime() -> Runtime:
@@ -60,7 +61,7 @@ def list_cmd(
     state: Annotated[str | None, typer.Option(help="open|dispatched|repaired|verified|closed")] = None,
     contractor: Annotated[str | None, typer.Option()] = None,
     camera: Annotated[str | None, typer.Option()] = None,
-    cursor: Annotated[int | None, typer.Option(min=1, help="next_cursor of the previous page")] = None,
+    cursor: Annotated[int | None, typer.Option(min=1, max=MAX_ID, help="next_cursor of the previous page")] = None,
     limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
     json_out: JsonOpt = False,
 ) -> None:
@@ -200,7 +201,8 @@ def report_cmd(
     with _runtime().transaction() as s:
         rows = report.monthly(s, month, contractor)
     if csv_out is not None:
-        csv_out.write_text(report.to_csv(rows), encoding="utf-8")
+        with written(csv_out, encoding="utf-8") as f:
+            f.write(report.to_csv(rows))
     data = {"month": month, "items": [r.as_dict() for r in rows]}
     emit(
         data,

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict
 
-MAX_ID = 2**63 - 1  # the largest BIGINT: bigger IDs are a 422, not an OverflowError in the driver
+from govops.db import MAX_ID
 
 IntId = Annotated[int, Path(ge=1, le=MAX_ID, description="a positive integer ID")]
 

@@ -20,9 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import CameraOperator as Operator
 from gateway.deps import CameraViewer as Viewer
 from gateway.deps import Ops, RuntimeDep, SessionDep
-from gateway.http.params import MAX_ID, IntId, RequestBody
+from gateway.http.params import IntId, RequestBody
 from gateway.pagination import PageDep, encode_cursor, page_of
 from gateway.runtime import Runtime
+from govops.db import MAX_ID
 from govops.principal import Principal
 from video.catalogue.queries import get_camera
 from video.patrol import Policy, ondemand, queries

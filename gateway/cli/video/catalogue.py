@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, finite, table
 from gateway.cli.video.common import actor, runtime
 from govops.principal import SYSTEM
 from video.catalogue.queries import CameraFilter, list_cameras
@@ -44,8 +44,8 @@ def edit(
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     area: Annotated[str | None, typer.Option(help="Admin area (usually a grid); '' clears it.")] = None,
     group: Annotated[str | None, typer.Option(help="Virtual organisation (216); '' clears it.")] = None,
-    lat: Annotated[float | None, typer.Option(help="Latitude (WGS 84).")] = None,
-    lon: Annotated[float | None, typer.Option(help="Longitude (WGS 84).")] = None,
+    lat: Annotated[float | None, typer.Option(help="Latitude (WGS 84).", callback=finite)] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude (WGS 84).", callback=finite)] = None,
     install_address: Annotated[str | None, typer.Option(help="Where it is mounted (安装地址).")] = None,
     key_place: Annotated[bool | None, typer.Option("--key-place/--not-key-place", help="Key public area.")] = None,
     networked: Annotated[bool | None, typer.Option("--networked/--not-networked", help="联网.")] = None,

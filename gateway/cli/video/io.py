@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, err_console
+from gateway.cli.output import JsonOpt, console, emit, err_console, written
 from gateway.cli.video.common import actor, runtime
 from govops.errors import ValidationFailed
 from govops.principal import SYSTEM
@@ -44,34 +45,18 @@ def export(
         else:
             chunks = iter([catalogue_io.export_catalog_xml(s, SYSTEM, rt.video, platform=platform)])
         size = 0
-        out = _open_output(output) if output else sys.stdout.buffer
-        try:
+        with written(output, "wb") if output else nullcontext(sys.stdout.buffer) as out:
             for chunk in chunks:
                 data = chunk.encode() if isinstance(chunk, str) else chunk
                 size += len(data)
                 out.write(data)
-        finally:
-            if output:
-                out.close()
-            else:
-                out.flush()
+            out.flush()
     if output:
         emit(
             {"format": fmt, "output": str(output), "bytes": size},
             json_out,
             lambda d: err_console.print(f"wrote {d['bytes']} bytes to {d['output']}"),
         )
-
-
-def _open_output(path: Path) -> Any:
-    try:
-        return path.open("wb")
-    except FileNotFoundError:
-        raise ValidationFailed(f"cannot write {path}: the directory {path.parent} does not exist") from None
-    except IsADirectoryError:
-        raise ValidationFailed(f"cannot write {path}: it is a directory", hint="give a file name") from None
-    except PermissionError:
-        raise ValidationFailed(f"cannot write {path}: permission denied") from None
 
 
 def import_(

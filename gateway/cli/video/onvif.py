@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, err_console, table
+from gateway.cli.output import JsonOpt, console, emit, err_console, finite, table
 from gateway.cli.video.common import (
     PASSWORD_ENV,
     PasswordEnv,
@@ -36,7 +36,9 @@ def discover(
     ] = None,
     multicast: Annotated[bool, typer.Option(help="Also send a multicast probe (239.255.255.250).")] = False,
     interface: Annotated[str | None, typer.Option(help="Local IPv4 address to probe from.")] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, max=60, help="Seconds to listen for answers.")] = 2.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.1, max=60, help="Seconds to listen for answers.", callback=finite)
+    ] = 2.0,
     json_out: JsonOpt = False,
 ) -> None:
     """WS-Discovery: find ONVIF devices (unicast to hosts/ranges, and/or multicast)."""
@@ -95,7 +97,9 @@ def onboard(
     multicast: Annotated[bool, typer.Option(help="Multicast probe first and onboard what answers.")] = False,
     interface: Annotated[str | None, typer.Option(help="Local IPv4 address to probe from.")] = None,
     concurrency: Annotated[int | None, typer.Option(min=1, max=512, help="Devices at a time.")] = None,
-    timeout: Annotated[float | None, typer.Option(min=0.5, max=600, help="Seconds per device.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.5, max=600, help="Seconds per device.", callback=finite)
+    ] = None,
     allow_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -164,7 +168,9 @@ def probe(
     catalogue: Annotated[
         bool, typer.Option("--catalogue", help="Probe every ONVIF camera in the catalogue and refresh its status.")
     ] = False,
-    timeout: Annotated[float | None, typer.Option(min=0.5, max=600, help="Seconds per device.")] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.5, max=600, help="Seconds per device.", callback=finite)
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Ask devices what they offer, without adding them (or --catalogue: refresh status).

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gateway.cli.operator import operator
-from gateway.cli.output import JsonOpt, console, emit, progress_bar, table
+from gateway.cli.output import JsonOpt, console, emit, finite, progress_bar, table
 from gateway.cli.video.common import actor as _actor
 from gateway.cli.video.common import runtime as _runtime
 from govops.errors import ValidationFailed
@@ -66,7 +66,9 @@ def patrol(
         ),
     ] = False,
     concurrency: Annotated[int | None, typer.Option(min=1, max=2000, help="Streams in flight.")] = None,
-    interval: Annotated[float | None, typer.Option(min=10, help="Seconds between round starts.")] = None,
+    interval: Annotated[
+        float | None, typer.Option(min=10, help="Seconds between round starts.", callback=finite)
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """巡检: diagnose every camera of this shard, store history, update status, raise/clear alerts."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.output import JsonOpt, console, emit, table
+from gateway.cli.output import JsonOpt, console, emit, id_arg, table
 from gateway.cli.video.common import actor, runtime
 from govops.errors import ValidationFailed
 from govops.localtime import TYPED, shown, typed
@@ -96,7 +96,7 @@ def share_grant(
 
 
 def share_revoke(
-    grant_id: Annotated[int, typer.Argument(help="The grant's ID (see `share list`).")],
+    grant_id: Annotated[int, id_arg("The grant's ID (see `share list`).")],
     reason: Annotated[str, typer.Option(help="Why it is revoked.")],
     json_out: JsonOpt = False,
 ) -> None:

@@ -1,0 +1,131 @@
+"""A typo is a usage error that names the option, never "this is a bug": every number of every
+command refuses what the database or the clock cannot hold, and every file a command writes is
+checked before the command acts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer.main
+from typer._click import Context
+
+from gateway.cli.main import app
+from govops.db import MAX_ID
+from tests.unit.test_cli import assert_clean_failure, govops
+
+
+def _commands() -> Iterator[tuple[str, Any]]:
+    root = typer.main.get_command(app)
+    ctx = Context(root)
+
+    def walk(cmd: Any, path: list[str]) -> Iterator[tuple[str, Any]]:
+        if hasattr(cmd, "list_commands"):
+            for name in cmd.list_commands(ctx):
+                yield from walk(cmd.get_command(ctx, name), [*path, name])
+        else:
+            yield " ".join(path), cmd
+
+    yield from walk(root, [])
+
+
+def _kind(p: Any) -> str:
+    """ "int", "float", … of a parameter (its annotation, which may still be a string)."""
+    kind = p.bare_type() if callable(getattr(p, "bare_type", None)) else None
+    return kind if isinstance(kind, str) else getattr(kind, "__name__", "")
+
+
+def _numbers() -> list[tuple[str, str, str]]:
+    return [(path, p.name, _kind(p)) for path, cmd in _commands() for p in cmd.params if _kind(p) in ("int", "float")]
+
+
+NUMBERS = _numbers()
+
+
+def _placeholder(p: Any) -> str:
+    return "1" if _kind(p) in ("int", "float") else "x"
+
+
+def _args(cmd: Any, name: str, value: str) -> list[str]:
+    """Arguments that reach the parameter `name` with `value`: every other argument and every
+    required option has a harmless placeholder, so the error, if any, is about this one."""
+    args: list[str] = []
+    for p in cmd.params:
+        if p.param_type_name == "argument":
+            args.append(value if p.name == name else _placeholder(p))
+        elif p.name == name:
+            args += [p.opts[-1], value]
+        elif p.required:
+            args += [p.opts[-1], _placeholder(p)]
+    return args
+
+
+def test_the_walk_found_the_numbers():
+    assert len(NUMBERS) >= 40
+    assert ("alerts show", "alert_id", "int") in NUMBERS
+    assert ("video patrol", "interval", "float") in NUMBERS
+
+
+@pytest.mark.parametrize(("path", "name", "kind"), NUMBERS, ids=[f"{p}:{n}" for p, n, _ in NUMBERS])
+def test_a_number_nothing_can_hold_is_a_usage_error_naming_it(path, name, kind):
+    cmd = dict(_commands())[path]
+    values = [str(MAX_ID + 1), "99999999999999999999"] if kind == "int" else ["nan", "inf", "-inf", "1e309"]
+    for value in values:
+        with pytest.raises(Exception) as exc:
+            cmd.make_context(path, _args(cmd, name, value))
+        assert type(exc.value).__name__ == "BadParameter", (value, exc.value)
+        assert exc.value.param.name == name, (value, exc.value.format_message())  # type: ignore[attr-defined]
+
+
+def test_an_alert_id_of_twenty_nines_says_so_in_one_line(tmp_path):
+    env = {"GOVOPS_DATA_DIR": str(tmp_path / "data")}
+    out = govops("alerts", "show", "99999999999999999999", env=env)
+    assert_clean_failure(out, 2, "alert_id")
+    assert "bug" not in out.stderr
+
+
+@pytest.fixture
+def data(tmp_path):
+    env = {"GOVOPS_DATA_DIR": str(tmp_path / "data")}
+    assert govops("db", "upgrade", env=env).returncode == 0
+    return env
+
+
+def _exports(env: dict[str, str]) -> int:
+    out = govops("audit", "list", "--limit", "1000", "--json", env=env)
+    assert out.returncode == 0, out.stderr
+    return sum(1 for r in json.loads(out.stdout) if r["action"] == "audit.export")
+
+
+def test_files_that_cannot_be_written_are_said_before_anything_is_done(tmp_path, data):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (tmp_path / "a-file").write_text("kept")
+    cases = [
+        (["audit", "export", "-o", str(folder)], "it is a directory"),
+        (["audit", "export", "-o", str(tmp_path / "nodir" / "x.json")], "does not exist"),
+        (["workorders", "report", "--csv", str(folder)], "it is a directory"),
+        (["compliance", "report", "--html", str(tmp_path / "nodir" / "r.html")], "does not exist"),
+        (["ca", "server-cert", "gw.example", "--out", str(tmp_path / "a-file")], "it is a file"),
+        (["cluster", "backup-key", "-o", str(folder)], "is a directory"),
+    ]
+    for args, words in cases:
+        out = govops(*args, env=data)
+        assert_clean_failure(out, 2, words)
+        assert "bug" not in out.stderr, args
+    assert _exports(data) == 0  # no record of an export that did not happen
+    assert (tmp_path / "a-file").read_text() == "kept"
+    certs = govops("ca", "list", "--json", env=data)
+    assert certs.returncode == 0 and json.loads(certs.stdout) == [], certs.stdout  # none issued for nowhere
+    assert sorted(p.name for p in folder.iterdir()) == []  # and nothing left half-written
+
+
+def test_a_written_file_replaces_the_old_one_whole(tmp_path, data):
+    target = tmp_path / "range.json"
+    target.write_text("old")
+    assert govops("audit", "export", "-o", str(target), env=data).returncode == 0
+    assert "public_key" in json.loads(target.read_text())
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
+    assert _exports(data) == 1
