@@ -48,7 +48,8 @@ def _http_url(value: str | None) -> str | None:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore")
+    # allow_inf_nan: nan and inf pass every bound (comparisons with nan are false).
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -59,7 +60,7 @@ class Settings(BaseSettings):
     # 0600 audit.key file in data_dir. Never in the database: it is what makes the chain keyed.
     audit_key: SecretStr | None = None
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = Field(default=8080, ge=1, le=65535)
     # Bearer token Prometheus presents on /metrics; empty means the endpoint is open on loopback.
     metrics_token: SecretStr | None = None
     # Keycloak: when unset, the embedded default's local admin login is the only way in.
@@ -75,8 +76,8 @@ class Settings(BaseSettings):
     # The gateway's public URL: the CRL distribution point and the console's SSO callback.
     public_url: Annotated[str | None, AfterValidator(_http_url)] = None
     ca_key_algorithm: Literal["ecdsa-p256", "rsa-3072"] = "ecdsa-p256"
-    ca_cert_days: int = 730
-    crl_hours: int = 24
+    ca_cert_days: int = Field(default=730, ge=1, le=3650)
+    crl_hours: int = Field(default=24, ge=1, le=24 * 366)
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)] = "INFO"
     # The district's time zone: the console and the CLI show times in it (records keep UTC).
     timezone: ZoneName = "Asia/Shanghai"

@@ -21,7 +21,7 @@ def _hh_mm(value: str | None) -> str | None:
 
 
 class AlertSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_ALERTS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_ALERTS_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     # Bearer token Alertmanager presents to POST /api/v1/alerts/alertmanager. Without it a 0600
     # token file in the data directory is used (the lab's Alertmanager reads the same file).
@@ -29,14 +29,14 @@ class AlertSettings(BaseSettings):
     # Alertmanager's base URL, for silences (v2 API); unset means silences are unavailable.
     alertmanager_url: str | None = None
     # A critical alert nobody has claimed (认领) within this many minutes is escalated.
-    escalate_after_min: float = 15.0
+    escalate_after_min: float = Field(default=15.0, ge=0, le=7 * 24 * 60)
     # How often the gateway's background loop runs the escalation check.
-    check_interval_s: float = 60.0
+    check_interval_s: float = Field(default=60.0, gt=0, le=86400)
     # Notification channels (YAML, see monitoring/notify/config.py); unset means none.
     channels_file: Path | None = None
     # How old the newest cluster backup may grow before BackupTooOld fires (a daily schedule
     # plus slack); exported as govops_backup_max_age_seconds next to the newest archive's time.
-    backup_max_age_h: float = Field(default=26.0, gt=0)
+    backup_max_age_h: float = Field(default=26.0, gt=0, le=24 * 366)
     # 运维日报: when the gateway sends yesterday's report to the channels that take it
     # (`daily_report` among their events), HH:MM on the district's clock; unset: not sent.
     daily_report_at: Annotated[str | None, AfterValidator(_hh_mm)] = None

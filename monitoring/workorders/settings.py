@@ -11,7 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class WorkOrderSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_WORKORDERS_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GOVOPS_WORKORDERS_", env_file=".env", extra="ignore", allow_inf_nan=False
+    )
 
     sla_key_hours: int = Field(default=24, ge=1, le=24 * 30)
     sla_other_hours: int = Field(default=48, ge=1, le=24 * 30)

@@ -189,6 +189,9 @@ def test_an_empty_table_says_there_is_nothing_to_show(tmp_path):
         ("GOVOPS_ALERTS_ESCALATE_AFTER_MIN=abc", "invalid setting GOVOPS_ALERTS_ESCALATE_AFTER_MIN"),
         ("GOVOPS_STATUS_BUDGET_S=abc", "invalid setting GOVOPS_STATUS_BUDGET_S"),
         ("GOVOPS_ALERTS_ESCALATE_AFTR_MIN=5", "did you mean GOVOPS_ALERTS_ESCALATE_AFTER_MIN?"),
+        # 0 s between checks was a loop that never slept; nan passed every bound
+        ("GOVOPS_ALERTS_CHECK_INTERVAL_S=0", "invalid setting GOVOPS_ALERTS_CHECK_INTERVAL_S"),
+        ("GOVOPS_STATUS_PROBE_TIMEOUT_S=nan", "invalid setting GOVOPS_STATUS_PROBE_TIMEOUT_S"),
     ],
 )
 def test_a_bad_setting_stops_serve_before_it_announces_itself(tmp_path, variable, words):

@@ -14,7 +14,13 @@ from typer._click import Context
 
 from gateway.cli.main import app
 from govops.db import MAX_ID
+from govops.errors import ConfigError
+from govops.settings import Settings, load_or_explain
+from monitoring.settings import AlertSettings
+from monitoring.status.settings import StatusSettings
+from monitoring.workorders.settings import WorkOrderSettings
 from tests.unit.test_cli import assert_clean_failure, govops
+from video.catalogue.settings import VideoSettings
 
 
 def _commands() -> Iterator[tuple[str, Any]]:
@@ -129,3 +135,27 @@ def test_a_written_file_replaces_the_old_one_whole(tmp_path, data):
     assert "public_key" in json.loads(target.read_text())
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
     assert _exports(data) == 1
+
+
+@pytest.mark.parametrize(
+    ("cls", "name", "value"),
+    [
+        (Settings, "GOVOPS_PORT", "70000"),
+        (Settings, "GOVOPS_CA_CERT_DAYS", "0"),
+        (Settings, "GOVOPS_CRL_HOURS", "-1"),
+        (Settings, "GOVOPS_BACKUP_KEEP_DAYS", "99999999"),  # past the clock's last day
+        (AlertSettings, "GOVOPS_ALERTS_CHECK_INTERVAL_S", "0"),  # a loop that never sleeps
+        (AlertSettings, "GOVOPS_ALERTS_ESCALATE_AFTER_MIN", "nan"),
+        (AlertSettings, "GOVOPS_ALERTS_ESCALATE_AFTER_MIN", "-1"),
+        (StatusSettings, "GOVOPS_STATUS_PROBE_TIMEOUT_S", "inf"),
+        (StatusSettings, "GOVOPS_STATUS_CACHE_S", "-1"),
+        (StatusSettings, "GOVOPS_STATUS_CERT_WARN_DAYS", "99999999999999999999"),
+        (VideoSettings, "GOVOPS_VIDEO_SNAPSHOT_MAX_AGE_S", "nan"),
+        (WorkOrderSettings, "GOVOPS_WORKORDERS_SYNC_INTERVAL_S", "inf"),
+    ],
+)
+def test_a_setting_out_of_its_range_is_refused_by_name(monkeypatch, cls, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as exc:
+        load_or_explain(cls)
+    assert name in exc.value.message

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class VideoSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GOVOPS_VIDEO_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GOVOPS_VIDEO_", env_file=".env", extra="ignore", allow_inf_nan=False)
 
     # GB/T 2260 division of the district; new camera codes start with it.
     division: str = Field(default="310116", pattern=r"^[0-9]{6}$")
