@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from govops.errors import ValidationFailed
 from govops.localtime import configured_zone
+from govops.spreadsheet import text_out
 from monitoring.workorders.models import Contractor, ContractorArea, WorkOrder
 from video.catalogue.models import Camera
 from video.patrol.models import DiagnosisRecord
@@ -182,5 +183,5 @@ def to_csv(rows: list[ReportRow]) -> str:
     w.writerow(COLUMNS)
     for r in rows:
         d = r.as_dict()
-        w.writerow(["" if d[c] is None else d[c] for c in COLUMNS])
+        w.writerow(["" if d[c] is None else text_out(d[c]) for c in COLUMNS])
     return buf.getvalue()

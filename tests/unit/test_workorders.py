@@ -294,3 +294,19 @@ def test_system_reboot_speaks_onvif_and_reads_the_answer() -> None:
         with pytest.raises(DeviceError, match=r"authori|auth"):
             asyncio.run(system_reboot(fleet.addresses[0], "admin", "wrong"))
     assert Rebootable.reboots == 1
+
+
+def test_the_monthly_csv_opens_a_contractor_named_like_a_formula_as_text(areas: Runtime) -> None:
+    """CSV injection: a contractor named `=HYPERLINK(…)` ran as a formula in the spreadsheet of
+    whoever opened the 运维考核 report; now it is text, and the numbers stay numbers."""
+    import csv
+    import io
+
+    with areas.transaction() as s:
+        contractors.add_contractor(s, "c-tech", '=HYPERLINK("http://127.0.0.1/x","看")', None, actor="t")
+        contractors.assign_area(s, "c-tech", "310116", key_area=False, actor="t")
+        rows = report.monthly(s, "2026-11")
+    cells = list(csv.reader(io.StringIO(report.to_csv(rows))))
+    named = [r for r in cells[1:] if r[0] == "c-tech"]
+    assert named and all(r[1] == '\'=HYPERLINK("http://127.0.0.1/x","看")' for r in named)
+    assert all(not c.startswith(("=", "+", "@")) for r in cells for c in r)

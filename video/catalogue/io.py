@@ -26,12 +26,12 @@ from govops import audit
 from govops.errors import NotFound, ValidationFailed
 from govops.org import Department
 from govops.principal import Principal
+from govops.spreadsheet import cell_out
 from video import gbt28181
 from video.catalogue.models import CAMERA_STATUSES, AdminArea, Camera, CatalogueGroup, SharePlatform
 from video.catalogue.queries import CameraFilter, camera_query, platform_scope
 from video.catalogue.readers import (
     CSV_COLUMNS,
-    FORMULA,
     RowProblem,
     load_json,
     parse_bool,
@@ -339,11 +339,6 @@ def iter_cameras(session: Session, stmt: Select[tuple[Camera]], batch: int = 200
         session.expunge_all()
 
 
-def _cell_out(value: Any) -> str:
-    s = "" if value is None else str(value)
-    return "'" + s if s.startswith(FORMULA) else s
-
-
 def _row(cam: Camera) -> list[str]:
     values = [
         cam.id,
@@ -361,7 +356,7 @@ def _row(cam: Camera) -> list[str]:
         cam.model,
         _public_url(cam.stream_url),
     ]
-    return [_cell_out(v) for v in values]
+    return [cell_out(v) for v in values]
 
 
 def _public_url(url: str | None) -> str:

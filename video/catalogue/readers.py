@@ -19,6 +19,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from govops.errors import ValidationFailed
+from govops.spreadsheet import cell_in
 
 CSV_COLUMNS = [
     "id",
@@ -40,7 +41,6 @@ CSV_COLUMNS = [
 MAX_FIELD_CHARS = 128 * 1024
 _TRUE = {"1", "true", "yes", "y", "是", "t"}
 _FALSE = {"0", "false", "no", "n", "否", "f", ""}
-FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,6 @@ def load_json(text: str | bytes) -> Any:
         raise ValidationFailed(f"not JSON: {exc}") from None
     except RecursionError:
         raise ValidationFailed("the JSON is nested too deeply to be an import file") from None
-
-
-def _cell_in(value: Any) -> str:
-    s = "" if value is None else str(value).strip()
-    if len(s) > 1 and s[0] == "'" and s[1] in FORMULA:
-        return s[1:]  # undo the export's guard against spreadsheet formulas
-    return s
 
 
 def read_csv(source: str | bytes | IO[str]) -> Iterator[dict[str, str]]:
@@ -88,7 +81,7 @@ def read_csv(source: str | bytes | IO[str]) -> Iterator[dict[str, str]]:
                 f"the CSV lacks the columns {', '.join(sorted(missing))}", hint=f"columns are: {','.join(CSV_COLUMNS)}"
             )
         for row in reader:
-            yield {k: _cell_in(v) for k, v in row.items() if k and isinstance(v, str)}
+            yield {k: cell_in(v) for k, v in row.items() if k and isinstance(v, str)}
     except csv.Error as exc:
         why = f"a field is over {MAX_FIELD_CHARS // 1024} KiB" if "field limit" in str(exc) else str(exc)
         raise ValidationFailed(f"the CSV cannot be read at line {reader.line_num}: {why}") from None
@@ -137,7 +130,7 @@ def read_geojson_cameras(doc: Any) -> Iterator[dict[str, Any] | RowProblem]:
         if where is not None:
             props.setdefault("lon", where[0])
             props.setdefault("lat", where[1])
-        yield {k: _cell_in(v) if isinstance(v, str) else v for k, v in props.items()}
+        yield {k: cell_in(v) if isinstance(v, str) else v for k, v in props.items()}
 
 
 def parse_bool(value: Any, fld: str) -> bool | None:
