@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from govops.errors import ValidationFailed
+from govops.inputs import load_json, read_text
 from govops.org import Department
 from govops.principal import CONTRACTOR, ROLES
 from identity import separation
@@ -72,21 +72,14 @@ def _split_roles(value: Any) -> list[str] | None:
 
 
 def parse(path: Path) -> DirectoryFile:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ValidationFailed(f"cannot read {path}: {exc.strerror}") from None
-    text = raw.decode("utf-8-sig", errors="strict") if raw else ""
+    text = read_text(path, "a directory file")
     if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         return parse_json(text)
     return parse_csv(text)
 
 
 def parse_json(text: str) -> DirectoryFile:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationFailed(f"the directory file is not valid JSON: {exc}") from None
+    data = load_json(text, "directory file")
     if not isinstance(data, dict):
         raise ValidationFailed("the directory JSON must be an object with civil_servants")
     departments: dict[str, DepartmentRow] = {}
@@ -115,6 +108,15 @@ def parse_json(text: str) -> DirectoryFile:
 
 
 def parse_csv(text: str) -> DirectoryFile:
+    try:
+        return _parse_csv(text)
+    except csv.Error as exc:  # a field past the csv module's limit, a NUL byte
+        raise ValidationFailed(
+            f"the directory CSV cannot be read: {exc}", hint="one person per line, each field under 128 KiB"
+        ) from None
+
+
+def _parse_csv(text: str) -> DirectoryFile:
     reader = csv.DictReader(io.StringIO(text))
     columns = {c.strip().lower() for c in reader.fieldnames or []}
     missing = {"id", "name", "department"} - columns

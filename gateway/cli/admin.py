@@ -138,7 +138,7 @@ def audit_verify_export(
         doc = json.loads(file.read_text())
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}", hint="check the path") from None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply: not an export
         doc = None
     if key is not None and Path(key).is_file():
         key = Path(key).read_text().strip()

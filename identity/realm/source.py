@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from govops.errors import ValidationFailed
+from govops.inputs import read_text
 from identity.realm.spec import BreakGlassAccount, DepartmentSource, RealmSpec, build_spec
 
 SHARE_PLATFORMS = {"zongzhi": "综治视联网平台", "gongan": "公安视频图像信息平台"}  # the "2" of 1+2+X
@@ -71,9 +72,10 @@ def load_overlay(path: Path) -> dict[str, Any]:
     platforms: {zongzhi: 综治视联网平台, gongan: 公安视频图像信息平台}
     break_glass: [{username: breakglass-ops, name: 应急运维账号, roles: [ops-engineer]}]
     """
+    text = read_text(path, "a realm file")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.safe_load(text) or {}
+    except (yaml.YAMLError, RecursionError) as exc:
         raise ValidationFailed(
             f"cannot read realm file {path}: {exc}", hint="give a YAML file (see `govops identity diff --help`)"
         ) from None

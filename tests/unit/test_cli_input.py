@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from typer._click import Context
 
 from gateway.cli.main import app
 from govops.db import MAX_ID
-from govops.errors import ConfigError
+from govops.errors import ConfigError, ValidationFailed
 from govops.settings import Settings, load_or_explain
 from monitoring.settings import AlertSettings
 from monitoring.status.settings import StatusSettings
@@ -159,3 +160,45 @@ def test_a_setting_out_of_its_range_is_refused_by_name(monkeypatch, cls, name, v
     with pytest.raises(ConfigError) as exc:
         load_or_explain(cls)
     assert name in exc.value.message
+
+
+def _hostile(tmp_path: Path) -> dict[str, Path]:
+    files = {
+        "gbk": "姓名,部门\n".encode("gbk"),
+        "binary": bytes(range(256)) * 16,
+        "deep": b"[" * 100_000 + b"]" * 100_000,
+        "long-field": b"id,name,department\n" + b"a" * 200_000 + b",x,gaj\n",
+        "nul": b"id,name,department\nA1,\x00,gaj\n",
+    }
+    out = {}
+    for name, data in files.items():
+        out[name] = tmp_path / f"{name}.txt"
+        out[name].write_bytes(data)
+    out["directory"] = tmp_path
+    return out
+
+
+@pytest.mark.parametrize("kind", ["gbk", "binary", "deep", "long-field", "nul", "directory"])
+def test_a_hostile_file_handed_in_is_a_clear_error(tmp_path, kind):
+    """A GBK export from Excel, a binary file, a 100,000-deep JSON array, a 200 KB field, a NUL
+    byte or a directory: each reader says what is wrong (they were tracebacks: "a bug in govops")."""
+    from identity.directory_file import parse
+    from identity.realm.source import load_overlay
+
+    path = _hostile(tmp_path)[kind]
+    for read in (parse, load_overlay):
+        try:
+            read(path)
+        except ValidationFailed as exc:
+            assert str(path) in exc.message or "directory" in exc.message or "CSV" in exc.message, exc.message
+        else:  # only a CSV that reads as rows may pass the reader; the import then checks each row
+            assert read is parse and kind == "nul", (read, kind)
+
+
+def test_a_gbk_directory_file_says_how_to_save_it(tmp_path):
+    path = _hostile(tmp_path)["gbk"]
+    out = govops("identity", "import", str(path), env={"GOVOPS_DATA_DIR": str(tmp_path / "data")})
+    assert_clean_failure(out, 2, "not UTF-8", "CSV UTF-8")
+    deep = govops("audit", "verify-export", str(_hostile(tmp_path)["deep"]))
+    assert_clean_failure(deep, 1)
+    assert "not a govops audit export" in deep.stdout + deep.stderr

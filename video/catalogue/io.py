@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from govops import audit
 from govops.errors import NotFound, ValidationFailed
+from govops.inputs import load_json
 from govops.org import Department
 from govops.principal import Principal
 from govops.spreadsheet import cell_out
@@ -33,7 +34,6 @@ from video.catalogue.queries import CameraFilter, camera_query, platform_scope
 from video.catalogue.readers import (
     CSV_COLUMNS,
     RowProblem,
-    load_json,
     parse_bool,
     parse_float,
     parse_stream_url,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,16 +48,6 @@ class RowProblem:
 
     field: str
     message: str
-
-
-def load_json(text: str | bytes) -> Any:
-    """JSON, or a ValidationFailed that says why not (a 100k-deep array is refused, not a crash)."""
-    try:
-        return json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationFailed(f"not JSON: {exc}") from None
-    except RecursionError:
-        raise ValidationFailed("the JSON is nested too deeply to be an import file") from None
 
 
 def read_csv(source: str | bytes | IO[str]) -> Iterator[dict[str, str]]:
