@@ -202,3 +202,59 @@ def test_a_gbk_directory_file_says_how_to_save_it(tmp_path):
     deep = govops("audit", "verify-export", str(_hostile(tmp_path)["deep"]))
     assert_clean_failure(deep, 1)
     assert "not a govops audit export" in deep.stdout + deep.stderr
+
+
+# Commands that would reach past this machine, run Ansible, Pulumi or a patrol loop, or start
+# processes: their parsing is covered above; here every other command runs.
+REACHES_OUT = (
+    "lab",
+    "serve",
+    "identity login",
+    "video discover",
+    "video onboard",
+    "video probe",
+    "video ptz",
+    "video patrol",
+    "cluster check",
+    "cluster apply",
+    "cluster harden",
+    "cluster backup ",
+    "cluster restore",
+    "cluster drill",
+    "cloud up",
+    "cloud preview",
+    "cloud refresh",
+    "cloud drift",
+)
+GARBAGE = {"int": ["99999999999999999999", "-1"], "float": ["nan", "-1"]}
+TEXT = ["", "中文/../x", "'; drop table cameras;--"]
+
+
+def test_no_typo_in_any_command_is_a_bug(district, monkeypatch, tmp_path):
+    """Every command that stays on this machine, every argument and option given garbage (one
+    at a time, the others a placeholder): a usage error or a clear error, never an exception
+    the CLI can only call a bug. (Found: IDs past BIGINT, unwritable output paths.)"""
+    from typer.testing import CliRunner
+
+    from govops.errors import GovopsError
+    from tests.conftest import cli_role_env
+
+    monkeypatch.chdir(tmp_path)  # files the commands are told to write land here
+    monkeypatch.setenv("GOVOPS_DATA_DIR", str(district.settings.data_dir))
+    runner = CliRunner()
+    ran, bugs = 0, []
+    for path, cmd in _commands():
+        if f"{path} ".startswith(REACHES_OUT) or path.startswith(REACHES_OUT):
+            continue
+        env = cli_role_env(path.split())
+        for p in cmd.params:
+            if p.param_type_name == "option" and (getattr(p, "is_flag", False) or p.name == "json_out"):
+                continue
+            for value in GARBAGE.get(_kind(p), TEXT):
+                args = [*path.split(), *_args(cmd, p.name, value)]
+                result = runner.invoke(app, args, env=env)
+                ran += 1
+                if result.exception is not None and not isinstance(result.exception, SystemExit | GovopsError):
+                    bugs.append((args, repr(result.exception)[:200]))
+    assert ran >= 300
+    assert bugs == []
