@@ -28,8 +28,8 @@ def read_text(path: Path, what: str = "a text file") -> str:
 def decoded(raw: bytes, where: str) -> str:
     try:
         return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValidationFailed(f"{where} is not UTF-8 text (byte {exc.start} cannot be read)", hint=UTF8_HINT) from None
+    except UnicodeDecodeError:
+        raise ValidationFailed(f"{where} is not UTF-8 text", hint=UTF8_HINT) from None
 
 
 def load_json(text: str | bytes, what: str = "JSON") -> Any:

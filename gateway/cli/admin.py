@@ -15,6 +15,7 @@ from gateway.runtime import Runtime
 from govops import audit
 from govops.db import MAX_ID, current_revisions
 from govops.errors import ValidationFailed as UsageError
+from govops.inputs import read_text
 
 db_app = typer.Typer(help="Database: migrate and check.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -141,7 +142,7 @@ def audit_verify_export(
     except (ValueError, RecursionError):  # not JSON, not UTF-8, nested too deeply: not an export
         doc = None
     if key is not None and Path(key).is_file():
-        key = Path(key).read_text().strip()
+        key = read_text(Path(key), "a public key file").strip()
     report = audit.verify_export(doc, key)
     data = report.as_dict()
     emit(
