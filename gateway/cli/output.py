@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -58,7 +59,7 @@ def written(path: Path, mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
     runs: no such directory, a directory, no permission."""
     if path.is_dir():
         raise ValidationFailed(f"cannot write {path}: it is a directory", hint="give a file name")
-    part = path.with_name(f".{path.name}.part")
+    part = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.part")  # two runs never share one
     f = _open(part, path, mode, **kwargs)
     try:
         with f:
