@@ -239,3 +239,59 @@ def test_a_send_time_that_is_not_hh_mm_is_refused_with_what_to_give(monkeypatch)
         load_alert_settings()
     monkeypatch.setenv("GOVOPS_ALERTS_DAILY_REPORT_AT", "08:30")
     assert load_alert_settings().daily_report_at == "08:30"
+
+
+def test_a_report_no_channel_took_is_tried_again_later_and_then_given_up(seeded, tmp_path):
+    """Every channel failing (after the notifier's own four attempts) marked the day sent: the
+    report was lost. Now it is tried again 10, 20, 40 … minutes later; a second gateway on the
+    same data directory never sends it twice; after six failures it is given up."""
+    from datetime import time
+
+    from monitoring.notify.dispatcher import Notifier
+    from monitoring.reports import scheduled
+    from monitoring.reports.scheduled import DailySend
+    from tests.unit.test_alerts_notify import Recorder
+
+    duty = Recorder(fail_first=4)  # the first send's four attempts all fail
+    try:
+        _, channels = _channels(tmp_path, ("duty", duty.url, ["daily_report"]))
+        job = DailySend(
+            seeded.sessions,
+            seeded.settings,
+            seeded.video,
+            Notifier(channels, sleep=lambda _: None),
+            time(8, 30),
+            SHANGHAI,
+        )
+        reports = seeded.settings.data_dir / "reports"
+        assert job(_at("2026-12-02 08:40")) == {"duty": "failed"}
+        assert not (reports / "daily-2026-12-01.sent").exists()
+        assert job(_at("2026-12-02 08:45")) is None  # not before its next try
+        lock = reports / "daily-2026-12-01.lock"
+        lock.touch()  # another gateway is sending it right now
+        assert job(_at("2026-12-02 08:51")) is None
+        lock.unlink()
+        assert job(_at("2026-12-02 08:51")) == {"duty": "sent"}
+        assert (reports / "daily-2026-12-01.sent").exists() and not (reports / "daily-2026-12-01.failed").exists()
+        assert job(_at("2026-12-02 12:00")) is None  # sent once
+        assert len(duty.bodies) == 1 and "2026-12-01" in duty.bodies[0]["markdown"]["content"]
+    finally:
+        duty.close()
+
+    dead = Recorder(fail_first=10**6)
+    try:
+        _, channels = _channels(tmp_path, ("duty", dead.url, ["daily_report"]))
+        job = DailySend(
+            seeded.sessions,
+            seeded.settings,
+            seeded.video,
+            Notifier(channels, sleep=lambda _: None),
+            time(8, 30),
+            SHANGHAI,
+        )
+        tries = [job(_at(f"2026-12-03 {hh}")) for hh in ("08:31", "08:42", "09:03", "09:44", "11:05", "13:06")]
+        assert tries == [{"duty": "failed"}] * scheduled.ATTEMPTS
+        assert job(_at("2026-12-03 23:59")) is None  # given up: the log and the channel's own alert say so
+        assert dead.attempts == 4 * scheduled.ATTEMPTS
+    finally:
+        dead.close()
