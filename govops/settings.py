@@ -162,6 +162,12 @@ def load_or_explain(cls: type[AnySettings], **overrides: object) -> AnySettings:
         settings = cls(**overrides)  # type: ignore[arg-type]  # pydantic-settings types its own init keywords
     except ValidationError as exc:
         raise settings_error(exc, prefix) from None
+    except UnicodeDecodeError:  # the .env file, edited in an editor that saved it as GBK
+        env_file = Path(str(cls.model_config.get("env_file") or ".env")).absolute()
+        raise ConfigError(
+            f"the settings file {env_file} is not UTF-8 text",
+            hint="save it as UTF-8 (a Chinese comment saved as GBK/ANSI is the usual cause)",
+        ) from None
     refuse_unknown_variables(cls, prefix)
     return settings
 

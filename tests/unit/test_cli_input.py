@@ -258,3 +258,12 @@ def test_no_typo_in_any_command_is_a_bug(district, monkeypatch, tmp_path):
                     bugs.append((args, repr(result.exception)[:200]))
     assert ran >= 300
     assert bugs == []
+
+
+def test_a_settings_file_saved_as_gbk_is_named(tmp_path, monkeypatch):
+    """A .env with a Chinese comment saved by an editor as GBK was "a bug in govops"."""
+    (tmp_path / ".env").write_bytes("# 端口\nGOVOPS_PORT=8080\n".encode("gbk"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as exc:
+        load_or_explain(Settings)
+    assert str(tmp_path / ".env") in exc.value.message and "UTF-8" in (exc.value.hint or "")
