@@ -148,7 +148,7 @@ def parse_cloud(raw: object, source: str = "departments file") -> CloudSpec:
 def load_cloud(path: Path) -> CloudSpec:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError, RecursionError) as exc:  # ValueError: not UTF-8
         raise DepartmentsInvalid(f"{path}: cannot read: {exc}") from None
     return parse_cloud(raw, str(path))
 
@@ -178,7 +178,7 @@ def load_workloads(directory: Path | None, code: str) -> list[tuple[str, dict[st
     for path in sorted((directory / code).glob("*.yaml")):
         try:
             docs = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
-        except (OSError, yaml.YAMLError) as exc:
+        except (OSError, ValueError, yaml.YAMLError, RecursionError) as exc:  # ValueError: not UTF-8
             raise WorkloadInvalid(f"{path}: cannot read: {exc}") from None
         for doc in docs:
             if not isinstance(doc, dict) or (doc.get("apiVersion"), doc.get("kind")) not in KINDS:

@@ -41,7 +41,16 @@ def cluster_from_kubeconfig(path: Path) -> tuple[str, bytes]:
         ctx_name = doc.get("current-context")
         ctx = next(c["context"] for c in doc.get("contexts", []) if c["name"] == ctx_name)
         cluster = next(c["cluster"] for c in doc.get("clusters", []) if c["name"] == ctx["cluster"])
-    except (OSError, yaml.YAMLError, StopIteration, KeyError, TypeError, AttributeError) as exc:
+    except (
+        OSError,
+        ValueError,
+        yaml.YAMLError,
+        RecursionError,
+        StopIteration,
+        KeyError,
+        TypeError,
+        AttributeError,
+    ) as exc:
         raise ConfigError(
             f"cannot read the cluster of {path}: {type(exc).__name__}",
             hint="give --server and --certificate-authority",

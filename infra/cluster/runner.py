@@ -18,6 +18,7 @@ from typing import Any
 import ansible_runner
 
 from govops.errors import ValidationFailed
+from govops.inputs import read_text
 from infra.cluster import PLAYBOOKS
 from infra.cluster.events import HostOutcome, diff_text, failure_line
 
@@ -131,8 +132,8 @@ def check_inventory(inventory: Path) -> None:
         )
     if inventory.suffix in (".yml", ".yaml"):
         try:
-            doc = yaml.safe_load(inventory.read_text())
-        except yaml.YAMLError as exc:
+            doc = yaml.safe_load(read_text(inventory, "an inventory file"))
+        except (yaml.YAMLError, RecursionError) as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark else ""
             raise ValidationFailed(

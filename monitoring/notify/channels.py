@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 
 from govops.errors import ConfigError
+from govops.inputs import UTF8_HINT
 from monitoring.notify import templates
 from monitoring.notify.templates import Message
 
@@ -162,7 +163,11 @@ def load_channels(path: Path | None) -> list[Channel]:
         return []
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"the channels file {path} is not UTF-8 text", hint=f"{UTF8_HINT}; GOVOPS_ALERTS_CHANNELS_FILE names it"
+        ) from None
+    except (OSError, yaml.YAMLError, RecursionError) as exc:
         raise ConfigError(
             f"cannot read the channels file {path}: {type(exc).__name__}",
             hint="fix GOVOPS_ALERTS_CHANNELS_FILE",

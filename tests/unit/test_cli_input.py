@@ -267,3 +267,37 @@ def test_a_settings_file_saved_as_gbk_is_named(tmp_path, monkeypatch):
     with pytest.raises(ConfigError) as exc:
         load_or_explain(Settings)
     assert str(tmp_path / ".env") in exc.value.message and "UTF-8" in (exc.value.hint or "")
+
+
+@pytest.mark.parametrize("content", ["gbk", "binary", "deep"])
+def test_configuration_files_that_cannot_be_read_say_so(tmp_path, content):
+    """The channels file, the cloud's departments file, an Ansible inventory, a camera password
+    file and an admin kubeconfig, saved as GBK, binary or nested past the parser: each is the
+    error of its own kind naming the file (UnicodeDecodeError and RecursionError escaped them)."""
+    from identity.kubeauth.kubeconfig import cluster_from_kubeconfig
+    from infra.cluster.runner import check_inventory
+    from infra.model import DepartmentsInvalid, load_cloud
+    from monitoring.notify.channels import load_channels
+
+    data = {
+        "gbk": "# 值班群\nchannels: []\n".encode("gbk"),
+        "binary": bytes(range(256)),
+        "deep": b"[" * 50_000 + b"]" * 50_000,
+    }[content]
+    path = tmp_path / "file.yml"
+    path.write_bytes(data)
+    readers: list[tuple[Any, type[Exception]]] = [
+        (load_channels, ConfigError),
+        (load_cloud, DepartmentsInvalid),
+        (check_inventory, ValidationFailed),
+        (cluster_from_kubeconfig, ConfigError),
+    ]
+    for read, error in readers:
+        with pytest.raises(error) as exc:
+            read(path)
+        assert str(path) in str(getattr(exc.value, "message", exc.value)), (read, exc.value)
+    if content != "deep":
+        from gateway.cli.video.common import password
+
+        with pytest.raises(ValidationFailed, match="not UTF-8"):
+            password("GOVOPS_CAMERA_PASSWORD", path, None)

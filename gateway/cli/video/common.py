@@ -13,6 +13,7 @@ import typer
 
 from gateway.cli.output import progress_bar
 from gateway.runtime import Runtime
+from govops.inputs import read_text
 
 PasswordEnv = Annotated[str, typer.Option(help="Environment variable holding the camera password.")]
 PASSWORD_ENV = "GOVOPS_CAMERA_PASSWORD"  # noqa: S105 - the name of a variable, not a password
@@ -34,7 +35,7 @@ def actor() -> str:
 def password(env: str, file: Path | None, user: str | None) -> str | None:
     """From a file, an environment variable or a prompt; never from the command line (`ps`)."""
     if file is not None:
-        return file.read_text().rstrip("\n")
+        return read_text(file, "a password file").rstrip("\n")
     if os.environ.get(env):
         return os.environ[env]
     if user and sys.stdin.isatty():
