@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -184,24 +186,26 @@ def test_a_channel_naming_an_unknown_event_is_refused(tmp_path):
         _channels(tmp_path, ("duty", "http://127.0.0.1:9/send", ["daily-report"]))
 
 
-def test_the_gateway_sends_yesterdays_report_once_after_its_hour(seeded, tmp_path):
+def _daily_send(seeded: Any, tmp_path: Path, url: str) -> Any:
+    """The gateway's daily job at 08:30 in 金山, to one channel `duty` that takes the report."""
     from datetime import time
 
     from monitoring.notify.dispatcher import Notifier
+    from monitoring.reports.scheduled import DailySend
+
+    _, channels = _channels(tmp_path, ("duty", url, ["daily_report"]))
+    return DailySend(
+        seeded.sessions, seeded.settings, seeded.video, Notifier(channels, sleep=lambda _: None), time(8, 30), SHANGHAI
+    )
+
+
+def test_the_gateway_sends_yesterdays_report_once_after_its_hour(seeded, tmp_path):
     from monitoring.reports.scheduled import DailySend
     from tests.unit.test_alerts_notify import Recorder
 
     duty = Recorder()
     try:
-        _, channels = _channels(tmp_path, ("duty", duty.url, ["daily_report"]))
-        job = DailySend(
-            seeded.sessions,
-            seeded.settings,
-            seeded.video,
-            Notifier(channels, sleep=lambda _: None),
-            time(8, 30),
-            SHANGHAI,
-        )
+        job = _daily_send(seeded, tmp_path, duty.url)
         assert job(_at("2026-12-02 08:10")) is None  # not yet
         assert job(_at("2026-12-02 08:40")) == {"duty": "sent"}
         assert job(_at("2026-12-02 09:40")) is None  # once a day, even after a restart (the marker)
@@ -245,24 +249,12 @@ def test_a_report_no_channel_took_is_tried_again_later_and_then_given_up(seeded,
     """Every channel failing (after the notifier's own four attempts) marked the day sent: the
     report was lost. Now it is tried again 10, 20, 40 … minutes later; a second gateway on the
     same data directory never sends it twice; after six failures it is given up."""
-    from datetime import time
-
-    from monitoring.notify.dispatcher import Notifier
     from monitoring.reports import scheduled
-    from monitoring.reports.scheduled import DailySend
     from tests.unit.test_alerts_notify import Recorder
 
     duty = Recorder(fail_first=4)  # the first send's four attempts all fail
     try:
-        _, channels = _channels(tmp_path, ("duty", duty.url, ["daily_report"]))
-        job = DailySend(
-            seeded.sessions,
-            seeded.settings,
-            seeded.video,
-            Notifier(channels, sleep=lambda _: None),
-            time(8, 30),
-            SHANGHAI,
-        )
+        job = _daily_send(seeded, tmp_path, duty.url)
         reports = seeded.settings.data_dir / "reports"
         assert job(_at("2026-12-02 08:40")) == {"duty": "failed"}
         assert not (reports / "daily-2026-12-01.sent").exists()
@@ -280,15 +272,7 @@ def test_a_report_no_channel_took_is_tried_again_later_and_then_given_up(seeded,
 
     dead = Recorder(fail_first=10**6)
     try:
-        _, channels = _channels(tmp_path, ("duty", dead.url, ["daily_report"]))
-        job = DailySend(
-            seeded.sessions,
-            seeded.settings,
-            seeded.video,
-            Notifier(channels, sleep=lambda _: None),
-            time(8, 30),
-            SHANGHAI,
-        )
+        job = _daily_send(seeded, tmp_path, dead.url)
         tries = [job(_at(f"2026-12-03 {hh}")) for hh in ("08:31", "08:42", "09:03", "09:44", "11:05", "13:06")]
         assert tries == [{"duty": "failed"}] * scheduled.ATTEMPTS
         assert job(_at("2026-12-03 23:59")) is None  # given up: the log and the channel's own alert say so
