@@ -22,6 +22,7 @@ from gateway.http.openapi import media
 from gateway.http.params import IntId, RequestBody
 from gateway.pagination import Page, PageDep, page_of
 from govops.errors import PermissionDenied, ValidationFailed
+from govops.inputs import decoded
 from govops.localtime import assumed_local
 from govops.principal import OPS_ENGINEER
 from video.catalogue import io as catalogue_io
@@ -167,11 +168,7 @@ async def _body(request: Request) -> bytes:
 
 
 def _json(data: bytes) -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed("the body is not UTF-8 JSON", hint="save it as UTF-8 (not GBK)") from None
-    return catalogue_io.load_json(text)
+    return catalogue_io.load_json(decoded(data, "the body"))
 
 
 @router.post("/areas/import")

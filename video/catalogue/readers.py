@@ -18,6 +18,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from govops.errors import ValidationFailed
+from govops.inputs import UTF8_HINT
 from govops.spreadsheet import cell_in
 
 CSV_COLUMNS = [
@@ -75,9 +76,7 @@ def read_csv(source: str | bytes | IO[str]) -> Iterator[dict[str, str]]:
         why = f"a field is over {MAX_FIELD_CHARS // 1024} KiB" if "field limit" in str(exc) else str(exc)
         raise ValidationFailed(f"the CSV cannot be read at line {reader.line_num}: {why}") from None
     except UnicodeDecodeError:
-        raise ValidationFailed(
-            f"the CSV is not UTF-8 (at line {reader.line_num + 1})", hint="save it as UTF-8 (not GBK)"
-        ) from None
+        raise ValidationFailed(f"the CSV is not UTF-8 (at line {reader.line_num + 1})", hint=UTF8_HINT) from None
 
 
 def _point(geom: Any) -> tuple[Any, Any] | RowProblem | None:

@@ -14,6 +14,7 @@ import typer
 from gateway.cli.output import JsonOpt, console, emit, err_console, written
 from gateway.cli.video.common import actor, runtime
 from govops.errors import ValidationFailed
+from govops.inputs import read_text
 from govops.principal import SYSTEM
 from video.catalogue.queries import CameraFilter
 
@@ -92,12 +93,7 @@ def import_(
                     skip_invalid=skip_invalid,
                 )
         else:
-            try:
-                with _open_text(path) as f:
-                    text = f.read()
-            except UnicodeDecodeError:
-                raise ValidationFailed(f"{path} is not UTF-8", hint="save it as UTF-8 (not GBK)") from None
-            doc = catalogue_io.load_json(text)
+            doc = catalogue_io.load_json(read_text(path, "an import file"))
             if fmt == "areas":
                 report = catalogue_io.import_areas(s, doc, actor=actor(), source=str(path), dry_run=dry_run)
             else:
