@@ -72,11 +72,14 @@ class DailySend:
     def _failures(self, day: str) -> tuple[int, datetime] | None:
         try:
             doc = json.loads(self._file(day, "failed").read_text(encoding="utf-8"))
-            return int(doc["attempts"]), datetime.fromisoformat(doc["at"])
+            attempts, at = int(doc["attempts"]), datetime.fromisoformat(doc["at"])
+            if at.tzinfo is None:
+                raise ValueError("no offset")
+            return attempts, at
         except FileNotFoundError:
             return None
-        except (ValueError, KeyError, TypeError):  # unreadable: counted as one failure an hour ago
-            return 1, datetime.now(UTC) - timedelta(hours=1)
+        except (ValueError, KeyError, TypeError):  # unreadable: one failure, its next try due at once
+            return 1, datetime.min.replace(tzinfo=UTC)
 
     def _due(self, day: str, now: datetime) -> bool:
         if self._file(day, "sent").exists():

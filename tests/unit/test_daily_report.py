@@ -279,3 +279,20 @@ def test_a_report_no_channel_took_is_tried_again_later_and_then_given_up(seeded,
         assert dead.attempts == 4 * scheduled.ATTEMPTS
     finally:
         dead.close()
+
+
+def test_an_unreadable_failure_count_is_one_failure_and_the_report_is_tried_at_once(seeded, tmp_path):
+    from tests.unit.test_alerts_notify import Recorder
+
+    duty = Recorder()
+    try:
+        job = _daily_send(seeded, tmp_path, duty.url)
+        reports = seeded.settings.data_dir / "reports"
+        reports.mkdir(parents=True, exist_ok=True)
+        for garbage in ('{"attempts": 2, "at": "2026-12-02T08:40:00"}', "not json"):  # no offset; not JSON
+            (reports / "daily-2026-12-01.failed").write_text(garbage)
+            assert job(_at("2026-12-02 08:41")) == {"duty": "sent"}
+            (reports / "daily-2026-12-01.sent").unlink()
+        assert len(duty.bodies) == 2
+    finally:
+        duty.close()
